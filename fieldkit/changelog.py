@@ -1,0 +1,287 @@
+"""The change log: signed ops in a per-device hash chain, and the fold that turns them into state.
+
+Every change of state is an `Op`. Its `hash` covers every other field (the body is the
+case-key ciphertext), its `sig` is the device's Ed25519 signature of that hash, and its
+`prev_hash` links it to the device's previous op. State is a fold of the ops: each field
+of an entity is a multi-value register, so the same ops in any order, with duplicates,
+fold to the same state (DESIGN.md "Merge").
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
+from typing import Any
+
+from fieldkit.crypto import b64, unb64
+from fieldkit.domain import SAFETY_CRITICAL_FIELDS
+
+GENESIS = "0" * 64
+
+
+def uuid7() -> str:
+    """A time-ordered UUIDv7 (RFC 9562) as text."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))
+
+
+class HybridClock:
+    """Hybrid logical clock: wall milliseconds plus a counter; never goes backwards.
+
+    A laptop whose clock is days wrong still orders its own ops correctly, and after it
+    sees a later op from another device its next op sorts after that one.
+    """
+
+    def __init__(self, last: str | None = None) -> None:
+        self._lock = threading.Lock()
+        self._wall, self._count = parse_hlc(last) if last else (0, 0)
+
+    def now(self) -> str:
+        """A timestamp greater than every one this clock has issued or observed."""
+        with self._lock:
+            wall = time.time_ns() // 1_000_000
+            if wall > self._wall:
+                self._wall, self._count = wall, 0
+            else:
+                self._count += 1
+            return format_hlc(self._wall, self._count)
+
+    def observe(self, remote: str) -> None:
+        """Move past a timestamp seen on another device's op."""
+        with self._lock:
+            wall, count = parse_hlc(remote)
+            if (wall, count) > (self._wall, self._count):
+                self._wall, self._count = wall, count
+
+
+def format_hlc(wall_ms: int, counter: int) -> str:
+    """Sortable text form: 13-digit milliseconds, 6-digit counter."""
+    return f"{wall_ms:013d}.{counter:06d}"
+
+
+def parse_hlc(text: str) -> tuple[int, int]:
+    """Inverse of `format_hlc`."""
+    wall, _, count = text.partition(".")
+    return int(wall), int(count or 0)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One signed change: who changed what, when, in which case, and how it chains."""
+
+    op_id: str
+    device_id: str
+    seq: int
+    hlc: str
+    author: str
+    case_id: str
+    entity: str
+    entity_id: str
+    action: str
+    key_id: str
+    body: bytes
+    prev_hash: str
+    hash: str = ""
+    sig: bytes = b""
+
+    def digest_input(self) -> bytes:
+        """The canonical bytes the hash covers: every field but `hash` and `sig`."""
+        return json.dumps(
+            [
+                "fieldkit.op/1",
+                self.op_id,
+                self.device_id,
+                self.seq,
+                self.hlc,
+                self.author,
+                self.case_id,
+                self.entity,
+                self.entity_id,
+                self.action,
+                self.key_id,
+                b64(self.body),
+                self.prev_hash,
+            ],
+            separators=(",", ":"),
+        ).encode()
+
+    def compute_hash(self) -> str:
+        """SHA-256 over `digest_input`, hex."""
+        return hashlib.sha256(self.digest_input()).hexdigest()
+
+    def with_hash(self) -> Op:
+        """The same op with its hash filled in."""
+        return replace(self, hash=self.compute_hash())
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON form for sync and export."""
+        return {
+            "op_id": self.op_id,
+            "device_id": self.device_id,
+            "seq": self.seq,
+            "hlc": self.hlc,
+            "author": self.author,
+            "case_id": self.case_id,
+            "entity": self.entity,
+            "entity_id": self.entity_id,
+            "action": self.action,
+            "key_id": self.key_id,
+            "body": b64(self.body),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+            "sig": b64(self.sig),
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Op:
+        """Inverse of `to_wire`."""
+        return cls(
+            op_id=str(data["op_id"]),
+            device_id=str(data["device_id"]),
+            seq=int(data["seq"]),
+            hlc=str(data["hlc"]),
+            author=str(data["author"]),
+            case_id=str(data["case_id"]),
+            entity=str(data["entity"]),
+            entity_id=str(data["entity_id"]),
+            action=str(data["action"]),
+            key_id=str(data["key_id"]),
+            body=unb64(str(data["body"])),
+            prev_hash=str(data["prev_hash"]),
+            hash=str(data["hash"]),
+            sig=unb64(str(data["sig"])),
+        )
+
+    @property
+    def short(self) -> str:
+        """How an op is named to a person: device, seq and id."""
+        return f"op {self.op_id} (device {self.device_id[:8]}, seq {self.seq})"
+
+
+# --- the fold -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpMeta:
+    """What the fold needs of an op besides its decrypted body."""
+
+    op_id: str
+    hlc: str
+    device_id: str
+    author: str
+    action: str
+
+
+def _version(meta: OpMeta, value: Any) -> dict[str, Any]:
+    return {"v": value, "op": meta.op_id, "hlc": meta.hlc, "dev": meta.device_id, "by": meta.author}
+
+
+def _order(version: dict[str, Any]) -> tuple[str, str, str]:
+    return (version["hlc"], version["dev"], version["op"])
+
+
+def empty_state() -> dict[str, Any]:
+    """An entity before any op."""
+    return {"heads": {}, "seen": {}, "ops": [], "deleted": None, "signed": None}
+
+
+def apply(state: dict[str, Any] | None, meta: OpMeta, body: dict[str, Any]) -> dict[str, Any]:
+    """Fold one op into an entity's state; commutative and idempotent.
+
+    Each field keeps its *heads*: versions no other version has superseded. A put
+    supersedes the versions named in its `base` (what the writer saw). One head is the
+    value; several heads are concurrent edits, kept, never dropped.
+    """
+    st = state if state is not None else empty_state()
+    ops: list[str] = st["ops"]
+    at = bisect.bisect_left(ops, meta.op_id)
+    if at < len(ops) and ops[at] == meta.op_id:
+        return st
+    ops.insert(at, meta.op_id)
+    if meta.action == "delete":
+        current = st["deleted"]
+        if current is None or _order(_version(meta, None)) > _order(current):
+            st["deleted"] = _version(meta, True)
+        return st
+    if meta.action == "sign":
+        current = st["signed"]
+        mark = _version(meta, body.get("content_hash"))
+        if current is None or _order(mark) < _order(current):
+            st["signed"] = mark
+        return st
+    base: dict[str, list[str]] = body.get("base") or {}
+    for name, value in (body.get("set") or {}).items():
+        heads: list[dict[str, Any]] = st["heads"].setdefault(name, [])
+        seen: list[str] = st["seen"].setdefault(name, [])
+        for superseded in base.get(name) or []:
+            if superseded not in seen:
+                bisect.insort(seen, superseded)
+        heads[:] = [h for h in heads if h["op"] not in seen]
+        if meta.op_id not in seen:
+            heads.append(_version(meta, value))
+            heads.sort(key=_order)
+    return st
+
+
+def value_of(state: dict[str, Any], name: str, default: Any = None) -> Any:
+    """The field's value: the last writer by (hlc, device) among its heads."""
+    heads = state["heads"].get(name)
+    if not heads:
+        return default
+    return heads[-1]["v"]
+
+
+def values(state: dict[str, Any]) -> dict[str, Any]:
+    """Every field's current value."""
+    return {name: heads[-1]["v"] for name, heads in state["heads"].items() if heads}
+
+
+def head_ops(state: dict[str, Any], name: str) -> list[str]:
+    """The op ids a new write to `name` supersedes (its base)."""
+    return [h["op"] for h in state["heads"].get(name, [])]
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    """Concurrent versions of one field; `critical` ones wait for a person (DESIGN.md)."""
+
+    entity: str
+    entity_id: str
+    field: str
+    critical: bool
+    versions: list[dict[str, Any]] = dc_field(default_factory=list)
+
+    @property
+    def winner(self) -> dict[str, Any]:
+        """For ordinary fields: the last writer by (hlc, device)."""
+        return self.versions[-1]
+
+
+def conflicts(entity: str, entity_id: str, state: dict[str, Any]) -> list[FieldConflict]:
+    """Fields with more than one head; safety-critical ones are never auto-resolved."""
+    critical = SAFETY_CRITICAL_FIELDS.get(entity, frozenset())
+    found = []
+    for name, heads in sorted(state["heads"].items()):
+        if len(heads) > 1:
+            found.append(FieldConflict(entity, entity_id, name, name in critical, list(heads)))
+    return found
+
+
+def content_hash(fields: dict[str, Any]) -> str:
+    """SHA-256 of exactly this content, for signatures and approvals to bind to."""
+    return hashlib.sha256(
+        json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()

@@ -1,0 +1,353 @@
+"""The `fieldkit` command: thin; parses, calls a service, prints. Errors are one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fieldkit import services
+from fieldkit.errors import FieldkitError
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="fieldkit",
+    help="The caseworker's kit: encrypted offline case records, guided home visits, "
+    "signed change log and sync.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+case_app = typer.Typer(help="Import, export, list and show cases.", no_args_is_help=True)
+passphrase_app = typer.Typer(help="Change the profile's passphrase.", no_args_is_help=True)
+app.add_typer(case_app, name="case")
+app.add_typer(passphrase_app, name="passphrase")
+
+
+@dataclass
+class Context:
+    """Global options every command shares."""
+
+    data_dir: Path
+    profile: str
+
+    @property
+    def path(self) -> Path:
+        """The profile's SQLite file."""
+        return services.profile_path(self.data_dir, self.profile)
+
+
+def ctx_of(ctx: typer.Context) -> Context:
+    """The shared options of this invocation."""
+    obj: Context = ctx.find_root().obj
+    return obj
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--data-dir",
+            help="Where profiles live (default: FIELDKIT_HOME, then the platform's data dir).",
+        ),
+    ] = None,
+    profile: Annotated[str, typer.Option("--profile", help="Profile name.")] = "default",
+    theme: Annotated[
+        str | None, typer.Option("--theme", help="App theme, e.g. high-contrast.")
+    ] = None,
+) -> None:
+    """Open the field app (no command), or run a command."""
+    ctx.obj = Context(services.data_dir(data_dir), profile)
+    if ctx.invoked_subcommand is None:
+        run_app(ctx_of(ctx), theme)
+
+
+def run_app(context: Context, theme: str | None) -> None:
+    """Open the Textual app on this profile (or print the caseload without a terminal)."""
+    if not context.path.exists():
+        raise FieldkitError(
+            f"no fieldkit profile at {context.path}; create one with `fieldkit init`"
+        )
+    try:
+        from fieldkit.screens.app import make_app
+    except ImportError:
+        make_app = None
+    if make_app is None or not sys.stdout.isatty():
+        _print_caseload(context)
+        return
+    make_app(profile_path=context.path, theme=theme).run()
+
+
+def _print_caseload(context: Context) -> None:
+    store = services.open_store(context.path)
+    try:
+        cases = services.load_cases(store)
+        table = Table(title=f"Caseload · {context.path.name} · {len(cases)} cases")
+        for column in ("case", "family", "kind", "children", "last visit"):
+            table.add_column(column)
+        for case in sorted(cases, key=lambda c: c.id):
+            s = services.case_summary(case)
+            table.add_row(
+                s["id"], s["family"], s["kind"], str(s["children"]), s["last_visit"] or "none"
+            )
+        console.print(table)
+    finally:
+        store.close()
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Option(help="Your user name on the agency's server.")] = "worker",
+    policy: Annotated[str, typer.Option(help="Policy profile (see `fieldkit rules`).")] = (
+        "ontario-std7"
+    ),
+    recovery_key: Annotated[
+        Path | None,
+        typer.Option(help="The agency's recovery public key file (X25519, base64 or PEM)."),
+    ] = None,
+) -> None:
+    """Create a profile: a random master key behind your passphrase (and the agency's key)."""
+    from fieldkit.crypto import load_x25519_public
+    from fieldkit.store import Store
+
+    context = ctx_of(ctx)
+    recovery = None
+    if recovery_key is not None:
+        try:
+            recovery = load_x25519_public(recovery_key.read_text())
+        except (OSError, ValueError) as exc:
+            raise FieldkitError(f"cannot use recovery key {recovery_key}: {exc}") from None
+    if context.path.exists():
+        raise FieldkitError(f"a profile already exists at {context.path}; nothing was changed")
+    passphrase = services.ask_passphrase("New passphrase: ", confirm=True)
+    if len(passphrase) < 8:
+        raise FieldkitError("the passphrase is too short: use at least 8 characters")
+    store = Store.create(context.path, passphrase, user, recovery, policy)
+    console.print(f"Created profile [bold]{context.profile}[/] for {user} at {context.path}")
+    if recovery is None:
+        console.print(
+            "[yellow]No agency recovery key: a forgotten passphrase cannot be recovered.[/]"
+        )
+    store.close()
+
+
+@passphrase_app.command("change")
+def passphrase_change(ctx: typer.Context) -> None:
+    """Rewrap the master key under a new passphrase (the data is not re-encrypted)."""
+    context = ctx_of(ctx)
+    store = services.open_store(context.path)
+    try:
+        new = services.ask_passphrase_new()
+        store.change_passphrase(new)
+    finally:
+        store.close()
+    console.print("Passphrase changed.")
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Also rebuild state from the log and compare.")
+    ] = False,
+) -> None:
+    """Check every op's hash link, sequence and signature; name the first bad op."""
+    context = ctx_of(ctx)
+    store = services.open_store(context.path)
+    try:
+        report = store.verify()
+        differences = store.rebuild_differences() if rebuild and report.ok else []
+    finally:
+        store.close()
+    if not report.ok:
+        for problem in report.problems:
+            err_console.print(f"[red]✗[/] op {problem.op_id}: {problem.message}")
+        raise FieldkitError(
+            f"the change log failed verification at op {report.problems[0].op_id}; "
+            "do not sync; ask your agency's IT lead"
+        )
+    if differences:
+        for line in differences:
+            err_console.print(f"[red]✗[/] {line}")
+        raise FieldkitError(f"{len(differences)} record(s) differ from the change log")
+    suffix = "; state rebuilt from the log matches" if rebuild else ""
+    console.print(f"✓ {report.ops} ops from {report.devices} device(s) verified{suffix}")
+
+
+@case_app.command("import")
+def case_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A fieldkit.case-transfer/1 JSON file.")],
+) -> None:
+    """Import cases; a bad file is refused whole, naming the case and key."""
+    context = ctx_of(ctx)
+    doc = services.read_transfer_file(file)
+    from fieldkit.transfer import check_document
+
+    check_document(doc)
+    store = services.open_store(context.path)
+    try:
+        ids = services.import_cases(store, doc)
+    finally:
+        store.close()
+    console.print(f"Imported {len(ids)} case(s): {', '.join(ids)}")
+
+
+@case_app.command("export")
+def case_export(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(help="Case id.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to this file (plaintext).")
+    ] = None,
+) -> None:
+    """Export one case in the case-transfer format (plaintext: only where you name it)."""
+    context = ctx_of(ctx)
+    store = services.open_store(context.path)
+    try:
+        doc = services.export_case(store, case_id)
+    finally:
+        store.close()
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        _write_named_file(out, text)
+        console.print(f"Wrote case {case_id} to {out}")
+
+
+def _write_named_file(out: Path, text: str) -> None:
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise FieldkitError(f"cannot write {out}: {exc.strerror}") from None
+
+
+@case_app.command("list")
+def case_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+) -> None:
+    """List the cases in this profile."""
+    context = ctx_of(ctx)
+    store = services.open_store(context.path)
+    try:
+        summaries = [services.case_summary(c) for c in services.load_cases(store)]
+    finally:
+        store.close()
+    summaries.sort(key=lambda s: s["id"])
+    if as_json:
+        _print_json(summaries)
+        return
+    table = Table(title=f"{len(summaries)} cases")
+    for column in ("case", "family", "kind", "worker", "children", "last visit"):
+        table.add_column(column)
+    for s in summaries:
+        table.add_row(
+            s["id"],
+            s["family"],
+            s["kind"],
+            s["worker"] or "",
+            str(s["children"]),
+            s["last_visit"] or "none",
+        )
+    console.print(table)
+
+
+@case_app.command("show")
+def case_show(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(help="Case id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+) -> None:
+    """Show one case: people, safety, history, records and open conflicts."""
+    context = ctx_of(ctx)
+    store = services.open_store(context.path)
+    try:
+        detail = services.case_detail(store, case_id)
+    finally:
+        store.close()
+    if as_json:
+        _print_json(detail)
+        return
+    console.print_json(json.dumps(detail, default=str))
+
+
+@app.command("demo-seed")
+def demo_seed(
+    ctx: typer.Context,
+    cases: Annotated[int, typer.Option("--cases", min=1, help="How many cases.")] = 40,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same caseload.")] = 7,
+    today: Annotated[
+        str | None, typer.Option("--today", help="Anchor date YYYY-MM-DD (default: today).")
+    ] = None,
+) -> None:
+    """Write a synthetic, deterministic caseload through the normal import path."""
+    from fieldkit.demo import demo_document
+
+    context = ctx_of(ctx)
+    anchor = _parse_day(today, "--today") if today else date.today()
+    doc = demo_document(cases, seed, anchor)
+    store = services.open_store(context.path)
+    try:
+        ids = services.import_cases(store, doc)
+    finally:
+        store.close()
+    console.print(f"Seeded {len(ids)} synthetic cases (seed {seed}, as of {anchor}).")
+
+
+def _parse_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FieldkitError(f"{option} {value!r} is not a date; write YYYY-MM-DD") from None
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _register_optional() -> None:
+    """Commands that live beside their feature (practice rules, sync, supervisor)."""
+    import importlib
+
+    for module in ("fieldkit.cli_practice", "fieldkit.cli_sync", "fieldkit.cli_supervisor"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.register(app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    """Entry point: run the command; a user's mistake is one line and a non-zero exit."""
+    try:
+        app()
+    except FieldkitError as exc:
+        err_console.print(f"fieldkit: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err_console.print("fieldkit: interrupted; nothing was lost")
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Errors a person can cause or meet: each carries one line that says what to do."""
+
+from __future__ import annotations
+
+
+class FieldkitError(Exception):
+    """An error with a message written for the person using fieldkit (no traceback)."""
+
+    exit_code = 1
+
+
+class ProfileMissing(FieldkitError):
+    """No profile where one was expected."""
+
+
+class StoreError(FieldkitError):
+    """The local store could not do what was asked; nothing was written."""
+
+
+class TamperError(FieldkitError):
+    """The change log failed verification."""
+
+
+class TransferError(FieldkitError):
+    """A case-transfer file was refused whole."""
+
+
+class OfflineError(FieldkitError):
+    """The server could not be reached; work stays in the outbox."""
+
+    exit_code = 2

@@ -1,0 +1,255 @@
+"""Use cases the CLI and the app share: open a profile, import, export and read cases.
+
+Faces (CLI, screens) call these; these use the store and the change log. No SQL, no
+crypto and no Textual here.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from fieldkit import changelog
+from fieldkit.domain import Case
+from fieldkit.errors import FieldkitError, StoreError, TransferError
+from fieldkit.store import EntityState, Store
+from fieldkit.transfer import FORMAT, build_case, case_entities, check_document, export_document
+
+DEFAULT_PROFILE = "default"
+
+
+def data_dir(override: str | Path | None = None) -> Path:
+    """Where profiles live: --data-dir, then FIELDKIT_HOME, then the platform's data dir."""
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get("FIELDKIT_HOME")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("fieldkit", appauthor=False))
+
+
+def profile_path(directory: Path, name: str = DEFAULT_PROFILE) -> Path:
+    """The SQLite file of one profile."""
+    return directory / f"{name}.fieldkit"
+
+
+def passphrase_from_env() -> str | None:
+    """FIELDKIT_PASSPHRASE, or the first line of FIELDKIT_PASSPHRASE_FILE, if set."""
+    value = os.environ.get("FIELDKIT_PASSPHRASE")
+    if value:
+        return value
+    file = os.environ.get("FIELDKIT_PASSPHRASE_FILE")
+    if file:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise FieldkitError(
+                f"cannot read FIELDKIT_PASSPHRASE_FILE {file}: {exc.strerror}"
+            ) from None
+        return text.splitlines()[0] if text else ""
+    return None
+
+
+def ask_passphrase(prompt: str = "Passphrase: ", confirm: bool = False) -> str:
+    """The passphrase from the environment, or typed at a hidden prompt."""
+    value = passphrase_from_env()
+    if value is not None:
+        return value
+    try:
+        first = getpass.getpass(prompt)
+        if confirm and getpass.getpass("Again: ") != first:
+            raise FieldkitError("the two passphrases differ; nothing was changed")
+    except (EOFError, KeyboardInterrupt):
+        raise FieldkitError(
+            "no passphrase given; type it, or set FIELDKIT_PASSPHRASE or FIELDKIT_PASSPHRASE_FILE"
+        ) from None
+    return first
+
+
+def open_store(path: Path, passphrase: str | None = None) -> Store:
+    """Unlock a profile (passphrase from the argument, environment or prompt)."""
+    if not path.exists():
+        from fieldkit.errors import ProfileMissing
+
+        raise ProfileMissing(f"no fieldkit profile at {path}; create one with `fieldkit init`")
+    return Store.open(path, passphrase if passphrase is not None else ask_passphrase())
+
+
+# --- cases ----------------------------------------------------------------------------
+
+
+def read_transfer_file(path: Path) -> dict[str, Any]:
+    """Parse a case-transfer file, or say in one line why it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TransferError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TransferError(f"cannot read {path}: {exc}") from None
+    try:
+        doc: dict[str, Any] = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TransferError(
+            f"{path.name} line {exc.lineno}: not valid JSON ({exc.msg}); nothing was imported"
+        ) from None
+    return doc
+
+
+def import_cases(store: Store, doc: Any) -> list[str]:
+    """Check the whole document, then write every case in one transaction."""
+    cases = check_document(doc)
+    existing = set(store.case_ids())
+    for case in cases:
+        if case["id"] in existing:
+            raise TransferError(
+                f"case {case['id']}, key id: this profile already holds the case; "
+                "nothing was imported"
+            )
+    with store.transaction():
+        for case in cases:
+            for entity, entity_id, fields in case_entities(case):
+                store.record(case["id"], entity, entity_id, fields)
+    return [c["id"] for c in cases]
+
+
+def _grouped(entities: list[EntityState]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    cases: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for ent in entities:
+        fields = ent.fields
+        fields["_id"] = ent.entity_id
+        if ent.signed:
+            fields["_signed"] = True
+        cases[ent.case_id][ent.entity].append(fields)
+    return cases
+
+
+def _require_case(store: Store, case_id: str) -> list[EntityState]:
+    entities = store.entities(case_id)
+    if not any(e.entity == "case" for e in entities):
+        raise FieldkitError(f"no case {case_id} in this profile; `fieldkit case list` shows them")
+    return entities
+
+
+def export_case(store: Store, case_id: str) -> dict[str, Any]:
+    """One case as a transfer document."""
+    by_kind = _grouped(_require_case(store, case_id))[case_id]
+    head = by_kind.pop("case")[0]
+    return {"format": FORMAT, "cases": [export_document(head, by_kind)]}
+
+
+def load_case(store: Store, case_id: str) -> Case:
+    """The domain case, decrypted in memory."""
+    entities = _require_case(store, case_id)
+    critical = sum(1 for e in entities for c in e.conflicts() if c.critical)
+    by_kind = _grouped(entities)[case_id]
+    head = by_kind.pop("case")[0]
+    return build_case(head, by_kind, needs_resolution=critical)
+
+
+def load_cases(store: Store) -> list[Case]:
+    """Every case in the profile, decrypted in memory."""
+    entities = store.entities()
+    critical: dict[str, int] = defaultdict(int)
+    for e in entities:
+        critical[e.case_id] += sum(1 for c in e.conflicts() if c.critical)
+    cases = []
+    for case_id, by_kind in _grouped(entities).items():
+        heads = by_kind.pop("case", None)
+        if not heads:
+            continue
+        cases.append(build_case(heads[0], by_kind, needs_resolution=critical[case_id]))
+    return cases
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """A line of the caseload."""
+
+    id: str
+    kind: str
+    family: str
+    worker: str | None
+    children: int
+    last_visit: str | None
+
+
+def case_summary(case: Case) -> dict[str, Any]:
+    """JSON for `fieldkit case list --json`."""
+    last = case.last_visit()
+    return {
+        "id": case.id,
+        "kind": case.kind.value,
+        "track": case.track.value if case.track else None,
+        "family": case.family_name,
+        "worker": case.worker,
+        "supervisor": case.supervisor,
+        "opened": case.opened.isoformat(),
+        "children": len(case.children),
+        "last_visit": last.date.isoformat() if last else None,
+        "needs_resolution": case.needs_resolution,
+    }
+
+
+def case_detail(store: Store, case_id: str) -> dict[str, Any]:
+    """JSON for `fieldkit case show ID --json`: the case, its records and open conflicts."""
+    entities = _require_case(store, case_id)
+    by_kind = _grouped(entities)[case_id]
+    head = by_kind.pop("case")[0]
+    doc = export_document(head, {k: list(v) for k, v in by_kind.items()})
+    doc["records"] = {
+        kind: [
+            {
+                "id": f.pop("_id"),
+                **{k: v for k, v in f.items() if not k.startswith("_")},
+                "signed": bool(f.get("_signed")),
+            }
+            for f in items
+        ]
+        for kind, items in sorted(by_kind.items())
+    }
+    doc["conflicts"] = [
+        {
+            "entity": c.entity,
+            "entity_id": c.entity_id,
+            "field": c.field,
+            "needs_resolution": c.critical,
+            "versions": [{"value": v["v"], "by": v["by"], "hlc": v["hlc"]} for v in c.versions],
+        }
+        for e in entities
+        for c in e.conflicts()
+    ]
+    return doc
+
+
+def record_change(
+    store: Store, case_id: str, entity: str, entity_id: str, values: dict[str, Any]
+) -> changelog.Op:
+    """One change to a case record (refused on a signed record: add an addendum)."""
+    current = store.entity(case_id, entity, entity_id)
+    if current is not None and current.signed:
+        raise StoreError(
+            f"{entity} {entity_id} is signed and cannot change; add an addendum instead"
+        )
+    return store.record(case_id, entity, entity_id, values)
+
+
+def ask_passphrase_new() -> str:
+    """The new passphrase: FIELDKIT_NEW_PASSPHRASE, or typed twice at a hidden prompt."""
+    value = os.environ.get("FIELDKIT_NEW_PASSPHRASE")
+    if value is None:
+        try:
+            value = getpass.getpass("New passphrase: ")
+            if getpass.getpass("Again: ") != value:
+                raise FieldkitError("the two passphrases differ; nothing was changed")
+        except (EOFError, KeyboardInterrupt):
+            raise FieldkitError("no new passphrase given; nothing was changed") from None
+    if len(value) < 8:
+        raise FieldkitError("the new passphrase is too short: use at least 8 characters")
+    return value
