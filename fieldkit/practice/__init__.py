@@ -1,0 +1,81 @@
+"""Practice rules engine: policy profiles, deadline rules, gates and content rules (PRACTICE.md)."""
+
+from __future__ import annotations
+
+from fieldkit.practice.content import (
+    review_content_problems,
+    service_plan_content_problems,
+    visit_content_problems,
+)
+from fieldkit.practice.engine import (
+    OPEN_STATUSES,
+    DueItem,
+    due_items,
+    due_list,
+    group_by_worker,
+    next_due,
+    open_items,
+)
+from fieldkit.practice.gates import (
+    GateCheck,
+    Override,
+    apply_overrides,
+    blocking,
+    safety_plan_gate,
+    service_plan_gate,
+    visit_gates,
+)
+from fieldkit.practice.profile import (
+    DEFAULT_PROFILE,
+    STATUSES,
+    Period,
+    PolicyProfile,
+    ProfileError,
+    add_months,
+    list_profiles,
+    load_profile,
+)
+from fieldkit.practice.render import (
+    STATUS_HELP,
+    due_table,
+    print_due,
+    print_rules,
+    rules_table,
+)
+from fieldkit.practice.rules import RULES, Rule, rules_rows
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "OPEN_STATUSES",
+    "RULES",
+    "STATUSES",
+    "STATUS_HELP",
+    "DueItem",
+    "GateCheck",
+    "Override",
+    "Period",
+    "PolicyProfile",
+    "ProfileError",
+    "Rule",
+    "add_months",
+    "apply_overrides",
+    "blocking",
+    "due_items",
+    "due_list",
+    "due_table",
+    "group_by_worker",
+    "list_profiles",
+    "load_profile",
+    "next_due",
+    "open_items",
+    "print_due",
+    "print_rules",
+    "review_content_problems",
+    "rules_rows",
+    "rules_table",
+    "safety_plan_gate",
+    "service_plan_content_problems",
+    "service_plan_gate",
+    "visit_content_problems",
+    "visit_gates",
+]

@@ -1,0 +1,405 @@
+"""Deadline rules: what the practice standards make due on each case, computed offline.
+
+Each deadline rule turns a case's record (visits, supervisions, plans, reviews, events)
+into due items with the rule id and the reason in words, so a worker sees what is due
+before a supervisor or an audit tells them. All numbers come from the `PolicyProfile`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from fieldkit.domain import ApprovalState, Case, CaseKind
+from fieldkit.practice.profile import STATUSES, Period, PolicyProfile
+
+STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES)}
+"""Most urgent first: overdue, due, due-soon, upcoming, done."""
+
+OPEN_STATUSES = ("overdue", "due", "due-soon")
+"""What `fieldkit due` lists by default; `--all` adds upcoming and done."""
+
+EVENT_RULES = {
+    "placement-change": "PL-7",
+    "absent-parent-located": "PL-7",
+    "treatment-completed": "PL-7",
+    "new-referral": "EV-1",
+    "reunification": "RV-3",
+}
+"""Which rule makes a significant event bring the plan review forward."""
+
+_EVENT_WORDS = {
+    "placement-change": "placement change",
+    "absent-parent-located": "absent parent located",
+    "treatment-completed": "treatment completed",
+    "new-referral": "new referral",
+    "reunification": "reunification",
+}
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """One thing a practice rule makes due on one case, with why, in words."""
+
+    case: str
+    rule: str
+    what: str
+    due: date
+    status: str
+    reason: str
+    worker: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Still needs doing (overdue, due, due-soon or upcoming)."""
+        return self.status != "done"
+
+    def sort_key(self) -> tuple[int, date, str, str]:
+        """Most urgent first: by status, then date, then case and rule for a stable order."""
+        return (STATUS_RANK.get(self.status, len(STATUS_RANK)), self.due, self.case, self.rule)
+
+    def to_json(self) -> dict[str, Any]:
+        """The `fieldkit due --json` shape; keys are added, never renamed."""
+        return {
+            "case": self.case,
+            "rule": self.rule,
+            "what": self.what,
+            "due": self.due.isoformat(),
+            "status": self.status,
+            "reason": self.reason,
+            "worker": self.worker,
+        }
+
+
+def _as_date(as_of: date | datetime, profile: PolicyProfile) -> date:
+    """`as_of` may be an aware instant; the rules count agency-zone calendar days."""
+    if isinstance(as_of, datetime):
+        return profile.local_date(as_of)
+    return as_of
+
+
+def _every(period: Period, noun: str) -> str:
+    """ "monthly visits", "supervision every 6 weeks": the interval in the reason's words."""
+    if period.count == 1 and period.unit == "months":
+        return f"monthly {noun}"
+    if period.count == 1 and period.unit == "weeks":
+        return f"weekly {noun}"
+    return f"{noun} every {period.describe()}"
+
+
+class _CaseRules:
+    """Evaluates every deadline rule on one case for one day."""
+
+    def __init__(self, case: Case, profile: PolicyProfile, as_of: date) -> None:
+        """Collect the dates the rules read once, so each rule is a few comparisons."""
+        self.case = case
+        self.profile = profile
+        self.as_of = as_of
+        self.items: list[DueItem] = []
+        kinds = profile.visit_kinds
+        self.last_visit = max(
+            (v.date for v in case.visits if v.kind in kinds and v.date <= as_of), default=None
+        )
+        supervisions = [s.date for s in case.supervisions if s.date <= as_of]
+        if case.last_supervision is not None and case.last_supervision <= as_of:
+            supervisions.append(case.last_supervision)
+        self.last_supervision = max(supervisions, default=None)
+        plan_done = case.service_plan_completed
+        if plan_done is None and case.service_plan is not None:
+            plan_done = case.service_plan.completed
+        self.plan_completed = plan_done if plan_done is not None and plan_done <= as_of else None
+        formal = [r.date for r in case.reviews if r.kind == "formal" and r.date <= as_of]
+        if case.last_formal_review is not None and case.last_formal_review <= as_of:
+            formal.append(case.last_formal_review)
+        self.last_formal_review = max(formal, default=None)
+        updates = [r.date for r in case.reviews if r.date <= as_of] + formal
+        if self.plan_completed is not None:
+            updates.append(self.plan_completed)
+        self.last_plan_update = max(updates, default=None)
+        self.events = sorted((e for e in case.events if e.date <= as_of), key=lambda e: e.date)
+        removals = [e.date for e in self.events if e.kind == "removal"]
+        if case.removal_date is not None and case.removal_date <= as_of:
+            removals.append(case.removal_date)
+        self.removal = max(removals, default=None)
+
+    def add(self, rule: str, what: str, due: date, status: str, reason: str) -> None:
+        """Record one due item for this case."""
+        self.items.append(DueItem(self.case.id, rule, what, due, status, reason, self.case.worker))
+
+    def recurring_status(self, due: date, met_before: bool) -> str:
+        """A recurring duty met this period and not yet near due again is done."""
+        status = self.profile.status_for(due, self.as_of)
+        if status == "upcoming" and met_before:
+            return "done"
+        return status
+
+    def applies(self, rule: str) -> bool:
+        """The profile may not apply a rule (e.g. FED-1 in Ontario)."""
+        return self.profile.applies(rule)
+
+    # ------------------------------------------------------------------ rules
+
+    def visits(self) -> None:
+        """Rules VI-1 and VI-5: the next home visit, weekly-ish in the first month."""
+        case, p = self.case, self.profile
+        what = "home visit"
+        if case.unannounced.required:
+            what = "unannounced home visit"
+        anchor = self.last_visit or case.opened
+        since = (
+            f"last home visit {self.last_visit.isoformat()}"
+            if self.last_visit is not None
+            else f"case opened {case.opened.isoformat()}, no home visit yet"
+        )
+        tail = ""
+        if case.unannounced.required:
+            why = case.unannounced.reason or "reason not recorded"
+            tail = f"; must be unannounced: {why} (VI-4)"
+        # rule VI-5: first-month intensity
+        if p.first_month_interval_days and self.applies("VI-5"):
+            window_end = case.opened + timedelta(days=p.first_month_days)
+            first_due = anchor + timedelta(days=p.first_month_interval_days)
+            if self.as_of <= window_end and first_due <= window_end:
+                reason = (
+                    f"{since}; a visit every {p.first_month_interval_days} days in the first "
+                    f"{p.first_month_days} days of service, until {window_end.isoformat()} (VI-5)"
+                )
+                status = self.recurring_status(first_due, self.last_visit is not None)
+                self.add("VI-5", what, first_due, status, reason + tail)
+                return
+        # rule VI-1: at least once per interval
+        if self.applies("VI-1"):
+            due = p.add_period(anchor, p.visit_interval)
+            reason = f"{since}; {_every(p.visit_interval, 'visits')} (VI-1)"
+            status = self.recurring_status(due, self.last_visit is not None)
+            self.add("VI-1", what, due, status, reason + tail)
+
+    def supervision(self) -> None:
+        """Rule RV-1: case reviewed in supervision; higher-risk cases more often."""
+        if not self.applies("RV-1"):
+            return
+        case, p = self.case, self.profile
+        period = p.supervision_high_risk_interval if case.high_risk else p.supervision_interval
+        anchor = self.last_supervision or case.opened
+        since = (
+            f"last supervision {self.last_supervision.isoformat()}"
+            if self.last_supervision is not None
+            else f"case opened {case.opened.isoformat()}, no supervision yet"
+        )
+        risk = "higher-risk case: " if case.high_risk else ""
+        reason = f"{since}; {risk}{_every(period, 'supervision')} (RV-1)"
+        due = p.add_period(anchor, period)
+        self.add("RV-1", "supervision review", due, self.recurring_status(due, True), reason)
+
+    def service_plan(self) -> None:
+        """Rule PL-2: the initial service plan within N days of the case opening."""
+        if not self.applies("PL-2"):
+            return
+        case, p = self.case, self.profile
+        days = p.service_plan_deadline_days
+        due = case.opened + timedelta(days=days)
+        opened = f"case opened {case.opened.isoformat()}"
+        if self.plan_completed is not None:
+            late = (self.plan_completed - due).days
+            timing = f", {late} days after the deadline" if late > 0 else ""
+            reason = (
+                f"{opened}; service plan completed {self.plan_completed.isoformat()}{timing} (PL-2)"
+            )
+            self.add("PL-2", "initial service plan", due, "done", reason)
+            return
+        reason = f"{opened}; initial service plan within {days} days (PL-2)"
+        self.add("PL-2", "initial service plan", due, p.status_for(due, self.as_of), reason)
+
+    def foster_care_plan(self) -> None:
+        """Rule FED-1: a case plan with the parents within N days of a child's removal."""
+        if self.removal is None or not self.applies("FED-1"):
+            return
+        p = self.profile
+        days = p.foster_care_plan_deadline_days
+        due = self.removal + timedelta(days=days)
+        removed = f"child removed {self.removal.isoformat()}"
+        what = "case plan for the child in care"
+        if self.last_plan_update is not None and self.last_plan_update >= self.removal:
+            reason = f"{removed}; case plan dated {self.last_plan_update.isoformat()} (FED-1)"
+            self.add("FED-1", what, due, "done", reason)
+            return
+        reason = f"{removed}; case plan with the parents within {days} days (FED-1)"
+        if self.plan_completed is not None:
+            reason += (
+                f"; the service plan of {self.plan_completed.isoformat()} predates the removal"
+            )
+        self.add("FED-1", what, due, p.status_for(due, self.as_of), reason)
+
+    def plan_review(self) -> None:
+        """Rules RV-2, PL-7, EV-1, RV-3: the periodic review, brought forward by events."""
+        if self.plan_completed is None:
+            return  # PL-2 covers a case without a plan
+        p = self.profile
+        periodic_rule = "RV-2" if self.applies("RV-2") else "PL-7"
+        if not self.applies(periodic_rule):
+            return
+        if self.last_formal_review is not None and self.last_formal_review >= self.plan_completed:
+            anchor = self.last_formal_review
+            since = f"last formal review {self.last_formal_review.isoformat()}"
+        else:
+            anchor = self.plan_completed
+            since = f"service plan completed {self.plan_completed.isoformat()}"
+        periodic_due = p.add_period(anchor, p.review_interval)
+        periodic = f"{_every(p.review_interval, 'formal review')} ({periodic_rule})"
+        notes = [
+            f"new information {e.date.isoformat()} to integrate (EV-2)"
+            for e in self.events
+            if e.kind == "new-information" and e.date > anchor
+        ]
+        # rules PL-7, EV-1, RV-3: the earliest unanswered significant event
+        best: tuple[date, str, str] | None = None
+        for event in self.events:
+            rule = EVENT_RULES.get(event.kind)
+            days = p.event_days(event.kind)
+            if rule is None or days is None or not self.applies(rule):
+                continue
+            if self.last_plan_update is not None and self.last_plan_update >= event.date:
+                continue  # a review or plan update since the event answered it
+            due = event.date + timedelta(days=days)
+            if best is None or due < best[0]:
+                words = f"{_EVENT_WORDS[event.kind]} {event.date.isoformat()}"
+                best = (due, rule, f"{words}: plan review within {days} days ({rule})")
+        what = "formal case review and plan update"
+        extra = "".join(f"; {n}" for n in notes)
+        if best is not None and best[0] < periodic_due:
+            due, rule, why = best
+            reason = f"{why}; otherwise {periodic} due {periodic_due.isoformat()}{extra}"
+            self.add(rule, what, due, p.status_for(due, self.as_of), reason)
+            return
+        reason = f"{since}; {periodic}{extra}"
+        status = self.recurring_status(periodic_due, True)
+        self.add(periodic_rule, what, periodic_due, status, reason)
+
+    def permanency_review(self) -> None:
+        """Rule RV-5: permanency goals of a child in care reviewed every N months."""
+        if not self.applies("RV-5"):
+            return
+        case, p = self.case, self.profile
+        placed = [c.placement.since for c in case.children if c.placement is not None]
+        in_care = case.kind == CaseKind.OUT_OF_HOME_CPS or bool(placed) or self.removal is not None
+        if not in_care:
+            return
+        start = self.removal or min((d for d in placed if d is not None), default=None)
+        start = start or case.opened
+        if self.last_formal_review is not None and self.last_formal_review >= start:
+            anchor = self.last_formal_review
+            since = f"last formal review {anchor.isoformat()}"
+        else:
+            anchor = start
+            since = f"child in care since {start.isoformat()}"
+        due = p.add_period(anchor, p.review_interval)
+        reason = f"{since}; permanency goals reviewed every {p.review_interval.describe()} (RV-5)"
+        self.add("RV-5", "permanency goals review", due, self.recurring_status(due, True), reason)
+
+    def safety_plans(self) -> None:
+        """Rule SA-2: approval before implementation, documented by the next working day."""
+        if not self.applies("SA-2"):
+            return
+        p = self.profile
+        for plan in self.case.safety_plans:
+            if not plan.pending_approval:
+                continue
+            made = plan.created or self.as_of
+            label = f"alternative safety plan {plan.id}"
+            if plan.approval == ApprovalState.PENDING:
+                status = "overdue" if made < self.as_of else "due"
+                reason = (
+                    f"{label} made {made.isoformat()}; a supervisor approves it before it is "
+                    "implemented (SA-2)"
+                )
+                self.add("SA-2", f"supervisor approval of {label}", made, status, reason)
+            n = p.safety_plan_documentation_working_days
+            due = p.add_working_days(made, n)
+            skipped = [
+                made + timedelta(days=i)
+                for i in range(1, (due - made).days)
+                if (made + timedelta(days=i)) in p.holidays
+            ]
+            holiday = "".join(f", skipping holiday {d.isoformat()}" for d in skipped)
+            reason = (
+                f"{label} made {made.isoformat()} ({made:%A}); documented within {n} working "
+                f"day(s): {due.isoformat()} ({due:%A}){holiday} (SA-2)"
+            )
+            self.add("SA-2", f"document {label}", due, p.status_for(due, self.as_of), reason)
+
+    def conversions(self) -> None:
+        """Rule CT-2: a case becoming CPS is recorded with its reason and date."""
+        for event in self.events:
+            if event.kind != "became-cps":
+                continue
+            day = event.date.isoformat()
+            if event.note.strip():
+                reason = f"became a CPS case on {day}: {event.note.strip()} (CT-2)"
+                self.add("CT-2", "case became CPS", event.date, "done", reason)
+            else:
+                reason = f"became a CPS case on {day}; the reason is not recorded (CT-2)"
+                status = self.profile.status_for(event.date, self.as_of)
+                self.add("CT-2", "record why the case became CPS", event.date, status, reason)
+
+    def run(self) -> list[DueItem]:
+        """Every deadline rule for this case, most urgent first."""
+        closure = self.case.closure
+        if closure is not None and closure.date <= self.as_of:
+            return []  # rule CL-1: a closed case has nothing due
+        if self.case.opened > self.as_of:
+            return []
+        self.safety_plans()
+        self.visits()
+        self.supervision()
+        self.service_plan()
+        self.foster_care_plan()
+        self.plan_review()
+        self.permanency_review()
+        self.conversions()
+        self.items.sort(key=DueItem.sort_key)
+        return self.items
+
+
+def due_items(case: Case, profile: PolicyProfile, as_of: date | datetime) -> list[DueItem]:
+    """Everything the profile's deadline rules make due on one case, most urgent first."""
+    return _CaseRules(case, profile, _as_date(as_of, profile)).run()
+
+
+def due_list(
+    cases: Iterable[Case],
+    profile: PolicyProfile,
+    as_of: date | datetime,
+    case_id: str | None = None,
+) -> list[DueItem]:
+    """The due list across a caseload (all statuses), most urgent first; see `open_items`."""
+    day = _as_date(as_of, profile)
+    items: list[DueItem] = []
+    for case in cases:
+        if case_id is not None and case.id != case_id:
+            continue
+        items.extend(_CaseRules(case, profile, day).run())
+    items.sort(key=DueItem.sort_key)
+    return items
+
+
+def open_items(items: Iterable[DueItem]) -> list[DueItem]:
+    """What needs attention now: overdue, due and due-soon (the default `fieldkit due`)."""
+    return [item for item in items if item.status in OPEN_STATUSES]
+
+
+def next_due(case: Case, profile: PolicyProfile, as_of: date | datetime) -> DueItem | None:
+    """The most urgent open item on a case, for the dashboard line."""
+    for item in due_items(case, profile, as_of):
+        if item.is_open:
+            return item
+    return None
+
+
+def group_by_worker(items: Iterable[DueItem]) -> dict[str | None, list[DueItem]]:
+    """Due items per worker, keeping each worker's items most urgent first (for a team view)."""
+    groups: dict[str | None, list[DueItem]] = {}
+    for item in items:
+        groups.setdefault(item.worker, []).append(item)
+    return groups

@@ -1,0 +1,547 @@
+"""Policy profiles: every number and list from PRACTICE.md, read from a TOML file, never from code.
+
+A profile is a TOML file. `load_profile("ontario-std7")` reads a shipped one from
+`fieldkit/practice/profiles/`; `load_profile("agency.toml")` reads an agency's own file,
+which may `extends = "ontario-std7"` and override only the keys it sets differently.
+A malformed profile is refused with one line naming the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_PROFILE = "ontario-std7"
+
+STATUSES = ("overdue", "due", "due-soon", "upcoming", "done")
+"""Every status a due item can have, most urgent first."""
+
+GATE_MODES = ("block", "warn")
+MONTH_MODES = ("calendar", "days")
+PERIOD_UNITS = ("days", "weeks", "months")
+EVENT_KINDS = (
+    "placement-change",
+    "new-referral",
+    "absent-parent-located",
+    "treatment-completed",
+    "reunification",
+)
+REVIEW_RECORD_ITEMS = ("assessment", "service-plan", "safety-plan", "visit", "supervision")
+ACTIVITY_FIELDS = ("who", "where", "how", "when", "measure")
+_WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+_WEEKDAYS.update({name.lower(): i for i, name in enumerate(calendar.day_abbr)})
+
+
+class ProfileError(Exception):
+    """A policy profile the user wrote cannot be used; str() is one line naming file, line, key."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """A recurring interval as the standard states it (1 month, 6 weeks, 30 days)."""
+
+    count: int
+    unit: str
+
+    def describe(self) -> str:
+        """Words for tables and reasons: "1 month", "6 weeks"."""
+        unit = self.unit[:-1] if self.count == 1 else self.unit
+        return f"{self.count} {unit}"
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar months with end-of-month clamping: 2026-08-31 + 6 months = 2027-02-28."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day.day, last))
+
+
+@lru_cache(maxsize=32)
+def _zone(name: str) -> ZoneInfo:
+    """Zones are looked up once; zoneinfo caches too, but the error path should be ours."""
+    return ZoneInfo(name)
+
+
+@dataclass(frozen=True)
+class PolicyProfile:
+    """One jurisdiction's (or agency's) practice numbers; the rules engine reads only this."""
+
+    name: str
+    title: str
+    source: str
+    timezone: str
+    idle_lock_minutes: int
+    due_days: int
+    due_soon_days: int
+    month_counting: str
+    days_per_month: int
+    weekend: frozenset[int]
+    holidays: frozenset[date]
+    not_applied: frozenset[str]
+    visit_interval: Period
+    visit_kinds: tuple[str, ...]
+    first_month_days: int
+    first_month_interval_days: int
+    unannounced_required_when: tuple[str, ...]
+    service_plan_deadline_days: int
+    foster_care_plan_deadline_days: int
+    supervision_interval: Period
+    supervision_high_risk_interval: Period
+    review_interval: Period
+    event_review_days: tuple[tuple[str, int], ...]
+    safety_plan_documentation_working_days: int
+    gate_assessment_before_plan: str
+    gate_safety_plan_approval: str
+    gate_private_interview: str
+    gate_observation: str
+    gate_unannounced: str
+    visit_requires_notes: bool
+    visit_requires_next_visit_date: bool
+    visit_requires_safety_changed: bool
+    visit_requires_private_interview_details: bool
+    visit_requires_observation_details: bool
+    visit_requires_goal_progress: bool
+    plan_activity_fields: tuple[str, ...]
+    plan_requires_family_agreement: bool
+    plan_min_goals: int
+    review_record_requires: tuple[str, ...]
+
+    def applies(self, rule: str) -> bool:
+        """A rule the jurisdiction does not apply yields no due items or checks."""
+        return rule not in self.not_applied
+
+    def event_days(self, kind: str) -> int | None:
+        """Days after a significant event by which the plan is reviewed (PL-7, EV-1, RV-3)."""
+        for event_kind, days in self.event_review_days:
+            if event_kind == kind:
+                return days
+        return None
+
+    def add_period(self, day: date, period: Period) -> date:
+        """Add an interval the way this profile counts months (calendar or fixed days)."""
+        if period.unit == "days":
+            return day + timedelta(days=period.count)
+        if period.unit == "weeks":
+            return day + timedelta(weeks=period.count)
+        if self.month_counting == "days":
+            return day + timedelta(days=period.count * self.days_per_month)
+        return add_months(day, period.count)
+
+    def is_working_day(self, day: date) -> bool:
+        """Rule SA-2 counts working days: not a weekend day, not a listed holiday."""
+        return day.weekday() not in self.weekend and day not in self.holidays
+
+    def add_working_days(self, day: date, n: int) -> date:
+        """The n-th working day after `day` (n=1: the next working day); n=0 rolls forward."""
+        current = day
+        if n <= 0:
+            while not self.is_working_day(current):
+                current += timedelta(days=1)
+            return current
+        remaining = n
+        while remaining:
+            current += timedelta(days=1)
+            if self.is_working_day(current):
+                remaining -= 1
+        return current
+
+    def local_date(self, ts: datetime) -> date:
+        """The agency-zone calendar date of an instant: a 23:30 visit stays on its own day."""
+        if ts.tzinfo is None or ts.utcoffset() is None:
+            raise ValueError("local_date needs an aware datetime (with a time zone)")
+        try:
+            zone = _zone(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ProfileError(
+                f"{Path(self.source).name}: key timezone: unknown time zone {self.timezone!r}"
+            ) from exc
+        return ts.astimezone(zone).date()
+
+    def today(self, now: datetime | None = None) -> date:
+        """Today's date in the agency's time zone (the default --as-of)."""
+        return self.local_date(now if now is not None else datetime.now().astimezone())
+
+    def status_for(self, due: date, as_of: date) -> str:
+        """Rule-independent status of an open requirement; see render.STATUS_HELP."""
+        if due < as_of:
+            return "overdue"
+        days = (due - as_of).days
+        if days <= self.due_days:
+            return "due"
+        if days <= self.due_soon_days:
+            return "due-soon"
+        return "upcoming"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _profiles_dir() -> Path:
+    """Where shipped profiles live (package data of fieldkit.practice.profiles)."""
+    return Path(str(resources.files("fieldkit.practice.profiles")))
+
+
+def list_profiles() -> list[str]:
+    """Names of the shipped profiles, for `--profile` help and `fieldkit rules`."""
+    return sorted(p.stem for p in _profiles_dir().glob("*.toml"))
+
+
+_Origins = dict[tuple[str, str], tuple[str, str]]
+"""(section, key) → (file name, file text): where a merged key came from, for line numbers."""
+
+
+def _resolve(name_or_path: str | Path, base: Path | None) -> Path:
+    """A bare name is a shipped profile; anything else is a path (relative to the extender)."""
+    text = str(name_or_path)
+    looks_like_path = isinstance(name_or_path, Path) or "/" in text or text.endswith(".toml")
+    if not looks_like_path:
+        candidate = _profiles_dir() / f"{text}.toml"
+        if candidate.is_file():
+            return candidate
+        known = ", ".join(list_profiles())
+        raise ProfileError(f'no policy profile named "{text}" (shipped profiles: {known})')
+    path = Path(text).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    if not path.is_file():
+        raise ProfileError(f"{text}: no such profile file")
+    return path
+
+
+def _read(path: Path) -> tuple[dict[str, Any], str]:
+    """Parse one TOML file; a syntax error names the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{path.name}: cannot read the profile ({exc})") from exc
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = re.search(r"\(at line (\d+), column \d+\)", message)
+        if match:
+            detail = message[: match.start()].strip()
+            raise ProfileError(
+                f"{path.name} line {match.group(1)}: not valid TOML: {detail}"
+            ) from exc
+        raise ProfileError(f"{path.name}: not valid TOML: {message}") from exc
+
+
+def _period_base(key: str) -> str | None:
+    """`interval_days` → `interval`; other keys → None."""
+    for unit in PERIOD_UNITS:
+        if key.endswith("_" + unit):
+            return key[: -len(unit) - 1]
+    return None
+
+
+def _load_raw(
+    name_or_path: str | Path, base: Path | None, chain: tuple[Path, ...]
+) -> tuple[dict[str, dict[str, Any]], _Origins, str]:
+    """Read a profile and its `extends` chain into one merged table with key origins."""
+    path = _resolve(name_or_path, base).resolve()
+    if path in chain:
+        raise ProfileError(f"{path.name}: key extends: profiles extend each other in a loop")
+    data, text = _read(path)
+    sections: dict[str, dict[str, Any]] = {"": {}}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            sections[key] = dict(value)
+        else:
+            sections[""][key] = value
+    origins: _Origins = {}
+    for section, values in sections.items():
+        for key in values:
+            origins[(section, key)] = (path.name, text)
+    parent = sections[""].pop("extends", None)
+    if parent is None:
+        return sections, origins, path.name
+    if not isinstance(parent, str) or not parent:
+        line = _line_of(text, "", "extends")
+        raise ProfileError(
+            f"{path.name} line {line}: key extends: expected a profile name or file, "
+            f"got {_show(parent)}"
+        )
+    merged, merged_origins, _ = _load_raw(parent, path.parent, (*chain, path))
+    for section, values in sections.items():
+        target = merged.setdefault(section, {})
+        for key in values:
+            period = _period_base(key)
+            if period is not None:  # `interval_days` here replaces the parent's `interval_months`
+                for unit in PERIOD_UNITS:
+                    target.pop(f"{period}_{unit}", None)
+                    merged_origins.pop((section, f"{period}_{unit}"), None)
+        for key, value in values.items():
+            target[key] = value
+            merged_origins[(section, key)] = origins[(section, key)]
+    return merged, merged_origins, path.name
+
+
+def _line_of(text: str, section: str, key: str) -> int | None:
+    """The 1-based line where `key` is set inside `[section]` (tomllib keeps no positions)."""
+    current = ""
+    key_pattern = re.compile(r'^\s*(?:"' + re.escape(key) + r'"|' + re.escape(key) + r")\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = re.match(r"^\s*\[\s*([^\]\s]+)\s*\]\s*(#.*)?$", line)
+        if header:
+            current = header.group(1).strip('"')
+            continue
+        if current == section and key_pattern.match(line):
+            return number
+    if section and key == "":
+        for number, line in enumerate(text.splitlines(), start=1):
+            if re.match(r"^\s*\[\s*" + re.escape(section) + r"\s*\]", line):
+                return number
+    return None
+
+
+def _show(value: object) -> str:
+    """A value as the user wrote it, for error messages."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class _Reader:
+    """Typed access to the merged table; every error names file, line and dotted key."""
+
+    def __init__(self, sections: dict[str, dict[str, Any]], origins: _Origins, top: str) -> None:
+        """Keep the merged table and where each key came from."""
+        self.sections = sections
+        self.origins = origins
+        self.top = top
+        self.used: set[tuple[str, str]] = set()
+
+    def fail(self, section: str, key: str, message: str) -> ProfileError:
+        """One-line error: `agency.toml line 7: key visits.interval_days: ...`."""
+        dotted = f"{section}.{key}" if section else key
+        origin = self.origins.get((section, key))
+        if origin is None:
+            return ProfileError(f"{self.top}: key {dotted}: {message}")
+        name, text = origin
+        line = _line_of(text, section, key)
+        where = f"{name} line {line}" if line is not None else name
+        return ProfileError(f"{where}: key {dotted}: {message}")
+
+    def raw(self, section: str, key: str) -> Any:
+        """A value that must be present."""
+        values = self.sections.get(section, {})
+        if key not in values:
+            raise self.fail(section, key, "missing (set it in the profile or extend one that does)")
+        self.used.add((section, key))
+        return values[key]
+
+    def whole(self, section: str, key: str, what: str = "days", minimum: int = 0) -> int:
+        """A whole number (days, minutes, goals) no smaller than `minimum`."""
+        value = self.raw(section, key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(section, key, f"expected a whole number of {what}, got {_show(value)}")
+        if value < minimum:
+            raise self.fail(section, key, f"expected at least {minimum} {what}, got {value}")
+        return value
+
+    def text(self, section: str, key: str) -> str:
+        """A non-empty string."""
+        value = self.raw(section, key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(section, key, f"expected text, got {_show(value)}")
+        return value
+
+    def flag(self, section: str, key: str) -> bool:
+        """true or false."""
+        value = self.raw(section, key)
+        if not isinstance(value, bool):
+            raise self.fail(section, key, f"expected true or false, got {_show(value)}")
+        return value
+
+    def choice(self, section: str, key: str, allowed: tuple[str, ...]) -> str:
+        """One of a fixed set of words."""
+        value = self.raw(section, key)
+        if value not in allowed:
+            options = ", ".join(json.dumps(a) for a in allowed)
+            raise self.fail(section, key, f"expected one of {options}, got {_show(value)}")
+        return str(value)
+
+    def words(
+        self, section: str, key: str, allowed: tuple[str, ...] | None = None
+    ) -> tuple[str, ...]:
+        """A list of strings, optionally from a fixed set."""
+        value = self.raw(section, key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(section, key, f"expected a list of text, got {_show(value)}")
+        if allowed is not None:
+            for item in value:
+                if item not in allowed:
+                    options = ", ".join(json.dumps(a) for a in allowed)
+                    raise self.fail(
+                        section, key, f"expected items from {options}, got {_show(item)}"
+                    )
+        return tuple(value)
+
+    def period(self, section: str, base: str) -> Period:
+        """Exactly one of `base_days`, `base_weeks`, `base_months`, at least 1."""
+        values = self.sections.get(section, {})
+        present = [unit for unit in PERIOD_UNITS if f"{base}_{unit}" in values]
+        if not present:
+            keys = ", ".join(f"{base}_{u}" for u in PERIOD_UNITS)
+            raise self.fail(section, f"{base}_days", f"missing (set one of {keys})")
+        if len(present) > 1:
+            raise self.fail(
+                section,
+                f"{base}_{present[1]}",
+                f"set only one of {base}_{present[0]} and {base}_{present[1]}",
+            )
+        unit = present[0]
+        return Period(self.whole(section, f"{base}_{unit}", unit, minimum=1), unit)
+
+    def dates(self, section: str, key: str) -> frozenset[date]:
+        """A list of TOML dates (2026-12-25) or ISO date strings."""
+        value = self.raw(section, key)
+        if not isinstance(value, list):
+            raise self.fail(section, key, f"expected a list of dates, got {_show(value)}")
+        result: set[date] = set()
+        for item in value:
+            if isinstance(item, date) and not isinstance(item, datetime):
+                result.add(item)
+                continue
+            try:
+                result.add(date.fromisoformat(str(item)))
+            except ValueError:
+                raise self.fail(
+                    section, key, f"expected dates like 2026-12-25, got {_show(item)}"
+                ) from None
+        return frozenset(result)
+
+    def weekdays(self, section: str, key: str) -> frozenset[int]:
+        """Day names (Saturday, Sun, ...) as weekday numbers."""
+        result: set[int] = set()
+        for item in self.words(section, key):
+            number = _WEEKDAYS.get(item.lower())
+            if number is None:
+                raise self.fail(
+                    section, key, f'expected day names like "Saturday", got {_show(item)}'
+                )
+            result.add(number)
+        return frozenset(result)
+
+    def check_unknown(self) -> None:
+        """A typo in a key name must not silently fall back to the parent's value."""
+        for section, values in self.sections.items():
+            for key in values:
+                if (section, key) not in self.used:
+                    raise self.fail(
+                        section, key, "unknown key (check the spelling against ontario-std7.toml)"
+                    )
+
+
+def _build(reader: _Reader) -> PolicyProfile:
+    """Validate every key and make the typed profile."""
+    r = reader
+    timezone = r.text("", "timezone")
+    try:
+        _zone(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise r.fail(
+            "", "timezone", f'unknown time zone {_show(timezone)} (e.g. "America/Toronto")'
+        ) from None
+    from fieldkit.practice.rules import RULES  # local: rules.py imports nothing from here at load
+
+    not_applied = r.words("rules", "not_applied")
+    for rule in not_applied:
+        if rule not in RULES:
+            raise r.fail("rules", "not_applied", f"unknown rule id {_show(rule)}")
+    due_days = r.whole("status", "due_days")
+    due_soon_days = r.whole("status", "due_soon_days")
+    if due_soon_days < due_days:
+        raise r.fail(
+            "status",
+            "due_soon_days",
+            f"must be at least due_days ({due_days}), got {due_soon_days}",
+        )
+    events = r.sections.get("events", {})
+    event_days: list[tuple[str, int]] = []
+    for kind in events:
+        if kind not in EVENT_KINDS:
+            options = ", ".join(EVENT_KINDS)
+            raise r.fail("events", kind, f"unknown event kind (known: {options})")
+        event_days.append((kind, r.whole("events", kind)))
+    origin = r.origins.get(("", "name"))
+    profile = PolicyProfile(
+        name=r.text("", "name"),
+        title=r.text("", "title"),
+        source=origin[0] if origin else r.top,
+        timezone=timezone,
+        idle_lock_minutes=r.whole("", "idle_lock_minutes", "minutes", minimum=1),
+        due_days=due_days,
+        due_soon_days=due_soon_days,
+        month_counting=r.choice("calendar", "months", MONTH_MODES),
+        days_per_month=r.whole("calendar", "days_per_month", minimum=1),
+        weekend=r.weekdays("calendar", "weekend"),
+        holidays=r.dates("calendar", "holidays"),
+        not_applied=frozenset(not_applied),
+        visit_interval=r.period("visits", "interval"),
+        visit_kinds=r.words("visits", "counted_kinds"),
+        first_month_days=r.whole("visits", "first_month_days"),
+        first_month_interval_days=r.whole("visits", "first_month_interval_days"),
+        unannounced_required_when=r.words("unannounced", "required_when"),
+        service_plan_deadline_days=r.whole("service_plan", "deadline_days", minimum=1),
+        foster_care_plan_deadline_days=r.whole("foster_care_plan", "deadline_days", minimum=1),
+        supervision_interval=r.period("supervision", "interval"),
+        supervision_high_risk_interval=r.period("supervision", "high_risk_interval"),
+        review_interval=r.period("review", "interval"),
+        event_review_days=tuple(event_days),
+        safety_plan_documentation_working_days=r.whole(
+            "safety_plan", "documentation_working_days", "working days"
+        ),
+        gate_assessment_before_plan=r.choice("gates", "assessment_before_plan", GATE_MODES),
+        gate_safety_plan_approval=r.choice("gates", "safety_plan_approval", GATE_MODES),
+        gate_private_interview=r.choice("gates", "private_interview", GATE_MODES),
+        gate_observation=r.choice("gates", "observation", GATE_MODES),
+        gate_unannounced=r.choice("gates", "unannounced", GATE_MODES),
+        visit_requires_notes=r.flag("visit_record", "notes"),
+        visit_requires_next_visit_date=r.flag("visit_record", "next_visit_date"),
+        visit_requires_safety_changed=r.flag("visit_record", "safety_changed"),
+        visit_requires_private_interview_details=r.flag(
+            "visit_record", "private_interview_details"
+        ),
+        visit_requires_observation_details=r.flag("visit_record", "observation_details"),
+        visit_requires_goal_progress=r.flag("visit_record", "goal_progress"),
+        plan_activity_fields=r.words("service_plan_record", "activity_fields", ACTIVITY_FIELDS),
+        plan_requires_family_agreement=r.flag("service_plan_record", "family_agreement"),
+        plan_min_goals=r.whole("service_plan_record", "min_goals", "goals"),
+        review_record_requires=r.words("review_record", "requires", REVIEW_RECORD_ITEMS),
+    )
+    r.check_unknown()
+    return profile
+
+
+def _load(target: str | Path) -> PolicyProfile:
+    """Read, merge and validate a profile and its `extends` chain."""
+    sections, origins, top = _load_raw(target, None, ())
+    return _build(_Reader(sections, origins, top))
+
+
+@lru_cache(maxsize=8)
+def _load_shipped(name: str) -> PolicyProfile:
+    """Shipped profiles never change while fieldkit runs; read each once."""
+    return _load(name)
+
+
+def load_profile(name_or_path: str | Path | None = None) -> PolicyProfile:
+    """Load a shipped profile by name (default ontario-std7) or an agency's TOML file by path."""
+    target: str | Path = DEFAULT_PROFILE if name_or_path is None else name_or_path
+    if isinstance(target, str) and target in list_profiles():
+        return _load_shipped(target)
+    return _load(target)

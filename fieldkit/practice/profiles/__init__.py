@@ -1,0 +1,1 @@
+"""Policy profiles shipped with fieldkit: one TOML file per jurisdiction's practice standard."""

@@ -1,0 +1,138 @@
+"""Rich tables and help for `fieldkit due` and `fieldkit rules`; status in words, not colour."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from fieldkit.domain import Case
+from fieldkit.practice.engine import DueItem, due_list, open_items
+from fieldkit.practice.profile import PolicyProfile
+from fieldkit.practice.rules import rules_rows
+
+STATUS_LABELS = {
+    "overdue": ("⚠ overdue", "bold red"),
+    "due": ("● due", "yellow"),
+    "due-soon": ("○ due soon", "cyan"),
+    "upcoming": ("· upcoming", "dim"),
+    "done": ("✓ done", "green"),
+}
+"""Each status as a symbol and a word (readable without colour), and its colour."""
+
+STATUS_HELP = """\
+Statuses (the --as-of day is "today"; the numbers come from the policy profile):
+
+  ⚠ overdue   the due date has passed and the requirement is not met.
+  ● due       due today or within the profile's due_days (7 days in ontario-std7).
+  ○ due soon  due within the profile's due_soon_days (14 days in ontario-std7).
+  · upcoming  not met yet, but due later than that (shown only with --all).
+  ✓ done      met for this period: a one-time deadline was met (e.g. the service plan
+              is complete), or a recurring one (visit, supervision, review) was done
+              recently enough that the next one is not due soon (shown only with --all).
+
+Each line names the rule (e.g. VI-1 monthly home visits) and the reason in words, such
+as "last home visit 2026-10-03; monthly visits (VI-1)". Dates are days in the agency's
+time zone. `fieldkit rules` lists every rule and this profile's numbers.
+"""
+
+
+def status_text(status: str) -> Text:
+    """A status as symbol + word, coloured for terminals that show colour."""
+    label, style = STATUS_LABELS.get(status, (status, ""))
+    return Text(label, style=style)
+
+
+def _when(due: date, as_of: date) -> str:
+    """Distance from today in words: "3 days late", "today", "in 5 days"."""
+    days = (due - as_of).days
+    if days == 0:
+        return "today"
+    if days < 0:
+        return f"{-days} day{'s' if days != -1 else ''} late"
+    return f"in {days} day{'s' if days != 1 else ''}"
+
+
+def due_table(items: Iterable[DueItem], as_of: date) -> Table:
+    """The due list for people: most urgent first, status in words, rule and reason on each line."""
+    table = Table(title=f"Due as of {as_of.isoformat()}", show_lines=False, expand=False)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Due", no_wrap=True)
+    table.add_column("When", no_wrap=True)
+    table.add_column("Case", no_wrap=True)
+    table.add_column("Worker", no_wrap=True)
+    table.add_column("Rule", no_wrap=True)
+    table.add_column("What")
+    table.add_column("Why", overflow="fold")
+    for item in items:
+        table.add_row(
+            status_text(item.status),
+            item.due.isoformat(),
+            "" if item.status == "done" else _when(item.due, as_of),
+            item.case,
+            item.worker or "",
+            item.rule,
+            item.what,
+            item.reason,
+        )
+    return table
+
+
+def rules_table(profile: PolicyProfile) -> Table:
+    """Every PRACTICE.md rule with its kind, this profile's values and how it is computed."""
+    table = Table(title=f"Practice rules — profile {profile.name}: {profile.title}")
+    table.add_column("Rule", no_wrap=True)
+    table.add_column("Kind", no_wrap=True)
+    table.add_column("Requirement")
+    table.add_column(f"In {profile.name}")
+    table.add_column("How fieldkit checks it")
+    for row in rules_rows(profile):
+        applied = row["applied"] == "yes"
+        values = (row["values"] or "—") if applied else "not applied in this profile"
+        table.add_row(row["id"], row["kind"], row["title"], values, row["how"])
+    table.caption = (
+        "deadline: yields due dates (see `fieldkit due`); gate: checked at the point of work, "
+        "blocks or warns, overrides need a reason; content: must be in the record before "
+        "signing; recorded: kept in the record, not computed."
+    )
+    return table
+
+
+def print_due(
+    console: Console,
+    cases: Iterable[Case],
+    profile: PolicyProfile,
+    as_of: date,
+    *,
+    case_id: str | None = None,
+    as_json: bool = False,
+    show_all: bool = False,
+) -> int:
+    """`fieldkit due`: print the due list (table or JSON lines list); returns the exit code."""
+    case_list = list(cases)
+    if case_id is not None and not any(c.id == case_id for c in case_list):
+        console.print(f"No case {case_id} in this caseload.", style="red", highlight=False)
+        return 2
+    items = due_list(case_list, profile, as_of, case_id=case_id)
+    if not show_all:
+        items = open_items(items)
+    if as_json:
+        # console.out never wraps or highlights: scripts get exactly one JSON document
+        console.out(json.dumps([item.to_json() for item in items], ensure_ascii=False))
+        return 0
+    if not items:
+        console.print(f"Nothing due, due soon or overdue as of {as_of.isoformat()}.")
+        return 0
+    console.print(due_table(items, as_of))
+    return 0
+
+
+def print_rules(console: Console, profile: PolicyProfile) -> int:
+    """`fieldkit rules`: print the rules table for a profile; returns the exit code."""
+    console.print(rules_table(profile))
+    console.print(STATUS_HELP, highlight=False)
+    return 0
