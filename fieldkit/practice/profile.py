@@ -335,17 +335,26 @@ class _Reader:
         where = f"{name} line {line}" if line is not None else name
         return ProfileError(f"{where}: key {dotted}: {message}")
 
-    def raw(self, section: str, key: str) -> Any:
-        """A value that must be present."""
+    def raw(self, section: str, key: str, default: Any = None) -> Any:
+        """A value that must be present, unless the key has a documented default."""
         values = self.sections.get(section, {})
+        if key not in values and default is not None:
+            return default
         if key not in values:
             raise self.fail(section, key, "missing (set it in the profile or extend one that does)")
         self.used.add((section, key))
         return values[key]
 
-    def whole(self, section: str, key: str, what: str = "days", minimum: int = 0) -> int:
+    def whole(
+        self,
+        section: str,
+        key: str,
+        what: str = "days",
+        minimum: int = 0,
+        default: int | None = None,
+    ) -> int:
         """A whole number (days, minutes, goals) no smaller than `minimum`."""
-        value = self.raw(section, key)
+        value = self.raw(section, key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(section, key, f"expected a whole number of {what}, got {_show(value)}")
         if value < minimum:
@@ -462,8 +471,8 @@ def _build(reader: _Reader) -> PolicyProfile:
     for rule in not_applied:
         if rule not in RULES:
             raise r.fail("rules", "not_applied", f"unknown rule id {_show(rule)}")
-    due_days = r.whole("status", "due_days")
-    due_soon_days = r.whole("status", "due_soon_days")
+    due_days = r.whole("status", "due_days", default=7)
+    due_soon_days = r.whole("status", "due_soon_days", default=14)
     if due_soon_days < due_days:
         raise r.fail(
             "status",
@@ -483,7 +492,7 @@ def _build(reader: _Reader) -> PolicyProfile:
         title=r.text("", "title"),
         source=origin[0] if origin else r.top,
         timezone=timezone,
-        idle_lock_minutes=r.whole("", "idle_lock_minutes", "minutes", minimum=1),
+        idle_lock_minutes=r.whole("", "idle_lock_minutes", "minutes", minimum=1, default=10),
         due_days=due_days,
         due_soon_days=due_soon_days,
         month_counting=r.choice("calendar", "months", MONTH_MODES),

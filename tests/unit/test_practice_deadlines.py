@@ -441,6 +441,32 @@ ROWS = [
         date(2026, 11, 19),  # Oct 20 + 11 = Oct 31, + 19
         "due-soon",  # 9 days away
     ),
+    Row(
+        "EV-1-new-referral-us",
+        "us-ongoing",
+        make_case(
+            date(2027, 9, 1),
+            service_plan_completed=date(2027, 9, 25),
+            events=[CaseEvent("e1", "new-referral", date(2028, 2, 1))],
+        ),
+        date(2028, 2, 29),
+        "EV-1",
+        date(2028, 3, 2),  # Feb 1 + 28 = Feb 29 (leap), + 2
+        "due",
+    ),
+    Row(
+        "RV-3-reunification-us",
+        "us-ongoing",
+        make_case(
+            date(2026, 1, 5),
+            service_plan_completed=date(2026, 1, 30),
+            events=[CaseEvent("e1", "reunification", date(2026, 1, 31))],
+        ),
+        date(2026, 3, 3),
+        "RV-3",
+        date(2026, 3, 2),  # Jan 31 + 28 = Feb 28, + 2
+        "overdue",
+    ),
     # ---------------------------------------------------------------- RV-5 permanency
     Row(
         "RV-5-from-removal",
@@ -634,3 +660,23 @@ def test_next_due_is_most_urgent_open_item() -> None:
     assert item is not None
     assert (item.rule, item.due, item.status) == ("VI-1", date(2026, 11, 3), "due")
     assert item.reason == "last home visit 2026-10-03; monthly visits (VI-1)"
+
+
+def test_every_applied_deadline_rule_has_rows_in_each_profile() -> None:
+    from fieldkit.practice import RULES
+
+    deadline_rules = {r.id for r in RULES.values() if "deadline" in r.kinds}
+    for name, profile in PROFILES.items():
+        tested = {row.rule for row in ROWS if row.profile == name}
+        tested |= {"SA-2"} if any(r[1] is profile for r in SA2_ROWS) else set()
+        tested |= {"CT-2"}
+        expected = {rule for rule in deadline_rules if profile.applies(rule)}
+        assert expected - tested == set(), name
+
+
+def test_vi1_evening_visit_in_chicago() -> None:
+    # 23:30 in Chicago (CDT) on 2026-08-31 is 04:30 UTC on 2026-09-01
+    day = US.local_date(datetime(2026, 9, 1, 4, 30, tzinfo=UTC))
+    case = make_case(date(2026, 6, 1), visits=(day,))
+    (visit,) = [i for i in due_items(case, US, date(2026, 9, 25)) if i.rule == "VI-1"]
+    assert visit.due == date(2026, 9, 30)  # Aug 31 + 1 month, clamped; not Oct 1

@@ -126,6 +126,13 @@ def test_agency_profile_extends_a_file_beside_it(tmp_path: Path) -> None:
     assert profile.timezone == "America/Chicago"
 
 
+def test_optional_keys_have_documented_defaults(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[2] / "fieldkit/practice/profiles/ontario-std7.toml").read_text()
+    text = text.replace("idle_lock_minutes = 10\n", "").replace("due_days = 7\n", "")
+    profile = load_profile(_write(tmp_path, text.replace('name = "ontario-std7"', 'name = "own"')))
+    assert (profile.name, profile.idle_lock_minutes, profile.due_days) == ("own", 10, 7)
+
+
 def test_months_counted_as_days(tmp_path: Path) -> None:
     path = _write(tmp_path, 'extends = "ontario-std7"\n[calendar]\nmonths = "days"\n')
     profile = load_profile(path)
