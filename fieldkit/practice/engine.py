@@ -234,16 +234,19 @@ class _CaseRules:
 
     def plan_review(self) -> None:
         """Rules RV-2, PL-7, EV-1, RV-3: the periodic review, brought forward by events."""
-        if self.plan_completed is None:
+        if self.plan_completed is None and self.last_formal_review is None:
             return  # PL-2 covers a case without a plan
         p = self.profile
         periodic_rule = "RV-2" if self.applies("RV-2") else "PL-7"
         if not self.applies(periodic_rule):
             return
-        if self.last_formal_review is not None and self.last_formal_review >= self.plan_completed:
+        if self.last_formal_review is not None and (
+            self.plan_completed is None or self.last_formal_review >= self.plan_completed
+        ):
             anchor = self.last_formal_review
             since = f"last formal review {self.last_formal_review.isoformat()}"
         else:
+            assert self.plan_completed is not None
             anchor = self.plan_completed
             since = f"service plan completed {self.plan_completed.isoformat()}"
         periodic_due = p.add_period(anchor, p.review_interval)

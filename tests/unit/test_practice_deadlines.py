@@ -361,6 +361,15 @@ ROWS = [
         ("last formal review 2026-03-31",),
     ),
     Row(
+        "RV-2-imported-review-without-plan-date",
+        "ontario-std7",
+        make_case(date(2025, 1, 6), last_formal_review=date(2026, 5, 31)),
+        date(2026, 11, 20),
+        "RV-2",
+        date(2026, 11, 30),  # May 31 + 6 months, clamped to 30-day November
+        "due",
+    ),
+    Row(
         "PL-7-placement-change-brings-review-forward",
         "ontario-std7",
         make_case(
