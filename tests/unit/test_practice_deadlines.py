@@ -367,7 +367,7 @@ ROWS = [
         date(2026, 11, 20),
         "RV-2",
         date(2026, 11, 30),  # May 31 + 6 months, clamped to 30-day November
-        "due",
+        "due-soon",  # 10 days away
     ),
     Row(
         "PL-7-placement-change-brings-review-forward",
