@@ -195,22 +195,31 @@ def _order(version: dict[str, Any]) -> tuple[str, str, str]:
 
 def empty_state() -> dict[str, Any]:
     """An entity before any op."""
-    return {"heads": {}, "seen": {}, "ops": [], "deleted": None, "signed": None}
+    return {"heads": {}, "pending": {}, "n": 0, "last": "", "deleted": None, "signed": None}
+
+
+def _already_applied(st: dict[str, Any], op_id: str) -> bool:
+    for heads in st["heads"].values():
+        if any(h["op"] == op_id for h in heads):
+            return True
+    return any((st.get(mark) or {}).get("op") == op_id for mark in ("deleted", "signed"))
 
 
 def apply(state: dict[str, Any] | None, meta: OpMeta, body: dict[str, Any]) -> dict[str, Any]:
-    """Fold one op into an entity's state; commutative and idempotent.
+    """Fold one op into an entity's state; the result does not depend on arrival order.
 
     Each field keeps its *heads*: versions no other version has superseded. A put
     supersedes the versions named in its `base` (what the writer saw). One head is the
-    value; several heads are concurrent edits, kept, never dropped.
+    value; several heads are concurrent edits, kept, never dropped. A base that has not
+    arrived yet waits in `pending`, so a late op it superseded never becomes a head.
+    The log (op ids are its primary key) is what keeps a duplicate op out; this fold
+    also ignores an op it can still see in its heads.
     """
     st = state if state is not None else empty_state()
-    ops: list[str] = st["ops"]
-    at = bisect.bisect_left(ops, meta.op_id)
-    if at < len(ops) and ops[at] == meta.op_id:
+    if _already_applied(st, meta.op_id):
         return st
-    ops.insert(at, meta.op_id)
+    st["n"] = st.get("n", 0) + 1
+    st["last"] = max(st.get("last", ""), meta.op_id)
     if meta.action == "delete":
         current = st["deleted"]
         if current is None or _order(_version(meta, None)) > _order(current):
@@ -223,16 +232,24 @@ def apply(state: dict[str, Any] | None, meta: OpMeta, body: dict[str, Any]) -> d
             st["signed"] = mark
         return st
     base: dict[str, list[str]] = body.get("base") or {}
+    pending_all: dict[str, list[str]] = st.setdefault("pending", {})
     for name, value in (body.get("set") or {}).items():
         heads: list[dict[str, Any]] = st["heads"].setdefault(name, [])
-        seen: list[str] = st["seen"].setdefault(name, [])
+        pending = pending_all.get(name, [])
         for superseded in base.get(name) or []:
-            if superseded not in seen:
-                bisect.insort(seen, superseded)
-        heads[:] = [h for h in heads if h["op"] not in seen]
-        if meta.op_id not in seen:
+            kept = [h for h in heads if h["op"] != superseded]
+            if len(kept) == len(heads) and superseded not in pending:
+                bisect.insort(pending, superseded)
+            heads[:] = kept
+        if meta.op_id in pending:
+            pending.remove(meta.op_id)
+        else:
             heads.append(_version(meta, value))
             heads.sort(key=_order)
+        if pending:
+            pending_all[name] = pending
+        else:
+            pending_all.pop(name, None)
     return st
 
 

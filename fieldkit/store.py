@@ -821,16 +821,27 @@ class Store:
                 broken = True
                 continue
             expected_seq, prev = op.seq + 1, op.hash
+        with self._lock:
+            counts = {
+                (r[0], r[1], r[2]): r[3]
+                for r in self._conn.execute(
+                    "SELECT case_id, entity, entity_id, count(*) FROM ops"
+                    " GROUP BY case_id, entity, entity_id"
+                )
+            }
         for ent in self.entities(include_deleted=True):
-            missing = [op_id for op_id in ent.state.get("ops", []) if op_id not in present]
-            if missing:
+            held = counts.get((ent.case_id, ent.entity, ent.entity_id), 0)
+            built = int(ent.state.get("n", 0))
+            last = str(ent.state.get("last", ""))
+            if held < built or (last and last not in present):
+                named = last if last and last not in present else "?"
                 report.problems.append(
                     VerifyProblem(
-                        missing[0],
+                        named,
                         "?",
                         0,
                         f"{ent.entity} {ent.entity_id} of case {ent.case_id} was built from "
-                        "this op, which is missing from the log: it was deleted",
+                        f"{built} ops but the log holds {held}: an op was deleted",
                     )
                 )
         return report

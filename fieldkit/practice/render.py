@@ -25,19 +25,19 @@ STATUS_LABELS = {
 """Each status as a symbol and a word (readable without colour), and its colour."""
 
 STATUS_HELP = """\
-Statuses (the --as-of day is "today"; the numbers come from the policy profile):
+Statuses ("today" is the --as-of day; numbers come from the policy profile):
 
   ⚠ overdue   the due date has passed and the requirement is not met.
-  ● due       due today or within the profile's due_days (7 days in ontario-std7).
-  ○ due soon  due within the profile's due_soon_days (14 days in ontario-std7).
-  · upcoming  not met yet, but due later than that (shown only with --all).
-  ✓ done      met for this period: a one-time deadline was met (e.g. the service plan
-              is complete), or a recurring one (visit, supervision, review) was done
-              recently enough that the next one is not due soon (shown only with --all).
+  ● due       due today or within due_days (7 in ontario-std7).
+  ○ due soon  due within due_soon_days (14 in ontario-std7).
+  · upcoming  not met yet, due later than that (only with --all).
+  ✓ done      met for this period: a one-time deadline was met, or a
+              recurring one was done recently enough (only with --all).
 
-Each line names the rule (e.g. VI-1 monthly home visits) and the reason in words, such
-as "last home visit 2026-10-03; monthly visits (VI-1)". Dates are days in the agency's
-time zone. `fieldkit rules` lists every rule and this profile's numbers.
+Each line names its rule and the reason in words, e.g.
+"last home visit 2026-10-03; monthly visits (VI-1)".
+Dates are days in the agency's time zone.
+`fieldkit rules` lists every rule with this profile's numbers.
 """
 
 
@@ -59,25 +59,20 @@ def _when(due: date, as_of: date) -> str:
 
 def due_table(items: Iterable[DueItem], as_of: date) -> Table:
     """The due list for people: most urgent first, status in words, rule and reason on each line."""
-    table = Table(title=f"Due as of {as_of.isoformat()}", show_lines=False, expand=False)
+    table = Table(title=f"Due as of {as_of.isoformat()}", show_lines=True, expand=False)
     table.add_column("Status", no_wrap=True)
     table.add_column("Due", no_wrap=True)
-    table.add_column("When", no_wrap=True)
     table.add_column("Case", no_wrap=True)
-    table.add_column("Worker", no_wrap=True)
     table.add_column("Rule", no_wrap=True)
-    table.add_column("What")
-    table.add_column("Why", overflow="fold")
+    table.add_column("What, and why", ratio=1, min_width=24)
     for item in items:
+        when = "" if item.status == "done" else _when(item.due, as_of)
         table.add_row(
             status_text(item.status),
-            item.due.isoformat(),
-            "" if item.status == "done" else _when(item.due, as_of),
-            item.case,
-            item.worker or "",
+            f"{item.due.isoformat()}\n{when}" if when else item.due.isoformat(),
+            f"{item.case}\n{item.worker}" if item.worker else item.case,
             item.rule,
-            item.what,
-            item.reason,
+            f"{item.what}\n[dim]{item.reason}[/dim]",
         )
     return table
 

@@ -184,7 +184,17 @@ def test_verify_names_a_deleted_op(tmp_path: Path) -> None:
     result = _verify(path)
     assert result.returncode == 1
     assert after in result.stderr and "deleted" in result.stderr
-    assert deleted in result.stderr  # the state still names the op it was built from
+    assert deleted not in {op for op, _ in _ops(path)}
+
+
+def test_verify_catches_the_last_op_deleted(tmp_path: Path) -> None:
+    """No op follows it in the chain; the state it built still counts it."""
+    path = _profile_with_cases(tmp_path)
+    last = _ops(path)[-1][0]
+    _tamper(path, "DELETE FROM ops WHERE op_id=?", last)
+    result = _verify(path)
+    assert result.returncode == 1
+    assert last in result.stderr and "deleted" in result.stderr
 
 
 def test_verify_names_a_reordered_op(tmp_path: Path) -> None:
@@ -407,3 +417,12 @@ def test_signed_record_cannot_change(store: Store) -> None:
 
     with pytest.raises(StoreError, match="addendum"):
         services.record_change(store, "C-1", "visit", "v1", {"notes": "changed"})
+
+
+def test_an_op_delivered_twice_is_folded_once(store: Store) -> None:
+    services.import_cases(store, transfer_doc(sample_case("C-1")))
+    first = store.record("C-1", "visit", "v1", {"notes": "one"})
+    store.record("C-1", "visit", "v1", {"notes": "two"})
+    assert store.ingest(first) is False
+    visit = store.entity("C-1", "visit", "v1")
+    assert visit is not None and visit.fields["notes"] == "two" and visit.conflicts() == []
