@@ -1,0 +1,1 @@
+"""The supervisor console: review queue, approvals, supervision, team compliance."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the sync server's schema (SQLite and PostgreSQL)."""
