@@ -1,0 +1,632 @@
+"""The laptop side of sync: enroll, then push the outbox, pull the team's ops and merge.
+
+Nothing leaves the outbox until the server has acknowledged that exact op; a refused op
+is quarantined with the server's reason; a pulled page and its cursor are written in one
+transaction, so an interrupted sync resumes with no loss and no duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from fieldkit.changelog import Op
+from fieldkit.crypto import (
+    ARGON2_DEFAULTS,
+    CryptoError,
+    Sealer,
+    X25519PrivateKey,
+    b64,
+    derive_passphrase_key,
+    ed25519_public_from_bytes,
+    load_x25519_public,
+    unb64,
+    unwrap_with_private,
+    verify_signature,
+    wrap_to_public,
+)
+from fieldkit.errors import FieldkitError, OfflineError, StoreError
+from fieldkit.store import SYNC_LOCAL, Store
+
+from .protocol import (
+    RECOVERY_RECIPIENT,
+    EnrollResponse,
+    Hello,
+    KeysResponse,
+    PullResponse,
+    PushResponse,
+    Receipt,
+    UserKey,
+    auth_header,
+    enroll_message,
+    new_nonce,
+    normalize_code,
+    now_ms,
+    receipt_message,
+    request_message,
+)
+
+ProgressFn = Callable[[str, int, int | None], None]
+PUSH_BATCH = 1000
+PULL_PAGE = 2000
+TIMEOUT_S = 30.0
+# Fields whose values mean a supervisor approved or returned something.
+DECISION_FIELDS = ("approval", "decision", "status", "review")
+APPROVED = {"approved", "phone-approved"}
+RETURNED = {"returned", "rejected"}
+
+
+class SyncRefused(FieldkitError):
+    """The server refused this laptop (revoked, unknown, not on a case); nothing was lost."""
+
+
+class NotEnrolled(FieldkitError):
+    """This profile has not been enrolled with an agency server yet."""
+
+
+@dataclass
+class SyncSummary:
+    """What one sync did, for the summary table, `--json` and the app's status line."""
+
+    pushed: int = 0
+    duplicates: int = 0
+    waiting: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    quarantined_total: int = 0
+    pulled: int = 0
+    refused_from_server: list[dict[str, str]] = field(default_factory=list)
+    keys_received: int = 0
+    teams_sent: list[str] = field(default_factory=list)
+    team_problems: list[str] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    needs_resolution: int = 0
+    approvals_received: int = 0
+    returns_received: int = 0
+    local_problems: list[str] = field(default_factory=list)
+    clock_offset_ms: int = 0
+    receipt_seq: int = 0
+    last_sync: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON for scripts."""
+        return asdict(self)
+
+
+# --- keys the user carries between laptops ----------------------------------------------
+
+
+def seal_user_key(
+    private: bytes, passphrase: str, user: str, argon: dict[str, int] | None = None
+) -> str:
+    """The user's X25519 private key sealed under their passphrase, for the server to hold."""
+    params = dict(argon or ARGON2_DEFAULTS)
+    salt = os.urandom(16)
+    kek = derive_passphrase_key(passphrase, salt, params)
+    sealed = Sealer(kek).seal(private, f"fieldkit|user-key|{user}".encode())
+    return json.dumps(
+        {"v": 1, "params": params, "salt": b64(salt), "sealed": b64(sealed)},
+        separators=(",", ":"),
+    )
+
+
+def open_user_key(text: str, passphrase: str, user: str) -> bytes:
+    """Inverse of `seal_user_key`; a clear message when the passphrase is not the one used."""
+    doc = json.loads(text)
+    params = {k: int(v) for k, v in doc["params"].items()}
+    kek = derive_passphrase_key(passphrase, unb64(doc["salt"]), params)
+    try:
+        return Sealer(kek).open(unb64(doc["sealed"]), f"fieldkit|user-key|{user}".encode())
+    except CryptoError:
+        raise FieldkitError(
+            f"this passphrase does not open {user}'s agency key; use the passphrase of the "
+            "laptop you enrolled first (nothing was changed)"
+        ) from None
+
+
+def envelope_context(case_id: str, key_id: str) -> str:
+    """Binds a wrapped case key to its case and key id."""
+    return f"case-key|{case_id}|{key_id}"
+
+
+# --- HTTP ------------------------------------------------------------------------------
+
+
+class SyncClient:
+    """Signed requests from this device to its agency server."""
+
+    def __init__(
+        self, store: Store, url: str | None = None, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.store = store
+        base = url or store.meta("sync_url")
+        if not base:
+            raise NotEnrolled(
+                "this laptop is not enrolled with an agency server; run `fieldkit enroll URL CODE`"
+            )
+        self.url = base.rstrip("/")
+        self.offset_ms = 0
+        self._http = httpx.Client(base_url=self.url, timeout=TIMEOUT_S, transport=transport)
+
+    def close(self) -> None:
+        """Drop the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _offline(self, reason: str) -> OfflineError:
+        waiting = self.store.outbox_count()
+        return OfflineError(f"{waiting} changes waiting to sync; nothing lost ({reason})")
+
+    def _send(self, method: str, path: str, body: bytes | None, signed: bool) -> Any:
+        headers = {"content-type": "application/json"}
+        payload = body or b""
+        if signed:
+            ts, nonce = now_ms() + self.offset_ms, new_nonce()
+            sig = self.store.device_sign_key.sign(request_message(method, path, ts, nonce, payload))
+            headers["authorization"] = auth_header(self.store.device_id, ts, nonce, sig)
+        try:
+            response = self._http.request(method, path, content=payload, headers=headers)
+        except httpx.TimeoutException:
+            raise self._offline(f"the server at {self.url} did not answer in time") from None
+        except httpx.TransportError:
+            raise self._offline(f"cannot reach the server at {self.url}") from None
+        if response.status_code >= 500:
+            raise self._offline(f"the server at {self.url} is unavailable")
+        if response.status_code >= 400:
+            try:
+                detail = str(response.json().get("detail"))
+            except (ValueError, AttributeError):
+                detail = response.text[:200]
+            raise SyncRefused(
+                f"the server refused this request: {detail} "
+                f"({self.store.outbox_count()} changes waiting on this laptop; nothing lost)"
+            )
+        return response.json()
+
+    def get(self, path: str, signed: bool = True) -> Any:
+        """A signed GET."""
+        return self._send("GET", path, None, signed)
+
+    def post(self, path: str, value: Any, signed: bool = True, method: str = "POST") -> Any:
+        """A signed POST (or PUT) of JSON."""
+        body = json.dumps(value, separators=(",", ":")).encode()
+        return self._send(method, path, body, signed)
+
+    def hello(self) -> Hello:
+        """Server time (to sign with the server's clock) and keys."""
+        before = now_ms()
+        hello = Hello.model_validate(self.get("/v1/hello", signed=False))
+        after = now_ms()
+        self.offset_ms = hello.server_time_ms - (before + after) // 2
+        pinned = self.store.meta("server_sign_pub")
+        if pinned and pinned != hello.server_sign_pub:
+            raise SyncRefused(
+                f"the server at {self.url} is not the one this laptop enrolled with "
+                "(its key changed); nothing was sent; ask your IT lead"
+            )
+        return hello
+
+
+# --- enrollment ------------------------------------------------------------------------
+
+
+def enroll(
+    store: Store,
+    url: str,
+    code: str,
+    passphrase: str,
+    argon: dict[str, int] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> EnrollResponse:
+    """Register this laptop's keys; fetch (or create) the user's agency key pair."""
+    with SyncClient(store, url, transport) as client:
+        hello = client.hello()
+        candidate = X25519PrivateKey.generate()
+        sign_pub = b64(bytes.fromhex(store.meta("device_sign_pub") or ""))
+        box_pub = b64(bytes.fromhex(store.meta("device_box_pub") or ""))
+        proof = store.device_sign_key.sign(
+            enroll_message(normalize_code(code), store.device_id, sign_pub, box_pub)
+        )
+        request = {
+            "code": code,
+            "device_id": store.device_id,
+            "user": store.user,
+            "sign_pub": sign_pub,
+            "box_pub": box_pub,
+            "user_box_pub": b64(candidate.public_key().public_bytes_raw()),
+            "user_box_sealed": seal_user_key(
+                candidate.private_bytes_raw(), passphrase, store.user, argon
+            ),
+            "proof": b64(proof),
+        }
+        reply = EnrollResponse.model_validate(client.post("/v1/enroll", request, signed=False))
+    private = open_user_key(reply.user_box_sealed, passphrase, reply.user)
+    key = X25519PrivateKey.from_private_bytes(private)
+    if b64(key.public_key().public_bytes_raw()) != reply.user_box_pub:
+        raise FieldkitError("the agency key the server returned does not match; ask your IT lead")
+    with store.transaction():
+        store.set_secret("sync_user_box_key", private)
+        store.set_meta("sync_url", client.url)
+        store.set_meta("sync_role", reply.role)
+        store.set_meta("sync_supervisor", reply.supervisor or "")
+        store.set_meta("server_sign_pub", hello.server_sign_pub)
+        store.set_meta("user_box_pub", reply.user_box_pub)
+        if reply.recovery_pub:
+            store.set_meta("recovery_pub", reply.recovery_pub)
+    return reply
+
+
+# --- case teams ------------------------------------------------------------------------
+
+
+def _pending_teams(store: Store) -> dict[str, dict[str, str | None]]:
+    raw = store.meta("sync_pending_teams")
+    teams: dict[str, dict[str, str | None]] = json.loads(raw) if raw else {}
+    return teams
+
+
+def assign_case(store: Store, case_id: str, worker: str, supervisor: str | None = None) -> None:
+    """Give a case to a worker: a signed change now, the team and its key at the next sync."""
+    supervisor = supervisor or store.user
+    case = store.entity(case_id, "case", "case")
+    if case is None:
+        known = [e for e in store.entities(case_id) if e.entity == "case"]
+        if not known:
+            raise FieldkitError(f"no case {case_id} in this profile; `fieldkit case list`")
+        case = known[0]
+    with store.transaction():
+        changes = {k: v for k, v in (("worker", worker), ("supervisor", supervisor)) if v}
+        if any(case.fields.get(k) != v for k, v in changes.items()):
+            store.record(case_id, case.entity, case.entity_id, changes)
+        teams = _pending_teams(store)
+        teams[case_id] = {"worker": worker, "supervisor": supervisor}
+        store.set_meta("sync_pending_teams", json.dumps(teams, sort_keys=True))
+
+
+def _wrap_for(
+    store: Store, client: SyncClient, case_id: str, members: list[str], recovery: str | None
+) -> list[dict[str, str]]:
+    key_id, key = store.case_key(case_id)
+    envelopes = []
+    for name in members:
+        info = UserKey.model_validate(client.get(f"/v1/users/{name}"))
+        if info.box_pub is None:
+            continue
+        public = load_x25519_public(info.box_pub)
+        wrapped = wrap_to_public(key, public, envelope_context(case_id, key_id))
+        envelopes.append(
+            {"case_id": case_id, "key_id": key_id, "recipient": name, "wrapped": b64(wrapped)}
+        )
+    if recovery:
+        wrapped = wrap_to_public(
+            key, load_x25519_public(recovery), envelope_context(case_id, key_id)
+        )
+        envelopes.append(
+            {
+                "case_id": case_id,
+                "key_id": key_id,
+                "recipient": RECOVERY_RECIPIENT,
+                "wrapped": b64(wrapped),
+            }
+        )
+    return envelopes
+
+
+def _send_team(
+    store: Store,
+    client: SyncClient,
+    case_id: str,
+    worker: str,
+    supervisor: str | None,
+    recovery: str | None,
+) -> None:
+    members = [worker] + ([supervisor] if supervisor and supervisor != worker else [])
+    envelopes = _wrap_for(store, client, case_id, members, recovery)
+    client.post(
+        f"/v1/cases/{case_id}/team",
+        {"worker": worker, "supervisor": supervisor, "envelopes": envelopes},
+        method="PUT",
+    )
+
+
+def _push_teams(
+    store: Store, client: SyncClient, recovery: str | None, summary: SyncSummary
+) -> None:
+    teams = _pending_teams(store)
+    for case_id, team in sorted(teams.items()):
+        try:
+            _send_team(
+                store, client, case_id, str(team["worker"]), team.get("supervisor"), recovery
+            )
+        except SyncRefused as exc:
+            summary.team_problems.append(f"case {case_id}: {exc}")
+            continue
+        summary.teams_sent.append(case_id)
+        remaining = _pending_teams(store)
+        remaining.pop(case_id, None)
+        store.set_meta("sync_pending_teams", json.dumps(remaining, sort_keys=True))
+
+
+# --- push ------------------------------------------------------------------------------
+
+
+def _chunks(items: list[Op], size: int) -> Iterator[list[Op]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _verify_receipt(store: Store, receipt: Receipt) -> None:
+    pinned = store.meta("server_sign_pub")
+    if not pinned:
+        return
+    message = receipt_message(receipt.device_id, receipt.seq, receipt.head, receipt.issued_ms)
+    if not verify_signature(ed25519_public_from_bytes(unb64(pinned)), unb64(receipt.sig), message):
+        raise SyncRefused("the server's receipt does not verify; nothing was marked as sent")
+
+
+def _push(
+    store: Store,
+    client: SyncClient,
+    summary: SyncSummary,
+    progress: ProgressFn | None,
+    batch_size: int,
+) -> None:
+    own = store.device_id
+    outbox = [op for op in store.ops(SYNC_LOCAL) if op.device_id == own]
+    total, done = len(outbox), 0
+    if progress:
+        progress("push", 0, total)
+    resend: list[Op] = []
+    for _round in range(3):
+        batch_source = resend or outbox
+        if not batch_source:
+            break
+        deferred_from: int | None = None
+        for batch in _chunks(batch_source, batch_size):
+            reply = PushResponse.model_validate(
+                client.post("/v1/push", {"ops": [op.to_wire() for op in batch]})
+            )
+            _verify_receipt(store, reply.receipt)
+            acked = [r.op_id for r in reply.results if r.status in ("accepted", "duplicate")]
+            with store.transaction():
+                store.mark_acked(acked)
+                for r in reply.results:
+                    if r.status == "rejected":
+                        store.quarantine(r.op_id, r.reason or "refused by the server")
+                        summary.rejected.append({"op_id": r.op_id, "reason": r.reason or ""})
+                store.set_meta("sync_receipt", reply.receipt.model_dump_json())
+            summary.pushed += sum(1 for r in reply.results if r.status == "accepted")
+            summary.duplicates += sum(1 for r in reply.results if r.status == "duplicate")
+            summary.receipt_seq = reply.receipt.seq
+            if any(r.status == "deferred" for r in reply.results):
+                deferred_from = reply.expected_seq
+            done += len(batch)
+            if progress:
+                progress("push", min(done, total), total)
+        if deferred_from is None:
+            break
+        # The server is missing an earlier op of this chain (it came back from a backup,
+        # or batches arrived out of order): send the chain again from where it stands.
+        resend = [op for op in store.ops() if op.device_id == own and op.seq >= deferred_from]
+
+
+# --- pull ------------------------------------------------------------------------------
+
+
+def _install_keys(store: Store, keys: KeysResponse, summary: SyncSummary) -> set[str]:
+    """Open case-key envelopes addressed to this user; the cases that are new here."""
+    raw = store.secret("sync_user_box_key")
+    if raw is None:
+        raise NotEnrolled("this laptop has no agency key; run `fieldkit enroll URL CODE` again")
+    private = X25519PrivateKey.from_private_bytes(raw)
+    fresh = set()
+    for env in keys.envelopes:
+        if env.recipient != keys.user:
+            continue
+        try:
+            have_id, _ = store.case_key(env.case_id)
+        except StoreError:
+            have_id = None
+        if have_id == env.key_id:
+            continue
+        if have_id is not None:
+            summary.team_problems.append(
+                f"case {env.case_id}: the team's key differs from this laptop's; kept both, "
+                "ask your IT lead"
+            )
+            continue
+        try:
+            key = unwrap_with_private(
+                unb64(env.wrapped), private, envelope_context(env.case_id, env.key_id)
+            )
+        except CryptoError:
+            summary.team_problems.append(f"case {env.case_id}: its key envelope does not open")
+            continue
+        store.put_case_key(env.case_id, env.key_id, key)
+        summary.keys_received += 1
+        fresh.add(env.case_id)
+    for dev in keys.devices:
+        store.add_device(dev.device_id, dev.user, unb64(dev.sign_pub), unb64(dev.box_pub))
+    return fresh
+
+
+def _has_key(store: Store, case_id: str) -> bool:
+    try:
+        store.case_key(case_id)
+    except StoreError:
+        return False
+    return True
+
+
+def _ingest_page(
+    store: Store,
+    page: PullResponse,
+    device_keys: dict[str, Any],
+    cursor_key: str,
+    summary: SyncSummary,
+    touched: set[tuple[str, str, str]],
+    missing_keys: set[str],
+) -> None:
+    with store.transaction():
+        for wire in page.ops:
+            op = wire.to_op()
+            key = device_keys.get(op.device_id)
+            problem = None
+            if op.compute_hash() != op.hash:
+                problem = "its content does not match its hash"
+            elif key is None or not verify_signature(key, op.sig, op.hash.encode()):
+                problem = "its signature does not verify with its device's key"
+            if problem:
+                summary.refused_from_server.append({"op_id": op.op_id, "reason": problem})
+                continue
+            if op.case_id in missing_keys or not _has_key(store, op.case_id):
+                missing_keys.add(op.case_id)
+                continue
+            if store.ingest(op):
+                summary.pulled += 1
+                touched.add((op.case_id, op.entity, op.entity_id))
+                _count_decisions(store, op, summary)
+        store.set_meta(cursor_key, str(page.next_cursor))
+
+
+def _count_decisions(store: Store, op: Op, summary: SyncSummary) -> None:
+    body = store.open_body(op)
+    values = body.get("set") or {}
+    for name in DECISION_FIELDS:
+        value = str(values.get(name, "")).lower()
+        if value in APPROVED:
+            summary.approvals_received += 1
+            return
+        if value in RETURNED:
+            summary.returns_received += 1
+            return
+
+
+def _pull(
+    store: Store,
+    client: SyncClient,
+    keys: KeysResponse,
+    summary: SyncSummary,
+    progress: ProgressFn | None,
+    page_size: int,
+) -> set[tuple[str, str, str]]:
+    device_keys = {dev: ed25519_public_from_bytes(raw) for dev, raw in store.device_keys().items()}
+    touched: set[tuple[str, str, str]] = set()
+    missing: set[str] = set()
+    backfill = set(json.loads(store.meta("sync_backfill") or "[]"))
+
+    def run(cursor_key: str, case_id: str | None) -> None:
+        while True:
+            cursor = int(store.meta(cursor_key) or 0)
+            request: dict[str, Any] = {"cursor": cursor, "limit": page_size}
+            if case_id is not None:
+                request["case_id"] = case_id
+            page = PullResponse.model_validate(client.post("/v1/pull", request))
+            _ingest_page(store, page, device_keys, cursor_key, summary, touched, missing)
+            if progress:
+                progress("pull", summary.pulled, None)
+            if not page.more:
+                return
+
+    if progress:
+        progress("pull", 0, None)
+    run("sync_cursor", None)
+    # A case this laptop just got the key for (or skipped for want of one) is pulled
+    # from its start: ops below the main cursor were stored before we could open them.
+    backfill |= missing
+    for case_id in sorted(backfill):
+        if not _has_key(store, case_id):
+            continue
+        key = f"sync_backfill_cursor:{case_id}"
+        run(key, case_id)
+        backfill.discard(case_id)
+    store.set_meta("sync_backfill", json.dumps(sorted(backfill)))
+    return touched
+
+
+# --- the whole sync --------------------------------------------------------------------
+
+
+def _verify_own_chain(store: Store, summary: SyncSummary) -> None:
+    report = store.verify()
+    summary.local_problems = [
+        f"op {p.op_id}: {p.message}" for p in report.problems if p.device_id == store.device_id
+    ]
+
+
+def run_sync(
+    store: Store,
+    progress: ProgressFn | None = None,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    batch_size: int = PUSH_BATCH,
+    page_size: int = PULL_PAGE,
+) -> SyncSummary:
+    """Verify, push, pull, merge; OfflineError (exit 2) when the server cannot be reached."""
+    summary = SyncSummary()
+    if progress:
+        progress("verify", 0, None)
+    _verify_own_chain(store, summary)
+    with SyncClient(store, transport=transport) as client:
+        hello = client.hello()
+        summary.clock_offset_ms = client.offset_ms
+        recovery = hello.recovery_pub or store.meta("recovery_pub")
+        _push_teams(store, client, recovery, summary)
+        _push(store, client, summary, progress, batch_size)
+        keys = KeysResponse.model_validate(client.get("/v1/keys"))
+        fresh = _install_keys(store, keys, summary)
+        if fresh:
+            backfill = set(json.loads(store.meta("sync_backfill") or "[]")) | fresh
+            store.set_meta("sync_backfill", json.dumps(sorted(backfill)))
+        _complete_envelopes(store, client, keys, recovery, summary)
+        touched = _pull(store, client, keys, summary, progress, page_size)
+    for case_id, entity, entity_id in sorted(touched):
+        state = store.entity(case_id, entity, entity_id)
+        if state is None:
+            continue
+        for conflict in state.conflicts():
+            summary.conflicts.append(
+                {
+                    "case_id": case_id,
+                    "entity": entity,
+                    "entity_id": entity_id,
+                    "field": conflict.field,
+                    "needs_resolution": conflict.critical,
+                    "versions": len(conflict.versions),
+                }
+            )
+            summary.needs_resolution += int(conflict.critical)
+    summary.waiting = store.outbox_count()
+    summary.quarantined_total = len(store.quarantined())
+    summary.last_sync = datetime.now(UTC).isoformat(timespec="seconds")
+    store.set_meta("last_sync", summary.last_sync)
+    return summary
+
+
+def _complete_envelopes(
+    store: Store,
+    client: SyncClient,
+    keys: KeysResponse,
+    recovery: str | None,
+    summary: SyncSummary,
+) -> None:
+    """Wrap a case key for a teammate who enrolled after the case was assigned."""
+    for team in keys.teams:
+        if not team.without_key or not _has_key(store, team.case_id):
+            continue
+        if keys.role not in ("supervisor", "admin"):
+            continue
+        try:
+            _send_team(store, client, team.case_id, team.worker, team.supervisor, recovery)
+        except SyncRefused as exc:
+            summary.team_problems.append(f"case {team.case_id}: {exc}")

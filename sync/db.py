@@ -1,0 +1,114 @@
+"""The server database: SQLite by default (no set-up), PostgreSQL by URL; Alembic migrations."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from fieldkit.errors import FieldkitError
+
+ENV_DB = "FIELDKIT_SERVER_DB"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
+# Taken by every process that migrates or appends to the op log on PostgreSQL.
+PG_MIGRATE_LOCK = 0x46_4B_4D  # "FKM"
+PG_CURSOR_LOCK = 0x46_4B_43  # "FKC"
+
+
+class ServerDbError(FieldkitError):
+    """The server database could not be opened or migrated."""
+
+
+def default_sqlite_path() -> Path:
+    """Where `fieldkit server` keeps its SQLite file when no URL is given."""
+    home = os.environ.get("FIELDKIT_HOME")
+    base = Path(home).expanduser() if home else Path(platformdirs.user_data_dir("fieldkit"))
+    return base / "server" / "fieldkit-server.sqlite"
+
+
+def server_url(url: str | None = None) -> str:
+    """--db, then FIELDKIT_SERVER_DB, then the default SQLite file."""
+    chosen = url or os.environ.get(ENV_DB)
+    if chosen:
+        return chosen
+    path = default_sqlite_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True for the SQLite back end."""
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str | None = None, pool_size: int = 10) -> Engine:
+    """An engine with durable settings: WAL + synchronous=FULL and write locks up front."""
+    resolved = server_url(url)
+    try:
+        parsed = make_url(resolved)
+    except ArgumentError:
+        raise ServerDbError(f"{resolved!r} is not a database URL") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database:
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            resolved,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            max_overflow=pool_size,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            # Writers take the lock at BEGIN so two of them never deadlock on upgrade.
+            if conn.get_execution_options().get("fieldkit_read"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(resolved, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (safe with several processes)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(ALEMBIC_INI))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_MIGRATE_LOCK})")
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except OperationalError as exc:
+        raise ServerDbError(f"cannot open the server database: {_first_line(exc)}") from None
+
+
+def open_database(url: str | None = None, pool_size: int = 10) -> Engine:
+    """An engine on a migrated database."""
+    engine = make_engine(url, pool_size)
+    migrate(engine)
+    return engine
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", exc) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

@@ -1,0 +1,180 @@
+"""The server's tables: people, devices, the op log it forwards, case teams and key envelopes.
+
+The server never holds a key that opens case content: op bodies are case-key ciphertext
+and case keys are wrapped to users' X25519 keys and the agency recovery key.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Table, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from fieldkit.changelog import GENESIS
+
+# BIGINT on PostgreSQL; plain INTEGER PRIMARY KEY (the rowid) on SQLite.
+CursorType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class User(SQLModel, table=True):
+    """A person: worker, supervisor or admin, with their X25519 public key once enrolled."""
+
+    __tablename__ = "users"
+
+    name: str = Field(primary_key=True, description="the user name on every device")
+    role: str = Field(description="worker, supervisor or admin")
+    supervisor: str | None = Field(default=None, description="a worker's supervisor")
+    box_pub: bytes | None = Field(default=None, description="X25519 public key case keys wrap to")
+    box_sealed: str | None = Field(
+        default=None, description="the private half, sealed with the user's passphrase key"
+    )
+    created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class Device(SQLModel, table=True):
+    """An enrolled laptop: its public keys and where its hash chain stands on the server."""
+
+    __tablename__ = "devices"
+
+    device_id: str = Field(primary_key=True)
+    user: str = Field(index=True)
+    sign_pub: bytes = Field(description="Ed25519: signs its ops and its requests")
+    box_pub: bytes = Field(description="X25519 public key of the device")
+    enrolled_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    revoked_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    last_seq: int = Field(default=0, description="the last chain position the server has seen")
+    head_hash: str = Field(default=GENESIS, description="the hash at that position")
+    last_seen_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class EnrollCode(SQLModel, table=True):
+    """A one-time, expiring enrollment code; only its SHA-256 is kept."""
+
+    __tablename__ = "enroll_codes"
+
+    code_hash: str = Field(primary_key=True)
+    user: str
+    created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    expires_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    used_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    used_by: str | None = Field(default=None, description="the device that used it")
+
+
+class ServerOp(SQLModel, table=True):
+    """An accepted op, stored as the device signed it; `cursor` orders pulls."""
+
+    __tablename__ = "ops"
+    __table_args__ = (
+        UniqueConstraint("device_id", "seq", name="ops_device_seq"),
+        Index("ops_case_cursor", "case_id", "cursor"),
+    )
+
+    cursor: int | None = Field(
+        default=None, sa_column=Column(CursorType, primary_key=True, autoincrement=True)
+    )
+    op_id: str = Field(unique=True)
+    device_id: str
+    seq: int
+    hlc: str
+    author: str
+    case_id: str
+    entity: str
+    entity_id: str
+    action: str
+    key_id: str
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    prev_hash: str
+    hash: str
+    sig: bytes
+    received_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class RejectedOp(SQLModel, table=True):
+    """An op the server refused: kept by position and reason, never its body."""
+
+    __tablename__ = "rejected_ops"
+
+    op_id: str = Field(primary_key=True)
+    device_id: str = Field(index=True)
+    seq: int
+    hash: str
+    reason: str
+    received_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class CaseMember(SQLModel, table=True):
+    """One person on a case team; pulls and pushes are checked against it."""
+
+    __tablename__ = "case_team"
+
+    case_id: str = Field(primary_key=True)
+    user: str = Field(primary_key=True, index=True)
+    role: str = Field(description="worker or supervisor")
+    added_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class CaseKeyEnvelope(SQLModel, table=True):
+    """A case key wrapped to one recipient; the server cannot open it."""
+
+    __tablename__ = "case_keys"
+
+    case_id: str = Field(primary_key=True)
+    recipient: str = Field(primary_key=True, description="a user name, or @recovery")
+    key_id: str
+    wrapped: bytes
+    by_device: str
+    created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class RequestNonce(SQLModel, table=True):
+    """Nonces of recent signed requests: a replay within the time window is refused."""
+
+    __tablename__ = "request_nonces"
+
+    device_id: str = Field(primary_key=True)
+    nonce: str = Field(primary_key=True)
+    ts_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class Setting(SQLModel, table=True):
+    """Server-wide settings every process shares (receipt key, recovery public key)."""
+
+    __tablename__ = "settings"
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what on the server: enrollments, revocations, team changes, refusals."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(CursorType, primary_key=True, autoincrement=True)
+    )
+    at_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    actor: str
+    action: str
+    detail: str
+
+
+metadata = SQLModel.metadata
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+# Typed handles for SQLAlchemy Core queries (the server reads and writes in bulk).
+USERS = _table(User)
+DEVICES = _table(Device)
+ENROLL_CODES = _table(EnrollCode)
+OPS = _table(ServerOp)
+REJECTED_OPS = _table(RejectedOp)
+CASE_TEAM = _table(CaseMember)
+CASE_KEYS = _table(CaseKeyEnvelope)
+REQUEST_NONCES = _table(RequestNonce)
+SETTINGS = _table(Setting)
+AUDIT_LOG = _table(AuditEvent)

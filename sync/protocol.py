@@ -1,0 +1,299 @@
+"""The wire protocol both ends share: request signing, JSON models, op results.
+
+Requests are signed by the device's Ed25519 key over the method, path, a timestamp, a
+nonce and the body's SHA-256, so a captured request cannot be replayed or altered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from fieldkit.changelog import Op
+from fieldkit.crypto import b64, unb64
+
+PROTOCOL = "fieldkit.sync/1"
+AUTH_SCHEME = "Fieldkit"
+# A signed request is good for this long either side of the server's clock.
+REQUEST_WINDOW_MS = 5 * 60 * 1000
+RECOVERY_RECIPIENT = "@recovery"
+ROLES = ("worker", "supervisor", "admin")
+
+OpStatus = Literal["accepted", "duplicate", "rejected", "deferred"]
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+def new_nonce() -> str:
+    """A random request nonce."""
+    return os.urandom(16).hex()
+
+
+def request_message(method: str, path: str, ts_ms: int, nonce: str, body: bytes) -> bytes:
+    """The exact bytes a device signs for one request."""
+    digest = hashlib.sha256(body).hexdigest()
+    return f"{PROTOCOL}\n{method.upper()}\n{path}\n{ts_ms}\n{nonce}\n{digest}".encode()
+
+
+def auth_header(device_id: str, ts_ms: int, nonce: str, sig: bytes) -> str:
+    """The Authorization header value of a signed request."""
+    return f"{AUTH_SCHEME} device={device_id},ts={ts_ms},nonce={nonce},sig={b64(sig)}"
+
+
+def parse_auth_header(value: str) -> dict[str, str]:
+    """The parts of an Authorization header, or ValueError."""
+    scheme, _, rest = value.partition(" ")
+    if scheme != AUTH_SCHEME:
+        raise ValueError("not a fieldkit signed request")
+    parts = dict(item.split("=", 1) for item in rest.split(",") if "=" in item)
+    if not {"device", "ts", "nonce", "sig"} <= parts.keys():
+        raise ValueError("the signed request is missing a part")
+    return parts
+
+
+def normalize_code(code: str) -> str:
+    """An enrollment code as typed, without spaces or dashes, upper case."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def enroll_message(code: str, device_id: str, sign_pub: str, box_pub: str) -> bytes:
+    """What a laptop signs at enrollment to prove it holds the key it registers."""
+    return f"{PROTOCOL}\nenroll\n{code}\n{device_id}\n{sign_pub}\n{box_pub}".encode()
+
+
+def receipt_message(device_id: str, seq: int, head: str, issued_ms: int) -> bytes:
+    """What the server signs to acknowledge a device's chain head."""
+    return f"{PROTOCOL}\nreceipt\n{device_id}\n{seq}\n{head}\n{issued_ms}".encode()
+
+
+class WireOp(BaseModel):
+    """One signed op as it travels; `body` is case-key ciphertext the server cannot read."""
+
+    op_id: str
+    device_id: str
+    seq: int
+    hlc: str
+    author: str
+    case_id: str
+    entity: str
+    entity_id: str
+    action: str
+    key_id: str
+    body: str = Field(description="base64 of the case-key ciphertext")
+    prev_hash: str
+    hash: str
+    sig: str = Field(description="base64 Ed25519 signature of `hash` by the device")
+
+    def to_op(self) -> Op:
+        """The change-log op."""
+        return Op(
+            op_id=self.op_id,
+            device_id=self.device_id,
+            seq=self.seq,
+            hlc=self.hlc,
+            author=self.author,
+            case_id=self.case_id,
+            entity=self.entity,
+            entity_id=self.entity_id,
+            action=self.action,
+            key_id=self.key_id,
+            body=unb64(self.body),
+            prev_hash=self.prev_hash,
+            hash=self.hash,
+            sig=unb64(self.sig),
+        )
+
+
+class PulledOp(WireOp):
+    """An op with the server cursor it was stored at."""
+
+    cursor: int
+
+
+class PushRequest(BaseModel):
+    """A batch of the device's own ops, in any order; resending is harmless."""
+
+    ops: list[WireOp]
+
+
+class OpResult(BaseModel):
+    """What the server did with one op: deferred ops wait for an earlier op of the chain."""
+
+    op_id: str
+    status: OpStatus
+    reason: str | None = None
+
+
+class Receipt(BaseModel):
+    """The server's signed acknowledgement of the device's chain head."""
+
+    device_id: str
+    seq: int
+    head: str
+    issued_ms: int
+    sig: str
+
+
+class PushResponse(BaseModel):
+    """Per-op results and a receipt for the chain head."""
+
+    results: list[OpResult]
+    receipt: Receipt
+    expected_seq: int = Field(description="the next seq the server expects of this device")
+
+
+class PullRequest(BaseModel):
+    """Ops after `cursor` of the caller's cases (or of one case, to backfill it)."""
+
+    cursor: int = 0
+    limit: int = Field(default=2000, ge=1, le=5000)
+    case_id: str | None = None
+
+
+class PullResponse(BaseModel):
+    """A page of ops; `next_cursor` is where the next page starts."""
+
+    ops: list[PulledOp]
+    next_cursor: int
+    more: bool
+
+
+class Envelope(BaseModel):
+    """A case key wrapped to one recipient's X25519 key (a user, or the agency recovery key)."""
+
+    case_id: str
+    key_id: str
+    recipient: str
+    wrapped: str
+
+
+class DeviceInfo(BaseModel):
+    """A device's public keys, so a client can check the signatures of pulled ops."""
+
+    device_id: str
+    user: str
+    sign_pub: str
+    box_pub: str
+    revoked: bool = False
+
+
+class TeamInfo(BaseModel):
+    """Who is on a case."""
+
+    case_id: str
+    worker: str
+    supervisor: str | None = None
+    without_key: list[str] = Field(
+        default_factory=list, description="members with no envelope yet (not enrolled then)"
+    )
+
+
+class KeysResponse(BaseModel):
+    """The caller's case keys, case teams and the devices whose ops it may receive."""
+
+    user: str
+    role: str
+    envelopes: list[Envelope]
+    teams: list[TeamInfo]
+    devices: list[DeviceInfo]
+
+
+class Hello(BaseModel):
+    """Unauthenticated: the server's clock and keys, so a client can sign with the right time."""
+
+    protocol: str = PROTOCOL
+    server_time_ms: int
+    server_sign_pub: str
+    recovery_pub: str | None = None
+
+
+class EnrollRequest(BaseModel):
+    """A laptop registering its keys with a one-time code."""
+
+    code: str
+    device_id: str
+    user: str
+    sign_pub: str
+    box_pub: str
+    user_box_pub: str = Field(description="the user's X25519 public key, if this is their first")
+    user_box_sealed: str = Field(description="its private half sealed with the user's passphrase")
+    proof: str = Field(description="Ed25519 signature of the enroll message by `sign_pub`")
+
+
+class EnrollResponse(BaseModel):
+    """The user's key pair (private half still sealed) and the server's keys."""
+
+    user: str
+    role: str
+    supervisor: str | None
+    user_box_pub: str
+    user_box_sealed: str
+    server_sign_pub: str
+    recovery_pub: str | None
+
+
+class UserKey(BaseModel):
+    """A user's public key, to wrap a case key to them."""
+
+    name: str
+    role: str
+    supervisor: str | None
+    box_pub: str | None
+
+
+class TeamRequest(BaseModel):
+    """Set a case's team and the key envelopes for each member and the recovery key."""
+
+    worker: str
+    supervisor: str | None = None
+    envelopes: list[Envelope]
+
+
+class ErrorBody(BaseModel):
+    """A refusal, in one line a person can act on."""
+
+    detail: str
+
+
+def op_to_wire(op: Op) -> dict[str, object]:
+    """JSON form of an op (same as `Op.to_wire`)."""
+    return op.to_wire()
+
+
+__all__ = [
+    "AUTH_SCHEME",
+    "DeviceInfo",
+    "EnrollRequest",
+    "EnrollResponse",
+    "Envelope",
+    "Hello",
+    "KeysResponse",
+    "OpResult",
+    "PROTOCOL",
+    "PullRequest",
+    "PullResponse",
+    "PulledOp",
+    "PushRequest",
+    "PushResponse",
+    "Receipt",
+    "TeamInfo",
+    "TeamRequest",
+    "UserKey",
+    "WireOp",
+    "auth_header",
+    "b64",
+    "enroll_message",
+    "new_nonce",
+    "now_ms",
+    "parse_auth_header",
+    "receipt_message",
+    "request_message",
+    "unb64",
+]
