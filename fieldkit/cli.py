@@ -118,6 +118,9 @@ def init(
         Path | None,
         typer.Option(help="The agency's recovery public key file (X25519, base64 or PEM)."),
     ] = None,
+    role: Annotated[
+        str, typer.Option(help="worker or supervisor (the server's enrollment sets it too).")
+    ] = "worker",
 ) -> None:
     """Create a profile: a random master key behind your passphrase (and the agency's key)."""
     from fieldkit.crypto import load_x25519_public
@@ -135,7 +138,10 @@ def init(
     passphrase = services.ask_passphrase("New passphrase: ", confirm=True)
     if len(passphrase) < 8:
         raise FieldkitError("the passphrase is too short: use at least 8 characters")
+    if role not in ("worker", "supervisor", "admin"):
+        raise FieldkitError(f"--role {role!r}: choose worker, supervisor or admin")
     store = Store.create(context.path, passphrase, user, recovery, policy)
+    store.set_meta("role", role)
     console.print(f"Created profile [bold]{context.profile}[/] for {user} at {context.path}")
     if recovery is None:
         console.print(

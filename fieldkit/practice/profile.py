@@ -115,6 +115,7 @@ class PolicyProfile:
     plan_requires_family_agreement: bool
     plan_min_goals: int
     review_record_requires: tuple[str, ...]
+    visit_documentation_working_days: int = 0
 
     def applies(self, rule: str) -> bool:
         """A rule the jurisdiction does not apply yields no due items or checks."""
@@ -531,6 +532,9 @@ def _build(reader: _Reader) -> PolicyProfile:
         plan_requires_family_agreement=r.flag("service_plan_record", "family_agreement"),
         plan_min_goals=r.whole("service_plan_record", "min_goals", "goals"),
         review_record_requires=r.words("review_record", "requires", REVIEW_RECORD_ITEMS),
+        visit_documentation_working_days=r.whole(
+            "visit_record", "documentation_working_days", "working days", default=0
+        ),
     )
     r.check_unknown()
     return profile
