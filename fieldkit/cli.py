@@ -163,6 +163,53 @@ def passphrase_change(ctx: typer.Context) -> None:
     console.print("Passphrase changed.")
 
 
+@passphrase_app.command("reset")
+def passphrase_reset(
+    ctx: typer.Context,
+    recovery_private_key: Annotated[
+        Path,
+        typer.Option(
+            "--recovery-private-key",
+            help="The agency's recovery private key file (kept offline by the IT lead).",
+        ),
+    ],
+) -> None:
+    """Set a new passphrase on a profile whose passphrase is forgotten (agency recovery key)."""
+    from fieldkit.crypto import load_x25519_private
+    from fieldkit.store import Store
+
+    context = ctx_of(ctx)
+    try:
+        private = load_x25519_private(recovery_private_key.read_text())
+    except (OSError, ValueError) as exc:
+        raise FieldkitError(f"cannot use recovery key {recovery_private_key}: {exc}") from None
+    store = Store.open_with_recovery(context.path, private)
+    try:
+        store.change_passphrase(services.ask_passphrase_new())
+    finally:
+        store.close()
+    console.print("Passphrase reset with the agency recovery key.")
+
+
+@app.command("recovery-keygen")
+def recovery_keygen(
+    out: Annotated[Path, typer.Argument(help="Where to write the private key (keep offline).")],
+) -> None:
+    """Make the agency's recovery key pair: OUT (private) and OUT.pub (for `init`)."""
+    from fieldkit.crypto import X25519PrivateKey, b64
+
+    if out.exists():
+        raise FieldkitError(f"{out} already exists; nothing was written")
+    key = X25519PrivateKey.generate()
+    try:
+        out.write_text(b64(key.private_bytes_raw()) + "\n", encoding="utf-8")
+        out.chmod(0o600)
+        Path(f"{out}.pub").write_text(b64(key.public_key().public_bytes_raw()) + "\n")
+    except OSError as exc:
+        raise FieldkitError(f"cannot write {out}: {exc.strerror}") from None
+    console.print(f"Wrote {out} (private: keep it offline) and {out}.pub (give to `init`).")
+
+
 @app.command()
 def verify(
     ctx: typer.Context,

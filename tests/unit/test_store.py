@@ -426,3 +426,30 @@ def test_an_op_delivered_twice_is_folded_once(store: Store) -> None:
     assert store.ingest(first) is False
     visit = store.entity("C-1", "visit", "v1")
     assert visit is not None and visit.fields["notes"] == "two" and visit.conflicts() == []
+
+
+def test_recovery_through_the_cli(tmp_path: Path) -> None:
+    key = tmp_path / "agency.key"
+    assert run_cli("recovery-keygen", str(key)).returncode == 0
+    env = {"FIELDKIT_PASSPHRASE": PASSPHRASE}
+    assert run_cli("init", "--recovery-key", f"{key}.pub", env=env).returncode == 0
+    reset = run_cli(
+        "passphrase",
+        "reset",
+        "--recovery-private-key",
+        str(key),
+        env={"FIELDKIT_NEW_PASSPHRASE": "brand new passphrase"},
+    )
+    assert reset.returncode == 0, reset.stderr
+    listed = run_cli("case", "list", "--json", env={"FIELDKIT_PASSPHRASE": "brand new passphrase"})
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+    wrong = tmp_path / "other.key"
+    run_cli("recovery-keygen", str(wrong))
+    refused = run_cli(
+        "passphrase",
+        "reset",
+        "--recovery-private-key",
+        str(wrong),
+        env={"FIELDKIT_NEW_PASSPHRASE": "another passphrase"},
+    )
+    assert refused.returncode == 1 and "does not open" in refused.stderr
