@@ -1,0 +1,1 @@
+"""The field app (Textual): unlock, caseload, case view and the guided home visit."""

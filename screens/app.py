@@ -1,0 +1,182 @@
+"""The field app: the App class, its modes (locked / working) and the one factory, `make_app`."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fieldkit.screens.commands import CaseCommands
+from fieldkit.screens.theme import DEFAULT_THEME, HIGH_CONTRAST
+from fieldkit.screens.unlock import UnlockScreen
+from textual import events
+from textual.app import App
+from textual.binding import Binding
+
+if TYPE_CHECKING:
+    from fieldkit.screens.visit.session import VisitSession
+
+    from fieldkit.practice import PolicyProfile
+    from fieldkit.store import Store
+
+IDLE_CHECK_SECONDS = 5.0
+
+
+class FieldkitApp(App[None]):
+    """Unlock → caseload → case → guided visit; locks itself when left alone."""
+
+    CSS_PATH = "global.tcss"
+    TITLE = "fieldkit"
+    BINDINGS = [
+        Binding("f1", "help", "Help", key_display="F1"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("ctrl+l", "lock", "Lock", priority=True),
+        Binding("ctrl+b", "blank", "Blank", priority=True),
+    ]
+    COMMANDS = App.COMMANDS | {CaseCommands}
+
+    def __init__(
+        self,
+        profile_path: Path | None = None,
+        theme: str | None = None,
+        store: Store | None = None,
+        today: date | None = None,
+        idle_lock_seconds: float | None = None,
+        use_env_passphrase: bool = True,
+    ) -> None:
+        super().__init__()
+        self.profile_path = profile_path or (store.path if store is not None else None)
+        self.store: Store | None = store
+        self.policy: PolicyProfile | None = None
+        self.fixed_today = today
+        self.requested_theme = theme
+        self.idle_lock_seconds = idle_lock_seconds
+        self.use_env_passphrase = use_env_passphrase and store is None
+        self.visit_session: VisitSession | None = None
+        self.last_activity = time.monotonic()
+
+    @property
+    def today(self) -> date:
+        """Today in the agency's time zone (fixed in tests and screenshots)."""
+        if self.fixed_today is not None:
+            return self.fixed_today
+        if self.policy is not None:
+            return self.policy.today()
+        return date.today()
+
+    @property
+    def idle_limit(self) -> float:
+        """Seconds of no keys or clicks before the app locks (profile's idle_lock_minutes)."""
+        if self.idle_lock_seconds is not None:
+            return self.idle_lock_seconds
+        minutes = self.policy.idle_lock_minutes if self.policy is not None else 10
+        return float(minutes) * 60.0
+
+    def on_mount(self) -> None:
+        """Register the themes, then unlock (or go straight to work with an open store)."""
+        self.register_theme(HIGH_CONTRAST)
+        wanted = self.requested_theme or DEFAULT_THEME
+        if wanted not in self.available_themes:
+            names = ", ".join(sorted(self.available_themes))
+            self.notify(f"No theme {wanted!r}; choose one of: {names}", severity="warning")
+            wanted = DEFAULT_THEME
+        self.theme = wanted
+        self.add_mode("locked", UnlockScreen)
+        if self.store is not None:
+            from fieldkit import visits
+
+            self.policy = visits.policy_of(self.store)
+            self.enter_work()
+        else:
+            self.switch_mode("locked")
+        self.set_interval(IDLE_CHECK_SECONDS, self._check_idle)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Every key and click counts as activity for the idle lock."""
+        if isinstance(event, events.Key | events.MouseDown | events.Paste):
+            self.last_activity = time.monotonic()
+        await super().on_event(event)
+
+    def enter_work(self) -> None:
+        """The store is open: show the caseload."""
+        from fieldkit.screens.dashboard import DashboardScreen
+
+        self.last_activity = time.monotonic()
+        if "work" not in self._modes:
+            self.add_mode("work", DashboardScreen)
+        self.switch_mode("work")
+
+    def unlocked(self, store: Store, policy: PolicyProfile) -> None:
+        """Called by the unlock screen once its worker opened the store."""
+        self.store, self.policy = store, policy
+        self.enter_work()
+
+    def _check_idle(self) -> None:
+        if self.store is not None and time.monotonic() - self.last_activity >= self.idle_limit:
+            self.action_lock()
+
+    def action_help(self) -> None:
+        """List every key of the screen in front of the worker."""
+        from fieldkit.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_blank(self) -> None:
+        """Privacy: blank the screen at once (any key brings it back)."""
+        from fieldkit.screens.privacy import PrivacyScreen
+
+        if not isinstance(self.screen, PrivacyScreen):
+            self.push_screen(PrivacyScreen())
+
+    def action_lock(self) -> None:
+        """Lock now: flush the draft, drop every key and every decrypted screen."""
+        store = self.store
+        if store is None:
+            return
+        session = self.visit_session
+        self.store = None
+        self.visit_session = None
+        self.remove_mode("locked")
+        self.add_mode("locked", UnlockScreen)
+        self.switch_mode("locked")
+        if "work" in self._modes:
+            self.remove_mode("work")
+        self.run_worker(
+            lambda: self._lock_store(store, session), thread=True, group="lock", name="lock"
+        )
+
+    @staticmethod
+    def _lock_store(store: Store, session: Any) -> None:
+        if session is not None:
+            session.flush_now(store)
+        store.lock()
+
+    async def action_quit(self) -> None:
+        """Quit: the draft is written first, then the keys are dropped."""
+        store, session = self.store, self.visit_session
+        if store is not None:
+            worker = self.run_worker(
+                lambda: self._lock_store(store, session), thread=True, name="quit"
+            )
+            await worker.wait()
+            self.store = None
+        self.exit()
+
+
+def make_app(
+    profile_path: Path | None = None,
+    theme: str | None = None,
+    store: Store | None = None,
+    today: date | None = None,
+    idle_lock_seconds: float | None = None,
+) -> FieldkitApp:
+    """The one way to build the field app: the CLI, tests, benchmarks and screenshots use it."""
+    return FieldkitApp(
+        profile_path=profile_path,
+        theme=theme,
+        store=store,
+        today=today,
+        idle_lock_seconds=idle_lock_seconds,
+    )

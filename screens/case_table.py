@@ -1,0 +1,190 @@
+"""The caseload list: a virtual table that renders only the rows on screen (10,000 cases)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+if TYPE_CHECKING:
+    from fieldkit.visits import DashboardRow
+
+STATUS_LABELS = {
+    "overdue": "⚠ overdue",
+    "due": "● due",
+    "due-soon": "○ due soon",
+    "upcoming": "· upcoming",
+    "done": "✓ done",
+}
+"""Each status as a symbol and a word: readable without colour (same words as `fieldkit due`)."""
+
+
+def when_words(due: date | None, today: date) -> str:
+    """ "3 days late", "today", "in 5 days"."""
+    if due is None:
+        return ""
+    days = (due - today).days
+    if days == 0:
+        return "today"
+    if days < 0:
+        return f"{-days}d late"
+    return f"in {days}d"
+
+
+class CaseTable(ScrollView, can_focus=True):
+    """Cases with their most urgent due item; the cursor row opens with Enter."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("enter", "open", "Open case"),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "case-table--cursor",
+        "case-table--overdue",
+        "case-table--due",
+        "case-table--due-soon",
+    }
+    DEFAULT_CSS = """
+    CaseTable { height: 1fr; }
+    CaseTable > .case-table--cursor { background: $primary 40%; text-style: bold; }
+    CaseTable:focus > .case-table--cursor { background: $primary; color: $background; }
+    CaseTable > .case-table--overdue { color: $error; text-style: bold; }
+    CaseTable > .case-table--due { color: $warning; }
+    CaseTable > .case-table--due-soon { color: $secondary; }
+    """
+
+    cursor: reactive[int] = reactive(0, layout=False)
+
+    class CaseChosen(Message):
+        """The worker pressed Enter (or clicked) on a case."""
+
+        def __init__(self, case_id: str) -> None:
+            super().__init__()
+            self.case_id = case_id
+
+    def __init__(self, today: date, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.today = today
+        self.rows: list[DashboardRow] = []
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        """Keep the cursor row on screen."""
+        self.scroll_to(y=self._scroll_target(new), animate=False, immediate=True)
+        self.refresh()
+
+    def show(self, rows: list[DashboardRow]) -> None:
+        """Show these rows (already filtered and sorted); cheap for any number of rows."""
+        self.rows = rows
+        self.virtual_size = Size(self.size.width, len(rows))
+        self.cursor = 0 if not rows else min(self.cursor, len(rows) - 1)
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self.refresh()
+
+    @property
+    def current(self) -> DashboardRow | None:
+        """The row under the cursor."""
+        if 0 <= self.cursor < len(self.rows):
+            return self.rows[self.cursor]
+        return None
+
+    def _scroll_target(self, row: int) -> float:
+        top = self.scroll_offset.y
+        height = max(1, self.size.height)
+        if row < top:
+            return row
+        if row >= top + height:
+            return row - height + 1
+        return top
+
+    def _widths(self) -> tuple[int, int, int, int, int]:
+        width = self.scrollable_content_region.width or self.size.width
+        status, case_id, due = 11, 12, 9
+        family = 18 if width >= 100 else 14
+        what = max(10, width - status - case_id - family - due - 4)
+        return status, case_id, family, what, due
+
+    def render_line(self, y: int) -> Strip:
+        """One row of the table (only rows on screen are ever rendered)."""
+        index = y + self.scroll_offset.y
+        if index >= len(self.rows):
+            return Strip.blank(self.size.width)
+        row = self.rows[index]
+        base = self.rich_style
+        status_style = base
+        if row.status in ("overdue", "due", "due-soon"):
+            status_style = self.get_component_rich_style(f"case-table--{row.status}")
+        if index == self.cursor:
+            cursor = self.get_component_rich_style("case-table--cursor")
+            base, status_style = cursor, cursor + Style(bold=True)
+        w_status, w_id, w_family, w_what, w_due = self._widths()
+        what = row.what
+        if row.needs_resolution:
+            what = f"⚑ needs resolution · {what}"
+        cells = [
+            (STATUS_LABELS.get(row.status, row.status), w_status, status_style),
+            (row.case_id, w_id, base),
+            (row.family, w_family, base),
+            (what, w_what, base),
+            (when_words(row.due, self.today), w_due, base),
+        ]
+        segments = []
+        for text, width, style in cells:
+            cell = text if len(text) <= width else text[: width - 1] + "…"
+            segments.append(Segment(cell.ljust(width) + " ", style))
+        strip = Strip(segments)
+        return strip.crop_extend(0, self.size.width, base)
+
+    def on_click(self, event: object) -> None:
+        """A click moves the cursor; a second click on the same row opens it."""
+        offset = getattr(event, "y", 0) + self.scroll_offset.y
+        if 0 <= offset < len(self.rows):
+            if offset == self.cursor:
+                self.action_open()
+            self.cursor = offset
+
+    def on_resize(self) -> None:
+        """Re-measure the columns."""
+        self.virtual_size = Size(self.size.width, len(self.rows))
+
+    def action_cursor_up(self) -> None:
+        """Previous case."""
+        self.cursor = max(0, self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        """Next case."""
+        self.cursor = min(max(0, len(self.rows) - 1), self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        """A screenful up."""
+        self.cursor = max(0, self.cursor - max(1, self.size.height - 1))
+
+    def action_page_down(self) -> None:
+        """A screenful down."""
+        self.cursor = min(max(0, len(self.rows) - 1), self.cursor + max(1, self.size.height - 1))
+
+    def action_first(self) -> None:
+        """The most urgent case."""
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        """The least urgent case."""
+        self.cursor = max(0, len(self.rows) - 1)
+
+    def action_open(self) -> None:
+        """Open the case under the cursor."""
+        row = self.current
+        if row is not None:
+            self.post_message(self.CaseChosen(row.case_id))

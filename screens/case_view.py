@@ -1,0 +1,232 @@
+"""One case: family and children, safety, service plan, due items, visits, conflicts, returns."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from fieldkit.screens.case_table import STATUS_LABELS, when_words
+from fieldkit.screens.status_bar import StatusBar
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from fieldkit.screens.app import FieldkitApp
+
+    from fieldkit.domain import Case
+    from fieldkit.practice import DueItem
+
+
+class CaseScreen(Screen[None]):
+    """Everything the worker needs before knocking; `v` starts (or resumes) the visit."""
+
+    CSS_PATH = "case_view.tcss"
+    BINDINGS = [
+        Binding("v", "visit", "Start visit"),
+        Binding("escape", "back", "Caseload"),
+    ]
+
+    class CaseLoaded(Message):
+        """The worker read the case, its due items, conflicts, returns and drafts."""
+
+        def __init__(
+            self, case: Case, due: list[DueItem], detail: dict[str, Any], drafts: list[Any]
+        ) -> None:
+            super().__init__()
+            self.case = case
+            self.due = due
+            self.detail = detail
+            self.drafts = drafts
+
+    def __init__(self, case_id: str, resume: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.case_id = case_id
+        self.resume = resume
+        self.case: Case | None = None
+        self.drafts: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        """Title, the case in sections, visit history, the keys."""
+        yield Static(f"Case {self.case_id}", classes="title-bar", id="case-title")
+        with VerticalScroll(id="case-body"):
+            yield Static("Loading…", id="case-head")
+            yield Static("", id="attention")
+            yield Static("", id="people")
+            yield Static("", id="safety")
+            yield Static("", id="plan")
+            yield Static("", id="due")
+            yield Label("Visits (Enter opens one)", classes="section-title")
+            yield OptionList(id="visits")
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Read the case off the UI thread."""
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        """Back from a visit: it may be signed now."""
+        if self.case is not None:
+            self.load()
+
+    @work(thread=True, exclusive=True, group="case")
+    def load(self) -> None:
+        """The case with its plan, due items (rules engine), case_detail and drafts."""
+        from fieldkit import services, visits
+        from fieldkit.practice import due_items
+
+        fk = cast("FieldkitApp", self.app)
+        store, policy = fk.store, fk.policy
+        if store is None or policy is None:
+            return
+        case = visits.load_case_with_plan(store, self.case_id)
+        due = [d for d in due_items(case, policy, fk.today) if d.is_open]
+        detail = services.case_detail(store, self.case_id)
+        self.post_message(self.CaseLoaded(case, due, detail, visits.drafts(store, self.case_id)))
+
+    @on(CaseLoaded)
+    def _loaded(self, event: CaseLoaded) -> None:
+        from fieldkit.visits import person_label, supervisor_returns
+
+        fk = cast("FieldkitApp", self.app)
+        case, today = event.case, fk.today
+        self.case, self.drafts = case, event.drafts
+        track = f" · {case.track.value} track" if case.track else ""
+        self.query_one("#case-title", Static).update(
+            f"Case {case.id} · {case.family_name} · {case.kind.value}{track}"
+        )
+        head = [
+            f"{case.address}",
+            f"opened {case.opened} · worker {case.worker} · supervisor {case.supervisor}",
+        ]
+        if case.unannounced.required:
+            head.append(f"⚠ Unannounced visits required (VI-4): {case.unannounced.reason}")
+        self.query_one("#case-head", Static).update("\n".join(head))
+
+        attention: list[str] = []
+        if self.drafts:
+            attention.append("⏸ An unfinished visit is saved: press v to resume it.")
+        for c in event.detail.get("conflicts", []):
+            flag = "needs resolution" if c["needs_resolution"] else "conflict"
+            versions = " / ".join(str(v["value"])[:30] for v in c["versions"])
+            attention.append(f"⚑ {flag}: {c['entity']} {c['entity_id']} {c['field']}: {versions}")
+        for r in supervisor_returns(event.detail):
+            what = r.get("visit") or r.get("entity_id") or r.get("subject") or ""
+            attention.append(
+                f"↩ returned by supervisor {what}: {r.get('reason') or r.get('note') or ''}"
+            )
+        box = self.query_one("#attention", Static)
+        box.display = bool(attention)
+        box.update("\n".join(attention))
+
+        people = ["[b]Children[/b]"]
+        people += [f"• {person_label(p, today)}" for p in case.children] or ["• none"]
+        people.append("[b]Caregivers and others[/b]")
+        for p in case.caregivers:
+            phone = f" · {p.phone}" if p.phone else ""
+            people.append(f"• {person_label(p, today)}{phone}")
+        self.query_one("#people", Static).update("\n".join(people))
+
+        safety = ["[b]Safety threats and plan[/b]"]
+        safety += [
+            f"• {t.text}" + ("" if t.active else " (no longer active)") for t in case.threats
+        ]
+        if not case.threats:
+            safety.append("• no safety threats recorded")
+        for plan in case.safety_plans:
+            state = (
+                "⏳ PENDING SUPERVISOR APPROVAL" if plan.pending_approval else plan.approval.value
+            )
+            if plan.phone_approval_by:
+                state += (
+                    f" (phone approval by {plan.phone_approval_by} {plan.phone_approval_at or ''})"
+                )
+            safety.append(f"{plan.kind} plan {plan.id}: {state}")
+            safety += [f"  ↳ {i.text} — {i.who or 'who?'}" for i in plan.interventions]
+        self.query_one("#safety", Static).update("\n".join(safety))
+
+        plan_lines = ["[b]Service plan[/b]"]
+        sp = case.service_plan
+        if sp is None or not sp.goals:
+            done = case.service_plan_completed
+            plan_lines.append(
+                f"• completed {done}, goals not on this device" if done else "• no service plan yet"
+            )
+        else:
+            for goal in sp.goals:
+                plan_lines.append(
+                    f"• Goal: {goal.text}" + (f" — {goal.progress}" if goal.progress else "")
+                )
+                for obj in (o for o in sp.objectives if o.goal == goal.id):
+                    plan_lines.append(f"  ◦ Objective: {obj.text}")
+                    for act in (a for a in sp.activities if a.objective == obj.id):
+                        prog = f" — {act.progress}" if act.progress else ""
+                        plan_lines.append(f"     – {act.text} ({act.who}, {act.when}){prog}")
+        self.query_one("#plan", Static).update("\n".join(plan_lines))
+
+        due_lines = ["[b]Due[/b]"]
+        for item in event.due:
+            label = STATUS_LABELS.get(item.status, item.status)
+            due_lines.append(
+                f"{label:<11} {item.what} · {item.due} "
+                f"({when_words(item.due, today)}) · {item.rule}"
+            )
+        if not event.due:
+            due_lines.append("✓ nothing due")
+        self.query_one("#due", Static).update("\n".join(due_lines))
+
+        visits_list = self.query_one("#visits", OptionList)
+        visits_list.clear_options()
+        names = {p.id: p.name.split()[0] for p in case.people}
+        for v in sorted(case.visits, key=lambda v: v.date, reverse=True):
+            seen = ", ".join(names.get(pid, pid) for pid in sorted(v.seen_ids())) or "nobody seen"
+            mark = "✓ signed" if v.signed else "imported"
+            visits_list.add_option(
+                Option(
+                    f"{v.date} · {'announced' if v.announced else 'unannounced'} · "
+                    f"seen {seen} · {mark}",
+                    id=v.id,
+                )
+            )
+        if not case.visits:
+            visits_list.add_option(Option("no visits yet", disabled=True))
+        if self.resume is not None:
+            draft, self.resume = self.resume, None
+            self._start(draft)
+
+    @on(OptionList.OptionSelected, "#visits")
+    def _open_visit(self, event: OptionList.OptionSelected) -> None:
+        from fieldkit.screens.visit.record import VisitRecordScreen
+
+        if self.case is not None and event.option.id:
+            self.app.push_screen(VisitRecordScreen(self.case, event.option.id))
+
+    def action_visit(self) -> None:
+        """Start the guided visit, or resume this case's unfinished one."""
+        from fieldkit.visits import new_draft
+
+        fk = cast("FieldkitApp", self.app)
+        if self.case is None or fk.store is None:
+            return
+        draft = self.drafts[0] if self.drafts else new_draft(self.case, fk.store.user, fk.today)
+        self._start(draft)
+
+    def _start(self, draft: dict[str, Any]) -> None:
+        from fieldkit.screens.visit.session import VisitSession
+
+        fk = cast("FieldkitApp", self.app)
+        if self.case is None or fk.policy is None:
+            return
+        draft = {k: v for k, v in draft.items() if k != "updated"}
+        session = VisitSession(fk, self.case, draft, fk.policy)
+        session.changed()
+        session.start()
+
+    def action_back(self) -> None:
+        """Back to the caseload."""
+        self.app.pop_screen()

@@ -1,0 +1,80 @@
+"""The unfinished-visit offer: after a crash or a closed lid, the draft is waiting."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from fieldkit.domain import Case
+
+
+def _saved_at(updated: str) -> str:
+    try:
+        return datetime.fromisoformat(updated).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return updated
+
+
+class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
+    """Enter resumes the highlighted visit, x discards it (asks again), Escape is later."""
+
+    CSS_PATH = "draft_offer.tcss"
+    AUTO_FOCUS = "#draft-list"
+    BINDINGS = [
+        Binding("escape", "later", "Later"),
+        Binding("x", "discard", "Discard…"),
+    ]
+
+    def __init__(self, drafts: list[dict[str, Any]], cases: dict[str, Case]) -> None:
+        super().__init__()
+        self.drafts = drafts
+        self.cases = cases
+        self._confirm: int | None = None
+
+    def compose(self) -> ComposeResult:
+        """The unfinished visits, newest first."""
+        with Vertical(id="draft-box"):
+            yield Static("Unfinished visits — nothing typed was lost", id="draft-title")
+            options = []
+            for n, d in enumerate(self.drafts):
+                case = self.cases.get(d["case_id"])
+                who = case.family_name if case else ""
+                options.append(
+                    Option(
+                        f"{d['case_id']} {who} · visit of {d['fields'].get('date')} · "
+                        f"step {d.get('step', 'kind')} · saved {_saved_at(d.get('updated', ''))}",
+                        id=str(n),
+                    )
+                )
+            yield OptionList(*options, id="draft-list")
+            yield Static("Enter resume · x discard · Escape later", id="draft-hint")
+
+    @on(OptionList.OptionSelected, "#draft-list")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(("resume", self.drafts[int(event.option.id or 0)]))
+
+    def action_discard(self) -> None:
+        """Discarding is asked twice: a draft may hold a whole visit."""
+        index = self.query_one("#draft-list", OptionList).highlighted
+        if index is None:
+            return
+        if self._confirm == index:
+            self.dismiss(("discard", self.drafts[index]))
+            return
+        self._confirm = index
+        self.query_one("#draft-hint", Static).update(
+            "Press x again to DISCARD this visit for good · Escape keeps it"
+        )
+
+    def action_later(self) -> None:
+        """Keep the drafts; F4 on the caseload offers them again."""
+        self.dismiss(None)

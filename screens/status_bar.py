@@ -1,0 +1,57 @@
+"""The sync status line every working screen shows (outbox count and last sync)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual import work
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from fieldkit.screens.app import FieldkitApp
+
+
+class StatusBar(Static):
+    """ "14 changes waiting to sync · last sync today 17:42"; refreshed off the UI thread."""
+
+    text: reactive[str] = reactive("checking sync status…")
+
+    class SyncStatusRead(Message):
+        """The outbox count and last sync time were read from the store."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def watch_text(self, text: str) -> None:
+        """Show the latest status."""
+        self.update(f"⇅ {text}")
+
+    def on_mount(self) -> None:
+        """Read once now and again every 30 seconds."""
+        self.refresh_status()
+        self.set_interval(30, self.refresh_status)
+
+    def on_status_bar_sync_status_read(self, event: SyncStatusRead) -> None:
+        """Show what the worker read."""
+        self.text = event.text
+
+    def refresh_status(self) -> None:
+        """Ask a worker to read the outbox (after a signature, say)."""
+        self._read()
+
+    @work(thread=True, exclusive=True, group="sync-status")
+    def _read(self) -> None:
+        from fieldkit import visits
+
+        fk = cast("FieldkitApp", self.app)
+        store = fk.store
+        if store is None:
+            return
+        try:
+            text = visits.sync_status(store, fk.today)
+        except Exception:
+            return
+        self.post_message(self.SyncStatusRead(text))

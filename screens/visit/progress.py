@@ -1,0 +1,50 @@
+"""Step 5: progress on each goal and activity of the service plan (PL-4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fieldkit.screens.visit.step import VisitStep
+from textual.app import ComposeResult
+from textual.widgets import Input, Label, Static
+
+
+class ProgressStep(VisitStep):
+    """One line of progress per goal and per activity."""
+
+    CSS_PATH = ["step.tcss", "progress.tcss"]
+
+    def compose_body(self) -> ComposeResult:
+        """Goals first, each followed by its activities."""
+        plan = self.session.case.service_plan
+        progress = self.fields.setdefault("progress", {})
+        if plan is None or not (plan.goals or plan.activities):
+            yield Static(
+                "This case has no service plan goals recorded yet (PL-2, PL-4). "
+                "Note anything about the plan in the visit notes.",
+                id="no-plan",
+            )
+            return
+        by_goal = {o.id: o.goal for o in plan.objectives}
+        for n, goal in enumerate(plan.goals, 1):
+            yield Label(f"Goal {n}: {goal.text}", classes="goal")
+            yield Input(
+                str(progress.get(goal.id, "")),
+                id=f"progress-{goal.id}",
+                placeholder="progress on this goal",
+            )
+            for activity in plan.activities:
+                if by_goal.get(activity.objective) != goal.id:
+                    continue
+                who = f" — {activity.who}" if activity.who else ""
+                yield Label(f"  Activity: {activity.text}{who}", classes="activity")
+                yield Input(
+                    str(progress.get(activity.id, "")),
+                    id=f"progress-{activity.id}",
+                    placeholder="progress on this activity",
+                    classes="activity-input",
+                )
+
+    def answer(self, name: str, value: Any) -> None:
+        """Keyed by goal or activity id."""
+        self.fields.setdefault("progress", {})[name.removeprefix("progress-")] = value

@@ -1,0 +1,176 @@
+"""A visit in progress: its draft, the order of its steps, and the debounced encrypted autosave."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from fieldkit.screens.app import FieldkitApp
+    from textual.screen import Screen
+    from textual.timer import Timer
+
+    from fieldkit.domain import Case
+    from fieldkit.practice import PolicyProfile
+    from fieldkit.store import Store
+
+AUTOSAVE_DELAY = 0.25
+"""Seconds after the last keystroke before the draft is written (≤ 300 ms)."""
+
+STEP_TITLES = {
+    "kind": "Kind of contact",
+    "present": "Who is present, and where",
+    "safety": "Safety check",
+    "progress": "Progress on the service plan",
+    "next": "Notes, next steps and next visit",
+    "review": "Review and sign",
+}
+
+
+class VisitSession:
+    """Owns the draft while the visit's step screens come and go."""
+
+    def __init__(
+        self, app: FieldkitApp, case: Case, draft: dict[str, Any], policy: PolicyProfile
+    ) -> None:
+        self.app = app
+        self.case = case
+        self.draft = draft
+        self.policy = policy
+        self.indicator: Callable[[str], None] | None = None
+        self._timer: Timer | None = None
+        self._changes = 0
+        self._written = 0
+        self._write_lock = threading.Lock()
+
+    # --- steps -------------------------------------------------------------------------
+
+    @property
+    def steps(self) -> list[str]:
+        """kind → present → safety → one step per child → progress → next → review."""
+        children = [f"child:{c.id}" for c in self.case.children]
+        return ["kind", "present", "safety", *children, "progress", "next", "review"]
+
+    def title(self, key: str) -> str:
+        """The step's title in words, e.g. "Leo Ortiz: private interview"."""
+        if key.startswith("child:"):
+            person = self.person(key.split(":", 1)[1])
+            if person is None:
+                return "Child"
+            what = "private interview" if person.verbal else "direct observation"
+            return f"{person.name}: {what}"
+        return STEP_TITLES.get(key, key)
+
+    def person(self, person_id: str) -> Any:
+        """A person on the case, or None."""
+        return next((p for p in self.case.people if p.id == person_id), None)
+
+    def screen_for(self, key: str) -> Screen[None]:
+        """The step's screen."""
+        from fieldkit.screens.visit.child_contact import ChildContactStep
+        from fieldkit.screens.visit.contact_kind import ContactKindStep
+        from fieldkit.screens.visit.next_steps import NextStepsStep
+        from fieldkit.screens.visit.presence import PresenceStep
+        from fieldkit.screens.visit.progress import ProgressStep
+        from fieldkit.screens.visit.review import ReviewStep
+        from fieldkit.screens.visit.safety_check import SafetyCheckStep
+
+        if key.startswith("child:"):
+            return ChildContactStep(self, key)
+        screens: dict[str, Callable[[VisitSession, str], Screen[None]]] = {
+            "kind": ContactKindStep,
+            "present": PresenceStep,
+            "safety": SafetyCheckStep,
+            "progress": ProgressStep,
+            "next": NextStepsStep,
+            "review": ReviewStep,
+        }
+        return screens.get(key, ContactKindStep)(self, key)
+
+    def start(self) -> None:
+        """Open the visit at the step it was left on."""
+        self.app.visit_session = self
+        key = self.draft.get("step") or "kind"
+        if key not in self.steps:
+            key = "kind"
+        self.app.push_screen(self.screen_for(key))
+
+    def go(self, key: str) -> None:
+        """Move to another step; the draft is written first."""
+        self.draft["step"] = key
+        self.changed()
+        self.flush()
+        self.app.switch_screen(self.screen_for(key))
+
+    def offset(self, key: str, delta: int) -> str | None:
+        """The step `delta` steps away from `key`, or None past either end."""
+        steps = self.steps
+        at = steps.index(key) + delta if key in steps else 0
+        return steps[at] if 0 <= at < len(steps) else None
+
+    def leave(self) -> None:
+        """Back to the case; the draft stays until the visit is signed or discarded."""
+        self.flush()
+        self.app.visit_session = None
+        self.app.pop_screen()
+
+    # --- autosave ----------------------------------------------------------------------
+
+    def changed(self) -> None:
+        """Something was typed: write the draft once typing pauses."""
+        self._changes += 1
+        if self.indicator is not None:
+            self.indicator("editing")
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.app.set_timer(AUTOSAVE_DELAY, self.flush, name="autosave")
+
+    def flush(self) -> None:
+        """Write the draft now, off the UI thread (step change, quit, lock)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self._changes <= self._written:
+            return
+        store = self.app.store
+        if store is None:
+            return
+        snapshot = (self._changes, copy.deepcopy(self.draft))
+        self.app.run_worker(
+            lambda: self._write(store, *snapshot), thread=True, group="autosave", name="autosave"
+        )
+
+    def flush_now(self, store: Store) -> None:
+        """Write the draft in the calling (worker) thread: the app is locking or quitting."""
+        if self._changes > self._written:
+            self._write(store, self._changes, copy.deepcopy(self.draft), notify=False)
+
+    def _write(self, store: Store, changes: int, data: dict[str, Any], notify: bool = True) -> None:
+        from fieldkit import visits
+
+        with self._write_lock:
+            if changes <= self._written:
+                return
+            try:
+                visits.save_draft(store, data)
+            except Exception as exc:
+                if notify:
+                    self.app.call_from_thread(
+                        self.app.notify,
+                        f"The draft could not be saved: {exc}. Keep this screen open.",
+                        severity="error",
+                    )
+                return
+            self._written = changes
+        if notify and self.indicator is not None:
+            indicator = cast("Callable[[str], None]", self.indicator)
+            self.app.call_from_thread(
+                indicator, "saved" if self._written == self._changes else "editing"
+            )
+
+    @property
+    def saved(self) -> bool:
+        """Everything typed is on disk."""
+        return self._written >= self._changes
