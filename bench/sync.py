@@ -1,0 +1,328 @@
+"""Benchmark: end-of-day sync, server ingest rate, a bare baseline, 200 devices at once.
+
+Prints one JSON line. Uses PostgreSQL at 127.0.0.1:5432 (a throwaway database) when it
+answers, else a SQLite file; every server runs as a real process on loopback.
+"""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fieldkit.sync import admin
+from fieldkit.sync.client import SyncClient, assign_case, enroll, run_sync
+from fieldkit.sync.db import open_database
+
+from fieldkit import services
+from fieldkit.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.conftest import FAST_ARGON, sample_case, transfer_doc  # noqa: E402
+
+PASSPHRASE = "bench passphrase"
+PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+
+
+def free_port() -> int:
+    """A free loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+    """Until the server answers its health check."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+        if proc.poll() is not None:
+            break
+    raise SystemExit("the benchmark server did not start")
+
+
+def start_server(db: str) -> tuple[str, subprocess.Popen[bytes]]:
+    """`fieldkit server` as one process."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fieldkit.cli", "server", "--db", db, "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_up(url, proc)
+    return url, proc
+
+
+def pg_database() -> str | None:
+    """A throwaway PostgreSQL database, or None when PostgreSQL does not answer."""
+    try:
+        import psycopg
+
+        name = f"fieldkit_bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_DSN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return name
+    except Exception:
+        return None
+
+
+def drop_pg(name: str) -> None:
+    """Drop the throwaway database."""
+    import psycopg
+
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def laptop(home: Path, engine: Any, url: str, user: str) -> Store:
+    """A new enrolled profile."""
+    store = Store.create(
+        home / f"{user}-{uuid.uuid4().hex[:8]}.fieldkit", PASSPHRASE, user, argon=FAST_ARGON
+    )
+    code = admin.enroll_code(engine, user)
+    enroll(store, url, code.code, PASSPHRASE, argon=FAST_ARGON)
+    return store
+
+
+def end_of_day(home: Path, engine: Any, url: str) -> dict[str, Any]:
+    """A worker's sync of 5,000 ops written that day, and the server's ingest rate."""
+    sup = laptop(home, engine, url, "akhan")
+    worker = laptop(home, engine, url, "jsmith")
+    services.import_cases(sup, transfer_doc(sample_case("C-EOD")))
+    assign_case(sup, "C-EOD", "jsmith")
+    run_sync(sup)
+    run_sync(worker)
+    with worker.transaction():
+        for n in range(5000):
+            worker.record("C-EOD", "visit", f"v{n % 50}", {"notes": "x" * 200, "n": n})
+    phases: dict[str, float] = {}
+    marks: dict[str, float] = {}
+
+    def progress(phase: str, done: int, total: int | None) -> None:
+        marks.setdefault(phase, time.perf_counter())
+
+    start = time.perf_counter()
+    summary = run_sync(worker, progress)
+    total = time.perf_counter() - start
+    phases["push_s"] = round(marks.get("pull", start) - marks.get("push", start), 3)
+    assert summary.pushed == 5000 and summary.waiting == 0, summary
+    start = time.perf_counter()
+    got = run_sync(sup)
+    pull_s = time.perf_counter() - start
+    assert got.pulled == 5000
+    sup.close()
+    worker.close()
+    return {
+        "end_of_day_5000_ops_s": round(total, 3),
+        **phases,
+        "supervisor_pull_5000_ops_s": round(pull_s, 3),
+    }
+
+
+def ingest_rate(home: Path, engine: Any, url: str, devices: int = 4, per: int = 2500) -> float:
+    """Ops/s one server process stores with every signature and chain link checked."""
+    stores = []
+    for i in range(devices):
+        admin.add_user(engine, f"ing{i}", "worker", "akhan")
+    sup = laptop(home, engine, url, "akhan")
+    for i in range(devices):
+        store = laptop(home, engine, url, f"ing{i}")
+        case_id = f"C-ING{i}"
+        services.import_cases(sup, transfer_doc(sample_case(case_id)))
+        assign_case(sup, case_id, f"ing{i}")
+        stores.append((store, case_id))
+    run_sync(sup)
+    bodies = []
+    for store, case_id in stores:
+        run_sync(store)
+        with store.transaction():
+            for n in range(per):
+                store.record(case_id, "visit", f"v{n % 20}", {"notes": "y" * 200, "n": n})
+        ops = store.ops("local")
+        bodies.append((store, [ops[i : i + 500] for i in range(0, len(ops), 500)]))
+
+    def push_all(item: tuple[Store, list[Any]]) -> int:
+        store, batches = item
+        with SyncClient(store) as client:
+            client.hello()
+            for batch in batches:
+                client.post("/v1/push", {"ops": [op.to_wire() for op in batch]})
+        return sum(len(b) for b in batches)
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(devices) as pool:
+        count = sum(pool.map(push_all, bodies))
+    elapsed = time.perf_counter() - start
+    for store, _ in stores:
+        store.close()
+    sup.close()
+    return count / elapsed
+
+
+BARE_APP = """
+import sqlite3, sys
+from fastapi import FastAPI, Request
+import uvicorn
+db = sqlite3.connect(sys.argv[1], check_same_thread=False, isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL"); db.execute("PRAGMA synchronous=FULL")
+db.execute("CREATE TABLE IF NOT EXISTS ops (op_id TEXT PRIMARY KEY, body BLOB)")
+app = FastAPI()
+@app.get("/healthz")
+def health(): return {"status": "ok"}
+@app.post("/bare")
+async def bare(request: Request):
+    ops = (await request.json())["ops"]
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO ops VALUES (?, ?)", [(o["op_id"], o["body"]) for o in ops])
+    db.execute("COMMIT")
+    return {"n": len(ops)}
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
+def bare_rate(home: Path, devices: int = 4, per: int = 2500) -> float:
+    """Ops/s of a bare FastAPI endpoint inserting unchecked 400-byte ops into SQLite."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BARE_APP, str(home / "bare.sqlite"), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(url, proc)
+        body = base64.b64encode(os.urandom(300)).decode()  # 400 bytes as text
+
+        def push(_: int) -> int:
+            with httpx.Client(base_url=url) as client:
+                for _b in range(per // 500):
+                    ops = [{"op_id": str(uuid.uuid4()), "body": body} for _ in range(500)]
+                    client.post("/bare", json={"ops": ops}).raise_for_status()
+            return per
+
+        start = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(devices) as pool:
+            count = sum(pool.map(push, range(devices)))
+        return count / (time.perf_counter() - start)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def many_devices(
+    home: Path, engine: Any, url: str, count: int = 200, per: int = 20
+) -> dict[str, Any]:
+    """`count` laptops syncing at once: all complete, none lost, p95 latency."""
+    workers = [f"crowd{i}" for i in range(20)]
+    for name in workers:
+        admin.add_user(engine, name, "worker", "akhan")
+    sup = laptop(home, engine, url, "akhan")
+    for name in workers:
+        code = admin.enroll_code(engine, name)
+        first = Store.create(home / f"{name}-first.fieldkit", PASSPHRASE, name, argon=FAST_ARGON)
+        enroll(first, url, code.code, PASSPHRASE, argon=FAST_ARGON)
+        first.close()
+        services.import_cases(sup, transfer_doc(sample_case(f"C-{name}")))
+        assign_case(sup, f"C-{name}", name)
+    run_sync(sup)
+    sup.close()
+    laptops = []
+    for i in range(count):
+        name = workers[i % len(workers)]
+        store = laptop(home, engine, url, name)
+        run_sync(store)
+        with store.transaction():
+            for n in range(per):
+                store.record(f"C-{name}", "visit", f"d{i}-{n % 5}", {"notes": "z" * 100, "n": n})
+        laptops.append(store)
+    expected = {op.op_id for s in laptops for op in s.ops("local")}
+    barrier = threading.Barrier(count)
+
+    def one(store: Store) -> float:
+        barrier.wait()
+        start = time.perf_counter()
+        for attempt in range(5):
+            try:
+                run_sync(store)
+                break
+            except Exception:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2)
+        return time.perf_counter() - start
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(count) as pool:
+        latencies = sorted(pool.map(one, laptops))
+    wall = time.perf_counter() - start
+    with engine.connect() as conn:
+        stored = [r[0] for r in conn.exec_driver_sql("SELECT op_id FROM ops").all()]
+    complete = sum(1 for s in laptops if s.outbox_count() == 0)
+    for store in laptops:
+        store.close()
+    return {
+        "devices": count,
+        "devices_complete": complete,
+        "ops_lost": len(expected - set(stored)),
+        "ops_duplicated": len(stored) - len(set(stored)),
+        "p95_latency_s": round(latencies[int(0.95 * (len(latencies) - 1))], 3),
+        "wall_s": round(wall, 3),
+    }
+
+
+def main() -> None:
+    """Run every figure against one server process and print one JSON line."""
+    os.environ.pop("FIELDKIT_SERVER_DB", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        pg = pg_database()
+        db = (
+            f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg}"
+            if pg
+            else f"sqlite:///{home / 'server.sqlite'}"
+        )
+        engine = open_database(db)
+        url, proc = start_server(db)
+        try:
+            admin.add_user(engine, "akhan", "supervisor")
+            admin.add_user(engine, "jsmith", "worker", "akhan")
+            figures: dict[str, Any] = {
+                "bench": "sync",
+                "database": "postgresql" if pg else "sqlite",
+            }
+            figures.update(end_of_day(home, engine, url))
+            checked = ingest_rate(home, engine, url)
+            bare = bare_rate(home)
+            figures["ingest_ops_per_s_per_process"] = round(checked)
+            figures["bare_sqlite_ops_per_s"] = round(bare)
+            figures["ingest_vs_bare_ratio"] = round(checked / bare, 3)
+            figures["concurrent"] = many_devices(home, engine, url)
+        finally:
+            proc.kill()
+            proc.wait()
+            engine.dispose()
+            if pg:
+                drop_pg(pg)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
