@@ -288,7 +288,12 @@ def review_queue(
                         case.worker,
                         day,
                         f"{ent.fields.get('kind', 'home')} visit",
-                        flags=visit_flags(case, ent.fields, profile),
+                        flags=(
+                            ["changed on another device after it was signed: check it"]
+                            if ent.altered_after_signing
+                            else []
+                        )
+                        + visit_flags(case, ent.fields, profile),
                         stale=bool(last and last.stale),
                         last=last.decision if last else None,
                     )

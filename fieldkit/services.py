@@ -126,6 +126,8 @@ def _grouped(entities: list[EntityState]) -> dict[str, dict[str, list[dict[str, 
         fields["_id"] = ent.entity_id
         if ent.signed:
             fields["_signed"] = True
+            if ent.altered_after_signing:
+                fields["_altered_after_signing"] = True
         cases[ent.case_id][ent.entity].append(fields)
     return cases
 
@@ -209,6 +211,7 @@ def case_detail(store: Store, case_id: str) -> dict[str, Any]:
                 "id": f.pop("_id"),
                 **{k: v for k, v in f.items() if not k.startswith("_")},
                 "signed": bool(f.get("_signed")),
+                "altered_after_signing": bool(f.get("_altered_after_signing")),
             }
             for f in items
         ]

@@ -110,6 +110,13 @@ class EntityState:
         mark: dict[str, Any] | None = self.state.get("signed")
         return mark
 
+    @property
+    def altered_after_signing(self) -> bool:
+        """A concurrent edit from another device reached a signed record: show it, never hide."""
+        mark = self.signed
+        signed_hash = mark.get("v") if mark else None
+        return bool(signed_hash) and changelog.content_hash(self.fields) != signed_hash
+
     def conflicts(self) -> list[changelog.FieldConflict]:
         """Concurrent versions of its fields."""
         return changelog.conflicts(self.entity, self.entity_id, self.state)

@@ -266,3 +266,35 @@ def test_supervisor_commands_from_the_shell(tmp_path: Path) -> None:
     assert json.loads(run_cli("conflicts", "--json", env=env).stdout) == []
     missing = run_cli("export", "visit", "nope", "--pdf", str(pdf), env=env)
     assert missing.returncode == 1 and "no visit nope" in missing.stderr
+
+
+def test_an_edit_that_reaches_a_signed_visit_is_shown(supervisor: Store) -> None:
+    _signed_visit(supervisor)
+    visit = supervisor.entity("C-1", "visit", "v1")
+    assert visit is not None and visit.signed and not visit.altered_after_signing
+    base = changelog.head_ops(visit.state, "notes")
+    key_id, sealer = supervisor.case_sealer("C-1")
+    op_id = changelog.uuid7()
+    body = json.dumps({"set": {"notes": "edited elsewhere"}, "base": {"notes": base}}).encode()
+    foreign = Op(
+        op_id,
+        "device-2",
+        1,
+        "9999999999999.000000",
+        "mlee",
+        "C-1",
+        "visit",
+        "v1",
+        "put",
+        key_id,
+        sealer.seal(body, aad_for("ops", "body", op_id)),
+        changelog.GENESIS,
+    ).with_hash()
+    assert supervisor.ingest(foreign)
+    visit = supervisor.entity("C-1", "visit", "v1")
+    assert visit is not None and visit.altered_after_signing
+    (item,) = review.review_queue(supervisor, ONTARIO, date(2026, 11, 26))
+    assert item.flags[0].startswith("changed on another device after it was signed")
+    detail = services.case_detail(supervisor, "C-1")
+    record = next(r for r in detail["records"]["visit"] if r["id"] == "v1")
+    assert record["altered_after_signing"] is True
