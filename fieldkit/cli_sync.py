@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
@@ -259,13 +260,29 @@ def _print_summary(summary: SyncSummary) -> None:
     table.add_row("case keys received", str(summary.keys_received))
     table.add_row("conflicts to look at", str(len(summary.conflicts)))
     table.add_row("  of which need a person to resolve", str(summary.needs_resolution))
-    table.add_row("approvals received", str(summary.approvals_received))
-    table.add_row("returns received", str(summary.returns_received))
+    table.add_row(
+        "approvals received", _with_cases(summary.approvals_received, summary.approval_case_ids)
+    )
+    table.add_row(
+        "returned for changes", _with_cases(summary.returns_received, summary.return_case_ids)
+    )
+    table.add_row(
+        "supervision sessions received",
+        _with_cases(summary.supervision_received, summary.supervision_case_ids),
+    )
     table.add_row("rejected this sync", str(len(summary.rejected)))
     table.add_row("still waiting to sync", str(summary.waiting))
     console.print(table)
     for item in summary.rejected:
-        console.print(f"[red]rejected[/] op {item['op_id']}: {item['reason']} (kept, quarantined)")
+        console.print(
+            f"[red]rejected[/] op {item['op_id']}: {escape(item['reason'])} (kept, quarantined)"
+        )
+    for item in summary.decisions_received:
+        colour = "green" if item["decision"] in ("approved", "confirmed") else "yellow"
+        line = f"case {item['case_id']} {item['target']} {item['target_id']} by {item['by']}" + (
+            f": {item['comment']}" if item["comment"] else ""
+        )
+        console.print(f"[{colour}]{item['decision']}[/] {escape(line)}")
     for conflict in summary.conflicts:
         label = "needs resolution" if conflict["needs_resolution"] else "kept both versions"
         console.print(
@@ -284,6 +301,10 @@ def _print_summary(summary: SyncSummary) -> None:
             f"{summary.quarantined_total} change(s) refused by the server are kept on this "
             "laptop: `fieldkit outbox` lists them"
         )
+
+
+def _with_cases(count: int, case_ids: list[str]) -> str:
+    return f"{count} ({', '.join(case_ids)})" if case_ids else str(count)
 
 
 def outbox(

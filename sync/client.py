@@ -56,10 +56,9 @@ ProgressFn = Callable[[str, int, int | None], None]
 PUSH_BATCH = 1000
 PULL_PAGE = 2000
 TIMEOUT_S = 30.0
-# Fields whose values mean a supervisor approved or returned something.
-DECISION_FIELDS = ("approval", "decision", "status", "review")
-APPROVED = {"approved", "phone-approved"}
-RETURNED = {"returned", "rejected"}
+# Decisions of a supervisor (entity "approval", field "decision"; fieldkit.review).
+APPROVED = {"approved", "confirmed"}
+RETURNED = {"returned", "rejected", "disputed"}
 
 
 class SyncRefused(FieldkitError):
@@ -88,6 +87,11 @@ class SyncSummary:
     needs_resolution: int = 0
     approvals_received: int = 0
     returns_received: int = 0
+    approval_case_ids: list[str] = field(default_factory=list)
+    return_case_ids: list[str] = field(default_factory=list)
+    decisions_received: list[dict[str, str]] = field(default_factory=list)
+    supervision_received: int = 0
+    supervision_case_ids: list[str] = field(default_factory=list)
     local_problems: list[str] = field(default_factory=list)
     clock_offset_ms: int = 0
     receipt_seq: int = 0
@@ -500,16 +504,38 @@ def _ingest_page(
 
 
 def _count_decisions(store: Store, op: Op, summary: SyncSummary) -> None:
-    body = store.open_body(op)
-    values = body.get("set") or {}
-    for name in DECISION_FIELDS:
-        value = str(values.get(name, "")).lower()
-        if value in APPROVED:
-            summary.approvals_received += 1
-            return
-        if value in RETURNED:
-            summary.returns_received += 1
-            return
+    """Approvals, returns and supervision sessions received, read from the decrypted body."""
+    if op.entity not in ("approval", "supervision") or op.action != "put":
+        return
+    values = store.open_body(op).get("set") or {}
+    if op.entity == "supervision":
+        summary.supervision_received += 1
+        _add_case(summary.supervision_case_ids, op.case_id)
+        return
+    decision = str(values.get("decision", "")).lower()
+    if decision in APPROVED:
+        summary.approvals_received += 1
+        _add_case(summary.approval_case_ids, op.case_id)
+    elif decision in RETURNED:
+        summary.returns_received += 1
+        _add_case(summary.return_case_ids, op.case_id)
+    else:
+        return
+    summary.decisions_received.append(
+        {
+            "case_id": op.case_id,
+            "target": str(values.get("target", "")),
+            "target_id": str(values.get("target_id", "")),
+            "decision": decision,
+            "comment": str(values.get("comment", "")),
+            "by": str(values.get("by") or op.author),
+        }
+    )
+
+
+def _add_case(found: list[str], case_id: str) -> None:
+    if case_id not in found:
+        found.append(case_id)
 
 
 def _pull(

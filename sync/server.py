@@ -65,6 +65,12 @@ from .protocol import (
 
 T = TypeVar("T")
 
+# Records only a supervisor (or an admin) may write: the server cannot read op bodies, so
+# it decides on the op's clear `entity`, `author` and `case_id` (docs/decisions.md).
+REVIEW_ENTITIES = frozenset({"approval", "supervision"})
+REVIEW_ROLES = ("supervisor", "admin")
+REVIEW_REFUSAL = "only the case's supervisor may approve or return records"
+
 
 class Refused(HTTPException):
     """A request the server will not do, with one line that says why."""
@@ -299,6 +305,9 @@ class SyncServer:
                     )
                 ).all()
             }
+            reviewers = self._reviewers(
+                conn, caller, {op.case_id for op in ops if op.entity in REVIEW_ENTITIES}
+            )
             last_seq, head = device.last_seq, device.head_hash
             accepted: list[dict[str, Any]] = []
             rejected: list[dict[str, Any]] = []
@@ -344,7 +353,7 @@ class SyncServer:
                     continue
                 else:
                     reason = content_problem.get(op.op_id) or self._placement_problem(
-                        op, head, caller, on_cases
+                        op, head, caller, on_cases, reviewers
                     )
                     # The chain position is taken whatever the outcome, so a refused op
                     # never blocks the ops behind it.
@@ -393,8 +402,32 @@ class SyncServer:
             expected_seq=last_seq + 1,
         )
 
+    def _reviewers(self, conn: Connection, caller: Caller, case_ids: set[str]) -> set[str]:
+        """Of these cases, those whose records the caller may review.
+
+        An admin may; a supervisor may on a case they supervise (on its team as supervisor,
+        or the supervisor of its worker); a worker never may.
+        """
+        if not case_ids or caller.role not in REVIEW_ROLES:
+            return set()
+        if caller.role == "admin":
+            return set(case_ids)
+        allowed: set[str] = set()
+        for case_id, user, role, boss in conn.execute(
+            select(CASE_TEAM.c.case_id, CASE_TEAM.c.user, CASE_TEAM.c.role, USERS.c.supervisor)
+            .join(USERS, USERS.c.name == CASE_TEAM.c.user)
+            .where(CASE_TEAM.c.case_id.in_(sorted(case_ids)))
+        ).all():
+            if (role == "supervisor" and user == caller.user) or (
+                role == "worker" and boss == caller.user
+            ):
+                allowed.add(case_id)
+        return allowed
+
     @staticmethod
-    def _placement_problem(op: Op, head: str, caller: Caller, on_cases: set[str]) -> str | None:
+    def _placement_problem(
+        op: Op, head: str, caller: Caller, on_cases: set[str], reviewers: set[str]
+    ) -> str | None:
         if op.prev_hash != head:
             return (
                 "it does not link to the previous op of this device: "
@@ -404,6 +437,13 @@ class SyncServer:
             return f"its author {op.author} is not this device's user {caller.user}"
         if op.case_id not in on_cases:
             return f"{caller.user} is not on case {op.case_id}"
+        if op.entity in REVIEW_ENTITIES and op.case_id not in reviewers:
+            who = (
+                f"{caller.user} is a {caller.role}"
+                if caller.role not in REVIEW_ROLES
+                else f"{caller.user} does not supervise case {op.case_id}"
+            )
+            return f"{REVIEW_REFUSAL} ({op.entity}): {who}"
         return None
 
     # --- pull --------------------------------------------------------------------------
