@@ -26,9 +26,19 @@ class RoleError(FieldkitError):
     """Only a supervisor may approve, return or decide."""
 
 
+def role_of(store: Store) -> str:
+    """The role the server gave at enrollment, else the one set at `fieldkit init`."""
+    return store.meta("sync_role") or store.meta("role") or "worker"
+
+
+def is_supervisor(store: Store) -> bool:
+    """The app opens on the review queue for these profiles."""
+    return role_of(store) in SUPERVISOR_ROLES
+
+
 def require_supervisor(store: Store) -> None:
     """Approvals come from a supervisor's profile (the server checks the role again)."""
-    role = store.meta("sync_role") or store.meta("role") or "worker"
+    role = role_of(store)
     if role not in SUPERVISOR_ROLES:
         raise RoleError(
             f"only a supervisor can approve or return records; this profile's role is {role}"

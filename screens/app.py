@@ -99,12 +99,16 @@ class FieldkitApp(App[None]):
         await super().on_event(event)
 
     def enter_work(self) -> None:
-        """The store is open: show the caseload."""
+        """The store is open: the caseload, or the review queue for a supervisor."""
         from fieldkit.screens.dashboard import DashboardScreen
+        from fieldkit.screens.supervisor.queue import ReviewQueueScreen
+
+        from fieldkit.review import is_supervisor
 
         self.last_activity = time.monotonic()
         if "work" not in self._modes:
-            self.add_mode("work", DashboardScreen)
+            supervisor = self.store is not None and is_supervisor(self.store)
+            self.add_mode("work", ReviewQueueScreen if supervisor else DashboardScreen)
         self.switch_mode("work")
 
     def unlocked(self, store: Store, policy: PolicyProfile) -> None:

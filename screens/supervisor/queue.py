@@ -1,0 +1,179 @@
+"""The supervisor's review queue: pending safety plans first, then signed visits, oldest first."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from fieldkit.screens.status_bar import StatusBar
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+if TYPE_CHECKING:
+    from fieldkit.screens.app import FieldkitApp
+
+    from fieldkit.review import QueueItem
+
+
+class ReviewQueueScreen(Screen[None]):
+    """What waits for the supervisor, with what the rules engine flags on each item."""
+
+    CSS_PATH = "queue.tcss"
+    AUTO_FOCUS = "#queue"
+    BINDINGS = [
+        Binding("enter", "open_item", "Review", show=True),
+        Binding("t", "team", "Team"),
+        Binding("c", "conflicts", "Conflicts"),
+        Binding("s", "supervision", "Supervision"),
+        Binding("l", "caseload", "Caseload"),
+        Binding("r", "reload", "Refresh"),
+    ]
+
+    class QueueLoaded(Message):
+        """The queue was built from the store and the rules engine."""
+
+        def __init__(self, items: list[QueueItem], conflicts: int) -> None:
+            super().__init__()
+            self.items = items
+            self.conflicts = conflicts
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[QueueItem] = []
+
+    def compose(self) -> ComposeResult:
+        """Title, counts, the queue, the flags of the highlighted item, sync line."""
+        fk = cast("FieldkitApp", self.app)
+        user = fk.store.user if fk.store else ""
+        yield Static(
+            f"fieldkit · Review queue · {user} · {fk.today:%A %-d %B %Y}", classes="title-bar"
+        )
+        yield Static("Loading the review queue…", id="queue-counts")
+        yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="queue-flags")
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Columns, then read the queue off the UI thread."""
+        table = self.query_one("#queue", DataTable)
+        table.add_columns("date", "record", "case", "worker", "flags", "family")
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        """Back from a review: the item may have left the queue."""
+        self.load()
+
+    @work(thread=True, exclusive=True, group="queue")
+    def load(self) -> None:
+        """Build the queue (decrypts in memory) and count conflicts."""
+        from fieldkit import review
+
+        fk = cast("FieldkitApp", self.app)
+        if fk.store is None or fk.policy is None:
+            return
+        items = review.review_queue(fk.store, fk.policy, fk.today)
+        conflicts = sum(1 for c in review.open_conflicts(fk.store) if c.critical)
+        self.post_message(self.QueueLoaded(items, conflicts))
+
+    @on(QueueLoaded)
+    def _loaded(self, event: QueueLoaded) -> None:
+        self.items = event.items
+        table = self.query_one("#queue", DataTable)
+        table.clear()
+        for n, item in enumerate(self.items):
+            if item.target == "safety_plan":
+                label = "⚑ safety plan"
+            elif item.last == "returned":
+                label = "↩ visit, returned"
+            else:
+                label = "↻ visit, changed" if item.stale else "visit"
+            flags = f"⚠ {len(item.flags)}" if item.flags else "✓ none"
+            table.add_row(
+                item.day.isoformat(),
+                label,
+                item.case_id,
+                item.worker or "",
+                flags,
+                item.family,
+                key=str(n),
+            )
+        plans = sum(1 for i in self.items if i.target == "safety_plan")
+        visits = len(self.items) - plans
+        extra = f" · ⚠ {event.conflicts} conflicts (c)" if event.conflicts else ""
+        self.query_one("#queue-counts", Static).update(
+            f"⚑ {plans} safety plan{'s' * (plans != 1)} pending · "
+            f"{visits} visit{'s' * (visits != 1)} to review{extra}"
+            if self.items
+            else f"Nothing waiting for review.{extra}"
+        )
+        self._show_flags()
+
+    @on(DataTable.RowHighlighted, "#queue")
+    def _highlighted(self) -> None:
+        self._show_flags()
+
+    def _current(self) -> QueueItem | None:
+        table = self.query_one("#queue", DataTable)
+        if not self.items or table.cursor_row is None or table.cursor_row >= len(self.items):
+            return None
+        return self.items[table.cursor_row]
+
+    def _show_flags(self) -> None:
+        item = self._current()
+        box = self.query_one("#queue-flags", Static)
+        if item is None:
+            box.update("")
+            return
+        lines = [f"{item.title} · {item.case_id} · {item.family}"]
+        if item.deadline:
+            lines.append(f"  SA-2: document by {item.deadline.isoformat()}")
+        lines += [f"  ⚠ {flag}" for flag in item.flags] or ["  ✓ the rules engine flags nothing"]
+        box.update("\n".join(lines))
+
+    @on(DataTable.RowSelected, "#queue")
+    def _selected(self) -> None:
+        self.action_open_item()
+
+    def action_open_item(self) -> None:
+        """Read the record, then approve or return it."""
+        from fieldkit.screens.supervisor.record_review import RecordReviewScreen
+
+        item = self._current()
+        if item is not None:
+            self.app.push_screen(RecordReviewScreen(item))
+
+    def action_team(self) -> None:
+        """What is due across the team."""
+        from fieldkit.screens.supervisor.team import TeamScreen
+
+        self.app.push_screen(TeamScreen())
+
+    def action_conflicts(self) -> None:
+        """Fields two people changed while offline."""
+        from fieldkit.screens.supervisor.conflicts import ConflictsScreen
+
+        self.app.push_screen(ConflictsScreen())
+
+    def action_supervision(self) -> None:
+        """Record a supervision session for the highlighted item's case."""
+        from fieldkit.screens.supervisor.supervision import SupervisionScreen
+
+        item = self._current()
+        if item is None:
+            self.notify("Choose a case first (from the queue or the team view).")
+            return
+        self.app.push_screen(SupervisionScreen(item.case_id))
+
+    def action_caseload(self) -> None:
+        """The caseload dashboard (every case, what is due)."""
+        from fieldkit.screens.dashboard import DashboardScreen
+
+        self.app.push_screen(DashboardScreen())
+
+    def action_reload(self) -> None:
+        """Read the queue again (after a sync)."""
+        self.load()

@@ -1,0 +1,234 @@
+"""Read one signed visit or pending safety plan, then approve, return or reject it."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, cast
+
+from fieldkit.screens.status_bar import StatusBar
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+if TYPE_CHECKING:
+    from fieldkit.screens.app import FieldkitApp
+
+    from fieldkit.review import QueueItem
+
+
+class RecordReviewScreen(Screen[None]):
+    """The record as the worker signed it, every addendum, every earlier decision."""
+
+    CSS_PATH = "record_review.tcss"
+    BINDINGS = [
+        Binding("a", "approve", "Approve"),
+        Binding("x", "send_back", "Return / reject"),
+        Binding("d", "dispute", "Dispute phone approval", show=False),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    class RecordRead(Message):
+        """The record and its decisions were read from the store."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Decided(Message):
+        """A decision was recorded as a signed op (or refused, with why)."""
+
+        def __init__(self, text: str, ok: bool) -> None:
+            super().__init__()
+            self.text = text
+            self.ok = ok
+
+    def __init__(self, item: QueueItem) -> None:
+        super().__init__()
+        self.item = item
+
+    def compose(self) -> ComposeResult:
+        """Title, the record, the decision line, sync line."""
+        what = "Safety plan" if self.item.target == "safety_plan" else "Visit"
+        yield Static(
+            f"Review · {what} · case {self.item.case_id} · {self.item.family}",
+            classes="title-bar",
+        )
+        with VerticalScroll(id="record-scroll"):
+            yield Static("Reading…", id="record")
+        yield Static("", id="decision")
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Decrypt the record off the UI thread."""
+        self.read()
+
+    @work(thread=True, exclusive=True, group="record")
+    def read(self) -> None:
+        """Everything the supervisor needs to decide, as text."""
+        from fieldkit import review, services
+
+        fk = cast("FieldkitApp", self.app)
+        if fk.store is None:
+            return
+        item = self.item
+        case = services.load_case(fk.store, item.case_id)
+        names = {p.id: p.name for p in case.people}
+        lines: list[str] = []
+        if item.target == "visit":
+            content = review.visit_content(fk.store, item.case_id, item.target_id)
+            lines += _visit_lines(content["visit"], names)
+            for add in content["addenda"]:
+                lines.append(
+                    f"Addendum {add.get('date')} by {add.get('author')}: {add.get('text')}"
+                )
+        else:
+            plan = fk.store.entity(item.case_id, "safety_plan", item.target_id)
+            fields: dict[str, Any] = plan.fields if plan else {}
+            threats = {t.id: t.text for t in case.threats}
+            lines.append(
+                f"Alternative safety plan made {fields.get('created')} "
+                f"(SA-2: document by {item.deadline})"
+            )
+            for tid in fields.get("threats") or []:
+                lines.append(f"  Threat: {threats.get(tid, tid)}")
+            for iv in fields.get("interventions") or []:
+                lines.append(f"  • {iv.get('text')} (controls {threats.get(iv.get('threat'), '')})")
+            if fields.get("phone_approval_by"):
+                lines.append(
+                    f"Phone approval recorded: {fields.get('phone_approval_by')} at "
+                    f"{fields.get('phone_approval_at')} — confirm (a) or dispute (d)"
+                )
+        lines.append("")
+        lines.append("Flags from the practice rules:")
+        lines += [f"  ⚠ {f}" for f in item.flags] or ["  ✓ none"]
+        history = review.decisions(fk.store, item.case_id, item.target, item.target_id)
+        if history:
+            lines.append("")
+            lines.append("Earlier decisions:")
+            for d in history:
+                stale = " — STALE: the record changed since" if d.stale else ""
+                comment = f": {d.comment}" if d.comment else ""
+                lines.append(f"  {d.decision} by {d.by} at {d.at}{comment}{stale}")
+        self.post_message(self.RecordRead("\n".join(lines)))
+
+    @on(RecordRead)
+    def _read(self, event: RecordRead) -> None:
+        self.query_one("#record", Static).update(event.text)
+
+    def action_approve(self) -> None:
+        """Approve exactly what is shown (the approval binds its SHA-256)."""
+        decision = "approved"
+        if self.item.target == "safety_plan" and "phone approval" in self.item.title:
+            decision = "confirmed"
+        self.decide(decision, "")
+
+    def action_send_back(self) -> None:
+        """A visit goes back to the worker; a plan is rejected. Both need a comment."""
+        from fieldkit.screens.supervisor.comment import CommentModal
+
+        decision = "returned" if self.item.target == "visit" else "rejected"
+        title = (
+            "Return the visit to the worker: what should they correct?"
+            if decision == "returned"
+            else "Reject the safety plan: why?"
+        )
+
+        def done(comment: str | None) -> None:
+            if comment:
+                self.decide(decision, comment)
+
+        self.app.push_screen(CommentModal(title), done)
+
+    def action_dispute(self) -> None:
+        """The supervisor did not give the phone approval the worker recorded."""
+        from fieldkit.screens.supervisor.comment import CommentModal
+
+        if self.item.target != "safety_plan":
+            return
+
+        def done(comment: str | None) -> None:
+            if comment:
+                self.decide("disputed", comment)
+
+        self.app.push_screen(CommentModal("Dispute the phone approval: what happened?"), done)
+
+    @work(thread=True, exclusive=True, group="decide")
+    def decide(self, decision: str, comment: str) -> None:
+        """Record the decision as a signed op; a refusal is shown, never lost."""
+        from fieldkit import review
+        from fieldkit.errors import FieldkitError
+
+        fk = cast("FieldkitApp", self.app)
+        if fk.store is None:
+            return
+        try:
+            review.decide(
+                fk.store,
+                self.item.case_id,
+                self.item.target,
+                self.item.target_id,
+                decision,
+                comment,
+            )
+        except FieldkitError as exc:
+            self.post_message(self.Decided(str(exc), ok=False))
+            return
+        self.post_message(self.Decided(f"✓ {decision}; it syncs to the worker.", ok=True))
+
+    @on(Decided)
+    def _decided(self, event: Decided) -> None:
+        self.query_one("#decision", Static).update(event.text)
+        if event.ok:
+            self.query_one(StatusBar).refresh_status()
+            self.app.pop_screen()
+            self.app.notify(event.text)
+
+
+def _yes(value: Any) -> str:
+    return {True: "yes", False: "no"}.get(value, "not recorded")
+
+
+def _visit_lines(fields: dict[str, Any], names: dict[str, str]) -> list[str]:
+    announced = "announced" if fields.get("announced", True) else "unannounced"
+    lines = [
+        f"{fields.get('kind', 'home')} visit {fields.get('date')} · {announced} · "
+        f"signed by {fields.get('author', '?')} at {fields.get('signed_at', '?')}",
+        f"Where: {fields.get('location', '')}   Present: "
+        + ", ".join(names.get(p, p) for p in fields.get("present") or []),
+    ]
+    if fields.get("safety_changed") is not None:
+        lines.append(f"Safety changed: {'yes' if fields['safety_changed'] else 'no'}")
+    for c in fields.get("contacts") or []:
+        who = names.get(c.get("person", ""), c.get("person", ""))
+        if c.get("private_interview"):
+            lines.append(
+                f"  {who}: interviewed privately · alone: {_yes(c.get('seen_alone'))} · "
+                f"where: {c.get('where')} · "
+                f"could be overheard: {_yes(c.get('could_be_overheard'))}"
+            )
+            lines.append(f"      said: {c.get('said', '')}")
+        elif c.get("observed"):
+            lines.append(
+                f"  {who}: observed · interaction: {c.get('interaction', '')} · "
+                f"condition: {c.get('condition', '')} · home: {c.get('environment', '')}"
+            )
+        else:
+            lines.append(f"  {who}: {'seen' if c.get('seen', True) else 'NOT seen'}")
+    if not fields.get("contacts"):
+        lines.append("  seen: " + ", ".join(names.get(p, p) for p in fields.get("seen") or []))
+    for key, label in (
+        ("progress", "Progress"),
+        ("notes", "Notes"),
+        ("next_steps", "Next steps"),
+        ("next_visit", "Next visit"),
+    ):
+        value = fields.get(key)
+        if value:
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            lines.append(f"{label}: {text}")
+    return lines

@@ -1,0 +1,238 @@
+"""The supervisor console driven with Pilot: queue → review → return → addendum → approve,
+across two laptops synced through a real server; snapshots of the queue, a visit under
+review and the team view."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fieldkit.screens.app import make_app
+from textual.pilot import Pilot
+
+from fieldkit import changelog, review, services
+from fieldkit.store import Store
+from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
+from tests.functional.conftest import TODAY, settle, type_text
+from tests.sync.conftest import Agency, agency, db_url, pg_database  # noqa: F401
+
+
+def sign_visit(store: Store, case_id: str, visit_id: str, day: str = "2026-11-20") -> None:
+    """A visit as the field app signs it (one put, then the sign op)."""
+    fields = {
+        "date": day,
+        "announced": False,
+        "kind": "home",
+        "seen": ["p1", "p2"],
+        "private_interview": ["p2"],
+        "observed": ["p1"],
+        "location": "family home",
+        "contacts": [
+            {
+                "person": "p1",
+                "seen": True,
+                "observed": True,
+                "interaction": "reaches for mother",
+                "condition": "clean, alert",
+                "environment": "safe crib",
+            },
+            {
+                "person": "p2",
+                "seen": True,
+                "private_interview": True,
+                "seen_alone": True,
+                "where": "his bedroom",
+                "could_be_overheard": False,
+                "said": "Grandma stays every evening",
+            },
+        ],
+        "notes": "Plan followed.",
+        "next_visit": "2026-12-04",
+        "safety_changed": False,
+        "author": store.user,
+        "signed_at": f"{day}T20:00:00+00:00",
+    }
+    store.record(case_id, "visit", visit_id, fields)
+    store.record(
+        case_id,
+        "visit",
+        visit_id,
+        action="sign",
+        extra={"content_hash": changelog.content_hash(fields)},
+    )
+
+
+@pytest.fixture
+def console_store(tmp_path: Path) -> Iterator[Store]:
+    """A supervisor's profile: two cases, a signed visit, a pending alternative plan."""
+    store = Store.create(tmp_path / "sup.fieldkit", PASSPHRASE, "akhan", argon=FAST_ARGON)
+    store.set_meta("role", "supervisor")
+    other = sample_case("C-2")
+    other["worker"] = "bwong"
+    services.import_cases(store, transfer_doc(sample_case("C-1"), other))
+    sign_visit(store, "C-1", "v1")
+    store.record(
+        "C-2",
+        "safety_plan",
+        "alt-v7",
+        {
+            "kind": "alternative",
+            "approval": "phone-approved",
+            "created": "2026-11-25",
+            "phone_approval_by": "akhan",
+            "phone_approval_at": "2026-11-25 18:10",
+            "threats": ["t1"],
+            "interventions": [{"threat": "t1", "text": "Aunt stays nights"}],
+        },
+    )
+    yield store
+    store.close()
+
+
+async def _queue(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+
+
+async def _visit_under_review(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("down", "enter")
+    await settle(pilot)
+
+
+async def _team(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("t")
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", ["queue", "visit_under_review", "team"])
+def test_console_screen(
+    name: str, size: tuple[int, int], snap_compare: Any, console_store: Store
+) -> None:
+    steps = {"queue": _queue, "visit_under_review": _visit_under_review, "team": _team}[name]
+    app = make_app(store=console_store, today=TODAY)
+    assert snap_compare(app, terminal_size=size, run_before=steps)
+
+
+async def test_the_supervisor_opens_on_the_queue_and_confirms_a_phone_approval(
+    console_store: Store,
+) -> None:
+    from fieldkit.screens.supervisor.queue import ReviewQueueScreen
+
+    app = make_app(store=console_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewQueueScreen)
+        assert [(i.target, i.target_id) for i in screen.items] == [
+            ("safety_plan", "alt-v7"),
+            ("visit", "v1"),
+        ]
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewQueueScreen)
+        assert [i.target for i in app.screen.items] == ["visit"]
+    plan = console_store.entity("C-2", "safety_plan", "alt-v7")
+    assert plan is not None and plan.fields["approval"] == "approved"
+    decided = review.latest_decision(console_store, "C-2", "safety_plan", "alt-v7")
+    assert decided is not None and decided.decision == "confirmed" and decided.by == "akhan"
+
+
+async def test_record_supervision_from_the_team_view(console_store: Store) -> None:
+    app = make_app(store=console_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press(*"Weekly visits stay")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    sessions = console_store.entities(None, "supervision")
+    assert len(sessions) == 1
+    assert sessions[0].fields["decisions"] == "Weekly visits stay"
+    assert sessions[0].fields["date"] == TODAY.isoformat()
+
+
+async def _review(store: Store, keys: list[str], comment: str | None = None) -> None:
+    """Open the first queue item in the console and press `keys` (typing a comment)."""
+    app = make_app(store=store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        if comment is not None:
+            await type_text(pilot, "#comment", comment)
+            await pilot.press("enter")
+            await settle(pilot)
+
+
+async def test_review_return_addendum_approve_across_two_laptops(agency: Agency) -> None:  # noqa: F811
+    from fieldkit.sync.client import assign_case, run_sync
+
+    sup = agency.laptop("akhan")
+    worker = agency.laptop("jsmith")
+    case = sample_case("C-1")
+    case["worker"], case["supervisor"] = "jsmith", "akhan"
+    services.import_cases(sup, transfer_doc(case))
+    assign_case(sup, "C-1", "jsmith")
+    run_sync(sup)
+    run_sync(worker)
+    sign_visit(worker, "C-1", "v1")
+    run_sync(worker)
+    run_sync(sup)
+
+    await _review(sup, ["x"], "Say where Leo was interviewed")
+    returned = review.latest_decision(sup, "C-1", "visit", "v1")
+    assert returned is not None and returned.decision == "returned"
+    run_sync(sup)
+    run_sync(worker)
+    on_worker = review.latest_decision(worker, "C-1", "visit", "v1")
+    assert on_worker is not None and on_worker.comment == "Say where Leo was interviewed"
+
+    worker.record(
+        "C-1",
+        "addendum",
+        "add-1",
+        {"visit": "v1", "text": "His bedroom, door shut", "date": "2026-11-27", "author": "jsmith"},
+    )
+    run_sync(worker)
+    run_sync(sup)
+    (item,) = review.review_queue(sup, review_policy(sup), TODAY)
+    assert item.last == "returned"
+    await _review(sup, ["a"])
+    approved = review.latest_decision(sup, "C-1", "visit", "v1")
+    assert approved is not None and approved.decision == "approved" and not approved.stale
+    run_sync(sup)
+    run_sync(worker)
+    seen = review.latest_decision(worker, "C-1", "visit", "v1")
+    assert seen is not None and seen.decision == "approved" and not seen.stale
+    # The approval binds the content with the addendum: a later change makes it stale.
+    worker.record(
+        "C-1",
+        "addendum",
+        "add-2",
+        {
+            "visit": "v1",
+            "text": "and the door was locked",
+            "date": "2026-11-28",
+            "author": "jsmith",
+        },
+    )
+    stale = review.latest_decision(worker, "C-1", "visit", "v1")
+    assert stale is not None and stale.stale
+
+
+def review_policy(store: Store) -> Any:
+    from fieldkit.practice import load_profile
+
+    return load_profile(store.meta("policy"))
