@@ -236,3 +236,31 @@ def review_policy(store: Store) -> Any:
     from fieldkit.practice import load_profile
 
     return load_profile(store.meta("policy"))
+
+
+async def test_a_safety_critical_conflict_is_resolved_side_by_side(console_store: Store) -> None:
+    from tests.unit.test_review import _foreign_op
+
+    person = console_store.entity("C-1", "person", "p2")
+    assert person is not None
+    base = changelog.head_ops(person.state, "placement")[0]
+    console_store.record("C-1", "person", "p2", {"placement": {"setting": "foster"}})
+    assert console_store.ingest(_foreign_op(console_store, base, {"setting": "home"}))
+    app = make_app(store=console_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert "1 conflicts" in str(app.screen.query_one("#queue-counts").render())
+        await pilot.press("c")
+        await settle(pilot)
+        first = str(app.screen.query_one("#version-0").render())
+        second = str(app.screen.query_one("#version-1").render())
+        assert {"setting: foster", "setting: home"} == {
+            line for text in (first, second) for line in text.splitlines() if "setting" in line
+        }
+        await pilot.press("2")
+        await settle(pilot)
+    assert review.open_conflicts(console_store) == []
+    kept = console_store.entity("C-1", "person", "p2")
+    assert kept is not None
+    chosen = second.splitlines()[-1].split(": ")[1]
+    assert kept.fields["placement"] == {"setting": chosen}
