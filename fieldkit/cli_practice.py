@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from datetime import date
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fieldkit import services
+from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import (
     STATUS_HELP,
@@ -24,6 +24,7 @@ from fieldkit.practice import (
     open_items,
     print_due,
     print_rules,
+    worker_counts,
 )
 
 console = Console()
@@ -102,34 +103,35 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_team(
-    cases: list, policy: PolicyProfile, day: date, as_json: bool, show_all: bool
+    cases: list[Case], policy: PolicyProfile, day: date, as_json: bool, show_all: bool
 ) -> None:
     """Team compliance: each worker's items, with counts by status."""
     items = due_list(cases, policy, day)
     if not show_all:
         items = open_items(items)
     groups = group_by_worker(items)
+    rows = worker_counts(items)
     if as_json:
         doc = [
             {
                 "worker": worker,
-                "counts": dict(Counter(i.status for i in worker_items)),
-                "items": [i.to_json() for i in worker_items],
+                "counts": counts,
+                "cases": n_cases,
+                "items": [i.to_json() for i in groups[worker]],
             }
-            for worker, worker_items in sorted(groups.items(), key=lambda kv: kv[0] or "")
+            for worker, counts, n_cases in rows
         ]
         console.out(json.dumps(doc, ensure_ascii=False))
         return
     table = Table(title=f"Team compliance as of {day.isoformat()}")
     for column in ("worker", "⚠ overdue", "● due", "○ due soon", "cases"):
         table.add_column(column)
-    for worker, worker_items in sorted(groups.items(), key=lambda kv: kv[0] or ""):
-        counts = Counter(i.status for i in worker_items)
+    for worker, counts, n_cases in rows:
         table.add_row(
             worker or "(unassigned)",
             str(counts["overdue"]),
             str(counts["due"]),
             str(counts["due-soon"]),
-            str(len({i.case for i in worker_items})),
+            str(n_cases),
         )
     console.print(table)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -179,17 +179,7 @@ def register(app: typer.Typer) -> None:
             found = review.open_conflicts(store, case_id)
         finally:
             store.close()
-        doc: list[dict[str, Any]] = [
-            {
-                "case": c.case_id,
-                "entity": c.entity,
-                "id": c.entity_id,
-                "field": c.field,
-                "needs_resolution": c.critical,
-                "versions": [{"value": v["v"], "by": v["by"], "hlc": v["hlc"]} for v in c.versions],
-            }
-            for c in found
-        ]
+        doc = [services.conflict_json(c, c.case_id) for c in found]
         if as_json:
             console.out(json.dumps(doc, ensure_ascii=False, default=str))
             return
@@ -204,7 +194,9 @@ def register(app: typer.Typer) -> None:
             versions = "\n".join(
                 f"{v['by']}: {json.dumps(v['value'], default=str)}" for v in c["versions"]
             )
-            table.add_row(c["case"], f"{c['entity']} {c['id']}", f"{c['field']}\n{mark}", versions)
+            table.add_row(
+                c["case"], f"{c['entity']} {c['entity_id']}", f"{c['field']}\n{mark}", versions
+            )
         console.print(table)
 
     @app.command("resolve")

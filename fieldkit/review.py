@@ -348,21 +348,16 @@ def record_supervision(
 
 
 @dataclass(frozen=True)
-class OpenConflict:
-    """Concurrent versions of one field, for a person to choose between or combine."""
+class OpenConflict(changelog.FieldConflict):
+    """Concurrent versions of one field of a case, for a person to choose between or combine."""
 
-    case_id: str
-    entity: str
-    entity_id: str
-    field: str
-    critical: bool
-    versions: list[dict[str, Any]]
+    case_id: str = ""
 
 
 def open_conflicts(store: Store, case_id: str | None = None) -> list[OpenConflict]:
     """Every field with concurrent versions; safety-critical ones first."""
     found = [
-        OpenConflict(e.case_id, c.entity, c.entity_id, c.field, c.critical, c.versions)
+        OpenConflict(c.entity, c.entity_id, c.field, c.critical, c.versions, case_id=e.case_id)
         for e in store.entities(case_id)
         for c in e.conflicts()
     ]

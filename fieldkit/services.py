@@ -217,17 +217,20 @@ def case_detail(store: Store, case_id: str) -> dict[str, Any]:
         ]
         for kind, items in sorted(by_kind.items())
     }
-    doc["conflicts"] = [
-        {
-            "entity": c.entity,
-            "entity_id": c.entity_id,
-            "field": c.field,
-            "needs_resolution": c.critical,
-            "versions": [{"value": v["v"], "by": v["by"], "hlc": v["hlc"]} for v in c.versions],
-        }
-        for e in entities
-        for c in e.conflicts()
-    ]
+    doc["conflicts"] = [conflict_json(c) for e in entities for c in e.conflicts()]
+    return doc
+
+
+def conflict_json(c: changelog.FieldConflict, case_id: str | None = None) -> dict[str, Any]:
+    """One conflict for scripts: the record, the field, every version and who wrote it."""
+    doc: dict[str, Any] = {} if case_id is None else {"case": case_id}
+    doc.update(
+        entity=c.entity,
+        entity_id=c.entity_id,
+        field=c.field,
+        needs_resolution=c.critical,
+        versions=[{"value": v["v"], "by": v["by"], "hlc": v["hlc"]} for v in c.versions],
+    )
     return doc
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from fieldkit import changelog
 from fieldkit.store import Store
 
 PASSPHRASE = "correct horse battery"
@@ -143,3 +144,53 @@ def write_json(path: Path, value: Any) -> Path:
     """Write JSON and return the path."""
     path.write_text(json.dumps(value), encoding="utf-8")
     return path
+
+
+def signed_visit(
+    store: Store,
+    visit_id: str = "v1",
+    day: str = "2026-11-20",
+    signed_at: str = "2026-11-20T21:00:00+00:00",
+    case_id: str = "C-1",
+) -> None:
+    """A visit as the field app signs it: one put of every field, then the sign op."""
+    fields = {
+        "date": day,
+        "announced": False,
+        "kind": "home",
+        "seen": ["p1", "p2"],
+        "private_interview": ["p2"],
+        "observed": ["p1"],
+        "contacts": [
+            {
+                "person": "p1",
+                "seen": True,
+                "observed": True,
+                "interaction": "settles with mother",
+                "condition": "clean, alert",
+                "environment": "crib safe",
+            },
+            {
+                "person": "p2",
+                "seen": True,
+                "private_interview": True,
+                "seen_alone": True,
+                "where": "bedroom",
+                "could_be_overheard": False,
+                "said": "Leo said grandma stays",
+            },
+        ],
+        "notes": "Grandmother present; plan followed.",
+        "next_visit": "2026-12-04",
+        "safety_changed": False,
+        "author": store.user,
+        "signed_at": signed_at,
+    }
+    store.record(case_id, "visit", visit_id, fields)
+    store.record(
+        "C-1",
+        "visit",
+        visit_id,
+        action="sign",
+        extra={"content_hash": changelog.content_hash(fields)},
+    )

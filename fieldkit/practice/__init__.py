@@ -15,6 +15,7 @@ from fieldkit.practice.engine import (
     group_by_worker,
     next_due,
     open_items,
+    worker_counts,
 )
 from fieldkit.practice.gates import (
     GateCheck,
@@ -64,6 +65,7 @@ __all__ = [
     "due_list",
     "due_table",
     "group_by_worker",
+    "worker_counts",
     "list_profiles",
     "load_profile",
     "next_due",

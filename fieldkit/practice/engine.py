@@ -406,3 +406,14 @@ def group_by_worker(items: Iterable[DueItem]) -> dict[str | None, list[DueItem]]
     for item in items:
         groups.setdefault(item.worker, []).append(item)
     return groups
+
+
+def worker_counts(items: Iterable[DueItem]) -> list[tuple[str | None, dict[str, int], int]]:
+    """Per worker, by name: counts by status and how many cases have open items (team view)."""
+    rows = []
+    for worker, worker_items in sorted(group_by_worker(items).items(), key=lambda kv: kv[0] or ""):
+        counts = {status: 0 for status in ("overdue", "due", "due-soon")}
+        for item in worker_items:
+            counts[item.status] = counts.get(item.status, 0) + 1
+        rows.append((worker, counts, len({i.case for i in worker_items})))
+    return rows

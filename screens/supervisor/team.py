@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING, cast
 
 from fieldkit.screens.status_bar import StatusBar
@@ -73,22 +72,19 @@ class TeamScreen(Screen[None]):
 
     @on(TeamLoaded)
     def _loaded(self, event: TeamLoaded) -> None:
-        from fieldkit.practice import group_by_worker
+        from fieldkit.practice import worker_counts
         from fieldkit.practice.render import status_text
 
         self.items = event.items
         workers = self.query_one("#team-workers", DataTable)
         workers.clear()
-        for worker, items in sorted(
-            group_by_worker(self.items).items(), key=lambda kv: kv[0] or ""
-        ):
-            counts = Counter(i.status for i in items)
+        for worker, counts, n_cases in worker_counts(self.items):
             workers.add_row(
                 worker or "(unassigned)",
                 str(counts["overdue"]),
                 str(counts["due"]),
                 str(counts["due-soon"]),
-                str(len({i.case for i in items})),
+                str(n_cases),
             )
         table = self.query_one("#team-items", DataTable)
         table.clear()

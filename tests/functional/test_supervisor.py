@@ -14,54 +14,9 @@ from textual.pilot import Pilot
 
 from fieldkit import changelog, review, services
 from fieldkit.store import Store
-from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
+from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, signed_visit, transfer_doc
 from tests.functional.conftest import TODAY, settle, type_text
 from tests.sync.conftest import Agency, agency, db_url, pg_database  # noqa: F401
-
-
-def sign_visit(store: Store, case_id: str, visit_id: str, day: str = "2026-11-20") -> None:
-    """A visit as the field app signs it (one put, then the sign op)."""
-    fields = {
-        "date": day,
-        "announced": False,
-        "kind": "home",
-        "seen": ["p1", "p2"],
-        "private_interview": ["p2"],
-        "observed": ["p1"],
-        "location": "family home",
-        "contacts": [
-            {
-                "person": "p1",
-                "seen": True,
-                "observed": True,
-                "interaction": "reaches for mother",
-                "condition": "clean, alert",
-                "environment": "safe crib",
-            },
-            {
-                "person": "p2",
-                "seen": True,
-                "private_interview": True,
-                "seen_alone": True,
-                "where": "his bedroom",
-                "could_be_overheard": False,
-                "said": "Grandma stays every evening",
-            },
-        ],
-        "notes": "Plan followed.",
-        "next_visit": "2026-12-04",
-        "safety_changed": False,
-        "author": store.user,
-        "signed_at": f"{day}T20:00:00+00:00",
-    }
-    store.record(case_id, "visit", visit_id, fields)
-    store.record(
-        case_id,
-        "visit",
-        visit_id,
-        action="sign",
-        extra={"content_hash": changelog.content_hash(fields)},
-    )
 
 
 @pytest.fixture
@@ -72,7 +27,7 @@ def console_store(tmp_path: Path) -> Iterator[Store]:
     other = sample_case("C-2")
     other["worker"] = "bwong"
     services.import_cases(store, transfer_doc(sample_case("C-1"), other))
-    sign_visit(store, "C-1", "v1")
+    signed_visit(store, "v1", case_id="C-1")
     store.record(
         "C-2",
         "safety_plan",
@@ -187,7 +142,7 @@ async def test_review_return_addendum_approve_across_two_laptops(agency: Agency)
     assign_case(sup, "C-1", "jsmith")
     run_sync(sup)
     run_sync(worker)
-    sign_visit(worker, "C-1", "v1")
+    signed_visit(worker, "v1", case_id="C-1")
     run_sync(worker)
     run_sync(sup)
 

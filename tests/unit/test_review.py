@@ -13,57 +13,9 @@ from fieldkit.changelog import Op
 from fieldkit.crypto import aad_for
 from fieldkit.practice import due_items, load_profile
 from fieldkit.store import Store
-from tests.conftest import sample_case, transfer_doc
+from tests.conftest import sample_case, signed_visit, transfer_doc
 
 ONTARIO = load_profile("ontario-std7")
-
-
-def _signed_visit(
-    store: Store,
-    visit_id: str = "v1",
-    day: str = "2026-11-20",
-    signed_at: str = "2026-11-20T21:00:00+00:00",
-) -> None:
-    fields = {
-        "date": day,
-        "announced": False,
-        "kind": "home",
-        "seen": ["p1", "p2"],
-        "private_interview": ["p2"],
-        "observed": ["p1"],
-        "contacts": [
-            {
-                "person": "p1",
-                "seen": True,
-                "observed": True,
-                "interaction": "settles with mother",
-                "condition": "clean, alert",
-                "environment": "crib safe",
-            },
-            {
-                "person": "p2",
-                "seen": True,
-                "private_interview": True,
-                "seen_alone": True,
-                "where": "bedroom",
-                "could_be_overheard": False,
-                "said": "Leo said grandma stays",
-            },
-        ],
-        "notes": "Grandmother present; plan followed.",
-        "next_visit": "2026-12-04",
-        "safety_changed": False,
-        "author": "jsmith",
-        "signed_at": signed_at,
-    }
-    store.record("C-1", "visit", visit_id, fields)
-    store.record(
-        "C-1",
-        "visit",
-        visit_id,
-        action="sign",
-        extra={"content_hash": changelog.content_hash(fields)},
-    )
 
 
 @pytest.fixture
@@ -75,14 +27,14 @@ def supervisor(store: Store) -> Store:
 
 def test_a_worker_cannot_approve(store: Store) -> None:
     services.import_cases(store, transfer_doc(sample_case("C-1")))
-    _signed_visit(store)
+    signed_visit(store)
     with pytest.raises(review.RoleError, match="only a supervisor"):
         review.approve(store, "C-1", "visit", "v1")
     assert store.entities("C-1", "approval") == []
 
 
 def test_approval_goes_stale_when_an_addendum_changes_the_content(supervisor: Store) -> None:
-    _signed_visit(supervisor)
+    signed_visit(supervisor)
     queue = review.review_queue(supervisor, ONTARIO, date(2026, 11, 26))
     assert [(i.target, i.target_id) for i in queue] == [("visit", "v1")]
     review.approve(supervisor, "C-1", "visit", "v1")
@@ -102,7 +54,7 @@ def test_approval_goes_stale_when_an_addendum_changes_the_content(supervisor: St
 
 
 def test_return_then_addendum_then_approve(supervisor: Store) -> None:
-    _signed_visit(supervisor)
+    signed_visit(supervisor)
     with pytest.raises(Exception, match="needs a comment"):
         review.return_for_changes(supervisor, "C-1", "v1", "  ")
     review.return_for_changes(supervisor, "C-1", "v1", "Where was Leo interviewed?")
@@ -124,7 +76,7 @@ def test_return_then_addendum_then_approve(supervisor: Store) -> None:
 
 
 def test_pending_alternative_plan_tops_the_queue_with_its_sa2_deadline(supervisor: Store) -> None:
-    _signed_visit(supervisor)
+    signed_visit(supervisor)
     supervisor.record(
         "C-1",
         "safety_plan",
@@ -224,7 +176,7 @@ def test_pdf_export_reads_back_the_visit(supervisor: Store, tmp_path: Path) -> N
 
     from fieldkit.pdf import visit_pdf
 
-    _signed_visit(supervisor)
+    signed_visit(supervisor)
     review.approve(supervisor, "C-1", "visit", "v1", "Good interview notes")
     out = tmp_path / "visit.pdf"
     visit_pdf(supervisor, "v1", out)
@@ -248,7 +200,7 @@ def test_supervisor_commands_from_the_shell(tmp_path: Path) -> None:
     src = write_json(tmp_path / "c.json", transfer_doc(sample_case("C-1")))
     assert run_cli("case", "import", str(src), env=env).returncode == 0
     s = Store.open(tmp_path / "home" / "default.fieldkit", PASSPHRASE)
-    _signed_visit(s)
+    signed_visit(s)
     s.close()
     queue = json.loads(run_cli("review", "--as-of", "2026-11-26", "--json", env=env).stdout)
     assert [(q["case"], q["id"]) for q in queue] == [("C-1", "v1")]
@@ -269,7 +221,7 @@ def test_supervisor_commands_from_the_shell(tmp_path: Path) -> None:
 
 
 def test_an_edit_that_reaches_a_signed_visit_is_shown(supervisor: Store) -> None:
-    _signed_visit(supervisor)
+    signed_visit(supervisor)
     visit = supervisor.entity("C-1", "visit", "v1")
     assert visit is not None and visit.signed and not visit.altered_after_signing
     base = changelog.head_ops(visit.state, "notes")
