@@ -33,6 +33,7 @@ class FieldkitApp(App[None]):
         Binding("question_mark", "help", "Help", show=False),
         Binding("ctrl+l", "lock", "Lock", priority=True),
         Binding("ctrl+b", "blank", "Blank", priority=True),
+        Binding("ctrl+y", "sync", "Sync", priority=True, show=False),
     ]
     COMMANDS = App.COMMANDS | {CaseCommands}
 
@@ -120,6 +121,38 @@ class FieldkitApp(App[None]):
         if self.store is not None and time.monotonic() - self.last_activity >= self.idle_limit:
             self.action_lock()
 
+    def action_sync(self) -> None:
+        """Sync in the background; the worker keeps working while it runs."""
+        if self.store is None:
+            return
+        self.notify("Syncing in the background…", timeout=3)
+        self.run_worker(self._sync, thread=True, exclusive=True, group="sync", name="sync")
+
+    def _sync(self) -> None:
+        from fieldkit.screens.messages import SyncFinished
+
+        from fieldkit.errors import FieldkitError
+
+        store = self.store
+        if store is None:
+            return
+        try:
+            from fieldkit.sync.client import run_sync
+
+            summary = run_sync(store)
+        except FieldkitError as exc:
+            self.post_message(SyncFinished(str(exc), ok=False))
+            return
+        self.post_message(SyncFinished(sync_message(summary), ok=True))
+
+    def on_sync_finished(self, event: Any) -> None:
+        """Say what the sync did, and refresh the status line of the screen in front."""
+        from fieldkit.screens.status_bar import StatusBar
+
+        self.notify(event.text, severity="information" if event.ok else "warning", timeout=8)
+        for bar in self.screen.query(StatusBar):
+            bar.refresh_status()
+
     def action_help(self) -> None:
         """List every key of the screen in front of the worker."""
         from fieldkit.screens.help import HelpScreen
@@ -167,6 +200,20 @@ class FieldkitApp(App[None]):
             await worker.wait()
             self.store = None
         self.exit()
+
+
+def sync_message(summary: Any) -> str:
+    """One line a worker can read at a glance: what moved, what needs them."""
+    parts = [f"↑ {summary.pushed} sent", f"↓ {summary.pulled} received"]
+    if summary.returns_received:
+        parts.append(f"↩ {summary.returns_received} returned for changes")
+    if summary.approvals_received:
+        parts.append(f"✓ {summary.approvals_received} approved")
+    if summary.needs_resolution:
+        parts.append(f"⚠ {summary.needs_resolution} conflicts need resolution")
+    if summary.rejected:
+        parts.append(f"✗ {len(summary.rejected)} refused by the server (fieldkit outbox)")
+    return "Synced: " + " · ".join(parts)
 
 
 def make_app(

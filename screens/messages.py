@@ -11,3 +11,12 @@ class Unlocked(Message):
 
 class DraftSaved(Message):
     """The visit draft was written, encrypted, to disk."""
+
+
+class SyncFinished(Message):
+    """A background sync ended: what it did, or why it could not (work stays waiting)."""
+
+    def __init__(self, text: str, ok: bool) -> None:
+        super().__init__()
+        self.text = text
+        self.ok = ok
