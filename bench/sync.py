@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -57,11 +56,22 @@ def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit("the benchmark server did not start")
 
 
-def start_server(db: str) -> tuple[str, subprocess.Popen[bytes]]:
-    """`fieldkit server` as one process."""
+def start_server(db: str, workers: int = 1) -> tuple[str, subprocess.Popen[bytes]]:
+    """`fieldkit server` (one process, or `--workers N` sharing the database)."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fieldkit.cli", "server", "--db", db, "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "fieldkit.cli",
+            "server",
+            "--db",
+            db,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -69,6 +79,16 @@ def start_server(db: str) -> tuple[str, subprocess.Popen[bytes]]:
     url = f"http://127.0.0.1:{port}"
     wait_up(url, proc)
     return url, proc
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, so uvicorn stops its workers and their signature-check helpers."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def pg_database() -> str | None:
@@ -227,10 +247,59 @@ def bare_rate(home: Path, devices: int = 4, per: int = 2500) -> float:
         proc.wait()
 
 
+def crowd_child() -> None:
+    """One client process of the crowd: its laptops sync in threads from `start_at` on."""
+    job = json.loads(sys.stdin.read())
+    stores = [Store.open(Path(p), PASSPHRASE) for p in job["paths"]]
+
+    def one(store: Store) -> float:
+        time.sleep(max(0.0, job["start_at"] - time.time()))
+        start = time.perf_counter()
+        for attempt in range(5):
+            try:
+                run_sync(store)
+                break
+            except Exception:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2)
+        return time.perf_counter() - start
+
+    with concurrent.futures.ThreadPoolExecutor(len(stores)) as pool:
+        latencies = list(pool.map(one, stores))
+    waiting = [s.outbox_count() for s in stores]
+    for store in stores:
+        store.close()
+    print(json.dumps({"latencies": latencies, "waiting": waiting}))
+
+
 def many_devices(
-    home: Path, engine: Any, url: str, count: int = 200, per: int = 20
+    home: Path,
+    engine: Any,
+    db: str,
+    count: int = 200,
+    per: int = 20,
+    server_workers: int = 4,
+    client_processes: int = 8,
 ) -> dict[str, Any]:
-    """`count` laptops syncing at once: all complete, none lost, p95 latency."""
+    """`count` laptops syncing at once from `client_processes` processes against a
+    `fieldkit server --workers N` on the same database: all complete, none lost, p95."""
+    url, proc = start_server(db, workers=server_workers)
+    try:
+        return _crowd(home, engine, url, count, per, server_workers, client_processes)
+    finally:
+        stop_server(proc)
+
+
+def _crowd(
+    home: Path,
+    engine: Any,
+    url: str,
+    count: int,
+    per: int,
+    server_workers: int,
+    client_processes: int,
+) -> dict[str, Any]:
     workers = [f"crowd{i}" for i in range(20)]
     for name in workers:
         admin.add_user(engine, name, "worker", "akhan")
@@ -244,7 +313,8 @@ def many_devices(
         assign_case(sup, f"C-{name}", name)
     run_sync(sup)
     sup.close()
-    laptops = []
+    paths: list[str] = []
+    expected: set[str] = set()
     for i in range(count):
         name = workers[i % len(workers)]
         store = laptop(home, engine, url, name)
@@ -252,37 +322,46 @@ def many_devices(
         with store.transaction():
             for n in range(per):
                 store.record(f"C-{name}", "visit", f"d{i}-{n % 5}", {"notes": "z" * 100, "n": n})
-        laptops.append(store)
-    expected = {op.op_id for s in laptops for op in s.ops("local")}
-    barrier = threading.Barrier(count)
-
-    def one(store: Store) -> float:
-        barrier.wait()
-        start = time.perf_counter()
-        for attempt in range(5):
-            try:
-                run_sync(store)
-                break
-            except Exception:
-                if attempt == 4:
-                    raise
-                time.sleep(0.2)
-        return time.perf_counter() - start
-
-    start = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(count) as pool:
-        latencies = sorted(pool.map(one, laptops))
-    wall = time.perf_counter() - start
+        expected |= {op.op_id for op in store.ops("local")}
+        paths.append(str(store.path))
+        store.close()
+    start_at = time.time() + 3.0
+    children = []
+    for k in range(client_processes):
+        child = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "crowd-child"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert child.stdin is not None
+        child.stdin.write(
+            json.dumps({"start_at": start_at, "paths": paths[k::client_processes]}).encode()
+        )
+        child.stdin.close()
+        children.append(child)
+    latencies: list[float] = []
+    waiting: list[int] = []
+    for child in children:
+        assert child.stdout is not None
+        out = child.stdout.read()
+        if child.wait(timeout=600) != 0:
+            raise SystemExit("a crowd client process failed")
+        report = json.loads(out)
+        latencies += report["latencies"]
+        waiting += report["waiting"]
+    wall = time.time() - start_at
+    latencies.sort()
     with engine.connect() as conn:
         stored = [r[0] for r in conn.exec_driver_sql("SELECT op_id FROM ops").all()]
-    complete = sum(1 for s in laptops if s.outbox_count() == 0)
-    for store in laptops:
-        store.close()
     return {
         "devices": count,
-        "devices_complete": complete,
+        "client_processes": client_processes,
+        "server_workers": server_workers,
+        "devices_complete": sum(1 for w in waiting if w == 0),
         "ops_lost": len(expected - set(stored)),
         "ops_duplicated": len(stored) - len(set(stored)),
+        "p50_latency_s": round(latencies[int(0.50 * (len(latencies) - 1))], 3),
         "p95_latency_s": round(latencies[int(0.95 * (len(latencies) - 1))], 3),
         "wall_s": round(wall, 3),
     }
@@ -314,10 +393,9 @@ def main() -> None:
             figures["ingest_ops_per_s_per_process"] = round(checked)
             figures["bare_sqlite_ops_per_s"] = round(bare)
             figures["ingest_vs_bare_ratio"] = round(checked / bare, 3)
-            figures["concurrent"] = many_devices(home, engine, url)
+            figures["concurrent"] = many_devices(home, engine, db)
         finally:
-            proc.kill()
-            proc.wait()
+            stop_server(proc)
             engine.dispose()
             if pg:
                 drop_pg(pg)
@@ -325,4 +403,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["crowd-child"]:
+        crowd_child()
+    else:
+        main()

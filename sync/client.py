@@ -459,8 +459,11 @@ def _install_keys(store: Store, keys: KeysResponse, summary: SyncSummary) -> set
         store.put_case_key(env.case_id, env.key_id, key)
         summary.keys_received += 1
         fresh.add(env.case_id)
-    for dev in keys.devices:
-        store.add_device(dev.device_id, dev.user, unb64(dev.sign_pub), unb64(dev.box_pub))
+    known = store.device_keys()
+    with store.transaction():
+        for dev in keys.devices:
+            if dev.device_id not in known:
+                store.add_device(dev.device_id, dev.user, unb64(dev.sign_pub), unb64(dev.box_pub))
     return fresh
 
 
