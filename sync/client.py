@@ -499,7 +499,17 @@ def _ingest_page(
             if op.case_id in missing_keys or not _has_key(store, op.case_id):
                 missing_keys.add(op.case_id)
                 continue
-            if store.ingest(op):
+            try:
+                ingested = store.ingest(op)
+            except CryptoError:
+                # This laptop's key for the case is not the team's: keep the op on the
+                # server, say so, and pull the case again once the team's key arrives.
+                missing_keys.add(op.case_id)
+                problem = f"case {op.case_id}: this laptop cannot open the team's changes yet"
+                if problem not in summary.local_problems:
+                    summary.local_problems.append(problem)
+                continue
+            if ingested:
                 summary.pulled += 1
                 touched.add((op.case_id, op.entity, op.entity_id))
                 _count_decisions(store, op, summary)

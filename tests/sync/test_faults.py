@@ -416,3 +416,25 @@ def test_admin_commands_through_the_cli(tmp_path: Path) -> None:
     assert listed == []
     missing = run_cli("admin", "revoke", "0192", env=env)
     assert missing.returncode == 1 and "no device 0192" in missing.stderr
+
+
+def test_a_pulled_op_this_laptop_cannot_open_is_reported_not_a_crash(agency: Agency) -> None:
+    """The worker's laptop made its own key for C-1 before the team's key reached it."""
+    from fieldkit.sync.client import assign_case, run_sync
+
+    from fieldkit import services
+    from tests.conftest import sample_case, transfer_doc
+
+    sup = agency.laptop("akhan")
+    worker = agency.laptop("jsmith")
+    case = sample_case("C-1")
+    case["worker"], case["supervisor"] = "jsmith", "akhan"
+    services.import_cases(sup, transfer_doc(case))
+    assign_case(sup, "C-1", "jsmith")
+    run_sync(sup)
+    worker.case_sealer("C-1", create=True)  # a key of its own, not the team's
+    worker.put_case_key("C-1", "C-1#local", b"\x01" * 32)
+    summary = run_sync(worker)
+    assert any("cannot open the team's changes" in p for p in summary.local_problems)
+    assert summary.pulled == 0
+    assert services.load_cases(worker) == []
