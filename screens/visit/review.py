@@ -117,7 +117,7 @@ class ReviewStep(VisitStep):
         options = self.query_one("#checks", OptionList)
         options.clear_options()
         for n, check in enumerate(self.checks):
-            mark = "⛔ must" if check.blocking else "⚠ should"
+            mark = "✗ must" if check.blocking else "⚠ should"
             options.add_option(Option(f"{mark} · {check.rule} · {check.message}", id=f"check-{n}"))
         for given in s.draft.get("overrides") or []:
             options.add_option(

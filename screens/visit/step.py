@@ -49,6 +49,7 @@ class VisitStep(Screen[None]):
     """One step: subclasses compose the body and say where each answer goes in the draft."""
 
     CSS_PATH = "step.tcss"
+    AUTO_FOCUS = None
     BINDINGS = [
         Binding("ctrl+n", "next_step", "Next step", priority=True),
         Binding("escape", "previous_step", "Back"),
@@ -88,6 +89,9 @@ class VisitStep(Screen[None]):
         """Show saved/saving as the draft is written; answers start flowing after mount."""
         self.session.indicator = self._indicate
         self._indicate("saved" if self.session.saved else "editing")
+        first = next((w for w in self.query("#step-body *") if w.focusable), None)
+        if first is not None:
+            first.focus()
         self.call_after_refresh(self._ready)
 
     def _ready(self) -> None:

@@ -86,7 +86,9 @@ async def click(pilot: Pilot[Any], selector: str) -> None:
 
 async def type_text(pilot: Pilot[Any], selector: str, text: str) -> None:
     """Move to a field (as Tab does) and type, key by key, like a worker."""
-    pilot.app.screen.query_one(selector).focus()
+    widget = pilot.app.screen.query_one(selector)
+    widget.focus(scroll_visible=False)
+    widget.scroll_visible(animate=False, immediate=True)
     await pilot.pause()
     await pilot.press(*[KEYS.get(ch, ch) for ch in text])
 

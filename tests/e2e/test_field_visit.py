@@ -1,0 +1,150 @@
+"""The real `fieldkit` in tmux: a visit typed key by key, killed mid-visit, recovered, signed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli, sample_case, transfer_doc, write_json
+
+PASSPHRASE = "e2e passphrase"
+pytestmark = pytest.mark.xdist_group("e2e")
+
+
+class Tmux:
+    """One private tmux server (its own socket) holding the app's terminal."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.socket = f"fk-e2e-{uuid.uuid4().hex[:10]}"
+        self.session = "fieldkit"
+        self.env = env
+
+    def tmux(self, *args: str) -> str:
+        out = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10
+        )
+        return out.stdout
+
+    def start(self) -> None:
+        """Run `fieldkit` (exec'd, so the pane's pid is the app's) in a 100×30 terminal."""
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
+        command = f"exec env {env} {shlex.quote(sys.executable)} -m fieldkit.cli"
+        self.tmux("new-session", "-d", "-x", "100", "-y", "30", "-s", self.session, command)
+
+    def pid(self) -> int:
+        return int(self.tmux("list-panes", "-t", self.session, "-F", "#{pane_pid}").split()[0])
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.session)
+
+    def keys(self, *keys: str, pause: float = 0.15) -> None:
+        for key in keys:
+            self.tmux("send-keys", "-t", self.session, key)
+            time.sleep(pause)
+
+    def text(self, text: str) -> None:
+        self.tmux("send-keys", "-t", self.session, "-l", text)
+        time.sleep(0.3)
+
+    def wait_for(self, needle: str, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        shown = ""
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if needle in shown:
+                time.sleep(0.3)  # the screen is drawn; let focus settle before typing
+                return shown
+            time.sleep(0.1)
+        raise AssertionError(f"{needle!r} never appeared; the screen was:\n{shown}")
+
+    def kill_server(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
+
+
+def test_visit_survives_kill_and_is_signed(tmp_path: Path) -> None:
+    """Type a visit, kill -9 mid-visit, reopen: the draft is offered with what was typed."""
+    home = tmp_path / "home"
+    env = {"FIELDKIT_HOME": str(home), "FIELDKIT_PASSPHRASE": PASSPHRASE, "TERM": "xterm-256color"}
+    assert run_cli("init", "--user", "jsmith", env=env).returncode == 0
+    case = sample_case("C-E2E")
+    case["people"] = [p for p in case["people"] if p["id"] in ("p2", "p3")]
+    case["unannounced_visits"] = {"required": False, "reason": ""}
+    for visit in case["history"]["visits"]:
+        for key in ("seen", "private_interview", "observed"):
+            visit[key] = [pid for pid in visit[key] if pid == "p2"]
+    imported = run_cli(
+        "case", "import", str(write_json(tmp_path / "c.json", transfer_doc(case))), env=env
+    )
+    assert imported.returncode == 0, imported.stderr
+    next_visit = (date.today() + timedelta(days=14)).isoformat()
+
+    tmux = Tmux({**env, "PATH": os.environ.get("PATH", "")})
+    try:
+        tmux.start()
+        tmux.wait_for("C-E2E")
+        tmux.text("C-E2E")
+        tmux.keys("Enter")
+        tmux.wait_for("Start visit")
+        tmux.keys("v")
+        tmux.wait_for("Kind of contact")
+        tmux.keys("C-n")
+        tmux.wait_for("Who is present")
+        tmux.keys("C-n")
+        tmux.wait_for("Safety check")
+        tmux.keys("Right", "Enter")  # "No change"
+        tmux.keys("C-n")
+        tmux.wait_for("private interview")
+        tmux.keys("Tab", "Tab", "Enter")  # seen alone: Yes
+        tmux.keys("Tab")
+        tmux.text("kitchen table")
+        time.sleep(0.8)  # the autosave debounce has passed
+        shown = tmux.wait_for("✓ saved")
+        assert "kitchen table" in shown
+        os.kill(tmux.pid(), 9)
+        time.sleep(0.5)
+        tmux.kill_server()
+
+        tmux = Tmux({**env, "PATH": os.environ.get("PATH", "")})
+        tmux.start()
+        tmux.wait_for("Unfinished visits")
+        tmux.keys("Enter")
+        shown = tmux.wait_for("private interview")
+        assert "kitchen table" in shown, "the draft kept what was typed before the kill"
+        tmux.keys("C-n")
+        tmux.wait_for("Progress on the service plan")
+        tmux.keys("C-n")
+        tmux.wait_for("Next visit date")
+        tmux.text("home calm")
+        tmux.keys("Tab")
+        tmux.text("call school")
+        tmux.keys("Tab")
+        tmux.text(next_visit)
+        tmux.keys("C-n")
+        tmux.wait_for("Ready to sign")
+        tmux.keys("C-s")
+        tmux.wait_for("SIGNED")
+        tmux.keys("C-q")
+        time.sleep(0.5)
+    finally:
+        tmux.kill_server()
+
+    shown_case = run_cli("case", "show", "C-E2E", "--json", env=env)
+    assert shown_case.returncode == 0, shown_case.stderr
+    detail = json.loads(shown_case.stdout)
+    signed = [v for v in detail["records"]["visit"] if v["id"].startswith("v-")]
+    assert len(signed) == 1 and signed[0]["signed"] is True
+    visit = signed[0]
+    assert visit["private_interview"] == ["p2"]
+    assert visit["contacts"][0]["where"] == "kitchen table"
+    assert visit["contacts"][0]["seen_alone"] is True
+    assert visit["notes"] == "home calm" and visit["next_visit"] == next_visit
+    assert visit["safety_changed"] is False

@@ -1,0 +1,118 @@
+"""SVG snapshots of every screen at 80×24 and 120×40, on a fixed day with seeded data."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fieldkit.screens.app import make_app
+from textual.pilot import Pilot
+
+from fieldkit.store import Store
+from tests.functional.conftest import TODAY, click, open_case, settle
+
+SIZES = [(80, 24), (120, 40)]
+
+
+def _still(steps: Steps) -> Steps:
+    """Run the steps, then stop cursors blinking so the picture is the same every time."""
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await steps(pilot)
+        session = pilot.app.visit_session  # type: ignore[attr-defined]
+        for _ in range(100):
+            if session is None or session.saved:
+                break
+            await pilot.pause(0.05)
+        await settle(pilot)
+        for scroller in pilot.app.screen.query("VerticalScroll"):
+            scroller.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        for widget in pilot.app.screen.query("Input, TextArea"):
+            widget.cursor_blink = False  # type: ignore[attr-defined]
+        await settle(pilot)
+
+    return run
+
+
+Steps = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+async def _dashboard(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+
+
+async def _dashboard_search(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press(*"ortiz")
+    await settle(pilot)
+
+
+async def _case(pilot: Pilot[Any]) -> None:
+    await open_case(pilot, "C-VERBAL")
+
+
+async def _help(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("f1")
+    await settle(pilot)
+
+
+def _visit_step(case_id: str, nexts: int, then: Steps | None = None) -> Steps:
+    async def go(pilot: Pilot[Any]) -> None:
+        await open_case(pilot, case_id)
+        await pilot.press("v")
+        await settle(pilot)
+        for _ in range(nexts):
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+        if then is not None:
+            await then(pilot)
+        await settle(pilot)
+
+    return go
+
+
+async def _safety_changed(pilot: Pilot[Any]) -> None:
+    await click(pilot, "#safety_changed-yes")
+    await pilot.pause(0.4)  # the autosave debounce, so the indicator reads "saved"
+    await settle(pilot)
+
+
+SCREENS: dict[str, Steps] = {
+    "dashboard": _dashboard,
+    "dashboard_search": _dashboard_search,
+    "case": _case,
+    "help": _help,
+    "visit_kind": _visit_step("C-VERBAL", 0),
+    "visit_present": _visit_step("C-VERBAL", 1),
+    "visit_safety": _visit_step("C-VERBAL", 2),
+    "visit_safety_changed": _visit_step("C-VERBAL", 2, _safety_changed),
+    "visit_interview": _visit_step("C-VERBAL", 3),
+    "visit_observation": _visit_step("C-INFANT", 3),
+    "visit_progress": _visit_step("C-VERBAL", 4),
+    "visit_next": _visit_step("C-VERBAL", 5),
+    "visit_review": _visit_step("C-VERBAL", 6),
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", list(SCREENS))
+def test_screen(
+    name: str, size: tuple[int, int], snap_compare: Any, visit_store: Store, demo_store: Store
+) -> None:
+    """Each screen, as the worker sees it."""
+    store = demo_store if name.startswith("dashboard") or name == "help" else visit_store
+    app = make_app(store=store, today=TODAY)
+    assert snap_compare(app, terminal_size=size, run_before=_still(SCREENS[name]))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_unlock_screen(size: tuple[int, int], snap_compare: Any, visit_store: Store) -> None:
+    """The locked profile asks for the passphrase (no case data is shown)."""
+    path = Path(visit_store.path)
+    app = make_app(profile_path=path, today=TODAY)
+    app.profile_path = path.with_name("default.fieldkit")  # the same name on every machine
+    assert snap_compare(app, terminal_size=size, run_before=_still(settle))
