@@ -11,9 +11,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
+from fieldkit.screens.app import make_app  # noqa: E402
+
 from fieldkit import services  # noqa: E402
 from fieldkit.demo import demo_document  # noqa: E402
-from fieldkit.screens.app import make_app  # noqa: E402
 from fieldkit.store import Store  # noqa: E402
 
 TODAY = date(2026, 11, 26)
