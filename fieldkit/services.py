@@ -19,7 +19,7 @@ import platformdirs
 from fieldkit import changelog
 from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError, StoreError, TransferError
-from fieldkit.store import EntityState, Store
+from fieldkit.store import EntityState, EntityView, Store
 from fieldkit.transfer import FORMAT, build_case, case_entities, check_document, export_document
 
 DEFAULT_PROFILE = "default"
@@ -119,12 +119,15 @@ def import_cases(store: Store, doc: Any) -> list[str]:
     return [c["id"] for c in cases]
 
 
-def _grouped(entities: list[EntityState]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+def _grouped(
+    entities: list[EntityState] | list[EntityView],
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
     cases: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for ent in entities:
-        fields = ent.fields
+        fields = dict(ent.fields)
         fields["_id"] = ent.entity_id
-        if ent.signed:
+        signed = ent.signed if isinstance(ent, EntityView) else ent.signed is not None
+        if signed:
             fields["_signed"] = True
             if ent.altered_after_signing:
                 fields["_altered_after_signing"] = True
@@ -148,21 +151,23 @@ def export_case(store: Store, case_id: str) -> dict[str, Any]:
 
 def load_case(store: Store, case_id: str) -> Case:
     """The domain case, decrypted in memory."""
-    entities = _require_case(store, case_id)
-    critical = sum(1 for e in entities for c in e.conflicts() if c.critical)
-    by_kind = _grouped(entities)[case_id]
-    head = by_kind.pop("case")[0]
-    return build_case(head, by_kind, needs_resolution=critical)
+    cases = _cases_from(store.views(case_id))
+    if not cases:
+        raise FieldkitError(f"no case {case_id} in this profile; `fieldkit case list` shows them")
+    return cases[0]
 
 
 def load_cases(store: Store) -> list[Case]:
     """Every case in the profile, decrypted in memory."""
-    entities = store.entities()
+    return _cases_from(store.views())
+
+
+def _cases_from(views: list[EntityView]) -> list[Case]:
     critical: dict[str, int] = defaultdict(int)
-    for e in entities:
-        critical[e.case_id] += sum(1 for c in e.conflicts() if c.critical)
+    for view in views:
+        critical[view.case_id] += view.critical_conflicts
     cases = []
-    for case_id, by_kind in _grouped(entities).items():
+    for case_id, by_kind in _grouped(views).items():
         heads = by_kind.pop("case", None)
         if not heads:
             continue

@@ -62,6 +62,7 @@ CREATE INDEX IF NOT EXISTS ops_case ON ops (case_id);
 CREATE TABLE IF NOT EXISTS entities (
     case_id TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
     status TEXT, date TEXT, deleted INTEGER NOT NULL DEFAULT 0, doc BLOB NOT NULL,
+    view BLOB,
     PRIMARY KEY (case_id, entity, entity_id));
 CREATE TABLE IF NOT EXISTS drafts (
     draft_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, updated TEXT NOT NULL, doc BLOB NOT NULL);
@@ -120,6 +121,39 @@ class EntityState:
     def conflicts(self) -> list[changelog.FieldConflict]:
         """Concurrent versions of its fields."""
         return changelog.conflicts(self.entity, self.entity_id, self.state)
+
+
+@dataclass
+class EntityView:
+    """What screens and rules read of an entity: its values and marks, without the fold state.
+
+    Kept sealed beside the fold state so opening a caseload decodes a fraction of the bytes.
+    """
+
+    case_id: str
+    entity: str
+    entity_id: str
+    fields: dict[str, Any]
+    signed: bool
+    altered_after_signing: bool
+    critical_conflicts: int
+    status: str | None = None
+    date: str | None = None
+
+    @classmethod
+    def of(cls, ent: EntityState) -> EntityView:
+        """The view of a folded entity."""
+        return cls(
+            ent.case_id,
+            ent.entity,
+            ent.entity_id,
+            ent.fields,
+            ent.signed is not None,
+            ent.altered_after_signing,
+            sum(1 for c in ent.conflicts() if c.critical),
+            ent.status,
+            ent.date,
+        )
 
 
 @dataclass
@@ -204,6 +238,9 @@ class Store:
             conn.execute("PRAGMA temp_store=MEMORY")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.executescript(SCHEMA)
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(entities)")}
+            if "view" not in columns:
+                conn.execute("ALTER TABLE entities ADD COLUMN view BLOB")
         except sqlite3.DatabaseError as exc:
             raise _store_error(exc, path) from None
         return conn
@@ -332,6 +369,9 @@ class Store:
             ):
                 conn.close()
                 raise StoreError(f"{path} is not a fieldkit profile")
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(entities)")}
+            if "view" not in columns:  # a profile made before entity views were kept
+                conn.execute("ALTER TABLE entities ADD COLUMN view BLOB")
         except sqlite3.DatabaseError as exc:
             raise _store_error(exc, path) from None
         return conn
@@ -623,12 +663,29 @@ class Store:
             json.dumps(state, separators=(",", ":"), default=str).encode(),
             aad_for("entities", "doc", self._row_id(case_id, entity, entity_id)),
         )
+        row_id = self._row_id(case_id, entity, entity_id)
+        view = EntityView.of(EntityState(case_id, entity, entity_id, state))
+        packed = json.dumps(
+            [view.fields, view.signed, view.altered_after_signing, view.critical_conflicts],
+            separators=(",", ":"),
+            default=str,
+        ).encode()
+        sealed_view = sealer.seal(packed, aad_for("entities", "view", row_id))
         self._conn.execute(
-            "INSERT INTO entities (case_id, entity, entity_id, status, date, deleted, doc)"
-            " VALUES (?,?,?,?,?,?,?) ON CONFLICT(case_id, entity, entity_id) DO UPDATE SET"
+            "INSERT INTO entities (case_id, entity, entity_id, status, date, deleted, doc, view)"
+            " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(case_id, entity, entity_id) DO UPDATE SET"
             " status=excluded.status, date=excluded.date, deleted=excluded.deleted,"
-            " doc=excluded.doc",
-            (case_id, entity, entity_id, status, day, 1 if state.get("deleted") else 0, doc),
+            " doc=excluded.doc, view=excluded.view",
+            (
+                case_id,
+                entity,
+                entity_id,
+                status,
+                day,
+                1 if state.get("deleted") else 0,
+                doc,
+                sealed_view,
+            ),
         )
 
     def entity(self, case_id: str, entity: str, entity_id: str) -> EntityState | None:
@@ -663,6 +720,27 @@ class Store:
                 sealer.open(doc, aad_for("entities", "doc", self._row_id(cid, ent, eid)))
             )
             found.append(EntityState(cid, ent, eid, state, status, day))
+        return found
+
+    def views(self, case_id: str | None = None) -> list[EntityView]:
+        """Every live entity's values and marks (of one case, or all), decrypted in memory."""
+        sql = "SELECT case_id, entity, entity_id, status, date, view, doc FROM entities"
+        sql += " WHERE deleted=0" + (" AND case_id=?" if case_id is not None else "")
+        sql += " ORDER BY case_id, entity, entity_id"
+        with self._lock:
+            rows = self._conn.execute(sql, (case_id,) if case_id is not None else ()).fetchall()
+        found = []
+        for cid, ent, eid, status, day, view, doc in rows:
+            _, sealer = self.case_sealer(cid)
+            row_id = self._row_id(cid, ent, eid)
+            if view is None:  # written before views were kept
+                state = json.loads(sealer.open(doc, aad_for("entities", "doc", row_id)))
+                found.append(EntityView.of(EntityState(cid, ent, eid, state, status, day)))
+                continue
+            fields, signed, altered, critical = json.loads(
+                sealer.open(view, aad_for("entities", "view", row_id))
+            )
+            found.append(EntityView(cid, ent, eid, fields, signed, altered, critical, status, day))
         return found
 
     def case_ids(self) -> list[str]:

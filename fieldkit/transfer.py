@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from fieldkit.domain import (
+    Activity,
     ApprovalState,
     Assessment,
     Case,
@@ -18,12 +19,15 @@ from fieldkit.domain import (
     CaseKind,
     ChildContact,
     Closure,
+    Goal,
     Intervention,
+    Objective,
     Person,
     Placement,
     Review,
     SafetyPlan,
     SafetyThreat,
+    ServicePlan,
     Supervision,
     Track,
     Unannounced,
@@ -366,6 +370,41 @@ def build_case(
         if closure_fields and closure_fields.get("date")
         else None,
         needs_resolution=needs_resolution,
+        service_plan=service_plan_from(by_kind),
+    )
+
+
+def service_plan_from(by_kind: dict[str, list[dict[str, Any]]]) -> ServicePlan | None:
+    """Rule PL-4: the plan, its goals, objectives and activities, from their records."""
+    if not any(by_kind.get(kind) for kind in ("service_plan", "goal", "objective", "activity")):
+        return None
+    head = _first(by_kind.get("service_plan")) or {"_id": "plan"}
+    return ServicePlan(
+        id=str(head.get("_id", "plan")),
+        completed=parse_date(head.get("completed")),
+        family_agreement=head.get("family_agreement"),
+        goals=tuple(
+            Goal(str(f.get("_id", "")), str(f.get("text", "")), str(f.get("progress", "")))
+            for f in by_kind.get("goal", [])
+        ),
+        objectives=tuple(
+            Objective(str(f.get("_id", "")), str(f.get("goal", "")), str(f.get("text", "")))
+            for f in by_kind.get("objective", [])
+        ),
+        activities=tuple(
+            Activity(
+                str(f.get("_id", "")),
+                objective=str(f.get("objective", "")),
+                text=str(f.get("text", "")),
+                who=str(f.get("who", "")),
+                where=str(f.get("where", "")),
+                how=str(f.get("how", "")),
+                when=str(f.get("when", "")),
+                measure=str(f.get("measure", "")),
+                progress=str(f.get("progress", "")),
+            )
+            for f in by_kind.get("activity", [])
+        ),
     )
 
 

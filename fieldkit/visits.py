@@ -15,11 +15,8 @@ from typing import Any
 
 from fieldkit import changelog, services
 from fieldkit.domain import (
-    Activity,
     Case,
     ChildContact,
-    Goal,
-    Objective,
     Person,
     ServicePlan,
     Visit,
@@ -174,74 +171,17 @@ PLAN_KINDS = ("service_plan", "goal", "objective", "activity")
 
 def service_plan(store: Store, case_id: str) -> ServicePlan | None:
     """Rule PL-4: the plan's goals, objectives and activities, from their records."""
-    return _plan_from(
-        [
-            (e.entity, e.entity_id, e.fields)
-            for e in store.entities(case_id)
-            if e.entity in PLAN_KINDS
-        ]
-    )
-
-
-def _plan_from(records: list[tuple[str, str, dict[str, Any]]]) -> ServicePlan | None:
-    by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for kind, entity_id, fields in records:
-        by_kind.setdefault(kind, []).append((entity_id, fields))
-    if not by_kind:
-        return None
-    head_id, head = (by_kind.get("service_plan") or [("plan", {})])[0]
-    goals = tuple(
-        Goal(gid, str(f.get("text", "")), str(f.get("progress", "")))
-        for gid, f in by_kind.get("goal", [])
-    )
-    objectives = tuple(
-        Objective(oid, str(f.get("goal", "")), str(f.get("text", "")))
-        for oid, f in by_kind.get("objective", [])
-    )
-    activities = tuple(
-        Activity(
-            aid,
-            objective=str(f.get("objective", "")),
-            text=str(f.get("text", "")),
-            who=str(f.get("who", "")),
-            where=str(f.get("where", "")),
-            how=str(f.get("how", "")),
-            when=str(f.get("when", "")),
-            measure=str(f.get("measure", "")),
-            progress=str(f.get("progress", "")),
-        )
-        for aid, f in by_kind.get("activity", [])
-    )
-    return ServicePlan(
-        id=head_id,
-        completed=parse_date(head.get("completed")),
-        family_agreement=head.get("family_agreement"),
-        goals=goals,
-        objectives=objectives,
-        activities=activities,
-    )
+    return services.load_case(store, case_id).service_plan
 
 
 def load_caseload(store: Store) -> dict[str, Case]:
     """Every case, decrypted in memory, with its service plan assembled."""
-    cases = {case.id: case for case in services.load_cases(store)}
-    records: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
-    for kind in PLAN_KINDS:
-        for ent in store.entities(entity=kind):
-            records.setdefault(ent.case_id, []).append((kind, ent.entity_id, ent.fields))
-    for case_id, found in records.items():
-        case = cases.get(case_id)
-        if case is not None and case.service_plan is None:
-            case.service_plan = _plan_from(found)
-    return cases
+    return {case.id: case for case in services.load_cases(store)}
 
 
 def load_case_with_plan(store: Store, case_id: str) -> Case:
     """The domain case with its service plan assembled (the screens and rules read this)."""
-    case = services.load_case(store, case_id)
-    if case.service_plan is None:
-        case.service_plan = service_plan(store, case_id)
-    return case
+    return services.load_case(store, case_id)
 
 
 def supervisor_returns(detail: dict[str, Any]) -> list[dict[str, Any]]:
