@@ -17,6 +17,8 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
@@ -74,6 +76,9 @@ T = TypeVar("T")
 REVIEW_ENTITIES = frozenset({"approval", "supervision"})
 REVIEW_ROLES = ("supervisor", "admin")
 REVIEW_REFUSAL = "only the case's supervisor may approve or return records"
+# `devices.last_seen_ms` (and the pruning of the device's old nonces) is refreshed at most
+# this often: a write on every request was a third of a small sync's database work.
+LAST_SEEN_EVERY_MS = 60_000
 
 
 class Refused(HTTPException):
@@ -179,23 +184,34 @@ class SyncServer:
             message = request_message(method, path, ts, nonce, body)
             if not _verify(ed25519_public_from_bytes(device.sign_pub), sig, message):
                 raise Refused(401, "the request signature does not verify with the device key")
-            conn.execute(
-                delete(REQUEST_NONCES).where(
-                    REQUEST_NONCES.c.device_id == device_id,
-                    REQUEST_NONCES.c.ts_ms < now - 2 * REQUEST_WINDOW_MS,
-                )
-            )
-            try:
-                with conn.begin_nested():
-                    conn.execute(
-                        insert(REQUEST_NONCES).values(device_id=device_id, nonce=nonce, ts_ms=ts)
+            # One statement records the nonce and tells a replay apart (no savepoint).
+            if not self._record_nonce(conn, device_id, nonce, ts):
+                raise Refused(401, "this request was already received: replay refused")
+            # Housekeeping at most once a minute per device, not on every request: the
+            # nonce window check above never depends on it.
+            seen = device.last_seen_ms
+            if seen is None or now - seen > LAST_SEEN_EVERY_MS:
+                conn.execute(
+                    delete(REQUEST_NONCES).where(
+                        REQUEST_NONCES.c.device_id == device_id,
+                        REQUEST_NONCES.c.ts_ms < now - 2 * REQUEST_WINDOW_MS,
                     )
-            except IntegrityError:
-                raise Refused(401, "this request was already received: replay refused") from None
-            conn.execute(
-                update(DEVICES).where(DEVICES.c.device_id == device_id).values(last_seen_ms=now)
-            )
+                )
+                conn.execute(
+                    update(DEVICES).where(DEVICES.c.device_id == device_id).values(last_seen_ms=now)
+                )
         return Caller(device.device_id, device.user, role, device.sign_pub)
+
+    def _record_nonce(self, conn: Connection, device_id: str, nonce: str, ts: int) -> bool:
+        """Keep a request nonce; False when this device already used it (a replay)."""
+        dialect_insert = pg_insert if self.pg else sqlite_insert
+        stmt = (
+            dialect_insert(REQUEST_NONCES)
+            .values(device_id=device_id, nonce=nonce, ts_ms=ts)
+            .on_conflict_do_nothing()
+            .returning(REQUEST_NONCES.c.nonce)
+        )
+        return conn.execute(stmt).first() is not None
 
     # --- enrollment --------------------------------------------------------------------
 
@@ -382,20 +398,21 @@ class SyncServer:
                 accepted.append(_row(op, now))
             if rejected:
                 conn.execute(insert(REJECTED_OPS), rejected)
-            if accepted:
-                if self.pg:
-                    # Cursors are handed out in commit order, so a pull never skips an op
-                    # that commits late (DESIGN.md "Sync").
-                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_CURSOR_LOCK})")
-                    _copy_ops(conn, accepted)
-                else:
-                    conn.execute(insert(OPS), accepted)
             if (last_seq, head) != (device.last_seq, device.head_hash):
                 conn.execute(
                     update(DEVICES)
                     .where(DEVICES.c.device_id == caller.device_id)
                     .values(last_seq=last_seq, head_hash=head)
                 )
+            if accepted:
+                if self.pg:
+                    # Cursors are handed out in commit order, so a pull never skips an op
+                    # that commits late (DESIGN.md "Sync"): lock, append and commit go to
+                    # PostgreSQL in one pipeline, so the lock is held for PostgreSQL's own
+                    # work only, never while this thread waits for the GIL.
+                    _append_and_commit(conn, accepted)
+                else:
+                    conn.execute(insert(OPS), accepted)
         issued = now_ms()
         receipt = Receipt(
             device_id=caller.device_id,
@@ -682,13 +699,34 @@ _OP_COLUMNS = (
 )
 
 
-def _copy_ops(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: one COPY for a batch of accepted ops, in the push's transaction."""
+_OP_TYPES = {
+    "seq": "bigint",
+    "received_ms": "bigint",
+    "body": "bytea",
+    "sig": "bytea",
+}
+_APPEND_SQL = (
+    f"INSERT INTO ops ({', '.join(_OP_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"%s::{_OP_TYPES.get(c, 'text')}[]" for c in _OP_COLUMNS)
+    + ")"
+)
+
+
+def _append_and_commit(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: take the cursor lock, append the batch and commit, in one pipeline.
+
+    The three statements reach PostgreSQL together, so the transaction-scoped lock is
+    released by the COMMIT right behind the insert; no other push waits while this
+    request's thread is descheduled. The caller's transaction ends here (SQLAlchemy's
+    own commit afterwards finds nothing to do).
+    """
     raw = conn.connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cur, cur.copy(f"COPY ops ({', '.join(_OP_COLUMNS)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in _OP_COLUMNS])
+    columns = [[row[c] for row in rows] for c in _OP_COLUMNS]
+    with raw.pipeline(), raw.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (PG_CURSOR_LOCK,))
+        cur.execute(_APPEND_SQL, columns)
+        raw.commit()
 
 
 def _row(op: Op, now: int) -> dict[str, Any]:
