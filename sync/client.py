@@ -57,6 +57,8 @@ from .protocol import (
 ProgressFn = Callable[[str, int, int | None], None]
 PUSH_BATCH = 1000
 PULL_PAGE = 2000
+# Profile meta: the server's `devices_as_of`, so the next keys request lists new devices only.
+DEVICES_AS_OF = "sync_devices_as_of"
 TIMEOUT_S = 30.0
 # Decisions of a supervisor (entity "approval", field "decision"; fieldkit.review).
 APPROVED = {"approved", "confirmed"}
@@ -484,12 +486,41 @@ def _install_keys(store: Store, keys: KeysResponse, summary: SyncSummary) -> set
         store.put_case_key(env.case_id, env.key_id, key)
         summary.keys_received += 1
         fresh.add(env.case_id)
+    _add_devices(store, keys)
+    return fresh
+
+
+def _fetch_keys(store: Store, client: SyncClient, every_device: bool = False) -> KeysResponse:
+    """Envelopes, teams and the devices enrolled since the last answer (or all of them)."""
+    since = None if every_device else store.meta(DEVICES_AS_OF)
+    path = f"/v1/keys?devices_since={int(since)}" if since else "/v1/keys"
+    return KeysResponse.model_validate(client.get(path))
+
+
+def _add_devices(store: Store, keys: KeysResponse) -> None:
+    """Keep the device keys of this answer, and where the next one may start."""
     known = store.device_keys()
     with store.transaction():
         for dev in keys.devices:
             if dev.device_id not in known:
                 store.add_device(dev.device_id, dev.user, unb64(dev.sign_pub), unb64(dev.box_pub))
-    return fresh
+        if keys.devices_as_of is not None:
+            store.set_meta(DEVICES_AS_OF, str(keys.devices_as_of))
+
+
+class _DeviceKeys:
+    """Device id → Ed25519 public key, parsed on first use (not the whole agency's list)."""
+
+    def __init__(self, store: Store) -> None:
+        self.raw = store.device_keys()
+        self.complete = False  # True once the server's whole list was fetched this sync
+        self._parsed: dict[str, Any] = {}
+
+    def get(self, device_id: str) -> Any:
+        key = self._parsed.get(device_id)
+        if key is None and device_id in self.raw:
+            key = self._parsed[device_id] = ed25519_public_from_bytes(self.raw[device_id])
+        return key
 
 
 def _has_key(store: Store, case_id: str) -> bool:
@@ -503,7 +534,7 @@ def _has_key(store: Store, case_id: str) -> bool:
 def _ingest_page(
     store: Store,
     page: PullResponse,
-    device_keys: dict[str, Any],
+    device_keys: _DeviceKeys,
     cursor_key: str,
     summary: SyncSummary,
     touched: set[tuple[str, str, str]],
@@ -584,7 +615,7 @@ def _pull(
     progress: ProgressFn | None,
     page_size: int,
 ) -> set[tuple[str, str, str]]:
-    device_keys = {dev: ed25519_public_from_bytes(raw) for dev, raw in store.device_keys().items()}
+    device_keys = _DeviceKeys(store)
     touched: set[tuple[str, str, str]] = set()
     missing: set[str] = set()
     backfill = set(json.loads(store.meta("sync_backfill") or "[]"))
@@ -596,6 +627,13 @@ def _pull(
             if case_id is not None:
                 request["case_id"] = case_id
             page = PullResponse.model_validate(client.post("/v1/pull", request))
+            if not device_keys.complete and any(
+                op.device_id not in device_keys.raw for op in page.ops
+            ):
+                # A device this laptop has not heard of (its list is fetched incrementally):
+                # ask for every device once before calling any op unverifiable.
+                _add_devices(store, _fetch_keys(store, client, every_device=True))
+                device_keys.raw, device_keys.complete = store.device_keys(), True
             _ingest_page(store, page, device_keys, cursor_key, summary, touched, missing)
             if progress:
                 progress("pull", summary.pulled, None)
@@ -669,7 +707,7 @@ def run_sync(
         recovery = hello.recovery_pub or store.meta("recovery_pub")
         _push_teams(store, client, recovery, summary)
         _push(store, client, summary, progress, batch_size)
-        keys = KeysResponse.model_validate(client.get("/v1/keys"))
+        keys = _fetch_keys(store, client)
         fresh = _install_keys(store, keys, summary)
         if fresh:
             backfill = set(json.loads(store.meta("sync_backfill") or "[]")) | fresh

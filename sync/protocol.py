@@ -204,6 +204,11 @@ class KeysResponse(BaseModel):
     envelopes: list[Envelope]
     teams: list[TeamInfo]
     devices: list[DeviceInfo]
+    devices_as_of: int | None = Field(
+        default=None,
+        description="pass as `devices_since` next time to receive only devices enrolled "
+        "since (with a safety margin); absent: every device was listed",
+    )
 
 
 class Hello(BaseModel):

@@ -79,6 +79,9 @@ REVIEW_REFUSAL = "only the case's supervisor may approve or return records"
 # `devices.last_seen_ms` (and the pruning of the device's old nonces) is refreshed at most
 # this often: a write on every request was a third of a small sync's database work.
 LAST_SEEN_EVERY_MS = 60_000
+# `KeysResponse.devices_as_of` lags the clock by this much, so a device whose enrollment
+# was committing while the list was read is listed again next time (never missed).
+DEVICES_MARGIN_MS = 10 * 60_000
 
 
 class Refused(HTTPException):
@@ -533,8 +536,17 @@ class SyncServer:
 
     # --- keys, users and teams ---------------------------------------------------------
 
-    def keys(self, caller: Caller) -> KeysResponse:
-        """The caller's case-key envelopes, teams, and device keys to check pulled ops."""
+    def keys(self, caller: Caller, devices_since: int | None = None) -> KeysResponse:
+        """The caller's case-key envelopes, teams, and device keys to check pulled ops.
+
+        Every device of the agency, or with `devices_since` (the `devices_as_of` of the
+        caller's previous answer) only those enrolled since: a laptop keeps the keys it
+        has, so the whole list on every sync was work in proportion to the agency's size.
+        """
+        as_of = now_ms() - DEVICES_MARGIN_MS
+        devices = select(DEVICES)
+        if devices_since is not None:
+            devices = devices.where(DEVICES.c.enrolled_ms >= devices_since)
         with self._read() as conn, conn.begin():
             mine = [
                 r[0]
@@ -546,7 +558,7 @@ class SyncServer:
                 select(CASE_KEYS).where(CASE_KEYS.c.recipient == caller.user)
             ).all()
             members = conn.execute(select(CASE_TEAM).where(CASE_TEAM.c.case_id.in_(mine))).all()
-            device_rows = conn.execute(select(DEVICES)).all()
+            device_rows = conn.execute(devices).all()
             wrapped = set(
                 conn.execute(
                     select(CASE_KEYS.c.case_id, CASE_KEYS.c.recipient).where(
@@ -586,6 +598,7 @@ class SyncServer:
                 )
                 for d in device_rows
             ],
+            devices_as_of=as_of,
         )
 
     def user_key(self, caller: Caller, name: str) -> UserKey:
@@ -866,9 +879,10 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
         return await in_thread(service.pull, who, req)
 
     @app.get("/v1/keys", response_model=KeysResponse, responses=REFUSALS)
-    async def keys(who: Authed) -> KeysResponse:
-        """Case-key envelopes and teams of the caller; device public keys."""
-        return await in_thread(service.keys, who)
+    async def keys(who: Authed, devices_since: int | None = None) -> KeysResponse:
+        """Case-key envelopes and teams of the caller; device public keys (all, or those
+        enrolled since `devices_since`)."""
+        return await in_thread(service.keys, who, devices_since)
 
     @app.get("/v1/users/{name}", response_model=UserKey, responses=REFUSALS)
     async def user_key(name: str, who: Authed) -> UserKey:
