@@ -349,14 +349,17 @@ def demo_seed(
     ] = None,
 ) -> None:
     """Write a synthetic, deterministic caseload through the normal import path."""
-    from fieldkit.demo import demo_document
+    from fieldkit.demo import demo_document, plan_records
 
     context = ctx_of(ctx)
     anchor = _parse_day(today, "--today") if today else date.today()
     doc = demo_document(cases, seed, anchor)
     store = services.open_store(context.path)
     try:
-        ids = services.import_cases(store, doc)
+        with store.transaction():
+            ids = services.import_cases(store, doc)
+            for case_id, kind, record_id, fields in plan_records(doc, seed):
+                store.record(case_id, kind, record_id, fields)
     finally:
         store.close()
     console.print(f"Seeded {len(ids)} synthetic cases (seed {seed}, as of {anchor}).")

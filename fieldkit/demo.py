@@ -188,11 +188,15 @@ def _case(rng: random.Random, n: int, today: date, worker: str) -> dict[str, Any
                 "observed": [c for c in nonverbal if c in seen],
             }
         )
-        day += timedelta(days=rng.randint(18, 40))
+        # Mostly monthly, as VI-1 asks; now and then a visit slips.
+        day += timedelta(days=rng.randint(14, 30) if rng.random() < 0.9 else rng.randint(31, 45))
     assessment = opened + timedelta(days=rng.randint(5, 25))
-    service_plan = opened + timedelta(days=rng.randint(20, 45)) if rng.random() < 0.75 else None
+    service_plan = opened + timedelta(days=rng.randint(18, 32)) if rng.random() < 0.9 else None
     if service_plan and service_plan > today:
         service_plan = None
+    review = None
+    if service_plan and (today - service_plan).days > 170 and rng.random() < 0.85:
+        review = today - timedelta(days=rng.randint(10, 160))
     unannounced = rng.random() < 0.3
     return {
         "id": f"C-{today.year}-{n + 1:04d}",
@@ -212,8 +216,96 @@ def _case(rng: random.Random, n: int, today: date, worker: str) -> dict[str, Any
             "removal_date": _day(removal) if removal else None,
             "assessment_completed": _day(assessment) if assessment <= today else None,
             "service_plan_completed": _day(service_plan) if service_plan else None,
-            "last_formal_review": None,
-            "last_supervision": _day(today - timedelta(days=rng.randint(3, 60))),
+            "last_formal_review": _day(review) if review else None,
+            "last_supervision": _day(today - timedelta(days=rng.randint(3, 45))),
             "visits": visits,
         },
     }
+
+
+GOALS = [
+    (
+        "Children are safe and supervised every evening",
+        "No alcohol while caring for the children",
+        "Attend the outpatient addiction program",
+        "caregiver",
+        "community clinic",
+        "group sessions",
+        "twice weekly",
+        "attendance letters",
+    ),
+    (
+        "The family has a stable, safe home",
+        "Keep the heat and power on through the winter",
+        "Apply for the utilities emergency fund",
+        "caregiver with worker",
+        "agency office",
+        "application and budget plan",
+        "by the next visit",
+        "account statements",
+    ),
+    (
+        "The infant's needs are met every day",
+        "Regular feeding and safe sleep",
+        "Public-health nurse home visits",
+        "public-health nurse",
+        "family home",
+        "home visits and coaching",
+        "weekly",
+        "nurse's visit notes",
+    ),
+    (
+        "Adults resolve conflict without violence",
+        "No violent incidents in the home",
+        "Partner-violence counselling",
+        "both caregivers",
+        "family service agency",
+        "individual counselling",
+        "weekly for 12 weeks",
+        "counsellor's reports",
+    ),
+]
+
+
+def plan_records(doc: dict[str, Any], seed: int) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Rule PL-4: goals, objectives and activities for each case that has a service plan.
+
+    (case id, record kind, record id, fields), written after the transfer import, as a
+    worker's planning conference would add them.
+    """
+    rng = random.Random(seed * 7919 + 1)
+    records: list[tuple[str, str, str, dict[str, Any]]] = []
+    for case in doc["cases"]:
+        done = (case.get("history") or {}).get("service_plan_completed")
+        if not done:
+            continue
+        cid = case["id"]
+        records.append(
+            (
+                cid,
+                "service_plan",
+                "sp1",
+                {"completed": done, "family_agreement": "agreed at the family conference"},
+            )
+        )
+        for n, goal in enumerate(rng.sample(GOALS, k=rng.randint(1, 2)), start=1):
+            text, objective, activity, who, where, how, when, measure = goal
+            records.append((cid, "goal", f"g{n}", {"text": text}))
+            records.append((cid, "objective", f"o{n}", {"goal": f"g{n}", "text": objective}))
+            records.append(
+                (
+                    cid,
+                    "activity",
+                    f"a{n}",
+                    {
+                        "objective": f"o{n}",
+                        "text": activity,
+                        "who": who,
+                        "where": where,
+                        "how": how,
+                        "when": when,
+                        "measure": measure,
+                    },
+                )
+            )
+    return records

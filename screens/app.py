@@ -33,7 +33,7 @@ class FieldkitApp(App[None]):
         Binding("question_mark", "help", "Help", show=False),
         Binding("ctrl+l", "lock", "Lock", priority=True),
         Binding("ctrl+b", "blank", "Blank", priority=True),
-        Binding("ctrl+y", "sync", "Sync", priority=True, show=False),
+        Binding("ctrl+y", "sync", "Sync", priority=True),
     ]
     COMMANDS = App.COMMANDS | {CaseCommands}
 

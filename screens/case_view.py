@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.case_table import STATUS_LABELS, when_words
 from fieldkit.screens.status_bar import StatusBar
+from rich.markup import escape as esc
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -98,14 +99,14 @@ class CaseScreen(Screen[None]):
         self.case, self.drafts = case, event.drafts
         track = f" · {case.track.value} track" if case.track else ""
         self.query_one("#case-title", Static).update(
-            f"Case {case.id} · {case.family_name} · {case.kind.value}{track}"
+            f"Case {case.id} · {esc(case.family_name)} · {case.kind.value}{track}"
         )
         head = [
-            f"{case.address}",
+            esc(case.address),
             f"opened {case.opened} · worker {case.worker} · supervisor {case.supervisor}",
         ]
         if case.unannounced.required:
-            head.append(f"⚠ Unannounced visits required (VI-4): {case.unannounced.reason}")
+            head.append(f"⚠ Unannounced visits required (VI-4): {esc(case.unannounced.reason)}")
         self.query_one("#case-head", Static).update("\n".join(head))
 
         attention: list[str] = []
@@ -113,28 +114,30 @@ class CaseScreen(Screen[None]):
             attention.append("⏸ An unfinished visit is saved: press v to resume it.")
         for c in event.detail.get("conflicts", []):
             flag = "needs resolution" if c["needs_resolution"] else "conflict"
-            versions = " / ".join(str(v["value"])[:30] for v in c["versions"])
+            versions = " / ".join(esc(str(v["value"])[:30]) for v in c["versions"])
             attention.append(f"⚑ {flag}: {c['entity']} {c['entity_id']} {c['field']}: {versions}")
         for r in supervisor_returns(event.detail):
-            what = r.get("visit") or r.get("entity_id") or r.get("subject") or ""
+            what = r.get("target_id") or r.get("visit") or ""
+            said = r.get("comment") or r.get("reason") or ""
             attention.append(
-                f"↩ returned by supervisor {what}: {r.get('reason') or r.get('note') or ''}"
+                f"↩ visit {esc(str(what))} returned by {esc(str(r.get('by', 'the supervisor')))}:"
+                f" {esc(str(said))} (open it and press a to add an addendum)"
             )
         box = self.query_one("#attention", Static)
         box.display = bool(attention)
         box.update("\n".join(attention))
 
         people = ["[b]Children[/b]"]
-        people += [f"• {person_label(p, today)}" for p in case.children] or ["• none"]
+        people += [f"• {esc(person_label(p, today))}" for p in case.children] or ["• none"]
         people.append("[b]Caregivers and others[/b]")
         for p in case.caregivers:
             phone = f" · {p.phone}" if p.phone else ""
-            people.append(f"• {person_label(p, today)}{phone}")
+            people.append(f"• {esc(person_label(p, today))}{esc(phone)}")
         self.query_one("#people", Static).update("\n".join(people))
 
         safety = ["[b]Safety threats and plan[/b]"]
         safety += [
-            f"• {t.text}" + ("" if t.active else " (no longer active)") for t in case.threats
+            f"• {esc(t.text)}" + ("" if t.active else " (no longer active)") for t in case.threats
         ]
         if not case.threats:
             safety.append("• no safety threats recorded")
@@ -144,10 +147,12 @@ class CaseScreen(Screen[None]):
             )
             if plan.phone_approval_by:
                 state += (
-                    f" (phone approval by {plan.phone_approval_by} {plan.phone_approval_at or ''})"
+                    f" (phone approval by {esc(plan.phone_approval_by)}"
+                    f" {esc(plan.phone_approval_at or '')})"
                 )
-            safety.append(f"{plan.kind} plan {plan.id}: {state}")
-            safety += [f"  ↳ {i.text} — {i.who or 'who?'}" for i in plan.interventions]
+            agreed = f", agreed {plan.agreed}" if plan.agreed else ""
+            safety.append(f"{plan.kind.capitalize()} safety plan{agreed}: {state}")
+            safety += [f"  ↳ {esc(i.text)} — {esc(i.who or 'who?')}" for i in plan.interventions]
         self.query_one("#safety", Static).update("\n".join(safety))
 
         plan_lines = ["[b]Service plan[/b]"]
@@ -160,13 +165,16 @@ class CaseScreen(Screen[None]):
         else:
             for goal in sp.goals:
                 plan_lines.append(
-                    f"• Goal: {goal.text}" + (f" — {goal.progress}" if goal.progress else "")
+                    f"• Goal: {esc(goal.text)}"
+                    + (f" — {esc(goal.progress)}" if goal.progress else "")
                 )
                 for obj in (o for o in sp.objectives if o.goal == goal.id):
-                    plan_lines.append(f"  ◦ Objective: {obj.text}")
+                    plan_lines.append(f"  ◦ Objective: {esc(obj.text)}")
                     for act in (a for a in sp.activities if a.objective == obj.id):
                         prog = f" — {act.progress}" if act.progress else ""
-                        plan_lines.append(f"     – {act.text} ({act.who}, {act.when}){prog}")
+                        plan_lines.append(
+                            f"     – {esc(act.text)} ({esc(act.who)}, {esc(act.when)}){esc(prog)}"
+                        )
         self.query_one("#plan", Static).update("\n".join(plan_lines))
 
         due_lines = ["[b]Due[/b]"]
