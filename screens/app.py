@@ -91,7 +91,10 @@ class FieldkitApp(App[None]):
             self.enter_work()
         else:
             self.switch_mode("locked")
-        self.set_interval(IDLE_CHECK_SECONDS, self._check_idle)
+        check_every = IDLE_CHECK_SECONDS
+        if self.idle_lock_seconds is not None:
+            check_every = max(0.05, min(check_every, self.idle_lock_seconds / 2))
+        self.set_interval(check_every, self._check_idle)
 
     async def on_event(self, event: events.Event) -> None:
         """Every key and click counts as activity for the idle lock."""

@@ -1,0 +1,72 @@
+"""Unlock, wrong passphrase, the lock key and the idle lock: keys leave memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fieldkit.screens.app import make_app
+from fieldkit.screens.dashboard import DashboardScreen
+from fieldkit.screens.unlock import UnlockScreen
+
+from fieldkit import services
+from fieldkit.store import Store
+from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
+from tests.functional.conftest import TODAY, settle, type_text
+
+
+def _profile(tmp_path: Path) -> Path:
+    path = tmp_path / "lock.fieldkit"
+    store = Store.create(path, PASSPHRASE, "jsmith", argon=FAST_ARGON)
+    services.import_cases(store, transfer_doc(sample_case("C-1")))
+    store.close()
+    return path
+
+
+async def test_wrong_passphrase_says_so_and_the_worker_retries(tmp_path: Path) -> None:
+    path = _profile(tmp_path)
+    before = path.read_bytes()
+    app = make_app(profile_path=path, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, UnlockScreen)
+        await type_text(pilot, "#passphrase", "not it")
+        await pilot.press("enter")
+        await settle(pilot)
+        status = str(app.screen.query_one("#unlock-status").render())
+        assert "wrong passphrase" in status
+        assert app.store is None
+        assert app.focused is not None and app.focused.id == "passphrase"
+        app.screen.query_one("#passphrase").value = ""  # type: ignore[attr-defined]
+        await type_text(pilot, "#passphrase", PASSPHRASE)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.store is not None
+        assert isinstance(app.screen, DashboardScreen)
+    assert path.read_bytes()[:100] == before[:100]
+
+
+async def test_the_lock_key_drops_the_keys_and_shows_no_case(tmp_path: Path) -> None:
+    store = Store.open(_profile(tmp_path), PASSPHRASE)
+    app = make_app(store=store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, UnlockScreen)
+        assert app.store is None
+        screen_text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "Ortiz" not in screen_text
+    assert store._master is None and store._sign_key is None and not store._case_sealers
+
+
+async def test_the_app_locks_itself_when_left_alone(tmp_path: Path) -> None:
+    store = Store.open(_profile(tmp_path), PASSPHRASE)
+    app = make_app(store=store, today=TODAY, idle_lock_seconds=0.3)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.pause(0.8)
+        await settle(pilot)
+        assert isinstance(app.screen, UnlockScreen)
+    assert store._master is None
