@@ -82,7 +82,10 @@ def make_engine(url: str | None = None, pool_size: int = 10) -> Engine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(resolved, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No overflow: a connection above the pool size was opened for one request and closed
+    # after it (a new PostgreSQL backend each time under load); a request now waits for
+    # a pooled connection instead (a 503 after `pool_timeout`).
+    return create_engine(resolved, pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
 
 
 def migrate(engine: Engine) -> None:

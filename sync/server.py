@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
 from fieldkit.changelog import GENESIS, Op
@@ -804,7 +805,7 @@ async def in_thread(fn: Callable[..., T], *args: Any) -> T:
     """Blocking database work off the event loop; a lost database is a 503."""
     try:
         return await run_in_threadpool(fn, *args)
-    except OperationalError:
+    except (OperationalError, PoolTimeout):
         raise Refused(503, "the server database is unavailable; try again later") from None
 
 
