@@ -80,6 +80,9 @@ REVIEW_REFUSAL = "only the case's supervisor may approve or return records"
 # `devices.last_seen_ms` (and the pruning of the device's old nonces) is refreshed at most
 # this often: a write on every request was a third of a small sync's database work.
 LAST_SEEN_EVERY_MS = 60_000
+# From this many accepted ops a push appends with COPY (2-3x faster than the pipelined
+# INSERT … unnest for 1,000 ops, but the cursor lock spans its round trips).
+COPY_FROM = 100
 # `KeysResponse.devices_as_of` lags the clock by this much, so a device whose enrollment
 # was committing while the list was read is listed again next time (never missed).
 DEVICES_MARGIN_MS = 10 * 60_000
@@ -409,12 +412,16 @@ class SyncServer:
                     .values(last_seq=last_seq, head_hash=head)
                 )
             if accepted:
-                if self.pg:
-                    # Cursors are handed out in commit order, so a pull never skips an op
-                    # that commits late (DESIGN.md "Sync"): lock, append and commit go to
-                    # PostgreSQL in one pipeline, so the lock is held for PostgreSQL's own
-                    # work only, never while this thread waits for the GIL.
+                # Cursors are handed out in commit order, so a pull never skips an op that
+                # commits late (DESIGN.md "Sync").
+                if self.pg and len(accepted) < COPY_FROM:
+                    # Lock, append and commit go to PostgreSQL in one pipeline: the lock
+                    # is held for PostgreSQL's own work only, never while this thread
+                    # waits for the GIL in a busy worker.
                     _append_and_commit(conn, accepted)
+                elif self.pg:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_CURSOR_LOCK})")
+                    _copy_ops(conn, accepted)
                 else:
                     conn.execute(insert(OPS), accepted)
         issued = now_ms()
@@ -711,6 +718,15 @@ _OP_COLUMNS = (
     "sig",
     "received_ms",
 )
+
+
+def _copy_ops(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: one COPY for a big batch of accepted ops, in the push's transaction."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(f"COPY ops ({', '.join(_OP_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in _OP_COLUMNS])
 
 
 _OP_TYPES = {
