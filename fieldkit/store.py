@@ -807,6 +807,12 @@ class Store:
             rows = self._conn.execute(sql, args).fetchall()
         return [Op(*row) for row in rows]
 
+    def log_mark(self) -> str:
+        """Changes whenever the log does: how many ops, and the latest timestamp."""
+        with self._lock:
+            count, latest = self._conn.execute("SELECT count(*), max(hlc) FROM ops").fetchone()
+        return f"{count}:{latest}"
+
     def outbox_count(self) -> int:
         """Ops not yet acknowledged by the server."""
         with self._lock:

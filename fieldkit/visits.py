@@ -9,7 +9,8 @@ plan, and the overrides, in one durable transaction, then drops the draft.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, replace
+import json
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -120,6 +121,41 @@ def dashboard_rows(cases: list[Case], profile: PolicyProfile, as_of: date) -> li
     rank = {"overdue": 0, "due": 1, "due-soon": 2, "upcoming": 3, "done": 4}
     rows.sort(key=lambda r: (rank.get(r.status, 5), r.due or date.max, r.case_id))
     return rows
+
+
+CACHE_KEY = "dashboard_cache"
+
+
+def cached_rows(store: Store, as_of: date) -> list[DashboardRow] | None:
+    """The caseload as last computed, if nothing changed since and the day is the same.
+
+    Sealed like every other profile secret; it lets the dashboard appear before the whole
+    caseload is decrypted again (the full read follows in the background).
+    """
+    try:
+        raw = store.secret(CACHE_KEY)
+    except FieldkitError:
+        return None
+    if raw is None:
+        return None
+    doc = json.loads(raw)
+    if doc.get("as_of") != as_of.isoformat() or doc.get("mark") != store.log_mark():
+        return None
+    rows = []
+    for r in doc["rows"]:
+        r["due"] = parse_date(r["due"])
+        rows.append(DashboardRow(**r))
+    return rows
+
+
+def cache_rows(store: Store, as_of: date, rows: list[DashboardRow]) -> None:
+    """Keep the computed caseload, sealed, for the next start."""
+    doc = {
+        "as_of": as_of.isoformat(),
+        "mark": store.log_mark(),
+        "rows": [asdict(r) for r in rows],
+    }
+    store.set_secret(CACHE_KEY, json.dumps(doc, default=str).encode())
 
 
 def filter_rows(

@@ -114,15 +114,22 @@ class DashboardScreen(Screen[None]):
         store, policy = fk.store, fk.policy
         if store is None or policy is None:
             return
+        found = visits.drafts(store)
+        cached = visits.cached_rows(store, fk.today) if not self.rows else None
+        if cached:
+            self.post_message(self.CaseloadLoaded({}, cached, found))
         cases = visits.load_caseload(store)
         rows = visits.dashboard_rows(list(cases.values()), policy, fk.today)
-        found = visits.drafts(store)
         self.post_message(self.CaseloadLoaded(cases, rows, found))
+        if rows != cached:
+            visits.cache_rows(store, fk.today, rows)
 
     @on(CaseloadLoaded)
     def _loaded(self, event: CaseloadLoaded) -> None:
+        same_rows = event.rows == self.rows
         self.cases, self.rows, self.drafts = event.cases, event.rows, event.drafts
-        self.apply_filter()
+        if not same_rows or not event.rows:
+            self.apply_filter()
         self._show_drafts()
         if self.drafts and not self._offered_drafts:
             self._offered_drafts = True
