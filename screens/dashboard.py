@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.case_table import CaseTable
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from fieldkit.domain import Case
     from fieldkit.visits import DashboardRow
 
+FIRST_PAINT_SECONDS = 0.4
 STATUS_FILTERS: tuple[str | None, ...] = (None, "overdue", "due", "due-soon")
 FILTER_WORDS = {
     None: "all",
@@ -118,6 +120,8 @@ class DashboardScreen(Screen[None]):
         cached = visits.cached_rows(store, fk.today) if not self.rows else None
         if cached:
             self.post_message(self.CaseloadLoaded({}, cached, found))
+            # Let the first screen draw before the full read competes with it for the GIL.
+            time.sleep(FIRST_PAINT_SECONDS)
         cases = visits.load_caseload(store)
         rows = visits.dashboard_rows(list(cases.values()), policy, fk.today)
         self.post_message(self.CaseloadLoaded(cases, rows, found))
