@@ -8,20 +8,15 @@ from fieldkit import services
 from fieldkit.store import Store
 from tests.conftest import sample_case, signed_visit, transfer_doc
 from tests.functional.conftest import TODAY, settle
-from tests.sync.conftest import Agency, agency, db_url, pg_database  # noqa: F401
+from tests.sync.conftest import Agency, agency, assigned_case, db_url, pg_database  # noqa: F401
 
 
 async def test_background_sync_sends_the_day_and_reports_a_return(agency: Agency) -> None:  # noqa: F811
-    from fieldkit.sync.client import assign_case, run_sync
+    from fieldkit.sync.client import run_sync
 
     from fieldkit import review
 
-    sup = agency.laptop("akhan")
-    worker = agency.laptop("jsmith")
-    case = sample_case("C-1")
-    case["worker"], case["supervisor"] = "jsmith", "akhan"
-    services.import_cases(sup, transfer_doc(case))
-    assign_case(sup, "C-1", "jsmith")
+    sup, worker = assigned_case(agency)
     run_sync(sup)
     run_sync(worker)
     signed_visit(worker, "v1")

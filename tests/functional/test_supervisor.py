@@ -16,7 +16,7 @@ from fieldkit import changelog, review, services
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, signed_visit, transfer_doc
 from tests.functional.conftest import TODAY, settle, type_text
-from tests.sync.conftest import Agency, agency, db_url, pg_database  # noqa: F401
+from tests.sync.conftest import Agency, agency, assigned_case, db_url, pg_database  # noqa: F401
 
 
 @pytest.fixture
@@ -132,14 +132,9 @@ async def _review(store: Store, keys: list[str], comment: str | None = None) -> 
 
 
 async def test_review_return_addendum_approve_across_two_laptops(agency: Agency) -> None:  # noqa: F811
-    from fieldkit.sync.client import assign_case, run_sync
+    from fieldkit.sync.client import run_sync
 
-    sup = agency.laptop("akhan")
-    worker = agency.laptop("jsmith")
-    case = sample_case("C-1")
-    case["worker"], case["supervisor"] = "jsmith", "akhan"
-    services.import_cases(sup, transfer_doc(case))
-    assign_case(sup, "C-1", "jsmith")
+    sup, worker = assigned_case(agency)
     run_sync(sup)
     run_sync(worker)
     signed_visit(worker, "v1", case_id="C-1")

@@ -24,14 +24,15 @@ import httpx
 import pytest
 import uvicorn
 from fieldkit.sync import admin
-from fieldkit.sync.client import enroll
+from fieldkit.sync.client import assign_case, enroll
 from fieldkit.sync.db import open_database
 from fieldkit.sync.server import create_app
 from sqlalchemy import Engine
 
+from fieldkit import services
 from fieldkit.crypto import X25519PrivateKey, b64
 from fieldkit.store import Store
-from tests.conftest import FAST_ARGON, PASSPHRASE
+from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
@@ -241,3 +242,14 @@ def canonical(store: Store, case_id: str) -> dict[tuple[str, str], Any]:
         (e.entity, e.entity_id): _canonical(e.state)
         for e in store.entities(case_id, include_deleted=True)
     }
+
+
+def assigned_case(agency: Agency, case_id: str = "C-1", marker: str = "") -> tuple[Store, Store]:
+    """A supervisor's laptop with case C-1 assigned to jsmith, and jsmith's laptop."""
+    sup = agency.laptop("akhan")
+    worker = agency.laptop("jsmith")
+    case = sample_case(case_id, marker)
+    case["worker"], case["supervisor"] = "jsmith", "akhan"
+    services.import_cases(sup, transfer_doc(case))
+    assign_case(sup, case_id, "jsmith")
+    return sup, worker

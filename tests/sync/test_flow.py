@@ -8,22 +8,11 @@ from fieldkit.sync.client import SyncClient, SyncRefused, assign_case, run_sync
 from fieldkit import services
 from fieldkit.errors import FieldkitError
 from fieldkit.store import SYNC_QUARANTINED
-from tests.conftest import sample_case, transfer_doc
-from tests.sync.conftest import Agency, canonical, own_ids, server_op_ids
-
-
-def _assigned_case(agency: Agency, case_id: str = "C-1", marker: str = "") -> tuple:
-    sup = agency.laptop("akhan")
-    worker = agency.laptop("jsmith")
-    case = sample_case(case_id, marker)
-    case["worker"], case["supervisor"] = "jsmith", "akhan"
-    services.import_cases(sup, transfer_doc(case))
-    assign_case(sup, case_id, "jsmith")
-    return sup, worker
+from tests.sync.conftest import Agency, assigned_case, canonical, own_ids, server_op_ids
 
 
 def test_supervisor_assigns_a_case_and_the_worker_receives_it(agency: Agency) -> None:
-    sup, worker = _assigned_case(agency)
+    sup, worker = assigned_case(agency)
     first = run_sync(sup)
     assert first.teams_sent == ["C-1"]
     assert first.pushed == len(own_ids(sup)) and first.waiting == 0
@@ -51,7 +40,7 @@ def test_case_key_is_wrapped_to_the_team_and_the_recovery_key_only(agency: Agenc
 
     from fieldkit.crypto import unwrap_with_private
 
-    sup, _worker = _assigned_case(agency)
+    sup, _worker = assigned_case(agency)
     run_sync(sup)
     with agency.engine.connect() as conn:
         rows = conn.exec_driver_sql(
@@ -67,7 +56,7 @@ def test_case_key_is_wrapped_to_the_team_and_the_recovery_key_only(agency: Agenc
 
 
 def test_reassigning_rewraps_the_key_for_the_new_worker(agency: Agency) -> None:
-    sup, worker = _assigned_case(agency)
+    sup, worker = assigned_case(agency)
     run_sync(sup)
     run_sync(worker)
     other = agency.laptop("bwong")
@@ -90,7 +79,7 @@ def test_reassigning_rewraps_the_key_for_the_new_worker(agency: Agency) -> None:
 
 
 def test_a_new_laptop_of_the_same_user_opens_the_case_keys(agency: Agency) -> None:
-    sup, worker = _assigned_case(agency)
+    sup, worker = assigned_case(agency)
     run_sync(sup)
     run_sync(worker)
     second = agency.laptop("jsmith")
@@ -100,7 +89,7 @@ def test_a_new_laptop_of_the_same_user_opens_the_case_keys(agency: Agency) -> No
 
 
 def test_a_worker_may_not_pull_a_case_they_are_not_on(agency: Agency) -> None:
-    sup, _worker = _assigned_case(agency)
+    sup, _worker = assigned_case(agency)
     run_sync(sup)
     outsider = agency.laptop("bwong")
     with SyncClient(outsider) as client, pytest.raises(SyncRefused, match="not on case C-1"):
