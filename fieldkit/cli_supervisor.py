@@ -14,21 +14,23 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fieldkit import review, services
+from fieldkit import review, services, visits
 from fieldkit.errors import FieldkitError
+from fieldkit.practice import PolicyProfile
+from fieldkit.store import Store
 
 console = Console()
 export_app = typer.Typer(help="Export records for the paper file.", no_args_is_help=True)
 supervision_app = typer.Typer(help="Case supervision sessions (RV-1).", no_args_is_help=True)
 
 
-def _store(ctx: typer.Context):  # type: ignore[no-untyped-def]
+def _store(ctx: typer.Context) -> Store:
     from fieldkit.cli import ctx_of
 
     return services.open_store(ctx_of(ctx).path)
 
 
-def _policy(store):  # type: ignore[no-untyped-def]
+def _policy(store: Store) -> PolicyProfile:
     from fieldkit.cli_practice import policy_for
 
     return policy_for(None, store.meta("policy"))
@@ -148,21 +150,7 @@ def register(app: typer.Typer) -> None:
         try:
             if store.entity(case_id, "visit", visit_id) is None:
                 raise FieldkitError(f"no visit {visit_id} on case {case_id}")
-            if not text.strip():
-                raise FieldkitError("the addendum is empty; give the correction with --text")
-            from fieldkit import changelog
-
-            store.record(
-                case_id,
-                "addendum",
-                f"add-{changelog.uuid7()}",
-                {
-                    "visit": visit_id,
-                    "text": text.strip(),
-                    "date": date.today().isoformat(),
-                    "author": store.user,
-                },
-            )
+            visits.add_addendum(store, case_id, visit_id, text, store.user, date.today())
         finally:
             store.close()
         console.print(f"Added an addendum to visit {visit_id}.")

@@ -17,7 +17,7 @@ from fieldkit.domain import Case, parse_date
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import PolicyProfile, visit_content_problems, visit_gates
 from fieldkit.store import EntityState, Store
-from fieldkit.transfer import _visit
+from fieldkit.transfer import visit_from_fields
 
 SUPERVISOR_ROLES = ("supervisor", "admin")
 
@@ -132,7 +132,8 @@ def decide(
     if decision in ("returned", "rejected", "disputed") and not comment.strip():
         raise FieldkitError(f"say why: a {decision} record needs a comment for the worker")
     content = content_of(store, case_id, target, target_id)
-    if target == "visit" and not (store.entity(case_id, "visit", target_id) or _none()).signed:
+    visit = store.entity(case_id, "visit", target_id) if target == "visit" else None
+    if visit is not None and not visit.signed:
         raise FieldkitError(f"visit {target_id} is not signed yet; only signed visits are reviewed")
     moment = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     approval_id = f"ap-{changelog.uuid7()}"
@@ -167,10 +168,6 @@ def decide(
                     {"approval": state, "decided_by": store.user, "decided_at": moment},
                 )
     return approval_id
-
-
-class _none:
-    signed = None
 
 
 def approve(store: Store, case_id: str, target: str, target_id: str, comment: str = "") -> str:
@@ -223,7 +220,7 @@ def visit_flags(case: Case, visit_fields: dict[str, Any], profile: PolicyProfile
     """What a supervisor should look at: children not seen, interviews and observations
     missing (VI-2, VI-3), a required unannounced visit that was announced (VI-4), late
     documentation."""
-    visit = _visit(visit_fields)
+    visit = visit_from_fields(visit_fields)
     flags = []
     seen = visit.seen_ids()
     for child in case.children:

@@ -10,7 +10,6 @@ import getpass
 import json
 import os
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -173,18 +172,6 @@ def _cases_from(views: list[EntityView]) -> list[Case]:
             continue
         cases.append(build_case(heads[0], by_kind, needs_resolution=critical[case_id]))
     return cases
-
-
-@dataclass(frozen=True)
-class CaseSummary:
-    """A line of the caseload."""
-
-    id: str
-    kind: str
-    family: str
-    worker: str | None
-    children: int
-    last_visit: str | None
 
 
 def case_summary(case: Case) -> dict[str, Any]:

@@ -296,7 +296,7 @@ def build_case(
         )
         for p in _ordered(by_kind.get("safety_plan", []))
     ]
-    visits = [_visit(v) for v in _ordered(by_kind.get("visit", [])) if v.get("date")]
+    visits = [visit_from_fields(v) for v in _ordered(by_kind.get("visit", [])) if v.get("date")]
     visits.sort(key=lambda v: v.date)
     supervisions = [
         Supervision(
@@ -412,22 +412,34 @@ def _first(items: list[dict[str, Any]] | None) -> dict[str, Any] | None:
     return items[0] if items else None
 
 
-def _visit(v: dict[str, Any]) -> Visit:
-    contacts: dict[str, ChildContact] = {}
-    for c in v.get("contacts") or []:
-        contacts[c["person"]] = ChildContact(
-            person=c["person"],
-            seen=bool(c.get("seen", True)),
-            private_interview=bool(c.get("private_interview", False)),
-            observed=bool(c.get("observed", False)),
-            seen_alone=c.get("seen_alone"),
-            where=c.get("where", ""),
-            could_be_overheard=c.get("could_be_overheard"),
-            said=c.get("said", ""),
-            interaction=c.get("interaction", ""),
-            condition=c.get("condition", ""),
-            environment=c.get("environment", ""),
-        )
+def contact_from_fields(raw: dict[str, Any]) -> ChildContact:
+    """One child at one visit; an interview or observation counts only if the child was seen."""
+    seen = bool(raw.get("seen", True))
+    return ChildContact(
+        person=str(raw["person"]),
+        seen=seen,
+        private_interview=bool(raw.get("private_interview")) and seen,
+        observed=bool(raw.get("observed")) and seen,
+        seen_alone=raw.get("seen_alone"),
+        where=str(raw.get("where") or ""),
+        could_be_overheard=raw.get("could_be_overheard"),
+        said=str(raw.get("said") or ""),
+        interaction=str(raw.get("interaction") or ""),
+        condition=str(raw.get("condition") or ""),
+        environment=str(raw.get("environment") or ""),
+    )
+
+
+def _day_or_none(value: Any) -> date | None:
+    try:
+        return parse_date(value)
+    except ValueError:  # a date still being typed into a draft
+        return None
+
+
+def visit_from_fields(v: dict[str, Any], visit_id: str | None = None) -> Visit:
+    """The domain visit from a stored record, an imported one, or a draft being typed."""
+    contacts = {c["person"]: contact_from_fields(c) for c in v.get("contacts") or []}
     seen = set(v.get("seen") or [])
     interviewed = set(v.get("private_interview") or [])
     observed = set(v.get("observed") or [])
@@ -435,22 +447,22 @@ def _visit(v: dict[str, Any]) -> Visit:
         if pid not in contacts:
             contacts[pid] = ChildContact(
                 person=pid,
-                seen=pid in seen or pid in interviewed or pid in observed,
+                seen=True,
                 private_interview=pid in interviewed,
                 observed=pid in observed,
             )
     return Visit(
-        id=v.get("_id", ""),
-        date=parse_date(v["date"]) or date.min,
+        id=visit_id if visit_id is not None else v.get("_id", ""),
+        date=_day_or_none(v.get("date")) or date.today(),
         announced=bool(v.get("announced", True)),
-        kind=v.get("kind", "home"),
+        kind=str(v.get("kind") or "home"),
         contacts=tuple(contacts.values()),
-        present=tuple(v.get("present") or ()),
-        location=v.get("location", ""),
+        present=tuple(str(p) for p in v.get("present") or ()),
+        location=str(v.get("location") or ""),
         safety_changed=v.get("safety_changed"),
-        notes=v.get("notes", ""),
-        next_steps=v.get("next_steps", ""),
-        next_visit=parse_date(v.get("next_visit")),
+        notes=str(v.get("notes") or ""),
+        next_steps=str(v.get("next_steps") or ""),
+        next_visit=_day_or_none(v.get("next_visit")),
         signed=bool(v.get("_signed", v.get("signed", True))),
         signed_at=v.get("signed_at"),
         author=v.get("author"),

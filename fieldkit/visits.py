@@ -17,7 +17,6 @@ from typing import Any
 from fieldkit import changelog, services
 from fieldkit.domain import (
     Case,
-    ChildContact,
     Person,
     ServicePlan,
     Visit,
@@ -35,6 +34,7 @@ from fieldkit.practice import (
     visit_gates,
 )
 from fieldkit.store import Store
+from fieldkit.transfer import contact_from_fields, visit_from_fields
 
 VISIT_KINDS = ("home", "school", "office", "placement", "phone", "other")
 """Where the contact took place; a profile's `visit_kinds` narrows this list when it names any."""
@@ -309,39 +309,9 @@ def contact_of(draft: dict[str, Any], person_id: str) -> dict[str, Any]:
 # --- from a draft to the stored visit -------------------------------------------------
 
 
-def _contact(raw: dict[str, Any]) -> ChildContact:
-    return ChildContact(
-        person=str(raw["person"]),
-        seen=bool(raw.get("seen", True)),
-        private_interview=bool(raw.get("private_interview")) and bool(raw.get("seen", True)),
-        observed=bool(raw.get("observed")) and bool(raw.get("seen", True)),
-        seen_alone=raw.get("seen_alone"),
-        where=str(raw.get("where") or ""),
-        could_be_overheard=raw.get("could_be_overheard"),
-        said=str(raw.get("said") or ""),
-        interaction=str(raw.get("interaction") or ""),
-        condition=str(raw.get("condition") or ""),
-        environment=str(raw.get("environment") or ""),
-    )
-
-
 def as_visit(visit_id: str, fields: dict[str, Any]) -> Visit:
-    """The domain visit the rules engine checks."""
-    present = tuple(str(p) for p in fields.get("present") or [])
-    return Visit(
-        id=visit_id,
-        date=_safe_date(fields.get("date")) or date.today(),
-        announced=bool(fields.get("announced", True)),
-        kind=str(fields.get("kind") or "home"),
-        contacts=tuple(_contact(c) for c in fields.get("contacts") or []),
-        present=present,
-        location=str(fields.get("location") or ""),
-        safety_changed=fields.get("safety_changed"),
-        notes=str(fields.get("notes") or ""),
-        next_steps=str(fields.get("next_steps") or ""),
-        next_visit=_safe_date(fields.get("next_visit")),
-        author=fields.get("author"),
-    )
+    """The domain visit the rules engine checks (a draft is not signed)."""
+    return replace(visit_from_fields(fields, visit_id), signed=False)
 
 
 def _safe_date(value: Any) -> date | None:
@@ -356,7 +326,8 @@ def stored_fields(draft: dict[str, Any]) -> dict[str, Any]:
     fields = copy.deepcopy(draft["fields"])
     visit = as_visit(draft["visit_id"], fields)
     fields["contacts"] = [
-        {key: getattr(_contact(c), key) for key in CONTACT_KEYS} for c in fields["contacts"]
+        {key: getattr(contact_from_fields(c), key) for key in CONTACT_KEYS}
+        for c in fields["contacts"]
     ]
     fields["seen"] = sorted(visit.seen_ids())
     fields["private_interview"] = sorted(visit.interviewed_ids())
