@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from fieldkit import services
@@ -215,38 +214,20 @@ def enroll(
 
 def sync(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON summary for scripts.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object on stdout, errors included.")
+    ] = False,
 ) -> None:
-    """Verify, push the day's work, pull assignments, approvals and returns; merge."""
-    from fieldkit.sync.client import run_sync
+    """Verify, push the day's work, pull assignments, approvals and returns; merge.
 
-    context = _context(ctx)
-    store = services.open_store(context.path)
-    try:
-        if as_json:
-            summary = run_sync(store)
-        else:
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                console=err_console,
-                transient=True,
-            ) as bar:
-                tasks: dict[str, TaskID] = {}
+    Exit codes: 0 everything sent and accepted; 1 usage or set-up error; 2 offline,
+    nothing lost; 3 some changes refused by the server or still waiting (`fieldkit
+    outbox`); 4 local integrity failure, nothing sent (`fieldkit verify`); 5 the server
+    refused this laptop (revoked or unknown there).
+    """
+    from fieldkit.cli_outbox import run_sync_command
 
-                def progress(phase: str, done: int, total: int | None) -> None:
-                    if phase not in tasks:
-                        tasks[phase] = bar.add_task(phase.capitalize(), total=total)
-                    bar.update(tasks[phase], completed=done, total=total)
-
-                summary = run_sync(store, progress)
-    finally:
-        store.close()
-    if as_json:
-        sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
-    else:
-        _print_summary(summary)
+    run_sync_command(_context(ctx).path, as_json, _print_summary, err_console)
 
 
 def _print_summary(summary: SyncSummary) -> None:
@@ -271,12 +252,27 @@ def _print_summary(summary: SyncSummary) -> None:
         _with_cases(summary.supervision_received, summary.supervision_case_ids),
     )
     table.add_row("rejected this sync", str(len(summary.rejected)))
+    if summary.retried:
+        table.add_row("refused before, sent again", str(summary.retried))
     table.add_row("still waiting to sync", str(summary.waiting))
     console.print(table)
     for item in summary.rejected:
+        later = " it is sent again once that changes" if item.get("retryable") == "yes" else ""
         console.print(
-            f"[red]rejected[/] op {item['op_id']}: {escape(item['reason'])} (kept, quarantined)"
+            f"[red]rejected[/] op {item['op_id']}: {escape(item['reason'])} "
+            f"(kept, quarantined;{later or ' for good'})"
         )
+    for item in summary.keys_shared:
+        console.print(f"[green]key shared[/] case {item['case_id']} with {escape(item['user'])}")
+    for item in summary.keys_not_shared:
+        console.print(
+            f"[yellow]waiting for a key[/] {escape(item['user'])} on case {item['case_id']}: "
+            f"{escape(item['why'])}"
+        )
+    if summary.waiting_keys:
+        from fieldkit.sync.outcome import waiting_keys_line
+
+        console.print(f"[yellow]![/] {waiting_keys_line(len(summary.waiting_keys))}")
     for item in summary.decisions_received:
         colour = "green" if item["decision"] in ("approved", "confirmed") else "yellow"
         line = f"case {item['case_id']} {item['target']} {item['target_id']} by {item['by']}" + (
@@ -301,36 +297,12 @@ def _print_summary(summary: SyncSummary) -> None:
             f"{summary.quarantined_total} change(s) refused by the server are kept on this "
             "laptop: `fieldkit outbox` lists them"
         )
+    if summary.exit_code == 0:
+        console.print("Everything on this laptop was sent and accepted.")
 
 
 def _with_cases(count: int, case_ids: list[str]) -> str:
     return f"{count} ({', '.join(case_ids)})" if case_ids else str(count)
-
-
-def outbox(
-    ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
-) -> None:
-    """What is waiting to sync, and every change the server refused, with its reason."""
-    context = _context(ctx)
-    store = services.open_store(context.path)
-    try:
-        refused = [{"op_id": o, "reason": r} for o, r in store.quarantined()]
-        report: dict[str, Any] = {
-            "waiting": store.outbox_count(),
-            "last_sync": store.meta("last_sync"),
-            "quarantined": refused,
-        }
-    finally:
-        store.close()
-    if as_json:
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
-        return
-    console.print(
-        f"{report['waiting']} change(s) waiting to sync; last sync {report['last_sync'] or 'never'}"
-    )
-    for item in refused:
-        console.print(f"[red]refused[/] op {item['op_id']}: {item['reason']}")
 
 
 def case_assign(
@@ -395,7 +367,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(admin_app, name="admin")
     app.command("enroll")(enroll)
     app.command("sync")(sync)
-    app.command("outbox")(outbox)
+    from fieldkit.cli_outbox import outbox_app
+
+    app.add_typer(outbox_app, name="outbox")
     for group in app.registered_groups:
         if group.name == "case" and group.typer_instance is not None:
             case_group = group.typer_instance

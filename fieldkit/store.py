@@ -838,6 +838,14 @@ class Store:
                 (SYNC_QUARANTINED, reason, op_id),
             )
 
+    def requeue(self, op_ids: list[str]) -> None:
+        """Refused ops whose cause has gone back into the outbox, to be sent again."""
+        with self.transaction():
+            self._conn.executemany(
+                "UPDATE ops SET sync_state=?, note=NULL WHERE op_id=? AND sync_state=?",
+                [(SYNC_LOCAL, op_id, SYNC_QUARANTINED) for op_id in op_ids],
+            )
+
     def quarantined(self) -> list[tuple[str, str]]:
         """(op_id, reason) of every op the server refused."""
         with self._lock:

@@ -216,7 +216,18 @@ def sync_message(summary: Any) -> str:
         parts.append(f"⚠ {summary.needs_resolution} conflicts need resolution")
     if summary.rejected:
         parts.append(f"✗ {len(summary.rejected)} refused by the server (fieldkit outbox)")
-    return "Synced: " + " · ".join(parts)
+    elif summary.quarantined_total:
+        parts.append(f"✗ {summary.quarantined_total} still refused (fieldkit outbox)")
+    if summary.waiting:
+        parts.append(f"{summary.waiting} still waiting")
+    if summary.waiting_keys:
+        from fieldkit.sync.outcome import waiting_keys_line
+
+        parts.append(waiting_keys_line(len(summary.waiting_keys)))
+    if summary.keys_shared:
+        parts.append(f"{len(summary.keys_shared)} case key(s) shared with the team")
+    head = "Synced" if summary.exit_code == 0 else "Synced, not everything accepted"
+    return f"{head}: " + " · ".join(parts)
 
 
 def make_app(

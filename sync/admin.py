@@ -39,6 +39,25 @@ def audit(conn: Connection, actor: str, action: str, detail: str) -> None:
     )
 
 
+def audit_later(engine: Engine, actor: str, action: str, detail: str) -> None:
+    """Audit a refusal in its own transaction (the refused request's own rolls back)."""
+    with engine.begin() as conn:
+        audit(conn, actor, action, detail)
+
+
+def audit_events(engine: Engine, limit: int | None = None) -> list[dict[str, Any]]:
+    """The audit log, oldest first (the last `limit` events if given)."""
+    query = select(AUDIT_LOG).order_by(AUDIT_LOG.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        {"at_ms": r.at_ms, "actor": r.actor, "action": r.action, "detail": r.detail}
+        for r in reversed(rows)
+    ]
+
+
 def add_user(engine: Engine, name: str, role: str, supervisor: str | None = None) -> None:
     """A worker, supervisor or admin; a worker names their supervisor."""
     if role not in ROLES:

@@ -27,7 +27,7 @@ from fieldkit.changelog import GENESIS, Op
 from fieldkit.crypto import Ed25519PrivateKey, b64, ed25519_public_from_bytes, unb64
 from fieldkit.crypto import verify_signature as _verify
 
-from . import admin
+from . import admin, refusals
 from .db import PG_CURSOR_LOCK, open_database, server_url
 from .models import (
     CASE_KEYS,
@@ -43,6 +43,7 @@ from .models import (
 from .protocol import (
     RECOVERY_RECIPIENT,
     REQUEST_WINDOW_MS,
+    RETRYABLE,
     DeviceInfo,
     EnrollRequest,
     EnrollResponse,
@@ -177,6 +178,7 @@ class SyncServer:
         device_id, nonce = parts["device"], parts["nonce"]
         if not 16 <= len(nonce) <= 64:
             raise Refused(401, "the request nonce is malformed")
+        refusal: Refused | None = None
         with self.engine.begin() as conn:
             row = conn.execute(
                 select(DEVICES, USERS.c.role)
@@ -186,18 +188,21 @@ class SyncServer:
             if row is None:
                 raise Refused(401, "this device is not enrolled on this server")
             device, role = row, row.role
-            if device.revoked_ms is not None:
-                raise Refused(403, "this device was revoked by the agency; ask your IT lead")
             message = request_message(method, path, ts, nonce, body)
-            if not _verify(ed25519_public_from_bytes(device.sign_pub), sig, message):
+            genuine = _verify(ed25519_public_from_bytes(device.sign_pub), sig, message)
+            if device.revoked_ms is not None:
+                # Refused after this transaction commits, so the attempt stays audited.
+                if genuine:
+                    admin.audit(conn, device.user, "revoked device refused", f"device {device_id}")
+                refusal = Refused(403, "this device was revoked by the agency; ask your IT lead")
+            elif not genuine:
                 raise Refused(401, "the request signature does not verify with the device key")
             # One statement records the nonce and tells a replay apart (no savepoint).
-            if not self._record_nonce(conn, device_id, nonce, ts):
+            elif not self._record_nonce(conn, device_id, nonce, ts):
                 raise Refused(401, "this request was already received: replay refused")
             # Housekeeping at most once a minute per device, not on every request: the
             # nonce window check above never depends on it.
-            seen = device.last_seen_ms
-            if seen is None or now - seen > LAST_SEEN_EVERY_MS:
+            elif device.last_seen_ms is None or now - device.last_seen_ms > LAST_SEEN_EVERY_MS:
                 conn.execute(
                     delete(REQUEST_NONCES).where(
                         REQUEST_NONCES.c.device_id == device_id,
@@ -207,6 +212,8 @@ class SyncServer:
                 conn.execute(
                     update(DEVICES).where(DEVICES.c.device_id == device_id).values(last_seen_ms=now)
                 )
+        if refusal is not None:
+            raise refusal
         return Caller(device.device_id, device.user, role, device.sign_pub)
 
     def _record_nonce(self, conn: Connection, device_id: str, nonce: str, ts: int) -> bool:
@@ -223,7 +230,21 @@ class SyncServer:
     # --- enrollment --------------------------------------------------------------------
 
     def enroll(self, req: EnrollRequest) -> EnrollResponse:
-        """Register a laptop's keys with a one-time code; repeatable by the same laptop."""
+        """Register a laptop's keys with a one-time code; repeatable by the same laptop.
+
+        A refused enrollment is audited with its reason (`fieldkit admin audit`)."""
+        try:
+            return self._enroll(req)
+        except Refused as exc:
+            admin.audit_later(
+                self.engine,
+                req.user[:64],
+                "enroll refused",
+                f"device {req.device_id[:64]}: {exc.detail}",
+            )
+            raise
+
+    def _enroll(self, req: EnrollRequest) -> EnrollResponse:
         digest = admin.code_hash(req.code)
         now = now_ms()
         try:
@@ -302,18 +323,20 @@ class SyncServer:
         """Check and store a batch; a per-op result, and a signed receipt for the chain head."""
         ops = sorted(wire_ops, key=lambda o: (o.seq, o.op_id))
         # The CPU-heavy checks happen before the write lock is taken.
-        content_problem: dict[str, str] = {}
+        content_problem: dict[str, tuple[str, str]] = {}
         hashed: list[Op] = []
         for op in ops:
             if op.compute_hash() != op.hash:
                 content_problem[op.op_id] = (
-                    "its content does not match its hash: altered after it was signed"
+                    "its content does not match its hash: altered after it was signed",
+                    "tampered",
                 )
             else:
                 hashed.append(op)
         for n in bad_signatures(caller.sign_pub, [(op.hash, op.sig) for op in hashed]):
             content_problem[hashed[n].op_id] = (
-                "its signature does not verify with its device's key: forged"
+                "its signature does not verify with its device's key: forged",
+                "forged",
             )
         results: dict[str, OpResult] = {}
         now = now_ms()
@@ -323,7 +346,7 @@ class SyncServer:
             ).one()
             ids = [op.op_id for op in ops]
             stored = _lookup(conn, OPS.c.op_id, OPS.c.hash, ids)
-            refused = _lookup(conn, REJECTED_OPS.c.op_id, REJECTED_OPS.c.reason, ids)
+            refused = refusals.lookup(conn, ids)
             case_ids = sorted({op.case_id for op in ops})
             on_cases = {
                 r[0]
@@ -340,6 +363,7 @@ class SyncServer:
             last_seq, head = device.last_seq, device.head_hash
             accepted: list[dict[str, Any]] = []
             rejected: list[dict[str, Any]] = []
+            retried: list[str] = []
             for op in ops:
                 if op.op_id in results:
                     continue
@@ -352,12 +376,8 @@ class SyncServer:
                             op_id=op.op_id,
                             status="rejected",
                             reason="an op with this id but different content is already stored",
+                            cause="id_reused",
                         )
-                    )
-                    continue
-                if op.op_id in refused:
-                    results[op.op_id] = OpResult(
-                        op_id=op.op_id, status="rejected", reason=refused[op.op_id]
                     )
                     continue
                 if op.device_id != caller.device_id:
@@ -365,14 +385,31 @@ class SyncServer:
                         op_id=op.op_id,
                         status="rejected",
                         reason="a device may only push its own ops",
+                        cause="foreign_device",
                     )
                     continue
+                if op.op_id in refused:
+                    # Refused before: sent again, it is accepted at its original place
+                    # once a cause that can go away has (refusals.py).
+                    outcome = refusals.retry(
+                        op,
+                        refused[op.op_id],
+                        content_problem.get(op.op_id),
+                        self._placement_problem(op, op.prev_hash, caller, on_cases, reviewers),
+                    )
+                    results[op.op_id] = outcome
+                    if outcome.status == "accepted":
+                        retried.append(op.op_id)
+                        accepted.append(_row(op, now))
+                    continue
                 reason: str | None
+                cause: str | None = None
                 if op.seq <= last_seq:
                     reason = (
                         f"fork: this device already sent a different op at seq {op.seq} "
                         "(was the laptop restored from a backup?); re-enroll it; the op is kept"
                     )
+                    cause = "fork"
                 elif op.seq > last_seq + 1:
                     results[op.op_id] = OpResult(
                         op_id=op.op_id,
@@ -381,14 +418,20 @@ class SyncServer:
                     )
                     continue
                 else:
-                    reason = content_problem.get(op.op_id) or self._placement_problem(
+                    reason, cause = content_problem.get(op.op_id) or self._placement_problem(
                         op, head, caller, on_cases, reviewers
                     )
                     # The chain position is taken whatever the outcome, so a refused op
                     # never blocks the ops behind it.
                     last_seq, head = op.seq, op.hash
                 if reason:
-                    results[op.op_id] = OpResult(op_id=op.op_id, status="rejected", reason=reason)
+                    results[op.op_id] = OpResult(
+                        op_id=op.op_id,
+                        status="rejected",
+                        reason=reason,
+                        cause=cause,  # type: ignore[arg-type]
+                        retryable=cause in RETRYABLE,
+                    )
                     if op.seq == last_seq and head == op.hash:
                         rejected.append(
                             {
@@ -397,6 +440,7 @@ class SyncServer:
                                 "seq": op.seq,
                                 "hash": op.hash,
                                 "reason": reason,
+                                "cause": cause,
                                 "received_ms": now,
                             }
                         )
@@ -405,6 +449,7 @@ class SyncServer:
                 accepted.append(_row(op, now))
             if rejected:
                 conn.execute(insert(REJECTED_OPS), rejected)
+            refusals.record(conn, caller.user, rejected, retried)
             if (last_seq, head) != (device.last_seq, device.head_hash):
                 conn.execute(
                     update(DEVICES)
@@ -463,24 +508,28 @@ class SyncServer:
     @staticmethod
     def _placement_problem(
         op: Op, head: str, caller: Caller, on_cases: set[str], reviewers: set[str]
-    ) -> str | None:
+    ) -> tuple[str | None, str | None]:
+        """Why this op may not stand here, and the `protocol.Cause`; (None, None) if it may."""
         if op.prev_hash != head:
             return (
                 "it does not link to the previous op of this device: "
-                "an op was deleted, inserted or reordered"
+                "an op was deleted, inserted or reordered",
+                "broken_link",
             )
         if op.author != caller.user:
-            return f"its author {op.author} is not this device's user {caller.user}"
+            return f"its author {op.author} is not this device's user {caller.user}", "wrong_author"
         if op.case_id not in on_cases:
-            return f"{caller.user} is not on case {op.case_id}"
+            return f"{caller.user} is not on case {op.case_id}", "not_on_case"
         if op.entity in REVIEW_ENTITIES and op.case_id not in reviewers:
             who = (
                 f"{caller.user} is a {caller.role}"
                 if caller.role not in REVIEW_ROLES
                 else f"{caller.user} does not supervise case {op.case_id}"
             )
-            return f"{REVIEW_REFUSAL} ({op.entity}): {who}"
-        return None
+            # A worker's review stays refused; a supervisor's passes once they supervise it.
+            cause = "not_reviewer" if caller.role in REVIEW_ROLES else "wrong_role"
+            return f"{REVIEW_REFUSAL} ({op.entity}): {who}", cause
+        return None, None
 
     # --- pull --------------------------------------------------------------------------
 
