@@ -343,6 +343,11 @@ def case_import(
     cases = check_document(doc)
     store = services.open_store(context.path)
     try:
+        from fieldkit.sync.outcome import import_refusal
+
+        refusal = import_refusal(store, assign)
+        if refusal:
+            raise FieldkitError(refusal)
         if assign:
             from fieldkit.sync.client import assign_case
 

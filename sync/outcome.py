@@ -247,3 +247,18 @@ def status_line_head(store: Store) -> str:
     if keys:
         parts.append(waiting_keys_line(keys))
     return " · ".join(parts) if parts else "all changes synced"
+
+
+def import_refusal(store: Store, assign: str | None) -> str | None:
+    """Why the server would refuse every change of a case this user imports, if it can
+    be known now (None if not): only a supervisor or admin can give a case a team, and
+    the server accepts changes only from the team's members."""
+    role = store.meta("sync_role")
+    if not store.meta("sync_url") or role in (None, "", "supervisor", "admin"):
+        return None
+    return (
+        f"{store.user} is a {role}: the agency server accepts changes to a case only from "
+        "its team, and only a supervisor can assign one, so these cases could never sync; "
+        f"ask your supervisor to import the file with `--assign {assign or store.user}`; "
+        "nothing was imported"
+    )

@@ -287,3 +287,22 @@ def test_every_sync_exit_code_with_its_json(agency: Agency, tmp_path: Path) -> N
     assert (rc, report["outcome"]) == (1, "error")
     helped = run_cli("sync", "--help", env=env)
     assert "Exit codes" in helped.stdout and "local integrity failure" in helped.stdout
+
+
+def test_a_worker_importing_cases_on_an_enrolled_laptop_is_refused_at_import(
+    agency: Agency, tmp_path: Path
+) -> None:
+    """Not at sync, 18 changes later: the server could never accept them from a worker."""
+    env = {"FIELDKIT_PASSPHRASE": PASSPHRASE, "FIELDKIT_HOME": str(tmp_path / "w")}
+    assert run_cli("init", "--user", "jsmith", env=env).returncode == 0
+    code = admin.enroll_code(agency.engine, "jsmith")
+    assert run_cli("enroll", agency.url, code.code, env=env).returncode == 0
+    src = write_json(tmp_path / "case.json", transfer_doc(sample_case("C-8")))
+    refused = run_cli("case", "import", str(src), env=env)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "jsmith is a worker" in refused.stderr and "--assign jsmith" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    listed = json.loads(run_cli("case", "list", "--json", env=env).stdout)
+    assert listed == []
+    outbox = json.loads(run_cli("outbox", "--json", env=env).stdout)
+    assert outbox["waiting"] == 0 and outbox["items"] == []
