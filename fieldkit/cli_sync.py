@@ -50,10 +50,19 @@ def _when(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _engine(db: str | None) -> Any:
-    from fieldkit.sync.db import open_database
+CreateOption = Annotated[
+    bool,
+    typer.Option("--create", help="Create the server database if there is none (never silently)."),
+]
 
-    return open_database(db, pool_size=2)
+
+def _engine(db: str | None, create: bool = False) -> Any:
+    """The server database an admin command acts on; named on stderr, never made unasked."""
+    from fieldkit.sync.admin_view import admin_database
+
+    engine, shown = admin_database(db, create)
+    err_console.print(f"database: {shown}", markup=False, highlight=False, soft_wrap=True)
+    return engine
 
 
 # --- server and admin -------------------------------------------------------------------
@@ -92,11 +101,12 @@ def user_add(
         str | None, typer.Option(help="The worker's supervisor (a user already added).")
     ] = None,
     db: DbOption = None,
+    create: CreateOption = False,
 ) -> None:
     """Add a person to the server."""
     from fieldkit.sync import admin
 
-    admin.add_user(_engine(db), name, role, supervisor)
+    admin.add_user(_engine(db, create), name, role, supervisor)
     console.print(
         f"Added {name} as {role}" + (f", supervised by {supervisor}" if supervisor else "")
     )
@@ -105,12 +115,13 @@ def user_add(
 @user_app.command("list")
 def user_list(
     db: DbOption = None,
+    create: CreateOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
 ) -> None:
     """List people and whether each has enrolled a laptop."""
     from fieldkit.sync import admin
 
-    rows = admin.users(_engine(db))
+    rows = admin.users(_engine(db, create))
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
@@ -127,11 +138,12 @@ def enroll_code(
     name: Annotated[str, typer.Argument(help="Whose laptop will enroll.")],
     hours: Annotated[float, typer.Option(help="How long the code stays valid.")] = 24.0,
     db: DbOption = None,
+    create: CreateOption = False,
 ) -> None:
     """Issue a one-time, expiring enrollment code (shown once; only its hash is kept)."""
     from fieldkit.sync import admin
 
-    issued = admin.enroll_code(_engine(db), name, hours)
+    issued = admin.enroll_code(_engine(db, create), name, hours)
     console.print(f"Enrollment code for {name}: [bold]{issued.code}[/]")
     console.print(f"Valid once, until {_when(issued.expires_ms)}.")
 
@@ -140,32 +152,37 @@ def enroll_code(
 def revoke(
     device: Annotated[str, typer.Argument(help="Device id (or an unambiguous prefix).")],
     db: DbOption = None,
+    create: CreateOption = False,
 ) -> None:
     """Refuse a lost or retired laptop from its next request on; its synced work stays."""
     from fieldkit.sync import admin
 
-    device_id = admin.revoke(_engine(db), device)
+    device_id = admin.revoke(_engine(db, create), device)
     console.print(f"Revoked device {device_id}; it is refused from its next request.")
 
 
 @admin_app.command("devices")
 def devices(
     db: DbOption = None,
+    create: CreateOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
 ) -> None:
     """List enrolled devices: whose, last seen, ops synced, revoked."""
     from fieldkit.sync import admin
 
-    rows = admin.devices(_engine(db))
+    rows = admin.devices(_engine(db, create))
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
-    table = Table(title=f"{len(rows)} devices")
+    from fieldkit.sync.admin_view import short_ids
+
+    shown = short_ids([r["device_id"] for r in rows])
+    table = Table(title=f"{len(rows)} devices (ids cut to a unique prefix; --json: full)")
     for column in ("device", "user", "enrolled", "last seen", "ops", "status"):
         table.add_column(column)
     for r in rows:
         table.add_row(
-            r["device_id"],
+            shown[r["device_id"]],
             r["user"],
             _when(r["enrolled_ms"]),
             _when(r["last_seen_ms"]),
@@ -179,6 +196,7 @@ def devices(
 def recovery_key(
     file: Annotated[Path, typer.Argument(help="The agency recovery PUBLIC key (X25519).")],
     db: DbOption = None,
+    create: CreateOption = False,
 ) -> None:
     """Set the agency recovery public key every case key is also wrapped to."""
     from fieldkit.sync import admin
@@ -187,7 +205,7 @@ def recovery_key(
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise FieldkitError(f"cannot read {file}: {exc.strerror}") from None
-    admin.set_recovery_key(_engine(db), text)
+    admin.set_recovery_key(_engine(db, create), text)
     console.print("Recovery key set; case keys assigned from now on are wrapped to it.")
 
 
@@ -198,6 +216,10 @@ def enroll(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The agency server, e.g. https://sync.agency.org")],
     code: Annotated[str, typer.Argument(help="The one-time code from your admin.")],
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Allow plain http:// to a host other than this one."),
+    ] = False,
 ) -> None:
     """Register this laptop with the agency server (once)."""
     from fieldkit.sync.client import enroll as do_enroll
@@ -206,7 +228,7 @@ def enroll(
     passphrase = services.ask_passphrase()
     store = services.open_store(context.path, passphrase)
     try:
-        reply = do_enroll(store, url, code, passphrase)
+        reply = do_enroll(store, url, code, passphrase, insecure=insecure)
     finally:
         store.close()
     console.print(f"Enrolled this laptop for {reply.user} ({reply.role}) with {url}")
@@ -369,6 +391,9 @@ def case_import(
 def register(app: typer.Typer) -> None:
     """Add the sync commands to the `fieldkit` command."""
     app.command("server")(server)
+    from fieldkit.cli_admin_view import register_admin_views
+
+    register_admin_views(admin_app)
     app.add_typer(admin_app, name="admin")
     app.command("enroll")(enroll)
     app.command("sync")(sync)

@@ -7,6 +7,7 @@ transaction, so an interrupted sync resumes with no loss and no duplicate.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import ssl
@@ -216,7 +217,9 @@ class SyncClient:
         waiting = self.store.outbox_count()
         return OfflineError(f"{waiting} changes waiting to sync; nothing lost ({reason})")
 
-    def _send(self, method: str, path: str, body: bytes | None, signed: bool) -> Any:
+    def _send(
+        self, method: str, path: str, body: bytes | None, signed: bool, quiet: bool = False
+    ) -> Any:
         headers = {"content-type": "application/json"}
         payload = body or b""
         if signed:
@@ -236,11 +239,13 @@ class SyncClient:
                 detail = str(response.json().get("detail"))
             except (ValueError, AttributeError):
                 detail = response.text[:200]
+            if quiet:
+                raise SyncRefused(detail)
             raise SyncRefused(
                 f"the server refused this request: {detail} "
                 f"({self.store.outbox_count()} changes waiting on this laptop; nothing lost)"
             )
-        return response.json()
+        return response.json() if response.content else None
 
     def get(self, path: str, signed: bool = True) -> Any:
         """A signed GET."""
@@ -276,8 +281,14 @@ def enroll(
     passphrase: str,
     argon: dict[str, int] | None = None,
     transport: httpx.BaseTransport | None = None,
+    insecure: bool = False,
 ) -> EnrollResponse:
-    """Register this laptop's keys; fetch (or create) the user's agency key pair."""
+    """Register this laptop's keys; fetch (or create) the user's agency key pair.
+
+    Everything that can be checked first is (`enroll_check`), before the code is sent."""
+    from .enroll_check import check_enrollment
+
+    url = check_enrollment(store, url, code, insecure)
     with SyncClient(store, url, transport) as client:
         hello = client.hello()
         candidate = X25519PrivateKey.generate()
@@ -730,6 +741,11 @@ def run_sync(
             store.set_meta("sync_backfill", json.dumps(sorted(backfill)))
         _complete_envelopes(store, client, keys, recovery, summary)
         touched = _pull(store, client, keys, summary, progress, page_size)
+        summary.waiting = store.outbox_count()
+        summary.quarantined_total = len(store.quarantined())
+        summary.waiting_keys = _waiting_keys(store, keys)
+        summary.duration_ms = int((time.monotonic() - started) * 1000)
+        _report(client, summary)
     for case_id, entity, entity_id in sorted(touched):
         state = store.entity(case_id, entity, entity_id)
         if state is None:
@@ -746,15 +762,30 @@ def run_sync(
                 }
             )
             summary.needs_resolution += int(conflict.critical)
-    summary.waiting = store.outbox_count()
-    summary.quarantined_total = len(store.quarantined())
     summary.last_sync = datetime.now(UTC).isoformat(timespec="seconds")
-    summary.waiting_keys = _waiting_keys(store, keys)
-    summary.duration_ms = int((time.monotonic() - started) * 1000)
     with store.transaction():
         store.set_meta("last_sync", summary.last_sync)
         store.set_meta(outcome.WAITING_KEYS_META, json.dumps(summary.waiting_keys))
     return summary
+
+
+def _report(client: SyncClient, summary: SyncSummary) -> None:
+    """Tell the agency how this sync went (counts only); a server that cannot take the
+    report does not make the sync fail."""
+    from fieldkit import __version__
+
+    report = {
+        "outcome": outcome.OUTCOMES[summary.exit_code],
+        "pushed": summary.pushed,
+        "pulled": summary.pulled,
+        "refused": summary.quarantined_total,
+        "waiting": summary.waiting,
+        "waiting_keys": len(summary.waiting_keys),
+        "duration_ms": summary.duration_ms,
+        "app_version": __version__,
+    }
+    with contextlib.suppress(SyncRefused, OfflineError):
+        client._send("POST", "/v1/sync-report", json.dumps(report).encode(), True, quiet=True)
 
 
 def _requeue_refused(

@@ -27,7 +27,7 @@ from fieldkit.changelog import GENESIS, Op
 from fieldkit.crypto import Ed25519PrivateKey, b64, ed25519_public_from_bytes, unb64
 from fieldkit.crypto import verify_signature as _verify
 
-from . import admin, refusals
+from . import access_log, admin, health, refusals
 from .db import PG_CURSOR_LOCK, open_database, server_url
 from .models import (
     CASE_KEYS,
@@ -58,6 +58,7 @@ from .protocol import (
     PushRequest,
     PushResponse,
     Receipt,
+    SyncReportRequest,
     TeamInfo,
     TeamRequest,
     UserKey,
@@ -906,6 +907,7 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
         "between caseworkers' laptops. It cannot read case content.",
     )
     app.state.sync = service
+    app.add_middleware(access_log.AccessLog)
 
     @app.get("/v1/hello", response_model=Hello)
     async def hello() -> Hello:
@@ -955,6 +957,12 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
         """A user's public key, to wrap a case key to them."""
         return await in_thread(service.user_key, who, name)
 
+    @app.post("/v1/sync-report", status_code=204, responses=REFUSALS)
+    async def sync_report(req: SyncReportRequest, who: Authed) -> Response:
+        """How the caller's last sync went: counts and timing only (`admin sync-health`)."""
+        await in_thread(health.record_report, eng, who.device_id, req)
+        return Response(status_code=204)
+
     @app.put("/v1/cases/{case_id}/team", response_model=TeamInfo, responses=REFUSALS)
     async def set_team(case_id: str, req: TeamRequest, who: Authed) -> TeamInfo:
         """Assign or reassign a case, with its key wrapped to the new team."""
@@ -965,6 +973,7 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` and server workers: the DB from FIELDKIT_SERVER_DB."""
+    access_log.configure()
     return create_app(server_url(os.environ.get("FIELDKIT_SERVER_DB")))
 
 

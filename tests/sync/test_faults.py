@@ -410,7 +410,11 @@ def test_admin_commands_through_the_cli(tmp_path: Path) -> None:
 
     db = f"sqlite:///{tmp_path / 'admin.sqlite'}"
     env = {"FIELDKIT_SERVER_DB": db}
-    assert run_cli("admin", "user", "add", "akhan", "--role", "supervisor", env=env).returncode == 0
+    refused = run_cli("admin", "user", "add", "akhan", "--role", "supervisor", env=env)
+    assert refused.returncode == 1 and "add --create" in refused.stderr
+    assert not (tmp_path / "admin.sqlite").exists()
+    first = ["admin", "user", "add", "akhan", "--role", "supervisor", "--create"]
+    assert run_cli(*first, env=env).returncode == 0
     added = run_cli("admin", "user", "add", "jsmith", "--supervisor", "akhan", env=env)
     assert added.returncode == 0, added.stderr
     again = run_cli("admin", "user", "add", "jsmith", env=env)
