@@ -151,14 +151,28 @@ def enroll_code(
 @admin_app.command("revoke")
 def revoke(
     device: Annotated[str, typer.Argument(help="Device id (or an unambiguous prefix).")],
+    wipe: Annotated[
+        bool,
+        typer.Option(
+            "--wipe",
+            help="At its next contact the laptop sends its pending work, then erases its keys "
+            "and profile.",
+        ),
+    ] = False,
     db: DbOption = None,
     create: CreateOption = False,
 ) -> None:
     """Refuse a lost or retired laptop from its next request on; its synced work stays."""
     from fieldkit.sync import admin
 
-    device_id = admin.revoke(_engine(db, create), device)
-    console.print(f"Revoked device {device_id}; it is refused from its next request.")
+    device_id = admin.revoke(_engine(db, create), device, wipe=wipe)
+    if wipe:
+        console.print(
+            f"Revoked device {device_id} with wipe: at its next sync it sends its pending "
+            "work, then erases its keys and profile (`fieldkit admin audit` shows when)."
+        )
+    else:
+        console.print(f"Revoked device {device_id}; it is refused from its next request.")
 
 
 @admin_app.command("devices")

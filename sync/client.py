@@ -41,6 +41,7 @@ from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 from . import outcome
 from .protocol import (
     RECOVERY_RECIPIENT,
+    WIPE_REQUESTED,
     EnrollResponse,
     Hello,
     KeysResponse,
@@ -72,6 +73,10 @@ class SyncRefused(FieldkitError):
     """The server refused this laptop (revoked, unknown, not on a case); nothing was lost."""
 
     exit_code = outcome.EXIT_DEVICE_REFUSED
+
+
+class WipeRequested(SyncRefused):
+    """The agency revoked this laptop with --wipe: send the pending work, then erase."""
 
 
 class NotEnrolled(FieldkitError):
@@ -239,6 +244,8 @@ class SyncClient:
                 detail = str(response.json().get("detail"))
             except (ValueError, AttributeError):
                 detail = response.text[:200]
+            if detail == WIPE_REQUESTED:
+                raise WipeRequested(detail)
             if quiet:
                 raise SyncRefused(detail)
             raise SyncRefused(
@@ -727,25 +734,45 @@ def run_sync(
         progress("verify", 0, None)
     summary.ops_checked = outcome.check_own_chain(store)
     with SyncClient(store, transport=transport) as client:
-        hello = client.hello()
-        summary.clock_offset_ms = client.offset_ms
-        recovery = hello.recovery_pub or store.meta("recovery_pub")
-        _push_teams(store, client, recovery, summary)
+        try:
+            return _run(store, client, summary, progress, batch_size, page_size, retry_all, started)
+        except WipeRequested:
+            from .wipe import drain_and_wipe
+
+            drain_and_wipe(store, client, summary)
+            raise
+
+
+def _run(
+    store: Store,
+    client: SyncClient,
+    summary: SyncSummary,
+    progress: ProgressFn | None,
+    batch_size: int,
+    page_size: int,
+    retry_all: bool,
+    started: float,
+) -> SyncSummary:
+    """The sync proper, over an open client (see `run_sync`)."""
+    hello = client.hello()
+    summary.clock_offset_ms = client.offset_ms
+    recovery = hello.recovery_pub or store.meta("recovery_pub")
+    _push_teams(store, client, recovery, summary)
+    _push(store, client, summary, progress, batch_size)
+    keys = _fetch_keys(store, client)
+    if _requeue_refused(store, keys, summary, retry_all):
         _push(store, client, summary, progress, batch_size)
-        keys = _fetch_keys(store, client)
-        if _requeue_refused(store, keys, summary, retry_all):
-            _push(store, client, summary, progress, batch_size)
-        fresh = _install_keys(store, keys, summary)
-        if fresh:
-            backfill = set(json.loads(store.meta("sync_backfill") or "[]")) | fresh
-            store.set_meta("sync_backfill", json.dumps(sorted(backfill)))
-        _complete_envelopes(store, client, keys, recovery, summary)
-        touched = _pull(store, client, keys, summary, progress, page_size)
-        summary.waiting = store.outbox_count()
-        summary.quarantined_total = len(store.quarantined())
-        summary.waiting_keys = _waiting_keys(store, keys)
-        summary.duration_ms = int((time.monotonic() - started) * 1000)
-        _report(client, summary)
+    fresh = _install_keys(store, keys, summary)
+    if fresh:
+        backfill = set(json.loads(store.meta("sync_backfill") or "[]")) | fresh
+        store.set_meta("sync_backfill", json.dumps(sorted(backfill)))
+    _complete_envelopes(store, client, keys, recovery, summary)
+    touched = _pull(store, client, keys, summary, progress, page_size)
+    summary.waiting = store.outbox_count()
+    summary.quarantined_total = len(store.quarantined())
+    summary.waiting_keys = _waiting_keys(store, keys)
+    summary.duration_ms = int((time.monotonic() - started) * 1000)
+    _report(client, summary)
     for case_id, entity, entity_id in sorted(touched):
         state = store.entity(case_id, entity, entity_id)
         if state is None:

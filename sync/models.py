@@ -46,6 +46,16 @@ class Device(SQLModel, table=True):
     last_seq: int = Field(default=0, description="the last chain position the server has seen")
     head_hash: str = Field(default=GENESIS, description="the hash at that position")
     last_seen_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    wipe_ms: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, nullable=True),
+        description="revoked with --wipe: at next contact it sends its work, then erases itself",
+    )
+    wiped_ms: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, nullable=True),
+        description="when the laptop said it had sent its work and was erasing itself",
+    )
 
 
 class EnrollCode(SQLModel, table=True):

@@ -22,6 +22,13 @@ AUTH_SCHEME = "Fieldkit"
 # A signed request is good for this long either side of the server's clock.
 REQUEST_WINDOW_MS = 5 * 60 * 1000
 RECOVERY_RECIPIENT = "@recovery"
+# The refusal a laptop revoked with `--wipe` meets: it pushes its pending ops, says so on
+# WIPED_ROUTE, then erases its keys and profile (sync/wipe.py).
+WIPE_REQUESTED = (
+    "this laptop was retired by the agency: it sends its pending work, then erases its "
+    "keys and profile"
+)
+DRAIN_ROUTES = frozenset({"/v1/push", "/v1/wiped"})
 ROLES = ("worker", "supervisor", "admin")
 
 OpStatus = Literal["accepted", "duplicate", "rejected", "deferred"]

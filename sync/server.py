@@ -41,9 +41,11 @@ from .models import (
     USERS,
 )
 from .protocol import (
+    DRAIN_ROUTES,
     RECOVERY_RECIPIENT,
     REQUEST_WINDOW_MS,
     RETRYABLE,
+    WIPE_REQUESTED,
     DeviceInfo,
     EnrollRequest,
     EnrollResponse,
@@ -191,11 +193,19 @@ class SyncServer:
             device, role = row, row.role
             message = request_message(method, path, ts, nonce, body)
             genuine = _verify(ed25519_public_from_bytes(device.sign_pub), sig, message)
-            if device.revoked_ms is not None:
+            draining = device.wipe_ms is not None and device.wiped_ms is None
+            if device.revoked_ms is not None and not (
+                draining and genuine and path.partition("?")[0] in DRAIN_ROUTES
+            ):
                 # Refused after this transaction commits, so the attempt stays audited.
                 if genuine:
                     admin.audit(conn, device.user, "revoked device refused", f"device {device_id}")
-                refusal = Refused(403, "this device was revoked by the agency; ask your IT lead")
+                refusal = Refused(
+                    403,
+                    WIPE_REQUESTED
+                    if draining and genuine
+                    else "this device was revoked by the agency; ask your IT lead",
+                )
             elif not genuine:
                 raise Refused(401, "the request signature does not verify with the device key")
             # One statement records the nonce and tells a replay apart (no savepoint).
@@ -956,6 +966,13 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
     async def user_key(name: str, who: Authed) -> UserKey:
         """A user's public key, to wrap a case key to them."""
         return await in_thread(service.user_key, who, name)
+
+    @app.post("/v1/wiped", status_code=204, responses=REFUSALS)
+    async def wiped(req: SyncReportRequest, who: Authed) -> Response:
+        """A laptop revoked with --wipe has sent its work and is erasing itself."""
+        detail = f"{req.pushed} changes sent, {req.waiting} left, {req.refused} refused"
+        await in_thread(admin.mark_wiped, eng, who.device_id, who.user, detail)
+        return Response(status_code=204)
 
     @app.post("/v1/sync-report", status_code=204, responses=REFUSALS)
     async def sync_report(req: SyncReportRequest, who: Authed) -> Response:

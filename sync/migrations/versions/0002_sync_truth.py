@@ -18,6 +18,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("rejected_ops") as batch:
         batch.add_column(sa.Column("cause", sa.String(), nullable=True))
+    with op.batch_alter_table("devices") as batch:
+        batch.add_column(sa.Column("wipe_ms", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("wiped_ms", sa.BigInteger(), nullable=True))
     op.create_table(
         "sync_reports",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
@@ -40,3 +43,6 @@ def downgrade() -> None:
     op.drop_table("sync_reports")
     with op.batch_alter_table("rejected_ops") as batch:
         batch.drop_column("cause")
+    with op.batch_alter_table("devices") as batch:
+        batch.drop_column("wiped_ms")
+        batch.drop_column("wipe_ms")
