@@ -234,14 +234,31 @@ def enroll(
         bool,
         typer.Option("--insecure", help="Allow plain http:// to a host other than this one."),
     ] = False,
+    new_device: Annotated[
+        bool,
+        typer.Option(
+            "--new-device",
+            help="A restored laptop: take a new device id, carry unsynced changes over "
+            "(signed, original authorship kept), enroll with this fresh code.",
+        ),
+    ] = False,
 ) -> None:
-    """Register this laptop with the agency server (once)."""
+    """Register this laptop with the agency server (once; again with --new-device)."""
     from fieldkit.sync.client import enroll as do_enroll
 
     context = _context(ctx)
     passphrase = services.ask_passphrase()
     store = services.open_store(context.path, passphrase)
     try:
+        if new_device:
+            from fieldkit.sync.carryover import reenroll
+
+            old, carried = reenroll(store, url, code, passphrase, insecure=insecure)
+            console.print(
+                f"This laptop is now device {store.device_id} (was {old}); "
+                f"{len(carried)} unsynced change(s) carried over; `fieldkit sync` sends them."
+            )
+            return
         reply = do_enroll(store, url, code, passphrase, insecure=insecure)
     finally:
         store.close()

@@ -100,7 +100,8 @@ def check_own_chain(store: Store) -> int:
             problem = "its signature does not verify with this laptop's key: forged"
         if problem:
             raise LocalIntegrityError(_integrity_line(op, problem))
-        by_seq[op.seq] = op.hash
+        if op.op_id not in pending:
+            by_seq[op.seq] = op.hash  # acknowledged: the receipt anchors these
         expected, prev = op.seq + 1, op.hash
     _check_receipt_anchor(store, own, by_seq)
     return len(own)
@@ -127,6 +128,8 @@ def _check_receipt_anchor(store: Store, own: list[Op], by_seq: dict[int, str]) -
             "the server's last receipt kept on this laptop does not verify: the profile was "
             "altered; nothing was sent; run `fieldkit verify` and call your IT lead"
         )
+    # A position this laptop holds only unacknowledged is a fork (a restored laptop), not
+    # a rewrite: the server says so when it refuses those ops.
     if receipt["device_id"] != store.device_id or seq == 0 or seq not in by_seq:
         return
     if by_seq[seq] != head:
