@@ -87,9 +87,9 @@ class FieldkitApp(App[None]):
         self.theme = wanted
         self.add_mode("locked", UnlockScreen)
         if self.store is not None:
-            from fieldkit import visits
+            from fieldkit.services import caseload
 
-            self.policy = visits.policy_of(self.store)
+            self.policy = caseload.policy_of(self.store)
             self.enter_work()
         else:
             self.switch_mode("locked")
@@ -110,7 +110,7 @@ class FieldkitApp(App[None]):
         from fieldkit.screens.dashboard import DashboardScreen
         from fieldkit.screens.supervisor.queue import ReviewQueueScreen
 
-        from fieldkit.review import is_supervisor
+        from fieldkit.services.review import is_supervisor
 
         self.last_activity = time.monotonic()
         if "work" not in self._modes:
@@ -137,7 +137,7 @@ class FieldkitApp(App[None]):
     def _background_sync(self) -> None:
         """A supervisor's console syncs by itself now and then, so a worker enrolled after
         an assignment receives the case keys without anyone pressing a key."""
-        from fieldkit.review import is_supervisor
+        from fieldkit.services.review import is_supervisor
 
         store = self.store
         if store is None or not store.meta("sync_url") or not is_supervisor(store):

@@ -22,7 +22,8 @@ from fieldkit.sync.outcome import (
     outbox_items,
 )
 
-from fieldkit import services, visits
+from fieldkit import services
+from fieldkit.services import caseload
 from fieldkit.store import Store
 from tests.conftest import PASSPHRASE, run_cli, sample_case, transfer_doc, write_json
 from tests.sync.conftest import Agency, assigned_case, canonical, own_ids, server_op_ids
@@ -140,7 +141,7 @@ def test_refused_then_assigned_work_arrives_after_the_assignment(agency: Agency)
     assert {i.state for i in items} == {"refused"} and all(i.retryable for i in items)
     assert "not on case C-1" in items[0].reason
     # The status line never says "all changes synced" while anything is refused.
-    line = visits.sync_status(sup, date.today())
+    line = caseload.sync_status(sup, date.today())
     assert "all changes synced" not in line and f"✗ {len(written)} refused" in line
 
     assign_case(sup, "C-1", "jsmith")
@@ -155,7 +156,7 @@ def test_refused_then_assigned_work_arrives_after_the_assignment(agency: Agency)
     got = run_sync(worker)
     assert got.pulled == len(own_ids(sup))
     assert canonical(worker, "C-1") == canonical(sup, "C-1")
-    assert "all changes synced" in visits.sync_status(sup, date.today())
+    assert "all changes synced" in caseload.sync_status(sup, date.today())
     trail = [e["action"] for e in admin.audit_events(agency.engine)]
     assert trail.count("quarantine") == len(written)
     assert trail.count("accepted after refusal") == len(written)
@@ -197,7 +198,7 @@ def test_a_worker_enrolled_after_the_assignment_is_told_and_the_supervisor_share
     late = agency.laptop("bwong")
     first = run_sync(late)
     assert first.waiting_keys == ["C-1"] and first.pulled == 0
-    line = visits.sync_status(late, date.today())
+    line = caseload.sync_status(late, date.today())
     assert "1 case waiting for your supervisor's laptop to share their keys" in line
     assert "all changes synced" not in line
     shared = run_sync(sup)
@@ -205,7 +206,7 @@ def test_a_worker_enrolled_after_the_assignment_is_told_and_the_supervisor_share
     second = run_sync(late)
     assert second.keys_received == 1 and second.waiting_keys == []
     assert second.pulled == len(own_ids(sup))
-    assert "all changes synced" in visits.sync_status(late, date.today())
+    assert "all changes synced" in caseload.sync_status(late, date.today())
 
 
 # --- every exit code of the command, with its JSON ---------------------------------------

@@ -1,6 +1,6 @@
 """Sync commands: `fieldkit server`, `fieldkit admin …`, `fieldkit enroll`, `fieldkit sync`.
 
-Registered by `fieldkit.cli._register_optional()`. Thin: parse, call fieldkit.sync, print.
+Added to the `fieldkit` command by `fieldkit.cli`. Thin: parse, call fieldkit.sync, print.
 Server-side modules are imported inside the commands that need them, so a laptop's
 `fieldkit` starts without loading FastAPI.
 """
@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fieldkit import services
+from fieldkit.cli.base import case_app, ctx_of
 from fieldkit.errors import FieldkitError
 
 if TYPE_CHECKING:
@@ -36,12 +37,6 @@ DbOption = Annotated[
         "postgresql+psycopg://… for PostgreSQL).",
     ),
 ]
-
-
-def _context(ctx: typer.Context) -> Any:
-    from fieldkit.cli import ctx_of
-
-    return ctx_of(ctx)
 
 
 def _when(ms: int | None) -> str:
@@ -246,7 +241,7 @@ def enroll(
     """Register this laptop with the agency server (once; again with --new-device)."""
     from fieldkit.sync.client import enroll as do_enroll
 
-    context = _context(ctx)
+    context = ctx_of(ctx)
     passphrase = services.ask_passphrase()
     store = services.open_store(context.path, passphrase)
     try:
@@ -278,9 +273,9 @@ def sync(
     outbox`); 4 local integrity failure, nothing sent (`fieldkit verify`); 5 the server
     refused this laptop (revoked or unknown there).
     """
-    from fieldkit.cli_outbox import run_sync_command
+    from fieldkit.cli.outbox import run_sync_command
 
-    run_sync_command(_context(ctx).path, as_json, _print_summary, err_console)
+    run_sync_command(ctx_of(ctx).path, as_json, _print_summary, err_console)
 
 
 def _print_summary(summary: SyncSummary) -> None:
@@ -369,7 +364,7 @@ def case_assign(
     """Assign or reassign a case; its key is wrapped for the new team at the next sync."""
     from fieldkit.sync.client import assign_case
 
-    context = _context(ctx)
+    context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
         assign_case(store, case_id, worker, supervisor)
@@ -391,7 +386,7 @@ def case_import(
     """Import cases; a bad file is refused whole, naming the case and key."""
     from fieldkit.transfer import check_document
 
-    context = _context(ctx)
+    context = ctx_of(ctx)
     doc = services.read_transfer_file(file)
     cases = check_document(doc)
     store = services.open_store(context.path)
@@ -422,20 +417,14 @@ def case_import(
 def register(app: typer.Typer) -> None:
     """Add the sync commands to the `fieldkit` command."""
     app.command("server")(server)
-    from fieldkit.cli_admin_view import register_admin_views
+    from fieldkit.cli.admin_view import register_admin_views
 
     register_admin_views(admin_app)
     app.add_typer(admin_app, name="admin")
     app.command("enroll")(enroll)
     app.command("sync")(sync)
-    from fieldkit.cli_outbox import outbox_app
+    from fieldkit.cli.outbox import outbox_app
 
     app.add_typer(outbox_app, name="outbox")
-    for group in app.registered_groups:
-        if group.name == "case" and group.typer_instance is not None:
-            case_group = group.typer_instance
-            case_group.registered_commands = [
-                c for c in case_group.registered_commands if c.name != "import"
-            ]
-            case_group.command("import")(case_import)
-            case_group.command("assign")(case_assign)
+    case_app.command("import")(case_import)
+    case_app.command("assign")(case_assign)

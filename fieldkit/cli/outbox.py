@@ -30,7 +30,7 @@ outbox_app = typer.Typer(
 
 
 def _path(ctx: typer.Context) -> Path:
-    from fieldkit.cli import ctx_of
+    from fieldkit.cli.base import ctx_of
 
     path: Path = ctx_of(ctx).path
     return path
@@ -169,6 +169,6 @@ def retry(
     Changes refused for good (altered or forged) stay quarantined with their reason.
     Exit codes as `fieldkit sync`.
     """
-    from fieldkit.cli_sync import _print_summary
+    from fieldkit.cli.sync import _print_summary
 
     run_sync_command(_path(ctx), as_json, _print_summary, err_console, retry_all=True)

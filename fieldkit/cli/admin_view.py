@@ -37,7 +37,7 @@ def _when(ms: int | None) -> str:
 
 
 def _engine(db: str | None) -> Engine:
-    from fieldkit.cli_sync import _engine as named_engine
+    from fieldkit.cli.sync import _engine as named_engine
 
     engine: Engine = named_engine(db, False)
     return engine
