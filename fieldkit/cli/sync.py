@@ -345,6 +345,12 @@ def _print_summary(summary: SyncSummary) -> None:
             f"{summary.quarantined_total} change(s) refused by the server are kept on this "
             "laptop: `fieldkit outbox` lists them"
         )
+    if any(item.get("cause") == "fork" for item in summary.rejected):
+        console.print(
+            "[yellow]![/] this laptop's chain forks from the server's (restored from a "
+            "backup?): ask your IT lead for a code and run "
+            "`fieldkit enroll URL CODE --new-device`; nothing is lost"
+        )
     if summary.exit_code == 0:
         console.print("Everything on this laptop was sent and accepted.")
 
