@@ -135,6 +135,9 @@ def init(
             raise FieldkitError(f"cannot use recovery key {recovery_key}: {exc}") from None
     if context.path.exists():
         raise FieldkitError(f"a profile already exists at {context.path}; nothing was changed")
+    from fieldkit.policies import checked_policy
+
+    policy = checked_policy(policy)
     passphrase = services.ask_passphrase("New passphrase: ", confirm=True)
     if len(passphrase) < 8:
         raise FieldkitError("the passphrase is too short: use at least 8 characters")
@@ -380,7 +383,13 @@ def _register_optional() -> None:
     """Commands that live beside their feature (practice rules, sync, supervisor)."""
     import importlib
 
-    for module in ("fieldkit.cli_practice", "fieldkit.cli_sync", "fieldkit.cli_supervisor"):
+    for module in (
+        "fieldkit.cli_practice",
+        "fieldkit.cli_sync",
+        "fieldkit.cli_supervisor",
+        "fieldkit.cli_policy",
+        "fieldkit.cli_casework",
+    ):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

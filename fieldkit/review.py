@@ -233,13 +233,25 @@ def visit_flags(case: Case, visit_fields: dict[str, Any], profile: PolicyProfile
     signed_at = visit_fields.get("signed_at")
     days = profile.visit_documentation_working_days
     if signed_at and days:
-        signed_day = parse_date(str(signed_at)[:10])
+        signed_day = signed_local_day(str(signed_at), profile)
         limit = profile.add_working_days(visit.date, days)
         if signed_day and signed_day > limit:
             flags.append(
                 f"documented late: signed {signed_day.isoformat()}, due by {limit.isoformat()}"
             )
     return flags
+
+
+def signed_local_day(signed_at: str, profile: PolicyProfile) -> date | None:
+    """The agency-zone day a record was signed: 22:50 in Toronto is that evening's day,
+    not the next UTC day. A stamp without a zone is taken as UTC (how fieldkit writes it)."""
+    try:
+        moment = datetime.fromisoformat(signed_at.replace("Z", "+00:00"))
+    except ValueError:
+        return parse_date(signed_at[:10]) if len(signed_at) >= 10 else None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return profile.local_date(moment)
 
 
 def review_queue(

@@ -24,6 +24,7 @@ from fieldkit.domain import (
 )
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import (
+    STATUSES,
     GateCheck,
     Override,
     PolicyProfile,
@@ -118,7 +119,7 @@ def dashboard_rows(cases: list[Case], profile: PolicyProfile, as_of: date) -> li
                 names=names,
             )
         )
-    rank = {"overdue": 0, "due": 1, "due-soon": 2, "upcoming": 3, "done": 4}
+    rank = {status: n for n, status in enumerate(STATUSES)}
     rows.sort(key=lambda r: (rank.get(r.status, 5), r.due or date.max, r.case_id))
     return rows
 
