@@ -45,12 +45,20 @@ def _day(value: str | None, option: str) -> date | None:
         raise FieldkitError(f"{option} {value!r} is not a date; write YYYY-MM-DD") from None
 
 
-TARGETS = {"visit": "visit", "plan": "safety_plan", "safety-plan": "safety_plan"}
+TARGETS = {
+    "visit": "visit",
+    "plan": "safety_plan",
+    "safety-plan": "safety_plan",
+    "service-plan": "service_plan",
+    "closure": "closure",
+}
 
 
 def _target(kind: str) -> str:
     if kind not in TARGETS:
-        raise FieldkitError(f"{kind!r}: review a 'visit' or a 'plan'")
+        raise FieldkitError(
+            f"{kind!r}: review a visit, plan (safety plan), service-plan or closure"
+        )
     return TARGETS[kind]
 
 

@@ -227,6 +227,7 @@ class ServicePlan:
     id: str
     completed: date | None
     family_agreement: str | None = None
+    approval: str | None = None  # supervisor's latest decision (approved, returned, ...)
     goals: tuple[Goal, ...] = ()
     objectives: tuple[Objective, ...] = ()
     activities: tuple[Activity, ...] = ()
@@ -357,6 +358,8 @@ class Case:
     assessment: Assessment | None = None
     closure: Closure | None = None
     needs_resolution: int = 0
+    service_plan_dates: list[date] = field(default_factory=list)
+    """Rules PL-2, PL-7, FED-1: when each version of the service plan was completed."""
 
     @property
     def children(self) -> list[Person]:

@@ -175,9 +175,10 @@ RECORD_KEYS: dict[str, dict[str, Spec]] = {
         "signed_at": "text?",
         "updated": "date?",
     },
-    "goal": {"text": "text", "progress": "text?"},
-    "objective": {"goal": "text", "text": "text"},
+    "goal": {"plan": "text?", "text": "text", "progress": "text?"},
+    "objective": {"plan": "text?", "goal": "text", "text": "text"},
     "activity": {
+        "plan": "text?",
         "objective": "text",
         "text": "text",
         "who": "text?",
@@ -697,8 +698,14 @@ def build_case(
         for e in by_kind.get("event", [])
         if e.get("date")
     ]
-    closure_fields = _first(by_kind.get("closure"))
-    assessment_fields = _first(by_kind.get("assessment"))
+    decisions = latest_decisions(by_kind.get("approval") or [])
+    closure_fields = _latest(
+        (c for c in by_kind.get("closure") or [] if c.get("date")),
+        decisions,
+        "closure",
+        "date",
+    )
+    assessment_fields = _latest(by_kind.get("assessment") or [], {}, "assessment", "completed")
     return Case(
         id=head["id"],
         kind=CaseKind(head["kind"]),
@@ -739,26 +746,79 @@ def build_case(
         if closure_fields and closure_fields.get("date")
         else None,
         needs_resolution=needs_resolution,
-        service_plan=service_plan_from(by_kind),
+        service_plan=service_plan_from(by_kind, decisions),
+        service_plan_dates=[
+            d
+            for d in (
+                parse_date(p.get("completed"))
+                for p in by_kind.get("service_plan") or []
+                if not _withdrawn(decisions, "service_plan", p)
+            )
+            if d is not None
+        ],
     )
 
 
-def service_plan_from(by_kind: dict[str, list[dict[str, Any]]]) -> ServicePlan | None:
-    """Rule PL-4: the plan, its goals, objectives and activities, from their records."""
+WITHDRAWN = ("returned", "rejected")
+"""A supervisor's decision that sends a plan or closure back: it is not in force."""
+
+
+def latest_decisions(approvals: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """(target, target id) → the latest decision on it (the approval records, by time)."""
+    latest: dict[tuple[str, str], tuple[str, str]] = {}
+    for a in approvals:
+        key = (str(a.get("target", "")), str(a.get("target_id", "")))
+        at = str(a.get("at", ""))
+        if key not in latest or at >= latest[key][0]:
+            latest[key] = (at, str(a.get("decision", "")))
+    return {key: decision for key, (_, decision) in latest.items()}
+
+
+def _withdrawn(decisions: dict[tuple[str, str], str], target: str, f: dict[str, Any]) -> bool:
+    return decisions.get((target, str(f.get("_id", "")))) in WITHDRAWN
+
+
+def _latest(
+    items: Any, decisions: dict[tuple[str, str], str], target: str, key: str
+) -> dict[str, Any] | None:
+    """The newest record of a kind by its date key, leaving out those sent back (CT-4: the
+    latest assessment; CL-1: the closure that stands)."""
+    kept = [f for f in items if not _withdrawn(decisions, target, f)]
+    if not kept:
+        return None
+    return max(kept, key=lambda f: (str(f.get(key) or ""), str(f.get("_id", ""))))
+
+
+def service_plan_from(
+    by_kind: dict[str, list[dict[str, Any]]],
+    decisions: dict[tuple[str, str], str] | None = None,
+) -> ServicePlan | None:
+    """Rule PL-4: the plan in force (the newest version not sent back), its goals,
+    objectives and activities, from their records."""
     if not any(by_kind.get(kind) for kind in ("service_plan", "goal", "objective", "activity")):
         return None
-    head = _first(by_kind.get("service_plan")) or {"_id": "plan"}
+    decisions = decisions or {}
+    head = _latest(by_kind.get("service_plan") or [], decisions, "service_plan", "completed")
+    head = head or {"_id": "plan"}
+    plan_id = str(head.get("_id", "plan"))
+
+    def ours(kind: str) -> list[dict[str, Any]]:
+        """Records of this version (those of a plan made before versions have no `plan`)."""
+        return [f for f in by_kind.get(kind, []) if f.get("plan") in (None, plan_id)]
+
+    approval = decisions.get(("service_plan", plan_id)) or head.get("approval")
     return ServicePlan(
-        id=str(head.get("_id", "plan")),
+        id=plan_id,
         completed=parse_date(head.get("completed")),
         family_agreement=head.get("family_agreement"),
+        approval=str(approval) if approval else None,
         goals=tuple(
             Goal(str(f.get("_id", "")), str(f.get("text", "")), str(f.get("progress", "")))
-            for f in by_kind.get("goal", [])
+            for f in ours("goal")
         ),
         objectives=tuple(
             Objective(str(f.get("_id", "")), str(f.get("goal", "")), str(f.get("text", "")))
-            for f in by_kind.get("objective", [])
+            for f in ours("objective")
         ),
         activities=tuple(
             Activity(
@@ -772,7 +832,7 @@ def service_plan_from(by_kind: dict[str, list[dict[str, Any]]]) -> ServicePlan |
                 measure=str(f.get("measure", "")),
                 progress=str(f.get("progress", "")),
             )
-            for f in by_kind.get("activity", [])
+            for f in ours("activity")
         ),
     )
 

@@ -109,7 +109,10 @@ class _CaseRules:
         if case.last_supervision is not None and case.last_supervision <= as_of:
             supervisions.append(case.last_supervision)
         self.last_supervision = max(supervisions, default=None)
+        versions = [d for d in case.service_plan_dates if d <= as_of]
         plan_done = case.service_plan_completed
+        if plan_done is None and versions:
+            plan_done = min(versions)  # rule PL-2: the initial plan, not its later versions
         if plan_done is None and case.service_plan is not None:
             plan_done = case.service_plan.completed
         self.plan_completed = plan_done if plan_done is not None and plan_done <= as_of else None
@@ -120,6 +123,7 @@ class _CaseRules:
         updates = [r.date for r in case.reviews if r.date <= as_of] + formal
         if self.plan_completed is not None:
             updates.append(self.plan_completed)
+        updates.extend(versions)  # rule PL-7: a new plan version is a plan update
         self.last_plan_update = max(updates, default=None)
         self.events = sorted((e for e in case.events if e.date <= as_of), key=lambda e: e.date)
         removals = [e.date for e in self.events if e.kind == "removal"]
