@@ -122,7 +122,7 @@ def _opened(ctx: typer.Context) -> Iterator[tuple[Store, PolicyProfile]]:
 
 def _after(store: Store, case_id: str, profile: PolicyProfile, done: str) -> None:
     """What was signed, then what is due on the case now (the engine re-planned)."""
-    console.print(escape(done), highlight=False)
+    console.print(escape(done), highlight=False, soft_wrap=True)
     items = open_items(casework.due_after(store, case_id, profile, profile.today()))
     if not items:
         console.print("Nothing due on this case now.")
