@@ -798,7 +798,9 @@ def service_plan_from(
     if not any(by_kind.get(kind) for kind in ("service_plan", "goal", "objective", "activity")):
         return None
     decisions = decisions or {}
-    head = _latest(by_kind.get("service_plan") or [], decisions, "service_plan", "completed")
+    versions = by_kind.get("service_plan") or []
+    head = _latest(versions, decisions, "service_plan", "completed")
+    head = head or _latest(versions, {}, "service_plan", "completed")  # every one sent back
     head = head or {"_id": "plan"}
     plan_id = str(head.get("_id", "plan"))
 

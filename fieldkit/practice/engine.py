@@ -113,8 +113,9 @@ class _CaseRules:
         plan_done = case.service_plan_completed
         if plan_done is None and versions:
             plan_done = min(versions)  # rule PL-2: the initial plan, not its later versions
-        if plan_done is None and case.service_plan is not None:
-            plan_done = case.service_plan.completed
+        plan = case.service_plan
+        if plan_done is None and plan is not None and plan.approval not in ("returned", "rejected"):
+            plan_done = plan.completed  # a plan a supervisor sent back is not in force
         self.plan_completed = plan_done if plan_done is not None and plan_done <= as_of else None
         formal = [r.date for r in case.reviews if r.kind == "formal" and r.date <= as_of]
         if case.last_formal_review is not None and case.last_formal_review <= as_of:
