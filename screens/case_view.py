@@ -29,8 +29,21 @@ class CaseScreen(Screen[None]):
     CSS_PATH = "case_view.tcss"
     BINDINGS = [
         Binding("v", "visit", "Start visit"),
+        Binding("a", "record('assessment')", "Assessment"),
+        Binding("p", "record('plan')", "Plan"),
+        Binding("r", "record('review')", "Review"),
+        Binding("e", "record('event')", "Event"),
+        Binding("f", "record('facts')", "Facts"),
+        Binding("c", "record('closure')", "Close case"),
         Binding("escape", "back", "Caseload"),
     ]
+
+    def action_record(self, kind: str) -> None:
+        """Open the form for one kind of case record (screens/case/)."""
+        from fieldkit.screens.case.open import form_for
+
+        if self.case is not None:
+            self.app.push_screen(form_for(kind, self.case))
 
     class CaseLoaded(Message):
         """The worker read the case, its due items, conflicts, returns and drafts."""
