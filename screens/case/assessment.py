@@ -30,7 +30,7 @@ class AssessmentScreen(CaseFormScreen):
         yield Checkbox("Results discussed with the family (PL-1)", False, id="as-discussed")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit import casework
+        from fieldkit.services import casework
 
         day = parse_day(self.query_one("#as-date", Input).value, "completed")
         strengths = self.query_one("#as-strengths", TextArea).text

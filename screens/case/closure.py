@@ -33,7 +33,7 @@ class ClosureScreen(CaseFormScreen):
             yield RadioButton("no", id="cl-goals-no")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit import casework
+        from fieldkit.services import casework
 
         day = parse_day(self.query_one("#cl-date", Input).value, "end date")
         reason = self.query_one("#cl-reason", TextArea).text

@@ -54,7 +54,7 @@ class EventScreen(CaseFormScreen):
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
         from fieldkit.screens.case.form import FormError
 
-        from fieldkit import casework
+        from fieldkit.services import casework
 
         kind = self.query_one("#ev-kind", Select).value
         if not isinstance(kind, str):

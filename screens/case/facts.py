@@ -51,7 +51,7 @@ class FactsScreen(CaseFormScreen):
         yield Input(placeholder="who", id="facts-who")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit import casework
+        from fieldkit.services import casework
 
         person = self.query_one("#facts-person", Select).value
         details = {

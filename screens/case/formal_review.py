@@ -54,7 +54,8 @@ class FormalReviewScreen(CaseFormScreen):
     @work(thread=True, exclusive=True, group="review-checklist")
     def read_checklist(self) -> None:
         """RV-6: what the record holds now (and what it lacks)."""
-        from fieldkit import casework, services
+        from fieldkit import services
+        from fieldkit.services import casework
 
         store, policy = self.fk.store, self.fk.policy
         if store is None or policy is None:
@@ -73,7 +74,7 @@ class FormalReviewScreen(CaseFormScreen):
         self.query_one("#rv-checklist", Static).update(escape(event.text))
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit import casework
+        from fieldkit.services import casework
 
         day = parse_day(self.query_one("#rv-date", Input).value)
         kind = str(self.query_one("#rv-kind", Select).value)

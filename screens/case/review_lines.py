@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from fieldkit import casework
+from fieldkit.services import casework
 from fieldkit.store import Store
 
 

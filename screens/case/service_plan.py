@@ -78,7 +78,7 @@ class ServicePlanScreen(CaseFormScreen):
         yield Input(id="sp-agreement")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit import casework
+        from fieldkit.services import casework
 
         day = parse_day(self.query_one("#sp-date", Input).value, "completed")
         participants = [

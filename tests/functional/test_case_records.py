@@ -17,8 +17,9 @@ from fieldkit.screens.supervisor.queue import ReviewQueueScreen
 from textual.pilot import Pilot
 from textual.widgets import Select, Static
 
-from fieldkit import casework, review, services
+from fieldkit import services
 from fieldkit.practice import due_items, load_profile
+from fieldkit.services import casework, review
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
 from tests.functional.conftest import KEYS, TODAY, open_case, settle

@@ -8,8 +8,9 @@ from datetime import date
 
 from fieldkit.sync.client import run_sync
 
-from fieldkit import casework, review, services
+from fieldkit import services
 from fieldkit.practice import load_profile
+from fieldkit.services import casework, review
 from tests.sync.conftest import Agency
 from tests.sync.test_review_sync import _team
 from tests.unit.test_casework_transfer import PLAN_FORM

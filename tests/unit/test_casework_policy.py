@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from fieldkit import review, services
+from fieldkit import services
 from fieldkit.domain import Case, CaseKind
 from fieldkit.errors import TransferError
 from fieldkit.practice import ProfileError, load_profile
+from fieldkit.services import review
 from fieldkit.store import Store
 from tests.conftest import PASSPHRASE, run_cli, sample_case, transfer_doc, write_json
 

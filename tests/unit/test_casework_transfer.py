@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from fieldkit import casework, review, services, visits
+from fieldkit import services
 from fieldkit.domain import ENTITY_KINDS
 from fieldkit.practice import due_items, load_profile
+from fieldkit.services import casework, review, visits
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
 

@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from fieldkit import policies, services
+from fieldkit import services
 from fieldkit.practice import PolicyProfile
+from fieldkit.services import policies
 
 console = Console()
 policy_app = typer.Typer(
@@ -43,7 +44,7 @@ def _print(doc: dict[str, object]) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add `fieldkit policy` to the CLI."""
-    from fieldkit.cli import ctx_of
+    from fieldkit.cli.base import ctx_of
 
     app.add_typer(policy_app, name="policy")
 

@@ -22,9 +22,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from fieldkit import casework, policies, review, services
+from fieldkit import services
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import PolicyProfile, open_items
+from fieldkit.services import casework, policies, review
 from fieldkit.store import Store
 
 console = Console()
@@ -111,7 +112,7 @@ def _day(value: str, option: str) -> date:
 
 @contextmanager
 def _opened(ctx: typer.Context) -> Iterator[tuple[Store, PolicyProfile]]:
-    from fieldkit.cli import ctx_of
+    from fieldkit.cli.base import ctx_of
 
     store = services.open_store(ctx_of(ctx).path)
     try:
