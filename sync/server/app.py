@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request, Response
+from fieldkit.sync import access_log, admin, health
 from fieldkit.sync.db import open_database, server_url
 from fieldkit.sync.protocol import (
     EnrollRequest,
@@ -21,6 +22,7 @@ from fieldkit.sync.protocol import (
     PullResponse,
     PushRequest,
     PushResponse,
+    SyncReportRequest,
     TeamInfo,
     TeamRequest,
     UserKey,
@@ -112,6 +114,7 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
         "between caseworkers' laptops. It cannot read case content.",
     )
     app.state.sync = service
+    app.add_middleware(access_log.AccessLog)
 
     @app.get("/v1/hello", response_model=Hello)
     async def hello() -> Hello:
@@ -161,6 +164,19 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
         """A user's public key, to wrap a case key to them."""
         return await in_thread(service.user_key, who, name)
 
+    @app.post("/v1/wiped", status_code=204, responses=REFUSALS)
+    async def wiped(req: SyncReportRequest, who: Authed) -> Response:
+        """A laptop revoked with --wipe has sent its work and is erasing itself."""
+        detail = f"{req.pushed} changes sent, {req.waiting} left, {req.refused} refused"
+        await in_thread(admin.mark_wiped, eng, who.device_id, who.user, detail)
+        return Response(status_code=204)
+
+    @app.post("/v1/sync-report", status_code=204, responses=REFUSALS)
+    async def sync_report(req: SyncReportRequest, who: Authed) -> Response:
+        """How the caller's last sync went: counts and timing only (`admin sync-health`)."""
+        await in_thread(health.record_report, eng, who.device_id, req)
+        return Response(status_code=204)
+
     @app.put("/v1/cases/{case_id}/team", response_model=TeamInfo, responses=REFUSALS)
     async def set_team(case_id: str, req: TeamRequest, who: Authed) -> TeamInfo:
         """Assign or reassign a case, with its key wrapped to the new team."""
@@ -171,6 +187,7 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` and server workers: the DB from FIELDKIT_SERVER_DB."""
+    access_log.configure()
     return create_app(server_url(os.environ.get("FIELDKIT_SERVER_DB")))
 
 
