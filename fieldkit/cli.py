@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +14,7 @@ from rich.table import Table
 
 from fieldkit import services
 from fieldkit.errors import FieldkitError
+from fieldkit.text import json_text, safe
 
 console = Console()
 err_console = Console(stderr=True)
@@ -100,7 +100,11 @@ def _print_caseload(context: Context) -> None:
         for case in sorted(cases, key=lambda c: c.id):
             s = services.case_summary(case)
             table.add_row(
-                s["id"], s["family"], s["kind"], str(s["children"]), s["last_visit"] or "none"
+                safe(s["id"]),
+                safe(s["family"]),
+                safe(s["kind"]),
+                str(s["children"]),
+                safe(s["last_visit"] or "none"),
             )
         console.print(table)
     finally:
@@ -227,14 +231,16 @@ def verify(
         store.close()
     if not report.ok:
         for problem in report.problems:
-            err_console.print(f"[red]✗[/] op {problem.op_id}: {problem.message}")
+            where = f"op {problem.op_id}: " if problem.op_id != "-" else "profile: "
+            err_console.print(f"[red]✗[/] {where}{problem.message}", markup=False)
+        first = report.problems[0]
+        where = f"at op {first.op_id}" if first.op_id != "-" else "(the profile was altered)"
         raise FieldkitError(
-            f"the change log failed verification at op {report.problems[0].op_id}; "
-            "do not sync; ask your agency's IT lead"
+            f"the change log failed verification {where}; do not sync; ask your agency's IT lead"
         )
     if differences:
         for line in differences:
-            err_console.print(f"[red]✗[/] {line}")
+            err_console.print(f"[red]✗[/] {safe(line)}")
         raise FieldkitError(f"{len(differences)} record(s) differ from the change log")
     suffix = "; state rebuilt from the log matches" if rebuild else ""
     console.print(f"✓ {report.ops} ops from {report.devices} device(s) verified{suffix}")
@@ -256,7 +262,7 @@ def case_import(
         ids = services.import_cases(store, doc)
     finally:
         store.close()
-    console.print(f"Imported {len(ids)} case(s): {', '.join(ids)}")
+    console.print(f"Imported {len(ids)} case(s): {safe(', '.join(ids))}")
 
 
 @case_app.command("export")
@@ -274,12 +280,12 @@ def case_export(
         doc = services.export_case(store, case_id)
     finally:
         store.close()
-    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    text = json_text(doc, indent=2) + "\n"
     if out is None:
         sys.stdout.write(text)
     else:
         _write_named_file(out, text)
-        console.print(f"Wrote case {case_id} to {out}")
+        console.print(f"Wrote case {safe(case_id)} to {safe(out)}")
 
 
 def _write_named_file(out: Path, text: str) -> None:
@@ -310,12 +316,12 @@ def case_list(
         table.add_column(column)
     for s in summaries:
         table.add_row(
-            s["id"],
-            s["family"],
-            s["kind"],
-            s["worker"] or "",
+            safe(s["id"]),
+            safe(s["family"]),
+            safe(s["kind"]),
+            safe(s["worker"] or ""),
             str(s["children"]),
-            s["last_visit"] or "none",
+            safe(s["last_visit"] or "none"),
         )
     console.print(table)
 
@@ -336,7 +342,7 @@ def case_show(
     if as_json:
         _print_json(detail)
         return
-    console.print_json(json.dumps(detail, default=str))
+    sys.stdout.write(json_text(detail, indent=2) + "\n")
 
 
 @app.command("demo-seed")
@@ -373,7 +379,7 @@ def _parse_day(value: str, option: str) -> date:
 
 
 def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json_text(value, indent=2) + "\n")
 
 
 def _register_optional() -> None:

@@ -18,6 +18,7 @@ from fieldkit import review, services, visits
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import PolicyProfile
 from fieldkit.store import Store
+from fieldkit.text import json_text, safe
 
 console = Console()
 export_app = typer.Typer(help="Export records for the paper file.", no_args_is_help=True)
@@ -74,7 +75,7 @@ def register(app: typer.Typer) -> None:
         finally:
             store.close()
         if as_json:
-            console.out(json.dumps([i.to_json() for i in queue], ensure_ascii=False))
+            console.out(json_text([i.to_json() for i in queue]), highlight=False)
             return
         if not queue:
             console.print("Nothing waiting for review.")
@@ -86,9 +87,15 @@ def register(app: typer.Typer) -> None:
             when = item.day.isoformat()
             if item.deadline:
                 when += f"\ndocument by {item.deadline.isoformat()}"
-            title = f"{item.title}\n{item.target_id}" + ("\n(approval stale)" if item.stale else "")
+            title = f"{safe(item.title)}\n{safe(item.target_id)}" + (
+                "\n(approval stale)" if item.stale else ""
+            )
             table.add_row(
-                item.case_id, title, when, item.worker or "", "\n".join(item.flags) or "—"
+                safe(item.case_id),
+                title,
+                when,
+                safe(item.worker or ""),
+                safe("\n".join(item.flags)) or "—",
             )
         console.print(table)
 
@@ -169,7 +176,7 @@ def register(app: typer.Typer) -> None:
             store.close()
         doc = [services.conflict_json(c, c.case_id) for c in found]
         if as_json:
-            console.out(json.dumps(doc, ensure_ascii=False, default=str))
+            console.out(json_text(doc), highlight=False)
             return
         if not doc:
             console.print("No conflicts.")
@@ -183,7 +190,10 @@ def register(app: typer.Typer) -> None:
                 f"{v['by']}: {json.dumps(v['value'], default=str)}" for v in c["versions"]
             )
             table.add_row(
-                c["case"], f"{c['entity']} {c['entity_id']}", f"{c['field']}\n{mark}", versions
+                safe(c["case"]),
+                safe(f"{c['entity']} {c['entity_id']}"),
+                f"{safe(c['field'])}\n{mark}",
+                safe(versions),
             )
         console.print(table)
 

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from fieldkit import services
 from fieldkit.errors import FieldkitError
+from fieldkit.text import safe
 
 if TYPE_CHECKING:
     from fieldkit.sync.client import SyncSummary
@@ -275,14 +275,14 @@ def _print_summary(summary: SyncSummary) -> None:
     console.print(table)
     for item in summary.rejected:
         console.print(
-            f"[red]rejected[/] op {item['op_id']}: {escape(item['reason'])} (kept, quarantined)"
+            f"[red]rejected[/] op {safe(item['op_id'])}: {safe(item['reason'])} (kept, quarantined)"
         )
     for item in summary.decisions_received:
         colour = "green" if item["decision"] in ("approved", "confirmed") else "yellow"
         line = f"case {item['case_id']} {item['target']} {item['target_id']} by {item['by']}" + (
             f": {item['comment']}" if item["comment"] else ""
         )
-        console.print(f"[{colour}]{item['decision']}[/] {escape(line)}")
+        console.print(f"[{colour}]{safe(item['decision'])}[/] {safe(line)}")
     for conflict in summary.conflicts:
         label = "needs resolution" if conflict["needs_resolution"] else "kept both versions"
         console.print(
@@ -290,9 +290,9 @@ def _print_summary(summary: SyncSummary) -> None:
             f"{conflict['entity_id']}.{conflict['field']}: {label}"
         )
     for line in summary.team_problems + summary.local_problems:
-        console.print(f"[yellow]![/] {line}")
+        console.print(f"[yellow]![/] {safe(line)}")
     for item in summary.refused_from_server:
-        console.print(f"[red]not merged[/] op {item['op_id']}: {item['reason']}")
+        console.print(f"[red]not merged[/] op {safe(item['op_id'])}: {safe(item['reason'])}")
     if abs(summary.clock_offset_ms) > 10 * 60 * 1000:
         hours = summary.clock_offset_ms / 3_600_000
         console.print(f"[yellow]![/] this laptop's clock is {abs(hours):.1f} h off the server's")
@@ -330,7 +330,7 @@ def outbox(
         f"{report['waiting']} change(s) waiting to sync; last sync {report['last_sync'] or 'never'}"
     )
     for item in refused:
-        console.print(f"[red]refused[/] op {item['op_id']}: {item['reason']}")
+        console.print(f"[red]refused[/] op {safe(item['op_id'])}: {safe(item['reason'])}")
 
 
 def case_assign(
@@ -386,7 +386,7 @@ def case_import(
     finally:
         store.close()
     suffix = f", assigned to {assign}; `fieldkit sync` sends them" if assign else ""
-    console.print(f"Imported {len(ids)} case(s): {', '.join(ids)}{suffix}")
+    console.print(f"Imported {len(ids)} case(s): {safe(', '.join(ids))}{suffix}")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ key. In the clear, on purpose: ids, entity kinds, statuses and dates (THREAT_MOD
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from fieldkit.crypto import (
     X25519PrivateKey,
     X25519PublicKey,
     aad_for,
+    argon_params,
     ed25519_public_from_bytes,
     hkdf,
     open_passphrase_slot,
@@ -35,9 +37,11 @@ from fieldkit.crypto import (
     passphrase_slot,
     random_key,
     recovery_slot,
+    slot_version,
     verify_signature,
 )
 from fieldkit.errors import ProfileMissing, StoreError
+from fieldkit.integrity import AUTHENTICATED_META, RECORD_KEY, SealedSettings, device_entry
 
 SCHEMA_VERSION = 1
 
@@ -180,6 +184,27 @@ class VerifyReport:
         return not self.problems
 
 
+# The only words the clear status column may hold: any other value (a transfer file's own
+# `status` key, free text) stays sealed in the entity and the column stays empty.
+CLEAR_STATUSES = frozenset(
+    {
+        "pending",
+        "phone-approved",
+        "approved",
+        "rejected",
+        "returned",
+        "confirmed",
+        "open",
+        "closed",
+        "active",
+        "draft",
+        "signed",
+        "done",
+    }
+)
+_CLEAR_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def clear_columns(entity: str, fields: dict[str, Any]) -> tuple[str | None, str | None]:
     """The status and date kept in the clear so the app can schedule without decrypting."""
     status = fields.get("status") or fields.get("approval") or fields.get("decision")
@@ -189,7 +214,9 @@ def clear_columns(entity: str, fields: dict[str, Any]) -> tuple[str | None, str 
         or fields.get("completed")
         or fields.get("created")
     )
-    return (str(status) if status else None, str(day)[:10] if day else None)
+    clear_status = status if isinstance(status, str) and status in CLEAR_STATUSES else None
+    clear_day = str(day)[:10] if day else None
+    return clear_status, clear_day if clear_day and _CLEAR_DAY.fullmatch(clear_day) else None
 
 
 def _utcnow() -> str:
@@ -199,7 +226,9 @@ def _utcnow() -> str:
 class Store:
     """An unlocked profile: master key in memory, one SQLite connection, one device chain."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, master: bytes) -> None:
+    def __init__(
+        self, path: Path, conn: sqlite3.Connection, master: bytes, slot_v: int = 2
+    ) -> None:
         self.path = path
         self._conn = conn
         self._lock = threading.RLock()
@@ -208,6 +237,10 @@ class Store:
         self._secrets = Sealer(hkdf(master, "profile-secrets"))
         self._case_wrap = Sealer(hkdf(master, "case-keys"))
         self._case_sealers: dict[str, tuple[str, Any]] = {}
+        self._seq: int = 0
+        self._head: str = GENESIS
+        self._settings = self._load_settings(slot_v)
+        # Benchmark-only (bench/store.py): nothing sealed, nothing signed; verify says so.
         self.plaintext = self.meta("plaintext") == "1"
         self.user = self.meta("user") or "worker"
         self.device_id = self.meta("device_id") or ""
@@ -220,8 +253,8 @@ class Store:
             "SELECT seq, hash FROM ops WHERE device_id=? ORDER BY seq DESC LIMIT 1",
             (self.device_id,),
         ).fetchone()
-        self._seq: int = row[0] if row else 0
-        self._head: str = row[1] if row else GENESIS
+        self._seq = row[0] if row else 0
+        self._head = row[1] if row else GENESIS
         last = conn.execute("SELECT max(hlc) FROM ops").fetchone()[0]
         self.clock = HybridClock(last)
 
@@ -254,9 +287,14 @@ class Store:
         recovery_public: X25519PublicKey | None = None,
         policy: str = "ontario-std7",
         argon: dict[str, int] | None = None,
-        plaintext: bool = False,
+        *,
+        benchmark_plaintext: bool = False,
     ) -> Store:
-        """A new profile: random master key, passphrase and recovery slots, device keys."""
+        """A new profile: random master key, passphrase and recovery slots, device keys.
+
+        `benchmark_plaintext` makes a profile that seals and signs nothing, for the
+        benchmark's baseline only; no command offers it and `verify` fails on it.
+        """
         if path.exists():
             raise StoreError(f"a profile already exists at {path}; open it or choose another")
         if not passphrase:
@@ -288,7 +326,7 @@ class Store:
                 "device_id": device_id,
                 "policy": policy,
                 "created": _utcnow(),
-                "plaintext": "1" if plaintext else "0",
+                "plaintext": "1" if benchmark_plaintext else "0",
                 "device_sign_pub": sign_key.public_key().public_bytes_raw().hex(),
                 "device_box_pub": box_key.public_key().public_bytes_raw().hex(),
                 "device_sign_key": secrets.seal(
@@ -308,6 +346,21 @@ class Store:
                     box_key.public_key().public_bytes_raw(),
                 ),
             )
+            record = SealedSettings.from_clear(
+                meta,
+                [
+                    (
+                        device_id,
+                        user,
+                        sign_key.public_key().public_bytes_raw(),
+                        box_key.public_key().public_bytes_raw(),
+                    )
+                ],
+            )
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                (RECORD_KEY, secrets.seal(record.to_bytes(), _RECORD_AAD).hex()),
+            )
             conn.execute("COMMIT")
         except BaseException:
             conn.close()
@@ -326,7 +379,10 @@ class Store:
                 master = open_passphrase_slot(slot, passphrase)
             except WrongPassphrase:
                 continue
-            return cls(path, conn, master)
+            store = cls._opened(path, conn, master, slot_version(slot))
+            if slot_version(slot) < 2:  # made before sealed settings: upgrade the slot
+                store.change_passphrase(passphrase, argon_params(slot))
+            return store
         conn.close()
         raise WrongPassphrase(
             "wrong passphrase for this profile; try again (ask your agency's IT lead to "
@@ -342,9 +398,61 @@ class Store:
                 master = open_recovery_slot(slot, private)
             except CryptoError:
                 continue
-            return cls(path, conn, master)
+            return cls._opened(path, conn, master, slot_version(slot))
         conn.close()
         raise WrongPassphrase("this recovery key does not open the profile")
+
+    @classmethod
+    def _opened(cls, path: Path, conn: sqlite3.Connection, master: bytes, slot_v: int) -> Store:
+        try:
+            return cls(path, conn, master, slot_v)
+        except BaseException:
+            conn.close()
+            raise
+
+    def _load_settings(self, slot_v: int) -> SealedSettings:
+        """The sealed settings record; built once from clear rows for a pre-record profile."""
+        raw = self._clear_meta().get(RECORD_KEY)
+        if raw is None:
+            if slot_v >= 2:
+                raise StoreError(
+                    f"{self.path.name}: the sealed settings record is missing, so the "
+                    "profile was altered outside fieldkit; restore it from a backup"
+                )
+            settings = SealedSettings.from_clear(self._clear_meta(), self._clear_devices())
+            self._write_settings(settings)
+            return settings
+        try:
+            return SealedSettings.from_bytes(self._secrets.open(bytes.fromhex(raw), _RECORD_AAD))
+        except (CryptoError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(
+                f"{self.path.name}: the sealed settings record does not open, so the "
+                "profile was altered outside fieldkit; restore it from a backup"
+            ) from exc
+
+    def _write_settings(self, settings: SealedSettings) -> None:
+        sealed = self._secrets.seal(settings.to_bytes(), _RECORD_AAD).hex()
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (RECORD_KEY, sealed),
+            )
+
+    def _clear_meta(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def _clear_devices(self) -> list[tuple[str, str, bytes, bytes | None]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT device_id, user, sign_pub, box_pub FROM devices ORDER BY device_id"
+            ).fetchall()
+        return [(r[0], r[1], bytes(r[2]), bytes(r[3]) if r[3] is not None else None) for r in rows]
+
+    def settings_differences(self) -> list[str]:
+        """Clear settings and device rows that no longer match the sealed record."""
+        return self._settings.differences(self._clear_meta(), self._clear_devices())
 
     @classmethod
     def _open_existing(cls, path: Path) -> sqlite3.Connection:
@@ -418,19 +526,27 @@ class Store:
     # --- meta and secrets --------------------------------------------------------------
 
     def meta(self, key: str) -> str | None:
-        """A clear profile setting."""
+        """A profile setting (those that decide trust from the sealed record, see integrity)."""
+        if key in AUTHENTICATED_META:
+            return self._settings.meta.get(key)
         with self._lock:
             row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        """Set a clear profile setting."""
+        """Set a profile setting (and its sealed copy, for those that decide trust)."""
         with self.transaction():
             self._conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 (key, value),
             )
+            if key in AUTHENTICATED_META:
+                settings = SealedSettings(
+                    {**self._settings.meta, key: value}, self._settings.devices
+                )
+                self._write_settings(settings)
+                self._settings = settings
 
     def _secret(self, key: str) -> bytes | None:
         raw = self.meta(key)
@@ -857,18 +973,33 @@ class Store:
                 " ON CONFLICT(device_id) DO NOTHING",
                 (device_id, user, sign_pub, box_pub),
             )
+            if device_id not in self._settings.devices:
+                devices = {**self._settings.devices}
+                devices[device_id] = device_entry(user, sign_pub, box_pub)
+                settings = SealedSettings(self._settings.meta, devices)
+                self._write_settings(settings)
+                self._settings = settings
 
     def device_keys(self) -> dict[str, bytes]:
-        """device_id → Ed25519 public key bytes."""
-        with self._lock:
-            rows = self._conn.execute("SELECT device_id, sign_pub FROM devices").fetchall()
-        return {r[0]: r[1] for r in rows}
+        """device_id → Ed25519 public key bytes, from the sealed record (never the clear rows)."""
+        return {
+            dev: bytes.fromhex(str(entry["sign_pub"]))
+            for dev, entry in self._settings.devices.items()
+        }
 
     # --- verification ------------------------------------------------------------------
 
     def verify(self) -> VerifyReport:
         """Check every hash link, sequence number and signature; name the first bad op."""
         report = VerifyReport()
+        if self.plaintext:
+            report.problems.append(
+                VerifyProblem(
+                    "-", "-", 0, "this is a benchmark profile: nothing in it is sealed or signed"
+                )
+            )
+        for line in self.settings_differences():
+            report.problems.append(VerifyProblem("-", "-", 0, line))
         keys = {dev: ed25519_public_from_bytes(raw) for dev, raw in self.device_keys().items()}
         with self._lock:
             rows = self._conn.execute(
@@ -961,6 +1092,9 @@ class Store:
                     f"{key[1]} {key[2]} of case {key[0]}: stored state differs from the log"
                 )
         return differences
+
+
+_RECORD_AAD = aad_for("meta", "value", RECORD_KEY)
 
 
 def _canonical(state: dict[str, Any] | None) -> Any:

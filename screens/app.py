@@ -14,6 +14,8 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.visit.session import VisitSession
 
@@ -80,7 +82,7 @@ class FieldkitApp(App[None]):
         wanted = self.requested_theme or DEFAULT_THEME
         if wanted not in self.available_themes:
             names = ", ".join(sorted(self.available_themes))
-            self.notify(f"No theme {wanted!r}; choose one of: {names}", severity="warning")
+            self.notify(safe(f"No theme {wanted!r}; choose one of: {names}"), severity="warning")
             wanted = DEFAULT_THEME
         self.theme = wanted
         self.add_mode("locked", UnlockScreen)
@@ -152,7 +154,7 @@ class FieldkitApp(App[None]):
         """Say what the sync did, and refresh the status line of the screen in front."""
         from fieldkit.screens.status_bar import StatusBar
 
-        self.notify(event.text, severity="information" if event.ok else "warning", timeout=8)
+        self.notify(safe(event.text), severity="information" if event.ok else "warning", timeout=8)
         for bar in self.screen.query(StatusBar):
             bar.refresh_status()
 

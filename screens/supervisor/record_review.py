@@ -14,6 +14,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -54,7 +56,7 @@ class RecordReviewScreen(Screen[None]):
         """Title, the record, the decision line, sync line."""
         what = "Safety plan" if self.item.target == "safety_plan" else "Visit"
         yield Static(
-            f"Review · {what} · case {self.item.case_id} · {self.item.family}",
+            f"Review · {what} · case {safe(self.item.case_id)} · {safe(self.item.family)}",
             classes="title-bar",
         )
         with VerticalScroll(id="record-scroll"):
@@ -114,7 +116,7 @@ class RecordReviewScreen(Screen[None]):
                 stale = " — STALE: the record changed since" if d.stale else ""
                 comment = f": {d.comment}" if d.comment else ""
                 lines.append(f"  {d.decision} by {d.by} at {d.at}{comment}{stale}")
-        self.post_message(self.RecordRead("\n".join(lines)))
+        self.post_message(self.RecordRead(safe("\n".join(lines))))
 
     @on(RecordRead)
     def _read(self, event: RecordRead) -> None:
