@@ -84,9 +84,11 @@ def test_cli_listings_show_hostile_text_as_text(
     hostile_store.set_meta("role", "supervisor")
     hostile_store.close()
     env = {"FIELDKIT_PASSPHRASE": PASSPHRASE, "FORCE_COLOR": "1", "TERM": "xterm-256color"}
-    result = run_cli(*command, "--as-of", "2026-11-26", env=env) if command == (
-        "due",
-    ) else run_cli(*command, env=env)
+    result = (
+        run_cli(*command, "--as-of", "2026-11-26", env=env)
+        if command == ("due",)
+        else run_cli(*command, env=env)
+    )
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode in (0, 2), result.stderr  # `due` exits 2 when items are overdue
     for bad in FORBIDDEN:
