@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,7 +27,7 @@ from fieldkit.changelog import GENESIS, Op
 from fieldkit.crypto import Ed25519PrivateKey, b64, ed25519_public_from_bytes, unb64
 from fieldkit.crypto import verify_signature as _verify
 
-from . import admin
+from . import admin, limits
 from .db import PG_CURSOR_LOCK, open_database, server_url
 from .models import (
     CASE_KEYS,
@@ -784,6 +784,7 @@ def _row(op: Op, now: int) -> dict[str, Any]:
 REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "unsigned, unknown device, stale or replayed"},
     403: {"model": ErrorBody, "description": "revoked device, or not on the case"},
+    **limits.REFUSALS,
 }
 
 
@@ -839,10 +840,12 @@ async def current_caller(
 Authed = Annotated[Caller, Depends(current_caller)]
 
 
-def create_app(engine: Engine | str | None = None) -> FastAPI:
+def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None = None) -> FastAPI:
     """The HTTP API over one database (OpenAPI at /docs)."""
     eng = engine if isinstance(engine, Engine) else open_database(engine)
     service = SyncServer(eng)
+    bounds = bounds or limits.Limits.from_env()
+    code_failures = limits.RateWindow(bounds.code_attempts, 600.0)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -857,13 +860,14 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
         "between caseworkers' laptops. It cannot read case content.",
     )
     app.state.sync = service
+    limits.install(app, bounds)
 
-    @app.get("/v1/hello", response_model=Hello)
+    @app.get("/v1/hello", response_model=Hello, responses=REFUSALS)
     async def hello() -> Hello:
         """Server clock and keys (unauthenticated)."""
         return await in_thread(service.hello)
 
-    @app.get("/healthz")
+    @app.get("/healthz", responses=REFUSALS)
     async def healthz() -> dict[str, str]:
         """For a load balancer: the process is up and its database answers."""
         await in_thread(service.healthy)
@@ -872,7 +876,17 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
     @app.post("/v1/enroll", response_model=EnrollResponse, responses=REFUSALS)
     async def enroll(req: EnrollRequest) -> EnrollResponse:
         """Register a laptop's public keys with a one-time code."""
-        return await in_thread(service.enroll, req)
+        code = admin.code_hash(req.code)
+        if code_failures.full(code):
+            raise Refused(
+                429, "too many failed attempts with this enrollment code; ask for a new one"
+            )
+        try:
+            return await in_thread(service.enroll, req)
+        except Refused as exc:
+            if exc.status_code in (401, 403, 409):
+                code_failures.allow(code)
+            raise
 
     @app.post(
         "/v1/push",
@@ -896,7 +910,9 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
         return await in_thread(service.pull, who, req)
 
     @app.get("/v1/keys", response_model=KeysResponse, responses=REFUSALS)
-    async def keys(who: Authed, devices_since: int | None = None) -> KeysResponse:
+    async def keys(
+        who: Authed, devices_since: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None
+    ) -> KeysResponse:
         """Case-key envelopes and teams of the caller; device public keys (all, or those
         enrolled since `devices_since`)."""
         return await in_thread(service.keys, who, devices_since)
@@ -933,4 +949,6 @@ def serve(db: str | None, host: str, port: int, workers: int = 1) -> None:
         port=port,
         workers=workers,
         log_level="warning",
+        http=limits.protocol_with(limits.Limits.from_env()),
+        h11_max_incomplete_event_size=64 * 1024,
     )
