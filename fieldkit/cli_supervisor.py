@@ -16,6 +16,7 @@ from rich.table import Table
 
 from fieldkit import review, services, visits
 from fieldkit.errors import FieldkitError
+from fieldkit.freetext import read_free_text
 from fieldkit.practice import PolicyProfile
 from fieldkit.store import Store
 from fieldkit.text import json_text, safe
@@ -53,6 +54,9 @@ def _target(kind: str) -> str:
     if kind not in TARGETS:
         raise FieldkitError(f"{kind!r}: review a 'visit' or a 'plan'")
     return TARGETS[kind]
+
+
+TEXT_SOURCE = "SOURCE: - reads stdin, @FILE a file; left out, you are asked."
 
 
 def register(app: typer.Typer) -> None:
@@ -105,12 +109,15 @@ def register(app: typer.Typer) -> None:
         case_id: Annotated[str, typer.Argument(help="Case id.")],
         kind: Annotated[str, typer.Argument(help="visit or plan")],
         record_id: Annotated[str, typer.Argument(help="The visit's or plan's id.")],
-        comment: Annotated[str, typer.Option("--comment", help="Optional note.")] = "",
+        comment: Annotated[
+            str | None, typer.Option("--comment", help=f"Optional note. {TEXT_SOURCE}")
+        ] = None,
     ) -> None:
         """Approve a signed visit or an alternative safety plan, bound to its content."""
+        note = read_free_text(comment, "--comment", "note")
         store = _store(ctx)
         try:
-            review.decide(store, case_id, _target(kind), record_id, "approved", comment)
+            review.decide(store, case_id, _target(kind), record_id, "approved", note)
         finally:
             store.close()
         console.print(f"Approved {kind} {record_id} of case {case_id}.")
@@ -120,12 +127,15 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         case_id: Annotated[str, typer.Argument(help="Case id.")],
         visit_id: Annotated[str, typer.Argument(help="Visit id.")],
-        comment: Annotated[str, typer.Option("--comment", help="What to correct.")] = "",
+        comment: Annotated[
+            str | None, typer.Option("--comment", help=f"What to correct. {TEXT_SOURCE}")
+        ] = None,
     ) -> None:
         """Return a visit to the worker with a comment; they answer with an addendum."""
+        note = read_free_text(comment, "--comment", "what to correct", required=True)
         store = _store(ctx)
         try:
-            review.decide(store, case_id, "visit", visit_id, "returned", comment)
+            review.decide(store, case_id, "visit", visit_id, "returned", note)
         finally:
             store.close()
         console.print(f"Returned visit {visit_id} of case {case_id} to the worker.")
@@ -135,12 +145,15 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         case_id: Annotated[str, typer.Argument(help="Case id.")],
         plan_id: Annotated[str, typer.Argument(help="Alternative safety plan id.")],
-        comment: Annotated[str, typer.Option("--comment", help="Why.")] = "",
+        comment: Annotated[
+            str | None, typer.Option("--comment", help=f"Why. {TEXT_SOURCE}")
+        ] = None,
     ) -> None:
         """Reject an alternative safety plan (SA-2); it is never implemented."""
+        note = read_free_text(comment, "--comment", "why", required=True)
         store = _store(ctx)
         try:
-            review.decide(store, case_id, "safety_plan", plan_id, "rejected", comment)
+            review.decide(store, case_id, "safety_plan", plan_id, "rejected", note)
         finally:
             store.close()
         console.print(f"Rejected safety plan {plan_id} of case {case_id}.")
@@ -150,14 +163,17 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         case_id: Annotated[str, typer.Argument(help="Case id.")],
         visit_id: Annotated[str, typer.Argument(help="The signed visit it corrects.")],
-        text: Annotated[str, typer.Option("--text", help="The correction.")] = "",
+        text: Annotated[
+            str | None, typer.Option("--text", help=f"The correction. {TEXT_SOURCE}")
+        ] = None,
     ) -> None:
         """Answer a return: a correction that points to the signed visit."""
+        correction = read_free_text(text, "--text", "the correction", required=True)
         store = _store(ctx)
         try:
             if store.entity(case_id, "visit", visit_id) is None:
                 raise FieldkitError(f"no visit {visit_id} on case {case_id}")
-            visits.add_addendum(store, case_id, visit_id, text, store.user, date.today())
+            visits.add_addendum(store, case_id, visit_id, correction, store.user, date.today())
         finally:
             store.close()
         console.print(f"Added an addendum to visit {visit_id}.")
@@ -204,13 +220,17 @@ def register(app: typer.Typer) -> None:
         entity: Annotated[str, typer.Argument(help="Record kind, e.g. person, threat.")],
         entity_id: Annotated[str, typer.Argument(help="Record id.")],
         field_name: Annotated[str, typer.Argument(help="The field in conflict.")],
-        value: Annotated[str, typer.Option("--value", help="The chosen value, as JSON.")],
+        value: Annotated[
+            str | None,
+            typer.Option("--value", help=f"The chosen value, as JSON. {TEXT_SOURCE}"),
+        ] = None,
     ) -> None:
         """Choose or combine the versions of a field; the choice is an op like any other."""
+        chosen = read_free_text(value, "--value", "the chosen value (JSON)", required=True)
         try:
-            parsed = json.loads(value)
+            parsed = json.loads(chosen)
         except json.JSONDecodeError:
-            raise FieldkitError("--value must be JSON, e.g. --value '\"foster\"'") from None
+            raise FieldkitError('--value must be JSON, e.g. "foster" (with the quotes)') from None
         store = _store(ctx)
         try:
             review.resolve_conflict(store, case_id, entity, entity_id, field_name, parsed)
@@ -222,7 +242,9 @@ def register(app: typer.Typer) -> None:
     def supervision_record(
         ctx: typer.Context,
         case_id: Annotated[str, typer.Argument(help="Case id.")],
-        decisions: Annotated[str, typer.Option("--decisions", help="What was decided.")] = "",
+        decisions: Annotated[
+            str | None, typer.Option("--decisions", help=f"What was decided. {TEXT_SOURCE}")
+        ] = None,
         on: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (today).")] = None,
         frequency_reviewed: Annotated[
             bool, typer.Option("--frequency-reviewed", help="Visit frequency was reviewed.")
@@ -233,10 +255,11 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Record a case supervision session (RV-1); it moves the next supervision date."""
+        decided = read_free_text(decisions, "--decisions", "what was decided")
         store = _store(ctx)
         try:
             day = _day(on, "--date") or _policy(store).today()
-            review.record_supervision(store, case_id, day, decisions, frequency_reviewed, high_risk)
+            review.record_supervision(store, case_id, day, decided, frequency_reviewed, high_risk)
         finally:
             store.close()
         console.print(f"Recorded supervision of case {case_id} on {day.isoformat()}.")

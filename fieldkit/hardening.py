@@ -40,11 +40,11 @@ def is_dumpable() -> bool:
 
 
 def private_dir(path: Path) -> None:
-    """Create a directory (and its parents) readable by its owner only; tighten it if ours."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with contextlib.suppress(OSError):
-        if path.stat().st_uid == os.getuid():
-            path.chmod(0o700)
+    """Create a directory readable by its owner only (an existing one is left as it is:
+    it may be the user's home)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
 
 
 def private_file(path: Path) -> None:

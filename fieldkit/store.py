@@ -41,6 +41,7 @@ from fieldkit.crypto import (
     verify_signature,
 )
 from fieldkit.errors import ProfileMissing, StoreError
+from fieldkit.hardening import private_file
 from fieldkit.integrity import AUTHENTICATED_META, RECORD_KEY, SealedSettings, device_entry
 
 SCHEMA_VERSION = 1
@@ -299,7 +300,7 @@ class Store:
             raise StoreError(f"a profile already exists at {path}; open it or choose another")
         if not passphrase:
             raise StoreError("the passphrase is empty; choose one of at least 8 characters")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600 in a 0700 directory, before SQLite creates it
         master = random_key()
         conn = cls._connect(path)
         try:

@@ -11,13 +11,16 @@ from fieldkit.screens.commands import CaseCommands
 from fieldkit.screens.theme import DEFAULT_THEME, HIGH_CONTRAST
 from fieldkit.screens.unlock import UnlockScreen
 from textual import events
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from fieldkit.screens.visit.session import VisitSession
+    from textual.screen import Screen
 
     from fieldkit.practice import PolicyProfile
     from fieldkit.store import Store
@@ -58,6 +61,20 @@ class FieldkitApp(App[None]):
         self.use_env_passphrase = use_env_passphrase and store is None
         self.visit_session: VisitSession | None = None
         self.last_activity = time.monotonic()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette's system commands without Screenshot: it would write the screen
+        (names, address, threats, notes) to disk as a plaintext SVG."""
+        for command in super().get_system_commands(screen):
+            if "screenshot" not in command.title.lower():
+                yield command
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Refused: a screenshot is case content in the clear outside the encrypted store."""
+        self.notify(
+            "Screenshots are off: they would put case content on disk unencrypted.",
+            severity="warning",
+        )
 
     @property
     def today(self) -> date:
