@@ -120,28 +120,24 @@ def init(
     ),
     recovery_key: Annotated[
         Path | None,
-        typer.Option(help="The agency's recovery public key file (X25519, base64 or PEM)."),
+        typer.Option(help="The agency's recovery public key file (OUT.pub of recovery-keygen)."),
     ] = None,
     role: Annotated[
         str, typer.Option(help="worker or supervisor (the server's enrollment sets it too).")
     ] = "worker",
 ) -> None:
     """Create a profile: a random master key behind your passphrase (and the agency's key)."""
-    from fieldkit.crypto import load_x25519_public
+    from fieldkit.keyfiles import check_strength, read_recovery_public
     from fieldkit.store import Store
 
     context = ctx_of(ctx)
     recovery = None
     if recovery_key is not None:
-        try:
-            recovery = load_x25519_public(recovery_key.read_text())
-        except (OSError, ValueError) as exc:
-            raise FieldkitError(f"cannot use recovery key {recovery_key}: {exc}") from None
+        recovery = read_recovery_public(recovery_key)
     if context.path.exists():
         raise FieldkitError(f"a profile already exists at {context.path}; nothing was changed")
     passphrase = services.ask_passphrase("New passphrase: ", confirm=True)
-    if len(passphrase) < 8:
-        raise FieldkitError("the passphrase is too short: use at least 8 characters")
+    check_strength(passphrase, services.min_passphrase_score(policy), [user])
     if role not in ("worker", "supervisor", "admin"):
         raise FieldkitError(f"--role {role!r}: choose worker, supervisor or admin")
     store = Store.create(context.path, passphrase, user, recovery, policy)
@@ -160,7 +156,7 @@ def passphrase_change(ctx: typer.Context) -> None:
     context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
-        new = services.ask_passphrase_new()
+        new = services.ask_passphrase_new(services.min_passphrase_score(store.meta("policy")))
         store.change_passphrase(new)
     finally:
         store.close()
@@ -179,17 +175,15 @@ def passphrase_reset(
     ],
 ) -> None:
     """Set a new passphrase on a profile whose passphrase is forgotten (agency recovery key)."""
-    from fieldkit.crypto import load_x25519_private
+    from fieldkit.keyfiles import read_recovery_private
     from fieldkit.store import Store
 
     context = ctx_of(ctx)
-    try:
-        private = load_x25519_private(recovery_private_key.read_text())
-    except (OSError, ValueError) as exc:
-        raise FieldkitError(f"cannot use recovery key {recovery_private_key}: {exc}") from None
+    private = read_recovery_private(recovery_private_key)
     store = Store.open_with_recovery(context.path, private)
     try:
-        store.change_passphrase(services.ask_passphrase_new())
+        score = services.min_passphrase_score(store.meta("policy"))
+        store.change_passphrase(services.ask_passphrase_new(score))
     finally:
         store.close()
     console.print("Passphrase reset with the agency recovery key.")
@@ -200,15 +194,19 @@ def recovery_keygen(
     out: Annotated[Path, typer.Argument(help="Where to write the private key (keep offline).")],
 ) -> None:
     """Make the agency's recovery key pair: OUT (private) and OUT.pub (for `init`)."""
-    from fieldkit.crypto import X25519PrivateKey, b64
+    import os
+
+    from fieldkit.crypto import X25519PrivateKey
+    from fieldkit.keyfiles import private_text, public_text
 
     if out.exists():
         raise FieldkitError(f"{out} already exists; nothing was written")
     key = X25519PrivateKey.generate()
     try:
-        out.write_text(b64(key.private_bytes_raw()) + "\n", encoding="utf-8")
-        out.chmod(0o600)
-        Path(f"{out}.pub").write_text(b64(key.public_key().public_bytes_raw()) + "\n")
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(private_text(key))
+        Path(f"{out}.pub").write_text(public_text(key.public_key()), encoding="utf-8")
     except OSError as exc:
         raise FieldkitError(f"cannot write {out}: {exc.strerror}") from None
     console.print(f"Wrote {out} (private: keep it offline) and {out}.pub (give to `init`).")

@@ -49,6 +49,7 @@ UPPER_BOUNDS: dict[str, int] = {
     "months": 120,
     "minutes": 1440,
     "goals": 100,
+    "score": 4,
 }
 
 
@@ -127,6 +128,8 @@ class PolicyProfile:
     plan_min_goals: int
     review_record_requires: tuple[str, ...]
     visit_documentation_working_days: int = 0
+    min_passphrase_score: int = 3
+    """zxcvbn score (0-4) a new passphrase must reach; an agency may demand 4."""
 
     def applies(self, rule: str) -> bool:
         """A rule the jurisdiction does not apply yields no due items or checks."""
@@ -512,6 +515,7 @@ def _build(reader: _Reader) -> PolicyProfile:
         source=origin[0] if origin else r.top,
         timezone=timezone,
         idle_lock_minutes=r.whole("", "idle_lock_minutes", "minutes", minimum=1, default=10),
+        min_passphrase_score=r.whole("", "min_passphrase_score", "score", minimum=3, default=3),
         due_days=due_days,
         due_soon_days=due_soon_days,
         month_counting=r.choice("calendar", "months", MONTH_MODES),
