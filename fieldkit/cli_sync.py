@@ -208,9 +208,37 @@ def enroll(
     store = services.open_store(context.path, passphrase)
     try:
         reply = do_enroll(store, url, code, passphrase)
+        from fieldkit.sync.userkey import own_fingerprint
+
+        device, print_ = store.device_id, own_fingerprint(store)
     finally:
         store.close()
-    console.print(f"Enrolled this laptop for {reply.user} ({reply.role}) with {url}")
+    console.print(f"Enrolled this laptop for {safe(reply.user)} ({reply.role}) with {safe(url)}")
+    console.print(f"This laptop: device {device}, fingerprint [bold]{print_}[/]")
+    if not reply.holds_user_key:
+        console.print(
+            "[yellow]Your cases open here once a laptop of yours that already syncs runs[/] "
+            f"fieldkit grant {device} --fingerprint {print_}"
+        )
+
+
+def grant(
+    ctx: typer.Context,
+    device_id: Annotated[str, typer.Argument(help="The new laptop's device id.")],
+    fingerprint: Annotated[
+        str,
+        typer.Option("--fingerprint", help="As the new laptop showed it when it enrolled."),
+    ],
+) -> None:
+    """Give another laptop of yours your user key (after comparing its fingerprint)."""
+    from fieldkit.sync.userkey import grant as do_grant
+
+    store = services.open_store(_context(ctx).path)
+    try:
+        do_grant(store, device_id, fingerprint)
+    finally:
+        store.close()
+    console.print(f"Granted your user key to {safe(device_id)}; it opens your cases at its sync.")
 
 
 def sync(
@@ -394,6 +422,7 @@ def register(app: typer.Typer) -> None:
     app.command("server")(server)
     app.add_typer(admin_app, name="admin")
     app.command("enroll")(enroll)
+    app.command("grant")(grant)
     app.command("sync")(sync)
     app.command("outbox")(outbox)
     for group in app.registered_groups:

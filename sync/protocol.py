@@ -225,6 +225,14 @@ class KeysResponse(BaseModel):
     envelopes: list[Envelope]
     teams: list[TeamInfo]
     devices: list[DeviceInfo]
+    user_key_grant: str | None = Field(
+        default=None,
+        description="the user's private key wrapped to the calling device, once granted",
+    )
+    waiting_for_grant: list[str] = Field(
+        default_factory=list,
+        description="the caller's user's other devices that do not hold the user key yet",
+    )
     devices_as_of: int | None = Field(
         default=None,
         description="pass as `devices_since` next time to receive only devices enrolled "
@@ -251,7 +259,9 @@ class EnrollRequest(BaseModel):
     box_pub: B64
     user_box_pub: B64 = Field(description="the user's X25519 public key, if this is their first")
     user_box_sealed: str = Field(
-        max_length=4096, description="its private half sealed with the user's passphrase"
+        default="",
+        max_length=4096,
+        description="ignored: the server no longer keeps a passphrase-sealed user key",
     )
     proof: B64 = Field(description="Ed25519 signature of the enroll message by `sign_pub`")
 
@@ -263,7 +273,14 @@ class EnrollResponse(BaseModel):
     role: str
     supervisor: str | None
     user_box_pub: str
-    user_box_sealed: str
+    user_box_sealed: str = Field(
+        default="", description="always empty: the user key reaches a second laptop as a grant"
+    )
+    holds_user_key: bool = Field(
+        default=False,
+        description="true when this laptop's `user_box_pub` became the user's key; false: "
+        "another laptop of the user must grant it (`fieldkit grant`)",
+    )
     server_sign_pub: str
     recovery_pub: str | None
 
@@ -283,6 +300,24 @@ class TeamRequest(BaseModel):
     worker: Name
     supervisor: Name | None = None
     envelopes: list[Envelope] = Field(max_length=100)
+
+
+class GrantRequest(BaseModel):
+    """The user's private key wrapped to one of the same user's devices."""
+
+    wrapped: B64
+
+
+class GrantResponse(BaseModel):
+    """The device that now holds its user's key."""
+
+    device_id: str
+    user: str
+
+
+def grant_context(user: str, device_id: str) -> str:
+    """What a user-key grant is bound to: the user and the receiving device."""
+    return f"user-key|{user}|{device_id}"
 
 
 class ErrorBody(BaseModel):

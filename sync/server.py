@@ -27,7 +27,7 @@ from fieldkit.changelog import GENESIS, Op
 from fieldkit.crypto import Ed25519PrivateKey, b64, ed25519_public_from_bytes, unb64
 from fieldkit.crypto import verify_signature as _verify
 
-from . import admin, limits
+from . import admin, grants, limits
 from .db import PG_CURSOR_LOCK, open_database, server_url
 from .models import (
     CASE_KEYS,
@@ -48,6 +48,8 @@ from .protocol import (
     EnrollResponse,
     Envelope,
     ErrorBody,
+    GrantRequest,
+    GrantResponse,
     Hello,
     KeysResponse,
     OpResult,
@@ -259,13 +261,13 @@ class SyncServer:
             elif existing is not None:
                 raise Refused(409, "a device with this id is already enrolled")
             user = conn.execute(select(USERS).where(USERS.c.name == code.user)).one()
-            box_user_pub, box_sealed = user.box_pub, user.box_sealed
-            if box_user_pub is None:
-                box_user_pub, box_sealed = unb64(req.user_box_pub), req.user_box_sealed
+            box_user_pub, creates_key = user.box_pub, user.box_pub is None
+            if creates_key:  # this laptop's key becomes the user's; nothing secret is kept
+                box_user_pub = unb64(req.user_box_pub)
                 conn.execute(
                     update(USERS)
                     .where(USERS.c.name == user.name)
-                    .values(box_pub=box_user_pub, box_sealed=box_sealed)
+                    .values(box_pub=box_user_pub, box_sealed=None)
                 )
             if existing is None:
                 conn.execute(
@@ -284,14 +286,17 @@ class SyncServer:
                     .where(ENROLL_CODES.c.code_hash == digest)
                     .values(used_ms=now, used_by=req.device_id)
                 )
+                if creates_key:
+                    grants.record_origin(conn, req.device_id, user.name, now)
                 admin.audit(conn, user.name, "enroll", f"device {req.device_id}")
+            holds = grants.grant_of(conn, req.device_id) == b""
             recovery = self.recovery_pub(conn)
         return EnrollResponse(
             user=user.name,
             role=user.role,
             supervisor=user.supervisor,
             user_box_pub=b64(box_user_pub),
-            user_box_sealed=str(box_sealed),
+            holds_user_key=holds,
             server_sign_pub=self.sign_pub,
             recovery_pub=recovery,
         )
@@ -567,6 +572,8 @@ class SyncServer:
             ).all()
             members = conn.execute(select(CASE_TEAM).where(CASE_TEAM.c.case_id.in_(mine))).all()
             device_rows = conn.execute(devices).all()
+            grant = grants.grant_of(conn, caller.device_id)
+            waiting = grants.waiting(conn, caller.user)
             wrapped = set(
                 conn.execute(
                     select(CASE_KEYS.c.case_id, CASE_KEYS.c.recipient).where(
@@ -607,6 +614,8 @@ class SyncServer:
                 for d in device_rows
             ],
             devices_as_of=as_of,
+            user_key_grant=b64(grant) if grant else None,
+            waiting_for_grant=waiting,
         )
 
     def user_key(self, caller: Caller, name: str) -> UserKey:
@@ -685,6 +694,17 @@ class SyncServer:
                 f"case {case_id}: worker {req.worker}, supervisor {req.supervisor or '-'}",
             )
         return TeamInfo(case_id=case_id, worker=req.worker, supervisor=req.supervisor)
+
+    def grant(self, caller: Caller, device_id: str, req: GrantRequest) -> GrantResponse:
+        """Keep the user key wrapped by one of the user's laptops to another of them."""
+        with self.engine.begin() as conn:
+            problem = grants.put(
+                conn, caller.device_id, caller.user, device_id, unb64(req.wrapped), now_ms()
+            )
+            if problem:
+                raise Refused(403, problem)
+            admin.audit(conn, caller.user, "grant", f"device {device_id} by {caller.device_id}")
+        return GrantResponse(device_id=device_id, user=caller.user)
 
     def healthy(self) -> bool:
         """The database answers."""
@@ -921,6 +941,11 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
     async def user_key(name: str, who: Authed) -> UserKey:
         """A user's public key, to wrap a case key to them."""
         return await in_thread(service.user_key, who, name)
+
+    @app.put("/v1/devices/{device_id}/user-key", response_model=GrantResponse, responses=REFUSALS)
+    async def grant(device_id: str, req: GrantRequest, who: Authed) -> GrantResponse:
+        """Give another laptop of the caller's user the user key, wrapped to its device key."""
+        return await in_thread(service.grant, who, device_id, req)
 
     @app.put("/v1/cases/{case_id}/team", response_model=TeamInfo, responses=REFUSALS)
     async def set_team(case_id: str, req: TeamRequest, who: Authed) -> TeamInfo:
