@@ -287,3 +287,26 @@ def install(app: Any, limits: Limits) -> None:
     app.add_exception_handler(ClientDisconnect, disconnected)
     app.add_exception_handler(DataError, bad_value)
     app.add_middleware(LimitsMiddleware, limits=limits)
+
+
+def receipt_key_from_file(path_text: str) -> Any:
+    """The server's receipt-signing key from its own 0600 file, created on first use."""
+    from pathlib import Path
+
+    from fieldkit.crypto import Ed25519PrivateKey, b64, unb64
+    from fieldkit.hardening import private_dir
+
+    path = Path(path_text).expanduser()
+    private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(b64(Ed25519PrivateKey.generate().private_bytes_raw()) + "\n")
+    try:
+        raw = unb64(path.read_text(encoding="ascii").strip())
+        return Ed25519PrivateKey.from_private_bytes(raw)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path} is not a fieldkit receipt key file") from exc

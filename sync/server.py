@@ -118,7 +118,11 @@ class SyncServer:
     # --- keys and settings -------------------------------------------------------------
 
     def _load_sign_key(self) -> Ed25519PrivateKey:
-        """The receipt-signing key, created once and shared by every process via the DB."""
+        """The receipt-signing key: from FIELDKIT_SERVER_RECEIPT_KEY_FILE when set (kept out
+        of the database), else created once and shared by every process via the DB."""
+        key_file = os.environ.get("FIELDKIT_SERVER_RECEIPT_KEY_FILE")
+        if key_file:
+            return limits.receipt_key_from_file(key_file)
         with self.engine.begin() as conn:
             row = conn.execute(
                 select(SETTINGS.c.value).where(SETTINGS.c.key == "receipt_key")

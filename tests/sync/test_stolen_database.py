@@ -168,3 +168,20 @@ def test_migration_0002_empties_the_passphrase_sealed_keys(tmp_path: Path) -> No
         ("d1", b"")
     ]
     conn.close()
+
+
+def test_the_receipt_key_can_live_outside_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_file = tmp_path / "keys" / "receipt.key"
+    monkeypatch.setenv("FIELDKIT_SERVER_RECEIPT_KEY_FILE", str(key_file))
+    db = tmp_path / "srv.db"
+    engine = open_database(f"sqlite:///{db}")
+    first = create_app(engine).state.sync.sign_pub
+    again = create_app(engine).state.sync.sign_pub
+    engine.dispose()
+    assert first == again
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM settings WHERE key='receipt_key'").fetchone() == (0,)
+    conn.close()
