@@ -17,7 +17,7 @@ from textual.strip import Strip
 from fieldkit.text import clean
 
 if TYPE_CHECKING:
-    from fieldkit.visits import DashboardRow
+    from fieldkit.services.caseload import DashboardRow
 
 STATUS_LABELS = {
     "overdue": "⚠ overdue",

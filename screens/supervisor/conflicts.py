@@ -19,7 +19,7 @@ from fieldkit.text import safe
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
-    from fieldkit.review import OpenConflict
+    from fieldkit.services.review import OpenConflict
 
 
 class ConflictsScreen(Screen[None]):
@@ -75,7 +75,7 @@ class ConflictsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="conflicts")
     def load(self) -> None:
         """Every open conflict, safety-critical first."""
-        from fieldkit import review
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is not None:
@@ -147,8 +147,8 @@ class ConflictsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="resolve")
     def resolve(self, conflict: OpenConflict, value: Any) -> None:
         """The choice is an op like any other, so every device folds to it."""
-        from fieldkit import review
         from fieldkit.errors import FieldkitError
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None:

@@ -17,7 +17,7 @@ from fieldkit.text import safe
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
-    from fieldkit.review import QueueItem
+    from fieldkit.services.review import QueueItem
 
 
 class ReviewQueueScreen(Screen[None]):
@@ -72,7 +72,7 @@ class ReviewQueueScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="queue")
     def load(self) -> None:
         """Build the queue (decrypts in memory) and count conflicts."""
-        from fieldkit import review
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None or fk.policy is None:

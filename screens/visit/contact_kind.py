@@ -18,7 +18,7 @@ class ContactKindStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """Kind, date, announced; the VI-4 requirement in words when the case has one."""
-        from fieldkit.visits import VISIT_KINDS
+        from fieldkit.services.visits import VISIT_KINDS
 
         case = self.session.case
         fields = self.fields

@@ -20,7 +20,7 @@ class PresenceStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """A tick list of the family, others present, and the location."""
-        from fieldkit.visits import person_label
+        from fieldkit.services.visits import person_label
 
         present = set(self.fields.get("present") or [])
         today = date.fromisoformat(str(self.fields.get("date") or date.today().isoformat())[:10])

@@ -111,7 +111,7 @@ class ReviewStep(VisitStep):
     def refresh_checks(self) -> None:
         """Recompute the checks and show them, overrides included."""
         from fieldkit.practice import apply_overrides
-        from fieldkit.visits import overrides_of, sign_checks
+        from fieldkit.services.visits import overrides_of, sign_checks
 
         s = self.session
         all_checks = sign_checks(s.case, s.draft, s.policy)
@@ -172,7 +172,7 @@ class ReviewStep(VisitStep):
         self.app.push_screen(OverrideDialog(check), lambda reason: self._overridden(check, reason))
 
     def _overridden(self, check: GateCheck, reason: str | None) -> None:
-        from fieldkit.visits import add_override
+        from fieldkit.services.visits import add_override
 
         if not reason:
             return
@@ -199,8 +199,8 @@ class ReviewStep(VisitStep):
 
     @work(thread=True, exclusive=True, group="sign")
     def _sign(self) -> None:
-        from fieldkit import visits
         from fieldkit.errors import FieldkitError
+        from fieldkit.services import visits
 
         s = self.session
         store = cast("FieldkitApp", self.app).store

@@ -13,7 +13,8 @@ from fieldkit.screens.app import make_app
 from textual.pilot import Pilot
 from textual.widgets import Label, OptionList, Static
 
-from fieldkit import services, visits
+from fieldkit import services
+from fieldkit.services import visits
 from fieldkit.store import Store
 from fieldkit.text import clean, safe
 from tests.conftest import FAST_ARGON, PASSPHRASE, run_cli, sample_case, signed_visit, transfer_doc

@@ -149,10 +149,7 @@ def test_a_swapped_sealed_record_refuses_to_open(tmp_path: Path) -> None:
     """A record from another profile (another master key) does not open."""
     path = _profile(tmp_path)
     other = Store.create(tmp_path / "other.fieldkit", PASSPHRASE, "x", argon=FAST_ARGON)
-    foreign = other.__class__._open_existing(other.path).execute(
-        "SELECT value FROM meta WHERE key=?", (RECORD_KEY,)
-    )
-    value = foreign.fetchone()[0]
+    value = other._conn.execute("SELECT value FROM meta WHERE key=?", (RECORD_KEY,)).fetchone()[0]
     other.close()
     _sql(path, ("UPDATE meta SET value=? WHERE key=?", (value, RECORD_KEY)))
     with pytest.raises(StoreError, match="does not open"):

@@ -1,6 +1,6 @@
 """Sync commands: `fieldkit server`, `fieldkit admin …`, `fieldkit enroll`, `fieldkit sync`.
 
-Registered by `fieldkit.cli._register_optional()`. Thin: parse, call fieldkit.sync, print.
+Added to the `fieldkit` command by `fieldkit.cli`. Thin: parse, call fieldkit.sync, print.
 Server-side modules are imported inside the commands that need them, so a laptop's
 `fieldkit` starts without loading FastAPI.
 """
@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from fieldkit import services
+from fieldkit.cli.base import case_app, ctx_of
 from fieldkit.errors import FieldkitError
 from fieldkit.text import safe
 
@@ -37,12 +38,6 @@ DbOption = Annotated[
         "postgresql+psycopg://… for PostgreSQL).",
     ),
 ]
-
-
-def _context(ctx: typer.Context) -> Any:
-    from fieldkit.cli import ctx_of
-
-    return ctx_of(ctx)
 
 
 def _when(ms: int | None) -> str:
@@ -203,7 +198,7 @@ def enroll(
     """Register this laptop with the agency server (once)."""
     from fieldkit.sync.client import enroll as do_enroll
 
-    context = _context(ctx)
+    context = ctx_of(ctx)
     passphrase = services.ask_passphrase()
     store = services.open_store(context.path, passphrase)
     try:
@@ -233,7 +228,7 @@ def grant(
     """Give another laptop of yours your user key (after comparing its fingerprint)."""
     from fieldkit.sync.userkey import grant as do_grant
 
-    store = services.open_store(_context(ctx).path)
+    store = services.open_store(ctx_of(ctx).path)
     try:
         do_grant(store, device_id, fingerprint)
     finally:
@@ -248,7 +243,7 @@ def sync(
     """Verify, push the day's work, pull assignments, approvals and returns; merge."""
     from fieldkit.sync.client import run_sync
 
-    context = _context(ctx)
+    context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
         if as_json:
@@ -340,7 +335,7 @@ def outbox(
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
 ) -> None:
     """What is waiting to sync, and every change the server refused, with its reason."""
-    context = _context(ctx)
+    context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
         refused = [{"op_id": o, "reason": r} for o, r in store.quarantined()]
@@ -372,7 +367,7 @@ def case_assign(
     """Assign or reassign a case; its key is wrapped for the new team at the next sync."""
     from fieldkit.sync.client import assign_case
 
-    context = _context(ctx)
+    context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
         assign_case(store, case_id, worker, supervisor)
@@ -394,7 +389,7 @@ def case_import(
     """Import cases; a bad file is refused whole, naming the case and key."""
     from fieldkit.transfer import check_document
 
-    context = _context(ctx)
+    context = ctx_of(ctx)
     doc = services.read_transfer_file(file)
     cases = check_document(doc)
     store = services.open_store(context.path)
@@ -425,11 +420,5 @@ def register(app: typer.Typer) -> None:
     app.command("grant")(grant)
     app.command("sync")(sync)
     app.command("outbox")(outbox)
-    for group in app.registered_groups:
-        if group.name == "case" and group.typer_instance is not None:
-            case_group = group.typer_instance
-            case_group.registered_commands = [
-                c for c in case_group.registered_commands if c.name != "import"
-            ]
-            case_group.command("import")(case_import)
-            case_group.command("assign")(case_assign)
+    case_app.command("import")(case_import)
+    case_app.command("assign")(case_assign)
