@@ -21,6 +21,9 @@ casework.register(app)
 
 def main() -> None:
     """Entry point: run the command; a user's mistake is one line and a non-zero exit."""
+    from fieldkit.hardening import disable_core_dumps
+
+    disable_core_dumps()  # before any key or case text is in memory
     try:
         app()
     except FieldkitError as exc:

@@ -42,6 +42,18 @@ _WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
 _WEEKDAYS.update({name.lower(): i for i, name in enumerate(calendar.day_abbr)})
 
 
+# The largest number a profile may set, by unit: ten years, a day of minutes, 100 goals.
+# Bigger values are typos and would overflow date arithmetic or stall the due list.
+UPPER_BOUNDS: dict[str, int] = {
+    "days": 3660,
+    "weeks": 520,
+    "months": 120,
+    "minutes": 1440,
+    "goals": 100,
+    "score": 4,
+}
+
+
 class ProfileError(Exception):
     """A policy profile the user wrote cannot be used; str() is one line naming file, line, key."""
 
@@ -197,6 +209,8 @@ class PolicyProfile:
     plan_min_goals: int
     review_record_requires: tuple[str, ...]
     visit_documentation_working_days: int = 0
+    min_passphrase_score: int = 3
+    """zxcvbn score (0-4) a new passphrase must reach; an agency may demand 4."""
 
     def applies(self, rule: str) -> bool:
         """A rule the jurisdiction does not apply yields no due items or checks."""
@@ -466,12 +480,15 @@ class _Reader:
         minimum: int = 0,
         default: int | None = None,
     ) -> int:
-        """A whole number (days, minutes, goals) no smaller than `minimum`."""
+        """A whole number (days, minutes, goals) no smaller than `minimum`, no absurd size."""
         value = self.raw(section, key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(section, key, f"expected a whole number of {what}, got {_show(value)}")
         if value < minimum:
             raise self.fail(section, key, f"expected at least {minimum} {what}, got {value}")
+        maximum = UPPER_BOUNDS.get(what, 3660)
+        if value > maximum:
+            raise self.fail(section, key, f"expected at most {maximum} {what}, got {_show(value)}")
         return value
 
     def text(self, section: str, key: str) -> str:
@@ -539,7 +556,9 @@ class _Reader:
                 result.add(item)
                 continue
             try:
-                result.add(date.fromisoformat(str(item)))
+                if not isinstance(item, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", item):
+                    raise ValueError(item)
+                result.add(date.fromisoformat(item))
             except ValueError:
                 raise self.fail(
                     section, key, f"expected dates like 2026-12-25, got {_show(item)}"
@@ -556,6 +575,8 @@ class _Reader:
                     section, key, f'expected day names like "Saturday", got {_show(item)}'
                 )
             result.add(number)
+        if len(result) >= 7:
+            raise self.fail(section, key, "a week needs at least one working day")
         return frozenset(result)
 
     def check_unknown(self) -> None:
@@ -641,6 +662,7 @@ def _build(reader: _Reader) -> PolicyProfile:
         source=r.top,
         timezone=timezone,
         idle_lock_minutes=r.whole("", "idle_lock_minutes", "minutes", minimum=1, default=10),
+        min_passphrase_score=r.whole("", "min_passphrase_score", "score", minimum=3, default=3),
         due_days=due_days,
         due_soon_days=due_soon_days,
         month_counting=r.choice("calendar", "months", MONTH_MODES),

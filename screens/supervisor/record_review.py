@@ -14,6 +14,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -58,7 +60,7 @@ class RecordReviewScreen(Screen[None]):
             "closure": "Case closure",
         }.get(self.item.target, "Visit")
         yield Static(
-            f"Review · {what} · case {self.item.case_id} · {self.item.family}",
+            f"Review · {what} · case {safe(self.item.case_id)} · {safe(self.item.family)}",
             classes="title-bar",
         )
         with VerticalScroll(id="record-scroll"):
@@ -123,7 +125,7 @@ class RecordReviewScreen(Screen[None]):
                 stale = " — STALE: the record changed since" if d.stale else ""
                 comment = f": {d.comment}" if d.comment else ""
                 lines.append(f"  {d.decision} by {d.by} at {d.at}{comment}{stale}")
-        self.post_message(self.RecordRead("\n".join(lines)))
+        self.post_message(self.RecordRead(safe("\n".join(lines))))
 
     @on(RecordRead)
     def _read(self, event: RecordRead) -> None:
