@@ -11,11 +11,16 @@ from fieldkit.screens.commands import CaseCommands
 from fieldkit.screens.theme import DEFAULT_THEME, HIGH_CONTRAST
 from fieldkit.screens.unlock import UnlockScreen
 from textual import events
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from fieldkit.screens.visit.session import VisitSession
+    from textual.screen import Screen
 
     from fieldkit.practice import PolicyProfile
     from fieldkit.store import Store
@@ -59,6 +64,20 @@ class FieldkitApp(App[None]):
         self.visit_session: VisitSession | None = None
         self.last_activity = time.monotonic()
 
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette's system commands without Screenshot: it would write the screen
+        (names, address, threats, notes) to disk as a plaintext SVG."""
+        for command in super().get_system_commands(screen):
+            if "screenshot" not in command.title.lower():
+                yield command
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Refused: a screenshot is case content in the clear outside the encrypted store."""
+        self.notify(
+            "Screenshots are off: they would put case content on disk unencrypted.",
+            severity="warning",
+        )
+
     @property
     def today(self) -> date:
         """Today in the agency's time zone (fixed in tests and screenshots)."""
@@ -82,7 +101,7 @@ class FieldkitApp(App[None]):
         wanted = self.requested_theme or DEFAULT_THEME
         if wanted not in self.available_themes:
             names = ", ".join(sorted(self.available_themes))
-            self.notify(f"No theme {wanted!r}; choose one of: {names}", severity="warning")
+            self.notify(safe(f"No theme {wanted!r}; choose one of: {names}"), severity="warning")
             wanted = DEFAULT_THEME
         self.theme = wanted
         self.add_mode("locked", UnlockScreen)
@@ -170,7 +189,7 @@ class FieldkitApp(App[None]):
         """Say what the sync did, and refresh the status line of the screen in front."""
         from fieldkit.screens.status_bar import StatusBar
 
-        self.notify(event.text, severity="information" if event.ok else "warning", timeout=8)
+        self.notify(safe(event.text), severity="information" if event.ok else "warning", timeout=8)
         for bar in self.screen.query(StatusBar):
             bar.refresh_status()
 

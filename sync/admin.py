@@ -189,6 +189,11 @@ def devices(engine: Engine) -> list[dict[str, Any]]:
 
 def set_recovery_key(engine: Engine, text: str) -> str:
     """The agency recovery public key every case key is also wrapped to."""
+    label, _, rest = text.strip().partition(" ")
+    if label == "fieldkit-recovery-private-v1" or "PRIVATE KEY" in text:
+        raise AdminError("this is the PRIVATE recovery key: give the server the .pub file")
+    if label == "fieldkit-recovery-public-v1":
+        text = rest
     try:
         public = load_x25519_public(text)
     except (ValueError, FieldkitError) as exc:

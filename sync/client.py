@@ -22,12 +22,9 @@ import httpx
 
 from fieldkit.changelog import Op
 from fieldkit.crypto import (
-    ARGON2_DEFAULTS,
     CryptoError,
-    Sealer,
     X25519PrivateKey,
     b64,
-    derive_passphrase_key,
     ed25519_public_from_bytes,
     load_x25519_public,
     unb64,
@@ -57,6 +54,7 @@ from .protocol import (
     receipt_message,
     request_message,
 )
+from .userkey import install_grant, waiting_note
 
 ProgressFn = Callable[[str, int, int | None], None]
 PUSH_BATCH = 1000
@@ -128,37 +126,6 @@ class SyncSummary:
         """Plain JSON for scripts: the outcome and exit code first, then every figure."""
         code = self.exit_code
         return {"outcome": outcome.OUTCOMES[code], "exit_code": code, **asdict(self)}
-
-
-# --- keys the user carries between laptops ----------------------------------------------
-
-
-def seal_user_key(
-    private: bytes, passphrase: str, user: str, argon: dict[str, int] | None = None
-) -> str:
-    """The user's X25519 private key sealed under their passphrase, for the server to hold."""
-    params = dict(argon or ARGON2_DEFAULTS)
-    salt = os.urandom(16)
-    kek = derive_passphrase_key(passphrase, salt, params)
-    sealed = Sealer(kek).seal(private, f"fieldkit|user-key|{user}".encode())
-    return json.dumps(
-        {"v": 1, "params": params, "salt": b64(salt), "sealed": b64(sealed)},
-        separators=(",", ":"),
-    )
-
-
-def open_user_key(text: str, passphrase: str, user: str) -> bytes:
-    """Inverse of `seal_user_key`; a clear message when the passphrase is not the one used."""
-    doc = json.loads(text)
-    params = {k: int(v) for k, v in doc["params"].items()}
-    kek = derive_passphrase_key(passphrase, unb64(doc["salt"]), params)
-    try:
-        return Sealer(kek).open(unb64(doc["sealed"]), f"fieldkit|user-key|{user}".encode())
-    except CryptoError:
-        raise FieldkitError(
-            f"this passphrase does not open {user}'s agency key; use the passphrase of the "
-            "laptop you enrolled first (nothing was changed)"
-        ) from None
 
 
 def envelope_context(case_id: str, key_id: str) -> str:
@@ -311,18 +278,13 @@ def enroll(
             "sign_pub": sign_pub,
             "box_pub": box_pub,
             "user_box_pub": b64(candidate.public_key().public_bytes_raw()),
-            "user_box_sealed": seal_user_key(
-                candidate.private_bytes_raw(), passphrase, store.user, argon
-            ),
             "proof": b64(proof),
         }
         reply = EnrollResponse.model_validate(client.post("/v1/enroll", request, signed=False))
-    private = open_user_key(reply.user_box_sealed, passphrase, reply.user)
-    key = X25519PrivateKey.from_private_bytes(private)
-    if b64(key.public_key().public_bytes_raw()) != reply.user_box_pub:
-        raise FieldkitError("the agency key the server returned does not match; ask your IT lead")
+    created = reply.holds_user_key and reply.user_box_pub == request["user_box_pub"]
     with store.transaction():
-        store.set_secret("sync_user_box_key", private)
+        if created:  # this laptop made the user's key: it stays here, sealed, and nowhere else
+            store.set_secret("sync_user_box_key", candidate.private_bytes_raw())
         store.set_meta("sync_url", client.url)
         store.set_meta("sync_role", reply.role)
         store.set_meta("sync_supervisor", reply.supervisor or "")
@@ -509,9 +471,13 @@ def _push(
 
 def _install_keys(store: Store, keys: KeysResponse, summary: SyncSummary) -> set[str]:
     """Open case-key envelopes addressed to this user; the cases that are new here."""
+    for note in (install_grant(store, keys), waiting_note(store, keys)):
+        if note:
+            summary.team_problems.append(note)
     raw = store.secret("sync_user_box_key")
-    if raw is None:
-        raise NotEnrolled("this laptop has no agency key; run `fieldkit enroll URL CODE` again")
+    if raw is None:  # waiting for a grant: the cases stay closed here until then
+        _add_devices(store, keys)
+        return set()
     private = X25519PrivateKey.from_private_bytes(raw)
     fresh = set()
     for env in keys.envelopes:

@@ -27,7 +27,9 @@ class User(SQLModel, table=True):
     supervisor: str | None = Field(default=None, description="a worker's supervisor")
     box_pub: bytes | None = Field(default=None, description="X25519 public key case keys wrap to")
     box_sealed: str | None = Field(
-        default=None, description="the private half, sealed with the user's passphrase key"
+        default=None,
+        description="unused since revision 0002 (was the private half sealed under the "
+        "passphrase, which a stolen database could guess); always NULL",
     )
     created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
 
@@ -140,6 +142,22 @@ class CaseKeyEnvelope(SQLModel, table=True):
     created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class UserKeyGrant(SQLModel, table=True):
+    """The user's X25519 private key wrapped to one of their devices by another of them.
+
+    A device that created the user key holds it from the start (`wrapped` empty). The
+    server cannot open a grant: only that device's X25519 private key does.
+    """
+
+    __tablename__ = "user_key_grants"
+
+    device_id: str = Field(primary_key=True)
+    user: str = Field(index=True)
+    wrapped: bytes
+    by_device: str
+    created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class RequestNonce(SQLModel, table=True):
     """Nonces of recent signed requests: a replay within the time window is refused."""
 
@@ -213,3 +231,4 @@ REQUEST_NONCES = _table(RequestNonce)
 SETTINGS = _table(Setting)
 AUDIT_LOG = _table(AuditEvent)
 SYNC_REPORTS = _table(SyncReport)
+USER_KEY_GRANTS = _table(UserKeyGrant)

@@ -21,6 +21,7 @@ from rich.table import Table
 from fieldkit import services
 from fieldkit.cli.base import case_app, ctx_of
 from fieldkit.errors import FieldkitError
+from fieldkit.text import safe
 
 if TYPE_CHECKING:
     from fieldkit.sync.client import SyncSummary
@@ -255,9 +256,37 @@ def enroll(
             )
             return
         reply = do_enroll(store, url, code, passphrase, insecure=insecure)
+        from fieldkit.sync.userkey import own_fingerprint
+
+        device, print_ = store.device_id, own_fingerprint(store)
     finally:
         store.close()
-    console.print(f"Enrolled this laptop for {reply.user} ({reply.role}) with {url}")
+    console.print(f"Enrolled this laptop for {safe(reply.user)} ({reply.role}) with {safe(url)}")
+    console.print(f"This laptop: device {device}, fingerprint [bold]{print_}[/]")
+    if not reply.holds_user_key:
+        console.print(
+            "[yellow]Your cases open here once a laptop of yours that already syncs runs[/] "
+            f"fieldkit grant {device} --fingerprint {print_}"
+        )
+
+
+def grant(
+    ctx: typer.Context,
+    device_id: Annotated[str, typer.Argument(help="The new laptop's device id.")],
+    fingerprint: Annotated[
+        str,
+        typer.Option("--fingerprint", help="As the new laptop showed it when it enrolled."),
+    ],
+) -> None:
+    """Give another laptop of yours your user key (after comparing its fingerprint)."""
+    from fieldkit.sync.userkey import grant as do_grant
+
+    store = services.open_store(ctx_of(ctx).path)
+    try:
+        do_grant(store, device_id, fingerprint)
+    finally:
+        store.close()
+    console.print(f"Granted your user key to {safe(device_id)}; it opens your cases at its sync.")
 
 
 def sync(
@@ -307,7 +336,7 @@ def _print_summary(summary: SyncSummary) -> None:
     for item in summary.rejected:
         later = " it is sent again once that changes" if item.get("retryable") == "yes" else ""
         console.print(
-            f"[red]rejected[/] op {item['op_id']}: {escape(item['reason'])} "
+            f"[red]rejected[/] op {safe(item['op_id'])}: {safe(item['reason'])} "
             f"(kept, quarantined;{later or ' for good'})"
         )
     for item in summary.keys_shared:
@@ -326,7 +355,7 @@ def _print_summary(summary: SyncSummary) -> None:
         line = f"case {item['case_id']} {item['target']} {item['target_id']} by {item['by']}" + (
             f": {item['comment']}" if item["comment"] else ""
         )
-        console.print(f"[{colour}]{item['decision']}[/] {escape(line)}")
+        console.print(f"[{colour}]{safe(item['decision'])}[/] {safe(line)}")
     for conflict in summary.conflicts:
         label = "needs resolution" if conflict["needs_resolution"] else "kept both versions"
         console.print(
@@ -334,9 +363,9 @@ def _print_summary(summary: SyncSummary) -> None:
             f"{conflict['entity_id']}.{conflict['field']}: {label}"
         )
     for line in summary.team_problems + summary.local_problems:
-        console.print(f"[yellow]![/] {line}")
+        console.print(f"[yellow]![/] {safe(line)}")
     for item in summary.refused_from_server:
-        console.print(f"[red]not merged[/] op {item['op_id']}: {item['reason']}")
+        console.print(f"[red]not merged[/] op {safe(item['op_id'])}: {safe(item['reason'])}")
     if abs(summary.clock_offset_ms) > 10 * 60 * 1000:
         hours = summary.clock_offset_ms / 3_600_000
         console.print(f"[yellow]![/] this laptop's clock is {abs(hours):.1f} h off the server's")
@@ -417,7 +446,7 @@ def case_import(
     finally:
         store.close()
     suffix = f", assigned to {assign}; `fieldkit sync` sends them" if assign else ""
-    console.print(f"Imported {len(ids)} case(s): {', '.join(ids)}{suffix}")
+    console.print(f"Imported {len(ids)} case(s): {safe(', '.join(ids))}{suffix}")
 
 
 def register(app: typer.Typer) -> None:
@@ -428,6 +457,7 @@ def register(app: typer.Typer) -> None:
     register_admin_views(admin_app)
     app.add_typer(admin_app, name="admin")
     app.command("enroll")(enroll)
+    app.command("grant")(grant)
     app.command("sync")(sync)
     from fieldkit.cli.outbox import outbox_app
 

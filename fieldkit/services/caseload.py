@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from fieldkit.domain import Case, parse_date
 from fieldkit.errors import FieldkitError
-from fieldkit.practice import PolicyProfile, load_profile, next_due
+from fieldkit.practice import STATUSES, PolicyProfile, load_profile, next_due
 from fieldkit.store import Store
 
 
@@ -59,7 +59,7 @@ def dashboard_rows(cases: list[Case], profile: PolicyProfile, as_of: date) -> li
                 names=names,
             )
         )
-    rank = {"overdue": 0, "due": 1, "due-soon": 2, "upcoming": 3, "done": 4}
+    rank = {status: n for n, status in enumerate(STATUSES)}
     rows.sort(key=lambda r: (rank.get(r.status, 5), r.due or date.max, r.case_id))
     return rows
 

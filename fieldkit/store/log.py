@@ -14,6 +14,7 @@ from fieldkit.crypto import (
     X25519PrivateKey,
     aad_for,
 )
+from fieldkit.integrity import SealedSettings, device_entry
 from fieldkit.store.entities import EntityStore
 
 SYNC_LOCAL = "local"  # in the outbox, waiting for the server
@@ -229,9 +230,16 @@ class LogStore(EntityStore):
                 " ON CONFLICT(device_id) DO NOTHING",
                 (device_id, user, sign_pub, box_pub),
             )
+            if device_id not in self._settings.devices:
+                devices = {**self._settings.devices}
+                devices[device_id] = device_entry(user, sign_pub, box_pub)
+                settings = SealedSettings(self._settings.meta, devices)
+                self._write_settings(settings)
+                self._settings = settings
 
     def device_keys(self) -> dict[str, bytes]:
-        """device_id → Ed25519 public key bytes."""
-        with self._lock:
-            rows = self._conn.execute("SELECT device_id, sign_pub FROM devices").fetchall()
-        return {r[0]: r[1] for r in rows}
+        """device_id → Ed25519 public key bytes, from the sealed record (never the clear rows)."""
+        return {
+            dev: bytes.fromhex(str(entry["sign_pub"]))
+            for dev, entry in self._settings.devices.items()
+        }
