@@ -43,13 +43,12 @@ def run_app(context: Context, theme: str | None) -> None:
         raise FieldkitError(
             f"no fieldkit profile at {context.path}; create one with `fieldkit init`"
         )
-    try:
-        from fieldkit.screens.app import make_app
-    except ImportError:
-        make_app = None
-    if make_app is None or not sys.stdout.isatty():
+    if not sys.stdout.isatty():
         _print_caseload(context)
         return
+    # Local: loading Textual is most of the app's start-up; the other commands skip it.
+    from fieldkit.screens.app import make_app
+
     make_app(profile_path=context.path, theme=theme).run()
 
 

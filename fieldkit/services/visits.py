@@ -196,7 +196,7 @@ def _safe_date(value: Any) -> date | None:
 
 def stored_fields(draft: dict[str, Any]) -> dict[str, Any]:
     """The visit's fields as stored: the transfer keys plus the full record."""
-    fields = copy.deepcopy(draft["fields"])
+    fields: dict[str, Any] = copy.deepcopy(draft["fields"])
     visit = as_visit(draft["visit_id"], fields)
     fields["contacts"] = [
         {key: getattr(contact_from_fields(c), key) for key in CONTACT_KEYS}

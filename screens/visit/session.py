@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -165,9 +165,8 @@ class VisitSession:
                 return
             self._written = changes
         if notify and self.indicator is not None:
-            indicator = cast("Callable[[str], None]", self.indicator)
             self.app.call_from_thread(
-                indicator, "saved" if self._written == self._changes else "editing"
+                self.indicator, "saved" if self._written == self._changes else "editing"
             )
 
     @property

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fieldkit.screens.status_bar import StatusBar
 from textual import on
+from textual._path import CSSPathType
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -48,7 +49,7 @@ def answer_of(radio: RadioSet) -> bool | None:
 class VisitStep(Screen[None]):
     """One step: subclasses compose the body and say where each answer goes in the draft."""
 
-    CSS_PATH = "step.tcss"
+    CSS_PATH: ClassVar[CSSPathType | None] = "step.tcss"
     AUTO_FOCUS = None
     BINDINGS = [
         Binding("ctrl+n", "next_step", "Next step", priority=True),
