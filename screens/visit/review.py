@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.visit.step import VisitStep
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -192,6 +193,7 @@ class ReviewStep(VisitStep):
         self._sign()
 
     @work(thread=True, exclusive=True, group="sign")
+    @guarded
     def _sign(self) -> None:
         from fieldkit.errors import FieldkitError
         from fieldkit.services import visits

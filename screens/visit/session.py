@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from fieldkit.store import Store
 
 AUTOSAVE_DELAY = 0.25
-"""Seconds after the last keystroke before the draft is written (≤ 300 ms)."""
+"""Seconds after the last keystroke before the draft is written (≤ 300 ms); `make_app` can
+set another for tests."""
 
 STEP_TITLES = {
     "kind": "Kind of contact",
@@ -125,7 +126,7 @@ class VisitSession:
             self.indicator("editing")
         if self._timer is not None:
             self._timer.stop()
-        self._timer = self.app.set_timer(AUTOSAVE_DELAY, self.flush, name="autosave")
+        self._timer = self.app.set_timer(self.app.autosave_delay, self.flush, name="autosave")
 
     def flush(self) -> None:
         """Write the draft now, off the UI thread (step change, quit, lock)."""
