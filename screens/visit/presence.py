@@ -10,6 +10,8 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label, SelectionList
 from textual.widgets.selection_list import Selection
 
+from fieldkit.text import safe
+
 
 class PresenceStep(VisitStep):
     """The people on the case who are here, anyone else, and the place."""
@@ -25,7 +27,7 @@ class PresenceStep(VisitStep):
         yield Label("Who is present? (Space ticks, arrows move)")
         yield SelectionList[str](
             *[
-                Selection(person_label(p, today), p.id, p.id in present)
+                Selection(safe(person_label(p, today)), p.id, p.id in present)
                 for p in self.session.case.people
             ],
             id="present",

@@ -14,6 +14,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -44,7 +46,7 @@ class VisitRecordScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, the record, the sync line, the keys."""
         yield Static(
-            f"Visit record · {self.case.id} · {self.case.family_name}", classes="title-bar"
+            safe(f"Visit record · {self.case.id} · {self.case.family_name}"), classes="title-bar"
         )
         with VerticalScroll(id="record-body"):
             yield Static("Loading…", id="record")
@@ -69,7 +71,7 @@ class VisitRecordScreen(Screen[None]):
 
     @on(RecordLoaded)
     def _loaded(self, event: RecordLoaded) -> None:
-        self.query_one("#record", Static).update(self._describe(event.record))
+        self.query_one("#record", Static).update(safe(self._describe(event.record)))
 
     def _describe(self, record: dict[str, Any]) -> str:
         f = record["fields"]
