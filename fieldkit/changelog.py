@@ -21,9 +21,18 @@ from dataclasses import field as dc_field
 from typing import Any
 
 from fieldkit.crypto import b64, unb64
-from fieldkit.domain import SAFETY_CRITICAL_FIELDS
 
 GENESIS = "0" * 64
+
+
+# Fields no merge may settle on its own: both versions stay until a person chooses
+# (DESIGN.md "Merge"; rules SA-1..4, CT-1).
+SAFETY_CRITICAL_FIELDS: dict[str, frozenset[str]] = {
+    "case": frozenset({"kind"}),
+    "person": frozenset({"placement"}),
+    "threat": frozenset({"text", "active"}),
+    "safety_plan": frozenset({"interventions", "approval", "kind", "active"}),
+}
 
 
 def uuid7() -> str:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from fieldkit.practice import PolicyProfile
-    from fieldkit.store import Store
+    from fieldkit.services import Store
 
 IDLE_CHECK_SECONDS = 5.0
 # A supervisor's console syncs in the background this often (keys for late-enrolled workers).

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
     from fieldkit.practice import PolicyProfile
-    from fieldkit.store import Store
+    from fieldkit.services import Store
 
 
 class UnlockScreen(Screen[None]):
@@ -90,8 +90,7 @@ class UnlockScreen(Screen[None]):
     @guarded
     def _open(self, path: Path, passphrase: str) -> None:
         from fieldkit.errors import FieldkitError
-        from fieldkit.services import caseload
-        from fieldkit.store import Store
+        from fieldkit.services import Store, caseload
 
         try:
             store = Store.open(path, passphrase)

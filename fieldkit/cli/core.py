@@ -90,7 +90,6 @@ def init(
 ) -> None:
     """Create a profile: a random master key behind your passphrase (and the agency's key)."""
     from fieldkit.keyfiles import check_strength, read_recovery_public
-    from fieldkit.store import Store
 
     context = ctx_of(ctx)
     recovery = None
@@ -105,7 +104,7 @@ def init(
     check_strength(passphrase, services.min_passphrase_score(policy), [user])
     if role not in ("worker", "supervisor", "admin"):
         raise FieldkitError(f"--role {role!r}: choose worker, supervisor or admin")
-    store = Store.create(context.path, passphrase, user, recovery, policy)
+    store = services.Store.create(context.path, passphrase, user, recovery, policy)
     store.set_meta("role", role)
     console.print(f"Created profile [bold]{context.profile}[/] for {user} at {context.path}")
     if recovery is None:
@@ -141,11 +140,10 @@ def passphrase_reset(
 ) -> None:
     """Set a new passphrase on a profile whose passphrase is forgotten (agency recovery key)."""
     from fieldkit.keyfiles import read_recovery_private
-    from fieldkit.store import Store
 
     context = ctx_of(ctx)
     private = read_recovery_private(recovery_private_key)
-    store = Store.open_with_recovery(context.path, private)
+    store = services.Store.open_with_recovery(context.path, private)
     try:
         score = services.min_passphrase_score(store.meta("policy"))
         store.change_passphrase(services.ask_passphrase_new(score))
@@ -161,12 +159,11 @@ def recovery_keygen(
     """Make the agency's recovery key pair: OUT (private) and OUT.pub (for `init`)."""
     import os
 
-    from fieldkit.crypto import X25519PrivateKey
-    from fieldkit.keyfiles import private_text, public_text
+    from fieldkit.keyfiles import new_recovery_key, private_text, public_text
 
     if out.exists():
         raise FieldkitError(f"{out} already exists; nothing was written")
-    key = X25519PrivateKey.generate()
+    key = new_recovery_key()
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from fieldkit.domain import Case
     from fieldkit.practice import PolicyProfile
-    from fieldkit.store import Store
+    from fieldkit.services import Store
 
 AUTOSAVE_DELAY = 0.25
 """Seconds after the last keystroke before the draft is written (≤ 300 ms); `make_app` can
