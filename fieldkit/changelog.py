@@ -16,7 +16,7 @@ import os
 import threading
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from dataclasses import field as dc_field
 from typing import Any
 
@@ -181,6 +181,13 @@ class Op:
 
 
 # --- the fold -------------------------------------------------------------------------
+
+
+OP_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Op))
+"""The op's fields in order: its wire keys, and the columns of the laptop's and the
+server's op tables (`Op(*row)` reads a row selected in this order)."""
+OP_SELECT = ", ".join(OP_COLUMNS)
+"""`OP_COLUMNS` as a SQL select list."""
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,6 @@ class StoreLocked(StoreError):
     """
 
 
-class TamperError(FieldkitError):
-    """The change log failed verification."""
-
-
 class TransferError(FieldkitError):
     """A case-transfer file was refused whole."""
 

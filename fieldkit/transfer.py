@@ -969,7 +969,9 @@ def visit_from_fields(v: dict[str, Any], visit_id: str | None = None) -> Visit:
         notes=str(v.get("notes") or ""),
         next_steps=str(v.get("next_steps") or ""),
         next_visit=_day_or_none(v.get("next_visit")),
-        signed=bool(v.get("_signed", v.get("signed", True))),
+        # Read from the entity's own sign mark, never assumed: an imported history visit
+        # carries none, so it shows as imported, not as signed here.
+        signed=bool(v.get("_signed")),
         signed_at=v.get("signed_at"),
         author=v.get("author"),
     )
