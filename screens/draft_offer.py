@@ -50,7 +50,7 @@ class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
                 who = case.family_name if case else ""
                 options.append(
                     Option(
-                        f"{d['case_id']} {who} · visit of {d['fields'].get('date')} · "
+                        f"{d['case_id']} {who} · visit of {d['record'].get('date')} · "
                         f"step {d.get('step', 'kind')} · saved {_saved_at(d.get('updated', ''))}",
                         id=str(n),
                     )
