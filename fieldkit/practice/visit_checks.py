@@ -298,7 +298,7 @@ def _child_checks(
             _content(
                 "VI-1",
                 "unseen-contact",
-                f"{name} was not seen, so cannot be recorded as interviewed or observed",
+                f"{name} was not seen and present, so cannot be interviewed or observed",
                 pid,
             )
         )

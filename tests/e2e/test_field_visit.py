@@ -96,9 +96,9 @@ def test_visit_survives_kill_and_is_signed(tmp_path: Path) -> None:
         tmux.wait_for("Start visit")
         tmux.keys("v")
         tmux.wait_for("Kind of contact")
-        tmux.keys("Enter")  # kind: home (nothing is chosen for the worker)
-        tmux.keys("Tab", "Enter")  # outcome: completed
-        tmux.keys("Tab", "Enter")  # announced
+        tmux.keys("Enter", pause=0.4)  # kind: home (nothing is chosen for the worker)
+        tmux.keys("Tab", "Enter", pause=0.4)  # outcome: completed
+        tmux.keys("Tab", "Enter", pause=0.4)  # announced
         tmux.keys("C-n")
         tmux.wait_for("Who is present")
         tmux.keys("space")  # Leo is present
@@ -108,7 +108,9 @@ def test_visit_survives_kill_and_is_signed(tmp_path: Path) -> None:
         tmux.keys("C-n")
         tmux.wait_for("private interview")
         tmux.keys("Enter")  # seen
+        tmux.wait_for("interviewed privately")  # the next question shows once answered
         tmux.keys("Tab", "Enter")  # interviewed privately
+        tmux.wait_for("Seen alone")
         tmux.keys("Tab", "Enter")  # seen alone: Yes
         tmux.keys("Tab")
         tmux.text("kitchen table")
