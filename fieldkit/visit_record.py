@@ -244,16 +244,16 @@ class VisitRecord:
         if doc.get("format") != FORMAT:
             raise VisitFormatError(f'"format" must be "{FORMAT}", got {doc.get("format")!r}')
         case = _text(doc, "case", required=True)
-        children_doc = doc.get("children") or {}
+        children_doc = _or(doc.get("children"), {})
         if not isinstance(children_doc, dict):
             raise VisitFormatError('"children" must be an object keyed by person id')
-        safety_doc = doc.get("safety") or {}
+        safety_doc = _or(doc.get("safety"), {})
         if not isinstance(safety_doc, dict):
             raise VisitFormatError('"safety" must be an object')
-        progress = doc.get("progress") or {}
+        progress = _or(doc.get("progress"), {})
         if not isinstance(progress, dict):
             raise VisitFormatError('"progress" must be an object keyed by goal or activity id')
-        overrides_doc = doc.get("overrides") or []
+        overrides_doc = _or(doc.get("overrides"), [])
         if not isinstance(overrides_doc, list):
             raise VisitFormatError('"overrides" must be a list of {"check", "reason"}')
         overrides = []
@@ -269,7 +269,7 @@ class VisitRecord:
                     message=_text(o, "message", f"overrides[{n}]."),
                 )
             )
-        present = doc.get("present") or []
+        present = _or(doc.get("present"), [])
         if not isinstance(present, list) or not all(isinstance(p, str) for p in present):
             raise VisitFormatError('"present" must be a list of person ids')
         return cls(
@@ -438,6 +438,11 @@ def _contact_from(pid: str, doc: Any, where: str) -> ChildContact:
             environment=_text(observation, "environment", ob),
         ),
     )
+
+
+def _or(value: Any, empty: Any) -> Any:
+    """None is the empty value; anything else (even a wrong shape) is kept to be checked."""
+    return empty if value is None else value
 
 
 def _text(doc: dict[str, Any], key: str, where: str = "", required: bool = False) -> str:
