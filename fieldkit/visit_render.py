@@ -59,7 +59,8 @@ def visit_lines(record: VisitRecord, names: Mapping[str, str]) -> list[VisitLine
     add(v, "date", _said(record.date))
     add(v, "kind of contact", record.kind or "not recorded")
     add(v, "outcome", record.outcome or "not recorded")
-    if record.outcome is not None and not record.completed:
+    attempt = record.outcome is not None and not record.completed
+    if attempt or record.attempt_time.strip() or record.attempt_action.strip():
         add(v, "attempt time", _said(record.attempt_time))
         add(v, "what was done", _said(record.attempt_action))
     add(v, "announced", yes_no(record.announced, "Announced", "Unannounced"))

@@ -58,6 +58,26 @@ def signed_visits(store: Store) -> list[dict[str, Any]]:
     return [v for v in detail["records"]["visit"] if v["id"].startswith("v-")]
 
 
+def fk_case_export(store: Store) -> list[dict[str, Any]]:
+    """The visits of `fieldkit case export` that were signed in this profile."""
+    path = Path(store.path)
+    shown = run_cli(
+        "--data-dir",
+        str(path.parent),
+        "--profile",
+        path.stem,
+        "case",
+        "export",
+        CASE,
+        env={"FIELDKIT_PASSPHRASE": PASSPHRASE},
+    )
+    assert shown.returncode == 0, shown.stderr
+    doc = json.loads(shown.stdout)
+    case = doc["cases"][0] if "cases" in doc else doc
+    found: list[dict[str, Any]] = case["history"]["visits"]
+    return [v for v in found if str(v.get("visit_id", "")).startswith("v-")]
+
+
 # --- driving the wizard like a worker ----------------------------------------------------
 
 
