@@ -33,10 +33,11 @@ class ContactKindStep(VisitStep):
                 classes="warning-box",
             )
         kinds = policy.contact_kinds
-        yield Label("Kind of contact (what each can meet: " + _meets(policy) + ")")
+        yield Label("Kind of contact")
         yield self.bind_choice(
             choice("kind", kinds, record.kind), kinds, lambda v: setattr(record, "kind", v)
         )
+        yield Static("Rules each kind can meet: " + _meets(policy), id="kind-meets")
         yield Label("Outcome: did the visit take place?")
         yield self.bind_choice(
             choice("outcome", OUTCOMES, record.outcome),

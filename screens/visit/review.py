@@ -135,6 +135,8 @@ class ReviewStep(VisitStep):
                 "After signing, corrections are addenda."
             )
             state.set_class(False, "blocked")
+        options.display = bool(self.checks)
+        self.query_one("#checks-title").display = bool(self.checks)
         if self.open:
             options.highlighted = 0
 
