@@ -85,9 +85,9 @@ class FieldkitApp(App[None]):
         self.theme = wanted
         self.add_mode("locked", UnlockScreen)
         if self.store is not None:
-            from fieldkit import visits
+            from fieldkit.services import caseload
 
-            self.policy = visits.policy_of(self.store)
+            self.policy = caseload.policy_of(self.store)
             self.enter_work()
         else:
             self.switch_mode("locked")
@@ -107,7 +107,7 @@ class FieldkitApp(App[None]):
         from fieldkit.screens.dashboard import DashboardScreen
         from fieldkit.screens.supervisor.queue import ReviewQueueScreen
 
-        from fieldkit.review import is_supervisor
+        from fieldkit.services.review import is_supervisor
 
         self.last_activity = time.monotonic()
         if "work" not in self._modes:

@@ -15,7 +15,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 if TYPE_CHECKING:
-    from fieldkit.visits import DashboardRow
+    from fieldkit.services.caseload import DashboardRow
 
 STATUS_LABELS = {
     "overdue": "⚠ overdue",

@@ -78,8 +78,9 @@ class CaseScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="case")
     def load(self) -> None:
         """The case with its plan, due items (rules engine), case_detail and drafts."""
-        from fieldkit import services, visits
+        from fieldkit import services
         from fieldkit.practice import due_items
+        from fieldkit.services import visits
 
         fk = cast("FieldkitApp", self.app)
         store, policy = fk.store, fk.policy
@@ -92,7 +93,7 @@ class CaseScreen(Screen[None]):
 
     @on(CaseLoaded)
     def _loaded(self, event: CaseLoaded) -> None:
-        from fieldkit.visits import person_label, supervisor_returns
+        from fieldkit.services.visits import person_label, supervisor_returns
 
         fk = cast("FieldkitApp", self.app)
         case, today = event.case, fk.today
@@ -216,7 +217,7 @@ class CaseScreen(Screen[None]):
 
     def action_visit(self) -> None:
         """Start the guided visit, or resume this case's unfinished one."""
-        from fieldkit.visits import new_draft
+        from fieldkit.services.visits import new_draft
 
         fk = cast("FieldkitApp", self.app)
         if self.case is None or fk.store is None:

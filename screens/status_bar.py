@@ -44,14 +44,14 @@ class StatusBar(Static):
 
     @work(thread=True, exclusive=True, group="sync-status")
     def _read(self) -> None:
-        from fieldkit import visits
+        from fieldkit.services import caseload
 
         fk = cast("FieldkitApp", self.app)
         store = fk.store
         if store is None:
             return
         try:
-            text = visits.sync_status(store, fk.today)
+            text = caseload.sync_status(store, fk.today)
         except Exception:
             return
         self.post_message(self.SyncStatusRead(text))

@@ -85,8 +85,8 @@ class UnlockScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="unlock")
     def _open(self, path: Path, passphrase: str) -> None:
-        from fieldkit import visits
         from fieldkit.errors import FieldkitError
+        from fieldkit.services import caseload
         from fieldkit.store import Store
 
         try:
@@ -98,7 +98,7 @@ class UnlockScreen(Screen[None]):
             self.post_message(self.UnlockFailed(str(exc) or type(exc).__name__))
             return
         try:
-            policy = visits.policy_of(store)
+            policy = caseload.policy_of(store)
         except Exception as exc:
             store.lock()
             self.post_message(self.UnlockFailed(f"the policy profile cannot be read: {exc}"))

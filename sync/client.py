@@ -60,7 +60,7 @@ PULL_PAGE = 2000
 # Profile meta: the server's `devices_as_of`, so the next keys request lists new devices only.
 DEVICES_AS_OF = "sync_devices_as_of"
 TIMEOUT_S = 30.0
-# Decisions of a supervisor (entity "approval", field "decision"; fieldkit.review).
+# Decisions of a supervisor (entity "approval", field "decision"; fieldkit.services.review).
 APPROVED = {"approved", "confirmed"}
 RETURNED = {"returned", "rejected", "disputed"}
 

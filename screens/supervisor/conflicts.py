@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
-    from fieldkit.review import OpenConflict
+    from fieldkit.services.review import OpenConflict
 
 
 class ConflictsScreen(Screen[None]):
@@ -73,7 +73,7 @@ class ConflictsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="conflicts")
     def load(self) -> None:
         """Every open conflict, safety-critical first."""
-        from fieldkit import review
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is not None:
@@ -141,8 +141,8 @@ class ConflictsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="resolve")
     def resolve(self, conflict: OpenConflict, value: Any) -> None:
         """The choice is an op like any other, so every device folds to it."""
-        from fieldkit import review
         from fieldkit.errors import FieldkitError
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None:

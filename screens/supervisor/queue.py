@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
-    from fieldkit.review import QueueItem
+    from fieldkit.services.review import QueueItem
 
 
 class ReviewQueueScreen(Screen[None]):
@@ -70,7 +70,7 @@ class ReviewQueueScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="queue")
     def load(self) -> None:
         """Build the queue (decrypts in memory) and count conflicts."""
-        from fieldkit import review
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None or fk.policy is None:

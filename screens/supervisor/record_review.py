@@ -16,7 +16,7 @@ from textual.widgets import Footer, Static
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
-    from fieldkit.review import QueueItem
+    from fieldkit.services.review import QueueItem
 
 
 class RecordReviewScreen(Screen[None]):
@@ -69,7 +69,8 @@ class RecordReviewScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="record")
     def read(self) -> None:
         """Everything the supervisor needs to decide, as text."""
-        from fieldkit import review, services
+        from fieldkit import services
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None:
@@ -164,8 +165,8 @@ class RecordReviewScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="decide")
     def decide(self, decision: str, comment: str) -> None:
         """Record the decision as a signed op; a refusal is shown, never lost."""
-        from fieldkit import review
         from fieldkit.errors import FieldkitError
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None:

@@ -100,8 +100,8 @@ class SupervisionScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="supervision")
     def record(self, day: date, decisions: str, frequency: bool, high_risk: bool | None) -> None:
         """A signed op like any other; it feeds the rules engine."""
-        from fieldkit import review
         from fieldkit.errors import FieldkitError
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None:

@@ -32,7 +32,7 @@ class ChildContactStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """Who the child is, seen or not, then the interview or the observation."""
-        from fieldkit.visits import person_label
+        from fieldkit.services.visits import person_label
 
         person = self.session.person(self.person_id)
         c = self.record.contact(self.person_id)

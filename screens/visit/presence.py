@@ -17,7 +17,7 @@ class PresenceStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """A tick list of the family (nobody ticked to start), others present, the location."""
-        from fieldkit.visits import person_label
+        from fieldkit.services.visits import person_label
 
         record = self.record
         present = set(record.present)

@@ -57,7 +57,7 @@ class VisitRecordScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="record")
     def load(self) -> None:
         """The visit's fields, signature state and addenda."""
-        from fieldkit import visits
+        from fieldkit.services import visits
 
         store = cast("FieldkitApp", self.app).store
         if store is not None:
@@ -99,7 +99,7 @@ class VisitRecordScreen(Screen[None]):
 
     @work(thread=True, group="record")
     def _save_addendum(self, text: str) -> None:
-        from fieldkit import visits
+        from fieldkit.services import visits
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is not None:

@@ -93,7 +93,7 @@ class ReviewStep(VisitStep):
         """Recompute the checks and show them, and the record with its overrides."""
         from rich.markup import escape
 
-        from fieldkit import visits
+        from fieldkit.services import visits
         from fieldkit.visit_render import names_of, visit_text
 
         s = self.session
@@ -173,7 +173,7 @@ class ReviewStep(VisitStep):
         self.app.push_screen(OverrideDialog(check), lambda reason: self._overridden(check, reason))
 
     def _overridden(self, check: VisitCheck, reason: str | None) -> None:
-        from fieldkit.visits import add_override
+        from fieldkit.services.visits import add_override
 
         if not reason:
             return

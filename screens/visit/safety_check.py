@@ -16,7 +16,7 @@ class SafetyCheckStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """The plan in force, the question, and the safety assessment when the answer is yes."""
-        from fieldkit.visits import SA3_CIRCUMSTANCES
+        from fieldkit.services.visits import SA3_CIRCUMSTANCES
 
         case = self.session.case
         safety = self.record.safety

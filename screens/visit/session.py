@@ -42,7 +42,7 @@ class VisitSession:
     def __init__(
         self, app: FieldkitApp, case: Case, draft: dict[str, Any], policy: PolicyProfile
     ) -> None:
-        from fieldkit import visits
+        from fieldkit.services import visits
 
         self.app = app
         self.case = case
@@ -170,13 +170,13 @@ class VisitSession:
 
     def checks(self) -> list[VisitCheck]:
         """Every check of the record as it stands (the same function `fieldkit visit` runs)."""
-        from fieldkit import visits
+        from fieldkit.services import visits
 
         return visits.check_record(self.case, self.record, self.policy, self.app.today)
 
     def sign(self, store: Store) -> str:
         """Sign in the calling write-worker thread, under the write lock; closes the session."""
-        from fieldkit import visits
+        from fieldkit.services import visits
 
         with self._write_lock:
             if self.closed:
@@ -187,7 +187,7 @@ class VisitSession:
         return self.record.visit_id
 
     def _write(self, store: Store, changes: int, data: dict[str, Any], notify: bool = True) -> None:
-        from fieldkit import visits
+        from fieldkit.services import visits
 
         with self._write_lock:
             if self.closed or changes <= self._written:

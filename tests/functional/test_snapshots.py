@@ -21,7 +21,8 @@ def _fixed_visit_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     """A new visit's id is random; the pictures show it, so here it is always the same."""
     from types import SimpleNamespace
 
-    from fieldkit import changelog, visits
+    from fieldkit import changelog
+    from fieldkit.services import visits
 
     fixed = SimpleNamespace(uuid7=lambda: "snapshot", content_hash=changelog.content_hash)
     monkeypatch.setattr(visits, "changelog", fixed)
@@ -94,7 +95,7 @@ async def _safety_changed(pilot: Pilot[Any]) -> None:
 
 async def _complete_review(pilot: Pilot[Any]) -> None:
     """The review step of a visit with every answer given: the whole record before signing."""
-    from fieldkit import visits
+    from fieldkit.services import visits
     from fieldkit.visit_record import PrivateInterview
 
     store = pilot.app.store  # type: ignore[attr-defined]

@@ -9,7 +9,8 @@ from fieldkit.screens.case_view import CaseScreen
 from fieldkit.screens.visit.record import VisitRecordScreen
 from fieldkit.screens.visit.review import ReviewStep
 
-from fieldkit import services, visits
+from fieldkit import services
+from fieldkit.services import caseload, visits
 from fieldkit.store import Store
 from fieldkit.visit_record import ChildObservation, PrivateInterview, VisitRecord
 from tests.functional.conftest import TODAY, click, open_case, settle, type_text
@@ -193,7 +194,7 @@ async def test_new_threat_opens_alternative_plan_that_stays_pending(visit_store:
         visit_store,
         visits.load_case_with_plan(visit_store, "C-VERBAL"),
         record,
-        visits.policy_of(visit_store),
+        caseload.policy_of(visit_store),
         TODAY,
     )
     case = services.load_case(visit_store, "C-VERBAL")
@@ -227,7 +228,7 @@ async def test_phone_approval_is_recorded_with_who_and_when(visit_store: Store) 
         visit_store,
         visits.load_case_with_plan(visit_store, "C-INFANT"),
         record,
-        visits.policy_of(visit_store),
+        caseload.policy_of(visit_store),
         TODAY,
     )
     plan = services.load_case(visit_store, "C-INFANT").pending_safety_plans()[0]
@@ -271,7 +272,7 @@ async def test_signed_visit_is_read_only_and_takes_an_addendum(visit_store: Stor
     record = visits.record_of(draft)
     _complete_infant(record)
     record.safety.changed = False
-    visits.sign_visit(visit_store, case, record, visits.policy_of(visit_store), TODAY)
+    visits.sign_visit(visit_store, case, record, caseload.policy_of(visit_store), TODAY)
     try:
         services.record_change(visit_store, "C-INFANT", "visit", draft["visit_id"], {"notes": "x"})
         raise AssertionError("a signed visit must refuse changes")

@@ -15,8 +15,8 @@ from fieldkit.screens.visit.record import VisitRecordScreen
 from fieldkit.screens.visit.review import ReviewStep
 from pypdf import PdfReader
 
-from fieldkit import review, visits
 from fieldkit.pdf import visit_pdf
+from fieldkit.services import caseload, review, visits
 from fieldkit.store import Store
 from fieldkit.visit_record import (
     ChildContact,
@@ -164,7 +164,7 @@ def services_case() -> Any:
 
 
 def policy() -> Any:
-    return visits.policy_of(_STORE[0])
+    return caseload.policy_of(_STORE[0])
 
 
 def assert_all_shown(reader: str, text: str) -> None:

@@ -6,8 +6,9 @@ from datetime import date
 
 from fieldkit.sync.client import assign_case, run_sync
 
-from fieldkit import changelog, review, services
-from fieldkit.cli_sync import _print_summary, console
+from fieldkit import changelog, services
+from fieldkit.cli.sync import _print_summary, console
+from fieldkit.services import review
 from fieldkit.store import SYNC_QUARANTINED, Store
 from tests.conftest import sample_case, transfer_doc
 from tests.sync.conftest import Agency

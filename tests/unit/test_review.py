@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from fieldkit import changelog, review, services
+from fieldkit import changelog, services
 from fieldkit.changelog import Op
 from fieldkit.crypto import aad_for
 from fieldkit.practice import due_items, load_profile
+from fieldkit.services import review
 from fieldkit.store import Store
 from tests.conftest import sample_case, signed_visit, transfer_doc
 

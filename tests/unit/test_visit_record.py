@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from fieldkit import services, visits
+from fieldkit import services
 from fieldkit.domain import Case
 from fieldkit.practice import load_profile
 from fieldkit.practice.visit_checks import requirement_checks, visit_checks
+from fieldkit.services import visits
 from fieldkit.store import Store
 from fieldkit.visit_record import (
     NOT_SEEN_REASONS,

@@ -4,53 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from fieldkit import services
+from fieldkit.cli.base import Context, app, case_app, console, ctx_of, err_console, passphrase_app
 from fieldkit.errors import FieldkitError
-
-console = Console()
-err_console = Console(stderr=True)
-
-app = typer.Typer(
-    name="fieldkit",
-    help="The caseworker's kit: encrypted offline case records, guided home visits, "
-    "signed change log and sync.",
-    no_args_is_help=False,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-)
-case_app = typer.Typer(help="Import, export, list and show cases.", no_args_is_help=True)
-passphrase_app = typer.Typer(help="Change the profile's passphrase.", no_args_is_help=True)
-app.add_typer(case_app, name="case")
-app.add_typer(passphrase_app, name="passphrase")
-
-
-@dataclass
-class Context:
-    """Global options every command shares."""
-
-    data_dir: Path
-    profile: str
-
-    @property
-    def path(self) -> Path:
-        """The profile's SQLite file."""
-        return services.profile_path(self.data_dir, self.profile)
-
-
-def ctx_of(ctx: typer.Context) -> Context:
-    """The shared options of this invocation."""
-    obj: Context = ctx.find_root().obj
-    return obj
 
 
 @app.callback(invoke_without_command=True)
@@ -240,25 +203,6 @@ def verify(
     console.print(f"✓ {report.ops} ops from {report.devices} device(s) verified{suffix}")
 
 
-@case_app.command("import")
-def case_import(
-    ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="A fieldkit.case-transfer/1 JSON file.")],
-) -> None:
-    """Import cases; a bad file is refused whole, naming the case and key."""
-    context = ctx_of(ctx)
-    doc = services.read_transfer_file(file)
-    from fieldkit.transfer import check_document
-
-    check_document(doc)
-    store = services.open_store(context.path)
-    try:
-        ids = services.import_cases(store, doc)
-    finally:
-        store.close()
-    console.print(f"Imported {len(ids)} case(s): {', '.join(ids)}")
-
-
 @case_app.command("export")
 def case_export(
     ctx: typer.Context,
@@ -374,41 +318,3 @@ def _parse_day(value: str, option: str) -> date:
 
 def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-def _register_optional() -> None:
-    """Commands that live beside their feature (practice rules, sync, supervisor)."""
-    import importlib
-
-    for module in (
-        "fieldkit.cli_practice",
-        "fieldkit.cli_sync",
-        "fieldkit.cli_supervisor",
-        "fieldkit.cli_visit",
-    ):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        mod.register(app)
-
-
-_register_optional()
-
-
-def main() -> None:
-    """Entry point: run the command; a user's mistake is one line and a non-zero exit."""
-    try:
-        app()
-    except FieldkitError as exc:
-        err_console.print(f"fieldkit: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise SystemExit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        err_console.print("fieldkit: interrupted; nothing was lost")
-        raise SystemExit(130) from None
-
-
-if __name__ == "__main__":
-    main()

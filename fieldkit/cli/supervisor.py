@@ -14,9 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fieldkit import review, services, visits
+from fieldkit import services
+from fieldkit.cli.base import ctx_of
+from fieldkit.cli.practice import policy_for
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import PolicyProfile
+from fieldkit.services import review, visits
 from fieldkit.store import Store
 
 console = Console()
@@ -25,14 +28,10 @@ supervision_app = typer.Typer(help="Case supervision sessions (RV-1).", no_args_
 
 
 def _store(ctx: typer.Context) -> Store:
-    from fieldkit.cli import ctx_of
-
     return services.open_store(ctx_of(ctx).path)
 
 
 def _policy(store: Store) -> PolicyProfile:
-    from fieldkit.cli_practice import policy_for
-
     return policy_for(None, store.meta("policy"))
 
 

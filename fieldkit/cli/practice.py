@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fieldkit import services
+from fieldkit.cli.base import ctx_of
 from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import (
@@ -74,8 +75,6 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """What the practice rules make due on each case: overdue first, with rule and reason."""
-        from fieldkit.cli import ctx_of
-
         store = services.open_store(ctx_of(ctx).path)
         try:
             policy = policy_for(profile, store.meta("policy"))

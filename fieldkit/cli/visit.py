@@ -16,11 +16,13 @@ from typing import Annotated
 
 import typer
 
-from fieldkit import changelog, services, visits
+from fieldkit import changelog, services
+from fieldkit.cli.base import ctx_of
 from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import PolicyProfile
 from fieldkit.practice.visit_checks import VisitCheck
+from fieldkit.services import caseload, visits
 from fieldkit.store import Store
 from fieldkit.visit_record import (
     NOT_SEEN_REASONS,
@@ -56,7 +58,7 @@ def read_visit_file(path: Path) -> VisitRecord:
 
 def _context(store: Store, record: VisitRecord) -> tuple[Case, PolicyProfile]:
     case = services.load_case(store, record.case)
-    return case, visits.policy_of(store)
+    return case, caseload.policy_of(store)
 
 
 def _print_checks(checks: list[VisitCheck]) -> None:
@@ -73,8 +75,6 @@ def _print_checks(checks: list[VisitCheck]) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add `visit start|check|sign` to the fieldkit CLI."""
-    from fieldkit.cli import ctx_of
-
     app.add_typer(visit_app, name="visit")
 
     @visit_app.command("check")
@@ -135,7 +135,7 @@ def register(app: typer.Typer) -> None:
         store = services.open_store(ctx_of(ctx).path)
         try:
             case = services.load_case(store, case_id)
-            policy = visits.policy_of(store)
+            policy = caseload.policy_of(store)
             today = policy.today()
             record = new_record(
                 case.id,

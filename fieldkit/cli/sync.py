@@ -1,6 +1,6 @@
 """Sync commands: `fieldkit server`, `fieldkit admin …`, `fieldkit enroll`, `fieldkit sync`.
 
-Registered by `fieldkit.cli._register_optional()`. Thin: parse, call fieldkit.sync, print.
+Added to the `fieldkit` command by `fieldkit.cli`. Thin: parse, call fieldkit.sync, print.
 Server-side modules are imported inside the commands that need them, so a laptop's
 `fieldkit` starts without loading FastAPI.
 """
@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from fieldkit import services
+from fieldkit.cli.base import case_app, ctx_of
 from fieldkit.errors import FieldkitError
 
 if TYPE_CHECKING:
@@ -37,12 +38,6 @@ DbOption = Annotated[
         "postgresql+psycopg://… for PostgreSQL).",
     ),
 ]
-
-
-def _context(ctx: typer.Context) -> Any:
-    from fieldkit.cli import ctx_of
-
-    return ctx_of(ctx)
 
 
 def _when(ms: int | None) -> str:
@@ -203,7 +198,7 @@ def enroll(
     """Register this laptop with the agency server (once)."""
     from fieldkit.sync.client import enroll as do_enroll
 
-    context = _context(ctx)
+    context = ctx_of(ctx)
     passphrase = services.ask_passphrase()
     store = services.open_store(context.path, passphrase)
     try:
@@ -220,7 +215,7 @@ def sync(
     """Verify, push the day's work, pull assignments, approvals and returns; merge."""
     from fieldkit.sync.client import run_sync
 
-    context = _context(ctx)
+    context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
         if as_json:
@@ -312,7 +307,7 @@ def outbox(
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
 ) -> None:
     """What is waiting to sync, and every change the server refused, with its reason."""
-    context = _context(ctx)
+    context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
         refused = [{"op_id": o, "reason": r} for o, r in store.quarantined()]
@@ -344,7 +339,7 @@ def case_assign(
     """Assign or reassign a case; its key is wrapped for the new team at the next sync."""
     from fieldkit.sync.client import assign_case
 
-    context = _context(ctx)
+    context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
         assign_case(store, case_id, worker, supervisor)
@@ -366,7 +361,7 @@ def case_import(
     """Import cases; a bad file is refused whole, naming the case and key."""
     from fieldkit.transfer import check_document
 
-    context = _context(ctx)
+    context = ctx_of(ctx)
     doc = services.read_transfer_file(file)
     cases = check_document(doc)
     store = services.open_store(context.path)
@@ -396,11 +391,5 @@ def register(app: typer.Typer) -> None:
     app.command("enroll")(enroll)
     app.command("sync")(sync)
     app.command("outbox")(outbox)
-    for group in app.registered_groups:
-        if group.name == "case" and group.typer_instance is not None:
-            case_group = group.typer_instance
-            case_group.registered_commands = [
-                c for c in case_group.registered_commands if c.name != "import"
-            ]
-            case_group.command("import")(case_import)
-            case_group.command("assign")(case_assign)
+    case_app.command("import")(case_import)
+    case_app.command("assign")(case_assign)

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fieldkit import changelog, services
+from fieldkit import changelog
 from fieldkit.domain import Case, parse_date
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import PolicyProfile, visit_content_problems, visit_gates
+from fieldkit.services.cases import load_case, load_cases
 from fieldkit.store import EntityState, Store
 from fieldkit.transfer import visit_from_fields
 
@@ -263,7 +264,7 @@ def review_queue(
 ) -> list[QueueItem]:
     """Pending alternative safety plans first (SA-2 deadline), then signed visits not yet
     approved (or whose approval went stale), oldest first."""
-    cases = {c.id: c for c in services.load_cases(store)}
+    cases = {c.id: c for c in load_cases(store)}
     plans: list[QueueItem] = []
     visits: list[QueueItem] = []
     by_case: dict[str, list[EntityState]] = {}
@@ -341,7 +342,7 @@ def record_supervision(
     require_supervisor(store)
     if not decisions_text.strip():
         raise FieldkitError("write the decisions of the supervision session")
-    services.load_case(store, case_id)
+    load_case(store, case_id)
     supervision_id = f"sup-{changelog.uuid7()}"
     with store.transaction():
         store.record(

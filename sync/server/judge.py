@@ -1,0 +1,123 @@
+"""The judge of a push: for each op of a batch, accepted, duplicate, deferred or rejected.
+
+Pure: it reads no database and no clock. `push` gathers what it needs (the device's chain
+position, the ops already stored or refused, the cases the caller is on and those it may
+review, the ops whose hash or signature failed) and writes what it decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fieldkit.sync.protocol import OpResult
+from fieldkit.sync.server.common import REVIEW_ENTITIES, REVIEW_REFUSAL, REVIEW_ROLES, Caller
+
+from fieldkit.changelog import Op
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the server knows about a batch before it decides."""
+
+    last_seq: int
+    head: str
+    stored: dict[str, str] = field(default_factory=dict)  # op_id → hash already stored
+    refused: dict[str, str] = field(default_factory=dict)  # op_id → reason refused before
+    content_problem: dict[str, str] = field(default_factory=dict)  # hash or signature
+    on_cases: set[str] = field(default_factory=set)
+    reviewers: set[str] = field(default_factory=set)  # cases whose records caller may review
+
+
+@dataclass
+class Verdict:
+    """The per-op results, the ops to store, the refusals to remember, the new chain head."""
+
+    results: dict[str, OpResult]
+    accepted: list[Op]
+    rejected: list[tuple[Op, str]]
+    last_seq: int
+    head: str
+
+
+def placement_problem(
+    op: Op, head: str, caller: Caller, on_cases: set[str], reviewers: set[str]
+) -> str | None:
+    """Why an op at the next chain position may not be stored, or None."""
+    if op.prev_hash != head:
+        return (
+            "it does not link to the previous op of this device: "
+            "an op was deleted, inserted or reordered"
+        )
+    if op.author != caller.user:
+        return f"its author {op.author} is not this device's user {caller.user}"
+    if op.case_id not in on_cases:
+        return f"{caller.user} is not on case {op.case_id}"
+    if op.entity in REVIEW_ENTITIES and op.case_id not in reviewers:
+        who = (
+            f"{caller.user} is a {caller.role}"
+            if caller.role not in REVIEW_ROLES
+            else f"{caller.user} does not supervise case {op.case_id}"
+        )
+        return f"{REVIEW_REFUSAL} ({op.entity}): {who}"
+    return None
+
+
+def judge(ops: list[Op], caller: Caller, facts: Facts) -> Verdict:
+    """Decide every op of a batch, in (seq, op_id) order."""
+    results: dict[str, OpResult] = {}
+    accepted: list[Op] = []
+    rejected: list[tuple[Op, str]] = []
+    last_seq, head = facts.last_seq, facts.head
+    for op in sorted(ops, key=lambda o: (o.seq, o.op_id)):
+        if op.op_id in results:
+            continue
+        if op.op_id in facts.stored:
+            same = facts.stored[op.op_id] == op.hash
+            results[op.op_id] = (
+                OpResult(op_id=op.op_id, status="duplicate")
+                if same
+                else OpResult(
+                    op_id=op.op_id,
+                    status="rejected",
+                    reason="an op with this id but different content is already stored",
+                )
+            )
+            continue
+        if op.op_id in facts.refused:
+            results[op.op_id] = OpResult(
+                op_id=op.op_id, status="rejected", reason=facts.refused[op.op_id]
+            )
+            continue
+        if op.device_id != caller.device_id:
+            results[op.op_id] = OpResult(
+                op_id=op.op_id, status="rejected", reason="a device may only push its own ops"
+            )
+            continue
+        reason: str | None
+        if op.seq <= last_seq:
+            reason = (
+                f"fork: this device already sent a different op at seq {op.seq} "
+                "(was the laptop restored from a backup?); re-enroll it; the op is kept"
+            )
+        elif op.seq > last_seq + 1:
+            results[op.op_id] = OpResult(
+                op_id=op.op_id,
+                status="deferred",
+                reason=f"waiting for seq {last_seq + 1} of this device",
+            )
+            continue
+        else:
+            reason = facts.content_problem.get(op.op_id) or placement_problem(
+                op, head, caller, facts.on_cases, facts.reviewers
+            )
+            # The chain position is taken whatever the outcome, so a refused op never
+            # blocks the ops behind it.
+            last_seq, head = op.seq, op.hash
+        if reason:
+            results[op.op_id] = OpResult(op_id=op.op_id, status="rejected", reason=reason)
+            if op.seq == last_seq and head == op.hash:
+                rejected.append((op, reason))
+            continue
+        results[op.op_id] = OpResult(op_id=op.op_id, status="accepted")
+        accepted.append(op)
+    return Verdict(results, accepted, rejected, last_seq, head)
