@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static, TextArea
 
+from fieldkit.text import safe
 from fieldkit.visit_record import NOT_SEEN_REASONS, ChildObservation, PrivateInterview
 
 
@@ -36,9 +37,11 @@ class ChildContactStep(VisitStep):
 
         person = self.session.person(self.person_id)
         c = self.record.contact(self.person_id)
-        name = person.name if person else self.person_id
+        name = safe(person.name if person else self.person_id)
         today = self.session.app.today
-        yield Static(person_label(person, today) if person else self.person_id, id="child-label")
+        yield Static(
+            safe(person_label(person, today) if person else self.person_id), id="child-label"
+        )
         if not self.present:
             yield Static(
                 f"{name} is not ticked as present (step 2), so cannot be recorded as seen.",

@@ -12,6 +12,8 @@ from textual.widgets import Input, Label, Static
 if TYPE_CHECKING:
     from fieldkit.practice import PolicyProfile
 
+from fieldkit.text import safe
+
 
 class ContactKindStep(VisitStep):
     """Home, placement, school…; completed or attempted; announced or not, and why it matters."""
@@ -28,7 +30,7 @@ class ContactKindStep(VisitStep):
         if case.unannounced.required:
             why = case.unannounced.reason or "the reason is not recorded"
             yield Static(
-                f"⚠ This case requires UNANNOUNCED visits (VI-4): {why}.",
+                f"⚠ This case requires UNANNOUNCED visits (VI-4): {safe(why)}.",
                 id="unannounced-required",
                 classes="warning-box",
             )

@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label, SelectionList
 from textual.widgets.selection_list import Selection
 
+from fieldkit.text import safe
 from fieldkit.visit_record import strict_date
 
 
@@ -26,7 +27,7 @@ class PresenceStep(VisitStep):
         yield self.bind(
             SelectionList[str](
                 *[
-                    Selection(person_label(p, today), p.id, p.id in present)
+                    Selection(safe(person_label(p, today)), p.id, p.id in present)
                     for p in self.session.case.people
                 ],
                 id="present",

@@ -13,6 +13,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -43,7 +45,7 @@ class VisitRecordScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, the record, the sync line, the keys."""
         yield Static(
-            f"Visit record · {self.case.id} · {self.case.family_name}", classes="title-bar"
+            safe(f"Visit record · {self.case.id} · {self.case.family_name}"), classes="title-bar"
         )
         with VerticalScroll(id="record-body"):
             yield Static("Loading…", id="record")
@@ -67,12 +69,10 @@ class VisitRecordScreen(Screen[None]):
 
     @on(RecordLoaded)
     def _loaded(self, event: RecordLoaded) -> None:
-        self.query_one("#record", Static).update(self._describe(event.record))
+        self.query_one("#record", Static).update(safe(self._describe(event.record)))
 
     def _describe(self, stored: dict[str, Any]) -> str:
         """The signed state, the record through the one visit renderer, then the addenda."""
-        from rich.markup import escape
-
         from fieldkit.visit_record import record_from_stored
         from fieldkit.visit_render import names_of, visit_text
 
@@ -81,7 +81,7 @@ class VisitRecordScreen(Screen[None]):
         lines = [state, visit_text(record, names_of(self.case))]
         for a in stored["addenda"]:
             lines.append(f"ADDENDUM {a.get('date')} by {a.get('author')}: {a.get('text')}")
-        return escape("\n".join(lines))
+        return "\n".join(lines)
 
     def action_back(self) -> None:
         """Back to the case."""

@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.visit.step import VisitStep
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from fieldkit.text import safe
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -91,29 +92,28 @@ class ReviewStep(VisitStep):
 
     def refresh_checks(self) -> None:
         """Recompute the checks and show them, and the record with its overrides."""
-        from rich.markup import escape
-
         from fieldkit.services import visits
+        from fieldkit.text import safe
         from fieldkit.visit_render import names_of, visit_text
 
         s = self.session
         visits.drop_stale_overrides(s.case, s.record, s.policy, s.app.today)
         self.checks = s.checks()
         self.open = [c for c in self.checks if c.override is None]
-        self.query_one("#summary", Static).update(escape(visit_text(s.record, names_of(s.case))))
+        self.query_one("#summary", Static).update(safe(visit_text(s.record, names_of(s.case))))
         options = self.query_one("#checks", OptionList)
         options.clear_options()
         for n, check in enumerate(self.open):
             mark = "✗ must" if check.blocking else "⚠ should"
             how = "o overrides" if check.gate else "not overridable"
             options.add_option(
-                Option(escape(f"{mark} · {check.rule} · {check.message} ({how})"), id=f"check-{n}")
+                Option(safe(f"{mark} · {check.rule} · {check.message} ({how})"), id=f"check-{n}")
             )
         for check in self.checks:
             if check.override is not None:
                 options.add_option(
                     Option(
-                        escape(
+                        safe(
                             f"↷ overridden · {check.id} · {check.message} — "
                             f"reason: {check.override}"
                         ),
@@ -187,7 +187,7 @@ class ReviewStep(VisitStep):
         blocking = [c for c in self.checks if c.blocking]
         if blocking:
             self.notify(
-                escape(f"Not signed: {blocking[0].message} ({blocking[0].rule})."),
+                safe(f"Not signed: {blocking[0].message} ({blocking[0].rule})."),
                 severity="warning",
                 title="Signing is blocked",
             )
@@ -228,8 +228,8 @@ class ReviewStep(VisitStep):
 
     @on(SigningRefused)
     def _refused(self, event: SigningRefused) -> None:
-        self.query_one("#sign-state", Static).update(escape(f"✗ {event.reason}"))
-        self.notify(escape(event.reason), severity="error", title="Not signed")
+        self.query_one("#sign-state", Static).update(safe(f"✗ {event.reason}"))
+        self.notify(safe(event.reason), severity="error", title="Not signed")
 
     @on(VisitSigned)
     def _signed(self, event: VisitSigned) -> None:

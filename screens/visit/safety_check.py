@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label, SelectionList, Static, TextArea
 from textual.widgets.selection_list import Selection
 
+from fieldkit.text import safe
+
 
 class SafetyCheckStep(VisitStep):
     """Current threats and plan; has anything changed? New threats → plan pending approval."""
@@ -26,7 +28,9 @@ class SafetyCheckStep(VisitStep):
             state = "PENDING supervisor approval" if plan.pending_approval else plan.approval.value
             for item in plan.interventions:
                 lines.append(f"  ↳ {item.text} ({item.who or 'who?'}) — {plan.kind}, {state}")
-        yield Static("Current safety threats and plan\n" + "\n".join(lines), id="current-safety")
+        yield Static(
+            "Current safety threats and plan\n" + safe("\n".join(lines)), id="current-safety"
+        )
         yield Label("Have the safety threats or the circumstances changed since the last visit?")
         yield self.bind_yes_no(
             yes_no("safety_changed", safety.changed, "Yes, changed", "No change"),
