@@ -7,6 +7,7 @@ Keys that start with `_` are fieldkit's own bookkeeping and never leave in an ex
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -37,6 +38,7 @@ from fieldkit.domain import (
     parse_date,
 )
 from fieldkit.errors import TransferError
+from fieldkit.text import unsafe_characters
 
 FORMAT = "fieldkit.case-transfer/1"
 REQUIRED = ("id", "kind", "opened", "people")
@@ -51,21 +53,78 @@ HISTORY_DATES = (
 Entity = tuple[str, str, dict[str, Any]]  # (entity kind, entity id, fields)
 
 
+# Deeper than any case needs; a deeper document is refused before it is walked further.
+MAX_DEPTH = 16
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _refuse(case_id: str, key: str, problem: str) -> TransferError:
     return TransferError(f"case {case_id}, key {key}: {problem}; nothing was imported")
+
+
+def _shown(value: Any) -> str:
+    """A refused value as the error line shows it: short, and never a control character."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_values(doc: Any) -> None:
+    """Every text in the document is printable Unicode and nothing nests absurdly deep.
+
+    Names and notes are shown on terminals: a control character or a lone surrogate is
+    refused whole, naming where it is (THREAT_MODEL.md, hostile input).
+    """
+    stack: list[tuple[Any, str, int]] = [(doc, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise TransferError(
+                f"key {where or '(top)'}: nested deeper than {MAX_DEPTH} levels; "
+                "nothing was imported"
+            )
+        if isinstance(value, str):
+            problem = unsafe_characters(value)
+            if problem:
+                raise TransferError(
+                    f"key {where or '(top)'}: the text holds {problem}; nothing was imported"
+                )
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                problem = unsafe_characters(str(key))
+                if problem:
+                    raise TransferError(
+                        f"key {where or '(top)'}: a key name holds {problem}; nothing was imported"
+                    )
+                stack.append((item, f"{where}.{key}" if where else str(key), depth + 1))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                stack.append((item, f"{where}[{i}]", depth + 1))
+        elif isinstance(value, float) and value != value:  # NaN is not JSON
+            raise TransferError(f"key {where}: NaN is not a value; nothing was imported")
+
+
+def _text(case_id: str, key: str, value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise _refuse(case_id, key, f"{_shown(value)} is not text")
+
+
+def _text_list(case_id: str, key: str, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _refuse(case_id, key, f"{_shown(value)} is not a list of person ids")
+    return value
 
 
 def _check_date(case_id: str, key: str, value: Any, required: bool = False) -> None:
     if value is None and not required:
         return
-    if not isinstance(value, str):
-        raise _refuse(case_id, key, f"{value!r} is not a date (write YYYY-MM-DD)")
+    if not isinstance(value, str) or not _DAY.fullmatch(value):
+        raise _refuse(case_id, key, f"{_shown(value)} is not a date (write YYYY-MM-DD)")
     try:
         date.fromisoformat(value)
     except ValueError:
-        raise _refuse(case_id, key, f"{value!r} is not a date (write YYYY-MM-DD)") from None
-    if len(value) != 10:
-        raise _refuse(case_id, key, f"{value!r} is not a date (write YYYY-MM-DD)")
+        raise _refuse(case_id, key, f"{_shown(value)} is not a date (write YYYY-MM-DD)") from None
 
 
 # --- what each key may hold ---------------------------------------------------------------
@@ -331,9 +390,17 @@ def check_document(doc: Any) -> list[dict[str, Any]]:
     cases = doc.get("cases")
     if not isinstance(cases, list):
         raise TransferError("key cases: expected a list of cases; nothing was imported")
+    check_values(doc)
     seen_ids: set[str] = set()
     for index, case in enumerate(cases):
-        check_case(case, index)
+        try:
+            check_case(case, index)
+        except (TypeError, AttributeError, ValueError, KeyError) as exc:
+            cid = case.get("id") if isinstance(case, dict) else None
+            where = f"case {cid}" if isinstance(cid, str) else f"cases[{index}]"
+            raise TransferError(
+                f"{where}: a value has the wrong type ({type(exc).__name__}); nothing was imported"
+            ) from None
         if case["id"] in seen_ids:
             raise _refuse(case["id"], "id", "the same case appears twice in the file")
         seen_ids.add(case["id"])
@@ -344,12 +411,16 @@ def check_case(case: Any, index: int = 0) -> None:
     """Every rule of the format for one case."""
     if not isinstance(case, dict):
         raise TransferError(f"cases[{index}]: expected an object; nothing was imported")
-    cid = str(case.get("id") or f"#{index + 1}")
+    raw_id = case.get("id")
+    cid = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
     for key in REQUIRED:
         if key not in case or case[key] in (None, ""):
             raise _refuse(cid, key, "required key is missing")
     if not isinstance(case["id"], str) or "/" in case["id"]:
         raise _refuse(cid, "id", "must be text without '/'")
+    for key in ("kind", "track", "worker", "supervisor"):
+        if case.get(key) is not None:
+            _text(cid, key, case[key])
     if case["kind"] not in {k.value for k in CaseKind}:
         kinds = ", ".join(k.value for k in CaseKind)
         raise _refuse(cid, "kind", f"{case['kind']!r} is not one of {kinds}")
@@ -374,6 +445,7 @@ def check_case(case: Any, index: int = 0) -> None:
         where = f"people[{i}]"
         if not isinstance(person, dict) or not person.get("id"):
             raise _refuse(cid, f"{where}.id", "required key is missing")
+        _text(cid, f"{where}.id", person["id"])
         if person["id"] in person_ids:
             raise _refuse(cid, f"{where}.id", f"person id {person['id']!r} is used twice")
         person_ids.add(person["id"])
@@ -381,6 +453,7 @@ def check_case(case: Any, index: int = 0) -> None:
             raise _refuse(cid, f"{where}.role", "expected child, caregiver or other")
         if not person.get("name"):
             raise _refuse(cid, f"{where}.name", "required key is missing")
+        _text(cid, f"{where}.name", person["name"])
         _check_date(cid, f"{where}.dob", person.get("dob"))
         for flag in ("verbal", "victim"):
             if flag in person and not isinstance(person[flag], bool):
@@ -404,6 +477,7 @@ def check_case(case: Any, index: int = 0) -> None:
     for i, threat in enumerate(safety.get("threats") or []):
         if not isinstance(threat, dict) or not threat.get("id"):
             raise _refuse(cid, f"safety.threats[{i}].id", "required key is missing")
+        _text(cid, f"safety.threats[{i}].id", threat["id"])
         if threat["id"] in threat_ids:
             raise _refuse(cid, f"safety.threats[{i}].id", f"threat id {threat['id']!r} twice")
         check.keys(f"safety.threats[{i}]", threat, THREAT_KEYS, required=("text",))
@@ -445,7 +519,7 @@ def check_case(case: Any, index: int = 0) -> None:
             raise _refuse(cid, where, "expected an object")
         _check_date(cid, f"{where}.date", visit.get("date"), required=True)
         for key in ("seen", "private_interview", "observed"):
-            for pid in visit.get(key) or []:
+            for pid in _text_list(cid, f"{where}.{key}", visit.get(key)):
                 if pid not in person_ids:
                     raise _refuse(cid, f"{where}.{key}", f"{pid!r} is not a person of this case")
         check.keys(where, visit, VISIT_KEYS, open_keys=True)
@@ -897,4 +971,5 @@ def visit_from_fields(v: dict[str, Any], visit_id: str | None = None) -> Visit:
         signed=bool(v.get("_signed", v.get("signed", True))),
         signed_at=v.get("signed_at"),
         author=v.get("author"),
+        outcome=str(v.get("outcome") or "completed"),
     )

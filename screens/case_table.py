@@ -14,6 +14,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from fieldkit.text import clean
+
 if TYPE_CHECKING:
     from fieldkit.services.caseload import DashboardRow
 
@@ -144,6 +146,7 @@ class CaseTable(ScrollView, can_focus=True):
         ]
         segments = []
         for text, width, style in cells:
+            text = clean(text)
             cell = text if len(text) <= width else text[: width - 1] + "…"
             segments.append(Segment(cell.ljust(width) + " ", style))
         strip = Strip(segments)

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.case_table import STATUS_LABELS, when_words
 from fieldkit.screens.status_bar import StatusBar
-from rich.markup import escape as esc
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +14,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from fieldkit.text import safe
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -74,7 +75,7 @@ class CaseScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Title, the case in sections, visit history, the keys."""
-        yield Static(f"Case {self.case_id}", classes="title-bar", id="case-title")
+        yield Static(f"Case {safe(self.case_id)}", classes="title-bar", id="case-title")
         with VerticalScroll(id="case-body"):
             yield Static("Loading…", id="case-head")
             yield Static("", id="attention")
@@ -122,14 +123,14 @@ class CaseScreen(Screen[None]):
         self.case, self.drafts = case, event.drafts
         track = f" · {case.track.value} track" if case.track else ""
         self.query_one("#case-title", Static).update(
-            f"Case {case.id} · {esc(case.family_name)} · {case.kind.value}{track}"
+            f"Case {safe(case.id)} · {safe(case.family_name)} · {case.kind.value}{track}"
         )
         head = [
-            esc(case.address),
-            f"opened {case.opened} · worker {case.worker} · supervisor {case.supervisor}",
+            safe(case.address),
+            safe(f"opened {case.opened} · worker {case.worker} · supervisor {case.supervisor}"),
         ]
         if case.unannounced.required:
-            head.append(f"⚠ Unannounced visits required (VI-4): {esc(case.unannounced.reason)}")
+            head.append(f"⚠ Unannounced visits required (VI-4): {safe(case.unannounced.reason)}")
         self.query_one("#case-head", Static).update("\n".join(head))
 
         attention: list[str] = []
@@ -137,30 +138,33 @@ class CaseScreen(Screen[None]):
             attention.append("⏸ An unfinished visit is saved: press v to resume it.")
         for c in event.detail.get("conflicts", []):
             flag = "needs resolution" if c["needs_resolution"] else "conflict"
-            versions = " / ".join(esc(str(v["value"])[:30]) for v in c["versions"])
-            attention.append(f"⚑ {flag}: {c['entity']} {c['entity_id']} {c['field']}: {versions}")
+            versions = " / ".join(safe(str(v["value"])[:30]) for v in c["versions"])
+            attention.append(
+                f"⚑ {flag}: {safe(c['entity'])} {safe(c['entity_id'])} {safe(c['field'])}: "
+                f"{versions}"
+            )
         for r in supervisor_returns(event.detail):
             what = r.get("target_id") or r.get("visit") or ""
             said = r.get("comment") or r.get("reason") or ""
             attention.append(
-                f"↩ visit {esc(str(what))} returned by {esc(str(r.get('by', 'the supervisor')))}:"
-                f" {esc(str(said))} (open it and press a to add an addendum)"
+                f"↩ visit {safe(str(what))} returned by {safe(str(r.get('by', 'the supervisor')))}:"
+                f" {safe(str(said))} (open it and press a to add an addendum)"
             )
         box = self.query_one("#attention", Static)
         box.display = bool(attention)
         box.update("\n".join(attention))
 
         people = ["[b]Children[/b]"]
-        people += [f"• {esc(person_label(p, today))}" for p in case.children] or ["• none"]
+        people += [f"• {safe(person_label(p, today))}" for p in case.children] or ["• none"]
         people.append("[b]Caregivers and others[/b]")
         for p in case.caregivers:
             phone = f" · {p.phone}" if p.phone else ""
-            people.append(f"• {esc(person_label(p, today))}{esc(phone)}")
+            people.append(f"• {safe(person_label(p, today))}{safe(phone)}")
         self.query_one("#people", Static).update("\n".join(people))
 
         safety = ["[b]Safety threats and plan[/b]"]
         safety += [
-            f"• {esc(t.text)}" + ("" if t.active else " (no longer active)") for t in case.threats
+            f"• {safe(t.text)}" + ("" if t.active else " (no longer active)") for t in case.threats
         ]
         if not case.threats:
             safety.append("• no safety threats recorded")
@@ -170,12 +174,12 @@ class CaseScreen(Screen[None]):
             )
             if plan.phone_approval_by:
                 state += (
-                    f" (phone approval by {esc(plan.phone_approval_by)}"
-                    f" {esc(plan.phone_approval_at or '')})"
+                    f" (phone approval by {safe(plan.phone_approval_by)}"
+                    f" {safe(plan.phone_approval_at or '')})"
                 )
             agreed = f", agreed {plan.agreed}" if plan.agreed else ""
             safety.append(f"{plan.kind.capitalize()} safety plan{agreed}: {state}")
-            safety += [f"  ↳ {esc(i.text)} — {esc(i.who or 'who?')}" for i in plan.interventions]
+            safety += [f"  ↳ {safe(i.text)} — {safe(i.who or 'who?')}" for i in plan.interventions]
         self.query_one("#safety", Static).update("\n".join(safety))
 
         plan_lines = ["[b]Service plan[/b]"]
@@ -188,24 +192,24 @@ class CaseScreen(Screen[None]):
         else:
             for goal in sp.goals:
                 plan_lines.append(
-                    f"• Goal: {esc(goal.text)}"
-                    + (f" — {esc(goal.progress)}" if goal.progress else "")
+                    f"• Goal: {safe(goal.text)}"
+                    + (f" — {safe(goal.progress)}" if goal.progress else "")
                 )
                 for obj in (o for o in sp.objectives if o.goal == goal.id):
-                    plan_lines.append(f"  ◦ Objective: {esc(obj.text)}")
+                    plan_lines.append(f"  ◦ Objective: {safe(obj.text)}")
                     for act in (a for a in sp.activities if a.objective == obj.id):
                         prog = f" — {act.progress}" if act.progress else ""
-                        plan_lines.append(
-                            f"     – {esc(act.text)} ({esc(act.who)}, {esc(act.when)}){esc(prog)}"
-                        )
+                        plan_lines.append(safe(f"     – {act.text} ({act.who}, {act.when}){prog}"))
         self.query_one("#plan", Static).update("\n".join(plan_lines))
 
         due_lines = ["[b]Due[/b]"]
         for item in event.due:
             label = STATUS_LABELS.get(item.status, item.status)
             due_lines.append(
-                f"{label:<11} {item.what} · {item.due} "
-                f"({when_words(item.due, today)}) · {item.rule}"
+                safe(
+                    f"{label:<11} {item.what} · {item.due} "
+                    f"({when_words(item.due, today)}) · {item.rule}"
+                )
             )
         if not event.due:
             due_lines.append("✓ nothing due")
@@ -219,8 +223,10 @@ class CaseScreen(Screen[None]):
             mark = "✓ signed" if v.signed else "imported"
             visits_list.add_option(
                 Option(
-                    f"{v.date} · {'announced' if v.announced else 'unannounced'} · "
-                    f"seen {seen} · {mark}",
+                    safe(
+                        f"{v.date} · {'announced' if v.announced else 'unannounced'} · "
+                        f"seen {seen} · {mark}"
+                    ),
                     id=v.id,
                 )
             )

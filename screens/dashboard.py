@@ -15,6 +15,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -74,7 +76,9 @@ class DashboardScreen(Screen[None]):
         """Title, search, counts, the table's header and rows, drafts line, sync line."""
         fk = cast("FieldkitApp", self.app)
         user = fk.store.user if fk.store else ""
-        yield Static(f"fieldkit · Caseload · {user} · {fk.today:%A %-d %B %Y}", classes="title-bar")
+        yield Static(
+            f"fieldkit · Caseload · {safe(user)} · {fk.today:%A %-d %B %Y}", classes="title-bar"
+        )
         yield Input(placeholder="Search name or case id (/)", id="search")
         yield Static("Loading caseload…", id="counts")
         yield Static("", id="table-header")
@@ -149,7 +153,9 @@ class DashboardScreen(Screen[None]):
         case = self.cases.get(first["case_id"])
         who = case.family_name if case else first["case_id"]
         more = f" (+{len(self.drafts) - 1} more)" if len(self.drafts) > 1 else ""
-        line.update(f"⏸ Unfinished visit: {first['case_id']} {who}{more} — F4 to resume")
+        line.update(
+            f"⏸ Unfinished visit: {safe(first['case_id'])} {safe(who)}{more} — F4 to resume"
+        )
 
     @on(Input.Changed, "#search")
     def _search_changed(self) -> None:

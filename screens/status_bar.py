@@ -9,6 +9,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -27,7 +29,7 @@ class StatusBar(Static):
 
     def watch_text(self, text: str) -> None:
         """Show the latest status."""
-        self.update(f"⇅ {text}")
+        self.update(f"⇅ {safe(text)}")
 
     def on_mount(self) -> None:
         """Read once now and again every 30 seconds."""

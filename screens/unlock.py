@@ -12,6 +12,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -46,7 +48,7 @@ class UnlockScreen(Screen[None]):
         name = fk.profile_path.name if fk.profile_path else "no profile"
         with Center(), Vertical(id="unlock-box"):
             yield Static("fieldkit", id="unlock-title")
-            yield Static(f"Profile {name} is locked.", id="unlock-profile")
+            yield Static(f"Profile {safe(name)} is locked.", id="unlock-profile")
             yield Input(
                 placeholder="Passphrase, then Enter",
                 password=True,
@@ -111,7 +113,7 @@ class UnlockScreen(Screen[None]):
         field.disabled = False
         field.value = ""
         field.focus()
-        self.query_one("#unlock-status", Static).update(f"✗ {event.reason}")
+        self.query_one("#unlock-status", Static).update(f"✗ {safe(event.reason)}")
 
     @on(UnlockSucceeded)
     def _succeeded(self, event: UnlockSucceeded) -> None:

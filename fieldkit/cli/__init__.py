@@ -6,7 +6,7 @@ adds its commands, in the order `fieldkit --help` lists them.
 
 from __future__ import annotations
 
-from fieldkit.cli import casework, core, policy, practice, supervisor, sync
+from fieldkit.cli import casework, core, policy, practice, supervisor, sync, visit
 from fieldkit.cli.base import Context, app, ctx_of, err_console
 from fieldkit.errors import FieldkitError
 
@@ -15,12 +15,16 @@ __all__ = ["Context", "app", "core", "ctx_of", "main"]
 practice.register(app)
 sync.register(app)
 supervisor.register(app)
+visit.register(app)
 policy.register(app)
 casework.register(app)
 
 
 def main() -> None:
     """Entry point: run the command; a user's mistake is one line and a non-zero exit."""
+    from fieldkit.hardening import disable_core_dumps
+
+    disable_core_dumps()  # before any key or case text is in memory
     try:
         app()
     except FieldkitError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -14,6 +13,7 @@ from rich.table import Table
 from fieldkit import services
 from fieldkit.cli.base import Context, app, case_app, console, ctx_of, err_console, passphrase_app
 from fieldkit.errors import FieldkitError
+from fieldkit.text import json_text, safe
 
 
 @app.callback(invoke_without_command=True)
@@ -63,7 +63,11 @@ def _print_caseload(context: Context) -> None:
         for case in sorted(cases, key=lambda c: c.id):
             s = services.case_summary(case)
             table.add_row(
-                s["id"], s["family"], s["kind"], str(s["children"]), s["last_visit"] or "none"
+                safe(s["id"]),
+                safe(s["family"]),
+                safe(s["kind"]),
+                str(s["children"]),
+                safe(s["last_visit"] or "none"),
             )
         console.print(table)
     finally:
@@ -79,31 +83,27 @@ def init(
     ),
     recovery_key: Annotated[
         Path | None,
-        typer.Option(help="The agency's recovery public key file (X25519, base64 or PEM)."),
+        typer.Option(help="The agency's recovery public key file (OUT.pub of recovery-keygen)."),
     ] = None,
     role: Annotated[
         str, typer.Option(help="worker or supervisor (the server's enrollment sets it too).")
     ] = "worker",
 ) -> None:
     """Create a profile: a random master key behind your passphrase (and the agency's key)."""
-    from fieldkit.crypto import load_x25519_public
+    from fieldkit.keyfiles import check_strength, read_recovery_public
     from fieldkit.store import Store
 
     context = ctx_of(ctx)
     recovery = None
     if recovery_key is not None:
-        try:
-            recovery = load_x25519_public(recovery_key.read_text())
-        except (OSError, ValueError) as exc:
-            raise FieldkitError(f"cannot use recovery key {recovery_key}: {exc}") from None
+        recovery = read_recovery_public(recovery_key)
     if context.path.exists():
         raise FieldkitError(f"a profile already exists at {context.path}; nothing was changed")
     from fieldkit.services.policies import checked_policy
 
     policy = checked_policy(policy)
     passphrase = services.ask_passphrase("New passphrase: ", confirm=True)
-    if len(passphrase) < 8:
-        raise FieldkitError("the passphrase is too short: use at least 8 characters")
+    check_strength(passphrase, services.min_passphrase_score(policy), [user])
     if role not in ("worker", "supervisor", "admin"):
         raise FieldkitError(f"--role {role!r}: choose worker, supervisor or admin")
     store = Store.create(context.path, passphrase, user, recovery, policy)
@@ -122,7 +122,7 @@ def passphrase_change(ctx: typer.Context) -> None:
     context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
-        new = services.ask_passphrase_new()
+        new = services.ask_passphrase_new(services.min_passphrase_score(store.meta("policy")))
         store.change_passphrase(new)
     finally:
         store.close()
@@ -141,17 +141,15 @@ def passphrase_reset(
     ],
 ) -> None:
     """Set a new passphrase on a profile whose passphrase is forgotten (agency recovery key)."""
-    from fieldkit.crypto import load_x25519_private
+    from fieldkit.keyfiles import read_recovery_private
     from fieldkit.store import Store
 
     context = ctx_of(ctx)
-    try:
-        private = load_x25519_private(recovery_private_key.read_text())
-    except (OSError, ValueError) as exc:
-        raise FieldkitError(f"cannot use recovery key {recovery_private_key}: {exc}") from None
+    private = read_recovery_private(recovery_private_key)
     store = Store.open_with_recovery(context.path, private)
     try:
-        store.change_passphrase(services.ask_passphrase_new())
+        score = services.min_passphrase_score(store.meta("policy"))
+        store.change_passphrase(services.ask_passphrase_new(score))
     finally:
         store.close()
     console.print("Passphrase reset with the agency recovery key.")
@@ -162,15 +160,19 @@ def recovery_keygen(
     out: Annotated[Path, typer.Argument(help="Where to write the private key (keep offline).")],
 ) -> None:
     """Make the agency's recovery key pair: OUT (private) and OUT.pub (for `init`)."""
-    from fieldkit.crypto import X25519PrivateKey, b64
+    import os
+
+    from fieldkit.crypto import X25519PrivateKey
+    from fieldkit.keyfiles import private_text, public_text
 
     if out.exists():
         raise FieldkitError(f"{out} already exists; nothing was written")
     key = X25519PrivateKey.generate()
     try:
-        out.write_text(b64(key.private_bytes_raw()) + "\n", encoding="utf-8")
-        out.chmod(0o600)
-        Path(f"{out}.pub").write_text(b64(key.public_key().public_bytes_raw()) + "\n")
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(private_text(key))
+        Path(f"{out}.pub").write_text(public_text(key.public_key()), encoding="utf-8")
     except OSError as exc:
         raise FieldkitError(f"cannot write {out}: {exc.strerror}") from None
     console.print(f"Wrote {out} (private: keep it offline) and {out}.pub (give to `init`).")
@@ -193,14 +195,16 @@ def verify(
         store.close()
     if not report.ok:
         for problem in report.problems:
-            err_console.print(f"[red]✗[/] op {problem.op_id}: {problem.message}")
+            where = f"op {problem.op_id}: " if problem.op_id != "-" else "profile: "
+            err_console.print(f"[red]✗[/] {where}{problem.message}", markup=False)
+        first = report.problems[0]
+        where = f"at op {first.op_id}" if first.op_id != "-" else "(the profile was altered)"
         raise FieldkitError(
-            f"the change log failed verification at op {report.problems[0].op_id}; "
-            "do not sync; ask your agency's IT lead"
+            f"the change log failed verification {where}; do not sync; ask your agency's IT lead"
         )
     if differences:
         for line in differences:
-            err_console.print(f"[red]✗[/] {line}")
+            err_console.print(f"[red]✗[/] {safe(line)}")
         raise FieldkitError(f"{len(differences)} record(s) differ from the change log")
     suffix = "; state rebuilt from the log matches" if rebuild else ""
     console.print(f"✓ {report.ops} ops from {report.devices} device(s) verified{suffix}")
@@ -221,12 +225,12 @@ def case_export(
         doc = services.export_case(store, case_id)
     finally:
         store.close()
-    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    text = json_text(doc, indent=2) + "\n"
     if out is None:
         sys.stdout.write(text)
     else:
         _write_named_file(out, text)
-        console.print(f"Wrote case {case_id} to {out}")
+        console.print(f"Wrote case {safe(case_id)} to {safe(out)}")
 
 
 def _write_named_file(out: Path, text: str) -> None:
@@ -257,12 +261,12 @@ def case_list(
         table.add_column(column)
     for s in summaries:
         table.add_row(
-            s["id"],
-            s["family"],
-            s["kind"],
-            s["worker"] or "",
+            safe(s["id"]),
+            safe(s["family"]),
+            safe(s["kind"]),
+            safe(s["worker"] or ""),
             str(s["children"]),
-            s["last_visit"] or "none",
+            safe(s["last_visit"] or "none"),
         )
     console.print(table)
 
@@ -283,7 +287,7 @@ def case_show(
     if as_json:
         _print_json(detail)
         return
-    console.print_json(json.dumps(detail, default=str))
+    sys.stdout.write(json_text(detail, indent=2) + "\n")
 
 
 @app.command("demo-seed")
@@ -320,4 +324,4 @@ def _parse_day(value: str, option: str) -> date:
 
 
 def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json_text(value, indent=2) + "\n")

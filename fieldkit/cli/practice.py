@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated
 
@@ -27,6 +26,7 @@ from fieldkit.practice import (
     print_rules,
     worker_counts,
 )
+from fieldkit.text import json_text, safe
 
 console = Console()
 PROFILE_HELP = "Policy profile: a shipped name (" + ", ".join(list_profiles()) + ") or a TOML file."
@@ -120,14 +120,14 @@ def _print_team(
             }
             for worker, counts, n_cases in rows
         ]
-        console.out(json.dumps(doc, ensure_ascii=False))
+        console.out(json_text(doc), highlight=False)
         return
     table = Table(title=f"Team compliance as of {day.isoformat()}")
     for column in ("worker", "⚠ overdue", "● due", "○ due soon", "cases"):
         table.add_column(column)
     for worker, counts, n_cases in rows:
         table.add_row(
-            worker or "(unassigned)",
+            safe(worker) if worker else "(unassigned)",
             str(counts["overdue"]),
             str(counts["due"]),
             str(counts["due-soon"]),

@@ -12,7 +12,7 @@ import calendar
 import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -36,10 +36,35 @@ EVENT_KINDS = (
     "treatment-completed",
     "reunification",
 )
+VISIT_KIND_RULES = ("VI-2", "VI-3")
+"""The visit rules a kind of contact can meet, as listed in a profile's `[visit_kinds]`."""
+
+DEFAULT_VISIT_KIND_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("home", ("VI-2", "VI-3")),
+    ("placement", ("VI-2", "VI-3")),
+    ("school", ("VI-2",)),
+    ("office", ("VI-2",)),
+    ("phone", ()),
+    ("video", ()),
+)
+"""With no `[visit_kinds]`: face to face meets VI-2; only the child's own home meets VI-3."""
+
 REVIEW_RECORD_ITEMS = ("assessment", "service-plan", "safety-plan", "visit", "supervision")
 ACTIVITY_FIELDS = ("who", "where", "how", "when", "measure")
 _WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
 _WEEKDAYS.update({name.lower(): i for i, name in enumerate(calendar.day_abbr)})
+
+
+# The largest number a profile may set, by unit: ten years, a day of minutes, 100 goals.
+# Bigger values are typos and would overflow date arithmetic or stall the due list.
+UPPER_BOUNDS: dict[str, int] = {
+    "days": 3660,
+    "weeks": 520,
+    "months": 120,
+    "minutes": 1440,
+    "goals": 100,
+    "score": 4,
+}
 
 
 class ProfileError(Exception):
@@ -197,6 +222,20 @@ class PolicyProfile:
     plan_min_goals: int
     review_record_requires: tuple[str, ...]
     visit_documentation_working_days: int = 0
+    visit_kind_rules: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Rules VI-2, VI-3: each kind of contact a visit can be, and the visit rules it can meet."""
+
+    def kind_meets(self, kind: str | None, rule: str) -> bool:
+        """Whether a contact of this kind can meet `rule` (VI-2, VI-3); unknown kinds meet none."""
+        return any(name == kind and rule in rules for name, rules in self.visit_kind_rules)
+
+    @property
+    def contact_kinds(self) -> tuple[str, ...]:
+        """The kinds of contact a visit can be, in the profile's order."""
+        return tuple(name for name, _rules in self.visit_kind_rules)
+
+    min_passphrase_score: int = 3
+    """zxcvbn score (0-4) a new passphrase must reach; an agency may demand 4."""
 
     def applies(self, rule: str) -> bool:
         """A rule the jurisdiction does not apply yields no due items or checks."""
@@ -466,12 +505,15 @@ class _Reader:
         minimum: int = 0,
         default: int | None = None,
     ) -> int:
-        """A whole number (days, minutes, goals) no smaller than `minimum`."""
+        """A whole number (days, minutes, goals) no smaller than `minimum`, no absurd size."""
         value = self.raw(section, key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(section, key, f"expected a whole number of {what}, got {_show(value)}")
         if value < minimum:
             raise self.fail(section, key, f"expected at least {minimum} {what}, got {value}")
+        maximum = UPPER_BOUNDS.get(what, 3660)
+        if value > maximum:
+            raise self.fail(section, key, f"expected at most {maximum} {what}, got {_show(value)}")
         return value
 
     def text(self, section: str, key: str) -> str:
@@ -539,7 +581,9 @@ class _Reader:
                 result.add(item)
                 continue
             try:
-                result.add(date.fromisoformat(str(item)))
+                if not isinstance(item, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", item):
+                    raise ValueError(item)
+                result.add(date.fromisoformat(item))
             except ValueError:
                 raise self.fail(
                     section, key, f"expected dates like 2026-12-25, got {_show(item)}"
@@ -556,6 +600,8 @@ class _Reader:
                     section, key, f'expected day names like "Saturday", got {_show(item)}'
                 )
             result.add(number)
+        if len(result) >= 7:
+            raise self.fail(section, key, "a week needs at least one working day")
         return frozenset(result)
 
     def check_unknown(self) -> None:
@@ -641,6 +687,7 @@ def _build(reader: _Reader) -> PolicyProfile:
         source=r.top,
         timezone=timezone,
         idle_lock_minutes=r.whole("", "idle_lock_minutes", "minutes", minimum=1, default=10),
+        min_passphrase_score=r.whole("", "min_passphrase_score", "score", minimum=3, default=3),
         due_days=due_days,
         due_soon_days=due_soon_days,
         month_counting=r.choice("calendar", "months", MONTH_MODES),
@@ -687,6 +734,14 @@ def _build(reader: _Reader) -> PolicyProfile:
             "visit_record", "documentation_working_days", "working days", default=0
         ),
     )
+    kinds = r.sections.get("visit_kinds")
+    if kinds is None:
+        kind_rules = DEFAULT_VISIT_KIND_RULES
+    else:
+        kind_rules = tuple((kind, r.words("visit_kinds", kind, VISIT_KIND_RULES)) for kind in kinds)
+        if not kind_rules:
+            raise r.fail("visit_kinds", "", "list at least one kind of contact")
+    profile = replace(profile, visit_kind_rules=kind_rules)
     r.check_unknown()
     return profile
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import date
 
@@ -14,6 +13,7 @@ from fieldkit.domain import Case
 from fieldkit.practice.engine import DueItem, due_list, open_items
 from fieldkit.practice.profile import PolicyProfile
 from fieldkit.practice.rules import rules_rows
+from fieldkit.text import json_text, safe
 
 STATUS_LABELS = {
     "overdue": ("⚠ overdue", "bold red"),
@@ -75,25 +75,27 @@ def due_table(items: Iterable[DueItem], as_of: date) -> Table:
         table.add_row(
             status_text(item.status),
             f"{item.due.isoformat()}\n{when}" if when else item.due.isoformat(),
-            f"{item.case}\n{item.worker}" if item.worker else item.case,
-            item.rule,
-            f"{item.what}\n[dim]{item.reason}[/dim]",
+            f"{safe(item.case)}\n{safe(item.worker)}" if item.worker else safe(item.case),
+            safe(item.rule),
+            f"{safe(item.what)}\n[dim]{safe(item.reason)}[/dim]",
         )
     return table
 
 
 def rules_table(profile: PolicyProfile) -> Table:
     """Every PRACTICE.md rule with its kind, this profile's values and how it is computed."""
-    table = Table(title=f"Practice rules — profile {profile.name}: {profile.title}")
+    table = Table(title=f"Practice rules — profile {safe(profile.name)}: {safe(profile.title)}")
     table.add_column("Rule", no_wrap=True)
     table.add_column("Kind", no_wrap=True)
     table.add_column("Requirement")
-    table.add_column(f"In {profile.name}")
+    table.add_column(f"In {safe(profile.name)}")
     table.add_column("How fieldkit checks it")
     for row in rules_rows(profile):
         applied = row["applied"] == "yes"
         values = (row["values"] or "—") if applied else "not applied in this profile"
-        table.add_row(row["id"], row["kind"], row["title"], values, row["how"])
+        table.add_row(
+            safe(row["id"]), safe(row["kind"]), safe(row["title"]), safe(values), safe(row["how"])
+        )
     table.caption = (
         "deadline: yields due dates (see `fieldkit due`); gate: checked at the point of work, "
         "blocks or warns, overrides need a reason; content: must be in the record before "
@@ -122,7 +124,7 @@ def print_due(
         items = open_items(items)
     if as_json:
         # console.out never wraps or highlights: scripts get exactly one JSON document
-        console.out(json.dumps([item.to_json() for item in items], ensure_ascii=False))
+        console.out(json_text([item.to_json() for item in items]), highlight=False)
         return 0
     if not items:
         console.print(f"Nothing due, due soon or overdue as of {as_of.isoformat()}.")

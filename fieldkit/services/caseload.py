@@ -114,14 +114,14 @@ def filter_rows(
 
 
 def sync_status(store: Store, today: date) -> str:
-    """ "14 changes waiting to sync · last sync today 17:42", or "… · never synced"."""
-    waiting = store.outbox_count()
-    if waiting == 0:
-        head = "all changes synced"
-    elif waiting == 1:
-        head = "1 change waiting to sync"
-    else:
-        head = f"{waiting} changes waiting to sync"
+    """ "14 changes waiting to sync · last sync today 17:42", or "… · never synced".
+
+    Never "all changes synced" while a change waits, was refused, or a case waits for
+    its key (`fieldkit.sync.outcome.status_line_head`).
+    """
+    from fieldkit.sync.outcome import status_line_head
+
+    head = status_line_head(store)
     last = store.meta("last_sync")
     if not last:
         return f"{head} · never synced"

@@ -34,6 +34,10 @@ def read_transfer_file(path: Path) -> dict[str, Any]:
         raise TransferError(
             f"{path.name} line {exc.lineno}: not valid JSON ({exc.msg}); nothing was imported"
         ) from None
+    except RecursionError:
+        raise TransferError(
+            f"{path.name}: nested too deeply to be a case-transfer file; nothing was imported"
+        ) from None
     return doc
 
 

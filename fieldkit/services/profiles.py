@@ -74,7 +74,17 @@ def open_store(path: Path, passphrase: str | None = None) -> Store:
     return Store.open(path, passphrase if passphrase is not None else ask_passphrase())
 
 
-def ask_passphrase_new() -> str:
+def min_passphrase_score(policy: str | None) -> int:
+    """The zxcvbn score the agency's policy profile demands of a new passphrase (at least 3)."""
+    from fieldkit.practice.profile import load_profile
+
+    try:
+        return max(3, load_profile(policy or None).min_passphrase_score)
+    except Exception:  # an unreadable profile is reported where it is used; 3 holds here
+        return 3
+
+
+def ask_passphrase_new(min_score: int = 3) -> str:
     """The new passphrase: FIELDKIT_NEW_PASSPHRASE, or typed twice at a hidden prompt."""
     value = os.environ.get("FIELDKIT_NEW_PASSPHRASE")
     if value is None:
@@ -84,6 +94,7 @@ def ask_passphrase_new() -> str:
                 raise FieldkitError("the two passphrases differ; nothing was changed")
         except (EOFError, KeyboardInterrupt):
             raise FieldkitError("no new passphrase given; nothing was changed") from None
-    if len(value) < 8:
-        raise FieldkitError("the new passphrase is too short: use at least 8 characters")
+    from fieldkit.keyfiles import check_strength
+
+    check_strength(value, min_score)
     return value

@@ -13,6 +13,7 @@ from typing import Any
 
 from fieldkit.changelog import GENESIS, HybridClock
 from fieldkit.crypto import (
+    CryptoError,
     Ed25519PrivateKey,
     Sealer,
     X25519PrivateKey,
@@ -20,7 +21,10 @@ from fieldkit.crypto import (
     hkdf,
 )
 from fieldkit.errors import StoreError
+from fieldkit.integrity import AUTHENTICATED_META, RECORD_KEY, SealedSettings
 from fieldkit.store.schema import store_error
+
+RECORD_AAD = aad_for("meta", "value", RECORD_KEY)
 
 
 class _ClearSealer:
@@ -40,7 +44,9 @@ def _utcnow() -> str:
 class StoreBase:
     """An unlocked profile: master key in memory, one SQLite connection, one device chain."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, master: bytes) -> None:
+    def __init__(
+        self, path: Path, conn: sqlite3.Connection, master: bytes, slot_v: int = 2
+    ) -> None:
         self.path = path
         self._conn = conn
         self._lock = threading.RLock()
@@ -49,6 +55,10 @@ class StoreBase:
         self._secrets = Sealer(hkdf(master, "profile-secrets"))
         self._case_wrap = Sealer(hkdf(master, "case-keys"))
         self._case_sealers: dict[str, tuple[str, Any]] = {}
+        self._seq: int = 0
+        self._head: str = GENESIS
+        self._settings = self._load_settings(slot_v)
+        # Benchmark-only (bench/store.py): nothing sealed, nothing signed; verify says so.
         self.plaintext = self.meta("plaintext") == "1"
         self.user = self.meta("user") or "worker"
         self.device_id = self.meta("device_id") or ""
@@ -61,8 +71,8 @@ class StoreBase:
             "SELECT seq, hash FROM ops WHERE device_id=? ORDER BY seq DESC LIMIT 1",
             (self.device_id,),
         ).fetchone()
-        self._seq: int = row[0] if row else 0
-        self._head: str = row[1] if row else GENESIS
+        self._seq = row[0] if row else 0
+        self._head = row[1] if row else GENESIS
         last = conn.execute("SELECT max(hlc) FROM ops").fetchone()[0]
         self.clock = HybridClock(last)
 
@@ -88,20 +98,72 @@ class StoreBase:
             raise StoreError("the profile is locked; unlock it first")
         return self._master
 
+    def _load_settings(self, slot_v: int) -> SealedSettings:
+        """The sealed settings record; built once from clear rows for a pre-record profile."""
+        raw = self._clear_meta().get(RECORD_KEY)
+        if raw is None:
+            if slot_v >= 2:
+                raise StoreError(
+                    f"{self.path.name}: the sealed settings record is missing, so the "
+                    "profile was altered outside fieldkit; restore it from a backup"
+                )
+            settings = SealedSettings.from_clear(self._clear_meta(), self._clear_devices())
+            self._write_settings(settings)
+            return settings
+        try:
+            return SealedSettings.from_bytes(self._secrets.open(bytes.fromhex(raw), RECORD_AAD))
+        except (CryptoError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(
+                f"{self.path.name}: the sealed settings record does not open, so the "
+                "profile was altered outside fieldkit; restore it from a backup"
+            ) from exc
+
+    def _write_settings(self, settings: SealedSettings) -> None:
+        sealed = self._secrets.seal(settings.to_bytes(), RECORD_AAD).hex()
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (RECORD_KEY, sealed),
+            )
+
+    def _clear_meta(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def _clear_devices(self) -> list[tuple[str, str, bytes, bytes | None]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT device_id, user, sign_pub, box_pub FROM devices ORDER BY device_id"
+            ).fetchall()
+        return [(r[0], r[1], bytes(r[2]), bytes(r[3]) if r[3] is not None else None) for r in rows]
+
+    def settings_differences(self) -> list[str]:
+        """Clear settings and device rows that no longer match the sealed record."""
+        return self._settings.differences(self._clear_meta(), self._clear_devices())
+
     def meta(self, key: str) -> str | None:
-        """A clear profile setting."""
+        """A profile setting (those that decide trust from the sealed record, see integrity)."""
+        if key in AUTHENTICATED_META:
+            return self._settings.meta.get(key)
         with self._lock:
             row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        """Set a clear profile setting."""
+        """Set a profile setting (and its sealed copy, for those that decide trust)."""
         with self.transaction():
             self._conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 (key, value),
             )
+            if key in AUTHENTICATED_META:
+                settings = SealedSettings(
+                    {**self._settings.meta, key: value}, self._settings.devices
+                )
+                self._write_settings(settings)
+                self._settings = settings
 
     def _secret(self, key: str) -> bytes | None:
         raw = self.meta(key)

@@ -4,6 +4,7 @@ smaller sealed view that screens and rules read."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,27 @@ class EntityView:
         )
 
 
+# The only words the clear status column may hold: any other value (a transfer file's own
+# `status` key, free text) stays sealed in the entity and the column stays empty.
+CLEAR_STATUSES = frozenset(
+    {
+        "pending",
+        "phone-approved",
+        "approved",
+        "rejected",
+        "returned",
+        "confirmed",
+        "open",
+        "closed",
+        "active",
+        "draft",
+        "signed",
+        "done",
+    }
+)
+_CLEAR_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def clear_columns(entity: str, fields: dict[str, Any]) -> tuple[str | None, str | None]:
     """The status and date kept in the clear so the app can schedule without decrypting."""
     status = fields.get("status") or fields.get("approval") or fields.get("decision")
@@ -95,7 +117,9 @@ def clear_columns(entity: str, fields: dict[str, Any]) -> tuple[str | None, str 
         or fields.get("completed")
         or fields.get("created")
     )
-    return (str(status) if status else None, str(day)[:10] if day else None)
+    clear_status = status if isinstance(status, str) and status in CLEAR_STATUSES else None
+    clear_day = str(day)[:10] if day else None
+    return clear_status, clear_day if clear_day and _CLEAR_DAY.fullmatch(clear_day) else None
 
 
 class EntityStore(CaseKeyStore):

@@ -18,15 +18,19 @@ from fieldkit.crypto import (
     X25519PrivateKey,
     X25519PublicKey,
     aad_for,
+    argon_params,
     hkdf,
     open_passphrase_slot,
     open_recovery_slot,
     passphrase_slot,
     random_key,
     recovery_slot,
+    slot_version,
 )
 from fieldkit.errors import StoreError
-from fieldkit.store.base import StoreBase, _utcnow
+from fieldkit.hardening import private_file
+from fieldkit.integrity import RECORD_KEY, SealedSettings
+from fieldkit.store.base import RECORD_AAD, StoreBase, _utcnow
 from fieldkit.store.schema import SCHEMA_VERSION, connect, open_existing
 
 
@@ -42,14 +46,19 @@ class SlotStore(StoreBase):
         recovery_public: X25519PublicKey | None = None,
         policy: str = "ontario-std7",
         argon: dict[str, int] | None = None,
-        plaintext: bool = False,
+        *,
+        benchmark_plaintext: bool = False,
     ) -> Self:
-        """A new profile: random master key, passphrase and recovery slots, device keys."""
+        """A new profile: random master key, passphrase and recovery slots, device keys.
+
+        `benchmark_plaintext` makes a profile that seals and signs nothing, for the
+        benchmark's baseline only; no command offers it and `verify` fails on it.
+        """
         if path.exists():
             raise StoreError(f"a profile already exists at {path}; open it or choose another")
         if not passphrase:
             raise StoreError("the passphrase is empty; choose one of at least 8 characters")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600 in a 0700 directory, before SQLite creates it
         master = random_key()
         conn = connect(path)
         try:
@@ -76,7 +85,7 @@ class SlotStore(StoreBase):
                 "device_id": device_id,
                 "policy": policy,
                 "created": _utcnow(),
-                "plaintext": "1" if plaintext else "0",
+                "plaintext": "1" if benchmark_plaintext else "0",
                 "device_sign_pub": sign_key.public_key().public_bytes_raw().hex(),
                 "device_box_pub": box_key.public_key().public_bytes_raw().hex(),
                 "device_sign_key": secrets.seal(
@@ -96,6 +105,21 @@ class SlotStore(StoreBase):
                     box_key.public_key().public_bytes_raw(),
                 ),
             )
+            record = SealedSettings.from_clear(
+                meta,
+                [
+                    (
+                        device_id,
+                        user,
+                        sign_key.public_key().public_bytes_raw(),
+                        box_key.public_key().public_bytes_raw(),
+                    )
+                ],
+            )
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                (RECORD_KEY, secrets.seal(record.to_bytes(), RECORD_AAD).hex()),
+            )
             conn.execute("COMMIT")
         except BaseException:
             conn.close()
@@ -114,7 +138,10 @@ class SlotStore(StoreBase):
                 master = open_passphrase_slot(slot, passphrase)
             except WrongPassphrase:
                 continue
-            return cls(path, conn, master)
+            store = cls._opened(path, conn, master, slot_version(slot))
+            if slot_version(slot) < 2:  # made before sealed settings: upgrade the slot
+                store.change_passphrase(passphrase, argon_params(slot))
+            return store
         conn.close()
         raise WrongPassphrase(
             "wrong passphrase for this profile; try again (ask your agency's IT lead to "
@@ -130,9 +157,17 @@ class SlotStore(StoreBase):
                 master = open_recovery_slot(slot, private)
             except CryptoError:
                 continue
-            return cls(path, conn, master)
+            return cls._opened(path, conn, master, slot_version(slot))
         conn.close()
         raise WrongPassphrase("this recovery key does not open the profile")
+
+    @classmethod
+    def _opened(cls, path: Path, conn: sqlite3.Connection, master: bytes, slot_v: int) -> Self:
+        try:
+            return cls(path, conn, master, slot_v)
+        except BaseException:
+            conn.close()
+            raise
 
     @staticmethod
     def _slots(conn: sqlite3.Connection, kind: str) -> list[KeySlot]:

@@ -45,6 +45,14 @@ class VerifyingStore(LogStore):
     def verify(self) -> VerifyReport:
         """Check every hash link, sequence number and signature; name the first bad op."""
         report = VerifyReport()
+        if self.plaintext:
+            report.problems.append(
+                VerifyProblem(
+                    "-", "-", 0, "this is a benchmark profile: nothing in it is sealed or signed"
+                )
+            )
+        for line in self.settings_differences():
+            report.problems.append(VerifyProblem("-", "-", 0, line))
         keys = {dev: ed25519_public_from_bytes(raw) for dev, raw in self.device_keys().items()}
         with self._lock:
             rows = self._conn.execute(

@@ -12,6 +12,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -95,10 +97,10 @@ class ReviewQueueScreen(Screen[None]):
             table.add_row(
                 item.day.isoformat(),
                 label,
-                item.case_id,
-                item.worker or "",
+                safe(item.case_id),
+                safe(item.worker or ""),
                 flags,
-                item.family,
+                safe(item.family),
                 key=str(n),
             )
         plans = sum(1 for i in self.items if i.target == "safety_plan")
@@ -132,7 +134,7 @@ class ReviewQueueScreen(Screen[None]):
         if item.deadline:
             lines.append(f"  SA-2: document by {item.deadline.isoformat()}")
         lines += [f"  ⚠ {flag}" for flag in item.flags] or ["  ✓ the rules engine flags nothing"]
-        box.update("\n".join(lines))
+        box.update(safe("\n".join(lines)))
 
     @on(DataTable.RowSelected, "#queue")
     def _selected(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.status_bar import StatusBar
@@ -13,6 +12,8 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+
+from fieldkit.text import safe
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -58,7 +59,7 @@ class RecordReviewScreen(Screen[None]):
             "closure": "Case closure",
         }.get(self.item.target, "Visit")
         yield Static(
-            f"Review · {what} · case {self.item.case_id} · {self.item.family}",
+            f"Review · {what} · case {safe(self.item.case_id)} · {safe(self.item.family)}",
             classes="title-bar",
         )
         with VerticalScroll(id="record-scroll"):
@@ -82,11 +83,14 @@ class RecordReviewScreen(Screen[None]):
             return
         item = self.item
         case = services.load_case(fk.store, item.case_id)
-        names = {p.id: p.name for p in case.people}
         lines: list[str] = []
         if item.target == "visit":
+            from fieldkit.visit_record import record_from_stored
+            from fieldkit.visit_render import names_of, visit_text
+
             content = review.visit_content(fk.store, item.case_id, item.target_id)
-            lines += _visit_lines(content["visit"], names)
+            record = record_from_stored(item.case_id, item.target_id, content["visit"])
+            lines.append(visit_text(record, names_of(case)))
             for add in content["addenda"]:
                 lines.append(
                     f"Addendum {add.get('date')} by {add.get('author')}: {add.get('text')}"
@@ -123,7 +127,7 @@ class RecordReviewScreen(Screen[None]):
                 stale = " — STALE: the record changed since" if d.stale else ""
                 comment = f": {d.comment}" if d.comment else ""
                 lines.append(f"  {d.decision} by {d.by} at {d.at}{comment}{stale}")
-        self.post_message(self.RecordRead("\n".join(lines)))
+        self.post_message(self.RecordRead(safe("\n".join(lines))))
 
     @on(RecordRead)
     def _read(self, event: RecordRead) -> None:
@@ -196,48 +200,3 @@ class RecordReviewScreen(Screen[None]):
             self.query_one(StatusBar).refresh_status()
             self.app.pop_screen()
             self.app.notify(event.text)
-
-
-def _yes(value: Any) -> str:
-    return {True: "yes", False: "no"}.get(value, "not recorded")
-
-
-def _visit_lines(fields: dict[str, Any], names: dict[str, str]) -> list[str]:
-    announced = "announced" if fields.get("announced", True) else "unannounced"
-    lines = [
-        f"{fields.get('kind', 'home')} visit {fields.get('date')} · {announced} · "
-        f"signed by {fields.get('author', '?')} at {fields.get('signed_at', '?')}",
-        f"Where: {fields.get('location', '')}   Present: "
-        + ", ".join(names.get(p, p) for p in fields.get("present") or []),
-    ]
-    if fields.get("safety_changed") is not None:
-        lines.append(f"Safety changed: {'yes' if fields['safety_changed'] else 'no'}")
-    for c in fields.get("contacts") or []:
-        who = names.get(c.get("person", ""), c.get("person", ""))
-        if c.get("private_interview"):
-            lines.append(
-                f"  {who}: interviewed privately · alone: {_yes(c.get('seen_alone'))} · "
-                f"where: {c.get('where')} · "
-                f"could be overheard: {_yes(c.get('could_be_overheard'))}"
-            )
-            lines.append(f"      said: {c.get('said', '')}")
-        elif c.get("observed"):
-            lines.append(
-                f"  {who}: observed · interaction: {c.get('interaction', '')} · "
-                f"condition: {c.get('condition', '')} · home: {c.get('environment', '')}"
-            )
-        else:
-            lines.append(f"  {who}: {'seen' if c.get('seen', True) else 'NOT seen'}")
-    if not fields.get("contacts"):
-        lines.append("  seen: " + ", ".join(names.get(p, p) for p in fields.get("seen") or []))
-    for key, label in (
-        ("progress", "Progress"),
-        ("notes", "Notes"),
-        ("next_steps", "Next steps"),
-        ("next_visit", "Next visit"),
-    ):
-        value = fields.get(key)
-        if value:
-            text = value if isinstance(value, str) else json.dumps(value, default=str)
-            lines.append(f"{label}: {text}")
-    return lines

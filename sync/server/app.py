@@ -9,18 +9,22 @@ import os
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request, Response
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fieldkit.sync import access_log, admin, health, limits
 from fieldkit.sync.db import open_database, server_url
 from fieldkit.sync.protocol import (
     EnrollRequest,
     EnrollResponse,
     ErrorBody,
+    GrantRequest,
+    GrantResponse,
     Hello,
     KeysResponse,
     PullRequest,
     PullResponse,
     PushRequest,
     PushResponse,
+    SyncReportRequest,
     TeamInfo,
     TeamRequest,
     UserKey,
@@ -39,6 +43,7 @@ from starlette.concurrency import run_in_threadpool
 REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "unsigned, unknown device, stale or replayed"},
     403: {"model": ErrorBody, "description": "revoked device, or not on the case"},
+    **limits.REFUSALS,
 }
 
 
@@ -94,10 +99,12 @@ async def current_caller(
 Authed = Annotated[Caller, Depends(current_caller)]
 
 
-def create_app(engine: Engine | str | None = None) -> FastAPI:
+def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None = None) -> FastAPI:
     """The HTTP API over one database (OpenAPI at /docs)."""
     eng = engine if isinstance(engine, Engine) else open_database(engine)
     service = SyncServer(eng)
+    bounds = bounds or limits.Limits.from_env()
+    code_failures = limits.RateWindow(bounds.code_attempts, 600.0)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -112,13 +119,15 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
         "between caseworkers' laptops. It cannot read case content.",
     )
     app.state.sync = service
+    app.add_middleware(access_log.AccessLog)
+    limits.install(app, bounds)
 
-    @app.get("/v1/hello", response_model=Hello)
+    @app.get("/v1/hello", response_model=Hello, responses=REFUSALS)
     async def hello() -> Hello:
         """Server clock and keys (unauthenticated)."""
         return await in_thread(service.hello)
 
-    @app.get("/healthz")
+    @app.get("/healthz", responses=REFUSALS)
     async def healthz() -> dict[str, str]:
         """For a load balancer: the process is up and its database answers."""
         await in_thread(service.healthy)
@@ -127,7 +136,17 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
     @app.post("/v1/enroll", response_model=EnrollResponse, responses=REFUSALS)
     async def enroll(req: EnrollRequest) -> EnrollResponse:
         """Register a laptop's public keys with a one-time code."""
-        return await in_thread(service.enroll, req)
+        code = admin.code_hash(req.code)
+        if code_failures.full(code):
+            raise Refused(
+                429, "too many failed attempts with this enrollment code; ask for a new one"
+            )
+        try:
+            return await in_thread(service.enroll, req)
+        except Refused as exc:
+            if exc.status_code in (401, 403, 409):
+                code_failures.allow(code)
+            raise
 
     @app.post(
         "/v1/push",
@@ -151,7 +170,9 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
         return await in_thread(service.pull, who, req)
 
     @app.get("/v1/keys", response_model=KeysResponse, responses=REFUSALS)
-    async def keys(who: Authed, devices_since: int | None = None) -> KeysResponse:
+    async def keys(
+        who: Authed, devices_since: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None
+    ) -> KeysResponse:
         """Case-key envelopes and teams of the caller; device public keys (all, or those
         enrolled since `devices_since`)."""
         return await in_thread(service.keys, who, devices_since)
@@ -160,6 +181,24 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
     async def user_key(name: str, who: Authed) -> UserKey:
         """A user's public key, to wrap a case key to them."""
         return await in_thread(service.user_key, who, name)
+
+    @app.post("/v1/wiped", status_code=204, responses=REFUSALS)
+    async def wiped(req: SyncReportRequest, who: Authed) -> Response:
+        """A laptop revoked with --wipe has sent its work and is erasing itself."""
+        detail = f"{req.pushed} changes sent, {req.waiting} left, {req.refused} refused"
+        await in_thread(admin.mark_wiped, eng, who.device_id, who.user, detail)
+        return Response(status_code=204)
+
+    @app.post("/v1/sync-report", status_code=204, responses=REFUSALS)
+    async def sync_report(req: SyncReportRequest, who: Authed) -> Response:
+        """How the caller's last sync went: counts and timing only (`admin sync-health`)."""
+        await in_thread(health.record_report, eng, who.device_id, req)
+        return Response(status_code=204)
+
+    @app.put("/v1/devices/{device_id}/user-key", response_model=GrantResponse, responses=REFUSALS)
+    async def grant(device_id: str, req: GrantRequest, who: Authed) -> GrantResponse:
+        """Give another laptop of the caller's user the user key, wrapped to its device key."""
+        return await in_thread(service.grant, who, device_id, req)
 
     @app.put("/v1/cases/{case_id}/team", response_model=TeamInfo, responses=REFUSALS)
     async def set_team(case_id: str, req: TeamRequest, who: Authed) -> TeamInfo:
@@ -171,6 +210,7 @@ def create_app(engine: Engine | str | None = None) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` and server workers: the DB from FIELDKIT_SERVER_DB."""
+    access_log.configure()
     return create_app(server_url(os.environ.get("FIELDKIT_SERVER_DB")))
 
 
@@ -188,4 +228,6 @@ def serve(db: str | None, host: str, port: int, workers: int = 1) -> None:
         port=port,
         workers=workers,
         log_level="warning",
+        http=limits.protocol_with(limits.Limits.from_env()),
+        h11_max_incomplete_event_size=64 * 1024,
     )

@@ -3,8 +3,10 @@ key, hello and health. The other server parts build on this."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from fieldkit.sync import limits
 from fieldkit.sync.models import (
     SETTINGS,
 )
@@ -27,7 +29,12 @@ class ServerBase:
         self._sign_key = self._load_sign_key()
 
     def _load_sign_key(self) -> Ed25519PrivateKey:
-        """The receipt-signing key, created once and shared by every process via the DB."""
+        """The receipt-signing key: from FIELDKIT_SERVER_RECEIPT_KEY_FILE when set (kept out
+        of the database), else created once and shared by every process via the DB."""
+        key_file = os.environ.get("FIELDKIT_SERVER_RECEIPT_KEY_FILE")
+        if key_file:
+            key: Ed25519PrivateKey = limits.receipt_key_from_file(key_file)
+            return key
         with self.engine.begin() as conn:
             row = conn.execute(
                 select(SETTINGS.c.value).where(SETTINGS.c.key == "receipt_key")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fieldkit.sync import admin
+from fieldkit.sync import admin, grants
 from fieldkit.sync.models import (
     DEVICES,
     ENROLL_CODES,
@@ -28,7 +28,21 @@ class EnrollServer(ServerBase):
     """Registering devices."""
 
     def enroll(self, req: EnrollRequest) -> EnrollResponse:
-        """Register a laptop's keys with a one-time code; repeatable by the same laptop."""
+        """Register a laptop's keys with a one-time code; repeatable by the same laptop.
+
+        A refused enrollment is audited with its reason (`fieldkit admin audit`)."""
+        try:
+            return self._enroll(req)
+        except Refused as exc:
+            admin.audit_later(
+                self.engine,
+                req.user[:64],
+                "enroll refused",
+                f"device {req.device_id[:64]}: {exc.detail}",
+            )
+            raise
+
+    def _enroll(self, req: EnrollRequest) -> EnrollResponse:
         digest = admin.code_hash(req.code)
         now = now_ms()
         try:
@@ -64,13 +78,13 @@ class EnrollServer(ServerBase):
             elif existing is not None:
                 raise Refused(409, "a device with this id is already enrolled")
             user = conn.execute(select(USERS).where(USERS.c.name == code.user)).one()
-            box_user_pub, box_sealed = user.box_pub, user.box_sealed
-            if box_user_pub is None:
-                box_user_pub, box_sealed = unb64(req.user_box_pub), req.user_box_sealed
+            box_user_pub, creates_key = user.box_pub, user.box_pub is None
+            if creates_key:  # this laptop's key becomes the user's; nothing secret is kept
+                box_user_pub = unb64(req.user_box_pub)
                 conn.execute(
                     update(USERS)
                     .where(USERS.c.name == user.name)
-                    .values(box_pub=box_user_pub, box_sealed=box_sealed)
+                    .values(box_pub=box_user_pub, box_sealed=None)
                 )
             if existing is None:
                 conn.execute(
@@ -89,14 +103,17 @@ class EnrollServer(ServerBase):
                     .where(ENROLL_CODES.c.code_hash == digest)
                     .values(used_ms=now, used_by=req.device_id)
                 )
+                if creates_key:
+                    grants.record_origin(conn, req.device_id, user.name, now)
                 admin.audit(conn, user.name, "enroll", f"device {req.device_id}")
+            holds = grants.grant_of(conn, req.device_id) == b""
             recovery = self.recovery_pub(conn)
         return EnrollResponse(
             user=user.name,
             role=user.role,
             supervisor=user.supervisor,
             user_box_pub=b64(box_user_pub),
-            user_box_sealed=str(box_sealed),
+            holds_user_key=holds,
             server_sign_pub=self.sign_pub,
             recovery_pub=recovery,
         )

@@ -3,7 +3,7 @@ keys a laptop needs, and assigning a case."""
 
 from __future__ import annotations
 
-from fieldkit.sync import admin
+from fieldkit.sync import admin, grants
 from fieldkit.sync.models import (
     CASE_KEYS,
     CASE_TEAM,
@@ -14,6 +14,8 @@ from fieldkit.sync.protocol import (
     RECOVERY_RECIPIENT,
     DeviceInfo,
     Envelope,
+    GrantRequest,
+    GrantResponse,
     KeysResponse,
     TeamInfo,
     TeamRequest,
@@ -86,6 +88,8 @@ class TeamServer(ServerBase):
             ).all()
             members = conn.execute(select(CASE_TEAM).where(CASE_TEAM.c.case_id.in_(mine))).all()
             device_rows = conn.execute(devices).all()
+            grant = grants.grant_of(conn, caller.device_id)
+            waiting = grants.waiting(conn, caller.user)
             wrapped = set(
                 conn.execute(
                     select(CASE_KEYS.c.case_id, CASE_KEYS.c.recipient).where(
@@ -126,7 +130,20 @@ class TeamServer(ServerBase):
                 for d in device_rows
             ],
             devices_as_of=as_of,
+            user_key_grant=b64(grant) if grant else None,
+            waiting_for_grant=waiting,
         )
+
+    def grant(self, caller: Caller, device_id: str, req: GrantRequest) -> GrantResponse:
+        """Keep the user key wrapped by one of the user's laptops to another of them."""
+        with self.engine.begin() as conn:
+            problem = grants.put(
+                conn, caller.device_id, caller.user, device_id, unb64(req.wrapped), now_ms()
+            )
+            if problem:
+                raise Refused(403, problem)
+            admin.audit(conn, caller.user, "grant", f"device {device_id} by {caller.device_id}")
+        return GrantResponse(device_id=device_id, user=caller.user)
 
     def user_key(self, caller: Caller, name: str) -> UserKey:
         """A user's public key, so a supervisor can wrap a case key to them."""

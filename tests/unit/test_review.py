@@ -208,7 +208,10 @@ def test_supervisor_commands_from_the_shell(tmp_path: Path) -> None:
     refused = run_cli("return", "C-1", "v1", env=env)
     assert refused.returncode == 1 and "needs a comment" in refused.stderr
     assert (
-        run_cli("return", "C-1", "v1", "--comment", "Who else was home?", env=env).returncode == 0
+        run_cli(
+            "return", "C-1", "v1", "--comment", "-", env=env, input="Who else was home?"
+        ).returncode
+        == 0
     )
     assert run_cli("approve", "C-1", "visit", "v1", env=env).returncode == 0
     assert json.loads(run_cli("review", "--json", env=env).stdout) == []
