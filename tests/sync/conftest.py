@@ -160,7 +160,7 @@ class ProcessServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a busy machine starts a process slowly
         while True:
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
