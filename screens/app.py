@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from fieldkit.store import Store
 
 IDLE_CHECK_SECONDS = 5.0
+# A supervisor's console syncs in the background this often (keys for late-enrolled workers).
+BACKGROUND_SYNC_SECONDS = 600.0
 
 
 class FieldkitApp(App[None]):
@@ -114,6 +116,7 @@ class FieldkitApp(App[None]):
         if self.idle_lock_seconds is not None:
             check_every = max(0.05, min(check_every, self.idle_lock_seconds / 2))
         self.set_interval(check_every, self._check_idle)
+        self.set_interval(BACKGROUND_SYNC_SECONDS, self._background_sync)
 
     async def on_event(self, event: events.Event) -> None:
         """Every key and click counts as activity for the idle lock."""
@@ -150,7 +153,19 @@ class FieldkitApp(App[None]):
         self.notify("Syncing in the background…", timeout=3)
         self.run_worker(self._sync, thread=True, exclusive=True, group="sync", name="sync")
 
-    def _sync(self) -> None:
+    def _background_sync(self) -> None:
+        """A supervisor's console syncs by itself now and then, so a worker enrolled after
+        an assignment receives the case keys without anyone pressing a key."""
+        from fieldkit.services.review import is_supervisor
+
+        store = self.store
+        if store is None or not store.meta("sync_url") or not is_supervisor(store):
+            return
+        self.run_worker(
+            lambda: self._sync(quiet=True), thread=True, exclusive=True, group="sync", name="sync"
+        )
+
+    def _sync(self, quiet: bool = False) -> None:
         from fieldkit.screens.messages import SyncFinished
 
         from fieldkit.errors import FieldkitError
@@ -163,9 +178,12 @@ class FieldkitApp(App[None]):
 
             summary = run_sync(store)
         except FieldkitError as exc:
-            self.post_message(SyncFinished(str(exc), ok=False))
+            if not quiet:
+                self.post_message(SyncFinished(str(exc), ok=False))
             return
-        self.post_message(SyncFinished(sync_message(summary), ok=True))
+        if quiet and not (summary.keys_shared or summary.rejected or summary.pulled):
+            return
+        self.post_message(SyncFinished(sync_message(summary), ok=summary.exit_code == 0))
 
     def on_sync_finished(self, event: Any) -> None:
         """Say what the sync did, and refresh the status line of the screen in front."""
@@ -235,7 +253,18 @@ def sync_message(summary: Any) -> str:
         parts.append(f"⚠ {summary.needs_resolution} conflicts need resolution")
     if summary.rejected:
         parts.append(f"✗ {len(summary.rejected)} refused by the server (fieldkit outbox)")
-    return "Synced: " + " · ".join(parts)
+    elif summary.quarantined_total:
+        parts.append(f"✗ {summary.quarantined_total} still refused (fieldkit outbox)")
+    if summary.waiting:
+        parts.append(f"{summary.waiting} still waiting")
+    if summary.waiting_keys:
+        from fieldkit.sync.outcome import waiting_keys_line
+
+        parts.append(waiting_keys_line(len(summary.waiting_keys)))
+    if summary.keys_shared:
+        parts.append(f"{len(summary.keys_shared)} case key(s) shared with the team")
+    head = "Synced" if summary.exit_code == 0 else "Synced, not everything accepted"
+    return f"{head}: " + " · ".join(parts)
 
 
 def make_app(

@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 
 STATUS_LABELS = {
     "overdue": "⚠ overdue",
+    "missed": "✗ missed",
     "due": "● due",
     "due-soon": "○ due soon",
     "upcoming": "· upcoming",
+    "done-late": "✓ done late",
     "done": "✓ done",
 }
 """Each status as a symbol and a word: readable without colour (same words as `fieldkit due`)."""

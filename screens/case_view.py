@@ -24,14 +24,35 @@ if TYPE_CHECKING:
     from fieldkit.practice import DueItem
 
 
+RECORD_KEYS = (
+    "Record: a assessment · p service plan · r formal review · e event · f case facts · "
+    "c close the case"
+)
+
+
 class CaseScreen(Screen[None]):
     """Everything the worker needs before knocking; `v` starts (or resumes) the visit."""
 
     CSS_PATH = "case_view.tcss"
     BINDINGS = [
         Binding("v", "visit", "Start visit"),
+        # the case-record keys are listed on the case view itself (RECORD_KEYS), keeping
+        # the footer to what fits in 80 columns
+        Binding("a", "record('assessment')", "Assessment", show=False),
+        Binding("p", "record('plan')", "Service plan", show=False),
+        Binding("r", "record('review')", "Formal review", show=False),
+        Binding("e", "record('event')", "Event", show=False),
+        Binding("f", "record('facts')", "Case facts", show=False),
+        Binding("c", "record('closure')", "Close the case", show=False),
         Binding("escape", "back", "Caseload"),
     ]
+
+    def action_record(self, kind: str) -> None:
+        """Open the form for one kind of case record (screens/case/)."""
+        from fieldkit.screens.case.open import form_for
+
+        if self.case is not None:
+            self.app.push_screen(form_for(kind, self.case))
 
     class CaseLoaded(Message):
         """The worker read the case, its due items, conflicts, returns and drafts."""
@@ -62,6 +83,7 @@ class CaseScreen(Screen[None]):
             yield Static("", id="safety")
             yield Static("", id="plan")
             yield Static("", id="due")
+            yield Static(RECORD_KEYS, id="record-keys")
             yield Label("Visits (Enter opens one)", classes="section-title")
             yield OptionList(id="visits")
         yield StatusBar()

@@ -24,6 +24,13 @@ AUTH_SCHEME = "Fieldkit"
 # A signed request is good for this long either side of the server's clock.
 REQUEST_WINDOW_MS = 5 * 60 * 1000
 RECOVERY_RECIPIENT = "@recovery"
+# The refusal a laptop revoked with `--wipe` meets: it pushes its pending ops, says so on
+# WIPED_ROUTE, then erases its keys and profile (sync/wipe.py).
+WIPE_REQUESTED = (
+    "this laptop was retired by the agency: it sends its pending work, then erases its "
+    "keys and profile"
+)
+DRAIN_ROUTES = frozenset({"/v1/push", "/v1/wiped"})
 ROLES = ("worker", "supervisor", "admin")
 
 OpStatus = Literal["accepted", "duplicate", "rejected", "deferred"]
@@ -46,6 +53,24 @@ B64 = Annotated[str, Field(max_length=16384), AfterValidator(_base64)]
 """Bytes on the wire: URL-safe base64, checked before the server decodes it."""
 Cursor = Annotated[int, Field(ge=0, le=INT64_MAX)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+# Why an op was refused. A cause in RETRYABLE can go away (the case is assigned to the
+# author, the author becomes its supervisor): the laptop sends the op again then, and the
+# server accepts it at its original place in the chain. Any other cause is for good.
+Cause = Literal[
+    "not_on_case",
+    "not_reviewer",
+    "wrong_role",
+    "tampered",
+    "forged",
+    "broken_link",
+    "wrong_author",
+    "fork",
+    "id_reused",
+    "foreign_device",
+]
+RETRYABLE: frozenset[str] = frozenset({"not_on_case", "not_reviewer"})
 
 
 def now_ms() -> int:
@@ -151,6 +176,11 @@ class OpResult(BaseModel):
     op_id: str
     status: OpStatus
     reason: str | None = None
+    cause: Cause | None = Field(default=None, description="why it was refused; see `retryable`")
+    retryable: bool = Field(
+        default=False,
+        description="the cause can go away: send the op again once it has (it keeps its place)",
+    )
 
 
 class Receipt(BaseModel):
@@ -320,6 +350,19 @@ def grant_context(user: str, device_id: str) -> str:
     return f"user-key|{user}|{device_id}"
 
 
+class SyncReportRequest(BaseModel):
+    """How a sync went, for the agency's sync-health view: counts and timing, no content."""
+
+    outcome: str = Field(max_length=32)
+    pushed: int = Field(ge=0)
+    pulled: int = Field(ge=0)
+    refused: int = Field(ge=0)
+    waiting: int = Field(ge=0)
+    waiting_keys: int = Field(ge=0)
+    duration_ms: int = Field(ge=0)
+    app_version: str = Field(max_length=32)
+
+
 class ErrorBody(BaseModel):
     """A refusal, in one line a person can act on."""
 
@@ -408,7 +451,9 @@ __all__ = [
     "PulledOp",
     "PushRequest",
     "PushResponse",
+    "RETRYABLE",
     "Receipt",
+    "SyncReportRequest",
     "TeamInfo",
     "TeamRequest",
     "UserKey",

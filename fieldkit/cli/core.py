@@ -99,6 +99,9 @@ def init(
         recovery = read_recovery_public(recovery_key)
     if context.path.exists():
         raise FieldkitError(f"a profile already exists at {context.path}; nothing was changed")
+    from fieldkit.services.policies import checked_policy
+
+    policy = checked_policy(policy)
     passphrase = services.ask_passphrase("New passphrase: ", confirm=True)
     check_strength(passphrase, services.min_passphrase_score(policy), [user])
     if role not in ("worker", "supervisor", "admin"):

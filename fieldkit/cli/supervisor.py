@@ -46,12 +46,20 @@ def _day(value: str | None, option: str) -> date | None:
         raise FieldkitError(f"{option} {value!r} is not a date; write YYYY-MM-DD") from None
 
 
-TARGETS = {"visit": "visit", "plan": "safety_plan", "safety-plan": "safety_plan"}
+TARGETS = {
+    "visit": "visit",
+    "plan": "safety_plan",
+    "safety-plan": "safety_plan",
+    "service-plan": "service_plan",
+    "closure": "closure",
+}
 
 
 def _target(kind: str) -> str:
     if kind not in TARGETS:
-        raise FieldkitError(f"{kind!r}: review a 'visit' or a 'plan'")
+        raise FieldkitError(
+            f"{kind!r}: review a visit, plan (safety plan), service-plan or closure"
+        )
     return TARGETS[kind]
 
 
@@ -106,13 +114,14 @@ def register(app: typer.Typer) -> None:
     def approve(
         ctx: typer.Context,
         case_id: Annotated[str, typer.Argument(help="Case id.")],
-        kind: Annotated[str, typer.Argument(help="visit or plan")],
+        kind: Annotated[str, typer.Argument(help="visit, plan, service-plan or closure")],
         record_id: Annotated[str, typer.Argument(help="The visit's or plan's id.")],
         comment: Annotated[
             str | None, typer.Option("--comment", help=f"Optional note. {TEXT_SOURCE}")
         ] = None,
     ) -> None:
-        """Approve a signed visit or an alternative safety plan, bound to its content."""
+        """Approve a signed visit, alternative safety plan, service plan or closure, bound to
+        its content."""
         note = read_free_text(comment, "--comment", "note")
         store = _store(ctx)
         try:

@@ -17,9 +17,11 @@ from fieldkit.text import json_text, safe
 
 STATUS_LABELS = {
     "overdue": ("⚠ overdue", "bold red"),
+    "missed": ("✗ missed", "bold magenta"),
     "due": ("● due", "yellow"),
     "due-soon": ("○ due soon", "cyan"),
     "upcoming": ("· upcoming", "dim"),
+    "done-late": ("✓ done late", "yellow"),
     "done": ("✓ done", "green"),
 }
 """Each status as a symbol and a word (readable without colour), and its colour."""
@@ -28,9 +30,12 @@ STATUS_HELP = """\
 Statuses ("today" is the --as-of day; numbers come from the policy profile):
 
   ⚠ overdue   the due date has passed and the requirement is not met.
+  ✗ missed    a window that has closed without the requirement being met
+              (a first-month visit, VI-5); it stays listed: it cannot be made up.
   ● due       due today or within due_days (7 in ontario-std7).
   ○ due soon  due within due_soon_days (14 in ontario-std7).
   · upcoming  not met yet, due later than that (only with --all).
+  ✓ done late a one-time deadline met after its date (only with --all).
   ✓ done      met for this period: a one-time deadline was met, or a
               recurring one was done recently enough (only with --all).
 
@@ -66,7 +71,7 @@ def due_table(items: Iterable[DueItem], as_of: date) -> Table:
     table.add_column("Rule", no_wrap=True)
     table.add_column("What, and why", ratio=1, min_width=24)
     for item in items:
-        when = "" if item.status == "done" else _when(item.due, as_of)
+        when = "" if item.status in ("done", "done-late") else _when(item.due, as_of)
         table.add_row(
             status_text(item.status),
             f"{item.due.isoformat()}\n{when}" if when else item.due.isoformat(),

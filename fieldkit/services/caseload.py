@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from fieldkit.domain import Case, parse_date
 from fieldkit.errors import FieldkitError
-from fieldkit.practice import PolicyProfile, load_profile, next_due
+from fieldkit.practice import STATUSES, PolicyProfile, load_profile, next_due
 from fieldkit.store import Store
 
 
@@ -59,7 +59,7 @@ def dashboard_rows(cases: list[Case], profile: PolicyProfile, as_of: date) -> li
                 names=names,
             )
         )
-    rank = {"overdue": 0, "due": 1, "due-soon": 2, "upcoming": 3, "done": 4}
+    rank = {status: n for n, status in enumerate(STATUSES)}
     rows.sort(key=lambda r: (rank.get(r.status, 5), r.due or date.max, r.case_id))
     return rows
 
@@ -114,14 +114,14 @@ def filter_rows(
 
 
 def sync_status(store: Store, today: date) -> str:
-    """ "14 changes waiting to sync · last sync today 17:42", or "… · never synced"."""
-    waiting = store.outbox_count()
-    if waiting == 0:
-        head = "all changes synced"
-    elif waiting == 1:
-        head = "1 change waiting to sync"
-    else:
-        head = f"{waiting} changes waiting to sync"
+    """ "14 changes waiting to sync · last sync today 17:42", or "… · never synced".
+
+    Never "all changes synced" while a change waits, was refused, or a case waits for
+    its key (`fieldkit.sync.outcome.status_line_head`).
+    """
+    from fieldkit.sync.outcome import status_line_head
+
+    head = status_line_head(store)
     last = store.meta("last_sync")
     if not last:
         return f"{head} · never synced"

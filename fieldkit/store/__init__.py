@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from fieldkit.store.drafts import DraftStore
 from fieldkit.store.entities import EntityState, EntityView, clear_columns
-from fieldkit.store.log import SYNC_ACKED, SYNC_LOCAL, SYNC_QUARANTINED, SYNC_REMOTE
+from fieldkit.store.log import (
+    SYNC_ACKED,
+    SYNC_CARRIED,
+    SYNC_LOCAL,
+    SYNC_QUARANTINED,
+    SYNC_REMOTE,
+)
 from fieldkit.store.schema import SCHEMA, SCHEMA_VERSION
 from fieldkit.store.slots import SlotStore
 from fieldkit.store.verify import VerifyingStore, VerifyProblem, VerifyReport, _canonical
@@ -23,6 +29,7 @@ __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
     "SYNC_ACKED",
+    "SYNC_CARRIED",
     "SYNC_LOCAL",
     "SYNC_QUARANTINED",
     "SYNC_REMOTE",

@@ -8,8 +8,10 @@ from dataclasses import replace
 from typing import Any
 
 from fieldkit import changelog
-from fieldkit.changelog import Op, OpMeta, uuid7
+from fieldkit.changelog import GENESIS, Op, OpMeta, uuid7
 from fieldkit.crypto import (
+    Ed25519PrivateKey,
+    X25519PrivateKey,
     aad_for,
 )
 from fieldkit.integrity import SealedSettings, device_entry
@@ -19,6 +21,7 @@ SYNC_LOCAL = "local"  # in the outbox, waiting for the server
 SYNC_ACKED = "acked"  # the server acknowledged this exact op
 SYNC_REMOTE = "remote"  # pulled from the server
 SYNC_QUARANTINED = "quarantined"  # refused by the server, kept with its reason
+SYNC_CARRIED = "carried"  # an old device's op, written again on this profile's new device
 
 
 class LogStore(EntityStore):
@@ -164,6 +167,49 @@ class LogStore(EntityStore):
                 "UPDATE ops SET sync_state=?, note=? WHERE op_id=?",
                 (SYNC_QUARANTINED, reason, op_id),
             )
+
+    def requeue(self, op_ids: list[str]) -> None:
+        """Refused ops whose cause has gone back into the outbox, to be sent again."""
+        with self.transaction():
+            self._conn.executemany(
+                "UPDATE ops SET sync_state=?, note=NULL WHERE op_id=? AND sync_state=?",
+                [(SYNC_LOCAL, op_id, SYNC_QUARANTINED) for op_id in op_ids],
+            )
+
+    def mark_carried(self, op_ids: list[str]) -> None:
+        """Old-device ops now carried by new ones (fieldkit.sync.carryover): kept, not sent."""
+        with self.transaction():
+            self._conn.executemany(
+                "UPDATE ops SET sync_state=? WHERE op_id=? AND sync_state IN (?, ?)",
+                [(SYNC_CARRIED, op_id, SYNC_LOCAL, SYNC_QUARANTINED) for op_id in op_ids],
+            )
+
+    def new_device(self) -> str:
+        """Give this profile a new device id and keys (a restored laptop re-enrolling);
+        the old device's key stays known, so its ops still verify. Returns the old id."""
+        old = self.device_id
+        sign_key = Ed25519PrivateKey.generate()
+        box_key = X25519PrivateKey.generate()
+        device_id = uuid7()
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO devices (device_id, user, sign_pub, box_pub) VALUES (?,?,?,?)",
+                (
+                    device_id,
+                    self.user,
+                    sign_key.public_key().public_bytes_raw(),
+                    box_key.public_key().public_bytes_raw(),
+                ),
+            )
+            self.set_meta("device_id", device_id)
+            self.set_meta("device_sign_pub", sign_key.public_key().public_bytes_raw().hex())
+            self.set_meta("device_box_pub", box_key.public_key().public_bytes_raw().hex())
+            self.set_secret("device_sign_key", sign_key.private_bytes_raw())
+            self.set_secret("device_box_key", box_key.private_bytes_raw())
+            self._conn.execute("DELETE FROM meta WHERE key='sync_receipt'")
+        self.device_id, self._sign_key = device_id, sign_key
+        self._seq, self._head = 0, GENESIS
+        return old
 
     def quarantined(self) -> list[tuple[str, str]]:
         """(op_id, reason) of every op the server refused."""

@@ -54,7 +54,11 @@ class RecordReviewScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Title, the record, the decision line, sync line."""
-        what = "Safety plan" if self.item.target == "safety_plan" else "Visit"
+        what = {
+            "safety_plan": "Safety plan",
+            "service_plan": "Service plan",
+            "closure": "Case closure",
+        }.get(self.item.target, "Visit")
         yield Static(
             f"Review · {what} · case {safe(self.item.case_id)} · {safe(self.item.family)}",
             classes="title-bar",
@@ -89,6 +93,10 @@ class RecordReviewScreen(Screen[None]):
                 lines.append(
                     f"Addendum {add.get('date')} by {add.get('author')}: {add.get('text')}"
                 )
+        elif item.target in ("service_plan", "closure"):
+            from fieldkit.screens.case.review_lines import record_lines
+
+            lines += record_lines(fk.store, item.case_id, item.target, item.target_id)
         else:
             plan = fk.store.entity(item.case_id, "safety_plan", item.target_id)
             fields: dict[str, Any] = plan.fields if plan else {}
@@ -134,9 +142,9 @@ class RecordReviewScreen(Screen[None]):
         """A visit goes back to the worker; a plan is rejected. Both need a comment."""
         from fieldkit.screens.supervisor.comment import CommentModal
 
-        decision = "returned" if self.item.target == "visit" else "rejected"
+        decision = "rejected" if self.item.target == "safety_plan" else "returned"
         title = (
-            "Return the visit to the worker: what should they correct?"
+            f"Return the {self.item.title} to the worker: what should they correct?"
             if decision == "returned"
             else "Reject the safety plan: why?"
         )

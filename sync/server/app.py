@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
-from fieldkit.sync import admin, limits
+from fieldkit.sync import access_log, admin, health, limits
 from fieldkit.sync.db import open_database, server_url
 from fieldkit.sync.protocol import (
     EnrollRequest,
@@ -24,6 +24,7 @@ from fieldkit.sync.protocol import (
     PullResponse,
     PushRequest,
     PushResponse,
+    SyncReportRequest,
     TeamInfo,
     TeamRequest,
     UserKey,
@@ -118,6 +119,7 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
         "between caseworkers' laptops. It cannot read case content.",
     )
     app.state.sync = service
+    app.add_middleware(access_log.AccessLog)
     limits.install(app, bounds)
 
     @app.get("/v1/hello", response_model=Hello, responses=REFUSALS)
@@ -180,6 +182,19 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
         """A user's public key, to wrap a case key to them."""
         return await in_thread(service.user_key, who, name)
 
+    @app.post("/v1/wiped", status_code=204, responses=REFUSALS)
+    async def wiped(req: SyncReportRequest, who: Authed) -> Response:
+        """A laptop revoked with --wipe has sent its work and is erasing itself."""
+        detail = f"{req.pushed} changes sent, {req.waiting} left, {req.refused} refused"
+        await in_thread(admin.mark_wiped, eng, who.device_id, who.user, detail)
+        return Response(status_code=204)
+
+    @app.post("/v1/sync-report", status_code=204, responses=REFUSALS)
+    async def sync_report(req: SyncReportRequest, who: Authed) -> Response:
+        """How the caller's last sync went: counts and timing only (`admin sync-health`)."""
+        await in_thread(health.record_report, eng, who.device_id, req)
+        return Response(status_code=204)
+
     @app.put("/v1/devices/{device_id}/user-key", response_model=GrantResponse, responses=REFUSALS)
     async def grant(device_id: str, req: GrantRequest, who: Authed) -> GrantResponse:
         """Give another laptop of the caller's user the user key, wrapped to its device key."""
@@ -195,6 +210,7 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
 
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` and server workers: the DB from FIELDKIT_SERVER_DB."""
+    access_log.configure()
     return create_app(server_url(os.environ.get("FIELDKIT_SERVER_DB")))
 
 

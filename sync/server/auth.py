@@ -3,13 +3,16 @@ timestamp and a nonce never seen before."""
 
 from __future__ import annotations
 
+from fieldkit.sync.admin import audit
 from fieldkit.sync.models import (
     DEVICES,
     REQUEST_NONCES,
     USERS,
 )
 from fieldkit.sync.protocol import (
+    DRAIN_ROUTES,
     REQUEST_WINDOW_MS,
+    WIPE_REQUESTED,
     now_ms,
     parse_auth_header,
     request_message,
@@ -45,6 +48,7 @@ class AuthServer(ServerBase):
         device_id, nonce = parts["device"], parts["nonce"]
         if not 16 <= len(nonce) <= 64:
             raise Refused(401, "the request nonce is malformed")
+        refusal: Refused | None = None
         with self.engine.begin() as conn:
             row = conn.execute(
                 select(DEVICES, USERS.c.role)
@@ -54,18 +58,29 @@ class AuthServer(ServerBase):
             if row is None:
                 raise Refused(401, "this device is not enrolled on this server")
             device, role = row, row.role
-            if device.revoked_ms is not None:
-                raise Refused(403, "this device was revoked by the agency; ask your IT lead")
             message = request_message(method, path, ts, nonce, body)
-            if not _verify(ed25519_public_from_bytes(device.sign_pub), sig, message):
+            genuine = _verify(ed25519_public_from_bytes(device.sign_pub), sig, message)
+            draining = device.wipe_ms is not None and device.wiped_ms is None
+            if device.revoked_ms is not None and not (
+                draining and genuine and path.partition("?")[0] in DRAIN_ROUTES
+            ):
+                # Refused after this transaction commits, so the attempt stays audited.
+                if genuine:
+                    audit(conn, device.user, "revoked device refused", f"device {device_id}")
+                refusal = Refused(
+                    403,
+                    WIPE_REQUESTED
+                    if draining and genuine
+                    else "this device was revoked by the agency; ask your IT lead",
+                )
+            elif not genuine:
                 raise Refused(401, "the request signature does not verify with the device key")
             # One statement records the nonce and tells a replay apart (no savepoint).
-            if not self._record_nonce(conn, device_id, nonce, ts):
+            elif not self._record_nonce(conn, device_id, nonce, ts):
                 raise Refused(401, "this request was already received: replay refused")
             # Housekeeping at most once a minute per device, not on every request: the
             # nonce window check above never depends on it.
-            seen = device.last_seen_ms
-            if seen is None or now - seen > LAST_SEEN_EVERY_MS:
+            elif device.last_seen_ms is None or now - device.last_seen_ms > LAST_SEEN_EVERY_MS:
                 conn.execute(
                     delete(REQUEST_NONCES).where(
                         REQUEST_NONCES.c.device_id == device_id,
@@ -75,6 +90,8 @@ class AuthServer(ServerBase):
                 conn.execute(
                     update(DEVICES).where(DEVICES.c.device_id == device_id).values(last_seen_ms=now)
                 )
+        if refusal is not None:
+            raise refusal
         return Caller(device.device_id, device.user, role, device.sign_pub)
 
     def _record_nonce(self, conn: Connection, device_id: str, nonce: str, ts: int) -> bool:

@@ -28,7 +28,21 @@ class EnrollServer(ServerBase):
     """Registering devices."""
 
     def enroll(self, req: EnrollRequest) -> EnrollResponse:
-        """Register a laptop's keys with a one-time code; repeatable by the same laptop."""
+        """Register a laptop's keys with a one-time code; repeatable by the same laptop.
+
+        A refused enrollment is audited with its reason (`fieldkit admin audit`)."""
+        try:
+            return self._enroll(req)
+        except Refused as exc:
+            admin.audit_later(
+                self.engine,
+                req.user[:64],
+                "enroll refused",
+                f"device {req.device_id[:64]}: {exc.detail}",
+            )
+            raise
+
+    def _enroll(self, req: EnrollRequest) -> EnrollResponse:
         digest = admin.code_hash(req.code)
         now = now_ms()
         try:

@@ -3,6 +3,7 @@ receipt for the chain head."""
 
 from __future__ import annotations
 
+from fieldkit.sync import refusals
 from fieldkit.sync.models import (
     CASE_TEAM,
     DEVICES,
@@ -38,18 +39,21 @@ class PushServer(TeamServer):
         ops = sorted(wire_ops, key=lambda o: (o.seq, o.op_id))
         # The CPU-heavy checks happen before the write lock is taken.
         content_problem: dict[str, str] = {}
+        content_cause: dict[str, str] = {}
         hashed: list[Op] = []
         for op in ops:
             if op.compute_hash() != op.hash:
                 content_problem[op.op_id] = (
                     "its content does not match its hash: altered after it was signed"
                 )
+                content_cause[op.op_id] = "tampered"
             else:
                 hashed.append(op)
         for n in bad_signatures(caller.sign_pub, [(op.hash, op.sig) for op in hashed]):
             content_problem[hashed[n].op_id] = (
                 "its signature does not verify with its device's key: forged"
             )
+            content_cause[hashed[n].op_id] = "forged"
         now = now_ms()
         with self.engine.begin() as conn:
             device = conn.execute(
@@ -57,7 +61,7 @@ class PushServer(TeamServer):
             ).one()
             ids = [op.op_id for op in ops]
             stored = _lookup(conn, OPS.c.op_id, OPS.c.hash, ids)
-            refused = _lookup(conn, REJECTED_OPS.c.op_id, REJECTED_OPS.c.reason, ids)
+            refused = refusals.lookup(conn, ids)
             case_ids = sorted({op.case_id for op in ops})
             on_cases = {
                 r[0]
@@ -78,8 +82,10 @@ class PushServer(TeamServer):
                     last_seq=device.last_seq,
                     head=device.head_hash,
                     stored=stored,
-                    refused=refused,
+                    refused={op_id: r.reason for op_id, r in refused.items()},
+                    refused_before=refused,
                     content_problem=content_problem,
+                    content_cause=content_cause,
                     on_cases=on_cases,
                     reviewers=reviewers,
                 ),
@@ -93,12 +99,14 @@ class PushServer(TeamServer):
                     "seq": op.seq,
                     "hash": op.hash,
                     "reason": reason,
+                    "cause": verdict.causes.get(op.op_id),
                     "received_ms": now,
                 }
                 for op, reason in verdict.rejected
             ]
             if rejected:
                 conn.execute(insert(REJECTED_OPS), rejected)
+            refusals.record(conn, caller.user, rejected, verdict.retried)
             if (last_seq, head) != (device.last_seq, device.head_hash):
                 conn.execute(
                     update(DEVICES)

@@ -73,7 +73,14 @@ def test_reassigning_rewraps_the_key_for_the_new_worker(agency: Agency) -> None:
     assert run_sync(worker).pulled == 0
     late = worker.record("C-1", "visit", "v3", {"date": "2026-11-05"})
     result = run_sync(worker)
-    assert result.rejected == [{"op_id": late.op_id, "reason": "jsmith is not on case C-1"}]
+    assert result.rejected == [
+        {
+            "op_id": late.op_id,
+            "reason": "jsmith is not on case C-1",
+            "cause": "not_on_case",
+            "retryable": "yes",
+        }
+    ]
     assert (late.op_id, "jsmith is not on case C-1") in worker.quarantined()
     assert worker.outbox_count() == 0
 
