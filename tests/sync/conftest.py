@@ -168,6 +168,7 @@ class ProcessServer:
             except httpx.HTTPError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.kill()  # never leave a half-started server behind
                 raise RuntimeError("the server process did not start")
             time.sleep(0.05)
 
