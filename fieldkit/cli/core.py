@@ -192,7 +192,7 @@ def verify(
     if not report.ok:
         for problem in report.problems:
             where = f"op {problem.op_id}: " if problem.op_id != "-" else "profile: "
-            err_console.print(f"[red]✗[/] {where}{problem.message}", markup=False)
+            err_console.print(f"[red]✗[/] {safe(where)}{safe(problem.message)}")
         first = report.problems[0]
         where = f"at op {first.op_id}" if first.op_id != "-" else "(the profile was altered)"
         raise FieldkitError(
