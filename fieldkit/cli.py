@@ -380,7 +380,12 @@ def _register_optional() -> None:
     """Commands that live beside their feature (practice rules, sync, supervisor)."""
     import importlib
 
-    for module in ("fieldkit.cli_practice", "fieldkit.cli_sync", "fieldkit.cli_supervisor"):
+    for module in (
+        "fieldkit.cli_practice",
+        "fieldkit.cli_sync",
+        "fieldkit.cli_supervisor",
+        "fieldkit.cli_evidence",
+    ):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

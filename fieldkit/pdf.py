@@ -90,6 +90,7 @@ def visit_pdf(store: Store, visit_id: str, out: Path) -> None:
         story.append(para("Addenda", "Heading2"))
         for add in content["addenda"]:
             story.append(para(f"{add.get('date')} {add.get('author', '')}: {add.get('text', '')}"))
+    story += _evidence_story(store, case_id, visit_id, fields, names, para)
     story.append(para("Supervisor review", "Heading2"))
     decided = review.decisions(store, case_id, "visit", visit_id)
     if not decided:
@@ -109,3 +110,24 @@ def visit_pdf(store: Store, visit_id: str, out: Path) -> None:
         ).build(story)
     except OSError as exc:
         raise FieldkitError(f"cannot write {out}: {exc.strerror}") from None
+
+
+def _evidence_story(
+    store: Store,
+    case_id: str,
+    visit_id: str,
+    fields: dict[str, Any],
+    names: dict[str, str],
+    para: Any,
+) -> list[Any]:
+    """Time evidence (laptop and server) and the collateral contacts since the last visit."""
+    from fieldkit import contacts, evidence
+
+    received = evidence.visit_received_at(store, case_id, visit_id)
+    story: list[Any] = [para("When this record was made", "Heading2")]
+    story += [para(f"{label}: {when}") for label, when in evidence.timeline(fields, received)]
+    found = contacts.contacts_since_previous_visit(store, case_id, visit_id)
+    if found:
+        story.append(para("Collateral contacts since the previous visit", "Heading2"))
+        story += [para(contacts.contact_line(c, names)) for c in found]
+    return story

@@ -229,7 +229,17 @@ def export_document(
         if head.get("_has_visits") or visits:
             history["visits"] = visits
         case["history"] = history
-    for kind in ("event", "supervision", "review", "closure", "addendum", "approval"):
+    for kind in (
+        "event",
+        "supervision",
+        "review",
+        "closure",
+        "addendum",
+        "approval",
+        "contact",
+        "attachment",
+        "acknowledgement",
+    ):
         items = by_kind.get(kind)
         if items:
             case.setdefault("records", {})[kind] = [_public(i) for i in _ordered(items)]

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fieldkit import changelog, services
+from fieldkit import changelog, evidence, services
 from fieldkit.domain import (
     Case,
     Person,
@@ -239,6 +239,7 @@ def new_draft(case: Case, author: str, today: date) -> dict[str, Any]:
         "case_id": case.id,
         "step": "kind",
         "started": today.isoformat(),
+        "started_at": evidence.now_text(),
         "fields": {
             "date": today.isoformat(),
             "kind": "home",
@@ -277,6 +278,12 @@ def new_draft(case: Case, author: str, today: date) -> dict[str, Any]:
         },
         "overrides": [],
     }
+
+
+def mark_ended(draft: dict[str, Any], moment: datetime | None = None) -> None:
+    """The worker finished the visit's steps: keep the laptop clock's time, once."""
+    if not draft.get("ended_at"):
+        draft["ended_at"] = evidence.now_text(moment)
 
 
 def save_draft(store: Store, draft: dict[str, Any]) -> None:
@@ -333,6 +340,10 @@ def stored_fields(draft: dict[str, Any]) -> dict[str, Any]:
     fields["private_interview"] = sorted(visit.interviewed_ids())
     fields["observed"] = sorted(visit.observed_ids())
     fields["next_visit"] = visit.next_visit.isoformat() if visit.next_visit else None
+    # Time evidence: the laptop clock when the visit was started and its steps finished.
+    for key in ("started_at", "ended_at"):
+        if draft.get(key):
+            fields[key] = draft[key]
     safety = draft.get("safety") or {}
     if fields.get("safety_changed") and safety.get("circumstances"):
         fields["safety_assessment"] = {"circumstances": list(safety["circumstances"])}

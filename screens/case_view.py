@@ -61,6 +61,7 @@ class CaseScreen(Screen[None]):
             yield Static("", id="safety")
             yield Static("", id="plan")
             yield Static("", id="due")
+            yield Static("", id="evidence")
             yield Label("Visits (Enter opens one)", classes="section-title")
             yield OptionList(id="visits")
         yield StatusBar()
@@ -188,6 +189,11 @@ class CaseScreen(Screen[None]):
             due_lines.append("✓ nothing due")
         self.query_one("#due", Static).update("\n".join(due_lines))
 
+        evidence = evidence_lines(event.detail, {p.id: p.name for p in case.people})
+        box = self.query_one("#evidence", Static)
+        box.display = bool(evidence)
+        box.update("\n".join(evidence))
+
         visits_list = self.query_one("#visits", OptionList)
         visits_list.clear_options()
         names = {p.id: p.name.split()[0] for p in case.people}
@@ -238,3 +244,26 @@ class CaseScreen(Screen[None]):
     def action_back(self) -> None:
         """Back to the caseload."""
         self.app.pop_screen()
+
+
+def evidence_lines(detail: dict[str, Any], names: dict[str, str]) -> list[str]:
+    """Collateral contacts and attachments of the case, as escaped markup lines."""
+    from fieldkit.contacts import CollateralContact, contact_line
+
+    records = detail.get("records", {})
+    lines: list[str] = []
+    contacts = [
+        CollateralContact.from_fields(str(r.get("id", "")), r) for r in records.get("contact", [])
+    ]
+    if contacts:
+        lines.append("[b]Collateral contacts[/b]")
+        for c in sorted(contacts, key=lambda c: (c.date, c.recorded_at), reverse=True):
+            lines.append(f"• {esc(contact_line(c, names))}")
+    attachments = records.get("attachment", [])
+    if attachments:
+        from fieldkit.attachments import attachment_line
+
+        lines.append("[b]Attachments[/b]")
+        for a in attachments:
+            lines.append(f"• {esc(attachment_line(a))}")
+    return lines

@@ -34,6 +34,7 @@ from fieldkit.crypto import (
     wrap_to_public,
 )
 from fieldkit.errors import FieldkitError, OfflineError, StoreError
+from fieldkit.evidence import record_receipts
 from fieldkit.store import SYNC_LOCAL, Store
 
 from .protocol import (
@@ -429,8 +430,11 @@ def _push(
             )
             _verify_receipt(store, reply.receipt)
             acked = [r.op_id for r in reply.results if r.status in ("accepted", "duplicate")]
+            accepted = [r.op_id for r in reply.results if r.status == "accepted"]
             with store.transaction():
                 store.mark_acked(acked)
+                # Time evidence: the server's signed receipt time stands for these ops.
+                record_receipts(store, ((op_id, reply.receipt.issued_ms) for op_id in accepted))
                 for r in reply.results:
                     if r.status == "rejected":
                         store.quarantine(r.op_id, r.reason or "refused by the server")
@@ -565,6 +569,8 @@ def _ingest_page(
                 if problem not in summary.local_problems:
                     summary.local_problems.append(problem)
                 continue
+            if wire.received_ms:
+                record_receipts(store, [(op.op_id, wire.received_ms)])
             if ingested:
                 summary.pulled += 1
                 touched.add((op.case_id, op.entity, op.entity_id))

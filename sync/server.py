@@ -510,6 +510,7 @@ class SyncServer:
         ops = [
             PulledOp(
                 cursor=r["cursor"],
+                received_ms=r["received_ms"],
                 op_id=r["op_id"],
                 device_id=r["device_id"],
                 seq=r["seq"],

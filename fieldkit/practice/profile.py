@@ -116,6 +116,10 @@ class PolicyProfile:
     plan_min_goals: int
     review_record_requires: tuple[str, ...]
     visit_documentation_working_days: int = 0
+    sync_late_days: int = 14
+    photo_max_edge: int = 2048
+    keep_photo_original: bool = False
+    pull_attachments: str = "on-demand"
 
     def applies(self, rule: str) -> bool:
         """A rule the jurisdiction does not apply yields no due items or checks."""
@@ -535,9 +539,31 @@ def _build(reader: _Reader) -> PolicyProfile:
         visit_documentation_working_days=r.whole(
             "visit_record", "documentation_working_days", "working days", default=0
         ),
+        **_evidence_settings(r),
     )
     r.check_unknown()
     return profile
+
+
+ATTACHMENT_PULL_MODES = ("on-demand", "always")
+
+
+def _evidence_settings(r: _Reader) -> dict[str, Any]:
+    """The `[evidence]` section: agency settings for time evidence and attachments."""
+    present = r.sections.get("evidence", {})
+    keep = False
+    if "keep_photo_original" in present:
+        keep = r.flag("evidence", "keep_photo_original")
+    return {
+        "sync_late_days": r.whole("evidence", "sync_late_days", default=14),
+        "photo_max_edge": r.whole(
+            "evidence", "photo_max_edge", "pixels", minimum=320, default=2048
+        ),
+        "keep_photo_original": keep,
+        "pull_attachments": r.choice("evidence", "pull_attachments", ATTACHMENT_PULL_MODES)
+        if "pull_attachments" in present
+        else "on-demand",
+    }
 
 
 def _load(target: str | Path) -> PolicyProfile:

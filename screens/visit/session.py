@@ -100,6 +100,10 @@ class VisitSession:
     def go(self, key: str) -> None:
         """Move to another step; the draft is written first."""
         self.draft["step"] = key
+        if key == "review":
+            from fieldkit.visits import mark_ended
+
+            mark_ended(self.draft)
         self.changed()
         self.flush()
         self.app.switch_screen(self.screen_for(key))
