@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from fieldkit import changelog, services
+from fieldkit import changelog
 from fieldkit.crypto import CryptoError, aad_for
 from fieldkit.errors import FieldkitError
 from fieldkit.evidence import now_text
@@ -35,6 +35,8 @@ from fieldkit.store import Store
 
 CHUNK_BYTES = 512 * 1024 - 64
 """Plaintext per chunk: sealed (nonce + tag) it stays under 512 KiB."""
+COMMIT_EVERY = 8
+"""Chunks written per SQLite transaction while importing."""
 
 IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "MPO": ".jpg"}
 GPS_IFD = 0x8825
@@ -126,7 +128,7 @@ def attachment_line(fields: dict[str, Any]) -> str:
 # --- import ---------------------------------------------------------------------------
 
 
-def _chunk_aad(attachment_id: str, index: int) -> bytes:
+def chunk_aad(attachment_id: str, index: int) -> bytes:
     return aad_for("attachments", "chunk", f"{attachment_id}/{index}")
 
 
@@ -136,25 +138,36 @@ def _seal_stream(
     """Read, seal and store chunk by chunk: (plaintext SHA-256, size, chunk hashes)."""
     _, sealer = store.case_sealer(case_id, create=True)
     digest = hashlib.sha256()
-    size, hashes = 0, []
+    size, hashes = 0, list[str]()
+    index = 0
+    while True:
+        # A few chunks per transaction: SQLite's memory stays small for any file size; a
+        # crash before the signed record leaves only sealed chunks no record points to.
+        with store.transaction() as conn:
+            for _ in range(COMMIT_EVERY):
+                block = source.read(CHUNK_BYTES)
+                if not block:
+                    return digest.hexdigest(), size, hashes
+                digest.update(block)
+                size += len(block)
+                sealed = sealer.seal(block, chunk_aad(attachment_id, index))
+                chunk_hash = hashlib.sha256(sealed).hexdigest()
+                conn.execute(
+                    "INSERT INTO attachment_chunks"
+                    " (chunk_hash, case_id, attachment_id, idx, data)"
+                    " VALUES (?,?,?,?,?) ON CONFLICT(chunk_hash) DO NOTHING",
+                    (chunk_hash, case_id, attachment_id, index, sealed),
+                )
+                hashes.append(chunk_hash)
+                index += 1
+
+
+def _drop_chunks(store: Store, attachment_ids: list[str]) -> None:
+    """An import that failed leaves nothing behind."""
     with store.transaction() as conn:
-        index = 0
-        while True:
-            block = source.read(CHUNK_BYTES)
-            if not block:
-                break
-            digest.update(block)
-            size += len(block)
-            sealed = sealer.seal(block, _chunk_aad(attachment_id, index))
-            chunk_hash = hashlib.sha256(sealed).hexdigest()
-            conn.execute(
-                "INSERT INTO attachment_chunks (chunk_hash, case_id, attachment_id, idx, data)"
-                " VALUES (?,?,?,?,?) ON CONFLICT(chunk_hash) DO NOTHING",
-                (chunk_hash, case_id, attachment_id, index, sealed),
-            )
-            hashes.append(chunk_hash)
-            index += 1
-    return digest.hexdigest(), size, hashes
+        conn.executemany(
+            "DELETE FROM attachment_chunks WHERE attachment_id=?", [(a,) for a in attachment_ids]
+        )
 
 
 def _kind_of(media_type: str) -> str:
@@ -210,6 +223,8 @@ def attach(
     keep_original: bool = False,
 ) -> list[str]:
     """Import a file as a signed attachment record; ids written (the photo, then its original)."""
+    from fieldkit import services
+
     case = services.load_case(store, case_id)
     if target not in TARGETS:
         raise AttachmentError(f"attach to one of {', '.join(TARGETS)}, not {target!r}")
@@ -222,39 +237,35 @@ def attach(
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     kind = _kind_of(media_type)
     photo = prepare_photo(path, max_edge, keep_location) if kind == "photo" else None
-    written: list[str] = []
-    with store.transaction():
-        main_id = f"att-{changelog.uuid7()}"
-        try:
-            if photo is not None:
-                data, suffix, location_kept = photo
-                name = path.stem + suffix
-                digest, size, hashes = _seal_stream(store, case_id, main_id, io.BytesIO(data))
-                del data
-            else:
-                name, location_kept = path.name, False
-                with path.open("rb") as source:
-                    digest, size, hashes = _seal_stream(store, case_id, main_id, source)
-        except OSError as exc:
-            raise AttachmentError(f"cannot read {path}: {exc.strerror}") from None
-        _record(
-            store,
-            case_id,
-            main_id,
-            target=target,
-            target_id=target_id,
-            kind=kind,
-            name=name,
-            media_type=media_type if photo is None else _media_of(name),
-            size=size,
-            sha256=digest,
-            chunks=hashes,
-            caption=caption,
-            location_kept=location_kept,
+    main_id = f"att-{changelog.uuid7()}"
+    original_id = f"att-{changelog.uuid7()}" if photo is not None and keep_original else None
+    records: list[tuple[str, dict[str, Any]]] = []
+    try:
+        if photo is not None:
+            data, suffix, location_kept = photo
+            name = path.stem + suffix
+            digest, size, hashes = _seal_stream(store, case_id, main_id, io.BytesIO(data))
+            del data
+        else:
+            name, location_kept = path.name, False
+            with path.open("rb") as source:
+                digest, size, hashes = _seal_stream(store, case_id, main_id, source)
+        common = {"target": target, "target_id": target_id, "kind": kind, "caption": caption}
+        records.append(
+            (
+                main_id,
+                {
+                    **common,
+                    "name": name,
+                    "media_type": media_type if photo is None else _media_of(name),
+                    "size": size,
+                    "sha256": digest,
+                    "chunks": hashes,
+                    "location_kept": location_kept,
+                },
+            )
         )
-        written.append(main_id)
-        if photo is not None and keep_original:
-            original_id = f"att-{changelog.uuid7()}"
+        if original_id is not None:
             if keep_location:
                 with path.open("rb") as source:
                     digest, size, hashes = _seal_stream(store, case_id, original_id, source)
@@ -264,23 +275,30 @@ def attach(
                 digest, size, hashes = _seal_stream(
                     store, case_id, original_id, io.BytesIO(full[0])
                 )
-            _record(
-                store,
-                case_id,
-                original_id,
-                target=target,
-                target_id=target_id,
-                kind=kind,
-                name=path.name,
-                media_type=media_type,
-                size=size,
-                sha256=digest,
-                chunks=hashes,
-                caption=caption,
-                location_kept=keep_location,
-                original_of=main_id,
+            records.append(
+                (
+                    original_id,
+                    {
+                        **common,
+                        "name": path.name,
+                        "media_type": media_type,
+                        "size": size,
+                        "sha256": digest,
+                        "chunks": hashes,
+                        "location_kept": keep_location,
+                        "original_of": main_id,
+                    },
+                )
             )
-            written.append(original_id)
+        with store.transaction():
+            for attachment_id, values in records:
+                _record(store, case_id, attachment_id, **values)
+    except BaseException as exc:
+        _drop_chunks(store, [main_id] + ([original_id] if original_id else []))
+        if isinstance(exc, OSError):
+            raise AttachmentError(f"cannot read {path}: {exc.strerror}") from None
+        raise
+    written = [attachment_id for attachment_id, _ in records]
     return written
 
 
@@ -311,6 +329,8 @@ def _record(store: Store, case_id: str, attachment_id: str, **values: Any) -> No
 
 def attachments_of(store: Store, case_id: str) -> list[Attachment]:
     """A case's attachments, oldest first."""
+    from fieldkit import services
+
     services.load_case(store, case_id)
     found = [
         Attachment.from_fields(case_id, e.entity_id, e.fields)
@@ -364,7 +384,7 @@ def stream_plaintext(store: Store, att: Attachment) -> Iterator[bytes]:
         if hashlib.sha256(sealed).hexdigest() != chunk_hash:
             raise AttachmentError(f"attachment {att.id}: chunk {index} was altered; refused")
         try:
-            block = sealer.open(sealed, _chunk_aad(att.id, index))
+            block = sealer.open(sealed, chunk_aad(att.id, index))
         except CryptoError:
             raise AttachmentError(
                 f"attachment {att.id}: chunk {index} does not open with the case key; refused"

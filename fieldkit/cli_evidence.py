@@ -233,12 +233,22 @@ def attachments_cmd(
             "remove it when you press Enter.",
         ),
     ] = None,
+    download: Annotated[
+        bool,
+        typer.Option("--download", help="Fetch this case's attachments from the server now."),
+    ] = False,
 ) -> None:
     """List a case's attachments (size, kind, caption), or open one on request."""
-    from fieldkit.attachments import attachments_of, human_size, is_local, opened_copy
+    from fieldkit.attachments import attachments_of, find, human_size, is_local, opened_copy
 
     store = _store(ctx)
     try:
+        wanted = [find(store, case_id, open_id)] if open_id is not None else []
+        if download:
+            wanted = [a for a in attachments_of(store, case_id)]
+        fetched = _fetch(store, [a for a in wanted if not is_local(store, a)])
+        if fetched:
+            console.print(f"Downloaded {fetched} attachment(s) from the server.")
         if open_id is not None:
             with opened_copy(store, case_id, open_id) as path:
                 _show_file(path)
@@ -262,6 +272,40 @@ def attachments_cmd(
             "yes" if here else "on the server",
         )
     console.print(table)
+
+
+def _fetch(store: Store, wanted: list[object]) -> int:
+    """Download attachments on demand, chunk by chunk, with a progress bar per file."""
+    if not wanted:
+        return 0
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn
+
+    from fieldkit.attachments import Attachment
+    from fieldkit.sync.attachment_sync import download
+    from fieldkit.sync.client import SyncClient
+
+    with (
+        SyncClient(store) as client,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            console=Console(stderr=True),
+            transient=True,
+        ) as bar,
+    ):
+        client.hello()
+        tasks: dict[str, TaskID] = {}
+
+        def progress(label: str, done: int, total: int | None) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(escape(label), total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
+        for att in wanted:
+            assert isinstance(att, Attachment)
+            download(store, client, att, progress)
+    return len(wanted)
 
 
 def _show_file(path: Path) -> None:

@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from fieldkit import services
-from fieldkit.errors import FieldkitError
+from fieldkit.errors import FieldkitError, OfflineError
 
 if TYPE_CHECKING:
     from fieldkit.sync.client import SyncSummary
@@ -237,7 +237,7 @@ def sync(
 
                 def progress(phase: str, done: int, total: int | None) -> None:
                     if phase not in tasks:
-                        tasks[phase] = bar.add_task(phase.capitalize(), total=total)
+                        tasks[phase] = bar.add_task(phase[:1].upper() + phase[1:], total=total)
                     bar.update(tasks[phase], completed=done, total=total)
 
                 summary = run_sync(store, progress)
@@ -247,6 +247,11 @@ def sync(
         sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
     else:
         _print_summary(summary)
+    if summary.attachment_chunks_waiting and summary.attachment_problems:
+        raise OfflineError(
+            f"the text is synced; {summary.attachment_chunks_waiting} attachment chunk(s) "
+            "are still waiting to upload (nothing lost): run `fieldkit sync` again"
+        )
 
 
 def _print_summary(summary: SyncSummary) -> None:
@@ -296,6 +301,13 @@ def _print_summary(summary: SyncSummary) -> None:
     if abs(summary.clock_offset_ms) > 10 * 60 * 1000:
         hours = summary.clock_offset_ms / 3_600_000
         console.print(f"[yellow]![/] this laptop's clock is {abs(hours):.1f} h off the server's")
+    if summary.attachments_sent or summary.attachments_received:
+        console.print(
+            f"attachments: {summary.attachments_sent} uploaded, "
+            f"{summary.attachments_received} downloaded"
+        )
+    for line in summary.attachment_problems:
+        console.print(f"[yellow]![/] attachments: {escape(line)}")
     if summary.quarantined_total:
         console.print(
             f"{summary.quarantined_total} change(s) refused by the server are kept on this "

@@ -101,6 +101,10 @@ class SyncSummary:
     clock_offset_ms: int = 0
     receipt_seq: int = 0
     last_sync: str = ""
+    attachments_sent: int = 0
+    attachments_received: int = 0
+    attachment_chunks_waiting: int = 0
+    attachment_problems: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON for scripts."""
@@ -720,6 +724,10 @@ def run_sync(
             store.set_meta("sync_backfill", json.dumps(sorted(backfill)))
         _complete_envelopes(store, client, keys, recovery, summary)
         touched = _pull(store, client, keys, summary, progress, page_size)
+        # Attachments go after the text, so a slow or broken upload never holds it up.
+        from fieldkit.sync.attachment_sync import sync_attachments
+
+        sync_attachments(store, client, summary, progress, _pull_attachments(store))
     for case_id, entity, entity_id in sorted(touched):
         state = store.entity(case_id, entity, entity_id)
         if state is None:
@@ -741,6 +749,17 @@ def run_sync(
     summary.last_sync = datetime.now(UTC).isoformat(timespec="seconds")
     store.set_meta("last_sync", summary.last_sync)
     return summary
+
+
+def _pull_attachments(store: Store) -> bool:
+    """The profile's `[evidence] pull_attachments`: "always" downloads every attachment."""
+    from fieldkit.practice import load_profile
+    from fieldkit.practice.profile import ProfileError
+
+    try:
+        return load_profile(store.meta("policy") or None).pull_attachments == "always"
+    except ProfileError:
+        return False
 
 
 def _complete_envelopes(

@@ -178,3 +178,19 @@ CASE_KEYS = _table(CaseKeyEnvelope)
 REQUEST_NONCES = _table(RequestNonce)
 SETTINGS = _table(Setting)
 AUDIT_LOG = _table(AuditEvent)
+
+
+class AttachmentChunk(SQLModel, table=True):
+    """A sealed attachment chunk (case-key ciphertext), named by the SHA-256 of its bytes."""
+
+    __tablename__ = "attachment_chunks"
+
+    case_id: str = Field(primary_key=True, description="the case whose team may read it")
+    chunk_hash: str = Field(primary_key=True, description="SHA-256 of `data`, checked on upload")
+    size: int = Field(description="bytes in `data`")
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    device_id: str = Field(description="the device that uploaded it first")
+    received_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+ATTACHMENT_CHUNKS = _table(AttachmentChunk)
