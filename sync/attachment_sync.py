@@ -25,6 +25,8 @@ from fieldkit.store import Store
 
 ProgressFn = Callable[[str, int, int | None], None]
 PRESENT_BATCH = 500
+MARK_EVERY = 8
+"""Chunks per durable write on the laptop while sending or fetching (at most 4 MB)."""
 
 
 def _request(
@@ -138,19 +140,32 @@ def upload(store: Store, client: Any, progress: ProgressFn | None = None) -> int
         done = total - len(remaining)
         if progress:
             progress(label, done, total)
-        for chunk_hash in remaining:
-            with store.transaction() as conn:
-                (data,) = conn.execute(
-                    "SELECT data FROM attachment_chunks WHERE chunk_hash=?", (chunk_hash,)
-                ).fetchone()
-            response = _request(client, "PUT", f"/v1/chunks/{case_id}/{chunk_hash}", bytes(data))
-            del data
-            if response.status_code >= 400:
-                raise AttachmentError(f"{label}: the server refused a chunk: {_detail(response)}")
-            _mark_uploaded(store, [chunk_hash])
-            done += 1
-            if progress:
-                progress(label, done, total)
+        sent: list[str] = []
+        try:
+            for chunk_hash in remaining:
+                with store.transaction() as conn:
+                    (data,) = conn.execute(
+                        "SELECT data FROM attachment_chunks WHERE chunk_hash=?", (chunk_hash,)
+                    ).fetchone()
+                response = _request(
+                    client, "PUT", f"/v1/chunks/{case_id}/{chunk_hash}", bytes(data)
+                )
+                del data
+                if response.status_code >= 400:
+                    raise AttachmentError(
+                        f"{label}: the server refused a chunk: {_detail(response)}"
+                    )
+                sent.append(chunk_hash)
+                if len(sent) >= MARK_EVERY:
+                    # Marked a few at a time (each mark is a durable write); after a crash
+                    # the server's `present` answer covers chunks sent but not marked.
+                    _mark_uploaded(store, sent)
+                    sent = []
+                done += 1
+                if progress:
+                    progress(label, done, total)
+        finally:
+            _mark_uploaded(store, sent)
         completed += 1
     return completed
 
@@ -176,32 +191,44 @@ def download(store: Store, client: Any, att: Attachment, progress: ProgressFn | 
     _, sealer = store.case_sealer(att.case_id)
     label = _label(store, att.case_id, att.id)
     total, done = len(att.chunks), len(att.chunks) - len(need)
-    for index, chunk_hash in need:
-        response = _request(client, "GET", f"/v1/chunks/{att.case_id}/{chunk_hash}")
-        if response.status_code >= 400:
-            raise AttachmentError(f"{label}: {_detail(response)}")
-        data = response.content
-        if hashlib.sha256(data).hexdigest() != chunk_hash:
-            raise AttachmentError(
-                f"{label}: chunk {index} from the server does not match its signed hash; "
-                "refused (tampered)"
-            )
-        try:
-            sealer.open(data, chunk_aad(att.id, index))
-        except CryptoError:
-            raise AttachmentError(
-                f"{label}: chunk {index} does not open with the case key; refused"
-            ) from None
+    kept: list[tuple[str, str, str, int, bytes]] = []
+
+    def keep() -> None:
         with store.transaction() as conn:
-            conn.execute(
+            conn.executemany(
                 "INSERT INTO attachment_chunks"
                 " (chunk_hash, case_id, attachment_id, idx, data, uploaded)"
                 " VALUES (?,?,?,?,?,1) ON CONFLICT(chunk_hash) DO NOTHING",
-                (chunk_hash, att.case_id, att.id, index, data),
+                kept,
             )
-        done += 1
-        if progress:
-            progress(label, done, total)
+        kept.clear()
+
+    try:
+        for index, chunk_hash in need:
+            response = _request(client, "GET", f"/v1/chunks/{att.case_id}/{chunk_hash}")
+            if response.status_code >= 400:
+                raise AttachmentError(f"{label}: {_detail(response)}")
+            data = response.content
+            if hashlib.sha256(data).hexdigest() != chunk_hash:
+                raise AttachmentError(
+                    f"{label}: chunk {index} from the server does not match its signed hash; "
+                    "refused (tampered)"
+                )
+            try:
+                sealer.open(data, chunk_aad(att.id, index))
+            except CryptoError:
+                raise AttachmentError(
+                    f"{label}: chunk {index} does not open with the case key; refused"
+                ) from None
+            kept.append((chunk_hash, att.case_id, att.id, index, data))
+            if len(kept) >= MARK_EVERY:
+                keep()
+            done += 1
+            if progress:
+                progress(label, done, total)
+    finally:
+        if kept:
+            keep()
     return len(need)
 
 

@@ -13,9 +13,11 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fieldkit.sync.attachment_sync import _request, download, waiting_chunks
 from fieldkit.sync.client import SyncClient, assign_case, run_sync
@@ -32,11 +34,32 @@ MARKER = b"ATTACHMENT-PLAINTEXT-7781|"
 MB = 1_000_000
 
 
+class PatientServer(ProcessServer):
+    """`fieldkit server` in a child process, given time to start on a busy machine."""
+
+    def start(self) -> PatientServer:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "fieldkit.cli", "server", "--db", self.db]
+            + ["--port", str(self.port)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
+                    return self
+            time.sleep(0.1)  # polling for the process to answer, not a fixed wait
+        self.kill()
+        raise RuntimeError("the server process did not start")
+
+
 @pytest.fixture
-def killable(db_url: str, tmp_path: Path) -> Iterator[tuple[Agency, ProcessServer]]:
+def killable(db_url: str, tmp_path: Path) -> Iterator[tuple[Agency, PatientServer]]:
     """An agency whose server is a child process, on SQLite or PostgreSQL."""
     engine = open_database(db_url)
-    server = ProcessServer(db_url).start()
+    server = PatientServer(db_url).start()
     agency = make_agency(engine, server.url, tmp_path / "laptops")
     yield agency, server
     server.kill()
@@ -146,7 +169,7 @@ def _child(role: str, store: Store, source: Path) -> dict[str, object]:
 
 
 def test_50mb_round_trip_with_bounded_memory_and_no_plaintext(
-    killable: tuple[Agency, ProcessServer], tmp_path: Path
+    killable: tuple[Agency, PatientServer], tmp_path: Path
 ) -> None:
     agency, _server = killable
     sup, worker = _team(agency)
@@ -175,7 +198,7 @@ def test_50mb_round_trip_with_bounded_memory_and_no_plaintext(
 
 
 def test_upload_resumes_after_the_server_is_killed_and_text_syncs_first(
-    killable: tuple[Agency, ProcessServer], tmp_path: Path
+    killable: tuple[Agency, PatientServer], tmp_path: Path
 ) -> None:
     agency, server = killable
     sup, worker = _team(agency)
@@ -196,7 +219,7 @@ def test_upload_resumes_after_the_server_is_killed_and_text_syncs_first(
     )
     assert summary.attachment_chunks_waiting == 7 == waiting_chunks(worker)
     assert summary.attachment_problems and "nothing lost" in summary.attachment_problems[0]
-    server = ProcessServer(server.db, server.port).start()
+    server = PatientServer(server.db, server.port).start()
     try:
         again = run_sync(worker)
         assert again.attachment_chunks_waiting == 0 and again.attachments_sent == 1
