@@ -322,8 +322,84 @@ def _show_file(path: Path) -> None:
             input("Press Enter when you have finished with it… ")
 
 
+PLAN_OPTION = {"safety": "safety_plan", "service": "service_plan"}
+
+
+def acknowledge(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(help="Case id.")],
+    caregiver: Annotated[str, typer.Option("--caregiver", help="The caregiver's person id.")],
+    how: Annotated[
+        str,
+        typer.Option("--how", help="signed-on-paper, read-aloud-agreed or refused."),
+    ],
+    plan: Annotated[str, typer.Option("--plan", help="Plan id (default: plan).")] = "plan",
+    kind: Annotated[str, typer.Option("--kind", help="safety or service plan.")] = "safety",
+    attachment: Annotated[
+        str | None,
+        typer.Option("--attachment", help="The photographed signed page (signed-on-paper)."),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="Read the name as the caregiver gave it from this file or '-' (standard "
+            "input); without it you are prompted.",
+        ),
+    ] = None,
+) -> None:
+    """Record a caregiver's acknowledgement of a safety or service plan (SA-5, PL-6)."""
+    from fieldkit.acknowledgements import record_acknowledgement
+
+    if kind not in PLAN_OPTION:
+        raise FieldkitError(f"--kind {kind!r}: safety or service")
+    typed = read_text_input(name, "--name")
+    typed = typed.strip().splitlines()[0] if typed and typed.strip() else None
+    if typed is None:
+        typed = _prompt("Name as the caregiver gave it")
+    store = _store(ctx)
+    try:
+        ack_id = record_acknowledgement(
+            store,
+            case_id,
+            plan=PLAN_OPTION[kind],
+            plan_id=plan,
+            caregiver=caregiver,
+            typed_name=typed,
+            how=how,
+            attachment=attachment,
+        )
+    finally:
+        store.close()
+    console.print(f"Recorded acknowledgement {ack_id} on case {case_id}.")
+
+
+def family_copy(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(help="Case id.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Write the family's copy here (plaintext PDF).")
+    ],
+    plan: Annotated[str, typer.Option("--plan", help="Plan id (default: plan).")] = "plan",
+    kind: Annotated[str, typer.Option("--kind", help="safety or service plan.")] = "safety",
+) -> None:
+    """The family's copy of a plan as a plain-language PDF, only where you name it."""
+    from fieldkit.family_copy import write_family_copy
+
+    if kind not in PLAN_OPTION:
+        raise FieldkitError(f"--kind {kind!r}: safety or service")
+    store = _store(ctx)
+    try:
+        write_family_copy(store, case_id, PLAN_OPTION[kind], plan, out)
+    finally:
+        store.close()
+    console.print(f"Wrote the family's copy to {escape(str(out))}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the evidence commands to the fieldkit CLI."""
     app.add_typer(contact_app, name="contact")
     app.command("attach")(attach)
     app.command("attachments")(attachments_cmd)
+    app.command("acknowledge")(acknowledge)
+    app.command("family-copy")(family_copy)

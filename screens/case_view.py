@@ -29,6 +29,7 @@ class CaseScreen(Screen[None]):
     CSS_PATH = "case_view.tcss"
     BINDINGS = [
         Binding("v", "visit", "Start visit"),
+        Binding("k", "acknowledge", "Plan acknowledged", show=False),
         Binding("escape", "back", "Caseload"),
     ]
 
@@ -50,6 +51,7 @@ class CaseScreen(Screen[None]):
         self.resume = resume
         self.case: Case | None = None
         self.drafts: list[dict[str, Any]] = []
+        self.detail: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
         """Title, the case in sections, visit history, the keys."""
@@ -97,7 +99,7 @@ class CaseScreen(Screen[None]):
 
         fk = cast("FieldkitApp", self.app)
         case, today = event.case, fk.today
-        self.case, self.drafts = case, event.drafts
+        self.case, self.drafts, self.detail = case, event.drafts, event.detail
         track = f" · {case.track.value} track" if case.track else ""
         self.query_one("#case-title", Static).update(
             f"Case {case.id} · {esc(case.family_name)} · {case.kind.value}{track}"
@@ -154,6 +156,8 @@ class CaseScreen(Screen[None]):
             agreed = f", agreed {plan.agreed}" if plan.agreed else ""
             safety.append(f"{plan.kind.capitalize()} safety plan{agreed}: {state}")
             safety += [f"  ↳ {esc(i.text)} — {esc(i.who or 'who?')}" for i in plan.interventions]
+        if case.safety_plans:
+            safety.append("  (k: record a caregiver's acknowledgement of a plan, SA-5)")
         self.query_one("#safety", Static).update("\n".join(safety))
 
         plan_lines = ["[b]Service plan[/b]"]
@@ -230,6 +234,26 @@ class CaseScreen(Screen[None]):
         draft = self.drafts[0] if self.drafts else new_draft(self.case, fk.store.user, fk.today)
         self._start(draft)
 
+    def action_acknowledge(self) -> None:
+        """Record a caregiver's acknowledgement of the safety or service plan (SA-5, PL-6)."""
+        from fieldkit.screens.acknowledge import AcknowledgeScreen
+
+        from fieldkit.attachments import attachment_line
+
+        if self.case is None:
+            return
+        photos = [
+            (str(a.get("id")), attachment_line(a))
+            for a in self.detail.get("records", {}).get("attachment", [])
+        ]
+
+        def done(text: str | None) -> None:
+            if text:
+                self.app.notify(text)
+                self.load()
+
+        self.app.push_screen(AcknowledgeScreen(self.case, photos), done)
+
     def _start(self, draft: dict[str, Any]) -> None:
         from fieldkit.screens.visit.session import VisitSession
 
@@ -259,6 +283,16 @@ def evidence_lines(detail: dict[str, Any], names: dict[str, str]) -> list[str]:
         lines.append("[b]Collateral contacts[/b]")
         for c in sorted(contacts, key=lambda c: (c.date, c.recorded_at), reverse=True):
             lines.append(f"• {esc(contact_line(c, names))}")
+    acks = records.get("acknowledgement", [])
+    if acks:
+        from fieldkit.acknowledgements import HOW
+
+        lines.append("[b]Plan acknowledgements (SA-5, PL-6)[/b]")
+        for a in sorted(acks, key=lambda a: str(a.get("at", ""))):
+            who = names.get(str(a.get("caregiver")), str(a.get("typed_name", "")))
+            how = HOW.get(str(a.get("how")), str(a.get("how")))
+            plan = str(a.get("plan", "")).replace("_", " ")
+            lines.append(f"• {esc(who)} {esc(how)} ({plan}, {esc(str(a.get('at', ''))[:10])})")
     attachments = records.get("attachment", [])
     if attachments:
         from fieldkit.attachments import attachment_line

@@ -41,3 +41,33 @@ async def test_case_view_lists_contacts_and_attachments(visit_store: Store, tmp_
         assert "Collateral contacts" in text and "Nurse Ito [public health]" in text
         assert "about Maya Ortiz" in text and "weight is on track" in text
         assert "Attachments" in text and "photo" in text and "Crib [b]assembled[/b]" in text
+
+
+async def test_recording_an_acknowledgement_from_the_case_view(visit_store: Store) -> None:
+    """Rule SA-5: the caregiver had the safety plan read aloud and agreed; stored, signed."""
+    from fieldkit.screens.acknowledge import AcknowledgeScreen
+
+    from fieldkit.acknowledgements import acknowledgements_of
+    from tests.functional.conftest import click, type_text
+
+    app = make_app(store=visit_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_case(pilot, "C-VERBAL")
+        await pilot.press("k")
+        await settle(pilot)
+        assert isinstance(app.screen, AcknowledgeScreen)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "Choose the caregiver" in str(app.screen.query_one("#ack-error", Static).render())
+        await click(pilot, "#caregiver-0")
+        await type_text(pilot, "#ack-name", "Ana Ortiz")
+        await click(pilot, "#how-read-aloud-agreed")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        await settle(pilot)
+        text = str(app.screen.query_one("#evidence", Static).render())
+        assert "had the plan read aloud and agreed" in text
+    (ack,) = acknowledgements_of(visit_store, "C-VERBAL", "safety_plan", "plan")
+    assert (ack.caregiver, ack.typed_name, ack.how) == ("p3", "Ana Ortiz", "read-aloud-agreed")
+    assert visit_store.entity("C-VERBAL", "acknowledgement", ack.id).signed is not None
