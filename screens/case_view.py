@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.case_table import STATUS_LABELS, when_words
 from fieldkit.screens.status_bar import StatusBar
-from rich.markup import escape as esc
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,11 +15,19 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
     from fieldkit.domain import Case
     from fieldkit.practice import DueItem
+
+
+RECORD_KEYS = (
+    "Record: a assessment · p service plan · r formal review · e event · f case facts · "
+    "c close the case · k a caregiver's acknowledgement of a plan"
+)
 
 
 class CaseScreen(Screen[None]):
@@ -30,8 +37,23 @@ class CaseScreen(Screen[None]):
     BINDINGS = [
         Binding("v", "visit", "Start visit"),
         Binding("k", "acknowledge", "Plan acknowledged", show=False),
+        # the case-record keys are listed on the case view itself (RECORD_KEYS), keeping
+        # the footer to what fits in 80 columns
+        Binding("a", "record('assessment')", "Assessment", show=False),
+        Binding("p", "record('plan')", "Service plan", show=False),
+        Binding("r", "record('review')", "Formal review", show=False),
+        Binding("e", "record('event')", "Event", show=False),
+        Binding("f", "record('facts')", "Case facts", show=False),
+        Binding("c", "record('closure')", "Close the case", show=False),
         Binding("escape", "back", "Caseload"),
     ]
+
+    def action_record(self, kind: str) -> None:
+        """Open the form for one kind of case record (screens/case/)."""
+        from fieldkit.screens.case.open import form_for
+
+        if self.case is not None:
+            self.app.push_screen(form_for(kind, self.case))
 
     class CaseLoaded(Message):
         """The worker read the case, its due items, conflicts, returns and drafts."""
@@ -55,7 +77,7 @@ class CaseScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Title, the case in sections, visit history, the keys."""
-        yield Static(f"Case {self.case_id}", classes="title-bar", id="case-title")
+        yield Static(f"Case {safe(self.case_id)}", classes="title-bar", id="case-title")
         with VerticalScroll(id="case-body"):
             yield Static("Loading…", id="case-head")
             yield Static("", id="attention")
@@ -64,6 +86,7 @@ class CaseScreen(Screen[None]):
             yield Static("", id="plan")
             yield Static("", id="due")
             yield Static("", id="evidence")
+            yield Static(RECORD_KEYS, id="record-keys")
             yield Label("Visits (Enter opens one)", classes="section-title")
             yield OptionList(id="visits")
         yield StatusBar()
@@ -81,8 +104,9 @@ class CaseScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="case")
     def load(self) -> None:
         """The case with its plan, due items (rules engine), case_detail and drafts."""
-        from fieldkit import services, visits
+        from fieldkit import services
         from fieldkit.practice import due_items
+        from fieldkit.services import visits
 
         fk = cast("FieldkitApp", self.app)
         store, policy = fk.store, fk.policy
@@ -95,21 +119,21 @@ class CaseScreen(Screen[None]):
 
     @on(CaseLoaded)
     def _loaded(self, event: CaseLoaded) -> None:
-        from fieldkit.visits import person_label, supervisor_returns
+        from fieldkit.services.visits import person_label, supervisor_returns
 
         fk = cast("FieldkitApp", self.app)
         case, today = event.case, fk.today
         self.case, self.drafts, self.detail = case, event.drafts, event.detail
         track = f" · {case.track.value} track" if case.track else ""
         self.query_one("#case-title", Static).update(
-            f"Case {case.id} · {esc(case.family_name)} · {case.kind.value}{track}"
+            f"Case {safe(case.id)} · {safe(case.family_name)} · {case.kind.value}{track}"
         )
         head = [
-            esc(case.address),
-            f"opened {case.opened} · worker {case.worker} · supervisor {case.supervisor}",
+            safe(case.address),
+            safe(f"opened {case.opened} · worker {case.worker} · supervisor {case.supervisor}"),
         ]
         if case.unannounced.required:
-            head.append(f"⚠ Unannounced visits required (VI-4): {esc(case.unannounced.reason)}")
+            head.append(f"⚠ Unannounced visits required (VI-4): {safe(case.unannounced.reason)}")
         self.query_one("#case-head", Static).update("\n".join(head))
 
         attention: list[str] = []
@@ -117,30 +141,33 @@ class CaseScreen(Screen[None]):
             attention.append("⏸ An unfinished visit is saved: press v to resume it.")
         for c in event.detail.get("conflicts", []):
             flag = "needs resolution" if c["needs_resolution"] else "conflict"
-            versions = " / ".join(esc(str(v["value"])[:30]) for v in c["versions"])
-            attention.append(f"⚑ {flag}: {c['entity']} {c['entity_id']} {c['field']}: {versions}")
+            versions = " / ".join(safe(str(v["value"])[:30]) for v in c["versions"])
+            attention.append(
+                f"⚑ {flag}: {safe(c['entity'])} {safe(c['entity_id'])} {safe(c['field'])}: "
+                f"{versions}"
+            )
         for r in supervisor_returns(event.detail):
             what = r.get("target_id") or r.get("visit") or ""
             said = r.get("comment") or r.get("reason") or ""
             attention.append(
-                f"↩ visit {esc(str(what))} returned by {esc(str(r.get('by', 'the supervisor')))}:"
-                f" {esc(str(said))} (open it and press a to add an addendum)"
+                f"↩ visit {safe(str(what))} returned by {safe(str(r.get('by', 'the supervisor')))}:"
+                f" {safe(str(said))} (open it and press a to add an addendum)"
             )
         box = self.query_one("#attention", Static)
         box.display = bool(attention)
         box.update("\n".join(attention))
 
         people = ["[b]Children[/b]"]
-        people += [f"• {esc(person_label(p, today))}" for p in case.children] or ["• none"]
+        people += [f"• {safe(person_label(p, today))}" for p in case.children] or ["• none"]
         people.append("[b]Caregivers and others[/b]")
         for p in case.caregivers:
             phone = f" · {p.phone}" if p.phone else ""
-            people.append(f"• {esc(person_label(p, today))}{esc(phone)}")
+            people.append(f"• {safe(person_label(p, today))}{safe(phone)}")
         self.query_one("#people", Static).update("\n".join(people))
 
         safety = ["[b]Safety threats and plan[/b]"]
         safety += [
-            f"• {esc(t.text)}" + ("" if t.active else " (no longer active)") for t in case.threats
+            f"• {safe(t.text)}" + ("" if t.active else " (no longer active)") for t in case.threats
         ]
         if not case.threats:
             safety.append("• no safety threats recorded")
@@ -150,14 +177,12 @@ class CaseScreen(Screen[None]):
             )
             if plan.phone_approval_by:
                 state += (
-                    f" (phone approval by {esc(plan.phone_approval_by)}"
-                    f" {esc(plan.phone_approval_at or '')})"
+                    f" (phone approval by {safe(plan.phone_approval_by)}"
+                    f" {safe(plan.phone_approval_at or '')})"
                 )
             agreed = f", agreed {plan.agreed}" if plan.agreed else ""
             safety.append(f"{plan.kind.capitalize()} safety plan{agreed}: {state}")
-            safety += [f"  ↳ {esc(i.text)} — {esc(i.who or 'who?')}" for i in plan.interventions]
-        if case.safety_plans:
-            safety.append("  (k: record a caregiver's acknowledgement of a plan, SA-5)")
+            safety += [f"  ↳ {safe(i.text)} — {safe(i.who or 'who?')}" for i in plan.interventions]
         self.query_one("#safety", Static).update("\n".join(safety))
 
         plan_lines = ["[b]Service plan[/b]"]
@@ -170,24 +195,24 @@ class CaseScreen(Screen[None]):
         else:
             for goal in sp.goals:
                 plan_lines.append(
-                    f"• Goal: {esc(goal.text)}"
-                    + (f" — {esc(goal.progress)}" if goal.progress else "")
+                    f"• Goal: {safe(goal.text)}"
+                    + (f" — {safe(goal.progress)}" if goal.progress else "")
                 )
                 for obj in (o for o in sp.objectives if o.goal == goal.id):
-                    plan_lines.append(f"  ◦ Objective: {esc(obj.text)}")
+                    plan_lines.append(f"  ◦ Objective: {safe(obj.text)}")
                     for act in (a for a in sp.activities if a.objective == obj.id):
                         prog = f" — {act.progress}" if act.progress else ""
-                        plan_lines.append(
-                            f"     – {esc(act.text)} ({esc(act.who)}, {esc(act.when)}){esc(prog)}"
-                        )
+                        plan_lines.append(safe(f"     – {act.text} ({act.who}, {act.when}){prog}"))
         self.query_one("#plan", Static).update("\n".join(plan_lines))
 
         due_lines = ["[b]Due[/b]"]
         for item in event.due:
             label = STATUS_LABELS.get(item.status, item.status)
             due_lines.append(
-                f"{label:<11} {item.what} · {item.due} "
-                f"({when_words(item.due, today)}) · {item.rule}"
+                safe(
+                    f"{label:<11} {item.what} · {item.due} "
+                    f"({when_words(item.due, today)}) · {item.rule}"
+                )
             )
         if not event.due:
             due_lines.append("✓ nothing due")
@@ -206,8 +231,10 @@ class CaseScreen(Screen[None]):
             mark = "✓ signed" if v.signed else "imported"
             visits_list.add_option(
                 Option(
-                    f"{v.date} · {'announced' if v.announced else 'unannounced'} · "
-                    f"seen {seen} · {mark}",
+                    safe(
+                        f"{v.date} · {'announced' if v.announced else 'unannounced'} · "
+                        f"seen {seen} · {mark}"
+                    ),
                     id=v.id,
                 )
             )
@@ -226,7 +253,7 @@ class CaseScreen(Screen[None]):
 
     def action_visit(self) -> None:
         """Start the guided visit, or resume this case's unfinished one."""
-        from fieldkit.visits import new_draft
+        from fieldkit.services.visits import new_draft
 
         fk = cast("FieldkitApp", self.app)
         if self.case is None or fk.store is None:
@@ -282,7 +309,7 @@ def evidence_lines(detail: dict[str, Any], names: dict[str, str]) -> list[str]:
     if contacts:
         lines.append("[b]Collateral contacts[/b]")
         for c in sorted(contacts, key=lambda c: (c.date, c.recorded_at), reverse=True):
-            lines.append(f"• {esc(contact_line(c, names))}")
+            lines.append(f"• {safe(contact_line(c, names))}")
     acks = records.get("acknowledgement", [])
     if acks:
         from fieldkit.acknowledgements import HOW
@@ -292,12 +319,12 @@ def evidence_lines(detail: dict[str, Any], names: dict[str, str]) -> list[str]:
             who = names.get(str(a.get("caregiver")), str(a.get("typed_name", "")))
             how = HOW.get(str(a.get("how")), str(a.get("how")))
             plan = str(a.get("plan", "")).replace("_", " ")
-            lines.append(f"• {esc(who)} {esc(how)} ({plan}, {esc(str(a.get('at', ''))[:10])})")
+            lines.append(f"• {safe(who)} {safe(how)} ({plan}, {safe(str(a.get('at', ''))[:10])})")
     attachments = records.get("attachment", [])
     if attachments:
         from fieldkit.attachments import attachment_line
 
         lines.append("[b]Attachments[/b]")
         for a in attachments:
-            lines.append(f"• {esc(attachment_line(a))}")
+            lines.append(f"• {safe(attachment_line(a))}")
     return lines

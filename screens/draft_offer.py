@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.domain import Case
 
@@ -50,8 +52,11 @@ class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
                 who = case.family_name if case else ""
                 options.append(
                     Option(
-                        f"{d['case_id']} {who} · visit of {d['fields'].get('date')} · "
-                        f"step {d.get('step', 'kind')} · saved {_saved_at(d.get('updated', ''))}",
+                        safe(
+                            f"{d['case_id']} {who} · visit of {d['fields'].get('date')} · "
+                            f"step {d.get('step', 'kind')} · "
+                            f"saved {_saved_at(d.get('updated', ''))}"
+                        ),
                         id=str(n),
                     )
                 )

@@ -101,7 +101,7 @@ class VisitSession:
         """Move to another step; the draft is written first."""
         self.draft["step"] = key
         if key == "review":
-            from fieldkit.visits import mark_ended
+            from fieldkit.services.visits import mark_ended
 
             mark_ended(self.draft)
         self.changed()
@@ -152,7 +152,7 @@ class VisitSession:
             self._write(store, self._changes, copy.deepcopy(self.draft), notify=False)
 
     def _write(self, store: Store, changes: int, data: dict[str, Any], notify: bool = True) -> None:
-        from fieldkit import visits
+        from fieldkit.services import visits
 
         with self._write_lock:
             if changes <= self._written:

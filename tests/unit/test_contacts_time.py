@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from fieldkit import contacts, evidence, review, services
+from fieldkit import contacts, evidence, services
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import load_profile
+from fieldkit.services import review
 from fieldkit.store import Store
 from tests.conftest import (
     PASSPHRASE,

@@ -1,0 +1,327 @@
+"""The `fieldkit` command: thin; parses, calls a service, prints. Errors are one line."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fieldkit import services
+from fieldkit.cli.base import Context, app, case_app, console, ctx_of, err_console, passphrase_app
+from fieldkit.errors import FieldkitError
+from fieldkit.text import json_text, safe
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--data-dir",
+            help="Where profiles live (default: FIELDKIT_HOME, then the platform's data dir).",
+        ),
+    ] = None,
+    profile: Annotated[str, typer.Option("--profile", help="Profile name.")] = "default",
+    theme: Annotated[
+        str | None, typer.Option("--theme", help="App theme, e.g. high-contrast.")
+    ] = None,
+) -> None:
+    """Open the field app (no command), or run a command."""
+    ctx.obj = Context(services.data_dir(data_dir), profile)
+    if ctx.invoked_subcommand is None:
+        run_app(ctx_of(ctx), theme)
+
+
+def run_app(context: Context, theme: str | None) -> None:
+    """Open the Textual app on this profile (or print the caseload without a terminal)."""
+    if not context.path.exists():
+        raise FieldkitError(
+            f"no fieldkit profile at {context.path}; create one with `fieldkit init`"
+        )
+    try:
+        from fieldkit.screens.app import make_app
+    except ImportError:
+        make_app = None
+    if make_app is None or not sys.stdout.isatty():
+        _print_caseload(context)
+        return
+    make_app(profile_path=context.path, theme=theme).run()
+
+
+def _print_caseload(context: Context) -> None:
+    store = services.open_store(context.path)
+    try:
+        cases = services.load_cases(store)
+        table = Table(title=f"Caseload · {context.path.name} · {len(cases)} cases")
+        for column in ("case", "family", "kind", "children", "last visit"):
+            table.add_column(column)
+        for case in sorted(cases, key=lambda c: c.id):
+            s = services.case_summary(case)
+            table.add_row(
+                safe(s["id"]),
+                safe(s["family"]),
+                safe(s["kind"]),
+                str(s["children"]),
+                safe(s["last_visit"] or "none"),
+            )
+        console.print(table)
+    finally:
+        store.close()
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Option(help="Your user name on the agency's server.")] = "worker",
+    policy: Annotated[str, typer.Option(help="Policy profile (see `fieldkit rules`).")] = (
+        "ontario-std7"
+    ),
+    recovery_key: Annotated[
+        Path | None,
+        typer.Option(help="The agency's recovery public key file (OUT.pub of recovery-keygen)."),
+    ] = None,
+    role: Annotated[
+        str, typer.Option(help="worker or supervisor (the server's enrollment sets it too).")
+    ] = "worker",
+) -> None:
+    """Create a profile: a random master key behind your passphrase (and the agency's key)."""
+    from fieldkit.keyfiles import check_strength, read_recovery_public
+    from fieldkit.store import Store
+
+    context = ctx_of(ctx)
+    recovery = None
+    if recovery_key is not None:
+        recovery = read_recovery_public(recovery_key)
+    if context.path.exists():
+        raise FieldkitError(f"a profile already exists at {context.path}; nothing was changed")
+    from fieldkit.services.policies import checked_policy
+
+    policy = checked_policy(policy)
+    passphrase = services.ask_passphrase("New passphrase: ", confirm=True)
+    check_strength(passphrase, services.min_passphrase_score(policy), [user])
+    if role not in ("worker", "supervisor", "admin"):
+        raise FieldkitError(f"--role {role!r}: choose worker, supervisor or admin")
+    store = Store.create(context.path, passphrase, user, recovery, policy)
+    store.set_meta("role", role)
+    console.print(f"Created profile [bold]{context.profile}[/] for {user} at {context.path}")
+    if recovery is None:
+        console.print(
+            "[yellow]No agency recovery key: a forgotten passphrase cannot be recovered.[/]"
+        )
+    store.close()
+
+
+@passphrase_app.command("change")
+def passphrase_change(ctx: typer.Context) -> None:
+    """Rewrap the master key under a new passphrase (the data is not re-encrypted)."""
+    context = ctx_of(ctx)
+    store = services.open_store(context.path)
+    try:
+        new = services.ask_passphrase_new(services.min_passphrase_score(store.meta("policy")))
+        store.change_passphrase(new)
+    finally:
+        store.close()
+    console.print("Passphrase changed.")
+
+
+@passphrase_app.command("reset")
+def passphrase_reset(
+    ctx: typer.Context,
+    recovery_private_key: Annotated[
+        Path,
+        typer.Option(
+            "--recovery-private-key",
+            help="The agency's recovery private key file (kept offline by the IT lead).",
+        ),
+    ],
+) -> None:
+    """Set a new passphrase on a profile whose passphrase is forgotten (agency recovery key)."""
+    from fieldkit.keyfiles import read_recovery_private
+    from fieldkit.store import Store
+
+    context = ctx_of(ctx)
+    private = read_recovery_private(recovery_private_key)
+    store = Store.open_with_recovery(context.path, private)
+    try:
+        score = services.min_passphrase_score(store.meta("policy"))
+        store.change_passphrase(services.ask_passphrase_new(score))
+    finally:
+        store.close()
+    console.print("Passphrase reset with the agency recovery key.")
+
+
+@app.command("recovery-keygen")
+def recovery_keygen(
+    out: Annotated[Path, typer.Argument(help="Where to write the private key (keep offline).")],
+) -> None:
+    """Make the agency's recovery key pair: OUT (private) and OUT.pub (for `init`)."""
+    import os
+
+    from fieldkit.crypto import X25519PrivateKey
+    from fieldkit.keyfiles import private_text, public_text
+
+    if out.exists():
+        raise FieldkitError(f"{out} already exists; nothing was written")
+    key = X25519PrivateKey.generate()
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(private_text(key))
+        Path(f"{out}.pub").write_text(public_text(key.public_key()), encoding="utf-8")
+    except OSError as exc:
+        raise FieldkitError(f"cannot write {out}: {exc.strerror}") from None
+    console.print(f"Wrote {out} (private: keep it offline) and {out}.pub (give to `init`).")
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Also rebuild state from the log and compare.")
+    ] = False,
+) -> None:
+    """Check every op's hash link, sequence and signature; name the first bad op."""
+    context = ctx_of(ctx)
+    store = services.open_store(context.path)
+    try:
+        report = store.verify()
+        differences = store.rebuild_differences() if rebuild and report.ok else []
+    finally:
+        store.close()
+    if not report.ok:
+        for problem in report.problems:
+            where = f"op {problem.op_id}: " if problem.op_id != "-" else "profile: "
+            err_console.print(f"[red]✗[/] {where}{problem.message}", markup=False)
+        first = report.problems[0]
+        where = f"at op {first.op_id}" if first.op_id != "-" else "(the profile was altered)"
+        raise FieldkitError(
+            f"the change log failed verification {where}; do not sync; ask your agency's IT lead"
+        )
+    if differences:
+        for line in differences:
+            err_console.print(f"[red]✗[/] {safe(line)}")
+        raise FieldkitError(f"{len(differences)} record(s) differ from the change log")
+    suffix = "; state rebuilt from the log matches" if rebuild else ""
+    console.print(f"✓ {report.ops} ops from {report.devices} device(s) verified{suffix}")
+
+
+@case_app.command("export")
+def case_export(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(help="Case id.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to this file (plaintext).")
+    ] = None,
+) -> None:
+    """Export one case in the case-transfer format (plaintext: only where you name it)."""
+    context = ctx_of(ctx)
+    store = services.open_store(context.path)
+    try:
+        doc = services.export_case(store, case_id)
+    finally:
+        store.close()
+    text = json_text(doc, indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        _write_named_file(out, text)
+        console.print(f"Wrote case {safe(case_id)} to {safe(out)}")
+
+
+def _write_named_file(out: Path, text: str) -> None:
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise FieldkitError(f"cannot write {out}: {exc.strerror}") from None
+
+
+@case_app.command("list")
+def case_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+) -> None:
+    """List the cases in this profile."""
+    context = ctx_of(ctx)
+    store = services.open_store(context.path)
+    try:
+        summaries = [services.case_summary(c) for c in services.load_cases(store)]
+    finally:
+        store.close()
+    summaries.sort(key=lambda s: s["id"])
+    if as_json:
+        _print_json(summaries)
+        return
+    table = Table(title=f"{len(summaries)} cases")
+    for column in ("case", "family", "kind", "worker", "children", "last visit"):
+        table.add_column(column)
+    for s in summaries:
+        table.add_row(
+            safe(s["id"]),
+            safe(s["family"]),
+            safe(s["kind"]),
+            safe(s["worker"] or ""),
+            str(s["children"]),
+            safe(s["last_visit"] or "none"),
+        )
+    console.print(table)
+
+
+@case_app.command("show")
+def case_show(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(help="Case id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+) -> None:
+    """Show one case: people, safety, history, records and open conflicts."""
+    context = ctx_of(ctx)
+    store = services.open_store(context.path)
+    try:
+        detail = services.case_detail(store, case_id)
+    finally:
+        store.close()
+    if as_json:
+        _print_json(detail)
+        return
+    sys.stdout.write(json_text(detail, indent=2) + "\n")
+
+
+@app.command("demo-seed")
+def demo_seed(
+    ctx: typer.Context,
+    cases: Annotated[int, typer.Option("--cases", min=1, help="How many cases.")] = 40,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same caseload.")] = 7,
+    today: Annotated[
+        str | None, typer.Option("--today", help="Anchor date YYYY-MM-DD (default: today).")
+    ] = None,
+) -> None:
+    """Write a synthetic, deterministic caseload through the normal import path."""
+    from fieldkit.demo import demo_document, plan_records
+
+    context = ctx_of(ctx)
+    anchor = _parse_day(today, "--today") if today else date.today()
+    doc = demo_document(cases, seed, anchor)
+    store = services.open_store(context.path)
+    try:
+        with store.transaction():
+            ids = services.import_cases(store, doc)
+            for case_id, kind, record_id, fields in plan_records(doc, seed):
+                store.record(case_id, kind, record_id, fields)
+    finally:
+        store.close()
+    console.print(f"Seeded {len(ids)} synthetic cases (seed {seed}, as of {anchor}).")
+
+
+def _parse_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FieldkitError(f"{option} {value!r} is not a date; write YYYY-MM-DD") from None
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json_text(value, indent=2) + "\n")

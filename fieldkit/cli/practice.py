@@ -1,0 +1,136 @@
+"""`fieldkit due` and `fieldkit rules`: thin commands over fieldkit.practice (PRACTICE.md ids)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fieldkit import services
+from fieldkit.cli.base import ctx_of
+from fieldkit.domain import Case
+from fieldkit.errors import FieldkitError
+from fieldkit.practice import (
+    STATUS_HELP,
+    PolicyProfile,
+    ProfileError,
+    due_list,
+    group_by_worker,
+    list_profiles,
+    load_profile,
+    open_items,
+    print_due,
+    print_rules,
+    worker_counts,
+)
+from fieldkit.text import json_text, safe
+
+console = Console()
+PROFILE_HELP = "Policy profile: a shipped name (" + ", ".join(list_profiles()) + ") or a TOML file."
+
+
+def policy_for(name: str | None, stored: str | None = None) -> PolicyProfile:
+    """--profile wins; else the policy the local profile was created with; else ontario-std7."""
+    try:
+        return load_profile(name or stored)
+    except ProfileError as exc:
+        raise FieldkitError(str(exc)) from None
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FieldkitError(f"--as-of {value!r} is not a date; write YYYY-MM-DD") from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add `due` and `rules` to the fieldkit CLI."""
+
+    @app.command("due", epilog=STATUS_HELP)
+    def due(
+        ctx: typer.Context,
+        as_of: Annotated[
+            str | None,
+            typer.Option(
+                "--as-of",
+                help="Compute as of this day, YYYY-MM-DD (default: today in the agency's "
+                "time zone).",
+            ),
+        ] = None,
+        case_id: Annotated[str | None, typer.Option("--case", help="Only this case id.")] = None,
+        worker: Annotated[
+            str | None, typer.Option("--worker", help="Only this worker's cases.")
+        ] = None,
+        team: Annotated[
+            bool, typer.Option("--team", help="Per worker: overdue, due and due-soon counts.")
+        ] = False,
+        profile: Annotated[str | None, typer.Option("--profile", help=PROFILE_HELP)] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="A JSON list for scripts.")] = False,
+        show_all: Annotated[
+            bool, typer.Option("--all", help="Also list upcoming and done items.")
+        ] = False,
+    ) -> None:
+        """What the practice rules make due on each case: overdue first, with rule and reason."""
+        store = services.open_store(ctx_of(ctx).path)
+        try:
+            policy = policy_for(profile, store.meta("policy"))
+            cases = services.load_cases(store)
+        finally:
+            store.close()
+        if worker is not None:
+            cases = [c for c in cases if c.worker == worker]
+        day = policy.today() if as_of is None else _day(as_of)
+        if team:
+            _print_team(cases, policy, day, as_json, show_all)
+            return
+        code = print_due(
+            console, cases, policy, day, case_id=case_id, as_json=as_json, show_all=show_all
+        )
+        if code:
+            raise typer.Exit(code)
+
+    @app.command("rules")
+    def rules(
+        profile: Annotated[str | None, typer.Option("--profile", help=PROFILE_HELP)] = None,
+    ) -> None:
+        """Every practice rule: what it requires, this profile's numbers, how it is checked."""
+        print_rules(console, policy_for(profile))
+
+
+def _print_team(
+    cases: list[Case], policy: PolicyProfile, day: date, as_json: bool, show_all: bool
+) -> None:
+    """Team compliance: each worker's items, with counts by status."""
+    items = due_list(cases, policy, day)
+    if not show_all:
+        items = open_items(items)
+    groups = group_by_worker(items)
+    rows = worker_counts(items)
+    if as_json:
+        doc = [
+            {
+                "worker": worker,
+                "counts": counts,
+                "cases": n_cases,
+                "items": [i.to_json() for i in groups[worker]],
+            }
+            for worker, counts, n_cases in rows
+        ]
+        console.out(json_text(doc), highlight=False)
+        return
+    table = Table(title=f"Team compliance as of {day.isoformat()}")
+    for column in ("worker", "⚠ overdue", "● due", "○ due soon", "cases"):
+        table.add_column(column)
+    for worker, counts, n_cases in rows:
+        table.add_row(
+            safe(worker) if worker else "(unassigned)",
+            str(counts["overdue"]),
+            str(counts["due"]),
+            str(counts["due-soon"]),
+            str(n_cases),
+        )
+    console.print(table)

@@ -1,0 +1,467 @@
+"""Sync commands: `fieldkit server`, `fieldkit admin …`, `fieldkit enroll`, `fieldkit sync`.
+
+Added to the `fieldkit` command by `fieldkit.cli`. Thin: parse, call fieldkit.sync, print.
+Server-side modules are imported inside the commands that need them, so a laptop's
+`fieldkit` starts without loading FastAPI.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from fieldkit import services
+from fieldkit.cli.base import case_app, ctx_of
+from fieldkit.errors import FieldkitError
+from fieldkit.text import safe
+
+if TYPE_CHECKING:
+    from fieldkit.sync.client import SyncSummary
+
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="FIELDKIT_SERVER_DB",
+        help="Server database URL (default: a SQLite file in the data dir; "
+        "postgresql+psycopg://… for PostgreSQL).",
+    ),
+]
+
+
+def _when(ms: int | None) -> str:
+    if ms is None:
+        return "never"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+CreateOption = Annotated[
+    bool,
+    typer.Option("--create", help="Create the server database if there is none (never silently)."),
+]
+
+
+def _engine(db: str | None, create: bool = False) -> Any:
+    """The server database an admin command acts on; named on stderr, never made unasked."""
+    from fieldkit.sync.admin_view import admin_database
+
+    engine, shown = admin_database(db, create)
+    err_console.print(f"database: {shown}", markup=False, highlight=False, soft_wrap=True)
+    return engine
+
+
+# --- server and admin -------------------------------------------------------------------
+
+admin_app = typer.Typer(
+    help="Agency admin on the server host: people, enrollment codes, devices.",
+    no_args_is_help=True,
+)
+user_app = typer.Typer(help="Add and list people.", no_args_is_help=True)
+admin_app.add_typer(user_app, name="user")
+
+
+def server(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8750,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes (stateless; share one database).")
+    ] = 1,
+) -> None:
+    """Run the agency sync server (migrates the database first; OpenAPI at /docs)."""
+    from fieldkit.sync.db import server_url
+    from fieldkit.sync.server import serve
+
+    url = server_url(db)
+    shown = url.split("@")[-1] if "@" in url else url
+    err_console.print(f"fieldkit server on http://{host}:{port} · database {shown}")
+    serve(url, host, port, workers)
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="User name (the same as `fieldkit init --user`).")],
+    role: Annotated[str, typer.Option(help="worker, supervisor or admin.")] = "worker",
+    supervisor: Annotated[
+        str | None, typer.Option(help="The worker's supervisor (a user already added).")
+    ] = None,
+    db: DbOption = None,
+    create: CreateOption = False,
+) -> None:
+    """Add a person to the server."""
+    from fieldkit.sync import admin
+
+    admin.add_user(_engine(db, create), name, role, supervisor)
+    console.print(
+        f"Added {name} as {role}" + (f", supervised by {supervisor}" if supervisor else "")
+    )
+
+
+@user_app.command("list")
+def user_list(
+    db: DbOption = None,
+    create: CreateOption = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+) -> None:
+    """List people and whether each has enrolled a laptop."""
+    from fieldkit.sync import admin
+
+    rows = admin.users(_engine(db, create))
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(title=f"{len(rows)} people")
+    for column in ("user", "role", "supervisor", "key"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["name"], r["role"], r["supervisor"] or "", "yes" if r["has_key"] else "no")
+    console.print(table)
+
+
+@admin_app.command("enroll-code")
+def enroll_code(
+    name: Annotated[str, typer.Argument(help="Whose laptop will enroll.")],
+    hours: Annotated[float, typer.Option(help="How long the code stays valid.")] = 24.0,
+    db: DbOption = None,
+    create: CreateOption = False,
+) -> None:
+    """Issue a one-time, expiring enrollment code (shown once; only its hash is kept)."""
+    from fieldkit.sync import admin
+
+    issued = admin.enroll_code(_engine(db, create), name, hours)
+    console.print(f"Enrollment code for {name}: [bold]{issued.code}[/]")
+    console.print(f"Valid once, until {_when(issued.expires_ms)}.")
+
+
+@admin_app.command("revoke")
+def revoke(
+    device: Annotated[str, typer.Argument(help="Device id (or an unambiguous prefix).")],
+    wipe: Annotated[
+        bool,
+        typer.Option(
+            "--wipe",
+            help="At its next contact the laptop sends its pending work, then erases its keys "
+            "and profile.",
+        ),
+    ] = False,
+    db: DbOption = None,
+    create: CreateOption = False,
+) -> None:
+    """Refuse a lost or retired laptop from its next request on; its synced work stays."""
+    from fieldkit.sync import admin
+
+    device_id = admin.revoke(_engine(db, create), device, wipe=wipe)
+    if wipe:
+        console.print(
+            f"Revoked device {device_id} with wipe: at its next sync it sends its pending "
+            "work, then erases its keys and profile (`fieldkit admin audit` shows when)."
+        )
+    else:
+        console.print(f"Revoked device {device_id}; it is refused from its next request.")
+
+
+@admin_app.command("devices")
+def devices(
+    db: DbOption = None,
+    create: CreateOption = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+) -> None:
+    """List enrolled devices: whose, last seen, ops synced, revoked."""
+    from fieldkit.sync import admin
+
+    rows = admin.devices(_engine(db, create))
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    from fieldkit.sync.admin_view import short_ids
+
+    shown = short_ids([r["device_id"] for r in rows])
+    table = Table(title=f"{len(rows)} devices (ids cut to a unique prefix; --json: full)")
+    for column in ("device", "user", "enrolled", "last seen", "ops", "status"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            shown[r["device_id"]],
+            r["user"],
+            _when(r["enrolled_ms"]),
+            _when(r["last_seen_ms"]),
+            str(r["ops"]),
+            "[red]revoked[/]" if r["revoked"] else "active",
+        )
+    console.print(table)
+
+
+@admin_app.command("recovery-key")
+def recovery_key(
+    file: Annotated[Path, typer.Argument(help="The agency recovery PUBLIC key (X25519).")],
+    db: DbOption = None,
+    create: CreateOption = False,
+) -> None:
+    """Set the agency recovery public key every case key is also wrapped to."""
+    from fieldkit.sync import admin
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FieldkitError(f"cannot read {file}: {exc.strerror}") from None
+    admin.set_recovery_key(_engine(db, create), text)
+    console.print("Recovery key set; case keys assigned from now on are wrapped to it.")
+
+
+# --- laptop side ------------------------------------------------------------------------
+
+
+def enroll(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="The agency server, e.g. https://sync.agency.org")],
+    code: Annotated[str, typer.Argument(help="The one-time code from your admin.")],
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Allow plain http:// to a host other than this one."),
+    ] = False,
+    new_device: Annotated[
+        bool,
+        typer.Option(
+            "--new-device",
+            help="A restored laptop: take a new device id, carry unsynced changes over "
+            "(signed, original authorship kept), enroll with this fresh code.",
+        ),
+    ] = False,
+) -> None:
+    """Register this laptop with the agency server (once; again with --new-device)."""
+    from fieldkit.sync.client import enroll as do_enroll
+
+    context = ctx_of(ctx)
+    passphrase = services.ask_passphrase()
+    store = services.open_store(context.path, passphrase)
+    try:
+        if new_device:
+            from fieldkit.sync.carryover import reenroll
+
+            old, carried = reenroll(store, url, code, passphrase, insecure=insecure)
+            console.print(
+                f"This laptop is now device {store.device_id} (was {old}); "
+                f"{len(carried)} unsynced change(s) carried over; `fieldkit sync` sends them."
+            )
+            return
+        reply = do_enroll(store, url, code, passphrase, insecure=insecure)
+        from fieldkit.sync.userkey import own_fingerprint
+
+        device, print_ = store.device_id, own_fingerprint(store)
+    finally:
+        store.close()
+    console.print(f"Enrolled this laptop for {safe(reply.user)} ({reply.role}) with {safe(url)}")
+    console.print(f"This laptop: device {device}, fingerprint [bold]{print_}[/]")
+    if not reply.holds_user_key:
+        console.print(
+            "[yellow]Your cases open here once a laptop of yours that already syncs runs[/] "
+            f"fieldkit grant {device} --fingerprint {print_}"
+        )
+
+
+def grant(
+    ctx: typer.Context,
+    device_id: Annotated[str, typer.Argument(help="The new laptop's device id.")],
+    fingerprint: Annotated[
+        str,
+        typer.Option("--fingerprint", help="As the new laptop showed it when it enrolled."),
+    ],
+) -> None:
+    """Give another laptop of yours your user key (after comparing its fingerprint)."""
+    from fieldkit.sync.userkey import grant as do_grant
+
+    store = services.open_store(ctx_of(ctx).path)
+    try:
+        do_grant(store, device_id, fingerprint)
+    finally:
+        store.close()
+    console.print(f"Granted your user key to {safe(device_id)}; it opens your cases at its sync.")
+
+
+def sync(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object on stdout, errors included.")
+    ] = False,
+) -> None:
+    """Verify, push the day's work, pull assignments, approvals and returns; merge.
+
+    Exit codes: 0 everything sent and accepted; 1 usage or set-up error; 2 offline,
+    nothing lost; 3 some changes refused by the server or still waiting (`fieldkit
+    outbox`); 4 local integrity failure, nothing sent (`fieldkit verify`); 5 the server
+    refused this laptop (revoked or unknown there).
+    """
+    from fieldkit.cli.outbox import run_sync_command
+
+    run_sync_command(ctx_of(ctx).path, as_json, _print_summary, err_console)
+
+
+def _print_summary(summary: SyncSummary) -> None:
+    table = Table(title="Sync", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("pushed", str(summary.pushed))
+    if summary.duplicates:
+        table.add_row("already on the server", str(summary.duplicates))
+    table.add_row("pulled", str(summary.pulled))
+    table.add_row("case keys received", str(summary.keys_received))
+    table.add_row("conflicts to look at", str(len(summary.conflicts)))
+    table.add_row("  of which need a person to resolve", str(summary.needs_resolution))
+    table.add_row(
+        "approvals received", _with_cases(summary.approvals_received, summary.approval_case_ids)
+    )
+    table.add_row(
+        "returned for changes", _with_cases(summary.returns_received, summary.return_case_ids)
+    )
+    table.add_row(
+        "supervision sessions received",
+        _with_cases(summary.supervision_received, summary.supervision_case_ids),
+    )
+    table.add_row("rejected this sync", str(len(summary.rejected)))
+    if summary.retried:
+        table.add_row("refused before, sent again", str(summary.retried))
+    table.add_row("still waiting to sync", str(summary.waiting))
+    console.print(table)
+    for item in summary.rejected:
+        later = " it is sent again once that changes" if item.get("retryable") == "yes" else ""
+        console.print(
+            f"[red]rejected[/] op {safe(item['op_id'])}: {safe(item['reason'])} "
+            f"(kept, quarantined;{later or ' for good'})"
+        )
+    for item in summary.keys_shared:
+        console.print(f"[green]key shared[/] case {item['case_id']} with {escape(item['user'])}")
+    for item in summary.keys_not_shared:
+        console.print(
+            f"[yellow]waiting for a key[/] {escape(item['user'])} on case {item['case_id']}: "
+            f"{escape(item['why'])}"
+        )
+    if summary.waiting_keys:
+        from fieldkit.sync.outcome import waiting_keys_line
+
+        console.print(f"[yellow]![/] {waiting_keys_line(len(summary.waiting_keys))}")
+    for item in summary.decisions_received:
+        colour = "green" if item["decision"] in ("approved", "confirmed") else "yellow"
+        line = f"case {item['case_id']} {item['target']} {item['target_id']} by {item['by']}" + (
+            f": {item['comment']}" if item["comment"] else ""
+        )
+        console.print(f"[{colour}]{safe(item['decision'])}[/] {safe(line)}")
+    for conflict in summary.conflicts:
+        label = "needs resolution" if conflict["needs_resolution"] else "kept both versions"
+        console.print(
+            f"[yellow]conflict[/] case {conflict['case_id']} {conflict['entity']} "
+            f"{conflict['entity_id']}.{conflict['field']}: {label}"
+        )
+    for line in summary.team_problems + summary.local_problems:
+        console.print(f"[yellow]![/] {safe(line)}")
+    for item in summary.refused_from_server:
+        console.print(f"[red]not merged[/] op {safe(item['op_id'])}: {safe(item['reason'])}")
+    if abs(summary.clock_offset_ms) > 10 * 60 * 1000:
+        hours = summary.clock_offset_ms / 3_600_000
+        console.print(f"[yellow]![/] this laptop's clock is {abs(hours):.1f} h off the server's")
+    if summary.attachments_sent or summary.attachments_received:
+        console.print(
+            f"attachments: {summary.attachments_sent} uploaded, "
+            f"{summary.attachments_received} downloaded"
+        )
+    for line in summary.attachment_problems:
+        console.print(f"[yellow]![/] attachments: {escape(line)}")
+    if summary.quarantined_total:
+        console.print(
+            f"{summary.quarantined_total} change(s) refused by the server are kept on this "
+            "laptop: `fieldkit outbox` lists them"
+        )
+    if summary.exit_code == 0:
+        console.print("Everything on this laptop was sent and accepted.")
+
+
+def _with_cases(count: int, case_ids: list[str]) -> str:
+    return f"{count} ({', '.join(case_ids)})" if case_ids else str(count)
+
+
+def case_assign(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(help="Case id.")],
+    worker: Annotated[str, typer.Argument(help="The worker the case goes to.")],
+    supervisor: Annotated[
+        str | None, typer.Option(help="The case's supervisor (default: you).")
+    ] = None,
+) -> None:
+    """Assign or reassign a case; its key is wrapped for the new team at the next sync."""
+    from fieldkit.sync.client import assign_case
+
+    context = ctx_of(ctx)
+    store = services.open_store(context.path)
+    try:
+        assign_case(store, case_id, worker, supervisor)
+    finally:
+        store.close()
+    console.print(f"Case {case_id} assigned to {worker}; `fieldkit sync` sends it.")
+
+
+def case_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A fieldkit.case-transfer/1 JSON file.")],
+    assign: Annotated[
+        str | None,
+        typer.Option(
+            "--assign", help="Give the imported cases to this worker (you supervise them)."
+        ),
+    ] = None,
+) -> None:
+    """Import cases; a bad file is refused whole, naming the case and key."""
+    from fieldkit.transfer import check_document
+
+    context = ctx_of(ctx)
+    doc = services.read_transfer_file(file)
+    cases = check_document(doc)
+    store = services.open_store(context.path)
+    try:
+        from fieldkit.sync.outcome import import_refusal
+
+        refusal = import_refusal(store, assign)
+        if refusal:
+            raise FieldkitError(refusal)
+        if assign:
+            from fieldkit.sync.client import assign_case
+
+            for case in cases:
+                case["worker"] = assign
+                case["supervisor"] = store.user
+            with store.transaction():
+                ids = services.import_cases(store, doc)
+                for case_id in ids:
+                    assign_case(store, case_id, assign, store.user)
+        else:
+            ids = services.import_cases(store, doc)
+    finally:
+        store.close()
+    suffix = f", assigned to {assign}; `fieldkit sync` sends them" if assign else ""
+    console.print(f"Imported {len(ids)} case(s): {safe(', '.join(ids))}{suffix}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the sync commands to the `fieldkit` command."""
+    app.command("server")(server)
+    from fieldkit.cli.admin_view import register_admin_views
+
+    register_admin_views(admin_app)
+    app.add_typer(admin_app, name="admin")
+    app.command("enroll")(enroll)
+    app.command("grant")(grant)
+    app.command("sync")(sync)
+    from fieldkit.cli.outbox import outbox_app
+
+    app.add_typer(outbox_app, name="outbox")
+    case_app.command("import")(case_import)
+    case_app.command("assign")(case_assign)
