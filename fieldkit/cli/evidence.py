@@ -396,6 +396,34 @@ def family_copy(
     console.print(f"Wrote the family's copy to {escape(str(out))}")
 
 
+def verify_record(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A visit record PDF printed by fieldkit.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+) -> None:
+    """Check a printed visit record against the signed log: unchanged, amended or unknown."""
+    import json
+
+    from fieldkit.record_verify import read_stamp, verify_stamp
+
+    stamp = read_stamp(file)
+    store = _store(ctx)
+    try:
+        verdict = verify_stamp(store, stamp)
+    finally:
+        store.close()
+    if as_json:
+        sys.stdout.write(json.dumps(verdict.to_json(), indent=2) + "\n")
+    else:
+        mark = {"unchanged": "✓", "amended": "!", "unknown": "✗"}[verdict.status]
+        console.print(f"{mark} {verdict.status}: {escape(verdict.message)}")
+        for add in verdict.addenda:
+            line = f"{add.get('date')} {add.get('author', '')}: {add.get('text', '')}"
+            console.print(f"  addendum {escape(clean(line))}")
+    if verdict.status == "unknown":
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add the evidence commands to the fieldkit CLI."""
     app.add_typer(contact_app, name="contact")
@@ -403,3 +431,4 @@ def register(app: typer.Typer) -> None:
     app.command("attachments")(attachments_cmd)
     app.command("acknowledge")(acknowledge)
     app.command("family-copy")(family_copy)
+    app.command("verify-record")(verify_record)
