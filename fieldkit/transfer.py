@@ -299,10 +299,46 @@ RECORD_KEYS: dict[str, dict[str, Spec]] = {
         "message": "text?",
         "at": "text?",
     },
+    "contact": {
+        "date": "date",
+        "kind": "text",
+        "who": "text",
+        "role": "text?",
+        "notes": "text",
+        "children": "texts",
+        "author": "text?",
+        "recorded_at": "text?",
+    },
+    "attachment": {
+        "target": "text",
+        "target_id": "text?",
+        "kind": "text",
+        "name": "text?",
+        "media_type": "text?",
+        "sha256": "text",
+        "chunks": "texts",
+        "caption": "text?",
+        "added_at": "text?",
+        "author": "text?",
+        "original_of": "text?",
+        "location_kept": "flag?",
+    },
+    "acknowledgement": {
+        "plan": "text",
+        "plan_id": "text",
+        "caregiver": "text",
+        "typed_name": "text",
+        "how": "text",
+        "at": "text?",
+        "plan_hash": "text?",
+        "note": "text?",
+        "author": "text?",
+        "attachment": "text?",
+    },
 }
 """The `records` section: every record kind the case holds beyond people, safety and visits."""
 
-OPEN_RECORDS = frozenset({"approval", "addendum", "override"})
+OPEN_RECORDS = frozenset({"approval", "addendum", "override", "attachment"})
 """Record kinds (and history.visits) whose extra keys are kept as given: other parts of
 fieldkit add keys to them; the keys listed above are still checked."""
 

@@ -232,3 +232,19 @@ SETTINGS = _table(Setting)
 AUDIT_LOG = _table(AuditEvent)
 SYNC_REPORTS = _table(SyncReport)
 USER_KEY_GRANTS = _table(UserKeyGrant)
+
+
+class AttachmentChunk(SQLModel, table=True):
+    """A sealed attachment chunk (case-key ciphertext), named by the SHA-256 of its bytes."""
+
+    __tablename__ = "attachment_chunks"
+
+    case_id: str = Field(primary_key=True, description="the case whose team may read it")
+    chunk_hash: str = Field(primary_key=True, description="SHA-256 of `data`, checked on upload")
+    size: int = Field(description="bytes in `data`")
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    device_id: str = Field(description="the device that uploaded it first")
+    received_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+ATTACHMENT_CHUNKS = _table(AttachmentChunk)

@@ -162,6 +162,9 @@ class PulledOp(WireOp):
     """An op with the server cursor it was stored at."""
 
     cursor: int
+    received_ms: int | None = Field(
+        default=None, description="when the server received the op (time evidence)"
+    )
 
 
 class PushRequest(BaseModel):

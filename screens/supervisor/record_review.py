@@ -97,6 +97,9 @@ class RecordReviewScreen(Screen[None]):
                 lines.append(
                     f"Addendum {add.get('date')} by {add.get('author')}: {add.get('text')}"
                 )
+            lines += _evidence_lines(
+                fk.store, item.case_id, item.target_id, content, names_of(case)
+            )
         elif item.target in ("service_plan", "closure"):
             from fieldkit.screens.case.review_lines import record_lines
 
@@ -203,3 +206,23 @@ class RecordReviewScreen(Screen[None]):
             self.query_one(StatusBar).refresh_status()
             self.app.pop_screen()
             self.app.notify(event.text)
+
+
+def _evidence_lines(
+    store: Any, case_id: str, visit_id: str, content: dict[str, Any], names: dict[str, str]
+) -> list[str]:
+    """When the visit happened by the laptop and the server, and the collateral contacts."""
+    from rich.markup import escape
+
+    from fieldkit import contacts, evidence
+
+    received = evidence.visit_received_at(store, case_id, visit_id)
+    lines = ["", "Times:"]
+    lines += [f"  {label}: {when}" for label, when in evidence.timeline(content["visit"], received)]
+    found = contacts.contacts_since_previous_visit(store, case_id, visit_id)
+    lines.append("")
+    lines.append("Collateral contacts since the previous visit:")
+    lines += [f"  • {escape(contacts.contact_line(c, names))}" for c in found] or [
+        "  none recorded"
+    ]
+    return lines

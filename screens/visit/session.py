@@ -114,6 +114,10 @@ class VisitSession:
         if self.closed:
             return
         self.draft["step"] = key
+        if key == "review":
+            from fieldkit.services.visits import mark_ended
+
+            mark_ended(self.draft)
         self.changed()
         self.flush()
         self.app.switch_screen(self.screen_for(key))
@@ -183,7 +187,14 @@ class VisitSession:
         with self._write_lock:
             if self.closed:
                 raise FieldkitError("this visit is already signed")
-            visits.sign_visit(store, self.case, self.record, self.policy, self.app.today)
+            visits.sign_visit(
+                store,
+                self.case,
+                self.record,
+                self.policy,
+                self.app.today,
+                times={k: self.draft.get(k) for k in visits.TIME_KEYS},
+            )
             self.closed = True
             self._written = self._changes
         return self.record.visit_id
