@@ -53,7 +53,7 @@ class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
                 options.append(
                     Option(
                         safe(
-                            f"{d['case_id']} {who} · visit of {d['fields'].get('date')} · "
+                            f"{d['case_id']} {who} · visit of {d['record'].get('date')} · "
                             f"step {d.get('step', 'kind')} · "
                             f"saved {_saved_at(d.get('updated', ''))}"
                         ),

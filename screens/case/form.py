@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
     from fieldkit.practice import PolicyProfile
-    from fieldkit.store import Store
+    from fieldkit.services import Store
 
 
 class FormError(FieldkitError):
@@ -62,6 +62,7 @@ class CaseFormScreen(Screen[None]):
 
     @property
     def fk(self) -> FieldkitApp:
+        """The app, with the unlocked store, the policy profile and today."""
         return cast("FieldkitApp", self.app)
 
     def compose(self) -> ComposeResult:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -74,6 +74,7 @@ class RecordReviewScreen(Screen[None]):
         self.read()
 
     @work(thread=True, exclusive=True, group="record")
+    @guarded
     def read(self) -> None:
         """Everything the supervisor needs to decide, as text."""
         from fieldkit import services
@@ -84,15 +85,21 @@ class RecordReviewScreen(Screen[None]):
             return
         item = self.item
         case = services.load_case(fk.store, item.case_id)
-        names = {p.id: p.name for p in case.people}
         lines: list[str] = []
         if item.target == "visit":
+            from fieldkit.visit_record import record_from_stored
+            from fieldkit.visit_render import names_of, visit_text
+
             content = review.visit_content(fk.store, item.case_id, item.target_id)
-            lines += _visit_lines(content["visit"], names)
+            record = record_from_stored(item.case_id, item.target_id, content["visit"])
+            lines.append(visit_text(record, names_of(case)))
             for add in content["addenda"]:
                 lines.append(
                     f"Addendum {add.get('date')} by {add.get('author')}: {add.get('text')}"
                 )
+            lines += _evidence_lines(
+                fk.store, item.case_id, item.target_id, content, names_of(case)
+            )
         elif item.target in ("service_plan", "closure"):
             from fieldkit.screens.case.review_lines import record_lines
 
@@ -169,6 +176,7 @@ class RecordReviewScreen(Screen[None]):
         self.app.push_screen(CommentModal("Dispute the phone approval: what happened?"), done)
 
     @work(thread=True, exclusive=True, group="decide")
+    @guarded
     def decide(self, decision: str, comment: str) -> None:
         """Record the decision as a signed op; a refusal is shown, never lost."""
         from fieldkit.errors import FieldkitError
@@ -200,46 +208,21 @@ class RecordReviewScreen(Screen[None]):
             self.app.notify(event.text)
 
 
-def _yes(value: Any) -> str:
-    return {True: "yes", False: "no"}.get(value, "not recorded")
+def _evidence_lines(
+    store: Any, case_id: str, visit_id: str, content: dict[str, Any], names: dict[str, str]
+) -> list[str]:
+    """When the visit happened by the laptop and the server, and the collateral contacts."""
+    from rich.markup import escape
 
+    from fieldkit import contacts, evidence
 
-def _visit_lines(fields: dict[str, Any], names: dict[str, str]) -> list[str]:
-    announced = "announced" if fields.get("announced", True) else "unannounced"
-    lines = [
-        f"{fields.get('kind', 'home')} visit {fields.get('date')} · {announced} · "
-        f"signed by {fields.get('author', '?')} at {fields.get('signed_at', '?')}",
-        f"Where: {fields.get('location', '')}   Present: "
-        + ", ".join(names.get(p, p) for p in fields.get("present") or []),
+    received = evidence.visit_received_at(store, case_id, visit_id)
+    lines = ["", "Times:"]
+    lines += [f"  {label}: {when}" for label, when in evidence.timeline(content["visit"], received)]
+    found = contacts.contacts_since_previous_visit(store, case_id, visit_id)
+    lines.append("")
+    lines.append("Collateral contacts since the previous visit:")
+    lines += [f"  • {escape(contacts.contact_line(c, names))}" for c in found] or [
+        "  none recorded"
     ]
-    if fields.get("safety_changed") is not None:
-        lines.append(f"Safety changed: {'yes' if fields['safety_changed'] else 'no'}")
-    for c in fields.get("contacts") or []:
-        who = names.get(c.get("person", ""), c.get("person", ""))
-        if c.get("private_interview"):
-            lines.append(
-                f"  {who}: interviewed privately · alone: {_yes(c.get('seen_alone'))} · "
-                f"where: {c.get('where')} · "
-                f"could be overheard: {_yes(c.get('could_be_overheard'))}"
-            )
-            lines.append(f"      said: {c.get('said', '')}")
-        elif c.get("observed"):
-            lines.append(
-                f"  {who}: observed · interaction: {c.get('interaction', '')} · "
-                f"condition: {c.get('condition', '')} · home: {c.get('environment', '')}"
-            )
-        else:
-            lines.append(f"  {who}: {'seen' if c.get('seen', True) else 'NOT seen'}")
-    if not fields.get("contacts"):
-        lines.append("  seen: " + ", ".join(names.get(p, p) for p in fields.get("seen") or []))
-    for key, label in (
-        ("progress", "Progress"),
-        ("notes", "Notes"),
-        ("next_steps", "Next steps"),
-        ("next_visit", "Next visit"),
-    ):
-        value = fields.get(key)
-        if value:
-            text = value if isinstance(value, str) else json.dumps(value, default=str)
-            lines.append(f"{label}: {text}")
     return lines

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from fieldkit.screens.status_bar import StatusBar
 from textual import on
+from textual._path import CSSPathType
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -27,6 +29,10 @@ from fieldkit.text import safe
 if TYPE_CHECKING:
     from fieldkit.screens.visit.session import VisitSession
 
+    from fieldkit.visit_record import VisitRecord
+
+W = TypeVar("W", bound=Widget)
+
 SAVED_WORDS = {"saved": "✓ saved", "editing": "✎ saving…"}
 
 
@@ -40,6 +46,17 @@ def yes_no(name: str, value: bool | None, yes: str = "Yes", no: str = "No") -> R
     )
 
 
+def choice(name: str, options: tuple[str, ...], current: str | None) -> RadioSet:
+    """A one-of question that starts unanswered unless `current` names an option."""
+    return RadioSet(
+        *[
+            RadioButton(option, value=option == current, id=f"{name}-{option.replace(' ', '-')}")
+            for option in options
+        ],
+        id=name,
+    )
+
+
 def answer_of(radio: RadioSet) -> bool | None:
     """True for the first button, False for the second, None when none is pressed."""
     if radio.pressed_index < 0:
@@ -48,9 +65,9 @@ def answer_of(radio: RadioSet) -> bool | None:
 
 
 class VisitStep(Screen[None]):
-    """One step: subclasses compose the body and say where each answer goes in the draft."""
+    """One step: subclasses compose the body and bind each widget to a record field."""
 
-    CSS_PATH = "step.tcss"
+    CSS_PATH: ClassVar[CSSPathType | None] = "step.tcss"
     AUTO_FOCUS = None
     BINDINGS = [
         Binding("ctrl+n", "next_step", "Next step", priority=True),
@@ -64,6 +81,7 @@ class VisitStep(Screen[None]):
         self.session = session
         self.key = key
         self._loading = True
+        self._answer_setters: dict[str, Callable[[Any], None]] = {}
 
     def compose(self) -> ComposeResult:
         """Case line with the saved indicator, the big step title, the body, the keys."""
@@ -73,9 +91,7 @@ class VisitStep(Screen[None]):
         case = s.case
         with Horizontal(classes="title-bar"):
             yield Static(
-                safe(
-                    f"Visit · {case.id} · {case.family_name} · {s.draft['fields'].get('date', '')}"
-                ),
+                safe(f"Visit · {case.id} · {case.family_name} · {s.record.date}"),
                 id="visit-case",
             )
             yield Static(SAVED_WORDS["saved"], id="saved")
@@ -108,19 +124,23 @@ class VisitStep(Screen[None]):
     # --- answers flow into the draft -----------------------------------------------------
 
     @property
-    def fields(self) -> dict[str, Any]:
-        """The visit's fields in the draft."""
-        fields: dict[str, Any] = self.session.draft["fields"]
-        return fields
+    def record(self) -> VisitRecord:
+        """The visit record this step writes into."""
+        return self.session.record
 
-    def answer(self, name: str, value: Any) -> None:
-        """Store one answer; subclasses route names to the right place in the draft."""
-        self.fields[name] = value
+    def bind(self, widget: W, setter: Callable[[Any], None]) -> W:
+        """Bind a widget to a record field: each change of the widget's value calls `setter`."""
+        assert widget.id, "a bound widget needs an id"
+        self._answer_setters[widget.id] = setter
+        return widget
 
     def _changed(self, widget: Widget | None, value: Any) -> None:
         if self._loading or widget is None or not widget.id:
             return
-        self.answer(widget.id, value)
+        setter = self._answer_setters.get(widget.id)
+        if setter is None:
+            return
+        setter(value)
         self.session.changed()
         self.answer_changed(widget.id)
 
@@ -139,9 +159,21 @@ class VisitStep(Screen[None]):
     def _checkbox_changed(self, event: Checkbox.Changed) -> None:
         self._changed(event.checkbox, event.value)
 
+    def bind_yes_no(self, radio: RadioSet, setter: Callable[[bool | None], None]) -> RadioSet:
+        """Bind a Yes / No question: the first button is True, the second False."""
+        return self.bind(radio, lambda index: setter(None if index < 0 else index == 0))
+
+    def bind_choice(
+        self, radio: RadioSet, options: tuple[str, ...], setter: Callable[[str | None], None]
+    ) -> RadioSet:
+        """Bind a one-of question: the pressed button's option, None when none is pressed."""
+        return self.bind(
+            radio, lambda index: setter(options[index] if 0 <= index < len(options) else None)
+        )
+
     @on(RadioSet.Changed)
     def _radio_changed(self, event: RadioSet.Changed) -> None:
-        self._changed(event.radio_set, answer_of(event.radio_set))
+        self._changed(event.radio_set, event.radio_set.pressed_index)
 
     @on(SelectionList.SelectedChanged)
     def _selection_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
