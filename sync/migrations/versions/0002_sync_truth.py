@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_sync_truth"
-down_revision = "0002_grants"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
