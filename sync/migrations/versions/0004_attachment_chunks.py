@@ -1,10 +1,7 @@
 """Attachment chunks: sealed ciphertext by case and SHA-256 (bytea / BLOB).
 
-Also the point where the two revisions written in parallel after 0001 (sync truth and
-user-key grants) meet again, so `upgrade head` has one head.
-
-Revision ID: 0003_attachments
-Revises: 0002_sync_truth, 0002_grants
+Revision ID: 0004_attachments
+Revises: 0003_grants
 Create Date: 2026-11-26
 """
 
@@ -13,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_attachments"
-down_revision = ("0002_sync_truth", "0002_grants")
+revision = "0004_attachments"
+down_revision = "0003_grants"
 branch_labels = None
 depends_on = None
 
