@@ -896,7 +896,8 @@ def _latest(
     kept = [f for f in items if not _withdrawn(decisions, target, f)]
     if not kept:
         return None
-    return max(kept, key=lambda f: (str(f.get(key) or ""), str(f.get("_id", ""))))
+    latest: dict[str, Any] = max(kept, key=lambda f: (str(f.get(key) or ""), str(f.get("_id", ""))))
+    return latest
 
 
 def service_plan_from(
@@ -1004,7 +1005,9 @@ def visit_from_fields(v: dict[str, Any], visit_id: str | None = None) -> Visit:
         notes=str(v.get("notes") or ""),
         next_steps=str(v.get("next_steps") or ""),
         next_visit=_day_or_none(v.get("next_visit")),
-        signed=bool(v.get("_signed", v.get("signed", True))),
+        # Read from the entity's own sign mark, never assumed: an imported history visit
+        # carries none, so it shows as imported, not as signed here.
+        signed=bool(v.get("_signed")),
         signed_at=v.get("signed_at"),
         author=v.get("author"),
         outcome=str(v.get("outcome") or "completed"),

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.case_table import STATUS_LABELS, when_words
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -102,6 +103,7 @@ class CaseScreen(Screen[None]):
             self.load()
 
     @work(thread=True, exclusive=True, group="case")
+    @guarded
     def load(self) -> None:
         """The case with its plan, due items (rules engine), case_detail and drafts."""
         from fieldkit import services

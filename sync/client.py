@@ -299,6 +299,20 @@ def enroll(
         store.set_meta("user_box_pub", reply.user_box_pub)
         if reply.recovery_pub:
             store.set_meta("recovery_pub", reply.recovery_pub)
+    held = store.secret("sync_user_box_key")
+    if not reply.holds_user_key and held is not None:
+        # A laptop re-enrolled under a new device id still holds the user key: it says so
+        # (a grant to itself), so the user's other laptops do not list it as waiting.
+        from .protocol import grant_context
+
+        own = wrap_to_public(
+            held, store.device_box_key.public_key(), grant_context(store.user, store.device_id)
+        )
+        with SyncClient(store, url, transport) as client:
+            client.hello()
+            client.post(
+                f"/v1/devices/{store.device_id}/user-key", {"wrapped": b64(own)}, method="PUT"
+            )
     return reply
 
 

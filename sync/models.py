@@ -28,7 +28,7 @@ class User(SQLModel, table=True):
     box_pub: bytes | None = Field(default=None, description="X25519 public key case keys wrap to")
     box_sealed: str | None = Field(
         default=None,
-        description="unused since revision 0002 (was the private half sealed under the "
+        description="unused since revision 0003 (was the private half sealed under the "
         "passphrase, which a stolen database could guess); always NULL",
     )
     created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -259,11 +259,12 @@ def enroll(
         from fieldkit.sync.userkey import own_fingerprint
 
         device, print_ = store.device_id, own_fingerprint(store)
+        holds = store.secret("sync_user_box_key") is not None
     finally:
         store.close()
     console.print(f"Enrolled this laptop for {safe(reply.user)} ({reply.role}) with {safe(url)}")
     console.print(f"This laptop: device {device}, fingerprint [bold]{print_}[/]")
-    if not reply.holds_user_key:
+    if not holds:
         console.print(
             "[yellow]Your cases open here once a laptop of yours that already syncs runs[/] "
             f"fieldkit grant {device} --fingerprint {print_}"

@@ -354,19 +354,6 @@ def _record_safety_change(
     return plan_id
 
 
-def record_phone_approval(store: Store, case_id: str, plan_id: str, by: str, at: str) -> None:
-    """Rule SA-2: a supervisor approved by phone; their signature confirms it on sync."""
-    if not by.strip():
-        raise FieldkitError("name the supervisor who approved the plan by phone")
-    record_change(
-        store,
-        case_id,
-        "safety_plan",
-        plan_id,
-        {"approval": "phone-approved", "phone_approval_by": by.strip(), "phone_approval_at": at},
-    )
-
-
 def visit_record(store: Store, case_id: str, visit_id: str) -> dict[str, Any]:
     """A stored visit's fields, whether it is signed, and its addenda (oldest first)."""
     ent = store.entity(case_id, "visit", visit_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -70,6 +71,7 @@ class ReviewQueueScreen(Screen[None]):
         self.load()
 
     @work(thread=True, exclusive=True, group="queue")
+    @guarded
     def load(self) -> None:
         """Build the queue (decrypts in memory) and count conflicts."""
         from fieldkit.services import review

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -73,6 +74,7 @@ class RecordReviewScreen(Screen[None]):
         self.read()
 
     @work(thread=True, exclusive=True, group="record")
+    @guarded
     def read(self) -> None:
         """Everything the supervisor needs to decide, as text."""
         from fieldkit import services
@@ -174,6 +176,7 @@ class RecordReviewScreen(Screen[None]):
         self.app.push_screen(CommentModal("Dispute the phone approval: what happened?"), done)
 
     @work(thread=True, exclusive=True, group="decide")
+    @guarded
     def decide(self, decision: str, comment: str) -> None:
         """Record the decision as a signed op; a refusal is shown, never lost."""
         from fieldkit.errors import FieldkitError

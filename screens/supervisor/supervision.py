@@ -6,6 +6,7 @@ from datetime import date
 from typing import TYPE_CHECKING, cast
 
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -55,6 +56,7 @@ class SupervisionScreen(Screen[None]):
         self.read_risk()
 
     @work(thread=True, exclusive=True, group="supervision-read")
+    @guarded
     def read_risk(self) -> None:
         """The case's high-risk flag."""
         from fieldkit import services
@@ -102,6 +104,7 @@ class SupervisionScreen(Screen[None]):
         )
 
     @work(thread=True, exclusive=True, group="supervision")
+    @guarded
     def record(self, day: date, decisions: str, frequency: bool, high_risk: bool | None) -> None:
         """A signed op like any other; it feeds the rules engine."""
         from fieldkit.errors import FieldkitError

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -61,6 +62,7 @@ class TeamScreen(Screen[None]):
         self.load()
 
     @work(thread=True, exclusive=True, group="team")
+    @guarded
     def load(self) -> None:
         """Every case's open items (rules engine)."""
         from fieldkit import services

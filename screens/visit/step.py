@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from fieldkit.screens.status_bar import StatusBar
 from textual import on
+from textual._path import CSSPathType
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -66,7 +67,7 @@ def answer_of(radio: RadioSet) -> bool | None:
 class VisitStep(Screen[None]):
     """One step: subclasses compose the body and bind each widget to a record field."""
 
-    CSS_PATH = "step.tcss"
+    CSS_PATH: ClassVar[CSSPathType | None] = "step.tcss"
     AUTO_FOCUS = None
     BINDINGS = [
         Binding("ctrl+n", "next_step", "Next step", priority=True),
