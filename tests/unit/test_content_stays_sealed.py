@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from fieldkit import services
+from fieldkit.errors import FieldkitError
 from fieldkit.store import Store
 from tests.conftest import (
     FAST_ARGON,
@@ -148,7 +149,17 @@ def test_profile_directory_and_files_are_private(tmp_path: Path) -> None:
 def test_extra_transfer_keys_never_reach_the_clear_status_column(store: Store) -> None:
     case = sample_case("C-1")
     case["status"] = f"removed after abuse {MARKER}"
-    case["people"][0]["decision"] = f"{MARKER} disclosed"
+    with pytest.raises(FieldkitError, match="status"):
+        services.import_cases(store, transfer_doc(case))  # an unknown case key is refused
+    case = sample_case("C-1")
+    case["history"]["visits"] = [
+        {
+            "id": "v-old",
+            "date": "2026-10-01",
+            "status": f"removed after abuse {MARKER}",
+            "decision": f"{MARKER} disclosed",
+        }
+    ]  # visits are an open record kind: extra keys are kept, sealed
     services.import_cases(store, transfer_doc(case))
     rows = store._conn.execute("SELECT status, date FROM entities").fetchall()
     assert all(MARKER not in str(r) for r in rows), rows
