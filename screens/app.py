@@ -15,7 +15,9 @@ from textual.app import App
 from textual.binding import Binding
 
 if TYPE_CHECKING:
+    from fieldkit.screens.place import Place
     from fieldkit.screens.visit.session import VisitSession
+    from textual.screen import Screen
 
     from fieldkit.practice import PolicyProfile
     from fieldkit.store import Store
@@ -29,11 +31,30 @@ class FieldkitApp(App[None]):
     CSS_PATH = "global.tcss"
     TITLE = "fieldkit"
     BINDINGS = [
-        Binding("f1", "help", "Help", key_display="F1"),
-        Binding("question_mark", "help", "Help", show=False),
-        Binding("ctrl+l", "lock", "Lock", priority=True),
-        Binding("ctrl+b", "blank", "Blank", priority=True),
-        Binding("ctrl+y", "sync", "Sync", priority=True),
+        Binding("f1", "help", "Help", key_display="F1", tooltip="the keys of this screen"),
+        Binding("question_mark", "help", "Help", show=False, tooltip="the keys of this screen"),
+        Binding("ctrl+l", "lock", "Lock", priority=True, tooltip="drop every key from memory now"),
+        Binding(
+            "ctrl+b", "blank", "Blank", priority=True, tooltip="hide the screen; any key returns"
+        ),
+        Binding(
+            "ctrl+y",
+            "sync",
+            "Sync",
+            priority=True,
+            tooltip="send and fetch changes, in the background",
+        ),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            show=False,
+            priority=True,
+            tooltip="find a case or an action",
+        ),
+        Binding(
+            "ctrl+q", "quit", "Quit", show=False, priority=True, tooltip="the draft is saved first"
+        ),
     ]
     COMMANDS = App.COMMANDS | {CaseCommands}
 
@@ -55,7 +76,17 @@ class FieldkitApp(App[None]):
         self.idle_lock_seconds = idle_lock_seconds
         self.use_env_passphrase = use_env_passphrase and store is None
         self.visit_session: VisitSession | None = None
+        self.places: list[Place] = []
+        """Where the worker was when the app locked (ids only), rebuilt after unlock."""
         self.last_activity = time.monotonic()
+        self._theme_settled = False
+
+    def watch_theme(self, theme: str) -> None:
+        """The theme the worker chooses (palette or flag) is this profile's from now on."""
+        from fieldkit.prefs import save_pref
+
+        if self._theme_settled:
+            save_pref(self.profile_path, "theme", theme)
 
     @property
     def today(self) -> date:
@@ -76,13 +107,19 @@ class FieldkitApp(App[None]):
 
     def on_mount(self) -> None:
         """Register the themes, then unlock (or go straight to work with an open store)."""
+        from fieldkit.prefs import load_prefs
+
         self.register_theme(HIGH_CONTRAST)
-        wanted = self.requested_theme or DEFAULT_THEME
+        saved = load_prefs(self.profile_path).get("theme")
+        wanted = self.requested_theme or saved or DEFAULT_THEME
         if wanted not in self.available_themes:
             names = ", ".join(sorted(self.available_themes))
             self.notify(f"No theme {wanted!r}; choose one of: {names}", severity="warning")
             wanted = DEFAULT_THEME
         self.theme = wanted
+        self._theme_settled = True
+        if self.requested_theme == wanted:
+            self.watch_theme(wanted)
         self.add_mode("locked", UnlockScreen)
         if self.store is not None:
             from fieldkit import visits
@@ -114,6 +151,27 @@ class FieldkitApp(App[None]):
             supervisor = self.store is not None and is_supervisor(self.store)
             self.add_mode("work", ReviewQueueScreen if supervisor else DashboardScreen)
         self.switch_mode("work")
+
+    @property
+    def restoring(self) -> bool:
+        """Screens are being rebuilt after an unlock (no offers, no pop-ups in between)."""
+        return bool(self.places)
+
+    def continue_restore(self, screen: Screen[Any]) -> None:
+        """A screen is ready: open the next screen the worker had open before the lock."""
+        from fieldkit.screens.place import screen_for
+
+        if not self.places or screen is not self.screen:
+            return
+        place = self.places.pop(0)
+        handler = getattr(screen, "restore_place", None)
+        if handler is not None and handler(place):
+            return
+        following = screen_for(place)
+        if following is None:
+            self.places.clear()
+            return
+        self.push_screen(following)
 
     def unlocked(self, store: Store, policy: PolicyProfile) -> None:
         """Called by the unlock screen once its worker opened the store."""
@@ -161,7 +219,7 @@ class FieldkitApp(App[None]):
         from fieldkit.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.screen))
 
     def action_blank(self) -> None:
         """Privacy: blank the screen at once (any key brings it back)."""
@@ -175,7 +233,11 @@ class FieldkitApp(App[None]):
         store = self.store
         if store is None:
             return
+        from fieldkit.screens.place import places_of
+
         session = self.visit_session
+        if "work" in self._modes and self.current_mode == "work":
+            self.places = places_of(list(self.screen_stack))
         self.store = None
         self.visit_session = None
         self.remove_mode("locked")

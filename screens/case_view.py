@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 class CaseScreen(Screen[None]):
     """Everything the worker needs before knocking; `v` starts (or resumes) the visit."""
 
+    HELP_TITLE = "Case"
     CSS_PATH = "case_view.tcss"
     BINDINGS = [
         Binding("v", "visit", "Start visit"),
@@ -206,6 +207,25 @@ class CaseScreen(Screen[None]):
         if self.resume is not None:
             draft, self.resume = self.resume, None
             self._start(draft)
+        else:
+            fk.continue_restore(self)
+
+    def restore_place(self, place: dict[str, str]) -> bool:
+        """After an unlock: reopen the visit draft at its step, or the visit record."""
+        from fieldkit.screens.visit.record import VisitRecordScreen
+
+        if self.case is None:
+            return False
+        if place.get("screen") == "visit":
+            draft = next((d for d in self.drafts if d["visit_id"] == place.get("visit_id")), None)
+            if draft is None:
+                return False
+            self._start(draft)
+            return True
+        if place.get("screen") == "record":
+            self.app.push_screen(VisitRecordScreen(self.case, place["visit_id"]))
+            return True
+        return False
 
     @on(OptionList.OptionSelected, "#visits")
     def _open_visit(self, event: OptionList.OptionSelected) -> None:

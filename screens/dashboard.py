@@ -34,6 +34,7 @@ FILTER_WORDS = {
 class DashboardScreen(Screen[None]):
     """Today's caseload, most urgent first; type to search names and case ids."""
 
+    HELP_TITLE = "Caseload"
     CSS_PATH = "dashboard.tcss"
     AUTO_FOCUS = "#search"
     BINDINGS = [
@@ -42,9 +43,11 @@ class DashboardScreen(Screen[None]):
         Binding("up", "cursor_up", "Up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
-        Binding("f3", "cycle_filter", "Filter", key_display="F3"),
-        Binding("f4", "drafts", "Drafts", key_display="F4"),
-        Binding("slash", "focus_search", "Search", show=False),
+        Binding(
+            "f3", "cycle_filter", "Filter", key_display="F3", tooltip="all, overdue, due, due soon"
+        ),
+        Binding("f4", "drafts", "Drafts", key_display="F4", tooltip="resume an unfinished visit"),
+        Binding("slash", "focus_search", "Search", show=False, priority=True),
         Binding("escape", "clear_search", "Clear search", show=False),
     ]
 
@@ -135,7 +138,11 @@ class DashboardScreen(Screen[None]):
         if not same_rows or not event.rows:
             self.apply_filter()
         self._show_drafts()
-        if self.drafts and not self._offered_drafts:
+        fk = cast("FieldkitApp", self.app)
+        if fk.restoring:
+            self._offered_drafts = True
+            fk.continue_restore(self)
+        elif self.drafts and not self._offered_drafts:
             self._offered_drafts = True
             self.action_drafts()
 
@@ -215,8 +222,10 @@ class DashboardScreen(Screen[None]):
         self.status_filter = STATUS_FILTERS[(at + 1) % len(STATUS_FILTERS)]
 
     def action_focus_search(self) -> None:
-        """Jump to the search field."""
-        self.query_one("#search", Input).focus()
+        """Jump to the search, its words selected so typing replaces them ("/" is never typed)."""
+        search = self.query_one("#search", Input)
+        search.focus()
+        search.select_all()
 
     def action_clear_search(self) -> None:
         """Empty the search."""

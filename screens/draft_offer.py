@@ -27,6 +27,7 @@ def _saved_at(updated: str) -> str:
 class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
     """Enter resumes the highlighted visit, x discards it (asks again), Escape is later."""
 
+    HELP_TITLE = "Unfinished visits"
     CSS_PATH = "draft_offer.tcss"
     AUTO_FOCUS = "#draft-list"
     BINDINGS = [

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 class UnlockScreen(Screen[None]):
     """Ask for the passphrase; a wrong one says so and lets the worker try again."""
 
+    HELP_TITLE = "Unlock"
     CSS_PATH = "unlock.tcss"
     AUTO_FOCUS = "#passphrase"
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 class ConflictsScreen(Screen[None]):
     """Both versions side by side; pick one (1, 2) or write a combination (e)."""
 
+    HELP_TITLE = "Conflicts"
     CSS_PATH = "conflicts.tcss"
     AUTO_FOCUS = "#conflict-list"
     BINDINGS = [

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 class ReviewQueueScreen(Screen[None]):
     """What waits for the supervisor, with what the rules engine flags on each item."""
 
+    HELP_TITLE = "Review queue"
     CSS_PATH = "queue.tcss"
     AUTO_FOCUS = "#queue"
     BINDINGS = [
@@ -111,6 +112,21 @@ class ReviewQueueScreen(Screen[None]):
             else f"Nothing waiting for review.{extra}"
         )
         self._show_flags()
+        cast("FieldkitApp", self.app).continue_restore(self)
+
+    def restore_place(self, place: dict[str, str]) -> bool:
+        """After an unlock: reopen the record that was under review."""
+        from fieldkit.screens.supervisor.record_review import RecordReviewScreen
+
+        if place.get("screen") != "review":
+            return False
+        wanted = (place.get("case_id"), place.get("target"), place.get("target_id"))
+        for n, item in enumerate(self.items):
+            if (item.case_id, item.target, item.target_id) == wanted:
+                self.query_one("#queue", DataTable).move_cursor(row=n)
+                self.app.push_screen(RecordReviewScreen(item))
+                return True
+        return False
 
     @on(DataTable.RowHighlighted, "#queue")
     def _highlighted(self) -> None:

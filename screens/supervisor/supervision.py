@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 class SupervisionScreen(Screen[None]):
     """One form; ctrl+s records it, and the next supervision date moves (RV-1)."""
 
+    HELP_TITLE = "Supervision"
     CSS_PATH = "supervision.tcss"
     AUTO_FOCUS = "#sup-decisions"
     BINDINGS = [

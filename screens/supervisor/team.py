@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 class TeamScreen(Screen[None]):
     """The week's audit at a glance: every worker's open items, most urgent first."""
 
+    HELP_TITLE = "Team"
     CSS_PATH = "team.tcss"
     AUTO_FOCUS = "#team-items"
     BINDINGS = [

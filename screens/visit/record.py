@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 class VisitRecordScreen(Screen[None]):
     """The visit as stored; `a` adds an addendum (a correction), Escape goes back."""
 
+    HELP_TITLE = "Visit record"
     CSS_PATH = "record.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),

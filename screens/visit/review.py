@@ -31,6 +31,7 @@ RULE_STEPS = {
 class ReviewStep(VisitStep):
     """Lists what is missing; Enter goes to fix it, o overrides with a reason, Ctrl+S signs."""
 
+    HELP_TITLE = "Review and sign"
     CSS_PATH = ["step.tcss", "review.tcss"]
     BINDINGS = [
         Binding("ctrl+s", "sign", "Sign visit", priority=True),

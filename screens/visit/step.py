@@ -48,6 +48,7 @@ def answer_of(radio: RadioSet) -> bool | None:
 class VisitStep(Screen[None]):
     """One step: subclasses compose the body and say where each answer goes in the draft."""
 
+    HELP_TITLE = "Visit step"
     CSS_PATH = "step.tcss"
     AUTO_FOCUS = None
     BINDINGS = [

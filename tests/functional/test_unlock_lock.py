@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fieldkit.screens.app import make_app
 from fieldkit.screens.dashboard import DashboardScreen
 from fieldkit.screens.unlock import UnlockScreen
+from textual.pilot import Pilot
+from textual.widgets import Input
 
 from fieldkit import services
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
-from tests.functional.conftest import TODAY, settle, type_text
+from tests.functional.conftest import TODAY, open_case, settle, type_text
 
 
 def _profile(tmp_path: Path) -> Path:
@@ -92,3 +95,68 @@ async def test_the_second_start_shows_the_sealed_caseload_at_once(tmp_path: Path
     store.record("C-1", "visit", "v9", {"date": "2026-11-26"})
     assert visits.cached_rows(store, TODAY) is None
     store.close()
+
+
+async def _unlock(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, UnlockScreen)
+    await type_text(pilot, "#passphrase", PASSPHRASE)
+    await pilot.press("enter")
+    for _ in range(100):
+        await settle(pilot)
+        if not getattr(pilot.app, "places", None):
+            break
+
+
+async def test_unlock_returns_to_the_visit_step_the_worker_was_on(tmp_path: Path) -> None:
+    """Lock mid-visit (Ctrl+L): every screen goes; unlock rebuilds caseload → case → the step."""
+    from fieldkit.screens.case_view import CaseScreen
+    from fieldkit.screens.visit.step import VisitStep
+
+    path = _profile(tmp_path)
+    app = make_app(profile_path=path, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _unlock(pilot)
+        await open_case(pilot, "C-1")
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await type_text(pilot, "#location", "porch")
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, UnlockScreen) and app.store is None
+        assert len(app.screen_stack) == 1, "no decrypted screen is kept while locked"
+        await _unlock(pilot)
+        screen = app.screen
+        assert isinstance(screen, VisitStep) and screen.key == "present"
+        assert screen.query_one("#location", Input).value == "porch"
+        kinds = [type(s).__name__ for s in app.screen_stack]
+        assert kinds == ["DashboardScreen", "CaseScreen", "PresenceStep"]
+        assert isinstance(app.screen_stack[1], CaseScreen)
+        # Back from the step is the case, as before the lock.
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen) and app.screen.case_id == "C-1"
+
+
+async def test_unlock_returns_to_the_case_and_the_theme_is_the_profiles(tmp_path: Path) -> None:
+    """The theme chosen once is the profile's; a lock on a case comes back to the case."""
+    from fieldkit.screens.case_view import CaseScreen
+
+    from fieldkit.prefs import load_prefs
+
+    path = _profile(tmp_path)
+    app = make_app(profile_path=path, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _unlock(pilot)
+        app.theme = "high-contrast"
+        await open_case(pilot, "C-1")
+        await pilot.press("ctrl+l")
+        await _unlock(pilot)
+        assert isinstance(app.screen, CaseScreen) and app.screen.case_id == "C-1"
+    assert load_prefs(path)["theme"] == "high-contrast"
+    again = make_app(profile_path=path, today=TODAY)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert again.theme == "high-contrast"
