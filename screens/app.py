@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
     from fieldkit.store import Store
 
 IDLE_CHECK_SECONDS = 5.0
+HOLD_KEYS_LIMIT = 5.0
+"""Seconds at most that keys wait for a step to draw (a step that never draws frees them)."""
+KEY_STALL_LIMIT = 1.0
+"""Seconds at most that the next key waits for the one before it to be handled."""
 
 
 class FieldkitApp(App[None]):
@@ -76,6 +81,10 @@ class FieldkitApp(App[None]):
         self.idle_lock_seconds = idle_lock_seconds
         self.use_env_passphrase = use_env_passphrase and store is None
         self.visit_session: VisitSession | None = None
+        self._pending_keys: list[events.Event] = []
+        self._key_in_flight: events.Event | None = None
+        self._keys_held = False
+        self._hold_generation = 0
         self.places: list[Place] = []
         """Where the worker was when the app locked (ids only), rebuilt after unlock."""
         self.last_activity = time.monotonic()
@@ -134,10 +143,74 @@ class FieldkitApp(App[None]):
         self.set_interval(check_every, self._check_idle)
 
     async def on_event(self, event: events.Event) -> None:
-        """Every key and click counts as activity for the idle lock."""
+        """Every key and click counts as activity; keys go one at a time, in order.
+
+        Textual hands a key to the focused widget's own queue and reads the next one at once,
+        so a Tab (or a step change) can overtake the letters typed before it, and letters
+        typed after it can reach the field just left. Here a key is handed over only once
+        the one before it is finished (handled by a widget, or back at the app and its
+        binding run), and none while a step is being drawn (`hold_keys`).
+        """
         if isinstance(event, events.Key | events.MouseDown | events.Paste):
             self.last_activity = time.monotonic()
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
+            self._pending_keys.append(event)
+            await self._pump_keys()
+            return
         await super().on_event(event)
+        if event is self._key_in_flight:  # it came back up: its binding (if any) has run
+            await self._key_done(event)
+
+    async def _pump_keys(self) -> None:
+        while self._pending_keys and not self._keys_held and self._key_in_flight is None:
+            key = self._pending_keys.pop(0)
+            target = self.focused or self.screen
+            self._key_in_flight = key
+            await super().on_event(key)
+            if not key.is_forwarded or isinstance(key, events.Paste):
+                self._key_in_flight = None  # a priority binding took it (or a paste)
+                continue
+            target.call_later(self._follow_key, key, target)
+            self.set_timer(KEY_STALL_LIMIT, partial(self._key_done, key), name="key-stall")
+
+    async def _follow_key(self, key: events.Event, node: Any) -> None:
+        """The node has handled the key: done, or follow it to the parent it bubbled to."""
+        if key is not self._key_in_flight:
+            return
+        parent = node.parent
+        if parent is self:
+            # The screen has posted the key on to the app (or stopped it): the app's queue
+            # runs this after the key, so a key already finished by on_event is left alone.
+            self.call_later(self._key_done, key)
+            return
+        if key._stop_propagation or parent is None or not node.is_attached:
+            await self._key_done(key)
+        else:
+            parent.call_later(self._follow_key, key, parent)
+
+    async def _key_done(self, key: events.Event) -> None:
+        if key is self._key_in_flight:
+            self._key_in_flight = None
+            await self._pump_keys()
+
+    def hold_keys(self) -> None:
+        """Keep what is typed until the next screen has focused its field (no key lost)."""
+        if self._keys_held:
+            return
+        self._keys_held = True
+        self._hold_generation += 1
+        generation = self._hold_generation
+
+        async def too_long() -> None:
+            if self._keys_held and self._hold_generation == generation:
+                await self.release_keys()
+
+        self.set_timer(HOLD_KEYS_LIMIT, too_long, name="release-keys")
+
+    async def release_keys(self) -> None:
+        """Hand the kept keys, in order, to the screen now in front."""
+        self._keys_held = False
+        await self._pump_keys()
 
     def enter_work(self) -> None:
         """The store is open: the caseload, or the review queue for a supervisor."""
@@ -235,7 +308,10 @@ class FieldkitApp(App[None]):
             return
         from fieldkit.screens.place import places_of
 
+        self._harvest_step()
         session = self.visit_session
+        self._pending_keys.clear()  # keys typed for the visit never reach the passphrase field
+        self._keys_held = False
         if "work" in self._modes and self.current_mode == "work":
             self.places = places_of(list(self.screen_stack))
         self.store = None
@@ -249,6 +325,12 @@ class FieldkitApp(App[None]):
             lambda: self._lock_store(store, session), thread=True, group="lock", name="lock"
         )
 
+    def _harvest_step(self) -> None:
+        """The visit step in front puts every answer its widgets hold into the draft."""
+        harvest = getattr(self.screen, "harvest", None)
+        if harvest is not None and self.visit_session is not None:
+            harvest()
+
     @staticmethod
     def _lock_store(store: Store, session: Any) -> None:
         if session is not None:
@@ -257,6 +339,7 @@ class FieldkitApp(App[None]):
 
     async def action_quit(self) -> None:
         """Quit: the draft is written first, then the keys are dropped."""
+        self._harvest_step()
         store, session = self.store, self.visit_session
         if store is not None:
             worker = self.run_worker(

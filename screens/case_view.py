@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.case_table import STATUS_LABELS, when_words
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from rich.markup import escape as esc
 from textual import on, work
@@ -13,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ class CaseScreen(Screen[None]):
     HELP_TITLE = "Case"
     CSS_PATH = "case_view.tcss"
     BINDINGS = [
-        Binding("v", "visit", "Start visit"),
+        Binding("v", "visit", "Start visit", priority=True),  # keys typed next wait for the step
         Binding("escape", "back", "Caseload"),
     ]
 
@@ -58,14 +59,14 @@ class CaseScreen(Screen[None]):
         with VerticalScroll(id="case-body"):
             yield Static("Loading…", id="case-head")
             yield Static("", id="attention")
+            yield Static("", id="due")
             yield Static("", id="people")
             yield Static("", id="safety")
             yield Static("", id="plan")
-            yield Static("", id="due")
-            yield Label("Visits (Enter opens one)", classes="section-title")
-            yield OptionList(id="visits")
+        yield Label("Visits (Tab, then Enter opens one)", id="visits-title")
+        yield OptionList(id="visits")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Read the case off the UI thread."""
@@ -93,6 +94,7 @@ class CaseScreen(Screen[None]):
 
     @on(CaseLoaded)
     def _loaded(self, event: CaseLoaded) -> None:
+        from fieldkit.labels import entity_label
         from fieldkit.visits import person_label, supervisor_returns
 
         fk = cast("FieldkitApp", self.app)
@@ -116,13 +118,15 @@ class CaseScreen(Screen[None]):
         for c in event.detail.get("conflicts", []):
             flag = "needs resolution" if c["needs_resolution"] else "conflict"
             versions = " / ".join(esc(str(v["value"])[:30]) for v in c["versions"])
-            attention.append(f"⚑ {flag}: {c['entity']} {c['entity_id']} {c['field']}: {versions}")
+            what = entity_label(case, str(c["entity"]), str(c["entity_id"]))
+            attention.append(f"⚑ {flag}: {esc(what)}, {esc(str(c['field']))}: {versions}")
         for r in supervisor_returns(event.detail):
-            what = r.get("target_id") or r.get("visit") or ""
+            visit_id = str(r.get("target_id") or r.get("visit") or "")
             said = r.get("comment") or r.get("reason") or ""
             attention.append(
-                f"↩ visit {esc(str(what))} returned by {esc(str(r.get('by', 'the supervisor')))}:"
-                f" {esc(str(said))} (open it and press a to add an addendum)"
+                f"↩ {esc(entity_label(case, 'visit', visit_id))} returned by "
+                f"{esc(str(r.get('by', 'the supervisor')))}: {esc(str(said))} "
+                "(open it and press a to add an addendum)"
             )
         box = self.query_one("#attention", Static)
         box.display = bool(attention)
@@ -193,12 +197,14 @@ class CaseScreen(Screen[None]):
         visits_list.clear_options()
         names = {p.id: p.name.split()[0] for p in case.people}
         for v in sorted(case.visits, key=lambda v: v.date, reverse=True):
-            seen = ", ".join(names.get(pid, pid) for pid in sorted(v.seen_ids())) or "nobody seen"
+            seen = ", ".join(
+                names.get(pid, "someone not on the case") for pid in sorted(v.seen_ids())
+            )
             mark = "✓ signed" if v.signed else "imported"
             visits_list.add_option(
                 Option(
                     f"{v.date} · {'announced' if v.announced else 'unannounced'} · "
-                    f"seen {seen} · {mark}",
+                    f"{'seen ' + esc(seen) if seen else 'nobody seen'} · {mark}",
                     id=v.id,
                 )
             )

@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.case_table import CaseTable
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,7 +14,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -84,7 +85,7 @@ class DashboardScreen(Screen[None]):
         yield CaseTable(fk.today, id="cases")
         yield Static("", id="drafts-line")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Decrypt and rank the caseload off the UI thread."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,6 +13,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+
+from fieldkit.labels import step_label
 
 if TYPE_CHECKING:
     from fieldkit.domain import Case
@@ -48,11 +51,12 @@ class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
             options = []
             for n, d in enumerate(self.drafts):
                 case = self.cases.get(d["case_id"])
-                who = case.family_name if case else ""
+                who = f"{case.family_name} family" if case else f"case {d['case_id']}"
+                step = step_label(str(d.get("step") or "kind"), case)
                 options.append(
                     Option(
-                        f"{d['case_id']} {who} · visit of {d['fields'].get('date')} · "
-                        f"step {d.get('step', 'kind')} · saved {_saved_at(d.get('updated', ''))}",
+                        f"{escape(who)} · visit of {escape(str(d['fields'].get('date')))} · "
+                        f"at “{escape(step)}” · saved {_saved_at(d.get('updated', ''))}",
                         id=str(n),
                     )
                 )

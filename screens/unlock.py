@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from fieldkit.screens.footer import KeyFooter
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -54,7 +55,7 @@ class UnlockScreen(Screen[None]):
                 id="passphrase",
             )
             yield Static("", id="unlock-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """On first start, a passphrase from the environment unlocks without typing."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -61,7 +62,7 @@ class ConflictsScreen(Screen[None]):
         yield Input(placeholder="Combined value (JSON or text), then Enter", id="combined")
         yield Static("", id="conflict-result")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Columns, then read."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -56,7 +57,7 @@ class ReviewQueueScreen(Screen[None]):
         yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
         yield Static("", id="queue-flags")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Columns, then read the queue off the UI thread."""

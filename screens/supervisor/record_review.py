@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -62,7 +63,7 @@ class RecordReviewScreen(Screen[None]):
             yield Static("Reading…", id="record")
         yield Static("", id="decision")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Decrypt the record off the UI thread."""

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.toggles import TickBox
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Checkbox, Footer, Input, Label, Static, TextArea
+from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -76,11 +78,11 @@ class SupervisionScreen(Screen[None]):
             yield Input(fk.today.isoformat(), id="sup-date")
             yield Label("Decisions")
             yield TextArea(id="sup-decisions")
-            yield Checkbox("Visit frequency reviewed (VI-1)", id="sup-frequency")
-            yield Checkbox("Case is higher risk: supervise more often (RV-1)", id="sup-risk")
+            yield TickBox("Visit frequency reviewed (VI-1)", id="sup-frequency")
+            yield TickBox("Case is higher risk: supervise more often (RV-1)", id="sup-risk")
         yield Static("", id="sup-result")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def action_save(self) -> None:
         """Check the date, then record off the UI thread."""

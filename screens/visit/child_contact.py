@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from fieldkit.screens.toggles import TickBox
 from fieldkit.screens.visit.step import VisitStep, yes_no
 from textual.app import ComposeResult
-from textual.widgets import Checkbox, Input, Label, Static, TextArea
+from textual.widgets import Input, Label, Static, TextArea
 
 
 class ChildContactStep(VisitStep):
@@ -37,9 +38,9 @@ class ChildContactStep(VisitStep):
         c = self.contact
         today = self.session.app.today
         yield Static(person_label(person, today) if person else self.person_id, id="child-label")
-        yield Checkbox("Seen at this visit", c.get("seen", True), id="seen")
+        yield TickBox("Seen at this visit", c.get("seen", True), id="seen")
         if person is None or person.verbal:
-            yield Checkbox(
+            yield TickBox(
                 "Interviewed privately (VI-2)",
                 bool(c.get("private_interview")),
                 id="private_interview",
@@ -53,7 +54,7 @@ class ChildContactStep(VisitStep):
             yield Label("What the child said (their words)")
             yield TextArea(str(c.get("said") or ""), id="said")
         else:
-            yield Checkbox(
+            yield TickBox(
                 "Directly observed in the home with the caregiver (VI-3)",
                 bool(c.get("observed")),
                 id="observed",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fieldkit.screens.toggles import Choice
 from fieldkit.screens.visit.step import VisitStep, yes_no
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, RadioButton, RadioSet, Static
@@ -30,10 +31,7 @@ class ContactKindStep(VisitStep):
             )
         yield Label("Kind of contact")
         yield RadioSet(
-            *[
-                RadioButton(kind, value=fields.get("kind") == kind, id=f"kind-{kind}")
-                for kind in kinds
-            ],
+            *[Choice(kind, value=fields.get("kind") == kind, id=f"kind-{kind}") for kind in kinds],
             id="kind",
         )
         yield Label("Was the visit announced to the family?")
@@ -45,7 +43,7 @@ class ContactKindStep(VisitStep):
         """The kind is the pressed button's label."""
         if name == "kind":
             radio = self.query_one("#kind", RadioSet)
-            pressed = radio.pressed_button
+            pressed = next((b for b in radio.query(RadioButton) if b.value), None)
             self.fields["kind"] = str(pressed.label) if pressed is not None else "home"
             return
         super().answer(name, value)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from fieldkit.screens.toggles import TickList
 from fieldkit.screens.visit.step import VisitStep
 from textual.app import ComposeResult
-from textual.widgets import Input, Label, SelectionList
+from textual.widgets import Input, Label
 from textual.widgets.selection_list import Selection
 
 
@@ -23,7 +24,7 @@ class PresenceStep(VisitStep):
         present = set(self.fields.get("present") or [])
         today = date.fromisoformat(str(self.fields.get("date") or date.today().isoformat())[:10])
         yield Label("Who is present? (Space ticks, arrows move)")
-        yield SelectionList[str](
+        yield TickList(
             *[
                 Selection(person_label(p, today), p.id, p.id in present)
                 for p in self.session.case.people

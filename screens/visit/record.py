@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -49,7 +50,7 @@ class VisitRecordScreen(Screen[None]):
         with VerticalScroll(id="record-body"):
             yield Static("Loading…", id="record")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Read the visit off the UI thread."""

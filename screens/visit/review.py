@@ -132,12 +132,12 @@ class ReviewStep(VisitStep):
         state = self.query_one("#sign-state", Static)
         if blocking:
             state.update(
-                f"Signing is blocked: {len(blocking)} thing(s) missing. "
+                f"✗ Signing is blocked: {len(blocking)} thing(s) missing. "
                 "Enter goes to the step; o overrides with a reason."
             )
             state.set_class(True, "blocked")
         else:
-            state.update("Ready to sign: Ctrl+S. After signing, corrections are addenda.")
+            state.update("✓ Ready to sign: Ctrl+S. After signing, corrections are addenda.")
             state.set_class(False, "blocked")
         if self.checks:
             options.highlighted = 0

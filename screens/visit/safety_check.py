@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from fieldkit.screens.toggles import TickList
 from fieldkit.screens.visit.step import VisitStep, yes_no
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, SelectionList, Static, TextArea
+from textual.widgets import Input, Label, Static, TextArea
 from textual.widgets.selection_list import Selection
 
 
@@ -35,7 +36,7 @@ class SafetyCheckStep(VisitStep):
         )
         with Vertical(id="assessment"):
             yield Label("Safety assessment (SA-3): which circumstances changed?")
-            yield SelectionList[str](
+            yield TickList(
                 *[
                     Selection(c, c, c in (safety.get("circumstances") or []))
                     for c in SA3_CIRCUMSTANCES

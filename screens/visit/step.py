@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.toggles import Choice
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -13,7 +16,6 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import (
     Checkbox,
-    Footer,
     Input,
     RadioButton,
     RadioSet,
@@ -23,6 +25,7 @@ from textual.widgets import (
 )
 
 if TYPE_CHECKING:
+    from fieldkit.screens.app import FieldkitApp
     from fieldkit.screens.visit.session import VisitSession
 
 SAVED_WORDS = {"saved": "✓ saved", "editing": "✎ saving…"}
@@ -31,8 +34,8 @@ SAVED_WORDS = {"saved": "✓ saved", "editing": "✎ saving…"}
 def yes_no(name: str, value: bool | None, yes: str = "Yes", no: str = "No") -> RadioSet:
     """A Yes / No question that can also be unanswered (None)."""
     return RadioSet(
-        RadioButton(yes, value=value is True, id=f"{name}-yes"),
-        RadioButton(no, value=value is False, id=f"{name}-no"),
+        Choice(yes, value=value is True, id=f"{name}-yes"),
+        Choice(no, value=value is False, id=f"{name}-no"),
         id=name,
         classes="yes-no",
     )
@@ -56,6 +59,11 @@ class VisitStep(Screen[None]):
         Binding("escape", "previous_step", "Back"),
         Binding("ctrl+r", "review", "Review", priority=True),
         Binding("f2", "leave", "Leave visit", key_display="F2"),
+        # Priority: focus moves before the next key is delivered, so a burst of typing
+        # after Tab or Enter lands in the next field, never in the one just left.
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
+        Binding("enter", "enter", "Next field (from a one-line field)", show=False, priority=True),
     ]
 
     def __init__(self, session: VisitSession, key: str) -> None:
@@ -80,7 +88,7 @@ class VisitStep(Screen[None]):
         with VerticalScroll(id="step-body"):
             yield from self.compose_body()
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         """The step's questions."""
@@ -90,13 +98,25 @@ class VisitStep(Screen[None]):
         """Show saved/saving as the draft is written; answers start flowing after mount."""
         self.session.indicator = self._indicate
         self._indicate("saved" if self.session.saved else "editing")
-        first = next((w for w in self.query("#step-body *") if w.focusable), None)
-        if first is not None:
-            first.focus()
         self.call_after_refresh(self._ready)
 
-    def _ready(self) -> None:
+    def first_field(self) -> Widget | None:
+        """The first text field shown (not a tick box: a typed space must not tick it)."""
+        shown = [
+            w
+            for w in self.query("#step-body *")
+            if w.focusable and all(a.display for a in w.ancestors_with_self if a is not self)
+        ]
+        typed = [w for w in shown if isinstance(w, Input | TextArea)]
+        return (typed or shown or [None])[0]
+
+    async def _ready(self) -> None:
+        first = self.first_field()
+        if first is not None:
+            self.set_focus(first)  # now, not later: the kept keys are handed over next
+            first.scroll_visible(animate=False)
         self._loading = False
+        await cast("FieldkitApp", self.app).release_keys()
 
     def _indicate(self, state: str) -> None:
         if self.is_attached:
@@ -124,6 +144,34 @@ class VisitStep(Screen[None]):
     def answer_changed(self, name: str) -> None:
         """Hook: a step may show or hide questions after an answer."""
 
+    def harvest(self) -> None:
+        """Read every answer from its widget into the draft before the step goes away.
+
+        The last letters typed may still be on their way as Changed messages; the widgets
+        already hold them, so nothing typed is lost to a fast Ctrl+N.
+        """
+        if self._loading:
+            return
+        for widget in self.query("#step-body *"):
+            if not widget.id:
+                continue
+            value: Any
+            if isinstance(widget, Input):
+                value = widget.value
+            elif isinstance(widget, TextArea):
+                value = widget.text
+            elif isinstance(widget, Checkbox):
+                value = widget.value
+            elif isinstance(widget, RadioSet):
+                chosen = [n for n, b in enumerate(widget.query(RadioButton)) if b.value]
+                value = None if not chosen else chosen[0] == 0
+            elif isinstance(widget, SelectionList):
+                value = list(widget.selected)
+            else:
+                continue
+            self.answer(widget.id, value)
+        self.session.changed()
+
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         self._changed(event.input, event.value)
@@ -150,14 +198,22 @@ class VisitStep(Screen[None]):
 
     # --- moving between steps ------------------------------------------------------------
 
+    def action_enter(self) -> None:
+        """Enter in a one-line field goes to the next field; elsewhere Enter is the widget's."""
+        if not isinstance(self.focused, Input):
+            raise SkipAction()
+        self.focus_next()
+
     def action_next_step(self) -> None:
         """Go on to the next step (the draft is written first)."""
         following = self.session.offset(self.key, 1)
         if following is not None:
+            self.harvest()
             self.session.go(following)
 
     def action_previous_step(self) -> None:
         """Back one step; from the first step, back to the case."""
+        self.harvest()
         previous = self.session.offset(self.key, -1)
         if previous is None:
             self.session.leave()
@@ -167,9 +223,11 @@ class VisitStep(Screen[None]):
     def action_review(self) -> None:
         """Jump to the review page: what the profile still requires."""
         if self.key != "review":
+            self.harvest()
             self.session.go("review")
 
     def action_leave(self) -> None:
         """Back to the case; the draft is kept and offered again."""
+        self.harvest()
         self.session.leave()
         self.app.notify("Visit kept as a draft; F4 on the caseload or v on the case resumes it.")

@@ -103,9 +103,8 @@ def test_visit_survives_kill_and_is_signed(tmp_path: Path) -> None:
         tmux.keys("Right", "Enter")  # "No change"
         tmux.keys("C-n")
         tmux.wait_for("private interview")
-        tmux.keys("Tab", "Tab", "Enter")  # seen alone: Yes
-        tmux.keys("Tab")
-        tmux.text("kitchen table")
+        tmux.text("kitchen table")  # the first text field has the focus: where
+        tmux.keys("BTab", "Enter")  # seen alone: Yes
         time.sleep(0.8)  # the autosave debounce has passed
         shown = tmux.wait_for("✓ saved")
         assert "kitchen table" in shown
