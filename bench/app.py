@@ -31,7 +31,7 @@ from fieldkit.store import Store  # noqa: E402
 TODAY = date(2026, 11, 26)
 PASSPHRASE = "bench passphrase"
 BASELINE = """
-import fieldkit.store, fieldkit.services, fieldkit.practice, fieldkit.visits
+import fieldkit.store, fieldkit.services, fieldkit.practice, fieldkit.services.visits
 from textual.app import App
 from textual.widgets import DataTable, Footer
 class Bare(App):

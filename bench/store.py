@@ -58,7 +58,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         enc = Store.create(Path(tmp) / "enc.fieldkit", "bench passphrase", "bench", argon=FAST)
         clear = Store.create(
-            Path(tmp) / "clear.fieldkit", "bench passphrase", "bench", argon=FAST, plaintext=True
+            Path(tmp) / "clear.fieldkit",
+            "bench passphrase",
+            "bench",
+            argon=FAST,
+            benchmark_plaintext=True,
         )
         enc_times, clear_times = timed_saves([enc, clear], ROUNDS)
         enc.close()

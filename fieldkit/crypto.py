@@ -115,6 +115,17 @@ class KeySlot:
 
 
 SLOT_AAD = b"fieldkit|key_slot|master"
+# Slots made since the sealed settings record (fieldkit/integrity.py) seal the master key
+# under a different AAD, so a v2 slot cannot be passed off as an older one whose profile
+# has no record to check: a slot's version is proven by its opening.
+SLOT_VERSION = 2
+SLOT_AAD_V2 = b"fieldkit|key_slot|master|v2"
+RECOVERY_CONTEXT_V2 = "recovery-slot-v2"
+
+
+def slot_version(slot: KeySlot) -> int:
+    """1 for slots made before the sealed settings record, 2 after."""
+    return 2 if str(slot.params.get("v", "1")) == "2" else 1
 
 
 def passphrase_slot(
@@ -124,16 +135,21 @@ def passphrase_slot(
     cost = dict(params or ARGON2_DEFAULTS)
     salt = os.urandom(16)
     kek = derive_passphrase_key(passphrase, salt, cost)
-    wrapped = Sealer(kek).seal(master, SLOT_AAD)
-    return KeySlot("passphrase", {**cost, "salt": b64(salt)}, wrapped)
+    wrapped = Sealer(kek).seal(master, SLOT_AAD_V2)
+    return KeySlot("passphrase", {**cost, "salt": b64(salt), "v": SLOT_VERSION}, wrapped)
+
+
+def argon_params(slot: KeySlot) -> dict[str, int]:
+    """The Argon2id cost a passphrase slot was made with."""
+    return {k: int(v) for k, v in slot.params.items() if k in ARGON2_DEFAULTS}
 
 
 def open_passphrase_slot(slot: KeySlot, passphrase: str) -> bytes:
     """The master key, or WrongPassphrase."""
-    params = {k: int(v) for k, v in slot.params.items() if k != "salt"}
-    kek = derive_passphrase_key(passphrase, unb64(slot.params["salt"]), params)
+    kek = derive_passphrase_key(passphrase, unb64(slot.params["salt"]), argon_params(slot))
+    aad = SLOT_AAD_V2 if slot_version(slot) == 2 else SLOT_AAD
     try:
-        return Sealer(kek).open(slot.wrapped, SLOT_AAD)
+        return Sealer(kek).open(slot.wrapped, aad)
     except CryptoError as exc:
         raise WrongPassphrase("wrong passphrase") from exc
 
@@ -157,14 +173,15 @@ def unwrap_with_private(wrapped: bytes, private: X25519PrivateKey, context: str)
 
 def recovery_slot(master: bytes, recovery_public: X25519PublicKey) -> KeySlot:
     """Wrap the master key to the agency's recovery key (opened only with its private half)."""
-    wrapped = wrap_to_public(master, recovery_public, "recovery-slot")
+    wrapped = wrap_to_public(master, recovery_public, RECOVERY_CONTEXT_V2)
     fingerprint = b64(hkdf(recovery_public.public_bytes_raw(), "fingerprint", length=8)).rstrip("=")
-    return KeySlot("recovery", {"fingerprint": fingerprint}, wrapped)
+    return KeySlot("recovery", {"fingerprint": fingerprint, "v": SLOT_VERSION}, wrapped)
 
 
 def open_recovery_slot(slot: KeySlot, recovery_private: X25519PrivateKey) -> bytes:
     """The master key, opened with the agency recovery private key."""
-    return unwrap_with_private(slot.wrapped, recovery_private, "recovery-slot")
+    context = RECOVERY_CONTEXT_V2 if slot_version(slot) == 2 else "recovery-slot"
+    return unwrap_with_private(slot.wrapped, recovery_private, context)
 
 
 def load_x25519_public(text: str) -> X25519PublicKey:
@@ -214,6 +231,7 @@ __all__ = [
     "X25519PrivateKey",
     "X25519PublicKey",
     "aad_for",
+    "argon_params",
     "b64",
     "ed25519_public_from_bytes",
     "hkdf",
@@ -224,6 +242,7 @@ __all__ = [
     "passphrase_slot",
     "random_key",
     "recovery_slot",
+    "slot_version",
     "unb64",
     "unwrap_with_private",
     "verify_signature",

@@ -61,6 +61,21 @@ ENTITY_KINDS = (
     "addendum",
 )
 
+EVENT_KINDS = (
+    "placement-change",
+    "new-referral",
+    "new-information",
+    "removal",
+    "reunification",
+    "absent-parent-located",
+    "treatment-completed",
+    "became-cps",
+)
+"""Rules PL-7, EV-1, EV-2, RV-3, CT-2, FED-1: what can happen on a case and move its dates."""
+
+REVIEW_KINDS = ("formal", "plan-update")
+"""Rules RV-2, RV-5 (formal review) and PL-7 (a plan update after an event)."""
+
 # Fields no merge may settle on its own: both versions stay until a person chooses
 # (DESIGN.md "Merge"; rules SA-1..4, CT-1).
 SAFETY_CRITICAL_FIELDS: dict[str, frozenset[str]] = {
@@ -212,6 +227,7 @@ class ServicePlan:
     id: str
     completed: date | None
     family_agreement: str | None = None
+    approval: str | None = None  # supervisor's latest decision (approved, returned, ...)
     goals: tuple[Goal, ...] = ()
     objectives: tuple[Objective, ...] = ()
     activities: tuple[Activity, ...] = ()
@@ -342,6 +358,8 @@ class Case:
     assessment: Assessment | None = None
     closure: Closure | None = None
     needs_resolution: int = 0
+    service_plan_dates: list[date] = field(default_factory=list)
+    """Rules PL-2, PL-7, FED-1: when each version of the service plan was completed."""
 
     @property
     def children(self) -> list[Person]:

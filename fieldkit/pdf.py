@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from fieldkit import changelog, review, services
+from fieldkit import changelog, services
 from fieldkit.errors import FieldkitError
+from fieldkit.services import review
 from fieldkit.store import Store
 
 

@@ -12,10 +12,14 @@ from fieldkit.screens.commands import CaseCommands
 from fieldkit.screens.theme import DEFAULT_THEME, HIGH_CONTRAST
 from fieldkit.screens.unlock import UnlockScreen
 from textual import events
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from fieldkit.screens.place import Place
     from fieldkit.screens.visit.session import VisitSession
     from textual.screen import Screen
@@ -28,6 +32,8 @@ HOLD_KEYS_LIMIT = 5.0
 """Seconds at most that keys wait for a step to draw (a step that never draws frees them)."""
 KEY_STALL_LIMIT = 1.0
 """Seconds at most that the next key waits for the one before it to be handled."""
+# A supervisor's console syncs in the background this often (keys for late-enrolled workers).
+BACKGROUND_SYNC_SECONDS = 600.0
 
 
 class FieldkitApp(App[None]):
@@ -97,6 +103,20 @@ class FieldkitApp(App[None]):
         if self._theme_settled:
             save_pref(self.profile_path, "theme", theme)
 
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette's system commands without Screenshot: it would write the screen
+        (names, address, threats, notes) to disk as a plaintext SVG."""
+        for command in super().get_system_commands(screen):
+            if "screenshot" not in command.title.lower():
+                yield command
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Refused: a screenshot is case content in the clear outside the encrypted store."""
+        self.notify(
+            "Screenshots are off: they would put case content on disk unencrypted.",
+            severity="warning",
+        )
+
     @property
     def today(self) -> date:
         """Today in the agency's time zone (fixed in tests and screenshots)."""
@@ -123,7 +143,7 @@ class FieldkitApp(App[None]):
         wanted = self.requested_theme or saved or DEFAULT_THEME
         if wanted not in self.available_themes:
             names = ", ".join(sorted(self.available_themes))
-            self.notify(f"No theme {wanted!r}; choose one of: {names}", severity="warning")
+            self.notify(safe(f"No theme {wanted!r}; choose one of: {names}"), severity="warning")
             wanted = DEFAULT_THEME
         self.theme = wanted
         self._theme_settled = True
@@ -131,9 +151,9 @@ class FieldkitApp(App[None]):
             self.watch_theme(wanted)
         self.add_mode("locked", UnlockScreen)
         if self.store is not None:
-            from fieldkit import visits
+            from fieldkit.services import caseload
 
-            self.policy = visits.policy_of(self.store)
+            self.policy = caseload.policy_of(self.store)
             self.enter_work()
         else:
             self.switch_mode("locked")
@@ -141,6 +161,7 @@ class FieldkitApp(App[None]):
         if self.idle_lock_seconds is not None:
             check_every = max(0.05, min(check_every, self.idle_lock_seconds / 2))
         self.set_interval(check_every, self._check_idle)
+        self.set_interval(BACKGROUND_SYNC_SECONDS, self._background_sync)
 
     async def on_event(self, event: events.Event) -> None:
         """Every key and click counts as activity; keys go one at a time, in order.
@@ -217,7 +238,7 @@ class FieldkitApp(App[None]):
         from fieldkit.screens.dashboard import DashboardScreen
         from fieldkit.screens.supervisor.queue import ReviewQueueScreen
 
-        from fieldkit.review import is_supervisor
+        from fieldkit.services.review import is_supervisor
 
         self.last_activity = time.monotonic()
         if "work" not in self._modes:
@@ -262,7 +283,19 @@ class FieldkitApp(App[None]):
         self.notify("Syncing in the background…", timeout=3)
         self.run_worker(self._sync, thread=True, exclusive=True, group="sync", name="sync")
 
-    def _sync(self) -> None:
+    def _background_sync(self) -> None:
+        """A supervisor's console syncs by itself now and then, so a worker enrolled after
+        an assignment receives the case keys without anyone pressing a key."""
+        from fieldkit.services.review import is_supervisor
+
+        store = self.store
+        if store is None or not store.meta("sync_url") or not is_supervisor(store):
+            return
+        self.run_worker(
+            lambda: self._sync(quiet=True), thread=True, exclusive=True, group="sync", name="sync"
+        )
+
+    def _sync(self, quiet: bool = False) -> None:
         from fieldkit.screens.messages import SyncFinished
 
         from fieldkit.errors import FieldkitError
@@ -275,15 +308,18 @@ class FieldkitApp(App[None]):
 
             summary = run_sync(store)
         except FieldkitError as exc:
-            self.post_message(SyncFinished(str(exc), ok=False))
+            if not quiet:
+                self.post_message(SyncFinished(str(exc), ok=False))
             return
-        self.post_message(SyncFinished(sync_message(summary), ok=True))
+        if quiet and not (summary.keys_shared or summary.rejected or summary.pulled):
+            return
+        self.post_message(SyncFinished(sync_message(summary), ok=summary.exit_code == 0))
 
     def on_sync_finished(self, event: Any) -> None:
         """Say what the sync did, and refresh the status line of the screen in front."""
         from fieldkit.screens.status_bar import StatusBar
 
-        self.notify(event.text, severity="information" if event.ok else "warning", timeout=8)
+        self.notify(safe(event.text), severity="information" if event.ok else "warning", timeout=8)
         for bar in self.screen.query(StatusBar):
             bar.refresh_status()
 
@@ -361,7 +397,18 @@ def sync_message(summary: Any) -> str:
         parts.append(f"⚠ {summary.needs_resolution} conflicts need resolution")
     if summary.rejected:
         parts.append(f"✗ {len(summary.rejected)} refused by the server (fieldkit outbox)")
-    return "Synced: " + " · ".join(parts)
+    elif summary.quarantined_total:
+        parts.append(f"✗ {summary.quarantined_total} still refused (fieldkit outbox)")
+    if summary.waiting:
+        parts.append(f"{summary.waiting} still waiting")
+    if summary.waiting_keys:
+        from fieldkit.sync.outcome import waiting_keys_line
+
+        parts.append(waiting_keys_line(len(summary.waiting_keys)))
+    if summary.keys_shared:
+        parts.append(f"{len(summary.keys_shared)} case key(s) shared with the team")
+    head = "Synced" if summary.exit_code == 0 else "Synced, not everything accepted"
+    return f"{head}: " + " · ".join(parts)
 
 
 def make_app(

@@ -14,14 +14,18 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from fieldkit.text import clean
+
 if TYPE_CHECKING:
-    from fieldkit.visits import DashboardRow
+    from fieldkit.services.caseload import DashboardRow
 
 STATUS_LABELS = {
     "overdue": "⚠ overdue",
+    "missed": "✗ missed",
     "due": "● due",
     "due-soon": "○ due soon",
     "upcoming": "· upcoming",
+    "done-late": "✓ done late",
     "done": "✓ done",
 }
 """Each status as a symbol and a word: readable without colour (same words as `fieldkit due`)."""
@@ -142,6 +146,7 @@ class CaseTable(ScrollView, can_focus=True):
         ]
         segments = []
         for text, width, style in cells:
+            text = clean(text)
             cell = text if len(text) <= width else text[: width - 1] + "…"
             segments.append(Segment(cell.ljust(width) + " ", style))
         strip = Strip(segments)

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, cast
 from fieldkit.screens.case_table import STATUS_LABELS, when_words
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
-from rich.markup import escape as esc
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,11 +16,19 @@ from textual.screen import Screen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
     from fieldkit.domain import Case
     from fieldkit.practice import DueItem
+
+
+RECORD_KEYS = (
+    "Record: a assessment · p service plan · r formal review · e event · f case facts · "
+    "c close the case"
+)
 
 
 class CaseScreen(Screen[None]):
@@ -31,8 +38,23 @@ class CaseScreen(Screen[None]):
     CSS_PATH = "case_view.tcss"
     BINDINGS = [
         Binding("v", "visit", "Start visit", priority=True),  # keys typed next wait for the step
+        # the case-record keys are listed on the case view itself (RECORD_KEYS), keeping
+        # the footer to what fits in 80 columns
+        Binding("a", "record('assessment')", "Assessment", show=False),
+        Binding("p", "record('plan')", "Service plan", show=False),
+        Binding("r", "record('review')", "Formal review", show=False),
+        Binding("e", "record('event')", "Event", show=False),
+        Binding("f", "record('facts')", "Case facts", show=False),
+        Binding("c", "record('closure')", "Close the case", show=False),
         Binding("escape", "back", "Caseload"),
     ]
+
+    def action_record(self, kind: str) -> None:
+        """Open the form for one kind of case record (screens/case/)."""
+        from fieldkit.screens.case.open import form_for
+
+        if self.case is not None:
+            self.app.push_screen(form_for(kind, self.case))
 
     class CaseLoaded(Message):
         """The worker read the case, its due items, conflicts, returns and drafts."""
@@ -55,7 +77,7 @@ class CaseScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Title, the case in sections, visit history, the keys."""
-        yield Static(f"Case {self.case_id}", classes="title-bar", id="case-title")
+        yield Static(f"Case {safe(self.case_id)}", classes="title-bar", id="case-title")
         with VerticalScroll(id="case-body"):
             yield Static("Loading…", id="case-head")
             yield Static("", id="attention")
@@ -63,6 +85,7 @@ class CaseScreen(Screen[None]):
             yield Static("", id="people")
             yield Static("", id="safety")
             yield Static("", id="plan")
+            yield Static(RECORD_KEYS, id="record-keys")
         yield Label("Visits (Tab, then Enter opens one)", id="visits-title")
         yield OptionList(id="visits")
         yield StatusBar()
@@ -80,8 +103,9 @@ class CaseScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="case")
     def load(self) -> None:
         """The case with its plan, due items (rules engine), case_detail and drafts."""
-        from fieldkit import services, visits
+        from fieldkit import services
         from fieldkit.practice import due_items
+        from fieldkit.services import visits
 
         fk = cast("FieldkitApp", self.app)
         store, policy = fk.store, fk.policy
@@ -95,21 +119,21 @@ class CaseScreen(Screen[None]):
     @on(CaseLoaded)
     def _loaded(self, event: CaseLoaded) -> None:
         from fieldkit.labels import entity_label
-        from fieldkit.visits import person_label, supervisor_returns
+        from fieldkit.services.visits import person_label, supervisor_returns
 
         fk = cast("FieldkitApp", self.app)
         case, today = event.case, fk.today
         self.case, self.drafts = case, event.drafts
         track = f" · {case.track.value} track" if case.track else ""
         self.query_one("#case-title", Static).update(
-            f"Case {case.id} · {esc(case.family_name)} · {case.kind.value}{track}"
+            f"Case {safe(case.id)} · {safe(case.family_name)} · {case.kind.value}{track}"
         )
         head = [
-            esc(case.address),
-            f"opened {case.opened} · worker {case.worker} · supervisor {case.supervisor}",
+            safe(case.address),
+            safe(f"opened {case.opened} · worker {case.worker} · supervisor {case.supervisor}"),
         ]
         if case.unannounced.required:
-            head.append(f"⚠ Unannounced visits required (VI-4): {esc(case.unannounced.reason)}")
+            head.append(f"⚠ Unannounced visits required (VI-4): {safe(case.unannounced.reason)}")
         self.query_one("#case-head", Static).update("\n".join(head))
 
         attention: list[str] = []
@@ -117,15 +141,15 @@ class CaseScreen(Screen[None]):
             attention.append("⏸ An unfinished visit is saved: press v to resume it.")
         for c in event.detail.get("conflicts", []):
             flag = "needs resolution" if c["needs_resolution"] else "conflict"
-            versions = " / ".join(esc(str(v["value"])[:30]) for v in c["versions"])
+            versions = " / ".join(safe(str(v["value"])[:30]) for v in c["versions"])
             what = entity_label(case, str(c["entity"]), str(c["entity_id"]))
-            attention.append(f"⚑ {flag}: {esc(what)}, {esc(str(c['field']))}: {versions}")
+            attention.append(f"⚑ {flag}: {safe(what)}, {safe(str(c['field']))}: {versions}")
         for r in supervisor_returns(event.detail):
             visit_id = str(r.get("target_id") or r.get("visit") or "")
             said = r.get("comment") or r.get("reason") or ""
             attention.append(
-                f"↩ {esc(entity_label(case, 'visit', visit_id))} returned by "
-                f"{esc(str(r.get('by', 'the supervisor')))}: {esc(str(said))} "
+                f"↩ {safe(entity_label(case, 'visit', visit_id))} returned by "
+                f"{safe(str(r.get('by', 'the supervisor')))}: {safe(str(said))} "
                 "(open it and press a to add an addendum)"
             )
         box = self.query_one("#attention", Static)
@@ -133,16 +157,16 @@ class CaseScreen(Screen[None]):
         box.update("\n".join(attention))
 
         people = ["[b]Children[/b]"]
-        people += [f"• {esc(person_label(p, today))}" for p in case.children] or ["• none"]
+        people += [f"• {safe(person_label(p, today))}" for p in case.children] or ["• none"]
         people.append("[b]Caregivers and others[/b]")
         for p in case.caregivers:
             phone = f" · {p.phone}" if p.phone else ""
-            people.append(f"• {esc(person_label(p, today))}{esc(phone)}")
+            people.append(f"• {safe(person_label(p, today))}{safe(phone)}")
         self.query_one("#people", Static).update("\n".join(people))
 
         safety = ["[b]Safety threats and plan[/b]"]
         safety += [
-            f"• {esc(t.text)}" + ("" if t.active else " (no longer active)") for t in case.threats
+            f"• {safe(t.text)}" + ("" if t.active else " (no longer active)") for t in case.threats
         ]
         if not case.threats:
             safety.append("• no safety threats recorded")
@@ -152,12 +176,12 @@ class CaseScreen(Screen[None]):
             )
             if plan.phone_approval_by:
                 state += (
-                    f" (phone approval by {esc(plan.phone_approval_by)}"
-                    f" {esc(plan.phone_approval_at or '')})"
+                    f" (phone approval by {safe(plan.phone_approval_by)}"
+                    f" {safe(plan.phone_approval_at or '')})"
                 )
             agreed = f", agreed {plan.agreed}" if plan.agreed else ""
             safety.append(f"{plan.kind.capitalize()} safety plan{agreed}: {state}")
-            safety += [f"  ↳ {esc(i.text)} — {esc(i.who or 'who?')}" for i in plan.interventions]
+            safety += [f"  ↳ {safe(i.text)} — {safe(i.who or 'who?')}" for i in plan.interventions]
         self.query_one("#safety", Static).update("\n".join(safety))
 
         plan_lines = ["[b]Service plan[/b]"]
@@ -170,24 +194,24 @@ class CaseScreen(Screen[None]):
         else:
             for goal in sp.goals:
                 plan_lines.append(
-                    f"• Goal: {esc(goal.text)}"
-                    + (f" — {esc(goal.progress)}" if goal.progress else "")
+                    f"• Goal: {safe(goal.text)}"
+                    + (f" — {safe(goal.progress)}" if goal.progress else "")
                 )
                 for obj in (o for o in sp.objectives if o.goal == goal.id):
-                    plan_lines.append(f"  ◦ Objective: {esc(obj.text)}")
+                    plan_lines.append(f"  ◦ Objective: {safe(obj.text)}")
                     for act in (a for a in sp.activities if a.objective == obj.id):
                         prog = f" — {act.progress}" if act.progress else ""
-                        plan_lines.append(
-                            f"     – {esc(act.text)} ({esc(act.who)}, {esc(act.when)}){esc(prog)}"
-                        )
+                        plan_lines.append(safe(f"     – {act.text} ({act.who}, {act.when}){prog}"))
         self.query_one("#plan", Static).update("\n".join(plan_lines))
 
         due_lines = ["[b]Due[/b]"]
         for item in event.due:
             label = STATUS_LABELS.get(item.status, item.status)
             due_lines.append(
-                f"{label:<11} {item.what} · {item.due} "
-                f"({when_words(item.due, today)}) · {item.rule}"
+                safe(
+                    f"{label:<11} {item.what} · {item.due} "
+                    f"({when_words(item.due, today)}) · {item.rule}"
+                )
             )
         if not event.due:
             due_lines.append("✓ nothing due")
@@ -198,13 +222,15 @@ class CaseScreen(Screen[None]):
         names = {p.id: p.name.split()[0] for p in case.people}
         for v in sorted(case.visits, key=lambda v: v.date, reverse=True):
             seen = ", ".join(
-                names.get(pid, "someone not on the case") for pid in sorted(v.seen_ids())
+                names.get(pid, "a child not on the case") for pid in sorted(v.seen_ids())
             )
             mark = "✓ signed" if v.signed else "imported"
             visits_list.add_option(
                 Option(
-                    f"{v.date} · {'announced' if v.announced else 'unannounced'} · "
-                    f"{'seen ' + esc(seen) if seen else 'nobody seen'} · {mark}",
+                    safe(
+                        f"{v.date} · {'announced' if v.announced else 'unannounced'} · "
+                        f"{'seen ' + seen if seen else 'nobody seen'} · {mark}"
+                    ),
                     id=v.id,
                 )
             )
@@ -242,7 +268,7 @@ class CaseScreen(Screen[None]):
 
     def action_visit(self) -> None:
         """Start the guided visit, or resume this case's unfinished one."""
-        from fieldkit.visits import new_draft
+        from fieldkit.services.visits import new_draft
 
         fk = cast("FieldkitApp", self.app)
         if self.case is None or fk.store is None:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from fieldkit.text import clean
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -40,7 +42,7 @@ class CaseCommands(Provider):
     async def discover(self) -> Hits:
         """The actions, before anything is typed."""
         for title, help_text, callback in self._entries()[:3]:
-            yield DiscoveryHit(title, callback, help=help_text)  # type: ignore[arg-type]
+            yield DiscoveryHit(clean(title), callback, help=clean(help_text))  # type: ignore[arg-type]
 
     async def search(self, query: str) -> Hits:
         """Cases and actions whose words match."""
@@ -48,4 +50,4 @@ class CaseCommands(Provider):
         for title, help_text, callback in self._entries():
             score = max(matcher.match(title), matcher.match(help_text) * 0.8)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)  # type: ignore[arg-type]
+                yield Hit(score, matcher.highlight(clean(title)), callback, help=clean(help_text))  # type: ignore[arg-type]

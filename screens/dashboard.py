@@ -16,11 +16,13 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
     from fieldkit.domain import Case
-    from fieldkit.visits import DashboardRow
+    from fieldkit.services.caseload import DashboardRow
 
 FIRST_PAINT_SECONDS = 0.4
 STATUS_FILTERS: tuple[str | None, ...] = (None, "overdue", "due", "due-soon")
@@ -78,7 +80,9 @@ class DashboardScreen(Screen[None]):
         """Title, search, counts, the table's header and rows, drafts line, sync line."""
         fk = cast("FieldkitApp", self.app)
         user = fk.store.user if fk.store else ""
-        yield Static(f"fieldkit · Caseload · {user} · {fk.today:%A %-d %B %Y}", classes="title-bar")
+        yield Static(
+            f"fieldkit · Caseload · {safe(user)} · {fk.today:%A %-d %B %Y}", classes="title-bar"
+        )
         yield Input(placeholder="Search name or case id (/)", id="search")
         yield Static("Loading caseload…", id="counts")
         yield Static("", id="table-header")
@@ -114,23 +118,23 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="caseload")
     def load(self) -> None:
         """Read every case, its next due item (rules engine) and the unfinished visits."""
-        from fieldkit import visits
+        from fieldkit.services import caseload, visits
 
         fk = cast("FieldkitApp", self.app)
         store, policy = fk.store, fk.policy
         if store is None or policy is None:
             return
         found = visits.drafts(store)
-        cached = visits.cached_rows(store, fk.today) if not self.rows else None
+        cached = caseload.cached_rows(store, fk.today) if not self.rows else None
         if cached:
             self.post_message(self.CaseloadLoaded({}, cached, found))
             # Let the first screen draw before the full read competes with it for the GIL.
             time.sleep(FIRST_PAINT_SECONDS)
         cases = visits.load_caseload(store)
-        rows = visits.dashboard_rows(list(cases.values()), policy, fk.today)
+        rows = caseload.dashboard_rows(list(cases.values()), policy, fk.today)
         self.post_message(self.CaseloadLoaded(cases, rows, found))
         if rows != cached:
-            visits.cache_rows(store, fk.today, rows)
+            caseload.cache_rows(store, fk.today, rows)
 
     @on(CaseloadLoaded)
     def _loaded(self, event: CaseloadLoaded) -> None:
@@ -157,7 +161,9 @@ class DashboardScreen(Screen[None]):
         case = self.cases.get(first["case_id"])
         who = case.family_name if case else first["case_id"]
         more = f" (+{len(self.drafts) - 1} more)" if len(self.drafts) > 1 else ""
-        line.update(f"⏸ Unfinished visit: {first['case_id']} {who}{more} — F4 to resume")
+        line.update(
+            f"⏸ Unfinished visit: {safe(first['case_id'])} {safe(who)}{more} — F4 to resume"
+        )
 
     @on(Input.Changed, "#search")
     def _search_changed(self) -> None:
@@ -169,7 +175,7 @@ class DashboardScreen(Screen[None]):
 
     def apply_filter(self) -> None:
         """Filter by the search words and the status filter (every keystroke)."""
-        from fieldkit.visits import filter_rows
+        from fieldkit.services.caseload import filter_rows
 
         query = self.query_one("#search", Input).value
         shown = filter_rows(self.rows, query, self.status_filter)
@@ -254,7 +260,7 @@ class DashboardScreen(Screen[None]):
 
     @work(thread=True, group="drafts")
     def _discard(self, draft: dict[str, Any]) -> None:
-        from fieldkit import visits
+        from fieldkit.services import visits
 
         store = cast("FieldkitApp", self.app).store
         if store is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +14,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from fieldkit.labels import step_label
+from fieldkit.text import safe
 
 if TYPE_CHECKING:
     from fieldkit.domain import Case
@@ -55,8 +55,10 @@ class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
                 step = step_label(str(d.get("step") or "kind"), case)
                 options.append(
                     Option(
-                        f"{escape(who)} · visit of {escape(str(d['fields'].get('date')))} · "
-                        f"at “{escape(step)}” · saved {_saved_at(d.get('updated', ''))}",
+                        safe(
+                            f"{who} · visit of {d['fields'].get('date')} · "
+                            f"at “{step}” · saved {_saved_at(d.get('updated', ''))}"
+                        ),
                         id=str(n),
                     )
                 )

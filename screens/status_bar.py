@@ -9,6 +9,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -27,7 +29,7 @@ class StatusBar(Static):
 
     def watch_text(self, text: str) -> None:
         """Show the latest status."""
-        self.update(f"⇅ {text}")
+        self.update(f"⇅ {safe(text)}")
 
     def on_mount(self) -> None:
         """Read once now and again every 30 seconds."""
@@ -44,14 +46,14 @@ class StatusBar(Static):
 
     @work(thread=True, exclusive=True, group="sync-status")
     def _read(self) -> None:
-        from fieldkit import visits
+        from fieldkit.services import caseload
 
         fk = cast("FieldkitApp", self.app)
         store = fk.store
         if store is None:
             return
         try:
-            text = visits.sync_status(store, fk.today)
+            text = caseload.sync_status(store, fk.today)
         except Exception:
             return
         self.post_message(self.SyncStatusRead(text))

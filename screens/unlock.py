@@ -13,6 +13,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -48,7 +50,7 @@ class UnlockScreen(Screen[None]):
         name = fk.profile_path.name if fk.profile_path else "no profile"
         with Center(), Vertical(id="unlock-box"):
             yield Static("fieldkit", id="unlock-title")
-            yield Static(f"Profile {name} is locked.", id="unlock-profile")
+            yield Static(f"Profile {safe(name)} is locked.", id="unlock-profile")
             yield Input(
                 placeholder="Passphrase, then Enter",
                 password=True,
@@ -87,8 +89,8 @@ class UnlockScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="unlock")
     def _open(self, path: Path, passphrase: str) -> None:
-        from fieldkit import visits
         from fieldkit.errors import FieldkitError
+        from fieldkit.services import caseload
         from fieldkit.store import Store
 
         try:
@@ -100,7 +102,7 @@ class UnlockScreen(Screen[None]):
             self.post_message(self.UnlockFailed(str(exc) or type(exc).__name__))
             return
         try:
-            policy = visits.policy_of(store)
+            policy = caseload.policy_of(store)
         except Exception as exc:
             store.lock()
             self.post_message(self.UnlockFailed(f"the policy profile cannot be read: {exc}"))
@@ -113,7 +115,7 @@ class UnlockScreen(Screen[None]):
         field.disabled = False
         field.value = ""
         field.focus()
-        self.query_one("#unlock-status", Static).update(f"✗ {event.reason}")
+        self.query_one("#unlock-status", Static).update(f"✗ {safe(event.reason)}")
 
     @on(UnlockSucceeded)
     def _succeeded(self, event: UnlockSucceeded) -> None:

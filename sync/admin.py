@@ -39,6 +39,25 @@ def audit(conn: Connection, actor: str, action: str, detail: str) -> None:
     )
 
 
+def audit_later(engine: Engine, actor: str, action: str, detail: str) -> None:
+    """Audit a refusal in its own transaction (the refused request's own rolls back)."""
+    with engine.begin() as conn:
+        audit(conn, actor, action, detail)
+
+
+def audit_events(engine: Engine, limit: int | None = None) -> list[dict[str, Any]]:
+    """The audit log, oldest first (the last `limit` events if given)."""
+    query = select(AUDIT_LOG).order_by(AUDIT_LOG.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        {"at_ms": r.at_ms, "actor": r.actor, "action": r.action, "detail": r.detail}
+        for r in reversed(rows)
+    ]
+
+
 def add_user(engine: Engine, name: str, role: str, supervisor: str | None = None) -> None:
     """A worker, supervisor or admin; a worker names their supervisor."""
     if role not in ROLES:
@@ -114,17 +133,36 @@ def find_device(conn: Connection, device: str) -> Any:
     return rows[0]
 
 
-def revoke(engine: Engine, device: str) -> str:
-    """Refuse every later request of a lost or retired laptop; its accepted ops stay."""
+def revoke(engine: Engine, device: str, wipe: bool = False) -> str:
+    """Refuse every later request of a lost or retired laptop; its accepted ops stay.
+
+    With `wipe`, the laptop's next contact may still push its pending ops; then it is
+    told to erase its keys and profile (sync/wipe.py), and is refused from then on.
+    """
     with engine.begin() as conn:
         row = find_device(conn, device)
-        if row.revoked_ms is not None:
+        if row.revoked_ms is not None and (not wipe or row.wipe_ms is not None):
             return str(row.device_id)
-        conn.execute(
-            update(DEVICES).where(DEVICES.c.device_id == row.device_id).values(revoked_ms=now_ms())
-        )
-        audit(conn, "admin", "revoke", f"device {row.device_id} of {row.user}")
+        now = now_ms()
+        values: dict[str, Any] = {"revoked_ms": row.revoked_ms or now}
+        if wipe:
+            values["wipe_ms"] = now
+        conn.execute(update(DEVICES).where(DEVICES.c.device_id == row.device_id).values(**values))
+        action = "revoke with wipe" if wipe else "revoke"
+        audit(conn, "admin", action, f"device {row.device_id} of {row.user}")
     return str(row.device_id)
+
+
+def mark_wiped(engine: Engine, device_id: str, user: str, detail: str) -> None:
+    """The laptop sent its work and is erasing itself: refused for good from now on."""
+    with engine.begin() as conn:
+        done = conn.execute(
+            update(DEVICES)
+            .where(DEVICES.c.device_id == device_id, DEVICES.c.wipe_ms.is_not(None))
+            .values(wiped_ms=now_ms())
+        )
+        if done.rowcount:
+            audit(conn, user, "wiped", f"device {device_id}: {detail}")
 
 
 def devices(engine: Engine) -> list[dict[str, Any]]:
@@ -151,6 +189,11 @@ def devices(engine: Engine) -> list[dict[str, Any]]:
 
 def set_recovery_key(engine: Engine, text: str) -> str:
     """The agency recovery public key every case key is also wrapped to."""
+    label, _, rest = text.strip().partition(" ")
+    if label == "fieldkit-recovery-private-v1" or "PRIVATE KEY" in text:
+        raise AdminError("this is the PRIVATE recovery key: give the server the .pub file")
+    if label == "fieldkit-recovery-public-v1":
+        text = rest
     try:
         public = load_x25519_public(text)
     except (ValueError, FieldkitError) as exc:

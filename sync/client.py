@@ -7,10 +7,12 @@ transaction, so an interrupted sync resumes with no loss and no duplicate.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -18,14 +20,11 @@ from typing import Any
 
 import httpx
 
-from fieldkit.changelog import GENESIS, Op
+from fieldkit.changelog import Op
 from fieldkit.crypto import (
-    ARGON2_DEFAULTS,
     CryptoError,
-    Sealer,
     X25519PrivateKey,
     b64,
-    derive_passphrase_key,
     ed25519_public_from_bytes,
     load_x25519_public,
     unb64,
@@ -34,10 +33,12 @@ from fieldkit.crypto import (
     wrap_to_public,
 )
 from fieldkit.errors import FieldkitError, OfflineError, StoreError
-from fieldkit.store import SYNC_LOCAL, Store
+from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
+from . import outcome
 from .protocol import (
     RECOVERY_RECIPIENT,
+    WIPE_REQUESTED,
     EnrollResponse,
     Hello,
     KeysResponse,
@@ -53,6 +54,7 @@ from .protocol import (
     receipt_message,
     request_message,
 )
+from .userkey import install_grant, waiting_note
 
 ProgressFn = Callable[[str, int, int | None], None]
 PUSH_BATCH = 1000
@@ -60,13 +62,19 @@ PULL_PAGE = 2000
 # Profile meta: the server's `devices_as_of`, so the next keys request lists new devices only.
 DEVICES_AS_OF = "sync_devices_as_of"
 TIMEOUT_S = 30.0
-# Decisions of a supervisor (entity "approval", field "decision"; fieldkit.review).
+# Decisions of a supervisor (entity "approval", field "decision"; fieldkit.services.review).
 APPROVED = {"approved", "confirmed"}
 RETURNED = {"returned", "rejected", "disputed"}
 
 
 class SyncRefused(FieldkitError):
     """The server refused this laptop (revoked, unknown, not on a case); nothing was lost."""
+
+    exit_code = outcome.EXIT_DEVICE_REFUSED
+
+
+class WipeRequested(SyncRefused):
+    """The agency revoked this laptop with --wipe: send the pending work, then erase."""
 
 
 class NotEnrolled(FieldkitError):
@@ -100,41 +108,24 @@ class SyncSummary:
     clock_offset_ms: int = 0
     receipt_seq: int = 0
     last_sync: str = ""
+    ops_checked: int = 0
+    retried: int = 0
+    waiting_keys: list[str] = field(default_factory=list)
+    keys_shared: list[dict[str, str]] = field(default_factory=list)
+    keys_not_shared: list[dict[str, str]] = field(default_factory=list)
+    duration_ms: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        """0 only when everything was sent and accepted (`outcome`)."""
+        if self.quarantined_total or self.waiting:
+            return outcome.EXIT_REFUSED
+        return outcome.EXIT_OK
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON for scripts."""
-        return asdict(self)
-
-
-# --- keys the user carries between laptops ----------------------------------------------
-
-
-def seal_user_key(
-    private: bytes, passphrase: str, user: str, argon: dict[str, int] | None = None
-) -> str:
-    """The user's X25519 private key sealed under their passphrase, for the server to hold."""
-    params = dict(argon or ARGON2_DEFAULTS)
-    salt = os.urandom(16)
-    kek = derive_passphrase_key(passphrase, salt, params)
-    sealed = Sealer(kek).seal(private, f"fieldkit|user-key|{user}".encode())
-    return json.dumps(
-        {"v": 1, "params": params, "salt": b64(salt), "sealed": b64(sealed)},
-        separators=(",", ":"),
-    )
-
-
-def open_user_key(text: str, passphrase: str, user: str) -> bytes:
-    """Inverse of `seal_user_key`; a clear message when the passphrase is not the one used."""
-    doc = json.loads(text)
-    params = {k: int(v) for k, v in doc["params"].items()}
-    kek = derive_passphrase_key(passphrase, unb64(doc["salt"]), params)
-    try:
-        return Sealer(kek).open(unb64(doc["sealed"]), f"fieldkit|user-key|{user}".encode())
-    except CryptoError:
-        raise FieldkitError(
-            f"this passphrase does not open {user}'s agency key; use the passphrase of the "
-            "laptop you enrolled first (nothing was changed)"
-        ) from None
+        """Plain JSON for scripts: the outcome and exit code first, then every figure."""
+        code = self.exit_code
+        return {"outcome": outcome.OUTCOMES[code], "exit_code": code, **asdict(self)}
 
 
 def envelope_context(case_id: str, key_id: str) -> str:
@@ -198,7 +189,9 @@ class SyncClient:
         waiting = self.store.outbox_count()
         return OfflineError(f"{waiting} changes waiting to sync; nothing lost ({reason})")
 
-    def _send(self, method: str, path: str, body: bytes | None, signed: bool) -> Any:
+    def _send(
+        self, method: str, path: str, body: bytes | None, signed: bool, quiet: bool = False
+    ) -> Any:
         headers = {"content-type": "application/json"}
         payload = body or b""
         if signed:
@@ -218,11 +211,15 @@ class SyncClient:
                 detail = str(response.json().get("detail"))
             except (ValueError, AttributeError):
                 detail = response.text[:200]
+            if detail == WIPE_REQUESTED:
+                raise WipeRequested(detail)
+            if quiet:
+                raise SyncRefused(detail)
             raise SyncRefused(
                 f"the server refused this request: {detail} "
                 f"({self.store.outbox_count()} changes waiting on this laptop; nothing lost)"
             )
-        return response.json()
+        return response.json() if response.content else None
 
     def get(self, path: str, signed: bool = True) -> Any:
         """A signed GET."""
@@ -258,8 +255,14 @@ def enroll(
     passphrase: str,
     argon: dict[str, int] | None = None,
     transport: httpx.BaseTransport | None = None,
+    insecure: bool = False,
 ) -> EnrollResponse:
-    """Register this laptop's keys; fetch (or create) the user's agency key pair."""
+    """Register this laptop's keys; fetch (or create) the user's agency key pair.
+
+    Everything that can be checked first is (`enroll_check`), before the code is sent."""
+    from .enroll_check import check_enrollment
+
+    url = check_enrollment(store, url, code, insecure)
     with SyncClient(store, url, transport) as client:
         hello = client.hello()
         candidate = X25519PrivateKey.generate()
@@ -275,18 +278,13 @@ def enroll(
             "sign_pub": sign_pub,
             "box_pub": box_pub,
             "user_box_pub": b64(candidate.public_key().public_bytes_raw()),
-            "user_box_sealed": seal_user_key(
-                candidate.private_bytes_raw(), passphrase, store.user, argon
-            ),
             "proof": b64(proof),
         }
         reply = EnrollResponse.model_validate(client.post("/v1/enroll", request, signed=False))
-    private = open_user_key(reply.user_box_sealed, passphrase, reply.user)
-    key = X25519PrivateKey.from_private_bytes(private)
-    if b64(key.public_key().public_bytes_raw()) != reply.user_box_pub:
-        raise FieldkitError("the agency key the server returned does not match; ask your IT lead")
+    created = reply.holds_user_key and reply.user_box_pub == request["user_box_pub"]
     with store.transaction():
-        store.set_secret("sync_user_box_key", private)
+        if created:  # this laptop made the user's key: it stays here, sealed, and nowhere else
+            store.set_secret("sync_user_box_key", candidate.private_bytes_raw())
         store.set_meta("sync_url", client.url)
         store.set_meta("sync_role", reply.role)
         store.set_meta("sync_supervisor", reply.supervisor or "")
@@ -360,7 +358,8 @@ def _send_team(
     worker: str,
     supervisor: str | None,
     recovery: str | None,
-) -> None:
+) -> set[str]:
+    """Put the case's team with its key wrapped to each enrolled member; those wrapped to."""
     members = [worker] + ([supervisor] if supervisor and supervisor != worker else [])
     envelopes = _wrap_for(store, client, case_id, members, recovery)
     client.post(
@@ -368,6 +367,7 @@ def _send_team(
         {"worker": worker, "supervisor": supervisor, "envelopes": envelopes},
         method="PUT",
     )
+    return {e["recipient"] for e in envelopes}
 
 
 def _push_teams(
@@ -431,10 +431,25 @@ def _push(
             acked = [r.op_id for r in reply.results if r.status in ("accepted", "duplicate")]
             with store.transaction():
                 store.mark_acked(acked)
+                later = outcome.retryable(store)
+                for op_id in acked:
+                    later.pop(op_id, None)
                 for r in reply.results:
                     if r.status == "rejected":
                         store.quarantine(r.op_id, r.reason or "refused by the server")
-                        summary.rejected.append({"op_id": r.op_id, "reason": r.reason or ""})
+                        summary.rejected.append(
+                            {
+                                "op_id": r.op_id,
+                                "reason": r.reason or "",
+                                "cause": r.cause or "",
+                                "retryable": "yes" if r.retryable else "no",
+                            }
+                        )
+                        if r.retryable:
+                            later[r.op_id] = r.cause or ""
+                        else:
+                            later.pop(r.op_id, None)
+                outcome.set_retryable(store, later)
                 store.set_meta("sync_receipt", reply.receipt.model_dump_json())
             summary.pushed += sum(1 for r in reply.results if r.status == "accepted")
             summary.duplicates += sum(1 for r in reply.results if r.status == "duplicate")
@@ -456,9 +471,13 @@ def _push(
 
 def _install_keys(store: Store, keys: KeysResponse, summary: SyncSummary) -> set[str]:
     """Open case-key envelopes addressed to this user; the cases that are new here."""
+    for note in (install_grant(store, keys), waiting_note(store, keys)):
+        if note:
+            summary.team_problems.append(note)
     raw = store.secret("sync_user_box_key")
-    if raw is None:
-        raise NotEnrolled("this laptop has no agency key; run `fieldkit enroll URL CODE` again")
+    if raw is None:  # waiting for a grant: the cases stay closed here until then
+        _add_devices(store, keys)
+        return set()
     private = X25519PrivateKey.from_private_bytes(raw)
     fresh = set()
     for env in keys.envelopes:
@@ -659,35 +678,6 @@ def _pull(
 # --- the whole sync --------------------------------------------------------------------
 
 
-def _verify_own_chain(store: Store, summary: SyncSummary) -> None:
-    """Check this laptop's chain since the last good check: sequence, hash, link.
-
-    Signatures are checked by the server on every push (and by `fieldkit verify`); here
-    the point is to name a damaged op before it is sent, at end-of-day speed.
-    """
-    mark = store.meta("sync_verified") or f"0:{GENESIS}"
-    seq_text, _, prev = mark.partition(":")
-    expected = int(seq_text) + 1
-    own = [op for op in store.ops() if op.device_id == store.device_id and op.seq >= expected]
-    good: tuple[int, str] | None = None
-    for op in own:
-        if op.compute_hash() != op.hash:
-            problem = "its content does not match its hash: altered after it was written"
-        elif op.seq != expected:
-            problem = f"it has sequence number {op.seq} where {expected} was expected"
-        elif op.prev_hash != prev:
-            problem = "it does not link to the op before it: deleted, inserted or reordered"
-        else:
-            expected, prev = op.seq + 1, op.hash
-            if not summary.local_problems:
-                good = (op.seq, op.hash)
-            continue
-        summary.local_problems.append(f"op {op.op_id}: {problem}")
-        expected, prev = op.seq + 1, op.hash
-    if good is not None:
-        store.set_meta("sync_verified", f"{good[0]}:{good[1]}")
-
-
 def run_sync(
     store: Store,
     progress: ProgressFn | None = None,
@@ -695,25 +685,60 @@ def run_sync(
     transport: httpx.BaseTransport | None = None,
     batch_size: int = PUSH_BATCH,
     page_size: int = PULL_PAGE,
+    retry_all: bool = False,
 ) -> SyncSummary:
-    """Verify, push, pull, merge; OfflineError (exit 2) when the server cannot be reached."""
+    """Verify, push, pull, merge; OfflineError (exit 2) when the server cannot be reached.
+
+    The laptop's whole chain is checked first: an op that fails stops the sync before
+    anything is sent (`outcome.LocalIntegrityError`, exit 4). Refused ops whose cause has
+    gone (the case is now assigned to this user) are sent again; with `retry_all`, every
+    refused op whose cause can go away is.
+    """
+    started = time.monotonic()
     summary = SyncSummary()
     if progress:
         progress("verify", 0, None)
-    _verify_own_chain(store, summary)
+    summary.ops_checked = outcome.check_own_chain(store)
     with SyncClient(store, transport=transport) as client:
-        hello = client.hello()
-        summary.clock_offset_ms = client.offset_ms
-        recovery = hello.recovery_pub or store.meta("recovery_pub")
-        _push_teams(store, client, recovery, summary)
+        try:
+            return _run(store, client, summary, progress, batch_size, page_size, retry_all, started)
+        except WipeRequested:
+            from .wipe import drain_and_wipe
+
+            drain_and_wipe(store, client, summary)
+            raise
+
+
+def _run(
+    store: Store,
+    client: SyncClient,
+    summary: SyncSummary,
+    progress: ProgressFn | None,
+    batch_size: int,
+    page_size: int,
+    retry_all: bool,
+    started: float,
+) -> SyncSummary:
+    """The sync proper, over an open client (see `run_sync`)."""
+    hello = client.hello()
+    summary.clock_offset_ms = client.offset_ms
+    recovery = hello.recovery_pub or store.meta("recovery_pub")
+    _push_teams(store, client, recovery, summary)
+    _push(store, client, summary, progress, batch_size)
+    keys = _fetch_keys(store, client)
+    if _requeue_refused(store, keys, summary, retry_all):
         _push(store, client, summary, progress, batch_size)
-        keys = _fetch_keys(store, client)
-        fresh = _install_keys(store, keys, summary)
-        if fresh:
-            backfill = set(json.loads(store.meta("sync_backfill") or "[]")) | fresh
-            store.set_meta("sync_backfill", json.dumps(sorted(backfill)))
-        _complete_envelopes(store, client, keys, recovery, summary)
-        touched = _pull(store, client, keys, summary, progress, page_size)
+    fresh = _install_keys(store, keys, summary)
+    if fresh:
+        backfill = set(json.loads(store.meta("sync_backfill") or "[]")) | fresh
+        store.set_meta("sync_backfill", json.dumps(sorted(backfill)))
+    _complete_envelopes(store, client, keys, recovery, summary)
+    touched = _pull(store, client, keys, summary, progress, page_size)
+    summary.waiting = store.outbox_count()
+    summary.quarantined_total = len(store.quarantined())
+    summary.waiting_keys = _waiting_keys(store, keys)
+    summary.duration_ms = int((time.monotonic() - started) * 1000)
+    _report(client, summary)
     for case_id, entity, entity_id in sorted(touched):
         state = store.entity(case_id, entity, entity_id)
         if state is None:
@@ -730,11 +755,60 @@ def run_sync(
                 }
             )
             summary.needs_resolution += int(conflict.critical)
-    summary.waiting = store.outbox_count()
-    summary.quarantined_total = len(store.quarantined())
     summary.last_sync = datetime.now(UTC).isoformat(timespec="seconds")
-    store.set_meta("last_sync", summary.last_sync)
+    with store.transaction():
+        store.set_meta("last_sync", summary.last_sync)
+        store.set_meta(outcome.WAITING_KEYS_META, json.dumps(summary.waiting_keys))
     return summary
+
+
+def _report(client: SyncClient, summary: SyncSummary) -> None:
+    """Tell the agency how this sync went (counts only); a server that cannot take the
+    report does not make the sync fail."""
+    from fieldkit import __version__
+
+    report = {
+        "outcome": outcome.OUTCOMES[summary.exit_code],
+        "pushed": summary.pushed,
+        "pulled": summary.pulled,
+        "refused": summary.quarantined_total,
+        "waiting": summary.waiting,
+        "waiting_keys": len(summary.waiting_keys),
+        "duration_ms": summary.duration_ms,
+        "app_version": __version__,
+    }
+    with contextlib.suppress(SyncRefused, OfflineError):
+        client._send("POST", "/v1/sync-report", json.dumps(report).encode(), True, quiet=True)
+
+
+def _requeue_refused(
+    store: Store, keys: KeysResponse, summary: SyncSummary, retry_all: bool
+) -> bool:
+    """Put refused ops whose cause has gone back in the outbox; True if any were."""
+    later = outcome.retryable(store)
+    if not later:
+        return False
+    mine = {team.case_id for team in keys.teams}
+    ids = [
+        op.op_id
+        for op in store.ops(SYNC_QUARANTINED)
+        if op.op_id in later and (retry_all or op.case_id in mine)
+    ]
+    if ids:
+        store.requeue(ids)
+        summary.retried += len(ids)
+        # Counted again below, from what the server answers this time.
+        summary.rejected = [r for r in summary.rejected if r["op_id"] not in set(ids)]
+    return bool(ids)
+
+
+def _waiting_keys(store: Store, keys: KeysResponse) -> list[str]:
+    """Cases this user is on that this laptop cannot open yet (no key from a teammate)."""
+    return sorted(
+        team.case_id
+        for team in keys.teams
+        if keys.user in team.without_key and not _has_key(store, team.case_id)
+    )
 
 
 def _complete_envelopes(
@@ -746,11 +820,24 @@ def _complete_envelopes(
 ) -> None:
     """Wrap a case key for a teammate who enrolled after the case was assigned."""
     for team in keys.teams:
-        if not team.without_key or not _has_key(store, team.case_id):
+        others = [name for name in team.without_key if name != keys.user]
+        if not others or keys.role not in ("supervisor", "admin"):
             continue
-        if keys.role not in ("supervisor", "admin"):
+        if not _has_key(store, team.case_id):
+            summary.keys_not_shared += [
+                {"case_id": team.case_id, "user": name, "why": "this laptop has no key for it"}
+                for name in others
+            ]
             continue
         try:
-            _send_team(store, client, team.case_id, team.worker, team.supervisor, recovery)
+            shared = _send_team(store, client, team.case_id, team.worker, team.supervisor, recovery)
         except SyncRefused as exc:
             summary.team_problems.append(f"case {team.case_id}: {exc}")
+            continue
+        for name in others:
+            if name in shared:
+                summary.keys_shared.append({"case_id": team.case_id, "user": name})
+            else:
+                summary.keys_not_shared.append(
+                    {"case_id": team.case_id, "user": name, "why": "not enrolled yet"}
+                )

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from fieldkit.errors import FieldkitError
+from fieldkit.hardening import private_file
 
 ENV_DB = "FIELDKIT_SERVER_DB"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -55,8 +56,8 @@ def make_engine(url: str | None = None, pool_size: int = 10) -> Engine:
     except ArgumentError:
         raise ServerDbError(f"{resolved!r} is not a database URL") from None
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database:
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:":
+            private_file(Path(parsed.database).expanduser())  # 0600 in a 0700 directory
         engine = create_engine(
             resolved,
             connect_args={"check_same_thread": False, "timeout": 30},

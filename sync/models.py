@@ -27,7 +27,9 @@ class User(SQLModel, table=True):
     supervisor: str | None = Field(default=None, description="a worker's supervisor")
     box_pub: bytes | None = Field(default=None, description="X25519 public key case keys wrap to")
     box_sealed: str | None = Field(
-        default=None, description="the private half, sealed with the user's passphrase key"
+        default=None,
+        description="unused since revision 0002 (was the private half sealed under the "
+        "passphrase, which a stolen database could guess); always NULL",
     )
     created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
 
@@ -46,6 +48,16 @@ class Device(SQLModel, table=True):
     last_seq: int = Field(default=0, description="the last chain position the server has seen")
     head_hash: str = Field(default=GENESIS, description="the hash at that position")
     last_seen_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    wipe_ms: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, nullable=True),
+        description="revoked with --wipe: at next contact it sends its work, then erases itself",
+    )
+    wiped_ms: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, nullable=True),
+        description="when the laptop said it had sent its work and was erasing itself",
+    )
 
 
 class EnrollCode(SQLModel, table=True):
@@ -101,6 +113,9 @@ class RejectedOp(SQLModel, table=True):
     hash: str
     reason: str
     received_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    cause: str | None = Field(
+        default=None, description="a `protocol.Cause`: whether the refusal can go away"
+    )
 
 
 class CaseMember(SQLModel, table=True):
@@ -122,6 +137,22 @@ class CaseKeyEnvelope(SQLModel, table=True):
     case_id: str = Field(primary_key=True)
     recipient: str = Field(primary_key=True, description="a user name, or @recovery")
     key_id: str
+    wrapped: bytes
+    by_device: str
+    created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class UserKeyGrant(SQLModel, table=True):
+    """The user's X25519 private key wrapped to one of their devices by another of them.
+
+    A device that created the user key holds it from the start (`wrapped` empty). The
+    server cannot open a grant: only that device's X25519 private key does.
+    """
+
+    __tablename__ = "user_key_grants"
+
+    device_id: str = Field(primary_key=True)
+    user: str = Field(index=True)
     wrapped: bytes
     by_device: str
     created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -160,6 +191,27 @@ class AuditEvent(SQLModel, table=True):
     detail: str
 
 
+class SyncReport(SQLModel, table=True):
+    """What one sync of a device did: counts and timing only, never content."""
+
+    __tablename__ = "sync_reports"
+    __table_args__ = (Index("sync_reports_device_at", "device_id", "at_ms"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(CursorType, primary_key=True, autoincrement=True)
+    )
+    device_id: str
+    at_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    outcome: str = Field(description="ok, refused, waiting (the sync's exit, in words)")
+    pushed: int
+    pulled: int
+    refused: int = Field(description="changes of this laptop the server holds refused")
+    waiting: int = Field(description="changes still in the laptop's outbox")
+    waiting_keys: int = Field(description="cases the laptop cannot open yet")
+    duration_ms: int
+    app_version: str
+
+
 metadata = SQLModel.metadata
 
 
@@ -178,3 +230,5 @@ CASE_KEYS = _table(CaseKeyEnvelope)
 REQUEST_NONCES = _table(RequestNonce)
 SETTINGS = _table(Setting)
 AUDIT_LOG = _table(AuditEvent)
+SYNC_REPORTS = _table(SyncReport)
+USER_KEY_GRANTS = _table(UserKeyGrant)

@@ -6,13 +6,15 @@ nonce and the body's SHA-256, so a captured request cannot be replayed or altere
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import json
 import os
+import re
 import time
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from fieldkit.changelog import Op
 from fieldkit.crypto import b64, unb64
@@ -22,9 +24,53 @@ AUTH_SCHEME = "Fieldkit"
 # A signed request is good for this long either side of the server's clock.
 REQUEST_WINDOW_MS = 5 * 60 * 1000
 RECOVERY_RECIPIENT = "@recovery"
+# The refusal a laptop revoked with `--wipe` meets: it pushes its pending ops, says so on
+# WIPED_ROUTE, then erases its keys and profile (sync/wipe.py).
+WIPE_REQUESTED = (
+    "this laptop was retired by the agency: it sends its pending work, then erases its "
+    "keys and profile"
+)
+DRAIN_ROUTES = frozenset({"/v1/push", "/v1/wiped"})
 ROLES = ("worker", "supervisor", "admin")
 
 OpStatus = Literal["accepted", "duplicate", "rejected", "deferred"]
+# The largest integer the server's databases store (SQLite and PostgreSQL BIGINT).
+INT64_MAX = 2**63 - 1
+_B64 = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+
+
+def _base64(text: str) -> str:
+    if not _B64.fullmatch(text):
+        raise ValueError("not URL-safe base64")
+    try:
+        unb64(text)
+    except (binascii.Error, ValueError):
+        raise ValueError("not URL-safe base64") from None
+    return text
+
+
+B64 = Annotated[str, Field(max_length=16384), AfterValidator(_base64)]
+"""Bytes on the wire: URL-safe base64, checked before the server decodes it."""
+Cursor = Annotated[int, Field(ge=0, le=INT64_MAX)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+# Why an op was refused. A cause in RETRYABLE can go away (the case is assigned to the
+# author, the author becomes its supervisor): the laptop sends the op again then, and the
+# server accepts it at its original place in the chain. Any other cause is for good.
+Cause = Literal[
+    "not_on_case",
+    "not_reviewer",
+    "wrong_role",
+    "tampered",
+    "forged",
+    "broken_link",
+    "wrong_author",
+    "fork",
+    "id_reused",
+    "foreign_device",
+]
+RETRYABLE: frozenset[str] = frozenset({"not_on_case", "not_reviewer"})
 
 
 def now_ms() -> int:
@@ -130,6 +176,11 @@ class OpResult(BaseModel):
     op_id: str
     status: OpStatus
     reason: str | None = None
+    cause: Cause | None = Field(default=None, description="why it was refused; see `retryable`")
+    retryable: bool = Field(
+        default=False,
+        description="the cause can go away: send the op again once it has (it keeps its place)",
+    )
 
 
 class Receipt(BaseModel):
@@ -153,7 +204,7 @@ class PushResponse(BaseModel):
 class PullRequest(BaseModel):
     """Ops after `cursor` of the caller's cases (or of one case, to backfill it)."""
 
-    cursor: int = 0
+    cursor: Cursor = 0
     limit: int = Field(default=2000, ge=1, le=5000)
     case_id: str | None = None
 
@@ -169,10 +220,10 @@ class PullResponse(BaseModel):
 class Envelope(BaseModel):
     """A case key wrapped to one recipient's X25519 key (a user, or the agency recovery key)."""
 
-    case_id: str
-    key_id: str
-    recipient: str
-    wrapped: str
+    case_id: Name
+    key_id: Name
+    recipient: Name
+    wrapped: B64
 
 
 class DeviceInfo(BaseModel):
@@ -204,6 +255,14 @@ class KeysResponse(BaseModel):
     envelopes: list[Envelope]
     teams: list[TeamInfo]
     devices: list[DeviceInfo]
+    user_key_grant: str | None = Field(
+        default=None,
+        description="the user's private key wrapped to the calling device, once granted",
+    )
+    waiting_for_grant: list[str] = Field(
+        default_factory=list,
+        description="the caller's user's other devices that do not hold the user key yet",
+    )
     devices_as_of: int | None = Field(
         default=None,
         description="pass as `devices_since` next time to receive only devices enrolled "
@@ -223,14 +282,18 @@ class Hello(BaseModel):
 class EnrollRequest(BaseModel):
     """A laptop registering its keys with a one-time code."""
 
-    code: str
-    device_id: str
-    user: str
-    sign_pub: str
-    box_pub: str
-    user_box_pub: str = Field(description="the user's X25519 public key, if this is their first")
-    user_box_sealed: str = Field(description="its private half sealed with the user's passphrase")
-    proof: str = Field(description="Ed25519 signature of the enroll message by `sign_pub`")
+    code: Name
+    device_id: Name
+    user: Name
+    sign_pub: B64
+    box_pub: B64
+    user_box_pub: B64 = Field(description="the user's X25519 public key, if this is their first")
+    user_box_sealed: str = Field(
+        default="",
+        max_length=4096,
+        description="ignored: the server no longer keeps a passphrase-sealed user key",
+    )
+    proof: B64 = Field(description="Ed25519 signature of the enroll message by `sign_pub`")
 
 
 class EnrollResponse(BaseModel):
@@ -240,7 +303,14 @@ class EnrollResponse(BaseModel):
     role: str
     supervisor: str | None
     user_box_pub: str
-    user_box_sealed: str
+    user_box_sealed: str = Field(
+        default="", description="always empty: the user key reaches a second laptop as a grant"
+    )
+    holds_user_key: bool = Field(
+        default=False,
+        description="true when this laptop's `user_box_pub` became the user's key; false: "
+        "another laptop of the user must grant it (`fieldkit grant`)",
+    )
     server_sign_pub: str
     recovery_pub: str | None
 
@@ -257,9 +327,40 @@ class UserKey(BaseModel):
 class TeamRequest(BaseModel):
     """Set a case's team and the key envelopes for each member and the recovery key."""
 
-    worker: str
-    supervisor: str | None = None
-    envelopes: list[Envelope]
+    worker: Name
+    supervisor: Name | None = None
+    envelopes: list[Envelope] = Field(max_length=100)
+
+
+class GrantRequest(BaseModel):
+    """The user's private key wrapped to one of the same user's devices."""
+
+    wrapped: B64
+
+
+class GrantResponse(BaseModel):
+    """The device that now holds its user's key."""
+
+    device_id: str
+    user: str
+
+
+def grant_context(user: str, device_id: str) -> str:
+    """What a user-key grant is bound to: the user and the receiving device."""
+    return f"user-key|{user}|{device_id}"
+
+
+class SyncReportRequest(BaseModel):
+    """How a sync went, for the agency's sync-health view: counts and timing, no content."""
+
+    outcome: str = Field(max_length=32)
+    pushed: int = Field(ge=0)
+    pulled: int = Field(ge=0)
+    refused: int = Field(ge=0)
+    waiting: int = Field(ge=0)
+    waiting_keys: int = Field(ge=0)
+    duration_ms: int = Field(ge=0)
+    app_version: str = Field(max_length=32)
 
 
 class ErrorBody(BaseModel):
@@ -290,7 +391,7 @@ def parse_push(body: bytes) -> list[Op]:
     thousands of ops and this is the server's hot path. ValueError names the problem."""
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ValueError("the push body is not JSON") from None
     items = doc.get("ops") if isinstance(doc, dict) else None
     if not isinstance(items, list):
@@ -303,8 +404,8 @@ def parse_push(body: bytes) -> list[Op]:
             if type(item.get(name)) is not str:
                 raise ValueError(f"op {n}: {name} is missing or not text")
         seq = item.get("seq")
-        if type(seq) is not int:
-            raise ValueError(f"op {n}: seq is missing or not an integer")
+        if type(seq) is not int or not 1 <= seq <= INT64_MAX:
+            raise ValueError(f"op {n}: seq is missing or not a positive 64-bit integer")
         try:
             raw, sig = unb64(item["body"]), unb64(item["sig"])
         except ValueError:
@@ -350,7 +451,9 @@ __all__ = [
     "PulledOp",
     "PushRequest",
     "PushResponse",
+    "RETRYABLE",
     "Receipt",
+    "SyncReportRequest",
     "TeamInfo",
     "TeamRequest",
     "UserKey",

@@ -56,7 +56,7 @@ def run_cli(
         capture_output=True,
         text=True,
         env=full_env,
-        input=input,
+        input=input if input is not None else "",  # never the terminal: no prompt waits
         timeout=120,
     )
 

@@ -18,8 +18,11 @@ from fieldkit.practice.profile import STATUSES, Period, PolicyProfile
 STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES)}
 """Most urgent first: overdue, due, due-soon, upcoming, done."""
 
-OPEN_STATUSES = ("overdue", "due", "due-soon")
-"""What `fieldkit due` lists by default; `--all` adds upcoming and done."""
+OPEN_STATUSES = ("overdue", "missed", "due", "due-soon")
+"""What `fieldkit due` lists by default; `--all` adds upcoming, done-late and done."""
+
+TODO_STATUSES = ("overdue", "due", "due-soon", "upcoming")
+"""Still to be done: a missed window or a late one-time duty can no longer be done."""
 
 EVENT_RULES = {
     "placement-change": "PL-7",
@@ -54,7 +57,7 @@ class DueItem:
     @property
     def is_open(self) -> bool:
         """Still needs doing (overdue, due, due-soon or upcoming)."""
-        return self.status != "done"
+        return self.status in TODO_STATUSES
 
     def sort_key(self) -> tuple[int, date, str, str]:
         """Most urgent first: by status, then date, then case and rule for a stable order."""
@@ -106,9 +109,13 @@ class _CaseRules:
         if case.last_supervision is not None and case.last_supervision <= as_of:
             supervisions.append(case.last_supervision)
         self.last_supervision = max(supervisions, default=None)
+        versions = [d for d in case.service_plan_dates if d <= as_of]
         plan_done = case.service_plan_completed
-        if plan_done is None and case.service_plan is not None:
-            plan_done = case.service_plan.completed
+        if plan_done is None and versions:
+            plan_done = min(versions)  # rule PL-2: the initial plan, not its later versions
+        plan = case.service_plan
+        if plan_done is None and plan is not None and plan.approval not in ("returned", "rejected"):
+            plan_done = plan.completed  # a plan a supervisor sent back is not in force
         self.plan_completed = plan_done if plan_done is not None and plan_done <= as_of else None
         formal = [r.date for r in case.reviews if r.kind == "formal" and r.date <= as_of]
         if case.last_formal_review is not None and case.last_formal_review <= as_of:
@@ -117,19 +124,30 @@ class _CaseRules:
         updates = [r.date for r in case.reviews if r.date <= as_of] + formal
         if self.plan_completed is not None:
             updates.append(self.plan_completed)
+        updates.extend(versions)  # rule PL-7: a new plan version is a plan update
         self.last_plan_update = max(updates, default=None)
         self.events = sorted((e for e in case.events if e.date <= as_of), key=lambda e: e.date)
         removals = [e.date for e in self.events if e.kind == "removal"]
         if case.removal_date is not None and case.removal_date <= as_of:
             removals.append(case.removal_date)
         self.removal = max(removals, default=None)
+        self.plan_dates = sorted(set(updates))
+        # rule FED-1: with no removal date on record, the clock starts with the child's
+        # first out-of-home placement.
+        placed = [
+            c.placement.since
+            for c in case.children
+            if c.placement is not None and c.placement.since is not None
+        ]
+        self.first_placement = min((d for d in placed if d <= as_of), default=None)
 
     def add(self, rule: str, what: str, due: date, status: str, reason: str) -> None:
         """Record one due item for this case."""
         self.items.append(DueItem(self.case.id, rule, what, due, status, reason, self.case.worker))
 
     def recurring_status(self, due: date, met_before: bool) -> str:
-        """A recurring duty met this period and not yet near due again is done."""
+        """A recurring duty met this period and not yet near due again is done; one never
+        yet performed is upcoming, due or overdue by its date, never done."""
         status = self.profile.status_for(due, self.as_of)
         if status == "upcoming" and met_before:
             return "done"
@@ -160,6 +178,8 @@ class _CaseRules:
         # rule VI-5: first-month intensity
         if p.first_month_interval_days and self.applies("VI-5"):
             window_end = case.opened + timedelta(days=p.first_month_days)
+            if self.as_of > window_end:
+                self.missed_first_month(window_end, what)
             first_due = anchor + timedelta(days=p.first_month_interval_days)
             if self.as_of <= window_end and first_due <= window_end:
                 reason = (
@@ -176,6 +196,37 @@ class _CaseRules:
             status = self.recurring_status(due, self.last_visit is not None)
             self.add("VI-1", what, due, status, reason + tail)
 
+    def missed_first_month(self, window_end: date, what: str) -> None:
+        """Rule VI-5: a first-month visit that was missed stays listed once the window closes."""
+        p, case = self.profile, self.case
+        kinds = p.visit_kinds
+        days = sorted(
+            v.date for v in case.visits if v.kind in kinds and case.opened < v.date <= window_end
+        )
+        anchor = case.opened
+        step = timedelta(days=p.first_month_interval_days)
+        while anchor + step <= window_end:
+            due = anchor + step
+            made = [d for d in days if anchor < d <= due]
+            if not made:
+                later = min(
+                    (v.date for v in case.visits if v.kind in kinds and due < v.date <= self.as_of),
+                    default=None,
+                )
+                after = (
+                    f"the next home visit was {later.isoformat()}"
+                    if later is not None
+                    else "no home visit since"
+                )
+                reason = (
+                    f"a visit was due by {due.isoformat()}, {p.first_month_interval_days} days "
+                    f"after {anchor.isoformat()}; {after}; the first {p.first_month_days} days "
+                    f"of service ended {window_end.isoformat()} (VI-5)"
+                )
+                self.add("VI-5", f"first-month {what} missed", due, "missed", reason)
+                return
+            anchor = made[-1]
+
     def supervision(self) -> None:
         """Rule RV-1: case reviewed in supervision; higher-risk cases more often."""
         if not self.applies("RV-1"):
@@ -191,7 +242,8 @@ class _CaseRules:
         risk = "higher-risk case: " if case.high_risk else ""
         reason = f"{since}; {risk}{_every(period, 'supervision')} (RV-1)"
         due = p.add_period(anchor, period)
-        self.add("RV-1", "supervision review", due, self.recurring_status(due, True), reason)
+        status = self.recurring_status(due, self.last_supervision is not None)
+        self.add("RV-1", "supervision review", due, status, reason)
 
     def service_plan(self) -> None:
         """Rule PL-2: the initial service plan within N days of the case opening."""
@@ -213,17 +265,34 @@ class _CaseRules:
         self.add("PL-2", "initial service plan", due, p.status_for(due, self.as_of), reason)
 
     def foster_care_plan(self) -> None:
-        """Rule FED-1: a case plan with the parents within N days of a child's removal."""
-        if self.removal is None or not self.applies("FED-1"):
+        """Rule FED-1: a case plan with the parents within N days of a child's removal, or of
+        the first out-of-home placement when no removal date is recorded."""
+        if not self.applies("FED-1"):
+            return
+        if self.removal is not None:
+            start = self.removal
+            removed = f"child removed {start.isoformat()}"
+        elif self.first_placement is not None:
+            start = self.first_placement
+            removed = f"child placed out of home {start.isoformat()} (no removal date recorded)"
+        else:
             return
         p = self.profile
         days = p.foster_care_plan_deadline_days
-        due = self.removal + timedelta(days=days)
-        removed = f"child removed {self.removal.isoformat()}"
+        due = start + timedelta(days=days)
         what = "case plan for the child in care"
-        if self.last_plan_update is not None and self.last_plan_update >= self.removal:
-            reason = f"{removed}; case plan dated {self.last_plan_update.isoformat()} (FED-1)"
+        first = next((d for d in self.plan_dates if d >= start), None)
+        if first is not None and first <= due:
+            reason = f"{removed}; case plan dated {first.isoformat()} (FED-1)"
             self.add("FED-1", what, due, "done", reason)
+            return
+        if first is not None:
+            late = (first - due).days
+            reason = (
+                f"{removed}; case plan within {days} days, by {due.isoformat()}; the first "
+                f"case plan after it is dated {first.isoformat()}, {late} days late (FED-1)"
+            )
+            self.add("FED-1", what, due, "done-late", reason)
             return
         reason = f"{removed}; case plan with the parents within {days} days (FED-1)"
         if self.plan_completed is not None:
@@ -245,10 +314,12 @@ class _CaseRules:
         ):
             anchor = self.last_formal_review
             since = f"last formal review {self.last_formal_review.isoformat()}"
+            reviewed = True
         else:
             assert self.plan_completed is not None
             anchor = self.plan_completed
             since = f"service plan completed {self.plan_completed.isoformat()}"
+            reviewed = False
         periodic_due = p.add_period(anchor, p.review_interval)
         periodic = f"{_every(p.review_interval, 'formal review')} ({periodic_rule})"
         notes = [
@@ -277,7 +348,7 @@ class _CaseRules:
             self.add(rule, what, due, p.status_for(due, self.as_of), reason)
             return
         reason = f"{since}; {periodic}{extra}"
-        status = self.recurring_status(periodic_due, True)
+        status = self.recurring_status(periodic_due, reviewed)
         self.add(periodic_rule, what, periodic_due, status, reason)
 
     def permanency_review(self) -> None:
@@ -291,7 +362,8 @@ class _CaseRules:
             return
         start = self.removal or min((d for d in placed if d is not None), default=None)
         start = start or case.opened
-        if self.last_formal_review is not None and self.last_formal_review >= start:
+        reviewed = self.last_formal_review is not None and self.last_formal_review >= start
+        if reviewed and self.last_formal_review is not None:
             anchor = self.last_formal_review
             since = f"last formal review {anchor.isoformat()}"
         else:
@@ -299,7 +371,8 @@ class _CaseRules:
             since = f"child in care since {start.isoformat()}"
         due = p.add_period(anchor, p.review_interval)
         reason = f"{since}; permanency goals reviewed every {p.review_interval.describe()} (RV-5)"
-        self.add("RV-5", "permanency goals review", due, self.recurring_status(due, True), reason)
+        status = self.recurring_status(due, reviewed)
+        self.add("RV-5", "permanency goals review", due, status, reason)
 
     def safety_plans(self) -> None:
         """Rule SA-2: approval before implementation, documented by the next working day."""
@@ -321,11 +394,11 @@ class _CaseRules:
             n = p.safety_plan_documentation_working_days
             due = p.add_working_days(made, n)
             skipped = [
-                made + timedelta(days=i)
-                for i in range(1, (due - made).days)
-                if (made + timedelta(days=i)) in p.holidays
+                (day, p.holiday_name(day))
+                for day in (made + timedelta(days=i) for i in range(1, (due - made).days))
+                if day.weekday() not in p.weekend and p.is_holiday(day)
             ]
-            holiday = "".join(f", skipping holiday {d.isoformat()}" for d in skipped)
+            holiday = "".join(f", skipping {name} {d.isoformat()}" for d, name in skipped)
             reason = (
                 f"alternative safety plan made {made.isoformat()} ({made:%A}); documented "
                 f"within {n} working day(s): {due.isoformat()} ({due:%A}){holiday} (SA-2)"

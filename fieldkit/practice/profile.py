@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_PROFILE = "ontario-std7"
 
-STATUSES = ("overdue", "due", "due-soon", "upcoming", "done")
-"""Every status a due item can have, most urgent first."""
+STATUSES = ("overdue", "missed", "due", "due-soon", "upcoming", "done-late", "done")
+"""Every status a due item can have, most urgent first. "missed": a duty whose window has
+closed without it being met (VI-5); "done-late": a one-time duty met after its deadline."""
 
 GATE_MODES = ("block", "warn")
 MONTH_MODES = ("calendar", "days")
@@ -39,6 +40,18 @@ REVIEW_RECORD_ITEMS = ("assessment", "service-plan", "safety-plan", "visit", "su
 ACTIVITY_FIELDS = ("who", "where", "how", "when", "measure")
 _WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
 _WEEKDAYS.update({name.lower(): i for i, name in enumerate(calendar.day_abbr)})
+
+
+# The largest number a profile may set, by unit: ten years, a day of minutes, 100 goals.
+# Bigger values are typos and would overflow date arithmetic or stall the due list.
+UPPER_BOUNDS: dict[str, int] = {
+    "days": 3660,
+    "weeks": 520,
+    "months": 120,
+    "minutes": 1440,
+    "goals": 100,
+    "score": 4,
+}
 
 
 class ProfileError(Exception):
@@ -66,6 +79,82 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, last))
 
 
+def split_jurisdiction(code: str) -> tuple[str, str | None]:
+    """ "CA-ON" → ("CA", "ON"); "US" → ("US", None)."""
+    country, _, subdivision = code.strip().partition("-")
+    return country.upper(), (subdivision.upper() or None)
+
+
+@lru_cache(maxsize=64)
+def public_holidays(
+    jurisdiction: str,
+    categories: tuple[str, ...],
+    year: int,
+    also: tuple[str, ...] = (),
+    not_observed: tuple[str, ...] = (),
+) -> dict[date, str]:
+    """Holidays (observed dates included) of a country or subdivision for one year, from the
+    maintained `holidays` library, so no hand-typed list runs out: the `categories`, plus
+    holidays of any category named in `also`, less those named in `not_observed`."""
+    import holidays as holidays_lib
+
+    country, subdivision = split_jurisdiction(jurisdiction)
+
+    def table(cats: tuple[str, ...]) -> dict[date, list[str]]:
+        found = holidays_lib.country_holidays(
+            country, subdiv=subdivision, years=year, categories=cats, observed=True
+        )
+        return {day: str(name).split("; ") for day, name in found.items()}
+
+    result: dict[date, list[str]] = table(categories)
+    if also:
+        every = tuple(holidays_lib.country_holidays(country).supported_categories)
+        for day, names in table(every).items():
+            wanted = [n for n in names if _base_name(n) in also]
+            if wanted:
+                result.setdefault(day, []).extend(n for n in wanted if n not in result[day])
+    kept = {
+        day: [n for n in names if _base_name(n) not in not_observed]
+        for day, names in result.items()
+    }
+    return {day: "; ".join(names) for day, names in kept.items() if names}
+
+
+def _base_name(name: str) -> str:
+    """ "Christmas Day (observed)" → "Christmas Day"."""
+    return name.removesuffix(" (observed)")
+
+
+def check_jurisdiction(code: str, categories: tuple[str, ...]) -> str | None:
+    """None when the `holidays` library knows the jurisdiction and categories, else why not."""
+    import holidays as holidays_lib
+
+    country, subdivision = split_jurisdiction(code)
+    supported = holidays_lib.list_supported_countries()
+    if country not in supported:
+        return f'unknown country "{country}" (ISO 3166 codes, e.g. "CA-ON", "US-WI")'
+    if subdivision is not None and subdivision not in supported[country]:
+        return f'"{country}" has no subdivision "{subdivision}"'
+    try:
+        holidays_lib.country_holidays(country, subdiv=subdivision, categories=categories)
+    except (NotImplementedError, ValueError) as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
+@lru_cache(maxsize=16)
+def _holiday_names(jurisdiction: str) -> frozenset[str]:
+    """Every holiday name the library knows for a jurisdiction (any category), 2020-2040."""
+    import holidays as holidays_lib
+
+    country, subdivision = split_jurisdiction(jurisdiction)
+    every = tuple(holidays_lib.country_holidays(country).supported_categories)
+    found = holidays_lib.country_holidays(
+        country, subdiv=subdivision, years=range(2020, 2041), categories=every
+    )
+    return frozenset(_base_name(n) for name in found.values() for n in str(name).split("; "))
+
+
 @lru_cache(maxsize=32)
 def _zone(name: str) -> ZoneInfo:
     """Zones are looked up once; zoneinfo caches too, but the error path should be ours."""
@@ -86,7 +175,11 @@ class PolicyProfile:
     month_counting: str
     days_per_month: int
     weekend: frozenset[int]
-    holidays: frozenset[date]
+    jurisdiction: str
+    holiday_categories: tuple[str, ...]
+    closures: frozenset[date]
+    also_observed: tuple[str, ...]
+    not_observed: tuple[str, ...]
     not_applied: frozenset[str]
     visit_interval: Period
     visit_kinds: tuple[str, ...]
@@ -116,6 +209,8 @@ class PolicyProfile:
     plan_min_goals: int
     review_record_requires: tuple[str, ...]
     visit_documentation_working_days: int = 0
+    min_passphrase_score: int = 3
+    """zxcvbn score (0-4) a new passphrase must reach; an agency may demand 4."""
 
     def applies(self, rule: str) -> bool:
         """A rule the jurisdiction does not apply yields no due items or checks."""
@@ -138,9 +233,26 @@ class PolicyProfile:
             return day + timedelta(days=period.count * self.days_per_month)
         return add_months(day, period.count)
 
+    def holiday_name(self, day: date) -> str | None:
+        """The jurisdiction's public holiday or the agency's closure on `day`, in words."""
+        if day in self.closures:
+            return "agency closure"
+        table = public_holidays(
+            self.jurisdiction,
+            self.holiday_categories,
+            day.year,
+            self.also_observed,
+            self.not_observed,
+        )
+        return table.get(day)
+
+    def is_holiday(self, day: date) -> bool:
+        """A public holiday of the profile's jurisdiction (any year) or an agency closure day."""
+        return self.holiday_name(day) is not None
+
     def is_working_day(self, day: date) -> bool:
-        """Rule SA-2 counts working days: not a weekend day, not a listed holiday."""
-        return day.weekday() not in self.weekend and day not in self.holidays
+        """Rule SA-2 counts working days: not a weekend day, not a holiday or closure."""
+        return day.weekday() not in self.weekend and not self.is_holiday(day)
 
     def add_working_days(self, day: date, n: int) -> date:
         """The n-th working day after `day` (n=1: the next working day); n=0 rolls forward."""
@@ -292,6 +404,14 @@ def _line_of(text: str, section: str, key: str) -> int | None:
     """The 1-based line where `key` is set inside `[section]` (tomllib keeps no positions)."""
     current = ""
     key_pattern = re.compile(r'^\s*(?:"' + re.escape(key) + r'"|' + re.escape(key) + r")\s*=")
+    part = r'(?:"{0}"|{0})'
+    dotted_pattern = re.compile(
+        r"^\s*"
+        + part.format(re.escape(section))
+        + r"\s*\.\s*"
+        + part.format(re.escape(key))
+        + r"\s*="
+    )
     for number, line in enumerate(text.splitlines(), start=1):
         header = re.match(r"^\s*\[\s*([^\]\s]+)\s*\]\s*(#.*)?$", line)
         if header:
@@ -299,6 +419,8 @@ def _line_of(text: str, section: str, key: str) -> int | None:
             continue
         if current == section and key_pattern.match(line):
             return number
+        if current == "" and section and dotted_pattern.match(line):
+            return number  # `visits.interval_days = 14` above any [section] header
     if section and key == "":
         for number, line in enumerate(text.splitlines(), start=1):
             if re.match(r"^\s*\[\s*" + re.escape(section) + r"\s*\]", line):
@@ -336,6 +458,10 @@ class _Reader:
         where = f"{name} line {line}" if line is not None else name
         return ProfileError(f"{where}: key {dotted}: {message}")
 
+    def has(self, section: str, key: str) -> bool:
+        """Whether an optional key is set (in the file or a profile it extends)."""
+        return key in self.sections.get(section, {})
+
     def raw(self, section: str, key: str, default: Any = None) -> Any:
         """A value that must be present, unless the key has a documented default."""
         values = self.sections.get(section, {})
@@ -354,12 +480,15 @@ class _Reader:
         minimum: int = 0,
         default: int | None = None,
     ) -> int:
-        """A whole number (days, minutes, goals) no smaller than `minimum`."""
+        """A whole number (days, minutes, goals) no smaller than `minimum`, no absurd size."""
         value = self.raw(section, key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(section, key, f"expected a whole number of {what}, got {_show(value)}")
         if value < minimum:
             raise self.fail(section, key, f"expected at least {minimum} {what}, got {value}")
+        maximum = UPPER_BOUNDS.get(what, 3660)
+        if value > maximum:
+            raise self.fail(section, key, f"expected at most {maximum} {what}, got {_show(value)}")
         return value
 
     def text(self, section: str, key: str) -> str:
@@ -427,7 +556,9 @@ class _Reader:
                 result.add(item)
                 continue
             try:
-                result.add(date.fromisoformat(str(item)))
+                if not isinstance(item, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", item):
+                    raise ValueError(item)
+                result.add(date.fromisoformat(item))
             except ValueError:
                 raise self.fail(
                     section, key, f"expected dates like 2026-12-25, got {_show(item)}"
@@ -444,6 +575,8 @@ class _Reader:
                     section, key, f'expected day names like "Saturday", got {_show(item)}'
                 )
             result.add(number)
+        if len(result) >= 7:
+            raise self.fail(section, key, "a week needs at least one working day")
         return frozenset(result)
 
     def check_unknown(self) -> None:
@@ -487,19 +620,59 @@ def _build(reader: _Reader) -> PolicyProfile:
             options = ", ".join(EVENT_KINDS)
             raise r.fail("events", kind, f"unknown event kind (known: {options})")
         event_days.append((kind, r.whole("events", kind)))
+    name, title = r.text("", "name"), r.text("", "title")
     origin = r.origins.get(("", "name"))
+    if origin is not None and origin[0] != r.top:
+        # an agency file that extends a profile without naming itself is not its parent
+        name = Path(r.top).stem
+        if r.origins.get(("", "title"), (r.top,))[0] != r.top:
+            title = f"{title}, as extended by {r.top}"
+    jurisdiction = r.text("calendar", "jurisdiction")
+    categories = (
+        r.words("calendar", "holiday_categories")
+        if r.has("calendar", "holiday_categories")
+        else ("public",)
+    )
+    problem = check_jurisdiction(jurisdiction, categories)
+    if problem is not None:
+        key = "jurisdiction"
+        if (
+            r.has("calendar", "holiday_categories")
+            and check_jurisdiction(jurisdiction, ("public",)) is None
+        ):
+            key = "holiday_categories"
+        raise r.fail("calendar", key, problem)
+    names: dict[str, tuple[str, ...]] = {}
+    for key in ("also_observed", "not_observed"):
+        names[key] = r.words("calendar", key) if r.has("calendar", key) else ()
+        known = _holiday_names(jurisdiction)
+        for item in names[key]:
+            if item not in known:
+                raise r.fail(
+                    "calendar", key, f"{_show(item)} is not a holiday name of {jurisdiction}"
+                )
+    also_observed, not_observed = names["also_observed"], names["not_observed"]
+    closures: frozenset[date] = frozenset()
+    for key in ("closures", "holidays"):  # `holidays`: the older name of agency closure days
+        if r.has("calendar", key):
+            closures |= r.dates("calendar", key)
     profile = PolicyProfile(
-        name=r.text("", "name"),
-        title=r.text("", "title"),
-        source=origin[0] if origin else r.top,
+        name=name,
+        title=title,
+        source=r.top,
         timezone=timezone,
         idle_lock_minutes=r.whole("", "idle_lock_minutes", "minutes", minimum=1, default=10),
+        min_passphrase_score=r.whole("", "min_passphrase_score", "score", minimum=3, default=3),
         due_days=due_days,
         due_soon_days=due_soon_days,
         month_counting=r.choice("calendar", "months", MONTH_MODES),
         days_per_month=r.whole("calendar", "days_per_month", minimum=1),
         weekend=r.weekdays("calendar", "weekend"),
-        holidays=r.dates("calendar", "holidays"),
+        jurisdiction=jurisdiction,
+        holiday_categories=categories,
+        closures=closures,
+        also_observed=also_observed,
+        not_observed=not_observed,
         not_applied=frozenset(not_applied),
         visit_interval=r.period("visits", "interval"),
         visit_kinds=r.words("visits", "counted_kinds"),

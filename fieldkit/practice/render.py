@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import date
 
@@ -14,12 +13,15 @@ from fieldkit.domain import Case
 from fieldkit.practice.engine import DueItem, due_list, open_items
 from fieldkit.practice.profile import PolicyProfile
 from fieldkit.practice.rules import rules_rows
+from fieldkit.text import json_text, safe
 
 STATUS_LABELS = {
     "overdue": ("⚠ overdue", "bold red"),
+    "missed": ("✗ missed", "bold magenta"),
     "due": ("● due", "yellow"),
     "due-soon": ("○ due soon", "cyan"),
     "upcoming": ("· upcoming", "dim"),
+    "done-late": ("✓ done late", "yellow"),
     "done": ("✓ done", "green"),
 }
 """Each status as a symbol and a word (readable without colour), and its colour."""
@@ -28,9 +30,12 @@ STATUS_HELP = """\
 Statuses ("today" is the --as-of day; numbers come from the policy profile):
 
   ⚠ overdue   the due date has passed and the requirement is not met.
+  ✗ missed    a window that has closed without the requirement being met
+              (a first-month visit, VI-5); it stays listed: it cannot be made up.
   ● due       due today or within due_days (7 in ontario-std7).
   ○ due soon  due within due_soon_days (14 in ontario-std7).
   · upcoming  not met yet, due later than that (only with --all).
+  ✓ done late a one-time deadline met after its date (only with --all).
   ✓ done      met for this period: a one-time deadline was met, or a
               recurring one was done recently enough (only with --all).
 
@@ -66,29 +71,31 @@ def due_table(items: Iterable[DueItem], as_of: date) -> Table:
     table.add_column("Rule", no_wrap=True)
     table.add_column("What, and why", ratio=1, min_width=24)
     for item in items:
-        when = "" if item.status == "done" else _when(item.due, as_of)
+        when = "" if item.status in ("done", "done-late") else _when(item.due, as_of)
         table.add_row(
             status_text(item.status),
             f"{item.due.isoformat()}\n{when}" if when else item.due.isoformat(),
-            f"{item.case}\n{item.worker}" if item.worker else item.case,
-            item.rule,
-            f"{item.what}\n[dim]{item.reason}[/dim]",
+            f"{safe(item.case)}\n{safe(item.worker)}" if item.worker else safe(item.case),
+            safe(item.rule),
+            f"{safe(item.what)}\n[dim]{safe(item.reason)}[/dim]",
         )
     return table
 
 
 def rules_table(profile: PolicyProfile) -> Table:
     """Every PRACTICE.md rule with its kind, this profile's values and how it is computed."""
-    table = Table(title=f"Practice rules — profile {profile.name}: {profile.title}")
+    table = Table(title=f"Practice rules — profile {safe(profile.name)}: {safe(profile.title)}")
     table.add_column("Rule", no_wrap=True)
     table.add_column("Kind", no_wrap=True)
     table.add_column("Requirement")
-    table.add_column(f"In {profile.name}")
+    table.add_column(f"In {safe(profile.name)}")
     table.add_column("How fieldkit checks it")
     for row in rules_rows(profile):
         applied = row["applied"] == "yes"
         values = (row["values"] or "—") if applied else "not applied in this profile"
-        table.add_row(row["id"], row["kind"], row["title"], values, row["how"])
+        table.add_row(
+            safe(row["id"]), safe(row["kind"]), safe(row["title"]), safe(values), safe(row["how"])
+        )
     table.caption = (
         "deadline: yields due dates (see `fieldkit due`); gate: checked at the point of work, "
         "blocks or warns, overrides need a reason; content: must be in the record before "
@@ -117,7 +124,7 @@ def print_due(
         items = open_items(items)
     if as_json:
         # console.out never wraps or highlights: scripts get exactly one JSON document
-        console.out(json.dumps([item.to_json() for item in items], ensure_ascii=False))
+        console.out(json_text([item.to_json() for item in items]), highlight=False)
         return 0
     if not items:
         console.print(f"Nothing due, due soon or overdue as of {as_of.isoformat()}.")

@@ -75,7 +75,7 @@ RULES: dict[str, Rule] = dict(
             "by the next working day",
             "Gate: an alternative plan waiting for approval cannot be implemented. Deadline: "
             "approval is due the day the plan is made; documentation by the working day "
-            "after (weekends and holidays skipped).",
+            "after (weekends, the jurisdiction's public holidays and agency closures skipped).",
         ),
         _rule(
             "SA-3",
@@ -275,7 +275,8 @@ def rule_values(rule_id: str, profile: PolicyProfile) -> str:
         "SA-2": f"documented within {p.safety_plan_documentation_working_days} working day(s); "
         f"gate: {p.gate_safety_plan_approval}; weekend: "
         + ", ".join(sorted(_DAY_NAMES[d] for d in p.weekend))
-        + f"; {len(p.holidays)} holidays listed",
+        + f"; public holidays of {p.jurisdiction} ({', '.join(p.holiday_categories)})"
+        + (f"; {len(p.closures)} agency closure day(s)" if p.closures else ""),
         "PL-1": f"gate: {p.gate_assessment_before_plan}",
         "PL-2": f"{p.service_plan_deadline_days} days after the case opened",
         "PL-4": f"at least {p.plan_min_goals} goal(s); activity fields: "

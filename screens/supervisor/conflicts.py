@@ -15,10 +15,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
-    from fieldkit.review import OpenConflict
+    from fieldkit.services.review import OpenConflict
 
 
 class ConflictsScreen(Screen[None]):
@@ -75,7 +77,7 @@ class ConflictsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="conflicts")
     def load(self) -> None:
         """Every open conflict, safety-critical first."""
-        from fieldkit import review
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is not None:
@@ -89,7 +91,11 @@ class ConflictsScreen(Screen[None]):
         for c in self.conflicts:
             mark = "⚠ needs resolution" if c.critical else "kept"
             table.add_row(
-                mark, c.case_id, f"{c.entity} {c.entity_id}", c.field, str(len(c.versions))
+                mark,
+                safe(c.case_id),
+                safe(f"{c.entity} {c.entity_id}"),
+                safe(c.field),
+                str(len(c.versions)),
             )
         if not self.conflicts:
             self.query_one("#conflict-result", Static).update("✓ No conflicts.")
@@ -113,7 +119,7 @@ class ConflictsScreen(Screen[None]):
                 box.update("")
                 continue
             v = conflict.versions[n]
-            box.update(f"[b]{n + 1}[/b] · by {v['by']}\n{_show_value(v['v'])}")
+            box.update(f"[b]{n + 1}[/b] · by {safe(v['by'])}\n{safe(_show_value(v['v']))}")
 
     def action_pick(self, index: int) -> None:
         """Keep one version as it is."""
@@ -143,8 +149,8 @@ class ConflictsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="resolve")
     def resolve(self, conflict: OpenConflict, value: Any) -> None:
         """The choice is an op like any other, so every device folds to it."""
-        from fieldkit import review
         from fieldkit.errors import FieldkitError
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None:
@@ -159,9 +165,9 @@ class ConflictsScreen(Screen[None]):
                 value,
             )
         except FieldkitError as exc:
-            self.post_message(self.Resolved(f"✗ {exc}"))
+            self.post_message(self.Resolved(f"✗ {safe(exc)}"))
             return
-        self.post_message(self.Resolved(f"✓ {conflict.entity} {conflict.field} resolved"))
+        self.post_message(self.Resolved(safe(f"✓ {conflict.entity} {conflict.field} resolved")))
 
     @on(Resolved)
     def _resolved(self, event: Resolved) -> None:

@@ -13,10 +13,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
-    from fieldkit.review import QueueItem
+    from fieldkit.services.review import QueueItem
 
 
 class ReviewQueueScreen(Screen[None]):
@@ -72,7 +74,7 @@ class ReviewQueueScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="queue")
     def load(self) -> None:
         """Build the queue (decrypts in memory) and count conflicts."""
-        from fieldkit import review
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None or fk.policy is None:
@@ -97,10 +99,10 @@ class ReviewQueueScreen(Screen[None]):
             table.add_row(
                 item.day.isoformat(),
                 label,
-                item.case_id,
-                item.worker or "",
+                safe(item.case_id),
+                safe(item.worker or ""),
                 flags,
-                item.family,
+                safe(item.family),
                 key=str(n),
             )
         plans = sum(1 for i in self.items if i.target == "safety_plan")
@@ -149,7 +151,7 @@ class ReviewQueueScreen(Screen[None]):
         if item.deadline:
             lines.append(f"  SA-2: document by {item.deadline.isoformat()}")
         lines += [f"  ⚠ {flag}" for flag in item.flags] or ["  ✓ the rules engine flags nothing"]
-        box.update("\n".join(lines))
+        box.update(safe("\n".join(lines)))
 
     @on(DataTable.RowSelected, "#queue")
     def _selected(self) -> None:

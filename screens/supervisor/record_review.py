@@ -15,10 +15,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
-    from fieldkit.review import QueueItem
+    from fieldkit.services.review import QueueItem
 
 
 class RecordReviewScreen(Screen[None]):
@@ -54,9 +56,13 @@ class RecordReviewScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Title, the record, the decision line, sync line."""
-        what = "Safety plan" if self.item.target == "safety_plan" else "Visit"
+        what = {
+            "safety_plan": "Safety plan",
+            "service_plan": "Service plan",
+            "closure": "Case closure",
+        }.get(self.item.target, "Visit")
         yield Static(
-            f"Review · {what} · case {self.item.case_id} · {self.item.family}",
+            f"Review · {what} · case {safe(self.item.case_id)} · {safe(self.item.family)}",
             classes="title-bar",
         )
         with VerticalScroll(id="record-scroll"):
@@ -72,7 +78,8 @@ class RecordReviewScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="record")
     def read(self) -> None:
         """Everything the supervisor needs to decide, as text."""
-        from fieldkit import review, services
+        from fieldkit import services
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None:
@@ -88,6 +95,10 @@ class RecordReviewScreen(Screen[None]):
                 lines.append(
                     f"Addendum {add.get('date')} by {add.get('author')}: {add.get('text')}"
                 )
+        elif item.target in ("service_plan", "closure"):
+            from fieldkit.screens.case.review_lines import record_lines
+
+            lines += record_lines(fk.store, item.case_id, item.target, item.target_id)
         else:
             plan = fk.store.entity(item.case_id, "safety_plan", item.target_id)
             fields: dict[str, Any] = plan.fields if plan else {}
@@ -116,7 +127,7 @@ class RecordReviewScreen(Screen[None]):
                 stale = " — STALE: the record changed since" if d.stale else ""
                 comment = f": {d.comment}" if d.comment else ""
                 lines.append(f"  {d.decision} by {d.by} at {d.at}{comment}{stale}")
-        self.post_message(self.RecordRead("\n".join(lines)))
+        self.post_message(self.RecordRead(safe("\n".join(lines))))
 
     @on(RecordRead)
     def _read(self, event: RecordRead) -> None:
@@ -156,9 +167,9 @@ class RecordReviewScreen(Screen[None]):
         """A visit goes back to the worker; a plan is rejected. Both need a comment."""
         from fieldkit.screens.supervisor.comment import CommentModal
 
-        decision = "returned" if self.item.target == "visit" else "rejected"
+        decision = "rejected" if self.item.target == "safety_plan" else "returned"
         title = (
-            "Return the visit to the worker: what should they correct?"
+            f"Return the {self.item.title} to the worker: what should they correct?"
             if decision == "returned"
             else "Reject the safety plan: why?"
         )
@@ -193,8 +204,8 @@ class RecordReviewScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="decide")
     def decide(self, decision: str, comment: str) -> None:
         """Record the decision as a signed op; a refusal is shown, never lost."""
-        from fieldkit import review
         from fieldkit.errors import FieldkitError
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None:

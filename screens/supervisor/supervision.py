@@ -16,6 +16,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -72,7 +74,7 @@ class SupervisionScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Date, decisions, two checkboxes."""
         fk = cast("FieldkitApp", self.app)
-        yield Static(f"Supervision · case {self.case_id}", classes="title-bar")
+        yield Static(f"Supervision · case {safe(self.case_id)}", classes="title-bar")
         with Vertical(id="sup-form"):
             yield Label("Date (YYYY-MM-DD)")
             yield Input(fk.today.isoformat(), id="sup-date")
@@ -91,7 +93,9 @@ class SupervisionScreen(Screen[None]):
         try:
             day = date.fromisoformat(text)
         except ValueError:
-            self.query_one("#sup-result", Static).update(f"✗ {text!r} is not a date (YYYY-MM-DD)")
+            self.query_one("#sup-result", Static).update(
+                f"✗ {safe(repr(text))} is not a date (YYYY-MM-DD)"
+            )
             return
         self.record(
             day,
@@ -103,8 +107,8 @@ class SupervisionScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="supervision")
     def record(self, day: date, decisions: str, frequency: bool, high_risk: bool | None) -> None:
         """A signed op like any other; it feeds the rules engine."""
-        from fieldkit import review
         from fieldkit.errors import FieldkitError
+        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None:
@@ -112,9 +116,11 @@ class SupervisionScreen(Screen[None]):
         try:
             review.record_supervision(fk.store, self.case_id, day, decisions, frequency, high_risk)
         except FieldkitError as exc:
-            self.post_message(self.Recorded(f"✗ {exc}", ok=False))
+            self.post_message(self.Recorded(f"✗ {safe(exc)}", ok=False))
             return
-        self.post_message(self.Recorded(f"✓ Supervision of {self.case_id} recorded.", ok=True))
+        self.post_message(
+            self.Recorded(f"✓ Supervision of {safe(self.case_id)} recorded.", ok=True)
+        )
 
     @on(Recorded)
     def _recorded(self, event: Recorded) -> None:

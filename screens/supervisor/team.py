@@ -13,6 +13,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -82,7 +84,7 @@ class TeamScreen(Screen[None]):
         workers.clear()
         for worker, counts, n_cases in worker_counts(self.items):
             workers.add_row(
-                worker or "(unassigned)",
+                safe(worker) if worker else "(unassigned)",
                 str(counts["overdue"]),
                 str(counts["due"]),
                 str(counts["due-soon"]),
@@ -94,10 +96,10 @@ class TeamScreen(Screen[None]):
             table.add_row(
                 status_text(item.status),
                 item.due.isoformat(),
-                item.worker or "",
-                item.case,
-                item.rule,
-                item.what,
+                safe(item.worker or ""),
+                safe(item.case),
+                safe(item.rule),
+                safe(item.what),
             )
 
     def action_supervision(self) -> None:

@@ -9,6 +9,8 @@ from fieldkit.screens.visit.step import VisitStep, yes_no
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, Static, TextArea
 
+from fieldkit.text import safe
+
 
 class ChildContactStep(VisitStep):
     """Verbal child: a private interview. Non-verbal child: observed with the caregiver."""
@@ -32,12 +34,14 @@ class ChildContactStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """Who the child is, then the interview or the observation."""
-        from fieldkit.visits import person_label
+        from fieldkit.services.visits import person_label
 
         person = self.session.person(self.person_id)
         c = self.contact
         today = self.session.app.today
-        yield Static(person_label(person, today) if person else self.person_id, id="child-label")
+        yield Static(
+            safe(person_label(person, today) if person else self.person_id), id="child-label"
+        )
         yield TickBox("Seen at this visit", c.get("seen", True), id="seen")
         if person is None or person.verbal:
             yield TickBox(

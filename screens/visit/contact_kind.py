@@ -9,6 +9,8 @@ from fieldkit.screens.visit.step import VisitStep, yes_no
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 
+from fieldkit.text import safe
+
 
 class ContactKindStep(VisitStep):
     """Home, school, office…; announced or not, and why the case requires unannounced visits."""
@@ -17,7 +19,7 @@ class ContactKindStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """Kind, date, announced; the VI-4 requirement in words when the case has one."""
-        from fieldkit.visits import VISIT_KINDS
+        from fieldkit.services.visits import VISIT_KINDS
 
         case = self.session.case
         fields = self.fields
@@ -25,7 +27,7 @@ class ContactKindStep(VisitStep):
         if case.unannounced.required:
             why = case.unannounced.reason or "the reason is not recorded"
             yield Static(
-                f"⚠ This case requires UNANNOUNCED visits (VI-4): {why}.",
+                f"⚠ This case requires UNANNOUNCED visits (VI-4): {safe(why)}.",
                 id="unannounced-required",
                 classes="warning-box",
             )

@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.practice import GateCheck
 
@@ -30,8 +32,8 @@ class OverrideDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         """The check in words and the reason field."""
         with Vertical(id="override-box"):
-            yield Static(f"Override {self.check.rule}", id="override-title")
-            yield Static(self.check.message)
+            yield Static(f"Override {safe(self.check.rule)}", id="override-title")
+            yield Static(safe(self.check.message))
             yield Label("Why is this not met? (kept on the record with your name)")
             yield Input(id="reason", placeholder="reason, then Enter")
             yield Static("", id="override-status")

@@ -11,6 +11,8 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label
 from textual.widgets.selection_list import Selection
 
+from fieldkit.text import safe
+
 
 class PresenceStep(VisitStep):
     """The people on the case who are here, anyone else, and the place."""
@@ -19,14 +21,14 @@ class PresenceStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """A tick list of the family, others present, and the location."""
-        from fieldkit.visits import person_label
+        from fieldkit.services.visits import person_label
 
         present = set(self.fields.get("present") or [])
         today = date.fromisoformat(str(self.fields.get("date") or date.today().isoformat())[:10])
         yield Label("Who is present? (Space ticks, arrows move)")
         yield TickList(
             *[
-                Selection(person_label(p, today), p.id, p.id in present)
+                Selection(safe(person_label(p, today)), p.id, p.id in present)
                 for p in self.session.case.people
             ],
             id="present",

@@ -8,6 +8,8 @@ from fieldkit.screens.visit.step import VisitStep
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, Static
 
+from fieldkit.text import safe
+
 
 class ProgressStep(VisitStep):
     """One line of progress per goal and per activity."""
@@ -27,7 +29,7 @@ class ProgressStep(VisitStep):
             return
         by_goal = {o.id: o.goal for o in plan.objectives}
         for n, goal in enumerate(plan.goals, 1):
-            yield Label(f"Goal {n}: {goal.text}", classes="goal")
+            yield Label(f"Goal {n}: {safe(goal.text)}", classes="goal")
             yield Input(
                 str(progress.get(goal.id, "")),
                 id=f"progress-{goal.id}",
@@ -37,7 +39,7 @@ class ProgressStep(VisitStep):
                 if by_goal.get(activity.objective) != goal.id:
                     continue
                 who = f" — {activity.who}" if activity.who else ""
-                yield Label(f"  Activity: {activity.text}{who}", classes="activity")
+                yield Label(f"  Activity: {safe(activity.text)}{safe(who)}", classes="activity")
                 yield Input(
                     str(progress.get(activity.id, "")),
                     id=f"progress-{activity.id}",

@@ -14,6 +14,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -45,7 +47,7 @@ class VisitRecordScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, the record, the sync line, the keys."""
         yield Static(
-            f"Visit record · {self.case.id} · {self.case.family_name}", classes="title-bar"
+            safe(f"Visit record · {self.case.id} · {self.case.family_name}"), classes="title-bar"
         )
         with VerticalScroll(id="record-body"):
             yield Static("Loading…", id="record")
@@ -59,7 +61,7 @@ class VisitRecordScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="record")
     def load(self) -> None:
         """The visit's fields, signature state and addenda."""
-        from fieldkit import visits
+        from fieldkit.services import visits
 
         store = cast("FieldkitApp", self.app).store
         if store is not None:
@@ -69,7 +71,7 @@ class VisitRecordScreen(Screen[None]):
 
     @on(RecordLoaded)
     def _loaded(self, event: RecordLoaded) -> None:
-        self.query_one("#record", Static).update(self._describe(event.record))
+        self.query_one("#record", Static).update(safe(self._describe(event.record)))
 
     def _describe(self, record: dict[str, Any]) -> str:
         f = record["fields"]
@@ -132,7 +134,7 @@ class VisitRecordScreen(Screen[None]):
 
     @work(thread=True, group="record")
     def _save_addendum(self, text: str) -> None:
-        from fieldkit import visits
+        from fieldkit.services import visits
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is not None:

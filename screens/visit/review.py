@@ -13,6 +13,8 @@ from textual.message import Message
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -58,7 +60,7 @@ class ReviewStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """The visit in brief, then what is still required."""
-        yield Static(self._summary(), id="summary")
+        yield Static(safe(self._summary()), id="summary")
         yield Label("What the profile still requires", id="checks-title")
         yield OptionList(id="checks")
         yield Static("", id="sign-state")
@@ -110,7 +112,7 @@ class ReviewStep(VisitStep):
     def refresh_checks(self) -> None:
         """Recompute the checks and show them, overrides included."""
         from fieldkit.practice import apply_overrides
-        from fieldkit.visits import overrides_of, sign_checks
+        from fieldkit.services.visits import overrides_of, sign_checks
 
         s = self.session
         all_checks = sign_checks(s.case, s.draft, s.policy)
@@ -119,12 +121,16 @@ class ReviewStep(VisitStep):
         options.clear_options()
         for n, check in enumerate(self.checks):
             mark = "✗ must" if check.blocking else "⚠ should"
-            options.add_option(Option(f"{mark} · {check.rule} · {check.message}", id=f"check-{n}"))
+            options.add_option(
+                Option(f"{mark} · {safe(check.rule)} · {safe(check.message)}", id=f"check-{n}")
+            )
         for given in s.draft.get("overrides") or []:
             options.add_option(
                 Option(
-                    f"↷ overridden · {given['rule']} · {given.get('message', '')} — "
-                    f"reason: {given['reason']}",
+                    safe(
+                        f"↷ overridden · {given['rule']} · {given.get('message', '')} — "
+                        f"reason: {given['reason']}"
+                    ),
                     disabled=True,
                 )
             )
@@ -167,7 +173,7 @@ class ReviewStep(VisitStep):
         self.app.push_screen(OverrideDialog(check), lambda reason: self._overridden(check, reason))
 
     def _overridden(self, check: GateCheck, reason: str | None) -> None:
-        from fieldkit.visits import add_override
+        from fieldkit.services.visits import add_override
 
         if not reason:
             return
@@ -183,7 +189,7 @@ class ReviewStep(VisitStep):
         blocking = [c for c in self.checks if c.blocking]
         if blocking:
             self.notify(
-                f"Not signed: {blocking[0].message} ({blocking[0].rule}).",
+                safe(f"Not signed: {blocking[0].message} ({blocking[0].rule})."),
                 severity="warning",
                 title="Signing is blocked",
             )
@@ -194,8 +200,8 @@ class ReviewStep(VisitStep):
 
     @work(thread=True, exclusive=True, group="sign")
     def _sign(self) -> None:
-        from fieldkit import visits
         from fieldkit.errors import FieldkitError
+        from fieldkit.services import visits
 
         s = self.session
         store = cast("FieldkitApp", self.app).store
@@ -211,8 +217,8 @@ class ReviewStep(VisitStep):
 
     @on(SigningRefused)
     def _refused(self, event: SigningRefused) -> None:
-        self.query_one("#sign-state", Static).update(f"✗ {event.reason}")
-        self.notify(event.reason, severity="error", title="Not signed")
+        self.query_one("#sign-state", Static).update(f"✗ {safe(event.reason)}")
+        self.notify(safe(event.reason), severity="error", title="Not signed")
 
     @on(VisitSigned)
     def _signed(self, event: VisitSigned) -> None:

@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label, Static, TextArea
 from textual.widgets.selection_list import Selection
 
+from fieldkit.text import safe
+
 
 class SafetyCheckStep(VisitStep):
     """Current threats and plan; has anything changed? New threats → plan pending approval."""
@@ -19,7 +21,7 @@ class SafetyCheckStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """The plan in force, the question, and the safety assessment when the answer is yes."""
-        from fieldkit.visits import SA3_CIRCUMSTANCES
+        from fieldkit.services.visits import SA3_CIRCUMSTANCES
 
         case = self.session.case
         safety = self.session.draft.setdefault("safety", {})
@@ -29,7 +31,9 @@ class SafetyCheckStep(VisitStep):
             state = "PENDING supervisor approval" if plan.pending_approval else plan.approval.value
             for item in plan.interventions:
                 lines.append(f"  ↳ {item.text} ({item.who or 'who?'}) — {plan.kind}, {state}")
-        yield Static("Current safety threats and plan\n" + "\n".join(lines), id="current-safety")
+        yield Static(
+            "Current safety threats and plan\n" + safe("\n".join(lines)), id="current-safety"
+        )
         yield Label("Have the safety threats or the circumstances changed since the last visit?")
         yield yes_no(
             "safety_changed", self.fields.get("safety_changed"), "Yes, changed", "No change"

@@ -137,7 +137,7 @@ class VisitSession:
             self._write(store, self._changes, copy.deepcopy(self.draft), notify=False)
 
     def _write(self, store: Store, changes: int, data: dict[str, Any], notify: bool = True) -> None:
-        from fieldkit import visits
+        from fieldkit.services import visits
 
         with self._write_lock:
             if changes <= self._written:

@@ -24,6 +24,8 @@ from textual.widgets import (
     TextArea,
 )
 
+from fieldkit.text import safe
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
     from fieldkit.screens.visit.session import VisitSession
@@ -80,11 +82,13 @@ class VisitStep(Screen[None]):
         case = s.case
         with Horizontal(classes="title-bar"):
             yield Static(
-                f"Visit · {case.id} · {case.family_name} · {s.draft['fields'].get('date', '')}",
+                safe(
+                    f"Visit · {case.id} · {case.family_name} · {s.draft['fields'].get('date', '')}"
+                ),
                 id="visit-case",
             )
             yield Static(SAVED_WORDS["saved"], id="saved")
-        yield Static(f"Step {number} of {len(steps)} · {s.title(self.key)}", id="step-title")
+        yield Static(f"Step {number} of {len(steps)} · {safe(s.title(self.key))}", id="step-title")
         with VerticalScroll(id="step-body"):
             yield from self.compose_body()
         yield StatusBar()

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fieldkit import services, visits
+from fieldkit import services
+from fieldkit.services import visits
 from fieldkit.store import Store
 from tests.conftest import run_cli, sample_case, transfer_doc, write_json
 from tests.e2e.test_field_visit import PASSPHRASE, Tmux

@@ -14,7 +14,7 @@ from tests.sync.conftest import Agency, agency, assigned_case, db_url, pg_databa
 async def test_background_sync_sends_the_day_and_reports_a_return(agency: Agency) -> None:  # noqa: F811
     from fieldkit.sync.client import run_sync
 
-    from fieldkit import review
+    from fieldkit.services import review
 
     sup, worker = assigned_case(agency)
     run_sync(sup)

@@ -114,8 +114,9 @@ async def test_help_lists_the_screens_own_keys(name: str, visit_store: Store) ->
         # The help window's own keys are not the screen's.
         own = {b.description for b in _declared(help_screen)}
         declared = {b.description for b in _declared(below)}
+        listed = {k.description.split(":")[0] for k in help_screen.keys}
         for description in own - declared:
-            assert description not in text
+            assert description not in listed
         # Each key once, one line each.
         keys = [k.key for k in help_screen.keys]
         assert len(keys) == len(set(keys))
@@ -140,7 +141,7 @@ async def test_help_on_the_caseload_names_its_keys(demo_store: Store) -> None:
             ("Ctrl+Y", "Sync"),
         ]:
             assert pair in pairs
-        assert "Close" not in text
+        assert "Close" not in {k.description for k in help_screen.keys}
 
 
 async def test_slash_focuses_the_search_and_is_never_typed(demo_store: Store) -> None:

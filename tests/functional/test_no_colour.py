@@ -14,7 +14,8 @@ from textual.pilot import Pilot
 from textual.widgets import OptionList, Static
 from textual.widgets._toggle_button import ToggleButton
 
-from fieldkit import services, visits
+from fieldkit import services
+from fieldkit.services import visits
 from fieldkit.store import Store
 from tests.functional.conftest import TODAY, click, open_case, settle
 

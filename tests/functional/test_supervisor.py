@@ -12,7 +12,8 @@ import pytest
 from fieldkit.screens.app import make_app
 from textual.pilot import Pilot
 
-from fieldkit import changelog, review, services
+from fieldkit import changelog, services
+from fieldkit.services import review
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, signed_visit, transfer_doc
 from tests.functional.conftest import TODAY, settle, type_text

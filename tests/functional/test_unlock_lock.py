@@ -78,22 +78,22 @@ async def test_the_app_locks_itself_when_left_alone(tmp_path: Path) -> None:
 
 
 async def test_the_second_start_shows_the_sealed_caseload_at_once(tmp_path: Path) -> None:
-    from fieldkit import visits
+    from fieldkit.services import caseload
 
     store = Store.open(_profile(tmp_path), PASSPHRASE)
-    assert visits.cached_rows(store, TODAY) is None
+    assert caseload.cached_rows(store, TODAY) is None
     app = make_app(store=store, today=TODAY)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         first = list(app.screen.rows)  # type: ignore[attr-defined]
-    cached = visits.cached_rows(store, TODAY)
+    cached = caseload.cached_rows(store, TODAY)
     assert cached == first and [r.case_id for r in cached] == ["C-1"]
-    assert store.secret(visits.CACHE_KEY) is not None
+    assert store.secret(caseload.CACHE_KEY) is not None
     assert b"Ortiz" not in Path(store.path).read_bytes()
     # A change to the log, or another day, and the cache is not used.
-    assert visits.cached_rows(store, TODAY.replace(day=27)) is None
+    assert caseload.cached_rows(store, TODAY.replace(day=27)) is None
     store.record("C-1", "visit", "v9", {"date": "2026-11-26"})
-    assert visits.cached_rows(store, TODAY) is None
+    assert caseload.cached_rows(store, TODAY) is None
     store.close()
 
 

@@ -9,7 +9,8 @@ from fieldkit.screens.case_view import CaseScreen
 from fieldkit.screens.visit.record import VisitRecordScreen
 from fieldkit.screens.visit.review import ReviewStep
 
-from fieldkit import services, visits
+from fieldkit import services
+from fieldkit.services import caseload, visits
 from fieldkit.store import Store
 from tests.functional.conftest import TODAY, click, open_case, settle, type_text
 
@@ -156,7 +157,7 @@ async def test_new_threat_opens_alternative_plan_that_stays_pending(visit_store:
         visit_store,
         visits.load_case_with_plan(visit_store, "C-VERBAL"),
         draft,
-        visits.policy_of(visit_store),
+        caseload.policy_of(visit_store),
     )
     case = services.load_case(visit_store, "C-VERBAL")
     pending = case.pending_safety_plans()
@@ -192,7 +193,7 @@ async def test_phone_approval_is_recorded_with_who_and_when(visit_store: Store) 
         visit_store,
         visits.load_case_with_plan(visit_store, "C-INFANT"),
         draft,
-        visits.policy_of(visit_store),
+        caseload.policy_of(visit_store),
     )
     plan = services.load_case(visit_store, "C-INFANT").pending_safety_plans()[0]
     assert plan.approval.value == "phone-approved"
@@ -246,7 +247,7 @@ async def test_signed_visit_is_read_only_and_takes_an_addendum(visit_store: Stor
     f.update(announced=False, notes="n", next_visit="2026-12-01", safety_changed=False)
     f["contacts"][0].update(interaction="warm", condition="well")
     f["progress"]["g1"] = "p"
-    visits.sign_visit(visit_store, case, draft, visits.policy_of(visit_store))
+    visits.sign_visit(visit_store, case, draft, caseload.policy_of(visit_store))
     try:
         services.record_change(visit_store, "C-INFANT", "visit", draft["visit_id"], {"notes": "x"})
         raise AssertionError("a signed visit must refuse changes")

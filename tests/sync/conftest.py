@@ -27,6 +27,7 @@ from fieldkit.sync import admin
 from fieldkit.sync.client import assign_case, enroll
 from fieldkit.sync.db import open_database
 from fieldkit.sync.server import create_app
+from fieldkit.sync.userkey import grant, own_fingerprint
 from sqlalchemy import Engine
 
 from fieldkit import services
@@ -194,6 +195,12 @@ class Agency:
         store = Store.create(path, PASSPHRASE, user, argon=FAST_ARGON)
         code = admin.enroll_code(self.engine, user)
         enroll(store, url or self.url, code.code, PASSPHRASE, argon=FAST_ARGON)
+        if store.secret("sync_user_box_key") is None:  # a second laptop: granted by the first
+            for holder in self.stores:
+                with contextlib.suppress(Exception):
+                    if holder.user == user and holder.secret("sync_user_box_key"):
+                        grant(holder, store.device_id, own_fingerprint(store))
+                        break
         self.stores.append(store)
         return store
 

@@ -279,6 +279,10 @@ def _tamper(path: Path, sql: str, *args: object) -> None:
 def test_tampered_and_forged_ops_are_rejected_and_quarantined_with_the_reason(
     agency: Agency,
 ) -> None:
+    """A client that skips the laptop's own check (`run_sync` never does; see
+    test_truthful_sync.py) still meets the server's: refused for good, audited."""
+    from fieldkit.sync.client import SyncSummary, _push
+
     sup, worker = _setup(agency, visits=6)
     local = worker.ops("local")
     altered, forged = local[1], local[3]
@@ -287,21 +291,27 @@ def test_tampered_and_forged_ops_are_rejected_and_quarantined_with_the_reason(
     _tamper(worker.path, "UPDATE ops SET body=? WHERE op_id=?", bytes(body), altered.op_id)
     fake = Ed25519PrivateKey.generate().sign(forged.hash.encode())
     _tamper(worker.path, "UPDATE ops SET sig=? WHERE op_id=?", fake, forged.op_id)
-    result = run_sync(worker)
-    reasons = {r["op_id"]: r["reason"] for r in result.rejected}
-    assert "altered" in reasons[altered.op_id]
-    assert "forged" in reasons[forged.op_id]
-    assert len(result.local_problems) >= 1  # the local check saw it too
+    result = SyncSummary()
+    with SyncClient(worker) as client:
+        client.hello()
+        _push(worker, client, result, None, 1000)
+    reasons = {r["op_id"]: r for r in result.rejected}
+    assert "altered" in reasons[altered.op_id]["reason"]
+    assert reasons[altered.op_id]["cause"] == "tampered"
+    assert "forged" in reasons[forged.op_id]["reason"]
+    assert reasons[forged.op_id]["retryable"] == "no"
     assert result.pushed == 4  # the ops behind them were not blocked
     quarantined = dict(worker.quarantined())
     assert set(quarantined) == {altered.op_id, forged.op_id}
     assert "forged" in quarantined[forged.op_id]
     with agency.engine.connect() as conn:
-        refused = conn.exec_driver_sql("SELECT op_id FROM rejected_ops").all()
-    assert {r[0] for r in refused} == {altered.op_id, forged.op_id}
+        refused = conn.exec_driver_sql("SELECT op_id, cause FROM rejected_ops").all()
+    assert dict(refused) == {altered.op_id: "tampered", forged.op_id: "forged"}
     ids = set(server_op_ids(agency.engine))
     assert altered.op_id not in ids and forged.op_id not in ids
     assert len(ids) == len(own_ids(sup)) + 4
+    trail = [e for e in admin.audit_events(agency.engine) if e["action"] == "quarantine"]
+    assert {altered.op_id, forged.op_id} <= {e["detail"].split()[1] for e in trail}
 
 
 class Recorder(httpx.HTTPTransport):
@@ -400,7 +410,11 @@ def test_admin_commands_through_the_cli(tmp_path: Path) -> None:
 
     db = f"sqlite:///{tmp_path / 'admin.sqlite'}"
     env = {"FIELDKIT_SERVER_DB": db}
-    assert run_cli("admin", "user", "add", "akhan", "--role", "supervisor", env=env).returncode == 0
+    refused = run_cli("admin", "user", "add", "akhan", "--role", "supervisor", env=env)
+    assert refused.returncode == 1 and "add --create" in refused.stderr
+    assert not (tmp_path / "admin.sqlite").exists()
+    first = ["admin", "user", "add", "akhan", "--role", "supervisor", "--create"]
+    assert run_cli(*first, env=env).returncode == 0
     added = run_cli("admin", "user", "add", "jsmith", "--supervisor", "akhan", env=env)
     assert added.returncode == 0, added.stderr
     again = run_cli("admin", "user", "add", "jsmith", env=env)

@@ -6,8 +6,9 @@ from datetime import date
 
 from fieldkit.sync.client import assign_case, run_sync
 
-from fieldkit import changelog, review, services
-from fieldkit.cli_sync import _print_summary, console
+from fieldkit import changelog, services
+from fieldkit.cli.sync import _print_summary, console
+from fieldkit.services import review
 from fieldkit.store import SYNC_QUARANTINED, Store
 from tests.conftest import sample_case, transfer_doc
 from tests.sync.conftest import Agency
@@ -59,7 +60,7 @@ def test_a_worker_cannot_approve_even_past_the_local_check(agency: Agency) -> No
     with console.capture() as out:
         _print_summary(result)
     shown = " ".join(out.get().split())
-    assert f"{REFUSAL} (approval): jsmith is a worker (kept, quarantined)" in shown
+    assert f"{REFUSAL} (approval): jsmith is a worker (kept, quarantined; for good)" in shown
     # The supervisor never receives the forgery; the same ops resent get the same answer.
     got = run_sync(sup)
     assert got.pulled == 2 and got.approvals_received == 0

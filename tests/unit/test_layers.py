@@ -13,13 +13,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE = [
-    "fieldkit/store.py",
+    "fieldkit/store",
     "fieldkit/crypto.py",
     "fieldkit/changelog.py",
     "fieldkit/domain.py",
     "fieldkit/transfer.py",
-    "fieldkit/services.py",
-    "fieldkit/visits.py",
+    "fieldkit/services",
     "fieldkit/practice",
     "sync",
 ]

@@ -23,6 +23,7 @@ from fieldkit.domain import (
     Visit,
 )
 from fieldkit.practice import (
+    STATUSES,
     PolicyProfile,
     due_items,
     due_list,
@@ -408,7 +409,7 @@ ROWS = [
         date(2026, 12, 1),
         "RV-2",
         date(2027, 3, 25),  # a plan update answers the event; the 6-month clock stays
-        "done",
+        "upcoming",  # no formal review has been held yet: never "done" (RV-2)
     ),
     Row(
         "PL-7-absent-parent-located-us",
@@ -580,7 +581,7 @@ def test_sa2_phone_approved_plan_only_needs_documenting() -> None:
     assert [(i.what, i.due, i.status) for i in items] == [
         ("document alternative safety plan of 2026-10-09", date(2026, 10, 13), "overdue")
     ]
-    assert "skipping holiday 2026-10-12" in items[0].reason
+    assert "skipping Thanksgiving Day 2026-10-12" in items[0].reason
 
 
 def test_sa2_approved_plan_has_nothing_due() -> None:
@@ -639,8 +640,7 @@ def test_due_list_sorted_most_urgent_first_and_json() -> None:
     )
     items = due_list([fresh, late], ON, date(2026, 10, 26))
     statuses = [i.status for i in items]
-    ranks = ["overdue", "due", "due-soon", "upcoming", "done"]
-    assert statuses == sorted(statuses, key=ranks.index)
+    assert statuses == sorted(statuses, key=STATUSES.index)
     overdue = [i for i in items if i.status == "overdue"]
     assert [(i.case, i.rule, i.due) for i in overdue] == [
         ("C-late", "PL-2", date(2026, 10, 1)),  # same day: ordered by rule id
@@ -653,7 +653,7 @@ def test_due_list_sorted_most_urgent_first_and_json() -> None:
     assert {i.case for i in due_list([fresh, late], ON, date(2026, 10, 26), "C-fresh")} == {
         "C-fresh"
     }
-    assert all(i.status in ("overdue", "due", "due-soon") for i in open_items(items))
+    assert all(i.status in ("overdue", "missed", "due", "due-soon") for i in open_items(items))
     groups = group_by_worker(items)
     assert set(groups) == {"akhan", "jsmith"}
 

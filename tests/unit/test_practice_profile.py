@@ -114,7 +114,7 @@ def test_agency_profile_extends_and_overrides(tmp_path: Path) -> None:
     assert profile.visit_interval == Period(14, "days")  # replaces interval_months
     assert profile.supervision_interval == Period(6, "weeks")  # inherited
     assert profile.supervision_high_risk_interval == Period(2, "weeks")
-    assert profile.holidays == ON.holidays
+    assert (profile.jurisdiction, profile.closures) == (ON.jurisdiction, ON.closures)
     assert profile.add_period(date(2026, 10, 3), profile.visit_interval) == date(2026, 10, 17)
 
 

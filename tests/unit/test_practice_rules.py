@@ -108,7 +108,7 @@ def test_print_due_json_is_a_list_of_objects() -> None:
     assert code == 0
     records = json.loads(console.export_text())
     assert {"case", "rule", "what", "due", "status", "reason"} <= set(records[0])
-    assert {r["status"] for r in records} <= {"overdue", "due", "due-soon"}
+    assert {r["status"] for r in records} <= {"overdue", "missed", "due", "due-soon"}
     visit = [r for r in records if r["rule"] == "VI-1"][0]
     assert (visit["due"], visit["status"]) == ("2026-11-03", "overdue")
 

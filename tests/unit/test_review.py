@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from fieldkit import changelog, review, services
+from fieldkit import changelog, services
 from fieldkit.changelog import Op
 from fieldkit.crypto import aad_for
 from fieldkit.practice import due_items, load_profile
+from fieldkit.services import review
 from fieldkit.store import Store
 from tests.conftest import sample_case, signed_visit, transfer_doc
 
@@ -207,7 +208,10 @@ def test_supervisor_commands_from_the_shell(tmp_path: Path) -> None:
     refused = run_cli("return", "C-1", "v1", env=env)
     assert refused.returncode == 1 and "needs a comment" in refused.stderr
     assert (
-        run_cli("return", "C-1", "v1", "--comment", "Who else was home?", env=env).returncode == 0
+        run_cli(
+            "return", "C-1", "v1", "--comment", "-", env=env, input="Who else was home?"
+        ).returncode
+        == 0
     )
     assert run_cli("approve", "C-1", "visit", "v1", env=env).returncode == 0
     assert json.loads(run_cli("review", "--json", env=env).stdout) == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated
 
@@ -11,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fieldkit import services
+from fieldkit.cli.base import ctx_of
 from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import (
@@ -26,6 +26,7 @@ from fieldkit.practice import (
     print_rules,
     worker_counts,
 )
+from fieldkit.text import json_text, safe
 
 console = Console()
 PROFILE_HELP = "Policy profile: a shipped name (" + ", ".join(list_profiles()) + ") or a TOML file."
@@ -74,8 +75,6 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """What the practice rules make due on each case: overdue first, with rule and reason."""
-        from fieldkit.cli import ctx_of
-
         store = services.open_store(ctx_of(ctx).path)
         try:
             policy = policy_for(profile, store.meta("policy"))
@@ -121,14 +120,14 @@ def _print_team(
             }
             for worker, counts, n_cases in rows
         ]
-        console.out(json.dumps(doc, ensure_ascii=False))
+        console.out(json_text(doc), highlight=False)
         return
     table = Table(title=f"Team compliance as of {day.isoformat()}")
     for column in ("worker", "⚠ overdue", "● due", "○ due soon", "cases"):
         table.add_column(column)
     for worker, counts, n_cases in rows:
         table.add_row(
-            worker or "(unassigned)",
+            safe(worker) if worker else "(unassigned)",
             str(counts["overdue"]),
             str(counts["due"]),
             str(counts["due-soon"]),

@@ -9,12 +9,11 @@ plan, and the overrides, in one durable transaction, then drops the draft.
 from __future__ import annotations
 
 import copy
-import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fieldkit import changelog, services
+from fieldkit import changelog
 from fieldkit.domain import (
     Case,
     Person,
@@ -29,10 +28,10 @@ from fieldkit.practice import (
     PolicyProfile,
     apply_overrides,
     blocking,
-    load_profile,
     visit_content_problems,
     visit_gates,
 )
+from fieldkit.services.cases import load_case, load_cases, record_change
 from fieldkit.store import Store
 from fieldkit.transfer import contact_from_fields, visit_from_fields
 
@@ -73,132 +72,6 @@ class VisitNotReady(FieldkitError):
         super().__init__(f"the visit cannot be signed yet: {listed}")
 
 
-@dataclass
-class DashboardRow:
-    """One line of the caseload: the case, its most urgent due item, and what search matches."""
-
-    case_id: str
-    family: str
-    children: int
-    kind: str
-    status: str
-    what: str
-    due: date | None
-    rule: str
-    needs_resolution: int
-    search_key: str = ""
-    names: list[str] = field(default_factory=list)
-
-
-def policy_of(store: Store) -> PolicyProfile:
-    """The policy profile this worker's profile was created with."""
-    return load_profile(store.meta("policy") or None)
-
-
-def dashboard_rows(cases: list[Case], profile: PolicyProfile, as_of: date) -> list[DashboardRow]:
-    """Every case with its next due item, most urgent first (VI-1, SA-2, RV-1, …)."""
-    from fieldkit.practice import next_due
-
-    rows: list[DashboardRow] = []
-    for case in cases:
-        item = next_due(case, profile, as_of)
-        names = [p.name for p in case.people]
-        rows.append(
-            DashboardRow(
-                case_id=case.id,
-                family=case.family_name,
-                children=len(case.children),
-                kind=case.kind.value,
-                status=item.status if item else "done",
-                what=item.what if item else "nothing due",
-                due=item.due if item else None,
-                rule=item.rule if item else "",
-                needs_resolution=case.needs_resolution,
-                search_key=" ".join([case.id, *names]).casefold(),
-                names=names,
-            )
-        )
-    rank = {"overdue": 0, "due": 1, "due-soon": 2, "upcoming": 3, "done": 4}
-    rows.sort(key=lambda r: (rank.get(r.status, 5), r.due or date.max, r.case_id))
-    return rows
-
-
-CACHE_KEY = "dashboard_cache"
-
-
-def cached_rows(store: Store, as_of: date) -> list[DashboardRow] | None:
-    """The caseload as last computed, if nothing changed since and the day is the same.
-
-    Sealed like every other profile secret; it lets the dashboard appear before the whole
-    caseload is decrypted again (the full read follows in the background).
-    """
-    try:
-        raw = store.secret(CACHE_KEY)
-    except FieldkitError:
-        return None
-    if raw is None:
-        return None
-    doc = json.loads(raw)
-    if doc.get("as_of") != as_of.isoformat() or doc.get("mark") != store.log_mark():
-        return None
-    rows = []
-    for r in doc["rows"]:
-        r["due"] = parse_date(r["due"])
-        rows.append(DashboardRow(**r))
-    return rows
-
-
-def cache_rows(store: Store, as_of: date, rows: list[DashboardRow]) -> None:
-    """Keep the computed caseload, sealed, for the next start."""
-    doc = {
-        "as_of": as_of.isoformat(),
-        "mark": store.log_mark(),
-        "rows": [asdict(r) for r in rows],
-    }
-    store.set_secret(CACHE_KEY, json.dumps(doc, default=str).encode())
-
-
-def filter_rows(
-    rows: list[DashboardRow], query: str, status: str | None = None
-) -> list[DashboardRow]:
-    """Rows whose case id or any person's name contains every word of `query`."""
-    words = query.casefold().split()
-    if not words and status is None:
-        return rows
-    return [
-        r
-        for r in rows
-        if (status is None or r.status == status) and all(w in r.search_key for w in words)
-    ]
-
-
-def sync_status(store: Store, today: date) -> str:
-    """ "14 changes waiting to sync · last sync today 17:42", or "… · never synced"."""
-    waiting = store.outbox_count()
-    if waiting == 0:
-        head = "all changes synced"
-    elif waiting == 1:
-        head = "1 change waiting to sync"
-    else:
-        head = f"{waiting} changes waiting to sync"
-    last = store.meta("last_sync")
-    if not last:
-        return f"{head} · never synced"
-    try:
-        when = datetime.fromisoformat(last)
-    except ValueError:
-        return f"{head} · last sync {last}"
-    if when.tzinfo is not None:
-        when = when.astimezone()
-    if when.date() == today:
-        day = "today"
-    elif (today - when.date()).days == 1:
-        day = "yesterday"
-    else:
-        day = when.date().isoformat()
-    return f"{head} · last sync {day} {when:%H:%M}"
-
-
 # --- the service plan and the case's open items ---------------------------------------
 
 
@@ -207,17 +80,17 @@ PLAN_KINDS = ("service_plan", "goal", "objective", "activity")
 
 def service_plan(store: Store, case_id: str) -> ServicePlan | None:
     """Rule PL-4: the plan's goals, objectives and activities, from their records."""
-    return services.load_case(store, case_id).service_plan
+    return load_case(store, case_id).service_plan
 
 
 def load_caseload(store: Store) -> dict[str, Case]:
     """Every case, decrypted in memory, with its service plan assembled."""
-    return {case.id: case for case in services.load_cases(store)}
+    return {case.id: case for case in load_cases(store)}
 
 
 def load_case_with_plan(store: Store, case_id: str) -> Case:
     """The domain case with its service plan assembled (the screens and rules read this)."""
-    return services.load_case(store, case_id)
+    return load_case(store, case_id)
 
 
 def supervisor_returns(detail: dict[str, Any]) -> list[dict[str, Any]]:
@@ -468,7 +341,7 @@ def sign_visit(
                     "at": override.get("at"),
                 },
             )
-        services.record_change(store, case_id, "visit", visit_id, fields)
+        record_change(store, case_id, "visit", visit_id, fields)
         store.record(
             case_id,
             "visit",
@@ -532,7 +405,7 @@ def record_phone_approval(store: Store, case_id: str, plan_id: str, by: str, at:
     """Rule SA-2: a supervisor approved by phone; their signature confirms it on sync."""
     if not by.strip():
         raise FieldkitError("name the supervisor who approved the plan by phone")
-    services.record_change(
+    record_change(
         store,
         case_id,
         "safety_plan",

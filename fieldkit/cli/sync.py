@@ -1,6 +1,6 @@
 """Sync commands: `fieldkit server`, `fieldkit admin …`, `fieldkit enroll`, `fieldkit sync`.
 
-Registered by `fieldkit.cli._register_optional()`. Thin: parse, call fieldkit.sync, print.
+Added to the `fieldkit` command by `fieldkit.cli`. Thin: parse, call fieldkit.sync, print.
 Server-side modules are imported inside the commands that need them, so a laptop's
 `fieldkit` starts without loading FastAPI.
 """
@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from fieldkit import services
+from fieldkit.cli.base import case_app, ctx_of
 from fieldkit.errors import FieldkitError
+from fieldkit.text import safe
 
 if TYPE_CHECKING:
     from fieldkit.sync.client import SyncSummary
@@ -39,22 +40,25 @@ DbOption = Annotated[
 ]
 
 
-def _context(ctx: typer.Context) -> Any:
-    from fieldkit.cli import ctx_of
-
-    return ctx_of(ctx)
-
-
 def _when(ms: int | None) -> str:
     if ms is None:
         return "never"
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _engine(db: str | None) -> Any:
-    from fieldkit.sync.db import open_database
+CreateOption = Annotated[
+    bool,
+    typer.Option("--create", help="Create the server database if there is none (never silently)."),
+]
 
-    return open_database(db, pool_size=2)
+
+def _engine(db: str | None, create: bool = False) -> Any:
+    """The server database an admin command acts on; named on stderr, never made unasked."""
+    from fieldkit.sync.admin_view import admin_database
+
+    engine, shown = admin_database(db, create)
+    err_console.print(f"database: {shown}", markup=False, highlight=False, soft_wrap=True)
+    return engine
 
 
 # --- server and admin -------------------------------------------------------------------
@@ -93,11 +97,12 @@ def user_add(
         str | None, typer.Option(help="The worker's supervisor (a user already added).")
     ] = None,
     db: DbOption = None,
+    create: CreateOption = False,
 ) -> None:
     """Add a person to the server."""
     from fieldkit.sync import admin
 
-    admin.add_user(_engine(db), name, role, supervisor)
+    admin.add_user(_engine(db, create), name, role, supervisor)
     console.print(
         f"Added {name} as {role}" + (f", supervised by {supervisor}" if supervisor else "")
     )
@@ -106,12 +111,13 @@ def user_add(
 @user_app.command("list")
 def user_list(
     db: DbOption = None,
+    create: CreateOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
 ) -> None:
     """List people and whether each has enrolled a laptop."""
     from fieldkit.sync import admin
 
-    rows = admin.users(_engine(db))
+    rows = admin.users(_engine(db, create))
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
@@ -128,11 +134,12 @@ def enroll_code(
     name: Annotated[str, typer.Argument(help="Whose laptop will enroll.")],
     hours: Annotated[float, typer.Option(help="How long the code stays valid.")] = 24.0,
     db: DbOption = None,
+    create: CreateOption = False,
 ) -> None:
     """Issue a one-time, expiring enrollment code (shown once; only its hash is kept)."""
     from fieldkit.sync import admin
 
-    issued = admin.enroll_code(_engine(db), name, hours)
+    issued = admin.enroll_code(_engine(db, create), name, hours)
     console.print(f"Enrollment code for {name}: [bold]{issued.code}[/]")
     console.print(f"Valid once, until {_when(issued.expires_ms)}.")
 
@@ -140,33 +147,52 @@ def enroll_code(
 @admin_app.command("revoke")
 def revoke(
     device: Annotated[str, typer.Argument(help="Device id (or an unambiguous prefix).")],
+    wipe: Annotated[
+        bool,
+        typer.Option(
+            "--wipe",
+            help="At its next contact the laptop sends its pending work, then erases its keys "
+            "and profile.",
+        ),
+    ] = False,
     db: DbOption = None,
+    create: CreateOption = False,
 ) -> None:
     """Refuse a lost or retired laptop from its next request on; its synced work stays."""
     from fieldkit.sync import admin
 
-    device_id = admin.revoke(_engine(db), device)
-    console.print(f"Revoked device {device_id}; it is refused from its next request.")
+    device_id = admin.revoke(_engine(db, create), device, wipe=wipe)
+    if wipe:
+        console.print(
+            f"Revoked device {device_id} with wipe: at its next sync it sends its pending "
+            "work, then erases its keys and profile (`fieldkit admin audit` shows when)."
+        )
+    else:
+        console.print(f"Revoked device {device_id}; it is refused from its next request.")
 
 
 @admin_app.command("devices")
 def devices(
     db: DbOption = None,
+    create: CreateOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
 ) -> None:
     """List enrolled devices: whose, last seen, ops synced, revoked."""
     from fieldkit.sync import admin
 
-    rows = admin.devices(_engine(db))
+    rows = admin.devices(_engine(db, create))
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
-    table = Table(title=f"{len(rows)} devices")
+    from fieldkit.sync.admin_view import short_ids
+
+    shown = short_ids([r["device_id"] for r in rows])
+    table = Table(title=f"{len(rows)} devices (ids cut to a unique prefix; --json: full)")
     for column in ("device", "user", "enrolled", "last seen", "ops", "status"):
         table.add_column(column)
     for r in rows:
         table.add_row(
-            r["device_id"],
+            shown[r["device_id"]],
             r["user"],
             _when(r["enrolled_ms"]),
             _when(r["last_seen_ms"]),
@@ -180,6 +206,7 @@ def devices(
 def recovery_key(
     file: Annotated[Path, typer.Argument(help="The agency recovery PUBLIC key (X25519).")],
     db: DbOption = None,
+    create: CreateOption = False,
 ) -> None:
     """Set the agency recovery public key every case key is also wrapped to."""
     from fieldkit.sync import admin
@@ -188,7 +215,7 @@ def recovery_key(
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise FieldkitError(f"cannot read {file}: {exc.strerror}") from None
-    admin.set_recovery_key(_engine(db), text)
+    admin.set_recovery_key(_engine(db, create), text)
     console.print("Recovery key set; case keys assigned from now on are wrapped to it.")
 
 
@@ -199,54 +226,85 @@ def enroll(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The agency server, e.g. https://sync.agency.org")],
     code: Annotated[str, typer.Argument(help="The one-time code from your admin.")],
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Allow plain http:// to a host other than this one."),
+    ] = False,
+    new_device: Annotated[
+        bool,
+        typer.Option(
+            "--new-device",
+            help="A restored laptop: take a new device id, carry unsynced changes over "
+            "(signed, original authorship kept), enroll with this fresh code.",
+        ),
+    ] = False,
 ) -> None:
-    """Register this laptop with the agency server (once)."""
+    """Register this laptop with the agency server (once; again with --new-device)."""
     from fieldkit.sync.client import enroll as do_enroll
 
-    context = _context(ctx)
+    context = ctx_of(ctx)
     passphrase = services.ask_passphrase()
     store = services.open_store(context.path, passphrase)
     try:
-        reply = do_enroll(store, url, code, passphrase)
+        if new_device:
+            from fieldkit.sync.carryover import reenroll
+
+            old, carried = reenroll(store, url, code, passphrase, insecure=insecure)
+            console.print(
+                f"This laptop is now device {store.device_id} (was {old}); "
+                f"{len(carried)} unsynced change(s) carried over; `fieldkit sync` sends them."
+            )
+            return
+        reply = do_enroll(store, url, code, passphrase, insecure=insecure)
+        from fieldkit.sync.userkey import own_fingerprint
+
+        device, print_ = store.device_id, own_fingerprint(store)
     finally:
         store.close()
-    console.print(f"Enrolled this laptop for {reply.user} ({reply.role}) with {url}")
+    console.print(f"Enrolled this laptop for {safe(reply.user)} ({reply.role}) with {safe(url)}")
+    console.print(f"This laptop: device {device}, fingerprint [bold]{print_}[/]")
+    if not reply.holds_user_key:
+        console.print(
+            "[yellow]Your cases open here once a laptop of yours that already syncs runs[/] "
+            f"fieldkit grant {device} --fingerprint {print_}"
+        )
+
+
+def grant(
+    ctx: typer.Context,
+    device_id: Annotated[str, typer.Argument(help="The new laptop's device id.")],
+    fingerprint: Annotated[
+        str,
+        typer.Option("--fingerprint", help="As the new laptop showed it when it enrolled."),
+    ],
+) -> None:
+    """Give another laptop of yours your user key (after comparing its fingerprint)."""
+    from fieldkit.sync.userkey import grant as do_grant
+
+    store = services.open_store(ctx_of(ctx).path)
+    try:
+        do_grant(store, device_id, fingerprint)
+    finally:
+        store.close()
+    console.print(f"Granted your user key to {safe(device_id)}; it opens your cases at its sync.")
 
 
 def sync(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON summary for scripts.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object on stdout, errors included.")
+    ] = False,
 ) -> None:
-    """Verify, push the day's work, pull assignments, approvals and returns; merge."""
-    from fieldkit.sync.client import run_sync
+    """Verify, push the day's work, pull assignments, approvals and returns; merge.
 
-    context = _context(ctx)
-    store = services.open_store(context.path)
-    try:
-        if as_json:
-            summary = run_sync(store)
-        else:
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                console=err_console,
-                transient=True,
-            ) as bar:
-                tasks: dict[str, TaskID] = {}
+    Exit codes: 0 everything sent and accepted; 1 usage or set-up error; 2 offline,
+    nothing lost; 3 some changes refused by the server or still waiting (`fieldkit
+    outbox`); 4 local integrity failure, nothing sent (`fieldkit verify`); 5 the server
+    refused this laptop (revoked or unknown there).
+    """
+    from fieldkit.cli.outbox import run_sync_command
 
-                def progress(phase: str, done: int, total: int | None) -> None:
-                    if phase not in tasks:
-                        tasks[phase] = bar.add_task(phase.capitalize(), total=total)
-                    bar.update(tasks[phase], completed=done, total=total)
-
-                summary = run_sync(store, progress)
-    finally:
-        store.close()
-    if as_json:
-        sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
-    else:
-        _print_summary(summary)
+    run_sync_command(ctx_of(ctx).path, as_json, _print_summary, err_console)
 
 
 def _print_summary(summary: SyncSummary) -> None:
@@ -271,18 +329,33 @@ def _print_summary(summary: SyncSummary) -> None:
         _with_cases(summary.supervision_received, summary.supervision_case_ids),
     )
     table.add_row("rejected this sync", str(len(summary.rejected)))
+    if summary.retried:
+        table.add_row("refused before, sent again", str(summary.retried))
     table.add_row("still waiting to sync", str(summary.waiting))
     console.print(table)
     for item in summary.rejected:
+        later = " it is sent again once that changes" if item.get("retryable") == "yes" else ""
         console.print(
-            f"[red]rejected[/] op {item['op_id']}: {escape(item['reason'])} (kept, quarantined)"
+            f"[red]rejected[/] op {safe(item['op_id'])}: {safe(item['reason'])} "
+            f"(kept, quarantined;{later or ' for good'})"
         )
+    for item in summary.keys_shared:
+        console.print(f"[green]key shared[/] case {item['case_id']} with {escape(item['user'])}")
+    for item in summary.keys_not_shared:
+        console.print(
+            f"[yellow]waiting for a key[/] {escape(item['user'])} on case {item['case_id']}: "
+            f"{escape(item['why'])}"
+        )
+    if summary.waiting_keys:
+        from fieldkit.sync.outcome import waiting_keys_line
+
+        console.print(f"[yellow]![/] {waiting_keys_line(len(summary.waiting_keys))}")
     for item in summary.decisions_received:
         colour = "green" if item["decision"] in ("approved", "confirmed") else "yellow"
         line = f"case {item['case_id']} {item['target']} {item['target_id']} by {item['by']}" + (
             f": {item['comment']}" if item["comment"] else ""
         )
-        console.print(f"[{colour}]{item['decision']}[/] {escape(line)}")
+        console.print(f"[{colour}]{safe(item['decision'])}[/] {safe(line)}")
     for conflict in summary.conflicts:
         label = "needs resolution" if conflict["needs_resolution"] else "kept both versions"
         console.print(
@@ -290,9 +363,9 @@ def _print_summary(summary: SyncSummary) -> None:
             f"{conflict['entity_id']}.{conflict['field']}: {label}"
         )
     for line in summary.team_problems + summary.local_problems:
-        console.print(f"[yellow]![/] {line}")
+        console.print(f"[yellow]![/] {safe(line)}")
     for item in summary.refused_from_server:
-        console.print(f"[red]not merged[/] op {item['op_id']}: {item['reason']}")
+        console.print(f"[red]not merged[/] op {safe(item['op_id'])}: {safe(item['reason'])}")
     if abs(summary.clock_offset_ms) > 10 * 60 * 1000:
         hours = summary.clock_offset_ms / 3_600_000
         console.print(f"[yellow]![/] this laptop's clock is {abs(hours):.1f} h off the server's")
@@ -301,36 +374,12 @@ def _print_summary(summary: SyncSummary) -> None:
             f"{summary.quarantined_total} change(s) refused by the server are kept on this "
             "laptop: `fieldkit outbox` lists them"
         )
+    if summary.exit_code == 0:
+        console.print("Everything on this laptop was sent and accepted.")
 
 
 def _with_cases(count: int, case_ids: list[str]) -> str:
     return f"{count} ({', '.join(case_ids)})" if case_ids else str(count)
-
-
-def outbox(
-    ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
-) -> None:
-    """What is waiting to sync, and every change the server refused, with its reason."""
-    context = _context(ctx)
-    store = services.open_store(context.path)
-    try:
-        refused = [{"op_id": o, "reason": r} for o, r in store.quarantined()]
-        report: dict[str, Any] = {
-            "waiting": store.outbox_count(),
-            "last_sync": store.meta("last_sync"),
-            "quarantined": refused,
-        }
-    finally:
-        store.close()
-    if as_json:
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
-        return
-    console.print(
-        f"{report['waiting']} change(s) waiting to sync; last sync {report['last_sync'] or 'never'}"
-    )
-    for item in refused:
-        console.print(f"[red]refused[/] op {item['op_id']}: {item['reason']}")
 
 
 def case_assign(
@@ -344,7 +393,7 @@ def case_assign(
     """Assign or reassign a case; its key is wrapped for the new team at the next sync."""
     from fieldkit.sync.client import assign_case
 
-    context = _context(ctx)
+    context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
         assign_case(store, case_id, worker, supervisor)
@@ -366,11 +415,16 @@ def case_import(
     """Import cases; a bad file is refused whole, naming the case and key."""
     from fieldkit.transfer import check_document
 
-    context = _context(ctx)
+    context = ctx_of(ctx)
     doc = services.read_transfer_file(file)
     cases = check_document(doc)
     store = services.open_store(context.path)
     try:
+        from fieldkit.sync.outcome import import_refusal
+
+        refusal = import_refusal(store, assign)
+        if refusal:
+            raise FieldkitError(refusal)
         if assign:
             from fieldkit.sync.client import assign_case
 
@@ -386,21 +440,21 @@ def case_import(
     finally:
         store.close()
     suffix = f", assigned to {assign}; `fieldkit sync` sends them" if assign else ""
-    console.print(f"Imported {len(ids)} case(s): {', '.join(ids)}{suffix}")
+    console.print(f"Imported {len(ids)} case(s): {safe(', '.join(ids))}{suffix}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the sync commands to the `fieldkit` command."""
     app.command("server")(server)
+    from fieldkit.cli.admin_view import register_admin_views
+
+    register_admin_views(admin_app)
     app.add_typer(admin_app, name="admin")
     app.command("enroll")(enroll)
+    app.command("grant")(grant)
     app.command("sync")(sync)
-    app.command("outbox")(outbox)
-    for group in app.registered_groups:
-        if group.name == "case" and group.typer_instance is not None:
-            case_group = group.typer_instance
-            case_group.registered_commands = [
-                c for c in case_group.registered_commands if c.name != "import"
-            ]
-            case_group.command("import")(case_import)
-            case_group.command("assign")(case_assign)
+    from fieldkit.cli.outbox import outbox_app
+
+    app.add_typer(outbox_app, name="outbox")
+    case_app.command("import")(case_import)
+    case_app.command("assign")(case_assign)

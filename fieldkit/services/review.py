@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fieldkit import changelog, services
+from fieldkit import changelog
 from fieldkit.domain import Case, parse_date
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import PolicyProfile, visit_content_problems, visit_gates
+from fieldkit.services.cases import load_case, load_cases
 from fieldkit.store import EntityState, Store
 from fieldkit.transfer import visit_from_fields
 
@@ -76,7 +77,17 @@ def content_of(store: Store, case_id: str, target: str, target_id: str) -> dict[
         return visit_content(store, case_id, target_id)
     if target == "safety_plan":
         return plan_content(store, case_id, target_id)
+    if target in SIGNED_TARGETS:
+        from fieldkit.services import casework
+
+        if target == "service_plan":
+            return casework.plan_content_of(store, case_id, target_id)
+        return casework.closure_content_of(store, case_id, target_id)
     raise FieldkitError(f"{target} records are not reviewed")
+
+
+SIGNED_TARGETS = ("service_plan", "closure")
+"""Signed case records a supervisor approves or returns like visits (PL-2..6, CL-1)."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +146,9 @@ def decide(
     visit = store.entity(case_id, "visit", target_id) if target == "visit" else None
     if visit is not None and not visit.signed:
         raise FieldkitError(f"visit {target_id} is not signed yet; only signed visits are reviewed")
+    signed = store.entity(case_id, target, target_id) if target in SIGNED_TARGETS else None
+    if signed is not None and not signed.signed:
+        raise FieldkitError(f"{target.replace('_', ' ')} {target_id} is not signed yet")
     moment = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     approval_id = f"ap-{changelog.uuid7()}"
     with store.transaction():
@@ -175,9 +189,12 @@ def approve(store: Store, case_id: str, target: str, target_id: str, comment: st
     return decide(store, case_id, target, target_id, "approved", comment)
 
 
-def return_for_changes(store: Store, case_id: str, visit_id: str, comment: str) -> str:
-    """Send a visit back to the worker with what to correct (answered by an addendum)."""
-    return decide(store, case_id, "visit", visit_id, "returned", comment)
+def return_for_changes(
+    store: Store, case_id: str, visit_id: str, comment: str, target: str = "visit"
+) -> str:
+    """Send a record back to the worker with what to correct: a visit is answered by an
+    addendum, a service plan by a new version, a closure by a new closure."""
+    return decide(store, case_id, target, visit_id, "returned", comment)
 
 
 # --- the queue ------------------------------------------------------------------------
@@ -233,7 +250,7 @@ def visit_flags(case: Case, visit_fields: dict[str, Any], profile: PolicyProfile
     signed_at = visit_fields.get("signed_at")
     days = profile.visit_documentation_working_days
     if signed_at and days:
-        signed_day = parse_date(str(signed_at)[:10])
+        signed_day = signed_local_day(str(signed_at), profile)
         limit = profile.add_working_days(visit.date, days)
         if signed_day and signed_day > limit:
             flags.append(
@@ -242,12 +259,24 @@ def visit_flags(case: Case, visit_fields: dict[str, Any], profile: PolicyProfile
     return flags
 
 
+def signed_local_day(signed_at: str, profile: PolicyProfile) -> date | None:
+    """The agency-zone day a record was signed: 22:50 in Toronto is that evening's day,
+    not the next UTC day. A stamp without a zone is taken as UTC (how fieldkit writes it)."""
+    try:
+        moment = datetime.fromisoformat(signed_at.replace("Z", "+00:00"))
+    except ValueError:
+        return parse_date(signed_at[:10]) if len(signed_at) >= 10 else None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return profile.local_date(moment)
+
+
 def review_queue(
     store: Store, profile: PolicyProfile, as_of: date, workers: set[str] | None = None
 ) -> list[QueueItem]:
     """Pending alternative safety plans first (SA-2 deadline), then signed visits not yet
     approved (or whose approval went stale), oldest first."""
-    cases = {c.id: c for c in services.load_cases(store)}
+    cases = {c.id: c for c in load_cases(store)}
     plans: list[QueueItem] = []
     visits: list[QueueItem] = []
     by_case: dict[str, list[EntityState]] = {}
@@ -279,6 +308,28 @@ def review_queue(
                         + (f" (phone approval by {phone}: confirm or dispute)" if phone else ""),
                         deadline=deadline,
                         flags=["SA-2: not implemented until a supervisor approves"],
+                    )
+                )
+            elif ent.entity in SIGNED_TARGETS and ent.signed:
+                last = latest_decision(store, case_id, ent.entity, ent.entity_id)
+                if last is not None and not last.stale and last.decision != "disputed":
+                    continue  # approved, or sent back (answered by a new version)
+                words = {"service_plan": "service plan", "closure": "case closure"}
+                field = "completed" if ent.entity == "service_plan" else "date"
+                plans.append(
+                    QueueItem(
+                        case_id,
+                        ent.entity,
+                        ent.entity_id,
+                        case.family_name,
+                        case.worker,
+                        parse_date(ent.fields.get(field)) or as_of,
+                        words[ent.entity],
+                        flags=["PL-4, PL-6: check goals, activities and the family's agreement"]
+                        if ent.entity == "service_plan"
+                        else ["CL-1: check supports in place and the reason"],
+                        stale=bool(last and last.stale),
+                        last=last.decision if last else None,
                     )
                 )
             elif ent.entity == "visit" and ent.signed:
@@ -325,7 +376,7 @@ def record_supervision(
     require_supervisor(store)
     if not decisions_text.strip():
         raise FieldkitError("write the decisions of the supervision session")
-    services.load_case(store, case_id)
+    load_case(store, case_id)
     supervision_id = f"sup-{changelog.uuid7()}"
     with store.transaction():
         store.record(

@@ -2,55 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from fieldkit import services
+from fieldkit.cli.base import Context, app, case_app, console, ctx_of, err_console, passphrase_app
 from fieldkit.errors import FieldkitError
-
-console = Console()
-err_console = Console(stderr=True)
-
-app = typer.Typer(
-    name="fieldkit",
-    help="The caseworker's kit: encrypted offline case records, guided home visits, "
-    "signed change log and sync.",
-    no_args_is_help=False,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-)
-case_app = typer.Typer(help="Import, export, list and show cases.", no_args_is_help=True)
-passphrase_app = typer.Typer(help="Change the profile's passphrase.", no_args_is_help=True)
-app.add_typer(case_app, name="case")
-app.add_typer(passphrase_app, name="passphrase")
-
-
-@dataclass
-class Context:
-    """Global options every command shares."""
-
-    data_dir: Path
-    profile: str
-
-    @property
-    def path(self) -> Path:
-        """The profile's SQLite file."""
-        return services.profile_path(self.data_dir, self.profile)
-
-
-def ctx_of(ctx: typer.Context) -> Context:
-    """The shared options of this invocation."""
-    obj: Context = ctx.find_root().obj
-    return obj
+from fieldkit.text import json_text, safe
 
 
 @app.callback(invoke_without_command=True)
@@ -100,7 +63,11 @@ def _print_caseload(context: Context) -> None:
         for case in sorted(cases, key=lambda c: c.id):
             s = services.case_summary(case)
             table.add_row(
-                s["id"], s["family"], s["kind"], str(s["children"]), s["last_visit"] or "none"
+                safe(s["id"]),
+                safe(s["family"]),
+                safe(s["kind"]),
+                str(s["children"]),
+                safe(s["last_visit"] or "none"),
             )
         console.print(table)
     finally:
@@ -116,28 +83,27 @@ def init(
     ),
     recovery_key: Annotated[
         Path | None,
-        typer.Option(help="The agency's recovery public key file (X25519, base64 or PEM)."),
+        typer.Option(help="The agency's recovery public key file (OUT.pub of recovery-keygen)."),
     ] = None,
     role: Annotated[
         str, typer.Option(help="worker or supervisor (the server's enrollment sets it too).")
     ] = "worker",
 ) -> None:
     """Create a profile: a random master key behind your passphrase (and the agency's key)."""
-    from fieldkit.crypto import load_x25519_public
+    from fieldkit.keyfiles import check_strength, read_recovery_public
     from fieldkit.store import Store
 
     context = ctx_of(ctx)
     recovery = None
     if recovery_key is not None:
-        try:
-            recovery = load_x25519_public(recovery_key.read_text())
-        except (OSError, ValueError) as exc:
-            raise FieldkitError(f"cannot use recovery key {recovery_key}: {exc}") from None
+        recovery = read_recovery_public(recovery_key)
     if context.path.exists():
         raise FieldkitError(f"a profile already exists at {context.path}; nothing was changed")
+    from fieldkit.services.policies import checked_policy
+
+    policy = checked_policy(policy)
     passphrase = services.ask_passphrase("New passphrase: ", confirm=True)
-    if len(passphrase) < 8:
-        raise FieldkitError("the passphrase is too short: use at least 8 characters")
+    check_strength(passphrase, services.min_passphrase_score(policy), [user])
     if role not in ("worker", "supervisor", "admin"):
         raise FieldkitError(f"--role {role!r}: choose worker, supervisor or admin")
     store = Store.create(context.path, passphrase, user, recovery, policy)
@@ -156,7 +122,7 @@ def passphrase_change(ctx: typer.Context) -> None:
     context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
-        new = services.ask_passphrase_new()
+        new = services.ask_passphrase_new(services.min_passphrase_score(store.meta("policy")))
         store.change_passphrase(new)
     finally:
         store.close()
@@ -175,17 +141,15 @@ def passphrase_reset(
     ],
 ) -> None:
     """Set a new passphrase on a profile whose passphrase is forgotten (agency recovery key)."""
-    from fieldkit.crypto import load_x25519_private
+    from fieldkit.keyfiles import read_recovery_private
     from fieldkit.store import Store
 
     context = ctx_of(ctx)
-    try:
-        private = load_x25519_private(recovery_private_key.read_text())
-    except (OSError, ValueError) as exc:
-        raise FieldkitError(f"cannot use recovery key {recovery_private_key}: {exc}") from None
+    private = read_recovery_private(recovery_private_key)
     store = Store.open_with_recovery(context.path, private)
     try:
-        store.change_passphrase(services.ask_passphrase_new())
+        score = services.min_passphrase_score(store.meta("policy"))
+        store.change_passphrase(services.ask_passphrase_new(score))
     finally:
         store.close()
     console.print("Passphrase reset with the agency recovery key.")
@@ -196,15 +160,19 @@ def recovery_keygen(
     out: Annotated[Path, typer.Argument(help="Where to write the private key (keep offline).")],
 ) -> None:
     """Make the agency's recovery key pair: OUT (private) and OUT.pub (for `init`)."""
-    from fieldkit.crypto import X25519PrivateKey, b64
+    import os
+
+    from fieldkit.crypto import X25519PrivateKey
+    from fieldkit.keyfiles import private_text, public_text
 
     if out.exists():
         raise FieldkitError(f"{out} already exists; nothing was written")
     key = X25519PrivateKey.generate()
     try:
-        out.write_text(b64(key.private_bytes_raw()) + "\n", encoding="utf-8")
-        out.chmod(0o600)
-        Path(f"{out}.pub").write_text(b64(key.public_key().public_bytes_raw()) + "\n")
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(private_text(key))
+        Path(f"{out}.pub").write_text(public_text(key.public_key()), encoding="utf-8")
     except OSError as exc:
         raise FieldkitError(f"cannot write {out}: {exc.strerror}") from None
     console.print(f"Wrote {out} (private: keep it offline) and {out}.pub (give to `init`).")
@@ -227,36 +195,19 @@ def verify(
         store.close()
     if not report.ok:
         for problem in report.problems:
-            err_console.print(f"[red]✗[/] op {problem.op_id}: {problem.message}")
+            where = f"op {problem.op_id}: " if problem.op_id != "-" else "profile: "
+            err_console.print(f"[red]✗[/] {where}{problem.message}", markup=False)
+        first = report.problems[0]
+        where = f"at op {first.op_id}" if first.op_id != "-" else "(the profile was altered)"
         raise FieldkitError(
-            f"the change log failed verification at op {report.problems[0].op_id}; "
-            "do not sync; ask your agency's IT lead"
+            f"the change log failed verification {where}; do not sync; ask your agency's IT lead"
         )
     if differences:
         for line in differences:
-            err_console.print(f"[red]✗[/] {line}")
+            err_console.print(f"[red]✗[/] {safe(line)}")
         raise FieldkitError(f"{len(differences)} record(s) differ from the change log")
     suffix = "; state rebuilt from the log matches" if rebuild else ""
     console.print(f"✓ {report.ops} ops from {report.devices} device(s) verified{suffix}")
-
-
-@case_app.command("import")
-def case_import(
-    ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="A fieldkit.case-transfer/1 JSON file.")],
-) -> None:
-    """Import cases; a bad file is refused whole, naming the case and key."""
-    context = ctx_of(ctx)
-    doc = services.read_transfer_file(file)
-    from fieldkit.transfer import check_document
-
-    check_document(doc)
-    store = services.open_store(context.path)
-    try:
-        ids = services.import_cases(store, doc)
-    finally:
-        store.close()
-    console.print(f"Imported {len(ids)} case(s): {', '.join(ids)}")
 
 
 @case_app.command("export")
@@ -274,12 +225,12 @@ def case_export(
         doc = services.export_case(store, case_id)
     finally:
         store.close()
-    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    text = json_text(doc, indent=2) + "\n"
     if out is None:
         sys.stdout.write(text)
     else:
         _write_named_file(out, text)
-        console.print(f"Wrote case {case_id} to {out}")
+        console.print(f"Wrote case {safe(case_id)} to {safe(out)}")
 
 
 def _write_named_file(out: Path, text: str) -> None:
@@ -310,12 +261,12 @@ def case_list(
         table.add_column(column)
     for s in summaries:
         table.add_row(
-            s["id"],
-            s["family"],
-            s["kind"],
-            s["worker"] or "",
+            safe(s["id"]),
+            safe(s["family"]),
+            safe(s["kind"]),
+            safe(s["worker"] or ""),
             str(s["children"]),
-            s["last_visit"] or "none",
+            safe(s["last_visit"] or "none"),
         )
     console.print(table)
 
@@ -336,7 +287,7 @@ def case_show(
     if as_json:
         _print_json(detail)
         return
-    console.print_json(json.dumps(detail, default=str))
+    sys.stdout.write(json_text(detail, indent=2) + "\n")
 
 
 @app.command("demo-seed")
@@ -373,37 +324,4 @@ def _parse_day(value: str, option: str) -> date:
 
 
 def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-def _register_optional() -> None:
-    """Commands that live beside their feature (practice rules, sync, supervisor)."""
-    import importlib
-
-    for module in ("fieldkit.cli_practice", "fieldkit.cli_sync", "fieldkit.cli_supervisor"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        mod.register(app)
-
-
-_register_optional()
-
-
-def main() -> None:
-    """Entry point: run the command; a user's mistake is one line and a non-zero exit."""
-    try:
-        app()
-    except FieldkitError as exc:
-        err_console.print(f"fieldkit: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise SystemExit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        err_console.print("fieldkit: interrupted; nothing was lost")
-        raise SystemExit(130) from None
-
-
-if __name__ == "__main__":
-    main()
+    sys.stdout.write(json_text(value, indent=2) + "\n")

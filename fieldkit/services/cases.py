@@ -1,4 +1,4 @@
-"""Use cases the CLI and the app share: open a profile, import, export and read cases.
+"""Use cases of cases the CLI and the app share: import, export and read cases.
 
 Faces (CLI, screens) call these; these use the store and the change log. No SQL, no
 crypto and no Textual here.
@@ -6,80 +6,16 @@ crypto and no Textual here.
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 from fieldkit import changelog
 from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError, StoreError, TransferError
 from fieldkit.store import EntityState, EntityView, Store
 from fieldkit.transfer import FORMAT, build_case, case_entities, check_document, export_document
-
-DEFAULT_PROFILE = "default"
-
-
-def data_dir(override: str | Path | None = None) -> Path:
-    """Where profiles live: --data-dir, then FIELDKIT_HOME, then the platform's data dir."""
-    if override:
-        return Path(override).expanduser()
-    env = os.environ.get("FIELDKIT_HOME")
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("fieldkit", appauthor=False))
-
-
-def profile_path(directory: Path, name: str = DEFAULT_PROFILE) -> Path:
-    """The SQLite file of one profile."""
-    return directory / f"{name}.fieldkit"
-
-
-def passphrase_from_env() -> str | None:
-    """FIELDKIT_PASSPHRASE, or the first line of FIELDKIT_PASSPHRASE_FILE, if set."""
-    value = os.environ.get("FIELDKIT_PASSPHRASE")
-    if value:
-        return value
-    file = os.environ.get("FIELDKIT_PASSPHRASE_FILE")
-    if file:
-        try:
-            text = Path(file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise FieldkitError(
-                f"cannot read FIELDKIT_PASSPHRASE_FILE {file}: {exc.strerror}"
-            ) from None
-        return text.splitlines()[0] if text else ""
-    return None
-
-
-def ask_passphrase(prompt: str = "Passphrase: ", confirm: bool = False) -> str:
-    """The passphrase from the environment, or typed at a hidden prompt."""
-    value = passphrase_from_env()
-    if value is not None:
-        return value
-    try:
-        first = getpass.getpass(prompt)
-        if confirm and getpass.getpass("Again: ") != first:
-            raise FieldkitError("the two passphrases differ; nothing was changed")
-    except (EOFError, KeyboardInterrupt):
-        raise FieldkitError(
-            "no passphrase given; type it, or set FIELDKIT_PASSPHRASE or FIELDKIT_PASSPHRASE_FILE"
-        ) from None
-    return first
-
-
-def open_store(path: Path, passphrase: str | None = None) -> Store:
-    """Unlock a profile (passphrase from the argument, environment or prompt)."""
-    if not path.exists():
-        from fieldkit.errors import ProfileMissing
-
-        raise ProfileMissing(f"no fieldkit profile at {path}; create one with `fieldkit init`")
-    return Store.open(path, passphrase if passphrase is not None else ask_passphrase())
-
 
 # --- cases ----------------------------------------------------------------------------
 
@@ -97,6 +33,10 @@ def read_transfer_file(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise TransferError(
             f"{path.name} line {exc.lineno}: not valid JSON ({exc.msg}); nothing was imported"
+        ) from None
+    except RecursionError:
+        raise TransferError(
+            f"{path.name}: nested too deeply to be a case-transfer file; nothing was imported"
         ) from None
     return doc
 
@@ -236,18 +176,3 @@ def record_change(
             f"{entity} {entity_id} is signed and cannot change; add an addendum instead"
         )
     return store.record(case_id, entity, entity_id, values)
-
-
-def ask_passphrase_new() -> str:
-    """The new passphrase: FIELDKIT_NEW_PASSPHRASE, or typed twice at a hidden prompt."""
-    value = os.environ.get("FIELDKIT_NEW_PASSPHRASE")
-    if value is None:
-        try:
-            value = getpass.getpass("New passphrase: ")
-            if getpass.getpass("Again: ") != value:
-                raise FieldkitError("the two passphrases differ; nothing was changed")
-        except (EOFError, KeyboardInterrupt):
-            raise FieldkitError("no new passphrase given; nothing was changed") from None
-    if len(value) < 8:
-        raise FieldkitError("the new passphrase is too short: use at least 8 characters")
-    return value

@@ -14,10 +14,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fieldkit import review, services, visits
+from fieldkit import services
+from fieldkit.cli.base import ctx_of
+from fieldkit.cli.practice import policy_for
 from fieldkit.errors import FieldkitError
+from fieldkit.freetext import read_free_text
 from fieldkit.practice import PolicyProfile
+from fieldkit.services import review, visits
 from fieldkit.store import Store
+from fieldkit.text import json_text, safe
 
 console = Console()
 export_app = typer.Typer(help="Export records for the paper file.", no_args_is_help=True)
@@ -25,14 +30,10 @@ supervision_app = typer.Typer(help="Case supervision sessions (RV-1).", no_args_
 
 
 def _store(ctx: typer.Context) -> Store:
-    from fieldkit.cli import ctx_of
-
     return services.open_store(ctx_of(ctx).path)
 
 
 def _policy(store: Store) -> PolicyProfile:
-    from fieldkit.cli_practice import policy_for
-
     return policy_for(None, store.meta("policy"))
 
 
@@ -45,13 +46,24 @@ def _day(value: str | None, option: str) -> date | None:
         raise FieldkitError(f"{option} {value!r} is not a date; write YYYY-MM-DD") from None
 
 
-TARGETS = {"visit": "visit", "plan": "safety_plan", "safety-plan": "safety_plan"}
+TARGETS = {
+    "visit": "visit",
+    "plan": "safety_plan",
+    "safety-plan": "safety_plan",
+    "service-plan": "service_plan",
+    "closure": "closure",
+}
 
 
 def _target(kind: str) -> str:
     if kind not in TARGETS:
-        raise FieldkitError(f"{kind!r}: review a 'visit' or a 'plan'")
+        raise FieldkitError(
+            f"{kind!r}: review a visit, plan (safety plan), service-plan or closure"
+        )
     return TARGETS[kind]
+
+
+TEXT_SOURCE = "SOURCE: - reads stdin, @FILE a file; left out, you are asked."
 
 
 def register(app: typer.Typer) -> None:
@@ -74,7 +86,7 @@ def register(app: typer.Typer) -> None:
         finally:
             store.close()
         if as_json:
-            console.out(json.dumps([i.to_json() for i in queue], ensure_ascii=False))
+            console.out(json_text([i.to_json() for i in queue]), highlight=False)
             return
         if not queue:
             console.print("Nothing waiting for review.")
@@ -86,9 +98,15 @@ def register(app: typer.Typer) -> None:
             when = item.day.isoformat()
             if item.deadline:
                 when += f"\ndocument by {item.deadline.isoformat()}"
-            title = f"{item.title}\n{item.target_id}" + ("\n(approval stale)" if item.stale else "")
+            title = f"{safe(item.title)}\n{safe(item.target_id)}" + (
+                "\n(approval stale)" if item.stale else ""
+            )
             table.add_row(
-                item.case_id, title, when, item.worker or "", "\n".join(item.flags) or "—"
+                safe(item.case_id),
+                title,
+                when,
+                safe(item.worker or ""),
+                safe("\n".join(item.flags)) or "—",
             )
         console.print(table)
 
@@ -96,14 +114,18 @@ def register(app: typer.Typer) -> None:
     def approve(
         ctx: typer.Context,
         case_id: Annotated[str, typer.Argument(help="Case id.")],
-        kind: Annotated[str, typer.Argument(help="visit or plan")],
+        kind: Annotated[str, typer.Argument(help="visit, plan, service-plan or closure")],
         record_id: Annotated[str, typer.Argument(help="The visit's or plan's id.")],
-        comment: Annotated[str, typer.Option("--comment", help="Optional note.")] = "",
+        comment: Annotated[
+            str | None, typer.Option("--comment", help=f"Optional note. {TEXT_SOURCE}")
+        ] = None,
     ) -> None:
-        """Approve a signed visit or an alternative safety plan, bound to its content."""
+        """Approve a signed visit, alternative safety plan, service plan or closure, bound to
+        its content."""
+        note = read_free_text(comment, "--comment", "note")
         store = _store(ctx)
         try:
-            review.decide(store, case_id, _target(kind), record_id, "approved", comment)
+            review.decide(store, case_id, _target(kind), record_id, "approved", note)
         finally:
             store.close()
         console.print(f"Approved {kind} {record_id} of case {case_id}.")
@@ -113,12 +135,15 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         case_id: Annotated[str, typer.Argument(help="Case id.")],
         visit_id: Annotated[str, typer.Argument(help="Visit id.")],
-        comment: Annotated[str, typer.Option("--comment", help="What to correct.")] = "",
+        comment: Annotated[
+            str | None, typer.Option("--comment", help=f"What to correct. {TEXT_SOURCE}")
+        ] = None,
     ) -> None:
         """Return a visit to the worker with a comment; they answer with an addendum."""
+        note = read_free_text(comment, "--comment", "what to correct", required=True)
         store = _store(ctx)
         try:
-            review.decide(store, case_id, "visit", visit_id, "returned", comment)
+            review.decide(store, case_id, "visit", visit_id, "returned", note)
         finally:
             store.close()
         console.print(f"Returned visit {visit_id} of case {case_id} to the worker.")
@@ -128,12 +153,15 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         case_id: Annotated[str, typer.Argument(help="Case id.")],
         plan_id: Annotated[str, typer.Argument(help="Alternative safety plan id.")],
-        comment: Annotated[str, typer.Option("--comment", help="Why.")] = "",
+        comment: Annotated[
+            str | None, typer.Option("--comment", help=f"Why. {TEXT_SOURCE}")
+        ] = None,
     ) -> None:
         """Reject an alternative safety plan (SA-2); it is never implemented."""
+        note = read_free_text(comment, "--comment", "why", required=True)
         store = _store(ctx)
         try:
-            review.decide(store, case_id, "safety_plan", plan_id, "rejected", comment)
+            review.decide(store, case_id, "safety_plan", plan_id, "rejected", note)
         finally:
             store.close()
         console.print(f"Rejected safety plan {plan_id} of case {case_id}.")
@@ -143,14 +171,17 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         case_id: Annotated[str, typer.Argument(help="Case id.")],
         visit_id: Annotated[str, typer.Argument(help="The signed visit it corrects.")],
-        text: Annotated[str, typer.Option("--text", help="The correction.")] = "",
+        text: Annotated[
+            str | None, typer.Option("--text", help=f"The correction. {TEXT_SOURCE}")
+        ] = None,
     ) -> None:
         """Answer a return: a correction that points to the signed visit."""
+        correction = read_free_text(text, "--text", "the correction", required=True)
         store = _store(ctx)
         try:
             if store.entity(case_id, "visit", visit_id) is None:
                 raise FieldkitError(f"no visit {visit_id} on case {case_id}")
-            visits.add_addendum(store, case_id, visit_id, text, store.user, date.today())
+            visits.add_addendum(store, case_id, visit_id, correction, store.user, date.today())
         finally:
             store.close()
         console.print(f"Added an addendum to visit {visit_id}.")
@@ -169,7 +200,7 @@ def register(app: typer.Typer) -> None:
             store.close()
         doc = [services.conflict_json(c, c.case_id) for c in found]
         if as_json:
-            console.out(json.dumps(doc, ensure_ascii=False, default=str))
+            console.out(json_text(doc), highlight=False)
             return
         if not doc:
             console.print("No conflicts.")
@@ -183,7 +214,10 @@ def register(app: typer.Typer) -> None:
                 f"{v['by']}: {json.dumps(v['value'], default=str)}" for v in c["versions"]
             )
             table.add_row(
-                c["case"], f"{c['entity']} {c['entity_id']}", f"{c['field']}\n{mark}", versions
+                safe(c["case"]),
+                safe(f"{c['entity']} {c['entity_id']}"),
+                f"{safe(c['field'])}\n{mark}",
+                safe(versions),
             )
         console.print(table)
 
@@ -194,13 +228,17 @@ def register(app: typer.Typer) -> None:
         entity: Annotated[str, typer.Argument(help="Record kind, e.g. person, threat.")],
         entity_id: Annotated[str, typer.Argument(help="Record id.")],
         field_name: Annotated[str, typer.Argument(help="The field in conflict.")],
-        value: Annotated[str, typer.Option("--value", help="The chosen value, as JSON.")],
+        value: Annotated[
+            str | None,
+            typer.Option("--value", help=f"The chosen value, as JSON. {TEXT_SOURCE}"),
+        ] = None,
     ) -> None:
         """Choose or combine the versions of a field; the choice is an op like any other."""
+        chosen = read_free_text(value, "--value", "the chosen value (JSON)", required=True)
         try:
-            parsed = json.loads(value)
+            parsed = json.loads(chosen)
         except json.JSONDecodeError:
-            raise FieldkitError("--value must be JSON, e.g. --value '\"foster\"'") from None
+            raise FieldkitError('--value must be JSON, e.g. "foster" (with the quotes)') from None
         store = _store(ctx)
         try:
             review.resolve_conflict(store, case_id, entity, entity_id, field_name, parsed)
@@ -212,7 +250,9 @@ def register(app: typer.Typer) -> None:
     def supervision_record(
         ctx: typer.Context,
         case_id: Annotated[str, typer.Argument(help="Case id.")],
-        decisions: Annotated[str, typer.Option("--decisions", help="What was decided.")] = "",
+        decisions: Annotated[
+            str | None, typer.Option("--decisions", help=f"What was decided. {TEXT_SOURCE}")
+        ] = None,
         on: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (today).")] = None,
         frequency_reviewed: Annotated[
             bool, typer.Option("--frequency-reviewed", help="Visit frequency was reviewed.")
@@ -223,10 +263,11 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Record a case supervision session (RV-1); it moves the next supervision date."""
+        decided = read_free_text(decisions, "--decisions", "what was decided")
         store = _store(ctx)
         try:
             day = _day(on, "--date") or _policy(store).today()
-            review.record_supervision(store, case_id, day, decisions, frequency_reviewed, high_risk)
+            review.record_supervision(store, case_id, day, decided, frequency_reviewed, high_risk)
         finally:
             store.close()
         console.print(f"Recorded supervision of case {case_id} on {day.isoformat()}.")

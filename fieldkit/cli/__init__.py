@@ -1,0 +1,34 @@
+"""The `fieldkit` command: thin; parses, calls a service, prints. Errors are one line.
+
+Composed statically: `base` holds the Typer apps and shared options, each command module
+adds its commands, in the order `fieldkit --help` lists them.
+"""
+
+from __future__ import annotations
+
+from fieldkit.cli import casework, core, policy, practice, supervisor, sync
+from fieldkit.cli.base import Context, app, ctx_of, err_console
+from fieldkit.errors import FieldkitError
+
+__all__ = ["Context", "app", "core", "ctx_of", "main"]
+
+practice.register(app)
+sync.register(app)
+supervisor.register(app)
+policy.register(app)
+casework.register(app)
+
+
+def main() -> None:
+    """Entry point: run the command; a user's mistake is one line and a non-zero exit."""
+    from fieldkit.hardening import disable_core_dumps
+
+    disable_core_dumps()  # before any key or case text is in memory
+    try:
+        app()
+    except FieldkitError as exc:
+        err_console.print(f"fieldkit: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err_console.print("fieldkit: interrupted; nothing was lost")
+        raise SystemExit(130) from None

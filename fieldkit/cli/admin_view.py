@@ -1,0 +1,112 @@
+"""`fieldkit admin audit` and `fieldkit admin sync-health`: what the IT lead reads."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+console = Console()
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="FIELDKIT_SERVER_DB",
+        help="Server database URL (default: the SQLite file in the data dir).",
+    ),
+]
+# Days without a sync after which `admin sync-health` flags a laptop (server setting
+# `stale_days`, else this).
+DEFAULT_STALE_DAYS = 3
+
+
+def _when(ms: int | None) -> str:
+    if ms is None:
+        return "never"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _engine(db: str | None) -> Engine:
+    from fieldkit.cli.sync import _engine as named_engine
+
+    engine: Engine = named_engine(db, False)
+    return engine
+
+
+def audit(
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show the last N events.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+) -> None:
+    """Enrollments (and refused ones, with the reason), revocations, refused ops, teams."""
+    from fieldkit.sync import admin
+
+    events = admin.audit_events(_engine(db), limit)
+    if as_json:
+        sys.stdout.write(json.dumps(events, indent=2) + "\n")
+        return
+    table = Table(title=f"audit: last {len(events)} events")
+    for column in ("when", "who", "what", "detail"):
+        table.add_column(column)
+    for e in events:
+        table.add_row(_when(e["at_ms"]), escape(e["actor"]), e["action"], escape(e["detail"]))
+    console.print(table)
+
+
+def sync_health(
+    db: DbOption = None,
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, help="Flag a laptop not synced for this many days."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+) -> None:
+    """Per laptop: last sync, changes waiting, refused, cases waiting for keys, gone quiet."""
+    from sqlalchemy import select
+
+    from fieldkit.sync.admin_view import sync_health as health
+    from fieldkit.sync.models import SETTINGS
+    from fieldkit.sync.protocol import now_ms
+
+    engine = _engine(db)
+    if days is None:
+        with engine.connect() as conn:
+            row = conn.execute(select(SETTINGS.c.value).where(SETTINGS.c.key == "stale_days"))
+            found = row.first()
+        days = int(found[0]) if found else DEFAULT_STALE_DAYS
+    rows = health(engine, now_ms(), days)
+    if as_json:
+        sys.stdout.write(json.dumps({"stale_days": days, "devices": rows}, indent=2) + "\n")
+        return
+    table = Table(title=f"sync health ({len(rows)} laptops; quiet after {days} days)")
+    for column in ("device", "user", "last sync", "outcome", "waiting", "refused", "keys", ""):
+        table.add_column(column)
+    for r in rows:
+        flag = "revoked" if r["revoked"] else ("[red]not seen[/]" if r["stale"] else "")
+        table.add_row(
+            r["device"],
+            escape(r["user"]),
+            _when(r["last_sync_ms"]),
+            r["outcome"] or "-",
+            "-" if r["waiting"] is None else str(r["waiting"]),
+            str(r["refused"]),
+            "-" if r["waiting_keys"] is None else str(r["waiting_keys"]),
+            flag,
+        )
+    console.print(table)
+
+
+def register_admin_views(admin_app: typer.Typer) -> None:
+    """Add the commands to `fieldkit admin`."""
+    admin_app.command("audit")(audit)
+    admin_app.command("sync-health")(sync_health)

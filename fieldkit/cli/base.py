@@ -1,0 +1,48 @@
+"""The `fieldkit` command's root: the Typer apps every command module adds to, and the
+options every command shares. Imports no command module (the package composes them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from fieldkit import services
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="fieldkit",
+    help="The caseworker's kit: encrypted offline case records, guided home visits, "
+    "signed change log and sync.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+case_app = typer.Typer(help="Import, export, list and show cases.", no_args_is_help=True)
+passphrase_app = typer.Typer(help="Change the profile's passphrase.", no_args_is_help=True)
+app.add_typer(case_app, name="case")
+app.add_typer(passphrase_app, name="passphrase")
+
+
+@dataclass
+class Context:
+    """Global options every command shares."""
+
+    data_dir: Path
+    profile: str
+
+    @property
+    def path(self) -> Path:
+        """The profile's SQLite file."""
+        return services.profile_path(self.data_dir, self.profile)
+
+
+def ctx_of(ctx: typer.Context) -> Context:
+    """The shared options of this invocation."""
+    obj: Context = ctx.find_root().obj
+    return obj

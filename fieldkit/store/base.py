@@ -1,0 +1,226 @@
+"""The unlocked profile's core: its connection, lock, transactions, clear settings and
+sealed secrets, and the device's own keys. The other store modules build on this."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fieldkit.changelog import GENESIS, HybridClock
+from fieldkit.crypto import (
+    CryptoError,
+    Ed25519PrivateKey,
+    Sealer,
+    X25519PrivateKey,
+    aad_for,
+    hkdf,
+)
+from fieldkit.errors import StoreError
+from fieldkit.integrity import AUTHENTICATED_META, RECORD_KEY, SealedSettings
+from fieldkit.store.schema import store_error
+
+RECORD_AAD = aad_for("meta", "value", RECORD_KEY)
+
+
+class _ClearSealer:
+    """No encryption: only for the benchmark's plaintext baseline (`bench/store.py`)."""
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        return plaintext
+
+    def open(self, sealed: bytes, aad: bytes) -> bytes:
+        return sealed
+
+
+def _utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class StoreBase:
+    """An unlocked profile: master key in memory, one SQLite connection, one device chain."""
+
+    def __init__(
+        self, path: Path, conn: sqlite3.Connection, master: bytes, slot_v: int = 2
+    ) -> None:
+        self.path = path
+        self._conn = conn
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._master: bytes | None = master
+        self._secrets = Sealer(hkdf(master, "profile-secrets"))
+        self._case_wrap = Sealer(hkdf(master, "case-keys"))
+        self._case_sealers: dict[str, tuple[str, Any]] = {}
+        self._seq: int = 0
+        self._head: str = GENESIS
+        self._settings = self._load_settings(slot_v)
+        # Benchmark-only (bench/store.py): nothing sealed, nothing signed; verify says so.
+        self.plaintext = self.meta("plaintext") == "1"
+        self.user = self.meta("user") or "worker"
+        self.device_id = self.meta("device_id") or ""
+        self.profile_id = self.meta("profile_id") or ""
+        self._sign_key: Ed25519PrivateKey | None = None
+        raw_sign = self._secret("device_sign_key")
+        if raw_sign:
+            self._sign_key = Ed25519PrivateKey.from_private_bytes(raw_sign)
+        row = conn.execute(
+            "SELECT seq, hash FROM ops WHERE device_id=? ORDER BY seq DESC LIMIT 1",
+            (self.device_id,),
+        ).fetchone()
+        self._seq = row[0] if row else 0
+        self._head = row[1] if row else GENESIS
+        last = conn.execute("SELECT max(hlc) FROM ops").fetchone()[0]
+        self.clock = HybridClock(last)
+
+    def lock(self) -> None:
+        """Drop every key from memory and close the file (idle timeout, lock key)."""
+        with self._lock:
+            self._master = None
+            self._sign_key = None
+            self._case_sealers.clear()
+            self._secrets = _ClearSealer()  # type: ignore[assignment]
+            self._case_wrap = _ClearSealer()  # type: ignore[assignment]
+            self._conn.close()
+
+    close = lock
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the main file."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _require_master(self) -> bytes:
+        if self._master is None:
+            raise StoreError("the profile is locked; unlock it first")
+        return self._master
+
+    def _load_settings(self, slot_v: int) -> SealedSettings:
+        """The sealed settings record; built once from clear rows for a pre-record profile."""
+        raw = self._clear_meta().get(RECORD_KEY)
+        if raw is None:
+            if slot_v >= 2:
+                raise StoreError(
+                    f"{self.path.name}: the sealed settings record is missing, so the "
+                    "profile was altered outside fieldkit; restore it from a backup"
+                )
+            settings = SealedSettings.from_clear(self._clear_meta(), self._clear_devices())
+            self._write_settings(settings)
+            return settings
+        try:
+            return SealedSettings.from_bytes(self._secrets.open(bytes.fromhex(raw), RECORD_AAD))
+        except (CryptoError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(
+                f"{self.path.name}: the sealed settings record does not open, so the "
+                "profile was altered outside fieldkit; restore it from a backup"
+            ) from exc
+
+    def _write_settings(self, settings: SealedSettings) -> None:
+        sealed = self._secrets.seal(settings.to_bytes(), RECORD_AAD).hex()
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (RECORD_KEY, sealed),
+            )
+
+    def _clear_meta(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def _clear_devices(self) -> list[tuple[str, str, bytes, bytes | None]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT device_id, user, sign_pub, box_pub FROM devices ORDER BY device_id"
+            ).fetchall()
+        return [(r[0], r[1], bytes(r[2]), bytes(r[3]) if r[3] is not None else None) for r in rows]
+
+    def settings_differences(self) -> list[str]:
+        """Clear settings and device rows that no longer match the sealed record."""
+        return self._settings.differences(self._clear_meta(), self._clear_devices())
+
+    def meta(self, key: str) -> str | None:
+        """A profile setting (those that decide trust from the sealed record, see integrity)."""
+        if key in AUTHENTICATED_META:
+            return self._settings.meta.get(key)
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a profile setting (and its sealed copy, for those that decide trust)."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, value),
+            )
+            if key in AUTHENTICATED_META:
+                settings = SealedSettings(
+                    {**self._settings.meta, key: value}, self._settings.devices
+                )
+                self._write_settings(settings)
+                self._settings = settings
+
+    def _secret(self, key: str) -> bytes | None:
+        raw = self.meta(key)
+        if raw is None:
+            return None
+        return self._secrets.open(bytes.fromhex(raw), aad_for("meta", "value", key))
+
+    def set_secret(self, key: str, value: bytes) -> None:
+        """Store a sealed profile secret (a sync token, a user key)."""
+        sealed = self._secrets.seal(value, aad_for("meta", "value", key))
+        self.set_meta(key, sealed.hex())
+
+    def secret(self, key: str) -> bytes | None:
+        """Open a sealed profile secret."""
+        return self._secret(key)
+
+    @property
+    def device_box_key(self) -> X25519PrivateKey:
+        """This device's X25519 key (case keys are wrapped to it)."""
+        raw = self._secret("device_box_key")
+        if raw is None:
+            raise StoreError("this profile has no device key")
+        return X25519PrivateKey.from_private_bytes(raw)
+
+    @property
+    def device_sign_key(self) -> Ed25519PrivateKey:
+        """This device's signing key."""
+        if self._sign_key is None:
+            raise StoreError("the profile is locked; unlock it first")
+        return self._sign_key
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One durable SQLite transaction; nested calls join the outer one."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._conn
+                finally:
+                    self._depth -= 1
+                return
+            saved = (self._seq, self._head)
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise store_error(exc, self.path) from None
+            self._depth = 1
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                self._seq, self._head = saved
+                with suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.DatabaseError):
+                    raise store_error(exc, self.path) from None
+                raise
+            finally:
+                self._depth = 0

@@ -1,0 +1,245 @@
+"""The change log: writing signed ops and folding them, ingesting other devices' ops, the
+outbox and what the server refused, and the devices this profile knows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from fieldkit import changelog
+from fieldkit.changelog import GENESIS, Op, OpMeta, uuid7
+from fieldkit.crypto import (
+    Ed25519PrivateKey,
+    X25519PrivateKey,
+    aad_for,
+)
+from fieldkit.integrity import SealedSettings, device_entry
+from fieldkit.store.entities import EntityStore
+
+SYNC_LOCAL = "local"  # in the outbox, waiting for the server
+SYNC_ACKED = "acked"  # the server acknowledged this exact op
+SYNC_REMOTE = "remote"  # pulled from the server
+SYNC_QUARANTINED = "quarantined"  # refused by the server, kept with its reason
+SYNC_CARRIED = "carried"  # an old device's op, written again on this profile's new device
+
+
+class LogStore(EntityStore):
+    """The signed op log of this profile."""
+
+    def record(
+        self,
+        case_id: str,
+        entity: str,
+        entity_id: str,
+        values: dict[str, Any] | None = None,
+        action: str = "put",
+        extra: dict[str, Any] | None = None,
+    ) -> Op:
+        """Write one signed op and the state it produces, in one durable transaction."""
+        with self.transaction():
+            current = self._load_state(case_id, entity, entity_id)
+            body: dict[str, Any] = dict(extra or {})
+            if values is not None:
+                body["set"] = values
+                body["base"] = (
+                    {name: changelog.head_ops(current, name) for name in values} if current else {}
+                )
+            key_id, sealer = self.case_sealer(case_id, create=True)
+            op_id = uuid7()
+            plain = json.dumps(body, separators=(",", ":"), default=str).encode()
+            op = Op(
+                op_id=op_id,
+                device_id=self.device_id,
+                seq=self._seq + 1,
+                hlc=self.clock.now(),
+                author=self.user,
+                case_id=case_id,
+                entity=entity,
+                entity_id=entity_id,
+                action=action,
+                key_id=key_id,
+                body=sealer.seal(plain, aad_for("ops", "body", op_id)),
+                prev_hash=self._head,
+            ).with_hash()
+            if not self.plaintext:
+                op = replace(op, sig=self.device_sign_key.sign(op.hash.encode()))
+            self._insert_op(op, SYNC_LOCAL)
+            state = changelog.apply(
+                current, OpMeta(op.op_id, op.hlc, op.device_id, op.author, op.action), body
+            )
+            self._save_state(case_id, entity, entity_id, state, sealer)
+            self._seq, self._head = op.seq, op.hash
+        return op
+
+    def _insert_op(self, op: Op, sync_state: str) -> None:
+        self._conn.execute(
+            "INSERT INTO ops (op_id, device_id, seq, hlc, author, case_id, entity, entity_id,"
+            " action, key_id, body, prev_hash, hash, sig, sync_state)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                op.op_id,
+                op.device_id,
+                op.seq,
+                op.hlc,
+                op.author,
+                op.case_id,
+                op.entity,
+                op.entity_id,
+                op.action,
+                op.key_id,
+                op.body,
+                op.prev_hash,
+                op.hash,
+                op.sig,
+                sync_state,
+            ),
+        )
+
+    def ingest(self, op: Op, sync_state: str = SYNC_REMOTE) -> bool:
+        """Fold an op from another device (already verified); False when already present."""
+        with self.transaction():
+            exists = self._conn.execute("SELECT 1 FROM ops WHERE op_id=?", (op.op_id,)).fetchone()
+            if exists:
+                return False
+            _, sealer = self.case_sealer(op.case_id)
+            body = self.open_body(op, sealer)
+            self._insert_op(op, sync_state)
+            current = self._load_state(op.case_id, op.entity, op.entity_id)
+            state = changelog.apply(
+                current, OpMeta(op.op_id, op.hlc, op.device_id, op.author, op.action), body
+            )
+            self._save_state(op.case_id, op.entity, op.entity_id, state, sealer)
+            self.clock.observe(op.hlc)
+        return True
+
+    def open_body(self, op: Op, sealer: Any | None = None) -> dict[str, Any]:
+        """Decrypt an op's body with its case key."""
+        if sealer is None:
+            _, sealer = self.case_sealer(op.case_id)
+        body: dict[str, Any] = json.loads(sealer.open(op.body, aad_for("ops", "body", op.op_id)))
+        return body
+
+    def ops(self, sync_state: str | None = None, limit: int | None = None) -> list[Op]:
+        """Ops in the order they were written on each device."""
+        sql = (
+            "SELECT op_id, device_id, seq, hlc, author, case_id, entity, entity_id, action,"
+            " key_id, body, prev_hash, hash, sig FROM ops"
+        )
+        args: list[Any] = []
+        if sync_state is not None:
+            sql += " WHERE sync_state=?"
+            args.append(sync_state)
+        sql += " ORDER BY device_id, seq"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [Op(*row) for row in rows]
+
+    def log_mark(self) -> str:
+        """Changes whenever the log does: how many ops, and the latest timestamp."""
+        with self._lock:
+            count, latest = self._conn.execute("SELECT count(*), max(hlc) FROM ops").fetchone()
+        return f"{count}:{latest}"
+
+    def outbox_count(self) -> int:
+        """Ops not yet acknowledged by the server."""
+        with self._lock:
+            return int(
+                self._conn.execute(
+                    "SELECT count(*) FROM ops WHERE sync_state=?", (SYNC_LOCAL,)
+                ).fetchone()[0]
+            )
+
+    def mark_acked(self, op_ids: list[str]) -> None:
+        """The server acknowledged these exact ops: they leave the outbox."""
+        with self.transaction():
+            self._conn.executemany(
+                "UPDATE ops SET sync_state=? WHERE op_id=? AND sync_state=?",
+                [(SYNC_ACKED, op_id, SYNC_LOCAL) for op_id in op_ids],
+            )
+
+    def quarantine(self, op_id: str, reason: str) -> None:
+        """The server refused this op: keep it, visibly, with the reason."""
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE ops SET sync_state=?, note=? WHERE op_id=?",
+                (SYNC_QUARANTINED, reason, op_id),
+            )
+
+    def requeue(self, op_ids: list[str]) -> None:
+        """Refused ops whose cause has gone back into the outbox, to be sent again."""
+        with self.transaction():
+            self._conn.executemany(
+                "UPDATE ops SET sync_state=?, note=NULL WHERE op_id=? AND sync_state=?",
+                [(SYNC_LOCAL, op_id, SYNC_QUARANTINED) for op_id in op_ids],
+            )
+
+    def mark_carried(self, op_ids: list[str]) -> None:
+        """Old-device ops now carried by new ones (fieldkit.sync.carryover): kept, not sent."""
+        with self.transaction():
+            self._conn.executemany(
+                "UPDATE ops SET sync_state=? WHERE op_id=? AND sync_state IN (?, ?)",
+                [(SYNC_CARRIED, op_id, SYNC_LOCAL, SYNC_QUARANTINED) for op_id in op_ids],
+            )
+
+    def new_device(self) -> str:
+        """Give this profile a new device id and keys (a restored laptop re-enrolling);
+        the old device's key stays known, so its ops still verify. Returns the old id."""
+        old = self.device_id
+        sign_key = Ed25519PrivateKey.generate()
+        box_key = X25519PrivateKey.generate()
+        device_id = uuid7()
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO devices (device_id, user, sign_pub, box_pub) VALUES (?,?,?,?)",
+                (
+                    device_id,
+                    self.user,
+                    sign_key.public_key().public_bytes_raw(),
+                    box_key.public_key().public_bytes_raw(),
+                ),
+            )
+            self.set_meta("device_id", device_id)
+            self.set_meta("device_sign_pub", sign_key.public_key().public_bytes_raw().hex())
+            self.set_meta("device_box_pub", box_key.public_key().public_bytes_raw().hex())
+            self.set_secret("device_sign_key", sign_key.private_bytes_raw())
+            self.set_secret("device_box_key", box_key.private_bytes_raw())
+            self._conn.execute("DELETE FROM meta WHERE key='sync_receipt'")
+        self.device_id, self._sign_key = device_id, sign_key
+        self._seq, self._head = 0, GENESIS
+        return old
+
+    def quarantined(self) -> list[tuple[str, str]]:
+        """(op_id, reason) of every op the server refused."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT op_id, note FROM ops WHERE sync_state=? ORDER BY hlc",
+                (SYNC_QUARANTINED,),
+            ).fetchall()
+        return [(r[0], r[1] or "") for r in rows]
+
+    def add_device(
+        self, device_id: str, user: str, sign_pub: bytes, box_pub: bytes | None = None
+    ) -> None:
+        """Know another device's public keys (from the server), to verify its ops."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO devices (device_id, user, sign_pub, box_pub) VALUES (?,?,?,?)"
+                " ON CONFLICT(device_id) DO NOTHING",
+                (device_id, user, sign_pub, box_pub),
+            )
+            if device_id not in self._settings.devices:
+                devices = {**self._settings.devices}
+                devices[device_id] = device_entry(user, sign_pub, box_pub)
+                settings = SealedSettings(self._settings.meta, devices)
+                self._write_settings(settings)
+                self._settings = settings
+
+    def device_keys(self) -> dict[str, bytes]:
+        """device_id → Ed25519 public key bytes, from the sealed record (never the clear rows)."""
+        return {
+            dev: bytes.fromhex(str(entry["sign_pub"]))
+            for dev, entry in self._settings.devices.items()
+        }

@@ -1,0 +1,103 @@
+"""The profile file: its SQLite schema, connection settings, opening an existing file, and
+SQLite failures turned into one-line errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from fieldkit.errors import ProfileMissing, StoreError
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS key_slots (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS case_keys (
+    case_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, wrapped BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (
+    device_id TEXT PRIMARY KEY, user TEXT NOT NULL, sign_pub BLOB NOT NULL,
+    box_pub BLOB, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS ops (
+    op_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    hlc TEXT NOT NULL, author TEXT NOT NULL, case_id TEXT NOT NULL, entity TEXT NOT NULL,
+    entity_id TEXT NOT NULL, action TEXT NOT NULL, key_id TEXT NOT NULL, body BLOB NOT NULL,
+    prev_hash TEXT NOT NULL, hash TEXT NOT NULL, sig BLOB NOT NULL,
+    sync_state TEXT NOT NULL DEFAULT 'local', note TEXT,
+    UNIQUE (device_id, seq));
+CREATE INDEX IF NOT EXISTS ops_sync ON ops (sync_state);
+CREATE INDEX IF NOT EXISTS ops_case ON ops (case_id);
+CREATE TABLE IF NOT EXISTS entities (
+    case_id TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
+    status TEXT, date TEXT, deleted INTEGER NOT NULL DEFAULT 0, doc BLOB NOT NULL,
+    view BLOB,
+    PRIMARY KEY (case_id, entity, entity_id));
+CREATE TABLE IF NOT EXISTS drafts (
+    draft_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, updated TEXT NOT NULL, doc BLOB NOT NULL);
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to a new or existing profile file, its tables in place."""
+    try:
+        conn = sqlite3.connect(
+            str(path), timeout=3.0, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.executescript(SCHEMA)
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(entities)")}
+        if "view" not in columns:
+            conn.execute("ALTER TABLE entities ADD COLUMN view BLOB")
+    except sqlite3.DatabaseError as exc:
+        raise store_error(exc, path) from None
+    return conn
+
+
+def open_existing(path: Path) -> sqlite3.Connection:
+    """A connection to an existing profile file (never creates one)."""
+    if not path.exists():
+        raise ProfileMissing(f"no fieldkit profile at {path}; create one with `fieldkit init`")
+    try:
+        conn = sqlite3.connect(
+            f"file:{path}?mode=rw",
+            uri=True,
+            timeout=3.0,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        if (
+            conn.execute("SELECT count(*) FROM sqlite_master WHERE name='key_slots'").fetchone()[0]
+            != 1
+        ):
+            conn.close()
+            raise StoreError(f"{path} is not a fieldkit profile")
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(entities)")}
+        if "view" not in columns:  # a profile made before entity views were kept
+            conn.execute("ALTER TABLE entities ADD COLUMN view BLOB")
+    except sqlite3.DatabaseError as exc:
+        raise store_error(exc, path) from None
+    return conn
+
+
+def store_error(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"the profile {path.name} is in use by another fieldkit; close it and try again"
+        )
+    if "full" in text:
+        return StoreError("the disk is full: nothing was saved; free some space and try again")
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StoreError(
+            f"{path} is damaged or is not a fieldkit profile; restore it from a backup"
+        )
+    if "readonly" in text or "unable to open" in text:
+        return StoreError(f"cannot write to {path}; check its permissions and free space")
+    return StoreError(f"the profile store failed ({exc}); nothing was saved")

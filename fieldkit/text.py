@@ -1,0 +1,73 @@
+"""User text is data: the one helper that makes it safe to show in Rich and Textual.
+
+Names, addresses, threats and notes come from case-transfer files, the server and the
+keyboard. Shown raw, `[/]` crashes a Rich render, `[link=…]` becomes a live hyperlink and an
+ESC sequence rewrites the terminal. Every place that puts user text on a screen or a
+console passes it through `safe` (markup) or `clean` (plain Text, tables without markup).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+# C0 controls except tab and newline, DEL, and the C1 controls (CSI among them).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Bidi overrides and isolates can make a name read differently from what it is.
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(value: Any) -> str:
+    """The text with terminal control characters, bidi overrides and lone surrogates removed.
+
+    A lone surrogate becomes U+FFFD (it cannot be encoded for the terminal at all).
+    """
+    text = value if isinstance(value, str) else str(value)
+    text = _SURROGATE.sub("\ufffd", text)
+    text = _CONTROL.sub("", text)
+    return _BIDI.sub("", text)
+
+
+_BRACKET = re.compile(r"(\\*)\[")
+
+
+def escape(text: str) -> str:
+    """Every `[` escaped, so neither Rich nor Textual reads a tag in it.
+
+    `rich.markup.escape` escapes only what Rich would take for a tag; Textual's parser
+    also reads `[2J … \\[link=…]` as one, so here every bracket is escaped.
+    """
+    return _BRACKET.sub(lambda m: m.group(1) * 2 + "\\[", text)
+
+
+def safe(value: Any) -> str:
+    """The text cleaned and escaped, to interpolate into Rich/Textual markup."""
+    return escape(clean(value))
+
+
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(value: Any, indent: int | None = None) -> str:
+    """JSON for a terminal or a pipe: readable Unicode, but every control character,
+    bidi override and lone surrogate written as a \\u escape (json escapes C0 itself)."""
+    text = json.dumps(value, indent=indent, ensure_ascii=False, default=str)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def unsafe_characters(text: str) -> str | None:
+    """A description of the first character import refuses in a text, or None."""
+    for pattern, what in (
+        (_SURROGATE, "a lone surrogate (not valid Unicode text)"),
+        (_CONTROL, "a terminal control character"),
+        (_BIDI, "a bidirectional override character"),
+    ):
+        found = pattern.search(text)
+        if found:
+            return f"{what} U+{ord(found.group()):04X}"
+    return None
+
+
+__all__ = ["clean", "json_text", "safe", "unsafe_characters"]

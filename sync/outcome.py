@@ -1,0 +1,267 @@
+"""What a sync may claim: the laptop's own chain checked before anything is sent, the
+exit codes of `fieldkit sync`, and the outbox as a person reads it.
+
+Exit codes (`fieldkit sync --help`, README):
+  0  everything was sent and accepted; nothing waits on this laptop
+  1  a usage or set-up error (no profile, wrong passphrase, not enrolled)
+  2  offline: the server could not be reached; nothing lost
+  3  some changes were refused by the server or still wait (`fieldkit outbox` lists them)
+  4  local integrity failure: an op of this laptop fails its check; nothing was sent
+  5  the server refused this laptop (revoked, unknown there, or not the server it enrolled with)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fieldkit.changelog import GENESIS, Op, parse_hlc
+from fieldkit.crypto import ed25519_public_from_bytes, unb64, verify_signature
+from fieldkit.errors import FieldkitError
+from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_OFFLINE = 2
+EXIT_REFUSED = 3
+EXIT_INTEGRITY = 4
+EXIT_DEVICE_REFUSED = 5
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 everything sent and accepted; 1 usage or set-up error; "
+    "2 offline, nothing lost; 3 some changes refused by the server or still waiting "
+    "(`fieldkit outbox`); 4 local integrity failure, nothing sent (`fieldkit verify`); "
+    "5 the server refused this laptop (revoked or unknown there)."
+)
+
+OUTCOMES = {
+    EXIT_OK: "ok",
+    EXIT_ERROR: "error",
+    EXIT_OFFLINE: "offline",
+    EXIT_REFUSED: "refused",
+    EXIT_INTEGRITY: "integrity",
+    EXIT_DEVICE_REFUSED: "device_refused",
+}
+
+# Profile meta: op id → refusal cause, for refused ops whose cause can go away.
+RETRYABLE_META = "sync_retryable"
+# Profile meta: ids of cases this user is on whose key has not reached this laptop yet.
+WAITING_KEYS_META = "sync_waiting_keys"
+
+
+class LocalIntegrityError(FieldkitError):
+    """An op of this laptop's own chain fails its check: nothing was sent."""
+
+    exit_code = EXIT_INTEGRITY
+
+
+def op_date(op: Op) -> str:
+    """The UTC date an op was written, from its hybrid clock."""
+    wall, _ = parse_hlc(op.hlc)
+    return datetime.fromtimestamp(wall / 1000, UTC).date().isoformat()
+
+
+def op_label(op: Op) -> str:
+    """How a person recognises an op without decrypting it: case, record kind, date."""
+    return f"case {op.case_id} · {op.entity} · {op_date(op)}"
+
+
+def check_own_chain(store: Store) -> int:
+    """Check this laptop's whole chain before any of it is relied on; the ops checked.
+
+    Every own op from the first: sequence, hash and link to the one before. The ops not
+    yet acknowledged (about to be sent) also have their signature checked with the
+    device's own key; the acknowledged prefix is anchored by the server's signed receipt
+    (its head must be the hash this laptop holds at that position), so an acknowledged op
+    rewritten with a fresh hash is caught too. The first failure raises
+    LocalIntegrityError naming the op.
+    """
+    own = [op for op in store.ops() if op.device_id == store.device_id]
+    pending = {op.op_id for op in store.ops(SYNC_LOCAL)} | {
+        op.op_id for op in store.ops(SYNC_QUARANTINED)
+    }
+    public = store.device_sign_key.public_key()
+    expected, prev = 1, GENESIS
+    by_seq: dict[int, str] = {}
+    for op in own:
+        problem = None
+        if op.compute_hash() != op.hash:
+            problem = "its content does not match its hash: altered after it was written"
+        elif op.seq != expected:
+            problem = (
+                f"it has sequence number {op.seq} where {expected} was expected: "
+                "an op before it was deleted"
+            )
+        elif op.prev_hash != prev:
+            problem = "it does not link to the op before it: deleted, inserted or reordered"
+        elif op.op_id in pending and not verify_signature(public, op.sig, op.hash.encode()):
+            problem = "its signature does not verify with this laptop's key: forged"
+        if problem:
+            raise LocalIntegrityError(_integrity_line(op, problem))
+        if op.op_id not in pending:
+            by_seq[op.seq] = op.hash  # acknowledged: the receipt anchors these
+        expected, prev = op.seq + 1, op.hash
+    _check_receipt_anchor(store, own, by_seq)
+    return len(own)
+
+
+def _check_receipt_anchor(store: Store, own: list[Op], by_seq: dict[int, str]) -> None:
+    raw = store.meta("sync_receipt")
+    pinned = store.meta("server_sign_pub")
+    if not raw or not pinned:
+        return
+    try:
+        receipt = json.loads(raw)
+        seq, head = int(receipt["seq"]), str(receipt["head"])
+        from .protocol import receipt_message
+
+        message = receipt_message(receipt["device_id"], seq, head, int(receipt["issued_ms"]))
+        signed = verify_signature(
+            ed25519_public_from_bytes(unb64(pinned)), unb64(receipt["sig"]), message
+        )
+    except (ValueError, KeyError, TypeError):
+        signed = False
+    if not signed:
+        raise LocalIntegrityError(
+            "the server's last receipt kept on this laptop does not verify: the profile was "
+            "altered; nothing was sent; run `fieldkit verify` and call your IT lead"
+        )
+    # A position this laptop holds only unacknowledged is a fork (a restored laptop), not
+    # a rewrite: the server says so when it refuses those ops.
+    if receipt["device_id"] != store.device_id or seq == 0 or seq not in by_seq:
+        return
+    if by_seq[seq] != head:
+        named = next(op for op in own if op.seq == seq)
+        raise LocalIntegrityError(
+            _integrity_line(
+                named,
+                "the chain up to it differs from what the server acknowledged: "
+                "an acknowledged op was rewritten",
+            )
+        )
+
+
+def _integrity_line(op: Op, problem: str) -> str:
+    return (
+        f"op {op.op_id} ({op_label(op)}): {problem}; nothing was sent; "
+        "run `fieldkit verify` and call your IT lead"
+    )
+
+
+# --- refused ops whose cause can go away ---------------------------------------------
+
+
+def retryable(store: Store) -> dict[str, str]:
+    """Refused op id → cause, for refusals that can go away."""
+    raw = store.meta(RETRYABLE_META)
+    found: dict[str, str] = json.loads(raw) if raw else {}
+    return found
+
+
+def set_retryable(store: Store, items: dict[str, str]) -> None:
+    """Keep the retryable refusals (inside the caller's transaction)."""
+    store.set_meta(RETRYABLE_META, json.dumps(items, sort_keys=True))
+
+
+def waiting_key_cases(store: Store) -> list[str]:
+    """Cases this user is on whose key has not reached this laptop yet."""
+    raw = store.meta(WAITING_KEYS_META)
+    found: list[str] = json.loads(raw) if raw else []
+    return found
+
+
+def waiting_keys_line(count: int) -> str:
+    """The one line that names cases waiting for their keys."""
+    cases = "1 case" if count == 1 else f"{count} cases"
+    return f"{cases} waiting for your supervisor's laptop to share their keys"
+
+
+# --- the outbox as a person reads it -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One change not (yet) accepted by the server."""
+
+    op_id: str
+    label: str
+    case_id: str
+    entity: str
+    date: str
+    state: str  # "waiting" or "refused"
+    reason: str = ""
+    retryable: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON."""
+        return {
+            "op_id": self.op_id,
+            "label": self.label,
+            "case_id": self.case_id,
+            "entity": self.entity,
+            "date": self.date,
+            "state": self.state,
+            "reason": self.reason,
+            "retryable": self.retryable,
+        }
+
+
+def outbox_items(store: Store) -> list[OutboxItem]:
+    """Every own op waiting to sync, then every one the server refused, with its reason."""
+    later = retryable(store)
+    items = [
+        OutboxItem(op.op_id, op_label(op), op.case_id, op.entity, op_date(op), "waiting")
+        for op in store.ops(SYNC_LOCAL)
+        if op.device_id == store.device_id
+    ]
+    refused = {op.op_id: op for op in store.ops(SYNC_QUARANTINED)}
+    for op_id, reason in store.quarantined():
+        op = refused[op_id]
+        items.append(
+            OutboxItem(
+                op_id,
+                op_label(op),
+                op.case_id,
+                op.entity,
+                op_date(op),
+                "refused",
+                reason,
+                op_id in later,
+            )
+        )
+    return items
+
+
+def status_counts(store: Store) -> tuple[int, int, int]:
+    """(waiting, refused, cases waiting for keys): what the status line must not hide."""
+    return store.outbox_count(), len(store.quarantined()), len(waiting_key_cases(store))
+
+
+def status_line_head(store: Store) -> str:
+    """The first part of the app's status line: "all changes synced" only when true."""
+    waiting, refused, keys = status_counts(store)
+    parts = []
+    if waiting:
+        parts.append(f"{waiting} change{'s' if waiting != 1 else ''} waiting to sync")
+    if refused:
+        parts.append(f"✗ {refused} refused by the server (fieldkit outbox)")
+    if keys:
+        parts.append(waiting_keys_line(keys))
+    return " · ".join(parts) if parts else "all changes synced"
+
+
+def import_refusal(store: Store, assign: str | None) -> str | None:
+    """Why the server would refuse every change of a case this user imports, if it can
+    be known now (None if not): only a supervisor or admin can give a case a team, and
+    the server accepts changes only from the team's members."""
+    role = store.meta("sync_role")
+    if not store.meta("sync_url") or role in (None, "", "supervisor", "admin"):
+        return None
+    return (
+        f"{store.user} is a {role}: the agency server accepts changes to a case only from "
+        "its team, and only a supervisor can assign one, so these cases could never sync; "
+        f"ask your supervisor to import the file with `--assign {assign or store.user}`; "
+        "nothing was imported"
+    )

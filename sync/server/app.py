@@ -1,0 +1,233 @@
+"""The FastAPI face: thin routes over `SyncServer`, blocking work in threads, and running
+the server with uvicorn."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fieldkit.sync import access_log, admin, health, limits
+from fieldkit.sync.db import open_database, server_url
+from fieldkit.sync.protocol import (
+    EnrollRequest,
+    EnrollResponse,
+    ErrorBody,
+    GrantRequest,
+    GrantResponse,
+    Hello,
+    KeysResponse,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    SyncReportRequest,
+    TeamInfo,
+    TeamRequest,
+    UserKey,
+    parse_push,
+)
+from fieldkit.sync.server.common import Caller, Refused, T
+from fieldkit.sync.server.service import SyncServer
+from fieldkit.sync.verify import warm_up
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.concurrency import run_in_threadpool
+
+# --- the FastAPI face -------------------------------------------------------------------
+
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "unsigned, unknown device, stale or replayed"},
+    403: {"model": ErrorBody, "description": "revoked device, or not on the case"},
+    **limits.REFUSALS,
+}
+
+
+def _inline_schema(model: type[Any]) -> dict[str, Any]:
+    """A model's JSON schema with its definitions inlined, for a hand-parsed request body."""
+    text = json.dumps(model.model_json_schema())
+    schema: dict[str, Any] = json.loads(text)
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    inlined: dict[str, Any] = resolve(schema)
+    return inlined
+
+
+def _push_json(service: SyncServer, who: Caller, body: bytes) -> Response:
+    # The hot path: parsed and answered without per-op pydantic models (`parse_push`).
+    try:
+        ops = parse_push(body)
+    except ValueError as exc:
+        raise Refused(400, str(exc)) from None
+    reply = service.push(who, ops)
+    return Response(reply.model_dump_json(), media_type="application/json")
+
+
+async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """Blocking database work off the event loop; a lost database is a 503."""
+    try:
+        return await run_in_threadpool(fn, *args)
+    except (OperationalError, PoolTimeout):
+        raise Refused(503, "the server database is unavailable; try again later") from None
+
+
+async def current_caller(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Fieldkit signed request")] = None,
+) -> Caller:
+    """The device that signed this request."""
+    service: SyncServer = request.app.state.sync
+    body = await request.body()
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return await in_thread(service.authenticate, request.method, path, authorization, body)
+
+
+Authed = Annotated[Caller, Depends(current_caller)]
+
+
+def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None = None) -> FastAPI:
+    """The HTTP API over one database (OpenAPI at /docs)."""
+    eng = engine if isinstance(engine, Engine) else open_database(engine)
+    service = SyncServer(eng)
+    bounds = bounds or limits.Limits.from_env()
+    code_failures = limits.RateWindow(bounds.code_attempts, 600.0)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(warm_up)  # the signature-check helpers (sync/verify.py)
+        yield
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="fieldkit sync server",
+        version="1",
+        description="Stores, checks and forwards signed, end-to-end encrypted change-log ops "
+        "between caseworkers' laptops. It cannot read case content.",
+    )
+    app.state.sync = service
+    app.add_middleware(access_log.AccessLog)
+    limits.install(app, bounds)
+
+    @app.get("/v1/hello", response_model=Hello, responses=REFUSALS)
+    async def hello() -> Hello:
+        """Server clock and keys (unauthenticated)."""
+        return await in_thread(service.hello)
+
+    @app.get("/healthz", responses=REFUSALS)
+    async def healthz() -> dict[str, str]:
+        """For a load balancer: the process is up and its database answers."""
+        await in_thread(service.healthy)
+        return {"status": "ok"}
+
+    @app.post("/v1/enroll", response_model=EnrollResponse, responses=REFUSALS)
+    async def enroll(req: EnrollRequest) -> EnrollResponse:
+        """Register a laptop's public keys with a one-time code."""
+        code = admin.code_hash(req.code)
+        if code_failures.full(code):
+            raise Refused(
+                429, "too many failed attempts with this enrollment code; ask for a new one"
+            )
+        try:
+            return await in_thread(service.enroll, req)
+        except Refused as exc:
+            if exc.status_code in (401, 403, 409):
+                code_failures.allow(code)
+            raise
+
+    @app.post(
+        "/v1/push",
+        response_model=PushResponse,
+        responses=REFUSALS,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _inline_schema(PushRequest)}},
+            }
+        },
+    )
+    async def push(request: Request, who: Authed) -> Response:
+        """A batch of the device's ops (`PushRequest`); idempotent by op_id; per-op result."""
+        body = await request.body()
+        return await in_thread(_push_json, service, who, body)
+
+    @app.post("/v1/pull", response_model=PullResponse, responses=REFUSALS)
+    async def pull(req: PullRequest, who: Authed) -> PullResponse:
+        """Ops of the caller's cases after a cursor."""
+        return await in_thread(service.pull, who, req)
+
+    @app.get("/v1/keys", response_model=KeysResponse, responses=REFUSALS)
+    async def keys(
+        who: Authed, devices_since: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None
+    ) -> KeysResponse:
+        """Case-key envelopes and teams of the caller; device public keys (all, or those
+        enrolled since `devices_since`)."""
+        return await in_thread(service.keys, who, devices_since)
+
+    @app.get("/v1/users/{name}", response_model=UserKey, responses=REFUSALS)
+    async def user_key(name: str, who: Authed) -> UserKey:
+        """A user's public key, to wrap a case key to them."""
+        return await in_thread(service.user_key, who, name)
+
+    @app.post("/v1/wiped", status_code=204, responses=REFUSALS)
+    async def wiped(req: SyncReportRequest, who: Authed) -> Response:
+        """A laptop revoked with --wipe has sent its work and is erasing itself."""
+        detail = f"{req.pushed} changes sent, {req.waiting} left, {req.refused} refused"
+        await in_thread(admin.mark_wiped, eng, who.device_id, who.user, detail)
+        return Response(status_code=204)
+
+    @app.post("/v1/sync-report", status_code=204, responses=REFUSALS)
+    async def sync_report(req: SyncReportRequest, who: Authed) -> Response:
+        """How the caller's last sync went: counts and timing only (`admin sync-health`)."""
+        await in_thread(health.record_report, eng, who.device_id, req)
+        return Response(status_code=204)
+
+    @app.put("/v1/devices/{device_id}/user-key", response_model=GrantResponse, responses=REFUSALS)
+    async def grant(device_id: str, req: GrantRequest, who: Authed) -> GrantResponse:
+        """Give another laptop of the caller's user the user key, wrapped to its device key."""
+        return await in_thread(service.grant, who, device_id, req)
+
+    @app.put("/v1/cases/{case_id}/team", response_model=TeamInfo, responses=REFUSALS)
+    async def set_team(case_id: str, req: TeamRequest, who: Authed) -> TeamInfo:
+        """Assign or reassign a case, with its key wrapped to the new team."""
+        return await in_thread(service.set_team, who, case_id, req)
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` and server workers: the DB from FIELDKIT_SERVER_DB."""
+    access_log.configure()
+    return create_app(server_url(os.environ.get("FIELDKIT_SERVER_DB")))
+
+
+def serve(db: str | None, host: str, port: int, workers: int = 1) -> None:
+    """Run the server: migrate once, then serve with uvicorn (several workers if asked)."""
+    import uvicorn
+
+    url = server_url(db)
+    open_database(url).dispose()
+    os.environ["FIELDKIT_SERVER_DB"] = url
+    uvicorn.run(
+        "fieldkit.sync.server:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        http=limits.protocol_with(limits.Limits.from_env()),
+        h11_max_incomplete_event_size=64 * 1024,
+    )

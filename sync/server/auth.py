@@ -1,0 +1,106 @@
+"""Authentication: every request signed by an enrolled, unrevoked device with a fresh
+timestamp and a nonce never seen before."""
+
+from __future__ import annotations
+
+from fieldkit.sync.admin import audit
+from fieldkit.sync.models import (
+    DEVICES,
+    REQUEST_NONCES,
+    USERS,
+)
+from fieldkit.sync.protocol import (
+    DRAIN_ROUTES,
+    REQUEST_WINDOW_MS,
+    WIPE_REQUESTED,
+    now_ms,
+    parse_auth_header,
+    request_message,
+)
+from fieldkit.sync.server.base import ServerBase
+from fieldkit.sync.server.common import LAST_SEEN_EVERY_MS, Caller, Refused
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from fieldkit.crypto import ed25519_public_from_bytes, unb64
+from fieldkit.crypto import verify_signature as _verify
+
+
+class AuthServer(ServerBase):
+    """Who signed a request."""
+
+    def authenticate(self, method: str, path: str, header: str | None, body: bytes) -> Caller:
+        """The device that signed this request, or a refusal (unknown, revoked, replayed)."""
+        if not header:
+            raise Refused(401, "this request is not signed by an enrolled device")
+        try:
+            parts = parse_auth_header(header)
+            ts = int(parts["ts"])
+            sig = unb64(parts["sig"])
+        except (ValueError, KeyError):
+            raise Refused(401, "the request signature is malformed") from None
+        now = now_ms()
+        if abs(now - ts) > REQUEST_WINDOW_MS:
+            raise Refused(
+                401, "the request is too old or too new (replayed, or the clock is far off)"
+            )
+        device_id, nonce = parts["device"], parts["nonce"]
+        if not 16 <= len(nonce) <= 64:
+            raise Refused(401, "the request nonce is malformed")
+        refusal: Refused | None = None
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(DEVICES, USERS.c.role)
+                .join(USERS, USERS.c.name == DEVICES.c.user)
+                .where(DEVICES.c.device_id == device_id)
+            ).first()
+            if row is None:
+                raise Refused(401, "this device is not enrolled on this server")
+            device, role = row, row.role
+            message = request_message(method, path, ts, nonce, body)
+            genuine = _verify(ed25519_public_from_bytes(device.sign_pub), sig, message)
+            draining = device.wipe_ms is not None and device.wiped_ms is None
+            if device.revoked_ms is not None and not (
+                draining and genuine and path.partition("?")[0] in DRAIN_ROUTES
+            ):
+                # Refused after this transaction commits, so the attempt stays audited.
+                if genuine:
+                    audit(conn, device.user, "revoked device refused", f"device {device_id}")
+                refusal = Refused(
+                    403,
+                    WIPE_REQUESTED
+                    if draining and genuine
+                    else "this device was revoked by the agency; ask your IT lead",
+                )
+            elif not genuine:
+                raise Refused(401, "the request signature does not verify with the device key")
+            # One statement records the nonce and tells a replay apart (no savepoint).
+            elif not self._record_nonce(conn, device_id, nonce, ts):
+                raise Refused(401, "this request was already received: replay refused")
+            # Housekeeping at most once a minute per device, not on every request: the
+            # nonce window check above never depends on it.
+            elif device.last_seen_ms is None or now - device.last_seen_ms > LAST_SEEN_EVERY_MS:
+                conn.execute(
+                    delete(REQUEST_NONCES).where(
+                        REQUEST_NONCES.c.device_id == device_id,
+                        REQUEST_NONCES.c.ts_ms < now - 2 * REQUEST_WINDOW_MS,
+                    )
+                )
+                conn.execute(
+                    update(DEVICES).where(DEVICES.c.device_id == device_id).values(last_seen_ms=now)
+                )
+        if refusal is not None:
+            raise refusal
+        return Caller(device.device_id, device.user, role, device.sign_pub)
+
+    def _record_nonce(self, conn: Connection, device_id: str, nonce: str, ts: int) -> bool:
+        """Keep a request nonce; False when this device already used it (a replay)."""
+        dialect_insert = pg_insert if self.pg else sqlite_insert
+        stmt = (
+            dialect_insert(REQUEST_NONCES)
+            .values(device_id=device_id, nonce=nonce, ts_ms=ts)
+            .on_conflict_do_nothing()
+            .returning(REQUEST_NONCES.c.nonce)
+        )
+        return conn.execute(stmt).first() is not None

@@ -1,0 +1,69 @@
+"""Pull: the next page of ops of the caller's cases, from other devices, by cursor."""
+
+from __future__ import annotations
+
+from fieldkit.sync.models import (
+    CASE_TEAM,
+    OPS,
+)
+from fieldkit.sync.protocol import (
+    PulledOp,
+    PullRequest,
+    PullResponse,
+)
+from fieldkit.sync.server.common import Caller, Refused
+from fieldkit.sync.server.teams import TeamServer
+from sqlalchemy import func, select
+
+from fieldkit.crypto import b64
+
+
+class PullServer(TeamServer):
+    """Handing out ops."""
+
+    def pull(self, caller: Caller, req: PullRequest) -> PullResponse:
+        """The next page of ops of the caller's cases, from other devices, by cursor."""
+        with self._read() as conn, conn.begin():
+            if req.case_id is not None and not self._on_case(conn, caller.user, req.case_id):
+                raise Refused(403, f"{caller.user} is not on case {req.case_id}")
+            high = conn.execute(select(func.max(OPS.c.cursor))).scalar() or 0
+            query = (
+                select(OPS)
+                .join(
+                    CASE_TEAM,
+                    (CASE_TEAM.c.case_id == OPS.c.case_id) & (CASE_TEAM.c.user == caller.user),
+                )
+                .where(
+                    OPS.c.cursor > req.cursor,
+                    OPS.c.cursor <= high,
+                    OPS.c.device_id != caller.device_id,
+                )
+                .order_by(OPS.c.cursor)
+                .limit(req.limit)
+            )
+            if req.case_id is not None:
+                query = query.where(OPS.c.case_id == req.case_id)
+            rows = conn.execute(query).mappings().all()
+        ops = [
+            PulledOp(
+                cursor=r["cursor"],
+                op_id=r["op_id"],
+                device_id=r["device_id"],
+                seq=r["seq"],
+                hlc=r["hlc"],
+                author=r["author"],
+                case_id=r["case_id"],
+                entity=r["entity"],
+                entity_id=r["entity_id"],
+                action=r["action"],
+                key_id=r["key_id"],
+                body=b64(r["body"]),
+                prev_hash=r["prev_hash"],
+                hash=r["hash"],
+                sig=b64(r["sig"]),
+            )
+            for r in rows
+        ]
+        full = len(ops) == req.limit
+        next_cursor = ops[-1].cursor if full else max(high, req.cursor)
+        return PullResponse(ops=ops, next_cursor=next_cursor, more=full)
