@@ -46,11 +46,19 @@ class UnlockScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """A title, the profile's file name, the passphrase field and a status line."""
+        from fieldkit.prefs import load_prefs
+
         fk = cast("FieldkitApp", self.app)
         name = fk.profile_path.name if fk.profile_path else "no profile"
         with Center(), Vertical(id="unlock-box"):
             yield Static("fieldkit", id="unlock-title")
             yield Static(f"Profile {safe(name)} is locked.", id="unlock-profile")
+            demo = load_prefs(fk.profile_path).get("demo_passphrase")
+            if demo:  # marked by `demo-seed --mark-demo`: synthetic cases only
+                yield Static(
+                    f"Demo profile (synthetic cases): the passphrase is “{safe(demo)}”.",
+                    id="unlock-demo",
+                )
             yield Input(
                 placeholder="Passphrase, then Enter",
                 password=True,

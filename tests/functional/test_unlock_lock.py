@@ -160,3 +160,20 @@ async def test_unlock_returns_to_the_case_and_the_theme_is_the_profiles(tmp_path
     async with again.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert again.theme == "high-contrast"
+
+
+async def test_only_a_demo_profile_states_its_passphrase(tmp_path: Path) -> None:
+    """The demo marker is in the profile (its prefs), not a global: a real one says nothing."""
+    from fieldkit.prefs import save_pref
+
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "real").mkdir()
+    demo, real = _profile(tmp_path / "demo"), _profile(tmp_path / "real")
+    save_pref(demo, "demo_passphrase", PASSPHRASE)
+    for path, shown in ((demo, True), (real, False)):
+        app = make_app(profile_path=path, today=TODAY)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, UnlockScreen)
+            text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+            assert (PASSPHRASE in text) is shown
