@@ -268,6 +268,8 @@ class Visit:
     signed: bool = False
     signed_at: str | None = None
     author: str | None = None
+    outcome: str = "completed"
+    """Rule VI-1: "completed", or an attempt ("no one home", "refused entry"): counts for none."""
 
     def seen_ids(self) -> set[str]:
         """Ids of the children seen at this visit."""

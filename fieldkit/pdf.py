@@ -13,6 +13,8 @@ from fieldkit import changelog, services
 from fieldkit.errors import FieldkitError
 from fieldkit.services import review
 from fieldkit.store import Store
+from fieldkit.visit_record import record_from_stored
+from fieldkit.visit_render import names_of, visit_lines
 
 
 def find_visit(store: Store, visit_id: str) -> str:
@@ -27,7 +29,7 @@ def visit_pdf(store: Store, visit_id: str, out: Path) -> None:
     """Render the visit, its addenda and every supervisor decision to `out`."""
     from reportlab.lib.pagesizes import letter
     from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
     case_id = find_visit(store, visit_id)
     entity = store.entity(case_id, "visit", visit_id)
@@ -36,57 +38,22 @@ def visit_pdf(store: Store, visit_id: str, out: Path) -> None:
     case = services.load_case(store, case_id)
     content = review.visit_content(store, case_id, visit_id)
     fields: dict[str, Any] = content["visit"]
-    names = {p.id: p.name for p in case.people}
     styles = getSampleStyleSheet()
 
     def para(text: str, style: str = "BodyText") -> Paragraph:
         return Paragraph(escape(text).replace("\n", "<br/>"), styles[style])
 
+    record = record_from_stored(case_id, visit_id, fields)
     story: list[Any] = [
         para(f"Home visit record — case {case.id}", "Title"),
-        para(f"Family: {case.family_name}    Worker: {fields.get('author') or case.worker}"),
-        para(
-            f"Visit date: {fields.get('date')}    "
-            f"{'Announced' if fields.get('announced', True) else 'Unannounced'}    "
-            f"Kind: {fields.get('kind', 'home')}"
-        ),
-        para(f"Where: {fields.get('location') or case.address}"),
-        para(f"Signed: {fields.get('signed_at') or 'yes'}"),
-        Spacer(1, 8),
-        para("Children", "Heading2"),
+        para(f"Family: {case.family_name}    Worker: {record.author or case.worker}"),
     ]
-    rows = [["Child", "Seen", "Private interview", "Observed", "Notes"]]
-    for contact in fields.get("contacts") or []:
-        pid = contact.get("person", "")
-        note = contact.get("said") or contact.get("interaction") or contact.get("condition") or ""
-        rows.append(
-            [
-                names.get(pid, pid),
-                "yes" if contact.get("seen", True) else "no",
-                "yes" if contact.get("private_interview") else "no",
-                "yes" if contact.get("observed") else "no",
-                para(str(note)),
-            ]
-        )
-    if len(rows) == 1:
-        for pid in fields.get("seen") or []:
-            rows.append(
-                [
-                    names.get(pid, pid),
-                    "yes",
-                    "yes" if pid in (fields.get("private_interview") or []) else "no",
-                    "yes" if pid in (fields.get("observed") or []) else "no",
-                    "",
-                ]
-            )
-    story.append(Table(rows, colWidths=[110, 40, 80, 60, 220], repeatRows=1))
-    for label, key in (
-        ("Notes", "notes"),
-        ("Next steps", "next_steps"),
-        ("Next visit", "next_visit"),
-    ):
-        if fields.get(key):
-            story += [para(label, "Heading3"), para(str(fields[key]))]
+    section = None
+    for line in visit_lines(record, names_of(case)):
+        if line.section != section:
+            section = line.section
+            story.append(para(section, "Heading3"))
+        story.append(para(f"{line.label}: {line.value}"))
     if content["addenda"]:
         story.append(para("Addenda", "Heading2"))
         for add in content["addenda"]:

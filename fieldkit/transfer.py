@@ -971,4 +971,5 @@ def visit_from_fields(v: dict[str, Any], visit_id: str | None = None) -> Visit:
         signed=bool(v.get("_signed", v.get("signed", True))),
         signed_at=v.get("signed_at"),
         author=v.get("author"),
+        outcome=str(v.get("outcome") or "completed"),
     )

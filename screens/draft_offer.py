@@ -56,7 +56,7 @@ class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
                 options.append(
                     Option(
                         safe(
-                            f"{who} · visit of {d['fields'].get('date')} · "
+                            f"{who} · visit of {d['record'].get('date')} · "
                             f"at “{step}” · saved {_saved_at(d.get('updated', ''))}"
                         ),
                         id=str(n),

@@ -6,7 +6,7 @@ adds its commands, in the order `fieldkit --help` lists them.
 
 from __future__ import annotations
 
-from fieldkit.cli import casework, core, policy, practice, supervisor, sync
+from fieldkit.cli import casework, core, policy, practice, supervisor, sync, visit
 from fieldkit.cli.base import Context, app, ctx_of, err_console
 from fieldkit.errors import FieldkitError
 
@@ -15,6 +15,7 @@ __all__ = ["Context", "app", "core", "ctx_of", "main"]
 practice.register(app)
 sync.register(app)
 supervisor.register(app)
+visit.register(app)
 policy.register(app)
 casework.register(app)
 

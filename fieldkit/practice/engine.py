@@ -103,7 +103,12 @@ class _CaseRules:
         self.items: list[DueItem] = []
         kinds = profile.visit_kinds
         self.last_visit = max(
-            (v.date for v in case.visits if v.kind in kinds and v.date <= as_of), default=None
+            (
+                v.date
+                for v in case.visits
+                if v.kind in kinds and v.outcome == "completed" and v.date <= as_of
+            ),
+            default=None,
         )
         supervisions = [s.date for s in case.supervisions if s.date <= as_of]
         if case.last_supervision is not None and case.last_supervision <= as_of:

@@ -12,7 +12,7 @@ import calendar
 import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -36,6 +36,19 @@ EVENT_KINDS = (
     "treatment-completed",
     "reunification",
 )
+VISIT_KIND_RULES = ("VI-2", "VI-3")
+"""The visit rules a kind of contact can meet, as listed in a profile's `[visit_kinds]`."""
+
+DEFAULT_VISIT_KIND_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("home", ("VI-2", "VI-3")),
+    ("placement", ("VI-2", "VI-3")),
+    ("school", ("VI-2",)),
+    ("office", ("VI-2",)),
+    ("phone", ()),
+    ("video", ()),
+)
+"""With no `[visit_kinds]`: face to face meets VI-2; only the child's own home meets VI-3."""
+
 REVIEW_RECORD_ITEMS = ("assessment", "service-plan", "safety-plan", "visit", "supervision")
 ACTIVITY_FIELDS = ("who", "where", "how", "when", "measure")
 _WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
@@ -209,6 +222,18 @@ class PolicyProfile:
     plan_min_goals: int
     review_record_requires: tuple[str, ...]
     visit_documentation_working_days: int = 0
+    visit_kind_rules: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Rules VI-2, VI-3: each kind of contact a visit can be, and the visit rules it can meet."""
+
+    def kind_meets(self, kind: str | None, rule: str) -> bool:
+        """Whether a contact of this kind can meet `rule` (VI-2, VI-3); unknown kinds meet none."""
+        return any(name == kind and rule in rules for name, rules in self.visit_kind_rules)
+
+    @property
+    def contact_kinds(self) -> tuple[str, ...]:
+        """The kinds of contact a visit can be, in the profile's order."""
+        return tuple(name for name, _rules in self.visit_kind_rules)
+
     min_passphrase_score: int = 3
     """zxcvbn score (0-4) a new passphrase must reach; an agency may demand 4."""
 
@@ -709,6 +734,14 @@ def _build(reader: _Reader) -> PolicyProfile:
             "visit_record", "documentation_working_days", "working days", default=0
         ),
     )
+    kinds = r.sections.get("visit_kinds")
+    if kinds is None:
+        kind_rules = DEFAULT_VISIT_KIND_RULES
+    else:
+        kind_rules = tuple((kind, r.words("visit_kinds", kind, VISIT_KIND_RULES)) for kind in kinds)
+        if not kind_rules:
+            raise r.fail("visit_kinds", "", "list at least one kind of contact")
+    profile = replace(profile, visit_kind_rules=kind_rules)
     r.check_unknown()
     return profile
 

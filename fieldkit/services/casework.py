@@ -128,9 +128,13 @@ class PlanForm:
     """A service plan as the worker writes it: goals → objectives → activities (PL-4)."""
 
     completed: date
+    """Rule PL-2: the day the plan was completed with the family."""
     family_agreement: str = ""
+    """Rule PL-6: the family's agreement or disagreement, in their words."""
     participants: list[str] = field(default_factory=list)
+    """Rule PL-3: who took part in the planning conference."""
     goals: list[dict[str, Any]] = field(default_factory=list)
+    """Rule PL-4: goals, each with objectives, each with activities (WHO/WHERE/HOW/WHEN)."""
 
     @classmethod
     def from_form(cls, completed: date, form: dict[str, Any]) -> PlanForm:

@@ -243,10 +243,26 @@ def visit_flags(case: Case, visit_fields: dict[str, Any], profile: PolicyProfile
     for child in case.children:
         if child.id not in seen:
             flags.append(f"{child.name} not seen")
-    for check in visit_gates(case, visit, profile) + visit_content_problems(case, visit, profile):
-        text = f"{check.rule}: {check.message}"
-        if text not in flags:
-            flags.append(text)
+    if isinstance(visit_fields.get("children"), dict):
+        # a typed visit record: the checks the worker signed past, with their overrides
+        from fieldkit.practice.visit_checks import visit_checks
+        from fieldkit.visit_record import record_from_stored
+
+        record = record_from_stored(case.id, str(visit_fields.get("visit_id", "")), visit_fields)
+        when = parse_date(str(visit_fields.get("signed_at") or "")[:10] or None) or visit.date
+        for vc in visit_checks(case, record, profile, when):
+            text = f"{vc.rule}: {vc.message}"
+            if vc.override is not None:
+                text += f" — OVERRIDDEN: {vc.override}"
+            if text not in flags:
+                flags.append(text)
+    else:
+        for check in visit_gates(case, visit, profile) + visit_content_problems(
+            case, visit, profile
+        ):
+            text = f"{check.rule}: {check.message}"
+            if text not in flags:
+                flags.append(text)
     signed_at = visit_fields.get("signed_at")
     days = profile.visit_documentation_working_days
     if signed_at and days:

@@ -8,8 +8,6 @@ plan, and the overrides, in one durable transaction, then drops the draft.
 
 from __future__ import annotations
 
-import copy
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,25 +16,28 @@ from fieldkit.domain import (
     Case,
     Person,
     ServicePlan,
-    Visit,
-    parse_date,
 )
 from fieldkit.errors import FieldkitError
-from fieldkit.practice import (
-    GateCheck,
-    Override,
-    PolicyProfile,
-    apply_overrides,
-    blocking,
-    visit_content_problems,
-    visit_gates,
+from fieldkit.practice import PolicyProfile
+from fieldkit.practice.visit_checks import (
+    VisitCheck,
+    blocking_checks,
+    requirement_checks,
+    vi2_met,
+    vi3_met,
+    visit_checks,
 )
 from fieldkit.services.cases import load_case, load_cases, record_change
 from fieldkit.store import Store
-from fieldkit.transfer import contact_from_fields, visit_from_fields
-
-VISIT_KINDS = ("home", "school", "office", "placement", "phone", "other")
-"""Where the contact took place; a profile's `visit_kinds` narrows this list when it names any."""
+from fieldkit.visit_record import (
+    ChildObservation,
+    PrivateInterview,
+    SafetyCheck,
+    VisitOverride,
+    VisitRecord,
+    new_record,
+    strict_date,
+)
 
 SA3_CIRCUMSTANCES = (
     "loss of income",
@@ -48,25 +49,11 @@ SA3_CIRCUMSTANCES = (
 )
 """Rule SA-3: changes of circumstance that call for a new safety assessment."""
 
-CONTACT_KEYS = (
-    "person",
-    "seen",
-    "private_interview",
-    "observed",
-    "seen_alone",
-    "where",
-    "could_be_overheard",
-    "said",
-    "interaction",
-    "condition",
-    "environment",
-)
-
 
 class VisitNotReady(FieldkitError):
     """Signing was refused: the profile still requires something, and no override answers it."""
 
-    def __init__(self, problems: list[GateCheck]) -> None:
+    def __init__(self, problems: list[VisitCheck]) -> None:
         self.problems = problems
         listed = "; ".join(p.message for p in problems)
         super().__init__(f"the visit cannot be signed yet: {listed}")
@@ -100,60 +87,29 @@ def supervisor_returns(detail: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # --- drafts ---------------------------------------------------------------------------
+# A draft is {"visit_id", "case_id", "step", "started", "record": fieldkit.visit/1 doc}.
 
 
 def new_draft(case: Case, author: str, today: date) -> dict[str, Any]:
-    """A fresh visit in progress: one contact per child, one progress line per goal."""
+    """A fresh visit in progress: every child "not recorded", nothing answered."""
     visit_id = f"v-{changelog.uuid7()}"
-    plan = case.service_plan
-    plan_ids = [g.id for g in plan.goals] + [a.id for a in plan.activities] if plan else []
+    record = new_record(case.id, visit_id, [c.id for c in case.children], author, today)
     return {
         "visit_id": visit_id,
         "case_id": case.id,
         "step": "kind",
         "started": today.isoformat(),
-        "fields": {
-            "date": today.isoformat(),
-            "kind": "home",
-            "announced": not case.unannounced.required,
-            "present": [],
-            "location": case.address,
-            "safety_changed": None,
-            "contacts": [
-                {
-                    "person": child.id,
-                    "seen": True,
-                    "private_interview": child.verbal,
-                    "observed": not child.verbal,
-                    "seen_alone": None,
-                    "where": "",
-                    "could_be_overheard": None,
-                    "said": "",
-                    "interaction": "",
-                    "condition": "",
-                    "environment": "",
-                }
-                for child in case.children
-            ],
-            "progress": {item_id: "" for item_id in plan_ids},
-            "notes": "",
-            "next_steps": "",
-            "next_visit": None,
-            "author": author,
-        },
-        "safety": {
-            "circumstances": [],
-            "new_threats": [],
-            "interventions": "",
-            "phone_approval_by": "",
-            "phone_approval_at": "",
-        },
-        "overrides": [],
+        "record": record.to_doc(),
     }
 
 
+def record_of(draft: dict[str, Any]) -> VisitRecord:
+    """The typed record a draft holds."""
+    return VisitRecord.from_doc(draft["record"])
+
+
 def save_draft(store: Store, draft: dict[str, Any]) -> None:
-    """Autosave (sealed with the case key); called from a worker thread."""
+    """Autosave (sealed with the case key); called from the visit's write worker."""
     store.save_draft(draft["visit_id"], draft["case_id"], draft)
 
 
@@ -161,9 +117,56 @@ def drafts(store: Store, case_id: str | None = None) -> list[dict[str, Any]]:
     """Unfinished visits, newest first, each with `updated` (UTC ISO) added."""
     found = []
     for _draft_id, _case_id, updated, data in store.drafts(case_id):
-        if isinstance(data, dict) and "fields" in data:
+        if not isinstance(data, dict):
+            continue
+        if "record" not in data and "fields" in data:
+            data = _from_old_draft(data)
+        if "record" in data:
             found.append({**data, "updated": updated})
     return found
+
+
+def _from_old_draft(data: dict[str, Any]) -> dict[str, Any]:
+    """A draft saved before the typed record: its words are kept, its pre-ticked
+    seen / interviewed / observed boxes are not (they were defaults, not answers)."""
+    fields = data.get("fields") or {}
+    safety = data.get("safety") or {}
+    record = VisitRecord(
+        case=str(data.get("case_id", "")),
+        visit_id=str(data.get("visit_id", "")),
+        date=str(fields.get("date") or ""),
+        present=[str(p) for p in fields.get("present") or []],
+        others_present=str(fields.get("others_present") or ""),
+        location=str(fields.get("location") or ""),
+        progress={str(k): str(v) for k, v in (fields.get("progress") or {}).items()},
+        notes=str(fields.get("notes") or ""),
+        next_steps=str(fields.get("next_steps") or ""),
+        next_visit=str(fields.get("next_visit") or ""),
+        author=str(fields.get("author") or ""),
+    )
+    record.safety.changed = fields.get("safety_changed")
+    record.safety.circumstances = list(safety.get("circumstances") or [])
+    record.safety.new_threats = list(safety.get("new_threats") or [])
+    record.safety.interventions = str(safety.get("interventions") or "")
+    for c in fields.get("contacts") or []:
+        contact = record.contact(str(c.get("person")))
+        if c.get("said") or c.get("where"):
+            contact.private_interview = PrivateInterview(
+                where=str(c.get("where") or ""), words=str(c.get("said") or "")
+            )
+        if c.get("interaction") or c.get("condition"):
+            contact.observation = ChildObservation(
+                interaction=str(c.get("interaction") or ""),
+                condition=str(c.get("condition") or ""),
+                environment=str(c.get("environment") or ""),
+            )
+    return {
+        "visit_id": record.visit_id,
+        "case_id": record.case,
+        "step": "kind",
+        "started": data.get("started", ""),
+        "record": record.to_doc(),
+    }
 
 
 def discard_draft(store: Store, draft: dict[str, Any]) -> None:
@@ -171,179 +174,117 @@ def discard_draft(store: Store, draft: dict[str, Any]) -> None:
     store.delete_draft(draft["visit_id"])
 
 
-def contact_of(draft: dict[str, Any], person_id: str) -> dict[str, Any]:
-    """The draft's contact for one child (made on demand, e.g. a child added since)."""
-    for contact in draft["fields"]["contacts"]:
-        if contact["person"] == person_id:
-            return dict(contact)
-    return {"person": person_id, "seen": True}
+# --- checks, overrides, signing -------------------------------------------------------
 
 
-# --- from a draft to the stored visit -------------------------------------------------
-
-
-def as_visit(visit_id: str, fields: dict[str, Any]) -> Visit:
-    """The domain visit the rules engine checks (a draft is not signed)."""
-    return replace(visit_from_fields(fields, visit_id), signed=False)
-
-
-def _safe_date(value: Any) -> date | None:
-    try:
-        return parse_date(value)
-    except ValueError:
-        return None
-
-
-def stored_fields(draft: dict[str, Any]) -> dict[str, Any]:
-    """The visit's fields as stored: the transfer keys plus the full record."""
-    fields = copy.deepcopy(draft["fields"])
-    visit = as_visit(draft["visit_id"], fields)
-    fields["contacts"] = [
-        {key: getattr(contact_from_fields(c), key) for key in CONTACT_KEYS}
-        for c in fields["contacts"]
-    ]
-    fields["seen"] = sorted(visit.seen_ids())
-    fields["private_interview"] = sorted(visit.interviewed_ids())
-    fields["observed"] = sorted(visit.observed_ids())
-    fields["next_visit"] = visit.next_visit.isoformat() if visit.next_visit else None
-    safety = draft.get("safety") or {}
-    if fields.get("safety_changed") and safety.get("circumstances"):
-        fields["safety_assessment"] = {"circumstances": list(safety["circumstances"])}
-    return fields
-
-
-def _case_for_checks(case: Case, draft: dict[str, Any]) -> Case:
-    """Rule PL-4: this visit's progress notes stand for the plan's goal progress."""
-    plan = case.service_plan
-    if plan is None:
-        return case
-    progress = draft["fields"].get("progress") or {}
-    goals = tuple(replace(g, progress=str(progress.get(g.id, ""))) for g in plan.goals)
-    checked = copy.copy(case)
-    checked.service_plan = replace(plan, goals=goals)
-    return checked
-
-
-def new_threats(draft: dict[str, Any]) -> list[str]:
-    """Rule SA-3: the threats the worker named at this visit's safety check."""
-    safety = draft.get("safety") or {}
-    return [str(t).strip() for t in safety.get("new_threats") or [] if str(t).strip()]
-
-
-def safety_problems(draft: dict[str, Any]) -> list[GateCheck]:
-    """Rule SA-2: new threats need an alternative safety plan with its interventions."""
-    if not new_threats(draft):
-        return []
-    safety = draft.get("safety") or {}
-    if not str(safety.get("interventions") or "").strip():
-        return [
-            GateCheck(
-                "SA-2",
-                "new threats were named: write the alternative safety plan's interventions",
-                True,
-                None,
-            )
-        ]
-    return []
-
-
-def overrides_of(draft: dict[str, Any]) -> list[Override]:
-    """The overrides the worker has given in this draft (each with a reason)."""
-    return [
-        Override(
-            rule=str(o["rule"]),
-            reason=str(o.get("reason", "")),
-            author=str(o.get("author", "")),
-            at=str(o.get("at", "")),
-            subject=o.get("subject"),
-        )
-        for o in draft.get("overrides") or []
-    ]
-
-
-def sign_checks(case: Case, draft: dict[str, Any], profile: PolicyProfile) -> list[GateCheck]:
-    """Everything the profile still requires (gates, content rules, SA-2), before overrides."""
-    visit = as_visit(draft["visit_id"], draft["fields"])
-    checked = _case_for_checks(case, draft)
-    dates: list[GateCheck] = []
-    if _safe_date(draft["fields"].get("date")) is None:
-        dates.append(GateCheck("VI-1", "write the visit date as YYYY-MM-DD", True, None))
-    next_visit = draft["fields"].get("next_visit")
-    if next_visit and _safe_date(next_visit) is None:
-        dates.append(GateCheck("VI-1", "write the next visit date as YYYY-MM-DD", True, None))
-    return (
-        dates
-        + visit_gates(checked, visit, profile)
-        + visit_content_problems(checked, visit, profile)
-        + safety_problems(draft)
-    )
-
-
-def open_checks(case: Case, draft: dict[str, Any], profile: PolicyProfile) -> list[GateCheck]:
-    """What still stands between this draft and a signature once overrides count."""
-    return apply_overrides(sign_checks(case, draft, profile), overrides_of(draft))
+def check_record(
+    case: Case, record: VisitRecord, profile: PolicyProfile, today: date
+) -> list[VisitCheck]:
+    """Every check of the visit, overrides applied: the wizard and `fieldkit visit` ask this."""
+    return visit_checks(case, record, profile, today)
 
 
 def add_override(
-    draft: dict[str, Any], check: GateCheck, reason: str, author: str, now: datetime
-) -> dict[str, Any]:
-    """Record, in the draft, the worker's decision to sign past one check, with the reason."""
+    record: VisitRecord, check: VisitCheck, reason: str, author: str, now: datetime
+) -> VisitRecord:
+    """Answer one gate check by its id, with the reason; content checks are refused."""
+    if not check.gate:
+        raise FieldkitError(
+            f"{check.message} ({check.rule}) is a content requirement; it cannot be overridden"
+        )
     if not reason.strip():
         raise FieldkitError("an override needs a reason; write why the rule is not met")
-    draft.setdefault("overrides", []).append(
-        {
-            "rule": check.rule,
-            "subject": check.subject,
-            "message": check.message,
-            "reason": reason.strip(),
-            "author": author,
-            "at": now.isoformat(timespec="seconds"),
-        }
+    record.overrides = [o for o in record.overrides if o.check != check.id]
+    record.overrides.append(
+        VisitOverride(
+            check=check.id,
+            reason=reason.strip(),
+            author=author,
+            at=now.isoformat(timespec="seconds"),
+            message=check.message,
+        )
     )
-    return draft
+    return record
+
+
+def drop_stale_overrides(
+    case: Case, record: VisitRecord, profile: PolicyProfile, today: date
+) -> list[VisitOverride]:
+    """Overrides whose check is now met (the worker fixed it) are removed; returns them."""
+    unmet = {c.id for c in requirement_checks(case, record, profile, today) if c.gate}
+    stale = [o for o in record.overrides if o.check not in unmet]
+    record.overrides = [o for o in record.overrides if o.check in unmet]
+    return stale
+
+
+def stored_fields(case: Case, record: VisitRecord, profile: PolicyProfile) -> dict[str, Any]:
+    """The visit as stored: the whole record, plus the rule-met sets the engine reads.
+
+    `seen` holds only children the worker answered "seen" (and ticked present);
+    `private_interview` only those whose interview meets VI-2; `observed` only those whose
+    observation meets VI-3.
+    """
+    fields = record.to_doc()
+    fields.pop("format", None)
+    fields["seen"] = sorted(record.seen_ids()) if record.completed else []
+    fields["private_interview"] = sorted(vi2_met(case, record, profile))
+    fields["observed"] = sorted(vi3_met(case, record, profile))
+    fields["safety_changed"] = record.safety.changed
+    if record.safety.changed and record.safety.circumstances:
+        fields["safety_assessment"] = {"circumstances": list(record.safety.circumstances)}
+    return fields
 
 
 def sign_visit(
     store: Store,
     case: Case,
-    draft: dict[str, Any],
+    record: VisitRecord,
     profile: PolicyProfile,
+    today: date,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Sign the visit: refused while a blocking check is unanswered; one transaction."""
+    """Sign the visit: refused while a check blocks; one durable transaction; draft dropped."""
     moment = now or datetime.now(UTC)
-    unmet = blocking(open_checks(case, draft, profile))
+    if record.case != case.id:
+        raise FieldkitError(f"the visit is for case {record.case}, not {case.id}")
+    unmet = blocking_checks(check_record(case, record, profile, today))
     if unmet:
         raise VisitNotReady(unmet)
-    case_id, visit_id = case.id, draft["visit_id"]
-    fields = stored_fields(draft)
-    fields["author"] = store.user
-    fields["signed_at"] = moment.isoformat(timespec="seconds")
-    threats = new_threats(draft)
-    safety = draft.get("safety") or {}
+    visit_id = record.visit_id or f"v-{changelog.uuid7()}"
+    record.visit_id = visit_id
+    record.author = store.user
+    record.signed_at = moment.isoformat(timespec="seconds")
+    if store.entity(case.id, "visit", visit_id) is not None:
+        raise FieldkitError(f"visit {visit_id} is already stored; a signed visit is not re-signed")
+    fields = stored_fields(case, record, profile)
+    threats = [t.strip() for t in record.safety.new_threats if t.strip()]
+    day = strict_date(record.date) or moment.date()
     with store.transaction():
-        if threats:
+        if record.safety.changed and threats:
             fields["safety_plan"] = _record_safety_change(
-                store, case, visit_id, threats, safety, parse_date(fields["date"]) or moment.date()
+                store, case, visit_id, threats, record.safety, day
             )
-        for n, override in enumerate(draft.get("overrides") or []):
+        for n, override in enumerate(record.overrides):
+            rule = override.check.split("/", 1)[0]
+            subject = override.check.split("/")[1] if override.check.count("/") >= 2 else "-"
             store.record(
-                case_id,
+                case.id,
                 "override",
                 f"{visit_id}-o{n + 1}",
                 {
-                    "rule": override["rule"],
-                    "reason": override["reason"],
-                    "author": override.get("author") or store.user,
+                    "check": override.check,
+                    "rule": rule,
+                    "subject": None if subject == "-" else subject,
+                    "reason": override.reason,
+                    "author": override.author or store.user,
                     "visit": visit_id,
-                    "subject": override.get("subject"),
-                    "message": override.get("message", ""),
-                    "at": override.get("at"),
+                    "message": override.message,
+                    "at": override.at,
                 },
             )
-        record_change(store, case_id, "visit", visit_id, fields)
+        record_change(store, case.id, "visit", visit_id, fields)
         store.record(
-            case_id,
+            case.id,
             "visit",
             visit_id,
             action="sign",
@@ -358,7 +299,7 @@ def _record_safety_change(
     case: Case,
     visit_id: str,
     threats: list[str],
-    safety: dict[str, Any],
+    safety: SafetyCheck,
     day: date,
 ) -> str:
     """Rules SA-2, SA-3: new threats and an alternative plan pending supervisor approval."""
@@ -376,7 +317,7 @@ def _record_safety_change(
             f"t{n}",
             {"id": f"t{n}", "text": text, "active": True, "identified": day.isoformat()},
         )
-    lines = [line.strip() for line in str(safety.get("interventions", "")).splitlines()]
+    lines = [line.strip() for line in safety.interventions.splitlines()]
     interventions = [
         {"threat": threat_ids[min(i, len(threat_ids) - 1)], "text": line}
         for i, line in enumerate(x for x in lines if x)
@@ -389,12 +330,9 @@ def _record_safety_change(
         "interventions": interventions,
         "threats": threat_ids,
         "visit": visit_id,
-        "assessment": {"circumstances": list(safety.get("circumstances") or [])},
+        "assessment": {"circumstances": list(safety.circumstances)},
     }
-    by, at = (
-        str(safety.get("phone_approval_by") or "").strip(),
-        str(safety.get("phone_approval_at") or "").strip(),
-    )
+    by, at = safety.phone_approval_by.strip(), safety.phone_approval_at.strip()
     if by:
         plan.update(approval="phone-approved", phone_approval_by=by, phone_approval_at=at)
     store.record(case.id, "safety_plan", plan_id, plan)

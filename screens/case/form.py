@@ -63,6 +63,7 @@ class CaseFormScreen(Screen[None]):
 
     @property
     def fk(self) -> FieldkitApp:
+        """The app, with the unlocked store, the policy profile and today."""
         return cast("FieldkitApp", self.app)
 
     def compose(self) -> ComposeResult:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.footer import KeyFooter
@@ -86,11 +85,14 @@ class RecordReviewScreen(Screen[None]):
             return
         item = self.item
         case = services.load_case(fk.store, item.case_id)
-        names = {p.id: p.name for p in case.people}
         lines: list[str] = []
         if item.target == "visit":
+            from fieldkit.visit_record import record_from_stored
+            from fieldkit.visit_render import names_of, visit_text
+
             content = review.visit_content(fk.store, item.case_id, item.target_id)
-            lines += _visit_lines(content["visit"], names)
+            record = record_from_stored(item.case_id, item.target_id, content["visit"])
+            lines.append(visit_text(record, names_of(case)))
             for add in content["addenda"]:
                 lines.append(
                     f"Addendum {add.get('date')} by {add.get('author')}: {add.get('text')}"
@@ -231,48 +233,3 @@ class RecordReviewScreen(Screen[None]):
             self.query_one(StatusBar).refresh_status()
             self.app.pop_screen()
             self.app.notify(event.text)
-
-
-def _yes(value: Any) -> str:
-    return {True: "yes", False: "no"}.get(value, "not recorded")
-
-
-def _visit_lines(fields: dict[str, Any], names: dict[str, str]) -> list[str]:
-    announced = "announced" if fields.get("announced", True) else "unannounced"
-    lines = [
-        f"{fields.get('kind', 'home')} visit {fields.get('date')} · {announced} · "
-        f"signed by {fields.get('author', '?')} at {fields.get('signed_at', '?')}",
-        f"Where: {fields.get('location', '')}   Present: "
-        + ", ".join(names.get(p, p) for p in fields.get("present") or []),
-    ]
-    if fields.get("safety_changed") is not None:
-        lines.append(f"Safety changed: {'yes' if fields['safety_changed'] else 'no'}")
-    for c in fields.get("contacts") or []:
-        who = names.get(c.get("person", ""), c.get("person", ""))
-        if c.get("private_interview"):
-            lines.append(
-                f"  {who}: interviewed privately · alone: {_yes(c.get('seen_alone'))} · "
-                f"where: {c.get('where')} · "
-                f"could be overheard: {_yes(c.get('could_be_overheard'))}"
-            )
-            lines.append(f"      said: {c.get('said', '')}")
-        elif c.get("observed"):
-            lines.append(
-                f"  {who}: observed · interaction: {c.get('interaction', '')} · "
-                f"condition: {c.get('condition', '')} · home: {c.get('environment', '')}"
-            )
-        else:
-            lines.append(f"  {who}: {'seen' if c.get('seen', True) else 'NOT seen'}")
-    if not fields.get("contacts"):
-        lines.append("  seen: " + ", ".join(names.get(p, p) for p in fields.get("seen") or []))
-    for key, label in (
-        ("progress", "Progress"),
-        ("notes", "Notes"),
-        ("next_steps", "Next steps"),
-        ("next_visit", "Next visit"),
-    ):
-        value = fields.get(key)
-        if value:
-            text = value if isinstance(value, str) else json.dumps(value, default=str)
-            lines.append(f"{label}: {text}")
-    return lines

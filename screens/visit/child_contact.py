@@ -1,75 +1,160 @@
-"""Step 4, once per child: private interview (verbal, VI-2) or direct observation (VI-3)."""
+"""Step 4, once per child: seen or not (and why), then a private interview (verbal, VI-2) or a
+direct observation (non-verbal, VI-3). Nothing starts answered."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fieldkit.screens.toggles import TickBox
-from fieldkit.screens.visit.step import VisitStep, yes_no
+from fieldkit.screens.visit.step import VisitStep, choice, yes_no
 from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widgets import Input, Label, Static, TextArea
 
 from fieldkit.text import safe
+from fieldkit.visit_record import NOT_SEEN_REASONS, ChildObservation, PrivateInterview
 
 
 class ChildContactStep(VisitStep):
-    """Verbal child: a private interview. Non-verbal child: observed with the caregiver."""
+    """Seen / not seen with a reason; a private interview or a direct observation."""
 
     CSS_PATH = ["step.tcss", "child_contact.tcss"]
 
     def __init__(self, session: Any, key: str) -> None:
         super().__init__(session, key)
         self.person_id = key.split(":", 1)[1]
+        contact = self.record.contact(self.person_id)
+        self.interview = contact.private_interview or PrivateInterview()
+        self.observation = contact.observation or ChildObservation()
 
     @property
-    def contact(self) -> dict[str, Any]:
-        """This child's contact in the draft (made on first use)."""
-        contacts: list[dict[str, Any]] = self.fields.setdefault("contacts", [])
-        for contact in contacts:
-            if contact["person"] == self.person_id:
-                return contact
-        contact = {"person": self.person_id, "seen": True}
-        contacts.append(contact)
-        return contact
+    def present(self) -> bool:
+        """A child not ticked present at step 2 cannot be recorded as seen."""
+        return self.person_id in self.record.present
 
     def compose_body(self) -> ComposeResult:
-        """Who the child is, then the interview or the observation."""
+        """Who the child is, seen or not, then the interview or the observation."""
         from fieldkit.services.visits import person_label
 
         person = self.session.person(self.person_id)
-        c = self.contact
+        c = self.record.contact(self.person_id)
+        name = safe(person.name if person else self.person_id)
         today = self.session.app.today
         yield Static(
             safe(person_label(person, today) if person else self.person_id), id="child-label"
         )
-        yield TickBox("Seen at this visit", c.get("seen", True), id="seen")
-        if person is None or person.verbal:
-            yield TickBox(
-                "Interviewed privately (VI-2)",
-                bool(c.get("private_interview")),
-                id="private_interview",
+        if not self.present:
+            yield Static(
+                f"{name} is not ticked as present (step 2), so cannot be recorded as seen.",
+                id="not-present",
+                classes="warning-box",
             )
+        yield Label(f"Was {name} seen at this visit?")
+        seen = yes_no("seen", c.seen, "Seen", "Not seen")
+        yield self.bind_yes_no(seen, self._set_seen)
+        with Vertical(id="not-seen"):
+            yield Label(f"Why was {name} not seen?")
+            yield self.bind_choice(
+                choice("not_seen_reason", NOT_SEEN_REASONS, c.not_seen_reason or None),
+                NOT_SEEN_REASONS,
+                lambda v: setattr(c, "not_seen_reason", v or ""),
+            )
+            yield Label("The reason in words (for other)")
+            yield self.bind(
+                Input(c.not_seen_detail, id="not_seen_detail"),
+                lambda v: setattr(c, "not_seen_detail", str(v)),
+            )
+        with Vertical(id="seen-part"):
+            if person is None or person.verbal:
+                yield from self._interview(name, c.private_interview is not None)
+            else:
+                yield from self._observation(name, c.observation is not None)
+
+    def _interview(self, name: str, held: bool) -> ComposeResult:
+        i = self.interview
+        yield Label(f"Was {name} interviewed privately, face to face? (VI-2)")
+        yield self.bind_yes_no(
+            yes_no("interviewed", True if held else None, "Interviewed", "No interview"),
+            self._set_interviewed,
+        )
+        with Vertical(id="interview"):
             yield Label("Seen alone, with no caregiver in the room?")
-            yield yes_no("seen_alone", c.get("seen_alone"))
+            yield self.bind_yes_no(yes_no("seen_alone", i.alone), lambda v: setattr(i, "alone", v))
             yield Label("Where was the child interviewed?")
-            yield Input(str(c.get("where") or ""), id="where", placeholder="e.g. child's bedroom")
+            yield self.bind(
+                Input(i.where, id="where", placeholder="e.g. child's bedroom"),
+                lambda v: setattr(i, "where", str(v)),
+            )
             yield Label("Could anyone overhear?")
-            yield yes_no("could_be_overheard", c.get("could_be_overheard"))
+            yield self.bind_yes_no(
+                yes_no("could_be_overheard", i.could_be_overheard),
+                lambda v: setattr(i, "could_be_overheard", v),
+            )
             yield Label("What the child said (their words)")
-            yield TextArea(str(c.get("said") or ""), id="said")
-        else:
-            yield TickBox(
-                "Directly observed in the home with the caregiver (VI-3)",
-                bool(c.get("observed")),
-                id="observed",
+            yield self.bind(TextArea(i.words, id="said"), lambda v: setattr(i, "words", str(v)))
+
+    def _observation(self, name: str, held: bool) -> ComposeResult:
+        o = self.observation
+        yield Label(f"Was {name} directly observed with the caregiver? (VI-3)")
+        yield self.bind_yes_no(
+            yes_no("observed", True if held else None, "Observed", "Not observed"),
+            self._set_observed,
+        )
+        with Vertical(id="observation"):
+            yield Label("Where was the child observed?")
+            yield self.bind(
+                Input(o.where, id="observed_where", placeholder="e.g. living room"),
+                lambda v: setattr(o, "where", str(v)),
             )
             yield Label("Interaction with the caregiver")
-            yield TextArea(str(c.get("interaction") or ""), id="interaction")
+            yield self.bind(
+                TextArea(o.interaction, id="interaction"),
+                lambda v: setattr(o, "interaction", str(v)),
+            )
             yield Label("The child's condition (feeding, hygiene, marks, development)")
-            yield TextArea(str(c.get("condition") or ""), id="condition")
+            yield self.bind(
+                TextArea(o.condition, id="condition"), lambda v: setattr(o, "condition", str(v))
+            )
             yield Label("The home environment (sleeping place, hazards)")
-            yield Input(str(c.get("environment") or ""), id="environment")
+            yield self.bind(
+                Input(o.environment, id="environment"),
+                lambda v: setattr(o, "environment", str(v)),
+            )
 
-    def answer(self, name: str, value: Any) -> None:
-        """Every answer here belongs to this child's contact."""
-        self.contact[name] = value
+    def on_mount(self) -> None:
+        """Only the questions that follow from the answers so far are shown."""
+        super().on_mount()
+        if not self.present:
+            self.query_one("#seen-yes").disabled = True
+        self._show()
+
+    def _set_seen(self, value: bool | None) -> None:
+        contact = self.record.contact(self.person_id)
+        if value is True and not self.present:
+            value = None  # rule VI-1: a child not present is not seen
+        contact.seen = value
+        if value is False:  # not seen: no interview or observation can stand
+            contact.private_interview = None
+            contact.observation = None
+
+    def _set_interviewed(self, value: bool | None) -> None:
+        contact = self.record.contact(self.person_id)
+        contact.private_interview = self.interview if value else None
+
+    def _set_observed(self, value: bool | None) -> None:
+        contact = self.record.contact(self.person_id)
+        contact.observation = self.observation if value else None
+
+    def answer_changed(self, name: str) -> None:
+        """Seen opens the interview or observation; not seen asks why."""
+        self._show()
+
+    def _show(self) -> None:
+        contact = self.record.contact(self.person_id)
+        self.query_one("#not-seen").display = contact.seen is False
+        self.query_one("#seen-part").display = contact.seen is True
+        for part, held in (
+            ("#interview", contact.private_interview is not None),
+            ("#observation", contact.observation is not None),
+        ):
+            for widget in self.query(part):
+                widget.display = held

@@ -1,29 +1,32 @@
-"""Step 1: the kind of contact, and whether it was announced (rule VI-4)."""
+"""Step 1: the kind of contact, its outcome, the date, and whether it was announced (VI-4)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from fieldkit.screens.toggles import Choice
-from fieldkit.screens.visit.step import VisitStep, yes_no
+from fieldkit.screens.visit.step import VisitStep, choice, yes_no
 from textual.app import ComposeResult
-from textual.widgets import Input, Label, RadioButton, RadioSet, Static
+from textual.containers import Vertical
+from textual.widgets import Input, Label, Static
+
+if TYPE_CHECKING:
+    from fieldkit.practice import PolicyProfile
 
 from fieldkit.text import safe
 
 
 class ContactKindStep(VisitStep):
-    """Home, school, office…; announced or not, and why the case requires unannounced visits."""
+    """Home, placement, school…; completed or attempted; announced or not, and why it matters."""
 
     CSS_PATH = ["step.tcss", "contact_kind.tcss"]
 
     def compose_body(self) -> ComposeResult:
-        """Kind, date, announced; the VI-4 requirement in words when the case has one."""
-        from fieldkit.services.visits import VISIT_KINDS
+        """Kind, outcome, date, announced; the VI-4 requirement in words when the case has one."""
+        from fieldkit.visit_record import OUTCOMES
 
         case = self.session.case
-        fields = self.fields
-        kinds = self.session.policy.visit_kinds or VISIT_KINDS
+        policy = self.session.policy
+        record = self.record
         if case.unannounced.required:
             why = case.unannounced.reason or "the reason is not recorded"
             yield Static(
@@ -31,21 +34,60 @@ class ContactKindStep(VisitStep):
                 id="unannounced-required",
                 classes="warning-box",
             )
+        kinds = policy.contact_kinds
         yield Label("Kind of contact")
-        yield RadioSet(
-            *[Choice(kind, value=fields.get("kind") == kind, id=f"kind-{kind}") for kind in kinds],
-            id="kind",
+        yield self.bind_choice(
+            choice("kind", kinds, record.kind), kinds, lambda v: setattr(record, "kind", v)
         )
+        yield Static("Rules each kind can meet: " + _meets(policy), id="kind-meets")
+        yield Label("Outcome: did the visit take place?")
+        yield self.bind_choice(
+            choice("outcome", OUTCOMES, record.outcome),
+            OUTCOMES,
+            lambda v: setattr(record, "outcome", v),
+        )
+        with Vertical(id="attempt"):
+            yield Static(
+                "An attempt is recorded as such: it meets no visit rule (VI-1, VI-2, VI-3).",
+                classes="hint",
+            )
+            yield Label("Time of the attempt (HH:MM)")
+            yield self.bind(
+                Input(record.attempt_time, id="attempt_time", placeholder="HH:MM"),
+                lambda v: setattr(record, "attempt_time", v),
+            )
+            yield Label("What was done (card left, neighbour asked, supervisor called)")
+            yield self.bind(
+                Input(record.attempt_action, id="attempt_action"),
+                lambda v: setattr(record, "attempt_action", v),
+            )
         yield Label("Was the visit announced to the family?")
-        yield yes_no("announced", fields.get("announced"), "Announced", "Unannounced")
+        yield self.bind_yes_no(
+            yes_no("announced", record.announced, "Announced", "Unannounced"),
+            lambda v: setattr(record, "announced", v),
+        )
         yield Label("Date of the visit (YYYY-MM-DD)")
-        yield Input(str(fields.get("date") or ""), id="date", placeholder="YYYY-MM-DD")
+        yield self.bind(
+            Input(record.date, id="date", placeholder="YYYY-MM-DD"),
+            lambda v: setattr(record, "date", v.strip()),
+        )
 
-    def answer(self, name: str, value: Any) -> None:
-        """The kind is the pressed button's label."""
-        if name == "kind":
-            radio = self.query_one("#kind", RadioSet)
-            pressed = next((b for b in radio.query(RadioButton) if b.value), None)
-            self.fields["kind"] = str(pressed.label) if pressed is not None else "home"
-            return
-        super().answer(name, value)
+    def on_mount(self) -> None:
+        """The attempt's questions show only for an attempt."""
+        super().on_mount()
+        self._show_attempt()
+
+    def answer_changed(self, name: str) -> None:
+        """Choosing an outcome shows or hides the attempt's questions."""
+        if name == "outcome":
+            self._show_attempt()
+
+    def _show_attempt(self) -> None:
+        outcome = self.record.outcome
+        self.query_one("#attempt").display = outcome is not None and outcome != "completed"
+
+
+def _meets(policy: PolicyProfile) -> str:
+    """ "home: VI-2 VI-3 · phone: none" from the profile's `[visit_kinds]`."""
+    rules = policy.visit_kind_rules
+    return " · ".join(f"{kind}: {' '.join(r) or 'none'}" for kind, r in rules)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-
 from fieldkit.screens.visit.step import VisitStep
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, Static, TextArea
+
+from fieldkit.visit_record import strict_date
 
 
 class NextStepsStep(VisitStep):
@@ -18,27 +17,25 @@ class NextStepsStep(VisitStep):
     def compose_body(self) -> ComposeResult:
         """Notes, next steps, next visit date with the latest date the profile allows."""
         policy = self.session.policy
-        try:
-            day = date.fromisoformat(str(self.fields.get("date"))[:10])
-        except ValueError:
-            day = self.session.app.today
+        record = self.record
+        day = strict_date(record.date) or self.session.app.today
         latest = policy.add_period(day, policy.visit_interval)
         yield Label("Visit notes")
-        yield TextArea(str(self.fields.get("notes") or ""), id="notes")
+        yield self.bind(
+            TextArea(record.notes, id="notes"), lambda v: setattr(record, "notes", str(v))
+        )
         yield Label("Next steps (who does what by when)")
-        yield TextArea(str(self.fields.get("next_steps") or ""), id="next_steps")
+        yield self.bind(
+            TextArea(record.next_steps, id="next_steps"),
+            lambda v: setattr(record, "next_steps", str(v)),
+        )
         yield Label("Next visit date (YYYY-MM-DD)")
-        yield Input(
-            str(self.fields.get("next_visit") or ""), id="next_visit", placeholder="YYYY-MM-DD"
+        yield self.bind(
+            Input(record.next_visit, id="next_visit", placeholder="YYYY-MM-DD"),
+            lambda v: setattr(record, "next_visit", str(v).strip()),
         )
         yield Static(
             f"Visits at least every {policy.visit_interval.describe()} (VI-1): "
             f"the next one by {latest.isoformat()} at the latest.",
             classes="hint",
         )
-
-    def answer(self, name: str, value: Any) -> None:
-        """An empty date is no date."""
-        if name == "next_visit":
-            value = value.strip() or None
-        super().answer(name, value)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-
 from fieldkit.screens.toggles import TickList
 from fieldkit.screens.visit.step import VisitStep
 from textual.app import ComposeResult
@@ -12,6 +9,7 @@ from textual.widgets import Input, Label
 from textual.widgets.selection_list import Selection
 
 from fieldkit.text import safe
+from fieldkit.visit_record import strict_date
 
 
 class PresenceStep(VisitStep):
@@ -20,24 +18,34 @@ class PresenceStep(VisitStep):
     CSS_PATH = ["step.tcss", "presence.tcss"]
 
     def compose_body(self) -> ComposeResult:
-        """A tick list of the family, others present, and the location."""
+        """A tick list of the family (nobody ticked to start), others present, the location."""
         from fieldkit.services.visits import person_label
 
-        present = set(self.fields.get("present") or [])
-        today = date.fromisoformat(str(self.fields.get("date") or date.today().isoformat())[:10])
-        yield Label("Who is present? (Space ticks, arrows move)")
-        yield TickList(
-            *[
-                Selection(safe(person_label(p, today)), p.id, p.id in present)
-                for p in self.session.case.people
-            ],
-            id="present",
+        record = self.record
+        present = set(record.present)
+        today = strict_date(record.date) or self.session.app.today
+        yield Label("Who is present? (Space ticks, arrows move; a child not ticked cannot be seen)")
+        yield self.bind(
+            TickList(
+                *[
+                    Selection(safe(person_label(p, today)), p.id, p.id in present)
+                    for p in self.session.case.people
+                ],
+                id="present",
+            ),
+            lambda v: setattr(record, "present", [str(p) for p in v]),
         )
         yield Label("Anyone else present (names and roles)")
-        yield Input(str(self.fields.get("others_present") or ""), id="others_present")
+        yield self.bind(
+            Input(record.others_present, id="others_present"),
+            lambda v: setattr(record, "others_present", v),
+        )
         yield Label("Where does the visit take place?")
-        yield Input(str(self.fields.get("location") or ""), id="location")
-
-    def answer(self, name: str, value: Any) -> None:
-        """Ticked people are stored by id."""
-        super().answer(name, value)
+        yield self.bind(
+            Input(
+                record.location,
+                id="location",
+                placeholder=self.session.case.address,
+            ),
+            lambda v: setattr(record, "location", v),
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fieldkit.screens.visit.step import VisitStep
@@ -19,7 +20,7 @@ class ProgressStep(VisitStep):
     def compose_body(self) -> ComposeResult:
         """Goals first, each followed by its activities."""
         plan = self.session.case.service_plan
-        progress = self.fields.setdefault("progress", {})
+        progress = self.record.progress
         if plan is None or not (plan.goals or plan.activities):
             yield Static(
                 "This case has no service plan goals recorded yet (PL-2, PL-4). "
@@ -30,23 +31,33 @@ class ProgressStep(VisitStep):
         by_goal = {o.id: o.goal for o in plan.objectives}
         for n, goal in enumerate(plan.goals, 1):
             yield Label(f"Goal {n}: {safe(goal.text)}", classes="goal")
-            yield Input(
-                str(progress.get(goal.id, "")),
-                id=f"progress-{goal.id}",
-                placeholder="progress on this goal",
+            yield self.bind(
+                Input(
+                    progress.get(goal.id, ""),
+                    id=f"progress-{goal.id}",
+                    placeholder="progress on this goal",
+                ),
+                self._setter(goal.id),
             )
             for activity in plan.activities:
                 if by_goal.get(activity.objective) != goal.id:
                     continue
                 who = f" — {activity.who}" if activity.who else ""
                 yield Label(f"  Activity: {safe(activity.text)}{safe(who)}", classes="activity")
-                yield Input(
-                    str(progress.get(activity.id, "")),
-                    id=f"progress-{activity.id}",
-                    placeholder="progress on this activity",
-                    classes="activity-input",
+                yield self.bind(
+                    Input(
+                        progress.get(activity.id, ""),
+                        id=f"progress-{activity.id}",
+                        placeholder="progress on this activity",
+                        classes="activity-input",
+                    ),
+                    self._setter(activity.id),
                 )
 
-    def answer(self, name: str, value: Any) -> None:
-        """Keyed by goal or activity id."""
-        self.fields.setdefault("progress", {})[name.removeprefix("progress-")] = value
+    def _setter(self, item_id: str) -> Callable[[Any], None]:
+        """Rule PL-4: progress is keyed by the goal's or activity's id."""
+
+        def put(value: Any) -> None:
+            self.record.progress[item_id] = str(value)
+
+        return put

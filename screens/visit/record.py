@@ -73,48 +73,15 @@ class VisitRecordScreen(Screen[None]):
     def _loaded(self, event: RecordLoaded) -> None:
         self.query_one("#record", Static).update(safe(self._describe(event.record)))
 
-    def _describe(self, record: dict[str, Any]) -> str:
-        f = record["fields"]
-        names = {p.id: p.name for p in self.case.people}
-        state = "✓ SIGNED (read-only)" if record["signed"] else "not signed (imported history)"
-        lines = [
-            f"{state} · {f.get('kind', 'home')} visit on {f.get('date')} · "
-            f"{'announced' if f.get('announced', True) else 'unannounced'}",
-        ]
-        if f.get("signed_at"):
-            lines.append(f"signed by {f.get('author')} at {f['signed_at']}")
-        if f.get("location"):
-            lines.append(f"where: {f['location']}")
-        if f.get("present"):
-            lines.append("present: " + ", ".join(names.get(p, p) for p in f["present"]))
-        lines.append("seen: " + (", ".join(names.get(p, p) for p in f.get("seen") or []) or "none"))
-        for c in f.get("contacts") or []:
-            name = names.get(c["person"], c["person"])
-            if c.get("private_interview"):
-                lines.append(
-                    f"• {name}: private interview, seen alone {_yn(c.get('seen_alone'))}, "
-                    f"at {c.get('where') or '?'}, "
-                    f"could be overheard {_yn(c.get('could_be_overheard'))}"
-                )
-                if c.get("said"):
-                    lines.append(f"    said: {c['said']}")
-            elif c.get("observed"):
-                lines.append(f"• {name}: observed with the caregiver")
-                for key in ("interaction", "condition", "environment"):
-                    if c.get(key):
-                        lines.append(f"    {key}: {c[key]}")
-        if "safety_changed" in f:
-            lines.append(f"safety changed: {_yn(f.get('safety_changed'))}")
-        if f.get("safety_plan"):
-            lines.append(
-                f"alternative safety plan {f['safety_plan']} (pending supervisor approval)"
-            )
-        for key in ("notes", "next_steps"):
-            if f.get(key):
-                lines.append(f"{key.replace('_', ' ')}: {f[key]}")
-        if f.get("next_visit"):
-            lines.append(f"next visit: {f['next_visit']}")
-        for a in record["addenda"]:
+    def _describe(self, stored: dict[str, Any]) -> str:
+        """The signed state, the record through the one visit renderer, then the addenda."""
+        from fieldkit.visit_record import record_from_stored
+        from fieldkit.visit_render import names_of, visit_text
+
+        record = record_from_stored(self.case.id, self.visit_id, stored["fields"])
+        state = "✓ SIGNED (read-only)" if stored["signed"] else "not signed (imported history)"
+        lines = [state, visit_text(record, names_of(self.case))]
+        for a in stored["addenda"]:
             lines.append(f"ADDENDUM {a.get('date')} by {a.get('author')}: {a.get('text')}")
         return "\n".join(lines)
 
@@ -142,7 +109,3 @@ class VisitRecordScreen(Screen[None]):
                 fk.store, self.case.id, self.visit_id, text, fk.store.user, fk.today
             )
             self.app.call_from_thread(self.load)
-
-
-def _yn(value: Any) -> str:
-    return {True: "yes", False: "no"}.get(value, "not recorded")

@@ -1,4 +1,5 @@
-"""Step 7: what the profile still requires, overrides with reasons, and the signature."""
+"""Step 7: the whole record as it will be signed, what is still required, overrides with
+reasons, and the signature (one confirmation key)."""
 
 from __future__ import annotations
 
@@ -18,26 +19,42 @@ from fieldkit.text import safe
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
-    from fieldkit.practice import GateCheck
+    from fieldkit.practice.visit_checks import VisitCheck
 
 RULE_STEPS = {
     "VI-4": "kind",
     "SA-3": "safety",
     "SA-2": "safety",
     "PL-4": "progress",
-    "VI-1": "next",
 }
-"""Which step answers each rule (VI-2/VI-3 go to the child named by the check)."""
+"""Which step answers each rule (VI-1..VI-3 go by check code, or to the child named)."""
+
+CODE_STEPS = {
+    "date": "kind",
+    "date-future": "kind",
+    "date-before-opened": "kind",
+    "kind": "kind",
+    "kind-unknown": "kind",
+    "outcome": "kind",
+    "attempt-time": "kind",
+    "attempt-action": "kind",
+    "announced": "kind",
+    "present-unknown": "present",
+    "notes": "next",
+    "next-visit": "next",
+    "next-visit-date": "next",
+    "next-visit-before": "next",
+}
 
 
 class ReviewStep(VisitStep):
-    """Lists what is missing; Enter goes to fix it, o overrides with a reason, Ctrl+S signs."""
+    """The whole record as it will be signed, what is still required, overrides, signature."""
 
-    HELP_TITLE = "Review and sign"
     CSS_PATH = ["step.tcss", "review.tcss"]
     BINDINGS = [
         Binding("ctrl+s", "sign", "Sign visit", priority=True),
         Binding("o", "override", "Override…"),
+        Binding("y", "confirm_sign", "Yes, sign", show=False),
     ]
 
     class VisitSigned(Message):
@@ -56,136 +73,117 @@ class ReviewStep(VisitStep):
 
     def __init__(self, session: Any, key: str) -> None:
         super().__init__(session, key)
-        self.checks: list[GateCheck] = []
+        self.checks: list[VisitCheck] = []
+        self.open: list[VisitCheck] = []
+        self.confirming = False
 
     def compose_body(self) -> ComposeResult:
-        """The visit in brief, then what is still required."""
-        yield Static(safe(self._summary()), id="summary")
+        """What is still required, the sign state, then the whole record as it will be signed."""
         yield Label("What the profile still requires", id="checks-title")
         yield OptionList(id="checks")
         yield Static("", id="sign-state")
+        yield Label("The record as it will be signed", id="record-title")
+        yield Static("", id="summary")
 
     def on_mount(self) -> None:
-        """Run the practice rules on the draft (pure, no I/O)."""
+        """Run the practice rules on the record (pure, no I/O)."""
         super().on_mount()
         self.refresh_checks()
 
-    def _summary(self) -> str:
-        s = self.session
-        f = s.draft["fields"]
-        names = {p.id: p.name for p in s.case.people}
-        lines = [
-            f"{f.get('kind', 'home')} visit on {f.get('date')} · "
-            f"{'announced' if f.get('announced') else 'unannounced'} · "
-            f"at {f.get('location') or '?'}",
-            "present: "
-            + (", ".join(names.get(p, p) for p in f.get("present") or []) or "nobody ticked"),
-        ]
-        for c in f.get("contacts") or []:
-            name = names.get(c["person"], c["person"])
-            if not c.get("seen", True):
-                lines.append(f"{name}: not seen")
-            elif c.get("private_interview"):
-                alone = {True: "alone", False: "not alone", None: "alone?"}[c.get("seen_alone")]
-                lines.append(
-                    f"{name}: interviewed privately, {alone}, {c.get('where') or 'where?'}"
-                )
-            elif c.get("observed"):
-                lines.append(f"{name}: observed with the caregiver")
-            else:
-                lines.append(f"{name}: seen")
-        changed = f.get("safety_changed")
-        safety = s.draft.get("safety") or {}
-        lines.append(
-            "safety: " + {True: "CHANGED", False: "no change", None: "not answered"}[changed]
-        )
-        threats = [t for t in safety.get("new_threats") or [] if t.strip()]
-        if changed and threats:
-            approval = (
-                f"approved by phone by {safety['phone_approval_by']}"
-                if str(safety.get("phone_approval_by") or "").strip()
-                else "PENDING SUPERVISOR APPROVAL"
-            )
-            lines.append(f"  {len(threats)} new threat(s) → alternative safety plan, {approval}")
-        return "\n".join(lines)
-
     def refresh_checks(self) -> None:
-        """Recompute the checks and show them, overrides included."""
-        from fieldkit.practice import apply_overrides
-        from fieldkit.services.visits import overrides_of, sign_checks
+        """Recompute the checks and show them, and the record with its overrides."""
+        from fieldkit.services import visits
+        from fieldkit.text import safe
+        from fieldkit.visit_render import names_of, visit_text
 
         s = self.session
-        all_checks = sign_checks(s.case, s.draft, s.policy)
-        self.checks = apply_overrides(all_checks, overrides_of(s.draft))
+        visits.drop_stale_overrides(s.case, s.record, s.policy, s.app.today)
+        self.checks = s.checks()
+        self.open = [c for c in self.checks if c.override is None]
+        self.query_one("#summary", Static).update(safe(visit_text(s.record, names_of(s.case))))
         options = self.query_one("#checks", OptionList)
         options.clear_options()
-        for n, check in enumerate(self.checks):
+        for n, check in enumerate(self.open):
             mark = "✗ must" if check.blocking else "⚠ should"
+            how = "o overrides" if check.gate else "not overridable"
             options.add_option(
-                Option(f"{mark} · {safe(check.rule)} · {safe(check.message)}", id=f"check-{n}")
+                Option(safe(f"{mark} · {check.rule} · {check.message} ({how})"), id=f"check-{n}")
             )
-        for given in s.draft.get("overrides") or []:
-            options.add_option(
-                Option(
-                    safe(
-                        f"↷ overridden · {given['rule']} · {given.get('message', '')} — "
-                        f"reason: {given['reason']}"
-                    ),
-                    disabled=True,
+        for check in self.checks:
+            if check.override is not None:
+                options.add_option(
+                    Option(
+                        safe(
+                            f"↷ overridden · {check.id} · {check.message} — "
+                            f"reason: {check.override}"
+                        ),
+                        disabled=True,
+                    )
                 )
-            )
         blocking = [c for c in self.checks if c.blocking]
         state = self.query_one("#sign-state", Static)
+        self.confirming = False
         if blocking:
             state.update(
-                f"✗ Signing is blocked: {len(blocking)} thing(s) missing. "
-                "Enter goes to the step; o overrides with a reason."
+                f"Signing is blocked: {len(blocking)} thing(s) missing. "
+                "Enter goes to the step; o overrides a gate with a reason."
             )
             state.set_class(True, "blocked")
         else:
-            state.update("✓ Ready to sign: Ctrl+S. After signing, corrections are addenda.")
+            state.update(
+                "Ready to sign: read the record below, then Ctrl+S. "
+                "After signing, corrections are addenda."
+            )
             state.set_class(False, "blocked")
-        if self.checks:
+        options.display = bool(self.checks)
+        self.query_one("#checks-title").display = bool(self.checks)
+        if self.open:
             options.highlighted = 0
 
     @on(OptionList.OptionSelected, "#checks")
     def _go_fix(self, event: OptionList.OptionSelected) -> None:
         index = int(str(event.option.id).removeprefix("check-")) if event.option.id else -1
-        if not 0 <= index < len(self.checks):
+        if not 0 <= index < len(self.open):
             return
-        check = self.checks[index]
-        target = RULE_STEPS.get(check.rule, "review")
-        if check.rule in ("VI-2", "VI-3") and check.subject:
+        check = self.open[index]
+        target = CODE_STEPS.get(check.code) or RULE_STEPS.get(check.rule, "review")
+        if check.subject and check.subject in {c.id for c in self.session.case.children}:
             target = f"child:{check.subject}"
         if target != "review":
             self.session.go(target)
 
     def action_override(self) -> None:
-        """Go past the highlighted check, with a reason (kept as an override record)."""
+        """Go past the highlighted gate check, with a reason (kept on the record)."""
         from fieldkit.screens.visit.override import OverrideDialog
 
         options = self.query_one("#checks", OptionList)
         index = options.highlighted
-        if index is None or not 0 <= index < len(self.checks):
+        if index is None or not 0 <= index < len(self.open):
             self.notify("Highlight a check to override first.")
             return
-        check = self.checks[index]
+        check = self.open[index]
+        if not check.gate:
+            self.notify(
+                f"{check.message}: a content requirement cannot be overridden; "
+                "Enter goes to the step.",
+                severity="warning",
+                title=f"{check.rule} cannot be overridden",
+            )
+            return
         self.app.push_screen(OverrideDialog(check), lambda reason: self._overridden(check, reason))
 
-    def _overridden(self, check: GateCheck, reason: str | None) -> None:
+    def _overridden(self, check: VisitCheck, reason: str | None) -> None:
         from fieldkit.services.visits import add_override
 
         if not reason:
             return
         s = self.session
-        add_override(
-            s.draft, check, reason, s.draft["fields"].get("author") or "", datetime.now(UTC)
-        )
+        add_override(s.record, check, reason, s.record.author, datetime.now(UTC))
         s.changed()
         self.refresh_checks()
 
     def action_sign(self) -> None:
-        """Sign, if nothing blocking is left; the write happens in a worker."""
+        """Ask for the one confirmation key, if nothing blocking is left."""
         blocking = [c for c in self.checks if c.blocking]
         if blocking:
             self.notify(
@@ -194,14 +192,27 @@ class ReviewStep(VisitStep):
                 title="Signing is blocked",
             )
             return
+        self.confirming = True
+        state = self.query_one("#sign-state", Static)
+        state.update("Sign this record exactly as shown below? y signs; any other key goes back.")
+        state.set_class(True, "blocked")
+
+    def action_confirm_sign(self) -> None:
+        """y after Ctrl+S: the signature goes through the visit's write worker."""
+        if not self.confirming:
+            return
+        self.confirming = False
         self.query_one("#sign-state", Static).update("Signing…")
-        self.session.flush()
         self._sign()
 
-    @work(thread=True, exclusive=True, group="sign")
+    def on_key(self, event: Any) -> None:
+        """Any key but y after Ctrl+S takes the question back."""
+        if self.confirming and getattr(event, "key", "") != "y":
+            self.refresh_checks()
+
+    @work(thread=True, exclusive=True, group="visit-write")
     def _sign(self) -> None:
         from fieldkit.errors import FieldkitError
-        from fieldkit.services import visits
 
         s = self.session
         store = cast("FieldkitApp", self.app).store
@@ -209,15 +220,15 @@ class ReviewStep(VisitStep):
             self.post_message(self.SigningRefused("the profile is locked"))
             return
         try:
-            visits.sign_visit(store, s.case, s.draft, s.policy)
+            visit_id = s.sign(store)
         except FieldkitError as exc:
             self.post_message(self.SigningRefused(str(exc)))
             return
-        self.post_message(self.VisitSigned(s.draft["visit_id"]))
+        self.post_message(self.VisitSigned(visit_id))
 
     @on(SigningRefused)
     def _refused(self, event: SigningRefused) -> None:
-        self.query_one("#sign-state", Static).update(f"✗ {safe(event.reason)}")
+        self.query_one("#sign-state", Static).update(safe(f"✗ {event.reason}"))
         self.notify(safe(event.reason), severity="error", title="Not signed")
 
     @on(VisitSigned)

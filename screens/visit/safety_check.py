@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fieldkit.screens.toggles import TickList
 from fieldkit.screens.visit.step import VisitStep, yes_no
 from textual.app import ComposeResult
@@ -24,7 +22,7 @@ class SafetyCheckStep(VisitStep):
         from fieldkit.services.visits import SA3_CIRCUMSTANCES
 
         case = self.session.case
-        safety = self.session.draft.setdefault("safety", {})
+        safety = self.record.safety
         active = [t for t in case.threats if t.active]
         lines = [f"• {t.text}" for t in active] or ["• no safety threats recorded"]
         for plan in case.safety_plans:
@@ -35,20 +33,26 @@ class SafetyCheckStep(VisitStep):
             "Current safety threats and plan\n" + safe("\n".join(lines)), id="current-safety"
         )
         yield Label("Have the safety threats or the circumstances changed since the last visit?")
-        yield yes_no(
-            "safety_changed", self.fields.get("safety_changed"), "Yes, changed", "No change"
+        yield self.bind_yes_no(
+            yes_no("safety_changed", safety.changed, "Yes, changed", "No change"),
+            lambda v: setattr(safety, "changed", v),
         )
         with Vertical(id="assessment"):
             yield Label("Safety assessment (SA-3): which circumstances changed?")
-            yield TickList(
-                *[
-                    Selection(c, c, c in (safety.get("circumstances") or []))
-                    for c in SA3_CIRCUMSTANCES
-                ],
-                id="circumstances",
+            yield self.bind(
+                TickList(
+                    *[Selection(c, c, c in safety.circumstances) for c in SA3_CIRCUMSTANCES],
+                    id="circumstances",
+                ),
+                lambda v: setattr(safety, "circumstances", [str(c) for c in v]),
             )
             yield Label("New safety threats, one per line (leave empty if none)")
-            yield TextArea("\n".join(safety.get("new_threats") or []), id="new_threats")
+            yield self.bind(
+                TextArea("\n".join(safety.new_threats), id="new_threats"),
+                lambda v: setattr(
+                    safety, "new_threats", [line for line in str(v).splitlines() if line.strip()]
+                ),
+            )
             yield Static(
                 "New threats need an ALTERNATIVE SAFETY PLAN. It stays PENDING SUPERVISOR "
                 "APPROVAL and must not be implemented before a supervisor approves it (SA-2).",
@@ -56,26 +60,25 @@ class SafetyCheckStep(VisitStep):
                 id="pending-notice",
             )
             yield Label("Alternative plan: interventions, one per line (what, who)")
-            yield TextArea(str(safety.get("interventions") or ""), id="interventions")
+            yield self.bind(
+                TextArea(safety.interventions, id="interventions"),
+                lambda v: setattr(safety, "interventions", str(v)),
+            )
             yield Label("Approved by phone? Supervisor's name (leave empty if not yet)")
-            yield Input(str(safety.get("phone_approval_by") or ""), id="phone_approval_by")
+            yield self.bind(
+                Input(safety.phone_approval_by, id="phone_approval_by"),
+                lambda v: setattr(safety, "phone_approval_by", v),
+            )
             yield Label("When was it approved by phone? (YYYY-MM-DD HH:MM)")
-            yield Input(str(safety.get("phone_approval_at") or ""), id="phone_approval_at")
+            yield self.bind(
+                Input(safety.phone_approval_at, id="phone_approval_at"),
+                lambda v: setattr(safety, "phone_approval_at", v),
+            )
 
     def on_mount(self) -> None:
         """Show the assessment only once the worker says something changed."""
         super().on_mount()
         self._show_assessment()
-
-    def answer(self, name: str, value: Any) -> None:
-        """The assessment's answers live under the draft's `safety` part."""
-        safety = self.session.draft.setdefault("safety", {})
-        if name == "new_threats":
-            safety["new_threats"] = [line for line in str(value).splitlines() if line.strip()]
-        elif name in ("circumstances", "interventions", "phone_approval_by", "phone_approval_at"):
-            safety[name] = value
-        else:
-            super().answer(name, value)
 
     def answer_changed(self, name: str) -> None:
         """Yes opens the assessment."""
@@ -83,4 +86,4 @@ class SafetyCheckStep(VisitStep):
             self._show_assessment()
 
     def _show_assessment(self) -> None:
-        self.query_one("#assessment").display = bool(self.fields.get("safety_changed"))
+        self.query_one("#assessment").display = bool(self.record.safety.changed)

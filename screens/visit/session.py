@@ -1,4 +1,9 @@
-"""A visit in progress: its draft, the order of its steps, and the debounced encrypted autosave."""
+"""A visit in progress: its typed record, the order of its steps, and its one write worker.
+
+Every write of the visit (the debounced encrypted autosave and the signature) goes through
+`VisitSession._write_lock` in the session's worker group; once the visit is signed the
+session is closed and no late autosave can bring back a draft of it.
+"""
 
 from __future__ import annotations
 
@@ -14,22 +19,28 @@ if TYPE_CHECKING:
 
     from fieldkit.domain import Case
     from fieldkit.practice import PolicyProfile
+    from fieldkit.practice.visit_checks import VisitCheck
     from fieldkit.store import Store
+    from fieldkit.visit_record import VisitRecord
 
 AUTOSAVE_DELAY = 0.25
 """Seconds after the last keystroke before the draft is written (≤ 300 ms)."""
 
 
 class VisitSession:
-    """Owns the draft while the visit's step screens come and go."""
+    """Owns the visit record while the visit's step screens come and go."""
 
     def __init__(
         self, app: FieldkitApp, case: Case, draft: dict[str, Any], policy: PolicyProfile
     ) -> None:
+        from fieldkit.services import visits
+
         self.app = app
         self.case = case
         self.draft = draft
+        self.record: VisitRecord = visits.record_of(draft)
         self.policy = policy
+        self.closed = False
         self.indicator: Callable[[str], None] | None = None
         self._timer: Timer | None = None
         self._changes = 0
@@ -87,6 +98,8 @@ class VisitSession:
 
     def go(self, key: str) -> None:
         """Move to another step; the draft is written first."""
+        if self.closed:
+            return
         self.draft["step"] = key
         self.changed()
         self.flush()
@@ -109,6 +122,8 @@ class VisitSession:
 
     def changed(self) -> None:
         """Something was typed: write the draft once typing pauses."""
+        if self.closed:
+            return
         self._changes += 1
         if self.indicator is not None:
             self.indicator("editing")
@@ -126,21 +141,45 @@ class VisitSession:
         store = self.app.store
         if store is None:
             return
-        snapshot = (self._changes, copy.deepcopy(self.draft))
+        snapshot = (self._changes, self.snapshot())
         self.app.run_worker(
-            lambda: self._write(store, *snapshot), thread=True, group="autosave", name="autosave"
+            lambda: self._write(store, *snapshot), thread=True, group="visit-write", name="autosave"
         )
+
+    def snapshot(self) -> dict[str, Any]:
+        """The draft as it will be written: the envelope and the record's JSON form."""
+        data = {k: v for k, v in self.draft.items() if k != "record"}
+        data["record"] = copy.deepcopy(self.record.to_doc())
+        return data
 
     def flush_now(self, store: Store) -> None:
         """Write the draft in the calling (worker) thread: the app is locking or quitting."""
         if self._changes > self._written:
-            self._write(store, self._changes, copy.deepcopy(self.draft), notify=False)
+            self._write(store, self._changes, self.snapshot(), notify=False)
+
+    def checks(self) -> list[VisitCheck]:
+        """Every check of the record as it stands (the same function `fieldkit visit` runs)."""
+        from fieldkit.services import visits
+
+        return visits.check_record(self.case, self.record, self.policy, self.app.today)
+
+    def sign(self, store: Store) -> str:
+        """Sign in the calling write-worker thread, under the write lock; closes the session."""
+        from fieldkit.services import visits
+
+        with self._write_lock:
+            if self.closed:
+                raise visits.FieldkitError("this visit is already signed")
+            visits.sign_visit(store, self.case, self.record, self.policy, self.app.today)
+            self.closed = True
+            self._written = self._changes
+        return self.record.visit_id
 
     def _write(self, store: Store, changes: int, data: dict[str, Any], notify: bool = True) -> None:
         from fieldkit.services import visits
 
         with self._write_lock:
-            if changes <= self._written:
+            if self.closed or changes <= self._written:
                 return
             try:
                 visits.save_draft(store, data)

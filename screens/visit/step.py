@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
     from fieldkit.screens.visit.session import VisitSession
 
+    from fieldkit.visit_record import VisitRecord
+
+W = TypeVar("W", bound=Widget)
+
 SAVED_WORDS = {"saved": "✓ saved", "editing": "✎ saving…"}
 
 
@@ -43,6 +48,17 @@ def yes_no(name: str, value: bool | None, yes: str = "Yes", no: str = "No") -> R
     )
 
 
+def choice(name: str, options: tuple[str, ...], current: str | None) -> RadioSet:
+    """A one-of question that starts unanswered unless `current` names an option."""
+    return RadioSet(
+        *[
+            Choice(option, value=option == current, id=f"{name}-{option.replace(' ', '-')}")
+            for option in options
+        ],
+        id=name,
+    )
+
+
 def answer_of(radio: RadioSet) -> bool | None:
     """True for the first button, False for the second, None when none is pressed."""
     if radio.pressed_index < 0:
@@ -51,7 +67,7 @@ def answer_of(radio: RadioSet) -> bool | None:
 
 
 class VisitStep(Screen[None]):
-    """One step: subclasses compose the body and say where each answer goes in the draft."""
+    """One step: subclasses compose the body and bind each widget to a record field."""
 
     HELP_TITLE = "Visit step"
     CSS_PATH = "step.tcss"
@@ -73,6 +89,7 @@ class VisitStep(Screen[None]):
         self.session = session
         self.key = key
         self._loading = True
+        self._answer_setters: dict[str, Callable[[Any], None]] = {}
 
     def compose(self) -> ComposeResult:
         """Case line with the saved indicator, the big step title, the body, the keys."""
@@ -82,9 +99,7 @@ class VisitStep(Screen[None]):
         case = s.case
         with Horizontal(classes="title-bar"):
             yield Static(
-                safe(
-                    f"Visit · {case.id} · {case.family_name} · {s.draft['fields'].get('date', '')}"
-                ),
+                safe(f"Visit · {case.id} · {case.family_name} · {s.record.date}"),
                 id="visit-case",
             )
             yield Static(SAVED_WORDS["saved"], id="saved")
@@ -122,42 +137,18 @@ class VisitStep(Screen[None]):
         self._loading = False
         await cast("FieldkitApp", self.app).release_keys()
 
-    def _indicate(self, state: str) -> None:
-        if self.is_attached:
-            self.query_one("#saved", Static).update(SAVED_WORDS.get(state, state))
-
-    # --- answers flow into the draft -----------------------------------------------------
-
-    @property
-    def fields(self) -> dict[str, Any]:
-        """The visit's fields in the draft."""
-        fields: dict[str, Any] = self.session.draft["fields"]
-        return fields
-
-    def answer(self, name: str, value: Any) -> None:
-        """Store one answer; subclasses route names to the right place in the draft."""
-        self.fields[name] = value
-
-    def _changed(self, widget: Widget | None, value: Any) -> None:
-        if self._loading or widget is None or not widget.id:
-            return
-        self.answer(widget.id, value)
-        self.session.changed()
-        self.answer_changed(widget.id)
-
-    def answer_changed(self, name: str) -> None:
-        """Hook: a step may show or hide questions after an answer."""
-
     def harvest(self) -> None:
-        """Read every answer from its widget into the draft before the step goes away.
+        """Read every bound answer from its widget before the step goes away.
 
         The last letters typed may still be on their way as Changed messages; the widgets
         already hold them, so nothing typed is lost to a fast Ctrl+N.
         """
-        if self._loading:
+        if self._loading or not self.is_attached:
             return
-        for widget in self.query("#step-body *"):
-            if not widget.id:
+        for name, setter in self._answer_setters.items():
+            try:
+                widget = self.query_one(f"#{name}")
+            except Exception:
                 continue
             value: Any
             if isinstance(widget, Input):
@@ -167,14 +158,44 @@ class VisitStep(Screen[None]):
             elif isinstance(widget, Checkbox):
                 value = widget.value
             elif isinstance(widget, RadioSet):
-                chosen = [n for n, b in enumerate(widget.query(RadioButton)) if b.value]
-                value = None if not chosen else chosen[0] == 0
+                pressed = [n for n, b in enumerate(widget.query(RadioButton)) if b.value]
+                value = pressed[0] if pressed else -1
             elif isinstance(widget, SelectionList):
                 value = list(widget.selected)
             else:
                 continue
-            self.answer(widget.id, value)
+            setter(value)
         self.session.changed()
+
+    def _indicate(self, state: str) -> None:
+        if self.is_attached:
+            self.query_one("#saved", Static).update(SAVED_WORDS.get(state, state))
+
+    # --- answers flow into the draft -----------------------------------------------------
+
+    @property
+    def record(self) -> VisitRecord:
+        """The visit record this step writes into."""
+        return self.session.record
+
+    def bind(self, widget: W, setter: Callable[[Any], None]) -> W:
+        """Bind a widget to a record field: each change of the widget's value calls `setter`."""
+        assert widget.id, "a bound widget needs an id"
+        self._answer_setters[widget.id] = setter
+        return widget
+
+    def _changed(self, widget: Widget | None, value: Any) -> None:
+        if self._loading or widget is None or not widget.id:
+            return
+        setter = self._answer_setters.get(widget.id)
+        if setter is None:
+            return
+        setter(value)
+        self.session.changed()
+        self.answer_changed(widget.id)
+
+    def answer_changed(self, name: str) -> None:
+        """Hook: a step may show or hide questions after an answer."""
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
@@ -188,9 +209,21 @@ class VisitStep(Screen[None]):
     def _checkbox_changed(self, event: Checkbox.Changed) -> None:
         self._changed(event.checkbox, event.value)
 
+    def bind_yes_no(self, radio: RadioSet, setter: Callable[[bool | None], None]) -> RadioSet:
+        """Bind a Yes / No question: the first button is True, the second False."""
+        return self.bind(radio, lambda index: setter(None if index < 0 else index == 0))
+
+    def bind_choice(
+        self, radio: RadioSet, options: tuple[str, ...], setter: Callable[[str | None], None]
+    ) -> RadioSet:
+        """Bind a one-of question: the pressed button's option, None when none is pressed."""
+        return self.bind(
+            radio, lambda index: setter(options[index] if 0 <= index < len(options) else None)
+        )
+
     @on(RadioSet.Changed)
     def _radio_changed(self, event: RadioSet.Changed) -> None:
-        self._changed(event.radio_set, answer_of(event.radio_set))
+        self._changed(event.radio_set, event.radio_set.pressed_index)
 
     @on(SelectionList.SelectedChanged)
     def _selection_changed(self, event: SelectionList.SelectedChanged[str]) -> None:

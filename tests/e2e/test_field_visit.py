@@ -96,18 +96,28 @@ def test_visit_survives_kill_and_is_signed(tmp_path: Path) -> None:
         tmux.wait_for("Start visit")
         tmux.keys("v")
         tmux.wait_for("Kind of contact")
+        tmux.keys("Enter", pause=0.4)  # kind: home (nothing is chosen for the worker)
+        tmux.keys("Tab", "Enter", pause=0.4)  # outcome: completed
+        tmux.keys("Tab", "Enter", pause=0.4)  # announced
         tmux.keys("C-n")
         tmux.wait_for("Who is present")
+        tmux.keys("space")  # Leo is present
         tmux.keys("C-n")
         tmux.wait_for("Safety check")
         tmux.keys("Right", "Enter")  # "No change"
         tmux.keys("C-n")
         tmux.wait_for("private interview")
-        tmux.text("kitchen table")  # the first text field has the focus: where
-        tmux.keys("BTab", "Enter")  # seen alone: Yes
+        tmux.keys("Enter")  # seen
+        tmux.wait_for("interviewed privately")  # the next question shows once answered
+        tmux.keys("Tab", "Enter")  # interviewed privately
+        tmux.wait_for("Seen alone")
+        tmux.keys("Tab", "Enter")  # seen alone: Yes
+        tmux.keys("Tab")
+        tmux.text("kitchen table")
+        tmux.keys("Tab", "Right", "Enter")  # could be overheard: No
         time.sleep(0.8)  # the autosave debounce has passed
         shown = tmux.wait_for("✓ saved")
-        assert "kitchen table" in shown
+        assert "kitchen table" in shown, shown
         os.kill(tmux.pid(), 9)
         time.sleep(0.5)
         tmux.kill_server()
@@ -130,6 +140,8 @@ def test_visit_survives_kill_and_is_signed(tmp_path: Path) -> None:
         tmux.keys("C-n")
         tmux.wait_for("Ready to sign")
         tmux.keys("C-s")
+        tmux.wait_for("y signs")
+        tmux.keys("y")
         tmux.wait_for("SIGNED")
         tmux.keys("C-q")
         time.sleep(0.5)
@@ -142,8 +154,9 @@ def test_visit_survives_kill_and_is_signed(tmp_path: Path) -> None:
     signed = [v for v in detail["records"]["visit"] if v["id"].startswith("v-")]
     assert len(signed) == 1 and signed[0]["signed"] is True
     visit = signed[0]
-    assert visit["private_interview"] == ["p2"]
-    assert visit["contacts"][0]["where"] == "kitchen table"
-    assert visit["contacts"][0]["seen_alone"] is True
+    assert visit["private_interview"] == ["p2"] and visit["seen"] == ["p2"]
+    interview = visit["children"]["p2"]["private_interview"]
+    assert interview["where"] == "kitchen table"
+    assert interview["alone"] is True and interview["could_be_overheard"] is False
     assert visit["notes"] == "home calm" and visit["next_visit"] == next_visit
-    assert visit["safety_changed"] is False
+    assert visit["safety"]["changed"] is False and visit["kind"] == "home"

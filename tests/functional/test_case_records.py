@@ -222,3 +222,28 @@ async def test_closure_after_which_nothing_is_due(planned: Store) -> None:
     [closure] = planned.entities("C-1", "closure")
     assert closure.signed and closure.fields["goals_met"] is True
     assert due_items(services.load_case(planned, "C-1"), ON, TODAY) == []
+
+
+async def test_case_facts_contact_details_threat_and_intervention(case_store: Store) -> None:
+    """Rule SA-1: a threat named and its intervention recorded; a new phone number."""
+    app = make_app(store=case_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_case(pilot, "C-1")
+        await pilot.press("f")
+        await settle(pilot)
+        await sign(pilot)
+        assert "nothing to record" in result(pilot)
+        await choose(pilot, "#facts-person", "Ana")
+        await write(pilot, "#facts-phone", "555-0199")
+        await write(pilot, "#facts-threat-text", "Partner violent when drinking")
+        await write(pilot, "#facts-intervention", "Partner stays away")
+        await write(pilot, "#facts-who", "Ana")
+        await sign(pilot)
+        assert isinstance(app.screen, CaseScreen), result(pilot)
+    case = services.load_case(case_store, "C-1")
+    assert next(p.phone for p in case.people if p.id == "p3") == "555-0199"
+    threat = next(t for t in case.threats if t.text == "Partner violent when drinking")
+    plan = next(p for p in case.safety_plans if p.id == "plan")
+    assert [(i.threat, i.text, i.who) for i in plan.interventions if i.threat == threat.id] == [
+        (threat.id, "Partner stays away", "Ana")
+    ]

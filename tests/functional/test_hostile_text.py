@@ -60,7 +60,7 @@ def hostile_store(tmp_path: Path) -> Iterator[Store]:
     signed_visit(store, "v1", case_id="C-1")
     case = services.load_case(store, "C-2")
     draft = visits.new_draft(case, "jsmith", TODAY)
-    draft["fields"]["notes"] = "notes [/] \x1b[2J"
+    draft["record"]["notes"] = "notes [/] \x1b[2J"
     visits.save_draft(store, draft)
     yield store
     store.close()

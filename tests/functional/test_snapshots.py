@@ -16,6 +16,18 @@ from tests.functional.conftest import TODAY, click, open_case, settle
 SIZES = [(80, 24), (120, 40)]
 
 
+@pytest.fixture(autouse=True)
+def _fixed_visit_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new visit's id is random; the pictures show it, so here it is always the same."""
+    from types import SimpleNamespace
+
+    from fieldkit import changelog
+    from fieldkit.services import visits
+
+    fixed = SimpleNamespace(uuid7=lambda: "snapshot", content_hash=changelog.content_hash)
+    monkeypatch.setattr(visits, "changelog", fixed)
+
+
 def _still(steps: Steps) -> Steps:
     """Run the steps, then stop cursors blinking so the picture is the same every time."""
 
@@ -81,6 +93,34 @@ async def _safety_changed(pilot: Pilot[Any]) -> None:
     await settle(pilot)
 
 
+async def _complete_review(pilot: Pilot[Any]) -> None:
+    """The review step of a visit with every answer given: the whole record before signing."""
+    from fieldkit.services import visits
+    from fieldkit.visit_record import PrivateInterview
+
+    store = pilot.app.store  # type: ignore[attr-defined]
+    case = visits.load_case_with_plan(store, "C-VERBAL")
+    draft = visits.new_draft(case, "jsmith", TODAY)
+    draft["visit_id"] = "v-snapshot"
+    record = visits.record_of(draft)
+    record.visit_id = "v-snapshot"
+    record.kind, record.outcome, record.announced = "home", "completed", False
+    record.present, record.others_present = ["p2", "p3"], "grandmother Rosa"
+    record.location = "12 Elm Street"
+    contact = record.contact("p2")
+    contact.seen = True
+    contact.private_interview = PrivateInterview(True, False, "his bedroom", "mum is better")
+    record.safety.changed = False
+    record.progress = {"g1": "calm evenings", "a1": "attended twice"}
+    record.notes, record.next_steps = "home tidy", "call the school"
+    record.next_visit = "2026-12-10"
+    draft["record"], draft["step"] = record.to_doc(), "review"
+    visits.save_draft(store, draft)
+    await open_case(pilot, "C-VERBAL")
+    await pilot.press("v")
+    await settle(pilot)
+
+
 SCREENS: dict[str, Steps] = {
     "dashboard": _dashboard,
     "dashboard_search": _dashboard_search,
@@ -95,6 +135,7 @@ SCREENS: dict[str, Steps] = {
     "visit_progress": _visit_step("C-VERBAL", 4),
     "visit_next": _visit_step("C-VERBAL", 5),
     "visit_review": _visit_step("C-VERBAL", 6),
+    "visit_review_complete": _complete_review,
 }
 
 

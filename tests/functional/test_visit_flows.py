@@ -12,7 +12,19 @@ from fieldkit.screens.visit.review import ReviewStep
 from fieldkit import services
 from fieldkit.services import caseload, visits
 from fieldkit.store import Store
+from fieldkit.visit_record import ChildObservation, PrivateInterview, VisitRecord
 from tests.functional.conftest import TODAY, click, open_case, settle, type_text
+
+
+def _complete_infant(record: VisitRecord) -> None:
+    """Everything C-INFANT's profile requires, answered (the infant p1 seen and observed)."""
+    record.kind, record.outcome, record.announced = "home", "completed", False
+    record.present = ["p1", "p3"]
+    contact = record.contact("p1")
+    contact.seen = True
+    contact.observation = ChildObservation("cot", "warm", "well")
+    record.notes, record.next_visit = "n", "2026-12-01"
+    record.progress["g1"] = "p"
 
 
 def _visit_records(store: Store, case_id: str) -> list[dict]:
@@ -20,10 +32,11 @@ def _visit_records(store: Store, case_id: str) -> list[dict]:
     return [v for v in detail["records"]["visit"] if v["id"].startswith("v-")]
 
 
-async def _first_steps(pilot, unannounced: bool = True) -> None:
-    """Kind (unannounced), who is present, safety unchanged."""
-    if unannounced:
-        await click(pilot, "#announced-no")
+async def _first_steps(pilot, unannounced: bool = True, kind: str = "home") -> None:
+    """Kind, outcome completed, (un)announced; who is present (the child); safety unchanged."""
+    await click(pilot, f"#kind-{kind}")
+    await click(pilot, "#outcome-completed")
+    await click(pilot, "#announced-no" if unannounced else "#announced-yes")
     await pilot.press("ctrl+n")
     await settle(pilot)
     await click(pilot, "#present")
@@ -36,8 +49,20 @@ async def _first_steps(pilot, unannounced: bool = True) -> None:
     await settle(pilot)
 
 
-async def _last_steps(pilot) -> None:
-    """Progress on the goal and activity, notes, next visit, then review and sign."""
+async def _interview(pilot, alone: str = "yes", overheard: str = "no") -> None:
+    """The verbal child's step: seen, interviewed privately, where, their words."""
+    await click(pilot, "#seen-yes")
+    await settle(pilot)
+    await click(pilot, "#interviewed-yes")
+    await settle(pilot)
+    await type_text(pilot, "#where", "bedroom")
+    await click(pilot, f"#seen_alone-{alone}")
+    await click(pilot, f"#could_be_overheard-{overheard}")
+    await type_text(pilot, "#said", "I feel safe now")
+
+
+async def _last_steps(pilot, sign: bool = True) -> None:
+    """Progress on the goal and activity, notes, next visit, then review and sign (Ctrl+S, y)."""
     await type_text(pilot, "#progress-g1", "evenings calm")
     await type_text(pilot, "#progress-a1", "attended twice")
     await pilot.press("ctrl+n")
@@ -48,9 +73,13 @@ async def _last_steps(pilot) -> None:
     await pilot.press("ctrl+n")
     await settle(pilot)
     assert isinstance(pilot.app.screen, ReviewStep)
-    assert [c for c in pilot.app.screen.checks if c.blocking] == []
-    await pilot.press("ctrl+s")
-    await settle(pilot)
+    if sign:
+        assert [c for c in pilot.app.screen.checks if c.blocking] == []
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ReviewStep), "Ctrl+S asks before it signs"
+        await pilot.press("y")
+        await settle(pilot)
 
 
 async def test_whole_visit_verbal_child_victim(visit_store: Store) -> None:
@@ -63,11 +92,7 @@ async def test_whole_visit_verbal_child_victim(visit_store: Store) -> None:
         await settle(pilot)
         assert "UNANNOUNCED" in str(app.screen.query_one("#unannounced-required").render())
         await _first_steps(pilot)
-        # the child's step: a private interview
-        await type_text(pilot, "#where", "bedroom")
-        await click(pilot, "#seen_alone-yes")
-        await click(pilot, "#could_be_overheard-no")
-        await type_text(pilot, "#said", "I feel safe now")
+        await _interview(pilot)
         await pilot.press("ctrl+n")
         await settle(pilot)
         await _last_steps(pilot)
@@ -79,14 +104,15 @@ async def test_whole_visit_verbal_child_victim(visit_store: Store) -> None:
     assert visit["announced"] is False
     assert visit["private_interview"] == ["p2"] and visit["seen"] == ["p2"]
     assert visit["observed"] == []
-    contact = visit["contacts"][0]
-    assert contact["where"] == "bedroom" and contact["seen_alone"] is True
-    assert contact["could_be_overheard"] is False
-    assert contact["said"] == "I feel safe now"
+    interview = visit["children"]["p2"]["private_interview"]
+    assert interview["where"] == "bedroom" and interview["alone"] is True
+    assert interview["could_be_overheard"] is False
+    assert interview["words"] == "I feel safe now"
     assert visit["progress"] == {"g1": "evenings calm", "a1": "attended twice"}
     assert visit["notes"] == "home tidy" and visit["next_visit"] == "2026-12-10"
     assert visit["present"] == ["p2"] and visit["others_present"] == "grandmother"
-    assert visit["safety_changed"] is False and visit["author"] == "jsmith"
+    assert visit["safety"]["changed"] is False and visit["author"] == "jsmith"
+    assert visit["kind"] == "home" and visit["outcome"] == "completed"
     assert visit_store.drafts() == [], "the draft is dropped once the visit is signed"
     case = services.load_case(visit_store, "C-VERBAL")
     assert date(2026, 11, 26) in [v.date for v in case.visits]
@@ -101,6 +127,10 @@ async def test_whole_visit_non_verbal_infant(visit_store: Store) -> None:
         await settle(pilot)
         await _first_steps(pilot)
         assert len(app.screen.query("#said")) == 0, "no interview for an infant"
+        await click(pilot, "#seen-yes")
+        await settle(pilot)
+        await click(pilot, "#observed-yes")
+        await settle(pilot)
         await type_text(pilot, "#interaction", "smiles at mother")
         await type_text(pilot, "#condition", "clean and fed")
         await type_text(pilot, "#environment", "crib assembled")
@@ -110,10 +140,10 @@ async def test_whole_visit_non_verbal_infant(visit_store: Store) -> None:
     visit = _visit_records(visit_store, "C-INFANT")[0]
     assert visit["signed"] is True
     assert visit["observed"] == ["p1"] and visit["private_interview"] == []
-    contact = visit["contacts"][0]
-    assert contact["interaction"] == "smiles at mother"
-    assert contact["condition"] == "clean and fed"
-    assert contact["environment"] == "crib assembled"
+    observation = visit["children"]["p1"]["observation"]
+    assert observation["interaction"] == "smiles at mother"
+    assert observation["condition"] == "clean and fed"
+    assert observation["environment"] == "crib assembled"
 
 
 async def test_new_threat_opens_alternative_plan_that_stays_pending(visit_store: Store) -> None:
@@ -123,8 +153,14 @@ async def test_new_threat_opens_alternative_plan_that_stays_pending(visit_store:
         await open_case(pilot, "C-VERBAL")
         await pilot.press("v")
         await settle(pilot)
+        await click(pilot, "#kind-home")
+        await click(pilot, "#outcome-completed")
         await click(pilot, "#announced-no")
-        await pilot.press("ctrl+n", "ctrl+n")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await click(pilot, "#present")
+        await pilot.press("space")
+        await pilot.press("ctrl+n")
         await settle(pilot)
         assert not app.screen.query_one("#assessment").display
         await click(pilot, "#safety_changed-yes")
@@ -143,21 +179,23 @@ async def test_new_threat_opens_alternative_plan_that_stays_pending(visit_store:
         assert session is not None
         await pilot.press("f2")
         await settle(pilot)
-        draft = visits.drafts(visit_store, "C-VERBAL")[0]
-        assert draft["safety"]["new_threats"] == ["new partner violent"]
-        assert draft["safety"]["circumstances"] == ["a move"]
+        record = visits.record_of(visits.drafts(visit_store, "C-VERBAL")[0])
+        assert record.safety.new_threats == ["new partner violent"]
+        assert record.safety.circumstances == ["a move"]
     case = services.load_case(visit_store, "C-VERBAL")
     assert not case.pending_safety_plans(), "nothing is recorded before the visit is signed"
     # sign through the service (the screens call exactly this)
-    draft["fields"]["notes"] = "n"
-    draft["fields"]["next_visit"] = "2026-12-01"
-    draft["fields"]["contacts"][0].update(where="kitchen", seen_alone=True)
-    draft["fields"]["progress"]["g1"] = "p"
+    record.notes, record.next_visit = "n", "2026-12-01"
+    contact = record.contact("p2")
+    contact.seen = True
+    contact.private_interview = PrivateInterview(True, False, "kitchen", "ok")
+    record.progress["g1"] = "p"
     fields = visits.sign_visit(
         visit_store,
         visits.load_case_with_plan(visit_store, "C-VERBAL"),
-        draft,
+        record,
         caseload.policy_of(visit_store),
+        TODAY,
     )
     case = services.load_case(visit_store, "C-VERBAL")
     pending = case.pending_safety_plans()
@@ -184,16 +222,14 @@ async def test_phone_approval_is_recorded_with_who_and_when(visit_store: Store) 
         await type_text(pilot, "#phone_approval_at", "2026-11-26 15:05")
         await pilot.press("f2")
         await settle(pilot)
-    draft = visits.drafts(visit_store, "C-INFANT")[0]
-    draft["fields"].update(notes="n", next_visit="2026-12-01")
-    draft["fields"]["contacts"][0].update(interaction="warm", condition="well")
-    draft["fields"]["progress"]["g1"] = "p"
-    draft["fields"]["announced"] = False
+    record = visits.record_of(visits.drafts(visit_store, "C-INFANT")[0])
+    _complete_infant(record)
     visits.sign_visit(
         visit_store,
         visits.load_case_with_plan(visit_store, "C-INFANT"),
-        draft,
+        record,
         caseload.policy_of(visit_store),
+        TODAY,
     )
     plan = services.load_case(visit_store, "C-INFANT").pending_safety_plans()[0]
     assert plan.approval.value == "phone-approved"
@@ -201,10 +237,10 @@ async def test_phone_approval_is_recorded_with_who_and_when(visit_store: Store) 
     assert plan.pending_approval, "a phone approval is confirmed by the supervisor on sync"
 
 
-async def test_signing_blocked_until_content_then_override_records_reason(
+async def test_content_blocks_and_cannot_be_overridden_only_gates_can(
     visit_store: Store,
 ) -> None:
-    """Content rules block signing; an override with a reason is stored as its own record."""
+    """Content rules block and are not overridable; a gate (VI-2) is, by its own check id."""
     app = make_app(store=visit_store, today=TODAY)
     async with app.run_test(size=(100, 30)) as pilot:
         await open_case(pilot, "C-VERBAL")
@@ -215,39 +251,28 @@ async def test_signing_blocked_until_content_then_override_records_reason(
         review = app.screen
         assert isinstance(review, ReviewStep)
         rules = {c.rule for c in review.checks if c.blocking}
-        assert {"VI-1", "SA-3", "VI-2"} <= rules
+        assert {"VI-1", "SA-3", "VI-4"} <= rules
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, ReviewStep), "signing refused while content is missing"
         assert _visit_records(visit_store, "C-VERBAL") == []
-        # override every remaining check, each with a reason
-        while review.checks:
-            await pilot.press("o")
-            await settle(pilot)
-            await type_text(pilot, "#reason", "family asked to end early")
-            await pilot.press("enter")
-            await settle(pilot)
-        await pilot.press("ctrl+s")
+        # the first open check is a content requirement: o does not open the dialog
+        assert not review.open[0].gate
+        await pilot.press("o")
         await settle(pilot)
-        assert isinstance(app.screen, VisitRecordScreen)
-    visit = _visit_records(visit_store, "C-VERBAL")[0]
-    assert visit["signed"] is True
-    overrides = services.case_detail(visit_store, "C-VERBAL")["records"]["override"]
-    assert {o["rule"] for o in overrides} >= {"VI-1", "SA-3", "VI-2"}
-    for o in overrides:
-        assert o["reason"] == "family asked to end early"
-        assert o["author"] == "jsmith" and o["visit"] == visit["id"]
+        assert isinstance(app.screen, ReviewStep)
+        assert review.session.record.overrides == []
+    assert _visit_records(visit_store, "C-VERBAL") == []
 
 
 async def test_signed_visit_is_read_only_and_takes_an_addendum(visit_store: Store) -> None:
     """A signed record never changes; a correction is an addendum pointing to it."""
     case = visits.load_case_with_plan(visit_store, "C-INFANT")
     draft = visits.new_draft(case, "jsmith", TODAY)
-    f = draft["fields"]
-    f.update(announced=False, notes="n", next_visit="2026-12-01", safety_changed=False)
-    f["contacts"][0].update(interaction="warm", condition="well")
-    f["progress"]["g1"] = "p"
-    visits.sign_visit(visit_store, case, draft, caseload.policy_of(visit_store))
+    record = visits.record_of(draft)
+    _complete_infant(record)
+    record.safety.changed = False
+    visits.sign_visit(visit_store, case, record, caseload.policy_of(visit_store), TODAY)
     try:
         services.record_change(visit_store, "C-INFANT", "visit", draft["visit_id"], {"notes": "x"})
         raise AssertionError("a signed visit must refuse changes")

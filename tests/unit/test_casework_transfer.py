@@ -19,6 +19,7 @@ from fieldkit.domain import ENTITY_KINDS
 from fieldkit.practice import due_items, load_profile
 from fieldkit.services import casework, review, visits
 from fieldkit.store import Store
+from fieldkit.visit_record import ChildObservation, PrivateInterview
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
 
 ON = load_profile("ontario-std7")
@@ -55,31 +56,35 @@ def _visit(store: Store, day: str) -> str:
     safety plan (SA-2) and an override with its reason come from the same path."""
     case = services.load_case(store, "C-1")
     draft = visits.new_draft(case, store.user, date.fromisoformat(day))
-    fields = draft["fields"]
-    fields.update(
-        date=day,
-        announced=True,  # the case requires unannounced visits: VI-4 warns; overridden below
-        notes="Grandmother present; new partner staying over.",
-        next_visit="2026-11-03",
-        safety_changed=True,
-    )
-    for contact in fields["contacts"]:
-        if contact["person"] == "p1":
-            contact.update(observed=True, interaction="settles with mother", condition="alert")
-        if contact["person"] == "p2":
-            contact.update(private_interview=True, seen_alone=True, where="bedroom")
-    fields["progress"] = {key: "started the program" for key in fields["progress"]}
-    draft["safety"].update(
-        circumstances=["a new adult in the home"],
-        new_threats=["New partner with a violence history stays nights"],
-        interventions="Partner does not stay overnight",
-    )
-    for check in visits.open_checks(case, draft, ON):
-        visits.add_override(
-            draft, check, "announced: the family was in crisis", store.user, datetime.now(UTC)
-        )
-    visits.sign_visit(store, case, draft, ON)
-    return str(draft["visit_id"])
+    record = visits.record_of(draft)
+    record.date, record.kind, record.outcome = day, "home", "completed"
+    record.announced = True  # the case requires unannounced visits: VI-4; overridden below
+    record.notes = "Grandmother present; new partner staying over."
+    record.next_visit = "2026-11-03"
+    record.present = [p.id for p in case.people]
+    for contact in record.children:
+        contact.seen = True
+        if contact.person == "p1":
+            contact.observation = ChildObservation(
+                interaction="settles with mother", condition="alert"
+            )
+        if contact.person == "p2":
+            contact.private_interview = PrivateInterview(True, False, "bedroom")
+    plan = case.service_plan
+    items = [g.id for g in plan.goals] + [a.id for a in plan.activities] if plan else []
+    record.progress = {key: "started the program" for key in items}
+    record.safety.changed = True
+    record.safety.circumstances = ["a new adult in the home"]
+    record.safety.new_threats = ["New partner with a violence history stays nights"]
+    record.safety.interventions = "Partner does not stay overnight"
+    today = date.fromisoformat(day)
+    for check in visits.check_record(case, record, ON, today):
+        if check.gate and check.override is None:
+            visits.add_override(
+                record, check, "announced: the family was in crisis", store.user, datetime.now(UTC)
+            )
+    visits.sign_visit(store, case, record, ON, today)
+    return record.visit_id
 
 
 def build_full_case(store: Store) -> None:

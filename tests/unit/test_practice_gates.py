@@ -88,10 +88,12 @@ def test_vi3_non_verbal_child_not_observed_blocks() -> None:
     assert (check.rule, check.subject, check.blocking) == ("VI-3", "p1", True)
 
 
-def test_vi4_announced_visit_when_unannounced_required_warns() -> None:
+def test_vi4_announced_visit_when_unannounced_required_blocks() -> None:
+    """Rule VI-4: unannounced visits "are required"; both shipped profiles block (override
+    with a reason). Was a warning before the honest visit record."""
     case = _case(unannounced=Unannounced(True, "safety plan not followed"))
     (check,) = visit_gates(case, _good_visit(announced=True), ON)
-    assert (check.rule, check.blocking) == ("VI-4", False)
+    assert (check.rule, check.blocking) == ("VI-4", True)
     assert "safety plan not followed" in check.message
     assert visit_gates(case, _good_visit(announced=False), ON) == []
 

@@ -5,8 +5,8 @@ their passphrase: an offline guess opened every case of the weakest passphrase. 
 revision a laptop of the same user wraps the key to a new laptop's device key
 (`user_key_grants`), and `users.box_sealed` is emptied.
 
-Revision ID: 0002_grants
-Revises: 0001
+Revision ID: 0003_grants
+Revises: 0002_sync_truth
 Create Date: 2026-11-26
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_grants"
-down_revision = "0001"
+revision = "0003_grants"
+down_revision = "0002_sync_truth"
 branch_labels = None
 depends_on = None
 

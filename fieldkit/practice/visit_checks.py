@@ -1,0 +1,463 @@
+"""Every check a visit record must pass before it is signed: one function for the wizard,
+`fieldkit visit check|sign` and the supervisor's queue.
+
+Each check has a stable id `rule/subject/code` (e.g. `VI-2/p2/not-private`). Only gate
+checks (VI-2, VI-3, VI-4) can be overridden, each by an override naming its id with a
+reason; content requirements (what the record must hold) and date checks never can.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fieldkit.domain import Case, Person
+from fieldkit.practice.profile import PolicyProfile
+from fieldkit.visit_record import (
+    NOT_SEEN_REASONS,
+    OUTCOMES,
+    ChildContact,
+    VisitRecord,
+    strict_date,
+)
+
+
+@dataclass(frozen=True)
+class VisitCheck:
+    """One unmet requirement of a visit record."""
+
+    rule: str
+    """The PRACTICE.md rule id, e.g. "VI-2"."""
+    subject: str | None
+    """The person (or goal) the check is about, else None."""
+    code: str
+    """What exactly is unmet, stable across runs, e.g. "not-private"."""
+    message: str
+    """The requirement in the worker's words."""
+    blocking: bool
+    """Whether it stops the signature now (False once overridden, or for a warning)."""
+    gate: bool = False
+    """A gate may be overridden with a reason; a content or date requirement never."""
+    override: str | None = None
+    """The reason of the override answering this check, if one does."""
+
+    @property
+    def id(self) -> str:
+        """`rule/subject/code`: what an override names."""
+        return f"{self.rule}/{self.subject or '-'}/{self.code}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The `fieldkit visit check --json` form."""
+        return {
+            "id": self.id,
+            "rule": self.rule,
+            "subject": self.subject,
+            "message": self.message,
+            "blocking": self.blocking,
+            "overridable": self.gate,
+            "override": self.override,
+        }
+
+
+def _content(rule: str, code: str, message: str, subject: str | None = None) -> VisitCheck:
+    return VisitCheck(rule, subject, code, message, True, False)
+
+
+def _gate(
+    rule: str, code: str, message: str, blocks: bool, subject: str | None = None
+) -> VisitCheck:
+    return VisitCheck(rule, subject, code, message, blocks, True)
+
+
+def visit_checks(
+    case: Case, record: VisitRecord, profile: PolicyProfile, today: date
+) -> list[VisitCheck]:
+    """Every unmet check of `record`, with each override applied to the one check it names."""
+    raw = requirement_checks(case, record, profile, today)
+    by_id = {c.id: c for c in raw}
+    answered: dict[str, str] = {}
+    checks: list[VisitCheck] = []
+    for n, given in enumerate(record.overrides):
+        target = by_id.get(given.check)
+        where = f"override {n + 1} ({given.check})"
+        if target is None:
+            checks.append(
+                VisitCheck(
+                    "override",
+                    None,
+                    f"stale-{given.check}",
+                    f"{where} answers no unmet check of this visit; remove it",
+                    True,
+                )
+            )
+        elif not target.gate:
+            checks.append(
+                _content(
+                    target.rule,
+                    f"not-overridable-{target.code}",
+                    f"{where}: {target.message} is a content requirement and cannot be overridden",
+                    target.subject,
+                )
+            )
+        elif given.check in answered:
+            checks.append(
+                VisitCheck(
+                    "override",
+                    None,
+                    f"duplicate-{given.check}",
+                    f"{where}: the check already has an override; keep one",
+                    True,
+                )
+            )
+        elif not given.reason.strip():
+            checks.append(
+                VisitCheck(
+                    "override",
+                    None,
+                    f"no-reason-{given.check}",
+                    f"{where} has no reason; write why the rule is not met",
+                    True,
+                )
+            )
+        else:
+            answered[given.check] = given.reason.strip()
+    for check in raw:
+        reason = answered.get(check.id)
+        if reason is not None:
+            check = VisitCheck(
+                check.rule, check.subject, check.code, check.message, False, True, reason
+            )
+        checks.append(check)
+    return checks
+
+
+def blocking_checks(checks: Iterable[VisitCheck]) -> list[VisitCheck]:
+    """The checks that stop the signature."""
+    return [c for c in checks if c.blocking]
+
+
+def requirement_checks(
+    case: Case, record: VisitRecord, profile: PolicyProfile, today: date
+) -> list[VisitCheck]:
+    """What the profile requires of the record, before any override."""
+    checks = _date_checks(case, record, today)
+    p = profile
+    kinds = p.contact_kinds
+    if record.kind is None:
+        checks.append(_content("VI-1", "kind", "choose the kind of contact"))
+    elif record.kind not in kinds:
+        checks.append(
+            _content(
+                "VI-1",
+                "kind-unknown",
+                f'"{record.kind}" is not a kind of contact of this profile ({", ".join(kinds)})',
+            )
+        )
+    if record.outcome is None:
+        checks.append(_content("VI-1", "outcome", "record the outcome: completed, or an attempt"))
+    elif record.outcome not in OUTCOMES:
+        checks.append(
+            _content("VI-1", "outcome-unknown", f"the outcome must be one of {', '.join(OUTCOMES)}")
+        )
+    people = {person.id for person in case.people}
+    for pid in record.present:
+        if pid not in people:
+            checks.append(
+                _content("VI-1", "present-unknown", f"{pid} is not a person of this case", pid)
+            )
+    if record.outcome is not None and not record.completed:
+        return checks + _attempt_checks(case, record)
+    if record.announced is None:
+        checks.append(_content("VI-4", "announced", "record whether the visit was announced"))
+    # rule VI-4: unannounced visits required, and this one was announced
+    if p.applies("VI-4") and case.unannounced.required and record.announced is True:
+        why = case.unannounced.reason or "reason not recorded"
+        checks.append(
+            _gate(
+                "VI-4",
+                "announced",
+                f"this case requires unannounced visits ({why}) but this visit was announced",
+                p.gate_unannounced == "block",
+            )
+        )
+    children = {child.id: child for child in case.children}
+    for contact in record.children:
+        if contact.person not in children:
+            checks.append(
+                _content(
+                    "VI-1",
+                    "child-unknown",
+                    f"{contact.person} is not a child of this case",
+                    contact.person,
+                )
+            )
+    for child in case.children:
+        checks += _child_checks(child, record.contact_or_none(child.id), record, p)
+    checks += _safety_checks(record, p)
+    checks += _record_content_checks(case, record, p)
+    return checks
+
+
+def _date_checks(case: Case, record: VisitRecord, today: date) -> list[VisitCheck]:
+    """Rule VI-1: the visit's date is a real `YYYY-MM-DD`, not in the future, not before the
+    case opened; the next visit is a real date after it. Never overridable."""
+    checks: list[VisitCheck] = []
+    day = strict_date(record.date)
+    if day is None:
+        checks.append(
+            _content("VI-1", "date", f'write the visit date as YYYY-MM-DD (not "{record.date}")')
+        )
+    elif day > today:
+        checks.append(
+            _content("VI-1", "date-future", f"the visit date {day} is after today ({today})")
+        )
+    elif day < case.opened:
+        checks.append(
+            _content(
+                "VI-1",
+                "date-before-opened",
+                f"the visit date {day} is before the case opened ({case.opened})",
+            )
+        )
+    if record.next_visit.strip():
+        following = strict_date(record.next_visit)
+        if following is None:
+            checks.append(
+                _content(
+                    "VI-1",
+                    "next-visit-date",
+                    f'write the next visit date as YYYY-MM-DD (not "{record.next_visit}")',
+                )
+            )
+        elif day is not None and following < day:
+            checks.append(
+                _content("VI-1", "next-visit-before", "the next visit date is before this visit")
+            )
+    return checks
+
+
+def _attempt_checks(case: Case, record: VisitRecord) -> list[VisitCheck]:
+    """An attempt records when and what was done; it saw no child and meets no visit rule."""
+    checks: list[VisitCheck] = []
+    if not record.attempt_time.strip():
+        checks.append(_content("VI-1", "attempt-time", "record the time of the attempt (HH:MM)"))
+    if not record.attempt_action.strip():
+        checks.append(_content("VI-1", "attempt-action", "record what was done at the attempt"))
+    names = {person.id: person.name for person in case.people}
+    for contact in record.children:
+        if contact.seen is True or contact.private_interview or contact.observation:
+            name = names.get(contact.person, contact.person)
+            checks.append(
+                _content(
+                    "VI-1",
+                    "attempt-seen",
+                    f"{name} is recorded as seen, but the visit was an attempt ({record.outcome})",
+                    contact.person,
+                )
+            )
+    return checks
+
+
+def _child_checks(
+    child: Person, contact: ChildContact | None, record: VisitRecord, p: PolicyProfile
+) -> list[VisitCheck]:
+    """Rules VI-2, VI-3 for one child: answered, possible, and met only as the rule says."""
+    pid, name = child.id, child.name
+    c = contact or ChildContact(pid)
+    checks: list[VisitCheck] = []
+    if c.seen is None:
+        checks.append(_content("VI-1", "seen", f"record whether {name} was seen", pid))
+    elif c.seen and pid not in record.present:
+        checks.append(
+            _content(
+                "VI-1",
+                "seen-not-present",
+                f"{name} is recorded as seen but not as present; tick who is present",
+                pid,
+            )
+        )
+    elif not c.seen:
+        if c.not_seen_reason not in NOT_SEEN_REASONS:
+            checks.append(
+                _content(
+                    "VI-1",
+                    "not-seen-reason",
+                    f"say why {name} was not seen ({', '.join(NOT_SEEN_REASONS)})",
+                    pid,
+                )
+            )
+        elif c.not_seen_reason == "other" and not c.not_seen_detail.strip():
+            checks.append(
+                _content("VI-1", "not-seen-detail", f"write why {name} was not seen", pid)
+            )
+    seen = c.seen is True and pid in record.present
+    if not seen and (c.private_interview is not None or c.observation is not None):
+        checks.append(
+            _content(
+                "VI-1",
+                "unseen-contact",
+                f"{name} was not seen and present, so cannot be interviewed or observed",
+                pid,
+            )
+        )
+    interview = c.private_interview
+    if interview is not None and p.visit_requires_private_interview_details:
+        # rule VI-2: an interview records alone, overheard and where
+        if interview.alone is None:
+            checks.append(
+                _content("VI-2", "interview-alone", f"record whether {name} was seen alone", pid)
+            )
+        if interview.could_be_overheard is None:
+            checks.append(
+                _content(
+                    "VI-2",
+                    "interview-overheard",
+                    f"record whether anyone could overhear {name}",
+                    pid,
+                )
+            )
+        if not interview.where.strip():
+            checks.append(
+                _content("VI-2", "interview-where", f"record where {name} was interviewed", pid)
+            )
+    observation = c.observation
+    if observation is not None and p.visit_requires_observation_details:
+        # rule VI-3: an observation records interaction and condition
+        if not observation.interaction.strip():
+            checks.append(
+                _content(
+                    "VI-3",
+                    "observation-interaction",
+                    f"describe how {name} interacts with the caregiver",
+                    pid,
+                )
+            )
+        if not observation.condition.strip():
+            checks.append(
+                _content("VI-3", "observation-condition", f"describe {name}'s condition", pid)
+            )
+    # rule VI-2: each verbal child victim is interviewed privately, face to face
+    if p.applies("VI-2") and child.verbal and child.victim:
+        why = _vi2_unmet(c, seen, record, p)
+        if why is not None:
+            code, words = why
+            checks.append(
+                _gate(
+                    "VI-2",
+                    code,
+                    f"{name} (a child victim) was not interviewed privately: {words}",
+                    p.gate_private_interview == "block",
+                    pid,
+                )
+            )
+    # rule VI-3: each non-verbal child is directly observed in their own home environment
+    if p.applies("VI-3") and not child.verbal:
+        why = _vi3_unmet(c, seen, record, p)
+        if why is not None:
+            code, words = why
+            checks.append(
+                _gate(
+                    "VI-3",
+                    code,
+                    f"{name} (non-verbal) was not directly observed: {words}",
+                    p.gate_observation == "block",
+                    pid,
+                )
+            )
+    return checks
+
+
+def _vi2_unmet(
+    c: ChildContact, seen: bool, record: VisitRecord, p: PolicyProfile
+) -> tuple[str, str] | None:
+    """Why VI-2 is not met for this child, or None when it is."""
+    if not seen:
+        return "not-seen", "not seen at this visit"
+    if not p.kind_meets(record.kind, "VI-2"):
+        return "kind", f"a {record.kind or 'contact of unknown kind'} contact cannot meet VI-2"
+    interview = c.private_interview
+    if interview is None:
+        return "no-interview", "no private interview recorded"
+    if interview.alone is not True or interview.could_be_overheard is not False:
+        return "not-private", "not alone, or could be overheard"
+    return None
+
+
+def _vi3_unmet(
+    c: ChildContact, seen: bool, record: VisitRecord, p: PolicyProfile
+) -> tuple[str, str] | None:
+    """Why VI-3 is not met for this child, or None when it is."""
+    if not seen:
+        return "not-seen", "not seen at this visit"
+    if not p.kind_meets(record.kind, "VI-3"):
+        return "kind", f"a {record.kind or 'contact of unknown kind'} contact cannot meet VI-3"
+    if c.observation is None:
+        return "no-observation", "no direct observation recorded"
+    return None
+
+
+def vi2_met(case: Case, record: VisitRecord, profile: PolicyProfile) -> set[str]:
+    """Children whose private interview at this visit meets VI-2."""
+    if not record.completed:
+        return set()
+    met = set()
+    for contact in record.children:
+        seen = contact.seen is True and contact.person in record.present
+        if _vi2_unmet(contact, seen, record, profile) is None:
+            met.add(contact.person)
+    return met
+
+
+def vi3_met(case: Case, record: VisitRecord, profile: PolicyProfile) -> set[str]:
+    """Children whose direct observation at this visit meets VI-3."""
+    if not record.completed:
+        return set()
+    met = set()
+    for contact in record.children:
+        seen = contact.seen is True and contact.person in record.present
+        if _vi3_unmet(contact, seen, record, profile) is None:
+            met.add(contact.person)
+    return met
+
+
+def _safety_checks(record: VisitRecord, p: PolicyProfile) -> list[VisitCheck]:
+    """Rules SA-3, SA-2: safety answered; new threats need the alternative plan's interventions."""
+    checks: list[VisitCheck] = []
+    safety = record.safety
+    if p.visit_requires_safety_changed and safety.changed is None:
+        checks.append(
+            _content(
+                "SA-3", "safety-changed", "record whether safety has changed since the last visit"
+            )
+        )
+    threats = [t for t in safety.new_threats if t.strip()] if safety.changed else []
+    if threats and not safety.interventions.strip():
+        checks.append(
+            _content(
+                "SA-2",
+                "interventions",
+                "new threats were named: write the alternative safety plan's interventions",
+            )
+        )
+    return checks
+
+
+def _record_content_checks(case: Case, record: VisitRecord, p: PolicyProfile) -> list[VisitCheck]:
+    """The profile's `[visit_record]`: notes, next visit, progress on each goal (PL-4)."""
+    checks: list[VisitCheck] = []
+    if p.visit_requires_notes and not record.notes.strip():
+        checks.append(_content("VI-1", "notes", "write the visit notes"))
+    if p.visit_requires_next_visit_date and not record.next_visit.strip():
+        checks.append(_content("VI-1", "next-visit", "book the next visit date"))
+    plan = case.service_plan
+    if p.visit_requires_goal_progress and plan is not None and plan.completed is not None:
+        for goal in plan.goals:
+            if not record.progress.get(goal.id, "").strip():
+                checks.append(
+                    _content(
+                        "PL-4", "goal-progress", f'note progress on the goal "{goal.text}"', goal.id
+                    )
+                )
+    return checks
