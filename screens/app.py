@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from fieldkit.store import Store
 
 IDLE_CHECK_SECONDS = 5.0
-HOLD_KEYS_LIMIT = 5.0
+HOLD_KEYS_LIMIT = 15.0
 """Seconds at most that keys wait for a step to draw (a step that never draws frees them)."""
 KEY_STALL_LIMIT = 1.0
 """Seconds at most that the next key waits for the one before it to be handled."""

@@ -130,6 +130,9 @@ class VisitStep(Screen[None]):
         return (typed or shown or [None])[0]
 
     async def _ready(self) -> None:
+        if self is not self.app.screen:
+            self._loading = False
+            return  # replaced before it was drawn: the step in front hands the keys over
         first = self.first_field()
         if first is not None:
             self.set_focus(first)  # now, not later: the kept keys are handed over next
