@@ -135,8 +135,8 @@ class VisitStep(Screen[None]):
             return  # replaced before it was drawn: the step in front hands the keys over
         first = self.first_field()
         if first is not None:
-            self.set_focus(first)  # now, not later: the kept keys are handed over next
-            first.scroll_visible(animate=False)
+            # now, not later: the kept keys are handed over next; the step stays at its top
+            self.set_focus(first, scroll_visible=False)
         self._loading = False
         await cast("FieldkitApp", self.app).release_keys()
 
