@@ -39,8 +39,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## mypy over fieldkit, fieldkit.sync and fieldkit.screens as installed (tools/typecheck.py)
 typecheck: install
-	$(BIN)/mypy
+	$(BIN)/python tools/typecheck.py
 
 unit: install
 	$(BIN)/pytest -n 2 --dist loadgroup

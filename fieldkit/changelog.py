@@ -16,14 +16,23 @@ import os
 import threading
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from dataclasses import field as dc_field
 from typing import Any
 
 from fieldkit.crypto import b64, unb64
-from fieldkit.domain import SAFETY_CRITICAL_FIELDS
 
 GENESIS = "0" * 64
+
+
+# Fields no merge may settle on its own: both versions stay until a person chooses
+# (DESIGN.md "Merge"; rules SA-1..4, CT-1).
+SAFETY_CRITICAL_FIELDS: dict[str, frozenset[str]] = {
+    "case": frozenset({"kind"}),
+    "person": frozenset({"placement"}),
+    "threat": frozenset({"text", "active"}),
+    "safety_plan": frozenset({"interventions", "approval", "kind", "active"}),
+}
 
 
 def uuid7() -> str:
@@ -172,6 +181,13 @@ class Op:
 
 
 # --- the fold -------------------------------------------------------------------------
+
+
+OP_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Op))
+"""The op's fields in order: its wire keys, and the columns of the laptop's and the
+server's op tables (`Op(*row)` reads a row selected in this order)."""
+OP_SELECT = ", ".join(OP_COLUMNS)
+"""`OP_COLUMNS` as a SQL select list."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from fieldkit.changelog import SAFETY_CRITICAL_FIELDS as SAFETY_CRITICAL_FIELDS
+
 Day = date  # a field named `date` shadows the type inside a class body
 
 
@@ -75,15 +77,6 @@ EVENT_KINDS = (
 
 REVIEW_KINDS = ("formal", "plan-update")
 """Rules RV-2, RV-5 (formal review) and PL-7 (a plan update after an event)."""
-
-# Fields no merge may settle on its own: both versions stay until a person chooses
-# (DESIGN.md "Merge"; rules SA-1..4, CT-1).
-SAFETY_CRITICAL_FIELDS: dict[str, frozenset[str]] = {
-    "case": frozenset({"kind"}),
-    "person": frozenset({"placement"}),
-    "threat": frozenset({"text", "active"}),
-    "safety_plan": frozenset({"interventions", "approval", "kind", "active"}),
-}
 
 
 def parse_date(value: Any) -> date | None:

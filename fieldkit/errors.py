@@ -17,8 +17,11 @@ class StoreError(FieldkitError):
     """The local store could not do what was asked; nothing was written."""
 
 
-class TamperError(FieldkitError):
-    """The change log failed verification."""
+class StoreLocked(StoreError):
+    """The profile was locked (idle timeout, lock key) while work on it was under way.
+
+    An expected state, not a failure: the work stops and nothing more is written.
+    """
 
 
 class TransferError(FieldkitError):

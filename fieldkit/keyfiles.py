@@ -19,6 +19,11 @@ PRIVATE_LABEL = "fieldkit-recovery-private-v1"
 MIN_LENGTH = 8
 
 
+def new_recovery_key() -> X25519PrivateKey:
+    """A fresh agency recovery key pair (`fieldkit recovery-keygen`)."""
+    return X25519PrivateKey.generate()
+
+
 def public_text(key: X25519PublicKey) -> str:
     """The .pub file's content."""
     return f"{PUBLIC_LABEL} {b64(key.public_bytes_raw())}\n"

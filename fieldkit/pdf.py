@@ -58,6 +58,7 @@ def visit_pdf(store: Store, visit_id: str, out: Path) -> None:
         story.append(para("Addenda", "Heading2"))
         for add in content["addenda"]:
             story.append(para(f"{add.get('date')} {add.get('author', '')}: {add.get('text', '')}"))
+    story += _evidence_story(store, case_id, visit_id, fields, names_of(case), para)
     story.append(para("Supervisor review", "Heading2"))
     decided = review.decisions(store, case_id, "visit", visit_id)
     if not decided:
@@ -71,9 +72,54 @@ def visit_pdf(store: Store, visit_id: str, out: Path) -> None:
         Spacer(1, 8),
         para(f"Content SHA-256: {changelog.content_hash(content)}", "Code"),
     ]
+    stamp = _stamp_story(store, case_id, visit_id, para)
+    story += stamp[1]
     try:
         SimpleDocTemplate(
-            str(out), pagesize=letter, title=f"Visit {visit_id}", author="fieldkit"
+            str(out),
+            pagesize=letter,
+            title=f"Visit {visit_id}",
+            author="fieldkit",
+            subject=stamp[0],
         ).build(story)
     except OSError as exc:
         raise FieldkitError(f"cannot write {out}: {exc.strerror}") from None
+
+
+def _evidence_story(
+    store: Store,
+    case_id: str,
+    visit_id: str,
+    fields: dict[str, Any],
+    names: dict[str, str],
+    para: Any,
+) -> list[Any]:
+    """Time evidence (laptop and server) and the collateral contacts since the last visit."""
+    from fieldkit import contacts, evidence
+
+    received = evidence.visit_received_at(store, case_id, visit_id)
+    story: list[Any] = [para("When this record was made", "Heading2")]
+    story += [para(f"{label}: {when}") for label, when in evidence.timeline(fields, received)]
+    found = contacts.contacts_since_previous_visit(store, case_id, visit_id)
+    if found:
+        story.append(para("Collateral contacts since the previous visit", "Heading2"))
+        story += [para(contacts.contact_line(c, names)) for c in found]
+    return story
+
+
+def _stamp_story(store: Store, case_id: str, visit_id: str, para: Any) -> tuple[str, list[Any]]:
+    """The record's stamp as text and a QR code, for `fieldkit verify-record`."""
+    import io
+
+    from reportlab.platypus import Image
+
+    from fieldkit.record_verify import qr_png, stamp_for
+
+    stamp = stamp_for(store, case_id, visit_id)
+    story: list[Any] = [
+        para(f"Approval SHA-256: {stamp.approval_hash or 'not approved'}", "Code"),
+        para("Check this paper against the signed record: fieldkit verify-record FILE.pdf"),
+        para(stamp.text, "Code"),
+        Image(io.BytesIO(qr_png(stamp.text)), width=110, height=110, hAlign="LEFT"),
+    ]
+    return stamp.text, story

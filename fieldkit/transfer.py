@@ -299,10 +299,46 @@ RECORD_KEYS: dict[str, dict[str, Spec]] = {
         "message": "text?",
         "at": "text?",
     },
+    "contact": {
+        "date": "date",
+        "kind": "text",
+        "who": "text",
+        "role": "text?",
+        "notes": "text",
+        "children": "texts",
+        "author": "text?",
+        "recorded_at": "text?",
+    },
+    "attachment": {
+        "target": "text",
+        "target_id": "text?",
+        "kind": "text",
+        "name": "text?",
+        "media_type": "text?",
+        "sha256": "text",
+        "chunks": "texts",
+        "caption": "text?",
+        "added_at": "text?",
+        "author": "text?",
+        "original_of": "text?",
+        "location_kept": "flag?",
+    },
+    "acknowledgement": {
+        "plan": "text",
+        "plan_id": "text",
+        "caregiver": "text",
+        "typed_name": "text",
+        "how": "text",
+        "at": "text?",
+        "plan_hash": "text?",
+        "note": "text?",
+        "author": "text?",
+        "attachment": "text?",
+    },
 }
 """The `records` section: every record kind the case holds beyond people, safety and visits."""
 
-OPEN_RECORDS = frozenset({"approval", "addendum", "override"})
+OPEN_RECORDS = frozenset({"approval", "addendum", "override", "attachment"})
 """Record kinds (and history.visits) whose extra keys are kept as given: other parts of
 fieldkit add keys to them; the keys listed above are still checked."""
 
@@ -860,7 +896,8 @@ def _latest(
     kept = [f for f in items if not _withdrawn(decisions, target, f)]
     if not kept:
         return None
-    return max(kept, key=lambda f: (str(f.get(key) or ""), str(f.get("_id", ""))))
+    latest: dict[str, Any] = max(kept, key=lambda f: (str(f.get(key) or ""), str(f.get("_id", ""))))
+    return latest
 
 
 def service_plan_from(
@@ -968,7 +1005,9 @@ def visit_from_fields(v: dict[str, Any], visit_id: str | None = None) -> Visit:
         notes=str(v.get("notes") or ""),
         next_steps=str(v.get("next_steps") or ""),
         next_visit=_day_or_none(v.get("next_visit")),
-        signed=bool(v.get("_signed", v.get("signed", True))),
+        # Read from the entity's own sign mark, never assumed: an imported history visit
+        # carries none, so it shows as imported, not as signed here.
+        signed=bool(v.get("_signed")),
         signed_at=v.get("signed_at"),
         author=v.get("author"),
         outcome=str(v.get("outcome") or "completed"),

@@ -9,12 +9,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fieldkit.screens.commands import CaseCommands
+from fieldkit.screens.messages import SyncFinished, WorkFailed
 from fieldkit.screens.theme import DEFAULT_THEME, HIGH_CONTRAST
 from fieldkit.screens.unlock import UnlockScreen
+from fieldkit.screens.visit.session import AUTOSAVE_DELAY
+from fieldkit.screens.workers import guarded, one_line
+from rich.markup import escape
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 
+from fieldkit.errors import FieldkitError
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -25,7 +30,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from fieldkit.practice import PolicyProfile
-    from fieldkit.store import Store
+    from fieldkit.services import Store
 
 IDLE_CHECK_SECONDS = 5.0
 HOLD_KEYS_LIMIT = 15.0
@@ -77,6 +82,7 @@ class FieldkitApp(App[None]):
         today: date | None = None,
         idle_lock_seconds: float | None = None,
         use_env_passphrase: bool = True,
+        autosave_delay: float = AUTOSAVE_DELAY,
     ) -> None:
         super().__init__()
         self.profile_path = profile_path or (store.path if store is not None else None)
@@ -85,6 +91,7 @@ class FieldkitApp(App[None]):
         self.fixed_today = today
         self.requested_theme = theme
         self.idle_lock_seconds = idle_lock_seconds
+        self.autosave_delay = autosave_delay
         self.use_env_passphrase = use_env_passphrase and store is None
         self.visit_session: VisitSession | None = None
         self._pending_keys: list[events.Event] = []
@@ -295,11 +302,8 @@ class FieldkitApp(App[None]):
             lambda: self._sync(quiet=True), thread=True, exclusive=True, group="sync", name="sync"
         )
 
+    @guarded
     def _sync(self, quiet: bool = False) -> None:
-        from fieldkit.screens.messages import SyncFinished
-
-        from fieldkit.errors import FieldkitError
-
         store = self.store
         if store is None:
             return
@@ -367,11 +371,21 @@ class FieldkitApp(App[None]):
         if harvest is not None and self.visit_session is not None:
             harvest()
 
-    @staticmethod
-    def _lock_store(store: Store, session: Any) -> None:
-        if session is not None:
-            session.flush_now(store)
-        store.lock()
+    def _lock_store(self, store: Store, session: Any) -> None:
+        """Write the draft, then drop the keys; a failed write is said, the lock still holds."""
+        try:
+            if session is not None:
+                session.flush_now(store)
+        except FieldkitError as exc:
+            self.post_message(
+                WorkFailed(f"the draft could not be written before locking: {one_line(exc)}")
+            )
+        finally:
+            store.lock()
+
+    def on_work_failed(self, event: WorkFailed) -> None:
+        """A worker's error, in one line; the screen stays where it was."""
+        self.notify(escape(event.text), severity="error", timeout=10)
 
     async def action_quit(self) -> None:
         """Quit: the draft is written first, then the keys are dropped."""
@@ -417,12 +431,18 @@ def make_app(
     store: Store | None = None,
     today: date | None = None,
     idle_lock_seconds: float | None = None,
+    autosave_delay: float = AUTOSAVE_DELAY,
 ) -> FieldkitApp:
-    """The one way to build the field app: the CLI, tests, benchmarks and screenshots use it."""
+    """The one way to build the field app: the CLI, tests, benchmarks and screenshots use it.
+
+    `idle_lock_seconds` overrides the profile's idle lock and `autosave_delay` the draft's
+    debounce (seconds), so tests wait on what happened, never on the clock.
+    """
     return FieldkitApp(
         profile_path=profile_path,
         theme=theme,
         store=store,
         today=today,
         idle_lock_seconds=idle_lock_seconds,
+        autosave_delay=autosave_delay,
     )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 from fieldkit.screens.case_table import STATUS_LABELS, when_words
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 RECORD_KEYS = (
     "Record: a assessment · p service plan · r formal review · e event · f case facts · "
-    "c close the case"
+    "c close the case · k a caregiver's acknowledgement of a plan"
 )
 
 
@@ -38,6 +39,7 @@ class CaseScreen(Screen[None]):
     CSS_PATH = "case_view.tcss"
     BINDINGS = [
         Binding("v", "visit", "Start visit", priority=True),  # keys typed next wait for the step
+        Binding("k", "acknowledge", "Plan acknowledged", show=False),
         # the case-record keys are listed on the case view itself (RECORD_KEYS), keeping
         # the footer to what fits in 80 columns
         Binding("a", "record('assessment')", "Assessment", show=False),
@@ -74,6 +76,7 @@ class CaseScreen(Screen[None]):
         self.resume = resume
         self.case: Case | None = None
         self.drafts: list[dict[str, Any]] = []
+        self.detail: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
         """Title, the case in sections, visit history, the keys."""
@@ -85,6 +88,7 @@ class CaseScreen(Screen[None]):
             yield Static("", id="people")
             yield Static("", id="safety")
             yield Static("", id="plan")
+            yield Static("", id="evidence")
             yield Static(RECORD_KEYS, id="record-keys")
         yield Label("Visits (Tab, then Enter opens one)", id="visits-title")
         yield OptionList(id="visits")
@@ -101,6 +105,7 @@ class CaseScreen(Screen[None]):
             self.load()
 
     @work(thread=True, exclusive=True, group="case")
+    @guarded
     def load(self) -> None:
         """The case with its plan, due items (rules engine), case_detail and drafts."""
         from fieldkit import services
@@ -123,7 +128,7 @@ class CaseScreen(Screen[None]):
 
         fk = cast("FieldkitApp", self.app)
         case, today = event.case, fk.today
-        self.case, self.drafts = case, event.drafts
+        self.case, self.drafts, self.detail = case, event.drafts, event.detail
         track = f" · {case.track.value} track" if case.track else ""
         self.query_one("#case-title", Static).update(
             f"Case {safe(case.id)} · {safe(case.family_name)} · {case.kind.value}{track}"
@@ -217,6 +222,11 @@ class CaseScreen(Screen[None]):
             due_lines.append("✓ nothing due")
         self.query_one("#due", Static).update("\n".join(due_lines))
 
+        evidence = evidence_lines(event.detail, {p.id: p.name for p in case.people})
+        box = self.query_one("#evidence", Static)
+        box.display = bool(evidence)
+        box.update("\n".join(evidence))
+
         visits_list = self.query_one("#visits", OptionList)
         visits_list.clear_options()
         names = {p.id: p.name.split()[0] for p in case.people}
@@ -276,6 +286,26 @@ class CaseScreen(Screen[None]):
         draft = self.drafts[0] if self.drafts else new_draft(self.case, fk.store.user, fk.today)
         self._start(draft)
 
+    def action_acknowledge(self) -> None:
+        """Record a caregiver's acknowledgement of the safety or service plan (SA-5, PL-6)."""
+        from fieldkit.screens.acknowledge import AcknowledgeScreen
+
+        from fieldkit.attachments import attachment_line
+
+        if self.case is None:
+            return
+        photos = [
+            (str(a.get("id")), attachment_line(a))
+            for a in self.detail.get("records", {}).get("attachment", [])
+        ]
+
+        def done(text: str | None) -> None:
+            if text:
+                self.app.notify(text)
+                self.load()
+
+        self.app.push_screen(AcknowledgeScreen(self.case, photos), done)
+
     def _start(self, draft: dict[str, Any]) -> None:
         from fieldkit.screens.visit.session import VisitSession
 
@@ -290,3 +320,36 @@ class CaseScreen(Screen[None]):
     def action_back(self) -> None:
         """Back to the caseload."""
         self.app.pop_screen()
+
+
+def evidence_lines(detail: dict[str, Any], names: dict[str, str]) -> list[str]:
+    """Collateral contacts and attachments of the case, as escaped markup lines."""
+    from fieldkit.contacts import CollateralContact, contact_line
+
+    records = detail.get("records", {})
+    lines: list[str] = []
+    contacts = [
+        CollateralContact.from_fields(str(r.get("id", "")), r) for r in records.get("contact", [])
+    ]
+    if contacts:
+        lines.append("[b]Collateral contacts[/b]")
+        for c in sorted(contacts, key=lambda c: (c.date, c.recorded_at), reverse=True):
+            lines.append(f"• {safe(contact_line(c, names))}")
+    acks = records.get("acknowledgement", [])
+    if acks:
+        from fieldkit.acknowledgements import HOW
+
+        lines.append("[b]Plan acknowledgements (SA-5, PL-6)[/b]")
+        for a in sorted(acks, key=lambda a: str(a.get("at", ""))):
+            who = names.get(str(a.get("caregiver")), str(a.get("typed_name", "")))
+            how = HOW.get(str(a.get("how")), str(a.get("how")))
+            plan = str(a.get("plan", "")).replace("_", " ")
+            lines.append(f"• {safe(who)} {safe(how)} ({plan}, {safe(str(a.get('at', ''))[:10])})")
+    attachments = records.get("attachment", [])
+    if attachments:
+        from fieldkit.attachments import attachment_line
+
+        lines.append("[b]Attachments[/b]")
+        for a in attachments:
+            lines.append(f"• {safe(attachment_line(a))}")
+    return lines

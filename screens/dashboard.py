@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from fieldkit.screens.case_table import CaseTable
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -116,6 +117,7 @@ class DashboardScreen(Screen[None]):
         )
 
     @work(thread=True, exclusive=True, group="caseload")
+    @guarded
     def load(self) -> None:
         """Read every case, its next due item (rules engine) and the unfinished visits."""
         from fieldkit.services import caseload, visits
@@ -259,6 +261,7 @@ class DashboardScreen(Screen[None]):
             self._discard(draft)
 
     @work(thread=True, group="drafts")
+    @guarded
     def _discard(self, draft: dict[str, Any]) -> None:
         from fieldkit.services import visits
 

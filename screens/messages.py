@@ -20,3 +20,11 @@ class SyncFinished(Message):
         super().__init__()
         self.text = text
         self.ok = ok
+
+
+class WorkFailed(Message):
+    """A background worker met a FieldkitError; the app shows its one line."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text

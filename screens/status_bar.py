@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from fieldkit.screens.workers import guarded
 from textual import work
 from textual.message import Message
 from textual.reactive import reactive
@@ -45,6 +46,7 @@ class StatusBar(Static):
         self._read()
 
     @work(thread=True, exclusive=True, group="sync-status")
+    @guarded
     def _read(self) -> None:
         from fieldkit.services import caseload
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from fieldkit.screens.footer import KeyFooter
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
     from fieldkit.practice import PolicyProfile
-    from fieldkit.store import Store
+    from fieldkit.services import Store
 
 
 class UnlockScreen(Screen[None]):
@@ -96,10 +97,10 @@ class UnlockScreen(Screen[None]):
         self._open(fk.profile_path, passphrase)
 
     @work(thread=True, exclusive=True, group="unlock")
+    @guarded
     def _open(self, path: Path, passphrase: str) -> None:
         from fieldkit.errors import FieldkitError
-        from fieldkit.services import caseload
-        from fieldkit.store import Store
+        from fieldkit.services import Store, caseload
 
         try:
             store = Store.open(path, passphrase)

@@ -31,7 +31,7 @@ def configure() -> None:
 def _device(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
-            text = value.decode("latin-1")
+            text = str(value.decode("latin-1"))
             for part in text.partition(" ")[2].split(","):
                 key, _, found = part.partition("=")
                 if key.strip() == "device":

@@ -33,6 +33,7 @@ from fieldkit.crypto import (
     wrap_to_public,
 )
 from fieldkit.errors import FieldkitError, OfflineError, StoreError
+from fieldkit.evidence import record_receipts
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
 from . import outcome
@@ -108,6 +109,10 @@ class SyncSummary:
     clock_offset_ms: int = 0
     receipt_seq: int = 0
     last_sync: str = ""
+    attachments_sent: int = 0
+    attachments_received: int = 0
+    attachment_chunks_waiting: int = 0
+    attachment_problems: list[str] = field(default_factory=list)
     ops_checked: int = 0
     retried: int = 0
     waiting_keys: list[str] = field(default_factory=list)
@@ -120,6 +125,8 @@ class SyncSummary:
         """0 only when everything was sent and accepted (`outcome`)."""
         if self.quarantined_total or self.waiting:
             return outcome.EXIT_REFUSED
+        if self.attachment_chunks_waiting and self.attachment_problems:
+            return outcome.EXIT_OFFLINE  # the text is synced; attachment chunks wait
         return outcome.EXIT_OK
 
     def to_json(self) -> dict[str, Any]:
@@ -292,6 +299,20 @@ def enroll(
         store.set_meta("user_box_pub", reply.user_box_pub)
         if reply.recovery_pub:
             store.set_meta("recovery_pub", reply.recovery_pub)
+    held = store.secret("sync_user_box_key")
+    if not reply.holds_user_key and held is not None:
+        # A laptop re-enrolled under a new device id still holds the user key: it says so
+        # (a grant to itself), so the user's other laptops do not list it as waiting.
+        from .protocol import grant_context
+
+        own = wrap_to_public(
+            held, store.device_box_key.public_key(), grant_context(store.user, store.device_id)
+        )
+        with SyncClient(store, url, transport) as client:
+            client.hello()
+            client.post(
+                f"/v1/devices/{store.device_id}/user-key", {"wrapped": b64(own)}, method="PUT"
+            )
     return reply
 
 
@@ -429,8 +450,11 @@ def _push(
             )
             _verify_receipt(store, reply.receipt)
             acked = [r.op_id for r in reply.results if r.status in ("accepted", "duplicate")]
+            accepted = [r.op_id for r in reply.results if r.status == "accepted"]
             with store.transaction():
                 store.mark_acked(acked)
+                # Time evidence: the server's signed receipt time stands for these ops.
+                record_receipts(store, ((op_id, reply.receipt.issued_ms) for op_id in accepted))
                 later = outcome.retryable(store)
                 for op_id in acked:
                     later.pop(op_id, None)
@@ -584,6 +608,8 @@ def _ingest_page(
                 if problem not in summary.local_problems:
                     summary.local_problems.append(problem)
                 continue
+            if wire.received_ms:
+                record_receipts(store, [(op.op_id, wire.received_ms)])
             if ingested:
                 summary.pulled += 1
                 touched.add((op.case_id, op.entity, op.entity_id))
@@ -734,6 +760,10 @@ def _run(
         store.set_meta("sync_backfill", json.dumps(sorted(backfill)))
     _complete_envelopes(store, client, keys, recovery, summary)
     touched = _pull(store, client, keys, summary, progress, page_size)
+    # Attachments go after the text, so a slow or broken upload never holds it up.
+    from fieldkit.sync.attachment_sync import sync_attachments
+
+    sync_attachments(store, client, summary, progress, _pull_attachments(store))
     summary.waiting = store.outbox_count()
     summary.quarantined_total = len(store.quarantined())
     summary.waiting_keys = _waiting_keys(store, keys)
@@ -760,6 +790,17 @@ def _run(
         store.set_meta("last_sync", summary.last_sync)
         store.set_meta(outcome.WAITING_KEYS_META, json.dumps(summary.waiting_keys))
     return summary
+
+
+def _pull_attachments(store: Store) -> bool:
+    """The profile's `[evidence] pull_attachments`: "always" downloads every attachment."""
+    from fieldkit.practice import load_profile
+    from fieldkit.practice.profile import ProfileError
+
+    try:
+        return load_profile(store.meta("policy") or None).pull_attachments == "always"
+    except ProfileError:
+        return False
 
 
 def _report(client: SyncClient, summary: SyncSummary) -> None:

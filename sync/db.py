@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from fieldkit.errors import FieldkitError
-from fieldkit.hardening import private_file
+from fieldkit.hardening import private_dir, private_file
 
 ENV_DB = "FIELDKIT_SERVER_DB"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -39,7 +39,7 @@ def server_url(url: str | None = None) -> str:
     if chosen:
         return chosen
     path = default_sqlite_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     return f"sqlite:///{path}"
 
 

@@ -56,7 +56,7 @@ def put(
         return f"device {device_id} is not one of {user}'s laptops"
     if target.revoked_ms is not None:
         return f"device {device_id} was revoked"
-    if grant_of(conn, by_device) is None:
+    if by_device != device_id and grant_of(conn, by_device) is None:
         return "this laptop does not hold the user key itself"
     conn.execute(delete(USER_KEY_GRANTS).where(USER_KEY_GRANTS.c.device_id == device_id))
     conn.execute(

@@ -28,7 +28,7 @@ class User(SQLModel, table=True):
     box_pub: bytes | None = Field(default=None, description="X25519 public key case keys wrap to")
     box_sealed: str | None = Field(
         default=None,
-        description="unused since revision 0002 (was the private half sealed under the "
+        description="unused since revision 0003 (was the private half sealed under the "
         "passphrase, which a stolen database could guess); always NULL",
     )
     created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -232,3 +232,19 @@ SETTINGS = _table(Setting)
 AUDIT_LOG = _table(AuditEvent)
 SYNC_REPORTS = _table(SyncReport)
 USER_KEY_GRANTS = _table(UserKeyGrant)
+
+
+class AttachmentChunk(SQLModel, table=True):
+    """A sealed attachment chunk (case-key ciphertext), named by the SHA-256 of its bytes."""
+
+    __tablename__ = "attachment_chunks"
+
+    case_id: str = Field(primary_key=True, description="the case whose team may read it")
+    chunk_hash: str = Field(primary_key=True, description="SHA-256 of `data`, checked on upload")
+    size: int = Field(description="bytes in `data`")
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    device_id: str = Field(description="the device that uploaded it first")
+    received_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+ATTACHMENT_CHUNKS = _table(AttachmentChunk)

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from fieldkit.changelog import Op
+from fieldkit.changelog import OP_COLUMNS, Op
 from fieldkit.crypto import b64, unb64
 
 PROTOCOL = "fieldkit.sync/1"
@@ -162,6 +162,9 @@ class PulledOp(WireOp):
     """An op with the server cursor it was stored at."""
 
     cursor: int
+    received_ms: int | None = Field(
+        default=None, description="when the server received the op (time evidence)"
+    )
 
 
 class PushRequest(BaseModel):
@@ -369,21 +372,7 @@ class ErrorBody(BaseModel):
     detail: str
 
 
-_TEXT_FIELDS = (
-    "op_id",
-    "device_id",
-    "hlc",
-    "author",
-    "case_id",
-    "entity",
-    "entity_id",
-    "action",
-    "key_id",
-    "body",
-    "prev_hash",
-    "hash",
-    "sig",
-)
+_TEXT_FIELDS = tuple(c for c in OP_COLUMNS if c != "seq")
 
 
 def parse_push(body: bytes) -> list[Op]:
@@ -429,11 +418,6 @@ def parse_push(body: bytes) -> list[Op]:
             )
         )
     return ops
-
-
-def op_to_wire(op: Op) -> dict[str, object]:
-    """JSON form of an op (same as `Op.to_wire`)."""
-    return op.to_wire()
 
 
 __all__ = [

@@ -6,7 +6,7 @@ adds its commands, in the order `fieldkit --help` lists them.
 
 from __future__ import annotations
 
-from fieldkit.cli import casework, core, policy, practice, supervisor, sync, visit
+from fieldkit.cli import casework, core, evidence, policy, practice, supervisor, sync, visit
 from fieldkit.cli.base import Context, app, ctx_of, err_console
 from fieldkit.errors import FieldkitError
 
@@ -18,6 +18,7 @@ supervisor.register(app)
 visit.register(app)
 policy.register(app)
 casework.register(app)
+evidence.register(app)
 
 
 def main() -> None:

@@ -25,8 +25,7 @@ from rich.markup import escape
 from fieldkit import services
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import PolicyProfile, open_items
-from fieldkit.services import casework, policies, review
-from fieldkit.store import Store
+from fieldkit.services import Store, casework, policies, review
 
 console = Console()
 

@@ -43,13 +43,12 @@ def run_app(context: Context, theme: str | None) -> None:
         raise FieldkitError(
             f"no fieldkit profile at {context.path}; create one with `fieldkit init`"
         )
-    try:
-        from fieldkit.screens.app import make_app
-    except ImportError:
-        make_app = None
-    if make_app is None or not sys.stdout.isatty():
+    if not sys.stdout.isatty():
         _print_caseload(context)
         return
+    # Local: loading Textual is most of the app's start-up; the other commands skip it.
+    from fieldkit.screens.app import make_app
+
     make_app(profile_path=context.path, theme=theme).run()
 
 
@@ -91,7 +90,6 @@ def init(
 ) -> None:
     """Create a profile: a random master key behind your passphrase (and the agency's key)."""
     from fieldkit.keyfiles import check_strength, read_recovery_public
-    from fieldkit.store import Store
 
     context = ctx_of(ctx)
     recovery = None
@@ -106,7 +104,7 @@ def init(
     check_strength(passphrase, services.min_passphrase_score(policy), [user])
     if role not in ("worker", "supervisor", "admin"):
         raise FieldkitError(f"--role {role!r}: choose worker, supervisor or admin")
-    store = Store.create(context.path, passphrase, user, recovery, policy)
+    store = services.Store.create(context.path, passphrase, user, recovery, policy)
     store.set_meta("role", role)
     console.print(f"Created profile [bold]{context.profile}[/] for {user} at {context.path}")
     if recovery is None:
@@ -142,11 +140,10 @@ def passphrase_reset(
 ) -> None:
     """Set a new passphrase on a profile whose passphrase is forgotten (agency recovery key)."""
     from fieldkit.keyfiles import read_recovery_private
-    from fieldkit.store import Store
 
     context = ctx_of(ctx)
     private = read_recovery_private(recovery_private_key)
-    store = Store.open_with_recovery(context.path, private)
+    store = services.Store.open_with_recovery(context.path, private)
     try:
         score = services.min_passphrase_score(store.meta("policy"))
         store.change_passphrase(services.ask_passphrase_new(score))
@@ -162,12 +159,11 @@ def recovery_keygen(
     """Make the agency's recovery key pair: OUT (private) and OUT.pub (for `init`)."""
     import os
 
-    from fieldkit.crypto import X25519PrivateKey
-    from fieldkit.keyfiles import private_text, public_text
+    from fieldkit.keyfiles import new_recovery_key, private_text, public_text
 
     if out.exists():
         raise FieldkitError(f"{out} already exists; nothing was written")
-    key = X25519PrivateKey.generate()
+    key = new_recovery_key()
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -196,7 +192,7 @@ def verify(
     if not report.ok:
         for problem in report.problems:
             where = f"op {problem.op_id}: " if problem.op_id != "-" else "profile: "
-            err_console.print(f"[red]✗[/] {where}{problem.message}", markup=False)
+            err_console.print(f"[red]✗[/] {safe(where)}{safe(problem.message)}")
         first = report.problems[0]
         where = f"at op {first.op_id}" if first.op_id != "-" else "(the profile was altered)"
         raise FieldkitError(

@@ -20,8 +20,7 @@ from fieldkit.cli.practice import policy_for
 from fieldkit.errors import FieldkitError
 from fieldkit.freetext import read_free_text
 from fieldkit.practice import PolicyProfile
-from fieldkit.services import review, visits
-from fieldkit.store import Store
+from fieldkit.services import Store, review, visits
 from fieldkit.text import json_text, safe
 
 console = Console()

@@ -259,11 +259,12 @@ def enroll(
         from fieldkit.sync.userkey import own_fingerprint
 
         device, print_ = store.device_id, own_fingerprint(store)
+        holds = store.secret("sync_user_box_key") is not None
     finally:
         store.close()
     console.print(f"Enrolled this laptop for {safe(reply.user)} ({reply.role}) with {safe(url)}")
     console.print(f"This laptop: device {device}, fingerprint [bold]{print_}[/]")
-    if not reply.holds_user_key:
+    if not holds:
         console.print(
             "[yellow]Your cases open here once a laptop of yours that already syncs runs[/] "
             f"fieldkit grant {device} --fingerprint {print_}"
@@ -369,6 +370,13 @@ def _print_summary(summary: SyncSummary) -> None:
     if abs(summary.clock_offset_ms) > 10 * 60 * 1000:
         hours = summary.clock_offset_ms / 3_600_000
         console.print(f"[yellow]![/] this laptop's clock is {abs(hours):.1f} h off the server's")
+    if summary.attachments_sent or summary.attachments_received:
+        console.print(
+            f"attachments: {summary.attachments_sent} uploaded, "
+            f"{summary.attachments_received} downloaded"
+        )
+    for line in summary.attachment_problems:
+        console.print(f"[yellow]![/] attachments: {escape(line)}")
     if summary.quarantined_total:
         console.print(
             f"{summary.quarantined_total} change(s) refused by the server are kept on this "

@@ -22,8 +22,7 @@ from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import PolicyProfile
 from fieldkit.practice.visit_checks import VisitCheck
-from fieldkit.services import caseload, visits
-from fieldkit.store import Store
+from fieldkit.services import Store, caseload, visits
 from fieldkit.visit_record import (
     NOT_SEEN_REASONS,
     OUTCOMES,

@@ -236,6 +236,10 @@ class PolicyProfile:
 
     min_passphrase_score: int = 3
     """zxcvbn score (0-4) a new passphrase must reach; an agency may demand 4."""
+    sync_late_days: int = 14
+    photo_max_edge: int = 2048
+    keep_photo_original: bool = False
+    pull_attachments: str = "on-demand"
 
     def applies(self, rule: str) -> bool:
         """A rule the jurisdiction does not apply yields no due items or checks."""
@@ -733,6 +737,7 @@ def _build(reader: _Reader) -> PolicyProfile:
         visit_documentation_working_days=r.whole(
             "visit_record", "documentation_working_days", "working days", default=0
         ),
+        **_evidence_settings(r),
     )
     kinds = r.sections.get("visit_kinds")
     if kinds is None:
@@ -744,6 +749,27 @@ def _build(reader: _Reader) -> PolicyProfile:
     profile = replace(profile, visit_kind_rules=kind_rules)
     r.check_unknown()
     return profile
+
+
+ATTACHMENT_PULL_MODES = ("on-demand", "always")
+
+
+def _evidence_settings(r: _Reader) -> dict[str, Any]:
+    """The `[evidence]` section: agency settings for time evidence and attachments."""
+    present = r.sections.get("evidence", {})
+    keep = False
+    if "keep_photo_original" in present:
+        keep = r.flag("evidence", "keep_photo_original")
+    return {
+        "sync_late_days": r.whole("evidence", "sync_late_days", default=14),
+        "photo_max_edge": r.whole(
+            "evidence", "photo_max_edge", "pixels", minimum=320, default=2048
+        ),
+        "keep_photo_original": keep,
+        "pull_attachments": r.choice("evidence", "pull_attachments", ATTACHMENT_PULL_MODES)
+        if "pull_attachments" in present
+        else "on-demand",
+    }
 
 
 def _load(target: str | Path) -> PolicyProfile:

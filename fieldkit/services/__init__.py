@@ -4,7 +4,8 @@
 read), `caseload` (dashboard rows, their cache, the sync status line), `visits` (the
 guided visit), `review` (supervisor decisions) and `sync` (enroll, run, assign). The
 profile and case functions are re-exported here, so `services.open_store(...)` reads as
-before.
+before, and `Store`: the open profile faces hold and hand back (they never call into it
+for SQL or keys).
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from fieldkit.services.profiles import (
     passphrase_from_env,
     profile_path,
 )
+from fieldkit.store import Store
 
 __all__ = [
+    "Store",
     "DEFAULT_PROFILE",
     "ask_passphrase",
     "ask_passphrase_new",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fieldkit import changelog
+from fieldkit import changelog, evidence
 from fieldkit.domain import Case, parse_date
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import PolicyProfile, visit_content_problems, visit_gates
@@ -233,10 +233,15 @@ class QueueItem:
         }
 
 
-def visit_flags(case: Case, visit_fields: dict[str, Any], profile: PolicyProfile) -> list[str]:
+def visit_flags(
+    case: Case,
+    visit_fields: dict[str, Any],
+    profile: PolicyProfile,
+    received: datetime | None = None,
+) -> list[str]:
     """What a supervisor should look at: children not seen, interviews and observations
     missing (VI-2, VI-3), a required unannounced visit that was announced (VI-4), late
-    documentation."""
+    documentation, and times that do not add up (signed before it ended, synced late)."""
     visit = visit_from_fields(visit_fields)
     flags = []
     seen = visit.seen_ids()
@@ -272,6 +277,7 @@ def visit_flags(case: Case, visit_fields: dict[str, Any], profile: PolicyProfile
             flags.append(
                 f"documented late: signed {signed_day.isoformat()}, due by {limit.isoformat()}"
             )
+    flags += evidence.time_flags(visit_fields, received, profile.sync_late_days)
     return flags
 
 
@@ -367,7 +373,12 @@ def review_queue(
                             if ent.altered_after_signing
                             else []
                         )
-                        + visit_flags(case, ent.fields, profile),
+                        + visit_flags(
+                            case,
+                            ent.fields,
+                            profile,
+                            evidence.received_at(store, (ent.signed or {}).get("op")),
+                        ),
                         stale=bool(last and last.stale),
                         last=last.decision if last else None,
                     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fieldkit import changelog
+from fieldkit import changelog, evidence
 from fieldkit.domain import (
     Case,
     Person,
@@ -99,6 +99,7 @@ def new_draft(case: Case, author: str, today: date) -> dict[str, Any]:
         "case_id": case.id,
         "step": "kind",
         "started": today.isoformat(),
+        "started_at": evidence.now_text(),
         "record": record.to_doc(),
     }
 
@@ -106,6 +107,15 @@ def new_draft(case: Case, author: str, today: date) -> dict[str, Any]:
 def record_of(draft: dict[str, Any]) -> VisitRecord:
     """The typed record a draft holds."""
     return VisitRecord.from_doc(draft["record"])
+
+
+TIME_KEYS = ("started_at", "ended_at")
+
+
+def mark_ended(draft: dict[str, Any], moment: datetime | None = None) -> None:
+    """The worker finished the visit's steps: keep the laptop clock's time, once."""
+    if not draft.get("ended_at"):
+        draft["ended_at"] = evidence.now_text(moment)
 
 
 def save_draft(store: Store, draft: dict[str, Any]) -> None:
@@ -242,8 +252,12 @@ def sign_visit(
     profile: PolicyProfile,
     today: date,
     now: datetime | None = None,
+    times: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Sign the visit: refused while a check blocks; one durable transaction; draft dropped."""
+    """Sign the visit: refused while a check blocks; one durable transaction; draft dropped.
+
+    `times`: the laptop clock's `started_at` and `ended_at` of the visit (time evidence).
+    """
     moment = now or datetime.now(UTC)
     if record.case != case.id:
         raise FieldkitError(f"the visit is for case {record.case}, not {case.id}")
@@ -257,6 +271,7 @@ def sign_visit(
     if store.entity(case.id, "visit", visit_id) is not None:
         raise FieldkitError(f"visit {visit_id} is already stored; a signed visit is not re-signed")
     fields = stored_fields(case, record, profile)
+    fields.update({k: str(v) for k, v in (times or {}).items() if k in TIME_KEYS and v})
     threats = [t.strip() for t in record.safety.new_threats if t.strip()]
     day = strict_date(record.date) or moment.date()
     with store.transaction():
@@ -337,19 +352,6 @@ def _record_safety_change(
         plan.update(approval="phone-approved", phone_approval_by=by, phone_approval_at=at)
     store.record(case.id, "safety_plan", plan_id, plan)
     return plan_id
-
-
-def record_phone_approval(store: Store, case_id: str, plan_id: str, by: str, at: str) -> None:
-    """Rule SA-2: a supervisor approved by phone; their signature confirms it on sync."""
-    if not by.strip():
-        raise FieldkitError("name the supervisor who approved the plan by phone")
-    record_change(
-        store,
-        case_id,
-        "safety_plan",
-        plan_id,
-        {"approval": "phone-approved", "phone_approval_by": by.strip(), "phone_approval_at": at},
-    )
 
 
 def visit_record(store: Store, case_id: str, visit_id: str) -> dict[str, Any]:

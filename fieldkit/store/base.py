@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fieldkit.changelog import GENESIS, HybridClock
 from fieldkit.crypto import (
@@ -20,7 +20,7 @@ from fieldkit.crypto import (
     aad_for,
     hkdf,
 )
-from fieldkit.errors import StoreError
+from fieldkit.errors import StoreError, StoreLocked
 from fieldkit.integrity import AUTHENTICATED_META, RECORD_KEY, SealedSettings
 from fieldkit.store.schema import store_error
 
@@ -39,6 +39,36 @@ class _ClearSealer:
 
 def _utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+LOCKED = "the profile is locked; unlock it first"
+
+
+class _LockedSealer(Sealer):
+    """Stands in for the sealers once the profile is locked: every use says so."""
+
+    def __init__(self) -> None:
+        pass
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        raise StoreLocked(LOCKED)
+
+    def open(self, sealed: bytes, aad: bytes) -> bytes:
+        raise StoreLocked(LOCKED)
+
+
+_LOCKED_SEALER = _LockedSealer()
+
+
+class _LockedConnection:
+    """Stands in for the closed SQLite connection: a worker still reading meets StoreLocked
+    (an expected state the screens ignore), never sqlite3's "closed database" error."""
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        raise StoreLocked(LOCKED)
 
 
 class StoreBase:
@@ -82,9 +112,15 @@ class StoreBase:
             self._master = None
             self._sign_key = None
             self._case_sealers.clear()
-            self._secrets = _ClearSealer()  # type: ignore[assignment]
-            self._case_wrap = _ClearSealer()  # type: ignore[assignment]
+            self._secrets = _LOCKED_SEALER
+            self._case_wrap = _LOCKED_SEALER
             self._conn.close()
+            self._conn = cast(sqlite3.Connection, _LockedConnection())
+
+    @property
+    def locked(self) -> bool:
+        """The profile was locked: every key dropped, the file closed."""
+        return self._master is None
 
     close = lock
 
@@ -95,7 +131,7 @@ class StoreBase:
 
     def _require_master(self) -> bytes:
         if self._master is None:
-            raise StoreError("the profile is locked; unlock it first")
+            raise StoreLocked(LOCKED)
         return self._master
 
     def _load_settings(self, slot_v: int) -> SealedSettings:
@@ -192,7 +228,7 @@ class StoreBase:
     def device_sign_key(self) -> Ed25519PrivateKey:
         """This device's signing key."""
         if self._sign_key is None:
-            raise StoreError("the profile is locked; unlock it first")
+            raise StoreLocked(LOCKED)
         return self._sign_key
 
     @contextmanager

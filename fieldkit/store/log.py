@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from fieldkit import changelog
-from fieldkit.changelog import GENESIS, Op, OpMeta, uuid7
+from fieldkit.changelog import GENESIS, OP_COLUMNS, OP_SELECT, Op, OpMeta, uuid7
 from fieldkit.crypto import (
     Ed25519PrivateKey,
     X25519PrivateKey,
@@ -74,26 +74,9 @@ class LogStore(EntityStore):
 
     def _insert_op(self, op: Op, sync_state: str) -> None:
         self._conn.execute(
-            "INSERT INTO ops (op_id, device_id, seq, hlc, author, case_id, entity, entity_id,"
-            " action, key_id, body, prev_hash, hash, sig, sync_state)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                op.op_id,
-                op.device_id,
-                op.seq,
-                op.hlc,
-                op.author,
-                op.case_id,
-                op.entity,
-                op.entity_id,
-                op.action,
-                op.key_id,
-                op.body,
-                op.prev_hash,
-                op.hash,
-                op.sig,
-                sync_state,
-            ),
+            f"INSERT INTO ops ({OP_SELECT}, sync_state)"
+            f" VALUES ({', '.join('?' * (len(OP_COLUMNS) + 1))})",
+            (*(getattr(op, c) for c in OP_COLUMNS), sync_state),
         )
 
     def ingest(self, op: Op, sync_state: str = SYNC_REMOTE) -> bool:
@@ -122,10 +105,7 @@ class LogStore(EntityStore):
 
     def ops(self, sync_state: str | None = None, limit: int | None = None) -> list[Op]:
         """Ops in the order they were written on each device."""
-        sql = (
-            "SELECT op_id, device_id, seq, hlc, author, case_id, entity, entity_id, action,"
-            " key_id, body, prev_hash, hash, sig FROM ops"
-        )
+        sql = f"SELECT {OP_SELECT} FROM ops"
         args: list[Any] = []
         if sync_state is not None:
             sql += " WHERE sync_state=?"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fieldkit import changelog
-from fieldkit.changelog import GENESIS, Op, OpMeta
+from fieldkit.changelog import GENESIS, OP_SELECT, Op, OpMeta
 from fieldkit.crypto import (
     ed25519_public_from_bytes,
     verify_signature,
@@ -56,8 +56,7 @@ class VerifyingStore(LogStore):
         keys = {dev: ed25519_public_from_bytes(raw) for dev, raw in self.device_keys().items()}
         with self._lock:
             rows = self._conn.execute(
-                "SELECT op_id, device_id, seq, hlc, author, case_id, entity, entity_id, action,"
-                " key_id, body, prev_hash, hash, sig FROM ops ORDER BY device_id, seq, rowid"
+                f"SELECT {OP_SELECT} FROM ops ORDER BY device_id, seq, rowid"
             ).fetchall()
         current_device = None
         expected_seq, prev, broken = 1, GENESIS, False

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input, Label, TextArea
 
 from fieldkit.practice import PolicyProfile
-from fieldkit.store import Store
+from fieldkit.services import Store
 
 
 class AssessmentScreen(CaseFormScreen):

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label, RadioSet, TextArea
 
 from fieldkit.practice import PolicyProfile
-from fieldkit.store import Store
+from fieldkit.services import Store
 
 
 class ClosureScreen(CaseFormScreen):

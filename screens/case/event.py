@@ -12,7 +12,7 @@ from textual.widgets import Input, Label, Select
 
 from fieldkit.domain import EVENT_KINDS
 from fieldkit.practice import PolicyProfile
-from fieldkit.store import Store
+from fieldkit.services import Store
 
 EVENT_WORDS = {
     "placement-change": "placement change (PL-7)",

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label, Select
 
 from fieldkit.practice import PolicyProfile
-from fieldkit.store import Store
+from fieldkit.services import Store
 
 NEW_THREAT = "(new threat)"
 

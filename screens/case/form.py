@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
     from fieldkit.practice import PolicyProfile
-    from fieldkit.store import Store
+    from fieldkit.services import Store
 
 
 class FormError(FieldkitError):

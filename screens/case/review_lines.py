@@ -6,8 +6,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from fieldkit.services import casework
-from fieldkit.store import Store
+from fieldkit.services import Store, casework
 
 
 def record_lines(store: Store, case_id: str, target: str, target_id: str) -> list[str]:

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label, TextArea
 
 from fieldkit.practice import PolicyProfile
-from fieldkit.store import Store
+from fieldkit.services import Store
 
 ACTIVITY_KEYS = ("who", "where", "how", "when", "measure")
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -75,6 +76,7 @@ class ConflictsScreen(Screen[None]):
         self.load()
 
     @work(thread=True, exclusive=True, group="conflicts")
+    @guarded
     def load(self) -> None:
         """Every open conflict, safety-critical first."""
         from fieldkit.services import review
@@ -147,6 +149,7 @@ class ConflictsScreen(Screen[None]):
         event.input.display = False
 
     @work(thread=True, exclusive=True, group="resolve")
+    @guarded
     def resolve(self, conflict: OpenConflict, value: Any) -> None:
         """The choice is an op like any other, so every device folds to it."""
         from fieldkit.errors import FieldkitError

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -72,6 +73,7 @@ class ReviewQueueScreen(Screen[None]):
         self.load()
 
     @work(thread=True, exclusive=True, group="queue")
+    @guarded
     def load(self) -> None:
         """Build the queue (decrypts in memory) and count conflicts."""
         from fieldkit.services import review

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -75,6 +76,7 @@ class RecordReviewScreen(Screen[None]):
         self.read()
 
     @work(thread=True, exclusive=True, group="record")
+    @guarded
     def read(self) -> None:
         """Everything the supervisor needs to decide, as text."""
         from fieldkit import services
@@ -97,6 +99,9 @@ class RecordReviewScreen(Screen[None]):
                 lines.append(
                     f"Addendum {add.get('date')} by {add.get('author')}: {add.get('text')}"
                 )
+            lines += _evidence_lines(
+                fk.store, item.case_id, item.target_id, content, names_of(case)
+            )
         elif item.target in ("service_plan", "closure"):
             from fieldkit.screens.case.review_lines import record_lines
 
@@ -204,6 +209,7 @@ class RecordReviewScreen(Screen[None]):
         self.app.push_screen(CommentModal("Dispute the phone approval: what happened?"), done)
 
     @work(thread=True, exclusive=True, group="decide")
+    @guarded
     def decide(self, decision: str, comment: str) -> None:
         """Record the decision as a signed op; a refusal is shown, never lost."""
         from fieldkit.errors import FieldkitError
@@ -233,3 +239,23 @@ class RecordReviewScreen(Screen[None]):
             self.query_one(StatusBar).refresh_status()
             self.app.pop_screen()
             self.app.notify(event.text)
+
+
+def _evidence_lines(
+    store: Any, case_id: str, visit_id: str, content: dict[str, Any], names: dict[str, str]
+) -> list[str]:
+    """When the visit happened by the laptop and the server, and the collateral contacts."""
+    from rich.markup import escape
+
+    from fieldkit import contacts, evidence
+
+    received = evidence.visit_received_at(store, case_id, visit_id)
+    lines = ["", "Times:"]
+    lines += [f"  {label}: {when}" for label, when in evidence.timeline(content["visit"], received)]
+    found = contacts.contacts_since_previous_visit(store, case_id, visit_id)
+    lines.append("")
+    lines.append("Collateral contacts since the previous visit:")
+    lines += [f"  • {escape(contacts.contact_line(c, names))}" for c in found] or [
+        "  none recorded"
+    ]
+    return lines

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.toggles import TickBox
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -58,6 +59,7 @@ class SupervisionScreen(Screen[None]):
         self.read_risk()
 
     @work(thread=True, exclusive=True, group="supervision-read")
+    @guarded
     def read_risk(self) -> None:
         """The case's high-risk flag."""
         from fieldkit import services
@@ -105,6 +107,7 @@ class SupervisionScreen(Screen[None]):
         )
 
     @work(thread=True, exclusive=True, group="supervision")
+    @guarded
     def record(self, day: date, decisions: str, frequency: bool, high_risk: bool | None) -> None:
         """A signed op like any other; it feeds the rules engine."""
         from fieldkit.errors import FieldkitError

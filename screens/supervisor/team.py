@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -63,6 +64,7 @@ class TeamScreen(Screen[None]):
         self.load()
 
     @work(thread=True, exclusive=True, group="team")
+    @guarded
     def load(self) -> None:
         """Every case's open items (rules engine)."""
         from fieldkit import services

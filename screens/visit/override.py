@@ -15,6 +15,7 @@ from fieldkit.text import safe
 
 if TYPE_CHECKING:
     from fieldkit.practice import GateCheck
+    from fieldkit.practice.visit_checks import VisitCheck
 
 
 class OverrideDialog(ModalScreen[str | None]):
@@ -25,7 +26,7 @@ class OverrideDialog(ModalScreen[str | None]):
     AUTO_FOCUS = "#reason"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, check: GateCheck) -> None:
+    def __init__(self, check: GateCheck | VisitCheck) -> None:
         super().__init__()
         self.check = check
 

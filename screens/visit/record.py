@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -59,6 +60,7 @@ class VisitRecordScreen(Screen[None]):
         self.load()
 
     @work(thread=True, exclusive=True, group="record")
+    @guarded
     def load(self) -> None:
         """The visit's fields, signature state and addenda."""
         from fieldkit.services import visits
@@ -100,6 +102,7 @@ class VisitRecordScreen(Screen[None]):
             self._save_addendum(text)
 
     @work(thread=True, group="record")
+    @guarded
     def _save_addendum(self, text: str) -> None:
         from fieldkit.services import visits
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.visit.step import VisitStep
+from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -211,6 +212,7 @@ class ReviewStep(VisitStep):
             self.refresh_checks()
 
     @work(thread=True, exclusive=True, group="visit-write")
+    @guarded
     def _sign(self) -> None:
         from fieldkit.errors import FieldkitError
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -20,11 +20,12 @@ if TYPE_CHECKING:
     from fieldkit.domain import Case
     from fieldkit.practice import PolicyProfile
     from fieldkit.practice.visit_checks import VisitCheck
-    from fieldkit.store import Store
+    from fieldkit.services import Store
     from fieldkit.visit_record import VisitRecord
 
 AUTOSAVE_DELAY = 0.25
-"""Seconds after the last keystroke before the draft is written (≤ 300 ms)."""
+"""Seconds after the last keystroke before the draft is written (≤ 300 ms); `make_app` can
+set another for tests."""
 
 
 class VisitSession:
@@ -101,6 +102,10 @@ class VisitSession:
         if self.closed:
             return
         self.draft["step"] = key
+        if key == "review":
+            from fieldkit.services.visits import mark_ended
+
+            mark_ended(self.draft)
         self.changed()
         self.flush()
         self.app.hold_keys()
@@ -129,7 +134,7 @@ class VisitSession:
             self.indicator("editing")
         if self._timer is not None:
             self._timer.stop()
-        self._timer = self.app.set_timer(AUTOSAVE_DELAY, self.flush, name="autosave")
+        self._timer = self.app.set_timer(self.app.autosave_delay, self.flush, name="autosave")
 
     def flush(self) -> None:
         """Write the draft now, off the UI thread (step change, quit, lock)."""
@@ -165,12 +170,20 @@ class VisitSession:
 
     def sign(self, store: Store) -> str:
         """Sign in the calling write-worker thread, under the write lock; closes the session."""
+        from fieldkit.errors import FieldkitError
         from fieldkit.services import visits
 
         with self._write_lock:
             if self.closed:
-                raise visits.FieldkitError("this visit is already signed")
-            visits.sign_visit(store, self.case, self.record, self.policy, self.app.today)
+                raise FieldkitError("this visit is already signed")
+            visits.sign_visit(
+                store,
+                self.case,
+                self.record,
+                self.policy,
+                self.app.today,
+                times={k: self.draft.get(k) for k in visits.TIME_KEYS},
+            )
             self.closed = True
             self._written = self._changes
         return self.record.visit_id
@@ -193,9 +206,8 @@ class VisitSession:
                 return
             self._written = changes
         if notify and self.indicator is not None:
-            indicator = cast("Callable[[str], None]", self.indicator)
             self.app.call_from_thread(
-                indicator, "saved" if self._written == self._changes else "editing"
+                self.indicator, "saved" if self._written == self._changes else "editing"
             )
 
     @property

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.toggles import Choice
 from textual import on
+from textual._path import CSSPathType
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -70,7 +71,7 @@ class VisitStep(Screen[None]):
     """One step: subclasses compose the body and bind each widget to a record field."""
 
     HELP_TITLE = "Visit step"
-    CSS_PATH = "step.tcss"
+    CSS_PATH: ClassVar[CSSPathType | None] = "step.tcss"
     AUTO_FOCUS = None
     BINDINGS = [
         Binding("ctrl+n", "next_step", "Next step", priority=True),

@@ -205,6 +205,9 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
         """Assign or reassign a case, with its key wrapped to the new team."""
         return await in_thread(service.set_team, who, case_id, req)
 
+    from fieldkit.sync.attachment_routes import add_attachment_routes
+
+    add_attachment_routes(app, service)
     return app
 
 

@@ -10,25 +10,9 @@ from fieldkit.sync.models import OPS
 from fieldkit.sync.server.common import COPY_FROM
 from sqlalchemy import Connection, insert
 
-from fieldkit.changelog import Op
+from fieldkit.changelog import OP_COLUMNS, Op
 
-_OP_COLUMNS = (
-    "op_id",
-    "device_id",
-    "seq",
-    "hlc",
-    "author",
-    "case_id",
-    "entity",
-    "entity_id",
-    "action",
-    "key_id",
-    "body",
-    "prev_hash",
-    "hash",
-    "sig",
-    "received_ms",
-)
+_OP_COLUMNS = (*OP_COLUMNS, "received_ms")
 
 
 def _copy_ops(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -71,23 +55,7 @@ def _append_and_commit(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def _row(op: Op, now: int) -> dict[str, Any]:
-    return {
-        "op_id": op.op_id,
-        "device_id": op.device_id,
-        "seq": op.seq,
-        "hlc": op.hlc,
-        "author": op.author,
-        "case_id": op.case_id,
-        "entity": op.entity,
-        "entity_id": op.entity_id,
-        "action": op.action,
-        "key_id": op.key_id,
-        "body": op.body,
-        "prev_hash": op.prev_hash,
-        "hash": op.hash,
-        "sig": op.sig,
-        "received_ms": now,
-    }
+    return {**{c: getattr(op, c) for c in OP_COLUMNS}, "received_ms": now}
 
 
 def append(conn: Connection, pg: bool, rows: list[dict[str, Any]]) -> None:

@@ -47,6 +47,7 @@ class PullServer(TeamServer):
         ops = [
             PulledOp(
                 cursor=r["cursor"],
+                received_ms=r["received_ms"],
                 op_id=r["op_id"],
                 device_id=r["device_id"],
                 seq=r["seq"],

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -71,10 +72,31 @@ def demo_store(tmp_path: Path) -> Iterator[Store]:
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Let workers finish and their messages land."""
-    for _ in range(3):
+    """Let workers finish, their messages land and the screen stop changing.
+
+    On a busy machine a screen can take several frames to reach its final layout; a fixed
+    number of pauses could capture a half-drawn screen. This waits until two consecutive
+    renders are the same (bounded, so a screen that never settles still fails visibly).
+    """
+    previous = None
+    for _ in range(100):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        shot = pilot.app.export_screenshot()
+        if shot == previous:
+            return
+        previous = shot
+
+
+async def until(
+    pilot: Pilot[Any], condition: Callable[[], object], what: str, seconds: float = 60.0
+) -> None:
+    """Let the app run until `condition()` holds; fail naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+        await pilot.pause(0.02)
 
 
 async def click(pilot: Pilot[Any], selector: str) -> None:

@@ -7,7 +7,7 @@ from fieldkit.screens.app import make_app
 from fieldkit import services
 from fieldkit.store import Store
 from tests.conftest import sample_case, signed_visit, transfer_doc
-from tests.functional.conftest import TODAY, settle
+from tests.functional.conftest import TODAY, settle, until
 from tests.sync.conftest import Agency, agency, assigned_case, db_url, pg_database  # noqa: F401
 
 
@@ -32,8 +32,7 @@ async def test_background_sync_sends_the_day_and_reports_a_return(agency: Agency
         await settle(pilot)
         app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
         await pilot.press("ctrl+y")
-        await settle(pilot)
-        await pilot.pause(0.2)
+        await until(pilot, lambda: any(n.startswith("Synced:") for n in notes), "the sync")
         await settle(pilot)
     assert worker.outbox_count() == 0
     assert worker.meta("last_sync")
@@ -50,8 +49,7 @@ async def test_background_sync_offline_keeps_everything(store: Store) -> None:
         await settle(pilot)
         app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
         await pilot.press("ctrl+y")
-        await settle(pilot)
-        await pilot.pause(0.2)
+        await until(pilot, lambda: any(not n.startswith("Syncing") for n in notes), "the sync")
         await settle(pilot)
     assert store.outbox_count() == waiting
     assert any("enroll" in n or "nothing lost" in n for n in notes), notes

@@ -11,7 +11,7 @@ from fieldkit.screens.app import make_app
 from textual.pilot import Pilot
 
 from fieldkit.store import Store
-from tests.functional.conftest import TODAY, click, open_case, settle
+from tests.functional.conftest import TODAY, click, open_case, settle, until
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -34,10 +34,7 @@ def _still(steps: Steps) -> Steps:
     async def run(pilot: Pilot[Any]) -> None:
         await steps(pilot)
         session = pilot.app.visit_session  # type: ignore[attr-defined]
-        for _ in range(100):
-            if session is None or session.saved:
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: session is None or session.saved, "the draft autosave")
         await settle(pilot)
         for scroller in pilot.app.screen.query("VerticalScroll"):
             scroller.scroll_home(animate=False, immediate=True)
@@ -89,7 +86,8 @@ def _visit_step(case_id: str, nexts: int, then: Steps | None = None) -> Steps:
 
 async def _safety_changed(pilot: Pilot[Any]) -> None:
     await click(pilot, "#safety_changed-yes")
-    await pilot.pause(0.4)  # the autosave debounce, so the indicator reads "saved"
+    session = pilot.app.visit_session  # type: ignore[attr-defined]
+    await until(pilot, lambda: session.saved, "the draft autosave, so the indicator reads saved")
     await settle(pilot)
 
 

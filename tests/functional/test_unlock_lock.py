@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fieldkit.screens.app import make_app
 from fieldkit.screens.dashboard import DashboardScreen
 from fieldkit.screens.unlock import UnlockScreen
@@ -12,9 +13,11 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from fieldkit import services
+from fieldkit.errors import StoreError, StoreLocked
+from fieldkit.services import visits
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
-from tests.functional.conftest import TODAY, open_case, settle, type_text
+from tests.functional.conftest import TODAY, open_case, settle, type_text, until
 
 
 def _profile(tmp_path: Path) -> Path:
@@ -68,11 +71,7 @@ async def test_the_app_locks_itself_when_left_alone(tmp_path: Path) -> None:
     app = make_app(store=store, today=TODAY, idle_lock_seconds=0.5)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        for _ in range(60):  # up to 6 s on a busy machine
-            if isinstance(app.screen, UnlockScreen):
-                break
-            await pilot.pause(0.1)
-        assert isinstance(app.screen, UnlockScreen)
+        await until(pilot, lambda: isinstance(app.screen, UnlockScreen), "the idle lock")
         assert app.store is None
     assert store._master is None
 
@@ -177,3 +176,45 @@ async def test_only_a_demo_profile_states_its_passphrase(tmp_path: Path) -> None
             assert isinstance(app.screen, UnlockScreen)
             text = " ".join(str(w.render()) for w in app.screen.query("Static"))
             assert (PASSPHRASE in text) is shown
+
+
+async def test_a_worker_error_is_one_line_and_the_app_keeps_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A StoreError in the dashboard's read worker is shown in one line, not a traceback."""
+
+    def broken(store: Store) -> None:
+        raise StoreError("the profile store failed (disk I/O error); nothing was saved\nmore")
+
+    monkeypatch.setattr(visits, "load_caseload", broken)
+    store = Store.open(_profile(tmp_path), PASSPHRASE)
+    app = make_app(store=store, today=TODAY)
+    notes: list[str] = []
+    app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: bool(notes), "the error line")
+        await settle(pilot)
+        assert notes == ["the profile store failed (disk I/O error); nothing was saved"]
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.is_running
+    store.close()
+
+
+async def test_a_store_locked_under_a_running_worker_is_not_an_error(tmp_path: Path) -> None:
+    """The idle lock closes the store while a read runs: the read stops, nothing is said."""
+    store = Store.open(_profile(tmp_path), PASSPHRASE)
+    app = make_app(store=store, today=TODAY)
+    notes: list[str] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+        store.lock()
+        with pytest.raises(StoreLocked):
+            store.case_ids()
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        screen.rows = []  # no cached rows: the worker reads the (locked) store
+        screen.load()
+        await settle(pilot)
+        assert app.is_running
+        assert notes == []

@@ -295,3 +295,15 @@ async def test_signed_visit_is_read_only_and_takes_an_addendum(visit_store: Stor
     record = visits.visit_record(visit_store, "C-INFANT", draft["visit_id"])
     assert record["addenda"][0]["visit"] == draft["visit_id"]
     assert record["fields"]["notes"] == "n"
+
+
+async def test_the_case_view_shows_imported_history_as_imported(visit_store: Store) -> None:
+    """An imported history visit has no sign mark: it reads "imported", never "✓ signed"."""
+    case = services.load_case(visit_store, "C-VERBAL")
+    assert case.visits and not any(v.signed for v in case.visits)
+    app = make_app(store=visit_store, today=TODAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_case(pilot, "C-VERBAL")
+        text = pilot.app.export_screenshot()
+        assert "imported" in text
+        assert "✓&#160;signed" not in text and "✓ signed" not in text

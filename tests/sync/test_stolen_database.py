@@ -1,7 +1,7 @@
 """A stolen server database opens nothing (THREAT_MODEL.md, thief of the server database).
 
 The attack replayed: a script reads only the server's SQLite file and tries the users'
-passphrase on everything in it. Before revision 0002 it found each user's private key
+passphrase on everything in it. Before revision 0003 it found each user's private key
 sealed under Argon2id(passphrase) and opened every case of that user; now there is nothing
 a passphrase opens, and a second laptop still gets its cases through a device grant.
 """
@@ -136,7 +136,7 @@ def test_a_laptop_cannot_grant_to_another_users_device(
         grant(worker, other.device_id, own_fingerprint(other))
 
 
-def test_migration_0002_empties_the_passphrase_sealed_keys(tmp_path: Path) -> None:
+def test_migration_0003_empties_the_passphrase_sealed_keys(tmp_path: Path) -> None:
     """An existing deployment: its sealed user keys are dropped, its devices keep working."""
     from alembic import command
     from alembic.config import Config
@@ -185,3 +185,24 @@ def test_the_receipt_key_can_live_outside_the_database(
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM settings WHERE key='receipt_key'").fetchone() == (0,)
     conn.close()
+
+
+def test_a_laptop_that_already_holds_the_key_is_not_listed_as_waiting(
+    sqlite_agency: tuple[Agency, Path],
+) -> None:
+    """A restored laptop enrolled under a new device id keeps its user key (self-grant)."""
+    from fieldkit.sync.client import enroll
+
+    from fieldkit.store import Store
+    from tests.conftest import FAST_ARGON
+
+    agency, _db = sqlite_agency
+    first = agency.laptop("jsmith")
+    restored = Store.create(agency.home / "r.fieldkit", PASSPHRASE, "jsmith", argon=FAST_ARGON)
+    agency.stores.append(restored)
+    key = first.secret("sync_user_box_key")
+    assert key is not None
+    restored.set_secret("sync_user_box_key", key)  # as a restored profile holds it
+    code = admin.enroll_code(agency.engine, "jsmith").code
+    enroll(restored, agency.url, code, PASSPHRASE)
+    assert not any(restored.device_id in p for p in run_sync(first).team_problems)

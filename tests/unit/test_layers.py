@@ -107,3 +107,92 @@ def test_built_wheel_installs_only_fieldkit(tmp_path: Path) -> None:
         if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
             rel = path.relative_to(ROOT).as_posix()
             assert rel in names, f"{rel} missing from the wheel"
+
+
+# DESIGN.md's direction: faces → services → domain/practice → store/crypto/changelog/sync.
+# A module may import its own layer or any layer below; never one above. Imports inside
+# functions and under TYPE_CHECKING count like any other.
+LAYERS: list[tuple[str, int]] = [
+    ("fieldkit.cli", 3),
+    ("fieldkit.screens", 3),
+    ("fieldkit.services", 2),
+    ("fieldkit.pdf", 2),
+    ("fieldkit.domain", 1),
+    ("fieldkit.practice", 1),
+    ("fieldkit.transfer", 1),
+    ("fieldkit.demo", 1),
+    ("fieldkit.store", 0),
+    ("fieldkit.crypto", 0),
+    ("fieldkit.changelog", 0),
+    ("fieldkit.sync", 0),
+]
+FACE_FORBIDDEN = ("fieldkit.store", "fieldkit.crypto", "fieldkit.changelog")
+
+
+def _module_name(path: Path, root: Path = ROOT) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[0] in ("sync", "screens"):
+        parts.insert(0, "fieldkit")
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _layer(module: str) -> int | None:
+    for prefix, rank in LAYERS:
+        if module == prefix or module.startswith(prefix + "."):
+            return rank
+    return None
+
+
+def _all_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every absolute import, at any depth (functions included)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def layer_violations(root: Path = ROOT) -> list[str]:
+    """Every import against the direction, and every face import of storage or crypto."""
+    problems = []
+    for folder in ("fieldkit", "sync", "screens"):
+        for path in sorted((root / folder).rglob("*.py")):
+            me = _module_name(path, root)
+            mine = _layer(me)
+            if mine is None:
+                continue
+            for line, name in _all_imports(path):
+                theirs = _layer(name)
+                where = f"{path.relative_to(root)}:{line} imports {name}"
+                if theirs is not None and theirs > mine:
+                    problems.append(f"{where} (a layer above)")
+                elif mine == 3 and name.startswith(FACE_FORBIDDEN):
+                    problems.append(f"{where} (faces go through fieldkit.services)")
+    return problems
+
+
+def test_imports_follow_the_layers() -> None:
+    assert layer_violations() == []
+
+
+def test_the_layer_check_sees_a_local_upward_import(tmp_path: Path) -> None:
+    """A face importing the store inside a function, and the store importing a service."""
+    for folder in ("fieldkit", "sync", "screens"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "screens" / "bad.py").write_text(
+        "def f() -> None:\n    from fieldkit.store import Store\n", encoding="utf-8"
+    )
+    (tmp_path / "fieldkit" / "store.py").write_text(
+        "import fieldkit.services.visits\n", encoding="utf-8"
+    )
+    (tmp_path / "sync" / "client.py").write_text(
+        "from fieldkit.screens.app import make_app\n", encoding="utf-8"
+    )
+    problems = layer_violations(tmp_path)
+    assert any("screens/bad.py:2 imports fieldkit.store" in p for p in problems), problems
+    assert any("fieldkit/store.py:1 imports fieldkit.services.visits" in p for p in problems)
+    assert any("sync/client.py:1 imports fieldkit.screens.app" in p for p in problems)

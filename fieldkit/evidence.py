@@ -1,0 +1,124 @@
+"""Time evidence: when a visit started and ended on the laptop, when the server received it.
+
+A visit keeps its start and end from the laptop clock; the server stamps every op with the
+moment it received it, and a laptop keeps that stamp beside the op (`op_receipts`). The
+supervisor's review compares them: a visit signed before it ended, or synced implausibly
+long after it was signed, is flagged (the threshold is the profile's `sync_late_days`).
+Location is never collected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fieldkit.store import Store
+
+RECEIPTS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS op_receipts ( op_id TEXT PRIMARY KEY, received_ms INTEGER NOT NULL)"
+)
+
+
+def _ensure(store: Store) -> None:
+    with store.transaction() as conn:
+        conn.execute(RECEIPTS_SCHEMA)
+
+
+def record_receipts(store: Store, received: Iterable[tuple[str, int]]) -> None:
+    """Keep the server's receipt time of ops (the first stamp wins: a resend is not news)."""
+    rows = [(op_id, int(ms)) for op_id, ms in received if ms]
+    if not rows:
+        return
+    with store.transaction() as conn:
+        conn.execute(RECEIPTS_SCHEMA)
+        conn.executemany(
+            "INSERT INTO op_receipts (op_id, received_ms) VALUES (?, ?)"
+            " ON CONFLICT(op_id) DO NOTHING",
+            rows,
+        )
+
+
+def received_at(store: Store, op_id: str | None) -> datetime | None:
+    """When the server received this op, if this laptop has heard."""
+    if not op_id:
+        return None
+    _ensure(store)
+    with store.transaction() as conn:
+        row = conn.execute("SELECT received_ms FROM op_receipts WHERE op_id=?", (op_id,)).fetchone()
+    if row is None:
+        return None
+    return datetime.fromtimestamp(row[0] / 1000, UTC)
+
+
+def sign_op_of(store: Store, case_id: str, entity: str, entity_id: str) -> str | None:
+    """The op that signed a record (its receipt time is the record's arrival)."""
+    ent = store.entity(case_id, entity, entity_id)
+    mark = ent.signed if ent is not None else None
+    return str(mark["op"]) if mark else None
+
+
+def visit_received_at(store: Store, case_id: str, visit_id: str) -> datetime | None:
+    """When the server received the signature of a visit."""
+    return received_at(store, sign_op_of(store, case_id, "visit", visit_id))
+
+
+def now_text(moment: datetime | None = None) -> str:
+    """The laptop clock as stored on a record: UTC, to the second."""
+    return (moment or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_moment(value: Any) -> datetime | None:
+    """An ISO instant from a record; a naive one is taken as UTC; junk is None."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def time_flags(fields: dict[str, Any], received: datetime | None, sync_late_days: int) -> list[str]:
+    """What a supervisor should question about when a visit was documented."""
+    flags: list[str] = []
+    started = parse_moment(fields.get("started_at"))
+    ended = parse_moment(fields.get("ended_at"))
+    signed = parse_moment(fields.get("signed_at"))
+    if started and ended and ended < started:
+        flags.append(f"ended ({_show(ended)}) before it started ({_show(started)})")
+    if signed and ended and signed < ended:
+        flags.append(f"signed at {_show(signed)}, before the visit ended at {_show(ended)}")
+    if signed and started and signed < started:
+        flags.append(f"signed at {_show(signed)}, before the visit started at {_show(started)}")
+    if received and signed and sync_late_days > 0:
+        late = received - signed
+        if late > timedelta(days=sync_late_days):
+            flags.append(
+                f"synced {late.days} days after it was signed (received {_show(received)};"
+                f" the profile expects within {sync_late_days} days)"
+            )
+    if received and signed and received < signed - timedelta(minutes=10):
+        flags.append(
+            f"received by the server at {_show(received)}, before its signing time"
+            f" {_show(signed)}: the laptop clock was wrong"
+        )
+    return flags
+
+
+def _show(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def timeline(fields: dict[str, Any], received: datetime | None) -> list[tuple[str, str]]:
+    """(label, when) lines for the record: laptop times and the server's receipt."""
+    lines = []
+    for label, key in (
+        ("Started (laptop clock)", "started_at"),
+        ("Ended (laptop clock)", "ended_at"),
+        ("Signed (laptop clock)", "signed_at"),
+    ):
+        moment = parse_moment(fields.get(key))
+        lines.append((label, _show(moment) if moment else "not recorded"))
+    lines.append(("Received by the server", _show(received) if received else "not yet synced"))
+    return lines

@@ -1,0 +1,211 @@
+"""A printed record anyone can verify: the stamp a visit PDF carries, and checking it.
+
+The PDF of a visit prints its content hash (SHA-256 of the visit and its addenda, what a
+supervisor's approval binds to) and the hash of the approval op that approved it, as text,
+as a QR code and in the PDF's metadata:
+
+    fieldkit-record/1 case=C-1 visit=v1 content=<sha256> approval=<op hash or none>
+
+`verify_record` reads that stamp back from the file and checks it against this profile's
+signed log: **unchanged** (the record still hashes to what was printed), **amended** (it
+did when printed; addenda came since, listed), or **unknown** (no signed record here ever
+had that content, or the approval named was never made): a forged or foreign paper.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fieldkit import changelog
+from fieldkit.errors import FieldkitError
+from fieldkit.store import Store
+
+STAMP_PREFIX = "fieldkit-record/1"
+_STAMP = re.compile(
+    rb"fieldkit-record/1 case=([^\s()\\]+) visit=([^\s()\\]+) content=([0-9a-f]{64})"
+    rb" approval=([0-9a-f]{64}|none)"
+)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a printed record claims."""
+
+    case_id: str
+    visit_id: str
+    content_hash: str
+    approval_hash: str | None
+
+    @property
+    def text(self) -> str:
+        """The one line printed, put in the QR code and in the metadata."""
+        return (
+            f"{STAMP_PREFIX} case={self.case_id} visit={self.visit_id} "
+            f"content={self.content_hash} approval={self.approval_hash or 'none'}"
+        )
+
+
+@dataclass
+class Verdict:
+    """What the signed log says about a printed record."""
+
+    status: str  # "unchanged", "amended" or "unknown"
+    message: str
+    stamp: Stamp | None = None
+    addenda: list[dict[str, Any]] = field(default_factory=list)
+    approved_by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """For `fieldkit verify-record --json`."""
+        return {
+            "status": self.status,
+            "message": self.message,
+            "case": self.stamp.case_id if self.stamp else None,
+            "visit": self.stamp.visit_id if self.stamp else None,
+            "content_hash": self.stamp.content_hash if self.stamp else None,
+            "approval_hash": self.stamp.approval_hash if self.stamp else None,
+            "approved_by": self.approved_by,
+            "addenda": self.addenda,
+        }
+
+
+def _content(visit_fields: dict[str, Any], addenda: list[dict[str, Any]]) -> str:
+    return changelog.content_hash({"visit": visit_fields, "addenda": addenda})
+
+
+def stamp_for(store: Store, case_id: str, visit_id: str) -> Stamp:
+    """The stamp of a visit as it stands, with the op of the approval that still holds."""
+    from fieldkit.services import review
+
+    content = review.visit_content(store, case_id, visit_id)
+    digest = changelog.content_hash(content)
+    approval_hash = None
+    for ent in store.entities(case_id, "approval"):
+        f = ent.fields
+        if (
+            f.get("target") == "visit"
+            and f.get("target_id") == visit_id
+            and f.get("decision") == "approved"
+            and f.get("content_hash") == digest
+        ):
+            approval_hash = _op_hash(store, ent.state)
+    return Stamp(case_id, visit_id, digest, approval_hash)
+
+
+def _op_hash(store: Store, state: dict[str, Any]) -> str | None:
+    """The hash of the op that wrote an entity's decision (its signed, chained form)."""
+    heads = state.get("heads", {}).get("decision") or []
+    if not heads:
+        return None
+    op_id = heads[-1]["op"]
+    for op in store.ops():
+        if op.op_id == op_id:
+            return op.hash
+    return None
+
+
+def read_stamp(path: Path) -> Stamp:
+    """The stamp printed in a PDF (from its metadata, where reportlab keeps it as text)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FieldkitError(f"no such file: {path}") from None
+    except OSError as exc:
+        raise FieldkitError(f"cannot read {path}: {exc.strerror}") from None
+    if not data.startswith(b"%PDF"):
+        raise FieldkitError(f"{path.name} is not a PDF")
+    found = _STAMP.search(data)
+    if found is None:
+        raise FieldkitError(
+            f"{path.name} carries no fieldkit record stamp; it was not printed by fieldkit"
+        )
+    case_id, visit_id, content, approval = (g.decode() for g in found.groups())
+    return Stamp(case_id, visit_id, content, None if approval == "none" else approval)
+
+
+def verify_stamp(store: Store, stamp: Stamp) -> Verdict:
+    """Check a stamp against the signed log of this profile."""
+    from fieldkit.services import review
+
+    visit = store.entity(stamp.case_id, "visit", stamp.visit_id)
+    if visit is None or visit.signed is None:
+        return Verdict(
+            "unknown",
+            f"no signed visit {stamp.visit_id} of case {stamp.case_id} in this log: "
+            "the paper is not from this agency's record, or was forged",
+            stamp,
+        )
+    content = review.visit_content(store, stamp.case_id, stamp.visit_id)
+    addenda = list(content["addenda"])
+    approved_by = None
+    if stamp.approval_hash is not None:
+        approval = _approval_with_hash(store, stamp)
+        if approval is None:
+            return Verdict(
+                "unknown",
+                "the approval printed on the paper was never recorded in the signed log, "
+                "or approved other content: forged",
+                stamp,
+            )
+        approved_by = str(approval.get("by") or "")
+    for kept in range(len(addenda), -1, -1):
+        if _content(content["visit"], addenda[:kept]) == stamp.content_hash:
+            since = addenda[kept:]
+            if not since:
+                return Verdict(
+                    "unchanged",
+                    "the record is unchanged since it was printed"
+                    + (f"; approved by {approved_by}" if approved_by else ""),
+                    stamp,
+                    approved_by=approved_by,
+                )
+            return Verdict(
+                "amended",
+                f"the record was amended after it was printed: {len(since)} addendum(s)",
+                stamp,
+                addenda=since,
+                approved_by=approved_by,
+            )
+    return Verdict(
+        "unknown",
+        "the printed hash matches no version of this visit in the signed log: "
+        "the paper was altered or forged",
+        stamp,
+    )
+
+
+def _approval_with_hash(store: Store, stamp: Stamp) -> dict[str, Any] | None:
+    for op in store.ops():
+        if op.hash != stamp.approval_hash or op.entity != "approval":
+            continue
+        if op.case_id != stamp.case_id or op.compute_hash() != op.hash:
+            return None
+        body = store.open_body(op)
+        values: dict[str, Any] = body.get("set") or {}
+        if (
+            values.get("target_id") == stamp.visit_id
+            and values.get("decision") == "approved"
+            and values.get("content_hash") == stamp.content_hash
+        ):
+            return values
+        return None
+    return None
+
+
+def verify_record(store: Store, path: Path) -> Verdict:
+    """Read a printed visit record and check it against the signed log."""
+    return verify_stamp(store, read_stamp(path))
+
+
+def qr_png(text: str) -> bytes:
+    """The stamp as a QR code (PNG bytes) for the printed page."""
+    import io
+
+    import segno
+
+    out = io.BytesIO()
+    segno.make(text, error="m").save(out, kind="png", scale=3, border=2)
+    return out.getvalue()

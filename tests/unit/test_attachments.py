@@ -1,0 +1,144 @@
+"""Attachments on the laptop: chunked, sealed, signed; photos downscaled without location."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from fieldkit import attachments, services
+from fieldkit.attachments import CHUNK_BYTES, AttachmentError
+from fieldkit.store import Store
+from tests.conftest import PASSPHRASE, run_cli, sample_case, signed_visit, transfer_doc, write_json
+
+MARKER = b"PLAINTEXT-MARKER-0417-"
+
+
+@pytest.fixture
+def case_store(store: Store) -> Store:
+    services.import_cases(store, transfer_doc(sample_case("C-1")))
+    return store
+
+
+def _document(path: Path, chunks: float) -> Path:
+    size = int(CHUNK_BYTES * chunks)
+    block = (MARKER * (size // len(MARKER) + 1))[:size]
+    path.write_bytes(block)
+    return path
+
+
+def _photo(path: Path, size: tuple[int, int] = (4000, 3000), gps: bool = True) -> Path:
+    image = Image.new("RGB", size, (200, 120, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make: kept
+    if gps:
+        exif[0x8825] = {1: "N", 2: (43.0, 39.0, 12.5), 3: "W", 4: (79.0, 23.0, 1.0)}
+    image.save(path, format="JPEG", exif=exif.tobytes())
+    return path
+
+
+def _all_bytes_under(folder: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_file_is_chunked_sealed_signed_and_reads_back(case_store: Store, tmp_path: Path) -> None:
+    source = _document(tmp_path / "school-report.pdf", 2.5)
+    (att_id,) = attachments.attach(case_store, "C-1", source, caption="Report card")
+    att = attachments.find(case_store, "C-1", att_id)
+    assert len(att.chunks) == 3 and att.size == source.stat().st_size
+    assert att.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert att.kind == "document" and att.caption == "Report card"
+    ent = case_store.entity("C-1", "attachment", att_id)
+    assert ent is not None and ent.signed is not None, "the signature covers the hash"
+    assert b"".join(attachments.stream_plaintext(case_store, att)) == source.read_bytes()
+    case_store.checkpoint()
+    assert MARKER not in _all_bytes_under(case_store.path.parent), "no plaintext in the data dir"
+    assert case_store.verify().ok
+    exported = services.export_case(case_store, "C-1")["cases"][0]
+    assert exported["records"]["attachment"][0]["sha256"] == att.sha256
+
+
+def test_attach_to_a_visit_and_to_an_unknown_visit(case_store: Store, tmp_path: Path) -> None:
+    signed_visit(case_store)
+    source = _document(tmp_path / "note.txt", 0.1)
+    (att_id,) = attachments.attach(case_store, "C-1", source, target="visit", target_id="v1")
+    assert attachments.find(case_store, "C-1", att_id).target_id == "v1"
+    before = case_store.log_mark()
+    with pytest.raises(AttachmentError, match="no visit v9 on case C-1"):
+        attachments.attach(case_store, "C-1", source, target="visit", target_id="v9")
+    with pytest.raises(AttachmentError, match="no such file"):
+        attachments.attach(case_store, "C-1", tmp_path / "missing.jpg")
+    assert case_store.log_mark() == before
+
+
+def test_a_photo_is_downscaled_and_loses_its_location(case_store: Store, tmp_path: Path) -> None:
+    source = _photo(tmp_path / "kitchen.jpg")
+    (att_id,) = attachments.attach(case_store, "C-1", source, max_edge=1024)
+    att = attachments.find(case_store, "C-1", att_id)
+    image = Image.open(io.BytesIO(b"".join(attachments.stream_plaintext(case_store, att))))
+    assert max(image.size) == 1024 and image.size == (1024, 768)
+    exif = image.getexif()
+    assert 0x8825 not in exif, "GPS removed"
+    assert exif.get(0x010F) == "PhoneMaker"
+    assert att.kind == "photo" and not att.location_kept
+
+
+def test_the_worker_may_keep_location_and_the_profile_the_original(
+    case_store: Store, tmp_path: Path
+) -> None:
+    source = _photo(tmp_path / "injury.jpg", size=(3000, 2000))
+    ids = attachments.attach(
+        case_store, "C-1", source, keep_location=True, keep_original=True, max_edge=800
+    )
+    small, original = (attachments.find(case_store, "C-1", i) for i in ids)
+    assert small.location_kept and original.original_of == small.id
+    assert b"".join(attachments.stream_plaintext(case_store, original)) == source.read_bytes()
+    shrunk = Image.open(io.BytesIO(b"".join(attachments.stream_plaintext(case_store, small))))
+    assert shrunk.size == (800, 533) and 0x8825 in shrunk.getexif()
+
+
+def test_a_tampered_chunk_is_refused(case_store: Store, tmp_path: Path) -> None:
+    (att_id,) = attachments.attach(case_store, "C-1", _document(tmp_path / "a.bin", 1.5))
+    att = attachments.find(case_store, "C-1", att_id)
+    with case_store.transaction() as conn:
+        (data,) = conn.execute(
+            "SELECT data FROM attachment_chunks WHERE chunk_hash=?", (att.chunks[1],)
+        ).fetchone()
+        flipped = bytes(data[:40]) + bytes([data[40] ^ 1]) + bytes(data[41:])
+        conn.execute(
+            "UPDATE attachment_chunks SET data=? WHERE chunk_hash=?", (flipped, att.chunks[1])
+        )
+    with pytest.raises(AttachmentError, match="chunk 1 was altered"):
+        b"".join(attachments.stream_plaintext(case_store, att))
+
+
+def test_opening_makes_a_private_copy_removed_afterwards(case_store: Store, tmp_path: Path) -> None:
+    source = _document(tmp_path / "scan.pdf", 0.3)
+    (att_id,) = attachments.attach(case_store, "C-1", source)
+    with attachments.opened_copy(case_store, "C-1", att_id) as path:
+        assert path.read_bytes() == source.read_bytes()
+        assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        folder = path.parent
+    assert not folder.exists()
+
+
+def test_attach_and_list_from_the_command_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {"FIELDKIT_PASSPHRASE": PASSPHRASE, "FIELDKIT_HOME": str(home)}
+    assert run_cli("init", "--user", "jsmith", env=env).returncode == 0
+    doc = write_json(tmp_path / "c.json", transfer_doc(sample_case("C-1")))
+    assert run_cli("case", "import", str(doc), env=env).returncode == 0
+    photo = _photo(tmp_path / "home-conditions.jpg", size=(3000, 1500))
+    done = run_cli("attach", "C-1", str(photo), "--caption", "-", env=env, input="Kitchen\n")
+    assert done.returncode == 0, done.stderr
+    assert "Attached att-" in done.stdout and "photo" in done.stdout
+    listed = run_cli("attachments", "C-1", env=env)
+    assert listed.returncode == 0 and "Kitchen" in listed.stdout and "photo" in listed.stdout
+    bad = run_cli("attach", "C-1", str(tmp_path / "nope.jpg"), "--caption", "-", env=env, input="")
+    assert bad.returncode == 1 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
