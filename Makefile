@@ -7,20 +7,26 @@ DEMO_PASSPHRASE ?= demo passphrase
 .PHONY: install demo test lint typecheck unit postgres bench clean
 
 $(BIN)/.installed: pyproject.toml
+	@echo "[1/3] Creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "[2/3] Updating pip"
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	@echo "[3/3] Installing fieldkit and its dependencies (about a minute; pip lists each one)"
+	$(BIN)/pip install --progress-bar on -e '.[test]'
 	touch $@
 
 install: $(BIN)/.installed
 
-## make demo: a throwaway profile with a seeded caseload, then the field app
+## make demo: a throwaway profile with a seeded caseload, then the field app.
+## The profile is removed when the app exits, unless DEMO_HOME names where to keep it.
 demo: install
-	@home=$${DEMO_HOME:-$$(mktemp -d -t fieldkit-demo.XXXXXX)}; \
-	export FIELDKIT_HOME=$$home FIELDKIT_PASSPHRASE='$(DEMO_PASSPHRASE)'; \
-	echo "Demo profile in $$home (passphrase: '$(DEMO_PASSPHRASE)')"; \
-	$(BIN)/fieldkit init --user jsmith && \
-	$(BIN)/fieldkit demo-seed --cases 40 --seed 7 && \
+	@if [ -n "$$DEMO_HOME" ]; then home=$$DEMO_HOME; mkdir -p "$$home"; \
+	else home=$$(mktemp -d -t fieldkit-demo.XXXXXX); trap 'rm -rf "$$home"' EXIT INT TERM; fi; \
+	export FIELDKIT_HOME=$$home; \
+	echo "Demo profile in $$home (removed when the app exits unless DEMO_HOME is set)"; \
+	echo "Creating the demo profile and 40 synthetic cases…"; \
+	FIELDKIT_PASSPHRASE='$(DEMO_PASSPHRASE)' $(BIN)/fieldkit init --user jsmith && \
+	FIELDKIT_PASSPHRASE='$(DEMO_PASSPHRASE)' $(BIN)/fieldkit demo-seed --cases 40 --seed 7 --mark-demo && \
 	$(BIN)/fieldkit
 
 ## make test: the whole suite, ruff and mypy; non-zero on any failure

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from fieldkit.text import safe
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from fieldkit.screens.place import Place
     from fieldkit.screens.visit.session import VisitSession
     from textual.screen import Screen
 
@@ -31,6 +33,10 @@ if TYPE_CHECKING:
     from fieldkit.services import Store
 
 IDLE_CHECK_SECONDS = 5.0
+HOLD_KEYS_LIMIT = 15.0
+"""Seconds at most that keys wait for a step to draw (a step that never draws frees them)."""
+KEY_STALL_LIMIT = 1.0
+"""Seconds at most that the next key waits for the one before it to be handled."""
 # A supervisor's console syncs in the background this often (keys for late-enrolled workers).
 BACKGROUND_SYNC_SECONDS = 600.0
 
@@ -41,11 +47,30 @@ class FieldkitApp(App[None]):
     CSS_PATH = "global.tcss"
     TITLE = "fieldkit"
     BINDINGS = [
-        Binding("f1", "help", "Help", key_display="F1"),
-        Binding("question_mark", "help", "Help", show=False),
-        Binding("ctrl+l", "lock", "Lock", priority=True),
-        Binding("ctrl+b", "blank", "Blank", priority=True),
-        Binding("ctrl+y", "sync", "Sync", priority=True),
+        Binding("f1", "help", "Help", key_display="F1", tooltip="the keys of this screen"),
+        Binding("question_mark", "help", "Help", show=False, tooltip="the keys of this screen"),
+        Binding("ctrl+l", "lock", "Lock", priority=True, tooltip="drop every key from memory now"),
+        Binding(
+            "ctrl+b", "blank", "Blank", priority=True, tooltip="hide the screen; any key returns"
+        ),
+        Binding(
+            "ctrl+y",
+            "sync",
+            "Sync",
+            priority=True,
+            tooltip="send and fetch changes, in the background",
+        ),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            show=False,
+            priority=True,
+            tooltip="find a case or an action",
+        ),
+        Binding(
+            "ctrl+q", "quit", "Quit", show=False, priority=True, tooltip="the draft is saved first"
+        ),
     ]
     COMMANDS = App.COMMANDS | {CaseCommands}
 
@@ -69,7 +94,21 @@ class FieldkitApp(App[None]):
         self.autosave_delay = autosave_delay
         self.use_env_passphrase = use_env_passphrase and store is None
         self.visit_session: VisitSession | None = None
+        self._pending_keys: list[events.Event] = []
+        self._key_in_flight: events.Event | None = None
+        self._keys_held = False
+        self._hold_generation = 0
+        self.places: list[Place] = []
+        """Where the worker was when the app locked (ids only), rebuilt after unlock."""
         self.last_activity = time.monotonic()
+        self._theme_settled = False
+
+    def watch_theme(self, theme: str) -> None:
+        """The theme the worker chooses (palette or flag) is this profile's from now on."""
+        from fieldkit.prefs import save_pref
+
+        if self._theme_settled:
+            save_pref(self.profile_path, "theme", theme)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette's system commands without Screenshot: it would write the screen
@@ -104,13 +143,19 @@ class FieldkitApp(App[None]):
 
     def on_mount(self) -> None:
         """Register the themes, then unlock (or go straight to work with an open store)."""
+        from fieldkit.prefs import load_prefs
+
         self.register_theme(HIGH_CONTRAST)
-        wanted = self.requested_theme or DEFAULT_THEME
+        saved = load_prefs(self.profile_path).get("theme")
+        wanted = self.requested_theme or saved or DEFAULT_THEME
         if wanted not in self.available_themes:
             names = ", ".join(sorted(self.available_themes))
             self.notify(safe(f"No theme {wanted!r}; choose one of: {names}"), severity="warning")
             wanted = DEFAULT_THEME
         self.theme = wanted
+        self._theme_settled = True
+        if self.requested_theme == wanted:
+            self.watch_theme(wanted)
         self.add_mode("locked", UnlockScreen)
         if self.store is not None:
             from fieldkit.services import caseload
@@ -126,10 +171,74 @@ class FieldkitApp(App[None]):
         self.set_interval(BACKGROUND_SYNC_SECONDS, self._background_sync)
 
     async def on_event(self, event: events.Event) -> None:
-        """Every key and click counts as activity for the idle lock."""
+        """Every key and click counts as activity; keys go one at a time, in order.
+
+        Textual hands a key to the focused widget's own queue and reads the next one at once,
+        so a Tab (or a step change) can overtake the letters typed before it, and letters
+        typed after it can reach the field just left. Here a key is handed over only once
+        the one before it is finished (handled by a widget, or back at the app and its
+        binding run), and none while a step is being drawn (`hold_keys`).
+        """
         if isinstance(event, events.Key | events.MouseDown | events.Paste):
             self.last_activity = time.monotonic()
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
+            self._pending_keys.append(event)
+            await self._pump_keys()
+            return
         await super().on_event(event)
+        if event is self._key_in_flight:  # it came back up: its binding (if any) has run
+            await self._key_done(event)
+
+    async def _pump_keys(self) -> None:
+        while self._pending_keys and not self._keys_held and self._key_in_flight is None:
+            key = self._pending_keys.pop(0)
+            target = self.focused or self.screen
+            self._key_in_flight = key
+            await super().on_event(key)
+            if not key.is_forwarded or isinstance(key, events.Paste):
+                self._key_in_flight = None  # a priority binding took it (or a paste)
+                continue
+            target.call_later(self._follow_key, key, target)
+            self.set_timer(KEY_STALL_LIMIT, partial(self._key_done, key), name="key-stall")
+
+    async def _follow_key(self, key: events.Event, node: Any) -> None:
+        """The node has handled the key: done, or follow it to the parent it bubbled to."""
+        if key is not self._key_in_flight:
+            return
+        parent = node.parent
+        if parent is self:
+            # The screen has posted the key on to the app (or stopped it): the app's queue
+            # runs this after the key, so a key already finished by on_event is left alone.
+            self.call_later(self._key_done, key)
+            return
+        if key._stop_propagation or parent is None or not node.is_attached:
+            await self._key_done(key)
+        else:
+            parent.call_later(self._follow_key, key, parent)
+
+    async def _key_done(self, key: events.Event) -> None:
+        if key is self._key_in_flight:
+            self._key_in_flight = None
+            await self._pump_keys()
+
+    def hold_keys(self) -> None:
+        """Keep what is typed until the next screen has focused its field (no key lost)."""
+        if self._keys_held:
+            return
+        self._keys_held = True
+        self._hold_generation += 1
+        generation = self._hold_generation
+
+        async def too_long() -> None:
+            if self._keys_held and self._hold_generation == generation:
+                await self.release_keys()
+
+        self.set_timer(HOLD_KEYS_LIMIT, too_long, name="release-keys")
+
+    async def release_keys(self) -> None:
+        """Hand the kept keys, in order, to the screen now in front."""
+        self._keys_held = False
+        await self._pump_keys()
 
     def enter_work(self) -> None:
         """The store is open: the caseload, or the review queue for a supervisor."""
@@ -143,6 +252,27 @@ class FieldkitApp(App[None]):
             supervisor = self.store is not None and is_supervisor(self.store)
             self.add_mode("work", ReviewQueueScreen if supervisor else DashboardScreen)
         self.switch_mode("work")
+
+    @property
+    def restoring(self) -> bool:
+        """Screens are being rebuilt after an unlock (no offers, no pop-ups in between)."""
+        return bool(self.places)
+
+    def continue_restore(self, screen: Screen[Any]) -> None:
+        """A screen is ready: open the next screen the worker had open before the lock."""
+        from fieldkit.screens.place import screen_for
+
+        if not self.places or screen is not self.screen:
+            return
+        place = self.places.pop(0)
+        handler = getattr(screen, "restore_place", None)
+        if handler is not None and handler(place):
+            return
+        following = screen_for(place)
+        if following is None:
+            self.places.clear()
+            return
+        self.push_screen(following)
 
     def unlocked(self, store: Store, policy: PolicyProfile) -> None:
         """Called by the unlock screen once its worker opened the store."""
@@ -202,7 +332,7 @@ class FieldkitApp(App[None]):
         from fieldkit.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.screen))
 
     def action_blank(self) -> None:
         """Privacy: blank the screen at once (any key brings it back)."""
@@ -216,7 +346,14 @@ class FieldkitApp(App[None]):
         store = self.store
         if store is None:
             return
+        from fieldkit.screens.place import places_of
+
+        self._harvest_step()
         session = self.visit_session
+        self._pending_keys.clear()  # keys typed for the visit never reach the passphrase field
+        self._keys_held = False
+        if "work" in self._modes and self.current_mode == "work":
+            self.places = places_of(list(self.screen_stack))
         self.store = None
         self.visit_session = None
         self.remove_mode("locked")
@@ -227,6 +364,12 @@ class FieldkitApp(App[None]):
         self.run_worker(
             lambda: self._lock_store(store, session), thread=True, group="lock", name="lock"
         )
+
+    def _harvest_step(self) -> None:
+        """The visit step in front puts every answer its widgets hold into the draft."""
+        harvest = getattr(self.screen, "harvest", None)
+        if harvest is not None and self.visit_session is not None:
+            harvest()
 
     def _lock_store(self, store: Store, session: Any) -> None:
         """Write the draft, then drop the keys; a failed write is said, the lock still holds."""
@@ -246,6 +389,7 @@ class FieldkitApp(App[None]):
 
     async def action_quit(self) -> None:
         """Quit: the draft is written first, then the keys are dropped."""
+        self._harvest_step()
         store, session = self.store, self.visit_session
         if store is not None:
             worker = self.run_worker(

@@ -124,7 +124,7 @@ class CaseTable(ScrollView, can_focus=True):
         """One row of the table (only rows on screen are ever rendered)."""
         index = y + self.scroll_offset.y
         if index >= len(self.rows):
-            return Strip.blank(self.size.width)
+            return Strip.blank(self.size.width, self.rich_style)  # NO_COLOR needs a style
         row = self.rows[index]
         base = self.rich_style
         status_style = base

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.case_table import STATUS_LABELS, when_words
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.workers import guarded
 from textual import on, work
@@ -13,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from fieldkit.text import safe
@@ -34,9 +35,10 @@ RECORD_KEYS = (
 class CaseScreen(Screen[None]):
     """Everything the worker needs before knocking; `v` starts (or resumes) the visit."""
 
+    HELP_TITLE = "Case"
     CSS_PATH = "case_view.tcss"
     BINDINGS = [
-        Binding("v", "visit", "Start visit"),
+        Binding("v", "visit", "Start visit", priority=True),  # keys typed next wait for the step
         Binding("k", "acknowledge", "Plan acknowledged", show=False),
         # the case-record keys are listed on the case view itself (RECORD_KEYS), keeping
         # the footer to what fits in 80 columns
@@ -82,16 +84,16 @@ class CaseScreen(Screen[None]):
         with VerticalScroll(id="case-body"):
             yield Static("Loading…", id="case-head")
             yield Static("", id="attention")
+            yield Static("", id="due")
             yield Static("", id="people")
             yield Static("", id="safety")
             yield Static("", id="plan")
-            yield Static("", id="due")
             yield Static("", id="evidence")
             yield Static(RECORD_KEYS, id="record-keys")
-            yield Label("Visits (Enter opens one)", classes="section-title")
-            yield OptionList(id="visits")
+        yield Label("Visits (Tab, then Enter opens one)", id="visits-title")
+        yield OptionList(id="visits")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Read the case off the UI thread."""
@@ -121,6 +123,7 @@ class CaseScreen(Screen[None]):
 
     @on(CaseLoaded)
     def _loaded(self, event: CaseLoaded) -> None:
+        from fieldkit.labels import entity_label
         from fieldkit.services.visits import person_label, supervisor_returns
 
         fk = cast("FieldkitApp", self.app)
@@ -144,16 +147,15 @@ class CaseScreen(Screen[None]):
         for c in event.detail.get("conflicts", []):
             flag = "needs resolution" if c["needs_resolution"] else "conflict"
             versions = " / ".join(safe(str(v["value"])[:30]) for v in c["versions"])
-            attention.append(
-                f"⚑ {flag}: {safe(c['entity'])} {safe(c['entity_id'])} {safe(c['field'])}: "
-                f"{versions}"
-            )
+            what = entity_label(case, str(c["entity"]), str(c["entity_id"]))
+            attention.append(f"⚑ {flag}: {safe(what)}, {safe(str(c['field']))}: {versions}")
         for r in supervisor_returns(event.detail):
-            what = r.get("target_id") or r.get("visit") or ""
+            visit_id = str(r.get("target_id") or r.get("visit") or "")
             said = r.get("comment") or r.get("reason") or ""
             attention.append(
-                f"↩ visit {safe(str(what))} returned by {safe(str(r.get('by', 'the supervisor')))}:"
-                f" {safe(str(said))} (open it and press a to add an addendum)"
+                f"↩ {safe(entity_label(case, 'visit', visit_id))} returned by "
+                f"{safe(str(r.get('by', 'the supervisor')))}: {safe(str(said))} "
+                "(open it and press a to add an addendum)"
             )
         box = self.query_one("#attention", Static)
         box.display = bool(attention)
@@ -229,13 +231,15 @@ class CaseScreen(Screen[None]):
         visits_list.clear_options()
         names = {p.id: p.name.split()[0] for p in case.people}
         for v in sorted(case.visits, key=lambda v: v.date, reverse=True):
-            seen = ", ".join(names.get(pid, pid) for pid in sorted(v.seen_ids())) or "nobody seen"
+            seen = ", ".join(
+                names.get(pid, "a child not on the case") for pid in sorted(v.seen_ids())
+            )
             mark = "✓ signed" if v.signed else "imported"
             visits_list.add_option(
                 Option(
                     safe(
                         f"{v.date} · {'announced' if v.announced else 'unannounced'} · "
-                        f"seen {seen} · {mark}"
+                        f"{'seen ' + seen if seen else 'nobody seen'} · {mark}"
                     ),
                     id=v.id,
                 )
@@ -245,6 +249,25 @@ class CaseScreen(Screen[None]):
         if self.resume is not None:
             draft, self.resume = self.resume, None
             self._start(draft)
+        else:
+            fk.continue_restore(self)
+
+    def restore_place(self, place: dict[str, str]) -> bool:
+        """After an unlock: reopen the visit draft at its step, or the visit record."""
+        from fieldkit.screens.visit.record import VisitRecordScreen
+
+        if self.case is None:
+            return False
+        if place.get("screen") == "visit":
+            draft = next((d for d in self.drafts if d["visit_id"] == place.get("visit_id")), None)
+            if draft is None:
+                return False
+            self._start(draft)
+            return True
+        if place.get("screen") == "record":
+            self.app.push_screen(VisitRecordScreen(self.case, place["visit_id"]))
+            return True
+        return False
 
     @on(OptionList.OptionSelected, "#visits")
     def _open_visit(self, event: OptionList.OptionSelected) -> None:

@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.case_table import CaseTable
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.workers import guarded
 from textual import on, work
@@ -14,7 +15,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from fieldkit.text import safe
 
@@ -37,6 +38,7 @@ FILTER_WORDS = {
 class DashboardScreen(Screen[None]):
     """Today's caseload, most urgent first; type to search names and case ids."""
 
+    HELP_TITLE = "Caseload"
     CSS_PATH = "dashboard.tcss"
     AUTO_FOCUS = "#search"
     BINDINGS = [
@@ -45,9 +47,11 @@ class DashboardScreen(Screen[None]):
         Binding("up", "cursor_up", "Up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
-        Binding("f3", "cycle_filter", "Filter", key_display="F3"),
-        Binding("f4", "drafts", "Drafts", key_display="F4"),
-        Binding("slash", "focus_search", "Search", show=False),
+        Binding(
+            "f3", "cycle_filter", "Filter", key_display="F3", tooltip="all, overdue, due, due soon"
+        ),
+        Binding("f4", "drafts", "Drafts", key_display="F4", tooltip="resume an unfinished visit"),
+        Binding("slash", "focus_search", "Search", show=False, priority=True),
         Binding("escape", "clear_search", "Clear search", show=False),
     ]
 
@@ -86,7 +90,7 @@ class DashboardScreen(Screen[None]):
         yield CaseTable(fk.today, id="cases")
         yield Static("", id="drafts-line")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Decrypt and rank the caseload off the UI thread."""
@@ -141,7 +145,11 @@ class DashboardScreen(Screen[None]):
         if not same_rows or not event.rows:
             self.apply_filter()
         self._show_drafts()
-        if self.drafts and not self._offered_drafts:
+        fk = cast("FieldkitApp", self.app)
+        if fk.restoring:
+            self._offered_drafts = True
+            fk.continue_restore(self)
+        elif self.drafts and not self._offered_drafts:
             self._offered_drafts = True
             self.action_drafts()
 
@@ -223,8 +231,10 @@ class DashboardScreen(Screen[None]):
         self.status_filter = STATUS_FILTERS[(at + 1) % len(STATUS_FILTERS)]
 
     def action_focus_search(self) -> None:
-        """Jump to the search field."""
-        self.query_one("#search", Input).focus()
+        """Jump to the search, its words selected so typing replaces them ("/" is never typed)."""
+        search = self.query_one("#search", Input)
+        search.focus()
+        search.select_all()
 
     def action_clear_search(self) -> None:
         """Empty the search."""

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from fieldkit.labels import step_label
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def _saved_at(updated: str) -> str:
 class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
     """Enter resumes the highlighted visit, x discards it (asks again), Escape is later."""
 
+    HELP_TITLE = "Unfinished visits"
     CSS_PATH = "draft_offer.tcss"
     AUTO_FOCUS = "#draft-list"
     BINDINGS = [
@@ -49,13 +51,13 @@ class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
             options = []
             for n, d in enumerate(self.drafts):
                 case = self.cases.get(d["case_id"])
-                who = case.family_name if case else ""
+                who = f"{case.family_name} family" if case else f"case {d['case_id']}"
+                step = step_label(str(d.get("step") or "kind"), case)
                 options.append(
                     Option(
                         safe(
-                            f"{d['case_id']} {who} · visit of {d['record'].get('date')} · "
-                            f"step {d.get('step', 'kind')} · "
-                            f"saved {_saved_at(d.get('updated', ''))}"
+                            f"{who} · visit of {d['record'].get('date')} · "
+                            f"at “{step}” · saved {_saved_at(d.get('updated', ''))}"
                         ),
                         id=str(n),
                     )

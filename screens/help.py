@@ -1,23 +1,18 @@
-"""Help: every key of the screen underneath, in words."""
+"""Help: every key of the screen the worker is on, read from that screen's bindings."""
 
 from __future__ import annotations
 
+from fieldkit.screens.keys import KeyLine, screen_keys, typing_field_focused
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 
-def _key(key: str) -> str:
-    return {"question_mark": "?", "slash": "/", "escape": "Esc", "enter": "Enter"}.get(
-        key,
-        key.replace("ctrl+", "Ctrl+").upper() if len(key) <= 3 else key.replace("ctrl+", "Ctrl+"),
-    )
-
-
 class HelpScreen(ModalScreen[None]):
-    """Lists the keys active on the screen below, and the app-wide ones."""
+    """Lists the keys active on the screen below (never the help window's own)."""
 
     CSS_PATH = "help.tcss"
     BINDINGS = [
@@ -26,32 +21,28 @@ class HelpScreen(ModalScreen[None]):
         Binding("question_mark", "close", "Close", show=False),
     ]
 
+    def __init__(self, below: Screen[object]) -> None:
+        super().__init__()
+        self.below = below
+        self.keys: list[KeyLine] = screen_keys(below)
+        """The lines shown, one per key, in the order Textual tries them."""
+
     def compose(self) -> ComposeResult:
-        """The keys of the screen below, then the app's."""
-        below = self.app.screen_stack[-1] if self.app.screen_stack else None
-        lines = ["[b]Keys[/b]  (Esc closes)", ""]
-        seen: set[str] = set()
-        nodes = [below, below.focused if below else None, self.app] if below else [self.app]
-        for node in nodes:
-            if node is None:
-                continue
-            for binding in node._bindings.key_to_bindings.values():
-                for b in binding:
-                    if not b.description or b.key in seen:
-                        continue
-                    seen.add(b.key)
-                    lines.append(f"  {_key(b.key):<10} {b.description}")
+        """One line per key of the screen below, then a few words on safety keys."""
+        title = getattr(self.below, "HELP_TITLE", "") or type(self.below).__name__
+        lines = [f"[b]Keys on this screen: {escape(str(title))}[/b]  (Esc closes)", ""]
+        width = max((len(k.key) for k in self.keys), default=6) + 2
+        lines += [f"  {escape(k.key):<{width}} {escape(k.description)}" for k in self.keys]
+        if typing_field_focused(self.below):
+            lines.append(f"  {'…':<{width}} in a text field: the usual editing keys")
+        lines.append(f"  {'↑ ↓ PgUp':<{width}} scroll the page when it is longer than the screen")
         lines += [
             "",
-            "  Ctrl+P     command palette: find a case or an action",
-            "  Ctrl+Q     quit (the visit draft is saved first)",
-            "",
             "Every answer in a visit is saved, encrypted, as you type.",
-            "Ctrl+L locks now; the app also locks itself when left idle.",
-            "Ctrl+B blanks the screen when someone looks over your shoulder.",
+            "The app also locks itself when left idle.",
         ]
         with VerticalScroll(id="help-box"):
-            yield Static("\n".join(lines))
+            yield Static("\n".join(lines), id="help-keys")
 
     def action_close(self) -> None:
         """Back to where the worker was."""

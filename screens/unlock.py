@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from fieldkit.text import safe
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 class UnlockScreen(Screen[None]):
     """Ask for the passphrase; a wrong one says so and lets the worker try again."""
 
+    HELP_TITLE = "Unlock"
     CSS_PATH = "unlock.tcss"
     AUTO_FOCUS = "#passphrase"
 
@@ -45,18 +47,26 @@ class UnlockScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """A title, the profile's file name, the passphrase field and a status line."""
+        from fieldkit.prefs import load_prefs
+
         fk = cast("FieldkitApp", self.app)
         name = fk.profile_path.name if fk.profile_path else "no profile"
         with Center(), Vertical(id="unlock-box"):
             yield Static("fieldkit", id="unlock-title")
             yield Static(f"Profile {safe(name)} is locked.", id="unlock-profile")
+            demo = load_prefs(fk.profile_path).get("demo_passphrase")
+            if demo:  # marked by `demo-seed --mark-demo`: synthetic cases only
+                yield Static(
+                    f"Demo profile (synthetic cases): the passphrase is “{safe(demo)}”.",
+                    id="unlock-demo",
+                )
             yield Input(
                 placeholder="Passphrase, then Enter",
                 password=True,
                 id="passphrase",
             )
             yield Static("", id="unlock-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """On first start, a passphrase from the environment unlocks without typing."""

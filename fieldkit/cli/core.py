@@ -294,6 +294,14 @@ def demo_seed(
     today: Annotated[
         str | None, typer.Option("--today", help="Anchor date YYYY-MM-DD (default: today).")
     ] = None,
+    mark_demo: Annotated[
+        bool,
+        typer.Option(
+            "--mark-demo",
+            help="Mark this profile as a demo: its unlock screen states the passphrase "
+            "(FIELDKIT_PASSPHRASE). Only for throwaway profiles with synthetic cases.",
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic, deterministic caseload through the normal import path."""
     from fieldkit.demo import demo_document, plan_records
@@ -310,6 +318,10 @@ def demo_seed(
     finally:
         store.close()
     console.print(f"Seeded {len(ids)} synthetic cases (seed {seed}, as of {anchor}).")
+    if mark_demo:
+        from fieldkit.prefs import save_pref
+
+        save_pref(context.path, "demo_passphrase", services.passphrase_from_env() or "")
 
 
 def _parse_day(value: str, option: str) -> date:

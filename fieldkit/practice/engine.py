@@ -388,12 +388,12 @@ class _CaseRules:
             if not plan.pending_approval:
                 continue
             made = plan.created or self.as_of
-            label = f"alternative safety plan {plan.id}"
+            label = f"alternative safety plan of {made.isoformat()}"  # a date, never its id
             if plan.approval == ApprovalState.PENDING:
                 status = "overdue" if made < self.as_of else "due"
                 reason = (
-                    f"{label} made {made.isoformat()}; a supervisor approves it before it is "
-                    "implemented (SA-2)"
+                    f"alternative safety plan made {made.isoformat()}; a supervisor approves it "
+                    "before it is implemented (SA-2)"
                 )
                 self.add("SA-2", f"supervisor approval of {label}", made, status, reason)
             n = p.safety_plan_documentation_working_days
@@ -405,8 +405,8 @@ class _CaseRules:
             ]
             holiday = "".join(f", skipping {name} {d.isoformat()}" for d, name in skipped)
             reason = (
-                f"{label} made {made.isoformat()} ({made:%A}); documented within {n} working "
-                f"day(s): {due.isoformat()} ({due:%A}){holiday} (SA-2)"
+                f"alternative safety plan made {made.isoformat()} ({made:%A}); documented "
+                f"within {n} working day(s): {due.isoformat()} ({due:%A}){holiday} (SA-2)"
             )
             self.add("SA-2", f"document {label}", due, p.status_for(due, self.as_of), reason)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fieldkit.screens.case.form import CaseFormScreen, parse_day
+from fieldkit.screens.toggles import TickBox
 from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input, Label, TextArea
 
@@ -27,7 +28,7 @@ class AssessmentScreen(CaseFormScreen):
         yield Label("Needs")
         yield TextArea(id="as-needs")
         # never pre-asserted: the worker ticks it when it happened (PL-1)
-        yield Checkbox("Results discussed with the family (PL-1)", False, id="as-discussed")
+        yield TickBox("Results discussed with the family (PL-1)", False, id="as-discussed")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
         from fieldkit.services import casework

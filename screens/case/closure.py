@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fieldkit.screens.case.form import CaseFormScreen, parse_day
+from fieldkit.screens.toggles import Choice
 from textual.app import ComposeResult
-from textual.widgets import Input, Label, RadioButton, RadioSet, TextArea
+from textual.widgets import Input, Label, RadioSet, TextArea
 
 from fieldkit.practice import PolicyProfile
 from fieldkit.services import Store
@@ -29,8 +30,8 @@ class ClosureScreen(CaseFormScreen):
         yield TextArea(id="cl-supports")
         yield Label("Were the plan's goals met?")
         with RadioSet(id="cl-goals"):
-            yield RadioButton("yes", id="cl-goals-yes")
-            yield RadioButton("no", id="cl-goals-no")
+            yield Choice("yes", id="cl-goals-yes")
+            yield Choice("no", id="cl-goals-no")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
         from fieldkit.services import casework

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from rich.markup import escape
 from textual import on, work
@@ -16,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from fieldkit.errors import FieldkitError
 
@@ -72,7 +73,7 @@ class CaseFormScreen(Screen[None]):
             yield from self.fields()
         yield Static("", id="form-result", classes="form-result")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def fields(self) -> ComposeResult:
         """The form's widgets."""

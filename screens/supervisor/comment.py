@@ -13,6 +13,7 @@ from textual.widgets import Input, Label, Static
 class CommentModal(ModalScreen[str | None]):
     """Ask why; Enter sends it, Escape cancels (None)."""
 
+    HELP_TITLE = "Comment"
     DEFAULT_CSS = """
     CommentModal { align: center middle; }
     CommentModal > Vertical {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.workers import guarded
 from textual import on, work
@@ -13,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from fieldkit.text import safe
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 class ConflictsScreen(Screen[None]):
     """Both versions side by side; pick one (1, 2) or write a combination (e)."""
 
+    HELP_TITLE = "Conflicts"
     CSS_PATH = "conflicts.tcss"
     AUTO_FOCUS = "#conflict-list"
     BINDINGS = [
@@ -63,7 +65,7 @@ class ConflictsScreen(Screen[None]):
         yield Input(placeholder="Combined value (JSON or text), then Enter", id="combined")
         yield Static("", id="conflict-result")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Columns, then read."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.workers import guarded
 from textual import on, work
@@ -11,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from fieldkit.text import safe
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 class ReviewQueueScreen(Screen[None]):
     """What waits for the supervisor, with what the rules engine flags on each item."""
 
+    HELP_TITLE = "Review queue"
     CSS_PATH = "queue.tcss"
     AUTO_FOCUS = "#queue"
     BINDINGS = [
@@ -58,7 +60,7 @@ class ReviewQueueScreen(Screen[None]):
         yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
         yield Static("", id="queue-flags")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Columns, then read the queue off the UI thread."""
@@ -115,6 +117,21 @@ class ReviewQueueScreen(Screen[None]):
             else f"Nothing waiting for review.{extra}"
         )
         self._show_flags()
+        cast("FieldkitApp", self.app).continue_restore(self)
+
+    def restore_place(self, place: dict[str, str]) -> bool:
+        """After an unlock: reopen the record that was under review."""
+        from fieldkit.screens.supervisor.record_review import RecordReviewScreen
+
+        if place.get("screen") != "review":
+            return False
+        wanted = (place.get("case_id"), place.get("target"), place.get("target_id"))
+        for n, item in enumerate(self.items):
+            if (item.case_id, item.target, item.target_id) == wanted:
+                self.query_one("#queue", DataTable).move_cursor(row=n)
+                self.app.push_screen(RecordReviewScreen(item))
+                return True
+        return False
 
     @on(DataTable.RowHighlighted, "#queue")
     def _highlighted(self) -> None:

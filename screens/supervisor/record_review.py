@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.workers import guarded
 from textual import on, work
@@ -12,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from fieldkit.text import safe
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 class RecordReviewScreen(Screen[None]):
     """The record as the worker signed it, every addendum, every earlier decision."""
 
+    HELP_TITLE = "Review a record"
     CSS_PATH = "record_review.tcss"
     BINDINGS = [
         Binding("a", "approve", "Approve"),
@@ -67,7 +69,7 @@ class RecordReviewScreen(Screen[None]):
             yield Static("Reading…", id="record")
         yield Static("", id="decision")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Decrypt the record off the UI thread."""
@@ -138,12 +140,35 @@ class RecordReviewScreen(Screen[None]):
     def _read(self, event: RecordRead) -> None:
         self.query_one("#record", Static).update(event.text)
 
+    def _what(self) -> str:
+        """The record in words: "the visit of 2026-11-20 (Ortiz family, jsmith)"."""
+        item = self.item
+        kind = "alternative safety plan" if item.target == "safety_plan" else "visit"
+        worker = f", {item.worker}" if item.worker else ""
+        return f"the {kind} of {item.day.isoformat()} ({item.family}{worker})"
+
+    def _confirmed(self, decision: str, comment: str, question: str, detail: str) -> None:
+        """Ask once, then record: a decision reaches the worker and binds to what is shown."""
+        from fieldkit.screens.confirm import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.decide(decision, comment)
+
+        self.app.push_screen(ConfirmDialog(question, detail), answered)
+
     def action_approve(self) -> None:
-        """Approve exactly what is shown (the approval binds its SHA-256)."""
+        """Approve exactly what is shown (the approval binds its SHA-256), once confirmed."""
         decision = "approved"
         if self.item.target == "safety_plan" and "phone approval" in self.item.title:
             decision = "confirmed"
-        self.decide(decision, "")
+        verb = "Confirm the phone approval of" if decision == "confirmed" else "Approve"
+        self._confirmed(
+            decision,
+            "",
+            f"{verb} {self._what()}?",
+            "The approval covers exactly what is shown; a later change shows it as stale.",
+        )
 
     def action_send_back(self) -> None:
         """A visit goes back to the worker; a plan is rejected. Both need a comment."""
@@ -155,10 +180,13 @@ class RecordReviewScreen(Screen[None]):
             if decision == "returned"
             else "Reject the safety plan: why?"
         )
+        verb = "Return" if decision == "returned" else "Reject"
 
         def done(comment: str | None) -> None:
             if comment:
-                self.decide(decision, comment)
+                self._confirmed(
+                    decision, comment, f"{verb} {self._what()}?", f"Your comment: {comment}"
+                )
 
         self.app.push_screen(CommentModal(title), done)
 
@@ -171,7 +199,12 @@ class RecordReviewScreen(Screen[None]):
 
         def done(comment: str | None) -> None:
             if comment:
-                self.decide("disputed", comment)
+                self._confirmed(
+                    "disputed",
+                    comment,
+                    f"Dispute the phone approval of {self._what()}?",
+                    f"Your comment: {comment}",
+                )
 
         self.app.push_screen(CommentModal("Dispute the phone approval: what happened?"), done)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.toggles import TickBox
 from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Checkbox, Footer, Input, Label, Static, TextArea
+from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
 from fieldkit.text import safe
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 class SupervisionScreen(Screen[None]):
     """One form; ctrl+s records it, and the next supervision date moves (RV-1)."""
 
+    HELP_TITLE = "Supervision"
     CSS_PATH = "supervision.tcss"
     AUTO_FOCUS = "#sup-decisions"
     BINDINGS = [
@@ -79,11 +82,11 @@ class SupervisionScreen(Screen[None]):
             yield Input(fk.today.isoformat(), id="sup-date")
             yield Label("Decisions")
             yield TextArea(id="sup-decisions")
-            yield Checkbox("Visit frequency reviewed (VI-1)", id="sup-frequency")
-            yield Checkbox("Case is higher risk: supervise more often (RV-1)", id="sup-risk")
+            yield TickBox("Visit frequency reviewed (VI-1)", id="sup-frequency")
+            yield TickBox("Case is higher risk: supervise more often (RV-1)", id="sup-risk")
         yield Static("", id="sup-result")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def action_save(self) -> None:
         """Check the date, then record off the UI thread."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.workers import guarded
 from textual import on, work
@@ -11,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from fieldkit.text import safe
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 class TeamScreen(Screen[None]):
     """The week's audit at a glance: every worker's open items, most urgent first."""
 
+    HELP_TITLE = "Team"
     CSS_PATH = "team.tcss"
     AUTO_FOCUS = "#team-items"
     BINDINGS = [
@@ -49,7 +51,7 @@ class TeamScreen(Screen[None]):
         yield DataTable(id="team-workers", cursor_type="none")
         yield DataTable(id="team-items", cursor_type="row", zebra_stripes=True)
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Columns, then compute off the UI thread."""

@@ -12,6 +12,7 @@ from textual.widgets import Label, Static, TextArea
 class AddendumDialog(ModalScreen[str | None]):
     """Ctrl+S keeps the addendum; Escape drops it."""
 
+    HELP_TITLE = "Addendum"
     CSS_PATH = "addendum.tcss"
     AUTO_FOCUS = "#addendum-text"
     BINDINGS = [

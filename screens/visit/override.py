@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 class OverrideDialog(ModalScreen[str | None]):
     """Asks why the rule is not met; Enter records, Escape cancels."""
 
+    HELP_TITLE = "Override a check"
     CSS_PATH = "override.tcss"
     AUTO_FOCUS = "#reason"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

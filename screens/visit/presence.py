@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from fieldkit.screens.toggles import TickList
 from fieldkit.screens.visit.step import VisitStep
 from textual.app import ComposeResult
-from textual.widgets import Input, Label, SelectionList
+from textual.widgets import Input, Label
 from textual.widgets.selection_list import Selection
 
 from fieldkit.text import safe
@@ -25,7 +26,7 @@ class PresenceStep(VisitStep):
         today = strict_date(record.date) or self.session.app.today
         yield Label("Who is present? (Space ticks, arrows move; a child not ticked cannot be seen)")
         yield self.bind(
-            SelectionList[str](
+            TickList(
                 *[
                     Selection(safe(person_label(p, today)), p.id, p.id in present)
                     for p in self.session.case.people

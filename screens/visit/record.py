@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.workers import guarded
 from textual import on, work
@@ -12,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from fieldkit.text import safe
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 class VisitRecordScreen(Screen[None]):
     """The visit as stored; `a` adds an addendum (a correction), Escape goes back."""
 
+    HELP_TITLE = "Visit record"
     CSS_PATH = "record.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -51,7 +53,7 @@ class VisitRecordScreen(Screen[None]):
         with VerticalScroll(id="record-body"):
             yield Static("Loading…", id="record")
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Read the visit off the UI thread."""

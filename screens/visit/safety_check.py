@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from fieldkit.screens.toggles import TickList
 from fieldkit.screens.visit.step import VisitStep, yes_no
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, SelectionList, Static, TextArea
+from textual.widgets import Input, Label, Static, TextArea
 from textual.widgets.selection_list import Selection
 
 from fieldkit.text import safe
@@ -39,7 +40,7 @@ class SafetyCheckStep(VisitStep):
         with Vertical(id="assessment"):
             yield Label("Safety assessment (SA-3): which circumstances changed?")
             yield self.bind(
-                SelectionList[str](
+                TickList(
                     *[Selection(c, c, c in safety.circumstances) for c in SA3_CIRCUMSTANCES],
                     id="circumstances",
                 ),

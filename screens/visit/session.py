@@ -27,15 +27,6 @@ AUTOSAVE_DELAY = 0.25
 """Seconds after the last keystroke before the draft is written (≤ 300 ms); `make_app` can
 set another for tests."""
 
-STEP_TITLES = {
-    "kind": "Kind of contact",
-    "present": "Who is present, and where",
-    "safety": "Safety check",
-    "progress": "Progress on the service plan",
-    "next": "Notes, next steps and next visit",
-    "review": "Review and sign",
-}
-
 
 class VisitSession:
     """Owns the visit record while the visit's step screens come and go."""
@@ -67,13 +58,9 @@ class VisitSession:
 
     def title(self, key: str) -> str:
         """The step's title in words, e.g. "Leo Ortiz: private interview"."""
-        if key.startswith("child:"):
-            person = self.person(key.split(":", 1)[1])
-            if person is None:
-                return "Child"
-            what = "private interview" if person.verbal else "direct observation"
-            return f"{person.name}: {what}"
-        return STEP_TITLES.get(key, key)
+        from fieldkit.labels import step_label
+
+        return step_label(key, self.case)
 
     def person(self, person_id: str) -> Any:
         """A person on the case, or None."""
@@ -107,6 +94,7 @@ class VisitSession:
         key = self.draft.get("step") or "kind"
         if key not in self.steps:
             key = "kind"
+        self.app.hold_keys()
         self.app.push_screen(self.screen_for(key))
 
     def go(self, key: str) -> None:
@@ -120,6 +108,7 @@ class VisitSession:
             mark_ended(self.draft)
         self.changed()
         self.flush()
+        self.app.hold_keys()
         self.app.switch_screen(self.screen_for(key))
 
     def offset(self, key: str, delta: int) -> str | None:

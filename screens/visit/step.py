@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.toggles import Choice
 from textual import on
 from textual._path import CSSPathType
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -15,7 +18,6 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import (
     Checkbox,
-    Footer,
     Input,
     RadioButton,
     RadioSet,
@@ -27,6 +29,7 @@ from textual.widgets import (
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
+    from fieldkit.screens.app import FieldkitApp
     from fieldkit.screens.visit.session import VisitSession
 
     from fieldkit.visit_record import VisitRecord
@@ -39,8 +42,8 @@ SAVED_WORDS = {"saved": "✓ saved", "editing": "✎ saving…"}
 def yes_no(name: str, value: bool | None, yes: str = "Yes", no: str = "No") -> RadioSet:
     """A Yes / No question that can also be unanswered (None)."""
     return RadioSet(
-        RadioButton(yes, value=value is True, id=f"{name}-yes"),
-        RadioButton(no, value=value is False, id=f"{name}-no"),
+        Choice(yes, value=value is True, id=f"{name}-yes"),
+        Choice(no, value=value is False, id=f"{name}-no"),
         id=name,
         classes="yes-no",
     )
@@ -50,7 +53,7 @@ def choice(name: str, options: tuple[str, ...], current: str | None) -> RadioSet
     """A one-of question that starts unanswered unless `current` names an option."""
     return RadioSet(
         *[
-            RadioButton(option, value=option == current, id=f"{name}-{option.replace(' ', '-')}")
+            Choice(option, value=option == current, id=f"{name}-{option.replace(' ', '-')}")
             for option in options
         ],
         id=name,
@@ -67,6 +70,7 @@ def answer_of(radio: RadioSet) -> bool | None:
 class VisitStep(Screen[None]):
     """One step: subclasses compose the body and bind each widget to a record field."""
 
+    HELP_TITLE = "Visit step"
     CSS_PATH: ClassVar[CSSPathType | None] = "step.tcss"
     AUTO_FOCUS = None
     BINDINGS = [
@@ -74,6 +78,11 @@ class VisitStep(Screen[None]):
         Binding("escape", "previous_step", "Back"),
         Binding("ctrl+r", "review", "Review", priority=True),
         Binding("f2", "leave", "Leave visit", key_display="F2"),
+        # Priority: focus moves before the next key is delivered, so a burst of typing
+        # after Tab or Enter lands in the next field, never in the one just left.
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
+        Binding("enter", "enter", "Next field (from a one-line field)", show=False, priority=True),
     ]
 
     def __init__(self, session: VisitSession, key: str) -> None:
@@ -99,7 +108,7 @@ class VisitStep(Screen[None]):
         with VerticalScroll(id="step-body"):
             yield from self.compose_body()
         yield StatusBar()
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         """The step's questions."""
@@ -109,13 +118,58 @@ class VisitStep(Screen[None]):
         """Show saved/saving as the draft is written; answers start flowing after mount."""
         self.session.indicator = self._indicate
         self._indicate("saved" if self.session.saved else "editing")
-        first = next((w for w in self.query("#step-body *") if w.focusable), None)
-        if first is not None:
-            first.focus()
         self.call_after_refresh(self._ready)
 
-    def _ready(self) -> None:
+    def first_field(self) -> Widget | None:
+        """The first text field shown (not a tick box: a typed space must not tick it)."""
+        shown = [
+            w
+            for w in self.query("#step-body *")
+            if w.focusable and all(a.display for a in w.ancestors_with_self if a is not self)
+        ]
+        typed = [w for w in shown if isinstance(w, Input | TextArea)]
+        return (typed or shown or [None])[0]
+
+    async def _ready(self) -> None:
+        if self is not self.app.screen:
+            self._loading = False
+            return  # replaced before it was drawn: the step in front hands the keys over
+        first = self.first_field()
+        if first is not None:
+            # now, not later: the kept keys are handed over next; the step stays at its top
+            self.set_focus(first, scroll_visible=False)
         self._loading = False
+        await cast("FieldkitApp", self.app).release_keys()
+
+    def harvest(self) -> None:
+        """Read every bound answer from its widget before the step goes away.
+
+        The last letters typed may still be on their way as Changed messages; the widgets
+        already hold them, so nothing typed is lost to a fast Ctrl+N.
+        """
+        if self._loading or not self.is_attached:
+            return
+        for name, setter in self._answer_setters.items():
+            try:
+                widget = self.query_one(f"#{name}")
+            except Exception:
+                continue
+            value: Any
+            if isinstance(widget, Input):
+                value = widget.value
+            elif isinstance(widget, TextArea):
+                value = widget.text
+            elif isinstance(widget, Checkbox):
+                value = widget.value
+            elif isinstance(widget, RadioSet):
+                pressed = [n for n, b in enumerate(widget.query(RadioButton)) if b.value]
+                value = pressed[0] if pressed else -1
+            elif isinstance(widget, SelectionList):
+                value = list(widget.selected)
+            else:
+                continue
+            setter(value)
+        self.session.changed()
 
     def _indicate(self, state: str) -> None:
         if self.is_attached:
@@ -185,14 +239,22 @@ class VisitStep(Screen[None]):
 
     # --- moving between steps ------------------------------------------------------------
 
+    def action_enter(self) -> None:
+        """Enter in a one-line field goes to the next field; elsewhere Enter is the widget's."""
+        if not isinstance(self.focused, Input):
+            raise SkipAction()
+        self.focus_next()
+
     def action_next_step(self) -> None:
         """Go on to the next step (the draft is written first)."""
         following = self.session.offset(self.key, 1)
         if following is not None:
+            self.harvest()
             self.session.go(following)
 
     def action_previous_step(self) -> None:
         """Back one step; from the first step, back to the case."""
+        self.harvest()
         previous = self.session.offset(self.key, -1)
         if previous is None:
             self.session.leave()
@@ -202,9 +264,11 @@ class VisitStep(Screen[None]):
     def action_review(self) -> None:
         """Jump to the review page: what the profile still requires."""
         if self.key != "review":
+            self.harvest()
             self.session.go("review")
 
     def action_leave(self) -> None:
         """Back to the case; the draft is kept and offered again."""
+        self.harvest()
         self.session.leave()
         self.app.notify("Visit kept as a draft; F4 on the caseload or v on the case resumes it.")

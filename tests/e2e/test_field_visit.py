@@ -96,12 +96,13 @@ def test_visit_survives_kill_and_is_signed(tmp_path: Path) -> None:
         tmux.wait_for("Start visit")
         tmux.keys("v")
         tmux.wait_for("Kind of contact")
+        tmux.keys("Tab", pause=0.4)  # from the date (the first text field) round to the kind
         tmux.keys("Enter", pause=0.4)  # kind: home (nothing is chosen for the worker)
         tmux.keys("Tab", "Enter", pause=0.4)  # outcome: completed
         tmux.keys("Tab", "Enter", pause=0.4)  # announced
         tmux.keys("C-n")
         tmux.wait_for("Who is present")
-        tmux.keys("space")  # Leo is present
+        tmux.keys("BTab", "space")  # back from "others present" to the list: Leo is present
         tmux.keys("C-n")
         tmux.wait_for("Safety check")
         tmux.keys("Right", "Enter")  # "No change"

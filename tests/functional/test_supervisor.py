@@ -91,6 +91,11 @@ async def test_the_supervisor_opens_on_the_queue_and_confirms_a_phone_approval(
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
+        assert "Confirm the phone approval" in str(
+            app.screen.query_one("#confirm-question").render()
+        )
+        await pilot.press("y")
+        await settle(pilot)
         assert isinstance(app.screen, ReviewQueueScreen)
         assert [i.target for i in app.screen.items] == ["visit"]
     plan = console_store.entity("C-2", "safety_plan", "alt-v7")
@@ -116,12 +121,18 @@ async def test_record_supervision_from_the_team_view(console_store: Store) -> No
     assert sessions[0].fields["date"] == TODAY.isoformat()
 
 
-async def _review(store: Store, keys: list[str], comment: str | None = None) -> None:
-    """Open the first queue item in the console and press `keys` (typing a comment)."""
+async def _review(
+    store: Store,
+    keys: list[str],
+    comment: str | None = None,
+    confirm: str | None = "y",
+    row: int = 0,
+) -> None:
+    """Open a queue item, press `keys`, type a comment, answer the confirmation."""
     app = make_app(store=store, today=TODAY)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("enter")
+        await pilot.press(*["down"] * row, "enter")
         await settle(pilot)
         for key in keys:
             await pilot.press(key)
@@ -130,6 +141,22 @@ async def _review(store: Store, keys: list[str], comment: str | None = None) -> 
             await type_text(pilot, "#comment", comment)
             await pilot.press("enter")
             await settle(pilot)
+        if confirm is not None:
+            await pilot.press(confirm)
+            await settle(pilot)
+
+
+async def test_approve_and_return_ask_first_and_no_records_nothing(console_store: Store) -> None:
+    """Approve, return and reject are one key each: each asks once, and "n" records nothing."""
+    await _review(console_store, ["a"], confirm="n", row=1)
+    await _review(console_store, ["x"], "Where was Leo?", confirm="escape", row=1)
+    await _review(console_store, ["x"], "No aunt at night", confirm="n")
+    assert review.latest_decision(console_store, "C-1", "visit", "v1") is None
+    assert review.latest_decision(console_store, "C-2", "safety_plan", "alt-v7") is None
+    await _review(console_store, ["x"], "Where was Leo?", row=1)
+    returned = review.latest_decision(console_store, "C-1", "visit", "v1")
+    assert returned is not None and returned.decision == "returned"
+    assert returned.comment == "Where was Leo?"
 
 
 async def test_review_return_addendum_approve_across_two_laptops(agency: Agency) -> None:  # noqa: F811

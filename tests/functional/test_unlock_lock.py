@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fieldkit.screens.app import make_app
 from fieldkit.screens.dashboard import DashboardScreen
 from fieldkit.screens.unlock import UnlockScreen
+from textual.pilot import Pilot
+from textual.widgets import Input
 
 from fieldkit import services
 from fieldkit.errors import StoreError, StoreLocked
 from fieldkit.services import visits
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
-from tests.functional.conftest import TODAY, settle, type_text, until
+from tests.functional.conftest import TODAY, open_case, settle, type_text, until
 
 
 def _profile(tmp_path: Path) -> Path:
@@ -91,6 +94,88 @@ async def test_the_second_start_shows_the_sealed_caseload_at_once(tmp_path: Path
     store.record("C-1", "visit", "v9", {"date": "2026-11-26"})
     assert caseload.cached_rows(store, TODAY) is None
     store.close()
+
+
+async def _unlock(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, UnlockScreen)
+    await type_text(pilot, "#passphrase", PASSPHRASE)
+    await pilot.press("enter")
+    for _ in range(100):
+        await settle(pilot)
+        if not getattr(pilot.app, "places", None):
+            break
+
+
+async def test_unlock_returns_to_the_visit_step_the_worker_was_on(tmp_path: Path) -> None:
+    """Lock mid-visit (Ctrl+L): every screen goes; unlock rebuilds caseload → case → the step."""
+    from fieldkit.screens.case_view import CaseScreen
+    from fieldkit.screens.visit.step import VisitStep
+
+    path = _profile(tmp_path)
+    app = make_app(profile_path=path, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _unlock(pilot)
+        await open_case(pilot, "C-1")
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await type_text(pilot, "#location", "porch")
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, UnlockScreen) and app.store is None
+        assert len(app.screen_stack) == 1, "no decrypted screen is kept while locked"
+        await _unlock(pilot)
+        screen = app.screen
+        assert isinstance(screen, VisitStep) and screen.key == "present"
+        assert screen.query_one("#location", Input).value == "porch"
+        kinds = [type(s).__name__ for s in app.screen_stack]
+        assert kinds == ["DashboardScreen", "CaseScreen", "PresenceStep"]
+        assert isinstance(app.screen_stack[1], CaseScreen)
+        # Back from the step is the case, as before the lock.
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen) and app.screen.case_id == "C-1"
+
+
+async def test_unlock_returns_to_the_case_and_the_theme_is_the_profiles(tmp_path: Path) -> None:
+    """The theme chosen once is the profile's; a lock on a case comes back to the case."""
+    from fieldkit.screens.case_view import CaseScreen
+
+    from fieldkit.prefs import load_prefs
+
+    path = _profile(tmp_path)
+    app = make_app(profile_path=path, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _unlock(pilot)
+        app.theme = "high-contrast"
+        await open_case(pilot, "C-1")
+        await pilot.press("ctrl+l")
+        await _unlock(pilot)
+        assert isinstance(app.screen, CaseScreen) and app.screen.case_id == "C-1"
+    assert load_prefs(path)["theme"] == "high-contrast"
+    again = make_app(profile_path=path, today=TODAY)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert again.theme == "high-contrast"
+
+
+async def test_only_a_demo_profile_states_its_passphrase(tmp_path: Path) -> None:
+    """The demo marker is in the profile (its prefs), not a global: a real one says nothing."""
+    from fieldkit.prefs import save_pref
+
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "real").mkdir()
+    demo, real = _profile(tmp_path / "demo"), _profile(tmp_path / "real")
+    save_pref(demo, "demo_passphrase", PASSPHRASE)
+    for path, shown in ((demo, True), (real, False)):
+        app = make_app(profile_path=path, today=TODAY)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, UnlockScreen)
+            text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+            assert (PASSPHRASE in text) is shown
 
 
 async def test_a_worker_error_is_one_line_and_the_app_keeps_running(

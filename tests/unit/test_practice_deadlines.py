@@ -579,7 +579,7 @@ def test_sa2_phone_approved_plan_only_needs_documenting() -> None:
     )
     items = [i for i in due_items(case, ON, date(2026, 10, 14)) if i.rule == "SA-2"]
     assert [(i.what, i.due, i.status) for i in items] == [
-        ("document alternative safety plan sp2", date(2026, 10, 13), "overdue")
+        ("document alternative safety plan of 2026-10-09", date(2026, 10, 13), "overdue")
     ]
     assert "skipping Thanksgiving Day 2026-10-12" in items[0].reason
 
