@@ -96,7 +96,8 @@ def test_visit_survives_kill_and_is_signed(tmp_path: Path) -> None:
         tmux.wait_for("Start visit")
         tmux.keys("v")
         tmux.wait_for("Kind of contact")
-        tmux.keys("Tab", pause=0.4)  # from the date (the first text field) round to the kind
+        # from the date (the first text field) round, past the step's scroll area, to the kind
+        tmux.keys("Tab", "Tab", pause=0.4)
         tmux.keys("Enter", pause=0.4)  # kind: home (nothing is chosen for the worker)
         tmux.keys("Tab", "Enter", pause=0.4)  # outcome: completed
         tmux.keys("Tab", "Enter", pause=0.4)  # announced
