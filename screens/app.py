@@ -308,7 +308,7 @@ class FieldkitApp(App[None]):
         if store is None:
             return
         try:
-            from fieldkit.sync.client import run_sync
+            from fieldkit.services.sync import run_sync
 
             summary = run_sync(store)
         except FieldkitError as exc:

@@ -712,6 +712,7 @@ def run_sync(
     batch_size: int = PUSH_BATCH,
     page_size: int = PULL_PAGE,
     retry_all: bool = False,
+    pull_all_attachments: bool = False,
 ) -> SyncSummary:
     """Verify, push, pull, merge; OfflineError (exit 2) when the server cannot be reached.
 
@@ -727,7 +728,17 @@ def run_sync(
     summary.ops_checked = outcome.check_own_chain(store)
     with SyncClient(store, transport=transport) as client:
         try:
-            return _run(store, client, summary, progress, batch_size, page_size, retry_all, started)
+            return _run(
+                store,
+                client,
+                summary,
+                progress,
+                batch_size,
+                page_size,
+                retry_all,
+                started,
+                pull_all_attachments,
+            )
         except WipeRequested:
             from .wipe import drain_and_wipe
 
@@ -744,6 +755,7 @@ def _run(
     page_size: int,
     retry_all: bool,
     started: float,
+    pull_all_attachments: bool = False,
 ) -> SyncSummary:
     """The sync proper, over an open client (see `run_sync`)."""
     hello = client.hello()
@@ -763,7 +775,7 @@ def _run(
     # Attachments go after the text, so a slow or broken upload never holds it up.
     from fieldkit.sync.attachment_sync import sync_attachments
 
-    sync_attachments(store, client, summary, progress, _pull_attachments(store))
+    sync_attachments(store, client, summary, progress, pull_all_attachments)
     summary.waiting = store.outbox_count()
     summary.quarantined_total = len(store.quarantined())
     summary.waiting_keys = _waiting_keys(store, keys)
@@ -790,17 +802,6 @@ def _run(
         store.set_meta("last_sync", summary.last_sync)
         store.set_meta(outcome.WAITING_KEYS_META, json.dumps(summary.waiting_keys))
     return summary
-
-
-def _pull_attachments(store: Store) -> bool:
-    """The profile's `[evidence] pull_attachments`: "always" downloads every attachment."""
-    from fieldkit.practice import load_profile
-    from fieldkit.practice.profile import ProfileError
-
-    try:
-        return load_profile(store.meta("policy") or None).pull_attachments == "always"
-    except ProfileError:
-        return False
 
 
 def _report(client: SyncClient, summary: SyncSummary) -> None:

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from fieldkit import services
 from fieldkit.errors import FieldkitError
-from fieldkit.store import Store
+from fieldkit.services import Store
 
 console = Console()
 contact_app = typer.Typer(

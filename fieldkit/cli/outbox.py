@@ -59,7 +59,7 @@ def run_sync_command(
     retry_all: bool = False,
 ) -> None:
     """Run one sync as `fieldkit sync` does; exit with the code its outcome names."""
-    from fieldkit.sync.client import run_sync
+    from fieldkit.services.sync import run_sync
     from fieldkit.sync.outcome import EXIT_ERROR, OUTCOMES
 
     try:
