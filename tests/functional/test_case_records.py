@@ -138,6 +138,8 @@ async def test_plan_returned_by_the_supervisor_then_approved(case_store: Store) 
         await write(pilot, "#comment", "Add a goal on housing")
         await pilot.press("enter")
         await settle(pilot)
+        await pilot.press("y")  # the console asks before a decision is recorded
+        await settle(pilot)
         assert review.latest_decision(case_store, "C-1", "service_plan", first).decision == (
             "returned"
         )
@@ -148,6 +150,8 @@ async def test_plan_returned_by_the_supervisor_then_approved(case_store: Store) 
         await pilot.press("enter")
         await settle(pilot)
         await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("y")
         await settle(pilot)
     decision = review.latest_decision(case_store, "C-1", "service_plan", second)
     assert decision is not None and decision.decision == "approved" and not decision.stale
