@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 DEMO_PASSPHRASE ?= demo passphrase
 
-.PHONY: install demo test lint typecheck unit postgres bench clean
+.PHONY: install demo test lint typecheck unit postgres bench clean catalogs
 
 $(BIN)/.installed: pyproject.toml
 	@echo "[1/3] Creating the virtual environment in $(VENV)"
@@ -45,6 +45,17 @@ typecheck: install
 
 unit: install
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+## make catalogs: extract the strings of both domains, update fr/es .po, compile the .mo
+## (a translator then fills the new entries of fieldkit/locale/<lang>/LC_MESSAGES/*.po)
+KEYWORDS = -k _ -k N_ -k ngettext:1,2
+catalogs: install
+	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-location --sort-output -o fieldkit/locale/screens.pot screens
+	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-location --sort-output -o fieldkit/locale/fieldkit.pot fieldkit
+	@for d in fieldkit screens; do for l in fr es; do \
+	  if [ -f fieldkit/locale/$$l/LC_MESSAGES/$$d.po ]; then $(BIN)/pybabel update -q --no-fuzzy-matching -i fieldkit/locale/$$d.pot -d fieldkit/locale -D $$d -l $$l; \
+	  else $(BIN)/pybabel init -i fieldkit/locale/$$d.pot -d fieldkit/locale -D $$d -l $$l; fi; done; \
+	  $(BIN)/pybabel compile -d fieldkit/locale -D $$d; done
 
 bench: install
 	@for b in bench/*.py; do $(BIN)/python $$b; done
