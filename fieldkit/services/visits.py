@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from fieldkit import changelog, evidence
+from fieldkit.changelog import ADDENDUM_LINK
 from fieldkit.domain import (
     Case,
     Person,
@@ -376,7 +377,9 @@ def add_addendum(
     """A correction to a signed visit: a new record that points to it."""
     if not text.strip():
         raise FieldkitError("the addendum is empty; write the correction first")
-    addendum_id = f"add-{changelog.uuid7()}"
+    # The id names the visit (`add-<uuid7>@v1`): the server's one clear link from an
+    # addendum to the visit it amends, for POST /v1/verify-record (docs/server.md).
+    addendum_id = f"add-{changelog.uuid7()}{ADDENDUM_LINK}{visit_id}"
     store.record(
         case_id,
         "addendum",

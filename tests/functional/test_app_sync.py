@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import pytest
 from fieldkit.screens.app import make_app
 
 from fieldkit import services
@@ -53,3 +57,52 @@ async def test_background_sync_offline_keeps_everything(store: Store) -> None:
         await settle(pilot)
     assert store.outbox_count() == waiting
     assert any("enroll" in n or "nothing lost" in n for n in notes), notes
+
+
+async def test_the_status_line_shows_each_file_uploading_after_the_text(
+    agency: Agency,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl+Y: the ops go first, then each attachment's chunks, with the file's name and
+    its chunk count on the status line (the progress `fieldkit sync` draws its bars from)."""
+    from fieldkit.screens.status_bar import StatusBar
+    from fieldkit.sync.attachment_sync import waiting_chunks
+    from fieldkit.sync.client import run_sync
+
+    from fieldkit import attachments
+
+    sup, worker = assigned_case(agency)
+    run_sync(sup)
+    run_sync(worker)
+    scan = tmp_path / "school report.pdf"
+    scan.write_bytes(os.urandom(5 * attachments.CHUNK_BYTES // 2))  # 3 chunks
+    attachments.attach(worker, "C-1", scan, caption="Report card")
+    assert waiting_chunks(worker) == 3
+    worker.record("C-1", "visit", "v2", {"date": "2026-11-25", "notes": "draft"})
+    shown: list[str] = []
+    watch = StatusBar.watch_activity
+
+    def seen(bar: StatusBar, activity: str) -> None:
+        if activity and (not shown or shown[-1] != activity):
+            shown.append(activity)
+        watch(bar, activity)
+
+    monkeypatch.setattr(StatusBar, "watch_activity", seen)
+    app = make_app(store=worker, today=TODAY)
+    notes: list[str] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+        await pilot.press("ctrl+y")
+        await until(pilot, lambda: any(n.startswith("Synced") for n in notes), "the sync")
+        await settle(pilot)
+        bar = app.screen.query_one(StatusBar)
+        assert bar.activity == "" and "uploading" not in str(bar.render())
+    uploads = [s for s in shown if s.startswith("uploading")]
+    assert uploads[-1] == "uploading school report.pdf 3/3 chunks", shown
+    assert "uploading school report.pdf 1/3 chunks" in uploads
+    first_upload = shown.index(uploads[0])
+    sending = [i for i, s in enumerate(shown) if s.startswith("syncing: sending changes")]
+    assert sending and max(sending) < first_upload, shown  # ops first
+    assert waiting_chunks(worker) == 0 and worker.outbox_count() == 0
