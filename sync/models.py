@@ -18,7 +18,8 @@ CursorType = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class User(SQLModel, table=True):
-    """A person: worker, supervisor, admin or auditor, with their X25519 public key once enrolled."""
+    """A person (worker, supervisor, admin or auditor) with their X25519 public key once
+    enrolled."""
 
     __tablename__ = "users"
 
