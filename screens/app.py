@@ -344,6 +344,9 @@ class FieldkitApp(App[None]):
         self.notify(safe(event.text), severity="information" if event.ok else "warning", timeout=8)
         for bar in self.screen.query(StatusBar):
             bar.refresh_status()
+        after_sync = getattr(self.screen, "after_sync", None)
+        if after_sync is not None:  # a screen showing what a sync changes reads it again
+            after_sync()
 
     def action_help(self) -> None:
         """List every key of the screen in front of the worker."""

@@ -356,7 +356,8 @@ def _record_safety_change(
 
 
 def visit_record(store: Store, case_id: str, visit_id: str) -> dict[str, Any]:
-    """A stored visit's fields, whether it is signed, and its addenda (oldest first)."""
+    """A stored visit's fields, whether it is signed, its addenda (oldest first) and when
+    the server received its signature."""
     ent = store.entity(case_id, "visit", visit_id)
     if ent is None:
         raise FieldkitError(f"no visit {visit_id} on case {case_id}")
@@ -368,7 +369,14 @@ def visit_record(store: Store, case_id: str, visit_id: str) -> dict[str, Any]:
         ),
         key=lambda f: str(f.get("date", "")),
     )
-    return {"id": visit_id, "fields": ent.fields, "signed": bool(ent.signed), "addenda": addenda}
+    return {
+        "id": visit_id,
+        "fields": ent.fields,
+        "signed": bool(ent.signed),
+        "addenda": addenda,
+        # time evidence: the server's receipt of the signature, once a sync has heard it
+        "received_at": evidence.visit_received_at(store, case_id, visit_id),
+    }
 
 
 def add_addendum(
