@@ -455,17 +455,18 @@ def preview(store: Store, case_id: str, attachment_id: str, columns: int, lines:
         )
     if not is_local(store, att):
         raise AttachmentError(f"attachment {att.id} is not on this laptop yet; sync to download it")
-    data = bytearray()
+    data = io.BytesIO()  # in memory only; dropped when the preview is made
     for block in stream_plaintext(store, att):
-        data += block
+        data.write(block)
+    data.seek(0)
     try:
-        with Image.open(io.BytesIO(bytes(data))) as image:
+        with Image.open(data) as image:
             width, height = image.size
             picture = image.convert("RGB")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise AttachmentError(f"attachment {att.id} is not an image Pillow can read") from None
     finally:
-        data[:] = b"\0" * len(data)  # the decrypted bytes do not outlive the preview
+        data.close()
     picture.thumbnail((max(1, columns), max(2, lines * 2)))
     if picture.height % 2:
         padded = Image.new("RGB", (picture.width, picture.height + 1), (0, 0, 0))

@@ -14,6 +14,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.footer import KeyFooter
+from fieldkit.screens.messages import WorkFailed
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.workers import guarded, one_line
 from rich.color import Color
@@ -24,7 +25,7 @@ from rich.style import Style
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import OptionList, Static
@@ -62,7 +63,7 @@ class HalfBlocks:
 
 def preview_size(columns: int, lines: int) -> tuple[int, int]:
     """Cells an image may take on a screen of this size (room for the caption and keys)."""
-    return max(8, columns - 8), max(4, lines - 9)
+    return max(8, columns - 8), max(4, lines - 10)
 
 
 class PreviewScreen(ModalScreen[None]):
@@ -72,8 +73,9 @@ class PreviewScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q", "close", "Close")]
     DEFAULT_CSS = """
     PreviewScreen { align: center middle; }
-    PreviewScreen > Vertical {
-        width: auto; max-width: 100%; height: auto; max-height: 100%; padding: 0 1;
+    PreviewScreen > VerticalScroll {
+        width: auto; min-width: 60; max-width: 100%; height: auto; max-height: 100%;
+        padding: 0 1;
         border: thick $accent; background: $surface;
     }
     PreviewScreen #preview-caption { text-style: bold; }
@@ -89,7 +91,7 @@ class PreviewScreen(ModalScreen[None]):
         """Caption, what the file is, the picture, the key."""
         shown = self.shown
         caption = shown.caption or shown.name or "no caption"
-        with Vertical():
+        with VerticalScroll():  # a very long caption scrolls; the picture is never cut
             yield Static(safe(caption), id="preview-caption")
             about = f"{shown.name} · {shown.width}×{shown.height} pixels"
             if not self.colours:
@@ -146,8 +148,8 @@ class AttachmentsScreen(Screen[None]):
 
     HELP_TITLE = "Attachments"
     BINDINGS = [
-        Binding("p", "preview", "Preview image"),
-        Binding("o", "open_copy", "Open a decrypted copy"),
+        Binding("p", "preview", "Preview"),
+        Binding("o", "open_copy", "Open copy"),
         Binding("escape", "back", "Back"),
     ]
 
@@ -169,6 +171,9 @@ class AttachmentsScreen(Screen[None]):
         super().__init__()
         self.case_id = case_id
         self.title_text = title
+        self._copies: list[Any] = []
+        """`close` of every decrypted copy opened from here (each removes its folder)."""
+        self._gone = False
 
     def compose(self) -> ComposeResult:
         """Title, the list, the sync line, the keys."""
@@ -257,23 +262,51 @@ class AttachmentsScreen(Screen[None]):
         colours = self.app.console.color_system in ("truecolor", "256")
         self.app.push_screen(PreviewScreen(event.shown, colours))
 
+    class CopyReady(Message):
+        """A decrypted copy was written to a private folder; `close` removes it."""
+
+        def __init__(self, path: str, close: Any) -> None:
+            super().__init__()
+            self.path = path
+            self.close = close
+
     def action_open_copy(self) -> None:
         """Decrypt the highlighted file into a private folder and hand it to the viewer."""
+        att_id = self._chosen()
+        if att_id is not None:
+            self._make_copy(att_id)
+
+    @work(thread=True, exclusive=True, group="preview")
+    @guarded
+    def _make_copy(self, att_id: str) -> None:
         from fieldkit.attachments import opened_copy
 
         store = cast("FieldkitApp", self.app).store
-        att_id = self._chosen()
-        if store is None or att_id is None:
+        if store is None:
             return
         stack = contextlib.ExitStack()
         try:
             path = stack.enter_context(opened_copy(store, self.case_id, att_id))
         except FieldkitError as exc:
             stack.close()
-            self.app.notify(safe(one_line(exc)), severity="error")
+            self.post_message(WorkFailed(one_line(exc)))
             return
-        self.app.push_screen(OpenedCopy(str(path), stack.close))
-        _hand_to_viewer(str(path))
+        self._copies.append(stack.close)
+        if self._gone:  # left (or locked) while it was written: remove it now
+            stack.close()
+            return
+        self.post_message(self.CopyReady(str(path), stack.close))
+
+    def on_unmount(self) -> None:
+        """Locking, quitting or leaving removes every copy still open from this list."""
+        self._gone = True
+        for close in self._copies:
+            close()
+
+    @on(CopyReady)
+    def _copy_ready(self, event: CopyReady) -> None:
+        self.app.push_screen(OpenedCopy(event.path, event.close))
+        _hand_to_viewer(event.path)
 
     def action_back(self) -> None:
         """Back to the case."""

@@ -169,3 +169,32 @@ async def test_a_document_opens_as_a_private_copy_removed_on_close_and_on_lock(
         await settle(pilot)
         assert isinstance(app.screen, UnlockScreen)
     assert len(handed) == 2
+
+
+@pytest.mark.parametrize("size", [(3000, 2000), (600, 1800)])
+async def test_the_list_and_the_preview_fit_80x24(
+    visit_store: Store, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """A landscape and a portrait photo: the picture, its caption and the keys all show."""
+    from fieldkit.screens.attachments import AttachmentsScreen, PreviewScreen
+
+    from tests.functional.test_small_screen import H, W, _problems
+
+    photo = tmp_path / "room.jpg"
+    Image.new("RGB", size, (90, 120, 30)).save(photo, format="JPEG")
+    caption = "The children's room after the repairs, photographed with the caregiver's consent"
+    attachments.attach(visit_store, "C-INFANT", photo, caption=caption)
+    app = make_app(store=visit_store, today=TODAY)
+    async with app.run_test(size=(W, H)) as pilot:
+        await open_case(pilot, "C-INFANT")
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, AttachmentsScreen)
+        assert _problems(pilot) == []
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, PreviewScreen), "the preview")
+        await settle(pilot)
+        assert _problems(pilot) == []
+        image = app.screen.query_one("#preview-image", Static)
+        assert image.region.bottom <= H and image.region.right <= W
+        assert image.size.height > 5
