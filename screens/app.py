@@ -304,15 +304,23 @@ class FieldkitApp(App[None]):
             lambda: self._sync(quiet=True), thread=True, exclusive=True, group="sync", name="sync"
         )
 
-    @guarded
     def _sync(self, quiet: bool = False) -> None:
+        try:
+            self._sync_once(quiet)
+        finally:  # however it ended, the status line stops saying a sync is running
+            if not quiet:
+                self.post_message(SyncProgress(""))
+
+    @guarded
+    def _sync_once(self, quiet: bool = False) -> None:
+        """One sync; the worker's own (not `quiet`) shows its progress on the status line."""
         store = self.store
         if store is None:
             return
         try:
             from fieldkit.services.sync import run_sync
 
-            summary = run_sync(store, self._sync_progress)
+            summary = run_sync(store, None if quiet else self._sync_progress)
         except FieldkitError as exc:
             if not quiet:
                 self.post_message(SyncFinished(str(exc), ok=False))
