@@ -88,11 +88,11 @@ class VisitRecordScreen(Screen[None]):
         state = "✓ SIGNED (read-only)" if stored["signed"] else "not signed (imported history)"
         from fieldkit.evidence import timeline
 
-        lines = [state, visit_text(record, names_of(self.case)), "When this record was made"]
-        lines += [
-            f"  {label}: {when}"
-            for label, when in timeline(stored["fields"], stored["received_at"])
-        ]
+        lines = [state, visit_text(record, names_of(self.case))]
+        if stored["signed"]:  # time evidence: the laptop clock's times, the server's receipt
+            lines.append("When this record was made")
+            times = timeline(stored["fields"], stored["received_at"])
+            lines += [f"  {label}: {when}" for label, when in times]
         for a in stored["addenda"]:
             lines.append(f"ADDENDUM {a.get('date')} by {a.get('author')}: {a.get('text')}")
         return "\n".join(lines)
