@@ -85,7 +85,8 @@ class RecordServer(TeamServer):
                 return VerifyRecordResponse(
                     status="unknown",
                     message="the approval printed on the paper is not an approval of this "
-                    "case on this server: forged",
+                    "case on this server: forged, or printed before the supervisor's laptop "
+                    "synced it",
                 )
             approved_by, approved_ms = approval.author, approval.received_ms
         # The printed state is a prefix of the chain, in receipt order or in the order the
