@@ -11,7 +11,8 @@ from fieldkit.practice import load_profile
 from fieldkit.practice.profile import ProfileError
 from fieldkit.store import Store
 from fieldkit.sync import client
-from fieldkit.sync.client import SyncSummary, assign_case, enroll
+from fieldkit.sync.client import assign_case, enroll
+from fieldkit.sync.outcome import SyncSummary
 
 __all__ = ["SyncSummary", "assign_case", "enroll", "run_sync"]
 
