@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fieldkit.i18n import N_, _
 from fieldkit.store import Store
 
 RECEIPTS_SCHEMA = (
@@ -114,11 +115,13 @@ def timeline(fields: dict[str, Any], received: datetime | None) -> list[tuple[st
     """(label, when) lines for the record: laptop times and the server's receipt."""
     lines = []
     for label, key in (
-        ("Started (laptop clock)", "started_at"),
-        ("Ended (laptop clock)", "ended_at"),
-        ("Signed (laptop clock)", "signed_at"),
+        (N_("Started (laptop clock)"), "started_at"),
+        (N_("Ended (laptop clock)"), "ended_at"),
+        (N_("Signed (laptop clock)"), "signed_at"),
     ):
         moment = parse_moment(fields.get(key))
-        lines.append((label, _show(moment) if moment else "not recorded"))
-    lines.append(("Received by the server", _show(received) if received else "not yet synced"))
+        lines.append((_(label), _show(moment) if moment else _("not recorded")))
+    lines.append(
+        (_("Received by the server"), _show(received) if received else _("not yet synced"))
+    )
     return lines

@@ -7,6 +7,21 @@ Ids stay in `--json` output and detail lines; everywhere a person reads a record
 from __future__ import annotations
 
 from fieldkit.domain import Case
+from fieldkit.i18n import N_, _
+
+CASE_KINDS = {
+    "in-home-cps": N_("in-home protection"),
+    "out-of-home-cps": N_("out-of-home protection"),
+    "child-welfare": N_("child welfare"),
+}
+"""Rule CT-1's kinds of case in words (the id stays in `--json`)."""
+
+
+def case_kind_label(kind: str) -> str:
+    """ "in-home-cps" → "in-home protection", in the worker's language."""
+    words = CASE_KINDS.get(kind)
+    return _(words) if words else kind
+
 
 STEP_TITLES = {
     "kind": "Kind of contact",

@@ -21,6 +21,7 @@ from typing import Any
 
 from fieldkit import changelog
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.store import Store
 
 STAMP_PREFIX = "fieldkit-record/1"
@@ -112,15 +113,19 @@ def read_stamp(path: Path) -> Stamp:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise FieldkitError(f"no such file: {path}") from None
+        raise FieldkitError(_("no such file: {path}").format(path=path)) from None
     except OSError as exc:
-        raise FieldkitError(f"cannot read {path}: {exc.strerror}") from None
+        raise FieldkitError(
+            _("cannot read {path}: {strerror}").format(path=path, strerror=exc.strerror)
+        ) from None
     if not data.startswith(b"%PDF"):
-        raise FieldkitError(f"{path.name} is not a PDF")
+        raise FieldkitError(_("{name} is not a PDF").format(name=path.name))
     found = _STAMP.search(data)
     if found is None:
         raise FieldkitError(
-            f"{path.name} carries no fieldkit record stamp; it was not printed by fieldkit"
+            _("{name} carries no fieldkit record stamp; it was not printed by fieldkit").format(
+                name=path.name
+            )
         )
     case_id, visit_id, content, approval = (g.decode() for g in found.groups())
     return Stamp(case_id, visit_id, content, None if approval == "none" else approval)

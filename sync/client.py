@@ -34,6 +34,7 @@ from fieldkit.crypto import (
 )
 from fieldkit.errors import FieldkitError, OfflineError, StoreError
 from fieldkit.evidence import record_receipts
+from fieldkit.i18n import _
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
 from . import outcome
@@ -174,7 +175,10 @@ class SyncClient:
         base = url or store.meta("sync_url")
         if not base:
             raise NotEnrolled(
-                "this laptop is not enrolled with an agency server; run `fieldkit enroll URL CODE`"
+                _(
+                    "this laptop is not enrolled with an agency server; run `fieldkit "
+                    "enroll URL CODE`"
+                )
             )
         self.url = base.rstrip("/")
         self.offset_ms = 0
@@ -194,7 +198,11 @@ class SyncClient:
 
     def _offline(self, reason: str) -> OfflineError:
         waiting = self.store.outbox_count()
-        return OfflineError(f"{waiting} changes waiting to sync; nothing lost ({reason})")
+        return OfflineError(
+            _("{waiting} changes waiting to sync; nothing lost ({reason})").format(
+                waiting=waiting, reason=reason
+            )
+        )
 
     def _send(
         self, method: str, path: str, body: bytes | None, signed: bool, quiet: bool = False
@@ -223,8 +231,10 @@ class SyncClient:
             if quiet:
                 raise SyncRefused(detail)
             raise SyncRefused(
-                f"the server refused this request: {detail} "
-                f"({self.store.outbox_count()} changes waiting on this laptop; nothing lost)"
+                _(
+                    "the server refused this request: {detail} ({outbox_count} changes "
+                    "waiting on this laptop; nothing lost)"
+                ).format(detail=detail, outbox_count=self.store.outbox_count())
             )
         return response.json() if response.content else None
 
@@ -246,8 +256,10 @@ class SyncClient:
         pinned = self.store.meta("server_sign_pub")
         if pinned and pinned != hello.server_sign_pub:
             raise SyncRefused(
-                f"the server at {self.url} is not the one this laptop enrolled with "
-                "(its key changed); nothing was sent; ask your IT lead"
+                _(
+                    "the server at {url} is not the one this laptop enrolled with (its "
+                    "key changed); nothing was sent; ask your IT lead"
+                ).format(url=self.url)
             )
         return hello
 
@@ -332,7 +344,9 @@ def assign_case(store: Store, case_id: str, worker: str, supervisor: str | None 
     if case is None:
         known = [e for e in store.entities(case_id) if e.entity == "case"]
         if not known:
-            raise FieldkitError(f"no case {case_id} in this profile; `fieldkit case list`")
+            raise FieldkitError(
+                _("no case {case_id} in this profile; `fieldkit case list`").format(case_id=case_id)
+            )
         case = known[0]
     with store.transaction():
         changes = {k: v for k, v in (("worker", worker), ("supervisor", supervisor)) if v}
@@ -423,7 +437,7 @@ def _verify_receipt(store: Store, receipt: Receipt) -> None:
         return
     message = receipt_message(receipt.device_id, receipt.seq, receipt.head, receipt.issued_ms)
     if not verify_signature(ed25519_public_from_bytes(unb64(pinned)), unb64(receipt.sig), message):
-        raise SyncRefused("the server's receipt does not verify; nothing was marked as sent")
+        raise SyncRefused(_("the server's receipt does not verify; nothing was marked as sent"))
 
 
 def _push(
@@ -508,7 +522,7 @@ def _install_keys(store: Store, keys: KeysResponse, summary: SyncSummary) -> set
         if env.recipient != keys.user:
             continue
         try:
-            have_id, _ = store.case_key(env.case_id)
+            have_id, _key = store.case_key(env.case_id)
         except StoreError:
             have_id = None
         if have_id == env.key_id:

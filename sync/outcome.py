@@ -20,6 +20,7 @@ from typing import Any
 from fieldkit.changelog import GENESIS, Op, parse_hlc
 from fieldkit.crypto import ed25519_public_from_bytes, unb64, verify_signature
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
 EXIT_OK = 0
@@ -59,7 +60,7 @@ class LocalIntegrityError(FieldkitError):
 
 def op_date(op: Op) -> str:
     """The UTC date an op was written, from its hybrid clock."""
-    wall, _ = parse_hlc(op.hlc)
+    wall, _counter = parse_hlc(op.hlc)
     return datetime.fromtimestamp(wall / 1000, UTC).date().isoformat()
 
 
@@ -125,8 +126,11 @@ def _check_receipt_anchor(store: Store, own: list[Op], by_seq: dict[int, str]) -
         signed = False
     if not signed:
         raise LocalIntegrityError(
-            "the server's last receipt kept on this laptop does not verify: the profile was "
-            "altered; nothing was sent; run `fieldkit verify` and call your IT lead"
+            _(
+                "the server's last receipt kept on this laptop does not verify: the "
+                "profile was altered; nothing was sent; run `fieldkit verify` and "
+                "call your IT lead"
+            )
         )
     # A position this laptop holds only unacknowledged is a fork (a restored laptop), not
     # a rewrite: the server says so when it refuses those ops.

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.store import Store
 
 from .outcome import EXIT_DEVICE_REFUSED
@@ -37,8 +38,10 @@ def drain_and_wipe(store: Store, client: SyncClient, summary: SyncSummary) -> No
     left = store.outbox_count()
     if left:
         raise SyncRefused(
-            f"the agency retired this laptop, but {left} changes could not be sent yet; "
-            "nothing was erased; sync again or ask your IT lead"
+            _(
+                "the agency retired this laptop, but {left} changes could not be "
+                "sent yet; nothing was erased; sync again or ask your IT lead"
+            ).format(left=left)
         )
     refused = len(store.quarantined())
     report = {

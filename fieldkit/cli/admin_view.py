@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from fieldkit.i18n import _
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -55,7 +57,7 @@ def audit(
     if as_json:
         sys.stdout.write(json.dumps(events, indent=2) + "\n")
         return
-    table = Table(title=f"audit: last {len(events)} events")
+    table = Table(title=_("audit: last {n} events").format(n=len(events)))
     for column in ("when", "who", "what", "detail"):
         table.add_column(column)
     for e in events:
@@ -88,7 +90,9 @@ def sync_health(
     if as_json:
         sys.stdout.write(json.dumps({"stale_days": days, "devices": rows}, indent=2) + "\n")
         return
-    table = Table(title=f"sync health ({len(rows)} laptops; quiet after {days} days)")
+    table = Table(
+        title=_("sync health ({n} laptops; quiet after {days} days)").format(n=len(rows), days=days)
+    )
     for column in ("device", "user", "last sync", "outcome", "waiting", "refused", "keys", ""):
         table.add_column(column)
     for r in rows:

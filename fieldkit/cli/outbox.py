@@ -19,8 +19,11 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
 from fieldkit import services
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _
 
 console = Console()
+PHASES = {"verify": N_("Verify"), "push": N_("Push"), "pull": N_("Pull")}
+"""The sync's phases as its progress bar names them."""
 err_console = Console(stderr=True)
 
 outbox_app = typer.Typer(
@@ -79,7 +82,9 @@ def run_sync_command(
 
                     def progress(phase: str, done: int, total: int | None) -> None:
                         if phase not in tasks:
-                            tasks[phase] = bar.add_task(phase.capitalize(), total=total)
+                            tasks[phase] = bar.add_task(
+                                _(PHASES.get(phase, phase.capitalize())), total=total
+                            )
                         bar.update(tasks[phase], completed=done, total=total)
 
                     summary = run_sync(store, progress, retry_all=retry_all)
@@ -101,8 +106,10 @@ def run_sync_command(
     if summary.exit_code:
         if not as_json:
             errors.print(
-                f"fieldkit: not everything was accepted: {summary.quarantined_total} refused, "
-                f"{summary.waiting} waiting; `fieldkit outbox` lists them",
+                _(
+                    "fieldkit: not everything was accepted: {quarantined_total} refused, "
+                    "{waiting} waiting; `fieldkit outbox` lists them"
+                ).format(quarantined_total=summary.quarantined_total, waiting=summary.waiting),
                 markup=False,
                 highlight=False,
             )
@@ -140,21 +147,29 @@ def outbox(
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
     console.print(
-        f"{len(waiting)} change(s) waiting to sync, {len(refused)} refused by the server; "
-        f"last sync {last or 'never'}"
+        _("{n} change(s) waiting to sync, {n2} refused by the server; last sync {last}").format(
+            n=len(waiting), n2=len(refused), last=last or _("never")
+        )
     )
     for item in waiting:
-        console.print(f"waiting  {escape(item.label)}  op {item.op_id}")
-    for item in refused:
-        later = "sent again once that changes" if item.retryable else "kept for good"
         console.print(
-            f"[red]refused[/]  {escape(item.label)}  op {item.op_id}: "
-            f"{escape(item.reason)} ({later})"
+            _("waiting  {label}  op {op_id}").format(label=escape(item.label), op_id=item.op_id)
+        )
+    for item in refused:
+        later = _("sent again once that changes") if item.retryable else _("kept for good")
+        console.print(
+            _("[red]refused[/]  {label}  op {op_id}: {reason} ({later})").format(
+                label=escape(item.label), op_id=item.op_id, reason=escape(item.reason), later=later
+            )
         )
     if keys:
-        console.print(f"[yellow]![/] {waiting_keys_line(len(keys))}: {', '.join(keys)}")
+        console.print(
+            _("[yellow]![/] {waiting_keys_line}: {keys}").format(
+                waiting_keys_line=waiting_keys_line(len(keys)), keys=", ".join(keys)
+            )
+        )
     if any(i.retryable for i in refused):
-        console.print("`fieldkit outbox retry` sends the refused changes that may now pass.")
+        console.print(_("`fieldkit outbox retry` sends the refused changes that may now pass."))
 
 
 @outbox_app.command("retry")

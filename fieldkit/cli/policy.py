@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from fieldkit import services
+from fieldkit.i18n import _
 from fieldkit.practice import PolicyProfile
 from fieldkit.services import policies
 
@@ -80,6 +81,8 @@ def register(app: typer.Typer) -> None:
         finally:
             store.close()
         console.print(
-            f"Policy profile set to {escape(str(doc['policy']))} ({escape(profile.title)})",
+            _("Policy profile set to {policy} ({title})").format(
+                policy=escape(str(doc["policy"])), title=escape(profile.title)
+            ),
             highlight=False,
         )

@@ -21,6 +21,7 @@ from rich.table import Table
 from fieldkit import services
 from fieldkit.cli.base import case_app, ctx_of
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ DbOption = Annotated[
 
 def _when(ms: int | None) -> str:
     if ms is None:
-        return "never"
+        return _("never")
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -57,7 +58,9 @@ def _engine(db: str | None, create: bool = False) -> Any:
     from fieldkit.sync.admin_view import admin_database
 
     engine, shown = admin_database(db, create)
-    err_console.print(f"database: {shown}", markup=False, highlight=False, soft_wrap=True)
+    err_console.print(
+        _("database: {shown}").format(shown=shown), markup=False, highlight=False, soft_wrap=True
+    )
     return engine
 
 
@@ -85,7 +88,11 @@ def server(
 
     url = server_url(db)
     shown = url.split("@")[-1] if "@" in url else url
-    err_console.print(f"fieldkit server on http://{host}:{port} · database {shown}")
+    err_console.print(
+        _("fieldkit server on http://{host}:{port} · database {shown}").format(
+            host=host, port=port, shown=shown
+        )
+    )
     serve(url, host, port, workers)
 
 
@@ -121,11 +128,12 @@ def user_list(
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
-    table = Table(title=f"{len(rows)} people")
+    table = Table(title=_("{n} people").format(n=len(rows)))
     for column in ("user", "role", "supervisor", "key"):
         table.add_column(column)
     for r in rows:
-        table.add_row(r["name"], r["role"], r["supervisor"] or "", "yes" if r["has_key"] else "no")
+        has_key = _("yes") if r["has_key"] else _("no")
+        table.add_row(r["name"], r["role"], r["supervisor"] or "", has_key)
     console.print(table)
 
 
@@ -140,8 +148,10 @@ def enroll_code(
     from fieldkit.sync import admin
 
     issued = admin.enroll_code(_engine(db, create), name, hours)
-    console.print(f"Enrollment code for {name}: [bold]{issued.code}[/]")
-    console.print(f"Valid once, until {_when(issued.expires_ms)}.")
+    console.print(
+        _("Enrollment code for {name}: [bold]{code}[/]").format(name=name, code=issued.code)
+    )
+    console.print(_("Valid once, until {when}.").format(when=_when(issued.expires_ms)))
 
 
 @admin_app.command("revoke")
@@ -164,11 +174,18 @@ def revoke(
     device_id = admin.revoke(_engine(db, create), device, wipe=wipe)
     if wipe:
         console.print(
-            f"Revoked device {device_id} with wipe: at its next sync it sends its pending "
-            "work, then erases its keys and profile (`fieldkit admin audit` shows when)."
+            _(
+                "Revoked device {device_id} with wipe: at its next sync it sends its "
+                "pending work, then erases its keys and profile (`fieldkit admin "
+                "audit` shows when)."
+            ).format(device_id=device_id)
         )
     else:
-        console.print(f"Revoked device {device_id}; it is refused from its next request.")
+        console.print(
+            _("Revoked device {device_id}; it is refused from its next request.").format(
+                device_id=device_id
+            )
+        )
 
 
 @admin_app.command("devices")
@@ -187,7 +204,9 @@ def devices(
     from fieldkit.sync.admin_view import short_ids
 
     shown = short_ids([r["device_id"] for r in rows])
-    table = Table(title=f"{len(rows)} devices (ids cut to a unique prefix; --json: full)")
+    table = Table(
+        title=_("{n} devices (ids cut to a unique prefix; --json: full)").format(n=len(rows))
+    )
     for column in ("device", "user", "enrolled", "last seen", "ops", "status"):
         table.add_column(column)
     for r in rows:
@@ -214,9 +233,11 @@ def recovery_key(
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise FieldkitError(f"cannot read {file}: {exc.strerror}") from None
+        raise FieldkitError(
+            _("cannot read {file}: {strerror}").format(file=file, strerror=exc.strerror)
+        ) from None
     admin.set_recovery_key(_engine(db, create), text)
-    console.print("Recovery key set; case keys assigned from now on are wrapped to it.")
+    console.print(_("Recovery key set; case keys assigned from now on are wrapped to it."))
 
 
 # --- laptop side ------------------------------------------------------------------------
@@ -251,8 +272,10 @@ def enroll(
 
             old, carried = reenroll(store, url, code, passphrase, insecure=insecure)
             console.print(
-                f"This laptop is now device {store.device_id} (was {old}); "
-                f"{len(carried)} unsynced change(s) carried over; `fieldkit sync` sends them."
+                _(
+                    "This laptop is now device {device_id} (was {old}); {n} unsynced "
+                    "change(s) carried over; `fieldkit sync` sends them."
+                ).format(device_id=store.device_id, old=old, n=len(carried))
             )
             return
         reply = do_enroll(store, url, code, passphrase, insecure=insecure)
@@ -262,12 +285,22 @@ def enroll(
         holds = store.secret("sync_user_box_key") is not None
     finally:
         store.close()
-    console.print(f"Enrolled this laptop for {safe(reply.user)} ({reply.role}) with {safe(url)}")
-    console.print(f"This laptop: device {device}, fingerprint [bold]{print_}[/]")
+    console.print(
+        _("Enrolled this laptop for {user} ({role}) with {url}").format(
+            user=safe(reply.user), role=reply.role, url=safe(url)
+        )
+    )
+    console.print(
+        _("This laptop: device {device}, fingerprint [bold]{print_}[/]").format(
+            device=device, print_=print_
+        )
+    )
     if not holds:
         console.print(
-            "[yellow]Your cases open here once a laptop of yours that already syncs runs[/] "
-            f"fieldkit grant {device} --fingerprint {print_}"
+            _(
+                "[yellow]Your cases open here once a laptop of yours that already "
+                "syncs runs[/] fieldkit grant {device} --fingerprint {print_}"
+            ).format(device=device, print_=print_)
         )
 
 
@@ -287,7 +320,11 @@ def grant(
         do_grant(store, device_id, fingerprint)
     finally:
         store.close()
-    console.print(f"Granted your user key to {safe(device_id)}; it opens your cases at its sync.")
+    console.print(
+        _("Granted your user key to {device_id}; it opens your cases at its sync.").format(
+            device_id=safe(device_id)
+        )
+    )
 
 
 def sync(
@@ -309,48 +346,62 @@ def sync(
 
 
 def _print_summary(summary: SyncSummary) -> None:
-    table = Table(title="Sync", show_header=False)
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    table.add_row("pushed", str(summary.pushed))
+    table = Table(title=_("Sync"), show_header=False)
+    table.add_column(_("what"))
+    table.add_column(_("count"), justify="right")
+    table.add_row(_("pushed"), str(summary.pushed))
     if summary.duplicates:
-        table.add_row("already on the server", str(summary.duplicates))
-    table.add_row("pulled", str(summary.pulled))
-    table.add_row("case keys received", str(summary.keys_received))
-    table.add_row("conflicts to look at", str(len(summary.conflicts)))
-    table.add_row("  of which need a person to resolve", str(summary.needs_resolution))
+        table.add_row(_("already on the server"), str(summary.duplicates))
+    table.add_row(_("pulled"), str(summary.pulled))
+    table.add_row(_("case keys received"), str(summary.keys_received))
+    table.add_row(_("conflicts to look at"), str(len(summary.conflicts)))
+    table.add_row("  " + _("of which need a person to resolve"), str(summary.needs_resolution))
     table.add_row(
-        "approvals received", _with_cases(summary.approvals_received, summary.approval_case_ids)
+        _("approvals received"), _with_cases(summary.approvals_received, summary.approval_case_ids)
     )
     table.add_row(
-        "returned for changes", _with_cases(summary.returns_received, summary.return_case_ids)
+        _("returned for changes"), _with_cases(summary.returns_received, summary.return_case_ids)
     )
     table.add_row(
-        "supervision sessions received",
+        _("supervision sessions received"),
         _with_cases(summary.supervision_received, summary.supervision_case_ids),
     )
-    table.add_row("rejected this sync", str(len(summary.rejected)))
+    table.add_row(_("rejected this sync"), str(len(summary.rejected)))
     if summary.retried:
-        table.add_row("refused before, sent again", str(summary.retried))
-    table.add_row("still waiting to sync", str(summary.waiting))
+        table.add_row(_("refused before, sent again"), str(summary.retried))
+    table.add_row(_("still waiting to sync"), str(summary.waiting))
     console.print(table)
     for item in summary.rejected:
-        later = " it is sent again once that changes" if item.get("retryable") == "yes" else ""
+        later = (
+            _("it is sent again once that changes")
+            if item.get("retryable") == "yes"
+            else _("for good")
+        )
         console.print(
-            f"[red]rejected[/] op {safe(item['op_id'])}: {safe(item['reason'])} "
-            f"(kept, quarantined;{later or ' for good'})"
+            _("[red]rejected[/] op {op_id}: {reason} (kept, quarantined; {later})").format(
+                op_id=safe(item["op_id"]), reason=safe(item["reason"]), later=later
+            )
         )
     for item in summary.keys_shared:
-        console.print(f"[green]key shared[/] case {item['case_id']} with {escape(item['user'])}")
+        console.print(
+            _("[green]key shared[/] case {case_id} with {user}").format(
+                case_id=item["case_id"], user=escape(item["user"])
+            )
+        )
     for item in summary.keys_not_shared:
         console.print(
-            f"[yellow]waiting for a key[/] {escape(item['user'])} on case {item['case_id']}: "
-            f"{escape(item['why'])}"
+            _("[yellow]waiting for a key[/] {user} on case {case_id}: {why}").format(
+                user=escape(item["user"]), case_id=item["case_id"], why=escape(item["why"])
+            )
         )
     if summary.waiting_keys:
         from fieldkit.sync.outcome import waiting_keys_line
 
-        console.print(f"[yellow]![/] {waiting_keys_line(len(summary.waiting_keys))}")
+        console.print(
+            _("[yellow]![/] {waiting_keys_line}").format(
+                waiting_keys_line=waiting_keys_line(len(summary.waiting_keys))
+            )
+        )
     for item in summary.decisions_received:
         colour = "green" if item["decision"] in ("approved", "confirmed") else "yellow"
         line = f"case {item['case_id']} {item['target']} {item['target_id']} by {item['by']}" + (
@@ -358,38 +409,57 @@ def _print_summary(summary: SyncSummary) -> None:
         )
         console.print(f"[{colour}]{safe(item['decision'])}[/] {safe(line)}")
     for conflict in summary.conflicts:
-        label = "needs resolution" if conflict["needs_resolution"] else "kept both versions"
+        label = _("needs resolution") if conflict["needs_resolution"] else _("kept both versions")
         console.print(
-            f"[yellow]conflict[/] case {conflict['case_id']} {conflict['entity']} "
-            f"{conflict['entity_id']}.{conflict['field']}: {label}"
+            _("[yellow]conflict[/] case {case_id} {entity} {entity_id}.{field}: {label}").format(
+                case_id=conflict["case_id"],
+                entity=conflict["entity"],
+                entity_id=conflict["entity_id"],
+                field=conflict["field"],
+                label=label,
+            )
         )
     for line in summary.team_problems + summary.local_problems:
-        console.print(f"[yellow]![/] {safe(line)}")
+        console.print(_("[yellow]![/] {line}").format(line=safe(line)))
     for item in summary.refused_from_server:
-        console.print(f"[red]not merged[/] op {safe(item['op_id'])}: {safe(item['reason'])}")
+        console.print(
+            _("[red]not merged[/] op {op_id}: {reason}").format(
+                op_id=safe(item["op_id"]), reason=safe(item["reason"])
+            )
+        )
     if abs(summary.clock_offset_ms) > 10 * 60 * 1000:
         hours = summary.clock_offset_ms / 3_600_000
-        console.print(f"[yellow]![/] this laptop's clock is {abs(hours):.1f} h off the server's")
+        console.print(
+            _("[yellow]![/] this laptop's clock is {hours:.1f} h off the server's").format(
+                hours=abs(hours)
+            )
+        )
     if summary.attachments_sent or summary.attachments_received:
         console.print(
-            f"attachments: {summary.attachments_sent} uploaded, "
-            f"{summary.attachments_received} downloaded"
+            _("attachments: {attachments_sent} uploaded, {attachments_received} downloaded").format(
+                attachments_sent=summary.attachments_sent,
+                attachments_received=summary.attachments_received,
+            )
         )
     for line in summary.attachment_problems:
-        console.print(f"[yellow]![/] attachments: {escape(line)}")
+        console.print(_("[yellow]![/] attachments: {line}").format(line=escape(line)))
     if summary.quarantined_total:
         console.print(
-            f"{summary.quarantined_total} change(s) refused by the server are kept on this "
-            "laptop: `fieldkit outbox` lists them"
+            _(
+                "{quarantined_total} change(s) refused by the server are kept on "
+                "this laptop: `fieldkit outbox` lists them"
+            ).format(quarantined_total=summary.quarantined_total)
         )
     if any(item.get("cause") == "fork" for item in summary.rejected):
         console.print(
-            "[yellow]![/] this laptop's chain forks from the server's (restored from a "
-            "backup?): ask your IT lead for a code and run "
-            "`fieldkit enroll URL CODE --new-device`; nothing is lost"
+            _(
+                "[yellow]![/] this laptop's chain forks from the server's (restored "
+                "from a backup?): ask your IT lead for a code and run `fieldkit "
+                "enroll URL CODE --new-device`; nothing is lost"
+            )
         )
     if summary.exit_code == 0:
-        console.print("Everything on this laptop was sent and accepted.")
+        console.print(_("Everything on this laptop was sent and accepted."))
 
 
 def _with_cases(count: int, case_ids: list[str]) -> str:
@@ -413,7 +483,11 @@ def case_assign(
         assign_case(store, case_id, worker, supervisor)
     finally:
         store.close()
-    console.print(f"Case {case_id} assigned to {worker}; `fieldkit sync` sends it.")
+    console.print(
+        _("Case {case_id} assigned to {worker}; `fieldkit sync` sends it.").format(
+            case_id=case_id, worker=worker
+        )
+    )
 
 
 def case_import(
@@ -453,8 +527,11 @@ def case_import(
             ids = services.import_cases(store, doc)
     finally:
         store.close()
-    suffix = f", assigned to {assign}; `fieldkit sync` sends them" if assign else ""
-    console.print(f"Imported {len(ids)} case(s): {safe(', '.join(ids))}{suffix}")
+    if assign:
+        line = _("Imported {n} case(s): {ids}, assigned to {worker}; `fieldkit sync` sends them")
+    else:
+        line = _("Imported {n} case(s): {ids}")
+    console.print(line.format(n=len(ids), ids=safe(", ".join(ids)), worker=safe(assign or "")))
 
 
 def register(app: typer.Typer) -> None:

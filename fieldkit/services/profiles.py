@@ -12,6 +12,7 @@ from pathlib import Path
 import platformdirs
 
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.store import Store
 
 DEFAULT_PROFILE = "default"
@@ -43,7 +44,9 @@ def passphrase_from_env() -> str | None:
             text = Path(file).read_text(encoding="utf-8")
         except OSError as exc:
             raise FieldkitError(
-                f"cannot read FIELDKIT_PASSPHRASE_FILE {file}: {exc.strerror}"
+                _("cannot read FIELDKIT_PASSPHRASE_FILE {file}: {strerror}").format(
+                    file=file, strerror=exc.strerror
+                )
             ) from None
         return text.splitlines()[0] if text else ""
     return None
@@ -57,10 +60,13 @@ def ask_passphrase(prompt: str = "Passphrase: ", confirm: bool = False) -> str:
     try:
         first = getpass.getpass(prompt)
         if confirm and getpass.getpass("Again: ") != first:
-            raise FieldkitError("the two passphrases differ; nothing was changed")
+            raise FieldkitError(_("the two passphrases differ; nothing was changed"))
     except (EOFError, KeyboardInterrupt):
         raise FieldkitError(
-            "no passphrase given; type it, or set FIELDKIT_PASSPHRASE or FIELDKIT_PASSPHRASE_FILE"
+            _(
+                "no passphrase given; type it, or set FIELDKIT_PASSPHRASE or "
+                "FIELDKIT_PASSPHRASE_FILE"
+            )
         ) from None
     return first
 
@@ -70,7 +76,9 @@ def open_store(path: Path, passphrase: str | None = None) -> Store:
     if not path.exists():
         from fieldkit.errors import ProfileMissing
 
-        raise ProfileMissing(f"no fieldkit profile at {path}; create one with `fieldkit init`")
+        raise ProfileMissing(
+            _("no fieldkit profile at {path}; create one with `fieldkit init`").format(path=path)
+        )
     return Store.open(path, passphrase if passphrase is not None else ask_passphrase())
 
 
@@ -91,9 +99,9 @@ def ask_passphrase_new(min_score: int = 3) -> str:
         try:
             value = getpass.getpass("New passphrase: ")
             if getpass.getpass("Again: ") != value:
-                raise FieldkitError("the two passphrases differ; nothing was changed")
+                raise FieldkitError(_("the two passphrases differ; nothing was changed"))
         except (EOFError, KeyboardInterrupt):
-            raise FieldkitError("no new passphrase given; nothing was changed") from None
+            raise FieldkitError(_("no new passphrase given; nothing was changed")) from None
     from fieldkit.keyfiles import check_strength
 
     check_strength(value, min_score)

@@ -15,6 +15,7 @@ from typing import Any
 from fieldkit import changelog, evidence
 from fieldkit.domain import Case, parse_date
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.practice import PolicyProfile, visit_content_problems, visit_gates
 from fieldkit.services.cases import load_case, load_cases
 from fieldkit.store import EntityState, Store
@@ -42,7 +43,9 @@ def require_supervisor(store: Store) -> None:
     role = role_of(store)
     if role not in SUPERVISOR_ROLES:
         raise RoleError(
-            f"only a supervisor can approve or return records; this profile's role is {role}"
+            _(
+                "only a supervisor can approve or return records; this profile's role is {role}"
+            ).format(role=role)
         )
 
 
@@ -50,7 +53,9 @@ def visit_content(store: Store, case_id: str, visit_id: str) -> dict[str, Any]:
     """Exactly what an approval of a visit covers: its fields and every addendum."""
     visit = store.entity(case_id, "visit", visit_id)
     if visit is None:
-        raise FieldkitError(f"no visit {visit_id} on case {case_id}")
+        raise FieldkitError(
+            _("no visit {visit_id} on case {case_id}").format(visit_id=visit_id, case_id=case_id)
+        )
     addenda = sorted(
         (
             {"id": e.entity_id, **e.fields}
@@ -66,7 +71,9 @@ def plan_content(store: Store, case_id: str, plan_id: str) -> dict[str, Any]:
     """What an approval of a safety plan covers: its interventions and threats."""
     plan = store.entity(case_id, "safety_plan", plan_id)
     if plan is None:
-        raise FieldkitError(f"no safety plan {plan_id} on case {case_id}")
+        raise FieldkitError(
+            _("no safety plan {plan_id} on case {case_id}").format(plan_id=plan_id, case_id=case_id)
+        )
     fields = plan.fields
     return {k: fields.get(k) for k in ("interventions", "threats", "created", "kind")}
 
@@ -83,7 +90,7 @@ def content_of(store: Store, case_id: str, target: str, target_id: str) -> dict[
         if target == "service_plan":
             return casework.plan_content_of(store, case_id, target_id)
         return casework.closure_content_of(store, case_id, target_id)
-    raise FieldkitError(f"{target} records are not reviewed")
+    raise FieldkitError(_("{target} records are not reviewed").format(target=target))
 
 
 SIGNED_TARGETS = ("service_plan", "closure")
@@ -141,14 +148,26 @@ def decide(
     """Record a supervisor's decision, bound to the SHA-256 of the content decided on."""
     require_supervisor(store)
     if decision in ("returned", "rejected", "disputed") and not comment.strip():
-        raise FieldkitError(f"say why: a {decision} record needs a comment for the worker")
+        raise FieldkitError(
+            _("say why: a {decision} record needs a comment for the worker").format(
+                decision=decision
+            )
+        )
     content = content_of(store, case_id, target, target_id)
     visit = store.entity(case_id, "visit", target_id) if target == "visit" else None
     if visit is not None and not visit.signed:
-        raise FieldkitError(f"visit {target_id} is not signed yet; only signed visits are reviewed")
+        raise FieldkitError(
+            _("visit {target_id} is not signed yet; only signed visits are reviewed").format(
+                target_id=target_id
+            )
+        )
     signed = store.entity(case_id, target, target_id) if target in SIGNED_TARGETS else None
     if signed is not None and not signed.signed:
-        raise FieldkitError(f"{target.replace('_', ' ')} {target_id} is not signed yet")
+        raise FieldkitError(
+            _("{kind} {target_id} is not signed yet").format(
+                kind=target.replace("_", " "), target_id=target_id
+            )
+        )
     moment = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     approval_id = f"ap-{changelog.uuid7()}"
     with store.transaction():
@@ -402,7 +421,7 @@ def record_supervision(
     """Rule RV-1: a case reviewed in supervision; feeds the next-due date."""
     require_supervisor(store)
     if not decisions_text.strip():
-        raise FieldkitError("write the decisions of the supervision session")
+        raise FieldkitError(_("write the decisions of the supervision session"))
     load_case(store, case_id)
     supervision_id = f"sup-{changelog.uuid7()}"
     with store.transaction():
@@ -446,5 +465,9 @@ def resolve_conflict(
     version it replaces, so every device folds to the one value."""
     current = store.entity(case_id, entity, entity_id)
     if current is None or len(current.state["heads"].get(field_name, [])) < 2:
-        raise FieldkitError(f"{entity} {entity_id} field {field_name} has no open conflict")
+        raise FieldkitError(
+            _("{entity} {entity_id} field {field_name} has no open conflict").format(
+                entity=entity, entity_id=entity_id, field_name=field_name
+            )
+        )
     return store.record(case_id, entity, entity_id, {field_name: value})
