@@ -34,7 +34,7 @@ from fieldkit.crypto import (
 )
 from fieldkit.errors import FieldkitError, OfflineError, StoreError
 from fieldkit.evidence import record_receipts
-from fieldkit.i18n import _
+from fieldkit.i18n import _, ngettext
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
 from . import outcome
@@ -199,9 +199,11 @@ class SyncClient:
     def _offline(self, reason: str) -> OfflineError:
         waiting = self.store.outbox_count()
         return OfflineError(
-            _("{waiting} changes waiting to sync; nothing lost ({reason})").format(
-                waiting=waiting, reason=reason
-            )
+            ngettext(
+                "{n} change waiting to sync; nothing lost ({reason})",
+                "{n} changes waiting to sync; nothing lost ({reason})",
+                waiting,
+            ).format(n=waiting, reason=reason)
         )
 
     def _send(
@@ -216,11 +218,15 @@ class SyncClient:
         try:
             response = self._http.request(method, path, content=payload, headers=headers)
         except httpx.TimeoutException:
-            raise self._offline(f"the server at {self.url} did not answer in time") from None
+            raise self._offline(
+                _("the server at {url} did not answer in time").format(url=self.url)
+            ) from None
         except httpx.TransportError:
-            raise self._offline(f"cannot reach the server at {self.url}") from None
+            raise self._offline(
+                _("cannot reach the server at {url}").format(url=self.url)
+            ) from None
         if response.status_code >= 500:
-            raise self._offline(f"the server at {self.url} is unavailable")
+            raise self._offline(_("the server at {url} is unavailable").format(url=self.url))
         if response.status_code >= 400:
             try:
                 detail = str(response.json().get("detail"))

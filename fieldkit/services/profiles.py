@@ -12,7 +12,7 @@ from pathlib import Path
 import platformdirs
 
 from fieldkit.errors import FieldkitError
-from fieldkit.i18n import _
+from fieldkit.i18n import N_, _
 from fieldkit.store import Store
 
 DEFAULT_PROFILE = "default"
@@ -52,14 +52,14 @@ def passphrase_from_env() -> str | None:
     return None
 
 
-def ask_passphrase(prompt: str = "Passphrase: ", confirm: bool = False) -> str:
+def ask_passphrase(prompt: str = N_("Passphrase: "), confirm: bool = False) -> str:
     """The passphrase from the environment, or typed at a hidden prompt."""
     value = passphrase_from_env()
     if value is not None:
         return value
     try:
-        first = getpass.getpass(prompt)
-        if confirm and getpass.getpass("Again: ") != first:
+        first = getpass.getpass(_(prompt))
+        if confirm and getpass.getpass(_("Again: ")) != first:
             raise FieldkitError(_("the two passphrases differ; nothing was changed"))
     except (EOFError, KeyboardInterrupt):
         raise FieldkitError(
@@ -97,8 +97,8 @@ def ask_passphrase_new(min_score: int = 3) -> str:
     value = os.environ.get("FIELDKIT_NEW_PASSPHRASE")
     if value is None:
         try:
-            value = getpass.getpass("New passphrase: ")
-            if getpass.getpass("Again: ") != value:
+            value = getpass.getpass(_("New passphrase: "))
+            if getpass.getpass(_("Again: ")) != value:
                 raise FieldkitError(_("the two passphrases differ; nothing was changed"))
         except (EOFError, KeyboardInterrupt):
             raise FieldkitError(_("no new passphrase given; nothing was changed")) from None
