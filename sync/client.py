@@ -34,7 +34,7 @@ from fieldkit.crypto import (
 )
 from fieldkit.errors import FieldkitError, OfflineError, StoreError
 from fieldkit.evidence import record_receipts
-from fieldkit.i18n import _, ngettext
+from fieldkit.i18n import _
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
 from . import outcome
@@ -199,11 +199,9 @@ class SyncClient:
     def _offline(self, reason: str) -> OfflineError:
         waiting = self.store.outbox_count()
         return OfflineError(
-            ngettext(
-                "{n} change waiting to sync; nothing lost ({reason})",
-                "{n} changes waiting to sync; nothing lost ({reason})",
-                waiting,
-            ).format(n=waiting, reason=reason)
+            _("{waiting} changes waiting to sync; nothing lost ({reason})").format(
+                waiting=waiting, reason=reason
+            )
         )
 
     def _send(

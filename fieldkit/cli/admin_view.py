@@ -34,7 +34,7 @@ DEFAULT_STALE_DAYS = 3
 
 def _when(ms: int | None) -> str:
     if ms is None:
-        return "never"
+        return _("never")
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -58,7 +58,7 @@ def audit(
         sys.stdout.write(json.dumps(events, indent=2) + "\n")
         return
     table = Table(title=_("audit: last {n} events").format(n=len(events)))
-    for column in ("when", "who", "what", "detail"):
+    for column in (_("when"), _("who"), _("what"), _("detail")):
         table.add_column(column)
     for e in events:
         table.add_row(_when(e["at_ms"]), escape(e["actor"]), e["action"], escape(e["detail"]))
@@ -93,7 +93,16 @@ def sync_health(
     table = Table(
         title=_("sync health ({n} laptops; quiet after {days} days)").format(n=len(rows), days=days)
     )
-    for column in ("device", "user", "last sync", "outcome", "waiting", "refused", "keys", ""):
+    for column in (
+        _("device"),
+        _("user"),
+        _("last sync"),
+        _("outcome"),
+        _("waiting"),
+        _("refused"),
+        _("keys"),
+        "",
+    ):
         table.add_column(column)
     for r in rows:
         flag = "revoked" if r["revoked"] else ("[red]not seen[/]" if r["stale"] else "")

@@ -159,7 +159,7 @@ def contact_list(
     table = Table(
         title=_("{n} collateral contacts on case {case_id}").format(n=len(found), case_id=case_id)
     )
-    for column in ("date", "kind", "who", "role", "children", "notes"):
+    for column in (_("date"), _("kind"), _("who"), _("role"), _("children"), _("notes")):
         table.add_column(column)
     for c in found:
         table.add_row(
@@ -280,7 +280,7 @@ def attachments_cmd(
     finally:
         store.close()
     table = Table(title=_("{n} attachments on case {case_id}").format(n=len(rows), case_id=case_id))
-    for column in ("id", "kind", "size", "on", "caption", "here"):
+    for column in (_("id"), _("kind"), _("size"), _("on"), _("caption"), _("here")):
         table.add_column(column)
     for att, here in rows:
         on = "case" if att.target == "case" else f"{att.target.replace('_', ' ')} {att.target_id}"
@@ -290,7 +290,7 @@ def attachments_cmd(
             human_size(att.size),
             escape(clean(on)),
             escape(clean(att.caption or att.name)),
-            "yes" if here else "on the server",
+            _("yes") if here else _("on the server"),
         )
     console.print(table)
 

@@ -98,14 +98,14 @@ def register(app: typer.Typer) -> None:
             console.print(_("Nothing waiting for review."))
             return
         table = Table(title=_("Review queue · {n} waiting").format(n=len(queue)))
-        for column in ("case", "record", "date", "worker", "flags"):
+        for column in (_("case"), _("record"), _("date"), _("worker"), _("flags")):
             table.add_column(column, overflow="fold")
         for item in queue:
             when = item.day.isoformat()
             if item.deadline:
-                when += f"\ndocument by {item.deadline.isoformat()}"
+                when += "\n" + _("document by {day}").format(day=item.deadline.isoformat())
             title = f"{safe(item.title)}\n{safe(item.target_id)}" + (
-                "\n(approval stale)" if item.stale else ""
+                "\n" + _("(approval stale)") if item.stale else ""
             )
             table.add_row(
                 safe(item.case_id),
@@ -228,7 +228,7 @@ def register(app: typer.Typer) -> None:
             console.print(_("No conflicts."))
             return
         table = Table(title=_("Conflicts"))
-        for column in ("case", "record", "field", "versions"):
+        for column in (_("case"), _("record"), _("field"), _("versions")):
             table.add_column(column, overflow="fold")
         for c in doc:
             mark = "⚠ needs resolution" if c["needs_resolution"] else "kept (last writer shown)"

@@ -129,7 +129,7 @@ def user_list(
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
     table = Table(title=_("{n} people").format(n=len(rows)))
-    for column in ("user", "role", "supervisor", "key"):
+    for column in (_("user"), _("role"), _("supervisor"), _("key")):
         table.add_column(column)
     for r in rows:
         has_key = _("yes") if r["has_key"] else _("no")
@@ -207,7 +207,7 @@ def devices(
     table = Table(
         title=_("{n} devices (ids cut to a unique prefix; --json: full)").format(n=len(rows))
     )
-    for column in ("device", "user", "enrolled", "last seen", "ops", "status"):
+    for column in (_("device"), _("user"), _("enrolled"), _("last seen"), _("ops"), _("status")):
         table.add_column(column)
     for r in rows:
         table.add_row(
@@ -216,7 +216,7 @@ def devices(
             _when(r["enrolled_ms"]),
             _when(r["last_seen_ms"]),
             str(r["ops"]),
-            "[red]revoked[/]" if r["revoked"] else "active",
+            "[red]" + _("revoked") + "[/]" if r["revoked"] else _("active"),
         )
     console.print(table)
 

@@ -266,7 +266,7 @@ def visit_flags(
     seen = visit.seen_ids()
     for child in case.children:
         if child.id not in seen:
-            flags.append(f"{child.name} not seen")
+            flags.append(_("{name} not seen").format(name=child.name))
     if isinstance(visit_fields.get("children"), dict):
         # a typed visit record: the checks the worker signed past, with their overrides
         from fieldkit.practice.visit_checks import visit_checks
@@ -277,7 +277,7 @@ def visit_flags(
         for vc in visit_checks(case, record, profile, when):
             text = f"{vc.rule}: {vc.message}"
             if vc.override is not None:
-                text += f" — OVERRIDDEN: {vc.override}"
+                text += _(" — OVERRIDDEN: {override}").format(override=vc.override)
             if text not in flags:
                 flags.append(text)
     else:
@@ -294,7 +294,9 @@ def visit_flags(
         limit = profile.add_working_days(visit.date, days)
         if signed_day and signed_day > limit:
             flags.append(
-                f"documented late: signed {signed_day.isoformat()}, due by {limit.isoformat()}"
+                _("documented late: signed {signed_day}, due by {limit}").format(
+                    signed_day=signed_day.isoformat(), limit=limit.isoformat()
+                )
             )
     flags += evidence.time_flags(visit_fields, received, profile.sync_late_days)
     return flags
@@ -345,17 +347,20 @@ def review_queue(
                         case.family_name,
                         case.worker,
                         created,
-                        "alternative safety plan"
-                        + (f" (phone approval by {phone}: confirm or dispute)" if phone else ""),
+                        _(
+                            "alternative safety plan (phone approval by {who}: confirm or dispute)"
+                        ).format(who=phone)
+                        if phone
+                        else _("alternative safety plan"),
                         deadline=deadline,
-                        flags=["SA-2: not implemented until a supervisor approves"],
+                        flags=[_("SA-2: not implemented until a supervisor approves")],
                     )
                 )
             elif ent.entity in SIGNED_TARGETS and ent.signed:
                 last = latest_decision(store, case_id, ent.entity, ent.entity_id)
                 if last is not None and not last.stale and last.decision != "disputed":
                     continue  # approved, or sent back (answered by a new version)
-                words = {"service_plan": "service plan", "closure": "case closure"}
+                words = {"service_plan": _("service plan"), "closure": _("case closure")}
                 field = "completed" if ent.entity == "service_plan" else "date"
                 plans.append(
                     QueueItem(
@@ -366,9 +371,9 @@ def review_queue(
                         case.worker,
                         parse_date(ent.fields.get(field)) or as_of,
                         words[ent.entity],
-                        flags=["PL-4, PL-6: check goals, activities and the family's agreement"]
+                        flags=[_("PL-4, PL-6: check goals, activities and the family's agreement")]
                         if ent.entity == "service_plan"
-                        else ["CL-1: check supports in place and the reason"],
+                        else [_("CL-1: check supports in place and the reason")],
                         stale=bool(last and last.stale),
                         last=last.decision if last else None,
                     )
@@ -386,9 +391,9 @@ def review_queue(
                         case.family_name,
                         case.worker,
                         day,
-                        f"{ent.fields.get('kind', 'home')} visit",
+                        _("{kind} visit").format(kind=ent.fields.get("kind", "home")),
                         flags=(
-                            ["changed on another device after it was signed: check it"]
+                            [_("changed on another device after it was signed: check it")]
                             if ent.altered_after_signing
                             else []
                         )
