@@ -309,7 +309,7 @@ def attach(
                 _("cannot read {path}: {strerror}").format(path=path, strerror=exc.strerror)
             ) from None
         raise
-    written = [attachment_id for attachment_id, _ in records]
+    written = [attachment_id for attachment_id, _fields in records]
     return written
 
 

@@ -24,7 +24,7 @@ from rich.markup import escape
 
 from fieldkit import services
 from fieldkit.errors import FieldkitError
-from fieldkit.i18n import _
+from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile, open_items
 from fieldkit.services import Store, casework, policies, review
 
@@ -78,7 +78,7 @@ def read_form(source: str | None, prompts: dict[str, str]) -> dict[str, Any]:
                 _("give the form ({keys}) with --from FILE or --from -").format(keys=keys)
             )
         return {
-            key: typer.prompt(question, default="", show_default=False)
+            key: typer.prompt(_(question), default="", show_default=False)
             for key, question in prompts.items()
         }
     text = _read_source(source)
@@ -218,7 +218,7 @@ def assessment_record(
     source: FromOpt = None,
 ) -> None:
     """Sign a strengths-and-needs assessment (form keys: strengths, needs)."""
-    form = read_form(source, {"strengths": "Strengths", "needs": "Needs"})
+    form = read_form(source, {"strengths": N_("Strengths"), "needs": N_("Needs")})
     with _opened(ctx) as (store, profile):
         record_id = casework.record_assessment(
             store,
@@ -278,9 +278,9 @@ def formal_review_record(
     form = read_form(
         source,
         {
-            "notes": "Review notes",
-            "prognosis": "Prognosis for reunification (RV-4; blank if no child is in care)",
-            "participants": "Who took part (comma-separated)",
+            "notes": N_("Review notes"),
+            "prognosis": N_("Prognosis for reunification (RV-4; blank if no child is in care)"),
+            "participants": N_("Who took part (comma-separated)"),
         },
     )
     with _opened(ctx) as (store, profile):
@@ -308,7 +308,7 @@ def event_record(
     source: FromOpt = None,
 ) -> None:
     """Record an event (form keys: note, address of a new placement)."""
-    form = read_form(source, {"note": "Note", "address": "Placement address (if any)"})
+    form = read_form(source, {"note": N_("Note"), "address": N_("Placement address (if any)")})
     with _opened(ctx) as (store, profile):
         record_id = casework.record_event(
             store,
@@ -332,7 +332,7 @@ def facts_person(
 ) -> None:
     """Change a person's details (form keys: name, relationship, phone, email, address, notes;
     only the keys given change)."""
-    form = read_form(source, {"phone": "Phone", "address": "Address"})
+    form = read_form(source, {"phone": N_("Phone"), "address": N_("Address")})
     form = {k: v for k, v in form.items() if v != "" or source is not None}
     with _opened(ctx) as (store, _policy):
         casework.update_person(store, case_id, person_id, form)
@@ -356,7 +356,9 @@ def facts_add_person(
     source: FromOpt = None,
 ) -> None:
     """Add a person (form keys: name, dob, relationship, phone, email, address, notes)."""
-    form = read_form(source, {"name": "Name", "relationship": "Relationship", "phone": "Phone"})
+    form = read_form(
+        source, {"name": N_("Name"), "relationship": N_("Relationship"), "phone": N_("Phone")}
+    )
     with _opened(ctx) as (store, _policy):
         person_id = casework.add_person(store, case_id, role, form, verbal=verbal, victim=victim)
     console.print(
@@ -379,7 +381,7 @@ def facts_threat(
     source: FromOpt = None,
 ) -> None:
     """Name a new threat or reword one (form key: text)."""
-    form = read_form(source, {"text": "Threat, in words"})
+    form = read_form(source, {"text": N_("Threat, in words")})
     with _opened(ctx) as (store, profile):
         tid = casework.set_threat(
             store, case_id, str(form.get("text") or ""), threat_id, active, profile.today()
@@ -397,7 +399,7 @@ def facts_intervention(
     source: FromOpt = None,
 ) -> None:
     """Set the safety plan's intervention for one threat (form keys: text, who)."""
-    form = read_form(source, {"text": "Intervention", "who": "Who carries it out"})
+    form = read_form(source, {"text": N_("Intervention"), "who": N_("Who carries it out")})
     with _opened(ctx) as (store, _policy):
         casework.set_intervention(
             store, case_id, threat_id, str(form.get("text") or ""), str(form.get("who") or "")
@@ -421,9 +423,9 @@ def closure_record(
     form = read_form(
         source,
         {
-            "reason": "Why the case closes",
-            "supports": "Supports in place for the family",
-            "goals_met": "Were the plan's goals met? (yes/no)",
+            "reason": N_("Why the case closes"),
+            "supports": N_("Supports in place for the family"),
+            "goals_met": N_("Were the plan's goals met? (yes/no)"),
         },
     )
     with _opened(ctx) as (store, profile):
