@@ -54,14 +54,16 @@ def choose_language(context: Context, lang: str | None) -> str:
     """This run's language: --lang, else the profile's preference, else LANG; else English."""
     from fieldkit.prefs import load_prefs
 
-    if lang is not None and i18n.normalise(lang) is None:
+    chosen = i18n.set_language(i18n.choose(load_prefs(context.path).get("language")))
+    if lang is None:
+        return chosen
+    if i18n.normalise(lang) is None:  # said in the language the run would otherwise speak
         raise FieldkitError(
             _("--lang {code}: choose one of {choices}").format(
                 code=lang, choices=", ".join(i18n.LANGUAGES)
             )
         )
-    preference = lang or load_prefs(context.path).get("language")
-    return i18n.set_language(i18n.choose(preference))
+    return i18n.set_language(lang)
 
 
 def run_app(context: Context, theme: str | None) -> None:

@@ -299,3 +299,35 @@ def test_visit_pdf_in_french(tmp_path: Path) -> None:
         assert label in text, label
     assert "Supervisor review" not in text and "Not yet reviewed" not in text
     assert "MKNOTES" in text and "MKLOCATION" in text
+
+
+@pytest.mark.parametrize("lang", ["fr", "es"])
+def test_fieldkit_catalogue_is_complete_and_keeps_placeholders(lang: str) -> None:
+    """Every English message has a translation with the same placeholders and Rich markup,
+    and the compiled catalogue fieldkit loads says the same as the one people edit."""
+    with POT.open("rb") as handle:
+        wanted = {m.id for m in read_po(handle) if m.id}
+    po = Path(i18n.LOCALE_DIR) / lang / "LC_MESSAGES" / "fieldkit.po"
+    with po.open("rb") as handle:
+        catalogue = read_po(handle, locale=lang)
+    found = {m.id: m for m in catalogue if m.id}
+    assert wanted <= set(found), sorted(str(w) for w in wanted - set(found))[:5]
+    fields = re.compile(r"\{[^}]*\}")
+    markup = re.compile(r"\[/?[a-z ]*\]")
+    problems = []
+    for key in wanted:
+        message = found[key]
+        ids = key if isinstance(key, tuple) else (key,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.fuzzy or not all(strings):
+            problems.append(f"untranslated: {ids[0]!r}")
+            continue
+        for text in strings:
+            if sorted(set(fields.findall(text))) != sorted(set(fields.findall(ids[-1]))):
+                problems.append(f"placeholders differ: {ids[0]!r} → {text!r}")
+            if markup.findall(text) != markup.findall(ids[0]):
+                problems.append(f"markup differs: {ids[0]!r} → {text!r}")
+    assert not problems, problems[:5]
+    loaded = i18n.translator(lang)
+    for key in sorted(k for k in wanted if isinstance(k, str))[::25]:
+        assert loaded.gettext(key) == found[key].string, key  # the .mo is up to date
