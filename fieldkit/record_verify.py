@@ -139,8 +139,10 @@ def verify_stamp(store: Store, stamp: Stamp) -> Verdict:
     if visit is None or visit.signed is None:
         return Verdict(
             "unknown",
-            f"no signed visit {stamp.visit_id} of case {stamp.case_id} in this log: "
-            "the paper is not from this agency's record, or was forged",
+            _(
+                "no signed visit {visit_id} of case {case_id} in this log: the paper "
+                "is not from this agency's record, or was forged"
+            ).format(visit_id=stamp.visit_id, case_id=stamp.case_id),
             stamp,
         )
     content = review.visit_content(store, stamp.case_id, stamp.visit_id)
@@ -151,8 +153,10 @@ def verify_stamp(store: Store, stamp: Stamp) -> Verdict:
         if approval is None:
             return Verdict(
                 "unknown",
-                "the approval printed on the paper was never recorded in the signed log, "
-                "or approved other content: forged",
+                _(
+                    "the approval printed on the paper was never recorded in the signed "
+                    "log, or approved other content: forged"
+                ),
                 stamp,
             )
         approved_by = str(approval.get("by") or "")
@@ -162,22 +166,29 @@ def verify_stamp(store: Store, stamp: Stamp) -> Verdict:
             if not since:
                 return Verdict(
                     "unchanged",
-                    "the record is unchanged since it was printed"
-                    + (f"; approved by {approved_by}" if approved_by else ""),
+                    _("the record is unchanged since it was printed; approved by {who}").format(
+                        who=approved_by
+                    )
+                    if approved_by
+                    else _("the record is unchanged since it was printed"),
                     stamp,
                     approved_by=approved_by,
                 )
             return Verdict(
                 "amended",
-                f"the record was amended after it was printed: {len(since)} addendum(s)",
+                _("the record was amended after it was printed: {n} addendum(s)").format(
+                    n=len(since)
+                ),
                 stamp,
                 addenda=since,
                 approved_by=approved_by,
             )
     return Verdict(
         "unknown",
-        "the printed hash matches no version of this visit in the signed log: "
-        "the paper was altered or forged",
+        _(
+            "the printed hash matches no version of this visit in the signed "
+            "log: the paper was altered or forged"
+        ),
         stamp,
     )
 

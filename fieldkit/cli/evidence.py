@@ -461,7 +461,8 @@ def verify_record(
         sys.stdout.write(json.dumps(verdict.to_json(), indent=2) + "\n")
     else:
         mark = {"unchanged": "✓", "amended": "!", "unknown": "✗"}[verdict.status]
-        console.print(f"{mark} {verdict.status}: {escape(verdict.message)}")
+        status = {"unchanged": _("unchanged"), "amended": _("amended"), "unknown": _("unknown")}
+        console.print(f"{mark} {status[verdict.status]}: {escape(verdict.message)}")
         for add in verdict.addenda:
             line = f"{add.get('date')} {add.get('author', '')}: {add.get('text', '')}"
             console.print(_("  addendum {clean}").format(clean=escape(clean(line))))

@@ -21,7 +21,7 @@ from rich.table import Table
 from fieldkit import services
 from fieldkit.cli.base import case_app, ctx_of
 from fieldkit.errors import FieldkitError
-from fieldkit.i18n import _
+from fieldkit.i18n import N_, _
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -404,10 +404,14 @@ def _print_summary(summary: SyncSummary) -> None:
         )
     for item in summary.decisions_received:
         colour = "green" if item["decision"] in ("approved", "confirmed") else "yellow"
-        line = f"case {item['case_id']} {item['target']} {item['target_id']} by {item['by']}" + (
-            f": {item['comment']}" if item["comment"] else ""
-        )
-        console.print(f"[{colour}]{safe(item['decision'])}[/] {safe(line)}")
+        line = _("case {case_id} {target} {target_id} by {who}").format(
+            case_id=item["case_id"],
+            target=item["target"],
+            target_id=item["target_id"],
+            who=item["by"],
+        ) + (f": {item['comment']}" if item["comment"] else "")
+        decision = _(DECISION_WORDS[item["decision"]]) if item["decision"] in DECISION_WORDS else ""
+        console.print(f"[{colour}]{safe(decision or item['decision'])}[/] {safe(line)}")
     for conflict in summary.conflicts:
         label = _("needs resolution") if conflict["needs_resolution"] else _("kept both versions")
         console.print(
@@ -460,6 +464,16 @@ def _print_summary(summary: SyncSummary) -> None:
         )
     if summary.exit_code == 0:
         console.print(_("Everything on this laptop was sent and accepted."))
+
+
+DECISION_WORDS = {
+    "approved": N_("approved"),
+    "returned": N_("returned"),
+    "rejected": N_("rejected"),
+    "confirmed": N_("confirmed"),
+    "disputed": N_("disputed"),
+}
+"""A supervisor's decision in words (the summary's JSON keeps the id)."""
 
 
 def _with_cases(count: int, case_ids: list[str]) -> str:
