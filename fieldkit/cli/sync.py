@@ -83,7 +83,11 @@ def server(
     ] = 1,
 ) -> None:
     """Run the agency sync server (migrates the database first; OpenAPI at /docs)."""
+    from fieldkit import i18n
     from fieldkit.sync.db import server_url
+
+    # The server answers every laptop and writes its log in English, whatever LANG says.
+    i18n.set_language(i18n.DEFAULT)
     from fieldkit.sync.server import serve
 
     url = server_url(db)
