@@ -34,8 +34,9 @@ def _english_fragments() -> list[str]:
 
     A message printed untranslated shows each of its literal fragments verbatim; a
     translated one shows none of them (the fragments are long enough not to be French or
-    Spanish by chance: two words of three letters or more, eight letters in all). Words the
-    worker or the policy profile wrote are data and stay as written.
+    Spanish by chance: two words of three letters or more, eight letters in all; three words
+    for a piece between placeholders). Words the worker or the policy profile wrote are
+    data and stay as written.
     """
     with POT.open("rb") as handle:
         catalogue = read_po(handle)
@@ -46,10 +47,14 @@ def _english_fragments() -> list[str]:
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         for text in ids:
             plain = re.sub(r"\[/?[a-z ]*\]", " ", text)  # Rich markup is not printed
-            for part in re.split(r"\{[^}]*\}|\n", plain):
+            parts = re.split(r"\{[^}]*\}|\n", plain)
+            # a whole message needs two words; a piece between placeholders three, so
+            # that "safety plan" (of "the {kind} safety plan") does not catch data
+            need = 2 if len(parts) == 1 else 3
+            for part in parts:
                 part = " ".join(part.split()).strip(" ;:,.()·—-")
                 words = [w for w in part.split() if len(re.sub(r"\W", "", w)) >= 3]
-                if len(words) >= 2 and len(re.sub(r"\W", "", part)) >= 8:
+                if len(words) >= need and len(re.sub(r"\W", "", part)) >= 8:
                     found.add(part)
     return sorted(found)
 
