@@ -13,7 +13,7 @@ from rich.table import Table
 from fieldkit import services
 from fieldkit.cli.base import Context, app, case_app, console, ctx_of, err_console, passphrase_app
 from fieldkit.errors import FieldkitError
-from fieldkit.text import json_text, safe
+from fieldkit.text import aligned, cell, json_text, safe
 
 
 @app.callback(invoke_without_command=True)
@@ -245,26 +245,26 @@ def case_list(
     context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
-        summaries = [services.case_summary(c) for c in services.load_cases(store)]
+        summaries = services.case_listing(store)
     finally:
         store.close()
     summaries.sort(key=lambda s: s["id"])
     if as_json:
         _print_json(summaries)
         return
-    table = Table(title=f"{len(summaries)} cases")
-    for column in ("case", "family", "kind", "worker", "children", "last visit"):
-        table.add_column(column)
+    rows = [["case", "family", "kind", "worker", "children", "last visit"]]
     for s in summaries:
-        table.add_row(
-            safe(s["id"]),
-            safe(s["family"]),
-            safe(s["kind"]),
-            safe(s["worker"] or ""),
-            str(s["children"]),
-            safe(s["last_visit"] or "none"),
+        rows.append(
+            [
+                cell(s["id"]),
+                cell(s["family"]),
+                cell(s["kind"]),
+                cell(s["worker"] or ""),
+                str(s["children"]),
+                cell(s["last_visit"] or "none"),
+            ]
         )
-    console.print(table)
+    sys.stdout.write("\n".join([f"{len(summaries)} cases", "", *aligned(rows)]) + "\n")
 
 
 @case_app.command("show")
