@@ -10,6 +10,7 @@ with `fieldkit init` and `fieldkit demo-seed`, the same generator `make demo` us
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -72,10 +73,18 @@ def timed(commands: dict[str, list[str]], env: dict[str, str]) -> dict[str, floa
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def entry_point() -> list[str]:
+    """The `fieldkit` command as installed: its entry point (`fieldkit.launch` where there
+    is one, which starts the unlock before the command's modules import)."""
+    if importlib.util.find_spec("fieldkit.launch") is not None:
+        return [sys.executable, "-c", "from fieldkit.launch import main; main()"]
+    return [sys.executable, "-c", "from fieldkit.cli import main; main()"]
+
+
 def main() -> None:
     """Seed each profile, time the commands and their floors, print one JSON line."""
     py = sys.executable
-    fieldkit = [py, "-m", "fieldkit.cli"]
+    fieldkit = entry_point()
     figures: dict[str, object] = {"bench": "cli", "runs": RUNS}
     with tempfile.TemporaryDirectory() as tmp:
         for size in SIZES:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from fieldkit import services
 from fieldkit.cli.base import Context, app, case_app, console, ctx_of, err_console, passphrase_app
@@ -55,22 +54,22 @@ def run_app(context: Context, theme: str | None) -> None:
 def _print_caseload(context: Context) -> None:
     store = services.open_store(context.path)
     try:
-        cases = services.load_cases(store)
-        table = Table(title=f"Caseload · {context.path.name} · {len(cases)} cases")
-        for column in ("case", "family", "kind", "children", "last visit"):
-            table.add_column(column)
-        for case in sorted(cases, key=lambda c: c.id):
-            s = services.case_summary(case)
-            table.add_row(
-                safe(s["id"]),
-                safe(s["family"]),
-                safe(s["kind"]),
-                str(s["children"]),
-                safe(s["last_visit"] or "none"),
-            )
-        console.print(table)
+        listing = services.case_listing(store)
     finally:
         store.close()
+    rows = [["case", "family", "kind", "children", "last visit"]]
+    for s in sorted(listing, key=lambda s: s["id"]):
+        rows.append(
+            [
+                cell(s["id"]),
+                cell(s["family"]),
+                cell(s["kind"]),
+                str(s["children"]),
+                cell(s["last_visit"] or "none"),
+            ]
+        )
+    title = f"Caseload · {cell(context.path.name)} · {len(listing)} cases"
+    sys.stdout.write("\n".join([title, "", *aligned(rows)]) + "\n")
 
 
 @app.command()
