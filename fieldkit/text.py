@@ -85,14 +85,18 @@ def aligned(rows: list[list[str]], gap: str = "  ") -> list[str]:
     """
     if not rows:
         return []
+    cells = [
+        [(text, len(text) if text.isascii() else cell_len(text)) for text in row] for row in rows
+    ]
     widths = [0] * max(len(r) for r in rows)
-    for row in rows:
-        for n, text in enumerate(row[:-1]):
-            widths[n] = max(widths[n], cell_len(text))
+    for row in cells:
+        for n, (_, width) in enumerate(row[:-1]):
+            if width > widths[n]:
+                widths[n] = width
     lines = []
-    for row in rows:
-        parts = [text + " " * (widths[n] - cell_len(text)) for n, text in enumerate(row[:-1])]
-        lines.append(gap.join([*parts, row[-1]]).rstrip())
+    for row in cells:
+        parts = [text + " " * (widths[n] - width) for n, (text, width) in enumerate(row[:-1])]
+        lines.append(gap.join([*parts, row[-1][0]]).rstrip())
     return lines
 
 
