@@ -8,10 +8,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fieldkit.screens.commands import CaseCommands
 from fieldkit.screens.messages import SyncFinished, WorkFailed
 from fieldkit.screens.theme import DEFAULT_THEME, HIGH_CONTRAST
-from fieldkit.screens.unlock import UnlockScreen
 from fieldkit.screens.visit.session import AUTOSAVE_DELAY
 from fieldkit.screens.workers import guarded, one_line
 from rich.markup import escape
@@ -27,10 +25,11 @@ if TYPE_CHECKING:
 
     from fieldkit.screens.place import Place
     from fieldkit.screens.visit.session import VisitSession
+    from textual.command import Provider
     from textual.screen import Screen
 
     from fieldkit.practice import PolicyProfile
-    from fieldkit.services import Store
+    from fieldkit.services import PendingUnlock, Store
 
 IDLE_CHECK_SECONDS = 5.0
 HOLD_KEYS_LIMIT = 15.0
@@ -39,6 +38,20 @@ KEY_STALL_LIMIT = 1.0
 """Seconds at most that the next key waits for the one before it to be handled."""
 # A supervisor's console syncs in the background this often (keys for late-enrolled workers).
 BACKGROUND_SYNC_SECONDS = 600.0
+
+
+def _unlock_screen() -> Screen[Any]:
+    """The unlock screen, its module loaded only when a passphrase must be typed."""
+    from fieldkit.screens.unlock import UnlockScreen
+
+    return UnlockScreen()
+
+
+def _case_commands() -> type[Provider]:
+    """The palette's case finder, loaded when the palette first opens."""
+    from fieldkit.screens.commands import CaseCommands
+
+    return CaseCommands
 
 
 class FieldkitApp(App[None]):
@@ -72,7 +85,7 @@ class FieldkitApp(App[None]):
             "ctrl+q", "quit", "Quit", show=False, priority=True, tooltip="the draft is saved first"
         ),
     ]
-    COMMANDS = App.COMMANDS | {CaseCommands}
+    COMMANDS = App.COMMANDS | {_case_commands}
 
     def __init__(
         self,
@@ -83,8 +96,11 @@ class FieldkitApp(App[None]):
         idle_lock_seconds: float | None = None,
         use_env_passphrase: bool = True,
         autosave_delay: float = AUTOSAVE_DELAY,
+        pending: PendingUnlock | None = None,
     ) -> None:
         super().__init__()
+        self.pending = pending
+        """The unlock already running (begun as soon as the passphrase was known)."""
         self.profile_path = profile_path or (store.path if store is not None else None)
         self.store: Store | None = store
         self.policy: PolicyProfile | None = None
@@ -156,12 +172,20 @@ class FieldkitApp(App[None]):
         self._theme_settled = True
         if self.requested_theme == wanted:
             self.watch_theme(wanted)
-        self.add_mode("locked", UnlockScreen)
+        self.add_mode("locked", _unlock_screen)
+        if self.store is None and self.pending is None and self.use_env_passphrase:
+            from fieldkit.services import begin_unlock
+
+            if self.profile_path is not None:
+                self.pending = begin_unlock(self.profile_path)
         if self.store is not None:
             from fieldkit.services import caseload
 
             self.policy = caseload.policy_of(self.store)
             self.enter_work()
+        elif self.pending is not None:  # straight to work: no unlock screen in between
+            self.use_env_passphrase = False
+            self.run_worker(self._finish_unlock, thread=True, group="unlock", name="unlock")
         else:
             self.switch_mode("locked")
         check_every = IDLE_CHECK_SECONDS
@@ -242,15 +266,19 @@ class FieldkitApp(App[None]):
 
     def enter_work(self) -> None:
         """The store is open: the caseload, or the review queue for a supervisor."""
-        from fieldkit.screens.dashboard import DashboardScreen
-        from fieldkit.screens.supervisor.queue import ReviewQueueScreen
-
         from fieldkit.services.review import is_supervisor
 
         self.last_activity = time.monotonic()
         if "work" not in self._modes:
-            supervisor = self.store is not None and is_supervisor(self.store)
-            self.add_mode("work", ReviewQueueScreen if supervisor else DashboardScreen)
+            # Only the screens of this profile's role are loaded.
+            if self.store is not None and is_supervisor(self.store):
+                from fieldkit.screens.supervisor.queue import ReviewQueueScreen
+
+                self.add_mode("work", ReviewQueueScreen)
+            else:
+                from fieldkit.screens.dashboard import DashboardScreen
+
+                self.add_mode("work", DashboardScreen)
         self.switch_mode("work")
 
     @property
@@ -278,6 +306,32 @@ class FieldkitApp(App[None]):
         """Called by the unlock screen once its worker opened the store."""
         self.store, self.policy = store, policy
         self.enter_work()
+
+    def _finish_unlock(self) -> None:
+        """Wait for the unlock begun early; a failure opens the unlock screen, saying why."""
+        from fieldkit.services import caseload
+
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        try:
+            store = pending.result()
+        except Exception as exc:  # crypto and store errors carry a worker-facing text
+            self.call_from_thread(self._unlock_failed, str(exc) or type(exc).__name__)
+            return
+        try:
+            policy = caseload.policy_of(store)
+        except Exception as exc:
+            store.lock()
+            self.call_from_thread(self._unlock_failed, f"the policy profile cannot be read: {exc}")
+            return
+        self.call_from_thread(self.unlocked, store, policy)
+
+    def _unlock_failed(self, reason: str) -> None:
+        from fieldkit.screens.unlock import UnlockScreen
+
+        self.switch_mode("locked")
+        self.screen.post_message(UnlockScreen.UnlockFailed(reason))
 
     def _check_idle(self) -> None:
         if self.store is not None and time.monotonic() - self.last_activity >= self.idle_limit:
@@ -357,7 +411,7 @@ class FieldkitApp(App[None]):
         self.store = None
         self.visit_session = None
         self.remove_mode("locked")
-        self.add_mode("locked", UnlockScreen)
+        self.add_mode("locked", _unlock_screen)
         self.switch_mode("locked")
         if "work" in self._modes:
             self.remove_mode("work")
@@ -432,11 +486,14 @@ def make_app(
     today: date | None = None,
     idle_lock_seconds: float | None = None,
     autosave_delay: float = AUTOSAVE_DELAY,
+    pending: PendingUnlock | None = None,
 ) -> FieldkitApp:
     """The one way to build the field app: the CLI, tests, benchmarks and screenshots use it.
 
     `idle_lock_seconds` overrides the profile's idle lock and `autosave_delay` the draft's
-    debounce (seconds), so tests wait on what happened, never on the clock.
+    debounce (seconds), so tests wait on what happened, never on the clock. `pending` is an
+    unlock begun before the app was built (`services.begin_unlock`); without one, a
+    passphrase in the environment starts the unlock when the app mounts.
     """
     return FieldkitApp(
         profile_path=profile_path,
@@ -445,4 +502,5 @@ def make_app(
         today=today,
         idle_lock_seconds=idle_lock_seconds,
         autosave_delay=autosave_delay,
+        pending=pending,
     )

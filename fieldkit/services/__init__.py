@@ -23,18 +23,26 @@ from fieldkit.services.cases import (
 )
 from fieldkit.services.profiles import (
     DEFAULT_PROFILE,
+    PendingUnlock,
     ask_passphrase,
     ask_passphrase_new,
+    begin_early_unlock,
+    begin_unlock,
     data_dir,
     min_passphrase_score,
     open_store,
     passphrase_from_env,
     profile_path,
+    take_pending_unlock,
 )
 from fieldkit.store import Store
 
 __all__ = [
+    "PendingUnlock",
     "Store",
+    "begin_early_unlock",
+    "begin_unlock",
+    "take_pending_unlock",
     "DEFAULT_PROFILE",
     "ask_passphrase",
     "ask_passphrase_new",
