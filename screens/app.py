@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from fieldkit.practice import PolicyProfile
     from fieldkit.services import PendingUnlock, Store
+    from fieldkit.services.caseload import Caseload
 
 IDLE_CHECK_SECONDS = 5.0
 HOLD_KEYS_LIMIT = 15.0
@@ -101,6 +102,8 @@ class FieldkitApp(App[None]):
         super().__init__()
         self.pending = pending
         """The unlock already running (begun as soon as the passphrase was known)."""
+        self.preloaded: Caseload | None = None
+        """The caseload's rows read with the unlock, for the dashboard's first frame."""
         self.profile_path = profile_path or (store.path if store is not None else None)
         self.store: Store | None = store
         self.policy: PolicyProfile | None = None
@@ -185,7 +188,14 @@ class FieldkitApp(App[None]):
             self.enter_work()
         elif self.pending is not None:  # straight to work: no unlock screen in between
             self.use_env_passphrase = False
-            self.run_worker(self._finish_unlock, thread=True, group="unlock", name="unlock")
+            if self.pending.done:  # the key was derived while the app loaded
+                outcome = self._open_pending()
+                if isinstance(outcome, str):
+                    self._unlock_failed(outcome)
+                elif outcome is not None:
+                    self.unlocked(*outcome)
+            else:
+                self.run_worker(self._finish_unlock, thread=True, group="unlock", name="unlock")
         else:
             self.switch_mode("locked")
         check_every = IDLE_CHECK_SECONDS
@@ -308,24 +318,40 @@ class FieldkitApp(App[None]):
         self.enter_work()
 
     def _finish_unlock(self) -> None:
-        """Wait for the unlock begun early; a failure opens the unlock screen, saying why."""
+        """Wait for the unlock begun early (in a worker thread), then go to work."""
+        outcome = self._open_pending()
+        if isinstance(outcome, str):
+            self.call_from_thread(self._unlock_failed, outcome)
+        elif outcome is not None:
+            self.call_from_thread(self.unlocked, *outcome)
+
+    def _open_pending(self) -> tuple[Store, PolicyProfile] | str | None:
+        """The store and policy of the unlock begun early (and the caseload's rows, when
+        quick), or why it failed, in words for the unlock screen."""
         from fieldkit.services import caseload
+        from fieldkit.services.review import is_supervisor
 
         pending, self.pending = self.pending, None
         if pending is None:
-            return
+            return None
         try:
             store = pending.result()
         except Exception as exc:  # crypto and store errors carry a worker-facing text
-            self.call_from_thread(self._unlock_failed, str(exc) or type(exc).__name__)
-            return
+            return str(exc) or type(exc).__name__
         try:
             policy = caseload.policy_of(store)
         except Exception as exc:
             store.lock()
-            self.call_from_thread(self._unlock_failed, f"the policy profile cannot be read: {exc}")
-            return
-        self.call_from_thread(self.unlocked, store, policy)
+            return f"the policy profile cannot be read: {exc}"
+        if not is_supervisor(store):
+            try:
+                self.preloaded = caseload.quick_caseload(store, policy, self._today_for(policy))
+            except FieldkitError:
+                self.preloaded = None  # the dashboard's own read says what failed
+        return store, policy
+
+    def _today_for(self, policy: PolicyProfile) -> date:
+        return self.fixed_today if self.fixed_today is not None else policy.today()
 
     def _unlock_failed(self, reason: str) -> None:
         from fieldkit.screens.unlock import UnlockScreen

@@ -107,6 +107,7 @@ class DashboardScreen(Screen[None]):
         self._loading = False
         self._again = False
         self._want_drafts = False
+        self._resumed = False
 
     def watch_status_filter(self) -> None:
         """Re-filter when the status filter changes."""
@@ -130,13 +131,20 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         """Read the caseload off the UI thread; look for changes now and then."""
         self._header()
+        fk = cast("FieldkitApp", self.app)
+        preloaded, fk.preloaded = fk.preloaded, None
+        if preloaded is not None and preloaded.as_of == fk.today:  # read with the unlock
+            self.caseload, self.rows = preloaded, preloaded.rows
+            self._counts = caseload_counts(self.rows)
+            self.apply_filter()
         self.load()
         self.set_interval(POLL_SECONDS, self._poll)
 
     def on_screen_resume(self) -> None:
         """Back from a case or a visit: due items and drafts may have changed."""
-        if self.caseload is not None:
+        if self.caseload is not None and self._resumed:
             self.load()
+        self._resumed = True  # the first resume follows the mount, which reads already
         self.query_one(StatusBar).refresh_status()
 
     def _poll(self) -> None:

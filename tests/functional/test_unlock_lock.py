@@ -79,6 +79,7 @@ async def test_the_second_start_shows_the_sealed_caseload_at_once(tmp_path: Path
     from fieldkit.services import caseload
 
     store = Store.open(_profile(tmp_path), PASSPHRASE)
+    store._conn.execute("DELETE FROM sealed_cache")  # the rows the import sealed
     assert caseload.read_cache(store) is None
     app = make_app(store=store, today=TODAY)
     async with app.run_test(size=(100, 30)) as pilot:
