@@ -7,6 +7,8 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.case_table import CaseTable
+from fieldkit.screens.case_view import CaseScreen
+from fieldkit.screens.draft_offer import DraftOfferScreen
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.workers import guarded
@@ -18,6 +20,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from fieldkit.services import caseload, visits
+from fieldkit.services.caseload import filter_rows
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -196,8 +200,6 @@ class DashboardScreen(Screen[None]):
     def _load_once(self, drafts: bool) -> None:
         """The rows (sealed rows of the last start plus the changed cases; every case on
         another day) and the unfinished visits with their cases."""
-        from fieldkit.services import caseload, visits
-
         fk = cast("FieldkitApp", self.app)
         store, policy = fk.store, fk.policy
         if store is None or policy is None:
@@ -274,8 +276,6 @@ class DashboardScreen(Screen[None]):
 
     def apply_filter(self) -> None:
         """Filter by the search words and the status filter (every keystroke)."""
-        from fieldkit.services.caseload import filter_rows
-
         query = self.query_one("#search", Input).value
         shown = filter_rows(self.rows, query, self.status_filter)
         self.query_one(CaseTable).show(shown)
@@ -298,8 +298,6 @@ class DashboardScreen(Screen[None]):
 
     def open_case(self, case_id: str) -> None:
         """Show one case."""
-        from fieldkit.screens.case_view import CaseScreen
-
         self.app.push_screen(CaseScreen(case_id))
 
     def action_open_case(self) -> None:
@@ -339,8 +337,6 @@ class DashboardScreen(Screen[None]):
 
     def action_drafts(self) -> None:
         """Offer the unfinished visits (a crash or a closed lid loses nothing)."""
-        from fieldkit.screens.draft_offer import DraftOfferScreen
-
         if not self.drafts:
             self.notify("No unfinished visits.")
             return
@@ -351,8 +347,6 @@ class DashboardScreen(Screen[None]):
             return
         verb, draft = choice
         if verb == "resume":
-            from fieldkit.screens.case_view import CaseScreen
-
             self.app.push_screen(CaseScreen(draft["case_id"], resume=draft))
         elif verb == "discard":
             self._discard(draft)
@@ -360,8 +354,6 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, group="drafts")
     @guarded
     def _discard(self, draft: dict[str, Any]) -> None:
-        from fieldkit.services import visits
-
         store = cast("FieldkitApp", self.app).store
         if store is not None:
             visits.discard_draft(store, draft)

@@ -22,6 +22,7 @@ from fieldkit.cli import (  # noqa: E402
 )
 from fieldkit.cli.base import Context, app, ctx_of, err_console  # noqa: E402
 from fieldkit.errors import FieldkitError  # noqa: E402
+from fieldkit.hardening import disable_core_dumps  # noqa: E402
 
 __all__ = ["Context", "app", "core", "ctx_of", "main"]
 
@@ -36,8 +37,6 @@ evidence.register(app)
 
 def main() -> None:
     """Entry point: run the command; a user's mistake is one line and a non-zero exit."""
-    from fieldkit.hardening import disable_core_dumps
-
     disable_core_dumps()  # before any key or case text is in memory
     try:
         app()

@@ -10,17 +10,20 @@ for SQL or keys).
 
 from __future__ import annotations
 
+from typing import Any
+
+from fieldkit.services import caseload
 from fieldkit.services.cases import (
     case_detail,
     case_summary,
     conflict_json,
     export_case,
-    import_cases,
     load_case,
     load_cases,
     read_transfer_file,
     record_change,
 )
+from fieldkit.services.cases import import_cases as _import_cases
 from fieldkit.services.profiles import (
     DEFAULT_PROFILE,
     PendingUnlock,
@@ -61,3 +64,11 @@ __all__ = [
     "read_transfer_file",
     "record_change",
 ]
+
+
+def import_cases(store: Store, doc: Any) -> list[str]:
+    """Check the whole document, write every case in one transaction, then seal the
+    dashboard's rows, so the app's first start after an import is a cached start."""
+    imported = _import_cases(store, doc)
+    caseload.seal_rows(store)
+    return imported

@@ -19,6 +19,7 @@ from fieldkit.errors import FieldkitError
 from fieldkit.practice import STATUSES, PolicyProfile, load_profile, next_due
 from fieldkit.services.cases import cases_of
 from fieldkit.store import Store
+from fieldkit.sync.outcome import status_line_head
 
 
 @dataclass
@@ -128,6 +129,17 @@ def compute_rows(
         if progress is not None:
             progress(min(start + CHUNK, len(ids)), len(ids))
     return rows
+
+
+def seal_rows(store: Store) -> None:
+    """Bring the dashboard's sealed rows up to date now (only new cases are read when rows
+    of today are sealed already), so the app's next start draws them at once. A failure
+    here loses nothing: the app computes the rows instead."""
+    try:
+        policy = policy_of(store)
+        load_caseload(store, policy, policy.today())
+    except FieldkitError:
+        pass
 
 
 def cases_by_id(store: Store, case_ids: Iterable[str]) -> dict[str, Case]:
@@ -277,8 +289,6 @@ def sync_status(store: Store, today: date) -> str:
     Never "all changes synced" while a change waits, was refused, or a case waits for
     its key (`fieldkit.sync.outcome.status_line_head`).
     """
-    from fieldkit.sync.outcome import status_line_head
-
     head = status_line_head(store)
     last = store.meta("last_sync")
     if not last:

@@ -56,21 +56,7 @@ def import_cases(store: Store, doc: Any) -> list[str]:
         for case in cases:
             for entity, entity_id, fields in case_entities(case):
                 store.record(case["id"], entity, entity_id, fields)
-    _seal_dashboard_rows(store)
     return [c["id"] for c in cases]
-
-
-def _seal_dashboard_rows(store: Store) -> None:
-    """Bring the dashboard's sealed rows up to date now (only the new cases are read when
-    rows of today are sealed already), so the app's first start after an import draws
-    them at once. A failure here loses nothing: the app computes them instead."""
-    from fieldkit.services import caseload
-
-    try:
-        policy = caseload.policy_of(store)
-        caseload.load_caseload(store, policy, policy.today())
-    except FieldkitError:
-        pass
 
 
 def _grouped(
