@@ -8,12 +8,15 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fieldkit.screens.commands import CaseCommands
+from fieldkit.screens.dashboard import DashboardScreen
 from fieldkit.screens.help import HelpScreen
 from fieldkit.screens.messages import SyncFinished, SyncProgress, WorkFailed
 from fieldkit.screens.place import places_of, screen_for
 from fieldkit.screens.privacy import PrivacyScreen
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.theme import DEFAULT_THEME, HIGH_CONTRAST
+from fieldkit.screens.unlock import UnlockScreen
 from fieldkit.screens.visit.session import AUTOSAVE_DELAY
 from fieldkit.screens.workers import guarded, one_line
 from fieldkit.sync.outcome import waiting_keys_line
@@ -33,7 +36,6 @@ if TYPE_CHECKING:
 
     from fieldkit.screens.place import Place
     from fieldkit.screens.visit.session import VisitSession
-    from textual.command import Provider
     from textual.screen import Screen
 
     from fieldkit.practice import PolicyProfile
@@ -47,20 +49,6 @@ KEY_STALL_LIMIT = 1.0
 """Seconds at most that the next key waits for the one before it to be handled."""
 # A supervisor's console syncs in the background this often (keys for late-enrolled workers).
 BACKGROUND_SYNC_SECONDS = 600.0
-
-
-def _unlock_screen() -> Screen[Any]:
-    """The unlock screen, its module loaded only when a passphrase must be typed."""
-    from fieldkit.screens.unlock import UnlockScreen
-
-    return UnlockScreen()
-
-
-def _case_commands() -> type[Provider]:
-    """The palette's case finder, loaded when the palette first opens."""
-    from fieldkit.screens.commands import CaseCommands
-
-    return CaseCommands
 
 
 class FieldkitApp(App[None]):
@@ -94,7 +82,7 @@ class FieldkitApp(App[None]):
             "ctrl+q", "quit", "Quit", show=False, priority=True, tooltip="the draft is saved first"
         ),
     ]
-    COMMANDS = App.COMMANDS | {_case_commands}
+    COMMANDS = App.COMMANDS | {CaseCommands}
 
     def __init__(
         self,
@@ -181,7 +169,7 @@ class FieldkitApp(App[None]):
         self._theme_settled = True
         if self.requested_theme == wanted:
             self.watch_theme(wanted)
-        self.add_mode("locked", _unlock_screen)
+        self.add_mode("locked", UnlockScreen)
         if (
             self.store is None
             and self.pending is None
@@ -285,14 +273,12 @@ class FieldkitApp(App[None]):
 
         self.last_activity = time.monotonic()
         if "work" not in self._modes:
-            # Only the screens of this profile's role are loaded.
+            # The supervisor's console is loaded only for a supervisor's profile.
             if self.store is not None and is_supervisor(self.store):
                 from fieldkit.screens.supervisor.queue import ReviewQueueScreen
 
                 self.add_mode("work", ReviewQueueScreen)
             else:
-                from fieldkit.screens.dashboard import DashboardScreen
-
                 self.add_mode("work", DashboardScreen)
         self.switch_mode("work")
 
@@ -354,8 +340,6 @@ class FieldkitApp(App[None]):
         return self.fixed_today if self.fixed_today is not None else policy.today()
 
     def _unlock_failed(self, reason: str) -> None:
-        from fieldkit.screens.unlock import UnlockScreen
-
         self.switch_mode("locked")
         self.screen.post_message(UnlockScreen.UnlockFailed(reason))
 
@@ -455,7 +439,7 @@ class FieldkitApp(App[None]):
         self.store = None
         self.visit_session = None
         self.remove_mode("locked")
-        self.add_mode("locked", _unlock_screen)
+        self.add_mode("locked", UnlockScreen)
         self.switch_mode("locked")
         if "work" in self._modes:
             self.remove_mode("work")
