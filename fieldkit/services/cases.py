@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,12 @@ def load_case(store: Store, case_id: str) -> Case:
 def load_cases(store: Store) -> list[Case]:
     """Every case in the profile, decrypted in memory."""
     return _cases_from(store.views())
+
+
+def cases_of(store: Store, case_ids: Sequence[str]) -> list[Case]:
+    """These cases (those still in the profile), decrypted in memory: a slice of the
+    caseload, so a long read never holds every case at once."""
+    return _cases_from(store.views(case_ids=case_ids))
 
 
 def _cases_from(views: list[EntityView]) -> list[Case]:
