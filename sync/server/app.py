@@ -27,6 +27,8 @@ from fieldkit.sync.protocol import (
     TeamInfo,
     TeamRequest,
     UserKey,
+    VerifyRecordRequest,
+    VerifyRecordResponse,
     parse_push,
 )
 from fieldkit.sync.server.attachment_routes import add_attachment_routes
@@ -175,6 +177,13 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
     async def set_team(case_id: str, req: TeamRequest, who: Authed) -> TeamInfo:
         """Assign or reassign a case, with its key wrapped to the new team."""
         return await in_thread(service.set_team, who, case_id, req)
+
+    @app.post("/v1/verify-record", response_model=VerifyRecordResponse, responses=REFUSALS)
+    async def verify_record(req: VerifyRecordRequest, who: Authed) -> VerifyRecordResponse:
+        """Whether a printed visit record still stands: unchanged, amended (the changes
+        received since) or unknown, from op hashes and metadata (auditor, supervisor of
+        the case, admin)."""
+        return await in_thread(service.verify_record, who, req)
 
     add_attachment_routes(app, service)
     return app
