@@ -274,7 +274,7 @@ def latest_decisions(approvals: list[Record]) -> dict[tuple[str, str], str]:
         at = str(a.get("at", ""))
         if key not in latest or at >= latest[key][0]:
             latest[key] = (at, str(a.get("decision", "")))
-    return {key: decision for key, (_, decision) in latest.items()}
+    return {key: decision for key, (_stamp, decision) in latest.items()}
 
 
 def _withdrawn(decisions: dict[tuple[str, str], str], target: str, r: Record) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.practice import load_profile
 from fieldkit.practice.profile import ProfileError
 from fieldkit.record_verify import Verdict
@@ -36,8 +37,11 @@ def verify_record_on_server(store: Store, stamp: Any) -> Any:
 
     if stamp.chain_hash is None:
         raise FieldkitError(
-            "this paper was printed before fieldkit printed a chain hash; the server cannot "
-            "check it: run `fieldkit verify-record FILE.pdf` on a laptop of the case's team"
+            _(
+                "this paper was printed before fieldkit printed a chain hash; the "
+                "server cannot check it: run `fieldkit verify-record FILE.pdf` on a "
+                "laptop of the case's team"
+            )
         )
     reply = client.verify_record_on_server(
         store,

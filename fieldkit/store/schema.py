@@ -7,8 +7,13 @@ import sqlite3
 from pathlib import Path
 
 from fieldkit.errors import ProfileMissing, StoreError
+from fieldkit.i18n import _
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
+"""1: the first profiles. 2: `summaries`, a sealed per-case summary for `due` and `case
+list`. 3: an entity's `doc` holds each value once (`entities.pack_state`) and the view is
+read from it; `view` stays NULL. `StoreBase._migrate` brings a profile up once it is
+unlocked (docs/decisions.md, "Each value stored twice")."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,9 +38,16 @@ CREATE TABLE IF NOT EXISTS entities (
     status TEXT, date TEXT, deleted INTEGER NOT NULL DEFAULT 0, doc BLOB NOT NULL,
     view BLOB,
     PRIMARY KEY (case_id, entity, entity_id));
+CREATE TABLE IF NOT EXISTS summaries (case_id TEXT PRIMARY KEY, doc BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS drafts (
     draft_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, updated TEXT NOT NULL, doc BLOB NOT NULL);
 """
+
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: ("CREATE TABLE IF NOT EXISTS summaries (case_id TEXT PRIMARY KEY, doc BLOB NOT NULL)",),
+}
+"""The statements that bring a profile of the version before to each version."""
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -60,7 +72,9 @@ def connect(path: Path) -> sqlite3.Connection:
 def open_existing(path: Path) -> sqlite3.Connection:
     """A connection to an existing profile file (never creates one)."""
     if not path.exists():
-        raise ProfileMissing(f"no fieldkit profile at {path}; create one with `fieldkit init`")
+        raise ProfileMissing(
+            _("no fieldkit profile at {path}; create one with `fieldkit init`").format(path=path)
+        )
     try:
         conn = sqlite3.connect(
             f"file:{path}?mode=rw",
@@ -77,7 +91,7 @@ def open_existing(path: Path) -> sqlite3.Connection:
             != 1
         ):
             conn.close()
-            raise StoreError(f"{path} is not a fieldkit profile")
+            raise StoreError(_("{path} is not a fieldkit profile").format(path=path))
         columns = {r[1] for r in conn.execute("PRAGMA table_info(entities)")}
         if "view" not in columns:  # a profile made before entity views were kept
             conn.execute("ALTER TABLE entities ADD COLUMN view BLOB")
@@ -90,14 +104,20 @@ def store_error(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return StoreError(
-            f"the profile {path.name} is in use by another fieldkit; close it and try again"
+            _("the profile {name} is in use by another fieldkit; close it and try again").format(
+                name=path.name
+            )
         )
     if "full" in text:
-        return StoreError("the disk is full: nothing was saved; free some space and try again")
+        return StoreError(_("the disk is full: nothing was saved; free some space and try again"))
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return StoreError(
-            f"{path} is damaged or is not a fieldkit profile; restore it from a backup"
+            _("{path} is damaged or is not a fieldkit profile; restore it from a backup").format(
+                path=path
+            )
         )
     if "readonly" in text or "unable to open" in text:
-        return StoreError(f"cannot write to {path}; check its permissions and free space")
-    return StoreError(f"the profile store failed ({exc}); nothing was saved")
+        return StoreError(
+            _("cannot write to {path}; check its permissions and free space").format(path=path)
+        )
+    return StoreError(_("the profile store failed ({exc}); nothing was saved").format(exc=exc))
