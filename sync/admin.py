@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from fieldkit.crypto import b64, load_x25519_public
 from fieldkit.errors import FieldkitError
 
-from .models import AUDIT_LOG, CASE_TEAM, DEVICES, ENROLL_CODES, OPS, SETTINGS, USERS
+from .models import AUDIT_LOG, DEVICES, ENROLL_CODES, OPS, SETTINGS, USERS
 from .protocol import ROLES, normalize_code, now_ms
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -212,12 +212,3 @@ def put_setting(conn: Connection, key: str, value: str) -> None:
         conn.execute(update(table).where(SETTINGS.c.key == key).values(value=value))
     else:
         conn.execute(insert(table).values(key=key, value=value))
-
-
-def case_teams(engine: Engine) -> dict[str, dict[str, str]]:
-    """case_id → {user: role}, for `fieldkit admin cases`."""
-    teams: dict[str, dict[str, str]] = {}
-    with engine.connect() as conn:
-        for row in conn.execute(select(CASE_TEAM).order_by(CASE_TEAM.c.case_id)).all():
-            teams.setdefault(row.case_id, {})[row.user] = row.role
-    return teams

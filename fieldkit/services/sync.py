@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 from fieldkit.practice import load_profile
 from fieldkit.practice.profile import ProfileError
+from fieldkit.record_verify import Verdict
 from fieldkit.store import Store
 from fieldkit.sync import client
 from fieldkit.sync.client import assign_case, enroll
 from fieldkit.sync.outcome import SyncSummary
+from fieldkit.sync.protocol import VerifyRecordRequest
 
 __all__ = ["SyncSummary", "assign_case", "enroll", "run_sync"]
 
@@ -31,9 +34,6 @@ def run_sync(store: Store, progress: Any = None, **options: Any) -> SyncSummary:
 def verify_record_on_server(store: Store, stamp: Any) -> Any:
     """Ask the agency server about a printed record (`record_verify.Stamp`): a `Verdict`
     built from what the server can say from op hashes and metadata (docs/server.md)."""
-    from fieldkit.errors import FieldkitError
-    from fieldkit.record_verify import Verdict
-    from fieldkit.sync.protocol import VerifyRecordRequest
 
     if stamp.chain_hash is None:
         raise FieldkitError(
