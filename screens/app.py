@@ -19,7 +19,9 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 
+from fieldkit import i18n
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _, ngettext
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -47,29 +49,50 @@ class FieldkitApp(App[None]):
     CSS_PATH = "global.tcss"
     TITLE = "fieldkit"
     BINDINGS = [
-        Binding("f1", "help", "Help", key_display="F1", tooltip="the keys of this screen"),
-        Binding("question_mark", "help", "Help", show=False, tooltip="the keys of this screen"),
-        Binding("ctrl+l", "lock", "Lock", priority=True, tooltip="drop every key from memory now"),
+        Binding("f1", "help", N_("Help"), key_display="F1", tooltip=N_("the keys of this screen")),
         Binding(
-            "ctrl+b", "blank", "Blank", priority=True, tooltip="hide the screen; any key returns"
+            "question_mark",
+            "help",
+            N_("Help"),
+            show=False,
+            tooltip=N_("the keys of this screen"),
+        ),
+        Binding(
+            "ctrl+l",
+            "lock",
+            N_("Lock"),
+            priority=True,
+            tooltip=N_("drop every key from memory now"),
+        ),
+        Binding(
+            "ctrl+b",
+            "blank",
+            N_("Blank"),
+            priority=True,
+            tooltip=N_("hide the screen; any key returns"),
         ),
         Binding(
             "ctrl+y",
             "sync",
-            "Sync",
+            N_("Sync"),
             priority=True,
-            tooltip="send and fetch changes, in the background",
+            tooltip=N_("send and fetch changes, in the background"),
         ),
         Binding(
             "ctrl+p",
             "command_palette",
-            "Commands",
+            N_("Commands"),
             show=False,
             priority=True,
-            tooltip="find a case or an action",
+            tooltip=N_("find a case or an action"),
         ),
         Binding(
-            "ctrl+q", "quit", "Quit", show=False, priority=True, tooltip="the draft is saved first"
+            "ctrl+q",
+            "quit",
+            N_("Quit"),
+            show=False,
+            priority=True,
+            tooltip=N_("the draft is saved first"),
         ),
     ]
     COMMANDS = App.COMMANDS | {CaseCommands}
@@ -83,6 +106,7 @@ class FieldkitApp(App[None]):
         idle_lock_seconds: float | None = None,
         use_env_passphrase: bool = True,
         autosave_delay: float = AUTOSAVE_DELAY,
+        language: str | None = None,
     ) -> None:
         super().__init__()
         self.profile_path = profile_path or (store.path if store is not None else None)
@@ -102,6 +126,34 @@ class FieldkitApp(App[None]):
         """Where the worker was when the app locked (ids only), rebuilt after unlock."""
         self.last_activity = time.monotonic()
         self._theme_settled = False
+        self.language = self._choose_language(language)
+
+    def _choose_language(self, requested: str | None) -> str:
+        """The language before the first screen draws: the one asked for (tests), else the
+        profile's preference (readable before unlock), else LANG and its kin, else English."""
+        from fieldkit.prefs import load_prefs
+
+        saved = load_prefs(self.profile_path).get("language")
+        return i18n.set_language(i18n.choose(requested or saved))
+
+    def choose_language(self, code: str) -> None:
+        """The worker picks a language (palette): this profile's from now on, like the theme.
+
+        Screens opened from now on speak it; the key line of the screen in front follows at once.
+        """
+        from fieldkit.screens.footer import KeyFooter
+
+        from fieldkit.prefs import save_pref
+
+        self.language = i18n.set_language(code)
+        save_pref(self.profile_path, "language", self.language)
+        for footer in self.screen.query(KeyFooter):
+            footer.refresh(recompose=True)
+        self.notify(
+            _("Language: {name}. Screens opened from now on use it.").format(
+                name=i18n.LANGUAGES[self.language]
+            )
+        )
 
     def watch_theme(self, theme: str) -> None:
         """The theme the worker chooses (palette or flag) is this profile's from now on."""
@@ -120,7 +172,7 @@ class FieldkitApp(App[None]):
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """Refused: a screenshot is case content in the clear outside the encrypted store."""
         self.notify(
-            "Screenshots are off: they would put case content on disk unencrypted.",
+            _("Screenshots are off: they would put case content on disk unencrypted."),
             severity="warning",
         )
 
@@ -150,7 +202,12 @@ class FieldkitApp(App[None]):
         wanted = self.requested_theme or saved or DEFAULT_THEME
         if wanted not in self.available_themes:
             names = ", ".join(sorted(self.available_themes))
-            self.notify(safe(f"No theme {wanted!r}; choose one of: {names}"), severity="warning")
+            self.notify(
+                safe(
+                    _("No theme {name!r}; choose one of: {names}").format(name=wanted, names=names)
+                ),
+                severity="warning",
+            )
             wanted = DEFAULT_THEME
         self.theme = wanted
         self._theme_settled = True
@@ -287,7 +344,7 @@ class FieldkitApp(App[None]):
         """Sync in the background; the worker keeps working while it runs."""
         if self.store is None:
             return
-        self.notify("Syncing in the background…", timeout=3)
+        self.notify(_("Syncing in the background…"), timeout=3)
         self.run_worker(self._sync, thread=True, exclusive=True, group="sync", name="sync")
 
     def _background_sync(self) -> None:
@@ -378,7 +435,11 @@ class FieldkitApp(App[None]):
                 session.flush_now(store)
         except FieldkitError as exc:
             self.post_message(
-                WorkFailed(f"the draft could not be written before locking: {one_line(exc)}")
+                WorkFailed(
+                    _("the draft could not be written before locking: {error}").format(
+                        error=one_line(exc)
+                    )
+                )
             )
         finally:
             store.lock()
@@ -402,27 +463,37 @@ class FieldkitApp(App[None]):
 
 def sync_message(summary: Any) -> str:
     """One line a worker can read at a glance: what moved, what needs them."""
-    parts = [f"↑ {summary.pushed} sent", f"↓ {summary.pulled} received"]
+    parts = [
+        _("↑ {n} sent").format(n=summary.pushed),
+        _("↓ {n} received").format(n=summary.pulled),
+    ]
     if summary.returns_received:
-        parts.append(f"↩ {summary.returns_received} returned for changes")
+        parts.append(_("↩ {n} returned for changes").format(n=summary.returns_received))
     if summary.approvals_received:
-        parts.append(f"✓ {summary.approvals_received} approved")
+        parts.append(_("✓ {n} approved").format(n=summary.approvals_received))
     if summary.needs_resolution:
-        parts.append(f"⚠ {summary.needs_resolution} conflicts need resolution")
+        parts.append(_("⚠ {n} conflicts need resolution").format(n=summary.needs_resolution))
     if summary.rejected:
-        parts.append(f"✗ {len(summary.rejected)} refused by the server (fieldkit outbox)")
+        parts.append(
+            _("✗ {n} refused by the server (fieldkit outbox)").format(n=len(summary.rejected))
+        )
     elif summary.quarantined_total:
-        parts.append(f"✗ {summary.quarantined_total} still refused (fieldkit outbox)")
+        parts.append(_("✗ {n} still refused (fieldkit outbox)").format(n=summary.quarantined_total))
     if summary.waiting:
-        parts.append(f"{summary.waiting} still waiting")
+        parts.append(_("{n} still waiting").format(n=summary.waiting))
     if summary.waiting_keys:
         from fieldkit.sync.outcome import waiting_keys_line
 
         parts.append(waiting_keys_line(len(summary.waiting_keys)))
     if summary.keys_shared:
-        parts.append(f"{len(summary.keys_shared)} case key(s) shared with the team")
-    head = "Synced" if summary.exit_code == 0 else "Synced, not everything accepted"
-    return f"{head}: " + " · ".join(parts)
+        shared = len(summary.keys_shared)
+        parts.append(
+            ngettext(
+                "{n} case key shared with the team", "{n} case keys shared with the team", shared
+            ).format(n=shared)
+        )
+    head = _("Synced") if summary.exit_code == 0 else _("Synced, not everything accepted")
+    return _("{head}: {parts}").format(head=head, parts=" · ".join(parts))
 
 
 def make_app(
@@ -432,11 +503,13 @@ def make_app(
     today: date | None = None,
     idle_lock_seconds: float | None = None,
     autosave_delay: float = AUTOSAVE_DELAY,
+    language: str | None = None,
 ) -> FieldkitApp:
     """The one way to build the field app: the CLI, tests, benchmarks and screenshots use it.
 
     `idle_lock_seconds` overrides the profile's idle lock and `autosave_delay` the draft's
-    debounce (seconds), so tests wait on what happened, never on the clock.
+    debounce (seconds), so tests wait on what happened, never on the clock. `language`
+    (en, fr, es) overrides the profile's language and the environment's.
     """
     return FieldkitApp(
         profile_path=profile_path,
@@ -445,4 +518,5 @@ def make_app(
         today=today,
         idle_lock_seconds=idle_lock_seconds,
         autosave_delay=autosave_delay,
+        language=language,
     )

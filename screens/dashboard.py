@@ -17,6 +17,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from fieldkit import i18n
+from fieldkit.i18n import N_, _
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -28,31 +30,37 @@ if TYPE_CHECKING:
 FIRST_PAINT_SECONDS = 0.4
 STATUS_FILTERS: tuple[str | None, ...] = (None, "overdue", "due", "due-soon")
 FILTER_WORDS = {
-    None: "all",
-    "overdue": "overdue only",
-    "due": "due only",
-    "due-soon": "due soon only",
+    None: N_("all"),
+    "overdue": N_("overdue only"),
+    "due": N_("due only"),
+    "due-soon": N_("due soon only"),
 }
 
 
 class DashboardScreen(Screen[None]):
     """Today's caseload, most urgent first; type to search names and case ids."""
 
-    HELP_TITLE = "Caseload"
+    HELP_TITLE = N_("Caseload")
     CSS_PATH = "dashboard.tcss"
     AUTO_FOCUS = "#search"
     BINDINGS = [
-        Binding("enter", "open_case", "Open case", show=True),
-        Binding("down", "cursor_down", "Down", show=False),
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("enter", "open_case", N_("Open case"), show=True),
+        Binding("down", "cursor_down", N_("Down"), show=False),
+        Binding("up", "cursor_up", N_("Up"), show=False),
+        Binding("pagedown", "page_down", N_("Page down"), show=False),
+        Binding("pageup", "page_up", N_("Page up"), show=False),
         Binding(
-            "f3", "cycle_filter", "Filter", key_display="F3", tooltip="all, overdue, due, due soon"
+            "f3",
+            "cycle_filter",
+            N_("Filter"),
+            key_display="F3",
+            tooltip=N_("all, overdue, due, due soon"),
         ),
-        Binding("f4", "drafts", "Drafts", key_display="F4", tooltip="resume an unfinished visit"),
-        Binding("slash", "focus_search", "Search", show=False, priority=True),
-        Binding("escape", "clear_search", "Clear search", show=False),
+        Binding(
+            "f4", "drafts", N_("Drafts"), key_display="F4", tooltip=N_("resume an unfinished visit")
+        ),
+        Binding("slash", "focus_search", N_("Search"), show=False, priority=True),
+        Binding("escape", "clear_search", N_("Clear search"), show=False),
     ]
 
     status_filter: reactive[str | None] = reactive(None)
@@ -81,11 +89,13 @@ class DashboardScreen(Screen[None]):
         """Title, search, counts, the table's header and rows, drafts line, sync line."""
         fk = cast("FieldkitApp", self.app)
         user = fk.store.user if fk.store else ""
+        day = i18n.format_date(fk.today, _("EEEE d MMMM y"))
         yield Static(
-            f"fieldkit · Caseload · {safe(user)} · {fk.today:%A %-d %B %Y}", classes="title-bar"
+            _("fieldkit · Caseload · {user} · {day}").format(user=safe(user), day=day),
+            classes="title-bar",
         )
-        yield Input(placeholder="Search name or case id (/)", id="search")
-        yield Static("Loading caseload…", id="counts")
+        yield Input(placeholder=_("Search name or case id (/)"), id="search")
+        yield Static(_("Loading caseload…"), id="counts")
         yield Static("", id="table-header")
         yield CaseTable(fk.today, id="cases")
         yield Static("", id="drafts-line")
@@ -110,8 +120,8 @@ class DashboardScreen(Screen[None]):
     def _header(self) -> None:
         table = self.query_one(CaseTable)
         w_status, w_id, w_family, w_what, w_due = table._widths()
-        parts = [("status", w_status), ("case", w_id), ("family", w_family)]
-        parts += [("next due", w_what), ("when", w_due)]
+        parts = [(_("status"), w_status), (_("case"), w_id), (_("family"), w_family)]
+        parts += [(_("next due"), w_what), (_("when"), w_due)]
         self.query_one("#table-header", Static).update(
             "".join(text.ljust(width) + " " for text, width in parts)
         )
@@ -162,9 +172,11 @@ class DashboardScreen(Screen[None]):
         first = self.drafts[0]
         case = self.cases.get(first["case_id"])
         who = case.family_name if case else first["case_id"]
-        more = f" (+{len(self.drafts) - 1} more)" if len(self.drafts) > 1 else ""
+        more = _(" (+{n} more)").format(n=len(self.drafts) - 1) if len(self.drafts) > 1 else ""
         line.update(
-            f"⏸ Unfinished visit: {safe(first['case_id'])} {safe(who)}{more} — F4 to resume"
+            _("⏸ Unfinished visit: {case} {family}{more} — F4 to resume").format(
+                case=safe(first["case_id"]), family=safe(who), more=more
+            )
         )
 
     @on(Input.Changed, "#search")
@@ -184,15 +196,26 @@ class DashboardScreen(Screen[None]):
         self.query_one(CaseTable).show(shown)
         counts = self.query_one("#counts", Static)
         if not self.rows:
-            counts.update("Loading caseload…" if not self.cases else "No cases in this profile.")
+            counts.update(
+                _("Loading caseload…") if not self.cases else _("No cases in this profile.")
+            )
             return
         overdue = sum(1 for r in self.rows if r.status == "overdue")
         due = sum(1 for r in self.rows if r.status == "due")
         soon = sum(1 for r in self.rows if r.status == "due-soon")
-        filt = FILTER_WORDS[self.status_filter]
+        filt = _(FILTER_WORDS[self.status_filter])
         counts.update(
-            f"{len(shown)} of {len(self.rows)} cases · ⚠ {overdue} overdue · ● {due} due · "
-            f"○ {soon} due soon · showing {filt}"
+            _(
+                "{shown} of {total} cases · ⚠ {overdue} overdue · ● {due} due · "
+                "○ {soon} due soon · showing {filter}"
+            ).format(
+                shown=len(shown),
+                total=len(self.rows),
+                overdue=overdue,
+                due=due,
+                soon=soon,
+                filter=filt,
+            )
         )
 
     @on(CaseTable.CaseChosen)
@@ -245,7 +268,7 @@ class DashboardScreen(Screen[None]):
         from fieldkit.screens.draft_offer import DraftOfferScreen
 
         if not self.drafts:
-            self.notify("No unfinished visits.")
+            self.notify(_("No unfinished visits."))
             return
         self.app.push_screen(DraftOfferScreen(self.drafts, self.cases), self._draft_chosen)
 

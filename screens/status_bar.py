@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from fieldkit.i18n import _
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 class StatusBar(Static):
     """ "14 changes waiting to sync · last sync today 17:42"; refreshed off the UI thread."""
 
-    text: reactive[str] = reactive("checking sync status…")
+    text: reactive[str] = reactive("")
 
     class SyncStatusRead(Message):
         """The outbox count and last sync time were read from the store."""
@@ -30,7 +31,7 @@ class StatusBar(Static):
 
     def watch_text(self, text: str) -> None:
         """Show the latest status."""
-        self.update(f"⇅ {safe(text)}")
+        self.update(f"⇅ {safe(text or _('checking sync status…'))}")
 
     def on_mount(self) -> None:
         """Read once now and again every 30 seconds."""

@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
+from fieldkit.i18n import N_, _
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -26,11 +27,11 @@ if TYPE_CHECKING:
 class VisitRecordScreen(Screen[None]):
     """The visit as stored; `a` adds an addendum (a correction), Escape goes back."""
 
-    HELP_TITLE = "Visit record"
+    HELP_TITLE = N_("Visit record")
     CSS_PATH = "record.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("a", "addendum", "Add addendum"),
+        Binding("escape", "back", N_("Back")),
+        Binding("a", "addendum", N_("Add addendum")),
     ]
 
     class RecordLoaded(Message):
@@ -48,10 +49,15 @@ class VisitRecordScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, the record, the sync line, the keys."""
         yield Static(
-            safe(f"Visit record · {self.case.id} · {self.case.family_name}"), classes="title-bar"
+            safe(
+                _("Visit record · {case} · {family}").format(
+                    case=self.case.id, family=self.case.family_name
+                )
+            ),
+            classes="title-bar",
         )
         with VerticalScroll(id="record-body"):
-            yield Static("Loading…", id="record")
+            yield Static(_("Loading…"), id="record")
         yield StatusBar()
         yield KeyFooter()
 
@@ -81,10 +87,16 @@ class VisitRecordScreen(Screen[None]):
         from fieldkit.visit_render import names_of, visit_text
 
         record = record_from_stored(self.case.id, self.visit_id, stored["fields"])
-        state = "✓ SIGNED (read-only)" if stored["signed"] else "not signed (imported history)"
+        state = (
+            _("✓ SIGNED (read-only)") if stored["signed"] else _("not signed (imported history)")
+        )
         lines = [state, visit_text(record, names_of(self.case))]
         for a in stored["addenda"]:
-            lines.append(f"ADDENDUM {a.get('date')} by {a.get('author')}: {a.get('text')}")
+            lines.append(
+                _("ADDENDUM {day} by {author}: {text}").format(
+                    day=a.get("date"), author=a.get("author"), text=a.get("text")
+                )
+            )
         return "\n".join(lines)
 
     def action_back(self) -> None:

@@ -12,6 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from fieldkit.i18n import _
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
     from textual.screen import Screen
@@ -200,7 +202,9 @@ class VisitSession:
                 if notify:
                     self.app.call_from_thread(
                         self.app.notify,
-                        f"The draft could not be saved: {exc}. Keep this screen open.",
+                        _("The draft could not be saved: {error}. Keep this screen open.").format(
+                            error=exc
+                        ),
                         severity="error",
                     )
                 return
