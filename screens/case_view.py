@@ -197,7 +197,7 @@ class CaseScreen(Screen[None]):
             state = (
                 _("⏳ PENDING SUPERVISOR APPROVAL")
                 if plan.pending_approval
-                else plan.approval.value
+                else _(plan.approval.value)
             )
             if plan.phone_approval_by:
                 state += _(" (phone approval by {who} {when})").format(
@@ -206,11 +206,11 @@ class CaseScreen(Screen[None]):
             agreed = _(", agreed {day}").format(day=plan.agreed) if plan.agreed else ""
             safety.append(
                 _("{kind} safety plan{agreed}: {state}").format(
-                    kind=plan.kind.capitalize(), agreed=agreed, state=state
+                    kind=_(plan.kind).capitalize(), agreed=agreed, state=state
                 )
             )
             safety += [
-                f"  ↳ {safe(i.text)} — {safe(i.who) if i.who else _('who?')}"
+                f"  ↳ {safe(i.text)} — " + (safe(i.who) if i.who else _("who?"))
                 for i in plan.interventions
             ]
         self.query_one("#safety", Static).update("\n".join(safety))

@@ -31,7 +31,7 @@ class StatusBar(Static):
 
     def watch_text(self, text: str) -> None:
         """Show the latest status."""
-        self.update(f"⇅ {safe(text or _('checking sync status…'))}")
+        self.update("⇅ " + safe(text or _("checking sync status…")))
 
     def on_mount(self) -> None:
         """Read once now and again every 30 seconds."""

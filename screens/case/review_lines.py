@@ -32,7 +32,7 @@ def record_lines(store: Store, case_id: str, target: str, target_id: str) -> lis
                 lines.append(_("  ◦ Objective: {text}").format(text=escape(str(obj.get("text")))))
                 for act in (a for a in content["activity"] if a.get("objective") == obj["id"]):
                     parts = "; ".join(
-                        f"{_(key)}: {escape(str(act.get(key) or '—'))}"
+                        _(key) + f": {escape(str(act.get(key) or '—'))}"
                         for key in (N_("who"), N_("where"), N_("how"), N_("when"), N_("measure"))
                     )
                     lines.append(f"     – {escape(str(act.get('text')))} ({parts})")

@@ -192,7 +192,7 @@ class ReviewQueueScreen(Screen[None]):
 
         item = self._current()
         if item is None:
-            self.notify("Choose a case first (from the queue or the team view).")
+            self.notify(_("Choose a case first (from the queue or the team view)."))
             return
         self.app.push_screen(SupervisionScreen(item.case_id))
 

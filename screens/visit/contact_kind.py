@@ -94,4 +94,5 @@ class ContactKindStep(VisitStep):
 def _meets(policy: PolicyProfile) -> str:
     """ "home: VI-2 VI-3 · phone: none" from the profile's `[visit_kinds]`."""
     rules = policy.visit_kind_rules
-    return " · ".join(f"{_(kind)}: {' '.join(r) or _('none')}" for kind, r in rules)
+    none = _("none")
+    return " · ".join(_(kind) + ": " + (" ".join(r) or none) for kind, r in rules)

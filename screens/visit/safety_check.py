@@ -28,10 +28,13 @@ class SafetyCheckStep(VisitStep):
         lines = [f"• {t.text}" for t in active] or [_("• no safety threats recorded")]
         for plan in case.safety_plans:
             state = (
-                _("PENDING supervisor approval") if plan.pending_approval else plan.approval.value
+                _("PENDING supervisor approval")
+                if plan.pending_approval
+                else _(plan.approval.value)
             )
+            nobody = _("who?")
             for item in plan.interventions:
-                lines.append(f"  ↳ {item.text} ({item.who or _('who?')}) — {plan.kind}, {state}")
+                lines.append(f"  ↳ {item.text} ({item.who or nobody}) — {_(plan.kind)}, {state}")
         yield Static(
             _("Current safety threats and plan") + "\n" + safe("\n".join(lines)),
             id="current-safety",

@@ -57,6 +57,13 @@ ANSWER_WORDS = (
     N_("illness of a child"),
     N_("a new caregiver in the home"),
     N_("loss of a protective caregiver"),
+    # fieldkit.domain: a safety plan's kind and approval state
+    N_("initial"),
+    N_("alternative"),
+    N_("pending"),
+    N_("phone-approved"),
+    N_("approved"),
+    N_("rejected"),
     # the shipped profiles' [visit_kinds]
     N_("home"),
     N_("placement"),
