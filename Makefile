@@ -51,7 +51,7 @@ unit: install
 KEYWORDS = -k _ -k N_ -k ngettext:1,2
 catalogs: install
 	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-location --sort-output -o fieldkit/locale/screens.pot screens
-	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-location --sort-output -o fieldkit/locale/fieldkit.pot fieldkit
+	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-location --sort-output -o fieldkit/locale/fieldkit.pot fieldkit sync
 	@for d in fieldkit screens; do for l in fr es; do \
 	  if [ -f fieldkit/locale/$$l/LC_MESSAGES/$$d.po ]; then $(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -i fieldkit/locale/$$d.pot -d fieldkit/locale -D $$d -l $$l; \
 	  else $(BIN)/pybabel init -i fieldkit/locale/$$d.pot -d fieldkit/locale -D $$d -l $$l; fi; done; \

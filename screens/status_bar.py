@@ -11,6 +11,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from fieldkit.i18n import _
+from fieldkit.services import caseload
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ class StatusBar(Static):
         self.update("⇅ " + safe(text or _("checking sync status…")))
 
     def on_mount(self) -> None:
-        """Read once now and again every 30 seconds."""
+        """Read once now and again every 30 seconds (a sync already running shows first)."""
+        self.activity = getattr(self.app, "sync_activity", "")
         self.refresh_status()
         self.set_interval(30, self.refresh_status)
 
@@ -49,8 +51,6 @@ class StatusBar(Static):
     @work(thread=True, exclusive=True, group="sync-status")
     @guarded
     def _read(self) -> None:
-        from fieldkit.services import caseload
-
         fk = cast("FieldkitApp", self.app)
         store = fk.store
         if store is None:

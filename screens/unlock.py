@@ -14,7 +14,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from fieldkit import services
+from fieldkit.errors import FieldkitError
 from fieldkit.i18n import N_, _
+from fieldkit.prefs import load_prefs
+from fieldkit.services import Store, caseload
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -48,8 +52,6 @@ class UnlockScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """A title, the profile's file name, the passphrase field and a status line."""
-        from fieldkit.prefs import load_prefs
-
         fk = cast("FieldkitApp", self.app)
         name = fk.profile_path.name if fk.profile_path else _("no profile")
         with Center(), Vertical(id="unlock-box"):
@@ -75,8 +77,6 @@ class UnlockScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """On first start, a passphrase from the environment unlocks without typing."""
-        from fieldkit import services
-
         fk = cast("FieldkitApp", self.app)
         if fk.use_env_passphrase:
             fk.use_env_passphrase = False
@@ -104,8 +104,6 @@ class UnlockScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="unlock")
     @guarded
     def _open(self, path: Path, passphrase: str) -> None:
-        from fieldkit.errors import FieldkitError
-        from fieldkit.services import Store, caseload
 
         try:
             store = Store.open(path, passphrase)

@@ -11,7 +11,7 @@ from textual.widgets import Checkbox, Input, Label, TextArea
 
 from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile
-from fieldkit.services import Store
+from fieldkit.services import Store, casework
 
 
 class AssessmentScreen(CaseFormScreen):
@@ -32,8 +32,6 @@ class AssessmentScreen(CaseFormScreen):
         yield TickBox(_("Results discussed with the family (PL-1)"), False, id="as-discussed")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit.services import casework
-
         day = parse_day(self.query_one("#as-date", Input).value, _("completed"))
         strengths = self.query_one("#as-strengths", TextArea).text
         needs = self.query_one("#as-needs", TextArea).text

@@ -12,7 +12,7 @@ from textual.widgets import Input, Label, RadioSet, TextArea
 
 from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile
-from fieldkit.services import Store
+from fieldkit.services import Store, casework
 
 
 class ClosureScreen(CaseFormScreen):
@@ -35,8 +35,6 @@ class ClosureScreen(CaseFormScreen):
             yield Choice(_("no"), id="cl-goals-no")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit.services import casework
-
         day = parse_day(self.query_one("#cl-date", Input).value, _("end date"))
         reason = self.query_one("#cl-reason", TextArea).text
         supports = self.query_one("#cl-supports", TextArea).text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fieldkit.screens.case.form import CaseFormScreen, parse_day
+from fieldkit.screens.case.form import CaseFormScreen, FormError, parse_day
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, Select
@@ -13,7 +13,7 @@ from textual.widgets import Input, Label, Select
 from fieldkit.domain import EVENT_KINDS
 from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile
-from fieldkit.services import Store
+from fieldkit.services import Store, casework
 
 EVENT_WORDS = {
     "placement-change": N_("placement change (PL-7)"),
@@ -53,9 +53,6 @@ class EventScreen(CaseFormScreen):
         yield Input(id="ev-note")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit.screens.case.form import FormError
-
-        from fieldkit.services import casework
 
         kind = self.query_one("#ev-kind", Select).value
         if not isinstance(kind, str):

@@ -13,7 +13,7 @@ from textual.widgets import Input, Label, Select
 
 from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile
-from fieldkit.services import Store
+from fieldkit.services import Store, casework
 
 NEW_THREAT = "(new threat)"
 """The select's value for a threat not yet on the case (its label is translated)."""
@@ -53,8 +53,6 @@ class FactsScreen(CaseFormScreen):
         yield Input(placeholder=_("who"), id="facts-who")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit.services import casework
-
         person = self.query_one("#facts-person", Select).value
         details = {
             key: self.query_one(f"#facts-{key}", Input).value.strip()

@@ -19,7 +19,7 @@ from textual.widgets import Input, Label, TextArea
 
 from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile
-from fieldkit.services import Store
+from fieldkit.services import Store, casework
 
 ACTIVITY_KEYS = ("who", "where", "how", "when", "measure")
 
@@ -86,8 +86,6 @@ class ServicePlanScreen(CaseFormScreen):
         yield Input(id="sp-agreement")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit.services import casework
-
         day = parse_day(self.query_one("#sp-date", Input).value, _("completed"))
         participants = [
             p.strip() for p in self.query_one("#sp-participants", Input).value.split(",")

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label, Static, TextArea
 
 from fieldkit.i18n import _
+from fieldkit.services.visits import person_label
 from fieldkit.text import safe
 from fieldkit.visit_record import NOT_SEEN_REASONS, ChildObservation, PrivateInterview
 
@@ -34,8 +35,6 @@ class ChildContactStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """Who the child is, seen or not, then the interview or the observation."""
-        from fieldkit.services.visits import person_label
-
         person = self.session.person(self.person_id)
         c = self.record.contact(self.person_id)
         name = safe(person.name if person else self.person_id)
