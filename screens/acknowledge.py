@@ -15,6 +15,7 @@ from textual.widgets import Input, Label, RadioButton, RadioSet, Select, Static
 
 from fieldkit.acknowledgements import record_acknowledgement
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -35,8 +36,8 @@ class AcknowledgeScreen(ModalScreen[str | None]):
     AcknowledgeScreen #ack-error { color: $error; height: auto; }
     """
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save"),
-        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", N_("Save")),
+        Binding("escape", "cancel", N_("Cancel")),
     ]
 
     class Recorded(Message):
@@ -55,32 +56,35 @@ class AcknowledgeScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         """Plan, caregiver, typed name, how, photographed page."""
         plans: list[tuple[str, str]] = [
-            (f"{p.kind} safety plan ({p.id})", f"safety_plan:{p.id}")
+            (
+                _("{kind} safety plan ({id})").format(kind=p.kind, id=p.id),
+                f"safety_plan:{p.id}",
+            )
             for p in self.case.safety_plans
             if p.active
         ]
         if self.case.service_plan is not None:
-            plans.append(("service plan", f"service_plan:{self.case.service_plan.id}"))
+            plans.append((_("service plan"), f"service_plan:{self.case.service_plan.id}"))
         with VerticalScroll():
-            yield Static("[b]Caregiver's acknowledgement of a plan[/b]")
-            yield Label("Plan")
+            yield Static(_("[b]Caregiver's acknowledgement of a plan[/b]"))
+            yield Label(_("Plan"))
             yield (
                 Select(plans, id="ack-plan", allow_blank=False)
                 if plans
-                else Static("This case has no plan to acknowledge.")
+                else Static(_("This case has no plan to acknowledge."))
             )
-            yield Label("Caregiver")
+            yield Label(_("Caregiver"))
             with RadioSet(id="ack-caregiver"):
                 for n, person in enumerate(self.case.caregivers):
                     yield RadioButton(esc(person.name), id=f"caregiver-{n}")
-            yield Label("Name as the caregiver gave it")
+            yield Label(_("Name as the caregiver gave it"))
             yield Input(id="ack-name")
-            yield Label("How it was given")
+            yield Label(_("How it was given"))
             with RadioSet(id="ack-how"):
-                yield RadioButton("Signed on paper (photographed)", id="how-signed-on-paper")
-                yield RadioButton("Read aloud and agreed", id="how-read-aloud-agreed")
-                yield RadioButton("Refused", id="how-refused")
-            yield Label("Photograph of the signed page (for a plan signed on paper)")
+                yield RadioButton(_("Signed on paper (photographed)"), id="how-signed-on-paper")
+                yield RadioButton(_("Read aloud and agreed"), id="how-read-aloud-agreed")
+                yield RadioButton(_("Refused"), id="how-refused")
+            yield Label(_("Photograph of the signed page (for a plan signed on paper)"))
             yield Select(
                 [(esc(label), att_id) for att_id, label in self.attachments], id="ack-attachment"
             )
@@ -106,15 +110,15 @@ class AcknowledgeScreen(ModalScreen[str | None]):
             "attachment": self._value("#ack-attachment"),
         }
         if plan is None:
-            self.query_one("#ack-error", Static).update("Choose the plan.")
+            self.query_one("#ack-error", Static).update(_("Choose the plan."))
             return
         if not values["caregiver"]:
-            self.query_one("#ack-error", Static).update("Choose the caregiver.")
+            self.query_one("#ack-error", Static).update(_("Choose the caregiver."))
             return
         if not values["how"]:
-            self.query_one("#ack-error", Static).update("Say how it was given.")
+            self.query_one("#ack-error", Static).update(_("Say how it was given."))
             return
-        kind, _, plan_id = plan.partition(":")
+        kind, _sep, plan_id = plan.partition(":")
         self.save(kind, plan_id, values)
 
     @work(thread=True, exclusive=True, group="acknowledge")
@@ -129,7 +133,7 @@ class AcknowledgeScreen(ModalScreen[str | None]):
         except FieldkitError as exc:
             self.post_message(self.Recorded(str(exc), ok=False))
             return
-        self.post_message(self.Recorded("✓ Acknowledgement recorded.", ok=True))
+        self.post_message(self.Recorded(_("✓ Acknowledgement recorded."), ok=True))
 
     @on(Recorded)
     def _recorded(self, event: Recorded) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from fieldkit.screens.commands import CaseCommands
 from fieldkit.screens.dashboard import DashboardScreen
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.help import HelpScreen
 from fieldkit.screens.messages import SyncFinished, SyncProgress, WorkFailed
 from fieldkit.screens.place import places_of, screen_for
@@ -25,7 +26,9 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 
+from fieldkit import i18n
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _, ngettext
 from fieldkit.prefs import load_prefs, save_pref
 from fieldkit.services import begin_unlock, caseload
 from fieldkit.services.review import is_supervisor
@@ -57,29 +60,50 @@ class FieldkitApp(App[None]):
     CSS_PATH = "global.tcss"
     TITLE = "fieldkit"
     BINDINGS = [
-        Binding("f1", "help", "Help", key_display="F1", tooltip="the keys of this screen"),
-        Binding("question_mark", "help", "Help", show=False, tooltip="the keys of this screen"),
-        Binding("ctrl+l", "lock", "Lock", priority=True, tooltip="drop every key from memory now"),
+        Binding("f1", "help", N_("Help"), key_display="F1", tooltip=N_("the keys of this screen")),
         Binding(
-            "ctrl+b", "blank", "Blank", priority=True, tooltip="hide the screen; any key returns"
+            "question_mark",
+            "help",
+            N_("Help"),
+            show=False,
+            tooltip=N_("the keys of this screen"),
+        ),
+        Binding(
+            "ctrl+l",
+            "lock",
+            N_("Lock"),
+            priority=True,
+            tooltip=N_("drop every key from memory now"),
+        ),
+        Binding(
+            "ctrl+b",
+            "blank",
+            N_("Blank"),
+            priority=True,
+            tooltip=N_("hide the screen; any key returns"),
         ),
         Binding(
             "ctrl+y",
             "sync",
-            "Sync",
+            N_("Sync"),
             priority=True,
-            tooltip="send and fetch changes, in the background",
+            tooltip=N_("send and fetch changes, in the background"),
         ),
         Binding(
             "ctrl+p",
             "command_palette",
-            "Commands",
+            N_("Commands"),
             show=False,
             priority=True,
-            tooltip="find a case or an action",
+            tooltip=N_("find a case or an action"),
         ),
         Binding(
-            "ctrl+q", "quit", "Quit", show=False, priority=True, tooltip="the draft is saved first"
+            "ctrl+q",
+            "quit",
+            N_("Quit"),
+            show=False,
+            priority=True,
+            tooltip=N_("the draft is saved first"),
         ),
     ]
     COMMANDS = App.COMMANDS | {CaseCommands}
@@ -94,6 +118,7 @@ class FieldkitApp(App[None]):
         use_env_passphrase: bool = True,
         autosave_delay: float = AUTOSAVE_DELAY,
         pending: PendingUnlock | None = None,
+        language: str | None = None,
     ) -> None:
         super().__init__()
         self.pending = pending
@@ -117,8 +142,28 @@ class FieldkitApp(App[None]):
         """Where the worker was when the app locked (ids only), rebuilt after unlock."""
         self.last_activity = time.monotonic()
         self._theme_settled = False
-        self.sync_activity = ""
-        """What a running sync is doing now, for every screen's status line ("" when idle)."""
+        self.language = self._choose_language(language)
+
+    def _choose_language(self, requested: str | None) -> str:
+        """The language before the first screen draws: the one asked for (tests), else the
+        profile's preference (readable before unlock), else LANG and its kin, else English."""
+        saved = load_prefs(self.profile_path).get("language")
+        return i18n.set_language(i18n.choose(requested or saved))
+
+    def choose_language(self, code: str) -> None:
+        """The worker picks a language (palette): this profile's from now on, like the theme.
+
+        Screens opened from now on speak it; the key line of the screen in front follows at once.
+        """
+        self.language = i18n.set_language(code)
+        save_pref(self.profile_path, "language", self.language)
+        for footer in self.screen.query(KeyFooter):
+            footer.refresh(recompose=True)
+        self.notify(
+            _("Language: {name}. Screens opened from now on use it.").format(
+                name=i18n.LANGUAGES[self.language]
+            )
+        )
 
     def watch_theme(self, theme: str) -> None:
         """The theme the worker chooses (palette or flag) is this profile's from now on."""
@@ -135,7 +180,7 @@ class FieldkitApp(App[None]):
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """Refused: a screenshot is case content in the clear outside the encrypted store."""
         self.notify(
-            "Screenshots are off: they would put case content on disk unencrypted.",
+            _("Screenshots are off: they would put case content on disk unencrypted."),
             severity="warning",
         )
 
@@ -163,7 +208,12 @@ class FieldkitApp(App[None]):
         wanted = self.requested_theme or saved or DEFAULT_THEME
         if wanted not in self.available_themes:
             names = ", ".join(sorted(self.available_themes))
-            self.notify(safe(f"No theme {wanted!r}; choose one of: {names}"), severity="warning")
+            self.notify(
+                safe(
+                    _("No theme {name!r}; choose one of: {names}").format(name=wanted, names=names)
+                ),
+                severity="warning",
+            )
             wanted = DEFAULT_THEME
         self.theme = wanted
         self._theme_settled = True
@@ -351,7 +401,7 @@ class FieldkitApp(App[None]):
         """Sync in the background; the worker keeps working while it runs."""
         if self.store is None:
             return
-        self.notify("Syncing in the background…", timeout=3)
+        self.notify(_("Syncing in the background…"), timeout=3)
         self.run_worker(self._sync, thread=True, exclusive=True, group="sync", name="sync")
 
     def _background_sync(self) -> None:
@@ -460,7 +510,11 @@ class FieldkitApp(App[None]):
                 session.flush_now(store)
         except FieldkitError as exc:
             self.post_message(
-                WorkFailed(f"the draft could not be written before locking: {one_line(exc)}")
+                WorkFailed(
+                    _("the draft could not be written before locking: {error}").format(
+                        error=one_line(exc)
+                    )
+                )
             )
         finally:
             store.lock()
@@ -499,25 +553,35 @@ def sync_progress_line(phase: str, done: int, total: int | None) -> str:
 
 def sync_message(summary: Any) -> str:
     """One line a worker can read at a glance: what moved, what needs them."""
-    parts = [f"↑ {summary.pushed} sent", f"↓ {summary.pulled} received"]
+    parts = [
+        _("↑ {n} sent").format(n=summary.pushed),
+        _("↓ {n} received").format(n=summary.pulled),
+    ]
     if summary.returns_received:
-        parts.append(f"↩ {summary.returns_received} returned for changes")
+        parts.append(_("↩ {n} returned for changes").format(n=summary.returns_received))
     if summary.approvals_received:
-        parts.append(f"✓ {summary.approvals_received} approved")
+        parts.append(_("✓ {n} approved").format(n=summary.approvals_received))
     if summary.needs_resolution:
-        parts.append(f"⚠ {summary.needs_resolution} conflicts need resolution")
+        parts.append(_("⚠ {n} conflicts need resolution").format(n=summary.needs_resolution))
     if summary.rejected:
-        parts.append(f"✗ {len(summary.rejected)} refused by the server (fieldkit outbox)")
+        parts.append(
+            _("✗ {n} refused by the server (fieldkit outbox)").format(n=len(summary.rejected))
+        )
     elif summary.quarantined_total:
-        parts.append(f"✗ {summary.quarantined_total} still refused (fieldkit outbox)")
+        parts.append(_("✗ {n} still refused (fieldkit outbox)").format(n=summary.quarantined_total))
     if summary.waiting:
-        parts.append(f"{summary.waiting} still waiting")
+        parts.append(_("{n} still waiting").format(n=summary.waiting))
     if summary.waiting_keys:
         parts.append(waiting_keys_line(len(summary.waiting_keys)))
     if summary.keys_shared:
-        parts.append(f"{len(summary.keys_shared)} case key(s) shared with the team")
-    head = "Synced" if summary.exit_code == 0 else "Synced, not everything accepted"
-    return f"{head}: " + " · ".join(parts)
+        shared = len(summary.keys_shared)
+        parts.append(
+            ngettext(
+                "{n} case key shared with the team", "{n} case keys shared with the team", shared
+            ).format(n=shared)
+        )
+    head = _("Synced") if summary.exit_code == 0 else _("Synced, not everything accepted")
+    return _("{head}: {parts}").format(head=head, parts=" · ".join(parts))
 
 
 def make_app(
@@ -528,13 +592,15 @@ def make_app(
     idle_lock_seconds: float | None = None,
     autosave_delay: float = AUTOSAVE_DELAY,
     pending: PendingUnlock | None = None,
+    language: str | None = None,
 ) -> FieldkitApp:
     """The one way to build the field app: the CLI, tests, benchmarks and screenshots use it.
 
     `idle_lock_seconds` overrides the profile's idle lock and `autosave_delay` the draft's
     debounce (seconds), so tests wait on what happened, never on the clock. `pending` is an
     unlock begun before the app was built (`services.begin_unlock`); without one, a
-    passphrase in the environment starts the unlock when the app mounts.
+    passphrase in the environment starts the unlock when the app mounts. `language`
+    (en, fr, es) overrides the profile's language and the environment's.
     """
     return FieldkitApp(
         profile_path=profile_path,
@@ -544,4 +610,5 @@ def make_app(
         idle_lock_seconds=idle_lock_seconds,
         autosave_delay=autosave_delay,
         pending=pending,
+        language=language,
     )

@@ -34,6 +34,7 @@ from textual.widgets.option_list import Option
 from fieldkit import attachments
 from fieldkit.attachments import attachment_line, attachments_of, is_local, opened_copy
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -71,8 +72,8 @@ def preview_size(columns: int, lines: int) -> tuple[int, int]:
 class PreviewScreen(ModalScreen[None]):
     """An image attachment with its caption; Escape closes it (the pixels are dropped)."""
 
-    HELP_TITLE = "Attachment preview"
-    BINDINGS = [Binding("escape,q", "close", "Close")]
+    HELP_TITLE = N_("Attachment preview")
+    BINDINGS = [Binding("escape,q", "close", N_("Close"))]
     DEFAULT_CSS = """
     PreviewScreen { align: center middle; }
     PreviewScreen > VerticalScroll {
@@ -92,7 +93,7 @@ class PreviewScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """Caption, what the file is, the picture, the key."""
         shown = self.shown
-        caption = shown.caption or shown.name or "no caption"
+        caption = shown.caption or shown.name or _("no caption")
         with VerticalScroll():  # a very long caption scrolls; the picture is never cut
             yield Static(safe(caption), id="preview-caption")
             about = f"{shown.name} · {shown.width}×{shown.height} pixels"
@@ -100,7 +101,7 @@ class PreviewScreen(ModalScreen[None]):
                 about += " · this terminal shows few colours: press o on the list for a copy"
             yield Static(safe(about), id="preview-about")
             yield Static(HalfBlocks(shown.rows), id="preview-image")
-            yield Static("Esc: close", id="preview-hint")
+            yield Static(_("Esc: close"), id="preview-hint")
 
     def action_close(self) -> None:
         """Back to the list."""
@@ -110,8 +111,8 @@ class PreviewScreen(ModalScreen[None]):
 class OpenedCopy(ModalScreen[None]):
     """A decrypted copy is open in the desktop's viewer; closing this removes it."""
 
-    HELP_TITLE = "Decrypted copy"
-    BINDINGS = [Binding("escape,enter", "close", "Remove the copy")]
+    HELP_TITLE = N_("Decrypted copy")
+    BINDINGS = [Binding("escape,enter", "close", N_("Remove the copy"))]
     DEFAULT_CSS = """
     OpenedCopy { align: center middle; }
     OpenedCopy > Vertical {
@@ -128,10 +129,12 @@ class OpenedCopy(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """Where the copy is, and that it goes away."""
         with Vertical():
-            yield Static(f"Decrypted copy: {safe(self.path)}", id="copy-path")
+            yield Static(_("Decrypted copy: {path}").format(path=safe(self.path)), id="copy-path")
             yield Static(
-                "It is readable only by you and is removed when you press Enter or Esc "
-                "(or lock, or quit).",
+                _(
+                    "It is readable only by you and is removed when you press Enter or Esc "
+                    "(or lock, or quit)."
+                ),
                 id="copy-hint",
             )
 
@@ -148,11 +151,11 @@ class OpenedCopy(ModalScreen[None]):
 class AttachmentsScreen(Screen[None]):
     """The case's attachments; p (or Enter) previews an image, o opens a decrypted copy."""
 
-    HELP_TITLE = "Attachments"
+    HELP_TITLE = N_("Attachments")
     BINDINGS = [
-        Binding("p", "preview", "Preview"),
-        Binding("o", "open_copy", "Open copy"),
-        Binding("escape", "back", "Back"),
+        Binding("p", "preview", N_("Preview")),
+        Binding("o", "open_copy", N_("Open copy")),
+        Binding("escape", "back", N_("Back")),
     ]
 
     class Listed(Message):
@@ -179,7 +182,9 @@ class AttachmentsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Title, the list, the sync line, the keys."""
-        yield Static(safe(f"Attachments · {self.title_text}"), classes="title-bar")
+        yield Static(
+            safe(_("Attachments · {what}").format(what=self.title_text)), classes="title-bar"
+        )
         yield OptionList(id="attachments")
         yield StatusBar()
         yield KeyFooter()
@@ -217,7 +222,7 @@ class AttachmentsScreen(Screen[None]):
         for att_id, line in event.rows:
             box.add_option(Option(safe(line), id=att_id))
         if not event.rows:
-            box.add_option(Option("no attachments on this case", disabled=True))
+            box.add_option(Option(_("no attachments on this case"), disabled=True))
         else:
             box.highlighted = 0
         box.focus()
@@ -240,7 +245,7 @@ class AttachmentsScreen(Screen[None]):
             return
         if self.app.no_color:
             self.app.notify(
-                "This terminal shows no colour (NO_COLOR): press o for a decrypted copy instead",
+                _("This terminal shows no colour (NO_COLOR): press o for a decrypted copy instead"),
                 severity="warning",
             )
             return

@@ -14,21 +14,29 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from fieldkit.i18n import N_, _
 from fieldkit.text import clean
 
 if TYPE_CHECKING:
     from fieldkit.services.caseload import DashboardRow
 
 STATUS_LABELS = {
-    "overdue": "⚠ overdue",
-    "missed": "✗ missed",
-    "due": "● due",
-    "due-soon": "○ due soon",
-    "upcoming": "· upcoming",
-    "done-late": "✓ done late",
-    "done": "✓ done",
+    "overdue": N_("⚠ overdue"),
+    "missed": N_("✗ missed"),
+    "due": N_("● due"),
+    "due-soon": N_("○ due soon"),
+    "upcoming": N_("· upcoming"),
+    "done-late": N_("✓ done late"),
+    "done": N_("✓ done"),
 }
-"""Each status as a symbol and a word: readable without colour (same words as `fieldkit due`)."""
+"""Each status as a symbol and a word: readable without colour (same words as `fieldkit due`);
+marked for the catalogue, looked up with `status_label` where shown."""
+
+
+def status_label(status: str) -> str:
+    """The status as a symbol and a word, in the worker's language."""
+    label = STATUS_LABELS.get(status)
+    return _(label) if label else status
 
 
 def when_words(due: date | None, today: date) -> str:
@@ -37,23 +45,23 @@ def when_words(due: date | None, today: date) -> str:
         return ""
     days = (due - today).days
     if days == 0:
-        return "today"
+        return _("today")
     if days < 0:
-        return f"{-days}d late"
-    return f"in {days}d"
+        return _("{n}d late").format(n=-days)
+    return _("in {n}d").format(n=days)
 
 
 class CaseTable(ScrollView, can_focus=True):
     """Cases with their most urgent due item; the cursor row opens with Enter."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("down", "cursor_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-        Binding("enter", "open", "Open case"),
+        Binding("up", "cursor_up", N_("Up"), show=False),
+        Binding("down", "cursor_down", N_("Down"), show=False),
+        Binding("pageup", "page_up", N_("Page up"), show=False),
+        Binding("pagedown", "page_down", N_("Page down"), show=False),
+        Binding("home", "first", N_("First"), show=False),
+        Binding("end", "last", N_("Last"), show=False),
+        Binding("enter", "open", N_("Open case")),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "case-table--cursor",
@@ -136,9 +144,9 @@ class CaseTable(ScrollView, can_focus=True):
         w_status, w_id, w_family, w_what, w_due = self._widths()
         what = row.what
         if row.needs_resolution:
-            what = f"⚑ needs resolution · {what}"
+            what = _("⚑ needs resolution · {what}").format(what=what)
         cells = [
-            (STATUS_LABELS.get(row.status, row.status), w_status, status_style),
+            (status_label(row.status), w_status, status_style),
             (row.case_id, w_id, base),
             (row.family, w_family, base),
             (what, w_what, base),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 from fieldkit.screens.acknowledge import AcknowledgeScreen
 from fieldkit.screens.attachments import AttachmentsScreen
 from fieldkit.screens.case.open import form_for
-from fieldkit.screens.case_table import STATUS_LABELS, when_words
+from fieldkit.screens.case_table import status_label, when_words
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.visit.record import VisitRecordScreen
@@ -26,6 +26,7 @@ from fieldkit import services
 from fieldkit.acknowledgements import HOW
 from fieldkit.attachments import attachment_line
 from fieldkit.contacts import CollateralContact, contact_line
+from fieldkit.i18n import N_, _
 from fieldkit.labels import entity_label
 from fieldkit.practice import due_items
 from fieldkit.services import visits
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from fieldkit.practice import DueItem
 
 
-RECORD_KEYS = (
+RECORD_KEYS = N_(
     "Record: a assessment · p service plan · r formal review · e event · f case facts · "
     "c close the case · k a caregiver's acknowledgement of a plan"
 )
@@ -48,21 +49,20 @@ RECORD_KEYS = (
 class CaseScreen(Screen[None]):
     """Everything the worker needs before knocking; `v` starts (or resumes) the visit."""
 
-    HELP_TITLE = "Case"
+    HELP_TITLE = N_("Case")
     CSS_PATH = "case_view.tcss"
     BINDINGS = [
-        Binding("v", "visit", "Start visit", priority=True),  # keys typed next wait for the step
-        Binding("k", "acknowledge", "Plan acknowledged", show=False),
-        Binding("t", "attachments", "Attachments", show=False),
+        Binding("v", "visit", N_("Start visit"), priority=True),  # typed keys wait for the step
+        Binding("k", "acknowledge", N_("Plan acknowledged"), show=False),
         # the case-record keys are listed on the case view itself (RECORD_KEYS), keeping
         # the footer to what fits in 80 columns
-        Binding("a", "record('assessment')", "Assessment", show=False),
-        Binding("p", "record('plan')", "Service plan", show=False),
-        Binding("r", "record('review')", "Formal review", show=False),
-        Binding("e", "record('event')", "Event", show=False),
-        Binding("f", "record('facts')", "Case facts", show=False),
-        Binding("c", "record('closure')", "Close the case", show=False),
-        Binding("escape", "back", "Caseload"),
+        Binding("a", "record('assessment')", N_("Assessment"), show=False),
+        Binding("p", "record('plan')", N_("Service plan"), show=False),
+        Binding("r", "record('review')", N_("Formal review"), show=False),
+        Binding("e", "record('event')", N_("Event"), show=False),
+        Binding("f", "record('facts')", N_("Case facts"), show=False),
+        Binding("c", "record('closure')", N_("Close the case"), show=False),
+        Binding("escape", "back", N_("Caseload")),
     ]
 
     def action_record(self, kind: str) -> None:
@@ -92,17 +92,19 @@ class CaseScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Title, the case in sections, visit history, the keys."""
-        yield Static(f"Case {safe(self.case_id)}", classes="title-bar", id="case-title")
+        yield Static(
+            _("Case {case}").format(case=safe(self.case_id)), classes="title-bar", id="case-title"
+        )
         with VerticalScroll(id="case-body"):
-            yield Static("Loading…", id="case-head")
+            yield Static(_("Loading…"), id="case-head")
             yield Static("", id="attention")
             yield Static("", id="due")
             yield Static("", id="people")
             yield Static("", id="safety")
             yield Static("", id="plan")
             yield Static("", id="evidence")
-            yield Static(RECORD_KEYS, id="record-keys")
-        yield Label("Visits (Tab, then Enter opens one)", id="visits-title")
+            yield Static(_(RECORD_KEYS), id="record-keys")
+        yield Label(_("Visits (Tab, then Enter opens one)"), id="visits-title")
         yield OptionList(id="visits")
         yield StatusBar()
         yield KeyFooter()
@@ -136,23 +138,33 @@ class CaseScreen(Screen[None]):
         fk = cast("FieldkitApp", self.app)
         case, today = event.case, fk.today
         self.case, self.drafts, self.detail = case, event.drafts, event.detail
-        track = f" · {case.track.value} track" if case.track else ""
+        track = _(" · {track} track").format(track=case.track.value) if case.track else ""
         self.query_one("#case-title", Static).update(
-            f"Case {safe(case.id)} · {safe(case.family_name)} · {case.kind.value}{track}"
+            _("Case {case} · {family} · {kind}{track}").format(
+                case=safe(case.id), family=safe(case.family_name), kind=case.kind.value, track=track
+            )
         )
         head = [
             safe(case.address),
-            safe(f"opened {case.opened} · worker {case.worker} · supervisor {case.supervisor}"),
+            safe(
+                _("opened {opened} · worker {worker} · supervisor {supervisor}").format(
+                    opened=case.opened, worker=case.worker, supervisor=case.supervisor
+                )
+            ),
         ]
         if case.unannounced.required:
-            head.append(f"⚠ Unannounced visits required (VI-4): {safe(case.unannounced.reason)}")
+            head.append(
+                _("⚠ Unannounced visits required (VI-4): {reason}").format(
+                    reason=safe(case.unannounced.reason)
+                )
+            )
         self.query_one("#case-head", Static).update("\n".join(head))
 
         attention: list[str] = []
         if self.drafts:
-            attention.append("⏸ An unfinished visit is saved: press v to resume it.")
+            attention.append(_("⏸ An unfinished visit is saved: press v to resume it."))
         for c in event.detail.get("conflicts", []):
-            flag = "needs resolution" if c["needs_resolution"] else "conflict"
+            flag = _("needs resolution") if c["needs_resolution"] else _("conflict")
             versions = " / ".join(safe(str(v["value"])[:30]) for v in c["versions"])
             what = entity_label(case, str(c["entity"]), str(c["entity_id"]))
             attention.append(f"⚑ {flag}: {safe(what)}, {safe(str(c['field']))}: {versions}")
@@ -160,65 +172,80 @@ class CaseScreen(Screen[None]):
             visit_id = str(r.get("target_id") or r.get("visit") or "")
             said = r.get("comment") or r.get("reason") or ""
             attention.append(
-                f"↩ {safe(entity_label(case, 'visit', visit_id))} returned by "
-                f"{safe(str(r.get('by', 'the supervisor')))}: {safe(str(said))} "
-                "(open it and press a to add an addendum)"
+                _(
+                    "↩ {visit} returned by {who}: {said} (open it and press a to add an addendum)"
+                ).format(
+                    visit=safe(entity_label(case, "visit", visit_id)),
+                    who=safe(str(r.get("by", _("the supervisor")))),
+                    said=safe(str(said)),
+                )
             )
         box = self.query_one("#attention", Static)
         box.display = bool(attention)
         box.update("\n".join(attention))
 
-        people = ["[b]Children[/b]"]
-        people += [f"• {safe(person_label(p, today))}" for p in case.children] or ["• none"]
-        people.append("[b]Caregivers and others[/b]")
+        people = [_("[b]Children[/b]")]
+        people += [f"• {safe(person_label(p, today))}" for p in case.children] or [_("• none")]
+        people.append(_("[b]Caregivers and others[/b]"))
         for p in case.caregivers:
             phone = f" · {p.phone}" if p.phone else ""
             people.append(f"• {safe(person_label(p, today))}{safe(phone)}")
         self.query_one("#people", Static).update("\n".join(people))
 
-        safety = ["[b]Safety threats and plan[/b]"]
+        safety = [_("[b]Safety threats and plan[/b]")]
         safety += [
-            f"• {safe(t.text)}" + ("" if t.active else " (no longer active)") for t in case.threats
+            f"• {safe(t.text)}" + ("" if t.active else _(" (no longer active)"))
+            for t in case.threats
         ]
         if not case.threats:
-            safety.append("• no safety threats recorded")
+            safety.append(_("• no safety threats recorded"))
         for plan in case.safety_plans:
             state = (
-                "⏳ PENDING SUPERVISOR APPROVAL" if plan.pending_approval else plan.approval.value
+                _("⏳ PENDING SUPERVISOR APPROVAL")
+                if plan.pending_approval
+                else _(plan.approval.value)
             )
             if plan.phone_approval_by:
-                state += (
-                    f" (phone approval by {safe(plan.phone_approval_by)}"
-                    f" {safe(plan.phone_approval_at or '')})"
+                state += _(" (phone approval by {who} {when})").format(
+                    who=safe(plan.phone_approval_by), when=safe(plan.phone_approval_at or "")
                 )
-            agreed = f", agreed {plan.agreed}" if plan.agreed else ""
-            safety.append(f"{plan.kind.capitalize()} safety plan{agreed}: {state}")
-            safety += [f"  ↳ {safe(i.text)} — {safe(i.who or 'who?')}" for i in plan.interventions]
+            agreed = _(", agreed {day}").format(day=plan.agreed) if plan.agreed else ""
+            safety.append(
+                _("{kind} safety plan{agreed}: {state}").format(
+                    kind=_(plan.kind).capitalize(), agreed=agreed, state=state
+                )
+            )
+            safety += [
+                f"  ↳ {safe(i.text)} — " + (safe(i.who) if i.who else _("who?"))
+                for i in plan.interventions
+            ]
         self.query_one("#safety", Static).update("\n".join(safety))
 
-        plan_lines = ["[b]Service plan[/b]"]
+        plan_lines = [_("[b]Service plan[/b]")]
         sp = case.service_plan
         if sp is None or not sp.goals:
             done = case.service_plan_completed
             plan_lines.append(
-                f"• completed {done}, goals not on this device" if done else "• no service plan yet"
+                _("• completed {day}, goals not on this device").format(day=done)
+                if done
+                else _("• no service plan yet")
             )
         else:
             for goal in sp.goals:
                 plan_lines.append(
-                    f"• Goal: {safe(goal.text)}"
+                    _("• Goal: {text}").format(text=safe(goal.text))
                     + (f" — {safe(goal.progress)}" if goal.progress else "")
                 )
                 for obj in (o for o in sp.objectives if o.goal == goal.id):
-                    plan_lines.append(f"  ◦ Objective: {safe(obj.text)}")
+                    plan_lines.append(_("  ◦ Objective: {text}").format(text=safe(obj.text)))
                     for act in (a for a in sp.activities if a.objective == obj.id):
                         prog = f" — {act.progress}" if act.progress else ""
                         plan_lines.append(safe(f"     – {act.text} ({act.who}, {act.when}){prog}"))
         self.query_one("#plan", Static).update("\n".join(plan_lines))
 
-        due_lines = ["[b]Due[/b]"]
+        due_lines = [_("[b]Due[/b]")]
         for item in event.due:
-            label = STATUS_LABELS.get(item.status, item.status)
+            label = status_label(item.status)
             due_lines.append(
                 safe(
                     f"{label:<11} {item.what} · {item.due} "
@@ -226,7 +253,7 @@ class CaseScreen(Screen[None]):
                 )
             )
         if not event.due:
-            due_lines.append("✓ nothing due")
+            due_lines.append(_("✓ nothing due"))
         self.query_one("#due", Static).update("\n".join(due_lines))
 
         evidence = evidence_lines(event.detail, {p.id: p.name for p in case.people})
@@ -239,20 +266,16 @@ class CaseScreen(Screen[None]):
         names = {p.id: p.name.split()[0] for p in case.people}
         for v in sorted(case.visits, key=lambda v: v.date, reverse=True):
             seen = ", ".join(
-                names.get(pid, "a child not on the case") for pid in sorted(v.seen_ids())
+                names.get(pid, _("a child not on the case")) for pid in sorted(v.seen_ids())
             )
-            mark = "✓ signed" if v.signed else "imported"
+            mark = _("✓ signed") if v.signed else _("imported")
+            announced = _("announced") if v.announced else _("unannounced")
+            who = _("seen {names}").format(names=seen) if seen else _("nobody seen")
             visits_list.add_option(
-                Option(
-                    safe(
-                        f"{v.date} · {'announced' if v.announced else 'unannounced'} · "
-                        f"{'seen ' + seen if seen else 'nobody seen'} · {mark}"
-                    ),
-                    id=v.id,
-                )
+                Option(safe(f"{v.date} · {announced} · {who} · {mark}"), id=v.id)
             )
         if not case.visits:
-            visits_list.add_option(Option("no visits yet", disabled=True))
+            visits_list.add_option(Option(_("no visits yet"), disabled=True))
         if self.resume is not None:
             draft, self.resume = self.resume, None
             self._start(draft)
@@ -333,12 +356,12 @@ def evidence_lines(detail: dict[str, Any], names: dict[str, str]) -> list[str]:
         CollateralContact.from_fields(str(r.get("id", "")), r) for r in records.get("contact", [])
     ]
     if contacts:
-        lines.append("[b]Collateral contacts[/b]")
+        lines.append(_("[b]Collateral contacts[/b]"))
         for c in sorted(contacts, key=lambda c: (c.date, c.recorded_at), reverse=True):
             lines.append(f"• {safe(contact_line(c, names))}")
     acks = records.get("acknowledgement", [])
     if acks:
-        lines.append("[b]Plan acknowledgements (SA-5, PL-6)[/b]")
+        lines.append(_("[b]Plan acknowledgements (SA-5, PL-6)[/b]"))
         for a in sorted(acks, key=lambda a: str(a.get("at", ""))):
             who = names.get(str(a.get("caregiver")), str(a.get("typed_name", "")))
             how = HOW.get(str(a.get("how")), str(a.get("how")))
@@ -346,7 +369,7 @@ def evidence_lines(detail: dict[str, Any], names: dict[str, str]) -> list[str]:
             lines.append(f"• {safe(who)} {safe(how)} ({plan}, {safe(str(a.get('at', ''))[:10])})")
     attachments = records.get("attachment", [])
     if attachments:
-        lines.append("[b]Attachments[/b] (t: list them, preview an image, open a copy)")
+        lines.append(_("[b]Attachments[/b]"))
         for a in attachments:
             lines.append(f"• {safe(attachment_line(a))}")
     return lines

@@ -1,4 +1,4 @@
-"""Command palette: find a case by name or id, and the app's actions."""
+"""Command palette: find a case by name or id, the app's actions, and the language."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, cast
 from fieldkit.screens.dashboard import DashboardScreen
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from fieldkit import i18n
+from fieldkit.i18n import _
 from fieldkit.text import clean
 
 if TYPE_CHECKING:
@@ -20,10 +22,11 @@ class CaseCommands(Provider):
     def _entries(self) -> list[tuple[str, str, object]]:
         fk = cast("FieldkitApp", self.app)
         entries: list[tuple[str, str, object]] = [
-            ("Lock now", "drop the keys from memory", fk.action_lock),
-            ("Blank the screen", "privacy", fk.action_blank),
-            ("Help: keys", "list every key", fk.action_help),
+            (_("Lock now"), _("drop the keys from memory"), fk.action_lock),
+            (_("Blank the screen"), _("privacy"), fk.action_blank),
+            (_("Help: keys"), _("list every key"), fk.action_help),
         ]
+        entries += self._languages()
         if fk.store is None:
             return entries
         dashboard = next((s for s in fk.screen_stack if isinstance(s, DashboardScreen)), None)
@@ -31,16 +34,29 @@ class CaseCommands(Provider):
             for row in dashboard.rows:
                 entries.append(
                     (
-                        f"Open case {row.case_id} {row.family}",
+                        _("Open case {case} {family}").format(case=row.case_id, family=row.family),
                         " · ".join(row.names),
                         partial(dashboard.open_case, row.case_id),
                     )
                 )
         return entries
 
+    def _languages(self) -> list[tuple[str, str, object]]:
+        """One entry per language (each named in itself); the choice is the profile's."""
+        fk = cast("FieldkitApp", self.app)
+        return [
+            (
+                _("Language: {name}").format(name=name),
+                _("the app speaks it from now on; kept for this profile"),
+                partial(fk.choose_language, code),
+            )
+            for code, name in i18n.LANGUAGES.items()
+            if code != fk.language
+        ]
+
     async def discover(self) -> Hits:
         """The actions, before anything is typed."""
-        for title, help_text, callback in self._entries()[:3]:
+        for title, help_text, callback in self._entries()[: 3 + len(i18n.LANGUAGES) - 1]:
             yield DiscoveryHit(clean(title), callback, help=clean(help_text))  # type: ignore[arg-type]
 
     async def search(self, query: str) -> Hits:

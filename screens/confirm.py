@@ -9,14 +9,16 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from fieldkit.i18n import N_, _
+
 
 class ConfirmDialog(ModalScreen[bool]):
     """The decision in words; y or Enter confirms, n or Escape goes back (nothing recorded)."""
 
-    HELP_TITLE = "Confirm"
+    HELP_TITLE = N_("Confirm")
     BINDINGS = [
-        Binding("y,enter", "confirm", "Yes, record it"),
-        Binding("n,escape", "cancel", "No, go back"),
+        Binding("y,enter", "confirm", N_("Yes, record it")),
+        Binding("n,escape", "cancel", N_("No, go back")),
     ]
     DEFAULT_CSS = """
     ConfirmDialog { align: center middle; }
@@ -39,7 +41,7 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Static(escape(self.question), id="confirm-question")
             if self.detail:
                 yield Static(escape(self.detail), id="confirm-detail")
-            yield Static("y / Enter: yes, record it · n / Esc: no, go back", id="confirm-hint")
+            yield Static(_("y / Enter: yes, record it · n / Esc: no, go back"), id="confirm-hint")
 
     def action_confirm(self) -> None:
         """Record the decision."""

@@ -20,6 +20,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from fieldkit import i18n
+from fieldkit.i18n import N_, _
 from fieldkit.services import caseload, visits
 from fieldkit.services.caseload import filter_rows
 from fieldkit.text import safe
@@ -35,10 +37,10 @@ POLL_SECONDS = 2.0
 PROGRESS_SECONDS = 0.25
 STATUS_FILTERS: tuple[str | None, ...] = (None, "overdue", "due", "due-soon")
 FILTER_WORDS = {
-    None: "all",
-    "overdue": "overdue only",
-    "due": "due only",
-    "due-soon": "due soon only",
+    None: N_("all"),
+    "overdue": N_("overdue only"),
+    "due": N_("due only"),
+    "due-soon": N_("due soon only"),
 }
 
 
@@ -58,21 +60,27 @@ def caseload_counts(rows: list[DashboardRow]) -> tuple[int, int, int]:
 class DashboardScreen(Screen[None]):
     """Today's caseload, most urgent first; type to search names and case ids."""
 
-    HELP_TITLE = "Caseload"
+    HELP_TITLE = N_("Caseload")
     CSS_PATH = "dashboard.tcss"
     AUTO_FOCUS = "#search"
     BINDINGS = [
-        Binding("enter", "open_case", "Open case", show=True),
-        Binding("down", "cursor_down", "Down", show=False),
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("enter", "open_case", N_("Open case"), show=True),
+        Binding("down", "cursor_down", N_("Down"), show=False),
+        Binding("up", "cursor_up", N_("Up"), show=False),
+        Binding("pagedown", "page_down", N_("Page down"), show=False),
+        Binding("pageup", "page_up", N_("Page up"), show=False),
         Binding(
-            "f3", "cycle_filter", "Filter", key_display="F3", tooltip="all, overdue, due, due soon"
+            "f3",
+            "cycle_filter",
+            N_("Filter"),
+            key_display="F3",
+            tooltip=N_("all, overdue, due, due soon"),
         ),
-        Binding("f4", "drafts", "Drafts", key_display="F4", tooltip="resume an unfinished visit"),
-        Binding("slash", "focus_search", "Search", show=False, priority=True),
-        Binding("escape", "clear_search", "Clear search", show=False),
+        Binding(
+            "f4", "drafts", N_("Drafts"), key_display="F4", tooltip=N_("resume an unfinished visit")
+        ),
+        Binding("slash", "focus_search", N_("Search"), show=False, priority=True),
+        Binding("escape", "clear_search", N_("Clear search"), show=False),
     ]
 
     status_filter: reactive[str | None] = reactive(None)
@@ -121,11 +129,13 @@ class DashboardScreen(Screen[None]):
         """Title, search, counts, the table's header and rows, drafts line, sync line."""
         fk = cast("FieldkitApp", self.app)
         user = fk.store.user if fk.store else ""
+        day = i18n.format_date(fk.today, _("EEEE d MMMM y"))
         yield Static(
-            f"fieldkit · Caseload · {safe(user)} · {fk.today:%A %-d %B %Y}", classes="title-bar"
+            _("fieldkit · Caseload · {user} · {day}").format(user=safe(user), day=day),
+            classes="title-bar",
         )
-        yield Input(placeholder="Search name or case id (/)", id="search")
-        yield Static("Loading caseload…", id="counts")
+        yield Input(placeholder=_("Search name or case id (/)"), id="search")
+        yield Static(_("Loading caseload…"), id="counts")
         yield Static("", id="table-header")
         yield CaseTable(fk.today, id="cases")
         yield Static("", id="drafts-line")
@@ -163,8 +173,8 @@ class DashboardScreen(Screen[None]):
     def _header(self) -> None:
         table = self.query_one(CaseTable)
         w_status, w_id, w_family, w_what, w_due = table._widths()
-        parts = [("status", w_status), ("case", w_id), ("family", w_family)]
-        parts += [("next due", w_what), ("when", w_due)]
+        parts = [(_("status"), w_status), (_("case"), w_id), (_("family"), w_family)]
+        parts += [(_("next due"), w_what), (_("when"), w_due)]
         self.query_one("#table-header", Static).update(
             "".join(text.ljust(width) + " " for text, width in parts)
         )
@@ -228,7 +238,7 @@ class DashboardScreen(Screen[None]):
     def _progress(self, event: CaseloadProgress) -> None:
         if self.caseload is None:
             self.query_one("#counts", Static).update(
-                f"Loading caseload… {event.done}/{event.total}"
+                _("Loading caseload… {done}/{total}").format(done=event.done, total=event.total)
             )
 
     @on(CaseloadLoaded)
@@ -261,9 +271,11 @@ class DashboardScreen(Screen[None]):
         first = self.drafts[0]
         case = self.draft_cases.get(first["case_id"])
         who = case.family_name if case else first["case_id"]
-        more = f" (+{len(self.drafts) - 1} more)" if len(self.drafts) > 1 else ""
+        more = _(" (+{n} more)").format(n=len(self.drafts) - 1) if len(self.drafts) > 1 else ""
         line.update(
-            f"⏸ Unfinished visit: {safe(first['case_id'])} {safe(who)}{more} — F4 to resume"
+            _("⏸ Unfinished visit: {case} {family}{more} — F4 to resume").format(
+                case=safe(first["case_id"]), family=safe(who), more=more
+            )
         )
 
     @on(Input.Changed, "#search")
@@ -282,14 +294,23 @@ class DashboardScreen(Screen[None]):
         counts = self.query_one("#counts", Static)
         if not self.rows:
             counts.update(
-                "Loading caseload…" if self.caseload is None else "No cases in this profile."
+                _("Loading caseload…") if self.caseload is None else _("No cases in this profile.")
             )
             return
         overdue, due, soon = self._counts
-        filt = FILTER_WORDS[self.status_filter]
+        filt = _(FILTER_WORDS[self.status_filter])
         counts.update(
-            f"{len(shown)} of {len(self.rows)} cases · ⚠ {overdue} overdue · ● {due} due · "
-            f"○ {soon} due soon · showing {filt}"
+            _(
+                "{shown} of {total} cases · ⚠ {overdue} overdue · ● {due} due · "
+                "○ {soon} due soon · showing {filter}"
+            ).format(
+                shown=len(shown),
+                total=len(self.rows),
+                overdue=overdue,
+                due=due,
+                soon=soon,
+                filter=filt,
+            )
         )
 
     @on(CaseTable.CaseChosen)
@@ -338,7 +359,7 @@ class DashboardScreen(Screen[None]):
     def action_drafts(self) -> None:
         """Offer the unfinished visits (a crash or a closed lid loses nothing)."""
         if not self.drafts:
-            self.notify("No unfinished visits.")
+            self.notify(_("No unfinished visits."))
             return
         self.app.push_screen(DraftOfferScreen(self.drafts, self.draft_cases), self._draft_chosen)
 

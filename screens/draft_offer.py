@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from fieldkit.i18n import N_, _
 from fieldkit.labels import step_label
 from fieldkit.text import safe
 
@@ -30,12 +31,12 @@ def _saved_at(updated: str) -> str:
 class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
     """Enter resumes the highlighted visit, x discards it (asks again), Escape is later."""
 
-    HELP_TITLE = "Unfinished visits"
+    HELP_TITLE = N_("Unfinished visits")
     CSS_PATH = "draft_offer.tcss"
     AUTO_FOCUS = "#draft-list"
     BINDINGS = [
-        Binding("escape", "later", "Later"),
-        Binding("x", "discard", "Discard…"),
+        Binding("escape", "later", N_("Later")),
+        Binding("x", "discard", N_("Discard…")),
     ]
 
     def __init__(self, drafts: list[dict[str, Any]], cases: dict[str, Case]) -> None:
@@ -47,23 +48,31 @@ class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
     def compose(self) -> ComposeResult:
         """The unfinished visits, newest first."""
         with Vertical(id="draft-box"):
-            yield Static("Unfinished visits — nothing typed was lost", id="draft-title")
+            yield Static(_("Unfinished visits — nothing typed was lost"), id="draft-title")
             options = []
             for n, d in enumerate(self.drafts):
                 case = self.cases.get(d["case_id"])
-                who = f"{case.family_name} family" if case else f"case {d['case_id']}"
+                who = (
+                    _("{family} family").format(family=case.family_name)
+                    if case
+                    else _("case {case}").format(case=d["case_id"])
+                )
                 step = step_label(str(d.get("step") or "kind"), case)
                 options.append(
                     Option(
                         safe(
-                            f"{who} · visit of {d['record'].get('date')} · "
-                            f"at “{step}” · saved {_saved_at(d.get('updated', ''))}"
+                            _("{who} · visit of {day} · at “{step}” · saved {saved}").format(
+                                who=who,
+                                day=d["record"].get("date"),
+                                step=step,
+                                saved=_saved_at(d.get("updated", "")),
+                            )
                         ),
                         id=str(n),
                     )
                 )
             yield OptionList(*options, id="draft-list")
-            yield Static("Enter resume · x discard · Escape later", id="draft-hint")
+            yield Static(_("Enter resume · x discard · Escape later"), id="draft-hint")
 
     @on(OptionList.OptionSelected, "#draft-list")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
@@ -79,7 +88,7 @@ class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
             return
         self._confirm = index
         self.query_one("#draft-hint", Static).update(
-            "Press x again to DISCARD this visit for good · Escape keeps it"
+            _("Press x again to DISCARD this visit for good · Escape keeps it")
         )
 
     def action_later(self) -> None:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.app import ComposeResult
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from fieldkit.i18n import _
 
 
 class KeyFooter(Footer):
@@ -14,3 +18,13 @@ class KeyFooter(Footer):
         kwargs.setdefault("compact", True)
         kwargs.setdefault("show_command_palette", False)
         super().__init__(**kwargs)
+
+    def compose(self) -> ComposeResult:
+        """Textual's keys with their words in the worker's language (bindings are fixed at
+        import in English and marked for the catalogue; the words are looked up here)."""
+        for widget in super().compose():
+            if isinstance(widget, FooterKey):
+                widget.description = _(widget.description) if widget.description else ""
+                if widget.tooltip and isinstance(widget.tooltip, str):
+                    widget.tooltip = _(widget.tooltip)
+            yield widget

@@ -10,15 +10,17 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from fieldkit.i18n import N_, _
+
 
 class HelpScreen(ModalScreen[None]):
     """Lists the keys active on the screen below (never the help window's own)."""
 
     CSS_PATH = "help.tcss"
     BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("f1", "close", "Close", show=False),
-        Binding("question_mark", "close", "Close", show=False),
+        Binding("escape", "close", N_("Close")),
+        Binding("f1", "close", N_("Close"), show=False),
+        Binding("question_mark", "close", N_("Close"), show=False),
     ]
 
     def __init__(self, below: Screen[object]) -> None:
@@ -29,17 +31,21 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         """One line per key of the screen below, then a few words on safety keys."""
-        title = getattr(self.below, "HELP_TITLE", "") or type(self.below).__name__
-        lines = [f"[b]Keys on this screen: {escape(str(title))}[/b]  (Esc closes)", ""]
+        named = getattr(self.below, "HELP_TITLE", "")
+        title = _(named) if named else type(self.below).__name__
+        lines = [_("[b]Keys on this screen: {title}[/b]  (Esc closes)").format(title=escape(title))]
+        lines.append("")
         width = max((len(k.key) for k in self.keys), default=6) + 2
         lines += [f"  {escape(k.key):<{width}} {escape(k.description)}" for k in self.keys]
         if typing_field_focused(self.below):
-            lines.append(f"  {'…':<{width}} in a text field: the usual editing keys")
-        lines.append(f"  {'↑ ↓ PgUp':<{width}} scroll the page when it is longer than the screen")
+            lines.append(f"  {'…':<{width}} " + _("in a text field: the usual editing keys"))
+        lines.append(
+            f"  {'↑ ↓ PgUp':<{width}} " + _("scroll the page when it is longer than the screen")
+        )
         lines += [
             "",
-            "Every answer in a visit is saved, encrypted, as you type.",
-            "The app also locks itself when left idle.",
+            _("Every answer in a visit is saved, encrypted, as you type."),
+            _("The app also locks itself when left idle."),
         ]
         with VerticalScroll(id="help-box"):
             yield Static("\n".join(lines), id="help-keys")

@@ -9,11 +9,13 @@ from textual.containers import ScrollableContainer
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
+from fieldkit.i18n import N_, _
+
 BETTER_WORDS = {
-    "toggle_button": "Tick / untick, or choose the highlighted answer",
-    "select": "Choose the highlighted line",
-    "app.focus_next": "Next field",
-    "app.focus_previous": "Previous field",
+    "toggle_button": N_("Tick / untick, or choose the highlighted answer"),
+    "select": N_("Choose the highlighted line"),
+    "app.focus_next": N_("Next field"),
+    "app.focus_previous": N_("Previous field"),
 }
 """Textual's own descriptions where a worker needs more than "Toggle"."""
 
@@ -45,7 +47,7 @@ class KeyLine:
     key: str
     """The key as the worker types it ("Ctrl+N", "F3", "v")."""
     description: str
-    """What the key does, from the binding's description."""
+    """What the key does, from the binding's description, in the worker's language."""
 
 
 def key_words(key: str) -> str:
@@ -79,9 +81,9 @@ def screen_keys(screen: Screen[object]) -> list[KeyLine]:
             return
         seen.add(binding.key)
         shown = binding.key_display or key_words(binding.key)
-        words = BETTER_WORDS.get(binding.action, binding.description)
+        words = _(BETTER_WORDS.get(binding.action, binding.description))
         if binding.tooltip:
-            words = f"{words}: {binding.tooltip}"
+            words = _("{what}: {how}").format(what=words, how=_(binding.tooltip))
         ranked.append((rank, KeyLine(shown, words)))
 
     for rank, _node, bindings in reversed(chain):

@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from fieldkit.i18n import _
 from fieldkit.services import caseload
 from fieldkit.text import safe
 
@@ -20,9 +21,7 @@ if TYPE_CHECKING:
 class StatusBar(Static):
     """ "14 changes waiting to sync · last sync today 17:42"; refreshed off the UI thread."""
 
-    text: reactive[str] = reactive("checking sync status…")
-    activity: reactive[str] = reactive("")
-    """What a running sync is doing ("uploading photo.jpg 3/12 chunks"); shown over `text`."""
+    text: reactive[str] = reactive("")
 
     class SyncStatusRead(Message):
         """The outbox count and last sync time were read from the store."""
@@ -33,14 +32,7 @@ class StatusBar(Static):
 
     def watch_text(self, text: str) -> None:
         """Show the latest status."""
-        self._show()
-
-    def watch_activity(self, activity: str) -> None:
-        """A running sync's progress, or back to the status when it ends."""
-        self._show()
-
-    def _show(self) -> None:
-        self.update(f"⇅ {safe(self.activity or self.text)}")
+        self.update("⇅ " + safe(text or _("checking sync status…")))
 
     def on_mount(self) -> None:
         """Read once now and again every 30 seconds (a sync already running shows first)."""

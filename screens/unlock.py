@@ -16,6 +16,7 @@ from textual.widgets import Input, Static
 
 from fieldkit import services
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _
 from fieldkit.prefs import load_prefs
 from fieldkit.services import Store, caseload
 from fieldkit.text import safe
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 class UnlockScreen(Screen[None]):
     """Ask for the passphrase; a wrong one says so and lets the worker try again."""
 
-    HELP_TITLE = "Unlock"
+    HELP_TITLE = N_("Unlock")
     CSS_PATH = "unlock.tcss"
     AUTO_FOCUS = "#passphrase"
 
@@ -52,18 +53,22 @@ class UnlockScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """A title, the profile's file name, the passphrase field and a status line."""
         fk = cast("FieldkitApp", self.app)
-        name = fk.profile_path.name if fk.profile_path else "no profile"
+        name = fk.profile_path.name if fk.profile_path else _("no profile")
         with Center(), Vertical(id="unlock-box"):
             yield Static("fieldkit", id="unlock-title")
-            yield Static(f"Profile {safe(name)} is locked.", id="unlock-profile")
+            yield Static(
+                _("Profile {name} is locked.").format(name=safe(name)), id="unlock-profile"
+            )
             demo = load_prefs(fk.profile_path).get("demo_passphrase")
             if demo:  # marked by `demo-seed --mark-demo`: synthetic cases only
                 yield Static(
-                    f"Demo profile (synthetic cases): the passphrase is “{safe(demo)}”.",
+                    _("Demo profile (synthetic cases): the passphrase is “{passphrase}”.").format(
+                        passphrase=safe(demo)
+                    ),
                     id="unlock-demo",
                 )
             yield Input(
-                placeholder="Passphrase, then Enter",
+                placeholder=_("Passphrase, then Enter"),
                 password=True,
                 id="passphrase",
             )
@@ -82,7 +87,7 @@ class UnlockScreen(Screen[None]):
     @on(Input.Submitted, "#passphrase")
     def _submitted(self, event: Input.Submitted) -> None:
         if not event.value:
-            self.query_one("#unlock-status", Static).update("Type your passphrase first.")
+            self.query_one("#unlock-status", Static).update(_("Type your passphrase first."))
             return
         self._begin(event.value)
 
@@ -90,9 +95,9 @@ class UnlockScreen(Screen[None]):
         fk = cast("FieldkitApp", self.app)
         field = self.query_one("#passphrase", Input)
         field.disabled = True
-        self.query_one("#unlock-status", Static).update("Unlocking…")
+        self.query_one("#unlock-status", Static).update(_("Unlocking…"))
         if fk.profile_path is None:
-            self.post_message(self.UnlockFailed("no profile to open"))
+            self.post_message(self.UnlockFailed(_("no profile to open")))
             return
         self._open(fk.profile_path, passphrase)
 
@@ -112,7 +117,9 @@ class UnlockScreen(Screen[None]):
             policy = caseload.policy_of(store)
         except Exception as exc:
             store.lock()
-            self.post_message(self.UnlockFailed(f"the policy profile cannot be read: {exc}"))
+            self.post_message(
+                self.UnlockFailed(_("the policy profile cannot be read: {error}").format(error=exc))
+            )
             return
         self.post_message(self.UnlockSucceeded(store, policy))
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from fieldkit import i18n
 from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import STATUSES, PolicyProfile, load_profile, next_due
@@ -101,15 +102,15 @@ class Caseload:
 
 
 def policy_key(profile: PolicyProfile) -> str:
-    """A fingerprint of every number of the policy profile (rows computed under another
-    profile are not reused)."""
+    """A fingerprint of every number of the policy profile and of the worker's language
+    (rows computed under another profile, or worded in another language, are not reused)."""
 
     def default(value: Any) -> Any:
         if isinstance(value, set | frozenset):
             return sorted(map(str, value))
         return str(value)
 
-    text = json.dumps(asdict(profile), sort_keys=True, default=default)
+    text = json.dumps(asdict(profile), sort_keys=True, default=default) + i18n.language()
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

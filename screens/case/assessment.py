@@ -9,6 +9,7 @@ from fieldkit.screens.toggles import TickBox
 from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input, Label, TextArea
 
+from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile
 from fieldkit.services import Store, casework
 
@@ -18,20 +19,20 @@ class AssessmentScreen(CaseFormScreen):
 
     CSS_PATH = "assessment.tcss"
     AUTO_FOCUS = "#as-strengths"
-    TITLE_WORDS = "Assessment (PL-1)"
+    TITLE_WORDS = N_("Assessment (PL-1)")
 
     def fields(self) -> ComposeResult:
-        yield Label("Completed (YYYY-MM-DD)")
+        yield Label(_("Completed (YYYY-MM-DD)"))
         yield Input(self.fk.today.isoformat(), id="as-date")
-        yield Label("Strengths of the family and child")
+        yield Label(_("Strengths of the family and child"))
         yield TextArea(id="as-strengths")
-        yield Label("Needs")
+        yield Label(_("Needs"))
         yield TextArea(id="as-needs")
         # never pre-asserted: the worker ticks it when it happened (PL-1)
-        yield TickBox("Results discussed with the family (PL-1)", False, id="as-discussed")
+        yield TickBox(_("Results discussed with the family (PL-1)"), False, id="as-discussed")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        day = parse_day(self.query_one("#as-date", Input).value, "completed")
+        day = parse_day(self.query_one("#as-date", Input).value, _("completed"))
         strengths = self.query_one("#as-strengths", TextArea).text
         needs = self.query_one("#as-needs", TextArea).text
         discussed = self.query_one("#as-discussed", Checkbox).value
@@ -39,6 +40,6 @@ class AssessmentScreen(CaseFormScreen):
 
         def job(store: Store, policy: PolicyProfile) -> str:
             casework.record_assessment(store, case_id, day, strengths, needs, discussed)
-            return f"Assessment of {case_id} signed."
+            return _("Assessment of {case} signed.").format(case=case_id)
 
         return job

@@ -10,6 +10,7 @@ from fieldkit.screens.toggles import Choice
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, RadioSet, TextArea
 
+from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile
 from fieldkit.services import Store, casework
 
@@ -19,22 +20,22 @@ class ClosureScreen(CaseFormScreen):
 
     CSS_PATH = "closure.tcss"
     AUTO_FOCUS = "#cl-reason"
-    TITLE_WORDS = "Case closure (CL-1)"
+    TITLE_WORDS = N_("Case closure (CL-1)")
 
     def fields(self) -> ComposeResult:
-        yield Label("End date (YYYY-MM-DD)")
+        yield Label(_("End date (YYYY-MM-DD)"))
         yield Input(self.fk.today.isoformat(), id="cl-date")
-        yield Label("Why the case closes")
+        yield Label(_("Why the case closes"))
         yield TextArea(id="cl-reason")
-        yield Label("Supports in place for the family")
+        yield Label(_("Supports in place for the family"))
         yield TextArea(id="cl-supports")
-        yield Label("Were the plan's goals met?")
+        yield Label(_("Were the plan's goals met?"))
         with RadioSet(id="cl-goals"):
-            yield Choice("yes", id="cl-goals-yes")
-            yield Choice("no", id="cl-goals-no")
+            yield Choice(_("yes"), id="cl-goals-yes")
+            yield Choice(_("no"), id="cl-goals-no")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        day = parse_day(self.query_one("#cl-date", Input).value, "end date")
+        day = parse_day(self.query_one("#cl-date", Input).value, _("end date"))
         reason = self.query_one("#cl-reason", TextArea).text
         supports = self.query_one("#cl-supports", TextArea).text
         pressed = self.query_one("#cl-goals", RadioSet).pressed_button
@@ -43,6 +44,6 @@ class ClosureScreen(CaseFormScreen):
 
         def job(store: Store, policy: PolicyProfile) -> str:
             casework.record_closure(store, case_id, policy, day, reason, supports, goals_met)
-            return f"Closure of {case_id} signed; waiting for the supervisor."
+            return _("Closure of {case} signed; waiting for the supervisor.").format(case=case_id)
 
         return job

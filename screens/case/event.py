@@ -11,18 +11,19 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label, Select
 
 from fieldkit.domain import EVENT_KINDS
+from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile
 from fieldkit.services import Store, casework
 
 EVENT_WORDS = {
-    "placement-change": "placement change (PL-7)",
-    "new-referral": "new referral (EV-1)",
-    "new-information": "new information (EV-2)",
-    "removal": "removal into care (FED-1)",
-    "reunification": "reunification (RV-3)",
-    "absent-parent-located": "absent parent located (PL-7)",
-    "treatment-completed": "treatment completed (PL-7)",
-    "became-cps": "became a CPS case (CT-2)",
+    "placement-change": N_("placement change (PL-7)"),
+    "new-referral": N_("new referral (EV-1)"),
+    "new-information": N_("new information (EV-2)"),
+    "removal": N_("removal into care (FED-1)"),
+    "reunification": N_("reunification (RV-3)"),
+    "absent-parent-located": N_("absent parent located (PL-7)"),
+    "treatment-completed": N_("treatment completed (PL-7)"),
+    "became-cps": N_("became a CPS case (CT-2)"),
 }
 
 
@@ -31,31 +32,31 @@ class EventScreen(CaseFormScreen):
 
     CSS_PATH = "event.tcss"
     AUTO_FOCUS = "#ev-kind"
-    TITLE_WORDS = "Event"
+    TITLE_WORDS = N_("Event")
 
     def __init__(self, case_id: str, children: list[tuple[str, str]]) -> None:
         super().__init__(case_id)
         self.child_options = children
 
     def fields(self) -> ComposeResult:
-        yield Label("What happened")
-        yield Select([(EVENT_WORDS[k], k) for k in EVENT_KINDS], id="ev-kind")
-        yield Label("Date (YYYY-MM-DD)")
+        yield Label(_("What happened"))
+        yield Select([(_(EVENT_WORDS[k]), k) for k in EVENT_KINDS], id="ev-kind")
+        yield Label(_("Date (YYYY-MM-DD)"))
         yield Input(self.fk.today.isoformat(), id="ev-date")
-        yield Label("Child (placement change, removal, reunification)")
+        yield Label(_("Child (placement change, removal, reunification)"))
         yield Select([(Text(name), pid) for pid, name in self.child_options], id="ev-person")
-        yield Label("New setting (foster, kinship, group …)")
+        yield Label(_("New setting (foster, kinship, group …)"))
         yield Input(id="ev-setting")
-        yield Label("Placement address")
+        yield Label(_("Placement address"))
         yield Input(id="ev-address")
-        yield Label("Note (CT-2: why the case became CPS)")
+        yield Label(_("Note (CT-2: why the case became CPS)"))
         yield Input(id="ev-note")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
 
         kind = self.query_one("#ev-kind", Select).value
         if not isinstance(kind, str):
-            raise FormError("choose what happened")
+            raise FormError(_("choose what happened"))
         day = parse_day(self.query_one("#ev-date", Input).value)
         person = self.query_one("#ev-person", Select).value
         child = person if isinstance(person, str) else None
@@ -66,6 +67,9 @@ class EventScreen(CaseFormScreen):
 
         def job(store: Store, policy: PolicyProfile) -> str:
             casework.record_event(store, case_id, kind, day, note, child, setting, address)
-            return f"{EVENT_WORDS[kind].split(' (')[0].capitalize()} recorded on {case_id}."
+            what = _(EVENT_WORDS[kind]).split(" (")[0]
+            return _("{what} recorded on {case}.").format(
+                what=what[:1].upper() + what[1:], case=case_id
+            )
 
         return job

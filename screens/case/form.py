@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -32,21 +33,25 @@ class FormError(FieldkitError):
     """A field the form itself can check (a date), shown on the result line."""
 
 
-def parse_day(text: str, what: str = "date") -> date:
-    """A YYYY-MM-DD field, or FormError in words."""
+def parse_day(text: str, what: str | None = None) -> date:
+    """A YYYY-MM-DD field, or FormError in words (`what`: the field's name, translated)."""
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise FormError(f"{what}: {text.strip()!r} is not a date (YYYY-MM-DD)") from None
+        raise FormError(
+            _("{what}: {text!r} is not a date (YYYY-MM-DD)").format(
+                what=what or _("date"), text=text.strip()
+            )
+        ) from None
 
 
 class CaseFormScreen(Screen[None]):
     """A form for one case record; subclasses compose fields and say what to sign."""
 
-    TITLE_WORDS = "Record"
+    TITLE_WORDS = N_("Record")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Sign", priority=True),
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("ctrl+s", "save", N_("Sign"), priority=True),
+        Binding("escape", "app.pop_screen", N_("Back")),
     ]
 
     class Done(Message):
@@ -68,7 +73,10 @@ class CaseFormScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Title, the subclass's fields, the result line."""
-        yield Static(f"{self.TITLE_WORDS} · case {escape(self.case_id)}", classes="title-bar")
+        yield Static(
+            _("{title} · case {case}").format(title=_(self.TITLE_WORDS), case=escape(self.case_id)),
+            classes="title-bar",
+        )
         with VerticalScroll(classes="case-form"):
             yield from self.fields()
         yield Static("", id="form-result", classes="form-result")
@@ -91,7 +99,7 @@ class CaseFormScreen(Screen[None]):
         except FieldkitError as exc:
             self.query_one("#form-result", Static).update(f"✗ {escape(str(exc))}")
             return
-        self.query_one("#form-result", Static).update("Checking and signing…")
+        self.query_one("#form-result", Static).update(_("Checking and signing…"))
         self.sign(job)
 
     @work(thread=True, exclusive=True, group="case-form")

@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from fieldkit import services
+from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile
 from fieldkit.services import Store, casework
 
@@ -22,7 +23,7 @@ class FormalReviewScreen(CaseFormScreen):
 
     CSS_PATH = "formal_review.tcss"
     AUTO_FOCUS = "#rv-notes"
-    TITLE_WORDS = "Formal review (RV-2, RV-4, RV-5, RV-6)"
+    TITLE_WORDS = N_("Formal review (RV-2, RV-4, RV-5, RV-6)")
 
     class Checklist(Message):
         """What RV-6 and RV-4 still ask of the record, in words."""
@@ -32,21 +33,24 @@ class FormalReviewScreen(CaseFormScreen):
             self.text = text
 
     def fields(self) -> ComposeResult:
-        yield Static("Reading the record…", id="rv-checklist")
-        yield Label("Date (YYYY-MM-DD)")
+        yield Static(_("Reading the record…"), id="rv-checklist")
+        yield Label(_("Date (YYYY-MM-DD)"))
         yield Input(self.fk.today.isoformat(), id="rv-date")
-        yield Label("Kind")
+        yield Label(_("Kind"))
         yield Select(
-            [("formal review (RV-2, RV-5)", "formal"), ("plan update (PL-7)", "plan-update")],
+            [
+                (_("formal review (RV-2, RV-5)"), "formal"),
+                (_("plan update (PL-7)"), "plan-update"),
+            ],
             value="formal",
             allow_blank=False,
             id="rv-kind",
         )
-        yield Label("Review notes")
+        yield Label(_("Review notes"))
         yield TextArea(id="rv-notes")
-        yield Label("Prognosis for reunification (RV-4: when a child is in care)")
+        yield Label(_("Prognosis for reunification (RV-4: when a child is in care)"))
         yield Input(id="rv-prognosis")
-        yield Label("Who took part, comma-separated")
+        yield Label(_("Who took part, comma-separated"))
         yield Input(id="rv-participants")
 
     def on_mount(self) -> None:
@@ -61,11 +65,11 @@ class FormalReviewScreen(CaseFormScreen):
             return
         case = services.load_case(store, self.case_id)
         checks = casework.review_checks(case, policy, self.fk.today, "formal", "")
-        lines = ["What the record must hold (RV-6):"]
+        lines = [_("What the record must hold (RV-6):")]
         lines += [f"  ✓ {need}" for need in policy.review_record_requires]
         missing = [f"  ✗ {c.rule}: {c.message}" for c in checks]
         if missing:
-            lines = ["Still missing before a formal review can be signed:", *missing]
+            lines = [_("Still missing before a formal review can be signed:"), *missing]
         self.post_message(self.Checklist("\n".join(lines)))
 
     @on(Checklist)
@@ -84,6 +88,11 @@ class FormalReviewScreen(CaseFormScreen):
             casework.record_review(
                 store, case_id, policy, day, kind, prognosis, notes, participants
             )
-            return f"{'Formal review' if kind == 'formal' else 'Plan update'} of {case_id} signed."
+            text = (
+                _("Formal review of {case} signed.")
+                if kind == "formal"
+                else _("Plan update of {case} signed.")
+            )
+            return text.format(case=case_id)
 
         return job

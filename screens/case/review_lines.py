@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.markup import escape
 
+from fieldkit.i18n import N_, _
 from fieldkit.services import Store, casework
 
 
@@ -15,27 +16,32 @@ def record_lines(store: Store, case_id: str, target: str, target_id: str) -> lis
         content = casework.plan_content_of(store, case_id, target_id)
         plan: dict[str, Any] = content["plan"]
         lines = [
-            f"Service plan completed {escape(str(plan.get('completed')))} by "
-            f"{escape(str(plan.get('author')))}",
-            f"Participants (PL-3): {escape(', '.join(plan.get('participants') or [])) or '—'}",
-            f"Family agreement (PL-6): {escape(str(plan.get('family_agreement') or '—'))}",
+            _("Service plan completed {day} by {author}").format(
+                day=escape(str(plan.get("completed"))), author=escape(str(plan.get("author")))
+            ),
+            _("Participants (PL-3): {who}").format(
+                who=escape(", ".join(plan.get("participants") or [])) or "—"
+            ),
+            _("Family agreement (PL-6): {text}").format(
+                text=escape(str(plan.get("family_agreement") or "—"))
+            ),
         ]
         for goal in content["goal"]:
-            lines.append(f"• Goal: {escape(str(goal.get('text')))}")
+            lines.append(_("• Goal: {text}").format(text=escape(str(goal.get("text")))))
             for obj in (o for o in content["objective"] if o.get("goal") == goal["id"]):
-                lines.append(f"  ◦ Objective: {escape(str(obj.get('text')))}")
+                lines.append(_("  ◦ Objective: {text}").format(text=escape(str(obj.get("text")))))
                 for act in (a for a in content["activity"] if a.get("objective") == obj["id"]):
                     parts = "; ".join(
-                        f"{key}: {escape(str(act.get(key) or '—'))}"
-                        for key in ("who", "where", "how", "when", "measure")
+                        _(key) + f": {escape(str(act.get(key) or '—'))}"
+                        for key in (N_("who"), N_("where"), N_("how"), N_("when"), N_("measure"))
                     )
                     lines.append(f"     – {escape(str(act.get('text')))} ({parts})")
         return lines
     closure = casework.closure_content_of(store, case_id, target_id)["closure"]
-    met = {True: "yes", False: "no"}.get(closure.get("goals_met"), "not answered")
+    met = {True: _("yes"), False: _("no")}.get(closure.get("goals_met"), _("not answered"))
     return [
-        f"Case closes {escape(str(closure.get('date')))} (CL-1)",
-        f"Reason: {escape(str(closure.get('reason')))}",
-        f"Supports in place: {escape(str(closure.get('supports')))}",
-        f"Goals met: {met}",
+        _("Case closes {day} (CL-1)").format(day=escape(str(closure.get("date")))),
+        _("Reason: {text}").format(text=escape(str(closure.get("reason")))),
+        _("Supports in place: {text}").format(text=escape(str(closure.get("supports")))),
+        _("Goals met: {answer}").format(answer=met),
     ]

@@ -17,6 +17,7 @@ from fieldkit.screens.case.form import CaseFormScreen, FormError, parse_day
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, TextArea
 
+from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile
 from fieldkit.services import Store, casework
 
@@ -32,25 +33,30 @@ def parse_outline(text: str) -> list[dict[str, Any]]:
         indent = len(raw) - len(raw.lstrip(" "))
         line = raw.strip()
         if not line.startswith("- "):
-            raise FormError(f"goals line {number}: start each item with '- '")
+            raise FormError(_("goals line {n}: start each item with '- '").format(n=number))
         item = line[2:].strip()
         if indent < 2:
             goals.append({"text": item, "objectives": []})
         elif indent < 4:
             if not goals:
-                raise FormError(f"goals line {number}: an objective needs a goal above it")
+                raise FormError(
+                    _("goals line {n}: an objective needs a goal above it").format(n=number)
+                )
             goals[-1]["objectives"].append({"text": item, "activities": []})
         else:
             if not goals or not goals[-1]["objectives"]:
-                raise FormError(f"goals line {number}: an activity needs an objective above it")
+                raise FormError(
+                    _("goals line {n}: an activity needs an objective above it").format(n=number)
+                )
             parts = [p.strip() for p in item.split(";")]
             activity: dict[str, Any] = {"text": parts[0]}
             for part in parts[1:]:
-                key, _, value = part.partition(":")
+                key, _sep, value = part.partition(":")
                 if key.strip().lower() not in ACTIVITY_KEYS:
                     raise FormError(
-                        f"goals line {number}: {key.strip()!r} is not one of "
-                        + ", ".join(ACTIVITY_KEYS)
+                        _("goals line {n}: {key!r} is not one of {keys}").format(
+                            n=number, key=key.strip(), keys=", ".join(ACTIVITY_KEYS)
+                        )
                     )
                 activity[key.strip().lower()] = value.strip()
             goals[-1]["objectives"][-1]["activities"].append(activity)
@@ -62,23 +68,25 @@ class ServicePlanScreen(CaseFormScreen):
 
     CSS_PATH = "service_plan.tcss"
     AUTO_FOCUS = "#sp-goals"
-    TITLE_WORDS = "Service plan (PL-1..PL-6)"
+    TITLE_WORDS = N_("Service plan (PL-1..PL-6)")
 
     def fields(self) -> ComposeResult:
-        yield Label("Completed (YYYY-MM-DD)")
+        yield Label(_("Completed (YYYY-MM-DD)"))
         yield Input(self.fk.today.isoformat(), id="sp-date")
-        yield Label("Who took part, comma-separated (PL-3)")
+        yield Label(_("Who took part, comma-separated (PL-3)"))
         yield Input(id="sp-participants")
         yield Label(
-            "Goals → objectives → activities, an outline (PL-4): '- goal', '  - objective', "
-            "'    - activity; who: …; where: …; how: …; when: …; measure: …'"
+            _(
+                "Goals → objectives → activities, an outline (PL-4): '- goal', '  - objective', "
+                "'    - activity; who: …; where: …; how: …; when: …; measure: …'"
+            )
         )
         yield TextArea(id="sp-goals")
-        yield Label("The family's agreement or disagreement, in their words (PL-6)")
+        yield Label(_("The family's agreement or disagreement, in their words (PL-6)"))
         yield Input(id="sp-agreement")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        day = parse_day(self.query_one("#sp-date", Input).value, "completed")
+        day = parse_day(self.query_one("#sp-date", Input).value, _("completed"))
         participants = [
             p.strip() for p in self.query_one("#sp-participants", Input).value.split(",")
         ]
@@ -94,6 +102,6 @@ class ServicePlanScreen(CaseFormScreen):
 
         def job(store: Store, policy: PolicyProfile) -> str:
             plan_id = casework.record_service_plan(store, case_id, form, policy)
-            return f"Service plan {plan_id} signed; waiting for the supervisor."
+            return _("Service plan {id} signed; waiting for the supervisor.").format(id=plan_id)
 
         return job

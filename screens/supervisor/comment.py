@@ -9,11 +9,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from fieldkit.i18n import N_, _
+
 
 class CommentModal(ModalScreen[str | None]):
     """Ask why; Enter sends it, Escape cancels (None)."""
 
-    HELP_TITLE = "Comment"
+    HELP_TITLE = N_("Comment")
     DEFAULT_CSS = """
     CommentModal { align: center middle; }
     CommentModal > Vertical {
@@ -22,12 +24,12 @@ class CommentModal(ModalScreen[str | None]):
     }
     CommentModal #comment-error { color: $error; height: auto; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"))]
 
-    def __init__(self, title: str, placeholder: str = "What should the worker correct?") -> None:
+    def __init__(self, title: str, placeholder: str | None = None) -> None:
         super().__init__()
         self.title_text = title
-        self.placeholder = placeholder
+        self.placeholder = placeholder or _("What should the worker correct?")
 
     def compose(self) -> ComposeResult:
         """Title, one input, a line for errors."""
@@ -39,7 +41,7 @@ class CommentModal(ModalScreen[str | None]):
     @on(Input.Submitted, "#comment")
     def _submitted(self, event: Input.Submitted) -> None:
         if not event.value.strip():
-            self.query_one("#comment-error", Static).update("Write a comment first.")
+            self.query_one("#comment-error", Static).update(_("Write a comment first."))
             return
         self.dismiss(event.value.strip())
 

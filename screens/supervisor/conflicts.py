@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _
 from fieldkit.services import review
 from fieldkit.text import safe
 
@@ -29,14 +30,14 @@ if TYPE_CHECKING:
 class ConflictsScreen(Screen[None]):
     """Both versions side by side; pick one (1, 2) or write a combination (e)."""
 
-    HELP_TITLE = "Conflicts"
+    HELP_TITLE = N_("Conflicts")
     CSS_PATH = "conflicts.tcss"
     AUTO_FOCUS = "#conflict-list"
     BINDINGS = [
-        Binding("1", "pick(0)", "Keep first"),
-        Binding("2", "pick(1)", "Keep second"),
-        Binding("e", "combine", "Combine"),
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("1", "pick(0)", N_("Keep first")),
+        Binding("2", "pick(1)", N_("Keep second")),
+        Binding("e", "combine", N_("Combine")),
+        Binding("escape", "app.pop_screen", N_("Back")),
     ]
 
     class ConflictsLoaded(Message):
@@ -59,12 +60,12 @@ class ConflictsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """The list, the two versions side by side, an input for a combination."""
-        yield Static("Conflicts needing resolution", classes="title-bar")
+        yield Static(_("Conflicts needing resolution"), classes="title-bar")
         yield DataTable(id="conflict-list", cursor_type="row")
         with Horizontal(id="versions"):
             yield Static("", id="version-0", classes="version")
             yield Static("", id="version-1", classes="version")
-        yield Input(placeholder="Combined value (JSON or text), then Enter", id="combined")
+        yield Input(placeholder=_("Combined value (JSON or text), then Enter"), id="combined")
         yield Static("", id="conflict-result")
         yield StatusBar()
         yield KeyFooter()
@@ -72,7 +73,7 @@ class ConflictsScreen(Screen[None]):
     def on_mount(self) -> None:
         """Columns, then read."""
         self.query_one("#conflict-list", DataTable).add_columns(
-            "", "case", "record", "field", "versions"
+            "", _("case"), _("record"), _("field"), _("versions")
         )
         self.query_one("#combined", Input).display = False
         self.load()
@@ -91,7 +92,7 @@ class ConflictsScreen(Screen[None]):
         table = self.query_one("#conflict-list", DataTable)
         table.clear()
         for c in self.conflicts:
-            mark = "⚠ needs resolution" if c.critical else "kept"
+            mark = _("⚠ needs resolution") if c.critical else _("kept")
             table.add_row(
                 mark,
                 safe(c.case_id),
@@ -100,7 +101,7 @@ class ConflictsScreen(Screen[None]):
                 str(len(c.versions)),
             )
         if not self.conflicts:
-            self.query_one("#conflict-result", Static).update("✓ No conflicts.")
+            self.query_one("#conflict-result", Static).update(_("✓ No conflicts."))
         self._show()
 
     @on(DataTable.RowHighlighted, "#conflict-list")
@@ -121,7 +122,10 @@ class ConflictsScreen(Screen[None]):
                 box.update("")
                 continue
             v = conflict.versions[n]
-            box.update(f"[b]{n + 1}[/b] · by {safe(v['by'])}\n{safe(_show_value(v['v']))}")
+            box.update(
+                _("[b]{n}[/b] · by {who}").format(n=n + 1, who=safe(v["by"]))
+                + f"\n{safe(_show_value(v['v']))}"
+            )
 
     def action_pick(self, index: int) -> None:
         """Keep one version as it is."""
@@ -168,7 +172,15 @@ class ConflictsScreen(Screen[None]):
         except FieldkitError as exc:
             self.post_message(self.Resolved(f"✗ {safe(exc)}"))
             return
-        self.post_message(self.Resolved(safe(f"✓ {conflict.entity} {conflict.field} resolved")))
+        self.post_message(
+            self.Resolved(
+                safe(
+                    _("✓ {record} {field} resolved").format(
+                        record=conflict.entity, field=conflict.field
+                    )
+                )
+            )
+        )
 
     @on(Resolved)
     def _resolved(self, event: Resolved) -> None:

@@ -19,6 +19,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from fieldkit import i18n
+from fieldkit.i18n import N_, _, ngettext
 from fieldkit.services import review
 from fieldkit.text import safe
 
@@ -31,16 +33,16 @@ if TYPE_CHECKING:
 class ReviewQueueScreen(Screen[None]):
     """What waits for the supervisor, with what the rules engine flags on each item."""
 
-    HELP_TITLE = "Review queue"
+    HELP_TITLE = N_("Review queue")
     CSS_PATH = "queue.tcss"
     AUTO_FOCUS = "#queue"
     BINDINGS = [
-        Binding("enter", "open_item", "Review", show=True),
-        Binding("t", "team", "Team"),
-        Binding("c", "conflicts", "Conflicts"),
-        Binding("s", "supervision", "Supervision"),
-        Binding("l", "caseload", "Caseload"),
-        Binding("r", "reload", "Refresh"),
+        Binding("enter", "open_item", N_("Review"), show=True),
+        Binding("t", "team", N_("Team")),
+        Binding("c", "conflicts", N_("Conflicts")),
+        Binding("s", "supervision", N_("Supervision")),
+        Binding("l", "caseload", N_("Caseload")),
+        Binding("r", "reload", N_("Refresh")),
     ]
 
     class QueueLoaded(Message):
@@ -59,10 +61,12 @@ class ReviewQueueScreen(Screen[None]):
         """Title, counts, the queue, the flags of the highlighted item, sync line."""
         fk = cast("FieldkitApp", self.app)
         user = fk.store.user if fk.store else ""
+        day = i18n.format_date(fk.today, _("EEEE d MMMM y"))
         yield Static(
-            f"fieldkit · Review queue · {user} · {fk.today:%A %-d %B %Y}", classes="title-bar"
+            _("fieldkit · Review queue · {user} · {day}").format(user=safe(user), day=day),
+            classes="title-bar",
         )
-        yield Static("Loading the review queue…", id="queue-counts")
+        yield Static(_("Loading the review queue…"), id="queue-counts")
         yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
         yield Static("", id="queue-flags")
         yield StatusBar()
@@ -71,7 +75,7 @@ class ReviewQueueScreen(Screen[None]):
     def on_mount(self) -> None:
         """Columns, then read the queue off the UI thread."""
         table = self.query_one("#queue", DataTable)
-        table.add_columns("date", "record", "case", "worker", "flags", "family")
+        table.add_columns(_("date"), _("record"), _("case"), _("worker"), _("flags"), _("family"))
         self.load()
 
     def on_screen_resume(self) -> None:
@@ -96,12 +100,12 @@ class ReviewQueueScreen(Screen[None]):
         table.clear()
         for n, item in enumerate(self.items):
             if item.target == "safety_plan":
-                label = "⚑ safety plan"
+                label = _("⚑ safety plan")
             elif item.last == "returned":
-                label = "↩ visit, returned"
+                label = _("↩ visit, returned")
             else:
-                label = "↻ visit, changed" if item.stale else "visit"
-            flags = f"⚠ {len(item.flags)}" if item.flags else "✓ none"
+                label = _("↻ visit, changed") if item.stale else _("visit")
+            flags = f"⚠ {len(item.flags)}" if item.flags else _("✓ none")
             table.add_row(
                 item.day.isoformat(),
                 label,
@@ -113,12 +117,15 @@ class ReviewQueueScreen(Screen[None]):
             )
         plans = sum(1 for i in self.items if i.target == "safety_plan")
         visits = len(self.items) - plans
-        extra = f" · ⚠ {event.conflicts} conflicts (c)" if event.conflicts else ""
+        extra = _(" · ⚠ {n} conflicts (c)").format(n=event.conflicts) if event.conflicts else ""
+        pending = ngettext("⚑ {n} safety plan pending", "⚑ {n} safety plans pending", plans).format(
+            n=plans
+        )
+        to_review = ngettext("{n} visit to review", "{n} visits to review", visits).format(n=visits)
         self.query_one("#queue-counts", Static).update(
-            f"⚑ {plans} safety plan{'s' * (plans != 1)} pending · "
-            f"{visits} visit{'s' * (visits != 1)} to review{extra}"
+            f"{pending} · {to_review}{extra}"
             if self.items
-            else f"Nothing waiting for review.{extra}"
+            else _("Nothing waiting for review.") + extra
         )
         self._show_flags()
         cast("FieldkitApp", self.app).continue_restore(self)
@@ -153,8 +160,8 @@ class ReviewQueueScreen(Screen[None]):
             return
         lines = [f"{item.title} · {item.case_id} · {item.family}"]
         if item.deadline:
-            lines.append(f"  SA-2: document by {item.deadline.isoformat()}")
-        lines += [f"  ⚠ {flag}" for flag in item.flags] or ["  ✓ the rules engine flags nothing"]
+            lines.append(_("  SA-2: document by {day}").format(day=item.deadline.isoformat()))
+        lines += [f"  ⚠ {flag}" for flag in item.flags] or [_("  ✓ the rules engine flags nothing")]
         box.update(safe("\n".join(lines)))
 
     @on(DataTable.RowSelected, "#queue")
@@ -179,7 +186,7 @@ class ReviewQueueScreen(Screen[None]):
         """Record a supervision session for the highlighted item's case."""
         item = self._current()
         if item is None:
-            self.notify("Choose a case first (from the queue or the team view).")
+            self.notify(_("Choose a case first (from the queue or the team view)."))
             return
         self.app.push_screen(SupervisionScreen(item.case_id))
 

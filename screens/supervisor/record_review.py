@@ -20,6 +20,7 @@ from textual.widgets import Static
 
 from fieldkit import contacts, evidence, services
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _
 from fieldkit.services import review
 from fieldkit.text import safe
 from fieldkit.visit_record import record_from_stored
@@ -31,16 +32,26 @@ if TYPE_CHECKING:
     from fieldkit.services.review import QueueItem
 
 
+DECISION_WORDS = {
+    "approved": N_("approved"),
+    "confirmed": N_("confirmed"),
+    "returned": N_("returned"),
+    "rejected": N_("rejected"),
+    "disputed": N_("disputed"),
+}
+"""A decision as the console says it (the op records the English value)."""
+
+
 class RecordReviewScreen(Screen[None]):
     """The record as the worker signed it, every addendum, every earlier decision."""
 
-    HELP_TITLE = "Review a record"
+    HELP_TITLE = N_("Review a record")
     CSS_PATH = "record_review.tcss"
     BINDINGS = [
-        Binding("a", "approve", "Approve"),
-        Binding("x", "send_back", "Return / reject"),
-        Binding("d", "dispute", "Dispute phone approval", show=False),
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("a", "approve", N_("Approve")),
+        Binding("x", "send_back", N_("Return / reject")),
+        Binding("d", "dispute", N_("Dispute phone approval"), show=False),
+        Binding("escape", "app.pop_screen", N_("Back")),
     ]
 
     class RecordRead(Message):
@@ -65,16 +76,18 @@ class RecordReviewScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, the record, the decision line, sync line."""
         what = {
-            "safety_plan": "Safety plan",
-            "service_plan": "Service plan",
-            "closure": "Case closure",
-        }.get(self.item.target, "Visit")
+            "safety_plan": _("Safety plan"),
+            "service_plan": _("Service plan"),
+            "closure": _("Case closure"),
+        }.get(self.item.target, _("Visit"))
         yield Static(
-            f"Review · {what} · case {safe(self.item.case_id)} · {safe(self.item.family)}",
+            _("Review · {what} · case {case} · {family}").format(
+                what=what, case=safe(self.item.case_id), family=safe(self.item.family)
+            ),
             classes="title-bar",
         )
         with VerticalScroll(id="record-scroll"):
-            yield Static("Reading…", id="record")
+            yield Static(_("Reading…"), id="record")
         yield Static("", id="decision")
         yield StatusBar()
         yield KeyFooter()
@@ -100,7 +113,9 @@ class RecordReviewScreen(Screen[None]):
             lines.append(visit_text(record, names_of(case)))
             for add in content["addenda"]:
                 lines.append(
-                    f"Addendum {add.get('date')} by {add.get('author')}: {add.get('text')}"
+                    _("Addendum {day} by {author}: {text}").format(
+                        day=add.get("date"), author=add.get("author"), text=add.get("text")
+                    )
                 )
             lines += _evidence_lines(
                 fk.store, item.case_id, item.target_id, content, names_of(case)
@@ -112,29 +127,45 @@ class RecordReviewScreen(Screen[None]):
             fields: dict[str, Any] = plan.fields if plan else {}
             threats = {t.id: t.text for t in case.threats}
             lines.append(
-                f"Alternative safety plan made {fields.get('created')} "
-                f"(SA-2: document by {item.deadline})"
+                _("Alternative safety plan made {day} (SA-2: document by {deadline})").format(
+                    day=fields.get("created"), deadline=item.deadline
+                )
             )
             for tid in fields.get("threats") or []:
-                lines.append(f"  Threat: {threats.get(tid, tid)}")
+                lines.append(_("  Threat: {text}").format(text=threats.get(tid, tid)))
             for iv in fields.get("interventions") or []:
-                lines.append(f"  • {iv.get('text')} (controls {threats.get(iv.get('threat'), '')})")
+                lines.append(
+                    _("  • {text} (controls {threat})").format(
+                        text=iv.get("text"), threat=threats.get(iv.get("threat"), "")
+                    )
+                )
             if fields.get("phone_approval_by"):
                 lines.append(
-                    f"Phone approval recorded: {fields.get('phone_approval_by')} at "
-                    f"{fields.get('phone_approval_at')} — confirm (a) or dispute (d)"
+                    _(
+                        "Phone approval recorded: {who} at {when} — confirm (a) or dispute (d)"
+                    ).format(
+                        who=fields.get("phone_approval_by"), when=fields.get("phone_approval_at")
+                    )
                 )
         lines.append("")
-        lines.append("Flags from the practice rules:")
-        lines += [f"  ⚠ {f}" for f in item.flags] or ["  ✓ none"]
+        lines.append(_("Flags from the practice rules:"))
+        lines += [f"  ⚠ {f}" for f in item.flags] or [_("  ✓ none")]
         history = review.decisions(fk.store, item.case_id, item.target, item.target_id)
         if history:
             lines.append("")
-            lines.append("Earlier decisions:")
+            lines.append(_("Earlier decisions:"))
             for d in history:
-                stale = " — STALE: the record changed since" if d.stale else ""
+                stale = _(" — STALE: the record changed since") if d.stale else ""
                 comment = f": {d.comment}" if d.comment else ""
-                lines.append(f"  {d.decision} by {d.by} at {d.at}{comment}{stale}")
+                lines.append(
+                    _("  {decision} by {who} at {when}").format(
+                        decision=_(DECISION_WORDS.get(d.decision, d.decision)),
+                        who=d.by,
+                        when=d.at,
+                    )
+                    + comment
+                    + stale
+                )
         self.post_message(self.RecordRead(safe("\n".join(lines))))
 
     @on(RecordRead)
@@ -144,9 +175,12 @@ class RecordReviewScreen(Screen[None]):
     def _what(self) -> str:
         """The record in words: "the visit of 2026-11-20 (Ortiz family, jsmith)"."""
         item = self.item
-        kind = "alternative safety plan" if item.target == "safety_plan" else "visit"
         worker = f", {item.worker}" if item.worker else ""
-        return f"the {kind} of {item.day.isoformat()} ({item.family}{worker})"
+        if item.target == "safety_plan":
+            text = _("the alternative safety plan of {day} ({family}{worker})")
+        else:
+            text = _("the visit of {day} ({family}{worker})")
+        return text.format(day=item.day.isoformat(), family=item.family, worker=worker)
 
     def _confirmed(self, decision: str, comment: str, question: str, detail: str) -> None:
         """Ask once, then record: a decision reaches the worker and binds to what is shown."""
@@ -162,28 +196,37 @@ class RecordReviewScreen(Screen[None]):
         decision = "approved"
         if self.item.target == "safety_plan" and "phone approval" in self.item.title:
             decision = "confirmed"
-        verb = "Confirm the phone approval of" if decision == "confirmed" else "Approve"
+        question = (
+            _("Confirm the phone approval of {what}?")
+            if decision == "confirmed"
+            else _("Approve {what}?")
+        )
         self._confirmed(
             decision,
             "",
-            f"{verb} {self._what()}?",
-            "The approval covers exactly what is shown; a later change shows it as stale.",
+            question.format(what=self._what()),
+            _("The approval covers exactly what is shown; a later change shows it as stale."),
         )
 
     def action_send_back(self) -> None:
         """A visit goes back to the worker; a plan is rejected. Both need a comment."""
         decision = "rejected" if self.item.target == "safety_plan" else "returned"
         title = (
-            f"Return the {self.item.title} to the worker: what should they correct?"
+            _("Return the {what} to the worker: what should they correct?").format(
+                what=self.item.title
+            )
             if decision == "returned"
-            else "Reject the safety plan: why?"
+            else _("Reject the safety plan: why?")
         )
-        verb = "Return" if decision == "returned" else "Reject"
+        question = _("Return {what}?") if decision == "returned" else _("Reject {what}?")
 
         def done(comment: str | None) -> None:
             if comment:
                 self._confirmed(
-                    decision, comment, f"{verb} {self._what()}?", f"Your comment: {comment}"
+                    decision,
+                    comment,
+                    question.format(what=self._what()),
+                    _("Your comment: {comment}").format(comment=comment),
                 )
 
         self.app.push_screen(CommentModal(title), done)
@@ -198,11 +241,11 @@ class RecordReviewScreen(Screen[None]):
                 self._confirmed(
                     "disputed",
                     comment,
-                    f"Dispute the phone approval of {self._what()}?",
-                    f"Your comment: {comment}",
+                    _("Dispute the phone approval of {what}?").format(what=self._what()),
+                    _("Your comment: {comment}").format(comment=comment),
                 )
 
-        self.app.push_screen(CommentModal("Dispute the phone approval: what happened?"), done)
+        self.app.push_screen(CommentModal(_("Dispute the phone approval: what happened?")), done)
 
     @work(thread=True, exclusive=True, group="decide")
     @guarded
@@ -224,7 +267,14 @@ class RecordReviewScreen(Screen[None]):
         except FieldkitError as exc:
             self.post_message(self.Decided(str(exc), ok=False))
             return
-        self.post_message(self.Decided(f"✓ {decision}; it syncs to the worker.", ok=True))
+        self.post_message(
+            self.Decided(
+                _("✓ {decision}; it syncs to the worker.").format(
+                    decision=_(DECISION_WORDS.get(decision, decision))
+                ),
+                ok=True,
+            )
+        )
 
     @on(Decided)
     def _decided(self, event: Decided) -> None:
@@ -242,12 +292,12 @@ def _evidence_lines(
     from rich.markup import escape
 
     received = evidence.visit_received_at(store, case_id, visit_id)
-    lines = ["", "Times:"]
+    lines = ["", _("Times:")]
     lines += [f"  {label}: {when}" for label, when in evidence.timeline(content["visit"], received)]
     found = contacts.contacts_since_previous_visit(store, case_id, visit_id)
     lines.append("")
-    lines.append("Collateral contacts since the previous visit:")
+    lines.append(_("Collateral contacts since the previous visit:"))
     lines += [f"  • {escape(contacts.contact_line(c, names))}" for c in found] or [
-        "  none recorded"
+        _("  none recorded")
     ]
     return lines

@@ -19,6 +19,7 @@ from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
 from fieldkit import services
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _
 from fieldkit.services import review
 from fieldkit.text import safe
 
@@ -29,12 +30,12 @@ if TYPE_CHECKING:
 class SupervisionScreen(Screen[None]):
     """One form; ctrl+s records it, and the next supervision date moves (RV-1)."""
 
-    HELP_TITLE = "Supervision"
+    HELP_TITLE = N_("Supervision")
     CSS_PATH = "supervision.tcss"
     AUTO_FOCUS = "#sup-decisions"
     BINDINGS = [
-        Binding("ctrl+s", "save", "Record", priority=True),
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("ctrl+s", "save", N_("Record"), priority=True),
+        Binding("escape", "app.pop_screen", N_("Back")),
     ]
 
     class Recorded(Message):
@@ -77,14 +78,16 @@ class SupervisionScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Date, decisions, two checkboxes."""
         fk = cast("FieldkitApp", self.app)
-        yield Static(f"Supervision · case {safe(self.case_id)}", classes="title-bar")
+        yield Static(
+            _("Supervision · case {case}").format(case=safe(self.case_id)), classes="title-bar"
+        )
         with Vertical(id="sup-form"):
-            yield Label("Date (YYYY-MM-DD)")
+            yield Label(_("Date (YYYY-MM-DD)"))
             yield Input(fk.today.isoformat(), id="sup-date")
-            yield Label("Decisions")
+            yield Label(_("Decisions"))
             yield TextArea(id="sup-decisions")
-            yield TickBox("Visit frequency reviewed (VI-1)", id="sup-frequency")
-            yield TickBox("Case is higher risk: supervise more often (RV-1)", id="sup-risk")
+            yield TickBox(_("Visit frequency reviewed (VI-1)"), id="sup-frequency")
+            yield TickBox(_("Case is higher risk: supervise more often (RV-1)"), id="sup-risk")
         yield Static("", id="sup-result")
         yield StatusBar()
         yield KeyFooter()
@@ -97,7 +100,7 @@ class SupervisionScreen(Screen[None]):
             day = date.fromisoformat(text)
         except ValueError:
             self.query_one("#sup-result", Static).update(
-                f"✗ {safe(repr(text))} is not a date (YYYY-MM-DD)"
+                _("✗ {text} is not a date (YYYY-MM-DD)").format(text=safe(repr(text)))
             )
             return
         self.record(
@@ -121,7 +124,9 @@ class SupervisionScreen(Screen[None]):
             self.post_message(self.Recorded(f"✗ {safe(exc)}", ok=False))
             return
         self.post_message(
-            self.Recorded(f"✓ Supervision of {safe(self.case_id)} recorded.", ok=True)
+            self.Recorded(
+                _("✓ Supervision of {case} recorded.").format(case=safe(self.case_id)), ok=True
+            )
         )
 
     @on(Recorded)

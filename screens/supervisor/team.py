@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from fieldkit import services
+from fieldkit.i18n import N_, _
 from fieldkit.practice import due_list, open_items, worker_counts
 from fieldkit.practice.render import status_text
 from fieldkit.text import safe
@@ -29,12 +30,12 @@ if TYPE_CHECKING:
 class TeamScreen(Screen[None]):
     """The week's audit at a glance: every worker's open items, most urgent first."""
 
-    HELP_TITLE = "Team"
+    HELP_TITLE = N_("Team")
     CSS_PATH = "team.tcss"
     AUTO_FOCUS = "#team-items"
     BINDINGS = [
-        Binding("s", "supervision", "Supervision"),
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("s", "supervision", N_("Supervision")),
+        Binding("escape", "app.pop_screen", N_("Back")),
     ]
 
     class TeamLoaded(Message):
@@ -51,7 +52,10 @@ class TeamScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, per-worker counts, then every open item."""
         fk = cast("FieldkitApp", self.app)
-        yield Static(f"Team compliance · as of {fk.today.isoformat()}", classes="title-bar")
+        yield Static(
+            _("Team compliance · as of {day}").format(day=fk.today.isoformat()),
+            classes="title-bar",
+        )
         yield DataTable(id="team-workers", cursor_type="none")
         yield DataTable(id="team-items", cursor_type="row", zebra_stripes=True)
         yield StatusBar()
@@ -60,10 +64,10 @@ class TeamScreen(Screen[None]):
     def on_mount(self) -> None:
         """Columns, then compute off the UI thread."""
         self.query_one("#team-workers", DataTable).add_columns(
-            "worker", "⚠ overdue", "● due", "○ due soon", "cases"
+            _("worker"), _("⚠ overdue"), _("● due"), _("○ due soon"), _("cases")
         )
         self.query_one("#team-items", DataTable).add_columns(
-            "status", "due", "worker", "case", "rule", "what"
+            _("status"), _("due"), _("worker"), _("case"), _("rule"), _("what")
         )
         self.load()
 
@@ -86,7 +90,7 @@ class TeamScreen(Screen[None]):
         workers.clear()
         for worker, counts, n_cases in worker_counts(self.items):
             workers.add_row(
-                safe(worker) if worker else "(unassigned)",
+                safe(worker) if worker else _("(unassigned)"),
                 str(counts["overdue"]),
                 str(counts["due"]),
                 str(counts["due-soon"]),

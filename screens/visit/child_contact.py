@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static, TextArea
 
+from fieldkit.i18n import _
 from fieldkit.services.visits import person_label
 from fieldkit.text import safe
 from fieldkit.visit_record import NOT_SEEN_REASONS, ChildObservation, PrivateInterview
@@ -43,21 +44,23 @@ class ChildContactStep(VisitStep):
         )
         if not self.present:
             yield Static(
-                f"{name} is not ticked as present (step 2), so cannot be recorded as seen.",
+                _(
+                    "{name} is not ticked as present (step 2), so cannot be recorded as seen."
+                ).format(name=name),
                 id="not-present",
                 classes="warning-box",
             )
-        yield Label(f"Was {name} seen at this visit?")
-        seen = yes_no("seen", c.seen, "Seen", "Not seen")
+        yield Label(_("Was {name} seen at this visit?").format(name=name))
+        seen = yes_no("seen", c.seen, _("Seen"), _("Not seen"))
         yield self.bind_yes_no(seen, self._set_seen)
         with Vertical(id="not-seen"):
-            yield Label(f"Why was {name} not seen?")
+            yield Label(_("Why was {name} not seen?").format(name=name))
             yield self.bind_choice(
                 choice("not_seen_reason", NOT_SEEN_REASONS, c.not_seen_reason or None),
                 NOT_SEEN_REASONS,
                 lambda v: setattr(c, "not_seen_reason", v or ""),
             )
-            yield Label("The reason in words (for other)")
+            yield Label(_("The reason in words (for other)"))
             yield self.bind(
                 Input(c.not_seen_detail, id="not_seen_detail"),
                 lambda v: setattr(c, "not_seen_detail", str(v)),
@@ -70,50 +73,50 @@ class ChildContactStep(VisitStep):
 
     def _interview(self, name: str, held: bool) -> ComposeResult:
         i = self.interview
-        yield Label(f"Was {name} interviewed privately, face to face? (VI-2)")
+        yield Label(_("Was {name} interviewed privately, face to face? (VI-2)").format(name=name))
         yield self.bind_yes_no(
-            yes_no("interviewed", True if held else None, "Interviewed", "No interview"),
+            yes_no("interviewed", True if held else None, _("Interviewed"), _("No interview")),
             self._set_interviewed,
         )
         with Vertical(id="interview"):
-            yield Label("Seen alone, with no caregiver in the room?")
+            yield Label(_("Seen alone, with no caregiver in the room?"))
             yield self.bind_yes_no(yes_no("seen_alone", i.alone), lambda v: setattr(i, "alone", v))
-            yield Label("Where was the child interviewed?")
+            yield Label(_("Where was the child interviewed?"))
             yield self.bind(
-                Input(i.where, id="where", placeholder="e.g. child's bedroom"),
+                Input(i.where, id="where", placeholder=_("e.g. child's bedroom")),
                 lambda v: setattr(i, "where", str(v)),
             )
-            yield Label("Could anyone overhear?")
+            yield Label(_("Could anyone overhear?"))
             yield self.bind_yes_no(
                 yes_no("could_be_overheard", i.could_be_overheard),
                 lambda v: setattr(i, "could_be_overheard", v),
             )
-            yield Label("What the child said (their words)")
+            yield Label(_("What the child said (their words)"))
             yield self.bind(TextArea(i.words, id="said"), lambda v: setattr(i, "words", str(v)))
 
     def _observation(self, name: str, held: bool) -> ComposeResult:
         o = self.observation
-        yield Label(f"Was {name} directly observed with the caregiver? (VI-3)")
+        yield Label(_("Was {name} directly observed with the caregiver? (VI-3)").format(name=name))
         yield self.bind_yes_no(
-            yes_no("observed", True if held else None, "Observed", "Not observed"),
+            yes_no("observed", True if held else None, _("Observed"), _("Not observed")),
             self._set_observed,
         )
         with Vertical(id="observation"):
-            yield Label("Where was the child observed?")
+            yield Label(_("Where was the child observed?"))
             yield self.bind(
-                Input(o.where, id="observed_where", placeholder="e.g. living room"),
+                Input(o.where, id="observed_where", placeholder=_("e.g. living room")),
                 lambda v: setattr(o, "where", str(v)),
             )
-            yield Label("Interaction with the caregiver")
+            yield Label(_("Interaction with the caregiver"))
             yield self.bind(
                 TextArea(o.interaction, id="interaction"),
                 lambda v: setattr(o, "interaction", str(v)),
             )
-            yield Label("The child's condition (feeding, hygiene, marks, development)")
+            yield Label(_("The child's condition (feeding, hygiene, marks, development)"))
             yield self.bind(
                 TextArea(o.condition, id="condition"), lambda v: setattr(o, "condition", str(v))
             )
-            yield Label("The home environment (sleeping place, hazards)")
+            yield Label(_("The home environment (sleeping place, hazards)"))
             yield self.bind(
                 Input(o.environment, id="environment"),
                 lambda v: setattr(o, "environment", str(v)),

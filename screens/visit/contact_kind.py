@@ -9,6 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
+from fieldkit.i18n import _
+
 if TYPE_CHECKING:
     from fieldkit.practice import PolicyProfile
 
@@ -27,19 +29,21 @@ class ContactKindStep(VisitStep):
         policy = self.session.policy
         record = self.record
         if case.unannounced.required:
-            why = case.unannounced.reason or "the reason is not recorded"
+            why = case.unannounced.reason or _("the reason is not recorded")
             yield Static(
-                f"⚠ This case requires UNANNOUNCED visits (VI-4): {safe(why)}.",
+                _("⚠ This case requires UNANNOUNCED visits (VI-4): {why}.").format(why=safe(why)),
                 id="unannounced-required",
                 classes="warning-box",
             )
         kinds = policy.contact_kinds
-        yield Label("Kind of contact")
+        yield Label(_("Kind of contact"))
         yield self.bind_choice(
             choice("kind", kinds, record.kind), kinds, lambda v: setattr(record, "kind", v)
         )
-        yield Static("Rules each kind can meet: " + _meets(policy), id="kind-meets")
-        yield Label("Outcome: did the visit take place?")
+        yield Static(
+            _("Rules each kind can meet: {rules}").format(rules=_meets(policy)), id="kind-meets"
+        )
+        yield Label(_("Outcome: did the visit take place?"))
         yield self.bind_choice(
             choice("outcome", OUTCOMES, record.outcome),
             OUTCOMES,
@@ -47,27 +51,27 @@ class ContactKindStep(VisitStep):
         )
         with Vertical(id="attempt"):
             yield Static(
-                "An attempt is recorded as such: it meets no visit rule (VI-1, VI-2, VI-3).",
+                _("An attempt is recorded as such: it meets no visit rule (VI-1, VI-2, VI-3)."),
                 classes="hint",
             )
-            yield Label("Time of the attempt (HH:MM)")
+            yield Label(_("Time of the attempt (HH:MM)"))
             yield self.bind(
-                Input(record.attempt_time, id="attempt_time", placeholder="HH:MM"),
+                Input(record.attempt_time, id="attempt_time", placeholder=_("HH:MM")),
                 lambda v: setattr(record, "attempt_time", v),
             )
-            yield Label("What was done (card left, neighbour asked, supervisor called)")
+            yield Label(_("What was done (card left, neighbour asked, supervisor called)"))
             yield self.bind(
                 Input(record.attempt_action, id="attempt_action"),
                 lambda v: setattr(record, "attempt_action", v),
             )
-        yield Label("Was the visit announced to the family?")
+        yield Label(_("Was the visit announced to the family?"))
         yield self.bind_yes_no(
-            yes_no("announced", record.announced, "Announced", "Unannounced"),
+            yes_no("announced", record.announced, _("Announced"), _("Unannounced")),
             lambda v: setattr(record, "announced", v),
         )
-        yield Label("Date of the visit (YYYY-MM-DD)")
+        yield Label(_("Date of the visit (YYYY-MM-DD)"))
         yield self.bind(
-            Input(record.date, id="date", placeholder="YYYY-MM-DD"),
+            Input(record.date, id="date", placeholder=_("YYYY-MM-DD")),
             lambda v: setattr(record, "date", v.strip()),
         )
 
@@ -89,4 +93,5 @@ class ContactKindStep(VisitStep):
 def _meets(policy: PolicyProfile) -> str:
     """ "home: VI-2 VI-3 · phone: none" from the profile's `[visit_kinds]`."""
     rules = policy.visit_kind_rules
-    return " · ".join(f"{kind}: {' '.join(r) or 'none'}" for kind, r in rules)
+    none = _("none")
+    return " · ".join(_(kind) + ": " + (" ".join(r) or none) for kind, r in rules)

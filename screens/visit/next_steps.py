@@ -6,6 +6,7 @@ from fieldkit.screens.visit.step import VisitStep
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, Static, TextArea
 
+from fieldkit.i18n import _
 from fieldkit.visit_record import strict_date
 
 
@@ -20,22 +21,23 @@ class NextStepsStep(VisitStep):
         record = self.record
         day = strict_date(record.date) or self.session.app.today
         latest = policy.add_period(day, policy.visit_interval)
-        yield Label("Visit notes")
+        yield Label(_("Visit notes"))
         yield self.bind(
             TextArea(record.notes, id="notes"), lambda v: setattr(record, "notes", str(v))
         )
-        yield Label("Next steps (who does what by when)")
+        yield Label(_("Next steps (who does what by when)"))
         yield self.bind(
             TextArea(record.next_steps, id="next_steps"),
             lambda v: setattr(record, "next_steps", str(v)),
         )
-        yield Label("Next visit date (YYYY-MM-DD)")
+        yield Label(_("Next visit date (YYYY-MM-DD)"))
         yield self.bind(
-            Input(record.next_visit, id="next_visit", placeholder="YYYY-MM-DD"),
+            Input(record.next_visit, id="next_visit", placeholder=_("YYYY-MM-DD")),
             lambda v: setattr(record, "next_visit", str(v).strip()),
         )
         yield Static(
-            f"Visits at least every {policy.visit_interval.describe()} (VI-1): "
-            f"the next one by {latest.isoformat()} at the latest.",
+            _(
+                "Visits at least every {interval} (VI-1): the next one by {day} at the latest."
+            ).format(interval=policy.visit_interval.describe(), day=latest.isoformat()),
             classes="hint",
         )

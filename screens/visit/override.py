@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from fieldkit.i18n import N_, _
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -21,10 +22,10 @@ if TYPE_CHECKING:
 class OverrideDialog(ModalScreen[str | None]):
     """Asks why the rule is not met; Enter records, Escape cancels."""
 
-    HELP_TITLE = "Override a check"
+    HELP_TITLE = N_("Override a check")
     CSS_PATH = "override.tcss"
     AUTO_FOCUS = "#reason"
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"))]
 
     def __init__(self, check: GateCheck | VisitCheck) -> None:
         super().__init__()
@@ -33,16 +34,18 @@ class OverrideDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         """The check in words and the reason field."""
         with Vertical(id="override-box"):
-            yield Static(f"Override {safe(self.check.rule)}", id="override-title")
+            yield Static(
+                _("Override {rule}").format(rule=safe(self.check.rule)), id="override-title"
+            )
             yield Static(safe(self.check.message))
-            yield Label("Why is this not met? (kept on the record with your name)")
-            yield Input(id="reason", placeholder="reason, then Enter")
+            yield Label(_("Why is this not met? (kept on the record with your name)"))
+            yield Input(id="reason", placeholder=_("reason, then Enter"))
             yield Static("", id="override-status")
 
     @on(Input.Submitted, "#reason")
     def _submitted(self, event: Input.Submitted) -> None:
         if not event.value.strip():
-            self.query_one("#override-status", Static).update("Write the reason first.")
+            self.query_one("#override-status", Static).update(_("Write the reason first."))
             return
         self.dismiss(event.value.strip())
 

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label
 from textual.widgets.selection_list import Selection
 
+from fieldkit.i18n import _
 from fieldkit.services.visits import person_label
 from fieldkit.text import safe
 from fieldkit.visit_record import strict_date
@@ -23,7 +24,9 @@ class PresenceStep(VisitStep):
         record = self.record
         present = set(record.present)
         today = strict_date(record.date) or self.session.app.today
-        yield Label("Who is present? (Space ticks, arrows move; a child not ticked cannot be seen)")
+        yield Label(
+            _("Who is present? (Space ticks, arrows move; a child not ticked cannot be seen)")
+        )
         yield self.bind(
             TickList(
                 *[
@@ -34,12 +37,12 @@ class PresenceStep(VisitStep):
             ),
             lambda v: setattr(record, "present", [str(p) for p in v]),
         )
-        yield Label("Anyone else present (names and roles)")
+        yield Label(_("Anyone else present (names and roles)"))
         yield self.bind(
             Input(record.others_present, id="others_present"),
             lambda v: setattr(record, "others_present", v),
         )
-        yield Label("Where does the visit take place?")
+        yield Label(_("Where does the visit take place?"))
         yield self.bind(
             Input(
                 record.location,

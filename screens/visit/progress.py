@@ -9,6 +9,7 @@ from fieldkit.screens.visit.step import VisitStep
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, Static
 
+from fieldkit.i18n import _
 from fieldkit.text import safe
 
 
@@ -23,19 +24,21 @@ class ProgressStep(VisitStep):
         progress = self.record.progress
         if plan is None or not (plan.goals or plan.activities):
             yield Static(
-                "This case has no service plan goals recorded yet (PL-2, PL-4). "
-                "Note anything about the plan in the visit notes.",
+                _(
+                    "This case has no service plan goals recorded yet (PL-2, PL-4). "
+                    "Note anything about the plan in the visit notes."
+                ),
                 id="no-plan",
             )
             return
         by_goal = {o.id: o.goal for o in plan.objectives}
         for n, goal in enumerate(plan.goals, 1):
-            yield Label(f"Goal {n}: {safe(goal.text)}", classes="goal")
+            yield Label(_("Goal {n}: {text}").format(n=n, text=safe(goal.text)), classes="goal")
             yield self.bind(
                 Input(
                     progress.get(goal.id, ""),
                     id=f"progress-{goal.id}",
-                    placeholder="progress on this goal",
+                    placeholder=_("progress on this goal"),
                 ),
                 self._setter(goal.id),
             )
@@ -43,12 +46,15 @@ class ProgressStep(VisitStep):
                 if by_goal.get(activity.objective) != goal.id:
                     continue
                 who = f" — {activity.who}" if activity.who else ""
-                yield Label(f"  Activity: {safe(activity.text)}{safe(who)}", classes="activity")
+                yield Label(
+                    _("  Activity: {text}").format(text=safe(activity.text)) + safe(who),
+                    classes="activity",
+                )
                 yield self.bind(
                     Input(
                         progress.get(activity.id, ""),
                         id=f"progress-{activity.id}",
-                        placeholder="progress on this activity",
+                        placeholder=_("progress on this activity"),
                         classes="activity-input",
                     ),
                     self._setter(activity.id),

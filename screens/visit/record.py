@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from fieldkit.evidence import timeline
+from fieldkit.i18n import N_, _
 from fieldkit.services import visits
 from fieldkit.text import safe
 from fieldkit.visit_record import record_from_stored
@@ -31,11 +32,11 @@ if TYPE_CHECKING:
 class VisitRecordScreen(Screen[None]):
     """The visit as stored; `a` adds an addendum (a correction), Escape goes back."""
 
-    HELP_TITLE = "Visit record"
+    HELP_TITLE = N_("Visit record")
     CSS_PATH = "record.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("a", "addendum", "Add addendum"),
+        Binding("escape", "back", N_("Back")),
+        Binding("a", "addendum", N_("Add addendum")),
     ]
 
     class RecordLoaded(Message):
@@ -53,10 +54,15 @@ class VisitRecordScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, the record, the sync line, the keys."""
         yield Static(
-            safe(f"Visit record · {self.case.id} · {self.case.family_name}"), classes="title-bar"
+            safe(
+                _("Visit record · {case} · {family}").format(
+                    case=self.case.id, family=self.case.family_name
+                )
+            ),
+            classes="title-bar",
         )
         with VerticalScroll(id="record-body"):
-            yield Static("Loading…", id="record")
+            yield Static(_("Loading…"), id="record")
         yield StatusBar()
         yield KeyFooter()
 
@@ -86,15 +92,20 @@ class VisitRecordScreen(Screen[None]):
         """The signed state, the record through the one visit renderer, then the addenda."""
 
         record = record_from_stored(self.case.id, self.visit_id, stored["fields"])
-        state = "✓ SIGNED (read-only)" if stored["signed"] else "not signed (imported history)"
-
+        state = (
+            _("✓ SIGNED (read-only)") if stored["signed"] else _("not signed (imported history)")
+        )
         lines = [state, visit_text(record, names_of(self.case))]
         if stored["signed"]:  # time evidence: the laptop clock's times, the server's receipt
-            lines.append("When this record was made")
+            lines.append(_("When this record was made"))
             times = timeline(stored["fields"], stored["received_at"])
             lines += [f"  {label}: {when}" for label, when in times]
         for a in stored["addenda"]:
-            lines.append(f"ADDENDUM {a.get('date')} by {a.get('author')}: {a.get('text')}")
+            lines.append(
+                _("ADDENDUM {day} by {author}: {text}").format(
+                    day=a.get("date"), author=a.get("author"), text=a.get("text")
+                )
+            )
         return "\n".join(lines)
 
     def action_back(self) -> None:

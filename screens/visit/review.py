@@ -18,6 +18,7 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _
 from fieldkit.services import visits
 from fieldkit.services.visits import add_override
 from fieldkit.text import safe
@@ -59,9 +60,9 @@ class ReviewStep(VisitStep):
 
     CSS_PATH = ["step.tcss", "review.tcss"]
     BINDINGS = [
-        Binding("ctrl+s", "sign", "Sign visit", priority=True),
-        Binding("o", "override", "Override…"),
-        Binding("y", "confirm_sign", "Yes, sign", show=False),
+        Binding("ctrl+s", "sign", N_("Sign visit"), priority=True),
+        Binding("o", "override", N_("Override…")),
+        Binding("y", "confirm_sign", N_("Yes, sign"), show=False),
     ]
 
     class VisitSigned(Message):
@@ -86,10 +87,10 @@ class ReviewStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """What is still required, the sign state, then the whole record as it will be signed."""
-        yield Label("What the profile still requires", id="checks-title")
+        yield Label(_("What the profile still requires"), id="checks-title")
         yield OptionList(id="checks")
         yield Static("", id="sign-state")
-        yield Label("The record as it will be signed", id="record-title")
+        yield Label(_("The record as it will be signed"), id="record-title")
         yield Static("", id="summary")
 
     def on_mount(self) -> None:
@@ -108,8 +109,8 @@ class ReviewStep(VisitStep):
         options = self.query_one("#checks", OptionList)
         options.clear_options()
         for n, check in enumerate(self.open):
-            mark = "✗ must" if check.blocking else "⚠ should"
-            how = "o overrides" if check.gate else "not overridable"
+            mark = _("✗ must") if check.blocking else _("⚠ should")
+            how = _("o overrides") if check.gate else _("not overridable")
             options.add_option(
                 Option(safe(f"{mark} · {check.rule} · {check.message} ({how})"), id=f"check-{n}")
             )
@@ -118,8 +119,9 @@ class ReviewStep(VisitStep):
                 options.add_option(
                     Option(
                         safe(
-                            f"↷ overridden · {check.id} · {check.message} — "
-                            f"reason: {check.override}"
+                            _("↷ overridden · {id} · {message} — reason: {reason}").format(
+                                id=check.id, message=check.message, reason=check.override
+                            )
                         ),
                         disabled=True,
                     )
@@ -129,14 +131,18 @@ class ReviewStep(VisitStep):
         self.confirming = False
         if blocking:
             state.update(
-                f"Signing is blocked: {len(blocking)} thing(s) missing. "
-                "Enter goes to the step; o overrides a gate with a reason."
+                _(
+                    "Signing is blocked: {n} thing(s) missing. "
+                    "Enter goes to the step; o overrides a gate with a reason."
+                ).format(n=len(blocking))
             )
             state.set_class(True, "blocked")
         else:
             state.update(
-                "Ready to sign: read the record below, then Ctrl+S. "
-                "After signing, corrections are addenda."
+                _(
+                    "Ready to sign: read the record below, then Ctrl+S. "
+                    "After signing, corrections are addenda."
+                )
             )
             state.set_class(False, "blocked")
         options.display = bool(self.checks)
@@ -161,15 +167,16 @@ class ReviewStep(VisitStep):
         options = self.query_one("#checks", OptionList)
         index = options.highlighted
         if index is None or not 0 <= index < len(self.open):
-            self.notify("Highlight a check to override first.")
+            self.notify(_("Highlight a check to override first."))
             return
         check = self.open[index]
         if not check.gate:
             self.notify(
-                f"{check.message}: a content requirement cannot be overridden; "
-                "Enter goes to the step.",
+                _(
+                    "{message}: a content requirement cannot be overridden; Enter goes to the step."
+                ).format(message=check.message),
                 severity="warning",
-                title=f"{check.rule} cannot be overridden",
+                title=_("{rule} cannot be overridden").format(rule=check.rule),
             )
             return
         self.app.push_screen(OverrideDialog(check), lambda reason: self._overridden(check, reason))
@@ -187,14 +194,20 @@ class ReviewStep(VisitStep):
         blocking = [c for c in self.checks if c.blocking]
         if blocking:
             self.notify(
-                safe(f"Not signed: {blocking[0].message} ({blocking[0].rule})."),
+                safe(
+                    _("Not signed: {message} ({rule}).").format(
+                        message=blocking[0].message, rule=blocking[0].rule
+                    )
+                ),
                 severity="warning",
-                title="Signing is blocked",
+                title=_("Signing is blocked"),
             )
             return
         self.confirming = True
         state = self.query_one("#sign-state", Static)
-        state.update("Sign this record exactly as shown below? y signs; any other key goes back.")
+        state.update(
+            _("Sign this record exactly as shown below? y signs; any other key goes back.")
+        )
         state.set_class(True, "blocked")
 
     def action_confirm_sign(self) -> None:
@@ -202,7 +215,7 @@ class ReviewStep(VisitStep):
         if not self.confirming:
             return
         self.confirming = False
-        self.query_one("#sign-state", Static).update("Signing…")
+        self.query_one("#sign-state", Static).update(_("Signing…"))
         self._sign()
 
     def on_key(self, event: Any) -> None:
@@ -216,7 +229,7 @@ class ReviewStep(VisitStep):
         s = self.session
         store = cast("FieldkitApp", self.app).store
         if store is None:
-            self.post_message(self.SigningRefused("the profile is locked"))
+            self.post_message(self.SigningRefused(_("the profile is locked")))
             return
         try:
             visit_id = s.sign(store)
@@ -228,11 +241,11 @@ class ReviewStep(VisitStep):
     @on(SigningRefused)
     def _refused(self, event: SigningRefused) -> None:
         self.query_one("#sign-state", Static).update(safe(f"✗ {event.reason}"))
-        self.notify(safe(event.reason), severity="error", title="Not signed")
+        self.notify(safe(event.reason), severity="error", title=_("Not signed"))
 
     @on(VisitSigned)
     def _signed(self, event: VisitSigned) -> None:
         fk = cast("FieldkitApp", self.app)
         fk.visit_session = None
-        self.app.notify("Visit signed and saved. It waits in the outbox for sync.")
+        self.app.notify(_("Visit signed and saved. It waits in the outbox for sync."))
         self.app.switch_screen(VisitRecordScreen(self.session.case, event.visit_id))

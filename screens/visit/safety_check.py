@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label, Static, TextArea
 from textual.widgets.selection_list import Selection
 
+from fieldkit.i18n import _
 from fieldkit.services.visits import SA3_CIRCUMSTANCES
 from fieldkit.text import safe
 
@@ -23,29 +24,35 @@ class SafetyCheckStep(VisitStep):
         case = self.session.case
         safety = self.record.safety
         active = [t for t in case.threats if t.active]
-        lines = [f"• {t.text}" for t in active] or ["• no safety threats recorded"]
+        lines = [f"• {t.text}" for t in active] or [_("• no safety threats recorded")]
         for plan in case.safety_plans:
-            state = "PENDING supervisor approval" if plan.pending_approval else plan.approval.value
+            state = (
+                _("PENDING supervisor approval")
+                if plan.pending_approval
+                else _(plan.approval.value)
+            )
+            nobody = _("who?")
             for item in plan.interventions:
-                lines.append(f"  ↳ {item.text} ({item.who or 'who?'}) — {plan.kind}, {state}")
+                lines.append(f"  ↳ {item.text} ({item.who or nobody}) — {_(plan.kind)}, {state}")
         yield Static(
-            "Current safety threats and plan\n" + safe("\n".join(lines)), id="current-safety"
+            _("Current safety threats and plan") + "\n" + safe("\n".join(lines)),
+            id="current-safety",
         )
-        yield Label("Have the safety threats or the circumstances changed since the last visit?")
+        yield Label(_("Have the safety threats or the circumstances changed since the last visit?"))
         yield self.bind_yes_no(
-            yes_no("safety_changed", safety.changed, "Yes, changed", "No change"),
+            yes_no("safety_changed", safety.changed, _("Yes, changed"), _("No change")),
             lambda v: setattr(safety, "changed", v),
         )
         with Vertical(id="assessment"):
-            yield Label("Safety assessment (SA-3): which circumstances changed?")
+            yield Label(_("Safety assessment (SA-3): which circumstances changed?"))
             yield self.bind(
                 TickList(
-                    *[Selection(c, c, c in safety.circumstances) for c in SA3_CIRCUMSTANCES],
+                    *[Selection(_(c), c, c in safety.circumstances) for c in SA3_CIRCUMSTANCES],
                     id="circumstances",
                 ),
                 lambda v: setattr(safety, "circumstances", [str(c) for c in v]),
             )
-            yield Label("New safety threats, one per line (leave empty if none)")
+            yield Label(_("New safety threats, one per line (leave empty if none)"))
             yield self.bind(
                 TextArea("\n".join(safety.new_threats), id="new_threats"),
                 lambda v: setattr(
@@ -53,22 +60,24 @@ class SafetyCheckStep(VisitStep):
                 ),
             )
             yield Static(
-                "New threats need an ALTERNATIVE SAFETY PLAN. It stays PENDING SUPERVISOR "
-                "APPROVAL and must not be implemented before a supervisor approves it (SA-2).",
+                _(
+                    "New threats need an ALTERNATIVE SAFETY PLAN. It stays PENDING SUPERVISOR "
+                    "APPROVAL and must not be implemented before a supervisor approves it (SA-2)."
+                ),
                 classes="danger-box",
                 id="pending-notice",
             )
-            yield Label("Alternative plan: interventions, one per line (what, who)")
+            yield Label(_("Alternative plan: interventions, one per line (what, who)"))
             yield self.bind(
                 TextArea(safety.interventions, id="interventions"),
                 lambda v: setattr(safety, "interventions", str(v)),
             )
-            yield Label("Approved by phone? Supervisor's name (leave empty if not yet)")
+            yield Label(_("Approved by phone? Supervisor's name (leave empty if not yet)"))
             yield self.bind(
                 Input(safety.phone_approval_by, id="phone_approval_by"),
                 lambda v: setattr(safety, "phone_approval_by", v),
             )
-            yield Label("When was it approved by phone? (YYYY-MM-DD HH:MM)")
+            yield Label(_("When was it approved by phone? (YYYY-MM-DD HH:MM)"))
             yield self.bind(
                 Input(safety.phone_approval_at, id="phone_approval_at"),
                 lambda v: setattr(safety, "phone_approval_at", v),

@@ -21,6 +21,7 @@ from fieldkit.screens.visit.review import ReviewStep
 from fieldkit.screens.visit.safety_check import SafetyCheckStep
 
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.labels import step_label
 from fieldkit.services import visits
 from fieldkit.services.visits import mark_ended
@@ -194,7 +195,9 @@ class VisitSession:
                 if notify:
                     self.app.call_from_thread(
                         self.app.notify,
-                        f"The draft could not be saved: {exc}. Keep this screen open.",
+                        _("The draft could not be saved: {error}. Keep this screen open.").format(
+                            error=exc
+                        ),
                         severity="error",
                     )
                 return

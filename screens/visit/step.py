@@ -26,6 +26,7 @@ from textual.widgets import (
     TextArea,
 )
 
+from fieldkit.i18n import N_, _
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -36,14 +37,52 @@ if TYPE_CHECKING:
 
 W = TypeVar("W", bound=Widget)
 
-SAVED_WORDS = {"saved": "✓ saved", "editing": "✎ saving…"}
+SAVED_WORDS = {"saved": N_("✓ saved"), "editing": N_("✎ saving…")}
+
+ANSWER_WORDS = (
+    # fieldkit.visit_record.OUTCOMES
+    N_("completed"),
+    N_("no one home"),
+    N_("refused entry"),
+    # fieldkit.visit_record.NOT_SEEN_REASONS
+    N_("asleep elsewhere"),
+    N_("at school"),
+    N_("refused"),
+    N_("not home"),
+    N_("other"),
+    # fieldkit.services.visits.SA3_CIRCUMSTANCES
+    N_("loss of income"),
+    N_("a move"),
+    N_("illness of a caregiver"),
+    N_("illness of a child"),
+    N_("a new caregiver in the home"),
+    N_("loss of a protective caregiver"),
+    # fieldkit.domain: a safety plan's kind and approval state
+    N_("initial"),
+    N_("alternative"),
+    N_("pending"),
+    N_("phone-approved"),
+    N_("approved"),
+    N_("rejected"),
+    # the shipped profiles' [visit_kinds]
+    N_("home"),
+    N_("placement"),
+    N_("school"),
+    N_("office"),
+    N_("phone"),
+    N_("video"),
+)
+"""The answers a step offers, as words in the worker's language; the record keeps the value
+itself (English, as `fieldkit.visit/1` writes it). A test checks the lists stay covered."""
 
 
-def yes_no(name: str, value: bool | None, yes: str = "Yes", no: str = "No") -> RadioSet:
-    """A Yes / No question that can also be unanswered (None)."""
+def yes_no(
+    name: str, value: bool | None, yes: str | None = None, no: str | None = None
+) -> RadioSet:
+    """A Yes / No question that can also be unanswered (None); `yes`/`no` already translated."""
     return RadioSet(
-        Choice(yes, value=value is True, id=f"{name}-yes"),
-        Choice(no, value=value is False, id=f"{name}-no"),
+        Choice(yes or _("Yes"), value=value is True, id=f"{name}-yes"),
+        Choice(no or _("No"), value=value is False, id=f"{name}-no"),
         id=name,
         classes="yes-no",
     )
@@ -53,7 +92,7 @@ def choice(name: str, options: tuple[str, ...], current: str | None) -> RadioSet
     """A one-of question that starts unanswered unless `current` names an option."""
     return RadioSet(
         *[
-            Choice(option, value=option == current, id=f"{name}-{option.replace(' ', '-')}")
+            Choice(_(option), value=option == current, id=f"{name}-{option.replace(' ', '-')}")
             for option in options
         ],
         id=name,
@@ -63,19 +102,25 @@ def choice(name: str, options: tuple[str, ...], current: str | None) -> RadioSet
 class VisitStep(Screen[None]):
     """One step: subclasses compose the body and bind each widget to a record field."""
 
-    HELP_TITLE = "Visit step"
+    HELP_TITLE = N_("Visit step")
     CSS_PATH: ClassVar[CSSPathType | None] = "step.tcss"
     AUTO_FOCUS = None
     BINDINGS = [
-        Binding("ctrl+n", "next_step", "Next step", priority=True),
-        Binding("escape", "previous_step", "Back"),
-        Binding("ctrl+r", "review", "Review", priority=True),
-        Binding("f2", "leave", "Leave visit", key_display="F2"),
+        Binding("ctrl+n", "next_step", N_("Next step"), priority=True),
+        Binding("escape", "previous_step", N_("Back")),
+        Binding("ctrl+r", "review", N_("Review"), priority=True),
+        Binding("f2", "leave", N_("Leave visit"), key_display="F2"),
         # Priority: focus moves before the next key is delivered, so a burst of typing
         # after Tab or Enter lands in the next field, never in the one just left.
-        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
-        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
-        Binding("enter", "enter", "Next field (from a one-line field)", show=False, priority=True),
+        Binding("tab", "app.focus_next", N_("Next field"), show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", N_("Previous field"), show=False, priority=True),
+        Binding(
+            "enter",
+            "enter",
+            N_("Next field (from a one-line field)"),
+            show=False,
+            priority=True,
+        ),
     ]
 
     def __init__(self, session: VisitSession, key: str) -> None:
@@ -93,11 +138,20 @@ class VisitStep(Screen[None]):
         case = s.case
         with Horizontal(classes="title-bar"):
             yield Static(
-                safe(f"Visit · {case.id} · {case.family_name} · {s.record.date}"),
+                safe(
+                    _("Visit · {case} · {family} · {day}").format(
+                        case=case.id, family=case.family_name, day=s.record.date
+                    )
+                ),
                 id="visit-case",
             )
-            yield Static(SAVED_WORDS["saved"], id="saved")
-        yield Static(f"Step {number} of {len(steps)} · {safe(s.title(self.key))}", id="step-title")
+            yield Static(_(SAVED_WORDS["saved"]), id="saved")
+        yield Static(
+            _("Step {number} of {count} · {title}").format(
+                number=number, count=len(steps), title=safe(s.title(self.key))
+            ),
+            id="step-title",
+        )
         with VerticalScroll(id="step-body"):
             yield from self.compose_body()
         yield StatusBar()
@@ -166,7 +220,7 @@ class VisitStep(Screen[None]):
 
     def _indicate(self, state: str) -> None:
         if self.is_attached:
-            self.query_one("#saved", Static).update(SAVED_WORDS.get(state, state))
+            self.query_one("#saved", Static).update(_(SAVED_WORDS[state]))
 
     # --- answers flow into the draft -----------------------------------------------------
 
@@ -264,4 +318,4 @@ class VisitStep(Screen[None]):
         """Back to the case; the draft is kept and offered again."""
         self.harvest()
         self.session.leave()
-        self.app.notify("Visit kept as a draft; F4 on the caseload or v on the case resumes it.")
+        self.app.notify(_("Visit kept as a draft; F4 on the caseload or v on the case resumes it."))

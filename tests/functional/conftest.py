@@ -46,6 +46,20 @@ def add_service_plan(store: Store, case_id: str) -> None:
     )
 
 
+@pytest.fixture(autouse=True)
+def _english_unless_asked(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Screens speak English unless a test asks for another language (the machine's LANG
+    does not decide what a snapshot shows); the language in use is put back afterwards."""
+    from fieldkit import i18n
+
+    for key in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    previous = i18n.language()
+    yield
+    i18n.set_language(previous)
+
+
 @pytest.fixture
 def visit_store(tmp_path: Path) -> Iterator[Store]:
     """A profile with a verbal-victim case (C-VERBAL) and a non-verbal-infant case (C-INFANT)."""
