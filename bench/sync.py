@@ -178,12 +178,12 @@ def first_sync(home: Path, engine: Any, url: str, cases: int = 50) -> dict[str, 
     checking the signature of and decrypting each op it receives."""
     admin.add_user(engine, "fresh", "worker", "akhan")
     sup = laptop(home, engine, url, "akhan")
+    worker = laptop(home, engine, url, "fresh")
     for n in range(cases):
         case_id = f"C-FS{n}"
         services.import_cases(sup, transfer_doc(sample_case(case_id)))
         assign_case(sup, case_id, "fresh")
     run_sync(sup)
-    worker = laptop(home, engine, url, "fresh")
     start = time.perf_counter()
     summary = run_sync(worker)
     took = time.perf_counter() - start

@@ -629,23 +629,26 @@ def _ingest_page(
     for op, problem in bad:
         summary.refused_from_server.append({"op_id": op.op_id, "reason": problem})
     stamps: list[tuple[str, int]] = []
+    by_case: dict[str, list[Op]] = {}
+    for op in good:
+        by_case.setdefault(op.case_id, []).append(op)
     with store.transaction():
-        for op in good:
-            if op.case_id in missing_keys or not _has_key(store, op.case_id):
-                missing_keys.add(op.case_id)
+        for case_id, case_ops in by_case.items():
+            if case_id in missing_keys or not _has_key(store, case_id):
+                missing_keys.add(case_id)
                 continue
             try:
-                ingested = store.ingest(op)
+                ingested = store.ingest_many(case_ops)
             except CryptoError:
-                # This laptop's key for the case is not the team's: keep the op on the
+                # This laptop's key for the case is not the team's: keep the ops on the
                 # server, say so, and pull the case again once the team's key arrives.
-                missing_keys.add(op.case_id)
-                problem = f"case {op.case_id}: this laptop cannot open the team's changes yet"
+                missing_keys.add(case_id)
+                problem = f"case {case_id}: this laptop cannot open the team's changes yet"
                 if problem not in summary.local_problems:
                     summary.local_problems.append(problem)
                 continue
-            stamps.append((op.op_id, received.get(op.op_id) or 0))
-            if ingested:
+            stamps += [(op.op_id, received.get(op.op_id) or 0) for op in case_ops]
+            for op in ingested:
                 summary.pulled += 1
                 touched.add((op.case_id, op.entity, op.entity_id))
                 _count_decisions(store, op, summary)
