@@ -54,10 +54,10 @@ def bulk_history(engine: Any, ops: int, devices: int) -> float:
         conn.exec_driver_sql(
             "INSERT INTO ops (op_id, device_id, seq, hlc, author, case_id, entity, entity_id,"
             " action, key_id, body, prev_hash, hash, sig, received_ms) "
-            f"SELECT 'bulk-op-' || i, 'bulk-dev-' || (i % {d}), i / {d} + 1,"
+            f"SELECT 'bulk-op-' || i, 'bulk-dev-' || (i %% {d}), i / {d} + 1,"
             " lpad((1700000000000 + i)::text, 13, '0') || '.000000',"
-            f" 'bulk-user-' || (i % {d}), 'BULK-' || ((i % {d}) * {k} + (i / {d}) % {k}),"
-            " 'visit', 'v' || (i % 7), 'put', 'k',"
+            f" 'bulk-user-' || (i %% {d}), 'BULK-' || ((i %% {d}) * {k} + (i / {d}) %% {k}),"
+            " 'visit', 'v' || (i %% 7), 'put', 'k',"
             " convert_to(repeat(md5(i::text), 9), 'UTF8'),"
             f" md5((i - {d})::text) || md5((i - {d})::text),"
             " md5(i::text) || md5(i::text), convert_to(md5(i::text) || md5(i::text), 'UTF8'),"
