@@ -51,9 +51,9 @@ unit: install
 KEYWORDS = -k _ -k N_ -k ngettext:1,2
 catalogs: install
 	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-location --sort-output -o fieldkit/locale/screens.pot screens
-	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-location --sort-output -o fieldkit/locale/fieldkit.pot fieldkit
+	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-location --sort-output -o fieldkit/locale/fieldkit.pot fieldkit sync
 	@for d in fieldkit screens; do for l in fr es; do \
-	  if [ -f fieldkit/locale/$$l/LC_MESSAGES/$$d.po ]; then $(BIN)/pybabel update -q --no-fuzzy-matching -i fieldkit/locale/$$d.pot -d fieldkit/locale -D $$d -l $$l; \
+	  if [ -f fieldkit/locale/$$l/LC_MESSAGES/$$d.po ]; then $(BIN)/pybabel -q update --no-fuzzy-matching -i fieldkit/locale/$$d.pot -d fieldkit/locale -D $$d -l $$l; \
 	  else $(BIN)/pybabel init -i fieldkit/locale/$$d.pot -d fieldkit/locale -D $$d -l $$l; fi; done; \
 	  $(BIN)/pybabel compile -d fieldkit/locale -D $$d; done
 

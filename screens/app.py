@@ -9,17 +9,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fieldkit.screens.commands import CaseCommands
-from fieldkit.screens.messages import SyncFinished, WorkFailed
+from fieldkit.screens.dashboard import DashboardScreen
+from fieldkit.screens.help import HelpScreen
+from fieldkit.screens.messages import SyncFinished, SyncProgress, WorkFailed
+from fieldkit.screens.place import places_of, screen_for
+from fieldkit.screens.privacy import PrivacyScreen
+from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.supervisor.queue import ReviewQueueScreen
 from fieldkit.screens.theme import DEFAULT_THEME, HIGH_CONTRAST
 from fieldkit.screens.unlock import UnlockScreen
 from fieldkit.screens.visit.session import AUTOSAVE_DELAY
 from fieldkit.screens.workers import guarded, one_line
+from fieldkit.sync.outcome import waiting_keys_line
 from rich.markup import escape
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 
 from fieldkit.errors import FieldkitError
+from fieldkit.prefs import load_prefs, save_pref
+from fieldkit.services import caseload
+from fieldkit.services.review import is_supervisor
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -102,11 +112,11 @@ class FieldkitApp(App[None]):
         """Where the worker was when the app locked (ids only), rebuilt after unlock."""
         self.last_activity = time.monotonic()
         self._theme_settled = False
+        self.sync_activity = ""
+        """What a running sync is doing now, for every screen's status line ("" when idle)."""
 
     def watch_theme(self, theme: str) -> None:
         """The theme the worker chooses (palette or flag) is this profile's from now on."""
-        from fieldkit.prefs import save_pref
-
         if self._theme_settled:
             save_pref(self.profile_path, "theme", theme)
 
@@ -143,8 +153,6 @@ class FieldkitApp(App[None]):
 
     def on_mount(self) -> None:
         """Register the themes, then unlock (or go straight to work with an open store)."""
-        from fieldkit.prefs import load_prefs
-
         self.register_theme(HIGH_CONTRAST)
         saved = load_prefs(self.profile_path).get("theme")
         wanted = self.requested_theme or saved or DEFAULT_THEME
@@ -158,8 +166,6 @@ class FieldkitApp(App[None]):
             self.watch_theme(wanted)
         self.add_mode("locked", UnlockScreen)
         if self.store is not None:
-            from fieldkit.services import caseload
-
             self.policy = caseload.policy_of(self.store)
             self.enter_work()
         else:
@@ -242,10 +248,6 @@ class FieldkitApp(App[None]):
 
     def enter_work(self) -> None:
         """The store is open: the caseload, or the review queue for a supervisor."""
-        from fieldkit.screens.dashboard import DashboardScreen
-        from fieldkit.screens.supervisor.queue import ReviewQueueScreen
-
-        from fieldkit.services.review import is_supervisor
 
         self.last_activity = time.monotonic()
         if "work" not in self._modes:
@@ -260,8 +262,6 @@ class FieldkitApp(App[None]):
 
     def continue_restore(self, screen: Screen[Any]) -> None:
         """A screen is ready: open the next screen the worker had open before the lock."""
-        from fieldkit.screens.place import screen_for
-
         if not self.places or screen is not self.screen:
             return
         place = self.places.pop(0)
@@ -293,8 +293,6 @@ class FieldkitApp(App[None]):
     def _background_sync(self) -> None:
         """A supervisor's console syncs by itself now and then, so a worker enrolled after
         an assignment receives the case keys without anyone pressing a key."""
-        from fieldkit.services.review import is_supervisor
-
         store = self.store
         if store is None or not store.meta("sync_url") or not is_supervisor(store):
             return
@@ -302,15 +300,25 @@ class FieldkitApp(App[None]):
             lambda: self._sync(quiet=True), thread=True, exclusive=True, group="sync", name="sync"
         )
 
-    @guarded
     def _sync(self, quiet: bool = False) -> None:
+        try:
+            self._sync_once(quiet)
+        finally:  # however it ended, the status line stops saying a sync is running
+            if not quiet:
+                self.post_message(SyncProgress(""))
+
+    @guarded
+    def _sync_once(self, quiet: bool = False) -> None:
+        """One sync; the worker's own (not `quiet`) shows its progress on the status line."""
+        # Local: the sync client (httpx, pydantic) adds ~0.4 s (-X importtime) to the app's
+        # cold start; it loads on the first Ctrl+Y or background sync instead.
+        from fieldkit.services.sync import run_sync
+
         store = self.store
         if store is None:
             return
         try:
-            from fieldkit.services.sync import run_sync
-
-            summary = run_sync(store)
+            summary = run_sync(store, None if quiet else self._sync_progress)
         except FieldkitError as exc:
             if not quiet:
                 self.post_message(SyncFinished(str(exc), ok=False))
@@ -319,25 +327,36 @@ class FieldkitApp(App[None]):
             return
         self.post_message(SyncFinished(sync_message(summary), ok=summary.exit_code == 0))
 
+    def _sync_progress(self, phase: str, done: int, total: int | None) -> None:
+        """The sync service's progress callback (the one `fieldkit sync` draws its bars
+        from), called on the sync's thread: handed to the UI as a message."""
+        self.post_message(SyncProgress(sync_progress_line(phase, done, total)))
+
+    def on_sync_progress(self, event: SyncProgress) -> None:
+        """Show what the sync is doing on the status line of the screen in front."""
+        self.sync_activity = event.text
+        for bar in self.screen.query(StatusBar):
+            bar.activity = event.text
+
     def on_sync_finished(self, event: Any) -> None:
         """Say what the sync did, and refresh the status line of the screen in front."""
-        from fieldkit.screens.status_bar import StatusBar
-
+        self.sync_activity = ""
+        for bar in self.screen.query(StatusBar):
+            bar.activity = ""
         self.notify(safe(event.text), severity="information" if event.ok else "warning", timeout=8)
         for bar in self.screen.query(StatusBar):
             bar.refresh_status()
+        after_sync = getattr(self.screen, "after_sync", None)
+        if after_sync is not None:  # a screen showing what a sync changes reads it again
+            after_sync()
 
     def action_help(self) -> None:
         """List every key of the screen in front of the worker."""
-        from fieldkit.screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
     def action_blank(self) -> None:
         """Privacy: blank the screen at once (any key brings it back)."""
-        from fieldkit.screens.privacy import PrivacyScreen
-
         if not isinstance(self.screen, PrivacyScreen):
             self.push_screen(PrivacyScreen())
 
@@ -346,7 +365,6 @@ class FieldkitApp(App[None]):
         store = self.store
         if store is None:
             return
-        from fieldkit.screens.place import places_of
 
         self._harvest_step()
         session = self.visit_session
@@ -400,6 +418,21 @@ class FieldkitApp(App[None]):
         self.exit()
 
 
+def sync_progress_line(phase: str, done: int, total: int | None) -> str:
+    """One line for the status bar while a sync runs: the ops first, then each file."""
+    direction = getattr(phase, "direction", None)
+    if direction is not None:  # one attachment's chunks (`attachment_sync.FileProgress`)
+        name = getattr(phase, "name", "") or "file"
+        return f"{direction} {name} {done}/{total} chunks"
+    if phase == "verify":
+        return "syncing: checking this laptop's signed log…"
+    if phase == "push":
+        return f"syncing: sending changes {done}/{total}" if total else "syncing: nothing to send"
+    if phase == "pull":
+        return f"syncing: receiving changes ({done} so far)"
+    return f"syncing: {phase} {done}" + (f"/{total}" if total else "")
+
+
 def sync_message(summary: Any) -> str:
     """One line a worker can read at a glance: what moved, what needs them."""
     parts = [f"↑ {summary.pushed} sent", f"↓ {summary.pulled} received"]
@@ -416,8 +449,6 @@ def sync_message(summary: Any) -> str:
     if summary.waiting:
         parts.append(f"{summary.waiting} still waiting")
     if summary.waiting_keys:
-        from fieldkit.sync.outcome import waiting_keys_line
-
         parts.append(waiting_keys_line(len(summary.waiting_keys)))
     if summary.keys_shared:
         parts.append(f"{len(summary.keys_shared)} case key(s) shared with the team")

@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from fieldkit.services import caseload
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -20,6 +21,8 @@ class StatusBar(Static):
     """ "14 changes waiting to sync · last sync today 17:42"; refreshed off the UI thread."""
 
     text: reactive[str] = reactive("checking sync status…")
+    activity: reactive[str] = reactive("")
+    """What a running sync is doing ("uploading photo.jpg 3/12 chunks"); shown over `text`."""
 
     class SyncStatusRead(Message):
         """The outbox count and last sync time were read from the store."""
@@ -30,10 +33,18 @@ class StatusBar(Static):
 
     def watch_text(self, text: str) -> None:
         """Show the latest status."""
-        self.update(f"⇅ {safe(text)}")
+        self._show()
+
+    def watch_activity(self, activity: str) -> None:
+        """A running sync's progress, or back to the status when it ends."""
+        self._show()
+
+    def _show(self) -> None:
+        self.update(f"⇅ {safe(self.activity or self.text)}")
 
     def on_mount(self) -> None:
-        """Read once now and again every 30 seconds."""
+        """Read once now and again every 30 seconds (a sync already running shows first)."""
+        self.activity = getattr(self.app, "sync_activity", "")
         self.refresh_status()
         self.set_interval(30, self.refresh_status)
 
@@ -48,8 +59,6 @@ class StatusBar(Static):
     @work(thread=True, exclusive=True, group="sync-status")
     @guarded
     def _read(self) -> None:
-        from fieldkit.services import caseload
-
         fk = cast("FieldkitApp", self.app)
         store = fk.store
         if store is None:

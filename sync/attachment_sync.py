@@ -21,6 +21,7 @@ from fieldkit.sync.protocol import auth_header, new_nonce, now_ms, request_messa
 from fieldkit.attachments import Attachment, AttachmentError, chunk_aad, ensure_schema, human_size
 from fieldkit.crypto import CryptoError
 from fieldkit.errors import OfflineError
+from fieldkit.i18n import _
 from fieldkit.store import Store
 
 ProgressFn = Callable[[str, int, int | None], None]
@@ -44,14 +45,20 @@ def _request(
         response: httpx.Response = client._http.request(method, path, content=body, headers=headers)
     except httpx.TimeoutException:
         raise OfflineError(
-            f"the server at {client.url} did not answer in time; attachments wait, nothing lost"
+            _("the server at {url} did not answer in time; attachments wait, nothing lost").format(
+                url=client.url
+            )
         ) from None
     except httpx.TransportError:
         raise OfflineError(
-            f"cannot reach the server at {client.url}; attachments wait, nothing lost"
+            _("cannot reach the server at {url}; attachments wait, nothing lost").format(
+                url=client.url
+            )
         ) from None
     if response.status_code >= 500:
-        raise OfflineError(f"the server at {client.url} is unavailable; attachments wait")
+        raise OfflineError(
+            _("the server at {url} is unavailable; attachments wait").format(url=client.url)
+        )
     return response
 
 
@@ -62,12 +69,32 @@ def _detail(response: httpx.Response) -> str:
         return response.text[:200]
 
 
-def _label(store: Store, case_id: str, attachment_id: str) -> str:
+class FileProgress(str):
+    """The progress phase of one attachment's chunks. As text it is the line `fieldkit sync`
+    prints (id, kind and size: no file name, no caption, since a terminal's output can be
+    logged); the app reads `direction` and `name` to say "uploading photo.jpg" on screen."""
+
+    direction: str
+    name: str
+    attachment_id: str
+
+    def __new__(cls, text: str, direction: str, name: str, attachment_id: str) -> FileProgress:
+        made = super().__new__(cls, text)
+        made.direction, made.name, made.attachment_id = direction, name, attachment_id
+        return made
+
+
+def _label(store: Store, case_id: str, attachment_id: str, direction: str) -> FileProgress:
     """How a file is named in progress lines: id, kind and size (no file name, no caption)."""
     ent = store.entity(case_id, "attachment", attachment_id)
     fields = ent.fields if ent is not None else {}
     size = human_size(int(fields.get("size") or 0))
-    return f"attachment …{attachment_id[-8:]} ({fields.get('kind', 'file')}, {size})"
+    return FileProgress(
+        f"attachment …{attachment_id[-8:]} ({fields.get('kind', 'file')}, {size})",
+        direction,
+        str(fields.get("name") or fields.get("kind") or "file"),
+        attachment_id,
+    )
 
 
 def waiting_uploads(store: Store) -> list[tuple[str, str, int]]:
@@ -83,7 +110,7 @@ def waiting_uploads(store: Store) -> list[tuple[str, str, int]]:
 
 def waiting_chunks(store: Store) -> int:
     """Sealed chunks this laptop still has to upload."""
-    return sum(n for _, _, n in waiting_uploads(store))
+    return sum(n for _a, _b, n in waiting_uploads(store))
 
 
 def _mark_uploaded(store: Store, hashes: list[str]) -> None:
@@ -112,7 +139,7 @@ def upload(store: Store, client: Any, progress: ProgressFn | None = None) -> int
                     (attachment_id,),
                 )
             }
-        label = _label(store, case_id, attachment_id)
+        label = _label(store, case_id, attachment_id, "uploading")
         total = len(hashes)
         # Resume: the server may hold chunks whose acknowledgement this laptop never saw.
         todo = [h for h in hashes if h in pending]
@@ -126,7 +153,11 @@ def upload(store: Store, client: Any, progress: ProgressFn | None = None) -> int
                 json_body=True,
             )
             if response.status_code >= 400:
-                raise AttachmentError(f"{label}: the server refused it: {_detail(response)}")
+                raise AttachmentError(
+                    _("{label}: the server refused it: {detail}").format(
+                        label=label, detail=_detail(response)
+                    )
+                )
             _mark_uploaded(store, list(response.json()["present"]))
         with store.transaction() as conn:
             remaining = [
@@ -153,7 +184,9 @@ def upload(store: Store, client: Any, progress: ProgressFn | None = None) -> int
                 del data
                 if response.status_code >= 400:
                     raise AttachmentError(
-                        f"{label}: the server refused a chunk: {_detail(response)}"
+                        _("{label}: the server refused a chunk: {detail}").format(
+                            label=label, detail=_detail(response)
+                        )
                     )
                 sent.append(chunk_hash)
                 if len(sent) >= MARK_EVERY:
@@ -188,8 +221,8 @@ def download(store: Store, client: Any, att: Attachment, progress: ProgressFn | 
     need = missing(store, att)
     if not need:
         return 0
-    _, sealer = store.case_sealer(att.case_id)
-    label = _label(store, att.case_id, att.id)
+    _key_id, sealer = store.case_sealer(att.case_id)
+    label = _label(store, att.case_id, att.id, "downloading")
     total, done = len(att.chunks), len(att.chunks) - len(need)
     kept: list[tuple[str, str, str, int, bytes]] = []
 
@@ -211,14 +244,18 @@ def download(store: Store, client: Any, att: Attachment, progress: ProgressFn | 
             data = response.content
             if hashlib.sha256(data).hexdigest() != chunk_hash:
                 raise AttachmentError(
-                    f"{label}: chunk {index} from the server does not match its signed hash; "
-                    "refused (tampered)"
+                    _(
+                        "{label}: chunk {index} from the server does not match its signed "
+                        "hash; refused (tampered)"
+                    ).format(label=label, index=index)
                 )
             try:
                 sealer.open(data, chunk_aad(att.id, index))
             except CryptoError:
                 raise AttachmentError(
-                    f"{label}: chunk {index} does not open with the case key; refused"
+                    _("{label}: chunk {index} does not open with the case key; refused").format(
+                        label=label, index=index
+                    )
                 ) from None
             kept.append((chunk_hash, att.case_id, att.id, index, data))
             if len(kept) >= MARK_EVERY:

@@ -20,9 +20,12 @@ from typing import Any
 from fieldkit.changelog import Op, head_ops, uuid7
 from fieldkit.crypto import ed25519_public_from_bytes, verify_signature
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
 from . import outcome
+from .client import enroll
+from .enroll_check import check_enrollment
 
 CARRYOVER = "carryover"
 
@@ -52,7 +55,7 @@ def carriable(store: Store, device_id: str) -> list[Op]:
 def carry_over(store: Store, old_device: str) -> list[Carried]:
     """Write the old device's unaccepted ops again on this (new) device's chain."""
     if old_device == store.device_id:
-        raise FieldkitError("the profile still has its old device id; nothing was carried")
+        raise FieldkitError(_("the profile still has its old device id; nothing was carried"))
     ops = carriable(store, old_device)
     done: list[Carried] = []
     by_case: dict[str, list[dict[str, Any]]] = {}
@@ -132,8 +135,6 @@ def reenroll(
     """New device id and keys, the unaccepted ops carried over, then enroll with a fresh
     code. Returns the old device id and what was carried. If the enrollment fails the
     carried ops wait in the outbox; `fieldkit enroll URL CODE` (a new code) finishes."""
-    from .client import enroll
-    from .enroll_check import check_enrollment
 
     check_enrollment(store, url, code, insecure)
     outcome.check_own_chain(store)  # never carry a damaged chain

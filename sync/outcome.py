@@ -13,13 +13,14 @@ Exit codes (`fieldkit sync --help`, README):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from fieldkit.changelog import SIGNATURE_PROBLEM, Op, check_chain, parse_hlc, signatures_failing
 from fieldkit.crypto import ed25519_public_from_bytes, unb64, verify_signature
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _, ngettext
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
 EXIT_OK = 0
@@ -59,7 +60,7 @@ class LocalIntegrityError(FieldkitError):
 
 def op_date(op: Op) -> str:
     """The UTC date an op was written, from its hybrid clock."""
-    wall, _ = parse_hlc(op.hlc)
+    wall, _counter = parse_hlc(op.hlc)
     return datetime.fromtimestamp(wall / 1000, UTC).date().isoformat()
 
 
@@ -95,6 +96,10 @@ def check_own_chain(store: Store) -> int:
 
 
 def _check_receipt_anchor(store: Store, own: list[Op], by_seq: dict[int, str]) -> None:
+    # Local: pydantic (~0.2 s, -X importtime) would load with `fieldkit outbox` and the app's
+    # status line, which only read this module's counts.
+    from .protocol import receipt_message
+
     raw = store.meta("sync_receipt")
     pinned = store.meta("server_sign_pub")
     if not raw or not pinned:
@@ -102,7 +107,6 @@ def _check_receipt_anchor(store: Store, own: list[Op], by_seq: dict[int, str]) -
     try:
         receipt = json.loads(raw)
         seq, head = int(receipt["seq"]), str(receipt["head"])
-        from .protocol import receipt_message
 
         message = receipt_message(receipt["device_id"], seq, head, int(receipt["issued_ms"]))
         signed = verify_signature(
@@ -112,8 +116,11 @@ def _check_receipt_anchor(store: Store, own: list[Op], by_seq: dict[int, str]) -
         signed = False
     if not signed:
         raise LocalIntegrityError(
-            "the server's last receipt kept on this laptop does not verify: the profile was "
-            "altered; nothing was sent; run `fieldkit verify` and call your IT lead"
+            _(
+                "the server's last receipt kept on this laptop does not verify: the "
+                "profile was altered; nothing was sent; run `fieldkit verify` and "
+                "call your IT lead"
+            )
         )
     # A position this laptop holds only unacknowledged is a fork (a restored laptop), not
     # a rewrite: the server says so when it refuses those ops.
@@ -142,6 +149,7 @@ def _integrity_line(op: Op, problem: str) -> str:
 
 def retryable(store: Store) -> dict[str, str]:
     """Refused op id → cause, for refusals that can go away."""
+
     raw = store.meta(RETRYABLE_META)
     found: dict[str, str] = json.loads(raw) if raw else {}
     return found
@@ -161,8 +169,11 @@ def waiting_key_cases(store: Store) -> list[str]:
 
 def waiting_keys_line(count: int) -> str:
     """The one line that names cases waiting for their keys."""
-    cases = "1 case" if count == 1 else f"{count} cases"
-    return f"{cases} waiting for your supervisor's laptop to share their keys"
+    return ngettext(
+        "{n} case waiting for your supervisor's laptop to share their keys",
+        "{n} cases waiting for your supervisor's laptop to share their keys",
+        count,
+    ).format(n=count)
 
 
 # --- the outbox as a person reads it -------------------------------------------------
@@ -231,12 +242,16 @@ def status_line_head(store: Store) -> str:
     waiting, refused, keys = status_counts(store)
     parts = []
     if waiting:
-        parts.append(f"{waiting} change{'s' if waiting != 1 else ''} waiting to sync")
+        parts.append(
+            ngettext("{n} change waiting to sync", "{n} changes waiting to sync", waiting).format(
+                n=waiting
+            )
+        )
     if refused:
-        parts.append(f"✗ {refused} refused by the server (fieldkit outbox)")
+        parts.append(_("✗ {n} refused by the server (fieldkit outbox)").format(n=refused))
     if keys:
         parts.append(waiting_keys_line(keys))
-    return " · ".join(parts) if parts else "all changes synced"
+    return " · ".join(parts) if parts else _("all changes synced")
 
 
 def import_refusal(store: Store, assign: str | None) -> str | None:
@@ -252,3 +267,56 @@ def import_refusal(store: Store, assign: str | None) -> str | None:
         f"ask your supervisor to import the file with `--assign {assign or store.user}`; "
         "nothing was imported"
     )
+
+
+@dataclass
+class SyncSummary:
+    """What one sync did, for the summary table, `--json` and the app's status line."""
+
+    pushed: int = 0
+    duplicates: int = 0
+    waiting: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    quarantined_total: int = 0
+    pulled: int = 0
+    refused_from_server: list[dict[str, str]] = field(default_factory=list)
+    keys_received: int = 0
+    teams_sent: list[str] = field(default_factory=list)
+    team_problems: list[str] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    needs_resolution: int = 0
+    approvals_received: int = 0
+    returns_received: int = 0
+    approval_case_ids: list[str] = field(default_factory=list)
+    return_case_ids: list[str] = field(default_factory=list)
+    decisions_received: list[dict[str, str]] = field(default_factory=list)
+    supervision_received: int = 0
+    supervision_case_ids: list[str] = field(default_factory=list)
+    local_problems: list[str] = field(default_factory=list)
+    clock_offset_ms: int = 0
+    receipt_seq: int = 0
+    last_sync: str = ""
+    attachments_sent: int = 0
+    attachments_received: int = 0
+    attachment_chunks_waiting: int = 0
+    attachment_problems: list[str] = field(default_factory=list)
+    ops_checked: int = 0
+    retried: int = 0
+    waiting_keys: list[str] = field(default_factory=list)
+    keys_shared: list[dict[str, str]] = field(default_factory=list)
+    keys_not_shared: list[dict[str, str]] = field(default_factory=list)
+    duration_ms: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        """0 only when everything was sent and accepted (`outcome`)."""
+        if self.quarantined_total or self.waiting:
+            return EXIT_REFUSED
+        if self.attachment_chunks_waiting and self.attachment_problems:
+            return EXIT_OFFLINE  # the text is synced; attachment chunks wait
+        return EXIT_OK
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON for scripts: the outcome and exit code first, then every figure."""
+        code = self.exit_code
+        return {"outcome": OUTCOMES[code], "exit_code": code, **asdict(self)}

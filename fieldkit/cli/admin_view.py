@@ -12,10 +12,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from fieldkit.i18n import _
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 console = Console()
+err_console = Console(stderr=True)
 
 DbOption = Annotated[
     str | None,
@@ -30,16 +33,22 @@ DbOption = Annotated[
 DEFAULT_STALE_DAYS = 3
 
 
-def _when(ms: int | None) -> str:
+def when(ms: int | None) -> str:
     if ms is None:
-        return "never"
+        return _("never")
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _engine(db: str | None) -> Engine:
-    from fieldkit.cli.sync import _engine as named_engine
+def admin_engine(db: str | None, create: bool = False) -> Engine:
+    """The server database an admin command acts on; named on stderr, never made unasked."""
+    from fieldkit.sync.admin_view import (
+        admin_database,
+    )  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
-    engine: Engine = named_engine(db, False)
+    engine, shown = admin_database(db, create)
+    err_console.print(
+        _("database: {shown}").format(shown=shown), markup=False, highlight=False, soft_wrap=True
+    )
     return engine
 
 
@@ -49,17 +58,17 @@ def audit(
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
 ) -> None:
     """Enrollments (and refused ones, with the reason), revocations, refused ops, teams."""
-    from fieldkit.sync import admin
+    from fieldkit.sync import admin  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
-    events = admin.audit_events(_engine(db), limit)
+    events = admin.audit_events(admin_engine(db), limit)
     if as_json:
         sys.stdout.write(json.dumps(events, indent=2) + "\n")
         return
-    table = Table(title=f"audit: last {len(events)} events")
-    for column in ("when", "who", "what", "detail"):
+    table = Table(title=_("audit: last {n} events").format(n=len(events)))
+    for column in (_("when"), _("who"), _("what"), _("detail")):
         table.add_column(column)
     for e in events:
-        table.add_row(_when(e["at_ms"]), escape(e["actor"]), e["action"], escape(e["detail"]))
+        table.add_row(when(e["at_ms"]), escape(e["actor"]), e["action"], escape(e["detail"]))
     console.print(table)
 
 
@@ -74,11 +83,13 @@ def sync_health(
     """Per laptop: last sync, changes waiting, refused, cases waiting for keys, gone quiet."""
     from sqlalchemy import select
 
-    from fieldkit.sync.admin_view import sync_health as health
-    from fieldkit.sync.models import SETTINGS
-    from fieldkit.sync.protocol import now_ms
+    from fieldkit.sync.admin_view import (
+        sync_health as health,
+    )  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
+    from fieldkit.sync.models import SETTINGS  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
+    from fieldkit.sync.protocol import now_ms  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
-    engine = _engine(db)
+    engine = admin_engine(db)
     if days is None:
         with engine.connect() as conn:
             row = conn.execute(select(SETTINGS.c.value).where(SETTINGS.c.key == "stale_days"))
@@ -88,15 +99,26 @@ def sync_health(
     if as_json:
         sys.stdout.write(json.dumps({"stale_days": days, "devices": rows}, indent=2) + "\n")
         return
-    table = Table(title=f"sync health ({len(rows)} laptops; quiet after {days} days)")
-    for column in ("device", "user", "last sync", "outcome", "waiting", "refused", "keys", ""):
+    table = Table(
+        title=_("sync health ({n} laptops; quiet after {days} days)").format(n=len(rows), days=days)
+    )
+    for column in (
+        _("device"),
+        _("user"),
+        _("last sync"),
+        _("outcome"),
+        _("waiting"),
+        _("refused"),
+        _("keys"),
+        "",
+    ):
         table.add_column(column)
     for r in rows:
         flag = "revoked" if r["revoked"] else ("[red]not seen[/]" if r["stale"] else "")
         table.add_row(
             r["device"],
             escape(r["user"]),
-            _when(r["last_sync_ms"]),
+            when(r["last_sync_ms"]),
             r["outcome"] or "-",
             "-" if r["waiting"] is None else str(r["waiting"]),
             str(r["refused"]),

@@ -18,7 +18,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from fieldkit import services
+from fieldkit.acknowledgements import record_acknowledgement
+from fieldkit.attachments import Attachment, attachments_of, find, human_size, is_local, opened_copy
+from fieldkit.attachments import attach as attach_file
+from fieldkit.cli.base import ctx_of
+from fieldkit.cli.practice import policy_for
+from fieldkit.contacts import add_contact, contacts_of, parse_notes_input
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
+from fieldkit.record_verify import read_stamp, verify_stamp
 from fieldkit.services import Store
 
 console = Console()
@@ -29,8 +37,6 @@ contact_app = typer.Typer(
 
 
 def _store(ctx: typer.Context) -> Store:
-    from fieldkit.cli.base import ctx_of
-
     return services.open_store(ctx_of(ctx).path)
 
 
@@ -40,7 +46,11 @@ def _day(value: str | None, option: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise FieldkitError(f"{option} {value!r} is not a date; write YYYY-MM-DD") from None
+        raise FieldkitError(
+            _("{option} {value} is not a date; write YYYY-MM-DD").format(
+                option=option, value=repr(value)
+            )
+        ) from None
 
 
 def read_text_input(source: str | None, what: str) -> str | None:
@@ -53,21 +63,27 @@ def read_text_input(source: str | None, what: str) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FieldkitError(f"{what}: no such file {path}") from None
+        raise FieldkitError(_("{what}: no such file {path}").format(what=what, path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise FieldkitError(f"{what}: cannot read {path} ({exc})") from None
+        raise FieldkitError(
+            _("{what}: cannot read {path} ({exc})").format(what=what, path=path, exc=exc)
+        ) from None
 
 
 def _prompt(label: str) -> str:
     """One line typed at the terminal (never echoed into argv or history)."""
     if not sys.stdin.isatty():
         raise FieldkitError(
-            f"{label.lower()} is needed: type it at the prompt, or put it in the notes input"
+            _("{label} is needed: type it at the prompt, or put it in the notes input").format(
+                label=label.lower()
+            )
         )
     try:
         return str(typer.prompt(label))
     except (EOFError, KeyboardInterrupt, typer.Abort):
-        raise FieldkitError(f"no {label.lower()} given; nothing was recorded") from None
+        raise FieldkitError(
+            _("no {label} given; nothing was recorded").format(label=label.lower())
+        ) from None
 
 
 def clean(text: str) -> str:
@@ -98,17 +114,15 @@ def contact_add(
     ] = None,
 ) -> None:
     """Record a collateral contact (signed; a correction is a new contact)."""
-    from fieldkit.contacts import add_contact, parse_notes_input
-
     day = _day(on, "--date")
     text = read_text_input(notes, "--notes")
     who: str | None = None
     if text is not None:
         who, body = parse_notes_input(text)
     else:
-        body = _prompt("Notes")
+        body = _prompt(_("Notes"))
     if who is None:
-        who = _prompt("Who (name, where they work)")
+        who = _prompt(_("Who (name, where they work)"))
     store = _store(ctx)
     try:
         contact_id = add_contact(
@@ -123,7 +137,11 @@ def contact_add(
         )
     finally:
         store.close()
-    console.print(f"Recorded contact {contact_id} on case {case_id}.")
+    console.print(
+        _("Recorded contact {contact_id} on case {case_id}.").format(
+            contact_id=contact_id, case_id=case_id
+        )
+    )
 
 
 @contact_app.command("list")
@@ -132,8 +150,6 @@ def contact_list(
     case_id: Annotated[str, typer.Argument(help="Case id.")],
 ) -> None:
     """The case's collateral contacts, newest first."""
-    from fieldkit.contacts import contacts_of
-
     store = _store(ctx)
     try:
         case = services.load_case(store, case_id)
@@ -141,8 +157,10 @@ def contact_list(
     finally:
         store.close()
     names = {p.id: p.name for p in case.people}
-    table = Table(title=f"{len(found)} collateral contacts on case {case_id}")
-    for column in ("date", "kind", "who", "role", "children", "notes"):
+    table = Table(
+        title=_("{n} collateral contacts on case {case_id}").format(n=len(found), case_id=case_id)
+    )
+    for column in (_("date"), _("kind"), _("who"), _("role"), _("children"), _("notes")):
         table.add_column(column)
     for c in found:
         table.add_row(
@@ -157,8 +175,6 @@ def contact_list(
 
 
 def _policy(store: Store) -> object:
-    from fieldkit.cli.practice import policy_for
-
     return policy_for(None, store.meta("policy"))
 
 
@@ -186,17 +202,15 @@ def attach(
     ] = False,
 ) -> None:
     """Attach a file to a case, a visit or a safety plan (encrypted, signed)."""
-    from fieldkit.attachments import attach as attach_file
-    from fieldkit.attachments import find, human_size
 
     if visit and plan:
-        raise FieldkitError("attach to a visit or to a plan, not both")
+        raise FieldkitError(_("attach to a visit or to a plan, not both"))
     target, target_id = (
         ("visit", visit) if visit else ("safety_plan", plan) if plan else ("case", None)
     )
     text = read_text_input(caption, "--caption")
     if text is None:
-        text = _prompt("Caption") if sys.stdin.isatty() else ""
+        text = _prompt(_("Caption")) if sys.stdin.isatty() else ""
     store = _store(ctx)
     try:
         profile = _policy(store)
@@ -217,8 +231,10 @@ def attach(
     for att in described:
         what = "original of " + str(att.original_of) if att.original_of else att.kind
         console.print(
-            f"Attached {att.id} ({what}, {human_size(att.size)}) to case {case_id}; "
-            "it is encrypted and syncs separately from the text."
+            _(
+                "Attached {id} ({what}, {human_size}) to case {case_id}; it is "
+                "encrypted and syncs separately from the text."
+            ).format(id=att.id, what=what, human_size=human_size(att.size), case_id=case_id)
         )
 
 
@@ -239,8 +255,6 @@ def attachments_cmd(
     ] = False,
 ) -> None:
     """List a case's attachments (size, kind, caption), or open one on request."""
-    from fieldkit.attachments import attachments_of, find, human_size, is_local, opened_copy
-
     store = _store(ctx)
     try:
         wanted = [find(store, case_id, open_id)] if open_id is not None else []
@@ -248,18 +262,20 @@ def attachments_cmd(
             wanted = [a for a in attachments_of(store, case_id)]
         fetched = _fetch(store, [a for a in wanted if not is_local(store, a)])
         if fetched:
-            console.print(f"Downloaded {fetched} attachment(s) from the server.")
+            console.print(
+                _("Downloaded {fetched} attachment(s) from the server.").format(fetched=fetched)
+            )
         if open_id is not None:
             with opened_copy(store, case_id, open_id) as path:
                 _show_file(path)
-            console.print("The decrypted copy was removed.")
+            console.print(_("The decrypted copy was removed."))
             return
         found = attachments_of(store, case_id)
         rows = [(a, is_local(store, a)) for a in found]
     finally:
         store.close()
-    table = Table(title=f"{len(rows)} attachments on case {case_id}")
-    for column in ("id", "kind", "size", "on", "caption", "here"):
+    table = Table(title=_("{n} attachments on case {case_id}").format(n=len(rows), case_id=case_id))
+    for column in (_("id"), _("kind"), _("size"), _("on"), _("caption"), _("here")):
         table.add_column(column)
     for att, here in rows:
         on = "case" if att.target == "case" else f"{att.target.replace('_', ' ')} {att.target_id}"
@@ -269,20 +285,19 @@ def attachments_cmd(
             human_size(att.size),
             escape(clean(on)),
             escape(clean(att.caption or att.name)),
-            "yes" if here else "on the server",
+            _("yes") if here else _("on the server"),
         )
     console.print(table)
 
 
 def _fetch(store: Store, wanted: list[object]) -> int:
     """Download attachments on demand, chunk by chunk, with a progress bar per file."""
+    from fieldkit.sync.attachment_sync import download  # local: httpx/pydantic, ~0.4 s of start-up
+    from fieldkit.sync.transport import SyncClient  # local: httpx/pydantic, ~0.4 s of start-up
+
     if not wanted:
         return 0
     from rich.progress import BarColumn, Progress, TaskID, TextColumn
-
-    from fieldkit.attachments import Attachment
-    from fieldkit.sync.attachment_sync import download
-    from fieldkit.sync.client import SyncClient
 
     with (
         SyncClient(store) as client,
@@ -316,7 +331,7 @@ def _show_file(path: Path) -> None:
     opener = shutil.which("xdg-open") or shutil.which("open")
     if opener:
         subprocess.run([opener, str(path)], check=False, timeout=30)  # noqa: S603
-    console.print(f"Decrypted copy: {escape(str(path))}")
+    console.print(_("Decrypted copy: {path}").format(path=escape(str(path))))
     if sys.stdin.isatty():
         with contextlib.suppress(EOFError, KeyboardInterrupt):
             input("Press Enter when you have finished with it… ")
@@ -349,14 +364,12 @@ def acknowledge(
     ] = None,
 ) -> None:
     """Record a caregiver's acknowledgement of a safety or service plan (SA-5, PL-6)."""
-    from fieldkit.acknowledgements import record_acknowledgement
-
     if kind not in PLAN_OPTION:
-        raise FieldkitError(f"--kind {kind!r}: safety or service")
+        raise FieldkitError(_("--kind {kind}: safety or service").format(kind=repr(kind)))
     typed = read_text_input(name, "--name")
     typed = typed.strip().splitlines()[0] if typed and typed.strip() else None
     if typed is None:
-        typed = _prompt("Name as the caregiver gave it")
+        typed = _prompt(_("Name as the caregiver gave it"))
     store = _store(ctx)
     try:
         ack_id = record_acknowledgement(
@@ -371,7 +384,11 @@ def acknowledge(
         )
     finally:
         store.close()
-    console.print(f"Recorded acknowledgement {ack_id} on case {case_id}.")
+    console.print(
+        _("Recorded acknowledgement {ack_id} on case {case_id}.").format(
+            ack_id=ack_id, case_id=case_id
+        )
+    )
 
 
 def family_copy(
@@ -382,44 +399,80 @@ def family_copy(
     ],
     plan: Annotated[str, typer.Option("--plan", help="Plan id (default: plan).")] = "plan",
     kind: Annotated[str, typer.Option("--kind", help="safety or service plan.")] = "safety",
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language",
+            help="The family's language: en, fr or es (default: yours). Names and the "
+            "plan's own words are printed as written.",
+        ),
+    ] = None,
 ) -> None:
     """The family's copy of a plan as a plain-language PDF, only where you name it."""
-    from fieldkit.family_copy import write_family_copy
+    from fieldkit import i18n
+    from fieldkit.family_copy import write_family_copy  # local: reportlab, ~60 ms of start-up
 
     if kind not in PLAN_OPTION:
-        raise FieldkitError(f"--kind {kind!r}: safety or service")
+        raise FieldkitError(_("--kind {kind}: safety or service").format(kind=repr(kind)))
+    family = i18n.language() if language is None else i18n.normalise(language)
+    if family is None:
+        raise FieldkitError(
+            _("--language {code}: choose one of {choices}").format(
+                code=repr(language), choices=", ".join(i18n.LANGUAGES)
+            )
+        )
     store = _store(ctx)
     try:
-        write_family_copy(store, case_id, PLAN_OPTION[kind], plan, out)
+        write_family_copy(store, case_id, PLAN_OPTION[kind], plan, out, family)
     finally:
         store.close()
-    console.print(f"Wrote the family's copy to {escape(str(out))}")
+    console.print(
+        _("Wrote the family's copy in {language} to {out}").format(
+            language=i18n.LANGUAGES[family], out=escape(str(out))
+        )
+    )
 
 
 def verify_record(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A visit record PDF printed by fieldkit.")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+    server: Annotated[
+        bool,
+        typer.Option(
+            "--server",
+            help="Ask the agency server (an auditor's, a supervisor's or an admin's enrolled "
+            "profile): it checks the op log's hashes, never the content.",
+        ),
+    ] = False,
 ) -> None:
     """Check a printed visit record against the signed log: unchanged, amended or unknown."""
     import json
 
-    from fieldkit.record_verify import read_stamp, verify_stamp
+    # local: the sync client (httpx, pydantic) is ~0.4 s of every command's start-up
+    from fieldkit.services.sync import verify_record_on_server
 
     stamp = read_stamp(file)
     store = _store(ctx)
     try:
-        verdict = verify_stamp(store, stamp)
+        verdict = verify_record_on_server(store, stamp) if server else verify_stamp(store, stamp)
     finally:
         store.close()
     if as_json:
         sys.stdout.write(json.dumps(verdict.to_json(), indent=2) + "\n")
     else:
         mark = {"unchanged": "✓", "amended": "!", "unknown": "✗"}[verdict.status]
-        console.print(f"{mark} {verdict.status}: {escape(verdict.message)}")
+        status = {"unchanged": _("unchanged"), "amended": _("amended"), "unknown": _("unknown")}
+        console.print(f"{mark} {status[verdict.status]}: {escape(verdict.message)}")
         for add in verdict.addenda:
+            if "received_at" in add:  # from the server: ids and times, never text
+                line = _("{kind} {id} by {author}, received {at}").format(
+                    kind=add["kind"], id=add["id"], author=add["author"], at=add["received_at"]
+                )
+                console.print(f"  {escape(clean(line))}")
+                continue
             line = f"{add.get('date')} {add.get('author', '')}: {add.get('text', '')}"
-            console.print(f"  addendum {escape(clean(line))}")
+            console.print(_("  addendum {clean}").format(clean=escape(clean(line))))
     if verdict.status == "unknown":
         raise typer.Exit(1)
 

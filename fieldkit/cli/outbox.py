@@ -16,11 +16,26 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
+from rich.table import Table
 
 from fieldkit import services
+from fieldkit.cli.base import ctx_of
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _
+from fieldkit.sync.outcome import (
+    EXIT_ERROR,
+    OUTCOMES,
+    SyncSummary,
+    outbox_items,
+    status_counts,
+    waiting_key_cases,
+    waiting_keys_line,
+)
+from fieldkit.text import safe
 
 console = Console()
+PHASES = {"verify": N_("Verify"), "push": N_("Push"), "pull": N_("Pull")}
+"""The sync's phases as its progress bar names them."""
 err_console = Console(stderr=True)
 
 outbox_app = typer.Typer(
@@ -30,16 +45,12 @@ outbox_app = typer.Typer(
 
 
 def _path(ctx: typer.Context) -> Path:
-    from fieldkit.cli.base import ctx_of
-
     path: Path = ctx_of(ctx).path
     return path
 
 
 def _counts(path: Path) -> dict[str, Any]:
     """What waits on this laptop, for the JSON of a failed sync (None where unknown)."""
-    from fieldkit.sync.outcome import status_counts
-
     try:
         store = services.open_store(path)
     except FieldkitError:
@@ -59,8 +70,7 @@ def run_sync_command(
     retry_all: bool = False,
 ) -> None:
     """Run one sync as `fieldkit sync` does; exit with the code its outcome names."""
-    from fieldkit.services.sync import run_sync
-    from fieldkit.sync.outcome import EXIT_ERROR, OUTCOMES
+    from fieldkit.services.sync import run_sync  # local: httpx/pydantic, ~0.4 s of start-up
 
     try:
         store = services.open_store(path)
@@ -79,7 +89,9 @@ def run_sync_command(
 
                     def progress(phase: str, done: int, total: int | None) -> None:
                         if phase not in tasks:
-                            tasks[phase] = bar.add_task(phase.capitalize(), total=total)
+                            tasks[phase] = bar.add_task(
+                                _(PHASES.get(phase, phase.capitalize())), total=total
+                            )
                         bar.update(tasks[phase], completed=done, total=total)
 
                     summary = run_sync(store, progress, retry_all=retry_all)
@@ -101,8 +113,10 @@ def run_sync_command(
     if summary.exit_code:
         if not as_json:
             errors.print(
-                f"fieldkit: not everything was accepted: {summary.quarantined_total} refused, "
-                f"{summary.waiting} waiting; `fieldkit outbox` lists them",
+                _(
+                    "fieldkit: not everything was accepted: {quarantined_total} refused, "
+                    "{waiting} waiting; `fieldkit outbox` lists them"
+                ).format(quarantined_total=summary.quarantined_total, waiting=summary.waiting),
                 markup=False,
                 highlight=False,
             )
@@ -117,7 +131,6 @@ def outbox(
     """What is waiting to sync, and every change the server refused, with its reason."""
     if ctx.invoked_subcommand is not None:
         return
-    from fieldkit.sync.outcome import outbox_items, waiting_key_cases, waiting_keys_line
 
     store = services.open_store(_path(ctx))
     try:
@@ -140,21 +153,29 @@ def outbox(
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
     console.print(
-        f"{len(waiting)} change(s) waiting to sync, {len(refused)} refused by the server; "
-        f"last sync {last or 'never'}"
+        _("{n} change(s) waiting to sync, {n2} refused by the server; last sync {last}").format(
+            n=len(waiting), n2=len(refused), last=last or _("never")
+        )
     )
     for item in waiting:
-        console.print(f"waiting  {escape(item.label)}  op {item.op_id}")
-    for item in refused:
-        later = "sent again once that changes" if item.retryable else "kept for good"
         console.print(
-            f"[red]refused[/]  {escape(item.label)}  op {item.op_id}: "
-            f"{escape(item.reason)} ({later})"
+            _("waiting  {label}  op {op_id}").format(label=escape(item.label), op_id=item.op_id)
+        )
+    for item in refused:
+        later = _("sent again once that changes") if item.retryable else _("kept for good")
+        console.print(
+            _("[red]refused[/]  {label}  op {op_id}: {reason} ({later})").format(
+                label=escape(item.label), op_id=item.op_id, reason=escape(item.reason), later=later
+            )
         )
     if keys:
-        console.print(f"[yellow]![/] {waiting_keys_line(len(keys))}: {', '.join(keys)}")
+        console.print(
+            _("[yellow]![/] {waiting_keys_line}: {keys}").format(
+                waiting_keys_line=waiting_keys_line(len(keys)), keys=", ".join(keys)
+            )
+        )
     if any(i.retryable for i in refused):
-        console.print("`fieldkit outbox retry` sends the refused changes that may now pass.")
+        console.print(_("`fieldkit outbox retry` sends the refused changes that may now pass."))
 
 
 @outbox_app.command("retry")
@@ -169,6 +190,138 @@ def retry(
     Changes refused for good (altered or forged) stay quarantined with their reason.
     Exit codes as `fieldkit sync`.
     """
-    from fieldkit.cli.sync import _print_summary
+    run_sync_command(_path(ctx), as_json, print_summary, err_console, retry_all=True)
 
-    run_sync_command(_path(ctx), as_json, _print_summary, err_console, retry_all=True)
+
+def print_summary(summary: SyncSummary) -> None:
+    """The summary table of one sync, then a line per refusal, decision and problem."""
+    table = Table(title=_("Sync"), show_header=False)
+    table.add_column(_("what"))
+    table.add_column(_("count"), justify="right")
+    table.add_row(_("pushed"), str(summary.pushed))
+    if summary.duplicates:
+        table.add_row(_("already on the server"), str(summary.duplicates))
+    table.add_row(_("pulled"), str(summary.pulled))
+    table.add_row(_("case keys received"), str(summary.keys_received))
+    table.add_row(_("conflicts to look at"), str(len(summary.conflicts)))
+    table.add_row("  " + _("of which need a person to resolve"), str(summary.needs_resolution))
+    table.add_row(
+        _("approvals received"), _with_cases(summary.approvals_received, summary.approval_case_ids)
+    )
+    table.add_row(
+        _("returned for changes"), _with_cases(summary.returns_received, summary.return_case_ids)
+    )
+    table.add_row(
+        _("supervision sessions received"),
+        _with_cases(summary.supervision_received, summary.supervision_case_ids),
+    )
+    table.add_row(_("rejected this sync"), str(len(summary.rejected)))
+    if summary.retried:
+        table.add_row(_("refused before, sent again"), str(summary.retried))
+    table.add_row(_("still waiting to sync"), str(summary.waiting))
+    console.print(table)
+    for item in summary.rejected:
+        later = (
+            _("it is sent again once that changes")
+            if item.get("retryable") == "yes"
+            else _("for good")
+        )
+        console.print(
+            _("[red]rejected[/] op {op_id}: {reason} (kept, quarantined; {later})").format(
+                op_id=safe(item["op_id"]), reason=safe(item["reason"]), later=later
+            )
+        )
+    for item in summary.keys_shared:
+        console.print(
+            _("[green]key shared[/] case {case_id} with {user}").format(
+                case_id=item["case_id"], user=escape(item["user"])
+            )
+        )
+    for item in summary.keys_not_shared:
+        console.print(
+            _("[yellow]waiting for a key[/] {user} on case {case_id}: {why}").format(
+                user=escape(item["user"]), case_id=item["case_id"], why=escape(item["why"])
+            )
+        )
+    if summary.waiting_keys:
+        console.print(
+            _("[yellow]![/] {waiting_keys_line}").format(
+                waiting_keys_line=waiting_keys_line(len(summary.waiting_keys))
+            )
+        )
+    for item in summary.decisions_received:
+        colour = "green" if item["decision"] in ("approved", "confirmed") else "yellow"
+        line = _("case {case_id} {target} {target_id} by {who}").format(
+            case_id=item["case_id"],
+            target=item["target"],
+            target_id=item["target_id"],
+            who=item["by"],
+        ) + (f": {item['comment']}" if item["comment"] else "")
+        decision = _(DECISION_WORDS[item["decision"]]) if item["decision"] in DECISION_WORDS else ""
+        console.print(f"[{colour}]{safe(decision or item['decision'])}[/] {safe(line)}")
+    for conflict in summary.conflicts:
+        label = _("needs resolution") if conflict["needs_resolution"] else _("kept both versions")
+        console.print(
+            _("[yellow]conflict[/] case {case_id} {entity} {entity_id}.{field}: {label}").format(
+                case_id=conflict["case_id"],
+                entity=conflict["entity"],
+                entity_id=conflict["entity_id"],
+                field=conflict["field"],
+                label=label,
+            )
+        )
+    for line in summary.team_problems + summary.local_problems:
+        console.print(_("[yellow]![/] {line}").format(line=safe(line)))
+    for item in summary.refused_from_server:
+        console.print(
+            _("[red]not merged[/] op {op_id}: {reason}").format(
+                op_id=safe(item["op_id"]), reason=safe(item["reason"])
+            )
+        )
+    if abs(summary.clock_offset_ms) > 10 * 60 * 1000:
+        hours = summary.clock_offset_ms / 3_600_000
+        console.print(
+            _("[yellow]![/] this laptop's clock is {hours:.1f} h off the server's").format(
+                hours=abs(hours)
+            )
+        )
+    if summary.attachments_sent or summary.attachments_received:
+        console.print(
+            _("attachments: {attachments_sent} uploaded, {attachments_received} downloaded").format(
+                attachments_sent=summary.attachments_sent,
+                attachments_received=summary.attachments_received,
+            )
+        )
+    for line in summary.attachment_problems:
+        console.print(_("[yellow]![/] attachments: {line}").format(line=escape(line)))
+    if summary.quarantined_total:
+        console.print(
+            _(
+                "{quarantined_total} change(s) refused by the server are kept on "
+                "this laptop: `fieldkit outbox` lists them"
+            ).format(quarantined_total=summary.quarantined_total)
+        )
+    if any(item.get("cause") == "fork" for item in summary.rejected):
+        console.print(
+            _(
+                "[yellow]![/] this laptop's chain forks from the server's (restored "
+                "from a backup?): ask your IT lead for a code and run `fieldkit "
+                "enroll URL CODE --new-device`; nothing is lost"
+            )
+        )
+    if summary.exit_code == 0:
+        console.print(_("Everything on this laptop was sent and accepted."))
+
+
+DECISION_WORDS = {
+    "approved": N_("approved"),
+    "returned": N_("returned"),
+    "rejected": N_("rejected"),
+    "confirmed": N_("confirmed"),
+    "disputed": N_("disputed"),
+}
+"""A supervisor's decision in words (the summary's JSON keeps the id)."""
+
+
+def _with_cases(count: int, case_ids: list[str]) -> str:
+    return f"{count} ({', '.join(case_ids)})" if case_ids else str(count)

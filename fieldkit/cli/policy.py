@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from fieldkit import services
+from fieldkit.cli.base import ctx_of
+from fieldkit.i18n import _
 from fieldkit.practice import PolicyProfile
 from fieldkit.services import policies
 
@@ -44,8 +46,6 @@ def _print(doc: dict[str, object]) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add `fieldkit policy` to the CLI."""
-    from fieldkit.cli.base import ctx_of
-
     app.add_typer(policy_app, name="policy")
 
     @policy_app.command("show")
@@ -80,6 +80,8 @@ def register(app: typer.Typer) -> None:
         finally:
             store.close()
         console.print(
-            f"Policy profile set to {escape(str(doc['policy']))} ({escape(profile.title)})",
+            _("Policy profile set to {policy} ({title})").format(
+                policy=escape(str(doc["policy"])), title=escape(profile.title)
+            ),
             highlight=False,
         )

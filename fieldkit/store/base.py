@@ -21,6 +21,7 @@ from fieldkit.crypto import (
     hkdf,
 )
 from fieldkit.errors import StoreError, StoreLocked
+from fieldkit.i18n import _
 from fieldkit.integrity import AUTHENTICATED_META, RECORD_KEY, SealedSettings
 from fieldkit.store.schema import store_error
 
@@ -140,8 +141,10 @@ class StoreBase:
         if raw is None:
             if slot_v >= 2:
                 raise StoreError(
-                    f"{self.path.name}: the sealed settings record is missing, so the "
-                    "profile was altered outside fieldkit; restore it from a backup"
+                    _(
+                        "{name}: the sealed settings record is missing, so the profile was "
+                        "altered outside fieldkit; restore it from a backup"
+                    ).format(name=self.path.name)
                 )
             settings = SealedSettings.from_clear(self._clear_meta(), self._clear_devices())
             self._write_settings(settings)
@@ -150,8 +153,10 @@ class StoreBase:
             return SealedSettings.from_bytes(self._secrets.open(bytes.fromhex(raw), RECORD_AAD))
         except (CryptoError, ValueError, KeyError, TypeError) as exc:
             raise StoreError(
-                f"{self.path.name}: the sealed settings record does not open, so the "
-                "profile was altered outside fieldkit; restore it from a backup"
+                _(
+                    "{name}: the sealed settings record does not open, so the profile "
+                    "was altered outside fieldkit; restore it from a backup"
+                ).format(name=self.path.name)
             ) from exc
 
     def _write_settings(self, settings: SealedSettings) -> None:
@@ -221,7 +226,7 @@ class StoreBase:
         """This device's X25519 key (case keys are wrapped to it)."""
         raw = self._secret("device_box_key")
         if raw is None:
-            raise StoreError("this profile has no device key")
+            raise StoreError(_("this profile has no device key"))
         return X25519PrivateKey.from_private_bytes(raw)
 
     @property

@@ -12,6 +12,7 @@ from fieldkit.crypto import (
     random_key,
 )
 from fieldkit.errors import StoreError
+from fieldkit.i18n import _
 from fieldkit.store.base import StoreBase, _ClearSealer
 
 
@@ -29,7 +30,9 @@ class CaseKeyStore(StoreBase):
             ).fetchone()
         if row is None:
             if not create:
-                raise StoreError(f"no key for case {case_id} on this device")
+                raise StoreError(
+                    _("no key for case {case_id} on this device").format(case_id=case_id)
+                )
             key = random_key()
             key_id = f"{case_id}#{uuid7()[:13]}"
             self.put_case_key(case_id, key_id, key)
@@ -59,5 +62,5 @@ class CaseKeyStore(StoreBase):
                 "SELECT key_id, wrapped FROM case_keys WHERE case_id=?", (case_id,)
             ).fetchone()
         if row is None:
-            raise StoreError(f"no key for case {case_id} on this device")
+            raise StoreError(_("no key for case {case_id} on this device").format(case_id=case_id))
         return row[0], self._case_wrap.open(row[1], aad_for("case_keys", "wrapped", case_id))

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from fieldkit.errors import ProfileMissing, StoreError
+from fieldkit.i18n import _
 
 SCHEMA_VERSION = 1
 
@@ -60,7 +61,9 @@ def connect(path: Path) -> sqlite3.Connection:
 def open_existing(path: Path) -> sqlite3.Connection:
     """A connection to an existing profile file (never creates one)."""
     if not path.exists():
-        raise ProfileMissing(f"no fieldkit profile at {path}; create one with `fieldkit init`")
+        raise ProfileMissing(
+            _("no fieldkit profile at {path}; create one with `fieldkit init`").format(path=path)
+        )
     try:
         conn = sqlite3.connect(
             f"file:{path}?mode=rw",
@@ -77,7 +80,7 @@ def open_existing(path: Path) -> sqlite3.Connection:
             != 1
         ):
             conn.close()
-            raise StoreError(f"{path} is not a fieldkit profile")
+            raise StoreError(_("{path} is not a fieldkit profile").format(path=path))
         columns = {r[1] for r in conn.execute("PRAGMA table_info(entities)")}
         if "view" not in columns:  # a profile made before entity views were kept
             conn.execute("ALTER TABLE entities ADD COLUMN view BLOB")
@@ -90,14 +93,20 @@ def store_error(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return StoreError(
-            f"the profile {path.name} is in use by another fieldkit; close it and try again"
+            _("the profile {name} is in use by another fieldkit; close it and try again").format(
+                name=path.name
+            )
         )
     if "full" in text:
-        return StoreError("the disk is full: nothing was saved; free some space and try again")
+        return StoreError(_("the disk is full: nothing was saved; free some space and try again"))
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return StoreError(
-            f"{path} is damaged or is not a fieldkit profile; restore it from a backup"
+            _("{path} is damaged or is not a fieldkit profile; restore it from a backup").format(
+                path=path
+            )
         )
     if "readonly" in text or "unable to open" in text:
-        return StoreError(f"cannot write to {path}; check its permissions and free space")
-    return StoreError(f"the profile store failed ({exc}); nothing was saved")
+        return StoreError(
+            _("cannot write to {path}; check its permissions and free space").format(path=path)
+        )
+    return StoreError(_("the profile store failed ({exc}); nothing was saved").format(exc=exc))

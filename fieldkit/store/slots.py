@@ -29,6 +29,7 @@ from fieldkit.crypto import (
 )
 from fieldkit.errors import StoreError
 from fieldkit.hardening import private_file
+from fieldkit.i18n import _
 from fieldkit.integrity import RECORD_KEY, SealedSettings
 from fieldkit.store.base import RECORD_AAD, StoreBase, _utcnow
 from fieldkit.store.schema import SCHEMA_VERSION, connect, open_existing
@@ -55,9 +56,11 @@ class SlotStore(StoreBase):
         benchmark's baseline only; no command offers it and `verify` fails on it.
         """
         if path.exists():
-            raise StoreError(f"a profile already exists at {path}; open it or choose another")
+            raise StoreError(
+                _("a profile already exists at {path}; open it or choose another").format(path=path)
+            )
         if not passphrase:
-            raise StoreError("the passphrase is empty; choose one of at least 8 characters")
+            raise StoreError(_("the passphrase is empty; choose one of at least 8 characters"))
         private_file(path)  # 0600 in a 0700 directory, before SQLite creates it
         master = random_key()
         conn = connect(path)
@@ -177,7 +180,7 @@ class SlotStore(StoreBase):
     def change_passphrase(self, new_passphrase: str, argon: dict[str, int] | None = None) -> None:
         """Rewrap the master key under a new passphrase; no data is re-encrypted."""
         if not new_passphrase:
-            raise StoreError("the new passphrase is empty; nothing changed")
+            raise StoreError(_("the new passphrase is empty; nothing changed"))
         slot = passphrase_slot(self._require_master(), new_passphrase, argon)
         with self.transaction():
             self._conn.execute("DELETE FROM key_slots WHERE kind='passphrase'")

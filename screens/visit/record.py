@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.visit.addendum import AddendumDialog
 from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,7 +16,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
+from fieldkit.services import visits
 from fieldkit.text import safe
+from fieldkit.visit_record import record_from_stored
+from fieldkit.visit_render import names_of, visit_text
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -63,13 +67,15 @@ class VisitRecordScreen(Screen[None]):
     @guarded
     def load(self) -> None:
         """The visit's fields, signature state and addenda."""
-        from fieldkit.services import visits
-
         store = cast("FieldkitApp", self.app).store
         if store is not None:
             self.post_message(
                 self.RecordLoaded(visits.visit_record(store, self.case.id, self.visit_id))
             )
+
+    def after_sync(self) -> None:
+        """A sync may have brought the server's receipt time (or an addendum): read again."""
+        self.load()
 
     @on(RecordLoaded)
     def _loaded(self, event: RecordLoaded) -> None:
@@ -77,12 +83,16 @@ class VisitRecordScreen(Screen[None]):
 
     def _describe(self, stored: dict[str, Any]) -> str:
         """The signed state, the record through the one visit renderer, then the addenda."""
-        from fieldkit.visit_record import record_from_stored
-        from fieldkit.visit_render import names_of, visit_text
 
         record = record_from_stored(self.case.id, self.visit_id, stored["fields"])
         state = "✓ SIGNED (read-only)" if stored["signed"] else "not signed (imported history)"
+        from fieldkit.evidence import timeline
+
         lines = [state, visit_text(record, names_of(self.case))]
+        if stored["signed"]:  # time evidence: the laptop clock's times, the server's receipt
+            lines.append("When this record was made")
+            times = timeline(stored["fields"], stored["received_at"])
+            lines += [f"  {label}: {when}" for label, when in times]
         for a in stored["addenda"]:
             lines.append(f"ADDENDUM {a.get('date')} by {a.get('author')}: {a.get('text')}")
         return "\n".join(lines)
@@ -93,8 +103,6 @@ class VisitRecordScreen(Screen[None]):
 
     def action_addendum(self) -> None:
         """A correction to the record, kept beside it."""
-        from fieldkit.screens.visit.addendum import AddendumDialog
-
         self.app.push_screen(AddendumDialog(), self._addendum_written)
 
     def _addendum_written(self, text: str | None) -> None:
@@ -104,8 +112,6 @@ class VisitRecordScreen(Screen[None]):
     @work(thread=True, group="record")
     @guarded
     def _save_addendum(self, text: str) -> None:
-        from fieldkit.services import visits
-
         fk = cast("FieldkitApp", self.app)
         if fk.store is not None:
             visits.add_addendum(
