@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from fieldkit import i18n, services
 from fieldkit.cli.base import Context, app, case_app, console, ctx_of, err_console, passphrase_app
@@ -26,7 +25,7 @@ from fieldkit.keyfiles import (
 from fieldkit.labels import case_kind_label
 from fieldkit.prefs import save_pref
 from fieldkit.services.policies import checked_policy
-from fieldkit.text import json_text, safe
+from fieldkit.text import aligned, cell, json_text, safe
 
 
 @app.callback(invoke_without_command=True)
@@ -97,25 +96,23 @@ def run_app(context: Context, theme: str | None) -> None:
 def _print_caseload(context: Context) -> None:
     store = services.open_store(context.path)
     try:
-        cases = services.load_cases(store)
-        count = ngettext("{n} case", "{n} cases", len(cases)).format(n=len(cases))
-        table = Table(
-            title=_("Caseload · {profile} · {count}").format(profile=context.path.name, count=count)
-        )
-        for column in (_("case"), _("family"), _("kind"), _("children"), _("last visit")):
-            table.add_column(column)
-        for case in sorted(cases, key=lambda c: c.id):
-            s = services.case_summary(case)
-            table.add_row(
-                safe(s["id"]),
-                safe(s["family"]),
-                safe(case_kind_label(s["kind"])),
-                str(s["children"]),
-                safe(s["last_visit"] or _("none")),
-            )
-        console.print(table)
+        listing = services.case_listing(store)
     finally:
         store.close()
+    rows = [[_("case"), _("family"), _("kind"), _("children"), _("last visit")]]
+    for s in sorted(listing, key=lambda s: s["id"]):
+        rows.append(
+            [
+                cell(s["id"]),
+                cell(s["family"]),
+                cell(case_kind_label(s["kind"])),
+                str(s["children"]),
+                cell(s["last_visit"] or _("none")),
+            ]
+        )
+    count = ngettext("{n} case", "{n} cases", len(listing)).format(n=len(listing))
+    title = _("Caseload · {profile} · {count}").format(profile=cell(context.path.name), count=count)
+    sys.stdout.write("\n".join([title, "", *aligned(rows)]) + "\n")
 
 
 @app.command()
@@ -327,27 +324,27 @@ def case_list(
     context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
-        summaries = [services.case_summary(c) for c in services.load_cases(store)]
+        summaries = services.case_listing(store)
     finally:
         store.close()
     summaries.sort(key=lambda s: s["id"])
     if as_json:
         _print_json(summaries)
         return
-    table = Table(title=ngettext("{n} case", "{n} cases", len(summaries)).format(n=len(summaries)))
-    columns = (_("case"), _("family"), _("kind"), _("worker"), _("children"), _("last visit"))
-    for column in columns:
-        table.add_column(column)
+    rows = [[_("case"), _("family"), _("kind"), _("worker"), _("children"), _("last visit")]]
     for s in summaries:
-        table.add_row(
-            safe(s["id"]),
-            safe(s["family"]),
-            safe(case_kind_label(s["kind"])),
-            safe(s["worker"] or ""),
-            str(s["children"]),
-            safe(s["last_visit"] or _("none")),
+        rows.append(
+            [
+                cell(s["id"]),
+                cell(s["family"]),
+                cell(case_kind_label(s["kind"])),
+                cell(s["worker"] or ""),
+                str(s["children"]),
+                cell(s["last_visit"] or _("none")),
+            ]
         )
-    console.print(table)
+    count = ngettext("{n} case", "{n} cases", len(summaries)).format(n=len(summaries))
+    sys.stdout.write("\n".join([count, "", *aligned(rows)]) + "\n")
 
 
 @case_app.command("show")

@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
         store = services.open_store(ctx_of(ctx).path)
         try:
             policy = policy_for(profile, store.meta("policy"))
-            cases = services.load_cases(store)
+            cases = services.rules_cases(store)
         finally:
             store.close()
         if worker is not None:

@@ -162,6 +162,11 @@ def check_jurisdiction(code: str, categories: tuple[str, ...]) -> str | None:
     import holidays as holidays_lib
 
     country, subdivision = split_jurisdiction(code)
+    try:  # the common case first: listing every country imports every country's module
+        holidays_lib.country_holidays(country, subdiv=subdivision, categories=categories)
+        return None
+    except (NotImplementedError, ValueError, KeyError):
+        pass
     supported = holidays_lib.list_supported_countries()
     if country not in supported:
         return f'unknown country "{country}" (ISO 3166 codes, e.g. "CA-ON", "US-WI")'
@@ -714,7 +719,7 @@ def _build(reader: _Reader) -> PolicyProfile:
     names: dict[str, tuple[str, ...]] = {}
     for key in ("also_observed", "not_observed"):
         names[key] = r.words("calendar", key) if r.has("calendar", key) else ()
-        known = _holiday_names(jurisdiction)
+        known = _holiday_names(jurisdiction) if names[key] else frozenset()
         for item in names[key]:
             if item not in known:
                 raise r.fail(

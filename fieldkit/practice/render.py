@@ -14,7 +14,7 @@ from fieldkit.i18n import N_, _, ngettext
 from fieldkit.practice.engine import DueItem, due_list, open_items
 from fieldkit.practice.profile import PolicyProfile
 from fieldkit.practice.rule_table import rules_rows
-from fieldkit.text import json_text, safe
+from fieldkit.text import aligned, cell, json_text, safe
 
 STATUS_LABELS = {
     "overdue": (N_("⚠ overdue"), "bold red"),
@@ -85,6 +85,24 @@ def due_table(items: Iterable[DueItem], as_of: date) -> Table:
     return table
 
 
+def due_text(items: Iterable[DueItem], as_of: date) -> str:
+    """The due list as plain aligned text: the columns and words of `due_table`, one block of
+    two lines per item (status, due date, case, rule, what; then how late, worker, reason)."""
+    rows: list[list[str]] = [[_("Status"), _("Due"), _("Case"), _("Rule"), _("What, and why")]]
+    for item in items:
+        when = "" if item.status in ("done", "done-late") else _when(item.due, as_of)
+        label = _(STATUS_LABELS[item.status][0]) if item.status in STATUS_LABELS else item.status
+        rows.append(
+            [label, item.due.isoformat(), cell(item.case), cell(item.rule), cell(item.what)]
+        )
+        rows.append(["", when, cell(item.worker or ""), "", cell(item.reason)])
+    lines = aligned(rows)
+    out = [_("Due as of {day}").format(day=as_of.isoformat()), "", lines[0]]
+    for n in range(1, len(lines), 2):
+        out += ["", lines[n], lines[n + 1]]
+    return "\n".join(out) + "\n"
+
+
 def rules_table(profile: PolicyProfile) -> Table:
     """Every PRACTICE.md rule with its kind, this profile's values and how it is computed."""
     table = Table(
@@ -144,7 +162,8 @@ def print_due(
             _("Nothing due, due soon or overdue as of {day}.").format(day=as_of.isoformat())
         )
         return 0
-    console.print(due_table(items, as_of))
+    console.file.write(due_text(items, as_of))
+    console.file.flush()
     return 0
 
 

@@ -23,7 +23,7 @@ from fieldkit.crypto import (
 from fieldkit.errors import StoreError, StoreLocked
 from fieldkit.i18n import _
 from fieldkit.integrity import AUTHENTICATED_META, RECORD_KEY, SealedSettings
-from fieldkit.store.schema import store_error
+from fieldkit.store.schema import MIGRATIONS, SCHEMA_VERSION, store_error
 
 RECORD_AAD = aad_for("meta", "value", RECORD_KEY)
 
@@ -106,6 +106,26 @@ class StoreBase:
         self._head = row[1] if row else GENESIS
         last = conn.execute("SELECT max(hlc) FROM ops").fetchone()[0]
         self.clock = HybridClock(last)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a profile made by an older fieldkit to this schema, once, after the unlock
+        (a wrong passphrase writes nothing); the version is kept in the sealed settings."""
+        try:
+            version = int(self.meta("schema_version") or 1)
+        except ValueError:
+            version = 1
+        if version >= SCHEMA_VERSION:
+            return
+        with self.transaction():
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS.get(step, ()):
+                    self._conn.execute(statement)
+                self._migrate_rows(step)
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _migrate_rows(self, step: int) -> None:
+        """What a migration step does to sealed rows (the store's parts add theirs)."""
 
     def lock(self) -> None:
         """Drop every key from memory and close the file (idle timeout, lock key)."""

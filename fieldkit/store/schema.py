@@ -9,7 +9,11 @@ from pathlib import Path
 from fieldkit.errors import ProfileMissing, StoreError
 from fieldkit.i18n import _
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
+"""1: the first profiles. 2: `summaries`, a sealed per-case summary for `due` and `case
+list`. 3: an entity's `doc` holds each value once (`entities.pack_state`) and the view is
+read from it; `view` stays NULL. `StoreBase._migrate` brings a profile up once it is
+unlocked (docs/decisions.md, "Each value stored twice")."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,9 +38,16 @@ CREATE TABLE IF NOT EXISTS entities (
     status TEXT, date TEXT, deleted INTEGER NOT NULL DEFAULT 0, doc BLOB NOT NULL,
     view BLOB,
     PRIMARY KEY (case_id, entity, entity_id));
+CREATE TABLE IF NOT EXISTS summaries (case_id TEXT PRIMARY KEY, doc BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS drafts (
     draft_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, updated TEXT NOT NULL, doc BLOB NOT NULL);
 """
+
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: ("CREATE TABLE IF NOT EXISTS summaries (case_id TEXT PRIMARY KEY, doc BLOB NOT NULL)",),
+}
+"""The statements that bring a profile of the version before to each version."""
 
 
 def connect(path: Path) -> sqlite3.Connection:
