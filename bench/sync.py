@@ -159,6 +159,56 @@ def end_of_day(home: Path, engine: Any, url: str) -> dict[str, Any]:
     }
 
 
+def verify_floor_us(count: int = 2000) -> float:
+    """The floor of a signature check: one bare Ed25519 verify, in microseconds."""
+    from fieldkit.crypto import Ed25519PrivateKey, verify_signature
+
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key()
+    items = [(os.urandom(32).hex().encode(), b"") for _ in range(count)]
+    items = [(m, key.sign(m)) for m, _ in items]
+    start = time.perf_counter()
+    for message, sig in items:
+        verify_signature(public, sig, message)
+    return (time.perf_counter() - start) / count * 1e6
+
+
+def first_sync(home: Path, engine: Any, url: str, cases: int = 50) -> dict[str, Any]:
+    """A new laptop's first sync of a caseload, in process, beside its floor: hashing,
+    checking the signature of and decrypting each op it receives."""
+    admin.add_user(engine, "fresh", "worker", "akhan")
+    sup = laptop(home, engine, url, "akhan")
+    worker = laptop(home, engine, url, "fresh")
+    for n in range(cases):
+        case_id = f"C-FS{n}"
+        services.import_cases(sup, transfer_doc(sample_case(case_id)))
+        assign_case(sup, case_id, "fresh")
+    run_sync(sup)
+    start = time.perf_counter()
+    summary = run_sync(worker)
+    took = time.perf_counter() - start
+    pulled = [op for op in worker.ops() if op.device_id != worker.device_id]
+    keys = {d: k for d, k in worker.device_keys().items()}
+    from fieldkit.crypto import ed25519_public_from_bytes, verify_signature
+
+    parsed = {d: ed25519_public_from_bytes(k) for d, k in keys.items()}
+    start = time.perf_counter()
+    for op in pulled:
+        op.compute_hash()
+        verify_signature(parsed[op.device_id], op.sig, op.hash.encode())
+        worker.open_body(op)
+    floor = time.perf_counter() - start
+    worker.close()
+    sup.close()
+    return {
+        "first_sync_cases": cases,
+        "first_sync_ops": summary.pulled,
+        "first_sync_s": round(took, 3),
+        "first_sync_floor_hash_verify_decrypt_s": round(floor, 3),
+        "first_sync_ratio_to_floor": round(took / floor, 2) if floor else None,
+    }
+
+
 def ingest_rate(home: Path, engine: Any, url: str, devices: int = 4, per: int = 2500) -> float:
     """Ops/s one server process stores with every signature and chain link checked."""
     stores = []
@@ -369,8 +419,9 @@ def _crowd(
     }
 
 
-def main() -> None:
-    """Run every figure against one server process and print one JSON line."""
+def main(crowd: int = 200) -> None:
+    """Run every figure against one server process and print one JSON line
+    (`--crowd N`: N laptops at once, 0 to leave that figure out)."""
     os.environ.pop("FIELDKIT_SERVER_DB", None)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -390,12 +441,27 @@ def main() -> None:
                 "database": "postgresql" if pg else "sqlite",
             }
             figures.update(end_of_day(home, engine, url))
+            figures.update(first_sync(home, engine, url))
             checked = ingest_rate(home, engine, url)
             bare = bare_rate(home)
+            verify_us = verify_floor_us()
             figures["ingest_ops_per_s_per_process"] = round(checked)
             figures["bare_sqlite_ops_per_s"] = round(bare)
             figures["ingest_vs_bare_ratio"] = round(checked / bare, 3)
-            figures["concurrent"] = many_devices(home, engine, db)
+            figures["ingest_ratio_to_floor"] = round(bare / checked, 2)
+            figures["ed25519_verify_us_per_op"] = round(verify_us, 1)
+            figures["ingest_us_per_op"] = round(1e6 / checked, 1)
+            figures["ingest_us_per_op_ratio_to_verify_floor"] = round(1e6 / checked / verify_us, 2)
+            bare_5000 = 5000 / bare
+            figures["bare_insert_5000_ops_s"] = round(bare_5000, 3)
+            figures["end_of_day_ratio_to_floor"] = round(
+                figures["end_of_day_5000_ops_s"] / bare_5000, 2
+            )
+            figures["supervisor_pull_ratio_to_floor"] = round(
+                figures["supervisor_pull_5000_ops_s"] / bare_5000, 2
+            )
+            if crowd:
+                figures["concurrent"] = many_devices(home, engine, db, count=crowd)
         finally:
             stop_server(proc)
             engine.dispose()
@@ -408,4 +474,5 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["crowd-child"]:
         crowd_child()
     else:
-        main()
+        args = sys.argv[1:]
+        main(int(args[args.index("--crowd") + 1]) if "--crowd" in args else 200)

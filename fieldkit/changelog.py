@@ -16,11 +16,12 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from dataclasses import field as dc_field
 from typing import Any
 
-from fieldkit.crypto import b64, unb64
+from fieldkit.crypto import b64, ed25519_public_from_bytes, unb64, verify_signature
 
 GENESIS = "0" * 64
 
@@ -356,6 +357,140 @@ def content_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(
         json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str).encode()
     ).hexdigest()
+
+
+# --- the chain check -------------------------------------------------------------------
+#
+# One checker for every place a device's chain is trusted: `fieldkit verify`, the laptop's
+# check of its own chain before a push, the server's push and the laptop's pull.
+#
+# A device's ops form a chain: each op's hash covers its `prev_hash`, the hash of the op
+# before it. So the signature of the newest op of an unbroken run covers, through the
+# hashes, the content of every earlier op of that run: checking every hash and link and
+# that one signature proves what checking every signature proves (docs/decisions.md
+# "One signature per linked run"). Where a run's newest signature fails, every op of the
+# run is checked on its own, so the ops that are not what the device signed are named.
+
+TAMPERED = "tampered"
+BAD_SEQ = "bad_seq"
+BROKEN_LINK = "broken_link"
+FORGED = "forged"
+UNKNOWN_DEVICE = "unknown_device"
+
+HASH_PROBLEM = "its content does not match its hash: the op was altered or moved out of order"
+LINK_PROBLEM = "it does not link to the op before it: an op was deleted, inserted or reordered"
+SIGNATURE_PROBLEM = "its signature does not verify with its device's key: forged"
+UNKNOWN_DEVICE_PROBLEM = "it was signed by a device this profile does not know"
+
+SignatureCheck = Callable[[bytes, list[tuple[str, bytes]]], set[int]]
+"""(device public key, [(hash, signature)]) → indexes whose signature does not verify."""
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """One op of a chain that fails its check: the op, the cause and why, in words."""
+
+    op: Op
+    cause: str
+    message: str
+
+
+def signatures_failing(sign_pub: bytes, items: list[tuple[str, bytes]]) -> set[int]:
+    """The indexes of `items` (hash, signature) whose Ed25519 signature does not verify."""
+    key = ed25519_public_from_bytes(sign_pub)
+    return {
+        n
+        for n, (digest, sig) in enumerate(items)
+        if not verify_signature(key, sig, digest.encode())
+    }
+
+
+def check_chain(
+    ops: Sequence[Op],
+    sign_pub: bytes | None,
+    *,
+    head: str | None = GENESIS,
+    next_seq: int | None = 1,
+    gaps: bool = False,
+    signatures: str = "runs",
+    first_only: bool = False,
+    check_signatures: SignatureCheck = signatures_failing,
+) -> list[ChainProblem]:
+    """Check one device's ops (in seq order): hashes, sequence, links and signatures.
+
+    `head` and `next_seq` are where the chain stands before the first op (None: not known,
+    as for a batch judged elsewhere against the server's head). With `gaps`, a skip in the
+    sequence (another device's chain received only for some cases) starts a new run
+    instead of breaking the chain. `signatures`: "runs" checks the newest op of every
+    unbroken run (and, only where that fails, each op of the run); "every" checks each
+    op's own signature; "none" none. `first_only` stops at the first problem, as an
+    audit does: what follows a break cannot be placed.
+    """
+    problems: list[tuple[int, ChainProblem]] = []
+    runs: list[list[int]] = []
+    run: list[int] = []
+    expected, prev = next_seq, head
+    for n, op in enumerate(ops):
+        problem: tuple[str, str] | None = None
+        gap = gaps and expected is not None and op.seq > expected
+        if op.compute_hash() != op.hash:
+            problem = (TAMPERED, HASH_PROBLEM)
+        elif expected is not None and op.seq != expected and not gap:
+            problem = (
+                BAD_SEQ,
+                f"it has sequence number {op.seq} where {expected} was expected: "
+                "an op before it was deleted or the ops were reordered",
+            )
+        elif prev is not None and op.prev_hash != prev and not gap:
+            problem = (BROKEN_LINK, LINK_PROBLEM)
+        if gap or problem:
+            if run:
+                runs.append(run)
+            run = []
+        if problem:
+            problems.append((n, ChainProblem(op, *problem)))
+            if first_only:
+                break
+        else:
+            run.append(n)
+        # A refused op keeps its place, so the ops behind it are judged on their own.
+        expected, prev = op.seq + 1, op.hash
+    if run:
+        runs.append(run)
+    if signatures != "none":
+        problems += _signature_problems(ops, sign_pub, runs, signatures, check_signatures)
+    problems.sort(key=lambda item: item[0])
+    found = [p for _, p in problems]
+    return found[:1] if first_only else found
+
+
+def _signature_problems(
+    ops: Sequence[Op],
+    sign_pub: bytes | None,
+    runs: list[list[int]],
+    signatures: str,
+    check: SignatureCheck,
+) -> list[tuple[int, ChainProblem]]:
+    if sign_pub is None:
+        return [
+            (n, ChainProblem(ops[n], UNKNOWN_DEVICE, UNKNOWN_DEVICE_PROBLEM))
+            for r in runs
+            for n in r
+        ]
+    if signatures == "every":
+        suspect = [n for r in runs for n in r]
+    else:
+        newest = [r[-1] for r in runs]
+        bad = check(sign_pub, [(ops[n].hash, ops[n].sig) for n in newest])
+        # A run whose newest signature fails: each of its ops on its own.
+        suspect = [n for i, r in enumerate(runs) if i in bad for n in r]
+    if not suspect:
+        return []
+    failing = check(sign_pub, [(ops[n].hash, ops[n].sig) for n in suspect])
+    return [
+        (suspect[i], ChainProblem(ops[suspect[i]], FORGED, SIGNATURE_PROBLEM))
+        for i in sorted(failing)
+    ]
 
 
 # --- a visit's chain, as a printed record and the server see it ----------------------

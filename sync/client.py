@@ -17,7 +17,15 @@ from typing import Any
 import httpx
 
 from fieldkit import __version__
-from fieldkit.changelog import Op
+from fieldkit.changelog import (
+    BAD_SEQ,
+    BROKEN_LINK,
+    SIGNATURE_PROBLEM,
+    UNKNOWN_DEVICE_PROBLEM,
+    Op,
+    check_chain,
+    signatures_failing,
+)
 from fieldkit.crypto import (
     CryptoError,
     X25519PrivateKey,
@@ -66,6 +74,7 @@ from .wipe import wipe_after_drain
 ProgressFn = Callable[[str, int, int | None], None]
 PUSH_BATCH = 1000
 PULL_PAGE = 2000
+INT64_CURSOR = 2**63 - 1
 # Decisions of a supervisor (entity "approval", field "decision"; fieldkit.services.review).
 APPROVED = {"approved", "confirmed"}
 RETURNED = {"returned", "rejected", "disputed"}
@@ -383,11 +392,43 @@ class _DeviceKeys:
 
 
 def _has_key(store: Store, case_id: str) -> bool:
+    """This laptop holds the case's key (opened once, then from the store's cache)."""
     try:
-        store.case_key(case_id)
+        store.case_sealer(case_id)
     except StoreError:
         return False
     return True
+
+
+def _authentic(ops: list[Op], device_keys: _DeviceKeys) -> tuple[list[Op], list[tuple[Op, str]]]:
+    """The ops of a page that are what their devices signed, and the others with why.
+
+    Per device, every hash and link, and the signature of the newest op of each linked
+    run (`changelog.check_chain`): the page often holds another device's chain only in
+    part (the cases this user is on), so an op with no later op of its device here is
+    its own run and has its own signature checked.
+    """
+    by_device: dict[str, list[Op]] = {}
+    for op in ops:
+        by_device.setdefault(op.device_id, []).append(op)
+    refused: dict[str, str] = {}
+    for device_id, chain in by_device.items():
+        chain.sort(key=lambda o: o.seq)
+        raw = device_keys.raw.get(device_id)
+        loose: list[Op] = []
+        for problem in check_chain(chain, raw, head=None, next_seq=None, gaps=True):
+            if problem.cause in (BAD_SEQ, BROKEN_LINK):
+                loose.append(problem.op)  # not in a run: checked on its own below
+            else:
+                refused[problem.op.op_id] = problem.message
+        if loose and raw is None:
+            refused.update({op.op_id: UNKNOWN_DEVICE_PROBLEM for op in loose})
+        elif loose and raw is not None:
+            for n in signatures_failing(raw, [(op.hash, op.sig) for op in loose]):
+                refused[loose[n].op_id] = SIGNATURE_PROBLEM
+    good = [op for op in ops if op.op_id not in refused]
+    bad = [(op, refused[op.op_id]) for op in ops if op.op_id in refused]
+    return good, bad
 
 
 def _ingest_page(
@@ -399,37 +440,35 @@ def _ingest_page(
     touched: set[tuple[str, str, str]],
     missing_keys: set[str],
 ) -> None:
+    received = {wire.op_id: wire.received_ms for wire in page.ops}
+    good, bad = _authentic([wire.to_op() for wire in page.ops], device_keys)
+    for op, problem in bad:
+        summary.refused_from_server.append({"op_id": op.op_id, "reason": problem})
+    stamps: list[tuple[str, int]] = []
+    by_case: dict[str, list[Op]] = {}
+    for op in good:
+        by_case.setdefault(op.case_id, []).append(op)
     with store.transaction():
-        for wire in page.ops:
-            op = wire.to_op()
-            key = device_keys.get(op.device_id)
-            problem = None
-            if op.compute_hash() != op.hash:
-                problem = "its content does not match its hash"
-            elif key is None or not verify_signature(key, op.sig, op.hash.encode()):
-                problem = "its signature does not verify with its device's key"
-            if problem:
-                summary.refused_from_server.append({"op_id": op.op_id, "reason": problem})
-                continue
-            if op.case_id in missing_keys or not _has_key(store, op.case_id):
-                missing_keys.add(op.case_id)
+        for case_id, case_ops in by_case.items():
+            if case_id in missing_keys or not _has_key(store, case_id):
+                missing_keys.add(case_id)
                 continue
             try:
-                ingested = store.ingest(op)
+                ingested = store.ingest_many(case_ops)
             except CryptoError:
-                # This laptop's key for the case is not the team's: keep the op on the
+                # This laptop's key for the case is not the team's: keep the ops on the
                 # server, say so, and pull the case again once the team's key arrives.
-                missing_keys.add(op.case_id)
-                problem = f"case {op.case_id}: this laptop cannot open the team's changes yet"
+                missing_keys.add(case_id)
+                problem = f"case {case_id}: this laptop cannot open the team's changes yet"
                 if problem not in summary.local_problems:
                     summary.local_problems.append(problem)
                 continue
-            if wire.received_ms:
-                record_receipts(store, [(op.op_id, wire.received_ms)])
-            if ingested:
+            stamps += [(op.op_id, received.get(op.op_id) or 0) for op in case_ops]
+            for op in ingested:
                 summary.pulled += 1
                 touched.add((op.case_id, op.entity, op.entity_id))
                 _count_decisions(store, op, summary)
+        record_receipts(store, stamps)
         store.set_meta(cursor_key, str(page.next_cursor))
 
 
@@ -479,14 +518,16 @@ def _pull(
     device_keys = _DeviceKeys(store)
     touched: set[tuple[str, str, str]] = set()
     missing: set[str] = set()
-    backfill = set(json.loads(store.meta("sync_backfill") or "[]"))
+    backfill = _backfill(store)
 
-    def run(cursor_key: str, case_id: str | None) -> None:
+    def run(cursor_key: str, case_id: str | None, until: int | None = None) -> None:
         while True:
             cursor = int(store.meta(cursor_key) or 0)
             request: dict[str, Any] = {"cursor": cursor, "limit": page_size}
             if case_id is not None:
                 request["case_id"] = case_id
+            if until is not None:
+                request["until"] = until
             page = PullResponse.model_validate(client.post("/v1/pull", request))
             if not device_keys.complete and any(
                 op.device_id not in device_keys.raw for op in page.ops
@@ -503,18 +544,39 @@ def _pull(
 
     if progress:
         progress("pull", 0, None)
+    # A case whose key arrived after the main cursor passed its first ops is pulled from
+    # its start up to where the main cursor stood then (the main pull brings the rest),
+    # so no op is fetched and checked twice; on a first sync there is nothing below it.
+    for case_id, until in sorted(backfill.items()):
+        if until and _has_key(store, case_id):
+            run(f"sync_backfill_cursor:{case_id}", case_id, until)
+            del backfill[case_id]
+        elif not until:
+            del backfill[case_id]
     run("sync_cursor", None)
-    # A case this laptop just got the key for (or skipped for want of one) is pulled
-    # from its start: ops below the main cursor were stored before we could open them.
-    backfill |= missing
-    for case_id in sorted(backfill):
-        if not _has_key(store, case_id):
-            continue
-        key = f"sync_backfill_cursor:{case_id}"
-        run(key, case_id)
-        backfill.discard(case_id)
-    store.set_meta("sync_backfill", json.dumps(sorted(backfill)))
+    # A case skipped for want of its key waits for it, up to where the main pull is now.
+    high = int(store.meta("sync_cursor") or 0)
+    for case_id in missing:
+        backfill.setdefault(case_id, high)
+    store.set_meta("sync_backfill", json.dumps(backfill, sort_keys=True))
     return touched
+
+
+def _backfill(store: Store) -> dict[str, int]:
+    """Cases to pull from their start, each up to the main cursor when it was noted."""
+    raw = json.loads(store.meta("sync_backfill") or "{}")
+    if isinstance(raw, list):  # kept by an earlier fieldkit: up to wherever the server is
+        return {case_id: INT64_CURSOR for case_id in raw}
+    return {str(k): int(v) for k, v in raw.items()}
+
+
+def _note_backfill(store: Store, cases: set[str]) -> None:
+    """Cases whose key just arrived: their ops below the main cursor are pulled next."""
+    backfill = _backfill(store)
+    high = int(store.meta("sync_cursor") or 0)
+    for case_id in cases:
+        backfill[case_id] = max(backfill.get(case_id, 0), high)
+    store.set_meta("sync_backfill", json.dumps(backfill, sort_keys=True))
 
 
 # --- the whole sync --------------------------------------------------------------------
@@ -584,8 +646,7 @@ def _run(
         _push(store, client, summary, progress, batch_size)
     fresh = _install_keys(store, keys, summary)
     if fresh:
-        backfill = set(json.loads(store.meta("sync_backfill") or "[]")) | fresh
-        store.set_meta("sync_backfill", json.dumps(sorted(backfill)))
+        _note_backfill(store, fresh)
     _complete_envelopes(store, client, keys, recovery, summary)
     touched = _pull(store, client, keys, summary, progress, page_size)
     # Attachments go after the text, so a slow or broken upload never holds it up.

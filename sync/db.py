@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import platformdirs
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Engine,
+    String,
+    any_,
+    cast,
+    create_engine,
+    event,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -111,3 +125,13 @@ def open_database(url: str | None = None, pool_size: int = 10) -> Engine:
 def _first_line(exc: Exception) -> str:
     text = str(getattr(exc, "orig", exc) or exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def among(conn: Connection, key: Any, ids: list[str]) -> Any:
+    """`key` is one of `ids`, as one bound value probed through `key`'s unique index:
+    PostgreSQL `= ANY(array)`, SQLite a join with `json_each` (no list of thousands of
+    parameters to parse and plan)."""
+    if conn.dialect.name == "postgresql":
+        return key == any_(cast(literal(ids, ARRAY(String)), ARRAY(String)))
+    rows: Any = select(literal_column("value")).select_from(func.json_each(json.dumps(ids)))
+    return key.in_(rows.scalar_subquery())

@@ -254,6 +254,14 @@ class HeaderTimeoutProtocol(H11Protocol):
         super().connection_lost(exc)
 
 
+class EnvHeaderTimeoutProtocol(HeaderTimeoutProtocol):
+    """The protocol `fieldkit server` names by import path, so each of several workers
+    (spawned, not forked) builds it from the environment: a class made at run time cannot
+    be handed to a spawned worker."""
+
+    header_timeout = Limits.from_env().header_timeout
+
+
 def protocol_with(limits: Limits) -> type[H11Protocol]:
     """The header-timeout protocol class for these limits (pass as uvicorn's `http`)."""
     return type(

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fieldkit.changelog import GENESIS, Op, parse_hlc
+from fieldkit.changelog import SIGNATURE_PROBLEM, Op, check_chain, parse_hlc, signatures_failing
 from fieldkit.crypto import ed25519_public_from_bytes, unb64, verify_signature
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _, ngettext
@@ -66,39 +66,26 @@ def op_label(op: Op) -> str:
 def check_own_chain(store: Store) -> int:
     """Check this laptop's whole chain before any of it is relied on; the ops checked.
 
-    Every own op from the first: sequence, hash and link to the one before. The ops not
-    yet acknowledged (about to be sent) also have their signature checked with the
-    device's own key; the acknowledged prefix is anchored by the server's signed receipt
-    (its head must be the hash this laptop holds at that position), so an acknowledged op
-    rewritten with a fresh hash is caught too. The first failure raises
-    LocalIntegrityError naming the op.
+    Every own op from the first: sequence, hash and link to the one before
+    (`changelog.check_chain`). The newest op's signature then covers every op of the
+    chain, the ops about to be sent included; the acknowledged prefix is also anchored by
+    the server's signed receipt (its head must be the hash this laptop holds at that
+    position), so an acknowledged op rewritten with a fresh hash is caught too. The first
+    failure raises LocalIntegrityError naming the op.
     """
     own = [op for op in store.ops() if op.device_id == store.device_id]
+    public = store.device_sign_key.public_key().public_bytes_raw()
+    for problem in check_chain(own, public, signatures="none", first_only=True):
+        raise LocalIntegrityError(_integrity_line(problem.op, problem.message))
     pending = {op.op_id for op in store.ops(SYNC_LOCAL)} | {
         op.op_id for op in store.ops(SYNC_QUARANTINED)
     }
-    public = store.device_sign_key.public_key()
-    expected, prev = 1, GENESIS
-    by_seq: dict[int, str] = {}
-    for op in own:
-        problem = None
-        if op.compute_hash() != op.hash:
-            problem = "its content does not match its hash: altered after it was written"
-        elif op.seq != expected:
-            problem = (
-                f"it has sequence number {op.seq} where {expected} was expected: "
-                "an op before it was deleted"
-            )
-        elif op.prev_hash != prev:
-            problem = "it does not link to the op before it: deleted, inserted or reordered"
-        elif op.op_id in pending and not verify_signature(public, op.sig, op.hash.encode()):
-            problem = "its signature does not verify with this laptop's key: forged"
-        if problem:
-            raise LocalIntegrityError(_integrity_line(op, problem))
-        if op.op_id not in pending:
-            by_seq[op.seq] = op.hash  # acknowledged: the receipt anchors these
-        expected, prev = op.seq + 1, op.hash
+    by_seq = {op.seq: op.hash for op in own if op.op_id not in pending}
     _check_receipt_anchor(store, own, by_seq)
+    # Every link holds, so the newest op's signature covers the whole chain (the same
+    # run signature `check_chain` checks).
+    if own and signatures_failing(public, [(own[-1].hash, own[-1].sig)]):
+        raise LocalIntegrityError(_integrity_line(own[-1], SIGNATURE_PROBLEM))
     return len(own)
 
 

@@ -216,6 +216,10 @@ class PullRequest(BaseModel):
     cursor: Cursor = 0
     limit: int = Field(default=2000, ge=1, le=5000)
     case_id: str | None = None
+    until: Cursor | None = Field(
+        default=None,
+        description="only ops up to this cursor (a backfill stops where the main pull starts)",
+    )
 
 
 class PullResponse(BaseModel):

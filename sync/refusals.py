@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from fieldkit.changelog import Op
 
+from .db import among
 from .models import AUDIT_LOG, REJECTED_OPS
 from .protocol import RETRYABLE, OpResult, now_ms
 
@@ -33,15 +34,11 @@ class Refusal:
 
 def lookup(conn: Connection, ids: list[str]) -> dict[str, Refusal]:
     """The refusals of these op ids."""
-    found: dict[str, Refusal] = {}
+    if not ids:
+        return {}
     cols = (REJECTED_OPS.c.op_id, REJECTED_OPS.c.hash, REJECTED_OPS.c.reason, REJECTED_OPS.c.cause)
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        for op_id, digest, reason, cause in conn.execute(
-            select(*cols).where(REJECTED_OPS.c.op_id.in_(chunk))
-        ).all():
-            found[op_id] = Refusal(digest, reason, cause)
-    return found
+    rows = conn.execute(select(*cols).where(among(conn, REJECTED_OPS.c.op_id, ids))).all()
+    return {op_id: Refusal(digest, reason, cause) for op_id, digest, reason, cause in rows}
 
 
 def retry(

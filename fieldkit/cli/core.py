@@ -232,12 +232,18 @@ def verify(
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Also rebuild state from the log and compare.")
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Check every signature again, not only those after the last verify."
+        ),
+    ] = False,
 ) -> None:
     """Check every op's hash link, sequence and signature; name the first bad op."""
     context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
-        report = store.verify()
+        report = store.verify(full=full)
         differences = store.rebuild_differences() if rebuild and report.ok else []
     finally:
         store.close()

@@ -3,15 +3,14 @@ state rebuilt from the log to compare with what is stored."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from fieldkit import changelog
-from fieldkit.changelog import GENESIS, OP_SELECT, Op, OpMeta
-from fieldkit.crypto import (
-    ed25519_public_from_bytes,
-    verify_signature,
-)
+from fieldkit.changelog import OP_SELECT, Op, OpMeta
+from fieldkit.crypto import CryptoError
+from fieldkit.sigcheck import parallel_check
 from fieldkit.store.log import LogStore
 
 
@@ -39,11 +38,22 @@ class VerifyReport:
         return not self.problems
 
 
+# Profile secret: per device, the (seq, hash) of the newest op a clean verify checked.
+VERIFY_MARK = "verify_mark"
+
+
 class VerifyingStore(LogStore):
     """Checks of the log and the folded state."""
 
-    def verify(self) -> VerifyReport:
-        """Check every hash link, sequence number and signature; name the first bad op."""
+    def verify(self, full: bool = False) -> VerifyReport:
+        """Check every hash, sequence number and link, and every op's own signature; name
+        the first bad op of each device.
+
+        Signatures are checked on every core. Ops at or below the mark a clean verify
+        sealed (`VERIFY_MARK`) have their hashes and links checked again but not their
+        signatures: their content is pinned by the sealed hash of the marked op, which
+        covers every earlier link. `full` checks every signature again.
+        """
         report = VerifyReport()
         if self.plaintext:
             report.problems.append(
@@ -53,51 +63,28 @@ class VerifyingStore(LogStore):
             )
         for line in self.settings_differences():
             report.problems.append(VerifyProblem("-", "-", 0, line))
-        keys = {dev: ed25519_public_from_bytes(raw) for dev, raw in self.device_keys().items()}
+        keys = self.device_keys()
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT {OP_SELECT} FROM ops ORDER BY device_id, seq, rowid"
             ).fetchall()
-        current_device = None
-        expected_seq, prev, broken = 1, GENESIS, False
-        present: set[str] = set()
+        chains: dict[str, list[Op]] = {}
         for row in rows:
             op = Op(*row)
-            present.add(op.op_id)
-            report.ops += 1
-            if op.device_id != current_device:
-                current_device, expected_seq, prev, broken = op.device_id, 1, GENESIS, False
-                report.devices += 1
-            if broken:
-                continue
-            problem = None
-            # Sync brings another device's ops only for cases this user is on, so its
-            # chain here may skip positions; a skip is not a break (links still checked).
-            gap = op.device_id != self.device_id and op.seq > expected_seq
-            if op.compute_hash() != op.hash:
-                problem = (
-                    "its content does not match its hash: the op was altered or moved out of order"
+            chains.setdefault(op.device_id, []).append(op)
+        present = {op.op_id for chain in chains.values() for op in chain}
+        report.ops = len(present)
+        report.devices = len(chains)
+        mark = {} if full else self._verify_mark()
+        check, pool = parallel_check(len(rows))
+        try:
+            for device_id, chain in chains.items():
+                report.problems += self._verify_chain(
+                    device_id, chain, keys.get(device_id), mark.get(device_id), check
                 )
-            elif op.seq != expected_seq and not gap:
-                problem = (
-                    f"it has sequence number {op.seq} where {expected_seq} was expected: "
-                    "an op before it was deleted or the ops were reordered"
-                )
-            elif op.prev_hash != prev and not gap:
-                problem = (
-                    "it does not link to the op before it: an op was deleted, inserted or reordered"
-                )
-            elif not self.plaintext:
-                key = keys.get(op.device_id)
-                if key is None:
-                    problem = "it was signed by a device this profile does not know"
-                elif not verify_signature(key, op.sig, op.hash.encode()):
-                    problem = "its signature does not verify with its device's key: forged"
-            if problem:
-                report.problems.append(VerifyProblem(op.op_id, op.device_id, op.seq, problem))
-                broken = True
-                continue
-            expected_seq, prev = op.seq + 1, op.hash
+        finally:
+            if pool is not None:
+                pool.close()
         with self._lock:
             counts = {
                 (r[0], r[1], r[2]): r[3]
@@ -121,7 +108,72 @@ class VerifyingStore(LogStore):
                         f"{built} ops but the log holds {held}: an op was deleted",
                     )
                 )
+        if report.ok:
+            self._seal_verify_mark(chains)
         return report
+
+    def _verify_chain(
+        self,
+        device_id: str,
+        chain: list[Op],
+        sign_pub: bytes | None,
+        mark: tuple[int, str] | None,
+        check: changelog.SignatureCheck,
+    ) -> list[VerifyProblem]:
+        # Sync brings another device's ops only for cases this user is on, so its chain
+        # here may skip positions; a skip is not a break (links still checked).
+        gaps = device_id != self.device_id
+        every = "none" if self.plaintext else "every"
+        cut = 0
+        if mark is not None:
+            cut = next((n for n, op in enumerate(chain) if op.seq > mark[0]), len(chain))
+        found = changelog.check_chain(
+            chain[:cut], sign_pub, gaps=gaps, signatures="none", first_only=True
+        )
+        if (
+            not found
+            and cut
+            and mark is not None
+            and (chain[cut - 1].seq, chain[cut - 1].hash) != mark
+        ):
+            op = chain[cut - 1]
+            return [
+                VerifyProblem(
+                    op.op_id,
+                    op.device_id,
+                    op.seq,
+                    "the chain up to it differs from what the last verify sealed: "
+                    "an op was rewritten, deleted or inserted",
+                )
+            ]
+        if not found:
+            last = chain[cut - 1] if cut else None
+            found = changelog.check_chain(
+                chain[cut:],
+                sign_pub,
+                head=last.hash if last else changelog.GENESIS,
+                next_seq=last.seq + 1 if last else 1,
+                gaps=gaps,
+                signatures=every,
+                first_only=True,
+                check_signatures=check,
+            )
+        return [VerifyProblem(p.op.op_id, p.op.device_id, p.op.seq, p.message) for p in found]
+
+    def _verify_mark(self) -> dict[str, tuple[int, str]]:
+        """Where the last clean verify stopped, per device (sealed, so it cannot be moved)."""
+        try:
+            raw = self.secret(VERIFY_MARK)
+            found = json.loads(raw) if raw else {}
+            return {dev: (int(seq), str(digest)) for dev, (seq, digest) in found.items()}
+        except (CryptoError, ValueError, TypeError):
+            return {}
+
+    def _seal_verify_mark(self, chains: dict[str, list[Op]]) -> None:
+        if self.plaintext:
+            return
+        mark = {dev: [chain[-1].seq, chain[-1].hash] for dev, chain in chains.items() if chain}
+        self.set_secret(VERIFY_MARK, json.dumps(mark, sort_keys=True).encode())
 
     def rebuild_differences(self) -> list[str]:
         """Fold the whole log afresh and list every entity whose stored state differs."""

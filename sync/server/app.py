@@ -209,6 +209,10 @@ def serve(db: str | None, host: str, port: int, workers: int = 1) -> None:
         port=port,
         workers=workers,
         log_level="warning",
-        http=limits.protocol_with(limits.Limits.from_env()),
+        http=(
+            "fieldkit.sync.limits:EnvHeaderTimeoutProtocol"
+            if workers > 1
+            else limits.protocol_with(limits.Limits.from_env())
+        ),
         h11_max_incomplete_event_size=64 * 1024,
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import HTTPException
+from fieldkit.sync.db import among
 from sqlalchemy import Connection, select
 
 T = TypeVar("T")
@@ -45,8 +46,7 @@ class Caller:
 
 
 def _lookup(conn: Connection, key: Any, value: Any, ids: list[str]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        found.update(conn.execute(select(key, value).where(key.in_(chunk))).all())
-    return found
+    if not ids:
+        return {}
+    rows = conn.execute(select(key, value).where(among(conn, key, ids))).all()
+    return {row[0]: row[1] for row in rows}

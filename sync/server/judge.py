@@ -13,7 +13,7 @@ from fieldkit.sync.protocol import RETRYABLE, OpResult
 from fieldkit.sync.refusals import Refusal, retry
 from fieldkit.sync.server.common import REVIEW_ENTITIES, REVIEW_REFUSAL, REVIEW_ROLES, Caller
 
-from fieldkit.changelog import Op
+from fieldkit.changelog import BROKEN_LINK, LINK_PROBLEM, Op
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,7 @@ def placement(
 ) -> tuple[str | None, str | None]:
     """Why an op may not stand here and the `protocol.Cause`; (None, None) if it may."""
     if op.prev_hash != head:
-        return (
-            "it does not link to the previous op of this device: "
-            "an op was deleted, inserted or reordered",
-            "broken_link",
-        )
+        return LINK_PROBLEM, BROKEN_LINK
     if op.author != caller.user:
         return f"its author {op.author} is not this device's user {caller.user}", "wrong_author"
     if op.case_id not in on_cases:

@@ -27,6 +27,8 @@ class PullServer(TeamServer):
             if req.case_id is not None and not self._on_case(conn, caller.user, req.case_id):
                 raise Refused(403, f"{caller.user} is not on case {req.case_id}")
             high = conn.execute(select(func.max(OPS.c.cursor))).scalar() or 0
+            if req.until is not None:
+                high = min(high, req.until)
             query = (
                 select(OPS)
                 .join(

@@ -27,7 +27,7 @@ from fieldkit.sync.server.teams import TeamServer
 from fieldkit.sync.verify import bad_signatures
 from sqlalchemy import insert, select, update
 
-from fieldkit.changelog import Op
+from fieldkit.changelog import FORGED, TAMPERED, Op, check_chain
 from fieldkit.crypto import b64
 
 
@@ -37,23 +37,24 @@ class PushServer(TeamServer):
     def push(self, caller: Caller, wire_ops: list[Op]) -> PushResponse:
         """Check and store a batch; a per-op result, and a signed receipt for the chain head."""
         ops = sorted(wire_ops, key=lambda o: (o.seq, o.op_id))
-        # The CPU-heavy checks happen before the write lock is taken.
+        # The CPU-heavy checks happen before the write lock is taken: every hash and link
+        # of the batch, and the signature of the newest op of each linked run, whose
+        # hash covers every earlier op of the run (`changelog.check_chain`). The link of
+        # the batch's first op to the head the server holds is the judge's.
         content_problem: dict[str, str] = {}
         content_cause: dict[str, str] = {}
-        hashed: list[Op] = []
-        for op in ops:
-            if op.compute_hash() != op.hash:
-                content_problem[op.op_id] = (
-                    "its content does not match its hash: altered after it was signed"
-                )
-                content_cause[op.op_id] = "tampered"
-            else:
-                hashed.append(op)
-        for n in bad_signatures(caller.sign_pub, [(op.hash, op.sig) for op in hashed]):
-            content_problem[hashed[n].op_id] = (
-                "its signature does not verify with its device's key: forged"
-            )
-            content_cause[hashed[n].op_id] = "forged"
+        own = [op for op in ops if op.device_id == caller.device_id]
+        for problem in check_chain(
+            own,
+            caller.sign_pub,
+            head=None,
+            next_seq=None,
+            gaps=True,
+            check_signatures=bad_signatures,
+        ):
+            if problem.cause in (TAMPERED, FORGED):
+                content_problem[problem.op.op_id] = problem.message
+                content_cause[problem.op.op_id] = problem.cause
         now = now_ms()
         with self.engine.begin() as conn:
             device = conn.execute(

@@ -285,7 +285,9 @@ def test_tampered_and_forged_ops_are_rejected_and_quarantined_with_the_reason(
 
     sup, worker = _setup(agency, visits=6)
     local = worker.ops("local")
-    altered, forged = local[1], local[3]
+    # The forged op is the newest: a wrong signature on an op with a later linked op
+    # cannot change what it says (tests/sync/test_chain_check.py, docs/decisions.md).
+    altered, forged = local[1], local[-1]
     body = bytearray(altered.body)
     body[20] ^= 1
     _tamper(worker.path, "UPDATE ops SET body=? WHERE op_id=?", bytes(body), altered.op_id)

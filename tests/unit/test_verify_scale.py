@@ -1,0 +1,106 @@
+"""`fieldkit verify` at scale: every signature on every core, and incremental from a sealed
+mark without losing what a full check finds (fieldkit/store/verify.py, fieldkit/sigcheck.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from fieldkit import services
+from fieldkit.crypto import Ed25519PrivateKey
+from fieldkit.sigcheck import parallel_check
+from fieldkit.store import Store
+from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
+
+
+def _store(tmp_path: Path) -> Store:
+    store = Store.create(tmp_path / "p.fieldkit", PASSPHRASE, "jsmith", argon=FAST_ARGON)
+    services.import_cases(store, transfer_doc(sample_case("C-1"), sample_case("C-2")))
+    return store
+
+
+def _sql(path: Path, sql: str, *args: object) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute(sql, args)
+    conn.commit()
+    conn.close()
+
+
+def test_after_a_clean_verify_an_altered_op_below_the_mark_is_still_named(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    assert store.verify().ok
+    victim = store.ops()[5]
+    body = bytearray(victim.body)
+    body[15] ^= 1
+    path = store.path
+    store.close()
+    _sql(path, "UPDATE ops SET body=? WHERE op_id=?", bytes(body), victim.op_id)
+    again = Store.open(path, PASSPHRASE)
+    report = again.verify()
+    assert [p.op_id for p in report.problems] == [victim.op_id]
+    assert "does not match its hash" in report.problems[0].message
+    again.close()
+
+
+def test_a_rewritten_chain_below_the_mark_differs_from_the_sealed_mark(tmp_path: Path) -> None:
+    """The newest op altered and hashed afresh: every hash and link checks, and only its
+    signature (not re-checked below the mark) or the sealed mark can tell."""
+    store = _store(tmp_path)
+    assert store.verify().ok
+    path = store.path
+    last = store.ops()[-1]
+    store.close()
+    body = bytearray(last.body)
+    body[15] ^= 1
+    fake = last.__class__(**{**last.__dict__, "body": bytes(body), "hash": ""}).with_hash()
+    _sql(path, "UPDATE ops SET body=?, hash=? WHERE op_id=?", fake.body, fake.hash, last.op_id)
+    again = Store.open(path, PASSPHRASE)
+    report = again.verify()
+    assert not report.ok and report.problems[0].op_id == last.op_id
+    again.close()
+
+
+def test_a_replaced_signature_below_the_mark_is_named_by_a_full_verify(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    assert store.verify().ok
+    victim = store.ops()[3]
+    path = store.path
+    store.close()
+    forged = Ed25519PrivateKey.generate().sign(victim.hash.encode())
+    _sql(path, "UPDATE ops SET sig=? WHERE op_id=?", forged, victim.op_id)
+    again = Store.open(path, PASSPHRASE)
+    # Its content is pinned by the sealed mark: the incremental check finds it unchanged.
+    assert again.verify().ok
+    full = again.verify(full=True)
+    assert [p.op_id for p in full.problems] == [victim.op_id]
+    assert "forged" in full.problems[0].message
+    again.close()
+
+
+def test_new_ops_after_the_mark_have_their_signatures_checked(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    assert store.verify().ok
+    op = store.record("C-1", "visit", "v1", {"notes": "after the mark"})
+    path = store.path
+    store.close()
+    forged = Ed25519PrivateKey.generate().sign(op.hash.encode())
+    _sql(path, "UPDATE ops SET sig=? WHERE op_id=?", forged, op.op_id)
+    again = Store.open(path, PASSPHRASE)
+    report = again.verify()
+    assert [p.op_id for p in report.problems] == [op.op_id]
+    again.close()
+
+
+def test_the_process_pool_finds_the_same_bad_signatures_as_one_process() -> None:
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes_raw()
+    items = [(f"{n:064x}", key.sign(f"{n:064x}".encode())) for n in range(5000)]
+    bad = {7, 2500, 4999}
+    for n in bad:
+        items[n] = (items[n][0], Ed25519PrivateKey.generate().sign(items[n][0].encode()))
+    check, pool = parallel_check(len(items), processes=2)
+    try:
+        assert pool is not None
+        assert check(public, items) == bad
+    finally:
+        pool.close()
