@@ -342,6 +342,10 @@ def _print_summary(summary: SyncSummary) -> None:
         )
     for item in summary.keys_shared:
         console.print(f"[green]key shared[/] case {item['case_id']} with {escape(item['user'])}")
+    for case_id in summary.keys_rotated:
+        console.print(
+            f"[green]key rotated[/] case {safe(case_id)}: a new key for the team from now on"
+        )
     for item in summary.keys_not_shared:
         console.print(
             f"[yellow]waiting for a key[/] {escape(item['user'])} on case {item['case_id']}: "

@@ -130,12 +130,12 @@ class EntityStore(CaseKeyStore):
 
     def _load_state(self, case_id: str, entity: str, entity_id: str) -> dict[str, Any] | None:
         row = self._conn.execute(
-            "SELECT doc FROM entities WHERE case_id=? AND entity=? AND entity_id=?",
+            "SELECT doc, key_id FROM entities WHERE case_id=? AND entity=? AND entity_id=?",
             (case_id, entity, entity_id),
         ).fetchone()
         if row is None:
             return None
-        _, sealer = self.case_sealer(case_id)
+        sealer = self.key_sealer(case_id, row[1])
         state: dict[str, Any] = json.loads(
             sealer.open(
                 row[0], aad_for("entities", "doc", self._row_id(case_id, entity, entity_id))
@@ -144,8 +144,15 @@ class EntityStore(CaseKeyStore):
         return state
 
     def _save_state(
-        self, case_id: str, entity: str, entity_id: str, state: dict[str, Any], sealer: Any
+        self,
+        case_id: str,
+        entity: str,
+        entity_id: str,
+        state: dict[str, Any],
+        sealer: Any,
+        key_id: str,
     ) -> None:
+        """Seal and keep an entity's state with the named key (the case's current one)."""
         status, day = clear_columns(entity, changelog.values(state))
         doc = sealer.seal(
             json.dumps(state, separators=(",", ":"), default=str).encode(),
@@ -160,10 +167,11 @@ class EntityStore(CaseKeyStore):
         ).encode()
         sealed_view = sealer.seal(packed, aad_for("entities", "view", row_id))
         self._conn.execute(
-            "INSERT INTO entities (case_id, entity, entity_id, status, date, deleted, doc, view)"
-            " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(case_id, entity, entity_id) DO UPDATE SET"
+            "INSERT INTO entities"
+            " (case_id, entity, entity_id, status, date, deleted, doc, view, key_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(case_id, entity, entity_id) DO UPDATE SET"
             " status=excluded.status, date=excluded.date, deleted=excluded.deleted,"
-            " doc=excluded.doc, view=excluded.view",
+            " doc=excluded.doc, view=excluded.view, key_id=excluded.key_id",
             (
                 case_id,
                 entity,
@@ -173,6 +181,7 @@ class EntityStore(CaseKeyStore):
                 1 if state.get("deleted") else 0,
                 doc,
                 sealed_view,
+                key_id,
             ),
         )
 
@@ -188,7 +197,8 @@ class EntityStore(CaseKeyStore):
         self, case_id: str | None = None, entity: str | None = None, include_deleted: bool = False
     ) -> list[EntityState]:
         """Folded entities of a case (or of every case), decrypted in memory."""
-        sql = "SELECT case_id, entity, entity_id, status, date, doc FROM entities WHERE 1=1"
+        sql = "SELECT case_id, entity, entity_id, status, date, doc, key_id FROM entities"
+        sql += " WHERE 1=1"
         args: list[Any] = []
         if case_id is not None:
             sql += " AND case_id=?"
@@ -202,8 +212,8 @@ class EntityStore(CaseKeyStore):
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
         found = []
-        for cid, ent, eid, status, day, doc in rows:
-            _, sealer = self.case_sealer(cid)
+        for cid, ent, eid, status, day, doc, key_id in rows:
+            sealer = self.key_sealer(cid, key_id)
             state = json.loads(
                 sealer.open(doc, aad_for("entities", "doc", self._row_id(cid, ent, eid)))
             )
@@ -212,14 +222,14 @@ class EntityStore(CaseKeyStore):
 
     def views(self, case_id: str | None = None) -> list[EntityView]:
         """Every live entity's values and marks (of one case, or all), decrypted in memory."""
-        sql = "SELECT case_id, entity, entity_id, status, date, view, doc FROM entities"
+        sql = "SELECT case_id, entity, entity_id, status, date, view, doc, key_id FROM entities"
         sql += " WHERE deleted=0" + (" AND case_id=?" if case_id is not None else "")
         sql += " ORDER BY case_id, entity, entity_id"
         with self._lock:
             rows = self._conn.execute(sql, (case_id,) if case_id is not None else ()).fetchall()
         found = []
-        for cid, ent, eid, status, day, view, doc in rows:
-            _, sealer = self.case_sealer(cid)
+        for cid, ent, eid, status, day, view, doc, key_id in rows:
+            sealer = self.key_sealer(cid, key_id)
             row_id = self._row_id(cid, ent, eid)
             if view is None:  # written before views were kept
                 state = json.loads(sealer.open(doc, aad_for("entities", "doc", row_id)))

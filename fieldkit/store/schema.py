@@ -8,14 +8,18 @@ from pathlib import Path
 
 from fieldkit.errors import ProfileMissing, StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: one key per case. 2: key generations — a case may hold several keys (`generation`,
+newest is current), and entity states and drafts name the key they are sealed with."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS key_slots (
     id INTEGER PRIMARY KEY, kind TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS case_keys (
-    case_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, wrapped BLOB NOT NULL);
+    case_id TEXT NOT NULL, key_id TEXT NOT NULL, wrapped BLOB NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0, shared INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (case_id, key_id));
 CREATE TABLE IF NOT EXISTS devices (
     device_id TEXT PRIMARY KEY, user TEXT NOT NULL, sign_pub BLOB NOT NULL,
     box_pub BLOB, revoked INTEGER NOT NULL DEFAULT 0);
@@ -31,10 +35,11 @@ CREATE INDEX IF NOT EXISTS ops_case ON ops (case_id);
 CREATE TABLE IF NOT EXISTS entities (
     case_id TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
     status TEXT, date TEXT, deleted INTEGER NOT NULL DEFAULT 0, doc BLOB NOT NULL,
-    view BLOB,
+    view BLOB, key_id TEXT,
     PRIMARY KEY (case_id, entity, entity_id));
 CREATE TABLE IF NOT EXISTS drafts (
-    draft_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, updated TEXT NOT NULL, doc BLOB NOT NULL);
+    draft_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, updated TEXT NOT NULL, doc BLOB NOT NULL,
+    key_id TEXT);
 """
 
 
@@ -84,6 +89,44 @@ def open_existing(path: Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         raise store_error(exc, path) from None
     return conn
+
+
+def migrate(conn: sqlite3.Connection) -> bool:
+    """Bring a profile made by an older fieldkit to this schema, in one transaction; True
+    when anything changed. Run once the passphrase has opened the profile (a wrong one
+    writes nothing). Version 1 → 2: case keys gain generations (the one key a case had is
+    generation 0) and entity states and drafts name that key."""
+    key_columns = {r[1] for r in conn.execute("PRAGMA table_info(case_keys)")}
+    entity_columns = {r[1] for r in conn.execute("PRAGMA table_info(entities)")}
+    draft_columns = {r[1] for r in conn.execute("PRAGMA table_info(drafts)")}
+    if "generation" in key_columns and "key_id" in entity_columns and "key_id" in draft_columns:
+        return False
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if "generation" not in key_columns:
+            conn.execute("ALTER TABLE case_keys RENAME TO case_keys_v1")
+            conn.execute(
+                "CREATE TABLE case_keys (case_id TEXT NOT NULL, key_id TEXT NOT NULL,"
+                " wrapped BLOB NOT NULL, generation INTEGER NOT NULL DEFAULT 0,"
+                " shared INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (case_id, key_id))"
+            )
+            conn.execute(
+                "INSERT INTO case_keys (case_id, key_id, wrapped, generation, shared)"
+                " SELECT case_id, key_id, wrapped, 0, 1 FROM case_keys_v1"
+            )
+            conn.execute("DROP TABLE case_keys_v1")
+        for table, columns in (("entities", entity_columns), ("drafts", draft_columns)):
+            if "key_id" not in columns:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN key_id TEXT")
+                conn.execute(
+                    f"UPDATE {table} SET key_id=(SELECT key_id FROM case_keys"
+                    f" WHERE case_keys.case_id={table}.case_id)"
+                )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return True
 
 
 def store_error(exc: sqlite3.DatabaseError, path: Path) -> StoreError:

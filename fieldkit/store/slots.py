@@ -31,7 +31,7 @@ from fieldkit.errors import StoreError
 from fieldkit.hardening import private_file
 from fieldkit.integrity import RECORD_KEY, SealedSettings
 from fieldkit.store.base import RECORD_AAD, StoreBase, _utcnow
-from fieldkit.store.schema import SCHEMA_VERSION, connect, open_existing
+from fieldkit.store.schema import SCHEMA_VERSION, connect, migrate, open_existing, store_error
 
 
 class SlotStore(StoreBase):
@@ -164,7 +164,14 @@ class SlotStore(StoreBase):
     @classmethod
     def _opened(cls, path: Path, conn: sqlite3.Connection, master: bytes, slot_v: int) -> Self:
         try:
-            return cls(path, conn, master, slot_v)
+            migrate(conn)
+            store = cls(path, conn, master, slot_v)
+            if int(store.meta("schema_version") or 1) < SCHEMA_VERSION:
+                store.set_meta("schema_version", str(SCHEMA_VERSION))
+            return store
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise store_error(exc, path) from None
         except BaseException:
             conn.close()
             raise

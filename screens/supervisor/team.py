@@ -1,4 +1,5 @@
-"""Team compliance: per worker and per case, what is overdue, due and due soon."""
+"""Team compliance: per worker and per case, what is overdue, due and due soon; and the
+sync health of the team's laptops (last sync, waiting, refused, gone quiet)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ from textual.widgets import DataTable, Static
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from fieldkit.screens.app import FieldkitApp
 
     from fieldkit.practice import DueItem
+    from fieldkit.services.sync import LaptopHealthRow
 
 
 class TeamScreen(Screen[None]):
@@ -36,9 +40,18 @@ class TeamScreen(Screen[None]):
     class TeamLoaded(Message):
         """The due list of every case was computed."""
 
-        def __init__(self, items: list[DueItem]) -> None:
+        def __init__(
+            self,
+            items: list[DueItem],
+            health_as_of: datetime | None = None,
+            laptops: list[LaptopHealthRow] | None = None,
+            stale_after_days: int = 0,
+        ) -> None:
             super().__init__()
             self.items = items
+            self.health_as_of = health_as_of
+            self.laptops = laptops or []
+            self.stale_after_days = stale_after_days
 
     def __init__(self) -> None:
         super().__init__()
@@ -49,6 +62,8 @@ class TeamScreen(Screen[None]):
         fk = cast("FieldkitApp", self.app)
         yield Static(f"Team compliance · as of {fk.today.isoformat()}", classes="title-bar")
         yield DataTable(id="team-workers", cursor_type="none")
+        yield Static("Laptops · sync health not received yet", id="team-health-title")
+        yield DataTable(id="team-laptops", cursor_type="none")
         yield DataTable(id="team-items", cursor_type="row", zebra_stripes=True)
         yield StatusBar()
         yield KeyFooter()
@@ -57,6 +72,9 @@ class TeamScreen(Screen[None]):
         """Columns, then compute off the UI thread."""
         self.query_one("#team-workers", DataTable).add_columns(
             "worker", "⚠ overdue", "● due", "○ due soon", "cases"
+        )
+        self.query_one("#team-laptops", DataTable).add_columns(
+            "laptop", "user", "last sync", "waiting", "refused", ""
         )
         self.query_one("#team-items", DataTable).add_columns(
             "status", "due", "worker", "case", "rule", "what"
@@ -73,8 +91,13 @@ class TeamScreen(Screen[None]):
         fk = cast("FieldkitApp", self.app)
         if fk.store is None or fk.policy is None:
             return
+        from fieldkit.services.sync import team_health
+
         cases = services.load_cases(fk.store)
-        self.post_message(self.TeamLoaded(open_items(due_list(cases, fk.policy, fk.today))))
+        items = open_items(due_list(cases, fk.policy, fk.today))
+        days = fk.policy.stale_after_days
+        as_of, laptops = team_health(fk.store, _now(fk), days)
+        self.post_message(self.TeamLoaded(items, as_of, laptops, days))
 
     @on(TeamLoaded)
     def _loaded(self, event: TeamLoaded) -> None:
@@ -92,6 +115,7 @@ class TeamScreen(Screen[None]):
                 str(counts["due-soon"]),
                 str(n_cases),
             )
+        self._show_laptops(event)
         table = self.query_one("#team-items", DataTable)
         table.clear()
         for item in self.items:
@@ -104,6 +128,36 @@ class TeamScreen(Screen[None]):
                 safe(item.what),
             )
 
+    def _show_laptops(self, event: TeamLoaded) -> None:
+        """One row per laptop of the team, a quiet one flagged (profile `[sync]`)."""
+        title = self.query_one("#team-health-title", Static)
+        table = self.query_one("#team-laptops", DataTable)
+        table.clear()
+        if event.health_as_of is None:
+            title.update("Laptops · sync health arrives with this laptop's next sync")
+            return
+        title.update(
+            f"Laptops · as of {event.health_as_of:%Y-%m-%d %H:%M} UTC · "
+            f"flagged after {event.stale_after_days} days without a sync"
+        )
+        for lap in event.laptops:
+            if lap.revoked:
+                flag = "revoked"
+            elif lap.stale and lap.days_quiet is None:
+                flag = "⚠ never synced"
+            elif lap.stale:
+                flag = f"⚠ not seen {lap.days_quiet} d"
+            else:
+                flag = ""
+            table.add_row(
+                safe(lap.device),
+                safe(lap.user),
+                f"{lap.last_sync:%Y-%m-%d %H:%M}" if lap.last_sync else "never",
+                "-" if lap.waiting is None else str(lap.waiting),
+                str(lap.refused),
+                flag,
+            )
+
     def action_supervision(self) -> None:
         """Record supervision for the highlighted item's case (RV-1)."""
         from fieldkit.screens.supervisor.supervision import SupervisionScreen
@@ -112,3 +166,12 @@ class TeamScreen(Screen[None]):
         if not self.items or table.cursor_row >= len(self.items):
             return
         self.app.push_screen(SupervisionScreen(self.items[table.cursor_row].case))
+
+
+def _now(fk: FieldkitApp) -> datetime:
+    """Now; on an app given a fixed day (a test, a demo), noon UTC of that day."""
+    from datetime import UTC, datetime, time
+
+    if fk.fixed_today is not None:
+        return datetime.combine(fk.fixed_today, time(12, 0), UTC)
+    return datetime.now(UTC)

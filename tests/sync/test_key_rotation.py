@@ -1,0 +1,181 @@
+"""Case key generations: reassigning a case and revoking a device give the case a new key
+for what is sealed from then on; whoever left (a worker taken off the case, a revoked
+laptop) never receives it, while the team reads the old work and the new."""
+
+from __future__ import annotations
+
+import pytest
+from fieldkit.sync import admin
+from fieldkit.sync.client import SyncRefused, assign_case, envelope_context, run_sync
+from sqlalchemy import text
+
+from fieldkit import services
+from fieldkit.changelog import Op
+from fieldkit.crypto import CryptoError, Sealer, aad_for, unwrap_with_private
+from fieldkit.store import Store
+from tests.sync.conftest import Agency, assigned_case
+
+
+def _server_body(agency: Agency, op_id: str) -> bytes:
+    with agency.engine.connect() as conn:
+        row = conn.execute(text("SELECT body FROM ops WHERE op_id=:o"), {"o": op_id}).first()
+    assert row is not None, f"op {op_id} is not on the server"
+    return bytes(row[0])
+
+
+def _envelopes(agency: Agency, key_id: str) -> dict[str, bytes]:
+    with agency.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT recipient, wrapped FROM case_keys WHERE key_id=:k"), {"k": key_id}
+        ).all()
+    return {r[0]: bytes(r[1]) for r in rows}
+
+
+def _opens_with_any(keys: list[tuple[str, int, bytes]], op: Op, body: bytes) -> bool:
+    for _key_id, _generation, key in keys:
+        try:
+            Sealer(key).open(body, aad_for("ops", "body", op.op_id))
+        except CryptoError:
+            continue
+        return True
+    return False
+
+
+def test_reassignment_seals_new_work_with_a_key_the_old_worker_never_gets(agency: Agency) -> None:
+    sup, a = assigned_case(agency)
+    run_sync(sup)
+    run_sync(a)
+    old_key_id, old_generation = a.case_key_generation("C-1") or ("", -1)
+    assert old_generation == 0
+    before = a.record("C-1", "visit", "v-a", {"date": "2026-11-02", "notes": "by jsmith"})
+    assert before.key_id == old_key_id
+    run_sync(a)
+    a_keys = a.case_keys("C-1")  # everything jsmith's laptop holds for the case (a copy)
+    b = agency.laptop("bwong")
+
+    assign_case(sup, "C-1", "bwong")
+    assert run_sync(sup).keys_rotated == ["C-1"]
+    new_key_id, new_generation = sup.case_key_generation("C-1") or ("", -1)
+    assert new_generation == 1 and new_key_id != old_key_id
+    after = sup.record("C-1", "visit", "v-s", {"date": "2026-11-03", "notes": "by akhan"})
+    assert after.key_id == new_key_id  # future ops use the new key
+    run_sync(sup)
+
+    # The new key went to the new team and the recovery key, never to jsmith.
+    wrapped = _envelopes(agency, new_key_id)
+    assert set(wrapped) == {"akhan", "bwong", "@recovery"}
+    recovered = unwrap_with_private(
+        wrapped["@recovery"], agency.recovery, envelope_context("C-1", new_key_id)
+    )
+    assert recovered == sup.case_key("C-1")[1]
+
+    # bwong reads the old work and the new, and writes with the new key.
+    got = run_sync(b)
+    assert b.has_case_key("C-1", old_key_id) and b.has_case_key("C-1", new_key_id)
+    assert b.open_body(before)["set"]["notes"] == "by jsmith"
+    assert b.open_body(after)["set"]["notes"] == "by akhan"
+    assert got.pulled >= 2
+    assert b.record("C-1", "visit", "v-b", {"date": "2026-11-04"}).key_id == new_key_id
+
+    # jsmith's laptop: nothing new arrives, no new key, and its keys do not open the op.
+    assert run_sync(a).pulled == 0
+    assert not a.has_case_key("C-1", new_key_id)
+    with pytest.raises(Exception, match="no key"):
+        a.open_body(after)
+    assert not _opens_with_any(a_keys, after, _server_body(agency, after.op_id))
+    assert _opens_with_any(a_keys, before, _server_body(agency, before.op_id))  # the check works
+    assert any(e["action"] == "rotate key" for e in admin.audit_events(agency.engine))
+
+
+def test_after_a_revoke_the_next_ops_use_a_key_the_laptop_never_received(agency: Agency) -> None:
+    sup, lost = assigned_case(agency)
+    run_sync(sup)
+    run_sync(lost)
+    lost_keys = lost.case_keys("C-1")
+    assert [g for _k, g, _key in lost_keys] == [0]
+    admin.revoke(agency.engine, lost.device_id)
+
+    summary = run_sync(sup)
+    assert summary.keys_rotated == ["C-1"]
+    new_key_id, generation = sup.case_key_generation("C-1") or ("", -1)
+    assert generation == 1
+    op = sup.record("C-1", "visit", "v-after", {"date": "2026-11-05", "notes": "after"})
+    assert op.key_id == new_key_id
+    run_sync(sup)
+
+    with pytest.raises(SyncRefused, match="revoked"):
+        run_sync(lost)
+    assert not lost.has_case_key("C-1", new_key_id)
+    assert not _opens_with_any(lost_keys, op, _server_body(agency, op.op_id))
+    # Once re-keyed, the case is not re-keyed again on the next sync.
+    assert run_sync(sup).keys_rotated == []
+
+
+def test_a_second_laptop_asking_for_the_same_generation_is_refused(agency: Agency) -> None:
+    """Two laptops of a team re-keying at once: the first wins, the second is told so and
+    takes the winner's key at its next sync."""
+    from fieldkit.sync.client import SyncClient, SyncSummary, _fetch_keys
+    from fieldkit.sync.rotation import rotate_keys
+
+    sup, worker = assigned_case(agency)
+    run_sync(sup)
+    run_sync(worker)
+    admin.revoke(agency.engine, agency.laptop("bwong").device_id)  # bwong holds no C-1 key
+    assert run_sync(sup).keys_rotated == []
+    with agency.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO case_key_rotations (case_id, reason, asked_ms) VALUES ('C-1', 'test', 1)"
+        )
+    with SyncClient(sup) as client:
+        asked = _fetch_keys(sup, client)
+        assert asked.rotate == ["C-1"]
+        assert run_sync(worker).keys_rotated == ["C-1"]  # the worker's laptop was quicker
+        late = SyncSummary()
+        rotate_keys(sup, client, asked, client.hello().recovery_pub, late)
+    assert late.keys_rotated == []
+    assert any("another laptop replaced it first" in p for p in late.team_problems)
+    assert sup.case_key_generation("C-1") != worker.case_key_generation("C-1")
+    assert run_sync(sup).keys_rotated == []
+    assert sup.case_key_generation("C-1") == worker.case_key_generation("C-1")
+
+
+def test_a_profile_from_before_key_generations_opens_and_keeps_its_data(
+    agency: Agency,
+) -> None:
+    import sqlite3
+
+    from tests.conftest import PASSPHRASE
+
+    sup, _worker = assigned_case(agency)
+    path = sup.path
+    key_id, _ = sup.case_key("C-1")
+    sup.save_draft("d-1", "C-1", {"notes": "half done"})
+    sup.set_meta("schema_version", "1")
+    cases_before = [c.id for c in services.load_cases(sup)]
+    sup.close()
+    # Version 1's tables: one key per case, no key named on entity rows or drafts.
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        ALTER TABLE case_keys RENAME TO ck2;
+        CREATE TABLE case_keys (
+            case_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, wrapped BLOB NOT NULL);
+        INSERT INTO case_keys SELECT case_id, key_id, wrapped FROM ck2;
+        DROP TABLE ck2;
+        ALTER TABLE entities DROP COLUMN key_id;
+        ALTER TABLE drafts DROP COLUMN key_id;
+        """
+    )
+    conn.close()
+
+    opened = Store.open(path, PASSPHRASE)
+    agency.stores.append(opened)
+    assert opened.meta("schema_version") == "2"
+    assert opened.case_key_generation("C-1") == (key_id, 0)
+    assert [c.id for c in services.load_cases(opened)] == cases_before
+    assert opened.drafts("C-1")[0][3] == {"notes": "half done"}
+    assert opened.settings_differences() == []
+    assert opened.verify().ok
+    assert opened.record("C-1", "visit", "v9", {"date": "2026-11-06"}).key_id == key_id
+    with sqlite3.connect(path) as check:
+        assert check.execute("SELECT DISTINCT key_id FROM entities").fetchall() == [(key_id,)]
