@@ -179,3 +179,40 @@ def test_a_profile_from_before_key_generations_opens_and_keeps_its_data(
     assert opened.record("C-1", "visit", "v9", {"date": "2026-11-06"}).key_id == key_id
     with sqlite3.connect(path) as check:
         assert check.execute("SELECT DISTINCT key_id FROM entities").fetchall() == [(key_id,)]
+
+
+def test_the_server_takes_a_new_key_only_for_the_team(agency: Agency) -> None:
+    """A rotation wrapping the key to someone off the team, or sent by someone off it, or
+    missing a member, is refused; the server keeps the generation it had."""
+    from fieldkit.sync.client import SyncClient
+
+    from fieldkit.crypto import b64, load_x25519_public, random_key, wrap_to_public
+
+    sup, _a = assigned_case(agency)
+    run_sync(sup)
+    outsider = agency.laptop("bwong")
+    key, key_id = random_key(), "C-1#extra"
+
+    def envelope(name: str) -> dict[str, object]:
+        with SyncClient(sup) as client:
+            if name == "@recovery":
+                pub = client.hello().recovery_pub
+            else:
+                pub = client.get(f"/v1/users/{name}")["box_pub"]
+        wrapped = wrap_to_public(key, load_x25519_public(pub), envelope_context("C-1", key_id))
+        return {"case_id": "C-1", "key_id": key_id, "generation": 1, "recipient": name,
+                "wrapped": b64(wrapped)}  # fmt: skip
+
+    team = [envelope("akhan"), envelope("jsmith"), envelope("@recovery")]
+    request = {"key_id": key_id, "generation": 1}
+    with SyncClient(sup) as client:
+        with pytest.raises(SyncRefused, match="bwong is not on case C-1"):
+            client.post("/v1/cases/C-1/keys", {**request, "envelopes": [*team, envelope("bwong")]})
+        with pytest.raises(SyncRefused, match="no case key envelope for jsmith"):
+            client.post("/v1/cases/C-1/keys", {**request, "envelopes": [team[0], team[2]]})
+    with SyncClient(outsider) as client, pytest.raises(SyncRefused, match="not on case C-1"):
+        client.post("/v1/cases/C-1/keys", {**request, "envelopes": team})
+    assert set(_envelopes(agency, key_id)) == set()
+    with SyncClient(sup) as client:
+        client.post("/v1/cases/C-1/keys", {**request, "envelopes": team})
+    assert set(_envelopes(agency, key_id)) == {"akhan", "jsmith", "@recovery"}
