@@ -216,3 +216,42 @@ def test_the_server_takes_a_new_key_only_for_the_team(agency: Agency) -> None:
     with SyncClient(sup) as client:
         client.post("/v1/cases/C-1/keys", {**request, "envelopes": team})
     assert set(_envelopes(agency, key_id)) == {"akhan", "jsmith", "@recovery"}
+
+
+def test_migration_0005_makes_existing_envelopes_generation_zero(db_url: str) -> None:
+    """An existing deployment: each case's one key becomes generation 0 of that case, and a
+    new generation can follow it."""
+    from alembic import command
+    from alembic.config import Config
+    from fieldkit.sync.db import ALEMBIC_INI, MIGRATIONS, make_engine, open_database
+
+    engine = make_engine(db_url)
+    cfg = Config(str(ALEMBIC_INI))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004_attachments")
+        for recipient in ("jsmith", "akhan"):
+            conn.execute(
+                text(
+                    "INSERT INTO case_keys (case_id, recipient, key_id, wrapped, by_device,"
+                    " created_ms) VALUES ('C-1', :r, 'C-1#old', :w, 'd1', 1)"
+                ),
+                {"r": recipient, "w": b"sealed"},
+            )
+    engine.dispose()
+    engine = open_database(db_url)
+    with engine.begin() as conn:
+        rows = conn.execute(
+            text("SELECT recipient, key_id, generation FROM case_keys ORDER BY recipient")
+        ).all()
+        assert [tuple(r) for r in rows] == [("akhan", "C-1#old", 0), ("jsmith", "C-1#old", 0)]
+        conn.execute(
+            text(
+                "INSERT INTO case_keys (case_id, key_id, recipient, generation, wrapped,"
+                " by_device, created_ms) VALUES ('C-1', 'C-1#new', 'akhan', 1, :w, 'd1', 2)"
+            ),
+            {"w": b"sealed"},
+        )
+        assert conn.execute(text("SELECT count(*) FROM case_key_rotations")).scalar() == 0
+    engine.dispose()
