@@ -689,7 +689,12 @@ def _pull(
         if not _has_key(store, case_id):
             continue
         key = f"sync_backfill_cursor:{case_id}"
+        missing.discard(case_id)
         run(key, case_id)
+        if case_id in missing:
+            # An op sealed with a key generation not here yet: from the start next time.
+            store.set_meta(key, "0")
+            continue
         backfill.discard(case_id)
     store.set_meta("sync_backfill", json.dumps(sorted(backfill)))
     return touched

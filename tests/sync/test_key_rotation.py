@@ -255,3 +255,53 @@ def test_migration_0005_makes_existing_envelopes_generation_zero(db_url: str) ->
         )
         assert conn.execute(text("SELECT count(*) FROM case_key_rotations")).scalar() == 0
     engine.dispose()
+
+
+def test_an_op_sealed_with_a_key_not_here_yet_arrives_once_the_key_does(agency: Agency) -> None:
+    """The laptop holds generation 0 only; an op sealed with generation 1 is kept on the
+    server, not lost: it is pulled again from the case's start once that key arrives."""
+    sup, worker = assigned_case(agency)
+    run_sync(sup)
+    run_sync(worker)
+    with agency.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO case_key_rotations (case_id, reason, asked_ms)"
+                " VALUES ('C-1', 'test', 1)"
+            )
+        )
+    assert run_sync(sup).keys_rotated == ["C-1"]
+    new_key_id, _ = sup.case_key("C-1")
+    sup.record("C-1", "visit", "v-new", {"date": "2026-11-07", "notes": "sealed anew"})
+    run_sync(sup)
+    with agency.engine.begin() as conn:
+        held = conn.execute(
+            text("SELECT * FROM case_keys WHERE key_id=:k AND recipient='jsmith'"),
+            {"k": new_key_id},
+        ).one()
+        conn.execute(
+            text("DELETE FROM case_keys WHERE key_id=:k AND recipient='jsmith'"),
+            {"k": new_key_id},
+        )
+    run_sync(worker)
+    assert not worker.has_case_key("C-1", new_key_id)
+    assert worker.entity("C-1", "visit", "v-new") is None
+    with agency.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO case_keys (case_id, key_id, recipient, generation, wrapped,"
+                " by_device, created_ms) VALUES (:c, :k, :r, :g, :w, :d, :t)"
+            ),
+            {
+                "c": held.case_id,
+                "k": held.key_id,
+                "r": held.recipient,
+                "g": held.generation,
+                "w": held.wrapped,
+                "d": held.by_device,
+                "t": held.created_ms,
+            },
+        )
+    run_sync(worker)
+    arrived = worker.entity("C-1", "visit", "v-new")
+    assert arrived is not None and arrived.fields["notes"] == "sealed anew"
