@@ -74,7 +74,7 @@ class TeamScreen(Screen[None]):
             "worker", "⚠ overdue", "● due", "○ due soon", "cases"
         )
         self.query_one("#team-laptops", DataTable).add_columns(
-            "laptop", "user", "last sync", "waiting", "refused", ""
+            "laptop", "user", "last sync (UTC)", "waiting", "refused", ""
         )
         self.query_one("#team-items", DataTable).add_columns(
             "status", "due", "worker", "case", "rule", "what"
