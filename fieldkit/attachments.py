@@ -425,3 +425,69 @@ def opened_copy(store: Store, case_id: str, attachment_id: str) -> Iterator[Path
         yield target
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- a preview on screen, from memory ---------------------------------------------------
+
+PREVIEW_MAX_BYTES = 40_000_000
+"""Larger images are not decoded for a preview (photos are downscaled on import anyway)."""
+
+Rgb = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A downscaled image as rows of (top, bottom) pixel colours: one terminal cell each,
+    drawn as "▀" in the top colour on the bottom colour (any truecolour terminal)."""
+
+    caption: str
+    name: str
+    width: int
+    height: int
+    """Of the original image, in pixels."""
+    rows: tuple[tuple[tuple[Rgb, Rgb], ...], ...]
+
+
+def preview(store: Store, case_id: str, attachment_id: str, columns: int, lines: int) -> Preview:
+    """Decrypt an image attachment into memory (never to disk) and downscale it to fit
+    `columns` × `lines` terminal cells (two pixels per cell, one above the other)."""
+    from PIL import Image, UnidentifiedImageError
+
+    att = find(store, case_id, attachment_id)
+    if att.kind != "photo" and not att.media_type.startswith("image/"):
+        raise AttachmentError(f"{att.kind} {att.id} is not an image; there is no preview")
+    if att.size > PREVIEW_MAX_BYTES:
+        raise AttachmentError(
+            f"attachment {att.id} is too large to preview ({human_size(att.size)})"
+        )
+    if not is_local(store, att):
+        raise AttachmentError(f"attachment {att.id} is not on this laptop yet; sync to download it")
+    data = io.BytesIO()  # in memory only; dropped when the preview is made
+    for block in stream_plaintext(store, att):
+        data.write(block)
+    data.seek(0)
+    try:
+        with Image.open(data) as image:
+            width, height = image.size
+            picture = image.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise AttachmentError(f"attachment {att.id} is not an image Pillow can read") from None
+    finally:
+        data.close()
+    picture.thumbnail((max(1, columns), max(2, lines * 2)))
+    if picture.height % 2:
+        padded = Image.new("RGB", (picture.width, picture.height + 1), (0, 0, 0))
+        padded.paste(picture, (0, 0))
+        picture = padded
+    pixels = picture.load()
+    assert pixels is not None
+    rows = tuple(
+        tuple((_rgb(pixels[x, y]), _rgb(pixels[x, y + 1])) for x in range(picture.width))
+        for y in range(0, picture.height, 2)
+    )
+    return Preview(att.caption, att.name, width, height, rows)
+
+
+def _rgb(value: Any) -> Rgb:
+    r, g, b = value[:3]
+    return int(r), int(g), int(b)

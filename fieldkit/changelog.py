@@ -318,3 +318,32 @@ def content_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(
         json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str).encode()
     ).hexdigest()
+
+
+# --- a visit's chain, as a printed record and the server see it ----------------------
+
+ADDENDUM_LINK = "@"
+"""An addendum's entity id ends with `@<visit id>` (`add-<uuid7>@v1`): the one clear link
+the server has from an addendum to the visit it amends."""
+
+
+def addendum_visit(entity_id: str) -> str | None:
+    """The visit an addendum's entity id names, if it names one."""
+    head, sep, visit_id = entity_id.partition(ADDENDUM_LINK)
+    return visit_id if sep and head.startswith("add-") and visit_id else None
+
+
+def in_visit_chain(entity: str, entity_id: str, visit_id: str) -> bool:
+    """The op belongs to the visit's chain: the visit itself, or an addendum linked to it."""
+    if entity == "visit":
+        return entity_id == visit_id
+    return entity == "addendum" and addendum_visit(entity_id) == visit_id
+
+
+def chain_hash(content_hash: str, op_hashes: list[str]) -> str:
+    """What a printed record carries as `chain=`: the SHA-256 of its content hash and the
+    (sorted) hashes of the ops of the visit's chain when it was printed. The server holds
+    the op hashes, never the content; binding both means a paper whose content hash was
+    changed no longer matches any state of the chain the server holds."""
+    text = "fieldkit-chain/1\n" + content_hash + "\n" + "\n".join(sorted(op_hashes))
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -5,6 +5,12 @@ supervisor's approval binds to) and the hash of the approval op that approved it
 as a QR code and in the PDF's metadata:
 
     fieldkit-record/1 case=C-1 visit=v1 content=<sha256> approval=<op hash or none>
+        chain=<sha256>
+
+`chain` binds the content hash to the hashes of the ops of the visit and its linked
+addenda as printed (`fieldkit.sync.protocol.chain_hash`): the agency server holds those
+op hashes (never the content), so an auditor with an account can ask it too
+(`fieldkit verify-record FILE.pdf --server`, POST /v1/verify-record).
 
 `verify_record` reads that stamp back from the file and checks it against this profile's
 signed log: **unchanged** (the record still hashes to what was printed), **amended** (it
@@ -20,13 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from fieldkit import changelog
+from fieldkit.changelog import chain_hash, in_visit_chain
 from fieldkit.errors import FieldkitError
 from fieldkit.store import Store
 
 STAMP_PREFIX = "fieldkit-record/1"
 _STAMP = re.compile(
     rb"fieldkit-record/1 case=([^\s()\\]+) visit=([^\s()\\]+) content=([0-9a-f]{64})"
-    rb" approval=([0-9a-f]{64}|none)"
+    rb" approval=([0-9a-f]{64}|none)(?: chain=([0-9a-f]{64}))?"
 )
 
 
@@ -38,13 +45,15 @@ class Stamp:
     visit_id: str
     content_hash: str
     approval_hash: str | None
+    chain_hash: str | None = None
 
     @property
     def text(self) -> str:
         """The one line printed, put in the QR code and in the metadata."""
+        chain = f" chain={self.chain_hash}" if self.chain_hash else ""
         return (
             f"{STAMP_PREFIX} case={self.case_id} visit={self.visit_id} "
-            f"content={self.content_hash} approval={self.approval_hash or 'none'}"
+            f"content={self.content_hash} approval={self.approval_hash or 'none'}{chain}"
         )
 
 
@@ -92,7 +101,17 @@ def stamp_for(store: Store, case_id: str, visit_id: str) -> Stamp:
             and f.get("content_hash") == digest
         ):
             approval_hash = _op_hash(store, ent.state)
-    return Stamp(case_id, visit_id, digest, approval_hash)
+    return Stamp(case_id, visit_id, digest, approval_hash, _chain(store, case_id, visit_id, digest))
+
+
+def _chain(store: Store, case_id: str, visit_id: str, content_hash: str) -> str:
+    """The chain hash: the content hash bound to the visit's op hashes as they stand."""
+    hashes = [
+        op.hash
+        for op in store.ops()
+        if op.case_id == case_id and in_visit_chain(op.entity, op.entity_id, visit_id)
+    ]
+    return chain_hash(content_hash, hashes)
 
 
 def _op_hash(store: Store, state: dict[str, Any]) -> str | None:
@@ -122,8 +141,11 @@ def read_stamp(path: Path) -> Stamp:
         raise FieldkitError(
             f"{path.name} carries no fieldkit record stamp; it was not printed by fieldkit"
         )
-    case_id, visit_id, content, approval = (g.decode() for g in found.groups())
-    return Stamp(case_id, visit_id, content, None if approval == "none" else approval)
+    case_id, visit_id, content, approval, chain = (
+        g.decode() if g is not None else None for g in found.groups()
+    )
+    assert case_id and visit_id and content and approval
+    return Stamp(case_id, visit_id, content, None if approval == "none" else approval, chain)
 
 
 def verify_stamp(store: Store, stamp: Stamp) -> Verdict:

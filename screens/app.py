@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fieldkit.screens.commands import CaseCommands
-from fieldkit.screens.messages import SyncFinished, WorkFailed
+from fieldkit.screens.messages import SyncFinished, SyncProgress, WorkFailed
 from fieldkit.screens.theme import DEFAULT_THEME, HIGH_CONTRAST
 from fieldkit.screens.unlock import UnlockScreen
 from fieldkit.screens.visit.session import AUTOSAVE_DELAY
@@ -102,6 +102,8 @@ class FieldkitApp(App[None]):
         """Where the worker was when the app locked (ids only), rebuilt after unlock."""
         self.last_activity = time.monotonic()
         self._theme_settled = False
+        self.sync_activity = ""
+        """What a running sync is doing now, for every screen's status line ("" when idle)."""
 
     def watch_theme(self, theme: str) -> None:
         """The theme the worker chooses (palette or flag) is this profile's from now on."""
@@ -302,15 +304,23 @@ class FieldkitApp(App[None]):
             lambda: self._sync(quiet=True), thread=True, exclusive=True, group="sync", name="sync"
         )
 
-    @guarded
     def _sync(self, quiet: bool = False) -> None:
+        try:
+            self._sync_once(quiet)
+        finally:  # however it ended, the status line stops saying a sync is running
+            if not quiet:
+                self.post_message(SyncProgress(""))
+
+    @guarded
+    def _sync_once(self, quiet: bool = False) -> None:
+        """One sync; the worker's own (not `quiet`) shows its progress on the status line."""
         store = self.store
         if store is None:
             return
         try:
             from fieldkit.services.sync import run_sync
 
-            summary = run_sync(store)
+            summary = run_sync(store, None if quiet else self._sync_progress)
         except FieldkitError as exc:
             if not quiet:
                 self.post_message(SyncFinished(str(exc), ok=False))
@@ -319,13 +329,32 @@ class FieldkitApp(App[None]):
             return
         self.post_message(SyncFinished(sync_message(summary), ok=summary.exit_code == 0))
 
+    def _sync_progress(self, phase: str, done: int, total: int | None) -> None:
+        """The sync service's progress callback (the one `fieldkit sync` draws its bars
+        from), called on the sync's thread: handed to the UI as a message."""
+        self.post_message(SyncProgress(sync_progress_line(phase, done, total)))
+
+    def on_sync_progress(self, event: SyncProgress) -> None:
+        """Show what the sync is doing on the status line of the screen in front."""
+        from fieldkit.screens.status_bar import StatusBar
+
+        self.sync_activity = event.text
+        for bar in self.screen.query(StatusBar):
+            bar.activity = event.text
+
     def on_sync_finished(self, event: Any) -> None:
         """Say what the sync did, and refresh the status line of the screen in front."""
         from fieldkit.screens.status_bar import StatusBar
 
+        self.sync_activity = ""
+        for bar in self.screen.query(StatusBar):
+            bar.activity = ""
         self.notify(safe(event.text), severity="information" if event.ok else "warning", timeout=8)
         for bar in self.screen.query(StatusBar):
             bar.refresh_status()
+        after_sync = getattr(self.screen, "after_sync", None)
+        if after_sync is not None:  # a screen showing what a sync changes reads it again
+            after_sync()
 
     def action_help(self) -> None:
         """List every key of the screen in front of the worker."""
@@ -398,6 +427,21 @@ class FieldkitApp(App[None]):
             await worker.wait()
             self.store = None
         self.exit()
+
+
+def sync_progress_line(phase: str, done: int, total: int | None) -> str:
+    """One line for the status bar while a sync runs: the ops first, then each file."""
+    direction = getattr(phase, "direction", None)
+    if direction is not None:  # one attachment's chunks (`attachment_sync.FileProgress`)
+        name = getattr(phase, "name", "") or "file"
+        return f"{direction} {name} {done}/{total} chunks"
+    if phase == "verify":
+        return "syncing: checking this laptop's signed log…"
+    if phase == "push":
+        return f"syncing: sending changes {done}/{total}" if total else "syncing: nothing to send"
+    if phase == "pull":
+        return f"syncing: receiving changes ({done} so far)"
+    return f"syncing: {phase} {done}" + (f"/{total}" if total else "")
 
 
 def sync_message(summary: Any) -> str:

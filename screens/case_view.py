@@ -40,6 +40,7 @@ class CaseScreen(Screen[None]):
     BINDINGS = [
         Binding("v", "visit", "Start visit", priority=True),  # keys typed next wait for the step
         Binding("k", "acknowledge", "Plan acknowledged", show=False),
+        Binding("t", "attachments", "Attachments", show=False),
         # the case-record keys are listed on the case view itself (RECORD_KEYS), keeping
         # the footer to what fits in 80 columns
         Binding("a", "record('assessment')", "Assessment", show=False),
@@ -286,6 +287,15 @@ class CaseScreen(Screen[None]):
         draft = self.drafts[0] if self.drafts else new_draft(self.case, fk.store.user, fk.today)
         self._start(draft)
 
+    def action_attachments(self) -> None:
+        """The case's attachments: preview an image, open a decrypted copy."""
+        from fieldkit.screens.attachments import AttachmentsScreen
+
+        if self.case is not None:
+            self.app.push_screen(
+                AttachmentsScreen(self.case.id, f"{self.case.id} · {self.case.family_name}")
+            )
+
     def action_acknowledge(self) -> None:
         """Record a caregiver's acknowledgement of the safety or service plan (SA-5, PL-6)."""
         from fieldkit.screens.acknowledge import AcknowledgeScreen
@@ -349,7 +359,7 @@ def evidence_lines(detail: dict[str, Any], names: dict[str, str]) -> list[str]:
     if attachments:
         from fieldkit.attachments import attachment_line
 
-        lines.append("[b]Attachments[/b]")
+        lines.append("[b]Attachments[/b] (t: list them, preview an image, open a copy)")
         for a in attachments:
             lines.append(f"• {safe(attachment_line(a))}")
     return lines

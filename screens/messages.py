@@ -22,6 +22,15 @@ class SyncFinished(Message):
         self.ok = ok
 
 
+class SyncProgress(Message):
+    """A background sync moved on: "sending changes 40/120", "uploading photo.jpg 3/12
+    chunks" (ops first, then each attachment's chunks)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
 class WorkFailed(Message):
     """A background worker met a FieldkitError; the app shows its one line."""
 

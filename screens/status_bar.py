@@ -20,6 +20,8 @@ class StatusBar(Static):
     """ "14 changes waiting to sync · last sync today 17:42"; refreshed off the UI thread."""
 
     text: reactive[str] = reactive("checking sync status…")
+    activity: reactive[str] = reactive("")
+    """What a running sync is doing ("uploading photo.jpg 3/12 chunks"); shown over `text`."""
 
     class SyncStatusRead(Message):
         """The outbox count and last sync time were read from the store."""
@@ -30,10 +32,18 @@ class StatusBar(Static):
 
     def watch_text(self, text: str) -> None:
         """Show the latest status."""
-        self.update(f"⇅ {safe(text)}")
+        self._show()
+
+    def watch_activity(self, activity: str) -> None:
+        """A running sync's progress, or back to the status when it ends."""
+        self._show()
+
+    def _show(self) -> None:
+        self.update(f"⇅ {safe(self.activity or self.text)}")
 
     def on_mount(self) -> None:
-        """Read once now and again every 30 seconds."""
+        """Read once now and again every 30 seconds (a sync already running shows first)."""
+        self.activity = getattr(self.app, "sync_activity", "")
         self.refresh_status()
         self.set_interval(30, self.refresh_status)
 

@@ -69,7 +69,7 @@ def audit_events(engine: Engine, limit: int | None = None) -> list[dict[str, Any
 
 
 def add_user(engine: Engine, name: str, role: str, supervisor: str | None = None) -> None:
-    """A worker, supervisor or admin; a worker names their supervisor."""
+    """A worker, supervisor, admin or auditor; a worker names their supervisor."""
     if role not in ROLES:
         raise AdminError(f"role {role!r} is not one of {', '.join(ROLES)}")
     if not name or "/" in name or name.startswith("@") or name != name.strip():

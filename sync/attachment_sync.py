@@ -62,12 +62,32 @@ def _detail(response: httpx.Response) -> str:
         return response.text[:200]
 
 
-def _label(store: Store, case_id: str, attachment_id: str) -> str:
+class FileProgress(str):
+    """The progress phase of one attachment's chunks. As text it is the line `fieldkit sync`
+    prints (id, kind and size: no file name, no caption, since a terminal's output can be
+    logged); the app reads `direction` and `name` to say "uploading photo.jpg" on screen."""
+
+    direction: str
+    name: str
+    attachment_id: str
+
+    def __new__(cls, text: str, direction: str, name: str, attachment_id: str) -> FileProgress:
+        made = super().__new__(cls, text)
+        made.direction, made.name, made.attachment_id = direction, name, attachment_id
+        return made
+
+
+def _label(store: Store, case_id: str, attachment_id: str, direction: str) -> FileProgress:
     """How a file is named in progress lines: id, kind and size (no file name, no caption)."""
     ent = store.entity(case_id, "attachment", attachment_id)
     fields = ent.fields if ent is not None else {}
     size = human_size(int(fields.get("size") or 0))
-    return f"attachment …{attachment_id[-8:]} ({fields.get('kind', 'file')}, {size})"
+    return FileProgress(
+        f"attachment …{attachment_id[-8:]} ({fields.get('kind', 'file')}, {size})",
+        direction,
+        str(fields.get("name") or fields.get("kind") or "file"),
+        attachment_id,
+    )
 
 
 def waiting_uploads(store: Store) -> list[tuple[str, str, int]]:
@@ -112,7 +132,7 @@ def upload(store: Store, client: Any, progress: ProgressFn | None = None) -> int
                     (attachment_id,),
                 )
             }
-        label = _label(store, case_id, attachment_id)
+        label = _label(store, case_id, attachment_id, "uploading")
         total = len(hashes)
         # Resume: the server may hold chunks whose acknowledgement this laptop never saw.
         todo = [h for h in hashes if h in pending]
@@ -189,7 +209,7 @@ def download(store: Store, client: Any, att: Attachment, progress: ProgressFn | 
     if not need:
         return 0
     sealer = store.key_sealer(att.case_id, att.key_id)
-    label = _label(store, att.case_id, att.id)
+    label = _label(store, att.case_id, att.id, "downloading")
     total, done = len(att.chunks), len(att.chunks) - len(need)
     kept: list[tuple[str, str, str, int, bytes]] = []
 

@@ -48,6 +48,8 @@ from .protocol import (
     Receipt,
     TeamHealthResponse,
     UserKey,
+    VerifyRecordRequest,
+    VerifyRecordResponse,
     auth_header,
     enroll_message,
     new_nonce,
@@ -900,3 +902,24 @@ def _complete_envelopes(
                 summary.keys_not_shared.append(
                     {"case_id": team.case_id, "user": name, "why": "not enrolled yet"}
                 )
+
+
+# --- a printed record, asked of the server ------------------------------------------------
+
+
+def verify_record_on_server(store: Store, request: VerifyRecordRequest) -> VerifyRecordResponse:
+    """Ask the agency server whether a printed record still stands (auditor, supervisor of
+    the case, admin); OfflineError when the server cannot be reached."""
+    with SyncClient(store) as client:
+        client.hello()
+        try:
+            reply = client._send(
+                "POST",
+                "/v1/verify-record",
+                request.model_dump_json().encode(),
+                True,
+                quiet=True,
+            )
+        except SyncRefused as exc:
+            raise SyncRefused(f"the server refused to verify the record: {exc}") from None
+    return VerifyRecordResponse.model_validate(reply)

@@ -18,12 +18,13 @@ CursorType = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class User(SQLModel, table=True):
-    """A person: worker, supervisor or admin, with their X25519 public key once enrolled."""
+    """A person (worker, supervisor, admin or auditor) with their X25519 public key once
+    enrolled."""
 
     __tablename__ = "users"
 
     name: str = Field(primary_key=True, description="the user name on every device")
-    role: str = Field(description="worker, supervisor or admin")
+    role: str = Field(description="worker, supervisor, admin or auditor")
     supervisor: str | None = Field(default=None, description="a worker's supervisor")
     box_pub: bytes | None = Field(default=None, description="X25519 public key case keys wrap to")
     box_sealed: str | None = Field(

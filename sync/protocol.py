@@ -17,6 +17,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from fieldkit.changelog import OP_COLUMNS, Op
+from fieldkit.changelog import chain_hash as chain_hash
+from fieldkit.changelog import in_visit_chain as in_visit_chain
 from fieldkit.crypto import b64, unb64
 
 PROTOCOL = "fieldkit.sync/1"
@@ -31,7 +33,11 @@ WIPE_REQUESTED = (
     "keys and profile"
 )
 DRAIN_ROUTES = frozenset({"/v1/push", "/v1/wiped"})
-ROLES = ("worker", "supervisor", "admin")
+ROLES = ("worker", "supervisor", "admin", "auditor")
+# Who may ask the server whether a printed record still stands (POST /v1/verify-record):
+# an auditor or an admin for any case, a supervisor for the cases of their team. An
+# auditor holds no case key, is on no case team, pulls nothing and may push nothing.
+VERIFY_ROLES = ("auditor", "supervisor", "admin")
 
 OpStatus = Literal["accepted", "duplicate", "rejected", "deferred"]
 # The largest integer the server's databases store (SQLite and PostgreSQL BIGINT).
@@ -501,3 +507,37 @@ __all__ = [
     "request_message",
     "unb64",
 ]
+
+
+# --- a printed record, checked by the server (POST /v1/verify-record) -------------------
+
+HexHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class VerifyRecordRequest(BaseModel):
+    """What a printed visit record claims (its stamp)."""
+
+    case_id: Name
+    visit_id: Name
+    content_hash: HexHash
+    approval_hash: HexHash | None = None
+    chain_hash: HexHash
+
+
+class RecordChange(BaseModel):
+    """An op of the visit's chain the server received after the printed state."""
+
+    entity: str
+    entity_id: str
+    author: str
+    received_ms: int
+
+
+class VerifyRecordResponse(BaseModel):
+    """What the server can say from the op hashes and metadata it holds."""
+
+    status: Literal["unchanged", "amended", "unknown"]
+    message: str
+    approved_by: str | None = None
+    approval_received_ms: int | None = None
+    changes: list[RecordChange] = Field(default_factory=list)

@@ -400,16 +400,25 @@ def verify_record(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A visit record PDF printed by fieldkit.")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+    server: Annotated[
+        bool,
+        typer.Option(
+            "--server",
+            help="Ask the agency server (an auditor's, a supervisor's or an admin's enrolled "
+            "profile): it checks the op log's hashes, never the content.",
+        ),
+    ] = False,
 ) -> None:
     """Check a printed visit record against the signed log: unchanged, amended or unknown."""
     import json
 
     from fieldkit.record_verify import read_stamp, verify_stamp
+    from fieldkit.services.sync import verify_record_on_server
 
     stamp = read_stamp(file)
     store = _store(ctx)
     try:
-        verdict = verify_stamp(store, stamp)
+        verdict = verify_record_on_server(store, stamp) if server else verify_stamp(store, stamp)
     finally:
         store.close()
     if as_json:
@@ -418,6 +427,12 @@ def verify_record(
         mark = {"unchanged": "✓", "amended": "!", "unknown": "✗"}[verdict.status]
         console.print(f"{mark} {verdict.status}: {escape(verdict.message)}")
         for add in verdict.addenda:
+            if "received_at" in add:  # from the server: ids and times, never text
+                line = (
+                    f"{add['kind']} {add['id']} by {add['author']}, received {add['received_at']}"
+                )
+                console.print(f"  {escape(clean(line))}")
+                continue
             line = f"{add.get('date')} {add.get('author', '')}: {add.get('text', '')}"
             console.print(f"  addendum {escape(clean(line))}")
     if verdict.status == "unknown":

@@ -92,7 +92,9 @@ def server(
 @user_app.command("add")
 def user_add(
     name: Annotated[str, typer.Argument(help="User name (the same as `fieldkit init --user`).")],
-    role: Annotated[str, typer.Option(help="worker, supervisor or admin.")] = "worker",
+    role: Annotated[
+        str, typer.Option(help="worker, supervisor, admin or auditor (verifies printed records).")
+    ] = "worker",
     supervisor: Annotated[
         str | None, typer.Option(help="The worker's supervisor (a user already added).")
     ] = None,

@@ -67,7 +67,7 @@ def team_health(
             LaptopHealthRow(
                 device=str(row["device"]),
                 user=str(row["user"]),
-                last_sync=_when(row["last_sync_ms"]),
+                last_sync=_moment(row["last_sync_ms"]),
                 days_quiet=None if seen is None else max(0, (now_ms - int(seen)) // DAY_MS),
                 waiting=row["waiting"],
                 refused=int(row["refused"]),
@@ -75,8 +75,50 @@ def team_health(
                 stale=bool(row["stale"]),
             )
         )
-    return _when(kept.as_of_ms), found
+    return _moment(kept.as_of_ms), found
 
 
-def _when(ms: int | None) -> datetime | None:
+def _moment(ms: int | None) -> datetime | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def verify_record_on_server(store: Store, stamp: Any) -> Any:
+    """Ask the agency server about a printed record (`record_verify.Stamp`): a `Verdict`
+    built from what the server can say from op hashes and metadata (docs/server.md)."""
+    from fieldkit.errors import FieldkitError
+    from fieldkit.record_verify import Verdict
+    from fieldkit.sync.protocol import VerifyRecordRequest
+
+    if stamp.chain_hash is None:
+        raise FieldkitError(
+            "this paper was printed before fieldkit printed a chain hash; the server cannot "
+            "check it: run `fieldkit verify-record FILE.pdf` on a laptop of the case's team"
+        )
+    reply = client.verify_record_on_server(
+        store,
+        VerifyRecordRequest(
+            case_id=stamp.case_id,
+            visit_id=stamp.visit_id,
+            content_hash=stamp.content_hash,
+            approval_hash=stamp.approval_hash,
+            chain_hash=stamp.chain_hash,
+        ),
+    )
+    changes = [
+        {
+            "id": c.entity_id,
+            "kind": c.entity,
+            "author": c.author,
+            "received_at": _when(c.received_ms),
+        }
+        for c in reply.changes
+    ]
+    return Verdict(
+        reply.status, reply.message, stamp, addenda=changes, approved_by=reply.approved_by
+    )
+
+
+def _when(ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")

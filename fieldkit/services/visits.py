@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from fieldkit import changelog, evidence
+from fieldkit.changelog import ADDENDUM_LINK
 from fieldkit.domain import (
     Case,
     Person,
@@ -355,7 +356,8 @@ def _record_safety_change(
 
 
 def visit_record(store: Store, case_id: str, visit_id: str) -> dict[str, Any]:
-    """A stored visit's fields, whether it is signed, and its addenda (oldest first)."""
+    """A stored visit's fields, whether it is signed, its addenda (oldest first) and when
+    the server received its signature."""
     ent = store.entity(case_id, "visit", visit_id)
     if ent is None:
         raise FieldkitError(f"no visit {visit_id} on case {case_id}")
@@ -367,7 +369,14 @@ def visit_record(store: Store, case_id: str, visit_id: str) -> dict[str, Any]:
         ),
         key=lambda f: str(f.get("date", "")),
     )
-    return {"id": visit_id, "fields": ent.fields, "signed": bool(ent.signed), "addenda": addenda}
+    return {
+        "id": visit_id,
+        "fields": ent.fields,
+        "signed": bool(ent.signed),
+        "addenda": addenda,
+        # time evidence: the server's receipt of the signature, once a sync has heard it
+        "received_at": evidence.visit_received_at(store, case_id, visit_id),
+    }
 
 
 def add_addendum(
@@ -376,7 +385,9 @@ def add_addendum(
     """A correction to a signed visit: a new record that points to it."""
     if not text.strip():
         raise FieldkitError("the addendum is empty; write the correction first")
-    addendum_id = f"add-{changelog.uuid7()}"
+    # The id names the visit (`add-<uuid7>@v1`): the server's one clear link from an
+    # addendum to the visit it amends, for POST /v1/verify-record (docs/server.md).
+    addendum_id = f"add-{changelog.uuid7()}{ADDENDUM_LINK}{visit_id}"
     store.record(
         case_id,
         "addendum",

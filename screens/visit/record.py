@@ -71,6 +71,10 @@ class VisitRecordScreen(Screen[None]):
                 self.RecordLoaded(visits.visit_record(store, self.case.id, self.visit_id))
             )
 
+    def after_sync(self) -> None:
+        """A sync may have brought the server's receipt time (or an addendum): read again."""
+        self.load()
+
     @on(RecordLoaded)
     def _loaded(self, event: RecordLoaded) -> None:
         self.query_one("#record", Static).update(safe(self._describe(event.record)))
@@ -82,7 +86,13 @@ class VisitRecordScreen(Screen[None]):
 
         record = record_from_stored(self.case.id, self.visit_id, stored["fields"])
         state = "✓ SIGNED (read-only)" if stored["signed"] else "not signed (imported history)"
+        from fieldkit.evidence import timeline
+
         lines = [state, visit_text(record, names_of(self.case))]
+        if stored["signed"]:  # time evidence: the laptop clock's times, the server's receipt
+            lines.append("When this record was made")
+            times = timeline(stored["fields"], stored["received_at"])
+            lines += [f"  {label}: {when}" for label, when in times]
         for a in stored["addenda"]:
             lines.append(f"ADDENDUM {a.get('date')} by {a.get('author')}: {a.get('text')}")
         return "\n".join(lines)

@@ -31,6 +31,8 @@ from fieldkit.sync.protocol import (
     TeamInfo,
     TeamRequest,
     UserKey,
+    VerifyRecordRequest,
+    VerifyRecordResponse,
     parse_push,
 )
 from fieldkit.sync.server.common import Caller, Refused, T
@@ -219,6 +221,13 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
     async def rotate_key(case_id: str, req: RotateRequest, who: Authed) -> RotateResponse:
         """The case's next key generation, wrapped to its team and the recovery key."""
         return await in_thread(service.rotate, who, case_id, req)
+
+    @app.post("/v1/verify-record", response_model=VerifyRecordResponse, responses=REFUSALS)
+    async def verify_record(req: VerifyRecordRequest, who: Authed) -> VerifyRecordResponse:
+        """Whether a printed visit record still stands: unchanged, amended (the changes
+        received since) or unknown, from op hashes and metadata (auditor, supervisor of
+        the case, admin)."""
+        return await in_thread(service.verify_record, who, req)
 
     from fieldkit.sync.attachment_routes import add_attachment_routes
 

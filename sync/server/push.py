@@ -115,7 +115,9 @@ class PushServer(TeamServer):
                 )
             if accepted:
                 append(conn, self.pg, accepted)
-        issued = now_ms()
+        # The receipt carries the very stamp the accepted ops were stored with, so the
+        # pushing laptop and every laptop that pulls them keep the same receipt time.
+        issued = now
         receipt = Receipt(
             device_id=caller.device_id,
             seq=last_seq,

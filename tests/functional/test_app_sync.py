@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 from fieldkit.screens.app import make_app
 
 from fieldkit import services
 from fieldkit.store import Store
 from tests.conftest import sample_case, signed_visit, transfer_doc
-from tests.functional.conftest import TODAY, settle, until
+from tests.functional.conftest import TODAY, click, settle, type_text, until
 from tests.sync.conftest import Agency, agency, assigned_case, db_url, pg_database  # noqa: F401
 
 
@@ -53,3 +58,122 @@ async def test_background_sync_offline_keeps_everything(store: Store) -> None:
         await settle(pilot)
     assert store.outbox_count() == waiting
     assert any("enroll" in n or "nothing lost" in n for n in notes), notes
+
+
+async def test_the_status_line_shows_each_file_uploading_after_the_text(
+    agency: Agency,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl+Y: the ops go first, then each attachment's chunks, with the file's name and
+    its chunk count on the status line (the progress `fieldkit sync` draws its bars from)."""
+    from fieldkit.screens.status_bar import StatusBar
+    from fieldkit.sync.attachment_sync import waiting_chunks
+    from fieldkit.sync.client import run_sync
+
+    from fieldkit import attachments
+
+    sup, worker = assigned_case(agency)
+    run_sync(sup)
+    run_sync(worker)
+    scan = tmp_path / "school report.pdf"
+    scan.write_bytes(os.urandom(5 * attachments.CHUNK_BYTES // 2))  # 3 chunks
+    attachments.attach(worker, "C-1", scan, caption="Report card")
+    assert waiting_chunks(worker) == 3
+    worker.record("C-1", "visit", "v2", {"date": "2026-11-25", "notes": "draft"})
+    shown: list[str] = []
+    watch = StatusBar.watch_activity
+
+    def seen(bar: StatusBar, activity: str) -> None:
+        if activity and (not shown or shown[-1] != activity):
+            shown.append(activity)
+        watch(bar, activity)
+
+    monkeypatch.setattr(StatusBar, "watch_activity", seen)
+    app = make_app(store=worker, today=TODAY)
+    notes: list[str] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+        await pilot.press("ctrl+y")
+        await until(pilot, lambda: any(n.startswith("Synced") for n in notes), "the sync")
+        await settle(pilot)
+        bar = app.screen.query_one(StatusBar)
+        assert bar.activity == "" and "uploading" not in str(bar.render())
+    uploads = [s for s in shown if s.startswith("uploading")]
+    assert uploads[-1] == "uploading school report.pdf 3/3 chunks", shown
+    assert "uploading school report.pdf 1/3 chunks" in uploads
+    first_upload = shown.index(uploads[0])
+    sending = [i for i, s in enumerate(shown) if s.startswith("syncing: sending changes")]
+    assert sending and max(sending) < first_upload, shown  # ops first
+    assert waiting_chunks(worker) == 0 and worker.outbox_count() == 0
+
+
+async def test_a_visit_signed_in_the_app_keeps_its_times_and_the_servers_receipt(
+    agency: Agency,  # noqa: F811
+) -> None:
+    """Time evidence through the real flow: the guided visit keeps its start and end from
+    the laptop clock, Ctrl+Y syncs it, the server stamps its receipt, and the signed
+    record on screen shows all three."""
+    from fieldkit.screens.visit.record import VisitRecordScreen
+    from fieldkit.sync.client import assign_case, run_sync
+    from textual.widgets import Static
+
+    from fieldkit import evidence
+    from tests.functional.conftest import add_service_plan, one_child_case, open_case
+    from tests.functional.test_visit_flows import _first_steps, _last_steps
+
+    sup, worker = agency.laptop("akhan"), agency.laptop("jsmith")
+    case = one_child_case("C-INFANT", "p1")
+    case["worker"], case["supervisor"] = "jsmith", "akhan"
+    services.import_cases(sup, transfer_doc(case))
+    add_service_plan(sup, "C-INFANT")
+    assign_case(sup, "C-INFANT", "jsmith")
+    run_sync(sup)
+    run_sync(worker)
+    notes: list[str] = []
+    app = make_app(store=worker, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_case(pilot, "C-INFANT")
+        before = datetime.now(UTC).replace(microsecond=0)
+        await pilot.press("v")
+        await settle(pilot)
+        await _first_steps(pilot)
+        await click(pilot, "#seen-yes")
+        await settle(pilot)
+        await click(pilot, "#observed-yes")
+        await settle(pilot)
+        await type_text(pilot, "#interaction", "smiles at mother")
+        await type_text(pilot, "#condition", "clean and fed")
+        await type_text(pilot, "#environment", "crib assembled")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await _last_steps(pilot)
+        after = datetime.now(UTC)
+        assert isinstance(app.screen, VisitRecordScreen)
+        visit_id = app.screen.visit_id
+        fields = worker.entity("C-INFANT", "visit", visit_id).fields  # type: ignore[union-attr]
+        started = evidence.parse_moment(fields.get("started_at"))
+        ended = evidence.parse_moment(fields.get("ended_at"))
+        assert started is not None and ended is not None, fields
+        assert before <= started <= ended <= after
+        shown = str(app.screen.query_one("#record", Static).render())
+        assert f"Started (laptop clock): {started:%Y-%m-%d %H:%M} UTC" in shown
+        assert f"Ended (laptop clock): {ended:%Y-%m-%d %H:%M} UTC" in shown
+        assert "Received by the server: not yet synced" in shown
+
+        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+        sent = datetime.now(UTC).replace(microsecond=0)
+        await pilot.press("ctrl+y")
+        await until(pilot, lambda: any(n.startswith("Synced") for n in notes), "the sync")
+        received = evidence.visit_received_at(worker, "C-INFANT", visit_id)
+        assert received is not None and sent <= received <= datetime.now(UTC)
+        line = f"Received by the server: {received:%Y-%m-%d %H:%M} UTC"
+        await until(
+            pilot,
+            lambda: line in str(app.screen.query_one("#record", Static).render()),
+            "the record shows the server's receipt",
+        )
+    # The supervisor's laptop learns the same server stamp.
+    run_sync(sup)
+    assert evidence.visit_received_at(sup, "C-INFANT", visit_id) == received

@@ -165,3 +165,53 @@ def test_an_attachment_names_its_key_and_reads_back_after_a_new_key(
     assert case_store.entity("C-1", "attachment", old_id) is not None
     assert case_store.record("C-1", "visit", "v-new", {"date": "2026-11-20"}).key_id == "C-1#gen1"
     assert case_store.verify().ok and not case_store.rebuild_differences()
+
+
+def test_a_copy_that_fails_to_decrypt_leaves_no_folder(
+    case_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (att_id,) = attachments.attach(case_store, "C-1", _document(tmp_path / "a.bin", 1.5))
+    att = attachments.find(case_store, "C-1", att_id)
+    with case_store.transaction() as conn:
+        conn.execute("UPDATE attachment_chunks SET data=x'00' WHERE chunk_hash=?", (att.chunks[1],))
+    made: list[Path] = []
+    private_dir = attachments._private_dir
+
+    def spy() -> Path:
+        made.append(private_dir())
+        return made[-1]
+
+    monkeypatch.setattr(attachments, "_private_dir", spy)
+    with (
+        pytest.raises(AttachmentError, match="chunk 1 was altered"),
+        attachments.opened_copy(case_store, "C-1", att_id),
+    ):
+        pass
+    assert len(made) == 1 and not made[0].exists()
+
+
+def test_a_preview_is_made_in_memory_and_fits_the_cells(
+    case_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    picture = Image.new("RGB", (1200, 800), (200, 0, 0))
+    picture.paste((0, 0, 200), (0, 400, 1200, 800))  # lower half blue
+    picture.save(tmp_path / "crib.jpg", format="JPEG", quality=95)
+    (att_id,) = attachments.attach(case_store, "C-1", tmp_path / "crib.jpg", caption="Crib")
+
+    def no_disk() -> Path:
+        raise AssertionError("a preview never writes a decrypted copy")
+
+    monkeypatch.setattr(attachments, "_private_dir", no_disk)
+    shown = attachments.preview(case_store, "C-1", att_id, columns=60, lines=20)
+    assert shown.caption == "Crib" and (shown.width, shown.height) == (1200, 800)
+    assert len(shown.rows) <= 20 and all(len(row) <= 60 for row in shown.rows)
+    assert len(shown.rows[0]) == 60  # the width limits a 3:2 picture here
+    (top, _), (_, bottom) = shown.rows[0][0], shown.rows[-1][-1]
+    assert top[0] > 150 and top[2] < 60, top  # red above
+    assert bottom[2] > 150 and bottom[0] < 60, bottom  # blue below
+
+
+def test_only_an_image_has_a_preview(case_store: Store, tmp_path: Path) -> None:
+    (att_id,) = attachments.attach(case_store, "C-1", _document(tmp_path / "scan.pdf", 0.2))
+    with pytest.raises(AttachmentError, match="not an image"):
+        attachments.preview(case_store, "C-1", att_id, 60, 20)
