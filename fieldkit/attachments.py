@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from fieldkit import changelog
+from fieldkit import changelog, services
 from fieldkit.crypto import CryptoError, aad_for
 from fieldkit.errors import FieldkitError
 from fieldkit.evidence import now_text
@@ -228,8 +228,6 @@ def attach(
     keep_original: bool = False,
 ) -> list[str]:
     """Import a file as a signed attachment record; ids written (the photo, then its original)."""
-    from fieldkit import services
-
     case = services.load_case(store, case_id)
     if target not in TARGETS:
         raise AttachmentError(f"attach to one of {', '.join(TARGETS)}, not {target!r}")
@@ -336,8 +334,6 @@ def _record(store: Store, case_id: str, attachment_id: str, **values: Any) -> No
 
 def attachments_of(store: Store, case_id: str) -> list[Attachment]:
     """A case's attachments, oldest first."""
-    from fieldkit import services
-
     services.load_case(store, case_id)
     found = [
         Attachment.from_fields(case_id, e.entity_id, e.fields)

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from fieldkit import changelog, services
+from fieldkit import changelog, contacts, evidence, services
 from fieldkit.errors import FieldkitError
+from fieldkit.record_verify import qr_png, stamp_for
 from fieldkit.services import review
 from fieldkit.store import Store
 from fieldkit.visit_record import record_from_stored
@@ -95,8 +96,6 @@ def _evidence_story(
     para: Any,
 ) -> list[Any]:
     """Time evidence (laptop and server) and the collateral contacts since the last visit."""
-    from fieldkit import contacts, evidence
-
     received = evidence.visit_received_at(store, case_id, visit_id)
     story: list[Any] = [para("When this record was made", "Heading2")]
     story += [para(f"{label}: {when}") for label, when in evidence.timeline(fields, received)]
@@ -112,8 +111,6 @@ def _stamp_story(store: Store, case_id: str, visit_id: str, para: Any) -> tuple[
     import io
 
     from reportlab.platypus import Image
-
-    from fieldkit.record_verify import qr_png, stamp_for
 
     stamp = stamp_for(store, case_id, visit_id)
     story: list[Any] = [

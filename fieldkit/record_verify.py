@@ -28,6 +28,7 @@ from typing import Any
 from fieldkit import changelog
 from fieldkit.changelog import chain_hash, in_visit_chain
 from fieldkit.errors import FieldkitError
+from fieldkit.services import review
 from fieldkit.store import Store
 
 STAMP_PREFIX = "fieldkit-record/1"
@@ -87,8 +88,6 @@ def _content(visit_fields: dict[str, Any], addenda: list[dict[str, Any]]) -> str
 
 def stamp_for(store: Store, case_id: str, visit_id: str) -> Stamp:
     """The stamp of a visit as it stands, with the op of the approval that still holds."""
-    from fieldkit.services import review
-
     content = review.visit_content(store, case_id, visit_id)
     digest = changelog.content_hash(content)
     approval_hash = None
@@ -150,8 +149,6 @@ def read_stamp(path: Path) -> Stamp:
 
 def verify_stamp(store: Store, stamp: Stamp) -> Verdict:
     """Check a stamp against the signed log of this profile."""
-    from fieldkit.services import review
-
     visit = store.entity(stamp.case_id, "visit", stamp.visit_id)
     if visit is None or visit.signed is None:
         return Verdict(

@@ -13,6 +13,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, RadioButton, RadioSet, Select, Static
 
+from fieldkit.acknowledgements import record_acknowledgement
+from fieldkit.errors import FieldkitError
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
@@ -117,8 +120,6 @@ class AcknowledgeScreen(ModalScreen[str | None]):
     @work(thread=True, exclusive=True, group="acknowledge")
     def save(self, kind: str, plan_id: str, values: dict[str, Any]) -> None:
         """Record the acknowledgement as a signed record; a refusal is shown, never lost."""
-        from fieldkit.acknowledgements import record_acknowledgement
-        from fieldkit.errors import FieldkitError
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None:

@@ -9,17 +9,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fieldkit.screens.commands import CaseCommands
+from fieldkit.screens.dashboard import DashboardScreen
+from fieldkit.screens.help import HelpScreen
 from fieldkit.screens.messages import SyncFinished, SyncProgress, WorkFailed
+from fieldkit.screens.place import places_of, screen_for
+from fieldkit.screens.privacy import PrivacyScreen
+from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.supervisor.queue import ReviewQueueScreen
 from fieldkit.screens.theme import DEFAULT_THEME, HIGH_CONTRAST
 from fieldkit.screens.unlock import UnlockScreen
 from fieldkit.screens.visit.session import AUTOSAVE_DELAY
 from fieldkit.screens.workers import guarded, one_line
+from fieldkit.sync.outcome import waiting_keys_line
 from rich.markup import escape
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 
 from fieldkit.errors import FieldkitError
+from fieldkit.prefs import load_prefs, save_pref
+from fieldkit.services import caseload
+from fieldkit.services.review import is_supervisor
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -107,8 +117,6 @@ class FieldkitApp(App[None]):
 
     def watch_theme(self, theme: str) -> None:
         """The theme the worker chooses (palette or flag) is this profile's from now on."""
-        from fieldkit.prefs import save_pref
-
         if self._theme_settled:
             save_pref(self.profile_path, "theme", theme)
 
@@ -145,8 +153,6 @@ class FieldkitApp(App[None]):
 
     def on_mount(self) -> None:
         """Register the themes, then unlock (or go straight to work with an open store)."""
-        from fieldkit.prefs import load_prefs
-
         self.register_theme(HIGH_CONTRAST)
         saved = load_prefs(self.profile_path).get("theme")
         wanted = self.requested_theme or saved or DEFAULT_THEME
@@ -160,8 +166,6 @@ class FieldkitApp(App[None]):
             self.watch_theme(wanted)
         self.add_mode("locked", UnlockScreen)
         if self.store is not None:
-            from fieldkit.services import caseload
-
             self.policy = caseload.policy_of(self.store)
             self.enter_work()
         else:
@@ -244,10 +248,6 @@ class FieldkitApp(App[None]):
 
     def enter_work(self) -> None:
         """The store is open: the caseload, or the review queue for a supervisor."""
-        from fieldkit.screens.dashboard import DashboardScreen
-        from fieldkit.screens.supervisor.queue import ReviewQueueScreen
-
-        from fieldkit.services.review import is_supervisor
 
         self.last_activity = time.monotonic()
         if "work" not in self._modes:
@@ -262,8 +262,6 @@ class FieldkitApp(App[None]):
 
     def continue_restore(self, screen: Screen[Any]) -> None:
         """A screen is ready: open the next screen the worker had open before the lock."""
-        from fieldkit.screens.place import screen_for
-
         if not self.places or screen is not self.screen:
             return
         place = self.places.pop(0)
@@ -295,8 +293,6 @@ class FieldkitApp(App[None]):
     def _background_sync(self) -> None:
         """A supervisor's console syncs by itself now and then, so a worker enrolled after
         an assignment receives the case keys without anyone pressing a key."""
-        from fieldkit.services.review import is_supervisor
-
         store = self.store
         if store is None or not store.meta("sync_url") or not is_supervisor(store):
             return
@@ -314,12 +310,14 @@ class FieldkitApp(App[None]):
     @guarded
     def _sync_once(self, quiet: bool = False) -> None:
         """One sync; the worker's own (not `quiet`) shows its progress on the status line."""
+        # Local: the sync client (httpx, pydantic) adds ~0.4 s (-X importtime) to the app's
+        # cold start; it loads on the first Ctrl+Y or background sync instead.
+        from fieldkit.services.sync import run_sync
+
         store = self.store
         if store is None:
             return
         try:
-            from fieldkit.services.sync import run_sync
-
             summary = run_sync(store, None if quiet else self._sync_progress)
         except FieldkitError as exc:
             if not quiet:
@@ -336,16 +334,12 @@ class FieldkitApp(App[None]):
 
     def on_sync_progress(self, event: SyncProgress) -> None:
         """Show what the sync is doing on the status line of the screen in front."""
-        from fieldkit.screens.status_bar import StatusBar
-
         self.sync_activity = event.text
         for bar in self.screen.query(StatusBar):
             bar.activity = event.text
 
     def on_sync_finished(self, event: Any) -> None:
         """Say what the sync did, and refresh the status line of the screen in front."""
-        from fieldkit.screens.status_bar import StatusBar
-
         self.sync_activity = ""
         for bar in self.screen.query(StatusBar):
             bar.activity = ""
@@ -358,15 +352,11 @@ class FieldkitApp(App[None]):
 
     def action_help(self) -> None:
         """List every key of the screen in front of the worker."""
-        from fieldkit.screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
     def action_blank(self) -> None:
         """Privacy: blank the screen at once (any key brings it back)."""
-        from fieldkit.screens.privacy import PrivacyScreen
-
         if not isinstance(self.screen, PrivacyScreen):
             self.push_screen(PrivacyScreen())
 
@@ -375,7 +365,6 @@ class FieldkitApp(App[None]):
         store = self.store
         if store is None:
             return
-        from fieldkit.screens.place import places_of
 
         self._harvest_step()
         session = self.visit_session
@@ -460,8 +449,6 @@ def sync_message(summary: Any) -> str:
     if summary.waiting:
         parts.append(f"{summary.waiting} still waiting")
     if summary.waiting_keys:
-        from fieldkit.sync.outcome import waiting_keys_line
-
         parts.append(waiting_keys_line(len(summary.waiting_keys)))
     if summary.keys_shared:
         parts.append(f"{len(summary.keys_shared)} case key(s) shared with the team")

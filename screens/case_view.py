@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from fieldkit.screens.acknowledge import AcknowledgeScreen
+from fieldkit.screens.attachments import AttachmentsScreen
+from fieldkit.screens.case.open import form_for
 from fieldkit.screens.case_table import STATUS_LABELS, when_words
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.visit.record import VisitRecordScreen
+from fieldkit.screens.visit.session import VisitSession
 from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,6 +22,14 @@ from textual.screen import Screen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from fieldkit import services
+from fieldkit.acknowledgements import HOW
+from fieldkit.attachments import attachment_line
+from fieldkit.contacts import CollateralContact, contact_line
+from fieldkit.labels import entity_label
+from fieldkit.practice import due_items
+from fieldkit.services import visits
+from fieldkit.services.visits import new_draft, person_label, supervisor_returns
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -54,8 +67,6 @@ class CaseScreen(Screen[None]):
 
     def action_record(self, kind: str) -> None:
         """Open the form for one kind of case record (screens/case/)."""
-        from fieldkit.screens.case.open import form_for
-
         if self.case is not None:
             self.app.push_screen(form_for(kind, self.case))
 
@@ -109,9 +120,6 @@ class CaseScreen(Screen[None]):
     @guarded
     def load(self) -> None:
         """The case with its plan, due items (rules engine), case_detail and drafts."""
-        from fieldkit import services
-        from fieldkit.practice import due_items
-        from fieldkit.services import visits
 
         fk = cast("FieldkitApp", self.app)
         store, policy = fk.store, fk.policy
@@ -124,8 +132,6 @@ class CaseScreen(Screen[None]):
 
     @on(CaseLoaded)
     def _loaded(self, event: CaseLoaded) -> None:
-        from fieldkit.labels import entity_label
-        from fieldkit.services.visits import person_label, supervisor_returns
 
         fk = cast("FieldkitApp", self.app)
         case, today = event.case, fk.today
@@ -255,8 +261,6 @@ class CaseScreen(Screen[None]):
 
     def restore_place(self, place: dict[str, str]) -> bool:
         """After an unlock: reopen the visit draft at its step, or the visit record."""
-        from fieldkit.screens.visit.record import VisitRecordScreen
-
         if self.case is None:
             return False
         if place.get("screen") == "visit":
@@ -272,15 +276,11 @@ class CaseScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#visits")
     def _open_visit(self, event: OptionList.OptionSelected) -> None:
-        from fieldkit.screens.visit.record import VisitRecordScreen
-
         if self.case is not None and event.option.id:
             self.app.push_screen(VisitRecordScreen(self.case, event.option.id))
 
     def action_visit(self) -> None:
         """Start the guided visit, or resume this case's unfinished one."""
-        from fieldkit.services.visits import new_draft
-
         fk = cast("FieldkitApp", self.app)
         if self.case is None or fk.store is None:
             return
@@ -289,8 +289,6 @@ class CaseScreen(Screen[None]):
 
     def action_attachments(self) -> None:
         """The case's attachments: preview an image, open a decrypted copy."""
-        from fieldkit.screens.attachments import AttachmentsScreen
-
         if self.case is not None:
             self.app.push_screen(
                 AttachmentsScreen(self.case.id, f"{self.case.id} · {self.case.family_name}")
@@ -298,9 +296,6 @@ class CaseScreen(Screen[None]):
 
     def action_acknowledge(self) -> None:
         """Record a caregiver's acknowledgement of the safety or service plan (SA-5, PL-6)."""
-        from fieldkit.screens.acknowledge import AcknowledgeScreen
-
-        from fieldkit.attachments import attachment_line
 
         if self.case is None:
             return
@@ -317,8 +312,6 @@ class CaseScreen(Screen[None]):
         self.app.push_screen(AcknowledgeScreen(self.case, photos), done)
 
     def _start(self, draft: dict[str, Any]) -> None:
-        from fieldkit.screens.visit.session import VisitSession
-
         fk = cast("FieldkitApp", self.app)
         if self.case is None or fk.policy is None:
             return
@@ -334,8 +327,6 @@ class CaseScreen(Screen[None]):
 
 def evidence_lines(detail: dict[str, Any], names: dict[str, str]) -> list[str]:
     """Collateral contacts and attachments of the case, as escaped markup lines."""
-    from fieldkit.contacts import CollateralContact, contact_line
-
     records = detail.get("records", {})
     lines: list[str] = []
     contacts = [
@@ -347,8 +338,6 @@ def evidence_lines(detail: dict[str, Any], names: dict[str, str]) -> list[str]:
             lines.append(f"• {safe(contact_line(c, names))}")
     acks = records.get("acknowledgement", [])
     if acks:
-        from fieldkit.acknowledgements import HOW
-
         lines.append("[b]Plan acknowledgements (SA-5, PL-6)[/b]")
         for a in sorted(acks, key=lambda a: str(a.get("at", ""))):
             who = names.get(str(a.get("caregiver")), str(a.get("typed_name", "")))
@@ -357,8 +346,6 @@ def evidence_lines(detail: dict[str, Any], names: dict[str, str]) -> list[str]:
             lines.append(f"• {safe(who)} {safe(how)} ({plan}, {safe(str(a.get('at', ''))[:10])})")
     attachments = records.get("attachment", [])
     if attachments:
-        from fieldkit.attachments import attachment_line
-
         lines.append("[b]Attachments[/b] (t: list them, preview an image, open a copy)")
         for a in attachments:
             lines.append(f"• {safe(attachment_line(a))}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
+from fieldkit.screens.dashboard import DashboardScreen
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from fieldkit.text import clean
@@ -17,8 +18,6 @@ class CaseCommands(Provider):
     """Cases by name or id (from the decrypted caseload in memory) and app actions."""
 
     def _entries(self) -> list[tuple[str, str, object]]:
-        from fieldkit.screens.dashboard import DashboardScreen
-
         fk = cast("FieldkitApp", self.app)
         entries: list[tuple[str, str, object]] = [
             ("Lock now", "drop the keys from memory", fk.action_lock),

@@ -6,6 +6,8 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.case_table import CaseTable
+from fieldkit.screens.case_view import CaseScreen
+from fieldkit.screens.draft_offer import DraftOfferScreen
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.workers import guarded
@@ -17,6 +19,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from fieldkit.services import caseload, visits
+from fieldkit.services.caseload import filter_rows
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -120,8 +124,6 @@ class DashboardScreen(Screen[None]):
     @guarded
     def load(self) -> None:
         """Read every case, its next due item (rules engine) and the unfinished visits."""
-        from fieldkit.services import caseload, visits
-
         fk = cast("FieldkitApp", self.app)
         store, policy = fk.store, fk.policy
         if store is None or policy is None:
@@ -177,8 +179,6 @@ class DashboardScreen(Screen[None]):
 
     def apply_filter(self) -> None:
         """Filter by the search words and the status filter (every keystroke)."""
-        from fieldkit.services.caseload import filter_rows
-
         query = self.query_one("#search", Input).value
         shown = filter_rows(self.rows, query, self.status_filter)
         self.query_one(CaseTable).show(shown)
@@ -201,8 +201,6 @@ class DashboardScreen(Screen[None]):
 
     def open_case(self, case_id: str) -> None:
         """Show one case."""
-        from fieldkit.screens.case_view import CaseScreen
-
         self.app.push_screen(CaseScreen(case_id))
 
     def action_open_case(self) -> None:
@@ -242,8 +240,6 @@ class DashboardScreen(Screen[None]):
 
     def action_drafts(self) -> None:
         """Offer the unfinished visits (a crash or a closed lid loses nothing)."""
-        from fieldkit.screens.draft_offer import DraftOfferScreen
-
         if not self.drafts:
             self.notify("No unfinished visits.")
             return
@@ -254,8 +250,6 @@ class DashboardScreen(Screen[None]):
             return
         verb, draft = choice
         if verb == "resume":
-            from fieldkit.screens.case_view import CaseScreen
-
             self.app.push_screen(CaseScreen(draft["case_id"], resume=draft))
         elif verb == "discard":
             self._discard(draft)
@@ -263,8 +257,6 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, group="drafts")
     @guarded
     def _discard(self, draft: dict[str, Any]) -> None:
-        from fieldkit.services import visits
-
         store = cast("FieldkitApp", self.app).store
         if store is not None:
             visits.discard_draft(store, draft)

@@ -5,6 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fieldkit.screens.case_view import CaseScreen
+from fieldkit.screens.dashboard import DashboardScreen
+from fieldkit.screens.supervisor.conflicts import ConflictsScreen
+from fieldkit.screens.supervisor.record_review import RecordReviewScreen
+from fieldkit.screens.supervisor.supervision import SupervisionScreen
+from fieldkit.screens.supervisor.team import TeamScreen
+from fieldkit.screens.visit.record import VisitRecordScreen
+from fieldkit.screens.visit.step import VisitStep
+
 if TYPE_CHECKING:
     from textual.screen import Screen
 
@@ -14,14 +23,6 @@ Place = dict[str, str]
 
 def place_of(screen: Screen[object]) -> Place | None:
     """The screen's place, if it has one (dialogs and help have none: they are not kept)."""
-    from fieldkit.screens.case_view import CaseScreen
-    from fieldkit.screens.dashboard import DashboardScreen
-    from fieldkit.screens.supervisor.conflicts import ConflictsScreen
-    from fieldkit.screens.supervisor.record_review import RecordReviewScreen
-    from fieldkit.screens.supervisor.supervision import SupervisionScreen
-    from fieldkit.screens.supervisor.team import TeamScreen
-    from fieldkit.screens.visit.record import VisitRecordScreen
-    from fieldkit.screens.visit.step import VisitStep
 
     if isinstance(screen, VisitStep):
         return {
@@ -65,11 +66,6 @@ def places_of(stack: list[Screen[object]]) -> list[Place]:
 
 def screen_for(place: Place) -> Screen[None] | None:
     """A screen that needs nothing but ids (a case, a team view); None for the others."""
-    from fieldkit.screens.case_view import CaseScreen
-    from fieldkit.screens.dashboard import DashboardScreen
-    from fieldkit.screens.supervisor.conflicts import ConflictsScreen
-    from fieldkit.screens.supervisor.supervision import SupervisionScreen
-    from fieldkit.screens.supervisor.team import TeamScreen
 
     kind = place.get("screen")
     if kind == "caseload":

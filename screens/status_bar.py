@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from fieldkit.services import caseload
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -58,8 +59,6 @@ class StatusBar(Static):
     @work(thread=True, exclusive=True, group="sync-status")
     @guarded
     def _read(self) -> None:
-        from fieldkit.services import caseload
-
         fk = cast("FieldkitApp", self.app)
         store = fk.store
         if store is None:

@@ -14,6 +14,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from fieldkit import services
+from fieldkit.errors import FieldkitError
+from fieldkit.prefs import load_prefs
+from fieldkit.services import Store, caseload
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -47,8 +51,6 @@ class UnlockScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """A title, the profile's file name, the passphrase field and a status line."""
-        from fieldkit.prefs import load_prefs
-
         fk = cast("FieldkitApp", self.app)
         name = fk.profile_path.name if fk.profile_path else "no profile"
         with Center(), Vertical(id="unlock-box"):
@@ -70,8 +72,6 @@ class UnlockScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """On first start, a passphrase from the environment unlocks without typing."""
-        from fieldkit import services
-
         fk = cast("FieldkitApp", self.app)
         if fk.use_env_passphrase:
             fk.use_env_passphrase = False
@@ -99,8 +99,6 @@ class UnlockScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="unlock")
     @guarded
     def _open(self, path: Path, passphrase: str) -> None:
-        from fieldkit.errors import FieldkitError
-        from fieldkit.services import Store, caseload
 
         try:
             store = Store.open(path, passphrase)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from .db import ServerDbError, open_database, server_url
+from .models import DEVICES, REJECTED_OPS, SYNC_REPORTS
 
 MIN_PREFIX = 8
 
@@ -92,8 +93,6 @@ def sync_health(engine: Engine, now_ms: int, stale_days: int) -> list[dict[str, 
     """Per device: its last sync (from the laptop's own report), what waited and was
     refused then, how many syncs it reported, and whether it has gone quiet."""
     from sqlalchemy import func, select
-
-    from .models import DEVICES, REJECTED_OPS, SYNC_REPORTS
 
     with engine.connect() as conn:
         devices = conn.execute(

@@ -23,6 +23,8 @@ from fieldkit.errors import FieldkitError
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
 from . import outcome
+from .client import enroll
+from .enroll_check import check_enrollment
 
 CARRYOVER = "carryover"
 
@@ -132,8 +134,6 @@ def reenroll(
     """New device id and keys, the unaccepted ops carried over, then enroll with a fresh
     code. Returns the old device id and what was carried. If the enrollment fails the
     carried ops wait in the outbox; `fieldkit enroll URL CODE` (a new code) finishes."""
-    from .client import enroll
-    from .enroll_check import check_enrollment
 
     check_enrollment(store, url, code, insecure)
     outcome.check_own_chain(store)  # never carry a damaged chain

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import ssl
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from fieldkit import __version__
 from fieldkit.changelog import Op
 from fieldkit.crypto import (
     CryptoError,
@@ -37,11 +34,12 @@ from fieldkit.evidence import record_receipts
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
 from . import outcome
+from .attachment_sync import sync_attachments
+from .enroll_check import check_enrollment
+from .outcome import SyncSummary
 from .protocol import (
     RECOVERY_RECIPIENT,
-    WIPE_REQUESTED,
     EnrollResponse,
-    Hello,
     KeysResponse,
     PullResponse,
     PushResponse,
@@ -50,210 +48,29 @@ from .protocol import (
     UserKey,
     VerifyRecordRequest,
     VerifyRecordResponse,
-    auth_header,
     enroll_message,
-    new_nonce,
+    envelope_context,
+    grant_context,
     normalize_code,
-    now_ms,
     receipt_message,
-    request_message,
+)
+from .rotation import rotate_keys
+from .transport import (
+    DEVICES_AS_OF,
+    SyncClient,
+    SyncRefused,
+    WipeRequested,
+    fetch_keys,
 )
 from .userkey import install_grant, waiting_note
+from .wipe import wipe_after_drain
 
 ProgressFn = Callable[[str, int, int | None], None]
 PUSH_BATCH = 1000
 PULL_PAGE = 2000
-# Profile meta: the server's `devices_as_of`, so the next keys request lists new devices only.
-DEVICES_AS_OF = "sync_devices_as_of"
-TIMEOUT_S = 30.0
 # Decisions of a supervisor (entity "approval", field "decision"; fieldkit.services.review).
 APPROVED = {"approved", "confirmed"}
 RETURNED = {"returned", "rejected", "disputed"}
-
-
-class SyncRefused(FieldkitError):
-    """The server refused this laptop (revoked, unknown, not on a case); nothing was lost."""
-
-    exit_code = outcome.EXIT_DEVICE_REFUSED
-
-
-class WipeRequested(SyncRefused):
-    """The agency revoked this laptop with --wipe: send the pending work, then erase."""
-
-
-class NotEnrolled(FieldkitError):
-    """This profile has not been enrolled with an agency server yet."""
-
-
-@dataclass
-class SyncSummary:
-    """What one sync did, for the summary table, `--json` and the app's status line."""
-
-    pushed: int = 0
-    duplicates: int = 0
-    waiting: int = 0
-    rejected: list[dict[str, str]] = field(default_factory=list)
-    quarantined_total: int = 0
-    pulled: int = 0
-    refused_from_server: list[dict[str, str]] = field(default_factory=list)
-    keys_received: int = 0
-    teams_sent: list[str] = field(default_factory=list)
-    team_problems: list[str] = field(default_factory=list)
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
-    needs_resolution: int = 0
-    approvals_received: int = 0
-    returns_received: int = 0
-    approval_case_ids: list[str] = field(default_factory=list)
-    return_case_ids: list[str] = field(default_factory=list)
-    decisions_received: list[dict[str, str]] = field(default_factory=list)
-    supervision_received: int = 0
-    supervision_case_ids: list[str] = field(default_factory=list)
-    local_problems: list[str] = field(default_factory=list)
-    clock_offset_ms: int = 0
-    receipt_seq: int = 0
-    last_sync: str = ""
-    attachments_sent: int = 0
-    attachments_received: int = 0
-    attachment_chunks_waiting: int = 0
-    attachment_problems: list[str] = field(default_factory=list)
-    ops_checked: int = 0
-    retried: int = 0
-    waiting_keys: list[str] = field(default_factory=list)
-    keys_shared: list[dict[str, str]] = field(default_factory=list)
-    keys_not_shared: list[dict[str, str]] = field(default_factory=list)
-    keys_rotated: list[str] = field(default_factory=list)
-    duration_ms: int = 0
-
-    @property
-    def exit_code(self) -> int:
-        """0 only when everything was sent and accepted (`outcome`)."""
-        if self.quarantined_total or self.waiting:
-            return outcome.EXIT_REFUSED
-        if self.attachment_chunks_waiting and self.attachment_problems:
-            return outcome.EXIT_OFFLINE  # the text is synced; attachment chunks wait
-        return outcome.EXIT_OK
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON for scripts: the outcome and exit code first, then every figure."""
-        code = self.exit_code
-        return {"outcome": outcome.OUTCOMES[code], "exit_code": code, **asdict(self)}
-
-
-def envelope_context(case_id: str, key_id: str) -> str:
-    """Binds a wrapped case key to its case and key id."""
-    return f"case-key|{case_id}|{key_id}"
-
-
-# --- HTTP ------------------------------------------------------------------------------
-
-_tls: ssl.SSLContext | None = None
-_tls_lock = threading.Lock()
-
-
-def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context per process: loading the CA bundle costs ~40 ms of CPU,
-    which every sync paid again when each client built its own (httpx's default)."""
-    global _tls
-    with _tls_lock:
-        if _tls is None:
-            # The same trust as httpx's default (SSL_CERT_FILE / SSL_CERT_DIR, else certifi).
-            if os.environ.get("SSL_CERT_FILE"):
-                _tls = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
-            elif os.environ.get("SSL_CERT_DIR"):
-                _tls = ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
-            else:
-                import certifi
-
-                _tls = ssl.create_default_context(cafile=certifi.where())
-        return _tls
-
-
-class SyncClient:
-    """Signed requests from this device to its agency server."""
-
-    def __init__(
-        self, store: Store, url: str | None = None, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        self.store = store
-        base = url or store.meta("sync_url")
-        if not base:
-            raise NotEnrolled(
-                "this laptop is not enrolled with an agency server; run `fieldkit enroll URL CODE`"
-            )
-        self.url = base.rstrip("/")
-        self.offset_ms = 0
-        self._http = httpx.Client(
-            base_url=self.url, timeout=TIMEOUT_S, transport=transport, verify=_tls_context()
-        )
-
-    def close(self) -> None:
-        """Drop the connection pool."""
-        self._http.close()
-
-    def __enter__(self) -> SyncClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _offline(self, reason: str) -> OfflineError:
-        waiting = self.store.outbox_count()
-        return OfflineError(f"{waiting} changes waiting to sync; nothing lost ({reason})")
-
-    def _send(
-        self, method: str, path: str, body: bytes | None, signed: bool, quiet: bool = False
-    ) -> Any:
-        headers = {"content-type": "application/json"}
-        payload = body or b""
-        if signed:
-            ts, nonce = now_ms() + self.offset_ms, new_nonce()
-            sig = self.store.device_sign_key.sign(request_message(method, path, ts, nonce, payload))
-            headers["authorization"] = auth_header(self.store.device_id, ts, nonce, sig)
-        try:
-            response = self._http.request(method, path, content=payload, headers=headers)
-        except httpx.TimeoutException:
-            raise self._offline(f"the server at {self.url} did not answer in time") from None
-        except httpx.TransportError:
-            raise self._offline(f"cannot reach the server at {self.url}") from None
-        if response.status_code >= 500:
-            raise self._offline(f"the server at {self.url} is unavailable")
-        if response.status_code >= 400:
-            try:
-                detail = str(response.json().get("detail"))
-            except (ValueError, AttributeError):
-                detail = response.text[:200]
-            if detail == WIPE_REQUESTED:
-                raise WipeRequested(detail)
-            if quiet:
-                raise SyncRefused(detail)
-            raise SyncRefused(
-                f"the server refused this request: {detail} "
-                f"({self.store.outbox_count()} changes waiting on this laptop; nothing lost)"
-            )
-        return response.json() if response.content else None
-
-    def get(self, path: str, signed: bool = True) -> Any:
-        """A signed GET."""
-        return self._send("GET", path, None, signed)
-
-    def post(self, path: str, value: Any, signed: bool = True, method: str = "POST") -> Any:
-        """A signed POST (or PUT) of JSON."""
-        body = json.dumps(value, separators=(",", ":")).encode()
-        return self._send(method, path, body, signed)
-
-    def hello(self) -> Hello:
-        """Server time (to sign with the server's clock) and keys."""
-        before = now_ms()
-        hello = Hello.model_validate(self.get("/v1/hello", signed=False))
-        after = now_ms()
-        self.offset_ms = hello.server_time_ms - (before + after) // 2
-        pinned = self.store.meta("server_sign_pub")
-        if pinned and pinned != hello.server_sign_pub:
-            raise SyncRefused(
-                f"the server at {self.url} is not the one this laptop enrolled with "
-                "(its key changed); nothing was sent; ask your IT lead"
-            )
-        return hello
 
 
 # --- enrollment ------------------------------------------------------------------------
@@ -271,8 +88,6 @@ def enroll(
     """Register this laptop's keys; fetch (or create) the user's agency key pair.
 
     Everything that can be checked first is (`enroll_check`), before the code is sent."""
-    from .enroll_check import check_enrollment
-
     url = check_enrollment(store, url, code, insecure)
     with SyncClient(store, url, transport) as client:
         hello = client.hello()
@@ -307,7 +122,6 @@ def enroll(
     if not reply.holds_user_key and held is not None:
         # A laptop re-enrolled under a new device id still holds the user key: it says so
         # (a grant to itself), so the user's other laptops do not list it as waiting.
-        from .protocol import grant_context
 
         own = wrap_to_public(
             held, store.device_box_key.public_key(), grant_context(store.user, store.device_id)
@@ -527,13 +341,6 @@ def _install_keys(store: Store, keys: KeysResponse, summary: SyncSummary) -> set
     return fresh
 
 
-def _fetch_keys(store: Store, client: SyncClient, every_device: bool = False) -> KeysResponse:
-    """Envelopes, teams and the devices enrolled since the last answer (or all of them)."""
-    since = None if every_device else store.meta(DEVICES_AS_OF)
-    path = f"/v1/keys?devices_since={int(since)}" if since else "/v1/keys"
-    return KeysResponse.model_validate(client.get(path))
-
-
 def _add_devices(store: Store, keys: KeysResponse) -> None:
     """Keep the device keys of this answer, and where the next one may start."""
     known = store.device_keys()
@@ -673,7 +480,7 @@ def _pull(
             ):
                 # A device this laptop has not heard of (its list is fetched incrementally):
                 # ask for every device once before calling any op unverifiable.
-                _add_devices(store, _fetch_keys(store, client, every_device=True))
+                _add_devices(store, fetch_keys(store, client, every_device=True))
                 device_keys.raw, device_keys.complete = store.device_keys(), True
             _ingest_page(store, page, device_keys, cursor_key, summary, touched, missing)
             if progress:
@@ -741,9 +548,9 @@ def run_sync(
                 pull_all_attachments,
             )
         except WipeRequested:
-            from .wipe import drain_and_wipe
-
-            drain_and_wipe(store, client, summary)
+            # Send every pending op first; only then is the laptop erased.
+            _push(store, client, summary, None, PUSH_BATCH)
+            wipe_after_drain(store, client, summary)
             raise
 
 
@@ -764,7 +571,7 @@ def _run(
     recovery = hello.recovery_pub or store.meta("recovery_pub")
     _push_teams(store, client, recovery, summary)
     _push(store, client, summary, progress, batch_size)
-    keys = _fetch_keys(store, client)
+    keys = fetch_keys(store, client)
     if _requeue_refused(store, keys, summary, retry_all):
         _push(store, client, summary, progress, batch_size)
     fresh = _install_keys(store, keys, summary)
@@ -772,13 +579,9 @@ def _run(
         backfill = set(json.loads(store.meta("sync_backfill") or "[]")) | fresh
         store.set_meta("sync_backfill", json.dumps(sorted(backfill)))
     _complete_envelopes(store, client, keys, recovery, summary)
-    from fieldkit.sync.rotation import rotate_keys
-
     rotate_keys(store, client, keys, recovery, summary)
     touched = _pull(store, client, keys, summary, progress, page_size)
     # Attachments go after the text, so a slow or broken upload never holds it up.
-    from fieldkit.sync.attachment_sync import sync_attachments
-
     sync_attachments(store, client, summary, progress, pull_all_attachments)
     summary.waiting = store.outbox_count()
     summary.quarantined_total = len(store.quarantined())
@@ -813,8 +616,6 @@ def _run(
 def _report(client: SyncClient, summary: SyncSummary) -> None:
     """Tell the agency how this sync went (counts only); a server that cannot take the
     report does not make the sync fail."""
-    from fieldkit import __version__
-
     report = {
         "outcome": outcome.OUTCOMES[summary.exit_code],
         "pushed": summary.pushed,

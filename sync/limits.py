@@ -20,6 +20,9 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from fieldkit.crypto import Ed25519PrivateKey, b64, unb64
+from fieldkit.hardening import private_dir
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -292,9 +295,6 @@ def install(app: Any, limits: Limits) -> None:
 def receipt_key_from_file(path_text: str) -> Any:
     """The server's receipt-signing key from its own 0600 file, created on first use."""
     from pathlib import Path
-
-    from fieldkit.crypto import Ed25519PrivateKey, b64, unb64
-    from fieldkit.hardening import private_dir
 
     path = Path(path_text).expanduser()
     private_dir(path.parent)

@@ -13,7 +13,7 @@ Exit codes (`fieldkit sync --help`, README):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,6 +108,10 @@ def check_own_chain(store: Store) -> int:
 
 
 def _check_receipt_anchor(store: Store, own: list[Op], by_seq: dict[int, str]) -> None:
+    # Local: pydantic (~0.2 s, -X importtime) would load with `fieldkit outbox` and the app's
+    # status line, which only read this module's counts.
+    from .protocol import receipt_message
+
     raw = store.meta("sync_receipt")
     pinned = store.meta("server_sign_pub")
     if not raw or not pinned:
@@ -115,7 +119,6 @@ def _check_receipt_anchor(store: Store, own: list[Op], by_seq: dict[int, str]) -
     try:
         receipt = json.loads(raw)
         seq, head = int(receipt["seq"]), str(receipt["head"])
-        from .protocol import receipt_message
 
         message = receipt_message(receipt["device_id"], seq, head, int(receipt["issued_ms"]))
         signed = verify_signature(
@@ -155,6 +158,7 @@ def _integrity_line(op: Op, problem: str) -> str:
 
 def retryable(store: Store) -> dict[str, str]:
     """Refused op id → cause, for refusals that can go away."""
+
     raw = store.meta(RETRYABLE_META)
     found: dict[str, str] = json.loads(raw) if raw else {}
     return found
@@ -265,3 +269,57 @@ def import_refusal(store: Store, assign: str | None) -> str | None:
         f"ask your supervisor to import the file with `--assign {assign or store.user}`; "
         "nothing was imported"
     )
+
+
+@dataclass
+class SyncSummary:
+    """What one sync did, for the summary table, `--json` and the app's status line."""
+
+    pushed: int = 0
+    duplicates: int = 0
+    waiting: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    quarantined_total: int = 0
+    pulled: int = 0
+    refused_from_server: list[dict[str, str]] = field(default_factory=list)
+    keys_received: int = 0
+    teams_sent: list[str] = field(default_factory=list)
+    team_problems: list[str] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    needs_resolution: int = 0
+    approvals_received: int = 0
+    returns_received: int = 0
+    approval_case_ids: list[str] = field(default_factory=list)
+    return_case_ids: list[str] = field(default_factory=list)
+    decisions_received: list[dict[str, str]] = field(default_factory=list)
+    supervision_received: int = 0
+    supervision_case_ids: list[str] = field(default_factory=list)
+    local_problems: list[str] = field(default_factory=list)
+    clock_offset_ms: int = 0
+    receipt_seq: int = 0
+    last_sync: str = ""
+    attachments_sent: int = 0
+    attachments_received: int = 0
+    attachment_chunks_waiting: int = 0
+    attachment_problems: list[str] = field(default_factory=list)
+    ops_checked: int = 0
+    retried: int = 0
+    waiting_keys: list[str] = field(default_factory=list)
+    keys_shared: list[dict[str, str]] = field(default_factory=list)
+    keys_not_shared: list[dict[str, str]] = field(default_factory=list)
+    keys_rotated: list[str] = field(default_factory=list)
+    duration_ms: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        """0 only when everything was sent and accepted (`outcome`)."""
+        if self.quarantined_total or self.waiting:
+            return EXIT_REFUSED
+        if self.attachment_chunks_waiting and self.attachment_problems:
+            return EXIT_OFFLINE  # the text is synced; attachment chunks wait
+        return EXIT_OK
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON for scripts: the outcome and exit code first, then every figure."""
+        code = self.exit_code
+        return {"outcome": OUTCOMES[code], "exit_code": code, **asdict(self)}

@@ -226,6 +226,11 @@ class PullResponse(BaseModel):
     more: bool
 
 
+def envelope_context(case_id: str, key_id: str) -> str:
+    """Binds a wrapped case key to its case and key id."""
+    return f"case-key|{case_id}|{key_id}"
+
+
 class Envelope(BaseModel):
     """A case key wrapped to one recipient's X25519 key (a user, or the agency recovery key)."""
 

@@ -8,16 +8,21 @@ what was sealed before keeps naming the key it was sealed with.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fieldkit.crypto import b64, load_x25519_public, random_key, wrap_to_public
 from fieldkit.store import Store
 from fieldkit.store.case_keys import new_key_id
 
-from .protocol import RECOVERY_RECIPIENT, KeysResponse, RotateResponse, UserKey
-
-if TYPE_CHECKING:
-    from .client import SyncClient, SyncSummary
+from .outcome import SyncSummary
+from .protocol import (
+    RECOVERY_RECIPIENT,
+    KeysResponse,
+    RotateResponse,
+    UserKey,
+    envelope_context,
+)
+from .transport import SyncClient, SyncRefused
 
 
 def rotate_keys(
@@ -28,8 +33,6 @@ def rotate_keys(
     summary: SyncSummary,
 ) -> None:
     """Make the next key of each case the server asks this user's team to re-key."""
-    from .client import SyncRefused, envelope_context
-
     if not keys.rotate or store.secret("sync_user_box_key") is None:
         return
     teams = {team.case_id: team for team in keys.teams}

@@ -25,6 +25,7 @@ from fieldkit.errors import FieldkitError
 from fieldkit.store import Store
 
 from .protocol import KeysResponse, grant_context
+from .transport import SyncClient, fetch_keys
 
 SECRET = "sync_user_box_key"
 
@@ -89,14 +90,12 @@ def grant(
 ) -> None:
     """Wrap this laptop's user key to another laptop of the same user, after a fingerprint
     check (a device the server lists is not trusted on the server's word alone)."""
-    from .client import SyncClient, _fetch_keys
-
     raw = store.secret(SECRET)
     if raw is None:
         raise FieldkitError("this laptop does not hold your user key, so it cannot grant it")
     with SyncClient(store, url, transport) as client:
         client.hello()
-        keys = _fetch_keys(store, client, every_device=True)
+        keys = fetch_keys(store, client, every_device=True)
         device = next((d for d in keys.devices if d.device_id == device_id), None)
         if device is None or device.user != store.user:
             raise FieldkitError(f"{device_id} is not one of {store.user}'s enrolled laptops")

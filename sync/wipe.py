@@ -11,15 +11,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fieldkit.errors import FieldkitError
 from fieldkit.store import Store
 
-from .outcome import EXIT_DEVICE_REFUSED
-
-if TYPE_CHECKING:
-    from .client import SyncClient, SyncSummary
+from .outcome import EXIT_DEVICE_REFUSED, SyncSummary
+from .transport import SyncClient, SyncRefused
 
 
 class LaptopWiped(FieldkitError):
@@ -28,12 +25,9 @@ class LaptopWiped(FieldkitError):
     exit_code = EXIT_DEVICE_REFUSED
 
 
-def drain_and_wipe(store: Store, client: SyncClient, summary: SyncSummary) -> None:
-    """Push everything pending, then erase; raises LaptopWiped (or, if work could not be
-    sent, a refusal that leaves the laptop untouched)."""
-    from .client import PUSH_BATCH, SyncRefused, _push
-
-    _push(store, client, summary, None, PUSH_BATCH)
+def wipe_after_drain(store: Store, client: SyncClient, summary: SyncSummary) -> None:
+    """Once the client has pushed everything pending, erase; raises LaptopWiped (or, if
+    work could not be sent, a refusal that leaves the laptop untouched)."""
     left = store.outbox_count()
     if left:
         raise SyncRefused(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fieldkit.cli import casework, core, evidence, policy, practice, supervisor, sync, visit
 from fieldkit.cli.base import Context, app, ctx_of, err_console
 from fieldkit.errors import FieldkitError
+from fieldkit.hardening import disable_core_dumps
 
 __all__ = ["Context", "app", "core", "ctx_of", "main"]
 
@@ -23,8 +24,6 @@ evidence.register(app)
 
 def main() -> None:
     """Entry point: run the command; a user's mistake is one line and a non-zero exit."""
-    from fieldkit.hardening import disable_core_dumps
-
     disable_core_dumps()  # before any key or case text is in memory
     try:
         app()

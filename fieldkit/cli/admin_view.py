@@ -12,10 +12,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from fieldkit.services.policies import stale_after_days
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 console = Console()
+err_console = Console(stderr=True)
 
 DbOption = Annotated[
     str | None,
@@ -27,16 +30,20 @@ DbOption = Annotated[
 ]
 
 
-def _when(ms: int | None) -> str:
+def when(ms: int | None) -> str:
     if ms is None:
         return "never"
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _engine(db: str | None) -> Engine:
-    from fieldkit.cli.sync import _engine as named_engine
+def admin_engine(db: str | None, create: bool = False) -> Engine:
+    """The server database an admin command acts on; named on stderr, never made unasked."""
+    from fieldkit.sync.admin_view import (
+        admin_database,
+    )  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
-    engine: Engine = named_engine(db, False)
+    engine, shown = admin_database(db, create)
+    err_console.print(f"database: {shown}", markup=False, highlight=False, soft_wrap=True)
     return engine
 
 
@@ -46,9 +53,9 @@ def audit(
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
 ) -> None:
     """Enrollments (and refused ones, with the reason), revocations, refused ops, teams."""
-    from fieldkit.sync import admin
+    from fieldkit.sync import admin  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
-    events = admin.audit_events(_engine(db), limit)
+    events = admin.audit_events(admin_engine(db), limit)
     if as_json:
         sys.stdout.write(json.dumps(events, indent=2) + "\n")
         return
@@ -56,7 +63,7 @@ def audit(
     for column in ("when", "who", "what", "detail"):
         table.add_column(column)
     for e in events:
-        table.add_row(_when(e["at_ms"]), escape(e["actor"]), e["action"], escape(e["detail"]))
+        table.add_row(when(e["at_ms"]), escape(e["actor"]), e["action"], escape(e["detail"]))
     console.print(table)
 
 
@@ -81,13 +88,14 @@ def sync_health(
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
 ) -> None:
     """Per laptop: last sync, changes waiting, refused, cases waiting for keys, gone quiet."""
-    from fieldkit.services.policies import stale_after_days
-    from fieldkit.sync.admin_view import sync_health as health
-    from fieldkit.sync.protocol import now_ms
+    from fieldkit.sync.admin_view import (
+        sync_health as health,
+    )  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
+    from fieldkit.sync.protocol import now_ms  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
     if days is None:
         days = stale_after_days(profile)
-    engine = _engine(db)
+    engine = admin_engine(db)
     rows = health(engine, now_ms(), days)
     if as_json:
         sys.stdout.write(json.dumps({"stale_days": days, "devices": rows}, indent=2) + "\n")
@@ -100,7 +108,7 @@ def sync_health(
         table.add_row(
             r["device"],
             escape(r["user"]),
-            _when(r["last_sync_ms"]),
+            when(r["last_sync_ms"]),
             r["outcome"] or "-",
             "-" if r["waiting"] is None else str(r["waiting"]),
             str(r["refused"]),

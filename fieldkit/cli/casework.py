@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from fieldkit import services
+from fieldkit.cli.base import ctx_of
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import PolicyProfile, open_items
 from fieldkit.services import Store, casework, policies, review
@@ -111,8 +112,6 @@ def _day(value: str, option: str) -> date:
 
 @contextmanager
 def _opened(ctx: typer.Context) -> Iterator[tuple[Store, PolicyProfile]]:
-    from fieldkit.cli.base import ctx_of
-
     store = services.open_store(ctx_of(ctx).path)
     try:
         yield store, policies.current_profile(store)

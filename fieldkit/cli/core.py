@@ -12,7 +12,18 @@ from rich.table import Table
 
 from fieldkit import services
 from fieldkit.cli.base import Context, app, case_app, console, ctx_of, err_console, passphrase_app
+from fieldkit.demo import demo_document, plan_records
 from fieldkit.errors import FieldkitError
+from fieldkit.keyfiles import (
+    check_strength,
+    new_recovery_key,
+    private_text,
+    public_text,
+    read_recovery_private,
+    read_recovery_public,
+)
+from fieldkit.prefs import save_pref
+from fieldkit.services.policies import checked_policy
 from fieldkit.text import json_text, safe
 
 
@@ -89,15 +100,12 @@ def init(
     ] = "worker",
 ) -> None:
     """Create a profile: a random master key behind your passphrase (and the agency's key)."""
-    from fieldkit.keyfiles import check_strength, read_recovery_public
-
     context = ctx_of(ctx)
     recovery = None
     if recovery_key is not None:
         recovery = read_recovery_public(recovery_key)
     if context.path.exists():
         raise FieldkitError(f"a profile already exists at {context.path}; nothing was changed")
-    from fieldkit.services.policies import checked_policy
 
     policy = checked_policy(policy)
     passphrase = services.ask_passphrase("New passphrase: ", confirm=True)
@@ -139,8 +147,6 @@ def passphrase_reset(
     ],
 ) -> None:
     """Set a new passphrase on a profile whose passphrase is forgotten (agency recovery key)."""
-    from fieldkit.keyfiles import read_recovery_private
-
     context = ctx_of(ctx)
     private = read_recovery_private(recovery_private_key)
     store = services.Store.open_with_recovery(context.path, private)
@@ -158,8 +164,6 @@ def recovery_keygen(
 ) -> None:
     """Make the agency's recovery key pair: OUT (private) and OUT.pub (for `init`)."""
     import os
-
-    from fieldkit.keyfiles import new_recovery_key, private_text, public_text
 
     if out.exists():
         raise FieldkitError(f"{out} already exists; nothing was written")
@@ -304,8 +308,6 @@ def demo_seed(
     ] = False,
 ) -> None:
     """Write a synthetic, deterministic caseload through the normal import path."""
-    from fieldkit.demo import demo_document, plan_records
-
     context = ctx_of(ctx)
     anchor = _parse_day(today, "--today") if today else date.today()
     doc = demo_document(cases, seed, anchor)
@@ -319,8 +321,6 @@ def demo_seed(
         store.close()
     console.print(f"Seeded {len(ids)} synthetic cases (seed {seed}, as of {anchor}).")
     if mark_demo:
-        from fieldkit.prefs import save_pref
-
         save_pref(context.path, "demo_passphrase", services.passphrase_from_env() or "")
 
 

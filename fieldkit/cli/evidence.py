@@ -18,7 +18,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from fieldkit import services
+from fieldkit.acknowledgements import record_acknowledgement
+from fieldkit.attachments import Attachment, attachments_of, find, human_size, is_local, opened_copy
+from fieldkit.attachments import attach as attach_file
+from fieldkit.cli.base import ctx_of
+from fieldkit.cli.practice import policy_for
+from fieldkit.contacts import add_contact, contacts_of, parse_notes_input
 from fieldkit.errors import FieldkitError
+from fieldkit.record_verify import read_stamp, verify_stamp
 from fieldkit.services import Store
 
 console = Console()
@@ -29,8 +36,6 @@ contact_app = typer.Typer(
 
 
 def _store(ctx: typer.Context) -> Store:
-    from fieldkit.cli.base import ctx_of
-
     return services.open_store(ctx_of(ctx).path)
 
 
@@ -98,8 +103,6 @@ def contact_add(
     ] = None,
 ) -> None:
     """Record a collateral contact (signed; a correction is a new contact)."""
-    from fieldkit.contacts import add_contact, parse_notes_input
-
     day = _day(on, "--date")
     text = read_text_input(notes, "--notes")
     who: str | None = None
@@ -132,8 +135,6 @@ def contact_list(
     case_id: Annotated[str, typer.Argument(help="Case id.")],
 ) -> None:
     """The case's collateral contacts, newest first."""
-    from fieldkit.contacts import contacts_of
-
     store = _store(ctx)
     try:
         case = services.load_case(store, case_id)
@@ -157,8 +158,6 @@ def contact_list(
 
 
 def _policy(store: Store) -> object:
-    from fieldkit.cli.practice import policy_for
-
     return policy_for(None, store.meta("policy"))
 
 
@@ -186,8 +185,6 @@ def attach(
     ] = False,
 ) -> None:
     """Attach a file to a case, a visit or a safety plan (encrypted, signed)."""
-    from fieldkit.attachments import attach as attach_file
-    from fieldkit.attachments import find, human_size
 
     if visit and plan:
         raise FieldkitError("attach to a visit or to a plan, not both")
@@ -239,8 +236,6 @@ def attachments_cmd(
     ] = False,
 ) -> None:
     """List a case's attachments (size, kind, caption), or open one on request."""
-    from fieldkit.attachments import attachments_of, find, human_size, is_local, opened_copy
-
     store = _store(ctx)
     try:
         wanted = [find(store, case_id, open_id)] if open_id is not None else []
@@ -276,13 +271,12 @@ def attachments_cmd(
 
 def _fetch(store: Store, wanted: list[object]) -> int:
     """Download attachments on demand, chunk by chunk, with a progress bar per file."""
+    from fieldkit.sync.attachment_sync import download  # local: httpx/pydantic, ~0.4 s of start-up
+    from fieldkit.sync.transport import SyncClient  # local: httpx/pydantic, ~0.4 s of start-up
+
     if not wanted:
         return 0
     from rich.progress import BarColumn, Progress, TaskID, TextColumn
-
-    from fieldkit.attachments import Attachment
-    from fieldkit.sync.attachment_sync import download
-    from fieldkit.sync.client import SyncClient
 
     with (
         SyncClient(store) as client,
@@ -349,8 +343,6 @@ def acknowledge(
     ] = None,
 ) -> None:
     """Record a caregiver's acknowledgement of a safety or service plan (SA-5, PL-6)."""
-    from fieldkit.acknowledgements import record_acknowledgement
-
     if kind not in PLAN_OPTION:
         raise FieldkitError(f"--kind {kind!r}: safety or service")
     typed = read_text_input(name, "--name")
@@ -384,7 +376,7 @@ def family_copy(
     kind: Annotated[str, typer.Option("--kind", help="safety or service plan.")] = "safety",
 ) -> None:
     """The family's copy of a plan as a plain-language PDF, only where you name it."""
-    from fieldkit.family_copy import write_family_copy
+    from fieldkit.family_copy import write_family_copy  # local: reportlab, ~60 ms of start-up
 
     if kind not in PLAN_OPTION:
         raise FieldkitError(f"--kind {kind!r}: safety or service")
@@ -412,7 +404,7 @@ def verify_record(
     """Check a printed visit record against the signed log: unchanged, amended or unknown."""
     import json
 
-    from fieldkit.record_verify import read_stamp, verify_stamp
+    # local: the sync client (httpx, pydantic) is ~0.4 s of every command's start-up
     from fieldkit.services.sync import verify_record_on_server
 
     stamp = read_stamp(file)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from fieldkit import services
+from fieldkit.cli.base import ctx_of
 from fieldkit.practice import PolicyProfile
 from fieldkit.services import policies
 
@@ -44,8 +45,6 @@ def _print(doc: dict[str, object]) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add `fieldkit policy` to the CLI."""
-    from fieldkit.cli.base import ctx_of
-
     app.add_typer(policy_app, name="policy")
 
     @policy_app.command("show")

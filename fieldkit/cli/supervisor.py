@@ -278,7 +278,7 @@ def register(app: typer.Typer) -> None:
         pdf: Annotated[Path, typer.Option("--pdf", help="Write the PDF here (plaintext).")],
     ) -> None:
         """A signed visit with its review, as a PDF for the paper file."""
-        from fieldkit.pdf import visit_pdf
+        from fieldkit.pdf import visit_pdf  # local: reportlab, ~80 ms of start-up
 
         store = _store(ctx)
         try:

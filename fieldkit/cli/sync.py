@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from fieldkit import services
+from fieldkit.cli.admin_view import admin_engine, register_admin_views, when
 from fieldkit.cli.base import case_app, ctx_of
+from fieldkit.cli.outbox import outbox_app, print_summary, run_sync_command
 from fieldkit.errors import FieldkitError
+from fieldkit.sync.outcome import import_refusal
 from fieldkit.text import safe
+from fieldkit.transfer import check_document
 
 if TYPE_CHECKING:
-    from fieldkit.sync.client import SyncSummary
+    pass
 
 console = Console()
 err_console = Console(stderr=True)
@@ -40,25 +42,10 @@ DbOption = Annotated[
 ]
 
 
-def _when(ms: int | None) -> str:
-    if ms is None:
-        return "never"
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 CreateOption = Annotated[
     bool,
     typer.Option("--create", help="Create the server database if there is none (never silently)."),
 ]
-
-
-def _engine(db: str | None, create: bool = False) -> Any:
-    """The server database an admin command acts on; named on stderr, never made unasked."""
-    from fieldkit.sync.admin_view import admin_database
-
-    engine, shown = admin_database(db, create)
-    err_console.print(f"database: {shown}", markup=False, highlight=False, soft_wrap=True)
-    return engine
 
 
 # --- server and admin -------------------------------------------------------------------
@@ -80,8 +67,8 @@ def server(
     ] = 1,
 ) -> None:
     """Run the agency sync server (migrates the database first; OpenAPI at /docs)."""
-    from fieldkit.sync.db import server_url
-    from fieldkit.sync.server import serve
+    from fieldkit.sync.db import server_url  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
+    from fieldkit.sync.server import serve  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
     url = server_url(db)
     shown = url.split("@")[-1] if "@" in url else url
@@ -102,9 +89,9 @@ def user_add(
     create: CreateOption = False,
 ) -> None:
     """Add a person to the server."""
-    from fieldkit.sync import admin
+    from fieldkit.sync import admin  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
-    admin.add_user(_engine(db, create), name, role, supervisor)
+    admin.add_user(admin_engine(db, create), name, role, supervisor)
     console.print(
         f"Added {name} as {role}" + (f", supervised by {supervisor}" if supervisor else "")
     )
@@ -117,9 +104,9 @@ def user_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
 ) -> None:
     """List people and whether each has enrolled a laptop."""
-    from fieldkit.sync import admin
+    from fieldkit.sync import admin  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
-    rows = admin.users(_engine(db, create))
+    rows = admin.users(admin_engine(db, create))
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
@@ -139,11 +126,11 @@ def enroll_code(
     create: CreateOption = False,
 ) -> None:
     """Issue a one-time, expiring enrollment code (shown once; only its hash is kept)."""
-    from fieldkit.sync import admin
+    from fieldkit.sync import admin  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
-    issued = admin.enroll_code(_engine(db, create), name, hours)
+    issued = admin.enroll_code(admin_engine(db, create), name, hours)
     console.print(f"Enrollment code for {name}: [bold]{issued.code}[/]")
-    console.print(f"Valid once, until {_when(issued.expires_ms)}.")
+    console.print(f"Valid once, until {when(issued.expires_ms)}.")
 
 
 @admin_app.command("revoke")
@@ -161,9 +148,9 @@ def revoke(
     create: CreateOption = False,
 ) -> None:
     """Refuse a lost or retired laptop from its next request on; its synced work stays."""
-    from fieldkit.sync import admin
+    from fieldkit.sync import admin  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
-    device_id = admin.revoke(_engine(db, create), device, wipe=wipe)
+    device_id = admin.revoke(admin_engine(db, create), device, wipe=wipe)
     if wipe:
         console.print(
             f"Revoked device {device_id} with wipe: at its next sync it sends its pending "
@@ -180,13 +167,13 @@ def devices(
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
 ) -> None:
     """List enrolled devices: whose, last seen, ops synced, revoked."""
-    from fieldkit.sync import admin
+    from fieldkit.sync import admin  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
+    from fieldkit.sync.admin_view import short_ids  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
-    rows = admin.devices(_engine(db, create))
+    rows = admin.devices(admin_engine(db, create))
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
-    from fieldkit.sync.admin_view import short_ids
 
     shown = short_ids([r["device_id"] for r in rows])
     table = Table(title=f"{len(rows)} devices (ids cut to a unique prefix; --json: full)")
@@ -196,8 +183,8 @@ def devices(
         table.add_row(
             shown[r["device_id"]],
             r["user"],
-            _when(r["enrolled_ms"]),
-            _when(r["last_seen_ms"]),
+            when(r["enrolled_ms"]),
+            when(r["last_seen_ms"]),
             str(r["ops"]),
             "[red]revoked[/]" if r["revoked"] else "active",
         )
@@ -211,13 +198,13 @@ def recovery_key(
     create: CreateOption = False,
 ) -> None:
     """Set the agency recovery public key every case key is also wrapped to."""
-    from fieldkit.sync import admin
+    from fieldkit.sync import admin  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise FieldkitError(f"cannot read {file}: {exc.strerror}") from None
-    admin.set_recovery_key(_engine(db, create), text)
+    admin.set_recovery_key(admin_engine(db, create), text)
     console.print("Recovery key set; case keys assigned from now on are wrapped to it.")
 
 
@@ -242,15 +229,17 @@ def enroll(
     ] = False,
 ) -> None:
     """Register this laptop with the agency server (once; again with --new-device)."""
-    from fieldkit.sync.client import enroll as do_enroll
+    from fieldkit.sync.carryover import reenroll  # local: httpx/pydantic, ~0.4 s of start-up
+    from fieldkit.sync.client import (
+        enroll as do_enroll,
+    )  # local: httpx/pydantic, ~0.4 s of start-up
+    from fieldkit.sync.userkey import own_fingerprint  # local: httpx/pydantic, ~0.4 s of start-up
 
     context = ctx_of(ctx)
     passphrase = services.ask_passphrase()
     store = services.open_store(context.path, passphrase)
     try:
         if new_device:
-            from fieldkit.sync.carryover import reenroll
-
             old, carried = reenroll(store, url, code, passphrase, insecure=insecure)
             console.print(
                 f"This laptop is now device {store.device_id} (was {old}); "
@@ -258,7 +247,6 @@ def enroll(
             )
             return
         reply = do_enroll(store, url, code, passphrase, insecure=insecure)
-        from fieldkit.sync.userkey import own_fingerprint
 
         device, print_ = store.device_id, own_fingerprint(store)
         holds = store.secret("sync_user_box_key") is not None
@@ -282,7 +270,7 @@ def grant(
     ],
 ) -> None:
     """Give another laptop of yours your user key (after comparing its fingerprint)."""
-    from fieldkit.sync.userkey import grant as do_grant
+    from fieldkit.sync.userkey import grant as do_grant  # local: httpx/pydantic, ~0.4 s of start-up
 
     store = services.open_store(ctx_of(ctx).path)
     try:
@@ -305,101 +293,7 @@ def sync(
     outbox`); 4 local integrity failure, nothing sent (`fieldkit verify`); 5 the server
     refused this laptop (revoked or unknown there).
     """
-    from fieldkit.cli.outbox import run_sync_command
-
-    run_sync_command(ctx_of(ctx).path, as_json, _print_summary, err_console)
-
-
-def _print_summary(summary: SyncSummary) -> None:
-    table = Table(title="Sync", show_header=False)
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    table.add_row("pushed", str(summary.pushed))
-    if summary.duplicates:
-        table.add_row("already on the server", str(summary.duplicates))
-    table.add_row("pulled", str(summary.pulled))
-    table.add_row("case keys received", str(summary.keys_received))
-    table.add_row("conflicts to look at", str(len(summary.conflicts)))
-    table.add_row("  of which need a person to resolve", str(summary.needs_resolution))
-    table.add_row(
-        "approvals received", _with_cases(summary.approvals_received, summary.approval_case_ids)
-    )
-    table.add_row(
-        "returned for changes", _with_cases(summary.returns_received, summary.return_case_ids)
-    )
-    table.add_row(
-        "supervision sessions received",
-        _with_cases(summary.supervision_received, summary.supervision_case_ids),
-    )
-    table.add_row("rejected this sync", str(len(summary.rejected)))
-    if summary.retried:
-        table.add_row("refused before, sent again", str(summary.retried))
-    table.add_row("still waiting to sync", str(summary.waiting))
-    console.print(table)
-    for item in summary.rejected:
-        later = " it is sent again once that changes" if item.get("retryable") == "yes" else ""
-        console.print(
-            f"[red]rejected[/] op {safe(item['op_id'])}: {safe(item['reason'])} "
-            f"(kept, quarantined;{later or ' for good'})"
-        )
-    for item in summary.keys_shared:
-        console.print(f"[green]key shared[/] case {item['case_id']} with {escape(item['user'])}")
-    for case_id in summary.keys_rotated:
-        console.print(
-            f"[green]key rotated[/] case {safe(case_id)}: a new key for the team from now on"
-        )
-    for item in summary.keys_not_shared:
-        console.print(
-            f"[yellow]waiting for a key[/] {escape(item['user'])} on case {item['case_id']}: "
-            f"{escape(item['why'])}"
-        )
-    if summary.waiting_keys:
-        from fieldkit.sync.outcome import waiting_keys_line
-
-        console.print(f"[yellow]![/] {waiting_keys_line(len(summary.waiting_keys))}")
-    for item in summary.decisions_received:
-        colour = "green" if item["decision"] in ("approved", "confirmed") else "yellow"
-        line = f"case {item['case_id']} {item['target']} {item['target_id']} by {item['by']}" + (
-            f": {item['comment']}" if item["comment"] else ""
-        )
-        console.print(f"[{colour}]{safe(item['decision'])}[/] {safe(line)}")
-    for conflict in summary.conflicts:
-        label = "needs resolution" if conflict["needs_resolution"] else "kept both versions"
-        console.print(
-            f"[yellow]conflict[/] case {conflict['case_id']} {conflict['entity']} "
-            f"{conflict['entity_id']}.{conflict['field']}: {label}"
-        )
-    for line in summary.team_problems + summary.local_problems:
-        console.print(f"[yellow]![/] {safe(line)}")
-    for item in summary.refused_from_server:
-        console.print(f"[red]not merged[/] op {safe(item['op_id'])}: {safe(item['reason'])}")
-    if abs(summary.clock_offset_ms) > 10 * 60 * 1000:
-        hours = summary.clock_offset_ms / 3_600_000
-        console.print(f"[yellow]![/] this laptop's clock is {abs(hours):.1f} h off the server's")
-    if summary.attachments_sent or summary.attachments_received:
-        console.print(
-            f"attachments: {summary.attachments_sent} uploaded, "
-            f"{summary.attachments_received} downloaded"
-        )
-    for line in summary.attachment_problems:
-        console.print(f"[yellow]![/] attachments: {escape(line)}")
-    if summary.quarantined_total:
-        console.print(
-            f"{summary.quarantined_total} change(s) refused by the server are kept on this "
-            "laptop: `fieldkit outbox` lists them"
-        )
-    if any(item.get("cause") == "fork" for item in summary.rejected):
-        console.print(
-            "[yellow]![/] this laptop's chain forks from the server's (restored from a "
-            "backup?): ask your IT lead for a code and run "
-            "`fieldkit enroll URL CODE --new-device`; nothing is lost"
-        )
-    if summary.exit_code == 0:
-        console.print("Everything on this laptop was sent and accepted.")
-
-
-def _with_cases(count: int, case_ids: list[str]) -> str:
-    return f"{count} ({', '.join(case_ids)})" if case_ids else str(count)
+    run_sync_command(ctx_of(ctx).path, as_json, print_summary, err_console)
 
 
 def case_assign(
@@ -411,7 +305,7 @@ def case_assign(
     ] = None,
 ) -> None:
     """Assign or reassign a case; its key is wrapped for the new team at the next sync."""
-    from fieldkit.sync.client import assign_case
+    from fieldkit.sync.client import assign_case  # local: httpx/pydantic, ~0.4 s of start-up
 
     context = ctx_of(ctx)
     store = services.open_store(context.path)
@@ -433,21 +327,17 @@ def case_import(
     ] = None,
 ) -> None:
     """Import cases; a bad file is refused whole, naming the case and key."""
-    from fieldkit.transfer import check_document
+    from fieldkit.sync.client import assign_case  # local: httpx/pydantic, ~0.4 s of start-up
 
     context = ctx_of(ctx)
     doc = services.read_transfer_file(file)
     cases = check_document(doc)
     store = services.open_store(context.path)
     try:
-        from fieldkit.sync.outcome import import_refusal
-
         refusal = import_refusal(store, assign)
         if refusal:
             raise FieldkitError(refusal)
         if assign:
-            from fieldkit.sync.client import assign_case
-
             for case in cases:
                 case["worker"] = assign
                 case["supervisor"] = store.user
@@ -466,15 +356,11 @@ def case_import(
 def register(app: typer.Typer) -> None:
     """Add the sync commands to the `fieldkit` command."""
     app.command("server")(server)
-    from fieldkit.cli.admin_view import register_admin_views
-
     register_admin_views(admin_app)
     app.add_typer(admin_app, name="admin")
     app.command("enroll")(enroll)
     app.command("grant")(grant)
     app.command("sync")(sync)
-    from fieldkit.cli.outbox import outbox_app
-
     app.add_typer(outbox_app, name="outbox")
     case_app.command("import")(case_import)
     case_app.command("assign")(case_assign)

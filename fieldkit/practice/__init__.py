@@ -43,7 +43,8 @@ from fieldkit.practice.render import (
     print_rules,
     rules_table,
 )
-from fieldkit.practice.rules import RULES, Rule, rules_rows
+from fieldkit.practice.rule_table import rules_rows
+from fieldkit.practice.rules import RULES, Rule
 
 __all__ = [
     "DEFAULT_PROFILE",

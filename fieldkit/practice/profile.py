@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from fieldkit.practice.rules import RULES
+
 DEFAULT_PROFILE = "ontario-std7"
 
 STATUSES = ("overdue", "missed", "due", "due-soon", "upcoming", "done-late", "done")
@@ -630,7 +632,6 @@ def _build(reader: _Reader) -> PolicyProfile:
         raise r.fail(
             "", "timezone", f'unknown time zone {_show(timezone)} (e.g. "America/Toronto")'
         ) from None
-    from fieldkit.practice.rules import RULES  # local: rules.py imports nothing from here at load
 
     not_applied = r.words("rules", "not_applied")
     for rule in not_applied:

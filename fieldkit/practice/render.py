@@ -12,7 +12,7 @@ from rich.text import Text
 from fieldkit.domain import Case
 from fieldkit.practice.engine import DueItem, due_list, open_items
 from fieldkit.practice.profile import PolicyProfile
-from fieldkit.practice.rules import rules_rows
+from fieldkit.practice.rule_table import rules_rows
 from fieldkit.text import json_text, safe
 
 STATUS_LABELS = {

@@ -14,6 +14,7 @@ from fieldkit.domain import Case, parse_date
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import STATUSES, PolicyProfile, load_profile, next_due
 from fieldkit.store import Store
+from fieldkit.sync.outcome import status_line_head
 
 
 @dataclass
@@ -119,8 +120,6 @@ def sync_status(store: Store, today: date) -> str:
     Never "all changes synced" while a change waits, was refused, or a case waits for
     its key (`fieldkit.sync.outcome.status_line_head`).
     """
-    from fieldkit.sync.outcome import status_line_head
-
     head = status_line_head(store)
     last = store.meta("last_sync")
     if not last:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import platformdirs
 
-from fieldkit.errors import FieldkitError
+from fieldkit.errors import FieldkitError, ProfileMissing
+from fieldkit.keyfiles import check_strength
+from fieldkit.practice.profile import load_profile
 from fieldkit.store import Store
 
 DEFAULT_PROFILE = "default"
@@ -68,16 +70,12 @@ def ask_passphrase(prompt: str = "Passphrase: ", confirm: bool = False) -> str:
 def open_store(path: Path, passphrase: str | None = None) -> Store:
     """Unlock a profile (passphrase from the argument, environment or prompt)."""
     if not path.exists():
-        from fieldkit.errors import ProfileMissing
-
         raise ProfileMissing(f"no fieldkit profile at {path}; create one with `fieldkit init`")
     return Store.open(path, passphrase if passphrase is not None else ask_passphrase())
 
 
 def min_passphrase_score(policy: str | None) -> int:
     """The zxcvbn score the agency's policy profile demands of a new passphrase (at least 3)."""
-    from fieldkit.practice.profile import load_profile
-
     try:
         return max(3, load_profile(policy or None).min_passphrase_score)
     except Exception:  # an unreadable profile is reported where it is used; 3 holds here
@@ -94,7 +92,6 @@ def ask_passphrase_new(min_score: int = 3) -> str:
                 raise FieldkitError("the two passphrases differ; nothing was changed")
         except (EOFError, KeyboardInterrupt):
             raise FieldkitError("no new passphrase given; nothing was changed") from None
-    from fieldkit.keyfiles import check_strength
 
     check_strength(value, min_score)
     return value

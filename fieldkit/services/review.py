@@ -16,9 +16,12 @@ from fieldkit import changelog, evidence
 from fieldkit.domain import Case, parse_date
 from fieldkit.errors import FieldkitError
 from fieldkit.practice import PolicyProfile, visit_content_problems, visit_gates
+from fieldkit.practice.visit_checks import visit_checks
+from fieldkit.services import casework
 from fieldkit.services.cases import load_case, load_cases
 from fieldkit.store import EntityState, Store
 from fieldkit.transfer import visit_from_fields
+from fieldkit.visit_record import record_from_stored
 
 SUPERVISOR_ROLES = ("supervisor", "admin")
 
@@ -78,8 +81,6 @@ def content_of(store: Store, case_id: str, target: str, target_id: str) -> dict[
     if target == "safety_plan":
         return plan_content(store, case_id, target_id)
     if target in SIGNED_TARGETS:
-        from fieldkit.services import casework
-
         if target == "service_plan":
             return casework.plan_content_of(store, case_id, target_id)
         return casework.closure_content_of(store, case_id, target_id)
@@ -250,8 +251,6 @@ def visit_flags(
             flags.append(f"{child.name} not seen")
     if isinstance(visit_fields.get("children"), dict):
         # a typed visit record: the checks the worker signed past, with their overrides
-        from fieldkit.practice.visit_checks import visit_checks
-        from fieldkit.visit_record import record_from_stored
 
         record = record_from_stored(case.id, str(visit_fields.get("visit_id", "")), visit_fields)
         when = parse_date(str(visit_fields.get("signed_at") or "")[:10] or None) or visit.date

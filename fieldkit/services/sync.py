@@ -14,7 +14,8 @@ from fieldkit.practice.profile import ProfileError
 from fieldkit.store import Store
 from fieldkit.sync import client
 from fieldkit.sync.admin_view import health_flags
-from fieldkit.sync.client import TEAM_HEALTH, SyncSummary, assign_case, enroll
+from fieldkit.sync.client import TEAM_HEALTH, assign_case, enroll
+from fieldkit.sync.outcome import SyncSummary
 from fieldkit.sync.protocol import TeamHealthResponse
 
 __all__ = ["LaptopHealthRow", "SyncSummary", "assign_case", "enroll", "run_sync", "team_health"]
@@ -46,40 +47,6 @@ def run_sync(store: Store, progress: Any = None, **options: Any) -> SyncSummary:
     except ProfileError:
         pull_all = False
     return client.run_sync(store, progress, pull_all_attachments=pull_all, **options)
-
-
-def team_health(
-    store: Store, now: datetime, stale_after_days: int
-) -> tuple[datetime | None, list[LaptopHealthRow]]:
-    """(when the server gave it, each laptop of the team) from what the supervisor's laptop
-    kept at its last sync; (None, []) before any. A laptop is flagged as the server's
-    `admin sync-health` would flag it, by the practice profile's threshold."""
-    raw = store.secret(TEAM_HEALTH)
-    if raw is None:
-        return None, []
-    kept = TeamHealthResponse.model_validate_json(raw)
-    now_ms = int(now.timestamp() * 1000)
-    rows = health_flags([lap.model_dump() for lap in kept.laptops], now_ms, stale_after_days)
-    found = []
-    for row in rows:
-        seen = row["last_sync_ms"] or row["last_seen_ms"]
-        found.append(
-            LaptopHealthRow(
-                device=str(row["device"]),
-                user=str(row["user"]),
-                last_sync=_moment(row["last_sync_ms"]),
-                days_quiet=None if seen is None else max(0, (now_ms - int(seen)) // DAY_MS),
-                waiting=row["waiting"],
-                refused=int(row["refused"]),
-                revoked=bool(row["revoked"]),
-                stale=bool(row["stale"]),
-            )
-        )
-    return _moment(kept.as_of_ms), found
-
-
-def _moment(ms: int | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def verify_record_on_server(store: Store, stamp: Any) -> Any:
@@ -122,3 +89,37 @@ def _when(ms: int) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
+def team_health(
+    store: Store, now: datetime, stale_after_days: int
+) -> tuple[datetime | None, list[LaptopHealthRow]]:
+    """(when the server gave it, each laptop of the team) from what the supervisor's laptop
+    kept at its last sync; (None, []) before any. A laptop is flagged as the server's
+    `admin sync-health` would flag it, by the practice profile's threshold."""
+    raw = store.secret(TEAM_HEALTH)
+    if raw is None:
+        return None, []
+    kept = TeamHealthResponse.model_validate_json(raw)
+    now_ms = int(now.timestamp() * 1000)
+    rows = health_flags([lap.model_dump() for lap in kept.laptops], now_ms, stale_after_days)
+    found = []
+    for row in rows:
+        seen = row["last_sync_ms"] or row["last_seen_ms"]
+        found.append(
+            LaptopHealthRow(
+                device=str(row["device"]),
+                user=str(row["user"]),
+                last_sync=_moment(row["last_sync_ms"]),
+                days_quiet=None if seen is None else max(0, (now_ms - int(seen)) // DAY_MS),
+                waiting=row["waiting"],
+                refused=int(row["refused"]),
+                revoked=bool(row["revoked"]),
+                stale=bool(row["stale"]),
+            )
+        )
+    return _moment(kept.as_of_ms), found
+
+
+def _moment(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)

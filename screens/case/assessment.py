@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input, Label, TextArea
 
 from fieldkit.practice import PolicyProfile
-from fieldkit.services import Store
+from fieldkit.services import Store, casework
 
 
 class AssessmentScreen(CaseFormScreen):
@@ -31,8 +31,6 @@ class AssessmentScreen(CaseFormScreen):
         yield TickBox("Results discussed with the family (PL-1)", False, id="as-discussed")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit.services import casework
-
         day = parse_day(self.query_one("#as-date", Input).value, "completed")
         strengths = self.query_one("#as-strengths", TextArea).text
         needs = self.query_one("#as-needs", TextArea).text

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label, RadioSet, TextArea
 
 from fieldkit.practice import PolicyProfile
-from fieldkit.services import Store
+from fieldkit.services import Store, casework
 
 
 class ClosureScreen(CaseFormScreen):
@@ -34,8 +34,6 @@ class ClosureScreen(CaseFormScreen):
             yield Choice("no", id="cl-goals-no")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit.services import casework
-
         day = parse_day(self.query_one("#cl-date", Input).value, "end date")
         reason = self.query_one("#cl-reason", TextArea).text
         supports = self.query_one("#cl-supports", TextArea).text

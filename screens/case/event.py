@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fieldkit.screens.case.form import CaseFormScreen, parse_day
+from fieldkit.screens.case.form import CaseFormScreen, FormError, parse_day
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, Select
 
 from fieldkit.domain import EVENT_KINDS
 from fieldkit.practice import PolicyProfile
-from fieldkit.services import Store
+from fieldkit.services import Store, casework
 
 EVENT_WORDS = {
     "placement-change": "placement change (PL-7)",
@@ -52,9 +52,6 @@ class EventScreen(CaseFormScreen):
         yield Input(id="ev-note")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit.screens.case.form import FormError
-
-        from fieldkit.services import casework
 
         kind = self.query_one("#ev-kind", Select).value
         if not isinstance(kind, str):

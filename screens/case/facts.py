@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label, Select
 
 from fieldkit.practice import PolicyProfile
-from fieldkit.services import Store
+from fieldkit.services import Store, casework
 
 NEW_THREAT = "(new threat)"
 
@@ -51,8 +51,6 @@ class FactsScreen(CaseFormScreen):
         yield Input(placeholder="who", id="facts-who")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit.services import casework
-
         person = self.query_one("#facts-person", Select).value
         details = {
             key: self.query_one(f"#facts-{key}", Input).value.strip()

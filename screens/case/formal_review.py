@@ -12,8 +12,9 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static, TextArea
 
+from fieldkit import services
 from fieldkit.practice import PolicyProfile
-from fieldkit.services import Store
+from fieldkit.services import Store, casework
 
 
 class FormalReviewScreen(CaseFormScreen):
@@ -54,8 +55,6 @@ class FormalReviewScreen(CaseFormScreen):
     @work(thread=True, exclusive=True, group="review-checklist")
     def read_checklist(self) -> None:
         """RV-6: what the record holds now (and what it lacks)."""
-        from fieldkit import services
-        from fieldkit.services import casework
 
         store, policy = self.fk.store, self.fk.policy
         if store is None or policy is None:
@@ -74,8 +73,6 @@ class FormalReviewScreen(CaseFormScreen):
         self.query_one("#rv-checklist", Static).update(escape(event.text))
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit.services import casework
-
         day = parse_day(self.query_one("#rv-date", Input).value)
         kind = str(self.query_one("#rv-kind", Select).value)
         notes = self.query_one("#rv-notes", TextArea).text

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label, TextArea
 
 from fieldkit.practice import PolicyProfile
-from fieldkit.services import Store
+from fieldkit.services import Store, casework
 
 ACTIVITY_KEYS = ("who", "where", "how", "when", "measure")
 
@@ -78,8 +78,6 @@ class ServicePlanScreen(CaseFormScreen):
         yield Input(id="sp-agreement")
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
-        from fieldkit.services import casework
-
         day = parse_day(self.query_one("#sp-date", Input).value, "completed")
         participants = [
             p.strip() for p in self.query_one("#sp-participants", Input).value.split(",")

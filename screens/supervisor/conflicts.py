@@ -16,6 +16,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
+from fieldkit.errors import FieldkitError
+from fieldkit.services import review
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -79,8 +81,6 @@ class ConflictsScreen(Screen[None]):
     @guarded
     def load(self) -> None:
         """Every open conflict, safety-critical first."""
-        from fieldkit.services import review
-
         fk = cast("FieldkitApp", self.app)
         if fk.store is not None:
             self.post_message(self.ConflictsLoaded(review.open_conflicts(fk.store)))
@@ -152,8 +152,6 @@ class ConflictsScreen(Screen[None]):
     @guarded
     def resolve(self, conflict: OpenConflict, value: Any) -> None:
         """The choice is an op like any other, so every device folds to it."""
-        from fieldkit.errors import FieldkitError
-        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from fieldkit.screens.dashboard import DashboardScreen
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.supervisor.conflicts import ConflictsScreen
+from fieldkit.screens.supervisor.record_review import RecordReviewScreen
+from fieldkit.screens.supervisor.supervision import SupervisionScreen
+from fieldkit.screens.supervisor.team import TeamScreen
 from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,6 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from fieldkit.services import review
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -76,8 +82,6 @@ class ReviewQueueScreen(Screen[None]):
     @guarded
     def load(self) -> None:
         """Build the queue (decrypts in memory) and count conflicts."""
-        from fieldkit.services import review
-
         fk = cast("FieldkitApp", self.app)
         if fk.store is None or fk.policy is None:
             return
@@ -121,8 +125,6 @@ class ReviewQueueScreen(Screen[None]):
 
     def restore_place(self, place: dict[str, str]) -> bool:
         """After an unlock: reopen the record that was under review."""
-        from fieldkit.screens.supervisor.record_review import RecordReviewScreen
-
         if place.get("screen") != "review":
             return False
         wanted = (place.get("case_id"), place.get("target"), place.get("target_id"))
@@ -161,28 +163,20 @@ class ReviewQueueScreen(Screen[None]):
 
     def action_open_item(self) -> None:
         """Read the record, then approve or return it."""
-        from fieldkit.screens.supervisor.record_review import RecordReviewScreen
-
         item = self._current()
         if item is not None:
             self.app.push_screen(RecordReviewScreen(item))
 
     def action_team(self) -> None:
         """What is due across the team."""
-        from fieldkit.screens.supervisor.team import TeamScreen
-
         self.app.push_screen(TeamScreen())
 
     def action_conflicts(self) -> None:
         """Fields two people changed while offline."""
-        from fieldkit.screens.supervisor.conflicts import ConflictsScreen
-
         self.app.push_screen(ConflictsScreen())
 
     def action_supervision(self) -> None:
         """Record a supervision session for the highlighted item's case."""
-        from fieldkit.screens.supervisor.supervision import SupervisionScreen
-
         item = self._current()
         if item is None:
             self.notify("Choose a case first (from the queue or the team view).")
@@ -191,8 +185,6 @@ class ReviewQueueScreen(Screen[None]):
 
     def action_caseload(self) -> None:
         """The caseload dashboard (every case, what is due)."""
-        from fieldkit.screens.dashboard import DashboardScreen
-
         self.app.push_screen(DashboardScreen())
 
     def action_reload(self) -> None:

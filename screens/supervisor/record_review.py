@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from fieldkit.screens.case.review_lines import record_lines
+from fieldkit.screens.confirm import ConfirmDialog
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.supervisor.comment import CommentModal
 from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,7 +18,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
+from fieldkit import contacts, evidence, services
+from fieldkit.errors import FieldkitError
+from fieldkit.services import review
 from fieldkit.text import safe
+from fieldkit.visit_record import record_from_stored
+from fieldkit.visit_render import names_of, visit_text
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -79,8 +87,6 @@ class RecordReviewScreen(Screen[None]):
     @guarded
     def read(self) -> None:
         """Everything the supervisor needs to decide, as text."""
-        from fieldkit import services
-        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None:
@@ -89,9 +95,6 @@ class RecordReviewScreen(Screen[None]):
         case = services.load_case(fk.store, item.case_id)
         lines: list[str] = []
         if item.target == "visit":
-            from fieldkit.visit_record import record_from_stored
-            from fieldkit.visit_render import names_of, visit_text
-
             content = review.visit_content(fk.store, item.case_id, item.target_id)
             record = record_from_stored(item.case_id, item.target_id, content["visit"])
             lines.append(visit_text(record, names_of(case)))
@@ -103,8 +106,6 @@ class RecordReviewScreen(Screen[None]):
                 fk.store, item.case_id, item.target_id, content, names_of(case)
             )
         elif item.target in ("service_plan", "closure"):
-            from fieldkit.screens.case.review_lines import record_lines
-
             lines += record_lines(fk.store, item.case_id, item.target, item.target_id)
         else:
             plan = fk.store.entity(item.case_id, "safety_plan", item.target_id)
@@ -149,7 +150,6 @@ class RecordReviewScreen(Screen[None]):
 
     def _confirmed(self, decision: str, comment: str, question: str, detail: str) -> None:
         """Ask once, then record: a decision reaches the worker and binds to what is shown."""
-        from fieldkit.screens.confirm import ConfirmDialog
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -172,8 +172,6 @@ class RecordReviewScreen(Screen[None]):
 
     def action_send_back(self) -> None:
         """A visit goes back to the worker; a plan is rejected. Both need a comment."""
-        from fieldkit.screens.supervisor.comment import CommentModal
-
         decision = "rejected" if self.item.target == "safety_plan" else "returned"
         title = (
             f"Return the {self.item.title} to the worker: what should they correct?"
@@ -192,8 +190,6 @@ class RecordReviewScreen(Screen[None]):
 
     def action_dispute(self) -> None:
         """The supervisor did not give the phone approval the worker recorded."""
-        from fieldkit.screens.supervisor.comment import CommentModal
-
         if self.item.target != "safety_plan":
             return
 
@@ -212,8 +208,6 @@ class RecordReviewScreen(Screen[None]):
     @guarded
     def decide(self, decision: str, comment: str) -> None:
         """Record the decision as a signed op; a refusal is shown, never lost."""
-        from fieldkit.errors import FieldkitError
-        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None:
@@ -246,8 +240,6 @@ def _evidence_lines(
 ) -> list[str]:
     """When the visit happened by the laptop and the server, and the collateral contacts."""
     from rich.markup import escape
-
-    from fieldkit import contacts, evidence
 
     received = evidence.visit_received_at(store, case_id, visit_id)
     lines = ["", "Times:"]

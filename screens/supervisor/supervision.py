@@ -17,6 +17,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
+from fieldkit import services
+from fieldkit.errors import FieldkitError
+from fieldkit.services import review
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -62,8 +65,6 @@ class SupervisionScreen(Screen[None]):
     @guarded
     def read_risk(self) -> None:
         """The case's high-risk flag."""
-        from fieldkit import services
-
         fk = cast("FieldkitApp", self.app)
         if fk.store is not None:
             self.post_message(self.RiskRead(services.load_case(fk.store, self.case_id).high_risk))
@@ -110,8 +111,6 @@ class SupervisionScreen(Screen[None]):
     @guarded
     def record(self, day: date, decisions: str, frequency: bool, high_risk: bool | None) -> None:
         """A signed op like any other; it feeds the rules engine."""
-        from fieldkit.errors import FieldkitError
-        from fieldkit.services import review
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None:

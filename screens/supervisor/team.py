@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, cast
 
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.supervisor.supervision import SupervisionScreen
 from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,6 +16,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from fieldkit import services
+from fieldkit.practice import due_list, open_items, worker_counts
+from fieldkit.practice.render import status_text
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -85,8 +89,6 @@ class TeamScreen(Screen[None]):
     @guarded
     def load(self) -> None:
         """Every case's open items (rules engine)."""
-        from fieldkit import services
-        from fieldkit.practice import due_list, open_items
 
         fk = cast("FieldkitApp", self.app)
         if fk.store is None or fk.policy is None:
@@ -101,8 +103,6 @@ class TeamScreen(Screen[None]):
 
     @on(TeamLoaded)
     def _loaded(self, event: TeamLoaded) -> None:
-        from fieldkit.practice import worker_counts
-        from fieldkit.practice.render import status_text
 
         self.items = event.items
         workers = self.query_one("#team-workers", DataTable)
@@ -160,8 +160,6 @@ class TeamScreen(Screen[None]):
 
     def action_supervision(self) -> None:
         """Record supervision for the highlighted item's case (RV-1)."""
-        from fieldkit.screens.supervisor.supervision import SupervisionScreen
-
         table = self.query_one("#team-items", DataTable)
         if not self.items or table.cursor_row >= len(self.items):
             return

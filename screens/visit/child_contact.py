@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static, TextArea
 
+from fieldkit.services.visits import person_label
 from fieldkit.text import safe
 from fieldkit.visit_record import NOT_SEEN_REASONS, ChildObservation, PrivateInterview
 
@@ -33,8 +34,6 @@ class ChildContactStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """Who the child is, seen or not, then the interview or the observation."""
-        from fieldkit.services.visits import person_label
-
         person = self.session.person(self.person_id)
         c = self.record.contact(self.person_id)
         name = safe(person.name if person else self.person_id)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from fieldkit.practice import PolicyProfile
 
 from fieldkit.text import safe
+from fieldkit.visit_record import OUTCOMES
 
 
 class ContactKindStep(VisitStep):
@@ -22,8 +23,6 @@ class ContactKindStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """Kind, outcome, date, announced; the VI-4 requirement in words when the case has one."""
-        from fieldkit.visit_record import OUTCOMES
-
         case = self.session.case
         policy = self.session.policy
         record = self.record

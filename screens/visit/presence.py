@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label
 from textual.widgets.selection_list import Selection
 
+from fieldkit.services.visits import person_label
 from fieldkit.text import safe
 from fieldkit.visit_record import strict_date
 
@@ -19,8 +20,6 @@ class PresenceStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """A tick list of the family (nobody ticked to start), others present, the location."""
-        from fieldkit.services.visits import person_label
-
         record = self.record
         present = set(record.present)
         today = strict_date(record.date) or self.session.app.today

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.visit.addendum import AddendumDialog
 from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,7 +16,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
+from fieldkit.services import visits
 from fieldkit.text import safe
+from fieldkit.visit_record import record_from_stored
+from fieldkit.visit_render import names_of, visit_text
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -63,8 +67,6 @@ class VisitRecordScreen(Screen[None]):
     @guarded
     def load(self) -> None:
         """The visit's fields, signature state and addenda."""
-        from fieldkit.services import visits
-
         store = cast("FieldkitApp", self.app).store
         if store is not None:
             self.post_message(
@@ -81,8 +83,6 @@ class VisitRecordScreen(Screen[None]):
 
     def _describe(self, stored: dict[str, Any]) -> str:
         """The signed state, the record through the one visit renderer, then the addenda."""
-        from fieldkit.visit_record import record_from_stored
-        from fieldkit.visit_render import names_of, visit_text
 
         record = record_from_stored(self.case.id, self.visit_id, stored["fields"])
         state = "✓ SIGNED (read-only)" if stored["signed"] else "not signed (imported history)"
@@ -103,8 +103,6 @@ class VisitRecordScreen(Screen[None]):
 
     def action_addendum(self) -> None:
         """A correction to the record, kept beside it."""
-        from fieldkit.screens.visit.addendum import AddendumDialog
-
         self.app.push_screen(AddendumDialog(), self._addendum_written)
 
     def _addendum_written(self, text: str | None) -> None:
@@ -114,8 +112,6 @@ class VisitRecordScreen(Screen[None]):
     @work(thread=True, group="record")
     @guarded
     def _save_addendum(self, text: str) -> None:
-        from fieldkit.services import visits
-
         fk = cast("FieldkitApp", self.app)
         if fk.store is not None:
             visits.add_addendum(

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
+from fieldkit.screens.visit.override import OverrideDialog
+from fieldkit.screens.visit.record import VisitRecordScreen
 from fieldkit.screens.visit.step import VisitStep
 from fieldkit.screens.workers import guarded
 from textual import on, work
@@ -15,7 +17,11 @@ from textual.message import Message
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from fieldkit.errors import FieldkitError
+from fieldkit.services import visits
+from fieldkit.services.visits import add_override
 from fieldkit.text import safe
+from fieldkit.visit_render import names_of, visit_text
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -93,9 +99,6 @@ class ReviewStep(VisitStep):
 
     def refresh_checks(self) -> None:
         """Recompute the checks and show them, and the record with its overrides."""
-        from fieldkit.services import visits
-        from fieldkit.text import safe
-        from fieldkit.visit_render import names_of, visit_text
 
         s = self.session
         visits.drop_stale_overrides(s.case, s.record, s.policy, s.app.today)
@@ -155,8 +158,6 @@ class ReviewStep(VisitStep):
 
     def action_override(self) -> None:
         """Go past the highlighted gate check, with a reason (kept on the record)."""
-        from fieldkit.screens.visit.override import OverrideDialog
-
         options = self.query_one("#checks", OptionList)
         index = options.highlighted
         if index is None or not 0 <= index < len(self.open):
@@ -174,8 +175,6 @@ class ReviewStep(VisitStep):
         self.app.push_screen(OverrideDialog(check), lambda reason: self._overridden(check, reason))
 
     def _overridden(self, check: VisitCheck, reason: str | None) -> None:
-        from fieldkit.services.visits import add_override
-
         if not reason:
             return
         s = self.session
@@ -214,8 +213,6 @@ class ReviewStep(VisitStep):
     @work(thread=True, exclusive=True, group="visit-write")
     @guarded
     def _sign(self) -> None:
-        from fieldkit.errors import FieldkitError
-
         s = self.session
         store = cast("FieldkitApp", self.app).store
         if store is None:
@@ -235,8 +232,6 @@ class ReviewStep(VisitStep):
 
     @on(VisitSigned)
     def _signed(self, event: VisitSigned) -> None:
-        from fieldkit.screens.visit.record import VisitRecordScreen
-
         fk = cast("FieldkitApp", self.app)
         fk.visit_session = None
         self.app.notify("Visit signed and saved. It waits in the outbox for sync.")

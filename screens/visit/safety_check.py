@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label, Static, TextArea
 from textual.widgets.selection_list import Selection
 
+from fieldkit.services.visits import SA3_CIRCUMSTANCES
 from fieldkit.text import safe
 
 
@@ -19,8 +20,6 @@ class SafetyCheckStep(VisitStep):
 
     def compose_body(self) -> ComposeResult:
         """The plan in force, the question, and the safety assessment when the answer is yes."""
-        from fieldkit.services.visits import SA3_CIRCUMSTANCES
-
         case = self.session.case
         safety = self.record.safety
         active = [t for t in case.threats if t.active]

@@ -12,6 +12,19 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from fieldkit.screens.visit.child_contact import ChildContactStep
+from fieldkit.screens.visit.contact_kind import ContactKindStep
+from fieldkit.screens.visit.next_steps import NextStepsStep
+from fieldkit.screens.visit.presence import PresenceStep
+from fieldkit.screens.visit.progress import ProgressStep
+from fieldkit.screens.visit.review import ReviewStep
+from fieldkit.screens.visit.safety_check import SafetyCheckStep
+
+from fieldkit.errors import FieldkitError
+from fieldkit.labels import step_label
+from fieldkit.services import visits
+from fieldkit.services.visits import mark_ended
+
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
     from textual.screen import Screen
@@ -34,8 +47,6 @@ class VisitSession:
     def __init__(
         self, app: FieldkitApp, case: Case, draft: dict[str, Any], policy: PolicyProfile
     ) -> None:
-        from fieldkit.services import visits
-
         self.app = app
         self.case = case
         self.draft = draft
@@ -58,8 +69,6 @@ class VisitSession:
 
     def title(self, key: str) -> str:
         """The step's title in words, e.g. "Leo Ortiz: private interview"."""
-        from fieldkit.labels import step_label
-
         return step_label(key, self.case)
 
     def person(self, person_id: str) -> Any:
@@ -68,13 +77,6 @@ class VisitSession:
 
     def screen_for(self, key: str) -> Screen[None]:
         """The step's screen."""
-        from fieldkit.screens.visit.child_contact import ChildContactStep
-        from fieldkit.screens.visit.contact_kind import ContactKindStep
-        from fieldkit.screens.visit.next_steps import NextStepsStep
-        from fieldkit.screens.visit.presence import PresenceStep
-        from fieldkit.screens.visit.progress import ProgressStep
-        from fieldkit.screens.visit.review import ReviewStep
-        from fieldkit.screens.visit.safety_check import SafetyCheckStep
 
         if key.startswith("child:"):
             return ChildContactStep(self, key)
@@ -103,8 +105,6 @@ class VisitSession:
             return
         self.draft["step"] = key
         if key == "review":
-            from fieldkit.services.visits import mark_ended
-
             mark_ended(self.draft)
         self.changed()
         self.flush()
@@ -164,14 +164,10 @@ class VisitSession:
 
     def checks(self) -> list[VisitCheck]:
         """Every check of the record as it stands (the same function `fieldkit visit` runs)."""
-        from fieldkit.services import visits
-
         return visits.check_record(self.case, self.record, self.policy, self.app.today)
 
     def sign(self, store: Store) -> str:
         """Sign in the calling write-worker thread, under the write lock; closes the session."""
-        from fieldkit.errors import FieldkitError
-        from fieldkit.services import visits
 
         with self._write_lock:
             if self.closed:
@@ -189,8 +185,6 @@ class VisitSession:
         return self.record.visit_id
 
     def _write(self, store: Store, changes: int, data: dict[str, Any], notify: bool = True) -> None:
-        from fieldkit.services import visits
-
         with self._write_lock:
             if self.closed or changes <= self._written:
                 return

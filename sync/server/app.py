@@ -6,16 +6,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from fieldkit.sync import access_log, admin, health, limits
 from fieldkit.sync.db import open_database, server_url
 from fieldkit.sync.protocol import (
     EnrollRequest,
     EnrollResponse,
-    ErrorBody,
     GrantRequest,
     GrantResponse,
     Hello,
@@ -35,21 +34,15 @@ from fieldkit.sync.protocol import (
     VerifyRecordResponse,
     parse_push,
 )
-from fieldkit.sync.server.common import Caller, Refused, T
+from fieldkit.sync.server.attachment_routes import add_attachment_routes
+from fieldkit.sync.server.common import Caller, Refused
+from fieldkit.sync.server.routing import REFUSALS, Authed, in_thread
 from fieldkit.sync.server.service import SyncServer
 from fieldkit.sync.verify import warm_up
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
 # --- the FastAPI face -------------------------------------------------------------------
-
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "unsigned, unknown device, stale or replayed"},
-    403: {"model": ErrorBody, "description": "revoked device, or not on the case"},
-    **limits.REFUSALS,
-}
 
 
 def _inline_schema(model: type[Any]) -> dict[str, Any]:
@@ -80,28 +73,6 @@ def _push_json(service: SyncServer, who: Caller, body: bytes) -> Response:
         raise Refused(400, str(exc)) from None
     reply = service.push(who, ops)
     return Response(reply.model_dump_json(), media_type="application/json")
-
-
-async def in_thread(fn: Callable[..., T], *args: Any) -> T:
-    """Blocking database work off the event loop; a lost database is a 503."""
-    try:
-        return await run_in_threadpool(fn, *args)
-    except (OperationalError, PoolTimeout):
-        raise Refused(503, "the server database is unavailable; try again later") from None
-
-
-async def current_caller(
-    request: Request,
-    authorization: Annotated[str | None, Header(description="Fieldkit signed request")] = None,
-) -> Caller:
-    """The device that signed this request."""
-    service: SyncServer = request.app.state.sync
-    body = await request.body()
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return await in_thread(service.authenticate, request.method, path, authorization, body)
-
-
-Authed = Annotated[Caller, Depends(current_caller)]
 
 
 def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None = None) -> FastAPI:
@@ -228,8 +199,6 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
         received since) or unknown, from op hashes and metadata (auditor, supervisor of
         the case, admin)."""
         return await in_thread(service.verify_record, who, req)
-
-    from fieldkit.sync.attachment_routes import add_attachment_routes
 
     add_attachment_routes(app, service)
     return app

@@ -7,7 +7,7 @@ from datetime import date
 from fieldkit.sync.client import assign_case, run_sync
 
 from fieldkit import changelog, services
-from fieldkit.cli.sync import _print_summary, console
+from fieldkit.cli.outbox import console, print_summary
 from fieldkit.services import review
 from fieldkit.store import SYNC_QUARANTINED, Store
 from tests.conftest import sample_case, transfer_doc
@@ -58,7 +58,7 @@ def test_a_worker_cannot_approve_even_past_the_local_check(agency: Agency) -> No
     assert worker.outbox_count() == 0
     # The refusal is shown in the `fieldkit sync` summary.
     with console.capture() as out:
-        _print_summary(result)
+        print_summary(result)
     shown = " ".join(out.get().split())
     assert f"{REFUSAL} (approval): jsmith is a worker (kept, quarantined; for good)" in shown
     # The supervisor never receives the forgery; the same ops resent get the same answer.
@@ -119,7 +119,7 @@ def test_the_supervisor_approves_and_returns_and_the_worker_is_told(agency: Agen
     as_json = got.to_json()
     assert as_json["approvals_received"] == 1 and as_json["returns_received"] == 1
     with console.capture() as out:
-        _print_summary(got)
+        print_summary(got)
     text = " ".join(out.get().split())
     assert "returned for changes" in text and "say where the children were seen" in text
 

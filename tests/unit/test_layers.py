@@ -196,3 +196,138 @@ def test_the_layer_check_sees_a_local_upward_import(tmp_path: Path) -> None:
     assert any("screens/bad.py:2 imports fieldkit.store" in p for p in problems), problems
     assert any("fieldkit/store.py:1 imports fieldkit.services.visits" in p for p in problems)
     assert any("sync/client.py:1 imports fieldkit.screens.app" in p for p in problems)
+
+
+# --- import cycles -------------------------------------------------------------------------
+# Among fieldkit's own modules no import cycle, whether the import is at module level or
+# inside a function (a local import only hides a cycle until the function runs). Imports
+# under `if TYPE_CHECKING:` are annotations, never executed, and are not counted.
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return "TYPE_CHECKING" in ast.unparse(test)
+
+
+def _module_names(root: Path) -> dict[str, Path]:
+    names = {}
+    for folder in ("fieldkit", "sync", "screens"):
+        for path in sorted((root / folder).rglob("*.py")):
+            names[_module_name(path, root)] = path
+    return names
+
+
+def _runtime_imports(path: Path, me: str, known: dict[str, Path]) -> list[tuple[int, str]]:
+    """(line, fieldkit module) of every import that runs, at any depth, relative ones
+    resolved; `from package import name` counts as the submodule when `name` is one."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            typing_only |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name in known]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            for alias in node.names:
+                if f"{module}.{alias.name}" in known:
+                    found.append((node.lineno, f"{module}.{alias.name}"))
+                elif module in known:
+                    found.append((node.lineno, module))
+    return found
+
+
+def import_cycles(root: Path = ROOT, limit: int = 50) -> list[list[str]]:
+    """Cycles among fieldkit modules (up to `limit`), as `module:line -> module` steps."""
+    known = _module_names(root)
+    edges: dict[str, dict[str, int]] = {}
+    for name, path in known.items():
+        edges[name] = {}
+        for line, target in _runtime_imports(path, name, known):
+            # Importing a.b.c runs the __init__ of a.b first: a cycle can pass through it
+            # (unless a.b is the importer's own package, which is already running).
+            parts = target.split(".")
+            for depth in range(2, len(parts) + 1):
+                step = ".".join(parts[:depth])
+                if step in known and step != name and not name.startswith(step + "."):
+                    edges[name].setdefault(step, line)
+    cycles: list[list[str]] = []
+    done: set[str] = set()
+
+    def walk(start: str, node: str, trail: list[str], seen: set[str]) -> None:
+        for target, line in sorted(edges[node].items()):
+            step = f"{node}:{line} -> {target}"
+            if len(cycles) >= limit:
+                return
+            if target == start:
+                cycles.append([*trail, step])
+            elif target not in seen and target not in done:
+                walk(start, target, [*trail, step], seen | {target})
+
+    for start in sorted(edges):
+        walk(start, start, [], {start})
+        done.add(start)
+    return cycles
+
+
+def test_no_import_cycles() -> None:
+    cycles = import_cycles()
+    assert cycles == [], "\n".join(" ; ".join(c) for c in cycles[:10])
+
+
+def test_the_cycle_check_sees_a_local_and_a_relative_import(tmp_path: Path) -> None:
+    for folder in ("fieldkit", "sync", "screens"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "fieldkit" / "a.py").write_text("import fieldkit.b\n", encoding="utf-8")
+    (tmp_path / "fieldkit" / "b.py").write_text(
+        "def f() -> None:\n    from fieldkit import a\n", encoding="utf-8"
+    )
+    (tmp_path / "sync" / "client.py").write_text("from .wipe import erase\n", encoding="utf-8")
+    (tmp_path / "sync" / "wipe.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .client import X\n"
+        "def erase() -> None:\n    from . import client\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "sync" / "typing_only.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .client import X\n",
+        encoding="utf-8",
+    )
+    cycles = [" ; ".join(c) for c in import_cycles(tmp_path)]
+    assert "fieldkit.a:1 -> fieldkit.b ; fieldkit.b:2 -> fieldkit.a" in cycles, cycles
+    wipe = "fieldkit.sync.client:1 -> fieldkit.sync.wipe ; fieldkit.sync.wipe:5 -> "
+    assert wipe + "fieldkit.sync.client" in cycles, cycles
+    assert not any("typing_only" in c for c in cycles), cycles
+
+
+def test_the_cycle_check_sees_a_cycle_through_a_package_init(tmp_path: Path) -> None:
+    """routes imports server.common, which runs server/__init__, which imports routes."""
+    (tmp_path / "fieldkit").mkdir()
+    (tmp_path / "screens").mkdir()
+    (tmp_path / "sync" / "server").mkdir(parents=True)
+    (tmp_path / "sync" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "sync" / "server" / "__init__.py").write_text(
+        "from fieldkit.sync.server.app import make\n", encoding="utf-8"
+    )
+    (tmp_path / "sync" / "server" / "app.py").write_text(
+        "from fieldkit.sync.server.common import T\n"
+        "def make() -> None:\n    from fieldkit.sync.routes import add\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "sync" / "server" / "common.py").write_text("T = 1\n", encoding="utf-8")
+    (tmp_path / "sync" / "routes.py").write_text(
+        "from fieldkit.sync.server.common import T\n", encoding="utf-8"
+    )
+    cycles = [" ; ".join(c) for c in import_cycles(tmp_path)]
+    assert (
+        "fieldkit.sync.routes:1 -> fieldkit.sync.server ; "
+        "fieldkit.sync.server:1 -> fieldkit.sync.server.app ; "
+        "fieldkit.sync.server.app:3 -> fieldkit.sync.routes" in cycles
+    ), cycles

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request, Response
 from fieldkit.sync.attachments_store import ChunkRefused, ChunkStore, DatabaseChunkStore
-from fieldkit.sync.server.app import REFUSALS, Authed, in_thread
 from fieldkit.sync.server.common import Caller, Refused
+from fieldkit.sync.server.routing import REFUSALS, Authed, in_thread
 from fieldkit.sync.server.service import SyncServer
 from pydantic import BaseModel, Field
 

@@ -1,0 +1,164 @@
+"""The laptop's signed HTTP transport to its agency server, and the refusals it raises.
+
+Below every laptop-side sync module (`client`, `userkey`, `wipe`, `attachment_sync`,
+`carryover`): it knows requests, signatures and TLS, not what a sync does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import threading
+from typing import Any
+
+import httpx
+
+from fieldkit.errors import FieldkitError, OfflineError
+from fieldkit.store import Store
+
+from . import outcome
+from .protocol import (
+    WIPE_REQUESTED,
+    Hello,
+    KeysResponse,
+    auth_header,
+    new_nonce,
+    now_ms,
+    request_message,
+)
+
+# Profile meta: the server's `devices_as_of`, so the next keys request lists new devices only.
+DEVICES_AS_OF = "sync_devices_as_of"
+TIMEOUT_S = 30.0
+
+
+class SyncRefused(FieldkitError):
+    """The server refused this laptop (revoked, unknown, not on a case); nothing was lost."""
+
+    exit_code = outcome.EXIT_DEVICE_REFUSED
+
+
+class WipeRequested(SyncRefused):
+    """The agency revoked this laptop with --wipe: send the pending work, then erase."""
+
+
+class NotEnrolled(FieldkitError):
+    """This profile has not been enrolled with an agency server yet."""
+
+
+_tls: ssl.SSLContext | None = None
+_tls_lock = threading.Lock()
+
+
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: loading the CA bundle costs ~40 ms of CPU,
+    which every sync paid again when each client built its own (httpx's default)."""
+    global _tls
+    with _tls_lock:
+        if _tls is None:
+            # The same trust as httpx's default (SSL_CERT_FILE / SSL_CERT_DIR, else certifi).
+            if os.environ.get("SSL_CERT_FILE"):
+                _tls = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+            elif os.environ.get("SSL_CERT_DIR"):
+                _tls = ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+            else:
+                import certifi
+
+                _tls = ssl.create_default_context(cafile=certifi.where())
+        return _tls
+
+
+class SyncClient:
+    """Signed requests from this device to its agency server."""
+
+    def __init__(
+        self, store: Store, url: str | None = None, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.store = store
+        base = url or store.meta("sync_url")
+        if not base:
+            raise NotEnrolled(
+                "this laptop is not enrolled with an agency server; run `fieldkit enroll URL CODE`"
+            )
+        self.url = base.rstrip("/")
+        self.offset_ms = 0
+        self._http = httpx.Client(
+            base_url=self.url, timeout=TIMEOUT_S, transport=transport, verify=_tls_context()
+        )
+
+    def close(self) -> None:
+        """Drop the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _offline(self, reason: str) -> OfflineError:
+        waiting = self.store.outbox_count()
+        return OfflineError(f"{waiting} changes waiting to sync; nothing lost ({reason})")
+
+    def _send(
+        self, method: str, path: str, body: bytes | None, signed: bool, quiet: bool = False
+    ) -> Any:
+        headers = {"content-type": "application/json"}
+        payload = body or b""
+        if signed:
+            ts, nonce = now_ms() + self.offset_ms, new_nonce()
+            sig = self.store.device_sign_key.sign(request_message(method, path, ts, nonce, payload))
+            headers["authorization"] = auth_header(self.store.device_id, ts, nonce, sig)
+        try:
+            response = self._http.request(method, path, content=payload, headers=headers)
+        except httpx.TimeoutException:
+            raise self._offline(f"the server at {self.url} did not answer in time") from None
+        except httpx.TransportError:
+            raise self._offline(f"cannot reach the server at {self.url}") from None
+        if response.status_code >= 500:
+            raise self._offline(f"the server at {self.url} is unavailable")
+        if response.status_code >= 400:
+            try:
+                detail = str(response.json().get("detail"))
+            except (ValueError, AttributeError):
+                detail = response.text[:200]
+            if detail == WIPE_REQUESTED:
+                raise WipeRequested(detail)
+            if quiet:
+                raise SyncRefused(detail)
+            raise SyncRefused(
+                f"the server refused this request: {detail} "
+                f"({self.store.outbox_count()} changes waiting on this laptop; nothing lost)"
+            )
+        return response.json() if response.content else None
+
+    def get(self, path: str, signed: bool = True) -> Any:
+        """A signed GET."""
+        return self._send("GET", path, None, signed)
+
+    def post(self, path: str, value: Any, signed: bool = True, method: str = "POST") -> Any:
+        """A signed POST (or PUT) of JSON."""
+        body = json.dumps(value, separators=(",", ":")).encode()
+        return self._send(method, path, body, signed)
+
+    def hello(self) -> Hello:
+        """Server time (to sign with the server's clock) and keys."""
+        before = now_ms()
+        hello = Hello.model_validate(self.get("/v1/hello", signed=False))
+        after = now_ms()
+        self.offset_ms = hello.server_time_ms - (before + after) // 2
+        pinned = self.store.meta("server_sign_pub")
+        if pinned and pinned != hello.server_sign_pub:
+            raise SyncRefused(
+                f"the server at {self.url} is not the one this laptop enrolled with "
+                "(its key changed); nothing was sent; ask your IT lead"
+            )
+        return hello
+
+
+def fetch_keys(store: Store, client: SyncClient, every_device: bool = False) -> KeysResponse:
+    """Envelopes, teams and the devices enrolled since the last answer (or all of them)."""
+    since = None if every_device else store.meta(DEVICES_AS_OF)
+    path = f"/v1/keys?devices_since={int(since)}" if since else "/v1/keys"
+    return KeysResponse.model_validate(client.get(path))
