@@ -114,8 +114,9 @@ def test_after_a_revoke_the_next_ops_use_a_key_the_laptop_never_received(agency:
 def test_a_second_laptop_asking_for_the_same_generation_is_refused(agency: Agency) -> None:
     """Two laptops of a team re-keying at once: the first wins, the second is told so and
     takes the winner's key at its next sync."""
-    from fieldkit.sync.client import SyncClient, SyncSummary, _fetch_keys
+    from fieldkit.sync.outcome import SyncSummary
     from fieldkit.sync.rotation import rotate_keys
+    from fieldkit.sync.transport import SyncClient, fetch_keys
 
     sup, worker = assigned_case(agency)
     run_sync(sup)
@@ -127,7 +128,7 @@ def test_a_second_laptop_asking_for_the_same_generation_is_refused(agency: Agenc
             "INSERT INTO case_key_rotations (case_id, reason, asked_ms) VALUES ('C-1', 'test', 1)"
         )
     with SyncClient(sup) as client:
-        asked = _fetch_keys(sup, client)
+        asked = fetch_keys(sup, client)
         assert asked.rotate == ["C-1"]
         assert run_sync(worker).keys_rotated == ["C-1"]  # the worker's laptop was quicker
         late = SyncSummary()
@@ -184,7 +185,7 @@ def test_a_profile_from_before_key_generations_opens_and_keeps_its_data(
 def test_the_server_takes_a_new_key_only_for_the_team(agency: Agency) -> None:
     """A rotation wrapping the key to someone off the team, or sent by someone off it, or
     missing a member, is refused; the server keeps the generation it had."""
-    from fieldkit.sync.client import SyncClient
+    from fieldkit.sync.transport import SyncClient
 
     from fieldkit.crypto import b64, load_x25519_public, random_key, wrap_to_public
 
