@@ -7,12 +7,14 @@ DEMO_PASSPHRASE ?= demo passphrase
 .PHONY: install demo test lint typecheck unit postgres bench clean catalogs
 
 $(BIN)/.installed: pyproject.toml
-	@echo "[1/3] Creating the virtual environment in $(VENV)"
+	@echo "[1/4] Creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	@echo "[2/3] Updating pip"
+	@echo "[2/4] Updating pip"
 	$(BIN)/pip install -q --upgrade pip
-	@echo "[3/3] Installing fieldkit and its dependencies (about a minute; pip lists each one)"
+	@echo "[3/4] Installing fieldkit and its dependencies (about a minute; pip lists each one)"
 	$(BIN)/pip install --progress-bar on -e '.[test]'
+	@echo "[4/4] Byte-compiling fieldkit (so a start reads .pyc even where PYTHONDONTWRITEBYTECODE is set)"
+	$(BIN)/python -m compileall -q fieldkit sync screens
 	touch $@
 
 install: $(BIN)/.installed
@@ -51,9 +53,9 @@ unit: install
 KEYWORDS = -k _ -k N_ -k ngettext:1,2
 catalogs: install
 	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-location --sort-output -o fieldkit/locale/screens.pot screens
-	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-location --sort-output -o fieldkit/locale/fieldkit.pot fieldkit
+	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-location --sort-output -o fieldkit/locale/fieldkit.pot fieldkit sync
 	@for d in fieldkit screens; do for l in fr es; do \
-	  if [ -f fieldkit/locale/$$l/LC_MESSAGES/$$d.po ]; then $(BIN)/pybabel update -q --no-fuzzy-matching -i fieldkit/locale/$$d.pot -d fieldkit/locale -D $$d -l $$l; \
+	  if [ -f fieldkit/locale/$$l/LC_MESSAGES/$$d.po ]; then $(BIN)/pybabel -q update --no-fuzzy-matching -i fieldkit/locale/$$d.pot -d fieldkit/locale -D $$d -l $$l; \
 	  else $(BIN)/pybabel init -i fieldkit/locale/$$d.pot -d fieldkit/locale -D $$d -l $$l; fi; done; \
 	  $(BIN)/pybabel compile -d fieldkit/locale -D $$d; done
 

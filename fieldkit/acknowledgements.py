@@ -16,12 +16,13 @@ from typing import Any
 from fieldkit import changelog, services
 from fieldkit.errors import FieldkitError
 from fieldkit.evidence import now_text
+from fieldkit.i18n import N_, _
 from fieldkit.store import Store
 
 HOW = {
-    "signed-on-paper": "signed the plan on paper (photographed)",
-    "read-aloud-agreed": "had the plan read aloud and agreed",
-    "refused": "refused to acknowledge the plan",
+    "signed-on-paper": N_("signed the plan on paper (photographed)"),
+    "read-aloud-agreed": N_("had the plan read aloud and agreed"),
+    "refused": N_("refused to acknowledge the plan"),
 }
 PLAN_KINDS = ("safety_plan", "service_plan")
 BOOKKEEPING = frozenset(
@@ -50,17 +51,24 @@ class Acknowledgement:
     @property
     def how_words(self) -> str:
         """The way it was given, in words."""
-        return HOW.get(self.how, self.how)
+        words = HOW.get(self.how)
+        return _(words) if words else self.how
 
 
 def plan_hash(store: Store, case_id: str, plan: str, plan_id: str) -> str:
     """SHA-256 of what the caregiver was shown: the plan's fields (and, for a service plan,
     its goals, objectives and activities)."""
     if plan not in PLAN_KINDS:
-        raise FieldkitError(f"acknowledge a safety plan or a service plan, not {plan!r}")
+        raise FieldkitError(
+            _("acknowledge a safety plan or a service plan, not {plan}").format(plan=repr(plan))
+        )
     ent = store.entity(case_id, plan, plan_id)
     if ent is None:
-        raise FieldkitError(f"no {plan.replace('_', ' ')} {plan_id} on case {case_id}")
+        raise FieldkitError(
+            _("no {kind} {plan_id} on case {case_id}").format(
+                kind=plan.replace("_", " "), plan_id=plan_id, case_id=case_id
+            )
+        )
     content: dict[str, Any] = {
         "plan": {k: v for k, v in ent.fields.items() if k not in BOOKKEEPING}
     }
@@ -88,20 +96,34 @@ def record_acknowledgement(
     caregivers = {p.id: p for p in case.caregivers}
     if caregiver not in caregivers:
         known = ", ".join(f"{p.id} ({p.name})" for p in case.caregivers) or "none"
-        raise FieldkitError(f"{caregiver!r} is not a caregiver on case {case_id} ({known})")
+        raise FieldkitError(
+            _("{caregiver} is not a caregiver on case {case_id} ({known})").format(
+                caregiver=repr(caregiver), case_id=case_id, known=known
+            )
+        )
     if how not in HOW:
-        raise FieldkitError(f"how it was given: one of {', '.join(HOW)}, not {how!r}")
+        raise FieldkitError(
+            _("how it was given: one of {choices}, not {given}").format(
+                choices=", ".join(HOW), given=repr(how)
+            )
+        )
     if not typed_name.strip():
-        raise FieldkitError("type the caregiver's name as they gave it")
+        raise FieldkitError(_("type the caregiver's name as they gave it"))
     digest = plan_hash(store, case_id, plan, plan_id)
     if how == "signed-on-paper":
         if not attachment:
             raise FieldkitError(
-                "a plan signed on paper needs its photograph: attach it first "
-                "(`fieldkit attach CASE --plan ID FILE`) and name the attachment"
+                _(
+                    "a plan signed on paper needs its photograph: attach it first "
+                    "(`fieldkit attach CASE --plan ID FILE`) and name the attachment"
+                )
             )
         if store.entity(case_id, "attachment", attachment) is None:
-            raise FieldkitError(f"no attachment {attachment} on case {case_id}")
+            raise FieldkitError(
+                _("no attachment {attachment} on case {case_id}").format(
+                    attachment=attachment, case_id=case_id
+                )
+            )
     ack_id = f"ack-{changelog.uuid7()}"
     fields: dict[str, Any] = {
         "plan": plan,

@@ -31,6 +31,7 @@ from fieldkit import changelog, services
 from fieldkit.crypto import CryptoError, aad_for
 from fieldkit.errors import FieldkitError
 from fieldkit.evidence import now_text
+from fieldkit.i18n import _
 from fieldkit.store import Store
 
 CHUNK_BYTES = 512 * 1024 - 64
@@ -149,7 +150,7 @@ def _seal_stream(
         # A few chunks per transaction: SQLite's memory stays small for any file size; a
         # crash before the signed record leaves only sealed chunks no record points to.
         with store.transaction() as conn:
-            for _ in range(COMMIT_EVERY):
+            for _step in range(COMMIT_EVERY):
                 block = source.read(CHUNK_BYTES)
                 if not block:
                     return digest.hexdigest(), size, hashes, key_id
@@ -230,12 +231,20 @@ def attach(
     """Import a file as a signed attachment record; ids written (the photo, then its original)."""
     case = services.load_case(store, case_id)
     if target not in TARGETS:
-        raise AttachmentError(f"attach to one of {', '.join(TARGETS)}, not {target!r}")
+        raise AttachmentError(
+            _("attach to one of {targets}, not {target}").format(
+                targets=", ".join(TARGETS), target=repr(target)
+            )
+        )
     target_id = target_id or case.id
     if target != "case" and store.entity(case_id, target, target_id) is None:
-        raise AttachmentError(f"no {target.replace('_', ' ')} {target_id} on case {case_id}")
+        raise AttachmentError(
+            _("no {kind} {target_id} on case {case_id}").format(
+                kind=target.replace("_", " "), target_id=target_id, case_id=case_id
+            )
+        )
     if not path.is_file():
-        raise AttachmentError(f"no such file: {path}")
+        raise AttachmentError(_("no such file: {path}").format(path=path))
     ensure_schema(store)
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     kind = _kind_of(media_type)
@@ -301,9 +310,11 @@ def attach(
     except BaseException as exc:
         _drop_chunks(store, [main_id] + ([original_id] if original_id else []))
         if isinstance(exc, OSError):
-            raise AttachmentError(f"cannot read {path}: {exc.strerror}") from None
+            raise AttachmentError(
+                _("cannot read {path}: {strerror}").format(path=path, strerror=exc.strerror)
+            ) from None
         raise
-    written = [attachment_id for attachment_id, _ in records]
+    written = [attachment_id for attachment_id, _fields in records]
     return written
 
 
@@ -347,7 +358,9 @@ def find(store: Store, case_id: str, attachment_id: str) -> Attachment:
     ent = store.entity(case_id, "attachment", attachment_id)
     if ent is None:
         raise AttachmentError(
-            f"no attachment {attachment_id} on case {case_id}; `fieldkit attachments` lists them"
+            _(
+                "no attachment {attachment_id} on case {case_id}; `fieldkit attachments` lists them"
+            ).format(attachment_id=attachment_id, case_id=case_id)
         )
     return Attachment.from_fields(case_id, attachment_id, ent.fields)
 
@@ -381,21 +394,31 @@ def stream_plaintext(store: Store, att: Attachment) -> Iterator[bytes]:
             ).fetchone()
         if row is None:
             raise AttachmentError(
-                f"attachment {att.id} is not fully on this laptop; sync to download it"
+                _("attachment {id} is not fully on this laptop; sync to download it").format(
+                    id=att.id
+                )
             )
         sealed = bytes(row[0])
         if hashlib.sha256(sealed).hexdigest() != chunk_hash:
-            raise AttachmentError(f"attachment {att.id}: chunk {index} was altered; refused")
+            raise AttachmentError(
+                _("attachment {id}: chunk {index} was altered; refused").format(
+                    id=att.id, index=index
+                )
+            )
         try:
             block = sealer.open(sealed, chunk_aad(att.id, index))
         except CryptoError:
             raise AttachmentError(
-                f"attachment {att.id}: chunk {index} does not open with the case key; refused"
+                _("attachment {id}: chunk {index} does not open with the case key; refused").format(
+                    id=att.id, index=index
+                )
             ) from None
         digest.update(block)
         yield block
     if digest.hexdigest() != att.sha256:
-        raise AttachmentError(f"attachment {att.id}: its content does not match its signed hash")
+        raise AttachmentError(
+            _("attachment {id}: its content does not match its signed hash").format(id=att.id)
+        )
 
 
 def _private_dir() -> Path:
@@ -451,13 +474,19 @@ def preview(store: Store, case_id: str, attachment_id: str, columns: int, lines:
 
     att = find(store, case_id, attachment_id)
     if att.kind != "photo" and not att.media_type.startswith("image/"):
-        raise AttachmentError(f"{att.kind} {att.id} is not an image; there is no preview")
+        raise AttachmentError(
+            _("{kind} {id} is not an image; there is no preview").format(kind=att.kind, id=att.id)
+        )
     if att.size > PREVIEW_MAX_BYTES:
         raise AttachmentError(
-            f"attachment {att.id} is too large to preview ({human_size(att.size)})"
+            _("attachment {id} is too large to preview ({human_size})").format(
+                id=att.id, human_size=human_size(att.size)
+            )
         )
     if not is_local(store, att):
-        raise AttachmentError(f"attachment {att.id} is not on this laptop yet; sync to download it")
+        raise AttachmentError(
+            _("attachment {id} is not on this laptop yet; sync to download it").format(id=att.id)
+        )
     data = io.BytesIO()  # in memory only; dropped when the preview is made
     for block in stream_plaintext(store, att):
         data.write(block)
@@ -467,7 +496,9 @@ def preview(store: Store, case_id: str, attachment_id: str, columns: int, lines:
             width, height = image.size
             picture = image.convert("RGB")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise AttachmentError(f"attachment {att.id} is not an image Pillow can read") from None
+        raise AttachmentError(
+            _("attachment {id} is not an image Pillow can read").format(id=att.id)
+        ) from None
     finally:
         data.close()
     picture.thumbnail((max(1, columns), max(2, lines * 2)))

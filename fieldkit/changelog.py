@@ -131,6 +131,44 @@ class Op:
         """SHA-256 over `digest_input`, hex."""
         return hashlib.sha256(self.digest_input()).hexdigest()
 
+    def signed_as(self, digest: str, sig: bytes) -> Op:
+        """The same op with its hash and signature (without `replace`'s introspection)."""
+        return Op(
+            self.op_id,
+            self.device_id,
+            self.seq,
+            self.hlc,
+            self.author,
+            self.case_id,
+            self.entity,
+            self.entity_id,
+            self.action,
+            self.key_id,
+            self.body,
+            self.prev_hash,
+            digest,
+            sig,
+        )
+
+    def row(self) -> tuple[Any, ...]:
+        """The op's fields in `OP_COLUMNS` order, for an INSERT."""
+        return (
+            self.op_id,
+            self.device_id,
+            self.seq,
+            self.hlc,
+            self.author,
+            self.case_id,
+            self.entity,
+            self.entity_id,
+            self.action,
+            self.key_id,
+            self.body,
+            self.prev_hash,
+            self.hash,
+            self.sig,
+        )
+
     def with_hash(self) -> Op:
         """The same op with its hash filled in."""
         return replace(self, hash=self.compute_hash())

@@ -15,6 +15,7 @@ from fieldkit import changelog, services
 from fieldkit.domain import parse_date
 from fieldkit.errors import FieldkitError
 from fieldkit.evidence import now_text
+from fieldkit.i18n import _
 from fieldkit.store import Store
 
 CONTACT_KINDS = ("call", "meeting", "video", "email", "letter", "text-message")
@@ -66,21 +67,35 @@ def add_contact(
     """Record a collateral contact as one signed record; refused whole when anything is off."""
     case = services.load_case(store, case_id)
     if kind not in CONTACT_KINDS:
-        raise FieldkitError(f"contact kind {kind!r}: choose one of {', '.join(CONTACT_KINDS)}")
+        raise FieldkitError(
+            _("contact kind {kind}: choose one of {contact_kinds}").format(
+                kind=repr(kind), contact_kinds=", ".join(CONTACT_KINDS)
+            )
+        )
     if role not in CONTACT_ROLES:
-        raise FieldkitError(f"role {role!r}: choose one of {', '.join(CONTACT_ROLES)}")
+        raise FieldkitError(
+            _("role {role}: choose one of {contact_roles}").format(
+                role=repr(role), contact_roles=", ".join(CONTACT_ROLES)
+            )
+        )
     if not who.strip():
-        raise FieldkitError("say who the contact was with (a name and where they work)")
+        raise FieldkitError(_("say who the contact was with (a name and where they work)"))
     if not notes.strip():
-        raise FieldkitError("the contact has no notes; write what was said")
+        raise FieldkitError(_("the contact has no notes; write what was said"))
     if day > (today or date.today()):
-        raise FieldkitError(f"the contact date {day} is in the future; nothing was recorded")
+        raise FieldkitError(
+            _("the contact date {day} is in the future; nothing was recorded").format(day=day)
+        )
     child_ids = {c.id for c in case.children}
     concerned = list(dict.fromkeys(children or []))
     for pid in concerned:
         if pid not in child_ids:
             known = ", ".join(sorted(child_ids)) or "none"
-            raise FieldkitError(f"{pid!r} is not a child of case {case_id} (children: {known})")
+            raise FieldkitError(
+                _("{pid} is not a child of case {case_id} (children: {known})").format(
+                    pid=repr(pid), case_id=case_id, known=known
+                )
+            )
     contact_id = f"cc-{changelog.uuid7()}"
     fields = {
         "date": day.isoformat(),
@@ -116,10 +131,14 @@ def contacts_of(store: Store, case_id: str) -> list[CollateralContact]:
 def contact_line(contact: CollateralContact, names: dict[str, str]) -> str:
     """One line for a history list: date, kind, who, children, notes (plain text)."""
     about = ", ".join(names.get(pid, pid) for pid in contact.children)
-    concern = f" · about {about}" if about else ""
-    return (
-        f"{contact.date} · {contact.kind} with {contact.who} ({contact.role}){concern}: "
-        f"{contact.notes}"
+    concern = _(" · about {children}").format(children=about) if about else ""
+    return _("{date} · {kind} with {who} ({role}){concern}: {notes}").format(
+        date=contact.date,
+        kind=contact.kind,
+        who=contact.who,
+        role=contact.role,
+        concern=concern,
+        notes=contact.notes,
     )
 
 

@@ -8,7 +8,9 @@ the master key on the laptop and, for sync, to the X25519 keys of the case team.
 from __future__ import annotations
 
 import base64
+import hmac
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,8 +87,45 @@ def hkdf(key: bytes, info: str, length: int = KEY_BYTES, salt: bytes | None = No
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info.encode()).derive(key)
 
 
+_EARLY: dict[tuple[bytes, tuple[int, int, int]], tuple[bytes, threading.Thread, list[bytes]]] = {}
+_EARLY_LOCK = threading.Lock()
+
+
+def _cost(params: dict[str, int]) -> tuple[int, int, int]:
+    return (int(params["memory_kib"]), int(params["iterations"]), int(params["lanes"]))
+
+
+def derive_early(passphrase: str, salt: bytes, params: dict[str, int]) -> None:
+    """Start deriving a passphrase key in a thread, as soon as the passphrase is known.
+
+    Argon2id releases the GIL, so it runs while the command's modules import; the unlock
+    then takes the key (`derive_passphrase_key` with the same passphrase, salt and cost)
+    instead of deriving it again. Nothing else can read it.
+    """
+    out: list[bytes] = []
+
+    def work() -> None:
+        out.append(_derive(passphrase, salt, params))
+
+    thread = threading.Thread(target=work, name="fieldkit-argon2id", daemon=True)
+    with _EARLY_LOCK:
+        _EARLY[(salt, _cost(params))] = (passphrase.encode("utf-8"), thread, out)
+    thread.start()
+
+
 def derive_passphrase_key(passphrase: str, salt: bytes, params: dict[str, int]) -> bytes:
     """Argon2id key-encryption key from the worker's passphrase."""
+    with _EARLY_LOCK:
+        early = _EARLY.pop((salt, _cost(params)), None)
+    if early is not None:
+        secret, thread, out = early
+        thread.join()
+        if out and hmac.compare_digest(secret, passphrase.encode("utf-8")):
+            return out[0]
+    return _derive(passphrase, salt, params)
+
+
+def _derive(passphrase: str, salt: bytes, params: dict[str, int]) -> bytes:
     return Argon2id(
         salt=salt,
         length=KEY_BYTES,
@@ -233,6 +272,8 @@ __all__ = [
     "aad_for",
     "argon_params",
     "b64",
+    "derive_early",
+    "derive_passphrase_key",
     "ed25519_public_from_bytes",
     "hkdf",
     "load_x25519_private",

@@ -25,7 +25,17 @@ class StoreLocked(StoreError):
 
 
 class TransferError(FieldkitError):
-    """A case-transfer file was refused whole."""
+    """A case-transfer file was refused whole.
+
+    Its message is one line whatever the file held: a key or value with a line break or a
+    control character in it is shown escaped (`\\n`), never as a second line.
+    """
+
+    def __init__(self, message: object = "") -> None:
+        text = str(message)
+        super().__init__(
+            "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
+        )
 
 
 class OfflineError(FieldkitError):

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fieldkit.i18n import N_, _
 from fieldkit.store import Store
 
 RECEIPTS_SCHEMA = (
@@ -86,22 +87,38 @@ def time_flags(fields: dict[str, Any], received: datetime | None, sync_late_days
     ended = parse_moment(fields.get("ended_at"))
     signed = parse_moment(fields.get("signed_at"))
     if started and ended and ended < started:
-        flags.append(f"ended ({_show(ended)}) before it started ({_show(started)})")
+        flags.append(
+            _("ended ({ended}) before it started ({started})").format(
+                ended=_show(ended), started=_show(started)
+            )
+        )
     if signed and ended and signed < ended:
-        flags.append(f"signed at {_show(signed)}, before the visit ended at {_show(ended)}")
+        flags.append(
+            _("signed at {signed}, before the visit ended at {ended}").format(
+                signed=_show(signed), ended=_show(ended)
+            )
+        )
     if signed and started and signed < started:
-        flags.append(f"signed at {_show(signed)}, before the visit started at {_show(started)}")
+        flags.append(
+            _("signed at {signed}, before the visit started at {started}").format(
+                signed=_show(signed), started=_show(started)
+            )
+        )
     if received and signed and sync_late_days > 0:
         late = received - signed
         if late > timedelta(days=sync_late_days):
             flags.append(
-                f"synced {late.days} days after it was signed (received {_show(received)};"
-                f" the profile expects within {sync_late_days} days)"
+                _(
+                    "synced {days} days after it was signed (received {received}; the "
+                    "profile expects within {sync_late_days} days)"
+                ).format(days=late.days, received=_show(received), sync_late_days=sync_late_days)
             )
     if received and signed and received < signed - timedelta(minutes=10):
         flags.append(
-            f"received by the server at {_show(received)}, before its signing time"
-            f" {_show(signed)}: the laptop clock was wrong"
+            _(
+                "received by the server at {received}, before its signing time {signed}: "
+                "the laptop clock was wrong"
+            ).format(received=_show(received), signed=_show(signed))
         )
     return flags
 
@@ -114,11 +131,13 @@ def timeline(fields: dict[str, Any], received: datetime | None) -> list[tuple[st
     """(label, when) lines for the record: laptop times and the server's receipt."""
     lines = []
     for label, key in (
-        ("Started (laptop clock)", "started_at"),
-        ("Ended (laptop clock)", "ended_at"),
-        ("Signed (laptop clock)", "signed_at"),
+        (N_("Started (laptop clock)"), "started_at"),
+        (N_("Ended (laptop clock)"), "ended_at"),
+        (N_("Signed (laptop clock)"), "signed_at"),
     ):
         moment = parse_moment(fields.get(key))
-        lines.append((label, _show(moment) if moment else "not recorded"))
-    lines.append(("Received by the server", _show(received) if received else "not yet synced"))
+        lines.append((_(label), _show(moment) if moment else _("not recorded")))
+    lines.append(
+        (_("Received by the server"), _show(received) if received else _("not yet synced"))
+    )
     return lines

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 
 # Larger than any comment; a runaway pipe is refused rather than stored.
 MAX_TEXT = 64 * 1024
@@ -38,19 +39,29 @@ def read_free_text(source: str | None, flag: str, what: str, required: bool = Fa
             with path.open(encoding="utf-8") as handle:
                 return _checked(handle.read(MAX_TEXT + 1), flag)
         except FileNotFoundError:
-            raise FieldkitError(f"{flag}: no such file {path}") from None
+            raise FieldkitError(
+                _("{flag}: no such file {path}").format(flag=flag, path=path)
+            ) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise FieldkitError(f"{flag}: cannot read {path} ({exc})") from None
+            raise FieldkitError(
+                _("{flag}: cannot read {path} ({exc})").format(flag=flag, path=path, exc=exc)
+            ) from None
     raise FieldkitError(
-        f"{flag}: case text on the command line is visible to every user of this laptop "
-        f"and kept in shell history; nothing was saved. Give it with {flag} - (stdin), "
-        f"{flag} @FILE, or leave {flag} out to be asked"
+        _(
+            "{flag}: case text on the command line is visible to every user of "
+            "this laptop and kept in shell history; nothing was saved. Give it "
+            "with {flag} - (stdin), {flag} @FILE, or leave {flag} out to be asked"
+        ).format(flag=flag)
     )
 
 
 def _checked(text: str, flag: str) -> str:
     if len(text) > MAX_TEXT:
-        raise FieldkitError(f"{flag}: the text is longer than {MAX_TEXT} characters")
+        raise FieldkitError(
+            _("{flag}: the text is longer than {max_text} characters").format(
+                flag=flag, max_text=MAX_TEXT
+            )
+        )
     return text.strip()
 
 

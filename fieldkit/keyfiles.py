@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fieldkit.crypto import CryptoError, X25519PrivateKey, X25519PublicKey, b64
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 
 PUBLIC_LABEL = "fieldkit-recovery-public-v1"
 PRIVATE_LABEL = "fieldkit-recovery-private-v1"
@@ -38,11 +39,11 @@ def _read(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        raise FieldkitError(f"no such key file: {path}") from None
+        raise FieldkitError(_("no such key file: {path}").format(path=path)) from None
     except (OSError, UnicodeDecodeError):
-        raise FieldkitError(f"{path} cannot be read as a key file") from None
+        raise FieldkitError(_("{path} cannot be read as a key file").format(path=path)) from None
     if not text:
-        raise FieldkitError(f"{path} is empty: it holds no key")
+        raise FieldkitError(_("{path} is empty: it holds no key").format(path=path))
     return text
 
 
@@ -52,23 +53,29 @@ def _raw32(value: str, path: Path) -> bytes:
     except (binascii.Error, ValueError, UnicodeEncodeError):
         raw = b""
     if len(raw) != 32:
-        raise FieldkitError(f"{path} is damaged: its key is not 32 bytes of base64")
+        raise FieldkitError(
+            _("{path} is damaged: its key is not 32 bytes of base64").format(path=path)
+        )
     return raw
 
 
 def read_recovery_public(path: Path) -> X25519PublicKey:
     """The agency recovery public key from a file `recovery-keygen` wrote, or one line why not."""
     text = _read(path)
-    label, _, value = text.partition(" ")
+    label, _sep, value = text.partition(" ")
     if label == PRIVATE_LABEL or "PRIVATE KEY" in text:
         raise FieldkitError(
-            f"{path} is the agency's PRIVATE recovery key: give `init` the .pub file, "
-            "and keep the private key offline"
+            _(
+                "{path} is the agency's PRIVATE recovery key: give `init` the .pub "
+                "file, and keep the private key offline"
+            ).format(path=path)
         )
     if label != PUBLIC_LABEL:
         raise FieldkitError(
-            f"{path} is not a recovery public key made by `fieldkit recovery-keygen` "
-            f"(its first word should be {PUBLIC_LABEL})"
+            _(
+                "{path} is not a recovery public key made by `fieldkit "
+                "recovery-keygen` (its first word should be {public_label})"
+            ).format(path=path, public_label=PUBLIC_LABEL)
         )
     return X25519PublicKey.from_public_bytes(_raw32(value.strip(), path))
 
@@ -76,16 +83,22 @@ def read_recovery_public(path: Path) -> X25519PublicKey:
 def read_recovery_private(path: Path) -> X25519PrivateKey:
     """The agency recovery private key (labelled, or a bare key from before labels)."""
     text = _read(path)
-    label, _, value = text.partition(" ")
+    label, _sep, value = text.partition(" ")
     if label == PUBLIC_LABEL:
         raise FieldkitError(
-            f"{path} is the recovery PUBLIC key: a reset needs the private key kept offline"
+            _(
+                "{path} is the recovery PUBLIC key: a reset needs the private key kept offline"
+            ).format(path=path)
         )
     if label == PRIVATE_LABEL:
         return X25519PrivateKey.from_private_bytes(_raw32(value.strip(), path))
     if " " not in text and "\n" not in text:  # a key file written before labels
         return X25519PrivateKey.from_private_bytes(_raw32(text, path))
-    raise FieldkitError(f"{path} is not a recovery private key made by `fieldkit recovery-keygen`")
+    raise FieldkitError(
+        _("{path} is not a recovery private key made by `fieldkit recovery-keygen`").format(
+            path=path
+        )
+    )
 
 
 def check_strength(
@@ -93,15 +106,21 @@ def check_strength(
 ) -> None:
     """Refuse a passphrase shorter than 8 characters or weaker than zxcvbn `min_score`."""
     if len(passphrase) < MIN_LENGTH:
-        raise FieldkitError(f"the passphrase is too short: use at least {MIN_LENGTH} characters")
+        raise FieldkitError(
+            _("the passphrase is too short: use at least {min_length} characters").format(
+                min_length=MIN_LENGTH
+            )
+        )
     from zxcvbn import zxcvbn
 
     result = zxcvbn(passphrase[:100], user_inputs=user_inputs or [])
     if int(result["score"]) < min_score:
         hint = result["feedback"].get("warning") or "it is easy to guess"
         raise FieldkitError(
-            f"the passphrase is too weak ({hint.rstrip('.')}); nothing was changed. "
-            "Use four or more unrelated words"
+            _(
+                "the passphrase is too weak ({feedback}); nothing was changed. Use "
+                "four or more unrelated words"
+            ).format(feedback=hint.rstrip("."))
         )
 
 

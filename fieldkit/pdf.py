@@ -9,13 +9,35 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from fieldkit import changelog, contacts, evidence, services
+from fieldkit import changelog, contacts, evidence, i18n, services
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _
 from fieldkit.record_verify import qr_png, stamp_for
 from fieldkit.services import review
 from fieldkit.store import Store
 from fieldkit.visit_record import record_from_stored
 from fieldkit.visit_render import names_of, visit_lines
+
+DECISIONS = {
+    "approved": N_("approved"),
+    "returned": N_("returned"),
+    "disputed": N_("disputed"),
+    "rejected": N_("rejected"),
+    "confirmed": N_("confirmed"),
+}
+"""A supervisor's decision in words (the stored value is the id)."""
+
+
+def _visit_day(value: str) -> str:
+    """The visit's date as the worker's language writes it ("26 nov. 2026"; English keeps
+    ISO); "" if none."""
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(value.strip())
+    except ValueError:
+        return ""
+    return day.isoformat() if i18n.language() == i18n.DEFAULT else i18n.format_date(day)
 
 
 def find_visit(store: Store, visit_id: str) -> str:
@@ -23,7 +45,11 @@ def find_visit(store: Store, visit_id: str) -> str:
     for ent in store.entities(entity="visit"):
         if ent.entity_id == visit_id:
             return ent.case_id
-    raise FieldkitError(f"no visit {visit_id} in this profile; `fieldkit case show` lists them")
+    raise FieldkitError(
+        _("no visit {visit_id} in this profile; `fieldkit case show` lists them").format(
+            visit_id=visit_id
+        )
+    )
 
 
 def visit_pdf(store: Store, visit_id: str, out: Path) -> None:
@@ -35,7 +61,11 @@ def visit_pdf(store: Store, visit_id: str, out: Path) -> None:
     case_id = find_visit(store, visit_id)
     entity = store.entity(case_id, "visit", visit_id)
     if entity is None or not entity.signed:
-        raise FieldkitError(f"visit {visit_id} is not signed; only signed visits are exported")
+        raise FieldkitError(
+            _("visit {visit_id} is not signed; only signed visits are exported").format(
+                visit_id=visit_id
+            )
+        )
     case = services.load_case(store, case_id)
     content = review.visit_content(store, case_id, visit_id)
     fields: dict[str, Any] = content["visit"]
@@ -46,9 +76,17 @@ def visit_pdf(store: Store, visit_id: str, out: Path) -> None:
 
     record = record_from_stored(case_id, visit_id, fields)
     story: list[Any] = [
-        para(f"Home visit record — case {case.id}", "Title"),
-        para(f"Family: {case.family_name}    Worker: {record.author or case.worker}"),
+        para(_("Home visit record — case {case}").format(case=case.id), "Title"),
+        para(
+            _("Family: {family}    Worker: {worker}").format(
+                family=case.family_name, worker=record.author or case.worker
+            )
+        ),
     ]
+    day = _visit_day(record.date)
+    if day:
+        para_day = _("Visit of {day}").format(day=day)
+        story.append(para(para_day))
     section = None
     for line in visit_lines(record, names_of(case)):
         if line.section != section:
@@ -56,22 +94,25 @@ def visit_pdf(store: Store, visit_id: str, out: Path) -> None:
             story.append(para(section, "Heading3"))
         story.append(para(f"{line.label}: {line.value}"))
     if content["addenda"]:
-        story.append(para("Addenda", "Heading2"))
+        story.append(para(_("Addenda"), "Heading2"))
         for add in content["addenda"]:
             story.append(para(f"{add.get('date')} {add.get('author', '')}: {add.get('text', '')}"))
     story += _evidence_story(store, case_id, visit_id, fields, names_of(case), para)
-    story.append(para("Supervisor review", "Heading2"))
+    story.append(para(_("Supervisor review"), "Heading2"))
     decided = review.decisions(store, case_id, "visit", visit_id)
     if not decided:
-        story.append(para("Not yet reviewed."))
+        story.append(para(_("Not yet reviewed.")))
     for d in decided:
-        state = " (STALE: the record changed after this decision)" if d.stale else ""
-        story.append(para(f"{d.decision} by {d.by} at {d.at}{state}"))
+        words = _(DECISIONS[d.decision]) if d.decision in DECISIONS else d.decision
+        said = _("{decision} by {who} at {when}").format(decision=words, who=d.by, when=d.at)
+        if d.stale:
+            said += " " + _("(STALE: the record changed after this decision)")
+        story.append(para(said))
         if d.comment:
-            story.append(para(f"Comment: {d.comment}"))
+            story.append(para(_("Comment: {comment}").format(comment=d.comment)))
     story += [
         Spacer(1, 8),
-        para(f"Content SHA-256: {changelog.content_hash(content)}", "Code"),
+        para(_("Content SHA-256: {hash}").format(hash=changelog.content_hash(content)), "Code"),
     ]
     stamp = _stamp_story(store, case_id, visit_id, para)
     story += stamp[1]
@@ -79,12 +120,14 @@ def visit_pdf(store: Store, visit_id: str, out: Path) -> None:
         SimpleDocTemplate(
             str(out),
             pagesize=letter,
-            title=f"Visit {visit_id}",
+            title=_("Visit {visit_id}").format(visit_id=visit_id),
             author="fieldkit",
             subject=stamp[0],
         ).build(story)
     except OSError as exc:
-        raise FieldkitError(f"cannot write {out}: {exc.strerror}") from None
+        raise FieldkitError(
+            _("cannot write {path}: {reason}").format(path=out, reason=exc.strerror)
+        ) from None
 
 
 def _evidence_story(
@@ -97,11 +140,11 @@ def _evidence_story(
 ) -> list[Any]:
     """Time evidence (laptop and server) and the collateral contacts since the last visit."""
     received = evidence.visit_received_at(store, case_id, visit_id)
-    story: list[Any] = [para("When this record was made", "Heading2")]
+    story: list[Any] = [para(_("When this record was made"), "Heading2")]
     story += [para(f"{label}: {when}") for label, when in evidence.timeline(fields, received)]
     found = contacts.contacts_since_previous_visit(store, case_id, visit_id)
     if found:
-        story.append(para("Collateral contacts since the previous visit", "Heading2"))
+        story.append(para(_("Collateral contacts since the previous visit"), "Heading2"))
         story += [para(contacts.contact_line(c, names)) for c in found]
     return story
 
@@ -114,8 +157,11 @@ def _stamp_story(store: Store, case_id: str, visit_id: str, para: Any) -> tuple[
 
     stamp = stamp_for(store, case_id, visit_id)
     story: list[Any] = [
-        para(f"Approval SHA-256: {stamp.approval_hash or 'not approved'}", "Code"),
-        para("Check this paper against the signed record: fieldkit verify-record FILE.pdf"),
+        para(
+            _("Approval SHA-256: {hash}").format(hash=stamp.approval_hash or _("not approved")),
+            "Code",
+        ),
+        para(_("Check this paper against the signed record: fieldkit verify-record FILE.pdf")),
         para(stamp.text, "Code"),
         Image(io.BytesIO(qr_png(stamp.text)), width=110, height=110, hAlign="LEFT"),
     ]

@@ -28,6 +28,7 @@ from typing import Any
 from fieldkit import changelog
 from fieldkit.changelog import chain_hash, in_visit_chain
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.services import review
 from fieldkit.store import Store
 
@@ -130,15 +131,19 @@ def read_stamp(path: Path) -> Stamp:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise FieldkitError(f"no such file: {path}") from None
+        raise FieldkitError(_("no such file: {path}").format(path=path)) from None
     except OSError as exc:
-        raise FieldkitError(f"cannot read {path}: {exc.strerror}") from None
+        raise FieldkitError(
+            _("cannot read {path}: {strerror}").format(path=path, strerror=exc.strerror)
+        ) from None
     if not data.startswith(b"%PDF"):
-        raise FieldkitError(f"{path.name} is not a PDF")
+        raise FieldkitError(_("{name} is not a PDF").format(name=path.name))
     found = _STAMP.search(data)
     if found is None:
         raise FieldkitError(
-            f"{path.name} carries no fieldkit record stamp; it was not printed by fieldkit"
+            _("{name} carries no fieldkit record stamp; it was not printed by fieldkit").format(
+                name=path.name
+            )
         )
     case_id, visit_id, content, approval, chain = (
         g.decode() if g is not None else None for g in found.groups()
@@ -153,8 +158,10 @@ def verify_stamp(store: Store, stamp: Stamp) -> Verdict:
     if visit is None or visit.signed is None:
         return Verdict(
             "unknown",
-            f"no signed visit {stamp.visit_id} of case {stamp.case_id} in this log: "
-            "the paper is not from this agency's record, or was forged",
+            _(
+                "no signed visit {visit_id} of case {case_id} in this log: the paper "
+                "is not from this agency's record, or was forged"
+            ).format(visit_id=stamp.visit_id, case_id=stamp.case_id),
             stamp,
         )
     content = review.visit_content(store, stamp.case_id, stamp.visit_id)
@@ -165,8 +172,10 @@ def verify_stamp(store: Store, stamp: Stamp) -> Verdict:
         if approval is None:
             return Verdict(
                 "unknown",
-                "the approval printed on the paper was never recorded in the signed log, "
-                "or approved other content: forged",
+                _(
+                    "the approval printed on the paper was never recorded in the signed "
+                    "log, or approved other content: forged"
+                ),
                 stamp,
             )
         approved_by = str(approval.get("by") or "")
@@ -176,22 +185,29 @@ def verify_stamp(store: Store, stamp: Stamp) -> Verdict:
             if not since:
                 return Verdict(
                     "unchanged",
-                    "the record is unchanged since it was printed"
-                    + (f"; approved by {approved_by}" if approved_by else ""),
+                    _("the record is unchanged since it was printed; approved by {who}").format(
+                        who=approved_by
+                    )
+                    if approved_by
+                    else _("the record is unchanged since it was printed"),
                     stamp,
                     approved_by=approved_by,
                 )
             return Verdict(
                 "amended",
-                f"the record was amended after it was printed: {len(since)} addendum(s)",
+                _("the record was amended after it was printed: {n} addendum(s)").format(
+                    n=len(since)
+                ),
                 stamp,
                 addenda=since,
                 approved_by=approved_by,
             )
     return Verdict(
         "unknown",
-        "the printed hash matches no version of this visit in the signed log: "
-        "the paper was altered or forged",
+        _(
+            "the printed hash matches no version of this visit in the signed "
+            "log: the paper was altered or forged"
+        ),
         stamp,
     )
 

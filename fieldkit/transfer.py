@@ -38,6 +38,7 @@ from fieldkit.domain import (
     parse_date,
 )
 from fieldkit.errors import TransferError
+from fieldkit.i18n import _
 from fieldkit.text import unsafe_characters
 
 FORMAT = "fieldkit.case-transfer/1"
@@ -59,7 +60,11 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _refuse(case_id: str, key: str, problem: str) -> TransferError:
-    return TransferError(f"case {case_id}, key {key}: {problem}; nothing was imported")
+    return TransferError(
+        _("case {case_id}, key {key}: {problem}; nothing was imported").format(
+            case_id=case_id, key=key, problem=problem
+        )
+    )
 
 
 def _shown(value: Any) -> str:
@@ -79,28 +84,35 @@ def check_values(doc: Any) -> None:
         value, where, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise TransferError(
-                f"key {where or '(top)'}: nested deeper than {MAX_DEPTH} levels; "
-                "nothing was imported"
+                _(
+                    "key {where}: nested deeper than {max_depth} levels; nothing was imported"
+                ).format(where=where or "(top)", max_depth=MAX_DEPTH)
             )
         if isinstance(value, str):
             problem = unsafe_characters(value)
             if problem:
                 raise TransferError(
-                    f"key {where or '(top)'}: the text holds {problem}; nothing was imported"
+                    _("key {where}: the text holds {problem}; nothing was imported").format(
+                        where=where or "(top)", problem=problem
+                    )
                 )
         elif isinstance(value, dict):
             for key, item in value.items():
                 problem = unsafe_characters(str(key))
                 if problem:
                     raise TransferError(
-                        f"key {where or '(top)'}: a key name holds {problem}; nothing was imported"
+                        _("key {where}: a key name holds {problem}; nothing was imported").format(
+                            where=where or "(top)", problem=problem
+                        )
                     )
                 stack.append((item, f"{where}.{key}" if where else str(key), depth + 1))
         elif isinstance(value, list):
             for i, item in enumerate(value):
                 stack.append((item, f"{where}[{i}]", depth + 1))
         elif isinstance(value, float) and value != value:  # NaN is not JSON
-            raise TransferError(f"key {where}: NaN is not a value; nothing was imported")
+            raise TransferError(
+                _("key {where}: NaN is not a value; nothing was imported").format(where=where)
+            )
 
 
 def _text(case_id: str, key: str, value: Any) -> None:
@@ -418,14 +430,16 @@ class _Check:
 def check_document(doc: Any) -> list[dict[str, Any]]:
     """The cases of a transfer document, or TransferError naming the case and key."""
     if not isinstance(doc, dict):
-        raise TransferError("the file is not a case-transfer document (expected a JSON object)")
+        raise TransferError(_("the file is not a case-transfer document (expected a JSON object)"))
     if doc.get("format") != FORMAT:
         raise TransferError(
-            f"key format: {doc.get('format')!r} is not {FORMAT!r}; nothing was imported"
+            _("key format: {given} is not {format}; nothing was imported").format(
+                given=repr(doc.get("format")), format=repr(FORMAT)
+            )
         )
     cases = doc.get("cases")
     if not isinstance(cases, list):
-        raise TransferError("key cases: expected a list of cases; nothing was imported")
+        raise TransferError(_("key cases: expected a list of cases; nothing was imported"))
     check_values(doc)
     seen_ids: set[str] = set()
     for index, case in enumerate(cases):
@@ -435,7 +449,9 @@ def check_document(doc: Any) -> list[dict[str, Any]]:
             cid = case.get("id") if isinstance(case, dict) else None
             where = f"case {cid}" if isinstance(cid, str) else f"cases[{index}]"
             raise TransferError(
-                f"{where}: a value has the wrong type ({type(exc).__name__}); nothing was imported"
+                _("{where}: a value has the wrong type ({type}); nothing was imported").format(
+                    where=where, type=type(exc).__name__
+                )
             ) from None
         if case["id"] in seen_ids:
             raise _refuse(case["id"], "id", "the same case appears twice in the file")
@@ -446,7 +462,9 @@ def check_document(doc: Any) -> list[dict[str, Any]]:
 def check_case(case: Any, index: int = 0) -> None:
     """Every rule of the format for one case."""
     if not isinstance(case, dict):
-        raise TransferError(f"cases[{index}]: expected an object; nothing was imported")
+        raise TransferError(
+            _("cases[{index}]: expected an object; nothing was imported").format(index=index)
+        )
     raw_id = case.get("id")
     cid = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
     for key in REQUIRED:
@@ -881,7 +899,7 @@ def latest_decisions(approvals: list[dict[str, Any]]) -> dict[tuple[str, str], s
         at = str(a.get("at", ""))
         if key not in latest or at >= latest[key][0]:
             latest[key] = (at, str(a.get("decision", "")))
-    return {key: decision for key, (_, decision) in latest.items()}
+    return {key: decision for key, (_stamp, decision) in latest.items()}
 
 
 def _withdrawn(decisions: dict[tuple[str, str], str], target: str, f: dict[str, Any]) -> bool:

@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 
 FORMAT = "fieldkit.visit/1"
 """The `format` value of a visit file; a reader refuses any other."""
@@ -240,26 +241,30 @@ class VisitRecord:
     def from_doc(cls, doc: Any) -> VisitRecord:
         """Read a `fieldkit.visit/1` document; a wrong shape is one clear error."""
         if not isinstance(doc, dict):
-            raise VisitFormatError("a visit file is a JSON object")
+            raise VisitFormatError(_("a visit file is a JSON object"))
         if doc.get("format") != FORMAT:
-            raise VisitFormatError(f'"format" must be "{FORMAT}", got {doc.get("format")!r}')
+            raise VisitFormatError(
+                _('"format" must be "{format}", got {given}').format(
+                    format=FORMAT, given=repr(doc.get("format"))
+                )
+            )
         case = _text(doc, "case", required=True)
         children_doc = _or(doc.get("children"), {})
         if not isinstance(children_doc, dict):
-            raise VisitFormatError('"children" must be an object keyed by person id')
+            raise VisitFormatError(_('"children" must be an object keyed by person id'))
         safety_doc = _or(doc.get("safety"), {})
         if not isinstance(safety_doc, dict):
-            raise VisitFormatError('"safety" must be an object')
+            raise VisitFormatError(_('"safety" must be an object'))
         progress = _or(doc.get("progress"), {})
         if not isinstance(progress, dict):
-            raise VisitFormatError('"progress" must be an object keyed by goal or activity id')
+            raise VisitFormatError(_('"progress" must be an object keyed by goal or activity id'))
         overrides_doc = _or(doc.get("overrides"), [])
         if not isinstance(overrides_doc, list):
-            raise VisitFormatError('"overrides" must be a list of {"check", "reason"}')
+            raise VisitFormatError(_('"overrides" must be a list of {"check", "reason"}'))
         overrides = []
         for n, o in enumerate(overrides_doc):
             if not isinstance(o, dict):
-                raise VisitFormatError(f"overrides[{n}] must be an object")
+                raise VisitFormatError(_("overrides[{n}] must be an object").format(n=n))
             overrides.append(
                 VisitOverride(
                     check=_text(o, "check", f"overrides[{n}].", required=True),
@@ -271,7 +276,7 @@ class VisitRecord:
             )
         present = _or(doc.get("present"), [])
         if not isinstance(present, list) or not all(isinstance(p, str) for p in present):
-            raise VisitFormatError('"present" must be a list of person ids')
+            raise VisitFormatError(_('"present" must be a list of person ids'))
         return cls(
             case=case,
             visit_id=_text(doc, "visit_id"),
@@ -407,13 +412,17 @@ def _contact_doc(c: ChildContact) -> dict[str, Any]:
 
 def _contact_from(pid: str, doc: Any, where: str) -> ChildContact:
     if not isinstance(doc, dict):
-        raise VisitFormatError(f"{where.rstrip('.')} must be an object")
+        raise VisitFormatError(_("{where} must be an object").format(where=where.rstrip(".")))
     interview = doc.get("private_interview")
     observation = doc.get("observation")
     if interview is not None and not isinstance(interview, dict):
-        raise VisitFormatError(f"{where}private_interview must be an object or null")
+        raise VisitFormatError(
+            _("{where}private_interview must be an object or null").format(where=where)
+        )
     if observation is not None and not isinstance(observation, dict):
-        raise VisitFormatError(f"{where}observation must be an object or null")
+        raise VisitFormatError(
+            _("{where}observation must be an object or null").format(where=where)
+        )
     pi = where + "private_interview."
     ob = where + "observation."
     return ChildContact(
@@ -449,10 +458,14 @@ def _text(doc: dict[str, Any], key: str, where: str = "", required: bool = False
     value = doc.get(key)
     if value is None:
         if required:
-            raise VisitFormatError(f'"{where}{key}" is missing')
+            raise VisitFormatError(_('"{where}{key}" is missing').format(where=where, key=key))
         return ""
     if not isinstance(value, str):
-        raise VisitFormatError(f'"{where}{key}" must be text, got {value!r}')
+        raise VisitFormatError(
+            _('"{where}{key}" must be text, got {value}').format(
+                where=where, key=key, value=repr(value)
+            )
+        )
     return value
 
 
@@ -460,11 +473,17 @@ def _yes_no(doc: dict[str, Any], key: str, where: str = "") -> bool | None:
     value = doc.get(key)
     if value is None or isinstance(value, bool):
         return value
-    raise VisitFormatError(f'"{where}{key}" must be true, false or null, got {value!r}')
+    raise VisitFormatError(
+        _('"{where}{key}" must be true, false or null, got {value}').format(
+            where=where, key=key, value=repr(value)
+        )
+    )
 
 
 def _lines(doc: dict[str, Any], key: str, where: str = "") -> list[str]:
     value = doc.get(key) or []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise VisitFormatError(f'"{where}{key}" must be a list of text')
+        raise VisitFormatError(
+            _('"{where}{key}" must be a list of text').format(where=where, key=key)
+        )
     return list(value)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fieldkit.domain import Case
+from fieldkit.i18n import N_, _
 from fieldkit.visit_record import ChildContact, VisitRecord
 
 
@@ -30,15 +31,15 @@ class VisitLine:
         return f"  {self.label}: {self.value}"
 
 
-def yes_no(value: bool | None, yes: str = "yes", no: str = "no") -> str:
+def yes_no(value: bool | None, yes: str = N_("yes"), no: str = N_("no")) -> str:
     """An answer in words; None is "not recorded", never a silent yes or no."""
     if value is None:
-        return "not recorded"
-    return yes if value else no
+        return _("not recorded")
+    return _(yes) if value else _(no)
 
 
 def _said(text: str) -> str:
-    return text if text.strip() else "not recorded"
+    return text if text.strip() else _("not recorded")
 
 
 def visit_lines(record: VisitRecord, names: Mapping[str, str]) -> list[VisitLine]:
@@ -53,87 +54,94 @@ def visit_lines(record: VisitRecord, names: Mapping[str, str]) -> list[VisitLine
     def add(section: str, label: str, value: str) -> None:
         lines.append(VisitLine(section, label, value))
 
-    v = "Visit"
-    add(v, "case", record.case)
-    add(v, "visit id", record.visit_id or "not yet numbered")
-    add(v, "date", _said(record.date))
-    add(v, "kind of contact", record.kind or "not recorded")
-    add(v, "outcome", record.outcome or "not recorded")
+    v = _("Visit")
+    add(v, _("case"), record.case)
+    add(v, _("visit id"), record.visit_id or _("not yet numbered"))
+    add(v, _("date"), _said(record.date))
+    add(v, _("kind of contact"), record.kind or _("not recorded"))
+    add(v, _("outcome"), record.outcome or _("not recorded"))
     attempt = record.outcome is not None and not record.completed
     if attempt or record.attempt_time.strip() or record.attempt_action.strip():
-        add(v, "attempt time", _said(record.attempt_time))
-        add(v, "what was done", _said(record.attempt_action))
-    add(v, "announced", yes_no(record.announced, "Announced", "Unannounced"))
-    add(v, "present", ", ".join(who(p) for p in record.present) or "nobody recorded")
-    add(v, "others present", _said(record.others_present))
-    add(v, "where", _said(record.location))
+        add(v, _("attempt time"), _said(record.attempt_time))
+        add(v, _("what was done"), _said(record.attempt_action))
+    add(v, _("announced"), yes_no(record.announced, N_("Announced"), N_("Unannounced")))
+    add(v, _("present"), ", ".join(who(p) for p in record.present) or _("nobody recorded"))
+    add(v, _("others present"), _said(record.others_present))
+    add(v, _("where"), _said(record.location))
     for contact in record.children:
         lines += _child_lines(contact, who(contact.person))
-    s = "Safety"
+    s = _("Safety")
     safety = record.safety
-    add(s, "safety changed since the last visit", yes_no(safety.changed))
+    add(s, _("safety changed since the last visit"), yes_no(safety.changed))
     if safety.changed or safety.circumstances or safety.new_threats:
-        add(s, "circumstances changed", ", ".join(safety.circumstances) or "none ticked")
-        add(s, "new threats", "; ".join(safety.new_threats) or "none")
-        add(s, "alternative plan interventions", _said(safety.interventions).replace("\n", "; "))
+        add(s, _("circumstances changed"), ", ".join(safety.circumstances) or _("none ticked"))
+        add(s, _("new threats"), "; ".join(safety.new_threats) or _("none"))
+        add(s, _("alternative plan interventions"), _said(safety.interventions).replace("\n", "; "))
         if safety.phone_approval_by.strip():
             add(
                 s,
-                "approved by phone",
-                f"{safety.phone_approval_by} at {safety.phone_approval_at or 'time not recorded'}",
+                _("approved by phone"),
+                _("{phone_approval_by} at {phone_approval_at}").format(
+                    phone_approval_by=safety.phone_approval_by,
+                    phone_approval_at=safety.phone_approval_at or _("time not recorded"),
+                ),
             )
         elif safety.new_threats:
-            add(s, "supervisor approval", "PENDING SUPERVISOR APPROVAL (SA-2)")
+            add(s, _("supervisor approval"), _("PENDING SUPERVISOR APPROVAL (SA-2)"))
     for item_id, text in record.progress.items():
-        add("Progress", names.get(item_id, item_id), _said(text))
-    n = "Notes and next steps"
-    add(n, "notes", _said(record.notes))
-    add(n, "next steps", _said(record.next_steps))
-    add(n, "next visit", _said(record.next_visit))
-    o = "Overrides"
+        add(_("Progress"), names.get(item_id, item_id), _said(text))
+    n = _("Notes and next steps")
+    add(n, _("notes"), _said(record.notes))
+    add(n, _("next steps"), _said(record.next_steps))
+    add(n, _("next visit"), _said(record.next_visit))
+    o = _("Overrides")
     if not record.overrides:
-        add(o, "overrides", "none")
+        add(o, _("overrides"), _("none"))
     for given in record.overrides:
         add(
             o,
-            f"override of {given.check}",
-            f"{given.message or given.check} — reason: {given.reason}"
-            f" (by {given.author or 'unknown'} at {given.at or 'time not recorded'})",
+            _("override of {check}").format(check=given.check),
+            _("{message} — reason: {reason} (by {author} at {at})").format(
+                message=given.message or given.check,
+                reason=given.reason,
+                author=given.author or _("unknown"),
+                at=given.at or _("time not recorded"),
+            ),
         )
-    sig = "Signature"
-    add(sig, "recorded by", record.author or "not recorded")
-    add(sig, "signed at", record.signed_at or "NOT SIGNED")
+    sig = _("Signature")
+    add(sig, _("recorded by"), record.author or _("not recorded"))
+    add(sig, _("signed at"), record.signed_at or _("NOT SIGNED"))
     return lines
 
 
 def _child_lines(c: ChildContact, name: str) -> list[VisitLine]:
-    lines = [VisitLine(name, "seen", yes_no(c.seen, "seen", "NOT SEEN"))]
+    lines = [VisitLine(name, _("seen"), yes_no(c.seen, N_("seen"), N_("NOT SEEN")))]
     if c.seen is False:
-        reason = c.not_seen_reason or "not recorded"
+        reason = c.not_seen_reason or _("not recorded")
         if c.not_seen_detail.strip():
             reason = f"{reason}: {c.not_seen_detail}"
-        lines.append(VisitLine(name, "why not seen", reason))
+        lines.append(VisitLine(name, _("why not seen"), reason))
     interview = c.private_interview
     if interview is None:
-        lines.append(VisitLine(name, "private interview", "none recorded"))
+        lines.append(VisitLine(name, _("private interview"), _("none recorded")))
     else:
         lines += [
-            VisitLine(name, "private interview", "recorded"),
-            VisitLine(name, "seen alone", yes_no(interview.alone)),
-            VisitLine(name, "could be overheard", yes_no(interview.could_be_overheard)),
-            VisitLine(name, "interviewed where", _said(interview.where)),
-            VisitLine(name, "the child's words", _said(interview.words)),
+            VisitLine(name, _("private interview"), _("recorded")),
+            VisitLine(name, _("seen alone"), yes_no(interview.alone)),
+            VisitLine(name, _("could be overheard"), yes_no(interview.could_be_overheard)),
+            VisitLine(name, _("interviewed where"), _said(interview.where)),
+            VisitLine(name, _("the child's words"), _said(interview.words)),
         ]
     observation = c.observation
     if observation is None:
-        lines.append(VisitLine(name, "direct observation", "none recorded"))
+        lines.append(VisitLine(name, _("direct observation"), _("none recorded")))
     else:
         lines += [
-            VisitLine(name, "direct observation", "recorded"),
-            VisitLine(name, "observed where", _said(observation.where)),
-            VisitLine(name, "interaction with the caregiver", _said(observation.interaction)),
-            VisitLine(name, "condition", _said(observation.condition)),
-            VisitLine(name, "home environment", _said(observation.environment)),
+            VisitLine(name, _("direct observation"), _("recorded")),
+            VisitLine(name, _("observed where"), _said(observation.where)),
+            VisitLine(name, _("interaction with the caregiver"), _said(observation.interaction)),
+            VisitLine(name, _("condition"), _said(observation.condition)),
+            VisitLine(name, _("home environment"), _said(observation.environment)),
         ]
     return lines
 
@@ -158,7 +166,7 @@ def names_of(case: Case) -> dict[str, str]:
     plan = case.service_plan
     if plan is not None:
         for goal in plan.goals:
-            found[goal.id] = f"goal: {goal.text}"
+            found[goal.id] = _("goal: {text}").format(text=goal.text)
         for activity in plan.activities:
-            found[activity.id] = f"activity: {activity.text}"
+            found[activity.id] = _("activity: {text}").format(text=activity.text)
     return found

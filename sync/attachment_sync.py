@@ -21,6 +21,7 @@ from fieldkit.sync.protocol import auth_header, new_nonce, now_ms, request_messa
 from fieldkit.attachments import Attachment, AttachmentError, chunk_aad, ensure_schema, human_size
 from fieldkit.crypto import CryptoError
 from fieldkit.errors import OfflineError
+from fieldkit.i18n import _
 from fieldkit.store import Store
 
 ProgressFn = Callable[[str, int, int | None], None]
@@ -44,14 +45,20 @@ def _request(
         response: httpx.Response = client._http.request(method, path, content=body, headers=headers)
     except httpx.TimeoutException:
         raise OfflineError(
-            f"the server at {client.url} did not answer in time; attachments wait, nothing lost"
+            _("the server at {url} did not answer in time; attachments wait, nothing lost").format(
+                url=client.url
+            )
         ) from None
     except httpx.TransportError:
         raise OfflineError(
-            f"cannot reach the server at {client.url}; attachments wait, nothing lost"
+            _("cannot reach the server at {url}; attachments wait, nothing lost").format(
+                url=client.url
+            )
         ) from None
     if response.status_code >= 500:
-        raise OfflineError(f"the server at {client.url} is unavailable; attachments wait")
+        raise OfflineError(
+            _("the server at {url} is unavailable; attachments wait").format(url=client.url)
+        )
     return response
 
 
@@ -103,7 +110,7 @@ def waiting_uploads(store: Store) -> list[tuple[str, str, int]]:
 
 def waiting_chunks(store: Store) -> int:
     """Sealed chunks this laptop still has to upload."""
-    return sum(n for _, _, n in waiting_uploads(store))
+    return sum(n for _a, _b, n in waiting_uploads(store))
 
 
 def _mark_uploaded(store: Store, hashes: list[str]) -> None:
@@ -146,7 +153,11 @@ def upload(store: Store, client: Any, progress: ProgressFn | None = None) -> int
                 json_body=True,
             )
             if response.status_code >= 400:
-                raise AttachmentError(f"{label}: the server refused it: {_detail(response)}")
+                raise AttachmentError(
+                    _("{label}: the server refused it: {detail}").format(
+                        label=label, detail=_detail(response)
+                    )
+                )
             _mark_uploaded(store, list(response.json()["present"]))
         with store.transaction() as conn:
             remaining = [
@@ -173,7 +184,9 @@ def upload(store: Store, client: Any, progress: ProgressFn | None = None) -> int
                 del data
                 if response.status_code >= 400:
                     raise AttachmentError(
-                        f"{label}: the server refused a chunk: {_detail(response)}"
+                        _("{label}: the server refused a chunk: {detail}").format(
+                            label=label, detail=_detail(response)
+                        )
                     )
                 sent.append(chunk_hash)
                 if len(sent) >= MARK_EVERY:
@@ -231,14 +244,18 @@ def download(store: Store, client: Any, att: Attachment, progress: ProgressFn | 
             data = response.content
             if hashlib.sha256(data).hexdigest() != chunk_hash:
                 raise AttachmentError(
-                    f"{label}: chunk {index} from the server does not match its signed hash; "
-                    "refused (tampered)"
+                    _(
+                        "{label}: chunk {index} from the server does not match its signed "
+                        "hash; refused (tampered)"
+                    ).format(label=label, index=index)
                 )
             try:
                 sealer.open(data, chunk_aad(att.id, index))
             except CryptoError:
                 raise AttachmentError(
-                    f"{label}: chunk {index} does not open with the case key; refused"
+                    _("{label}: chunk {index} does not open with the case key; refused").format(
+                        label=label, index=index
+                    )
                 ) from None
             kept.append((chunk_hash, att.case_id, att.id, index, data))
             if len(kept) >= MARK_EVERY:

@@ -20,6 +20,7 @@ from typing import Any
 from fieldkit.changelog import Op, head_ops, uuid7
 from fieldkit.crypto import ed25519_public_from_bytes, verify_signature
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
 from . import outcome
@@ -54,7 +55,7 @@ def carriable(store: Store, device_id: str) -> list[Op]:
 def carry_over(store: Store, old_device: str) -> list[Carried]:
     """Write the old device's unaccepted ops again on this (new) device's chain."""
     if old_device == store.device_id:
-        raise FieldkitError("the profile still has its old device id; nothing was carried")
+        raise FieldkitError(_("the profile still has its old device id; nothing was carried"))
     ops = carriable(store, old_device)
     done: list[Carried] = []
     by_case: dict[str, list[dict[str, Any]]] = {}

@@ -31,6 +31,7 @@ from fieldkit.crypto import (
 )
 from fieldkit.errors import FieldkitError, OfflineError, StoreError
 from fieldkit.evidence import record_receipts
+from fieldkit.i18n import _
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
 from . import outcome
@@ -150,7 +151,9 @@ def assign_case(store: Store, case_id: str, worker: str, supervisor: str | None 
     if case is None:
         known = [e for e in store.entities(case_id) if e.entity == "case"]
         if not known:
-            raise FieldkitError(f"no case {case_id} in this profile; `fieldkit case list`")
+            raise FieldkitError(
+                _("no case {case_id} in this profile; `fieldkit case list`").format(case_id=case_id)
+            )
         case = known[0]
     with store.transaction():
         changes = {k: v for k, v in (("worker", worker), ("supervisor", supervisor)) if v}
@@ -240,7 +243,7 @@ def _verify_receipt(store: Store, receipt: Receipt) -> None:
         return
     message = receipt_message(receipt.device_id, receipt.seq, receipt.head, receipt.issued_ms)
     if not verify_signature(ed25519_public_from_bytes(unb64(pinned)), unb64(receipt.sig), message):
-        raise SyncRefused("the server's receipt does not verify; nothing was marked as sent")
+        raise SyncRefused(_("the server's receipt does not verify; nothing was marked as sent"))
 
 
 def _push(

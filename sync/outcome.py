@@ -20,6 +20,7 @@ from typing import Any
 from fieldkit.changelog import GENESIS, Op, parse_hlc
 from fieldkit.crypto import ed25519_public_from_bytes, unb64, verify_signature
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _, ngettext
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
 EXIT_OK = 0
@@ -59,7 +60,7 @@ class LocalIntegrityError(FieldkitError):
 
 def op_date(op: Op) -> str:
     """The UTC date an op was written, from its hybrid clock."""
-    wall, _ = parse_hlc(op.hlc)
+    wall, _counter = parse_hlc(op.hlc)
     return datetime.fromtimestamp(wall / 1000, UTC).date().isoformat()
 
 
@@ -128,8 +129,11 @@ def _check_receipt_anchor(store: Store, own: list[Op], by_seq: dict[int, str]) -
         signed = False
     if not signed:
         raise LocalIntegrityError(
-            "the server's last receipt kept on this laptop does not verify: the profile was "
-            "altered; nothing was sent; run `fieldkit verify` and call your IT lead"
+            _(
+                "the server's last receipt kept on this laptop does not verify: the "
+                "profile was altered; nothing was sent; run `fieldkit verify` and "
+                "call your IT lead"
+            )
         )
     # A position this laptop holds only unacknowledged is a fork (a restored laptop), not
     # a rewrite: the server says so when it refuses those ops.
@@ -178,8 +182,11 @@ def waiting_key_cases(store: Store) -> list[str]:
 
 def waiting_keys_line(count: int) -> str:
     """The one line that names cases waiting for their keys."""
-    cases = "1 case" if count == 1 else f"{count} cases"
-    return f"{cases} waiting for your supervisor's laptop to share their keys"
+    return ngettext(
+        "{n} case waiting for your supervisor's laptop to share their keys",
+        "{n} cases waiting for your supervisor's laptop to share their keys",
+        count,
+    ).format(n=count)
 
 
 # --- the outbox as a person reads it -------------------------------------------------
@@ -248,12 +255,16 @@ def status_line_head(store: Store) -> str:
     waiting, refused, keys = status_counts(store)
     parts = []
     if waiting:
-        parts.append(f"{waiting} change{'s' if waiting != 1 else ''} waiting to sync")
+        parts.append(
+            ngettext("{n} change waiting to sync", "{n} changes waiting to sync", waiting).format(
+                n=waiting
+            )
+        )
     if refused:
-        parts.append(f"✗ {refused} refused by the server (fieldkit outbox)")
+        parts.append(_("✗ {n} refused by the server (fieldkit outbox)").format(n=refused))
     if keys:
         parts.append(waiting_keys_line(keys))
-    return " · ".join(parts) if parts else "all changes synced"
+    return " · ".join(parts) if parts else _("all changes synced")
 
 
 def import_refusal(store: Store, assign: str | None) -> str | None:

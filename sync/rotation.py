@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fieldkit.crypto import b64, load_x25519_public, random_key, wrap_to_public
+from fieldkit.i18n import _
 from fieldkit.store import Store
 from fieldkit.store.case_keys import new_key_id
 
@@ -72,7 +73,11 @@ def rotate_keys(
             )
         except SyncRefused as exc:
             # Another laptop of the team re-keyed it first: its key arrives next sync.
-            summary.team_problems.append(f"case {case_id}: {exc}")
+            summary.team_problems.append(
+                _("case {case_id}: the new key was not taken ({problem})").format(
+                    case_id=case_id, problem=exc
+                )
+            )
             continue
         store.put_case_key(case_id, reply.key_id, key, reply.generation, shared=True)
         summary.keys_rotated.append(case_id)

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from fieldkit.errors import FieldkitError, OfflineError
+from fieldkit.i18n import _
 from fieldkit.store import Store
 
 from . import outcome
@@ -79,7 +80,10 @@ class SyncClient:
         base = url or store.meta("sync_url")
         if not base:
             raise NotEnrolled(
-                "this laptop is not enrolled with an agency server; run `fieldkit enroll URL CODE`"
+                _(
+                    "this laptop is not enrolled with an agency server; run `fieldkit "
+                    "enroll URL CODE`"
+                )
             )
         self.url = base.rstrip("/")
         self.offset_ms = 0
@@ -99,7 +103,11 @@ class SyncClient:
 
     def _offline(self, reason: str) -> OfflineError:
         waiting = self.store.outbox_count()
-        return OfflineError(f"{waiting} changes waiting to sync; nothing lost ({reason})")
+        return OfflineError(
+            _("{waiting} changes waiting to sync; nothing lost ({reason})").format(
+                waiting=waiting, reason=reason
+            )
+        )
 
     def _send(
         self, method: str, path: str, body: bytes | None, signed: bool, quiet: bool = False
@@ -113,11 +121,15 @@ class SyncClient:
         try:
             response = self._http.request(method, path, content=payload, headers=headers)
         except httpx.TimeoutException:
-            raise self._offline(f"the server at {self.url} did not answer in time") from None
+            raise self._offline(
+                _("the server at {url} did not answer in time").format(url=self.url)
+            ) from None
         except httpx.TransportError:
-            raise self._offline(f"cannot reach the server at {self.url}") from None
+            raise self._offline(
+                _("cannot reach the server at {url}").format(url=self.url)
+            ) from None
         if response.status_code >= 500:
-            raise self._offline(f"the server at {self.url} is unavailable")
+            raise self._offline(_("the server at {url} is unavailable").format(url=self.url))
         if response.status_code >= 400:
             try:
                 detail = str(response.json().get("detail"))
@@ -128,8 +140,10 @@ class SyncClient:
             if quiet:
                 raise SyncRefused(detail)
             raise SyncRefused(
-                f"the server refused this request: {detail} "
-                f"({self.store.outbox_count()} changes waiting on this laptop; nothing lost)"
+                _(
+                    "the server refused this request: {detail} ({outbox_count} changes "
+                    "waiting on this laptop; nothing lost)"
+                ).format(detail=detail, outbox_count=self.store.outbox_count())
             )
         return response.json() if response.content else None
 
@@ -151,8 +165,10 @@ class SyncClient:
         pinned = self.store.meta("server_sign_pub")
         if pinned and pinned != hello.server_sign_pub:
             raise SyncRefused(
-                f"the server at {self.url} is not the one this laptop enrolled with "
-                "(its key changed); nothing was sent; ask your IT lead"
+                _(
+                    "the server at {url} is not the one this laptop enrolled with (its "
+                    "key changed); nothing was sent; ask your IT lead"
+                ).format(url=self.url)
             )
         return hello
 

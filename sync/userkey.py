@@ -22,6 +22,7 @@ from fieldkit.crypto import (
     wrap_to_public,
 )
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.store import Store
 
 from .protocol import KeysResponse, grant_context
@@ -92,20 +93,31 @@ def grant(
     check (a device the server lists is not trusted on the server's word alone)."""
     raw = store.secret(SECRET)
     if raw is None:
-        raise FieldkitError("this laptop does not hold your user key, so it cannot grant it")
+        raise FieldkitError(_("this laptop does not hold your user key, so it cannot grant it"))
     with SyncClient(store, url, transport) as client:
         client.hello()
         keys = fetch_keys(store, client, every_device=True)
         device = next((d for d in keys.devices if d.device_id == device_id), None)
         if device is None or device.user != store.user:
-            raise FieldkitError(f"{device_id} is not one of {store.user}'s enrolled laptops")
+            raise FieldkitError(
+                _("{device_id} is not one of {user}'s enrolled laptops").format(
+                    device_id=device_id, user=store.user
+                )
+            )
         if device.revoked:
-            raise FieldkitError(f"{device_id} was revoked; nothing was granted")
+            raise FieldkitError(
+                _("{device_id} was revoked; nothing was granted").format(device_id=device_id)
+            )
         shown = fingerprint(unb64(device.sign_pub), unb64(device.box_pub))
         if shown != expected_fingerprint.strip().upper():
             raise FieldkitError(
-                f"the fingerprint of {device_id} is {shown}, not {expected_fingerprint}: "
-                "it is not the laptop in front of you; nothing was granted"
+                _(
+                    "the fingerprint of {device_id} is {shown}, not "
+                    "{expected_fingerprint}: it is not the laptop in front of you; "
+                    "nothing was granted"
+                ).format(
+                    device_id=device_id, shown=shown, expected_fingerprint=expected_fingerprint
+                )
             )
         wrapped = wrap_to_public(
             raw, load_x25519_public(device.box_pub), grant_context(store.user, device_id)

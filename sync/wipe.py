@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.store import Store
 
 from .outcome import EXIT_DEVICE_REFUSED, SyncSummary
@@ -31,8 +32,10 @@ def wipe_after_drain(store: Store, client: SyncClient, summary: SyncSummary) -> 
     left = store.outbox_count()
     if left:
         raise SyncRefused(
-            f"the agency retired this laptop, but {left} changes could not be sent yet; "
-            "nothing was erased; sync again or ask your IT lead"
+            _(
+                "the agency retired this laptop, but {left} changes could not be "
+                "sent yet; nothing was erased; sync again or ask your IT lead"
+            ).format(left=left)
         )
     refused = len(store.quarantined())
     report = {

@@ -31,5 +31,7 @@ def main() -> None:
         err_console.print(f"fieldkit: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
-        err_console.print("fieldkit: interrupted; nothing was lost")
+        from fieldkit.i18n import _
+
+        err_console.print("fieldkit: " + _("interrupted; nothing was lost"))
         raise SystemExit(130) from None

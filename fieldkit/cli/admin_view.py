@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from fieldkit.i18n import _
 from fieldkit.services.policies import stale_after_days
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ DbOption = Annotated[
 
 def when(ms: int | None) -> str:
     if ms is None:
-        return "never"
+        return _("never")
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -43,7 +44,9 @@ def admin_engine(db: str | None, create: bool = False) -> Engine:
     )  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
     engine, shown = admin_database(db, create)
-    err_console.print(f"database: {shown}", markup=False, highlight=False, soft_wrap=True)
+    err_console.print(
+        _("database: {shown}").format(shown=shown), markup=False, highlight=False, soft_wrap=True
+    )
     return engine
 
 
@@ -59,8 +62,8 @@ def audit(
     if as_json:
         sys.stdout.write(json.dumps(events, indent=2) + "\n")
         return
-    table = Table(title=f"audit: last {len(events)} events")
-    for column in ("when", "who", "what", "detail"):
+    table = Table(title=_("audit: last {n} events").format(n=len(events)))
+    for column in (_("when"), _("who"), _("what"), _("detail")):
         table.add_column(column)
     for e in events:
         table.add_row(when(e["at_ms"]), escape(e["actor"]), e["action"], escape(e["detail"]))
@@ -100,8 +103,19 @@ def sync_health(
     if as_json:
         sys.stdout.write(json.dumps({"stale_days": days, "devices": rows}, indent=2) + "\n")
         return
-    table = Table(title=f"sync health ({len(rows)} laptops; quiet after {days} days)")
-    for column in ("device", "user", "last sync", "outcome", "waiting", "refused", "keys", ""):
+    table = Table(
+        title=_("sync health ({n} laptops; quiet after {days} days)").format(n=len(rows), days=days)
+    )
+    for column in (
+        _("device"),
+        _("user"),
+        _("last sync"),
+        _("outcome"),
+        _("waiting"),
+        _("refused"),
+        _("keys"),
+        "",
+    ):
         table.add_column(column)
     for r in rows:
         flag = "revoked" if r["revoked"] else ("[red]not seen[/]" if r["stale"] else "")

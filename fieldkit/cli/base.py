@@ -5,16 +5,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from fieldkit import services
 
 console = Console()
 err_console = Console(stderr=True)
 
+
+class _RootGroup(TyperGroup):
+    """The root command: notes whether this run asked for `--json` (scripts get English)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # click's Context
+        ctx.meta["fieldkit.json"] = "--json" in args
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
+    cls=_RootGroup,
     name="fieldkit",
     help="The caseworker's kit: encrypted offline case records, guided home visits, "
     "signed change log and sync.",

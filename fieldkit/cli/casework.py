@@ -25,6 +25,7 @@ from rich.markup import escape
 from fieldkit import services
 from fieldkit.cli.base import ctx_of
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile, open_items
 from fieldkit.services import Store, casework, policies, review
 
@@ -61,9 +62,11 @@ def _read_source(source: str) -> str:
     try:
         return Path(source).expanduser().read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FieldkitError(f"no such file: {source}") from None
+        raise FieldkitError(_("no such file: {source}").format(source=source)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise FieldkitError(f"cannot read {source}: {exc}") from None
+        raise FieldkitError(
+            _("cannot read {source}: {exc}").format(source=source, exc=exc)
+        ) from None
 
 
 def read_form(source: str | None, prompts: dict[str, str]) -> dict[str, Any]:
@@ -72,9 +75,11 @@ def read_form(source: str | None, prompts: dict[str, str]) -> dict[str, Any]:
     if source is None:
         if not sys.stdin.isatty():
             keys = ", ".join(prompts)
-            raise FieldkitError(f"give the form ({keys}) with --from FILE or --from -")
+            raise FieldkitError(
+                _("give the form ({keys}) with --from FILE or --from -").format(keys=keys)
+            )
         return {
-            key: typer.prompt(question, default="", show_default=False)
+            key: typer.prompt(_(question), default="", show_default=False)
             for key, question in prompts.items()
         }
     text = _read_source(source)
@@ -83,14 +88,20 @@ def read_form(source: str | None, prompts: dict[str, str]) -> dict[str, Any]:
         try:
             form = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise FieldkitError(f"{name} line {exc.lineno}: not valid JSON ({exc.msg})") from None
+            raise FieldkitError(
+                _("{name} line {lineno}: not valid JSON ({msg})").format(
+                    name=name, lineno=exc.lineno, msg=exc.msg
+                )
+            ) from None
     else:
         try:
             form = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise FieldkitError(f"{name}: not a valid TOML form ({exc})") from None
+            raise FieldkitError(
+                _("{name}: not a valid TOML form ({exc})").format(name=name, exc=exc)
+            ) from None
     if not isinstance(form, dict):
-        raise FieldkitError(f"{name}: expected a form of keys and values")
+        raise FieldkitError(_("{name}: expected a form of keys and values").format(name=name))
     return form
 
 
@@ -98,7 +109,7 @@ def read_text(source: str | None, question: str) -> str:
     """One free text from a file, stdin or a prompt."""
     if source is None:
         if not sys.stdin.isatty():
-            raise FieldkitError("give the text with --text FILE or --text -")
+            raise FieldkitError(_("give the text with --text FILE or --text -"))
         return str(typer.prompt(question, default="", show_default=False))
     return _read_source(source).strip()
 
@@ -107,7 +118,11 @@ def _day(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise FieldkitError(f"{option} {value!r} is not a date; write YYYY-MM-DD") from None
+        raise FieldkitError(
+            _("{option} {value} is not a date; write YYYY-MM-DD").format(
+                option=option, value=repr(value)
+            )
+        ) from None
 
 
 @contextmanager
@@ -124,7 +139,7 @@ def _after(store: Store, case_id: str, profile: PolicyProfile, done: str) -> Non
     console.print(escape(done), highlight=False, soft_wrap=True)
     items = open_items(casework.due_after(store, case_id, profile, profile.today()))
     if not items:
-        console.print("Nothing due on this case now.")
+        console.print(_("Nothing due on this case now."))
         return
     for item in items:
         console.print(
@@ -136,16 +151,21 @@ def _after(store: Store, case_id: str, profile: PolicyProfile, done: str) -> Non
 def _approve_or_return(
     ctx: typer.Context, case_id: str, target: str, record_id: str, text: str | None, returned: bool
 ) -> None:
-    with _opened(ctx) as (store, _):
+    with _opened(ctx) as (store, _policy):
         if returned:
-            comment = read_text(text, "What should the worker change?")
+            comment = read_text(text, _("What should the worker change?"))
             review.return_for_changes(store, case_id, record_id, comment, target=target)
         else:
-            comment = read_text(text, "Comment (optional)") if text is not None else ""
+            comment = read_text(text, _("Comment (optional)")) if text is not None else ""
             review.decide(store, case_id, target, record_id, "approved", comment)
-    word = "Returned" if returned else "Approved"
+    if returned:
+        line = _("Returned {kind} {record_id} of case {case_id} to the worker.")
+    else:
+        line = _("Approved {kind} {record_id} of case {case_id}.")
     console.print(
-        f"{word} {target.replace('_', ' ')} {escape(record_id)} of case {escape(case_id)}."
+        line.format(
+            kind=target.replace("_", " "), record_id=escape(record_id), case_id=escape(case_id)
+        )
     )
 
 
@@ -155,7 +175,7 @@ def _flag(form: dict[str, Any], key: str) -> bool | None:
         return value
     if isinstance(value, str) and value.strip().lower() in ("yes", "y", "true", "no", "n", "false"):
         return value.strip().lower() in ("yes", "y", "true")
-    raise FieldkitError(f"{key}: answer yes or no")
+    raise FieldkitError(_("{key}: answer yes or no").format(key=key))
 
 
 def _names(value: Any) -> list[str]:
@@ -165,7 +185,7 @@ def _names(value: Any) -> list[str]:
         return [v.strip() for v in value.split(",") if v.strip()]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return value
-    raise FieldkitError("participants: expected a list of names")
+    raise FieldkitError(_("participants: expected a list of names"))
 
 
 CaseArg = Annotated[str, typer.Argument(help="Case id.")]
@@ -197,7 +217,7 @@ def assessment_record(
     source: FromOpt = None,
 ) -> None:
     """Sign a strengths-and-needs assessment (form keys: strengths, needs)."""
-    form = read_form(source, {"strengths": "Strengths", "needs": "Needs"})
+    form = read_form(source, {"strengths": N_("Strengths"), "needs": N_("Needs")})
     with _opened(ctx) as (store, profile):
         record_id = casework.record_assessment(
             store,
@@ -257,9 +277,9 @@ def formal_review_record(
     form = read_form(
         source,
         {
-            "notes": "Review notes",
-            "prognosis": "Prognosis for reunification (RV-4; blank if no child is in care)",
-            "participants": "Who took part (comma-separated)",
+            "notes": N_("Review notes"),
+            "prognosis": N_("Prognosis for reunification (RV-4; blank if no child is in care)"),
+            "participants": N_("Who took part (comma-separated)"),
         },
     )
     with _opened(ctx) as (store, profile):
@@ -287,7 +307,7 @@ def event_record(
     source: FromOpt = None,
 ) -> None:
     """Record an event (form keys: note, address of a new placement)."""
-    form = read_form(source, {"note": "Note", "address": "Placement address (if any)"})
+    form = read_form(source, {"note": N_("Note"), "address": N_("Placement address (if any)")})
     with _opened(ctx) as (store, profile):
         record_id = casework.record_event(
             store,
@@ -311,11 +331,15 @@ def facts_person(
 ) -> None:
     """Change a person's details (form keys: name, relationship, phone, email, address, notes;
     only the keys given change)."""
-    form = read_form(source, {"phone": "Phone", "address": "Address"})
+    form = read_form(source, {"phone": N_("Phone"), "address": N_("Address")})
     form = {k: v for k, v in form.items() if v != "" or source is not None}
-    with _opened(ctx) as (store, _):
+    with _opened(ctx) as (store, _policy):
         casework.update_person(store, case_id, person_id, form)
-    console.print(f"Updated {escape(person_id)} on case {escape(case_id)}.")
+    console.print(
+        _("Updated {person_id} on case {case_id}.").format(
+            person_id=escape(person_id), case_id=escape(case_id)
+        )
+    )
 
 
 @facts_app.command("add-person")
@@ -331,10 +355,16 @@ def facts_add_person(
     source: FromOpt = None,
 ) -> None:
     """Add a person (form keys: name, dob, relationship, phone, email, address, notes)."""
-    form = read_form(source, {"name": "Name", "relationship": "Relationship", "phone": "Phone"})
-    with _opened(ctx) as (store, _):
+    form = read_form(
+        source, {"name": N_("Name"), "relationship": N_("Relationship"), "phone": N_("Phone")}
+    )
+    with _opened(ctx) as (store, _policy):
         person_id = casework.add_person(store, case_id, role, form, verbal=verbal, victim=victim)
-    console.print(f"Added {person_id} to case {escape(case_id)}.")
+    console.print(
+        _("Added {person_id} to case {case_id}.").format(
+            person_id=person_id, case_id=escape(case_id)
+        )
+    )
 
 
 @facts_app.command("threat")
@@ -350,12 +380,14 @@ def facts_threat(
     source: FromOpt = None,
 ) -> None:
     """Name a new threat or reword one (form key: text)."""
-    form = read_form(source, {"text": "Threat, in words"})
+    form = read_form(source, {"text": N_("Threat, in words")})
     with _opened(ctx) as (store, profile):
         tid = casework.set_threat(
             store, case_id, str(form.get("text") or ""), threat_id, active, profile.today()
         )
-    console.print(f"Recorded threat {tid} on case {escape(case_id)}.")
+    console.print(
+        _("Recorded threat {tid} on case {case_id}.").format(tid=tid, case_id=escape(case_id))
+    )
 
 
 @facts_app.command("intervention")
@@ -366,13 +398,15 @@ def facts_intervention(
     source: FromOpt = None,
 ) -> None:
     """Set the safety plan's intervention for one threat (form keys: text, who)."""
-    form = read_form(source, {"text": "Intervention", "who": "Who carries it out"})
-    with _opened(ctx) as (store, _):
+    form = read_form(source, {"text": N_("Intervention"), "who": N_("Who carries it out")})
+    with _opened(ctx) as (store, _policy):
         casework.set_intervention(
             store, case_id, threat_id, str(form.get("text") or ""), str(form.get("who") or "")
         )
     console.print(
-        f"Safety plan of case {escape(case_id)}: intervention for {escape(threat_id)} set."
+        _("Safety plan of case {case_id}: intervention for {threat_id} set.").format(
+            case_id=escape(case_id), threat_id=escape(threat_id)
+        )
     )
 
 
@@ -388,9 +422,9 @@ def closure_record(
     form = read_form(
         source,
         {
-            "reason": "Why the case closes",
-            "supports": "Supports in place for the family",
-            "goals_met": "Were the plan's goals met? (yes/no)",
+            "reason": N_("Why the case closes"),
+            "supports": N_("Supports in place for the family"),
+            "goals_met": N_("Were the plan's goals met? (yes/no)"),
         },
     )
     with _opened(ctx) as (store, profile):

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from fieldkit import services
+from fieldkit import i18n, services
 from fieldkit.cli.base import Context, app, case_app, console, ctx_of, err_console, passphrase_app
 from fieldkit.demo import demo_document, plan_records
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _, ngettext
 from fieldkit.keyfiles import (
     check_strength,
     new_recovery_key,
@@ -22,9 +22,10 @@ from fieldkit.keyfiles import (
     read_recovery_private,
     read_recovery_public,
 )
+from fieldkit.labels import case_kind_label
 from fieldkit.prefs import save_pref
 from fieldkit.services.policies import checked_policy
-from fieldkit.text import json_text, safe
+from fieldkit.text import aligned, cell, json_text, safe
 
 
 @app.callback(invoke_without_command=True)
@@ -41,18 +42,47 @@ def root(
     theme: Annotated[
         str | None, typer.Option("--theme", help="App theme, e.g. high-contrast.")
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="Language of this run: en, fr or es (default: the profile's, then LANG).",
+        ),
+    ] = None,
 ) -> None:
     """Open the field app (no command), or run a command."""
     ctx.obj = Context(services.data_dir(data_dir), profile)
+    choose_language(ctx.obj, lang)
+    # `--json` is for scripts: its words (and the errors it carries) stay English.
+    if ctx.meta.get("fieldkit.json"):
+        i18n.set_language(i18n.DEFAULT)
     if ctx.invoked_subcommand is None:
         run_app(ctx_of(ctx), theme)
+
+
+def choose_language(context: Context, lang: str | None) -> str:
+    """This run's language: --lang, else the profile's preference, else LANG; else English."""
+    from fieldkit.prefs import load_prefs
+
+    chosen = i18n.set_language(i18n.choose(load_prefs(context.path).get("language")))
+    if lang is None:
+        return chosen
+    if i18n.normalise(lang) is None:  # said in the language the run would otherwise speak
+        raise FieldkitError(
+            _("--lang {code}: choose one of {choices}").format(
+                code=lang, choices=", ".join(i18n.LANGUAGES)
+            )
+        )
+    return i18n.set_language(lang)
 
 
 def run_app(context: Context, theme: str | None) -> None:
     """Open the Textual app on this profile (or print the caseload without a terminal)."""
     if not context.path.exists():
         raise FieldkitError(
-            f"no fieldkit profile at {context.path}; create one with `fieldkit init`"
+            _("no fieldkit profile at {path}; create one with `fieldkit init`").format(
+                path=context.path
+            )
         )
     if not sys.stdout.isatty():
         _print_caseload(context)
@@ -66,22 +96,23 @@ def run_app(context: Context, theme: str | None) -> None:
 def _print_caseload(context: Context) -> None:
     store = services.open_store(context.path)
     try:
-        cases = services.load_cases(store)
-        table = Table(title=f"Caseload · {context.path.name} · {len(cases)} cases")
-        for column in ("case", "family", "kind", "children", "last visit"):
-            table.add_column(column)
-        for case in sorted(cases, key=lambda c: c.id):
-            s = services.case_summary(case)
-            table.add_row(
-                safe(s["id"]),
-                safe(s["family"]),
-                safe(s["kind"]),
-                str(s["children"]),
-                safe(s["last_visit"] or "none"),
-            )
-        console.print(table)
+        listing = services.case_listing(store)
     finally:
         store.close()
+    rows = [[_("case"), _("family"), _("kind"), _("children"), _("last visit")]]
+    for s in sorted(listing, key=lambda s: s["id"]):
+        rows.append(
+            [
+                cell(s["id"]),
+                cell(s["family"]),
+                cell(case_kind_label(s["kind"])),
+                str(s["children"]),
+                cell(s["last_visit"] or _("none")),
+            ]
+        )
+    count = ngettext("{n} case", "{n} cases", len(listing)).format(n=len(listing))
+    title = _("Caseload · {profile} · {count}").format(profile=cell(context.path.name), count=count)
+    sys.stdout.write("\n".join([title, "", *aligned(rows)]) + "\n")
 
 
 @app.command()
@@ -105,19 +136,29 @@ def init(
     if recovery_key is not None:
         recovery = read_recovery_public(recovery_key)
     if context.path.exists():
-        raise FieldkitError(f"a profile already exists at {context.path}; nothing was changed")
+        raise FieldkitError(
+            _("a profile already exists at {path}; nothing was changed").format(path=context.path)
+        )
 
     policy = checked_policy(policy)
-    passphrase = services.ask_passphrase("New passphrase: ", confirm=True)
+    passphrase = services.ask_passphrase(_("New passphrase: "), confirm=True)
     check_strength(passphrase, services.min_passphrase_score(policy), [user])
     if role not in ("worker", "supervisor", "admin"):
-        raise FieldkitError(f"--role {role!r}: choose worker, supervisor or admin")
+        raise FieldkitError(
+            _("--role {role}: choose worker, supervisor or admin").format(role=repr(role))
+        )
     store = services.Store.create(context.path, passphrase, user, recovery, policy)
     store.set_meta("role", role)
-    console.print(f"Created profile [bold]{context.profile}[/] for {user} at {context.path}")
+    console.print(
+        _("Created profile [bold]{profile}[/] for {user} at {path}").format(
+            profile=safe(context.profile), user=safe(user), path=safe(context.path)
+        )
+    )
     if recovery is None:
         console.print(
-            "[yellow]No agency recovery key: a forgotten passphrase cannot be recovered.[/]"
+            "[yellow]"
+            + _("No agency recovery key: a forgotten passphrase cannot be recovered.")
+            + "[/]"
         )
     store.close()
 
@@ -132,7 +173,7 @@ def passphrase_change(ctx: typer.Context) -> None:
         store.change_passphrase(new)
     finally:
         store.close()
-    console.print("Passphrase changed.")
+    console.print(_("Passphrase changed."))
 
 
 @passphrase_app.command("reset")
@@ -155,7 +196,7 @@ def passphrase_reset(
         store.change_passphrase(services.ask_passphrase_new(score))
     finally:
         store.close()
-    console.print("Passphrase reset with the agency recovery key.")
+    console.print(_("Passphrase reset with the agency recovery key."))
 
 
 @app.command("recovery-keygen")
@@ -166,7 +207,7 @@ def recovery_keygen(
     import os
 
     if out.exists():
-        raise FieldkitError(f"{out} already exists; nothing was written")
+        raise FieldkitError(_("{path} already exists; nothing was written").format(path=out))
     key = new_recovery_key()
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -174,8 +215,14 @@ def recovery_keygen(
             handle.write(private_text(key))
         Path(f"{out}.pub").write_text(public_text(key.public_key()), encoding="utf-8")
     except OSError as exc:
-        raise FieldkitError(f"cannot write {out}: {exc.strerror}") from None
-    console.print(f"Wrote {out} (private: keep it offline) and {out}.pub (give to `init`).")
+        raise FieldkitError(
+            _("cannot write {path}: {reason}").format(path=out, reason=exc.strerror)
+        ) from None
+    console.print(
+        _("Wrote {path} (private: keep it offline) and {path}.pub (give to `init`).").format(
+            path=safe(out)
+        )
+    )
 
 
 @app.command()
@@ -195,19 +242,39 @@ def verify(
         store.close()
     if not report.ok:
         for problem in report.problems:
-            where = f"op {problem.op_id}: " if problem.op_id != "-" else "profile: "
+            where = (
+                _("op {op}: ").format(op=problem.op_id) if problem.op_id != "-" else _("profile: ")
+            )
             err_console.print(f"[red]✗[/] {safe(where)}{safe(problem.message)}")
         first = report.problems[0]
-        where = f"at op {first.op_id}" if first.op_id != "-" else "(the profile was altered)"
-        raise FieldkitError(
-            f"the change log failed verification {where}; do not sync; ask your agency's IT lead"
-        )
+        if first.op_id != "-":
+            message = _(
+                "the change log failed verification at op {op}; do not sync; "
+                "ask your agency's IT lead"
+            ).format(op=first.op_id)
+        else:
+            message = _(
+                "the change log failed verification (the profile was altered); do not sync; "
+                "ask your agency's IT lead"
+            )
+        raise FieldkitError(message)
     if differences:
         for line in differences:
             err_console.print(f"[red]✗[/] {safe(line)}")
-        raise FieldkitError(f"{len(differences)} record(s) differ from the change log")
-    suffix = "; state rebuilt from the log matches" if rebuild else ""
-    console.print(f"✓ {report.ops} ops from {report.devices} device(s) verified{suffix}")
+        raise FieldkitError(
+            ngettext(
+                "{n} record differs from the change log",
+                "{n} records differ from the change log",
+                len(differences),
+            ).format(n=len(differences))
+        )
+    ops = ngettext("{n} op", "{n} ops", report.ops).format(n=report.ops)
+    devices = ngettext("{n} device", "{n} devices", report.devices).format(n=report.devices)
+    if rebuild:
+        line = _("✓ {ops} from {devices} verified; state rebuilt from the log matches")
+    else:
+        line = _("✓ {ops} from {devices} verified")
+    console.print(line.format(ops=ops, devices=devices))
 
 
 @case_app.command("export")
@@ -230,14 +297,16 @@ def case_export(
         sys.stdout.write(text)
     else:
         _write_named_file(out, text)
-        console.print(f"Wrote case {safe(case_id)} to {safe(out)}")
+        console.print(_("Wrote case {case} to {path}").format(case=safe(case_id), path=safe(out)))
 
 
 def _write_named_file(out: Path, text: str) -> None:
     try:
         out.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise FieldkitError(f"cannot write {out}: {exc.strerror}") from None
+        raise FieldkitError(
+            _("cannot write {path}: {reason}").format(path=out, reason=exc.strerror)
+        ) from None
 
 
 @case_app.command("list")
@@ -249,26 +318,27 @@ def case_list(
     context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
-        summaries = [services.case_summary(c) for c in services.load_cases(store)]
+        summaries = services.case_listing(store)
     finally:
         store.close()
     summaries.sort(key=lambda s: s["id"])
     if as_json:
         _print_json(summaries)
         return
-    table = Table(title=f"{len(summaries)} cases")
-    for column in ("case", "family", "kind", "worker", "children", "last visit"):
-        table.add_column(column)
+    rows = [[_("case"), _("family"), _("kind"), _("worker"), _("children"), _("last visit")]]
     for s in summaries:
-        table.add_row(
-            safe(s["id"]),
-            safe(s["family"]),
-            safe(s["kind"]),
-            safe(s["worker"] or ""),
-            str(s["children"]),
-            safe(s["last_visit"] or "none"),
+        rows.append(
+            [
+                cell(s["id"]),
+                cell(s["family"]),
+                cell(case_kind_label(s["kind"])),
+                cell(s["worker"] or ""),
+                str(s["children"]),
+                cell(s["last_visit"] or _("none")),
+            ]
         )
-    console.print(table)
+    count = ngettext("{n} case", "{n} cases", len(summaries)).format(n=len(summaries))
+    sys.stdout.write("\n".join([count, "", *aligned(rows)]) + "\n")
 
 
 @case_app.command("show")
@@ -288,6 +358,68 @@ def case_show(
         _print_json(detail)
         return
     sys.stdout.write(json_text(detail, indent=2) + "\n")
+
+
+@app.command("language")
+def language(
+    ctx: typer.Context,
+    code: Annotated[
+        str | None,
+        typer.Argument(help="en, fr or es: set this profile's language; none: show it."),
+    ] = None,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Forget the profile's choice (LANG decides again).")
+    ] = False,
+) -> None:
+    """Show or set the language fieldkit speaks to you in on this profile (per worker)."""
+    from fieldkit.prefs import load_prefs, save_pref
+
+    context = ctx_of(ctx)
+    if code is None and not reset:
+        stored = load_prefs(context.path).get("language")
+        current = i18n.language()
+        name = i18n.LANGUAGES[current]
+        if stored:
+            console.print(
+                _("Language: {name} ({code}), chosen for this profile.").format(
+                    name=name, code=current
+                )
+            )
+        else:
+            console.print(
+                _("Language: {name} ({code}), from the environment (LANG).").format(
+                    name=name, code=current
+                )
+            )
+        console.print(
+            _("Available: {choices}. `fieldkit language CODE` sets it.").format(
+                choices=", ".join(f"{c} ({n})" for c, n in i18n.LANGUAGES.items())
+            )
+        )
+        return
+    if not context.path.exists():
+        raise FieldkitError(
+            _("no fieldkit profile at {path}; create one with `fieldkit init`").format(
+                path=context.path
+            )
+        )
+    if reset:
+        save_pref(context.path, "language", None)
+        i18n.set_language(i18n.choose(None))
+        console.print(_("This profile's language is forgotten; LANG decides."))
+        return
+    chosen = i18n.normalise(code)
+    if chosen is None:
+        raise FieldkitError(
+            _("no language {code}; choose one of {choices}").format(
+                code=repr(code), choices=", ".join(i18n.LANGUAGES)
+            )
+        )
+    save_pref(context.path, "language", chosen)
+    i18n.set_language(chosen)
+    console.print(
+        _("From now on fieldkit speaks {name} on this profile.").format(name=i18n.LANGUAGES[chosen])
+    )
 
 
 @app.command("demo-seed")
@@ -319,7 +451,13 @@ def demo_seed(
                 store.record(case_id, kind, record_id, fields)
     finally:
         store.close()
-    console.print(f"Seeded {len(ids)} synthetic cases (seed {seed}, as of {anchor}).")
+    console.print(
+        ngettext(
+            "Seeded {n} synthetic case (seed {seed}, as of {day}).",
+            "Seeded {n} synthetic cases (seed {seed}, as of {day}).",
+            len(ids),
+        ).format(n=len(ids), seed=seed, day=anchor)
+    )
     if mark_demo:
         save_pref(context.path, "demo_passphrase", services.passphrase_from_env() or "")
 
@@ -328,7 +466,11 @@ def _parse_day(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise FieldkitError(f"{option} {value!r} is not a date; write YYYY-MM-DD") from None
+        raise FieldkitError(
+            _("{option} {value} is not a date; write YYYY-MM-DD").format(
+                option=option, value=repr(value)
+            )
+        ) from None
 
 
 def _print_json(value: Any) -> None:

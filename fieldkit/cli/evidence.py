@@ -25,6 +25,7 @@ from fieldkit.cli.base import ctx_of
 from fieldkit.cli.practice import policy_for
 from fieldkit.contacts import add_contact, contacts_of, parse_notes_input
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.record_verify import read_stamp, verify_stamp
 from fieldkit.services import Store
 
@@ -45,7 +46,11 @@ def _day(value: str | None, option: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise FieldkitError(f"{option} {value!r} is not a date; write YYYY-MM-DD") from None
+        raise FieldkitError(
+            _("{option} {value} is not a date; write YYYY-MM-DD").format(
+                option=option, value=repr(value)
+            )
+        ) from None
 
 
 def read_text_input(source: str | None, what: str) -> str | None:
@@ -58,21 +63,27 @@ def read_text_input(source: str | None, what: str) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FieldkitError(f"{what}: no such file {path}") from None
+        raise FieldkitError(_("{what}: no such file {path}").format(what=what, path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise FieldkitError(f"{what}: cannot read {path} ({exc})") from None
+        raise FieldkitError(
+            _("{what}: cannot read {path} ({exc})").format(what=what, path=path, exc=exc)
+        ) from None
 
 
 def _prompt(label: str) -> str:
     """One line typed at the terminal (never echoed into argv or history)."""
     if not sys.stdin.isatty():
         raise FieldkitError(
-            f"{label.lower()} is needed: type it at the prompt, or put it in the notes input"
+            _("{label} is needed: type it at the prompt, or put it in the notes input").format(
+                label=label.lower()
+            )
         )
     try:
         return str(typer.prompt(label))
     except (EOFError, KeyboardInterrupt, typer.Abort):
-        raise FieldkitError(f"no {label.lower()} given; nothing was recorded") from None
+        raise FieldkitError(
+            _("no {label} given; nothing was recorded").format(label=label.lower())
+        ) from None
 
 
 def clean(text: str) -> str:
@@ -109,9 +120,9 @@ def contact_add(
     if text is not None:
         who, body = parse_notes_input(text)
     else:
-        body = _prompt("Notes")
+        body = _prompt(_("Notes"))
     if who is None:
-        who = _prompt("Who (name, where they work)")
+        who = _prompt(_("Who (name, where they work)"))
     store = _store(ctx)
     try:
         contact_id = add_contact(
@@ -126,7 +137,11 @@ def contact_add(
         )
     finally:
         store.close()
-    console.print(f"Recorded contact {contact_id} on case {case_id}.")
+    console.print(
+        _("Recorded contact {contact_id} on case {case_id}.").format(
+            contact_id=contact_id, case_id=case_id
+        )
+    )
 
 
 @contact_app.command("list")
@@ -142,8 +157,10 @@ def contact_list(
     finally:
         store.close()
     names = {p.id: p.name for p in case.people}
-    table = Table(title=f"{len(found)} collateral contacts on case {case_id}")
-    for column in ("date", "kind", "who", "role", "children", "notes"):
+    table = Table(
+        title=_("{n} collateral contacts on case {case_id}").format(n=len(found), case_id=case_id)
+    )
+    for column in (_("date"), _("kind"), _("who"), _("role"), _("children"), _("notes")):
         table.add_column(column)
     for c in found:
         table.add_row(
@@ -187,13 +204,13 @@ def attach(
     """Attach a file to a case, a visit or a safety plan (encrypted, signed)."""
 
     if visit and plan:
-        raise FieldkitError("attach to a visit or to a plan, not both")
+        raise FieldkitError(_("attach to a visit or to a plan, not both"))
     target, target_id = (
         ("visit", visit) if visit else ("safety_plan", plan) if plan else ("case", None)
     )
     text = read_text_input(caption, "--caption")
     if text is None:
-        text = _prompt("Caption") if sys.stdin.isatty() else ""
+        text = _prompt(_("Caption")) if sys.stdin.isatty() else ""
     store = _store(ctx)
     try:
         profile = _policy(store)
@@ -214,8 +231,10 @@ def attach(
     for att in described:
         what = "original of " + str(att.original_of) if att.original_of else att.kind
         console.print(
-            f"Attached {att.id} ({what}, {human_size(att.size)}) to case {case_id}; "
-            "it is encrypted and syncs separately from the text."
+            _(
+                "Attached {id} ({what}, {human_size}) to case {case_id}; it is "
+                "encrypted and syncs separately from the text."
+            ).format(id=att.id, what=what, human_size=human_size(att.size), case_id=case_id)
         )
 
 
@@ -243,18 +262,20 @@ def attachments_cmd(
             wanted = [a for a in attachments_of(store, case_id)]
         fetched = _fetch(store, [a for a in wanted if not is_local(store, a)])
         if fetched:
-            console.print(f"Downloaded {fetched} attachment(s) from the server.")
+            console.print(
+                _("Downloaded {fetched} attachment(s) from the server.").format(fetched=fetched)
+            )
         if open_id is not None:
             with opened_copy(store, case_id, open_id) as path:
                 _show_file(path)
-            console.print("The decrypted copy was removed.")
+            console.print(_("The decrypted copy was removed."))
             return
         found = attachments_of(store, case_id)
         rows = [(a, is_local(store, a)) for a in found]
     finally:
         store.close()
-    table = Table(title=f"{len(rows)} attachments on case {case_id}")
-    for column in ("id", "kind", "size", "on", "caption", "here"):
+    table = Table(title=_("{n} attachments on case {case_id}").format(n=len(rows), case_id=case_id))
+    for column in (_("id"), _("kind"), _("size"), _("on"), _("caption"), _("here")):
         table.add_column(column)
     for att, here in rows:
         on = "case" if att.target == "case" else f"{att.target.replace('_', ' ')} {att.target_id}"
@@ -264,7 +285,7 @@ def attachments_cmd(
             human_size(att.size),
             escape(clean(on)),
             escape(clean(att.caption or att.name)),
-            "yes" if here else "on the server",
+            _("yes") if here else _("on the server"),
         )
     console.print(table)
 
@@ -310,7 +331,7 @@ def _show_file(path: Path) -> None:
     opener = shutil.which("xdg-open") or shutil.which("open")
     if opener:
         subprocess.run([opener, str(path)], check=False, timeout=30)  # noqa: S603
-    console.print(f"Decrypted copy: {escape(str(path))}")
+    console.print(_("Decrypted copy: {path}").format(path=escape(str(path))))
     if sys.stdin.isatty():
         with contextlib.suppress(EOFError, KeyboardInterrupt):
             input("Press Enter when you have finished with it… ")
@@ -344,11 +365,11 @@ def acknowledge(
 ) -> None:
     """Record a caregiver's acknowledgement of a safety or service plan (SA-5, PL-6)."""
     if kind not in PLAN_OPTION:
-        raise FieldkitError(f"--kind {kind!r}: safety or service")
+        raise FieldkitError(_("--kind {kind}: safety or service").format(kind=repr(kind)))
     typed = read_text_input(name, "--name")
     typed = typed.strip().splitlines()[0] if typed and typed.strip() else None
     if typed is None:
-        typed = _prompt("Name as the caregiver gave it")
+        typed = _prompt(_("Name as the caregiver gave it"))
     store = _store(ctx)
     try:
         ack_id = record_acknowledgement(
@@ -363,7 +384,11 @@ def acknowledge(
         )
     finally:
         store.close()
-    console.print(f"Recorded acknowledgement {ack_id} on case {case_id}.")
+    console.print(
+        _("Recorded acknowledgement {ack_id} on case {case_id}.").format(
+            ack_id=ack_id, case_id=case_id
+        )
+    )
 
 
 def family_copy(
@@ -374,18 +399,38 @@ def family_copy(
     ],
     plan: Annotated[str, typer.Option("--plan", help="Plan id (default: plan).")] = "plan",
     kind: Annotated[str, typer.Option("--kind", help="safety or service plan.")] = "safety",
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language",
+            help="The family's language: en, fr or es (default: yours). Names and the "
+            "plan's own words are printed as written.",
+        ),
+    ] = None,
 ) -> None:
     """The family's copy of a plan as a plain-language PDF, only where you name it."""
+    from fieldkit import i18n
     from fieldkit.family_copy import write_family_copy  # local: reportlab, ~60 ms of start-up
 
     if kind not in PLAN_OPTION:
-        raise FieldkitError(f"--kind {kind!r}: safety or service")
+        raise FieldkitError(_("--kind {kind}: safety or service").format(kind=repr(kind)))
+    family = i18n.language() if language is None else i18n.normalise(language)
+    if family is None:
+        raise FieldkitError(
+            _("--language {code}: choose one of {choices}").format(
+                code=repr(language), choices=", ".join(i18n.LANGUAGES)
+            )
+        )
     store = _store(ctx)
     try:
-        write_family_copy(store, case_id, PLAN_OPTION[kind], plan, out)
+        write_family_copy(store, case_id, PLAN_OPTION[kind], plan, out, family)
     finally:
         store.close()
-    console.print(f"Wrote the family's copy to {escape(str(out))}")
+    console.print(
+        _("Wrote the family's copy in {language} to {out}").format(
+            language=i18n.LANGUAGES[family], out=escape(str(out))
+        )
+    )
 
 
 def verify_record(
@@ -417,16 +462,17 @@ def verify_record(
         sys.stdout.write(json.dumps(verdict.to_json(), indent=2) + "\n")
     else:
         mark = {"unchanged": "✓", "amended": "!", "unknown": "✗"}[verdict.status]
-        console.print(f"{mark} {verdict.status}: {escape(verdict.message)}")
+        status = {"unchanged": _("unchanged"), "amended": _("amended"), "unknown": _("unknown")}
+        console.print(f"{mark} {status[verdict.status]}: {escape(verdict.message)}")
         for add in verdict.addenda:
             if "received_at" in add:  # from the server: ids and times, never text
-                line = (
-                    f"{add['kind']} {add['id']} by {add['author']}, received {add['received_at']}"
+                line = _("{kind} {id} by {author}, received {at}").format(
+                    kind=add["kind"], id=add["id"], author=add["author"], at=add["received_at"]
                 )
                 console.print(f"  {escape(clean(line))}")
                 continue
             line = f"{add.get('date')} {add.get('author', '')}: {add.get('text', '')}"
-            console.print(f"  addendum {escape(clean(line))}")
+            console.print(_("  addendum {clean}").format(clean=escape(clean(line))))
     if verdict.status == "unknown":
         raise typer.Exit(1)
 

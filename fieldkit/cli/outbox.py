@@ -21,6 +21,7 @@ from rich.table import Table
 from fieldkit import services
 from fieldkit.cli.base import ctx_of
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import N_, _
 from fieldkit.sync.outcome import (
     EXIT_ERROR,
     OUTCOMES,
@@ -33,6 +34,8 @@ from fieldkit.sync.outcome import (
 from fieldkit.text import safe
 
 console = Console()
+PHASES = {"verify": N_("Verify"), "push": N_("Push"), "pull": N_("Pull")}
+"""The sync's phases as its progress bar names them."""
 err_console = Console(stderr=True)
 
 outbox_app = typer.Typer(
@@ -86,7 +89,9 @@ def run_sync_command(
 
                     def progress(phase: str, done: int, total: int | None) -> None:
                         if phase not in tasks:
-                            tasks[phase] = bar.add_task(phase.capitalize(), total=total)
+                            tasks[phase] = bar.add_task(
+                                _(PHASES.get(phase, phase.capitalize())), total=total
+                            )
                         bar.update(tasks[phase], completed=done, total=total)
 
                     summary = run_sync(store, progress, retry_all=retry_all)
@@ -108,8 +113,10 @@ def run_sync_command(
     if summary.exit_code:
         if not as_json:
             errors.print(
-                f"fieldkit: not everything was accepted: {summary.quarantined_total} refused, "
-                f"{summary.waiting} waiting; `fieldkit outbox` lists them",
+                _(
+                    "fieldkit: not everything was accepted: {quarantined_total} refused, "
+                    "{waiting} waiting; `fieldkit outbox` lists them"
+                ).format(quarantined_total=summary.quarantined_total, waiting=summary.waiting),
                 markup=False,
                 highlight=False,
             )
@@ -146,21 +153,29 @@ def outbox(
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
     console.print(
-        f"{len(waiting)} change(s) waiting to sync, {len(refused)} refused by the server; "
-        f"last sync {last or 'never'}"
+        _("{n} change(s) waiting to sync, {n2} refused by the server; last sync {last}").format(
+            n=len(waiting), n2=len(refused), last=last or _("never")
+        )
     )
     for item in waiting:
-        console.print(f"waiting  {escape(item.label)}  op {item.op_id}")
-    for item in refused:
-        later = "sent again once that changes" if item.retryable else "kept for good"
         console.print(
-            f"[red]refused[/]  {escape(item.label)}  op {item.op_id}: "
-            f"{escape(item.reason)} ({later})"
+            _("waiting  {label}  op {op_id}").format(label=escape(item.label), op_id=item.op_id)
+        )
+    for item in refused:
+        later = _("sent again once that changes") if item.retryable else _("kept for good")
+        console.print(
+            _("[red]refused[/]  {label}  op {op_id}: {reason} ({later})").format(
+                label=escape(item.label), op_id=item.op_id, reason=escape(item.reason), later=later
+            )
         )
     if keys:
-        console.print(f"[yellow]![/] {waiting_keys_line(len(keys))}: {', '.join(keys)}")
+        console.print(
+            _("[yellow]![/] {waiting_keys_line}: {keys}").format(
+                waiting_keys_line=waiting_keys_line(len(keys)), keys=", ".join(keys)
+            )
+        )
     if any(i.retryable for i in refused):
-        console.print("`fieldkit outbox retry` sends the refused changes that may now pass.")
+        console.print(_("`fieldkit outbox retry` sends the refused changes that may now pass."))
 
 
 @outbox_app.command("retry")
@@ -180,89 +195,138 @@ def retry(
 
 def print_summary(summary: SyncSummary) -> None:
     """The summary table of one sync, then a line per refusal, decision and problem."""
-    table = Table(title="Sync", show_header=False)
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    table.add_row("pushed", str(summary.pushed))
+    table = Table(title=_("Sync"), show_header=False)
+    table.add_column(_("what"))
+    table.add_column(_("count"), justify="right")
+    table.add_row(_("pushed"), str(summary.pushed))
     if summary.duplicates:
-        table.add_row("already on the server", str(summary.duplicates))
-    table.add_row("pulled", str(summary.pulled))
-    table.add_row("case keys received", str(summary.keys_received))
-    table.add_row("conflicts to look at", str(len(summary.conflicts)))
-    table.add_row("  of which need a person to resolve", str(summary.needs_resolution))
+        table.add_row(_("already on the server"), str(summary.duplicates))
+    table.add_row(_("pulled"), str(summary.pulled))
+    table.add_row(_("case keys received"), str(summary.keys_received))
+    table.add_row(_("conflicts to look at"), str(len(summary.conflicts)))
+    table.add_row("  " + _("of which need a person to resolve"), str(summary.needs_resolution))
     table.add_row(
-        "approvals received", _with_cases(summary.approvals_received, summary.approval_case_ids)
+        _("approvals received"), _with_cases(summary.approvals_received, summary.approval_case_ids)
     )
     table.add_row(
-        "returned for changes", _with_cases(summary.returns_received, summary.return_case_ids)
+        _("returned for changes"), _with_cases(summary.returns_received, summary.return_case_ids)
     )
     table.add_row(
-        "supervision sessions received",
+        _("supervision sessions received"),
         _with_cases(summary.supervision_received, summary.supervision_case_ids),
     )
-    table.add_row("rejected this sync", str(len(summary.rejected)))
+    table.add_row(_("rejected this sync"), str(len(summary.rejected)))
     if summary.retried:
-        table.add_row("refused before, sent again", str(summary.retried))
-    table.add_row("still waiting to sync", str(summary.waiting))
+        table.add_row(_("refused before, sent again"), str(summary.retried))
+    table.add_row(_("still waiting to sync"), str(summary.waiting))
     console.print(table)
     for item in summary.rejected:
-        later = " it is sent again once that changes" if item.get("retryable") == "yes" else ""
+        later = (
+            _("it is sent again once that changes")
+            if item.get("retryable") == "yes"
+            else _("for good")
+        )
         console.print(
-            f"[red]rejected[/] op {safe(item['op_id'])}: {safe(item['reason'])} "
-            f"(kept, quarantined;{later or ' for good'})"
+            _("[red]rejected[/] op {op_id}: {reason} (kept, quarantined; {later})").format(
+                op_id=safe(item["op_id"]), reason=safe(item["reason"]), later=later
+            )
         )
     for item in summary.keys_shared:
-        console.print(f"[green]key shared[/] case {item['case_id']} with {escape(item['user'])}")
+        console.print(
+            _("[green]key shared[/] case {case_id} with {user}").format(
+                case_id=item["case_id"], user=escape(item["user"])
+            )
+        )
     for case_id in summary.keys_rotated:
         console.print(
-            f"[green]key rotated[/] case {safe(case_id)}: a new key for the team from now on"
+            _("[green]key rotated[/] case {case_id}: a new key for the team from now on").format(
+                case_id=safe(case_id)
+            )
         )
     for item in summary.keys_not_shared:
         console.print(
-            f"[yellow]waiting for a key[/] {escape(item['user'])} on case {item['case_id']}: "
-            f"{escape(item['why'])}"
+            _("[yellow]waiting for a key[/] {user} on case {case_id}: {why}").format(
+                user=escape(item["user"]), case_id=item["case_id"], why=escape(item["why"])
+            )
         )
     if summary.waiting_keys:
-        console.print(f"[yellow]![/] {waiting_keys_line(len(summary.waiting_keys))}")
+        console.print(
+            _("[yellow]![/] {waiting_keys_line}").format(
+                waiting_keys_line=waiting_keys_line(len(summary.waiting_keys))
+            )
+        )
     for item in summary.decisions_received:
         colour = "green" if item["decision"] in ("approved", "confirmed") else "yellow"
-        line = f"case {item['case_id']} {item['target']} {item['target_id']} by {item['by']}" + (
-            f": {item['comment']}" if item["comment"] else ""
-        )
-        console.print(f"[{colour}]{safe(item['decision'])}[/] {safe(line)}")
+        line = _("case {case_id} {target} {target_id} by {who}").format(
+            case_id=item["case_id"],
+            target=item["target"],
+            target_id=item["target_id"],
+            who=item["by"],
+        ) + (f": {item['comment']}" if item["comment"] else "")
+        decision = _(DECISION_WORDS[item["decision"]]) if item["decision"] in DECISION_WORDS else ""
+        console.print(f"[{colour}]{safe(decision or item['decision'])}[/] {safe(line)}")
     for conflict in summary.conflicts:
-        label = "needs resolution" if conflict["needs_resolution"] else "kept both versions"
+        label = _("needs resolution") if conflict["needs_resolution"] else _("kept both versions")
         console.print(
-            f"[yellow]conflict[/] case {conflict['case_id']} {conflict['entity']} "
-            f"{conflict['entity_id']}.{conflict['field']}: {label}"
+            _("[yellow]conflict[/] case {case_id} {entity} {entity_id}.{field}: {label}").format(
+                case_id=conflict["case_id"],
+                entity=conflict["entity"],
+                entity_id=conflict["entity_id"],
+                field=conflict["field"],
+                label=label,
+            )
         )
     for line in summary.team_problems + summary.local_problems:
-        console.print(f"[yellow]![/] {safe(line)}")
+        console.print(_("[yellow]![/] {line}").format(line=safe(line)))
     for item in summary.refused_from_server:
-        console.print(f"[red]not merged[/] op {safe(item['op_id'])}: {safe(item['reason'])}")
+        console.print(
+            _("[red]not merged[/] op {op_id}: {reason}").format(
+                op_id=safe(item["op_id"]), reason=safe(item["reason"])
+            )
+        )
     if abs(summary.clock_offset_ms) > 10 * 60 * 1000:
         hours = summary.clock_offset_ms / 3_600_000
-        console.print(f"[yellow]![/] this laptop's clock is {abs(hours):.1f} h off the server's")
+        console.print(
+            _("[yellow]![/] this laptop's clock is {hours:.1f} h off the server's").format(
+                hours=abs(hours)
+            )
+        )
     if summary.attachments_sent or summary.attachments_received:
         console.print(
-            f"attachments: {summary.attachments_sent} uploaded, "
-            f"{summary.attachments_received} downloaded"
+            _("attachments: {attachments_sent} uploaded, {attachments_received} downloaded").format(
+                attachments_sent=summary.attachments_sent,
+                attachments_received=summary.attachments_received,
+            )
         )
     for line in summary.attachment_problems:
-        console.print(f"[yellow]![/] attachments: {escape(line)}")
+        console.print(_("[yellow]![/] attachments: {line}").format(line=escape(line)))
     if summary.quarantined_total:
         console.print(
-            f"{summary.quarantined_total} change(s) refused by the server are kept on this "
-            "laptop: `fieldkit outbox` lists them"
+            _(
+                "{quarantined_total} change(s) refused by the server are kept on "
+                "this laptop: `fieldkit outbox` lists them"
+            ).format(quarantined_total=summary.quarantined_total)
         )
     if any(item.get("cause") == "fork" for item in summary.rejected):
         console.print(
-            "[yellow]![/] this laptop's chain forks from the server's (restored from a "
-            "backup?): ask your IT lead for a code and run "
-            "`fieldkit enroll URL CODE --new-device`; nothing is lost"
+            _(
+                "[yellow]![/] this laptop's chain forks from the server's (restored "
+                "from a backup?): ask your IT lead for a code and run `fieldkit "
+                "enroll URL CODE --new-device`; nothing is lost"
+            )
         )
     if summary.exit_code == 0:
-        console.print("Everything on this laptop was sent and accepted.")
+        console.print(_("Everything on this laptop was sent and accepted."))
+
+
+DECISION_WORDS = {
+    "approved": N_("approved"),
+    "returned": N_("returned"),
+    "rejected": N_("rejected"),
+    "confirmed": N_("confirmed"),
+    "disputed": N_("disputed"),
+}
+"""A supervisor's decision in words (the summary's JSON keeps the id)."""
 
 
 def _with_cases(count: int, case_ids: list[str]) -> str:

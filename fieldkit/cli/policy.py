@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from fieldkit import services
 from fieldkit.cli.base import ctx_of
+from fieldkit.i18n import _
 from fieldkit.practice import PolicyProfile
 from fieldkit.services import policies
 
@@ -79,6 +80,8 @@ def register(app: typer.Typer) -> None:
         finally:
             store.close()
         console.print(
-            f"Policy profile set to {escape(str(doc['policy']))} ({escape(profile.title)})",
+            _("Policy profile set to {policy} ({title})").format(
+                policy=escape(str(doc["policy"])), title=escape(profile.title)
+            ),
             highlight=False,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from typing import Annotated
 
@@ -9,10 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fieldkit import services
+from fieldkit import i18n, services
 from fieldkit.cli.base import ctx_of
 from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.practice import (
     STATUS_HELP,
     PolicyProfile,
@@ -44,7 +46,11 @@ def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise FieldkitError(f"--as-of {value!r} is not a date; write YYYY-MM-DD") from None
+        raise FieldkitError(
+            _("{option} {value} is not a date; write YYYY-MM-DD").format(
+                option="--as-of", value=repr(value)
+            )
+        ) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -78,18 +84,20 @@ def register(app: typer.Typer) -> None:
         store = services.open_store(ctx_of(ctx).path)
         try:
             policy = policy_for(profile, store.meta("policy"))
-            cases = services.load_cases(store)
+            cases = services.rules_cases(store)
         finally:
             store.close()
         if worker is not None:
             cases = [c for c in cases if c.worker == worker]
         day = policy.today() if as_of is None else _day(as_of)
-        if team:
-            _print_team(cases, policy, day, as_json, show_all)
-            return
-        code = print_due(
-            console, cases, policy, day, case_id=case_id, as_json=as_json, show_all=show_all
-        )
+        # JSON is for scripts: its words stay English whatever the worker's language.
+        with i18n.using("en") if as_json else contextlib.nullcontext():
+            if team:
+                _print_team(cases, policy, day, as_json, show_all)
+                return
+            code = print_due(
+                console, cases, policy, day, case_id=case_id, as_json=as_json, show_all=show_all
+            )
         if code:
             raise typer.Exit(code)
 
@@ -122,12 +130,13 @@ def _print_team(
         ]
         console.out(json_text(doc), highlight=False)
         return
-    table = Table(title=f"Team compliance as of {day.isoformat()}")
-    for column in ("worker", "⚠ overdue", "● due", "○ due soon", "cases"):
+    table = Table(title=_("Team compliance as of {day}").format(day=day.isoformat()))
+    columns = (_("worker"), _("⚠ overdue"), _("● due"), _("○ due soon"), _("cases"))
+    for column in columns:
         table.add_column(column)
     for worker, counts, n_cases in rows:
         table.add_row(
-            safe(worker) if worker else "(unassigned)",
+            safe(worker) if worker else _("(unassigned)"),
             str(counts["overdue"]),
             str(counts["due"]),
             str(counts["due-soon"]),

@@ -19,6 +19,7 @@ from fieldkit.cli.base import ctx_of
 from fieldkit.cli.practice import policy_for
 from fieldkit.errors import FieldkitError
 from fieldkit.freetext import read_free_text
+from fieldkit.i18n import _
 from fieldkit.practice import PolicyProfile
 from fieldkit.services import Store, review, visits
 from fieldkit.text import json_text, safe
@@ -42,7 +43,11 @@ def _day(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise FieldkitError(f"{option} {value!r} is not a date; write YYYY-MM-DD") from None
+        raise FieldkitError(
+            _("{option} {value} is not a date; write YYYY-MM-DD").format(
+                option=option, value=repr(value)
+            )
+        ) from None
 
 
 TARGETS = {
@@ -57,7 +62,9 @@ TARGETS = {
 def _target(kind: str) -> str:
     if kind not in TARGETS:
         raise FieldkitError(
-            f"{kind!r}: review a visit, plan (safety plan), service-plan or closure"
+            _("{kind}: review a visit, plan (safety plan), service-plan or closure").format(
+                kind=repr(kind)
+            )
         )
     return TARGETS[kind]
 
@@ -88,17 +95,17 @@ def register(app: typer.Typer) -> None:
             console.out(json_text([i.to_json() for i in queue]), highlight=False)
             return
         if not queue:
-            console.print("Nothing waiting for review.")
+            console.print(_("Nothing waiting for review."))
             return
-        table = Table(title=f"Review queue · {len(queue)} waiting")
-        for column in ("case", "record", "date", "worker", "flags"):
+        table = Table(title=_("Review queue · {n} waiting").format(n=len(queue)))
+        for column in (_("case"), _("record"), _("date"), _("worker"), _("flags")):
             table.add_column(column, overflow="fold")
         for item in queue:
             when = item.day.isoformat()
             if item.deadline:
-                when += f"\ndocument by {item.deadline.isoformat()}"
+                when += "\n" + _("document by {day}").format(day=item.deadline.isoformat())
             title = f"{safe(item.title)}\n{safe(item.target_id)}" + (
-                "\n(approval stale)" if item.stale else ""
+                "\n" + _("(approval stale)") if item.stale else ""
             )
             table.add_row(
                 safe(item.case_id),
@@ -127,7 +134,11 @@ def register(app: typer.Typer) -> None:
             review.decide(store, case_id, _target(kind), record_id, "approved", note)
         finally:
             store.close()
-        console.print(f"Approved {kind} {record_id} of case {case_id}.")
+        console.print(
+            _("Approved {kind} {record_id} of case {case_id}.").format(
+                kind=kind, record_id=record_id, case_id=case_id
+            )
+        )
 
     @app.command("return")
     def return_visit(
@@ -145,7 +156,11 @@ def register(app: typer.Typer) -> None:
             review.decide(store, case_id, "visit", visit_id, "returned", note)
         finally:
             store.close()
-        console.print(f"Returned visit {visit_id} of case {case_id} to the worker.")
+        console.print(
+            _("Returned visit {visit_id} of case {case_id} to the worker.").format(
+                visit_id=visit_id, case_id=case_id
+            )
+        )
 
     @app.command("reject")
     def reject(
@@ -163,7 +178,11 @@ def register(app: typer.Typer) -> None:
             review.decide(store, case_id, "safety_plan", plan_id, "rejected", note)
         finally:
             store.close()
-        console.print(f"Rejected safety plan {plan_id} of case {case_id}.")
+        console.print(
+            _("Rejected safety plan {plan_id} of case {case_id}.").format(
+                plan_id=plan_id, case_id=case_id
+            )
+        )
 
     @app.command("addendum")
     def addendum(
@@ -179,11 +198,15 @@ def register(app: typer.Typer) -> None:
         store = _store(ctx)
         try:
             if store.entity(case_id, "visit", visit_id) is None:
-                raise FieldkitError(f"no visit {visit_id} on case {case_id}")
+                raise FieldkitError(
+                    _("no visit {visit_id} on case {case_id}").format(
+                        visit_id=visit_id, case_id=case_id
+                    )
+                )
             visits.add_addendum(store, case_id, visit_id, correction, store.user, date.today())
         finally:
             store.close()
-        console.print(f"Added an addendum to visit {visit_id}.")
+        console.print(_("Added an addendum to visit {visit_id}.").format(visit_id=visit_id))
 
     @app.command("conflicts")
     def conflicts(
@@ -202,10 +225,10 @@ def register(app: typer.Typer) -> None:
             console.out(json_text(doc), highlight=False)
             return
         if not doc:
-            console.print("No conflicts.")
+            console.print(_("No conflicts."))
             return
-        table = Table(title="Conflicts")
-        for column in ("case", "record", "field", "versions"):
+        table = Table(title=_("Conflicts"))
+        for column in (_("case"), _("record"), _("field"), _("versions")):
             table.add_column(column, overflow="fold")
         for c in doc:
             mark = "⚠ needs resolution" if c["needs_resolution"] else "kept (last writer shown)"
@@ -237,13 +260,19 @@ def register(app: typer.Typer) -> None:
         try:
             parsed = json.loads(chosen)
         except json.JSONDecodeError:
-            raise FieldkitError('--value must be JSON, e.g. "foster" (with the quotes)') from None
+            raise FieldkitError(
+                _('--value must be JSON, e.g. "foster" (with the quotes)')
+            ) from None
         store = _store(ctx)
         try:
             review.resolve_conflict(store, case_id, entity, entity_id, field_name, parsed)
         finally:
             store.close()
-        console.print(f"Resolved {entity} {entity_id} {field_name}.")
+        console.print(
+            _("Resolved {entity} {entity_id} {field_name}.").format(
+                entity=entity, entity_id=entity_id, field_name=field_name
+            )
+        )
 
     @supervision_app.command("record")
     def supervision_record(
@@ -269,7 +298,11 @@ def register(app: typer.Typer) -> None:
             review.record_supervision(store, case_id, day, decided, frequency_reviewed, high_risk)
         finally:
             store.close()
-        console.print(f"Recorded supervision of case {case_id} on {day.isoformat()}.")
+        console.print(
+            _("Recorded supervision of case {case_id} on {day}.").format(
+                case_id=case_id, day=day.isoformat()
+            )
+        )
 
     @export_app.command("visit")
     def export_visit(
@@ -285,4 +318,4 @@ def register(app: typer.Typer) -> None:
             visit_pdf(store, visit_id, pdf)
         finally:
             store.close()
-        console.print(f"Wrote {pdf}")
+        console.print(_("Wrote {pdf}").format(pdf=pdf))

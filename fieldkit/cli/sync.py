@@ -16,11 +16,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fieldkit import services
+from fieldkit import i18n, services
 from fieldkit.cli.admin_view import admin_engine, register_admin_views, when
 from fieldkit.cli.base import case_app, ctx_of
 from fieldkit.cli.outbox import outbox_app, print_summary, run_sync_command
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.sync.outcome import import_refusal
 from fieldkit.text import safe
 from fieldkit.transfer import check_document
@@ -68,11 +69,18 @@ def server(
 ) -> None:
     """Run the agency sync server (migrates the database first; OpenAPI at /docs)."""
     from fieldkit.sync.db import server_url  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
+
+    # The server answers every laptop and writes its log in English, whatever LANG says.
+    i18n.set_language(i18n.DEFAULT)
     from fieldkit.sync.server import serve  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
     url = server_url(db)
     shown = url.split("@")[-1] if "@" in url else url
-    err_console.print(f"fieldkit server on http://{host}:{port} · database {shown}")
+    err_console.print(
+        _("fieldkit server on http://{host}:{port} · database {shown}").format(
+            host=host, port=port, shown=shown
+        )
+    )
     serve(url, host, port, workers)
 
 
@@ -110,11 +118,12 @@ def user_list(
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
-    table = Table(title=f"{len(rows)} people")
-    for column in ("user", "role", "supervisor", "key"):
+    table = Table(title=_("{n} people").format(n=len(rows)))
+    for column in (_("user"), _("role"), _("supervisor"), _("key")):
         table.add_column(column)
     for r in rows:
-        table.add_row(r["name"], r["role"], r["supervisor"] or "", "yes" if r["has_key"] else "no")
+        has_key = _("yes") if r["has_key"] else _("no")
+        table.add_row(r["name"], r["role"], r["supervisor"] or "", has_key)
     console.print(table)
 
 
@@ -129,8 +138,10 @@ def enroll_code(
     from fieldkit.sync import admin  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
     issued = admin.enroll_code(admin_engine(db, create), name, hours)
-    console.print(f"Enrollment code for {name}: [bold]{issued.code}[/]")
-    console.print(f"Valid once, until {when(issued.expires_ms)}.")
+    console.print(
+        _("Enrollment code for {name}: [bold]{code}[/]").format(name=name, code=issued.code)
+    )
+    console.print(_("Valid once, until {when}.").format(when=when(issued.expires_ms)))
 
 
 @admin_app.command("revoke")
@@ -153,11 +164,18 @@ def revoke(
     device_id = admin.revoke(admin_engine(db, create), device, wipe=wipe)
     if wipe:
         console.print(
-            f"Revoked device {device_id} with wipe: at its next sync it sends its pending "
-            "work, then erases its keys and profile (`fieldkit admin audit` shows when)."
+            _(
+                "Revoked device {device_id} with wipe: at its next sync it sends its "
+                "pending work, then erases its keys and profile (`fieldkit admin "
+                "audit` shows when)."
+            ).format(device_id=device_id)
         )
     else:
-        console.print(f"Revoked device {device_id}; it is refused from its next request.")
+        console.print(
+            _("Revoked device {device_id}; it is refused from its next request.").format(
+                device_id=device_id
+            )
+        )
 
 
 @admin_app.command("devices")
@@ -176,8 +194,10 @@ def devices(
         return
 
     shown = short_ids([r["device_id"] for r in rows])
-    table = Table(title=f"{len(rows)} devices (ids cut to a unique prefix; --json: full)")
-    for column in ("device", "user", "enrolled", "last seen", "ops", "status"):
+    table = Table(
+        title=_("{n} devices (ids cut to a unique prefix; --json: full)").format(n=len(rows))
+    )
+    for column in (_("device"), _("user"), _("enrolled"), _("last seen"), _("ops"), _("status")):
         table.add_column(column)
     for r in rows:
         table.add_row(
@@ -186,7 +206,7 @@ def devices(
             when(r["enrolled_ms"]),
             when(r["last_seen_ms"]),
             str(r["ops"]),
-            "[red]revoked[/]" if r["revoked"] else "active",
+            "[red]" + _("revoked") + "[/]" if r["revoked"] else _("active"),
         )
     console.print(table)
 
@@ -203,9 +223,11 @@ def recovery_key(
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise FieldkitError(f"cannot read {file}: {exc.strerror}") from None
+        raise FieldkitError(
+            _("cannot read {file}: {strerror}").format(file=file, strerror=exc.strerror)
+        ) from None
     admin.set_recovery_key(admin_engine(db, create), text)
-    console.print("Recovery key set; case keys assigned from now on are wrapped to it.")
+    console.print(_("Recovery key set; case keys assigned from now on are wrapped to it."))
 
 
 # --- laptop side ------------------------------------------------------------------------
@@ -242,8 +264,10 @@ def enroll(
         if new_device:
             old, carried = reenroll(store, url, code, passphrase, insecure=insecure)
             console.print(
-                f"This laptop is now device {store.device_id} (was {old}); "
-                f"{len(carried)} unsynced change(s) carried over; `fieldkit sync` sends them."
+                _(
+                    "This laptop is now device {device_id} (was {old}); {n} unsynced "
+                    "change(s) carried over; `fieldkit sync` sends them."
+                ).format(device_id=store.device_id, old=old, n=len(carried))
             )
             return
         reply = do_enroll(store, url, code, passphrase, insecure=insecure)
@@ -252,12 +276,22 @@ def enroll(
         holds = store.secret("sync_user_box_key") is not None
     finally:
         store.close()
-    console.print(f"Enrolled this laptop for {safe(reply.user)} ({reply.role}) with {safe(url)}")
-    console.print(f"This laptop: device {device}, fingerprint [bold]{print_}[/]")
+    console.print(
+        _("Enrolled this laptop for {user} ({role}) with {url}").format(
+            user=safe(reply.user), role=reply.role, url=safe(url)
+        )
+    )
+    console.print(
+        _("This laptop: device {device}, fingerprint [bold]{print_}[/]").format(
+            device=device, print_=print_
+        )
+    )
     if not holds:
         console.print(
-            "[yellow]Your cases open here once a laptop of yours that already syncs runs[/] "
-            f"fieldkit grant {device} --fingerprint {print_}"
+            _(
+                "[yellow]Your cases open here once a laptop of yours that already "
+                "syncs runs[/] fieldkit grant {device} --fingerprint {print_}"
+            ).format(device=device, print_=print_)
         )
 
 
@@ -277,7 +311,11 @@ def grant(
         do_grant(store, device_id, fingerprint)
     finally:
         store.close()
-    console.print(f"Granted your user key to {safe(device_id)}; it opens your cases at its sync.")
+    console.print(
+        _("Granted your user key to {device_id}; it opens your cases at its sync.").format(
+            device_id=safe(device_id)
+        )
+    )
 
 
 def sync(
@@ -313,7 +351,11 @@ def case_assign(
         assign_case(store, case_id, worker, supervisor)
     finally:
         store.close()
-    console.print(f"Case {case_id} assigned to {worker}; `fieldkit sync` sends it.")
+    console.print(
+        _("Case {case_id} assigned to {worker}; `fieldkit sync` sends it.").format(
+            case_id=case_id, worker=worker
+        )
+    )
 
 
 def case_import(
@@ -349,8 +391,11 @@ def case_import(
             ids = services.import_cases(store, doc)
     finally:
         store.close()
-    suffix = f", assigned to {assign}; `fieldkit sync` sends them" if assign else ""
-    console.print(f"Imported {len(ids)} case(s): {safe(', '.join(ids))}{suffix}")
+    if assign:
+        line = _("Imported {n} case(s): {ids}, assigned to {worker}; `fieldkit sync` sends them")
+    else:
+        line = _("Imported {n} case(s): {ids}")
+    console.print(line.format(n=len(ids), ids=safe(", ".join(ids)), worker=safe(assign or "")))
 
 
 def register(app: typer.Typer) -> None:

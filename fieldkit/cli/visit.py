@@ -20,6 +20,7 @@ from fieldkit import changelog, services
 from fieldkit.cli.base import ctx_of
 from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.practice import PolicyProfile
 from fieldkit.practice.visit_checks import VisitCheck
 from fieldkit.services import Store, caseload, visits
@@ -44,11 +45,17 @@ def read_visit_file(path: Path) -> VisitRecord:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise FieldkitError(f"cannot read {path}: {exc.strerror}") from None
+        raise FieldkitError(
+            _("cannot read {path}: {strerror}").format(path=path, strerror=exc.strerror)
+        ) from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise FieldkitError(f"{path} line {exc.lineno}: not JSON ({exc.msg})") from None
+        raise FieldkitError(
+            _("{path} line {lineno}: not JSON ({msg})").format(
+                path=path, lineno=exc.lineno, msg=exc.msg
+            )
+        ) from None
     try:
         return VisitRecord.from_doc(doc)
     except FieldkitError as exc:
@@ -95,7 +102,7 @@ def register(app: typer.Typer) -> None:
         elif checks:
             _print_checks(checks)
         else:
-            sys.stdout.write("no checks: the visit can be signed\n")
+            sys.stdout.write(_("no checks: the visit can be signed\n"))
         if any(c.blocking for c in checks):
             raise typer.Exit(1)
 
@@ -119,7 +126,11 @@ def register(app: typer.Typer) -> None:
             blocking = [c for c in checks if c.blocking]
             if blocking:
                 listed = "; ".join(f"{c.id}: {c.message}" for c in blocking)
-                raise FieldkitError(f"not signed, {len(blocking)} check(s) block: {listed}")
+                raise FieldkitError(
+                    _("not signed, {n} check(s) block: {listed}").format(
+                        n=len(blocking), listed=listed
+                    )
+                )
             visits.sign_visit(store, case, record, policy, policy.today(), now)
         finally:
             store.close()
@@ -148,27 +159,31 @@ def register(app: typer.Typer) -> None:
                 checks = visits.check_record(case, record, policy, today)
                 sys.stdout.write("\n" + visit_text(record, names_of(case)) + "\n\n")
                 if not checks:
-                    sys.stdout.write("Nothing is missing.\n")
+                    sys.stdout.write(_("Nothing is missing.\n"))
                 _print_checks(checks)
                 open_gates = [c for c in checks if c.gate and c.override is None and c.blocking]
                 if any(c.blocking for c in checks) and not open_gates:
                     raise FieldkitError(
-                        "not signed: content is missing (not overridable); run the visit again"
+                        _("not signed: content is missing (not overridable); run the visit again")
                     )
                 if open_gates:
                     gate = open_gates[0]
-                    reason = _ask(f"Override {gate.id} ({gate.message})? Reason, or empty to stop")
+                    reason = _ask(
+                        _("Override {id} ({message})? Reason, or empty to stop").format(
+                            id=gate.id, message=gate.message
+                        )
+                    )
                     if not reason:
-                        raise FieldkitError("not signed: a blocking check is unanswered")
+                        raise FieldkitError(_("not signed: a blocking check is unanswered"))
                     visits.add_override(record, gate, reason, store.user, datetime.now(UTC))
                     continue
                 break
-            if _ask("Sign this record exactly as shown? y to sign").lower() != "y":
-                raise FieldkitError("not signed; nothing was written")
+            if _ask(_("Sign this record exactly as shown? y to sign")).lower() != "y":
+                raise FieldkitError(_("not signed; nothing was written"))
             visits.sign_visit(store, case, record, policy, today)
         finally:
             store.close()
-        sys.stdout.write(f"signed {record.visit_id}\n")
+        sys.stdout.write(_("signed {visit_id}\n").format(visit_id=record.visit_id))
 
 
 def _ask(question: str) -> str:
@@ -177,31 +192,38 @@ def _ask(question: str) -> str:
     sys.stdout.flush()
     line = sys.stdin.readline()
     if not line:
-        raise FieldkitError("input ended; nothing was signed")
+        raise FieldkitError(_("input ended; nothing was signed"))
     return line.strip()
+
+
+YES = ("y", "yes", "o", "oui", "s", "si", "sí")
+NO = ("n", "no", "non")
+"""Answers a person may type, in each shipped language (y/n always work)."""
 
 
 def _yes_no(question: str) -> bool | None:
     """y / n, or empty for "not recorded"."""
     while True:
-        answer = _ask(f"{question} [y/n, empty: not recorded]").lower()
-        if answer in ("", "y", "yes", "n", "no"):
-            return None if answer == "" else answer.startswith("y")
-        sys.stdout.write("answer y, n, or leave empty\n")
+        answer = _ask(_("{question} [y/n, empty: not recorded]").format(question=question)).lower()
+        if answer in ("", *YES, *NO):
+            return None if answer == "" else answer in YES
+        sys.stdout.write(_("answer y, n, or leave empty\n"))
 
 
 def _one_of(question: str, options: tuple[str, ...]) -> str | None:
     """A numbered list; empty for "not recorded"."""
     listed = ", ".join(f"{n} {o}" for n, o in enumerate(options, 1))
     while True:
-        answer = _ask(f"{question} ({listed}; empty: not recorded)")
+        answer = _ask(
+            _("{question} ({listed}; empty: not recorded)").format(question=question, listed=listed)
+        )
         if answer == "":
             return None
         if answer.isdigit() and 1 <= int(answer) <= len(options):
             return options[int(answer) - 1]
         if answer in options:
             return answer
-        sys.stdout.write(f"answer a number from 1 to {len(options)}\n")
+        sys.stdout.write(_("answer a number from 1 to {n}\n").format(n=len(options)))
 
 
 class LinePrompts:
@@ -215,69 +237,84 @@ class LinePrompts:
         """Kind, outcome, date, announced; present; each child; safety; progress; notes."""
         case = self.case
         if case.unannounced.required:
-            why = case.unannounced.reason or "reason not recorded"
-            sys.stdout.write(f"This case requires UNANNOUNCED visits (VI-4): {why}\n")
-        record.kind = _one_of("Kind of contact", self.policy.contact_kinds)
-        record.outcome = _one_of("Outcome", OUTCOMES)
-        record.date = _ask(f"Date of the visit YYYY-MM-DD [{record.date}]") or record.date
+            why = case.unannounced.reason or _("reason not recorded")
+            sys.stdout.write(
+                _("This case requires UNANNOUNCED visits (VI-4): {why}\n").format(why=why)
+            )
+        record.kind = _one_of(_("Kind of contact"), self.policy.contact_kinds)
+        record.outcome = _one_of(_("Outcome"), OUTCOMES)
+        record.date = (
+            _ask(_("Date of the visit YYYY-MM-DD [{date}]").format(date=record.date)) or record.date
+        )
         if record.outcome is not None and record.outcome != "completed":
-            record.attempt_time = _ask("Time of the attempt HH:MM")
-            record.attempt_action = _ask("What was done")
-            record.notes = _ask("Notes")
+            record.attempt_time = _ask(_("Time of the attempt HH:MM"))
+            record.attempt_action = _ask(_("What was done"))
+            record.notes = _ask(_("Notes"))
             return
-        record.announced = _yes_no("Was the visit announced")
+        record.announced = _yes_no(_("Was the visit announced"))
         for person in case.people:
-            if _yes_no(f"Is {person.name} ({person.id}) present") is True:
+            if (
+                _yes_no(_("Is {name} ({id}) present").format(name=person.name, id=person.id))
+                is True
+            ):
                 record.present.append(person.id)
-        record.others_present = _ask("Anyone else present (names and roles)")
-        record.location = _ask("Where does the visit take place")
+        record.others_present = _ask(_("Anyone else present (names and roles)"))
+        record.location = _ask(_("Where does the visit take place"))
         for child in case.children:
             self._child(record, child.id, child.name, child.verbal)
         safety = record.safety
-        safety.changed = _yes_no("Have safety threats or circumstances changed")
+        safety.changed = _yes_no(_("Have safety threats or circumstances changed"))
         if safety.changed:
-            threats = _ask("New safety threats, separated by ;")
+            threats = _ask(_("New safety threats, separated by ;"))
             safety.new_threats = [t.strip() for t in threats.split(";") if t.strip()]
             if safety.new_threats:
                 safety.interventions = "\n".join(
                     line.strip()
-                    for line in _ask("Alternative plan interventions, separated by ;").split(";")
+                    for line in _ask(_("Alternative plan interventions, separated by ;")).split(";")
                     if line.strip()
                 )
         plan = case.service_plan
         if plan is not None:
             for goal in plan.goals:
-                record.progress[goal.id] = _ask(f'Progress on the goal "{goal.text}"')
-        record.notes = _ask("Visit notes")
-        record.next_steps = _ask("Next steps")
-        record.next_visit = _ask("Next visit date YYYY-MM-DD")
+                record.progress[goal.id] = _ask(
+                    _('Progress on the goal "{text}"').format(text=goal.text)
+                )
+        record.notes = _ask(_("Visit notes"))
+        record.next_steps = _ask(_("Next steps"))
+        record.next_visit = _ask(_("Next visit date YYYY-MM-DD"))
 
     def _child(self, record: VisitRecord, pid: str, name: str, verbal: bool) -> None:
         contact = record.contact(pid)
         if pid not in record.present:
-            sys.stdout.write(f"{name} is not present, so cannot be recorded as seen.\n")
+            sys.stdout.write(
+                _("{name} is not present, so cannot be recorded as seen.\n").format(name=name)
+            )
             contact.seen = False
         else:
-            contact.seen = _yes_no(f"Was {name} seen")
+            contact.seen = _yes_no(_("Was {name} seen").format(name=name))
         if contact.seen is False:
-            contact.not_seen_reason = _one_of(f"Why was {name} not seen", NOT_SEEN_REASONS) or ""
+            contact.not_seen_reason = (
+                _one_of(_("Why was {name} not seen").format(name=name), NOT_SEEN_REASONS) or ""
+            )
             if contact.not_seen_reason == "other":
-                contact.not_seen_detail = _ask("The reason in words")
+                contact.not_seen_detail = _ask(_("The reason in words"))
             return
         if contact.seen is None:
             return
         if verbal:
-            if _yes_no(f"Was {name} interviewed privately, face to face (VI-2)"):
+            if _yes_no(
+                _("Was {name} interviewed privately, face to face (VI-2)").format(name=name)
+            ):
                 contact.private_interview = PrivateInterview(
-                    alone=_yes_no("Seen alone, with no caregiver in the room"),
-                    could_be_overheard=_yes_no("Could anyone overhear"),
-                    where=_ask("Where was the child interviewed"),
-                    words=_ask("What the child said (their words)"),
+                    alone=_yes_no(_("Seen alone, with no caregiver in the room")),
+                    could_be_overheard=_yes_no(_("Could anyone overhear")),
+                    where=_ask(_("Where was the child interviewed")),
+                    words=_ask(_("What the child said (their words)")),
                 )
-        elif _yes_no(f"Was {name} directly observed with the caregiver (VI-3)"):
+        elif _yes_no(_("Was {name} directly observed with the caregiver (VI-3)").format(name=name)):
             contact.observation = ChildObservation(
-                where=_ask("Where was the child observed"),
-                interaction=_ask("Interaction with the caregiver"),
-                condition=_ask("The child's condition"),
-                environment=_ask("The home environment"),
+                where=_ask(_("Where was the child observed")),
+                interaction=_ask(_("Interaction with the caregiver")),
+                condition=_ask(_("The child's condition")),
+                environment=_ask(_("The home environment")),
             )

@@ -39,6 +39,7 @@ from fieldkit.practice.profile import (
 from fieldkit.practice.render import (
     STATUS_HELP,
     due_table,
+    due_text,
     print_due,
     print_rules,
     rules_table,
@@ -65,6 +66,7 @@ __all__ = [
     "due_items",
     "due_list",
     "due_table",
+    "due_text",
     "group_by_worker",
     "worker_counts",
     "list_profiles",

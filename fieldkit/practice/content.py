@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from fieldkit.domain import Case, ServicePlan, Visit
+from fieldkit.i18n import N_, _
 from fieldkit.practice.gates import GateCheck
 from fieldkit.practice.profile import PolicyProfile
 
@@ -20,24 +21,34 @@ def visit_content_problems(case: Case, visit: Visit, profile: PolicyProfile) -> 
     problems: list[GateCheck] = []
     names = {person.id: person.name for person in case.people}
     if p.visit_requires_notes and not visit.notes.strip():
-        problems.append(_problem("VI-1", "write the visit notes"))
+        problems.append(_problem("VI-1", _("write the visit notes")))
     if p.visit_requires_next_visit_date and visit.next_visit is None:
-        problems.append(_problem("VI-1", "book the next visit date"))
+        problems.append(_problem("VI-1", _("book the next visit date")))
     elif visit.next_visit is not None and visit.next_visit < visit.date:
-        problems.append(_problem("VI-1", "the next visit date is before this visit"))
+        problems.append(_problem("VI-1", _("the next visit date is before this visit")))
     if p.visit_requires_safety_changed and visit.safety_changed is None:
-        problems.append(_problem("SA-3", "record whether safety has changed since the last visit"))
+        problems.append(
+            _problem("SA-3", _("record whether safety has changed since the last visit"))
+        )
     for contact in visit.contacts:
         name = names.get(contact.person, contact.person)
         # rule VI-2: a private interview records seen alone and where
         if contact.private_interview and p.visit_requires_private_interview_details:
             if contact.seen_alone is None:
                 problems.append(
-                    _problem("VI-2", f"record whether {name} was seen alone", contact.person)
+                    _problem(
+                        "VI-2",
+                        _("record whether {name} was seen alone").format(name=name),
+                        contact.person,
+                    )
                 )
             if not contact.where.strip():
                 problems.append(
-                    _problem("VI-2", f"record where {name} was interviewed", contact.person)
+                    _problem(
+                        "VI-2",
+                        _("record where {name} was interviewed").format(name=name),
+                        contact.person,
+                    )
                 )
         # rule VI-3: an observation records interaction and condition
         if contact.observed and p.visit_requires_observation_details:
@@ -45,19 +56,27 @@ def visit_content_problems(case: Case, visit: Visit, profile: PolicyProfile) -> 
                 problems.append(
                     _problem(
                         "VI-3",
-                        f"describe how {name} interacts with the caregiver",
+                        _("describe how {name} interacts with the caregiver").format(name=name),
                         contact.person,
                     )
                 )
             if not contact.condition.strip():
-                problems.append(_problem("VI-3", f"describe {name}'s condition", contact.person))
+                problems.append(
+                    _problem(
+                        "VI-3", _("describe {name}'s condition").format(name=name), contact.person
+                    )
+                )
     # rule PL-4: progress on each goal, when a plan exists
     plan = case.service_plan
     if p.visit_requires_goal_progress and plan is not None and plan.completed is not None:
         for goal in plan.goals:
             if not goal.progress.strip():
                 problems.append(
-                    _problem("PL-4", f'note progress on the goal "{goal.text}"', goal.id)
+                    _problem(
+                        "PL-4",
+                        _('note progress on the goal "{text}"').format(text=goal.text),
+                        goal.id,
+                    )
                 )
     return problems
 
@@ -68,23 +87,44 @@ def service_plan_content_problems(plan: ServicePlan, profile: PolicyProfile) -> 
     problems: list[GateCheck] = []
     if p.applies("PL-4"):
         if len(plan.goals) < p.plan_min_goals:
-            problems.append(_problem("PL-4", f"the plan needs at least {p.plan_min_goals} goal(s)"))
+            problems.append(
+                _problem(
+                    "PL-4",
+                    _("the plan needs at least {plan_min_goals} goal(s)").format(
+                        plan_min_goals=p.plan_min_goals
+                    ),
+                )
+            )
         objective_goals = {o.goal for o in plan.objectives}
         for goal in plan.goals:
             if goal.id not in objective_goals:
-                problems.append(_problem("PL-4", f'goal "{goal.text}" has no objective', goal.id))
+                problems.append(
+                    _problem(
+                        "PL-4", _('goal "{text}" has no objective').format(text=goal.text), goal.id
+                    )
+                )
         active_objectives = {a.objective for a in plan.activities}
         for objective in plan.objectives:
             if objective.id not in active_objectives:
                 problems.append(
-                    _problem("PL-4", f'objective "{objective.text}" has no activity', objective.id)
+                    _problem(
+                        "PL-4",
+                        _('objective "{text}" has no activity').format(text=objective.text),
+                        objective.id,
+                    )
                 )
         for activity in plan.activities:
             missing = [f for f in p.plan_activity_fields if not str(getattr(activity, f)).strip()]
             if missing:
                 fields = ", ".join(f.upper() for f in missing)
                 problems.append(
-                    _problem("PL-4", f'activity "{activity.text}" is missing {fields}', activity.id)
+                    _problem(
+                        "PL-4",
+                        _('activity "{text}" is missing {fields}').format(
+                            text=activity.text, fields=fields
+                        ),
+                        activity.id,
+                    )
                 )
     # rule PL-6: the family's agreement or disagreement is recorded
     if (
@@ -92,7 +132,7 @@ def service_plan_content_problems(plan: ServicePlan, profile: PolicyProfile) -> 
         and p.plan_requires_family_agreement
         and not (plan.family_agreement or "").strip()
     ):
-        problems.append(_problem("PL-6", "record the family's agreement or disagreement"))
+        problems.append(_problem("PL-6", _("record the family's agreement or disagreement")))
     return problems
 
 
@@ -116,13 +156,15 @@ def review_content_problems(case: Case, profile: PolicyProfile, on: date) -> lis
         or (case.last_supervision is not None and case.last_supervision <= on),
     }
     words = {
-        "assessment": "completed strengths and needs assessment (PL-1)",
-        "service-plan": "completed service plan (PL-2)",
-        "safety-plan": "active safety plan (SA-1)",
-        "visit": "recorded visit (VI-1)",
-        "supervision": "supervision review (RV-1)",
+        "assessment": N_("completed strengths and needs assessment (PL-1)"),
+        "service-plan": N_("completed service plan (PL-2)"),
+        "safety-plan": N_("active safety plan (SA-1)"),
+        "visit": N_("recorded visit (VI-1)"),
+        "supervision": N_("supervision review (RV-1)"),
     }
     for need in profile.review_record_requires:
         if not have.get(need, False):
-            problems.append(_problem("RV-6", f"the case record has no {words[need]}"))
+            problems.append(
+                _problem("RV-6", _("the case record has no {what}").format(what=_(words[need])))
+            )
     return problems

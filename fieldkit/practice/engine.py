@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from fieldkit.domain import ApprovalState, Case, CaseKind
+from fieldkit.i18n import N_, _, format_date
 from fieldkit.practice.profile import STATUSES, Period, PolicyProfile
 
 STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES)}
@@ -34,11 +35,11 @@ EVENT_RULES = {
 """Which rule makes a significant event bring the plan review forward."""
 
 _EVENT_WORDS = {
-    "placement-change": "placement change",
-    "absent-parent-located": "absent parent located",
-    "treatment-completed": "treatment completed",
-    "new-referral": "new referral",
-    "reunification": "reunification",
+    "placement-change": N_("placement change"),
+    "absent-parent-located": N_("absent parent located"),
+    "treatment-completed": N_("treatment completed"),
+    "new-referral": N_("new referral"),
+    "reunification": N_("reunification"),
 }
 
 
@@ -85,11 +86,28 @@ def _as_date(as_of: date | datetime, profile: PolicyProfile) -> date:
 
 def _every(period: Period, noun: str) -> str:
     """ "monthly visits", "supervision every 6 weeks": the interval in the reason's words."""
+    monthly, weekly, every = _EVERY[noun]
     if period.count == 1 and period.unit == "months":
-        return f"monthly {noun}"
+        return _(monthly)
     if period.count == 1 and period.unit == "weeks":
-        return f"weekly {noun}"
-    return f"{noun} every {period.describe()}"
+        return _(weekly)
+    return _(every).format(period=period.describe())
+
+
+_EVERY = {
+    "visits": (N_("monthly visits"), N_("weekly visits"), N_("visits every {period}")),
+    "supervision": (
+        N_("monthly supervision"),
+        N_("weekly supervision"),
+        N_("supervision every {period}"),
+    ),
+    "formal review": (
+        N_("monthly formal review"),
+        N_("weekly formal review"),
+        N_("formal review every {period}"),
+    ),
+}
+"""A recurring duty's interval in words, whole phrases so each language orders its own."""
 
 
 class _CaseRules:
@@ -167,19 +185,19 @@ class _CaseRules:
     def visits(self) -> None:
         """Rules VI-1 and VI-5: the next home visit, weekly-ish in the first month."""
         case, p = self.case, self.profile
-        what = "home visit"
+        what = _("home visit")
         if case.unannounced.required:
-            what = "unannounced home visit"
+            what = _("unannounced home visit")
         anchor = self.last_visit or case.opened
         since = (
-            f"last home visit {self.last_visit.isoformat()}"
+            _("last home visit {last_visit}").format(last_visit=self.last_visit.isoformat())
             if self.last_visit is not None
-            else f"case opened {case.opened.isoformat()}, no home visit yet"
+            else _("case opened {opened}, no home visit yet").format(opened=case.opened.isoformat())
         )
         tail = ""
         if case.unannounced.required:
-            why = case.unannounced.reason or "reason not recorded"
-            tail = f"; must be unannounced: {why} (VI-4)"
+            why = case.unannounced.reason or _("reason not recorded")
+            tail = _("; must be unannounced: {why} (VI-4)").format(why=why)
         # rule VI-5: first-month intensity
         if p.first_month_interval_days and self.applies("VI-5"):
             window_end = case.opened + timedelta(days=p.first_month_days)
@@ -187,9 +205,14 @@ class _CaseRules:
                 self.missed_first_month(window_end, what)
             first_due = anchor + timedelta(days=p.first_month_interval_days)
             if self.as_of <= window_end and first_due <= window_end:
-                reason = (
-                    f"{since}; a visit every {p.first_month_interval_days} days in the first "
-                    f"{p.first_month_days} days of service, until {window_end.isoformat()} (VI-5)"
+                reason = _(
+                    "{since}; a visit every {first_month_interval_days} days in the "
+                    "first {first_month_days} days of service, until {window_end} (VI-5)"
+                ).format(
+                    since=since,
+                    first_month_interval_days=p.first_month_interval_days,
+                    first_month_days=p.first_month_days,
+                    window_end=window_end.isoformat(),
                 )
                 status = self.recurring_status(first_due, self.last_visit is not None)
                 self.add("VI-5", what, first_due, status, reason + tail)
@@ -197,7 +220,9 @@ class _CaseRules:
         # rule VI-1: at least once per interval
         if self.applies("VI-1"):
             due = p.add_period(anchor, p.visit_interval)
-            reason = f"{since}; {_every(p.visit_interval, 'visits')} (VI-1)"
+            reason = _("{since}; {every} (VI-1)").format(
+                since=since, every=_every(p.visit_interval, "visits")
+            )
             status = self.recurring_status(due, self.last_visit is not None)
             self.add("VI-1", what, due, status, reason + tail)
 
@@ -219,16 +244,25 @@ class _CaseRules:
                     default=None,
                 )
                 after = (
-                    f"the next home visit was {later.isoformat()}"
+                    _("the next home visit was {later}").format(later=later.isoformat())
                     if later is not None
-                    else "no home visit since"
+                    else _("no home visit since")
                 )
-                reason = (
-                    f"a visit was due by {due.isoformat()}, {p.first_month_interval_days} days "
-                    f"after {anchor.isoformat()}; {after}; the first {p.first_month_days} days "
-                    f"of service ended {window_end.isoformat()} (VI-5)"
+                reason = _(
+                    "a visit was due by {due}, {first_month_interval_days} days after "
+                    "{anchor}; {after}; the first {first_month_days} days of service "
+                    "ended {window_end} (VI-5)"
+                ).format(
+                    due=due.isoformat(),
+                    first_month_interval_days=p.first_month_interval_days,
+                    anchor=anchor.isoformat(),
+                    after=after,
+                    first_month_days=p.first_month_days,
+                    window_end=window_end.isoformat(),
                 )
-                self.add("VI-5", f"first-month {what} missed", due, "missed", reason)
+                self.add(
+                    "VI-5", _("first-month {what} missed").format(what=what), due, "missed", reason
+                )
                 return
             anchor = made[-1]
 
@@ -240,15 +274,21 @@ class _CaseRules:
         period = p.supervision_high_risk_interval if case.high_risk else p.supervision_interval
         anchor = self.last_supervision or case.opened
         since = (
-            f"last supervision {self.last_supervision.isoformat()}"
+            _("last supervision {last_supervision}").format(
+                last_supervision=self.last_supervision.isoformat()
+            )
             if self.last_supervision is not None
-            else f"case opened {case.opened.isoformat()}, no supervision yet"
+            else _("case opened {opened}, no supervision yet").format(
+                opened=case.opened.isoformat()
+            )
         )
-        risk = "higher-risk case: " if case.high_risk else ""
-        reason = f"{since}; {risk}{_every(period, 'supervision')} (RV-1)"
+        risk = _("higher-risk case: ") if case.high_risk else ""
+        reason = _("{since}; {risk}{every} (RV-1)").format(
+            since=since, risk=risk, every=_every(period, "supervision")
+        )
         due = p.add_period(anchor, period)
         status = self.recurring_status(due, self.last_supervision is not None)
-        self.add("RV-1", "supervision review", due, status, reason)
+        self.add("RV-1", _("supervision review"), due, status, reason)
 
     def service_plan(self) -> None:
         """Rule PL-2: the initial service plan within N days of the case opening."""
@@ -257,17 +297,19 @@ class _CaseRules:
         case, p = self.case, self.profile
         days = p.service_plan_deadline_days
         due = case.opened + timedelta(days=days)
-        opened = f"case opened {case.opened.isoformat()}"
+        opened = _("case opened {opened}").format(opened=case.opened.isoformat())
         if self.plan_completed is not None:
             late = (self.plan_completed - due).days
-            timing = f", {late} days after the deadline" if late > 0 else ""
-            reason = (
-                f"{opened}; service plan completed {self.plan_completed.isoformat()}{timing} (PL-2)"
+            timing = _(", {late} days after the deadline").format(late=late) if late > 0 else ""
+            reason = _("{opened}; service plan completed {plan_completed}{timing} (PL-2)").format(
+                opened=opened, plan_completed=self.plan_completed.isoformat(), timing=timing
             )
-            self.add("PL-2", "initial service plan", due, "done", reason)
+            self.add("PL-2", _("initial service plan"), due, "done", reason)
             return
-        reason = f"{opened}; initial service plan within {days} days (PL-2)"
-        self.add("PL-2", "initial service plan", due, p.status_for(due, self.as_of), reason)
+        reason = _("{opened}; initial service plan within {days} days (PL-2)").format(
+            opened=opened, days=days
+        )
+        self.add("PL-2", _("initial service plan"), due, p.status_for(due, self.as_of), reason)
 
     def foster_care_plan(self) -> None:
         """Rule FED-1: a case plan with the parents within N days of a child's removal, or of
@@ -276,33 +318,41 @@ class _CaseRules:
             return
         if self.removal is not None:
             start = self.removal
-            removed = f"child removed {start.isoformat()}"
+            removed = _("child removed {start}").format(start=start.isoformat())
         elif self.first_placement is not None:
             start = self.first_placement
-            removed = f"child placed out of home {start.isoformat()} (no removal date recorded)"
+            removed = _("child placed out of home {start} (no removal date recorded)").format(
+                start=start.isoformat()
+            )
         else:
             return
         p = self.profile
         days = p.foster_care_plan_deadline_days
         due = start + timedelta(days=days)
-        what = "case plan for the child in care"
+        what = _("case plan for the child in care")
         first = next((d for d in self.plan_dates if d >= start), None)
         if first is not None and first <= due:
-            reason = f"{removed}; case plan dated {first.isoformat()} (FED-1)"
+            reason = _("{removed}; case plan dated {first} (FED-1)").format(
+                removed=removed, first=first.isoformat()
+            )
             self.add("FED-1", what, due, "done", reason)
             return
         if first is not None:
             late = (first - due).days
-            reason = (
-                f"{removed}; case plan within {days} days, by {due.isoformat()}; the first "
-                f"case plan after it is dated {first.isoformat()}, {late} days late (FED-1)"
+            reason = _(
+                "{removed}; case plan within {days} days, by {due}; the first case "
+                "plan after it is dated {first}, {late} days late (FED-1)"
+            ).format(
+                removed=removed, days=days, due=due.isoformat(), first=first.isoformat(), late=late
             )
             self.add("FED-1", what, due, "done-late", reason)
             return
-        reason = f"{removed}; case plan with the parents within {days} days (FED-1)"
+        reason = _("{removed}; case plan with the parents within {days} days (FED-1)").format(
+            removed=removed, days=days
+        )
         if self.plan_completed is not None:
-            reason += (
-                f"; the service plan of {self.plan_completed.isoformat()} predates the removal"
+            reason += _("; the service plan of {plan_completed} predates the removal").format(
+                plan_completed=self.plan_completed.isoformat()
             )
         self.add("FED-1", what, due, p.status_for(due, self.as_of), reason)
 
@@ -318,12 +368,16 @@ class _CaseRules:
             self.plan_completed is None or self.last_formal_review >= self.plan_completed
         ):
             anchor = self.last_formal_review
-            since = f"last formal review {self.last_formal_review.isoformat()}"
+            since = _("last formal review {last_formal_review}").format(
+                last_formal_review=self.last_formal_review.isoformat()
+            )
             reviewed = True
         else:
             assert self.plan_completed is not None
             anchor = self.plan_completed
-            since = f"service plan completed {self.plan_completed.isoformat()}"
+            since = _("service plan completed {plan_completed}").format(
+                plan_completed=self.plan_completed.isoformat()
+            )
             reviewed = False
         periodic_due = p.add_period(anchor, p.review_interval)
         periodic = f"{_every(p.review_interval, 'formal review')} ({periodic_rule})"
@@ -343,13 +397,21 @@ class _CaseRules:
                 continue  # a review or plan update since the event answered it
             due = event.date + timedelta(days=days)
             if best is None or due < best[0]:
-                words = f"{_EVENT_WORDS[event.kind]} {event.date.isoformat()}"
-                best = (due, rule, f"{words}: plan review within {days} days ({rule})")
-        what = "formal case review and plan update"
+                words = f"{_(_EVENT_WORDS[event.kind])} {event.date.isoformat()}"
+                best = (
+                    due,
+                    rule,
+                    _("{words}: plan review within {days} days ({rule})").format(
+                        words=words, days=days, rule=rule
+                    ),
+                )
+        what = _("formal case review and plan update")
         extra = "".join(f"; {n}" for n in notes)
         if best is not None and best[0] < periodic_due:
             due, rule, why = best
-            reason = f"{why}; otherwise {periodic} due {periodic_due.isoformat()}{extra}"
+            reason = _("{why}; otherwise {periodic} due {periodic_due}{extra}").format(
+                why=why, periodic=periodic, periodic_due=periodic_due.isoformat(), extra=extra
+            )
             self.add(rule, what, due, p.status_for(due, self.as_of), reason)
             return
         reason = f"{since}; {periodic}{extra}"
@@ -370,14 +432,16 @@ class _CaseRules:
         reviewed = self.last_formal_review is not None and self.last_formal_review >= start
         if reviewed and self.last_formal_review is not None:
             anchor = self.last_formal_review
-            since = f"last formal review {anchor.isoformat()}"
+            since = _("last formal review {anchor}").format(anchor=anchor.isoformat())
         else:
             anchor = start
-            since = f"child in care since {start.isoformat()}"
+            since = _("child in care since {start}").format(start=start.isoformat())
         due = p.add_period(anchor, p.review_interval)
-        reason = f"{since}; permanency goals reviewed every {p.review_interval.describe()} (RV-5)"
+        reason = _("{since}; permanency goals reviewed every {review_interval} (RV-5)").format(
+            since=since, review_interval=p.review_interval.describe()
+        )
         status = self.recurring_status(due, reviewed)
-        self.add("RV-5", "permanency goals review", due, status, reason)
+        self.add("RV-5", _("permanency goals review"), due, status, reason)
 
     def safety_plans(self) -> None:
         """Rule SA-2: approval before implementation, documented by the next working day."""
@@ -388,14 +452,22 @@ class _CaseRules:
             if not plan.pending_approval:
                 continue
             made = plan.created or self.as_of
-            label = f"alternative safety plan of {made.isoformat()}"  # a date, never its id
+            label = _("alternative safety plan of {made}").format(
+                made=made.isoformat()
+            )  # a date, never its id
             if plan.approval == ApprovalState.PENDING:
                 status = "overdue" if made < self.as_of else "due"
-                reason = (
-                    f"alternative safety plan made {made.isoformat()}; a supervisor approves it "
+                reason = _(
+                    "alternative safety plan made {made}; a supervisor approves it "
                     "before it is implemented (SA-2)"
+                ).format(made=made.isoformat())
+                self.add(
+                    "SA-2",
+                    _("supervisor approval of {label}").format(label=label),
+                    made,
+                    status,
+                    reason,
                 )
-                self.add("SA-2", f"supervisor approval of {label}", made, status, reason)
             n = p.safety_plan_documentation_working_days
             due = p.add_working_days(made, n)
             skipped = [
@@ -403,12 +475,28 @@ class _CaseRules:
                 for day in (made + timedelta(days=i) for i in range(1, (due - made).days))
                 if day.weekday() not in p.weekend and p.is_holiday(day)
             ]
-            holiday = "".join(f", skipping {name} {d.isoformat()}" for d, name in skipped)
-            reason = (
-                f"alternative safety plan made {made.isoformat()} ({made:%A}); documented "
-                f"within {n} working day(s): {due.isoformat()} ({due:%A}){holiday} (SA-2)"
+            holiday = "".join(
+                _(", skipping {name} {day}").format(name=name, day=d.isoformat())
+                for d, name in skipped
             )
-            self.add("SA-2", f"document {label}", due, p.status_for(due, self.as_of), reason)
+            reason = _(
+                "alternative safety plan made {made} ({made_day}); documented within "
+                "{n} working day(s): {due} ({due_day}){holiday} (SA-2)"
+            ).format(
+                made=made.isoformat(),
+                made_day=format_date(made, "EEEE"),
+                n=n,
+                due=due.isoformat(),
+                due_day=format_date(due, "EEEE"),
+                holiday=holiday,
+            )
+            self.add(
+                "SA-2",
+                _("document {label}").format(label=label),
+                due,
+                p.status_for(due, self.as_of),
+                reason,
+            )
 
     def conversions(self) -> None:
         """Rule CT-2: a case becoming CPS is recorded with its reason and date."""
@@ -417,12 +505,16 @@ class _CaseRules:
                 continue
             day = event.date.isoformat()
             if event.note.strip():
-                reason = f"became a CPS case on {day}: {event.note.strip()} (CT-2)"
-                self.add("CT-2", "case became CPS", event.date, "done", reason)
+                reason = _("became a CPS case on {day}: {note} (CT-2)").format(
+                    day=day, note=event.note.strip()
+                )
+                self.add("CT-2", _("case became CPS"), event.date, "done", reason)
             else:
-                reason = f"became a CPS case on {day}; the reason is not recorded (CT-2)"
+                reason = _("became a CPS case on {day}; the reason is not recorded (CT-2)").format(
+                    day=day
+                )
                 status = self.profile.status_for(event.date, self.as_of)
-                self.add("CT-2", "record why the case became CPS", event.date, status, reason)
+                self.add("CT-2", _("record why the case became CPS"), event.date, status, reason)
 
     def run(self) -> list[DueItem]:
         """Every deadline rule for this case, most urgent first."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fieldkit.domain import ApprovalState, Case, SafetyPlan, Visit
+from fieldkit.i18n import _
 from fieldkit.practice.profile import PolicyProfile
 
 
@@ -72,7 +73,9 @@ def visit_gates(case: Case, visit: Visit, profile: PolicyProfile) -> list[GateCh
             checks.append(
                 GateCheck(
                     "VI-2",
-                    f"{child.name} (a child victim) was not interviewed privately at this visit",
+                    _("{name} (a child victim) was not interviewed privately at this visit").format(
+                        name=child.name
+                    ),
                     profile.gate_private_interview == "block",
                     child.id,
                 )
@@ -82,18 +85,22 @@ def visit_gates(case: Case, visit: Visit, profile: PolicyProfile) -> list[GateCh
             checks.append(
                 GateCheck(
                     "VI-3",
-                    f"{child.name} (non-verbal) was not directly observed at this visit",
+                    _("{name} (non-verbal) was not directly observed at this visit").format(
+                        name=child.name
+                    ),
                     profile.gate_observation == "block",
                     child.id,
                 )
             )
     # rule VI-4: unannounced visits required but this one was announced
     if profile.applies("VI-4") and case.unannounced.required and visit.announced:
-        why = case.unannounced.reason or "reason not recorded"
+        why = case.unannounced.reason or _("reason not recorded")
         checks.append(
             GateCheck(
                 "VI-4",
-                f"this case requires unannounced visits ({why}) but this visit was announced",
+                _(
+                    "this case requires unannounced visits ({why}) but this visit was announced"
+                ).format(why=why),
                 profile.gate_unannounced == "block",
                 None,
             )
@@ -113,8 +120,10 @@ def service_plan_gate(case: Case, profile: PolicyProfile | None = None) -> list[
         return [
             GateCheck(
                 "PL-1",
-                "complete the family and child strengths and needs assessment before the "
-                "service plan",
+                _(
+                    "complete the family and child strengths and needs assessment before "
+                    "the service plan"
+                ),
                 block,
                 None,
             )
@@ -123,7 +132,7 @@ def service_plan_gate(case: Case, profile: PolicyProfile | None = None) -> list[
         return [
             GateCheck(
                 "PL-1",
-                "the assessment's results have not been discussed with the family",
+                _("the assessment's results have not been discussed with the family"),
                 False,
                 None,
             )
@@ -139,27 +148,33 @@ def safety_plan_gate(plan: SafetyPlan, profile: PolicyProfile | None = None) -> 
         return []
     block = profile is None or profile.gate_safety_plan_approval == "block"
     if plan.approval == ApprovalState.PHONE_APPROVED:
-        who = plan.phone_approval_by or "a supervisor"
+        who = plan.phone_approval_by or _("a supervisor")
         when = ""
         if profile is not None and plan.created is not None:
             n = profile.safety_plan_documentation_working_days
-            when = f" by {profile.add_working_days(plan.created, n).isoformat()}"
+            when = _(" by {day}").format(day=profile.add_working_days(plan.created, n).isoformat())
         return [
             GateCheck(
                 "SA-2",
-                f"approved by phone by {who}; document the approval{when}",
+                _("approved by phone by {who}; document the approval{when}").format(
+                    who=who, when=when
+                ),
                 False,
                 plan.id,
             )
         ]
-    state = "was rejected" if plan.approval == ApprovalState.REJECTED else "is not approved yet"
+    state = (
+        _("was rejected") if plan.approval == ApprovalState.REJECTED else _("is not approved yet")
+    )
     if plan.approval == ApprovalState.RETURNED:
-        state = "was returned for changes"
+        state = _("was returned for changes")
     return [
         GateCheck(
             "SA-2",
-            f"alternative safety plan {plan.id} {state}: a supervisor approves it before it is "
-            "implemented",
+            _(
+                "alternative safety plan {id} {state}: a supervisor approves it "
+                "before it is implemented"
+            ).format(id=plan.id, state=state),
             block,
             plan.id,
         )

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from fieldkit.i18n import _, ngettext
 from fieldkit.practice.rules import RULES
 
 DEFAULT_PROFILE = "ontario-std7"
@@ -82,8 +83,15 @@ class Period:
 
     def describe(self) -> str:
         """Words for tables and reasons: "1 month", "6 weeks"."""
-        unit = self.unit[:-1] if self.count == 1 else self.unit
-        return f"{self.count} {unit}"
+        n = self.count
+        if self.unit == "days":
+            return ngettext("{n} day", "{n} days", n).format(n=n)
+        if self.unit == "weeks":
+            return ngettext("{n} week", "{n} weeks", n).format(n=n)
+        if self.unit == "months":
+            return ngettext("{n} month", "{n} months", n).format(n=n)
+        unit = self.unit[:-1] if n == 1 else self.unit
+        return f"{n} {unit}"
 
 
 def add_months(day: date, months: int) -> date:
@@ -96,7 +104,7 @@ def add_months(day: date, months: int) -> date:
 
 def split_jurisdiction(code: str) -> tuple[str, str | None]:
     """ "CA-ON" → ("CA", "ON"); "US" → ("US", None)."""
-    country, _, subdivision = code.strip().partition("-")
+    country, _sep, subdivision = code.strip().partition("-")
     return country.upper(), (subdivision.upper() or None)
 
 
@@ -111,19 +119,18 @@ def public_holidays(
     """Holidays (observed dates included) of a country or subdivision for one year, from the
     maintained `holidays` library, so no hand-typed list runs out: the `categories`, plus
     holidays of any category named in `also`, less those named in `not_observed`."""
-    import holidays as holidays_lib
 
     country, subdivision = split_jurisdiction(jurisdiction)
 
     def table(cats: tuple[str, ...]) -> dict[date, list[str]]:
-        found = holidays_lib.country_holidays(
+        found = _country_holidays(
             country, subdiv=subdivision, years=year, categories=cats, observed=True
         )
         return {day: str(name).split("; ") for day, name in found.items()}
 
     result: dict[date, list[str]] = table(categories)
     if also:
-        every = tuple(holidays_lib.country_holidays(country).supported_categories)
+        every = tuple(_country_holidays(country).supported_categories)
         for day, names in table(every).items():
             wanted = [n for n in names if _base_name(n) in also]
             if wanted:
@@ -133,6 +140,16 @@ def public_holidays(
         for day, names in result.items()
     }
     return {day: "; ".join(names) for day, names in kept.items() if names}
+
+
+def _country_holidays(country: str, **options: Any) -> Any:
+    """The `holidays` table in the library's own language for the country, never the one
+    LANG names: holiday names in a policy profile are matched as written (a French LANG
+    must not turn "Civic Holiday" into a name the profile does not know)."""
+    import holidays as holidays_lib
+
+    language = getattr(getattr(holidays_lib, country, None), "default_language", None)
+    return holidays_lib.country_holidays(country, language=language, **options)
 
 
 def _base_name(name: str) -> str:
@@ -145,13 +162,18 @@ def check_jurisdiction(code: str, categories: tuple[str, ...]) -> str | None:
     import holidays as holidays_lib
 
     country, subdivision = split_jurisdiction(code)
+    try:  # the common case first: listing every country imports every country's module
+        holidays_lib.country_holidays(country, subdiv=subdivision, categories=categories)
+        return None
+    except (NotImplementedError, ValueError, KeyError):
+        pass
     supported = holidays_lib.list_supported_countries()
     if country not in supported:
         return f'unknown country "{country}" (ISO 3166 codes, e.g. "CA-ON", "US-WI")'
     if subdivision is not None and subdivision not in supported[country]:
         return f'"{country}" has no subdivision "{subdivision}"'
     try:
-        holidays_lib.country_holidays(country, subdiv=subdivision, categories=categories)
+        _country_holidays(country, subdiv=subdivision, categories=categories)
     except (NotImplementedError, ValueError) as exc:
         return str(exc).splitlines()[0]
     return None
@@ -160,11 +182,10 @@ def check_jurisdiction(code: str, categories: tuple[str, ...]) -> str | None:
 @lru_cache(maxsize=16)
 def _holiday_names(jurisdiction: str) -> frozenset[str]:
     """Every holiday name the library knows for a jurisdiction (any category), 2020-2040."""
-    import holidays as holidays_lib
 
     country, subdivision = split_jurisdiction(jurisdiction)
-    every = tuple(holidays_lib.country_holidays(country).supported_categories)
-    found = holidays_lib.country_holidays(
+    every = tuple(_country_holidays(country).supported_categories)
+    found = _country_holidays(
         country, subdiv=subdivision, years=range(2020, 2041), categories=every
     )
     return frozenset(_base_name(n) for name in found.values() for n in str(name).split("; "))
@@ -269,7 +290,7 @@ class PolicyProfile:
     def holiday_name(self, day: date) -> str | None:
         """The jurisdiction's public holiday or the agency's closure on `day`, in words."""
         if day in self.closures:
-            return "agency closure"
+            return _("agency closure")
         table = public_holidays(
             self.jurisdiction,
             self.holiday_categories,
@@ -309,7 +330,9 @@ class PolicyProfile:
             zone = _zone(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ProfileError(
-                f"{Path(self.source).name}: key timezone: unknown time zone {self.timezone!r}"
+                _("{name}: key timezone: unknown time zone {timezone}").format(
+                    name=Path(self.source).name, timezone=repr(self.timezone)
+                )
             ) from exc
         return ts.astimezone(zone).date()
 
@@ -355,12 +378,16 @@ def _resolve(name_or_path: str | Path, base: Path | None) -> Path:
         if candidate.is_file():
             return candidate
         known = ", ".join(list_profiles())
-        raise ProfileError(f'no policy profile named "{text}" (shipped profiles: {known})')
+        raise ProfileError(
+            _('no policy profile named "{text}" (shipped profiles: {known})').format(
+                text=text, known=known
+            )
+        )
     path = Path(text).expanduser()
     if not path.is_absolute() and base is not None:
         path = base / path
     if not path.is_file():
-        raise ProfileError(f"{text}: no such profile file")
+        raise ProfileError(_("{text}: no such profile file").format(text=text))
     return path
 
 
@@ -369,7 +396,9 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{path.name}: cannot read the profile ({exc})") from exc
+        raise ProfileError(
+            _("{name}: cannot read the profile ({exc})").format(name=path.name, exc=exc)
+        ) from exc
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
@@ -378,9 +407,13 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
         if match:
             detail = message[: match.start()].strip()
             raise ProfileError(
-                f"{path.name} line {match.group(1)}: not valid TOML: {detail}"
+                _("{name} line {line}: not valid TOML: {detail}").format(
+                    name=path.name, line=match.group(1), detail=detail
+                )
             ) from exc
-        raise ProfileError(f"{path.name}: not valid TOML: {message}") from exc
+        raise ProfileError(
+            _("{name}: not valid TOML: {message}").format(name=path.name, message=message)
+        ) from exc
 
 
 def _period_base(key: str) -> str | None:
@@ -397,7 +430,9 @@ def _load_raw(
     """Read a profile and its `extends` chain into one merged table with key origins."""
     path = _resolve(name_or_path, base).resolve()
     if path in chain:
-        raise ProfileError(f"{path.name}: key extends: profiles extend each other in a loop")
+        raise ProfileError(
+            _("{name}: key extends: profiles extend each other in a loop").format(name=path.name)
+        )
     data, text = _read(path)
     sections: dict[str, dict[str, Any]] = {"": {}}
     for key, value in data.items():
@@ -415,10 +450,11 @@ def _load_raw(
     if not isinstance(parent, str) or not parent:
         line = _line_of(text, "", "extends")
         raise ProfileError(
-            f"{path.name} line {line}: key extends: expected a profile name or file, "
-            f"got {_show(parent)}"
+            _(
+                "{name} line {line}: key extends: expected a profile name or file, got {given}"
+            ).format(name=path.name, line=line, given=_show(parent))
         )
-    merged, merged_origins, _ = _load_raw(parent, path.parent, (*chain, path))
+    merged, merged_origins, _text = _load_raw(parent, path.parent, (*chain, path))
     for section, values in sections.items():
         target = merged.setdefault(section, {})
         for key in values:
@@ -485,11 +521,19 @@ class _Reader:
         dotted = f"{section}.{key}" if section else key
         origin = self.origins.get((section, key))
         if origin is None:
-            return ProfileError(f"{self.top}: key {dotted}: {message}")
+            return ProfileError(
+                _("{top}: key {dotted}: {message}").format(
+                    top=self.top, dotted=dotted, message=message
+                )
+            )
         name, text = origin
         line = _line_of(text, section, key)
         where = f"{name} line {line}" if line is not None else name
-        return ProfileError(f"{where}: key {dotted}: {message}")
+        return ProfileError(
+            _("{where}: key {dotted}: {message}").format(
+                where=where, dotted=dotted, message=message
+            )
+        )
 
     def has(self, section: str, key: str) -> bool:
         """Whether an optional key is set (in the file or a profile it extends)."""
@@ -677,7 +721,7 @@ def _build(reader: _Reader) -> PolicyProfile:
     names: dict[str, tuple[str, ...]] = {}
     for key in ("also_observed", "not_observed"):
         names[key] = r.words("calendar", key) if r.has("calendar", key) else ()
-        known = _holiday_names(jurisdiction)
+        known = _holiday_names(jurisdiction) if names[key] else frozenset()
         for item in names[key]:
             if item not in known:
                 raise r.fail(

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from fieldkit.domain import Case, Person
+from fieldkit.i18n import _
 from fieldkit.practice.profile import PolicyProfile
 from fieldkit.visit_record import (
     NOT_SEEN_REASONS,
@@ -42,6 +43,13 @@ class VisitCheck:
     """A gate may be overridden with a reason; a content or date requirement never."""
     override: str | None = None
     """The reason of the override answering this check, if one does."""
+    english: str = ""
+    """The message in English, as an override stores it in the record (empty: `message`)."""
+
+    @property
+    def record_message(self) -> str:
+        """The words an override keeps in the signed record: English, whatever was shown."""
+        return self.english or self.message
 
     @property
     def id(self) -> str:
@@ -81,14 +89,16 @@ def visit_checks(
     checks: list[VisitCheck] = []
     for n, given in enumerate(record.overrides):
         target = by_id.get(given.check)
-        where = f"override {n + 1} ({given.check})"
+        where = _("override {n} ({check})").format(n=n + 1, check=given.check)
         if target is None:
             checks.append(
                 VisitCheck(
                     "override",
                     None,
                     f"stale-{given.check}",
-                    f"{where} answers no unmet check of this visit; remove it",
+                    _("{where} answers no unmet check of this visit; remove it").format(
+                        where=where
+                    ),
                     True,
                 )
             )
@@ -97,7 +107,9 @@ def visit_checks(
                 _content(
                     target.rule,
                     f"not-overridable-{target.code}",
-                    f"{where}: {target.message} is a content requirement and cannot be overridden",
+                    _(
+                        "{where}: {message} is a content requirement and cannot be overridden"
+                    ).format(where=where, message=target.message),
                     target.subject,
                 )
             )
@@ -107,7 +119,7 @@ def visit_checks(
                     "override",
                     None,
                     f"duplicate-{given.check}",
-                    f"{where}: the check already has an override; keep one",
+                    _("{where}: the check already has an override; keep one").format(where=where),
                     True,
                 )
             )
@@ -117,7 +129,7 @@ def visit_checks(
                     "override",
                     None,
                     f"no-reason-{given.check}",
-                    f"{where} has no reason; write why the rule is not met",
+                    _("{where} has no reason; write why the rule is not met").format(where=where),
                     True,
                 )
             )
@@ -146,39 +158,54 @@ def requirement_checks(
     p = profile
     kinds = p.contact_kinds
     if record.kind is None:
-        checks.append(_content("VI-1", "kind", "choose the kind of contact"))
+        checks.append(_content("VI-1", "kind", _("choose the kind of contact")))
     elif record.kind not in kinds:
         checks.append(
             _content(
                 "VI-1",
                 "kind-unknown",
-                f'"{record.kind}" is not a kind of contact of this profile ({", ".join(kinds)})',
+                _('"{kind}" is not a kind of contact of this profile ({kinds})').format(
+                    kind=record.kind, kinds=", ".join(kinds)
+                ),
             )
         )
     if record.outcome is None:
-        checks.append(_content("VI-1", "outcome", "record the outcome: completed, or an attempt"))
+        checks.append(
+            _content("VI-1", "outcome", _("record the outcome: completed, or an attempt"))
+        )
     elif record.outcome not in OUTCOMES:
         checks.append(
-            _content("VI-1", "outcome-unknown", f"the outcome must be one of {', '.join(OUTCOMES)}")
+            _content(
+                "VI-1",
+                "outcome-unknown",
+                _("the outcome must be one of {outcomes}").format(outcomes=", ".join(OUTCOMES)),
+            )
         )
     people = {person.id for person in case.people}
     for pid in record.present:
         if pid not in people:
             checks.append(
-                _content("VI-1", "present-unknown", f"{pid} is not a person of this case", pid)
+                _content(
+                    "VI-1",
+                    "present-unknown",
+                    _("{pid} is not a person of this case").format(pid=pid),
+                    pid,
+                )
             )
     if record.outcome is not None and not record.completed:
         return checks + _attempt_checks(case, record)
     if record.announced is None:
-        checks.append(_content("VI-4", "announced", "record whether the visit was announced"))
+        checks.append(_content("VI-4", "announced", _("record whether the visit was announced")))
     # rule VI-4: unannounced visits required, and this one was announced
     if p.applies("VI-4") and case.unannounced.required and record.announced is True:
-        why = case.unannounced.reason or "reason not recorded"
+        why = case.unannounced.reason or _("reason not recorded")
         checks.append(
             _gate(
                 "VI-4",
                 "announced",
-                f"this case requires unannounced visits ({why}) but this visit was announced",
+                _(
+                    "this case requires unannounced visits ({why}) but this visit was announced"
+                ).format(why=why),
                 p.gate_unannounced == "block",
             )
         )
@@ -189,7 +216,7 @@ def requirement_checks(
                 _content(
                     "VI-1",
                     "child-unknown",
-                    f"{contact.person} is not a child of this case",
+                    _("{person} is not a child of this case").format(person=contact.person),
                     contact.person,
                 )
             )
@@ -207,18 +234,28 @@ def _date_checks(case: Case, record: VisitRecord, today: date) -> list[VisitChec
     day = strict_date(record.date)
     if day is None:
         checks.append(
-            _content("VI-1", "date", f'write the visit date as YYYY-MM-DD (not "{record.date}")')
+            _content(
+                "VI-1",
+                "date",
+                _('write the visit date as YYYY-MM-DD (not "{date}")').format(date=record.date),
+            )
         )
     elif day > today:
         checks.append(
-            _content("VI-1", "date-future", f"the visit date {day} is after today ({today})")
+            _content(
+                "VI-1",
+                "date-future",
+                _("the visit date {day} is after today ({today})").format(day=day, today=today),
+            )
         )
     elif day < case.opened:
         checks.append(
             _content(
                 "VI-1",
                 "date-before-opened",
-                f"the visit date {day} is before the case opened ({case.opened})",
+                _("the visit date {day} is before the case opened ({opened})").format(
+                    day=day, opened=case.opened
+                ),
             )
         )
     if record.next_visit.strip():
@@ -228,12 +265,14 @@ def _date_checks(case: Case, record: VisitRecord, today: date) -> list[VisitChec
                 _content(
                     "VI-1",
                     "next-visit-date",
-                    f'write the next visit date as YYYY-MM-DD (not "{record.next_visit}")',
+                    _('write the next visit date as YYYY-MM-DD (not "{next_visit}")').format(
+                        next_visit=record.next_visit
+                    ),
                 )
             )
         elif day is not None and following < day:
             checks.append(
-                _content("VI-1", "next-visit-before", "the next visit date is before this visit")
+                _content("VI-1", "next-visit-before", _("the next visit date is before this visit"))
             )
     return checks
 
@@ -242,9 +281,9 @@ def _attempt_checks(case: Case, record: VisitRecord) -> list[VisitCheck]:
     """An attempt records when and what was done; it saw no child and meets no visit rule."""
     checks: list[VisitCheck] = []
     if not record.attempt_time.strip():
-        checks.append(_content("VI-1", "attempt-time", "record the time of the attempt (HH:MM)"))
+        checks.append(_content("VI-1", "attempt-time", _("record the time of the attempt (HH:MM)")))
     if not record.attempt_action.strip():
-        checks.append(_content("VI-1", "attempt-action", "record what was done at the attempt"))
+        checks.append(_content("VI-1", "attempt-action", _("record what was done at the attempt")))
     names = {person.id: person.name for person in case.people}
     for contact in record.children:
         if contact.seen is True or contact.private_interview or contact.observation:
@@ -253,7 +292,9 @@ def _attempt_checks(case: Case, record: VisitRecord) -> list[VisitCheck]:
                 _content(
                     "VI-1",
                     "attempt-seen",
-                    f"{name} is recorded as seen, but the visit was an attempt ({record.outcome})",
+                    _(
+                        "{name} is recorded as seen, but the visit was an attempt ({outcome})"
+                    ).format(name=name, outcome=record.outcome),
                     contact.person,
                 )
             )
@@ -268,13 +309,17 @@ def _child_checks(
     c = contact or ChildContact(pid)
     checks: list[VisitCheck] = []
     if c.seen is None:
-        checks.append(_content("VI-1", "seen", f"record whether {name} was seen", pid))
+        checks.append(
+            _content("VI-1", "seen", _("record whether {name} was seen").format(name=name), pid)
+        )
     elif c.seen and pid not in record.present:
         checks.append(
             _content(
                 "VI-1",
                 "seen-not-present",
-                f"{name} is recorded as seen but not as present; tick who is present",
+                _("{name} is recorded as seen but not as present; tick who is present").format(
+                    name=name
+                ),
                 pid,
             )
         )
@@ -284,13 +329,20 @@ def _child_checks(
                 _content(
                     "VI-1",
                     "not-seen-reason",
-                    f"say why {name} was not seen ({', '.join(NOT_SEEN_REASONS)})",
+                    _("say why {name} was not seen ({not_seen_reasons})").format(
+                        name=name, not_seen_reasons=", ".join(NOT_SEEN_REASONS)
+                    ),
                     pid,
                 )
             )
         elif c.not_seen_reason == "other" and not c.not_seen_detail.strip():
             checks.append(
-                _content("VI-1", "not-seen-detail", f"write why {name} was not seen", pid)
+                _content(
+                    "VI-1",
+                    "not-seen-detail",
+                    _("write why {name} was not seen").format(name=name),
+                    pid,
+                )
             )
     seen = c.seen is True and pid in record.present
     if not seen and (c.private_interview is not None or c.observation is not None):
@@ -298,7 +350,9 @@ def _child_checks(
             _content(
                 "VI-1",
                 "unseen-contact",
-                f"{name} was not seen and present, so cannot be interviewed or observed",
+                _("{name} was not seen and present, so cannot be interviewed or observed").format(
+                    name=name
+                ),
                 pid,
             )
         )
@@ -307,20 +361,30 @@ def _child_checks(
         # rule VI-2: an interview records alone, overheard and where
         if interview.alone is None:
             checks.append(
-                _content("VI-2", "interview-alone", f"record whether {name} was seen alone", pid)
+                _content(
+                    "VI-2",
+                    "interview-alone",
+                    _("record whether {name} was seen alone").format(name=name),
+                    pid,
+                )
             )
         if interview.could_be_overheard is None:
             checks.append(
                 _content(
                     "VI-2",
                     "interview-overheard",
-                    f"record whether anyone could overhear {name}",
+                    _("record whether anyone could overhear {name}").format(name=name),
                     pid,
                 )
             )
         if not interview.where.strip():
             checks.append(
-                _content("VI-2", "interview-where", f"record where {name} was interviewed", pid)
+                _content(
+                    "VI-2",
+                    "interview-where",
+                    _("record where {name} was interviewed").format(name=name),
+                    pid,
+                )
             )
     observation = c.observation
     if observation is not None and p.visit_requires_observation_details:
@@ -330,13 +394,18 @@ def _child_checks(
                 _content(
                     "VI-3",
                     "observation-interaction",
-                    f"describe how {name} interacts with the caregiver",
+                    _("describe how {name} interacts with the caregiver").format(name=name),
                     pid,
                 )
             )
         if not observation.condition.strip():
             checks.append(
-                _content("VI-3", "observation-condition", f"describe {name}'s condition", pid)
+                _content(
+                    "VI-3",
+                    "observation-condition",
+                    _("describe {name}'s condition").format(name=name),
+                    pid,
+                )
             )
     # rule VI-2: each verbal child victim is interviewed privately, face to face
     if p.applies("VI-2") and child.verbal and child.victim:
@@ -347,7 +416,9 @@ def _child_checks(
                 _gate(
                     "VI-2",
                     code,
-                    f"{name} (a child victim) was not interviewed privately: {words}",
+                    _("{name} (a child victim) was not interviewed privately: {words}").format(
+                        name=name, words=words
+                    ),
                     p.gate_private_interview == "block",
                     pid,
                 )
@@ -361,7 +432,9 @@ def _child_checks(
                 _gate(
                     "VI-3",
                     code,
-                    f"{name} (non-verbal) was not directly observed: {words}",
+                    _("{name} (non-verbal) was not directly observed: {words}").format(
+                        name=name, words=words
+                    ),
                     p.gate_observation == "block",
                     pid,
                 )
@@ -374,14 +447,14 @@ def _vi2_unmet(
 ) -> tuple[str, str] | None:
     """Why VI-2 is not met for this child, or None when it is."""
     if not seen:
-        return "not-seen", "not seen at this visit"
+        return "not-seen", _("not seen at this visit")
     if not p.kind_meets(record.kind, "VI-2"):
-        return "kind", f"a {record.kind or 'contact of unknown kind'} contact cannot meet VI-2"
+        return "kind", _kind_cannot_meet(record.kind, "VI-2")
     interview = c.private_interview
     if interview is None:
-        return "no-interview", "no private interview recorded"
+        return "no-interview", _("no private interview recorded")
     if interview.alone is not True or interview.could_be_overheard is not False:
-        return "not-private", "not alone, or could be overheard"
+        return "not-private", _("not alone, or could be overheard")
     return None
 
 
@@ -390,12 +463,18 @@ def _vi3_unmet(
 ) -> tuple[str, str] | None:
     """Why VI-3 is not met for this child, or None when it is."""
     if not seen:
-        return "not-seen", "not seen at this visit"
+        return "not-seen", _("not seen at this visit")
     if not p.kind_meets(record.kind, "VI-3"):
-        return "kind", f"a {record.kind or 'contact of unknown kind'} contact cannot meet VI-3"
+        return "kind", _kind_cannot_meet(record.kind, "VI-3")
     if c.observation is None:
-        return "no-observation", "no direct observation recorded"
+        return "no-observation", _("no direct observation recorded")
     return None
+
+
+def _kind_cannot_meet(kind: str | None, rule: str) -> str:
+    if kind is None:
+        return _("a contact of unknown kind cannot meet {rule}").format(rule=rule)
+    return _("a {kind} contact cannot meet {rule}").format(kind=kind, rule=rule)
 
 
 def vi2_met(case: Case, record: VisitRecord, profile: PolicyProfile) -> set[str]:
@@ -429,7 +508,9 @@ def _safety_checks(record: VisitRecord, p: PolicyProfile) -> list[VisitCheck]:
     if p.visit_requires_safety_changed and safety.changed is None:
         checks.append(
             _content(
-                "SA-3", "safety-changed", "record whether safety has changed since the last visit"
+                "SA-3",
+                "safety-changed",
+                _("record whether safety has changed since the last visit"),
             )
         )
     threats = [t for t in safety.new_threats if t.strip()] if safety.changed else []
@@ -438,7 +519,7 @@ def _safety_checks(record: VisitRecord, p: PolicyProfile) -> list[VisitCheck]:
             _content(
                 "SA-2",
                 "interventions",
-                "new threats were named: write the alternative safety plan's interventions",
+                _("new threats were named: write the alternative safety plan's interventions"),
             )
         )
     return checks
@@ -448,16 +529,19 @@ def _record_content_checks(case: Case, record: VisitRecord, p: PolicyProfile) ->
     """The profile's `[visit_record]`: notes, next visit, progress on each goal (PL-4)."""
     checks: list[VisitCheck] = []
     if p.visit_requires_notes and not record.notes.strip():
-        checks.append(_content("VI-1", "notes", "write the visit notes"))
+        checks.append(_content("VI-1", "notes", _("write the visit notes")))
     if p.visit_requires_next_visit_date and not record.next_visit.strip():
-        checks.append(_content("VI-1", "next-visit", "book the next visit date"))
+        checks.append(_content("VI-1", "next-visit", _("book the next visit date")))
     plan = case.service_plan
     if p.visit_requires_goal_progress and plan is not None and plan.completed is not None:
         for goal in plan.goals:
             if not record.progress.get(goal.id, "").strip():
                 checks.append(
                     _content(
-                        "PL-4", "goal-progress", f'note progress on the goal "{goal.text}"', goal.id
+                        "PL-4",
+                        "goal-progress",
+                        _('note progress on the goal "{text}"').format(text=goal.text),
+                        goal.id,
                     )
                 )
     return checks

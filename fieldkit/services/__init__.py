@@ -31,6 +31,7 @@ from fieldkit.services.profiles import (
     passphrase_from_env,
     profile_path,
 )
+from fieldkit.services.summaries import case_listing, rules_cases
 from fieldkit.store import Store
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "ask_passphrase_new",
     "min_passphrase_score",
     "case_detail",
+    "case_listing",
     "case_summary",
     "conflict_json",
     "data_dir",
@@ -52,4 +54,5 @@ __all__ = [
     "profile_path",
     "read_transfer_file",
     "record_change",
+    "rules_cases",
 ]

@@ -14,6 +14,7 @@ from typing import Any
 from fieldkit import changelog
 from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError, StoreError, TransferError
+from fieldkit.i18n import _
 from fieldkit.store import EntityState, EntityView, Store
 from fieldkit.transfer import FORMAT, build_case, case_entities, check_document, export_document
 
@@ -25,18 +26,22 @@ def read_transfer_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise TransferError(f"no such file: {path}") from None
+        raise TransferError(_("no such file: {path}").format(path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise TransferError(f"cannot read {path}: {exc}") from None
+        raise TransferError(_("cannot read {path}: {exc}").format(path=path, exc=exc)) from None
     try:
         doc: dict[str, Any] = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TransferError(
-            f"{path.name} line {exc.lineno}: not valid JSON ({exc.msg}); nothing was imported"
+            _("{name} line {lineno}: not valid JSON ({msg}); nothing was imported").format(
+                name=path.name, lineno=exc.lineno, msg=exc.msg
+            )
         ) from None
     except RecursionError:
         raise TransferError(
-            f"{path.name}: nested too deeply to be a case-transfer file; nothing was imported"
+            _("{name}: nested too deeply to be a case-transfer file; nothing was imported").format(
+                name=path.name
+            )
         ) from None
     return doc
 
@@ -48,8 +53,9 @@ def import_cases(store: Store, doc: Any) -> list[str]:
     for case in cases:
         if case["id"] in existing:
             raise TransferError(
-                f"case {case['id']}, key id: this profile already holds the case; "
-                "nothing was imported"
+                _(
+                    "case {id}, key id: this profile already holds the case; nothing was imported"
+                ).format(id=case["id"])
             )
     with store.transaction():
         for case in cases:
@@ -77,7 +83,11 @@ def _grouped(
 def _require_case(store: Store, case_id: str) -> list[EntityState]:
     entities = store.entities(case_id)
     if not any(e.entity == "case" for e in entities):
-        raise FieldkitError(f"no case {case_id} in this profile; `fieldkit case list` shows them")
+        raise FieldkitError(
+            _("no case {case_id} in this profile; `fieldkit case list` shows them").format(
+                case_id=case_id
+            )
+        )
     return entities
 
 
@@ -92,7 +102,11 @@ def load_case(store: Store, case_id: str) -> Case:
     """The domain case, decrypted in memory."""
     cases = _cases_from(store.views(case_id))
     if not cases:
-        raise FieldkitError(f"no case {case_id} in this profile; `fieldkit case list` shows them")
+        raise FieldkitError(
+            _("no case {case_id} in this profile; `fieldkit case list` shows them").format(
+                case_id=case_id
+            )
+        )
     return cases[0]
 
 
@@ -173,6 +187,8 @@ def record_change(
     current = store.entity(case_id, entity, entity_id)
     if current is not None and current.signed:
         raise StoreError(
-            f"{entity} {entity_id} is signed and cannot change; add an addendum instead"
+            _("{entity} {entity_id} is signed and cannot change; add an addendum instead").format(
+                entity=entity, entity_id=entity_id
+            )
         )
     return store.record(case_id, entity, entity_id, values)

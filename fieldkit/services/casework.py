@@ -17,6 +17,7 @@ from typing import Any
 from fieldkit import changelog, services
 from fieldkit.domain import EVENT_KINDS, REVIEW_KINDS, Case
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.practice import (
     GateCheck,
     PolicyProfile,
@@ -55,10 +56,10 @@ def _text(value: Any, what: str, required: bool = True) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise FieldkitError(f"{what}: expected text")
+        raise FieldkitError(_("{what}: expected text").format(what=what))
     text = value.strip()
     if required and not text:
-        raise FieldkitError(f"write the {what}")
+        raise FieldkitError(_("write the {what}").format(what=what))
     return text
 
 
@@ -85,8 +86,9 @@ def _case(store: Store, case_id: str) -> Case:
     case = services.load_case(store, case_id)
     if case.closure is not None:
         raise FieldkitError(
-            f"case {case_id} was closed on {case.closure.date.isoformat()}; nothing more is "
-            "recorded on it"
+            _("case {case_id} was closed on {date}; nothing more is recorded on it").format(
+                case_id=case_id, date=case.closure.date.isoformat()
+            )
         )
     return case
 
@@ -142,10 +144,10 @@ class PlanForm:
         [[goals.objectives.activities]] text, who, where, how, when, measure`."""
         goals = form.get("goals") or []
         if not isinstance(goals, list) or not all(isinstance(g, dict) for g in goals):
-            raise FieldkitError("goals: expected a list of goals, each with text and objectives")
+            raise FieldkitError(_("goals: expected a list of goals, each with text and objectives"))
         participants = form.get("participants") or []
         if not isinstance(participants, list) or not all(isinstance(p, str) for p in participants):
-            raise FieldkitError("participants: expected a list of names")
+            raise FieldkitError(_("participants: expected a list of names"))
         return cls(
             completed=completed,
             family_agreement=_text(form.get("family_agreement"), "family agreement", False),
@@ -164,7 +166,7 @@ def _plan_records(plan_id: str, form: PlanForm) -> list[tuple[str, str, dict[str
         )
         for o, objective in enumerate(goal.get("objectives") or [], start=1):
             if not isinstance(objective, dict):
-                raise FieldkitError("objectives: expected objects with text and activities")
+                raise FieldkitError(_("objectives: expected objects with text and activities"))
             objective_id = f"{goal_id}-o{o}"
             records.append(
                 (
@@ -179,7 +181,9 @@ def _plan_records(plan_id: str, form: PlanForm) -> list[tuple[str, str, dict[str
             )
             for a, activity in enumerate(objective.get("activities") or [], start=1):
                 if not isinstance(activity, dict):
-                    raise FieldkitError("activities: expected objects with text, who, where, ...")
+                    raise FieldkitError(
+                        _("activities: expected objects with text, who, where, ...")
+                    )
                 values = {
                     key: _text(activity.get(key), key, False)
                     for key in ("who", "where", "how", "when", "measure")
@@ -229,7 +233,7 @@ def record_service_plan(
     _case(store, case_id)
     unmet = blocking(plan_checks(store, case_id, form, profile))
     if unmet:
-        raise NotReady("service plan", unmet)
+        raise NotReady(_("service plan"), unmet)
     plan_id = _new_id("sp")
     fields = {
         "completed": form.completed.isoformat(),
@@ -260,7 +264,11 @@ def plan_content_of(store: Store, case_id: str, plan_id: str) -> dict[str, Any]:
     activities (PL-4), as stored."""
     plan = store.entity(case_id, "service_plan", plan_id)
     if plan is None:
-        raise FieldkitError(f"no service plan {plan_id} on case {case_id}")
+        raise FieldkitError(
+            _("no service plan {plan_id} on case {case_id}").format(
+                plan_id=plan_id, case_id=case_id
+            )
+        )
     parts = {
         kind: sorted(
             (
@@ -280,7 +288,11 @@ def closure_content_of(store: Store, case_id: str, closure_id: str) -> dict[str,
     """What an approval of a closure covers: the closure record as signed (CL-1)."""
     closure = store.entity(case_id, "closure", closure_id)
     if closure is None:
-        raise FieldkitError(f"no closure {closure_id} on case {case_id}")
+        raise FieldkitError(
+            _("no closure {closure_id} on case {case_id}").format(
+                closure_id=closure_id, case_id=case_id
+            )
+        )
     return {"closure": {k: v for k, v in closure.fields.items() if k != "approval"}}
 
 
@@ -315,11 +327,15 @@ def record_review(
 ) -> str:
     """A formal case review (RV-2, RV-5) or a plan update after an event (PL-7)."""
     if kind not in REVIEW_KINDS:
-        raise FieldkitError(f"review kind {kind!r}: choose {' or '.join(REVIEW_KINDS)}")
+        raise FieldkitError(
+            _("review kind {kind}: choose {review_kinds}").format(
+                kind=repr(kind), review_kinds=" or ".join(REVIEW_KINDS)
+            )
+        )
     case = _case(store, case_id)
     unmet = blocking(review_checks(case, profile, on, kind, prognosis))
     if unmet:
-        raise NotReady(f"{kind} review", unmet)
+        raise NotReady(_("{kind} review").format(kind=kind), unmet)
     checklist = [need for need in profile.review_record_requires] if kind == "formal" else []
     fields = {
         "date": on.isoformat(),
@@ -355,16 +371,28 @@ def record_event(
     or placement change moves the child's placement (SA-4); reunification ends it; a case
     that became CPS changes kind (CT-2) and needs its reason written."""
     if kind not in EVENT_KINDS:
-        raise FieldkitError(f"event kind {kind!r}: choose one of {', '.join(EVENT_KINDS)}")
+        raise FieldkitError(
+            _("event kind {kind}: choose one of {event_kinds}").format(
+                kind=repr(kind), event_kinds=", ".join(EVENT_KINDS)
+            )
+        )
     case = _case(store, case_id)
     child_ids = {c.id for c in case.children}
     if kind in (*PLACEMENT_EVENTS, "reunification"):
         if person is None:
-            raise FieldkitError(f"a {kind} event names the child (--person)")
+            raise FieldkitError(_("a {kind} event names the child (--person)").format(kind=kind))
         if person not in child_ids:
-            raise FieldkitError(f"{person!r} is not a child on case {case_id}")
+            raise FieldkitError(
+                _("{person} is not a child on case {case_id}").format(
+                    person=repr(person), case_id=case_id
+                )
+            )
     elif person is not None and person not in {p.id for p in case.people}:
-        raise FieldkitError(f"{person!r} is not a person on case {case_id}")
+        raise FieldkitError(
+            _("{person} is not a person on case {case_id}").format(
+                person=repr(person), case_id=case_id
+            )
+        )
     placement = None
     if kind in PLACEMENT_EVENTS:
         placement = {
@@ -404,10 +432,18 @@ def update_person(store: Store, case_id: str, person_id: str, values: dict[str, 
     """A new phone number, address or name: only the fields given change (an op each)."""
     _case(store, case_id)
     if store.entity(case_id, "person", person_id) is None:
-        raise FieldkitError(f"no person {person_id} on case {case_id}")
+        raise FieldkitError(
+            _("no person {person_id} on case {case_id}").format(
+                person_id=person_id, case_id=case_id
+            )
+        )
     unknown = sorted(set(values) - set(PERSON_FIELDS))
     if unknown:
-        raise FieldkitError(f"person fields are {', '.join(PERSON_FIELDS)}; not {unknown[0]}")
+        raise FieldkitError(
+            _("person fields are {person_fields}; not {value}").format(
+                person_fields=", ".join(PERSON_FIELDS), value=unknown[0]
+            )
+        )
     changes = {k: _text(v, k, k == "name") or None for k, v in values.items()}
     if changes:
         services.record_change(store, case_id, "person", person_id, changes)
@@ -424,10 +460,16 @@ def add_person(
     """A person newly known on the case (a relative, an absent parent, a new baby)."""
     case = _case(store, case_id)
     if role not in ("child", "caregiver", "other"):
-        raise FieldkitError(f"role {role!r}: choose child, caregiver or other")
+        raise FieldkitError(
+            _("role {role}: choose child, caregiver or other").format(role=repr(role))
+        )
     unknown = sorted(set(values) - set(PERSON_FIELDS) - {"dob"})
     if unknown:
-        raise FieldkitError(f"person fields are {', '.join(PERSON_FIELDS)}, dob; not {unknown[0]}")
+        raise FieldkitError(
+            _("person fields are {person_fields}, dob; not {value}").format(
+                person_fields=", ".join(PERSON_FIELDS), value=unknown[0]
+            )
+        )
     taken = {p.id for p in case.people}
     n = len(taken) + 1
     while f"p{n}" in taken:
@@ -475,7 +517,11 @@ def set_threat(
         }
     else:
         if threat_id not in {t.id for t in case.threats}:
-            raise FieldkitError(f"no threat {threat_id} on case {case_id}")
+            raise FieldkitError(
+                _("no threat {threat_id} on case {case_id}").format(
+                    threat_id=threat_id, case_id=case_id
+                )
+            )
         fields = {"active": active}
         if text.strip():
             fields["text"] = text.strip()
@@ -490,7 +536,11 @@ def set_intervention(
     out (replaces that threat's intervention; other threats' stay)."""
     case = _case(store, case_id)
     if threat_id not in {t.id for t in case.threats}:
-        raise FieldkitError(f"no threat {threat_id} on case {case_id}")
+        raise FieldkitError(
+            _("no threat {threat_id} on case {case_id}").format(
+                threat_id=threat_id, case_id=case_id
+            )
+        )
     plan = store.entity(case_id, "safety_plan", "plan")
     current = list((plan.fields.get("interventions") if plan else None) or [])
     kept = [i for i in current if i.get("threat") != threat_id]
@@ -525,7 +575,7 @@ def record_closure(
     case = _case(store, case_id)
     unmet = blocking(closure_checks(case, profile, on))
     if unmet:
-        raise NotReady("closure", unmet)
+        raise NotReady(_("closure"), unmet)
     fields = {
         "date": on.isoformat(),
         "reason": _text(reason, "reason for closing the case (CL-1)"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.practice import PolicyProfile, ProfileError, list_profiles, load_profile
 from fieldkit.store import Store
 
@@ -18,16 +19,20 @@ def checked_policy(given: str) -> str:
     path; refused in one line when it is neither, or when the profile does not load."""
     text = given.strip()
     if not text:
-        raise FieldkitError("--policy: name a shipped profile or a TOML file")
+        raise FieldkitError(_("--policy: name a shipped profile or a TOML file"))
     if text in list_profiles():
         return text
     path = Path(text).expanduser()
     looks_like_path = "/" in text or text.endswith(".toml")
     if not looks_like_path:
         known = ", ".join(list_profiles())
-        raise FieldkitError(f'no policy profile named "{text}" (shipped profiles: {known})')
+        raise FieldkitError(
+            _('no policy profile named "{text}" (shipped profiles: {known})').format(
+                text=text, known=known
+            )
+        )
     if not path.is_file():
-        raise FieldkitError(f"{text}: no such profile file")
+        raise FieldkitError(_("{text}: no such profile file").format(text=text))
     resolved = path.resolve()
     try:
         load_profile(resolved)
@@ -46,7 +51,9 @@ def current_profile(store: Store) -> PolicyProfile:
     try:
         return load_profile(stored_policy(store))
     except ProfileError as exc:
-        raise FieldkitError(f"the stored policy profile cannot be used: {exc}") from None
+        raise FieldkitError(
+            _("the stored policy profile cannot be used: {exc}").format(exc=exc)
+        ) from None
 
 
 def set_policy(store: Store, given: str) -> PolicyProfile:

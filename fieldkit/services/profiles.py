@@ -12,6 +12,7 @@ from pathlib import Path
 import platformdirs
 
 from fieldkit.errors import FieldkitError, ProfileMissing
+from fieldkit.i18n import N_, _
 from fieldkit.keyfiles import check_strength
 from fieldkit.practice.profile import load_profile
 from fieldkit.store import Store
@@ -45,24 +46,29 @@ def passphrase_from_env() -> str | None:
             text = Path(file).read_text(encoding="utf-8")
         except OSError as exc:
             raise FieldkitError(
-                f"cannot read FIELDKIT_PASSPHRASE_FILE {file}: {exc.strerror}"
+                _("cannot read FIELDKIT_PASSPHRASE_FILE {file}: {strerror}").format(
+                    file=file, strerror=exc.strerror
+                )
             ) from None
         return text.splitlines()[0] if text else ""
     return None
 
 
-def ask_passphrase(prompt: str = "Passphrase: ", confirm: bool = False) -> str:
+def ask_passphrase(prompt: str = N_("Passphrase: "), confirm: bool = False) -> str:
     """The passphrase from the environment, or typed at a hidden prompt."""
     value = passphrase_from_env()
     if value is not None:
         return value
     try:
-        first = getpass.getpass(prompt)
-        if confirm and getpass.getpass("Again: ") != first:
-            raise FieldkitError("the two passphrases differ; nothing was changed")
+        first = getpass.getpass(_(prompt))
+        if confirm and getpass.getpass(_("Again: ")) != first:
+            raise FieldkitError(_("the two passphrases differ; nothing was changed"))
     except (EOFError, KeyboardInterrupt):
         raise FieldkitError(
-            "no passphrase given; type it, or set FIELDKIT_PASSPHRASE or FIELDKIT_PASSPHRASE_FILE"
+            _(
+                "no passphrase given; type it, or set FIELDKIT_PASSPHRASE or "
+                "FIELDKIT_PASSPHRASE_FILE"
+            )
         ) from None
     return first
 
@@ -70,7 +76,9 @@ def ask_passphrase(prompt: str = "Passphrase: ", confirm: bool = False) -> str:
 def open_store(path: Path, passphrase: str | None = None) -> Store:
     """Unlock a profile (passphrase from the argument, environment or prompt)."""
     if not path.exists():
-        raise ProfileMissing(f"no fieldkit profile at {path}; create one with `fieldkit init`")
+        raise ProfileMissing(
+            _("no fieldkit profile at {path}; create one with `fieldkit init`").format(path=path)
+        )
     return Store.open(path, passphrase if passphrase is not None else ask_passphrase())
 
 
@@ -87,11 +95,11 @@ def ask_passphrase_new(min_score: int = 3) -> str:
     value = os.environ.get("FIELDKIT_NEW_PASSPHRASE")
     if value is None:
         try:
-            value = getpass.getpass("New passphrase: ")
-            if getpass.getpass("Again: ") != value:
-                raise FieldkitError("the two passphrases differ; nothing was changed")
+            value = getpass.getpass(_("New passphrase: "))
+            if getpass.getpass(_("Again: ")) != value:
+                raise FieldkitError(_("the two passphrases differ; nothing was changed"))
         except (EOFError, KeyboardInterrupt):
-            raise FieldkitError("no new passphrase given; nothing was changed") from None
+            raise FieldkitError(_("no new passphrase given; nothing was changed")) from None
 
     check_strength(value, min_score)
     return value

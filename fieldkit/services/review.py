@@ -15,6 +15,7 @@ from typing import Any
 from fieldkit import changelog, evidence
 from fieldkit.domain import Case, parse_date
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.practice import PolicyProfile, visit_content_problems, visit_gates
 from fieldkit.practice.visit_checks import visit_checks
 from fieldkit.services import casework
@@ -45,7 +46,9 @@ def require_supervisor(store: Store) -> None:
     role = role_of(store)
     if role not in SUPERVISOR_ROLES:
         raise RoleError(
-            f"only a supervisor can approve or return records; this profile's role is {role}"
+            _(
+                "only a supervisor can approve or return records; this profile's role is {role}"
+            ).format(role=role)
         )
 
 
@@ -53,7 +56,9 @@ def visit_content(store: Store, case_id: str, visit_id: str) -> dict[str, Any]:
     """Exactly what an approval of a visit covers: its fields and every addendum."""
     visit = store.entity(case_id, "visit", visit_id)
     if visit is None:
-        raise FieldkitError(f"no visit {visit_id} on case {case_id}")
+        raise FieldkitError(
+            _("no visit {visit_id} on case {case_id}").format(visit_id=visit_id, case_id=case_id)
+        )
     addenda = sorted(
         (
             {"id": e.entity_id, **e.fields}
@@ -69,7 +74,9 @@ def plan_content(store: Store, case_id: str, plan_id: str) -> dict[str, Any]:
     """What an approval of a safety plan covers: its interventions and threats."""
     plan = store.entity(case_id, "safety_plan", plan_id)
     if plan is None:
-        raise FieldkitError(f"no safety plan {plan_id} on case {case_id}")
+        raise FieldkitError(
+            _("no safety plan {plan_id} on case {case_id}").format(plan_id=plan_id, case_id=case_id)
+        )
     fields = plan.fields
     return {k: fields.get(k) for k in ("interventions", "threats", "created", "kind")}
 
@@ -84,7 +91,7 @@ def content_of(store: Store, case_id: str, target: str, target_id: str) -> dict[
         if target == "service_plan":
             return casework.plan_content_of(store, case_id, target_id)
         return casework.closure_content_of(store, case_id, target_id)
-    raise FieldkitError(f"{target} records are not reviewed")
+    raise FieldkitError(_("{target} records are not reviewed").format(target=target))
 
 
 SIGNED_TARGETS = ("service_plan", "closure")
@@ -142,14 +149,26 @@ def decide(
     """Record a supervisor's decision, bound to the SHA-256 of the content decided on."""
     require_supervisor(store)
     if decision in ("returned", "rejected", "disputed") and not comment.strip():
-        raise FieldkitError(f"say why: a {decision} record needs a comment for the worker")
+        raise FieldkitError(
+            _("say why: a {decision} record needs a comment for the worker").format(
+                decision=decision
+            )
+        )
     content = content_of(store, case_id, target, target_id)
     visit = store.entity(case_id, "visit", target_id) if target == "visit" else None
     if visit is not None and not visit.signed:
-        raise FieldkitError(f"visit {target_id} is not signed yet; only signed visits are reviewed")
+        raise FieldkitError(
+            _("visit {target_id} is not signed yet; only signed visits are reviewed").format(
+                target_id=target_id
+            )
+        )
     signed = store.entity(case_id, target, target_id) if target in SIGNED_TARGETS else None
     if signed is not None and not signed.signed:
-        raise FieldkitError(f"{target.replace('_', ' ')} {target_id} is not signed yet")
+        raise FieldkitError(
+            _("{kind} {target_id} is not signed yet").format(
+                kind=target.replace("_", " "), target_id=target_id
+            )
+        )
     moment = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     approval_id = f"ap-{changelog.uuid7()}"
     with store.transaction():
@@ -248,7 +267,7 @@ def visit_flags(
     seen = visit.seen_ids()
     for child in case.children:
         if child.id not in seen:
-            flags.append(f"{child.name} not seen")
+            flags.append(_("{name} not seen").format(name=child.name))
     if isinstance(visit_fields.get("children"), dict):
         # a typed visit record: the checks the worker signed past, with their overrides
 
@@ -257,7 +276,7 @@ def visit_flags(
         for vc in visit_checks(case, record, profile, when):
             text = f"{vc.rule}: {vc.message}"
             if vc.override is not None:
-                text += f" — OVERRIDDEN: {vc.override}"
+                text += _(" — OVERRIDDEN: {override}").format(override=vc.override)
             if text not in flags:
                 flags.append(text)
     else:
@@ -274,7 +293,9 @@ def visit_flags(
         limit = profile.add_working_days(visit.date, days)
         if signed_day and signed_day > limit:
             flags.append(
-                f"documented late: signed {signed_day.isoformat()}, due by {limit.isoformat()}"
+                _("documented late: signed {signed_day}, due by {limit}").format(
+                    signed_day=signed_day.isoformat(), limit=limit.isoformat()
+                )
             )
     flags += evidence.time_flags(visit_fields, received, profile.sync_late_days)
     return flags
@@ -325,17 +346,20 @@ def review_queue(
                         case.family_name,
                         case.worker,
                         created,
-                        "alternative safety plan"
-                        + (f" (phone approval by {phone}: confirm or dispute)" if phone else ""),
+                        _(
+                            "alternative safety plan (phone approval by {who}: confirm or dispute)"
+                        ).format(who=phone)
+                        if phone
+                        else _("alternative safety plan"),
                         deadline=deadline,
-                        flags=["SA-2: not implemented until a supervisor approves"],
+                        flags=[_("SA-2: not implemented until a supervisor approves")],
                     )
                 )
             elif ent.entity in SIGNED_TARGETS and ent.signed:
                 last = latest_decision(store, case_id, ent.entity, ent.entity_id)
                 if last is not None and not last.stale and last.decision != "disputed":
                     continue  # approved, or sent back (answered by a new version)
-                words = {"service_plan": "service plan", "closure": "case closure"}
+                words = {"service_plan": _("service plan"), "closure": _("case closure")}
                 field = "completed" if ent.entity == "service_plan" else "date"
                 plans.append(
                     QueueItem(
@@ -346,9 +370,9 @@ def review_queue(
                         case.worker,
                         parse_date(ent.fields.get(field)) or as_of,
                         words[ent.entity],
-                        flags=["PL-4, PL-6: check goals, activities and the family's agreement"]
+                        flags=[_("PL-4, PL-6: check goals, activities and the family's agreement")]
                         if ent.entity == "service_plan"
-                        else ["CL-1: check supports in place and the reason"],
+                        else [_("CL-1: check supports in place and the reason")],
                         stale=bool(last and last.stale),
                         last=last.decision if last else None,
                     )
@@ -366,9 +390,9 @@ def review_queue(
                         case.family_name,
                         case.worker,
                         day,
-                        f"{ent.fields.get('kind', 'home')} visit",
+                        _("{kind} visit").format(kind=ent.fields.get("kind", "home")),
                         flags=(
-                            ["changed on another device after it was signed: check it"]
+                            [_("changed on another device after it was signed: check it")]
                             if ent.altered_after_signing
                             else []
                         )
@@ -401,7 +425,7 @@ def record_supervision(
     """Rule RV-1: a case reviewed in supervision; feeds the next-due date."""
     require_supervisor(store)
     if not decisions_text.strip():
-        raise FieldkitError("write the decisions of the supervision session")
+        raise FieldkitError(_("write the decisions of the supervision session"))
     load_case(store, case_id)
     supervision_id = f"sup-{changelog.uuid7()}"
     with store.transaction():
@@ -445,5 +469,9 @@ def resolve_conflict(
     version it replaces, so every device folds to the one value."""
     current = store.entity(case_id, entity, entity_id)
     if current is None or len(current.state["heads"].get(field_name, [])) < 2:
-        raise FieldkitError(f"{entity} {entity_id} field {field_name} has no open conflict")
+        raise FieldkitError(
+            _("{entity} {entity_id} field {field_name} has no open conflict").format(
+                entity=entity, entity_id=entity_id, field_name=field_name
+            )
+        )
     return store.record(case_id, entity, entity_id, {field_name: value})

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from fieldkit.i18n import _
 from fieldkit.practice import load_profile
 from fieldkit.practice.profile import ProfileError
 from fieldkit.store import Store
@@ -58,8 +59,11 @@ def verify_record_on_server(store: Store, stamp: Any) -> Any:
 
     if stamp.chain_hash is None:
         raise FieldkitError(
-            "this paper was printed before fieldkit printed a chain hash; the server cannot "
-            "check it: run `fieldkit verify-record FILE.pdf` on a laptop of the case's team"
+            _(
+                "this paper was printed before fieldkit printed a chain hash; the "
+                "server cannot check it: run `fieldkit verify-record FILE.pdf` on a "
+                "laptop of the case's team"
+            )
         )
     reply = client.verify_record_on_server(
         store,

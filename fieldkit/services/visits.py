@@ -8,10 +8,11 @@ plan, and the overrides, in one durable transaction, then drops the draft.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fieldkit import changelog, evidence
+from fieldkit import changelog, evidence, i18n
 from fieldkit.changelog import ADDENDUM_LINK
 from fieldkit.domain import (
     Case,
@@ -19,6 +20,7 @@ from fieldkit.domain import (
     ServicePlan,
 )
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.practice import PolicyProfile
 from fieldkit.practice.visit_checks import (
     VisitCheck,
@@ -191,8 +193,17 @@ def discard_draft(store: Store, draft: dict[str, Any]) -> None:
 def check_record(
     case: Case, record: VisitRecord, profile: PolicyProfile, today: date
 ) -> list[VisitCheck]:
-    """Every check of the visit, overrides applied: the wizard and `fieldkit visit` ask this."""
-    return visit_checks(case, record, profile, today)
+    """Every check of the visit, overrides applied: the wizard and `fieldkit visit` ask this.
+
+    Each check's message is in the worker's language; the English words an override keeps
+    in the record ride along (`VisitCheck.record_message`).
+    """
+    checks = visit_checks(case, record, profile, today)
+    if i18n.language() == i18n.DEFAULT:
+        return checks
+    with i18n.using(i18n.DEFAULT):
+        english = {c.id: c.message for c in visit_checks(case, record, profile, today)}
+    return [dataclasses.replace(c, english=english.get(c.id, "")) for c in checks]
 
 
 def add_override(
@@ -201,10 +212,12 @@ def add_override(
     """Answer one gate check by its id, with the reason; content checks are refused."""
     if not check.gate:
         raise FieldkitError(
-            f"{check.message} ({check.rule}) is a content requirement; it cannot be overridden"
+            _("{message} ({rule}) is a content requirement; it cannot be overridden").format(
+                message=check.message, rule=check.rule
+            )
         )
     if not reason.strip():
-        raise FieldkitError("an override needs a reason; write why the rule is not met")
+        raise FieldkitError(_("an override needs a reason; write why the rule is not met"))
     record.overrides = [o for o in record.overrides if o.check != check.id]
     record.overrides.append(
         VisitOverride(
@@ -212,7 +225,7 @@ def add_override(
             reason=reason.strip(),
             author=author,
             at=now.isoformat(timespec="seconds"),
-            message=check.message,
+            message=check.record_message,
         )
     )
     return record
@@ -261,7 +274,9 @@ def sign_visit(
     """
     moment = now or datetime.now(UTC)
     if record.case != case.id:
-        raise FieldkitError(f"the visit is for case {record.case}, not {case.id}")
+        raise FieldkitError(
+            _("the visit is for case {case}, not {id}").format(case=record.case, id=case.id)
+        )
     unmet = blocking_checks(check_record(case, record, profile, today))
     if unmet:
         raise VisitNotReady(unmet)
@@ -270,7 +285,11 @@ def sign_visit(
     record.author = store.user
     record.signed_at = moment.isoformat(timespec="seconds")
     if store.entity(case.id, "visit", visit_id) is not None:
-        raise FieldkitError(f"visit {visit_id} is already stored; a signed visit is not re-signed")
+        raise FieldkitError(
+            _("visit {visit_id} is already stored; a signed visit is not re-signed").format(
+                visit_id=visit_id
+            )
+        )
     fields = stored_fields(case, record, profile)
     fields.update({k: str(v) for k, v in (times or {}).items() if k in TIME_KEYS and v})
     threats = [t.strip() for t in record.safety.new_threats if t.strip()]
@@ -360,7 +379,9 @@ def visit_record(store: Store, case_id: str, visit_id: str) -> dict[str, Any]:
     the server received its signature."""
     ent = store.entity(case_id, "visit", visit_id)
     if ent is None:
-        raise FieldkitError(f"no visit {visit_id} on case {case_id}")
+        raise FieldkitError(
+            _("no visit {visit_id} on case {case_id}").format(visit_id=visit_id, case_id=case_id)
+        )
     addenda = sorted(
         (
             e.fields
@@ -384,7 +405,7 @@ def add_addendum(
 ) -> str:
     """A correction to a signed visit: a new record that points to it."""
     if not text.strip():
-        raise FieldkitError("the addendum is empty; write the correction first")
+        raise FieldkitError(_("the addendum is empty; write the correction first"))
     # The id names the visit (`add-<uuid7>@v1`): the server's one clear link from an
     # addendum to the visit it amends, for POST /v1/verify-record (docs/server.md).
     addendum_id = f"add-{changelog.uuid7()}{ADDENDUM_LINK}{visit_id}"

@@ -21,8 +21,9 @@ from fieldkit.crypto import (
     hkdf,
 )
 from fieldkit.errors import StoreError, StoreLocked
+from fieldkit.i18n import _
 from fieldkit.integrity import AUTHENTICATED_META, RECORD_KEY, SealedSettings
-from fieldkit.store.schema import store_error
+from fieldkit.store.schema import MIGRATIONS, SCHEMA_VERSION, store_error
 
 RECORD_AAD = aad_for("meta", "value", RECORD_KEY)
 
@@ -106,6 +107,26 @@ class StoreBase:
         self._head = row[1] if row else GENESIS
         last = conn.execute("SELECT max(hlc) FROM ops").fetchone()[0]
         self.clock = HybridClock(last)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a profile made by an older fieldkit to this schema, once, after the unlock
+        (a wrong passphrase writes nothing); the version is kept in the sealed settings."""
+        try:
+            version = int(self.meta("schema_version") or 1)
+        except ValueError:
+            version = 1
+        if version >= SCHEMA_VERSION:
+            return
+        with self.transaction():
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS.get(step, ()):
+                    self._conn.execute(statement)
+                self._migrate_rows(step)
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _migrate_rows(self, step: int) -> None:
+        """What a migration step does to sealed rows (the store's parts add theirs)."""
 
     def lock(self) -> None:
         """Drop every key from memory and close the file (idle timeout, lock key)."""
@@ -142,8 +163,10 @@ class StoreBase:
         if raw is None:
             if slot_v >= 2:
                 raise StoreError(
-                    f"{self.path.name}: the sealed settings record is missing, so the "
-                    "profile was altered outside fieldkit; restore it from a backup"
+                    _(
+                        "{name}: the sealed settings record is missing, so the profile was "
+                        "altered outside fieldkit; restore it from a backup"
+                    ).format(name=self.path.name)
                 )
             settings = SealedSettings.from_clear(self._clear_meta(), self._clear_devices())
             self._write_settings(settings)
@@ -152,8 +175,10 @@ class StoreBase:
             return SealedSettings.from_bytes(self._secrets.open(bytes.fromhex(raw), RECORD_AAD))
         except (CryptoError, ValueError, KeyError, TypeError) as exc:
             raise StoreError(
-                f"{self.path.name}: the sealed settings record does not open, so the "
-                "profile was altered outside fieldkit; restore it from a backup"
+                _(
+                    "{name}: the sealed settings record does not open, so the profile "
+                    "was altered outside fieldkit; restore it from a backup"
+                ).format(name=self.path.name)
             ) from exc
 
     def _write_settings(self, settings: SealedSettings) -> None:
@@ -223,7 +248,7 @@ class StoreBase:
         """This device's X25519 key (case keys are wrapped to it)."""
         raw = self._secret("device_box_key")
         if raw is None:
-            raise StoreError("this profile has no device key")
+            raise StoreError(_("this profile has no device key"))
         return X25519PrivateKey.from_private_bytes(raw)
 
     @property

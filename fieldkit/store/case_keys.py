@@ -19,7 +19,9 @@ from fieldkit.crypto import (
     random_key,
 )
 from fieldkit.errors import StoreError
+from fieldkit.i18n import _
 from fieldkit.store.base import StoreBase, _ClearSealer
+from fieldkit.store.schema import add_key_generations
 
 # The current key: the newest generation; of two of one generation, the one the team
 # shares (received from, or accepted by, the server) over one only this laptop made.
@@ -37,6 +39,25 @@ def new_key_id(case_id: str) -> str:
 class CaseKeyStore(StoreBase):
     """The case keys of this profile."""
 
+    def _migrate_rows(self, step: int) -> None:
+        """Schema 4: key generations (`schema.add_key_generations`)."""
+        super()._migrate_rows(step)
+        if step == 4:
+            add_key_generations(self._conn)
+            self._case_sealers.clear()
+            self._key_sealers.clear()
+
+    def _only_key_sealer(self, case_id: str) -> Any:
+        """The sealer of a case's key in a profile from before key generations (schema < 4),
+        when a case held one key: what the earlier migration steps open rows with."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT wrapped FROM case_keys WHERE case_id=? ORDER BY rowid LIMIT 1", (case_id,)
+            ).fetchone()
+        if row is None:
+            raise StoreError(_("no key for case {case_id} on this device").format(case_id=case_id))
+        return self._sealer_of(self._open_key(case_id, row[0]))
+
     def _sealer_of(self, key: bytes) -> Any:
         return _ClearSealer() if self.plaintext else Sealer(key)
 
@@ -52,7 +73,9 @@ class CaseKeyStore(StoreBase):
             row = self._conn.execute(_CURRENT, (case_id,)).fetchone()
         if row is None:
             if not create:
-                raise StoreError(f"no key for case {case_id} on this device")
+                raise StoreError(
+                    _("no key for case {case_id} on this device").format(case_id=case_id)
+                )
             key = random_key()
             key_id = new_key_id(case_id)
             self.put_case_key(case_id, key_id, key)
@@ -85,8 +108,13 @@ class CaseKeyStore(StoreBase):
                     (case_id,),
                 ).fetchone()
         if row is None:
-            named = f" {key_id}" if key_id else ""
-            raise StoreError(f"no key{named} for case {case_id} on this device")
+            if key_id:
+                raise StoreError(
+                    _("no key {key_id} for case {case_id} on this device").format(
+                        key_id=key_id, case_id=case_id
+                    )
+                )
+            raise StoreError(_("no key for case {case_id} on this device").format(case_id=case_id))
         sealer = self._sealer_of(self._open_key(case_id, row[0]))
         self._key_sealers[(case_id, key_id or "")] = sealer
         return sealer
@@ -109,6 +137,9 @@ class CaseKeyStore(StoreBase):
                 " shared=max(shared, excluded.shared)",
                 (case_id, key_id, wrapped, generation, int(shared)),
             )
+            # A newer key may now be the current one: the case's summary is sealed again with
+            # it by the next reader (services.summaries), never left under an older key.
+            self._conn.execute("DELETE FROM summaries WHERE case_id=?", (case_id,))
         self._case_sealers.pop(case_id, None)
         self._key_sealers.pop((case_id, ""), None)
 
@@ -125,7 +156,7 @@ class CaseKeyStore(StoreBase):
         with self._lock:
             row = self._conn.execute(_CURRENT, (case_id,)).fetchone()
         if row is None:
-            raise StoreError(f"no key for case {case_id} on this device")
+            raise StoreError(_("no key for case {case_id} on this device").format(case_id=case_id))
         return row[0], self._open_key(case_id, row[1])
 
     def case_key_generation(self, case_id: str) -> tuple[str, int] | None:

@@ -10,8 +10,10 @@ from typing import Any
 
 from fieldkit import changelog
 from fieldkit.crypto import (
+    CryptoError,
     aad_for,
 )
+from fieldkit.errors import StoreError
 from fieldkit.store.case_keys import CaseKeyStore
 
 
@@ -122,8 +124,113 @@ def clear_columns(entity: str, fields: dict[str, Any]) -> tuple[str | None, str 
     return clear_status, clear_day if clear_day and _CLEAR_DAY.fullmatch(clear_day) else None
 
 
+def _marks(entity: str, fields: dict[str, Any], state: dict[str, Any]) -> list[Any]:
+    """The view's marks, as `EntityView.of` finds them: signed, altered after signing, and
+    how many safety-critical fields hold concurrent versions."""
+    mark = state.get("signed")
+    signed_hash = mark.get("v") if mark else None
+    altered = bool(signed_hash) and changelog.content_hash(fields) != signed_hash
+    critical_names = changelog.SAFETY_CRITICAL_FIELDS.get(entity, frozenset())
+    critical = sum(
+        1 for name, heads in state["heads"].items() if len(heads) > 1 and name in critical_names
+    )
+    return [mark is not None, altered, critical]
+
+
+def pack_state(entity: str, state: dict[str, Any]) -> dict[str, Any]:
+    """The stored form of a fold state: each value once, each op's metadata once.
+
+    `f` holds every field's current value (what screens and rules read, the view); `h`
+    names, per field, its heads by their op's place in `o` (op id, hlc, device, author);
+    a head that is not the field's current one also carries its own value (a conflict).
+    `m` holds the view's marks. `unpack_state` gives back the state `changelog.apply` folds.
+    """
+    ops: list[list[Any]] = []
+    place: dict[str, int] = {}
+    fields: dict[str, Any] = {}
+    heads_out: dict[str, list[Any]] = {}
+    for name, heads in state["heads"].items():
+        refs: list[Any] = []
+        last = len(heads) - 1
+        for n, head in enumerate(heads):
+            at = place.get(head["op"])
+            if at is None:
+                at = place[head["op"]] = len(ops)
+                ops.append([head["op"], head["hlc"], head["dev"], head["by"]])
+            if n == last:
+                refs.append(at)
+                fields[name] = head["v"]
+            else:
+                refs.append([at, head["v"]])
+        heads_out[name] = refs
+    return {
+        "f": fields,
+        "m": _marks(entity, fields, state),
+        "o": ops,
+        "h": heads_out,
+        "p": state.get("pending") or {},
+        "n": state.get("n", 0),
+        "l": state.get("last", ""),
+        "d": state.get("deleted"),
+        "s": state.get("signed"),
+    }
+
+
+def unpack_state(doc: dict[str, Any]) -> dict[str, Any]:
+    """The fold state of a stored entity (`pack_state`, or a state stored whole before it)."""
+    if "heads" in doc:
+        return doc
+    ops = doc["o"]
+    fields = doc["f"]
+    heads: dict[str, list[dict[str, Any]]] = {}
+    for name, refs in doc["h"].items():
+        out = []
+        for ref in refs:
+            if isinstance(ref, int):
+                at, value = ref, fields[name]
+            else:
+                at, value = ref
+            op, hlc, dev, by = ops[at]
+            out.append({"v": value, "op": op, "hlc": hlc, "dev": dev, "by": by})
+        heads[name] = out
+    return {
+        "heads": heads,
+        "pending": doc["p"],
+        "n": doc["n"],
+        "last": doc["l"],
+        "deleted": doc["d"],
+        "signed": doc["s"],
+    }
+
+
 class EntityStore(CaseKeyStore):
     """Reading and writing folded entity state."""
+
+    def _migrate_rows(self, step: int) -> None:
+        """Schema 3: every entity's state and view become one doc holding each value once."""
+        super()._migrate_rows(step)
+        if step != 3:
+            return
+        # Before schema 4 a case held one key; a profile that already names each row's key
+        # (key generations made before this step existed) opens each row with its own.
+        named = "key_id" in {r[1] for r in self._conn.execute("PRAGMA table_info(entities)")}
+        rows = self._conn.execute(
+            "SELECT case_id, entity, entity_id, doc, "
+            + ("key_id" if named else "NULL")
+            + " FROM entities WHERE view IS NOT NULL"
+        ).fetchall()
+        for cid, ent, eid, doc, key_id in rows:
+            try:
+                sealer = self.key_sealer(cid, key_id) if named else self._only_key_sealer(cid)
+            except StoreError:
+                continue  # no key for it here: read in the old form, as before
+            aad = aad_for("entities", "doc", self._row_id(cid, ent, eid))
+            state = unpack_state(json.loads(sealer.open(doc, aad)))
+            packed = json.dumps(pack_state(ent, state), separators=(",", ":"), default=str)
+            self._conn.execute(
+                "UPDATE entities SET doc=?, view=NULL WHERE case_id=? AND entity=? AND entity_id=?",
+                (sealer.seal(packed.encode(), aad), cid, ent, eid),
+            )
 
     def _row_id(self, case_id: str, entity: str, entity_id: str) -> str:
         return f"{case_id}/{entity}/{entity_id}"
@@ -136,12 +243,12 @@ class EntityStore(CaseKeyStore):
         if row is None:
             return None
         sealer = self.key_sealer(case_id, row[1])
-        state: dict[str, Any] = json.loads(
+        doc = json.loads(
             sealer.open(
                 row[0], aad_for("entities", "doc", self._row_id(case_id, entity, entity_id))
             )
         )
-        return state
+        return unpack_state(doc)
 
     def _save_state(
         self,
@@ -153,25 +260,21 @@ class EntityStore(CaseKeyStore):
         key_id: str,
     ) -> None:
         """Seal and keep an entity's state with the named key (the case's current one)."""
-        status, day = clear_columns(entity, changelog.values(state))
-        doc = sealer.seal(
-            json.dumps(state, separators=(",", ":"), default=str).encode(),
-            aad_for("entities", "doc", self._row_id(case_id, entity, entity_id)),
-        )
         row_id = self._row_id(case_id, entity, entity_id)
-        view = EntityView.of(EntityState(case_id, entity, entity_id, state))
-        packed = json.dumps(
-            [view.fields, view.signed, view.altered_after_signing, view.critical_conflicts],
-            separators=(",", ":"),
-            default=str,
-        ).encode()
-        sealed_view = sealer.seal(packed, aad_for("entities", "view", row_id))
+        doc = pack_state(entity, state)
+        status, day = clear_columns(entity, doc["f"])
+        sealed = sealer.seal(
+            json.dumps(doc, separators=(",", ":"), default=str).encode(),
+            aad_for("entities", "doc", row_id),
+        )
+        # The case changed: its summary is folded again by the next reader (services.summaries).
+        self._conn.execute("DELETE FROM summaries WHERE case_id=?", (case_id,))
         self._conn.execute(
             "INSERT INTO entities"
             " (case_id, entity, entity_id, status, date, deleted, doc, view, key_id)"
-            " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(case_id, entity, entity_id) DO UPDATE SET"
+            " VALUES (?,?,?,?,?,?,?,NULL,?) ON CONFLICT(case_id, entity, entity_id) DO UPDATE SET"
             " status=excluded.status, date=excluded.date, deleted=excluded.deleted,"
-            " doc=excluded.doc, view=excluded.view, key_id=excluded.key_id",
+            " doc=excluded.doc, view=NULL, key_id=excluded.key_id",
             (
                 case_id,
                 entity,
@@ -179,8 +282,7 @@ class EntityStore(CaseKeyStore):
                 status,
                 day,
                 1 if state.get("deleted") else 0,
-                doc,
-                sealed_view,
+                sealed,
                 key_id,
             ),
         )
@@ -214,10 +316,10 @@ class EntityStore(CaseKeyStore):
         found = []
         for cid, ent, eid, status, day, doc, key_id in rows:
             sealer = self.key_sealer(cid, key_id)
-            state = json.loads(
+            packed = json.loads(
                 sealer.open(doc, aad_for("entities", "doc", self._row_id(cid, ent, eid)))
             )
-            found.append(EntityState(cid, ent, eid, state, status, day))
+            found.append(EntityState(cid, ent, eid, unpack_state(packed), status, day))
         return found
 
     def views(self, case_id: str | None = None) -> list[EntityView]:
@@ -231,13 +333,16 @@ class EntityStore(CaseKeyStore):
         for cid, ent, eid, status, day, view, doc, key_id in rows:
             sealer = self.key_sealer(cid, key_id)
             row_id = self._row_id(cid, ent, eid)
-            if view is None:  # written before views were kept
-                state = json.loads(sealer.open(doc, aad_for("entities", "doc", row_id)))
-                found.append(EntityView.of(EntityState(cid, ent, eid, state, status, day)))
-                continue
-            fields, signed, altered, critical = json.loads(
-                sealer.open(view, aad_for("entities", "view", row_id))
-            )
+            if view is not None:  # written before schema 3 (the migration rewrites these)
+                fields, signed, altered, critical = json.loads(
+                    sealer.open(view, aad_for("entities", "view", row_id))
+                )
+            else:
+                packed = json.loads(sealer.open(doc, aad_for("entities", "doc", row_id)))
+                if "f" not in packed:  # a state written before views were kept
+                    packed = pack_state(ent, packed)
+                fields = packed["f"]
+                signed, altered, critical = packed["m"]
             found.append(EntityView(cid, ent, eid, fields, signed, altered, critical, status, day))
         return found
 
@@ -248,3 +353,35 @@ class EntityStore(CaseKeyStore):
                 "SELECT case_id FROM entities WHERE entity='case' AND deleted=0 ORDER BY case_id"
             ).fetchall()
         return [r[0] for r in rows]
+
+    def case_summaries(self, case_ids: list[str] | None = None) -> dict[str, bytes]:
+        """case_id → the summary kept for each case since its last change, opened.
+
+        A summary is whatever the services fold from a case's views; any write to a case
+        drops its summary in the same transaction, so one that is here is current. One
+        that does not open (the case key was replaced) counts as missing.
+        """
+        with self._lock:
+            rows = self._conn.execute("SELECT case_id, doc FROM summaries").fetchall()
+        wanted = set(case_ids) if case_ids is not None else None
+        found: dict[str, bytes] = {}
+        for cid, doc in rows:
+            if wanted is not None and cid not in wanted:
+                continue
+            try:
+                _, sealer = self.case_sealer(cid)
+                found[cid] = sealer.open(doc, aad_for("summaries", "doc", cid))
+            except (CryptoError, StoreError):
+                continue
+        return found
+
+    def put_case_summaries(self, summaries: dict[str, bytes]) -> None:
+        """Keep each case's summary, sealed with its case key, bound to its case id."""
+        with self.transaction():
+            for cid, plain in summaries.items():
+                _, sealer = self.case_sealer(cid)
+                self._conn.execute(
+                    "INSERT INTO summaries (case_id, doc) VALUES (?, ?) "
+                    "ON CONFLICT(case_id) DO UPDATE SET doc=excluded.doc",
+                    (cid, sealer.seal(plain, aad_for("summaries", "doc", cid))),
+                )

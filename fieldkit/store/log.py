@@ -4,7 +4,6 @@ outbox and what the server refused, and the devices this profile knows."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 from fieldkit import changelog
@@ -48,7 +47,7 @@ class LogStore(EntityStore):
             key_id, sealer = self.case_sealer(case_id, create=True)
             op_id = uuid7()
             plain = json.dumps(body, separators=(",", ":"), default=str).encode()
-            op = Op(
+            unsigned = Op(
                 op_id=op_id,
                 device_id=self.device_id,
                 seq=self._seq + 1,
@@ -61,9 +60,10 @@ class LogStore(EntityStore):
                 key_id=key_id,
                 body=sealer.seal(plain, aad_for("ops", "body", op_id)),
                 prev_hash=self._head,
-            ).with_hash()
-            if not self.plaintext:
-                op = replace(op, sig=self.device_sign_key.sign(op.hash.encode()))
+            )
+            digest = unsigned.compute_hash()
+            sig = b"" if self.plaintext else self.device_sign_key.sign(digest.encode())
+            op = unsigned.signed_as(digest, sig)
             self._insert_op(op, SYNC_LOCAL)
             state = changelog.apply(
                 current, OpMeta(op.op_id, op.hlc, op.device_id, op.author, op.action), body
@@ -76,7 +76,7 @@ class LogStore(EntityStore):
         self._conn.execute(
             f"INSERT INTO ops ({OP_SELECT}, sync_state)"
             f" VALUES ({', '.join('?' * (len(OP_COLUMNS) + 1))})",
-            (*(getattr(op, c) for c in OP_COLUMNS), sync_state),
+            (*op.row(), sync_state),
         )
 
     def ingest(self, op: Op, sync_state: str = SYNC_REMOTE) -> bool:

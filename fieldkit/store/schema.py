@@ -7,10 +7,15 @@ import sqlite3
 from pathlib import Path
 
 from fieldkit.errors import ProfileMissing, StoreError
+from fieldkit.i18n import _
 
-SCHEMA_VERSION = 2
-"""1: one key per case. 2: key generations — a case may hold several keys (`generation`,
-newest is current), and entity states and drafts name the key they are sealed with."""
+SCHEMA_VERSION = 4
+"""1: the first profiles. 2: `summaries`, a sealed per-case summary for `due` and `case
+list`. 3: an entity's `doc` holds each value once (`entities.pack_state`) and the view is
+read from it; `view` stays NULL. 4: key generations — a case may hold several keys
+(`generation`, newest is current), and entity rows and drafts name the key they are sealed
+with (`add_key_generations`). `StoreBase._migrate` brings a profile up once it is unlocked
+(docs/decisions.md, "Each value stored twice")."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,10 +42,17 @@ CREATE TABLE IF NOT EXISTS entities (
     status TEXT, date TEXT, deleted INTEGER NOT NULL DEFAULT 0, doc BLOB NOT NULL,
     view BLOB, key_id TEXT,
     PRIMARY KEY (case_id, entity, entity_id));
+CREATE TABLE IF NOT EXISTS summaries (case_id TEXT PRIMARY KEY, doc BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS drafts (
     draft_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, updated TEXT NOT NULL, doc BLOB NOT NULL,
     key_id TEXT);
 """
+
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: ("CREATE TABLE IF NOT EXISTS summaries (case_id TEXT PRIMARY KEY, doc BLOB NOT NULL)",),
+}
+"""The statements that bring a profile of the version before to each version."""
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -65,7 +77,9 @@ def connect(path: Path) -> sqlite3.Connection:
 def open_existing(path: Path) -> sqlite3.Connection:
     """A connection to an existing profile file (never creates one)."""
     if not path.exists():
-        raise ProfileMissing(f"no fieldkit profile at {path}; create one with `fieldkit init`")
+        raise ProfileMissing(
+            _("no fieldkit profile at {path}; create one with `fieldkit init`").format(path=path)
+        )
     try:
         conn = sqlite3.connect(
             f"file:{path}?mode=rw",
@@ -82,7 +96,7 @@ def open_existing(path: Path) -> sqlite3.Connection:
             != 1
         ):
             conn.close()
-            raise StoreError(f"{path} is not a fieldkit profile")
+            raise StoreError(_("{path} is not a fieldkit profile").format(path=path))
         columns = {r[1] for r in conn.execute("PRAGMA table_info(entities)")}
         if "view" not in columns:  # a profile made before entity views were kept
             conn.execute("ALTER TABLE entities ADD COLUMN view BLOB")
@@ -91,56 +105,52 @@ def open_existing(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def migrate(conn: sqlite3.Connection) -> bool:
-    """Bring a profile made by an older fieldkit to this schema, in one transaction; True
-    when anything changed. Run once the passphrase has opened the profile (a wrong one
-    writes nothing). Version 1 → 2: case keys gain generations (the one key a case had is
-    generation 0) and entity states and drafts name that key."""
+def add_key_generations(conn: sqlite3.Connection) -> None:
+    """Schema 4, inside the migration's transaction: case keys gain generations (the one key
+    a case had is generation 0, the team's) and entity rows and drafts name that key. Each
+    part is skipped where it is already in place, so a profile is brought up from any
+    earlier version."""
     key_columns = {r[1] for r in conn.execute("PRAGMA table_info(case_keys)")}
-    entity_columns = {r[1] for r in conn.execute("PRAGMA table_info(entities)")}
-    draft_columns = {r[1] for r in conn.execute("PRAGMA table_info(drafts)")}
-    if "generation" in key_columns and "key_id" in entity_columns and "key_id" in draft_columns:
-        return False
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if "generation" not in key_columns:
-            conn.execute("ALTER TABLE case_keys RENAME TO case_keys_v1")
+    if "generation" not in key_columns:
+        conn.execute("ALTER TABLE case_keys RENAME TO case_keys_v1")
+        conn.execute(
+            "CREATE TABLE case_keys (case_id TEXT NOT NULL, key_id TEXT NOT NULL,"
+            " wrapped BLOB NOT NULL, generation INTEGER NOT NULL DEFAULT 0,"
+            " shared INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (case_id, key_id))"
+        )
+        conn.execute(
+            "INSERT INTO case_keys (case_id, key_id, wrapped, generation, shared)"
+            " SELECT case_id, key_id, wrapped, 0, 1 FROM case_keys_v1"
+        )
+        conn.execute("DROP TABLE case_keys_v1")
+    for table in ("entities", "drafts"):
+        columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if "key_id" not in columns:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN key_id TEXT")
             conn.execute(
-                "CREATE TABLE case_keys (case_id TEXT NOT NULL, key_id TEXT NOT NULL,"
-                " wrapped BLOB NOT NULL, generation INTEGER NOT NULL DEFAULT 0,"
-                " shared INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (case_id, key_id))"
+                f"UPDATE {table} SET key_id=(SELECT key_id FROM case_keys"
+                f" WHERE case_keys.case_id={table}.case_id ORDER BY generation, key_id LIMIT 1)"
             )
-            conn.execute(
-                "INSERT INTO case_keys (case_id, key_id, wrapped, generation, shared)"
-                " SELECT case_id, key_id, wrapped, 0, 1 FROM case_keys_v1"
-            )
-            conn.execute("DROP TABLE case_keys_v1")
-        for table, columns in (("entities", entity_columns), ("drafts", draft_columns)):
-            if "key_id" not in columns:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN key_id TEXT")
-                conn.execute(
-                    f"UPDATE {table} SET key_id=(SELECT key_id FROM case_keys"
-                    f" WHERE case_keys.case_id={table}.case_id)"
-                )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return True
 
 
 def store_error(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return StoreError(
-            f"the profile {path.name} is in use by another fieldkit; close it and try again"
+            _("the profile {name} is in use by another fieldkit; close it and try again").format(
+                name=path.name
+            )
         )
     if "full" in text:
-        return StoreError("the disk is full: nothing was saved; free some space and try again")
+        return StoreError(_("the disk is full: nothing was saved; free some space and try again"))
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return StoreError(
-            f"{path} is damaged or is not a fieldkit profile; restore it from a backup"
+            _("{path} is damaged or is not a fieldkit profile; restore it from a backup").format(
+                path=path
+            )
         )
     if "readonly" in text or "unable to open" in text:
-        return StoreError(f"cannot write to {path}; check its permissions and free space")
-    return StoreError(f"the profile store failed ({exc}); nothing was saved")
+        return StoreError(
+            _("cannot write to {path}; check its permissions and free space").format(path=path)
+        )
+    return StoreError(_("the profile store failed ({exc}); nothing was saved").format(exc=exc))

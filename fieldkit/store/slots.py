@@ -29,9 +29,10 @@ from fieldkit.crypto import (
 )
 from fieldkit.errors import StoreError
 from fieldkit.hardening import private_file
+from fieldkit.i18n import _
 from fieldkit.integrity import RECORD_KEY, SealedSettings
 from fieldkit.store.base import RECORD_AAD, StoreBase, _utcnow
-from fieldkit.store.schema import SCHEMA_VERSION, connect, migrate, open_existing, store_error
+from fieldkit.store.schema import SCHEMA_VERSION, connect, open_existing, store_error
 
 
 class SlotStore(StoreBase):
@@ -55,9 +56,11 @@ class SlotStore(StoreBase):
         benchmark's baseline only; no command offers it and `verify` fails on it.
         """
         if path.exists():
-            raise StoreError(f"a profile already exists at {path}; open it or choose another")
+            raise StoreError(
+                _("a profile already exists at {path}; open it or choose another").format(path=path)
+            )
         if not passphrase:
-            raise StoreError("the passphrase is empty; choose one of at least 8 characters")
+            raise StoreError(_("the passphrase is empty; choose one of at least 8 characters"))
         private_file(path)  # 0600 in a 0700 directory, before SQLite creates it
         master = random_key()
         conn = connect(path)
@@ -164,11 +167,7 @@ class SlotStore(StoreBase):
     @classmethod
     def _opened(cls, path: Path, conn: sqlite3.Connection, master: bytes, slot_v: int) -> Self:
         try:
-            migrate(conn)
-            store = cls(path, conn, master, slot_v)
-            if int(store.meta("schema_version") or 1) < SCHEMA_VERSION:
-                store.set_meta("schema_version", str(SCHEMA_VERSION))
-            return store
+            return cls(path, conn, master, slot_v)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise store_error(exc, path) from None
@@ -184,7 +183,7 @@ class SlotStore(StoreBase):
     def change_passphrase(self, new_passphrase: str, argon: dict[str, int] | None = None) -> None:
         """Rewrap the master key under a new passphrase; no data is re-encrypted."""
         if not new_passphrase:
-            raise StoreError("the new passphrase is empty; nothing changed")
+            raise StoreError(_("the new passphrase is empty; nothing changed"))
         slot = passphrase_slot(self._require_master(), new_passphrase, argon)
         with self.transaction():
             self._conn.execute("DELETE FROM key_slots WHERE kind='passphrase'")

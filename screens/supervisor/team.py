@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from fieldkit import services
+from fieldkit.i18n import _
 from fieldkit.practice import due_list, open_items, worker_counts
 from fieldkit.practice.render import status_text
 from fieldkit.text import safe
@@ -66,7 +67,7 @@ class TeamScreen(Screen[None]):
         fk = cast("FieldkitApp", self.app)
         yield Static(f"Team compliance · as of {fk.today.isoformat()}", classes="title-bar")
         yield DataTable(id="team-workers", cursor_type="none")
-        yield Static("Laptops · sync health not received yet", id="team-health-title")
+        yield Static(_("Laptops · sync health not received yet"), id="team-health-title")
         yield DataTable(id="team-laptops", cursor_type="none")
         yield DataTable(id="team-items", cursor_type="row", zebra_stripes=True)
         yield StatusBar()
@@ -78,7 +79,7 @@ class TeamScreen(Screen[None]):
             "worker", "⚠ overdue", "● due", "○ due soon", "cases"
         )
         self.query_one("#team-laptops", DataTable).add_columns(
-            "laptop", "user", "last sync (UTC)", "waiting", "refused", ""
+            _("laptop"), _("user"), _("last sync (UTC)"), _("waiting"), _("refused"), ""
         )
         self.query_one("#team-items", DataTable).add_columns(
             "status", "due", "worker", "case", "rule", "what"
@@ -134,25 +135,26 @@ class TeamScreen(Screen[None]):
         table = self.query_one("#team-laptops", DataTable)
         table.clear()
         if event.health_as_of is None:
-            title.update("Laptops · sync health arrives with this laptop's next sync")
+            title.update(_("Laptops · sync health arrives with this laptop's next sync"))
             return
         title.update(
-            f"Laptops · as of {event.health_as_of:%Y-%m-%d %H:%M} UTC · "
-            f"flagged after {event.stale_after_days} days without a sync"
+            _("Laptops · as of {moment} UTC · flagged after {days} days without a sync").format(
+                moment=f"{event.health_as_of:%Y-%m-%d %H:%M}", days=event.stale_after_days
+            )
         )
         for lap in event.laptops:
             if lap.revoked:
-                flag = "revoked"
+                flag = _("revoked")
             elif lap.stale and lap.days_quiet is None:
-                flag = "⚠ never synced"
+                flag = "⚠ " + _("never synced")
             elif lap.stale:
-                flag = f"⚠ not seen {lap.days_quiet} d"
+                flag = "⚠ " + _("not seen {days} d").format(days=lap.days_quiet)
             else:
                 flag = ""
             table.add_row(
                 safe(lap.device),
                 safe(lap.user),
-                f"{lap.last_sync:%Y-%m-%d %H:%M}" if lap.last_sync else "never",
+                f"{lap.last_sync:%Y-%m-%d %H:%M}" if lap.last_sync else _("never"),
                 "-" if lap.waiting is None else str(lap.waiting),
                 str(lap.refused),
                 flag,

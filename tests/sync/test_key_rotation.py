@@ -4,6 +4,9 @@ laptop) never receives it, while the team reads the old work and the new."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+
 import pytest
 from fieldkit.sync import admin
 from fieldkit.sync.client import SyncRefused, assign_case, envelope_context, run_sync
@@ -12,7 +15,9 @@ from sqlalchemy import text
 from fieldkit import services
 from fieldkit.changelog import Op
 from fieldkit.crypto import CryptoError, Sealer, aad_for, unwrap_with_private
-from fieldkit.store import Store
+from fieldkit.store import SCHEMA_VERSION, Store
+from fieldkit.store.entities import unpack_state
+from tests.conftest import PASSPHRASE
 from tests.sync.conftest import Agency, assigned_case
 
 
@@ -140,21 +145,48 @@ def test_a_second_laptop_asking_for_the_same_generation_is_refused(agency: Agenc
     assert sup.case_key_generation("C-1") == worker.case_key_generation("C-1")
 
 
+def _to_whole_states(store: Store) -> None:
+    """Rewrite every entity as fieldkit 1 kept it: the whole fold state, its view apart."""
+    rows = store._conn.execute("SELECT case_id, entity, entity_id, doc FROM entities").fetchall()
+    with store.transaction():
+        for cid, ent, eid, doc in rows:
+            _key_id, sealer = store.case_sealer(cid)
+            row_id = f"{cid}/{ent}/{eid}"
+            packed = json.loads(sealer.open(doc, aad_for("entities", "doc", row_id)))
+            view = [packed["f"], *packed["m"]]
+            store._conn.execute(
+                "UPDATE entities SET doc=?, view=? WHERE case_id=? AND entity=? AND entity_id=?",
+                (
+                    sealer.seal(
+                        json.dumps(unpack_state(packed)).encode(),
+                        aad_for("entities", "doc", row_id),
+                    ),
+                    sealer.seal(json.dumps(view).encode(), aad_for("entities", "view", row_id)),
+                    cid,
+                    ent,
+                    eid,
+                ),
+            )
+
+
+@pytest.mark.parametrize("version", ["1", "3"])
 def test_a_profile_from_before_key_generations_opens_and_keeps_its_data(
-    agency: Agency,
+    agency: Agency, version: str
 ) -> None:
-    import sqlite3
-
-    from tests.conftest import PASSPHRASE
-
+    """Version 1 (whole states, views apart, no summaries) and version 3 (one packed doc per
+    entity, summaries) both had one key per case: the key-generation step (4) runs after
+    the others and every row keeps opening with the key it was sealed with."""
     sup, _worker = assigned_case(agency)
     path = sup.path
     key_id, _ = sup.case_key("C-1")
     sup.save_draft("d-1", "C-1", {"notes": "half done"})
-    sup.set_meta("schema_version", "1")
+    views_before = [vars(v) for v in sup.views()]
     cases_before = [c.id for c in services.load_cases(sup)]
+    if version == "1":
+        _to_whole_states(sup)
+    sup.set_meta("schema_version", version)
     sup.close()
-    # Version 1's tables: one key per case, no key named on entity rows or drafts.
+    # One key per case, no key named on entity rows or drafts.
     conn = sqlite3.connect(path)
     conn.executescript(
         """
@@ -167,19 +199,52 @@ def test_a_profile_from_before_key_generations_opens_and_keeps_its_data(
         ALTER TABLE drafts DROP COLUMN key_id;
         """
     )
+    if version == "1":
+        conn.execute("DROP TABLE summaries")
+    conn.commit()
     conn.close()
 
     opened = Store.open(path, PASSPHRASE)
     agency.stores.append(opened)
-    assert opened.meta("schema_version") == "2"
+    assert opened.meta("schema_version") == str(SCHEMA_VERSION) == "4"
     assert opened.case_key_generation("C-1") == (key_id, 0)
+    assert [vars(v) for v in opened.views()] == views_before
     assert [c.id for c in services.load_cases(opened)] == cases_before
+    assert [s["id"] for s in services.case_listing(opened)] == cases_before
     assert opened.drafts("C-1")[0][3] == {"notes": "half done"}
     assert opened.settings_differences() == []
     assert opened.verify().ok
+    assert opened.rebuild_differences() == []
     assert opened.record("C-1", "visit", "v9", {"date": "2026-11-06"}).key_id == key_id
     with sqlite3.connect(path) as check:
         assert check.execute("SELECT DISTINCT key_id FROM entities").fetchall() == [(key_id,)]
+        assert (
+            check.execute("SELECT count(*) FROM entities WHERE view IS NOT NULL").fetchone()[0] == 0
+        )
+
+
+def test_summaries_are_sealed_with_the_current_key_after_a_rotation(agency: Agency) -> None:
+    """A case's summary (services.summaries) is never left under a replaced key: the next
+    listing seals it with the new generation, and reads it back."""
+    sup, _a = assigned_case(agency)
+    run_sync(sup)
+    before = services.case_listing(sup)
+    assert set(sup.case_summaries()) == {"C-1"}
+    agency.laptop("bwong")
+    assign_case(sup, "C-1", "bwong")
+    assert run_sync(sup).keys_rotated == ["C-1"]
+    assert "C-1" not in sup.case_summaries()
+    listing = services.case_listing(sup)
+    assert [s["id"] for s in listing] == [s["id"] for s in before] == ["C-1"]
+    assert listing[0] == services.case_summary(services.load_case(sup, "C-1"))
+    assert set(sup.case_summaries()) == {"C-1"}
+    (old_id, _g0, old_key), (new_id, generation, new_key) = sup.case_keys("C-1")
+    assert generation == 1 and (new_id, 1) == sup.case_key_generation("C-1")
+    raw = sup._conn.execute("SELECT doc FROM summaries WHERE case_id='C-1'").fetchone()[0]
+    aad = aad_for("summaries", "doc", "C-1")
+    assert json.loads(Sealer(new_key).open(raw, aad))["list"]["id"] == "C-1"
+    with pytest.raises(CryptoError):
+        Sealer(old_key).open(raw, aad)
 
 
 def test_the_server_takes_a_new_key_only_for_the_team(agency: Agency) -> None:

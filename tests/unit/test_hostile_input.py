@@ -258,3 +258,13 @@ def test_a_profile_named_with_markup_prints_its_rules(tmp_path: Path) -> None:
     result = run_cli("rules", "--profile", str(path))
     assert result.returncode == 0, result.stderr
     assert "[/]" in result.stdout
+
+
+def test_a_key_with_a_line_break_is_refused_in_one_line(store: Store) -> None:
+    """A transfer file's key holding a newline is named escaped, on the one refusal line."""
+    doc = copy.deepcopy(BASE)
+    doc["cases"][0]["bad\nkey"] = 1
+    with pytest.raises(TransferError) as refused:
+        services.import_cases(store, doc)
+    assert "\n" not in str(refused.value)
+    assert "bad\\nkey" in str(refused.value)
