@@ -1,4 +1,5 @@
-"""The case-transfer format `fieldkit.case-transfer/1`: checking, and mapping to entities.
+"""The case-transfer format `fieldkit.case-transfer/1`: checking a file, the entities it
+becomes, and the file written back from a case's records (`fieldkit.records`).
 
 A file is checked whole before anything is written: a bad date, a missing key or an
 unknown person id refuses the file with a message naming the case and the key.
@@ -14,31 +15,13 @@ from typing import Any
 from fieldkit.domain import (
     EVENT_KINDS,
     REVIEW_KINDS,
-    Activity,
     ApprovalState,
-    Assessment,
-    Case,
-    CaseEvent,
     CaseKind,
-    ChildContact,
-    Closure,
-    Goal,
-    Intervention,
-    Objective,
-    Person,
-    Placement,
-    Review,
-    SafetyPlan,
-    SafetyThreat,
-    ServicePlan,
-    Supervision,
     Track,
-    Unannounced,
-    Visit,
-    parse_date,
 )
 from fieldkit.errors import TransferError
 from fieldkit.i18n import _
+from fieldkit.records import ByKind, Record, ordered
 from fieldkit.text import unsafe_characters
 
 FORMAT = "fieldkit.case-transfer/1"
@@ -667,58 +650,45 @@ def case_entities(case: dict[str, Any]) -> list[Entity]:
     return entities
 
 
-def _public(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if not k.startswith("_")}
-
-
-def _with_id(fields: dict[str, Any]) -> dict[str, Any]:
+def _with_id(record: Record) -> dict[str, Any]:
     """A record as the format writes it: its id first, then its public fields."""
-    return {"id": fields.get("_id", ""), **_public(fields)}
+    return {"id": record.id, **record.public}
 
 
-def _ordered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(
-        items,
-        key=lambda f: (f.get("_order", 1 << 30), str(f.get("date", "")), str(f.get("_id", ""))),
-    )
-
-
-def _visit_out(fields: dict[str, Any]) -> dict[str, Any]:
+def _visit_out(record: Record) -> dict[str, Any]:
     """A visit as the format writes it; the id is left out when importing the visit at its
     place in the list gives it again (a visit of the transfer file it came from)."""
-    order = fields.get("_order")
-    if order is not None and fields.get("_id") == f"h{order:04d}-{fields.get('date')}":
-        return _public(fields)
-    return _with_id(fields)
+    order = record.get("_order")
+    if order is not None and record.id == f"h{order:04d}-{record.get('date')}":
+        return record.public
+    return _with_id(record)
 
 
 RECORD_ORDER = tuple(RECORD_KEYS)
 """The order of the `records` section in an export (stable, so exports compare equal)."""
 
 
-def export_document(
-    head: dict[str, Any], by_kind: dict[str, list[dict[str, Any]]]
-) -> dict[str, Any]:
-    """The transfer form of one case from its entities' fields: every record kind it holds."""
-    case = _public(head)
+def export_document(head: Record, by_kind: ByKind) -> dict[str, Any]:
+    """The transfer form of one case from its records: every record kind it holds."""
+    case = head.public
     case.pop("history", None)
-    case["people"] = [_public(p) for p in _ordered(by_kind.get("person", []))]
-    threats = [_public(t) for t in _ordered(by_kind.get("threat", []))]
-    plans = _ordered(by_kind.get("safety_plan", []))
-    initial = [p for p in plans if p.get("_id") == "plan"]
+    case["people"] = [p.public for p in ordered(by_kind.get("person", []))]
+    threats = [t.public for t in ordered(by_kind.get("threat", []))]
+    plans = ordered(by_kind.get("safety_plan", []))
+    initial = [p for p in plans if p.id == "plan"]
     safety_keys = head.get("_safety_keys")
     if safety_keys is not None or threats or plans:
         safety: dict[str, Any] = {}
         if threats or "threats" in (safety_keys or []):
             safety["threats"] = threats
         if initial:
-            safety["plan"] = _public(initial[0])
-        others = [_with_id(p) for p in plans if p.get("_id") != "plan"]
+            safety["plan"] = initial[0].public
+        others = [_with_id(p) for p in plans if p.id != "plan"]
         if others:
             safety["alternative_plans"] = others
         case["safety"] = safety
-    history = dict(head.get("history") or {}) if "history" in head else None
-    visits = [_visit_out(v) for v in _ordered(by_kind.get("visit", []))]
+    history = dict(head.get("history") or {}) if "history" in head.fields else None
+    visits = [_visit_out(v) for v in ordered(by_kind.get("visit", []))]
     if history is not None or visits:
         history = history or {}
         if head.get("_has_visits") or visits:
@@ -728,305 +698,7 @@ def export_document(
     for kind in RECORD_ORDER:
         items = by_kind.get(kind)
         if items:
-            records[kind] = [_with_id(i) for i in _ordered(items)]
+            records[kind] = [_with_id(i) for i in ordered(items)]
     if records:
         case["records"] = records
     return case
-
-
-# --- assembling the domain case -------------------------------------------------------
-
-
-def _placement(value: Any) -> Placement | None:
-    if not isinstance(value, dict):
-        return None
-    return Placement(
-        setting=str(value.get("setting", "")),
-        since=parse_date(value.get("since")),
-        address=value.get("address"),
-    )
-
-
-def build_case(
-    head: dict[str, Any], by_kind: dict[str, list[dict[str, Any]]], needs_resolution: int = 0
-) -> Case:
-    """A domain `Case` from its entities' current fields."""
-    history = head.get("history") or {}
-    unannounced = head.get("unannounced_visits") or {}
-    people = [
-        Person(
-            id=p["id"],
-            role=p.get("role", "other"),
-            name=p.get("name", ""),
-            dob=parse_date(p.get("dob")),
-            verbal=bool(p.get("verbal", True)),
-            victim=bool(p.get("victim", False)),
-            placement=_placement(p.get("placement")),
-            relationship=p.get("relationship"),
-            phone=p.get("phone"),
-        )
-        for p in _ordered(by_kind.get("person", []))
-    ]
-    threats = [
-        SafetyThreat(
-            id=t.get("id", t.get("_id", "")),
-            text=t.get("text", ""),
-            active=bool(t.get("active", True)),
-            identified=parse_date(t.get("identified")),
-        )
-        for t in _ordered(by_kind.get("threat", []))
-    ]
-    plans = [
-        SafetyPlan(
-            id=p.get("_id", "plan"),
-            kind=p.get("kind", "initial"),
-            agreed=parse_date(p.get("agreed")),
-            interventions=tuple(
-                Intervention(i.get("threat", ""), i.get("text", ""), i.get("who"))
-                for i in p.get("interventions") or []
-            ),
-            approval=ApprovalState(p.get("approval", ApprovalState.APPROVED.value)),
-            created=parse_date(p.get("created")),
-            phone_approval_by=p.get("phone_approval_by"),
-            phone_approval_at=p.get("phone_approval_at"),
-            shared_with_family=p.get("shared_with_family"),
-            active=bool(p.get("active", True)),
-        )
-        for p in _ordered(by_kind.get("safety_plan", []))
-    ]
-    visits = [visit_from_fields(v) for v in _ordered(by_kind.get("visit", [])) if v.get("date")]
-    visits.sort(key=lambda v: v.date)
-    supervisions = [
-        Supervision(
-            id=s.get("_id", ""),
-            date=parse_date(s["date"]) or date.min,
-            decisions=s.get("decisions", ""),
-            visit_frequency_reviewed=bool(s.get("visit_frequency_reviewed", False)),
-            supervisor=s.get("supervisor"),
-        )
-        for s in by_kind.get("supervision", [])
-        if s.get("date")
-    ]
-    reviews = [
-        Review(
-            id=r.get("_id", ""),
-            date=parse_date(r["date"]) or date.min,
-            kind=r.get("kind", "formal"),
-        )
-        for r in by_kind.get("review", [])
-        if r.get("date")
-    ]
-    events = [
-        CaseEvent(
-            id=e.get("_id", ""),
-            kind=e.get("kind", ""),
-            date=parse_date(e["date"]) or date.min,
-            note=e.get("note", ""),
-        )
-        for e in by_kind.get("event", [])
-        if e.get("date")
-    ]
-    decisions = latest_decisions(by_kind.get("approval") or [])
-    closure_fields = _latest(
-        (c for c in by_kind.get("closure") or [] if c.get("date")),
-        decisions,
-        "closure",
-        "date",
-    )
-    assessment_fields = _latest(by_kind.get("assessment") or [], {}, "assessment", "completed")
-    return Case(
-        id=head["id"],
-        kind=CaseKind(head["kind"]),
-        opened=parse_date(head["opened"]) or date.min,
-        track=Track(head["track"]) if head.get("track") else None,
-        worker=head.get("worker"),
-        supervisor=head.get("supervisor"),
-        address=head.get("address", ""),
-        unannounced=Unannounced(
-            required=bool(unannounced.get("required", False)),
-            reason=unannounced.get("reason", ""),
-        ),
-        people=people,
-        threats=threats,
-        safety_plans=plans,
-        assessment_completed=parse_date(history.get("assessment_completed")),
-        service_plan_completed=parse_date(history.get("service_plan_completed")),
-        last_formal_review=parse_date(history.get("last_formal_review")),
-        last_supervision=parse_date(history.get("last_supervision")),
-        removal_date=parse_date(history.get("removal_date")),
-        high_risk=bool(head.get("high_risk", False)),
-        visits=visits,
-        supervisions=supervisions,
-        reviews=reviews,
-        events=events,
-        assessment=Assessment(
-            id=assessment_fields.get("_id", ""),
-            completed=parse_date(assessment_fields.get("completed")),
-            strengths=assessment_fields.get("strengths", ""),
-            needs=assessment_fields.get("needs", ""),
-            discussed_with_family=bool(assessment_fields.get("discussed_with_family")),
-        )
-        if assessment_fields
-        else None,
-        closure=Closure(
-            parse_date(closure_fields["date"]) or date.min, closure_fields.get("reason", "")
-        )
-        if closure_fields and closure_fields.get("date")
-        else None,
-        needs_resolution=needs_resolution,
-        service_plan=service_plan_from(by_kind, decisions),
-        service_plan_dates=[
-            d
-            for d in (
-                parse_date(p.get("completed"))
-                for p in by_kind.get("service_plan") or []
-                if not _withdrawn(decisions, "service_plan", p)
-            )
-            if d is not None
-        ],
-    )
-
-
-WITHDRAWN = ("returned", "rejected")
-"""A supervisor's decision that sends a plan or closure back: it is not in force."""
-
-
-def latest_decisions(approvals: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
-    """(target, target id) → the latest decision on it (the approval records, by time)."""
-    latest: dict[tuple[str, str], tuple[str, str]] = {}
-    for a in approvals:
-        key = (str(a.get("target", "")), str(a.get("target_id", "")))
-        at = str(a.get("at", ""))
-        if key not in latest or at >= latest[key][0]:
-            latest[key] = (at, str(a.get("decision", "")))
-    return {key: decision for key, (_stamp, decision) in latest.items()}
-
-
-def _withdrawn(decisions: dict[tuple[str, str], str], target: str, f: dict[str, Any]) -> bool:
-    return decisions.get((target, str(f.get("_id", "")))) in WITHDRAWN
-
-
-def _latest(
-    items: Any, decisions: dict[tuple[str, str], str], target: str, key: str
-) -> dict[str, Any] | None:
-    """The newest record of a kind by its date key, leaving out those sent back (CT-4: the
-    latest assessment; CL-1: the closure that stands)."""
-    kept = [f for f in items if not _withdrawn(decisions, target, f)]
-    if not kept:
-        return None
-    latest: dict[str, Any] = max(kept, key=lambda f: (str(f.get(key) or ""), str(f.get("_id", ""))))
-    return latest
-
-
-def service_plan_from(
-    by_kind: dict[str, list[dict[str, Any]]],
-    decisions: dict[tuple[str, str], str] | None = None,
-) -> ServicePlan | None:
-    """Rule PL-4: the plan in force (the newest version not sent back), its goals,
-    objectives and activities, from their records."""
-    if not any(by_kind.get(kind) for kind in ("service_plan", "goal", "objective", "activity")):
-        return None
-    decisions = decisions or {}
-    versions = by_kind.get("service_plan") or []
-    head = _latest(versions, decisions, "service_plan", "completed")
-    head = head or _latest(versions, {}, "service_plan", "completed")  # every one sent back
-    head = head or {"_id": "plan"}
-    plan_id = str(head.get("_id", "plan"))
-
-    def ours(kind: str) -> list[dict[str, Any]]:
-        """Records of this version (those of a plan made before versions have no `plan`)."""
-        return [f for f in by_kind.get(kind, []) if f.get("plan") in (None, plan_id)]
-
-    approval = decisions.get(("service_plan", plan_id)) or head.get("approval")
-    return ServicePlan(
-        id=plan_id,
-        completed=parse_date(head.get("completed")),
-        family_agreement=head.get("family_agreement"),
-        approval=str(approval) if approval else None,
-        goals=tuple(
-            Goal(str(f.get("_id", "")), str(f.get("text", "")), str(f.get("progress", "")))
-            for f in ours("goal")
-        ),
-        objectives=tuple(
-            Objective(str(f.get("_id", "")), str(f.get("goal", "")), str(f.get("text", "")))
-            for f in ours("objective")
-        ),
-        activities=tuple(
-            Activity(
-                str(f.get("_id", "")),
-                objective=str(f.get("objective", "")),
-                text=str(f.get("text", "")),
-                who=str(f.get("who", "")),
-                where=str(f.get("where", "")),
-                how=str(f.get("how", "")),
-                when=str(f.get("when", "")),
-                measure=str(f.get("measure", "")),
-                progress=str(f.get("progress", "")),
-            )
-            for f in ours("activity")
-        ),
-    )
-
-
-def _first(items: list[dict[str, Any]] | None) -> dict[str, Any] | None:
-    return items[0] if items else None
-
-
-def contact_from_fields(raw: dict[str, Any]) -> ChildContact:
-    """One child at one visit; an interview or observation counts only if the child was seen."""
-    seen = bool(raw.get("seen", True))
-    return ChildContact(
-        person=str(raw["person"]),
-        seen=seen,
-        private_interview=bool(raw.get("private_interview")) and seen,
-        observed=bool(raw.get("observed")) and seen,
-        seen_alone=raw.get("seen_alone"),
-        where=str(raw.get("where") or ""),
-        could_be_overheard=raw.get("could_be_overheard"),
-        said=str(raw.get("said") or ""),
-        interaction=str(raw.get("interaction") or ""),
-        condition=str(raw.get("condition") or ""),
-        environment=str(raw.get("environment") or ""),
-    )
-
-
-def _day_or_none(value: Any) -> date | None:
-    try:
-        return parse_date(value)
-    except ValueError:  # a date still being typed into a draft
-        return None
-
-
-def visit_from_fields(v: dict[str, Any], visit_id: str | None = None) -> Visit:
-    """The domain visit from a stored record, an imported one, or a draft being typed."""
-    contacts = {c["person"]: contact_from_fields(c) for c in v.get("contacts") or []}
-    seen = set(v.get("seen") or [])
-    interviewed = set(v.get("private_interview") or [])
-    observed = set(v.get("observed") or [])
-    for pid in sorted(seen | interviewed | observed):
-        if pid not in contacts:
-            contacts[pid] = ChildContact(
-                person=pid,
-                seen=True,
-                private_interview=pid in interviewed,
-                observed=pid in observed,
-            )
-    return Visit(
-        id=visit_id if visit_id is not None else v.get("_id", ""),
-        date=_day_or_none(v.get("date")) or date.today(),
-        announced=bool(v.get("announced", True)),
-        kind=str(v.get("kind") or "home"),
-        contacts=tuple(contacts.values()),
-        present=tuple(str(p) for p in v.get("present") or ()),
-        location=str(v.get("location") or ""),
-        safety_changed=v.get("safety_changed"),
-        notes=str(v.get("notes") or ""),
-        next_steps=str(v.get("next_steps") or ""),
-        next_visit=_day_or_none(v.get("next_visit")),
-        # Read from the entity's own sign mark, never assumed: an imported history visit
-        # carries none, so it shows as imported, not as signed here.
-        signed=bool(v.get("_signed")),
-        signed_at=v.get("signed_at"),
-        author=v.get("author"),
-        outcome=str(v.get("outcome") or "completed"),
-    )

@@ -15,7 +15,6 @@ from fieldkit.screens.messages import SyncFinished, SyncProgress, WorkFailed
 from fieldkit.screens.place import places_of, screen_for
 from fieldkit.screens.privacy import PrivacyScreen
 from fieldkit.screens.status_bar import StatusBar
-from fieldkit.screens.supervisor.queue import ReviewQueueScreen
 from fieldkit.screens.theme import DEFAULT_THEME, HIGH_CONTRAST
 from fieldkit.screens.unlock import UnlockScreen
 from fieldkit.screens.visit.session import AUTOSAVE_DELAY
@@ -28,7 +27,7 @@ from textual.binding import Binding
 
 from fieldkit.errors import FieldkitError
 from fieldkit.prefs import load_prefs, save_pref
-from fieldkit.services import caseload
+from fieldkit.services import begin_unlock, caseload
 from fieldkit.services.review import is_supervisor
 from fieldkit.text import safe
 
@@ -40,7 +39,8 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from fieldkit.practice import PolicyProfile
-    from fieldkit.services import Store
+    from fieldkit.services import PendingUnlock, Store
+    from fieldkit.services.caseload import Caseload
 
 IDLE_CHECK_SECONDS = 5.0
 HOLD_KEYS_LIMIT = 15.0
@@ -93,8 +93,13 @@ class FieldkitApp(App[None]):
         idle_lock_seconds: float | None = None,
         use_env_passphrase: bool = True,
         autosave_delay: float = AUTOSAVE_DELAY,
+        pending: PendingUnlock | None = None,
     ) -> None:
         super().__init__()
+        self.pending = pending
+        """The unlock already running (begun as soon as the passphrase was known)."""
+        self.preloaded: Caseload | None = None
+        """The caseload's rows read with the unlock, for the dashboard's first frame."""
         self.profile_path = profile_path or (store.path if store is not None else None)
         self.store: Store | None = store
         self.policy: PolicyProfile | None = None
@@ -165,9 +170,26 @@ class FieldkitApp(App[None]):
         if self.requested_theme == wanted:
             self.watch_theme(wanted)
         self.add_mode("locked", UnlockScreen)
+        if (
+            self.store is None
+            and self.pending is None
+            and self.use_env_passphrase
+            and self.profile_path is not None
+        ):
+            self.pending = begin_unlock(self.profile_path)
         if self.store is not None:
             self.policy = caseload.policy_of(self.store)
             self.enter_work()
+        elif self.pending is not None:  # straight to work: no unlock screen in between
+            self.use_env_passphrase = False
+            if self.pending.done:  # the key was derived while the app loaded
+                outcome = self._open_pending()
+                if isinstance(outcome, str):
+                    self._unlock_failed(outcome)
+                elif outcome is not None:
+                    self.unlocked(*outcome)
+            else:
+                self.run_worker(self._finish_unlock, thread=True, group="unlock", name="unlock")
         else:
             self.switch_mode("locked")
         check_every = IDLE_CHECK_SECONDS
@@ -251,8 +273,13 @@ class FieldkitApp(App[None]):
 
         self.last_activity = time.monotonic()
         if "work" not in self._modes:
-            supervisor = self.store is not None and is_supervisor(self.store)
-            self.add_mode("work", ReviewQueueScreen if supervisor else DashboardScreen)
+            # The supervisor's console is loaded only for a supervisor's profile.
+            if self.store is not None and is_supervisor(self.store):
+                from fieldkit.screens.supervisor.queue import ReviewQueueScreen
+
+                self.add_mode("work", ReviewQueueScreen)
+            else:
+                self.add_mode("work", DashboardScreen)
         self.switch_mode("work")
 
     @property
@@ -278,6 +305,43 @@ class FieldkitApp(App[None]):
         """Called by the unlock screen once its worker opened the store."""
         self.store, self.policy = store, policy
         self.enter_work()
+
+    def _finish_unlock(self) -> None:
+        """Wait for the unlock begun early (in a worker thread), then go to work."""
+        outcome = self._open_pending()
+        if isinstance(outcome, str):
+            self.call_from_thread(self._unlock_failed, outcome)
+        elif outcome is not None:
+            self.call_from_thread(self.unlocked, *outcome)
+
+    def _open_pending(self) -> tuple[Store, PolicyProfile] | str | None:
+        """The store and policy of the unlock begun early (and the caseload's rows, when
+        quick), or why it failed, in words for the unlock screen."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return None
+        try:
+            store = pending.result()
+        except Exception as exc:  # crypto and store errors carry a worker-facing text
+            return str(exc) or type(exc).__name__
+        try:
+            policy = caseload.policy_of(store)
+        except Exception as exc:
+            store.lock()
+            return f"the policy profile cannot be read: {exc}"
+        if not is_supervisor(store):
+            try:
+                self.preloaded = caseload.quick_caseload(store, policy, self._today_for(policy))
+            except FieldkitError:
+                self.preloaded = None  # the dashboard's own read says what failed
+        return store, policy
+
+    def _today_for(self, policy: PolicyProfile) -> date:
+        return self.fixed_today if self.fixed_today is not None else policy.today()
+
+    def _unlock_failed(self, reason: str) -> None:
+        self.switch_mode("locked")
+        self.screen.post_message(UnlockScreen.UnlockFailed(reason))
 
     def _check_idle(self) -> None:
         if self.store is not None and time.monotonic() - self.last_activity >= self.idle_limit:
@@ -463,11 +527,14 @@ def make_app(
     today: date | None = None,
     idle_lock_seconds: float | None = None,
     autosave_delay: float = AUTOSAVE_DELAY,
+    pending: PendingUnlock | None = None,
 ) -> FieldkitApp:
     """The one way to build the field app: the CLI, tests, benchmarks and screenshots use it.
 
     `idle_lock_seconds` overrides the profile's idle lock and `autosave_delay` the draft's
-    debounce (seconds), so tests wait on what happened, never on the clock.
+    debounce (seconds), so tests wait on what happened, never on the clock. `pending` is an
+    unlock begun before the app was built (`services.begin_unlock`); without one, a
+    passphrase in the environment starts the unlock when the app mounts.
     """
     return FieldkitApp(
         profile_path=profile_path,
@@ -476,4 +543,5 @@ def make_app(
         today=today,
         idle_lock_seconds=idle_lock_seconds,
         autosave_delay=autosave_delay,
+        pending=pending,
     )

@@ -31,6 +31,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from fieldkit import attachments
+from fieldkit.attachments import attachment_line, attachments_of, is_local, opened_copy
 from fieldkit.errors import FieldkitError
 from fieldkit.text import safe
 
@@ -190,8 +192,6 @@ class AttachmentsScreen(Screen[None]):
     @guarded
     def load(self) -> None:
         """Kind, size, what it is on, caption; and whether it is on this laptop."""
-        from fieldkit.attachments import attachment_line, attachments_of, is_local
-
         store = cast("FieldkitApp", self.app).store
         if store is None:
             return
@@ -250,12 +250,12 @@ class AttachmentsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="preview")
     @guarded
     def _make_preview(self, att_id: str, columns: int, lines: int) -> None:
-        from fieldkit.attachments import preview
-
         store = cast("FieldkitApp", self.app).store
         if store is None:
             return
-        self.post_message(self.PreviewReady(preview(store, self.case_id, att_id, columns, lines)))
+        self.post_message(
+            self.PreviewReady(attachments.preview(store, self.case_id, att_id, columns, lines))
+        )
 
     @on(PreviewReady)
     def _show_preview(self, event: PreviewReady) -> None:
@@ -279,8 +279,6 @@ class AttachmentsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="preview")
     @guarded
     def _make_copy(self, att_id: str) -> None:
-        from fieldkit.attachments import opened_copy
-
         store = cast("FieldkitApp", self.app).store
         if store is None:
             return

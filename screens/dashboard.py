@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any, cast
 
@@ -27,9 +28,11 @@ if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
 
     from fieldkit.domain import Case
-    from fieldkit.services.caseload import DashboardRow
+    from fieldkit.services.caseload import Caseload, DashboardRow
 
-FIRST_PAINT_SECONDS = 0.4
+POLL_SECONDS = 2.0
+"""How often the caseload looks for changes made by another fieldkit (a cheap query)."""
+PROGRESS_SECONDS = 0.25
 STATUS_FILTERS: tuple[str | None, ...] = (None, "overdue", "due", "due-soon")
 FILTER_WORDS = {
     None: "all",
@@ -37,6 +40,19 @@ FILTER_WORDS = {
     "due": "due only",
     "due-soon": "due soon only",
 }
+
+
+def caseload_counts(rows: list[DashboardRow]) -> tuple[int, int, int]:
+    """Overdue, due and due-soon cases (counted once per read, not per keystroke)."""
+    overdue = due = soon = 0
+    for row in rows:
+        if row.status == "overdue":
+            overdue += 1
+        elif row.status == "due":
+            due += 1
+        elif row.status == "due-soon":
+            soon += 1
+    return overdue, due, soon
 
 
 class DashboardScreen(Screen[None]):
@@ -62,20 +78,40 @@ class DashboardScreen(Screen[None]):
     status_filter: reactive[str | None] = reactive(None)
 
     class CaseloadLoaded(Message):
-        """The worker decrypted the caseload and ran the due rules."""
+        """The worker read the caseload's rows (only the cases changed since the last read)."""
 
-        def __init__(self, cases: dict[str, Case], rows: list[DashboardRow], drafts: list[Any]):
+        def __init__(
+            self,
+            caseload: Caseload | None,
+            drafts: list[Any] | None,
+            draft_cases: dict[str, Case] | None,
+        ):
             super().__init__()
-            self.cases = cases
-            self.rows = rows
+            self.caseload = caseload
             self.drafts = drafts
+            self.draft_cases = draft_cases
+
+    class CaseloadProgress(Message):
+        """A long read (every case: another day, or no sealed rows yet) is this far."""
+
+        def __init__(self, done: int, total: int) -> None:
+            super().__init__()
+            self.done = done
+            self.total = total
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[DashboardRow] = []
-        self.cases: dict[str, Case] = {}
+        self.caseload: Caseload | None = None
+        self.draft_cases: dict[str, Case] = {}
         self.drafts: list[dict[str, Any]] = []
         self._offered_drafts = False
+        self._counts: tuple[int, int, int] = (0, 0, 0)
+        self._load_state = threading.Lock()
+        self._loading = False
+        self._again = False
+        self._want_drafts = False
+        self._resumed = False
 
     def watch_status_filter(self) -> None:
         """Re-filter when the status filter changes."""
@@ -97,15 +133,28 @@ class DashboardScreen(Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        """Decrypt and rank the caseload off the UI thread."""
+        """Read the caseload off the UI thread; look for changes now and then."""
         self._header()
+        fk = cast("FieldkitApp", self.app)
+        preloaded, fk.preloaded = fk.preloaded, None
+        if preloaded is not None and preloaded.as_of == fk.today:  # read with the unlock
+            self.caseload, self.rows = preloaded, preloaded.rows
+            self._counts = caseload_counts(self.rows)
+            self.apply_filter()
         self.load()
+        self.set_interval(POLL_SECONDS, self._poll)
 
     def on_screen_resume(self) -> None:
         """Back from a case or a visit: due items and drafts may have changed."""
-        if self.rows:
+        if self.caseload is not None and self._resumed:
             self.load()
+        self._resumed = True  # the first resume follows the mount, which reads already
         self.query_one(StatusBar).refresh_status()
+
+    def _poll(self) -> None:
+        """Another fieldkit (a CLI command, a sync) may have changed the profile."""
+        if self.caseload is not None and self.is_current:
+            self.load(drafts=False)
 
     def on_resize(self) -> None:
         """Column widths follow the terminal."""
@@ -120,33 +169,81 @@ class DashboardScreen(Screen[None]):
             "".join(text.ljust(width) + " " for text, width in parts)
         )
 
-    @work(thread=True, exclusive=True, group="caseload")
+    def load(self, drafts: bool = True) -> None:
+        """Read the rows again (only the cases changed since the last read) and, unless
+        `drafts` is False, the unfinished visits; one read at a time, none lost."""
+        with self._load_state:
+            self._want_drafts |= drafts
+            if self._loading:
+                self._again = True
+                return
+            self._loading = True
+        self._load_worker()
+
+    @work(thread=True, group="caseload")
+    def _load_worker(self) -> None:
+        while True:
+            with self._load_state:
+                drafts, self._want_drafts, self._again = self._want_drafts, False, False
+            done = True
+            try:
+                self._load_once(drafts)
+            finally:
+                with self._load_state:
+                    done = not self._again
+                    if done:
+                        self._loading = False
+            if done:
+                return
+
     @guarded
-    def load(self) -> None:
-        """Read every case, its next due item (rules engine) and the unfinished visits."""
+    def _load_once(self, drafts: bool) -> None:
+        """The rows (sealed rows of the last start plus the changed cases; every case on
+        another day) and the unfinished visits with their cases."""
         fk = cast("FieldkitApp", self.app)
         store, policy = fk.store, fk.policy
         if store is None or policy is None:
             return
-        found = visits.drafts(store)
-        cached = caseload.cached_rows(store, fk.today) if not self.rows else None
-        if cached:
-            self.post_message(self.CaseloadLoaded({}, cached, found))
-            # Let the first screen draw before the full read competes with it for the GIL.
-            time.sleep(FIRST_PAINT_SECONDS)
-        cases = visits.load_caseload(store)
-        rows = caseload.dashboard_rows(list(cases.values()), policy, fk.today)
-        self.post_message(self.CaseloadLoaded(cases, rows, found))
-        if rows != cached:
-            caseload.cache_rows(store, fk.today, rows)
+        found = visits.drafts(store) if drafts else None
+        draft_cases = None
+        if found is not None:  # read on their own: the caseload keeps rows, not cases
+            draft_cases = caseload.cases_by_id(store, {d["case_id"] for d in found})
+        last = time.monotonic()
+
+        def progress(done: int, total: int) -> None:
+            nonlocal last
+            if time.monotonic() - last >= PROGRESS_SECONDS:
+                last = time.monotonic()
+                self.post_message(self.CaseloadProgress(done, total))
+
+        loaded: Caseload | None
+        if self.caseload is None:
+            loaded = caseload.load_caseload(store, policy, fk.today, progress)
+        else:
+            loaded = caseload.refresh_caseload(store, policy, self.caseload, fk.today, progress)
+        if loaded is not None or drafts:
+            self.post_message(self.CaseloadLoaded(loaded, found, draft_cases))
+
+    @on(CaseloadProgress)
+    def _progress(self, event: CaseloadProgress) -> None:
+        if self.caseload is None:
+            self.query_one("#counts", Static).update(
+                f"Loading caseload… {event.done}/{event.total}"
+            )
 
     @on(CaseloadLoaded)
     def _loaded(self, event: CaseloadLoaded) -> None:
-        same_rows = event.rows == self.rows
-        self.cases, self.rows, self.drafts = event.cases, event.rows, event.drafts
-        if not same_rows or not event.rows:
-            self.apply_filter()
-        self._show_drafts()
+        if event.caseload is not None:
+            first = self.caseload is None
+            self.caseload = event.caseload
+            if first or event.caseload.rows != self.rows:
+                self.rows = event.caseload.rows
+                self._counts = caseload_counts(self.rows)
+                self.apply_filter()
+        if event.drafts is not None:
+            self.drafts = event.drafts
+            self.draft_cases = event.draft_cases or {}
+            self._show_drafts()
         fk = cast("FieldkitApp", self.app)
         if fk.restoring:
             self._offered_drafts = True
@@ -162,7 +259,7 @@ class DashboardScreen(Screen[None]):
             return
         line.display = True
         first = self.drafts[0]
-        case = self.cases.get(first["case_id"])
+        case = self.draft_cases.get(first["case_id"])
         who = case.family_name if case else first["case_id"]
         more = f" (+{len(self.drafts) - 1} more)" if len(self.drafts) > 1 else ""
         line.update(
@@ -184,11 +281,11 @@ class DashboardScreen(Screen[None]):
         self.query_one(CaseTable).show(shown)
         counts = self.query_one("#counts", Static)
         if not self.rows:
-            counts.update("Loading caseload…" if not self.cases else "No cases in this profile.")
+            counts.update(
+                "Loading caseload…" if self.caseload is None else "No cases in this profile."
+            )
             return
-        overdue = sum(1 for r in self.rows if r.status == "overdue")
-        due = sum(1 for r in self.rows if r.status == "due")
-        soon = sum(1 for r in self.rows if r.status == "due-soon")
+        overdue, due, soon = self._counts
         filt = FILTER_WORDS[self.status_filter]
         counts.update(
             f"{len(shown)} of {len(self.rows)} cases · ⚠ {overdue} overdue · ● {due} due · "
@@ -243,7 +340,7 @@ class DashboardScreen(Screen[None]):
         if not self.drafts:
             self.notify("No unfinished visits.")
             return
-        self.app.push_screen(DraftOfferScreen(self.drafts, self.cases), self._draft_chosen)
+        self.app.push_screen(DraftOfferScreen(self.drafts, self.draft_cases), self._draft_chosen)
 
     def _draft_chosen(self, choice: tuple[str, dict[str, Any]] | None) -> None:
         if choice is None:

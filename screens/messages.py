@@ -5,14 +5,6 @@ from __future__ import annotations
 from textual.message import Message
 
 
-class Unlocked(Message):
-    """The profile was unlocked; the store is open."""
-
-
-class DraftSaved(Message):
-    """The visit draft was written, encrypted, to disk."""
-
-
 class SyncFinished(Message):
     """A background sync ended: what it did, or why it could not (work stays waiting)."""
 

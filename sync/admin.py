@@ -20,7 +20,6 @@ from .keygen import ask_rotation
 from .models import (
     AUDIT_LOG,
     CASE_KEYS,
-    CASE_TEAM,
     DEVICES,
     ENROLL_CODES,
     OPS,
@@ -232,12 +231,3 @@ def put_setting(conn: Connection, key: str, value: str) -> None:
         conn.execute(update(table).where(SETTINGS.c.key == key).values(value=value))
     else:
         conn.execute(insert(table).values(key=key, value=value))
-
-
-def case_teams(engine: Engine) -> dict[str, dict[str, str]]:
-    """case_id → {user: role}, for `fieldkit admin cases`."""
-    teams: dict[str, dict[str, str]] = {}
-    with engine.connect() as conn:
-        for row in conn.execute(select(CASE_TEAM).order_by(CASE_TEAM.c.case_id)).all():
-            teams.setdefault(row.case_id, {})[row.user] = row.role
-    return teams

@@ -18,7 +18,14 @@ from typing import Any
 import httpx
 from fieldkit.sync.protocol import auth_header, new_nonce, now_ms, request_message
 
-from fieldkit.attachments import Attachment, AttachmentError, chunk_aad, ensure_schema, human_size
+from fieldkit.attachments import (
+    Attachment,
+    AttachmentError,
+    chunk_aad,
+    ensure_schema,
+    human_size,
+    missing_chunks,
+)
 from fieldkit.crypto import CryptoError
 from fieldkit.errors import OfflineError
 from fieldkit.i18n import _
@@ -205,15 +212,8 @@ def upload(store: Store, client: Any, progress: ProgressFn | None = None) -> int
 
 def missing(store: Store, att: Attachment) -> list[tuple[int, str]]:
     """(index, chunk hash) of the chunks of an attachment this laptop lacks."""
-    ensure_schema(store)
-    with store.transaction() as conn:
-        held = {
-            r[0]
-            for r in conn.execute(
-                "SELECT chunk_hash FROM attachment_chunks WHERE attachment_id=?", (att.id,)
-            )
-        }
-    return [(i, h) for i, h in enumerate(att.chunks) if h not in held]
+    lacking = set(missing_chunks(store, att))
+    return [(i, h) for i, h in enumerate(att.chunks) if h in lacking]
 
 
 def download(store: Store, client: Any, att: Attachment, progress: ProgressFn | None = None) -> int:

@@ -43,11 +43,6 @@ def server_url(url: str | None = None) -> str:
     return f"sqlite:///{path}"
 
 
-def is_sqlite(engine: Engine) -> bool:
-    """True for the SQLite back end."""
-    return engine.dialect.name == "sqlite"
-
-
 def make_engine(url: str | None = None, pool_size: int = 10) -> Engine:
     """An engine with durable settings: WAL + synchronous=FULL and write locks up front."""
     resolved = server_url(url)

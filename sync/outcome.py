@@ -30,12 +30,6 @@ EXIT_REFUSED = 3
 EXIT_INTEGRITY = 4
 EXIT_DEVICE_REFUSED = 5
 
-EXIT_CODES_HELP = (
-    "Exit codes: 0 everything sent and accepted; 1 usage or set-up error; "
-    "2 offline, nothing lost; 3 some changes refused by the server or still waiting "
-    "(`fieldkit outbox`); 4 local integrity failure, nothing sent (`fieldkit verify`); "
-    "5 the server refused this laptop (revoked or unknown there)."
-)
 
 OUTCOMES = {
     EXIT_OK: "ok",

@@ -6,10 +6,23 @@ adds its commands, in the order `fieldkit --help` lists them.
 
 from __future__ import annotations
 
-from fieldkit.cli import casework, core, evidence, policy, practice, supervisor, sync, visit
-from fieldkit.cli.base import Context, app, ctx_of, err_console
-from fieldkit.errors import FieldkitError
-from fieldkit.hardening import disable_core_dumps
+from fieldkit.cli.early import begin_app_unlock
+
+begin_app_unlock()  # Argon2id runs while the commands below (and Textual) load
+
+from fieldkit.cli import (  # noqa: E402
+    casework,
+    core,
+    evidence,
+    policy,
+    practice,
+    supervisor,
+    sync,
+    visit,
+)
+from fieldkit.cli.base import Context, app, ctx_of, err_console  # noqa: E402
+from fieldkit.errors import FieldkitError  # noqa: E402
+from fieldkit.hardening import disable_core_dumps  # noqa: E402
 
 __all__ = ["Context", "app", "core", "ctx_of", "main"]
 

@@ -26,7 +26,8 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         envvar="FIELDKIT_SERVER_DB",
-        help="Server database URL (default: the SQLite file in the data dir).",
+        help="Server database URL (default: a SQLite file in the data dir; "
+        "postgresql+psycopg://… for PostgreSQL).",
     ),
 ]
 

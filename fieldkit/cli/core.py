@@ -90,7 +90,8 @@ def run_app(context: Context, theme: str | None) -> None:
     # Local: loading Textual is most of the app's start-up; the other commands skip it.
     from fieldkit.screens.app import make_app
 
-    make_app(profile_path=context.path, theme=theme).run()
+    pending = services.take_pending_unlock(context.path)  # begun in `fieldkit.cli.early`
+    make_app(profile_path=context.path, theme=theme, pending=pending).run()
 
 
 def _print_caseload(context: Context) -> None:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from fieldkit import i18n, services
-from fieldkit.cli.admin_view import admin_engine, register_admin_views, when
+from fieldkit.cli.admin_view import DbOption, admin_engine, register_admin_views, when
 from fieldkit.cli.base import case_app, ctx_of
 from fieldkit.cli.outbox import outbox_app, print_summary, run_sync_command
 from fieldkit.errors import FieldkitError
@@ -26,21 +26,8 @@ from fieldkit.sync.outcome import import_refusal
 from fieldkit.text import safe
 from fieldkit.transfer import check_document
 
-if TYPE_CHECKING:
-    pass
-
 console = Console()
 err_console = Console(stderr=True)
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        envvar="FIELDKIT_SERVER_DB",
-        help="Server database URL (default: a SQLite file in the data dir; "
-        "postgresql+psycopg://… for PostgreSQL).",
-    ),
-]
 
 
 CreateOption = Annotated[

@@ -49,14 +49,6 @@ def blocking(checks: Iterable[GateCheck]) -> list[GateCheck]:
     return [c for c in checks if c.blocking]
 
 
-def _child_name(case: Case, person_id: str) -> str:
-    """A child's name for messages, or the id when unknown."""
-    for person in case.people:
-        if person.id == person_id:
-            return person.name
-    return person_id
-
-
 def visit_gates(case: Case, visit: Visit, profile: PolicyProfile) -> list[GateCheck]:
     """Rules VI-2, VI-3, VI-4: who must be interviewed or observed, and unannounced visits."""
     checks: list[GateCheck] = []

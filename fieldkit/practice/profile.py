@@ -162,15 +162,13 @@ def check_jurisdiction(code: str, categories: tuple[str, ...]) -> str | None:
     import holidays as holidays_lib
 
     country, subdivision = split_jurisdiction(code)
-    try:  # the common case first: listing every country imports every country's module
-        holidays_lib.country_holidays(country, subdiv=subdivision, categories=categories)
-        return None
-    except (NotImplementedError, ValueError, KeyError):
-        pass
-    supported = holidays_lib.list_supported_countries()
-    if country not in supported:
+    # One country's calendar, not `list_supported_countries()`: that imports every
+    # country's module (about 0.3 s on each unlock).
+    try:
+        known = holidays_lib.country_holidays(country)
+    except NotImplementedError:
         return f'unknown country "{country}" (ISO 3166 codes, e.g. "CA-ON", "US-WI")'
-    if subdivision is not None and subdivision not in supported[country]:
+    if subdivision is not None and subdivision not in known.subdivisions:
         return f'"{country}" has no subdivision "{subdivision}"'
     try:
         _country_holidays(country, subdiv=subdivision, categories=categories)
@@ -666,8 +664,13 @@ class _Reader:
                     )
 
 
-def _build(reader: _Reader) -> PolicyProfile:
-    """Validate every key and make the typed profile."""
+def _build(reader: _Reader, check_calendar: bool = True) -> PolicyProfile:
+    """Validate every key and make the typed profile.
+
+    `check_calendar=False` skips asking the holidays library whether it knows the
+    jurisdiction (loading it costs a third of a second): only for shipped profiles,
+    which `tests/unit/test_practice_profile.py` loads with the check.
+    """
     r = reader
     timezone = r.text("", "timezone")
     try:
@@ -709,7 +712,7 @@ def _build(reader: _Reader) -> PolicyProfile:
         if r.has("calendar", "holiday_categories")
         else ("public",)
     )
-    problem = check_jurisdiction(jurisdiction, categories)
+    problem = check_jurisdiction(jurisdiction, categories) if check_calendar else None
     if problem is not None:
         key = "jurisdiction"
         if (
@@ -721,7 +724,9 @@ def _build(reader: _Reader) -> PolicyProfile:
     names: dict[str, tuple[str, ...]] = {}
     for key in ("also_observed", "not_observed"):
         names[key] = r.words("calendar", key) if r.has("calendar", key) else ()
-        known = _holiday_names(jurisdiction) if names[key] else frozenset()
+        if not names[key] or not check_calendar:
+            continue
+        known = _holiday_names(jurisdiction)
         for item in names[key]:
             if item not in known:
                 raise r.fail(
@@ -820,16 +825,17 @@ def _evidence_settings(r: _Reader) -> dict[str, Any]:
     }
 
 
-def _load(target: str | Path) -> PolicyProfile:
+def _load(target: str | Path, check_calendar: bool = True) -> PolicyProfile:
     """Read, merge and validate a profile and its `extends` chain."""
     sections, origins, top = _load_raw(target, None, ())
-    return _build(_Reader(sections, origins, top))
+    return _build(_Reader(sections, origins, top), check_calendar)
 
 
 @lru_cache(maxsize=8)
 def _load_shipped(name: str) -> PolicyProfile:
-    """Shipped profiles never change while fieldkit runs; read each once."""
-    return _load(name)
+    """Shipped profiles never change while fieldkit runs; read each once (their calendar
+    is checked by the tests, not on every start)."""
+    return _load(name, check_calendar=False)
 
 
 def load_profile(name_or_path: str | Path | None = None) -> PolicyProfile:

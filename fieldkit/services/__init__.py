@@ -10,32 +10,43 @@ for SQL or keys).
 
 from __future__ import annotations
 
+from typing import Any
+
+from fieldkit.services import caseload
 from fieldkit.services.cases import (
     case_detail,
     case_summary,
     conflict_json,
     export_case,
-    import_cases,
     load_case,
     load_cases,
     read_transfer_file,
     record_change,
 )
+from fieldkit.services.cases import import_cases as _import_cases
 from fieldkit.services.profiles import (
     DEFAULT_PROFILE,
+    PendingUnlock,
     ask_passphrase,
     ask_passphrase_new,
+    begin_early_unlock,
+    begin_unlock,
     data_dir,
     min_passphrase_score,
     open_store,
     passphrase_from_env,
     profile_path,
+    take_pending_unlock,
 )
 from fieldkit.services.summaries import case_listing, rules_cases
 from fieldkit.store import Store
 
 __all__ = [
+    "PendingUnlock",
     "Store",
+    "begin_early_unlock",
+    "begin_unlock",
+    "take_pending_unlock",
     "DEFAULT_PROFILE",
     "ask_passphrase",
     "ask_passphrase_new",
@@ -56,3 +67,11 @@ __all__ = [
     "record_change",
     "rules_cases",
 ]
+
+
+def import_cases(store: Store, doc: Any) -> list[str]:
+    """Check the whole document, write every case in one transaction, then seal the
+    dashboard's rows, so the app's first start after an import is a cached start."""
+    imported = _import_cases(store, doc)
+    caseload.seal_rows(store)
+    return imported

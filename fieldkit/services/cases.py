@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ from fieldkit import changelog
 from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError, StoreError, TransferError
 from fieldkit.i18n import _
+from fieldkit.records import build_case, by_case
 from fieldkit.store import EntityState, EntityView, Store
-from fieldkit.transfer import FORMAT, build_case, case_entities, check_document, export_document
+from fieldkit.transfer import FORMAT, case_entities, check_document, export_document
 
 # --- cases ----------------------------------------------------------------------------
 
@@ -64,22 +66,6 @@ def import_cases(store: Store, doc: Any) -> list[str]:
     return [c["id"] for c in cases]
 
 
-def _grouped(
-    entities: list[EntityState] | list[EntityView],
-) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    cases: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for ent in entities:
-        fields = dict(ent.fields)
-        fields["_id"] = ent.entity_id
-        signed = ent.signed if isinstance(ent, EntityView) else ent.signed is not None
-        if signed:
-            fields["_signed"] = True
-            if ent.altered_after_signing:
-                fields["_altered_after_signing"] = True
-        cases[ent.case_id][ent.entity].append(fields)
-    return cases
-
-
 def _require_case(store: Store, case_id: str) -> list[EntityState]:
     entities = store.entities(case_id)
     if not any(e.entity == "case" for e in entities):
@@ -93,7 +79,7 @@ def _require_case(store: Store, case_id: str) -> list[EntityState]:
 
 def export_case(store: Store, case_id: str) -> dict[str, Any]:
     """One case as a transfer document."""
-    by_kind = _grouped(_require_case(store, case_id))[case_id]
+    by_kind = by_case(_require_case(store, case_id))[case_id]
     head = by_kind.pop("case")[0]
     return {"format": FORMAT, "cases": [export_document(head, by_kind)]}
 
@@ -115,12 +101,18 @@ def load_cases(store: Store) -> list[Case]:
     return _cases_from(store.views())
 
 
+def cases_of(store: Store, case_ids: Sequence[str]) -> list[Case]:
+    """These cases (those still in the profile), decrypted in memory: a slice of the
+    caseload, so a long read never holds every case at once."""
+    return _cases_from(store.views(case_ids=case_ids))
+
+
 def _cases_from(views: list[EntityView]) -> list[Case]:
     critical: dict[str, int] = defaultdict(int)
     for view in views:
         critical[view.case_id] += view.critical_conflicts
     cases = []
-    for case_id, by_kind in _grouped(views).items():
+    for case_id, by_kind in by_case(views).items():
         heads = by_kind.pop("case", None)
         if not heads:
             continue
@@ -148,21 +140,10 @@ def case_summary(case: Case) -> dict[str, Any]:
 def case_detail(store: Store, case_id: str) -> dict[str, Any]:
     """JSON for `fieldkit case show ID --json`: the case, its records and open conflicts."""
     entities = _require_case(store, case_id)
-    by_kind = _grouped(entities)[case_id]
+    by_kind = by_case(entities)[case_id]
     head = by_kind.pop("case")[0]
-    doc = export_document(head, {k: list(v) for k, v in by_kind.items()})
-    doc["records"] = {
-        kind: [
-            {
-                "id": f.pop("_id"),
-                **{k: v for k, v in f.items() if not k.startswith("_")},
-                "signed": bool(f.get("_signed")),
-                "altered_after_signing": bool(f.get("_altered_after_signing")),
-            }
-            for f in items
-        ]
-        for kind, items in sorted(by_kind.items())
-    }
+    doc = export_document(head, by_kind)
+    doc["records"] = {kind: [r.to_json() for r in items] for kind, items in sorted(by_kind.items())}
     doc["conflicts"] = [conflict_json(c) for e in entities for c in e.conflicts()]
     return doc
 

@@ -27,8 +27,8 @@ from fieldkit.practice import (
     service_plan_content_problems,
     service_plan_gate,
 )
+from fieldkit.records import Record, service_plan_from, unsaved
 from fieldkit.store import Store
-from fieldkit.transfer import service_plan_from
 
 PLACEMENT_EVENTS = ("placement-change", "removal")
 """Events that put a child in (another) out-of-home placement (SA-4, FED-1, PL-7)."""
@@ -209,17 +209,12 @@ def plan_checks(
     """Rules PL-1 (assessment first), PL-4 and PL-6 (content) for a plan about to be signed."""
     case = services.load_case(store, case_id)
     plan_id = "draft"
-    by_kind: dict[str, list[dict[str, Any]]] = {
-        "service_plan": [
-            {
-                "_id": plan_id,
-                "completed": form.completed.isoformat(),
-                "family_agreement": form.family_agreement,
-            }
-        ]
+    head = {"completed": form.completed.isoformat(), "family_agreement": form.family_agreement}
+    by_kind: dict[str, list[Record]] = {
+        "service_plan": [unsaved(case_id, "service_plan", plan_id, head)]
     }
     for kind, record_id, values in _plan_records(plan_id, form):
-        by_kind.setdefault(kind, []).append({**values, "_id": record_id})
+        by_kind.setdefault(kind, []).append(unsaved(case_id, kind, record_id, values))
     plan = service_plan_from(by_kind)
     assert plan is not None
     return service_plan_gate(case, profile) + service_plan_content_problems(plan, profile)

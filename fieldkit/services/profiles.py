@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import threading
 from pathlib import Path
 
 import platformdirs
@@ -79,7 +80,82 @@ def open_store(path: Path, passphrase: str | None = None) -> Store:
         raise ProfileMissing(
             _("no fieldkit profile at {path}; create one with `fieldkit init`").format(path=path)
         )
+    if passphrase is None:
+        pending = take_pending_unlock(path)
+        if pending is not None:
+            return pending.result()
     return Store.open(path, passphrase if passphrase is not None else ask_passphrase())
+
+
+class PendingUnlock:
+    """`Store.open` running in a thread from the moment the passphrase is known.
+
+    Argon2id releases the GIL, so the key is derived while the app's modules load on the
+    main thread; `result()` waits for it and raises what opening raised (wrong passphrase,
+    damaged profile) where the caller can say so.
+    """
+
+    def __init__(self, path: Path, passphrase: str) -> None:
+        self.path = path
+        self._store: Store | None = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        threading.Thread(
+            target=self._open, args=(passphrase,), name="fieldkit-unlock", daemon=True
+        ).start()
+
+    def _open(self, passphrase: str) -> None:
+        try:
+            self._store = Store.open(self.path, passphrase)
+        except BaseException as exc:  # handed to whoever waits, in their thread
+            self._error = exc
+        finally:
+            self._done.set()
+
+    @property
+    def done(self) -> bool:
+        """Opening finished (either way)."""
+        return self._done.is_set()
+
+    def result(self) -> Store:
+        """The open store, once the key is derived; raises what opening raised."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._store is not None
+        return self._store
+
+
+_pending: PendingUnlock | None = None
+
+
+def begin_unlock(path: Path, passphrase: str | None = None) -> PendingUnlock | None:
+    """Start unlocking `path` now, with `passphrase` or the one from the environment;
+    None (nothing started) without a passphrase or a profile — the caller asks as usual,
+    and an unreadable FIELDKIT_PASSPHRASE_FILE is reported there."""
+    try:
+        passphrase = passphrase if passphrase is not None else passphrase_from_env()
+    except FieldkitError:
+        return None
+    if not passphrase or not path.is_file():
+        return None
+    return PendingUnlock(path, passphrase)
+
+
+def begin_early_unlock(path: Path) -> None:
+    """`begin_unlock` with the environment's passphrase, before the command that will
+    open `path` has loaded; `open_store` or the app take it (`take_pending_unlock`)."""
+    global _pending
+    _pending = begin_unlock(path)
+
+
+def take_pending_unlock(path: Path) -> PendingUnlock | None:
+    """The unlock begun early for this profile, if any (handed out once)."""
+    global _pending
+    pending, _pending = _pending, None
+    if pending is not None and pending.path != path:
+        return None
+    return pending
 
 
 def min_passphrase_score(policy: str | None) -> int:

@@ -18,10 +18,10 @@ from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 from fieldkit.practice import PolicyProfile, visit_content_problems, visit_gates
 from fieldkit.practice.visit_checks import visit_checks
+from fieldkit.records import visit_from_fields
 from fieldkit.services import casework
 from fieldkit.services.cases import load_case, load_cases
 from fieldkit.store import EntityState, Store
-from fieldkit.transfer import visit_from_fields
 from fieldkit.visit_record import record_from_stored
 
 SUPERVISOR_ROLES = ("supervisor", "admin")
@@ -262,7 +262,8 @@ def visit_flags(
     """What a supervisor should look at: children not seen, interviews and observations
     missing (VI-2, VI-3), a required unannounced visit that was announced (VI-4), late
     documentation, and times that do not add up (signed before it ended, synced late)."""
-    visit = visit_from_fields(visit_fields)
+    # Only who was seen and the date are read here; the queue lists signed visits only.
+    visit = visit_from_fields(visit_fields, str(visit_fields.get("visit_id", "")), signed=True)
     flags = []
     seen = visit.seen_ids()
     for child in case.children:

@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 from fieldkit.practice import load_profile
 from fieldkit.practice.profile import ProfileError
+from fieldkit.record_verify import Verdict
 from fieldkit.store import Store
 from fieldkit.sync import client
 from fieldkit.sync.admin_view import health_flags
 from fieldkit.sync.client import TEAM_HEALTH, assign_case, enroll
 from fieldkit.sync.outcome import SyncSummary
-from fieldkit.sync.protocol import TeamHealthResponse
+from fieldkit.sync.protocol import TeamHealthResponse, VerifyRecordRequest
 
 __all__ = ["LaptopHealthRow", "SyncSummary", "assign_case", "enroll", "run_sync", "team_health"]
 
@@ -53,9 +55,6 @@ def run_sync(store: Store, progress: Any = None, **options: Any) -> SyncSummary:
 def verify_record_on_server(store: Store, stamp: Any) -> Any:
     """Ask the agency server about a printed record (`record_verify.Stamp`): a `Verdict`
     built from what the server can say from op hashes and metadata (docs/server.md)."""
-    from fieldkit.errors import FieldkitError
-    from fieldkit.record_verify import Verdict
-    from fieldkit.sync.protocol import VerifyRecordRequest
 
     if stamp.chain_hash is None:
         raise FieldkitError(

@@ -243,6 +243,27 @@ class StoreBase:
         """Open a sealed profile secret."""
         return self._secret(key)
 
+    def set_sealed_blob(self, key: str, value: bytes) -> None:
+        """Keep derived data (the dashboard's rows) sealed as one BLOB, bound to its key."""
+        sealed = self._secrets.seal(value, aad_for("sealed_cache", "value", key))
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO sealed_cache (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, sealed),
+            )
+            self._conn.execute("DELETE FROM meta WHERE key=?", (key,))  # its older hex form
+
+    def sealed_blob(self, key: str) -> bytes | None:
+        """Open derived data kept by `set_sealed_blob` (None if there is none)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT value FROM sealed_cache WHERE key=?", (key,)
+            ).fetchone()
+        if row is None:
+            return None
+        return self._secrets.open(bytes(row[0]), aad_for("sealed_cache", "value", key))
+
     @property
     def device_box_key(self) -> X25519PrivateKey:
         """This device's X25519 key (case keys are wrapped to it)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -322,13 +323,23 @@ class EntityStore(CaseKeyStore):
             found.append(EntityState(cid, ent, eid, unpack_state(packed), status, day))
         return found
 
-    def views(self, case_id: str | None = None) -> list[EntityView]:
-        """Every live entity's values and marks (of one case, or all), decrypted in memory."""
+    def views(
+        self, case_id: str | None = None, case_ids: Sequence[str] | None = None
+    ) -> list[EntityView]:
+        """Every live entity's values and marks (of one case, of `case_ids`, or of all),
+        decrypted in memory."""
         sql = "SELECT case_id, entity, entity_id, status, date, view, doc, key_id FROM entities"
-        sql += " WHERE deleted=0" + (" AND case_id=?" if case_id is not None else "")
+        args: tuple[str, ...] = ()
+        sql += " WHERE deleted=0"
+        if case_id is not None:
+            sql += " AND case_id=?"
+            args = (case_id,)
+        elif case_ids is not None:
+            sql += f" AND case_id IN ({','.join('?' * len(case_ids))})"
+            args = tuple(case_ids)
         sql += " ORDER BY case_id, entity, entity_id"
         with self._lock:
-            rows = self._conn.execute(sql, (case_id,) if case_id is not None else ()).fetchall()
+            rows = self._conn.execute(sql, args).fetchall()
         found = []
         for cid, ent, eid, status, day, view, doc, key_id in rows:
             sealer = self.key_sealer(cid, key_id)

@@ -123,6 +123,21 @@ class LogStore(EntityStore):
             count, latest = self._conn.execute("SELECT count(*), max(hlc) FROM ops").fetchone()
         return f"{count}:{latest}"
 
+    def change_mark(self) -> int:
+        """Grows with every op written or received (the log's rowid high-water mark);
+        every change to an entity comes with an op, so an equal mark means no change."""
+        with self._lock:
+            row = self._conn.execute("SELECT max(rowid) FROM ops").fetchone()
+        return int(row[0] or 0)
+
+    def cases_changed_since(self, mark: int) -> set[str]:
+        """The cases with an op written or received after `change_mark()` was `mark`."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT DISTINCT case_id FROM ops WHERE rowid > ?", (mark,)
+            ).fetchall()
+        return {r[0] for r in rows}
+
     def outbox_count(self) -> int:
         """Ops not yet acknowledged by the server."""
         with self._lock:

@@ -17,7 +17,17 @@ read from it; `view` stays NULL. 4: key generations — a case may hold several 
 with (`add_key_generations`). `StoreBase._migrate` brings a profile up once it is unlocked
 (docs/decisions.md, "Each value stored twice")."""
 
-SCHEMA = """
+UPGRADES = """
+CREATE INDEX IF NOT EXISTS ops_hlc ON ops (hlc);
+CREATE TABLE IF NOT EXISTS sealed_cache (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+"""
+"""Added since the first schema; run on every open (each is a no-op once in place).
+
+`ops_hlc` keeps the clock's start (the latest timestamp) from scanning every op;
+`sealed_cache` holds derived data (the dashboard's rows) as one sealed BLOB per key."""
+
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS key_slots (
     id INTEGER PRIMARY KEY, kind TEXT NOT NULL, data TEXT NOT NULL);
@@ -47,6 +57,8 @@ CREATE TABLE IF NOT EXISTS drafts (
     draft_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, updated TEXT NOT NULL, doc BLOB NOT NULL,
     key_id TEXT);
 """
+    + UPGRADES
+)
 
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -100,6 +112,13 @@ def open_existing(path: Path) -> sqlite3.Connection:
         columns = {r[1] for r in conn.execute("PRAGMA table_info(entities)")}
         if "view" not in columns:  # a profile made before entity views were kept
             conn.execute("ALTER TABLE entities ADD COLUMN view BLOB")
+        if (
+            conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('ops_hlc', 'sealed_cache')"
+            ).fetchone()[0]
+            != 2
+        ):
+            conn.executescript(UPGRADES)
     except sqlite3.DatabaseError as exc:
         raise store_error(exc, path) from None
     return conn

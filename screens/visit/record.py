@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
+from fieldkit.evidence import timeline
 from fieldkit.services import visits
 from fieldkit.text import safe
 from fieldkit.visit_record import record_from_stored
@@ -86,7 +87,6 @@ class VisitRecordScreen(Screen[None]):
 
         record = record_from_stored(self.case.id, self.visit_id, stored["fields"])
         state = "✓ SIGNED (read-only)" if stored["signed"] else "not signed (imported history)"
-        from fieldkit.evidence import timeline
 
         lines = [state, visit_text(record, names_of(self.case))]
         if stored["signed"]:  # time evidence: the laptop clock's times, the server's receipt

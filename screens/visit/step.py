@@ -60,13 +60,6 @@ def choice(name: str, options: tuple[str, ...], current: str | None) -> RadioSet
     )
 
 
-def answer_of(radio: RadioSet) -> bool | None:
-    """True for the first button, False for the second, None when none is pressed."""
-    if radio.pressed_index < 0:
-        return None
-    return radio.pressed_index == 0
-
-
 class VisitStep(Screen[None]):
     """One step: subclasses compose the body and bind each widget to a record field."""
 

@@ -15,8 +15,6 @@ from fieldkit.sync.server.routing import REFUSALS, Authed, in_thread
 from fieldkit.sync.server.service import SyncServer
 from pydantic import BaseModel, Field
 
-HASH_PATTERN = r"^[0-9a-f]{64}$"
-
 
 class PresentRequest(BaseModel):
     """Chunk hashes of one case the laptop wants to know about."""

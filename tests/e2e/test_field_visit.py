@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import pytest
 from tests.conftest import run_cli, sample_case, transfer_doc, write_json
 
 PASSPHRASE = "e2e passphrase"
+DEADLINE = 90.0  # generous: a loaded machine draws slowly; a quiet one returns at once
+POLL = 0.05  # how often the pane is read while waiting for a condition
 pytestmark = pytest.mark.xdist_group("e2e")
 
 
@@ -46,25 +49,50 @@ class Tmux:
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", self.session)
 
-    def keys(self, *keys: str, pause: float = 0.15) -> None:
+    def _drawn(self) -> str:
+        """The pane with its colours and attributes: a focus move shows here, not in text."""
+        return self.tmux("capture-pane", "-p", "-e", "-t", self.session)
+
+    def settled(
+        self,
+        needle: str = "",
+        timeout: float = DEADLINE,
+        shows: Callable[[str], bool] | None = None,
+    ) -> str:
+        """The screen once two captures in a row are the same and show `needle` (and pass
+        `shows`): a busy machine takes as long as it takes, a quiet one no longer."""
+        deadline = time.monotonic() + timeout
+        previous = None
+        while time.monotonic() < deadline:
+            drawn = self._drawn()
+            text = self.screen()
+            if drawn == previous and needle in text and (shows is None or shows(text)):
+                return text
+            previous = drawn
+            time.sleep(POLL)
+        raise AssertionError(f"{needle!r} never settled on the screen; it was:\n{self.screen()}")
+
+    def keys(self, *keys: str) -> None:
+        """Each key once the screen has settled after the one before (no fixed pause); the
+        waits that matter name what must be on the screen (`wait_for`)."""
         for key in keys:
             self.tmux("send-keys", "-t", self.session, key)
-            time.sleep(pause)
+            self.settled()
 
     def text(self, text: str) -> None:
         self.tmux("send-keys", "-t", self.session, "-l", text)
-        time.sleep(0.3)
+        self.settled(text)
 
-    def wait_for(self, needle: str, timeout: float = 15.0) -> str:
+    def wait_for(self, needle: str, timeout: float = DEADLINE) -> str:
+        return self.settled(needle, timeout)
+
+    def gone(self, timeout: float = DEADLINE) -> None:
+        """Until the app has exited (its tmux session closes with it)."""
         deadline = time.monotonic() + timeout
-        shown = ""
-        while time.monotonic() < deadline:
-            shown = self.screen()
-            if needle in shown:
-                time.sleep(0.3)  # the screen is drawn; let focus settle before typing
-                return shown
-            time.sleep(0.1)
-        raise AssertionError(f"{needle!r} never appeared; the screen was:\n{shown}")
+        while self.tmux("list-sessions"):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the app did not exit; the screen was:\n{self.screen()}")
+            time.sleep(POLL)
 
     def kill_server(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
@@ -97,10 +125,10 @@ def test_visit_survives_kill_and_is_signed(tmp_path: Path) -> None:
         tmux.keys("v")
         tmux.wait_for("Kind of contact")
         # from the date (the first text field) round, past the step's scroll area, to the kind
-        tmux.keys("Tab", "Tab", pause=0.4)
-        tmux.keys("Enter", pause=0.4)  # kind: home (nothing is chosen for the worker)
-        tmux.keys("Tab", "Enter", pause=0.4)  # outcome: completed
-        tmux.keys("Tab", "Enter", pause=0.4)  # announced
+        tmux.keys("Tab", "Tab")
+        tmux.keys("Enter")  # kind: home (nothing is chosen for the worker)
+        tmux.keys("Tab", "Enter")  # outcome: completed
+        tmux.keys("Tab", "Enter")  # announced
         tmux.keys("C-n")
         tmux.wait_for("Who is present")
         tmux.keys("BTab", "space")  # back from "others present" to the list: Leo is present
@@ -117,11 +145,12 @@ def test_visit_survives_kill_and_is_signed(tmp_path: Path) -> None:
         tmux.keys("Tab")
         tmux.text("kitchen table")
         tmux.keys("Tab", "Right", "Enter")  # could be overheard: No
-        time.sleep(0.8)  # the autosave debounce has passed
-        shown = tmux.wait_for("✓ saved")
+        # Once the answer is drawn, "saved" covers it: every change shows "saving…" until
+        # the autosave has written it.
+        shown = tmux.settled("✓ saved", shows=lambda s: "◉ No" in s.split("overheard")[-1])
         assert "kitchen table" in shown, shown
         os.kill(tmux.pid(), 9)
-        time.sleep(0.5)
+        tmux.gone()
         tmux.kill_server()
 
         tmux = Tmux({**env, "PATH": os.environ.get("PATH", "")})
@@ -145,8 +174,8 @@ def test_visit_survives_kill_and_is_signed(tmp_path: Path) -> None:
         tmux.wait_for("y signs")
         tmux.keys("y")
         tmux.wait_for("SIGNED")
-        tmux.keys("C-q")
-        time.sleep(0.5)
+        tmux.tmux("send-keys", "-t", tmux.session, "C-q")
+        tmux.gone()
     finally:
         tmux.kill_server()
 

@@ -14,7 +14,6 @@ from textual.widgets import Input
 
 from fieldkit import services
 from fieldkit.errors import StoreError, StoreLocked
-from fieldkit.services import visits
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
 from tests.functional.conftest import TODAY, open_case, settle, type_text, until
@@ -80,16 +79,22 @@ async def test_the_second_start_shows_the_sealed_caseload_at_once(tmp_path: Path
     from fieldkit.services import caseload
 
     store = Store.open(_profile(tmp_path), PASSPHRASE)
-    assert caseload.cached_rows(store, TODAY) is None
+    store._conn.execute("DELETE FROM sealed_cache")  # the rows the import sealed
+    assert caseload.read_cache(store) is None
     app = make_app(store=store, today=TODAY)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         first = list(app.screen.rows)  # type: ignore[attr-defined]
     cached = caseload.cached_rows(store, TODAY)
     assert cached == first and [r.case_id for r in cached] == ["C-1"]
-    assert store.secret(caseload.CACHE_KEY) is not None
+    # One sealed BLOB (not hex in the settings table), no clear byte of the case in it.
+    blob = store._conn.execute(
+        "SELECT value FROM sealed_cache WHERE key=?", (caseload.CACHE_KEY,)
+    ).fetchone()[0]
+    assert isinstance(blob, bytes) and b"Ortiz" not in blob and b"C-1" not in blob
+    assert store.meta(caseload.CACHE_KEY) is None
     assert b"Ortiz" not in Path(store.path).read_bytes()
-    # A change to the log, or another day, and the cache is not used.
+    # Another day, or a change to the log, and the rows are not taken as they are.
     assert caseload.cached_rows(store, TODAY.replace(day=27)) is None
     store.record("C-1", "visit", "v9", {"date": "2026-11-26"})
     assert caseload.cached_rows(store, TODAY) is None
@@ -183,10 +188,12 @@ async def test_a_worker_error_is_one_line_and_the_app_keeps_running(
 ) -> None:
     """A StoreError in the dashboard's read worker is shown in one line, not a traceback."""
 
-    def broken(store: Store) -> None:
+    from fieldkit.services import caseload
+
+    def broken(store: Store, *args: Any) -> None:
         raise StoreError("the profile store failed (disk I/O error); nothing was saved\nmore")
 
-    monkeypatch.setattr(visits, "load_caseload", broken)
+    monkeypatch.setattr(caseload, "load_caseload", broken)
     store = Store.open(_profile(tmp_path), PASSPHRASE)
     app = make_app(store=store, today=TODAY)
     notes: list[str] = []

@@ -218,7 +218,7 @@ def test_server_restored_from_an_old_backup_gets_the_chain_again(agency: Agency)
 
 
 def test_a_device_clock_three_days_fast(agency: Agency, monkeypatch: pytest.MonkeyPatch) -> None:
-    import fieldkit.sync.client as client_module
+    import fieldkit.sync.transport as client_module  # signs with its clock
 
     from fieldkit.changelog import HybridClock, parse_hlc
 

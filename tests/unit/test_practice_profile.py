@@ -14,6 +14,20 @@ ON = load_profile("ontario-std7")
 US = load_profile("us-ongoing")
 
 
+def test_shipped_profiles_pass_the_calendar_check_they_skip_at_start() -> None:
+    """Shipped profiles load without asking the holidays library (a third of a second per
+    start); their jurisdiction and categories are checked here instead."""
+    from fieldkit.practice.profile import _holiday_names, _load, check_jurisdiction
+
+    for name in list_profiles():
+        checked = _load(name, check_calendar=True)
+        assert checked == load_profile(name)
+        assert check_jurisdiction(checked.jurisdiction, checked.holiday_categories) is None
+        known = _holiday_names(checked.jurisdiction)
+        assert set(checked.also_observed) | set(checked.not_observed) <= known
+    assert check_jurisdiction("ZZ", ("public",)) is not None
+
+
 def test_shipped_profiles_load() -> None:
     assert {"ontario-std7", "us-ongoing"} <= set(list_profiles())
     assert load_profile() == ON

@@ -1,0 +1,51 @@
+"""The field app's unlock begins before the rest of the command loads.
+
+`fieldkit` with no command opens the app; when the passphrase is in the environment
+(FIELDKIT_PASSPHRASE or FIELDKIT_PASSPHRASE_FILE), Argon2id starts in a thread here, at
+the top of `fieldkit.cli`, and runs while Typer, Rich, Textual and the screens load (it
+releases the GIL). Any command, `--help` or an unknown option: nothing starts here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+APP_OPTIONS = ("--data-dir", "--profile", "--theme")
+
+
+def app_options(args: list[str]) -> dict[str, str] | None:
+    """The options of `fieldkit [--data-dir D] [--profile P] [--theme T]`; None when the
+    arguments hold anything else (a command, `--help`)."""
+    found: dict[str, str] = {}
+    tokens = iter(args)
+    for token in tokens:
+        name, equals, value = token.partition("=")
+        if name not in APP_OPTIONS:
+            return None
+        if not equals:
+            following = next(tokens, None)
+            if following is None:
+                return None
+            value = following
+        found[name] = value
+    return found
+
+
+def begin_app_unlock(argv: list[str] | None = None) -> None:
+    """Start unlocking the profile the app will open, if this run opens the app."""
+    argv = sys.argv if argv is None else argv
+    # `fieldkit …`, or `python -m fieldkit.cli …` (argv[0] is "-m" while the package loads).
+    if not argv or os.path.basename(argv[0]) not in ("fieldkit", "-m"):
+        return
+    options = app_options(argv[1:])
+    if options is None:
+        return
+    from fieldkit import services
+    from fieldkit.hardening import disable_core_dumps
+
+    disable_core_dumps()  # before any key is in memory
+    directory = services.data_dir(options.get("--data-dir"))
+    services.begin_early_unlock(
+        services.profile_path(directory, options.get("--profile", services.DEFAULT_PROFILE))
+    )

@@ -1,0 +1,212 @@
+"""The app's start and caseload: unlock begun early, rows only, cases read on open, and the
+background read that follows changes made by another fieldkit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fieldkit.screens.app import make_app
+from fieldkit.screens.case_view import CaseScreen
+from fieldkit.screens.dashboard import DashboardScreen
+from fieldkit.screens.unlock import UnlockScreen
+from textual.pilot import Pilot
+
+from fieldkit import services
+from fieldkit.cli import early
+from fieldkit.demo import demo_document
+from fieldkit.services import caseload
+from fieldkit.store import Store
+from tests.conftest import FAST_ARGON, PASSPHRASE
+from tests.functional.conftest import TODAY, open_case, settle, type_text, until
+
+
+def _profile(tmp_path: Path, cases: int = 40) -> Path:
+    path = tmp_path / "home" / "default.fieldkit"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = Store.create(path, PASSPHRASE, "jsmith", argon=FAST_ARGON)
+    services.import_cases(store, demo_document(cases, 7, TODAY))
+    store.close()
+    return path
+
+
+def _case_text(screen: Any) -> list[str]:
+    return [str(w.render()) for w in screen.query("#case-body Static")]
+
+
+async def test_a_case_opened_after_the_sliced_load_shows_what_a_direct_open_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(caseload, "CHUNK", 16)  # 40 cases: three slices
+    path = _profile(tmp_path)
+    store = Store.open(path, PASSPHRASE)
+    whole = caseload.dashboard_rows(services.load_cases(store), caseload.policy_of(store), TODAY)
+    target = whole[-1].case_id  # the least urgent: read in the last slice
+    app = make_app(store=store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        assert dashboard.rows == whole  # the rows the whole caseload in memory gave
+        assert not hasattr(dashboard, "cases") and dashboard.draft_cases == {}
+        await open_case(pilot, target)
+        assert isinstance(app.screen, CaseScreen) and app.screen.case_id == target
+        via_dashboard = _case_text(app.screen)
+    store.close()
+
+    store = Store.open(path, PASSPHRASE)
+    direct = make_app(store=store, today=TODAY)
+    async with direct.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        direct.push_screen(CaseScreen(target))
+        await settle(pilot)
+        assert _case_text(direct.screen) == via_dashboard
+    case = services.load_case(store, target)
+    assert any(case.family_name in line for line in via_dashboard)
+    store.close()
+
+
+CHANGE = """
+import os, sys
+from pathlib import Path
+from fieldkit.store import Store
+store = Store.open(Path(os.environ["PROFILE"]), os.environ["FIELDKIT_PASSPHRASE"])
+name = sys.stdin.readline().strip()
+store.record(os.environ["CASE"], "person", os.environ["PERSON"], {"name": name})
+store.close()
+"""
+
+
+async def test_the_background_read_shows_a_change_made_by_another_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _profile(tmp_path)
+    store = Store.open(path, PASSPHRASE)
+    reads: list[list[str]] = []
+    real = caseload.cases_of
+
+    def counting(s: Store, case_ids: Any) -> Any:
+        reads.append(list(case_ids))
+        return real(s, case_ids)
+
+    monkeypatch.setattr(caseload, "cases_of", counting)
+    app = make_app(store=store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        row = dashboard.rows[5]
+        person = next(p for p in services.load_case(store, row.case_id).people)
+        reads.clear()
+        script = tmp_path / "change.py"
+        script.write_text(CHANGE)
+        env = {
+            **os.environ,
+            "PROFILE": str(path),
+            "CASE": row.case_id,
+            "PERSON": person.id,
+            "FIELDKIT_PASSPHRASE": PASSPHRASE,
+        }
+        done = subprocess.run(
+            [sys.executable, str(script)], input="Zora Quillfeather\n", env=env, text=True
+        )
+        assert done.returncode == 0
+
+        def shown() -> bool:
+            fresh = next(r for r in dashboard.rows if r.case_id == row.case_id)
+            return "Zora Quillfeather" in fresh.names
+
+        await until(pilot, shown, "the other process's change on the dashboard")
+        assert reads == [[row.case_id]]  # only the changed case was read again
+        await type_text(pilot, "#search", "quillfeather")
+        await settle(pilot)
+        assert [r.case_id for r in dashboard.query_one("#cases").rows] == [row.case_id]  # type: ignore[attr-defined]
+    store.close()
+
+
+async def test_a_passphrase_given_opens_the_caseload_without_the_unlock_screen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _profile(tmp_path, cases=3)
+    mounted: list[str] = []
+    real_mount = UnlockScreen.on_mount
+
+    def spy(self: UnlockScreen) -> None:
+        mounted.append("unlock")
+        real_mount(self)
+
+    monkeypatch.setattr(UnlockScreen, "on_mount", spy)
+    monkeypatch.setenv("FIELDKIT_PASSPHRASE", PASSPHRASE)
+    app = make_app(profile_path=path, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the caseload")
+        await settle(pilot)
+        assert app.store is not None and len(app.screen.rows) == 3  # type: ignore[attr-defined]
+        assert mounted == []
+        app.store.close()
+
+
+async def test_a_wrong_passphrase_given_opens_the_unlock_screen_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _profile(tmp_path, cases=3)
+    monkeypatch.setenv("FIELDKIT_PASSPHRASE", "not the passphrase")
+    app = make_app(profile_path=path, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, UnlockScreen), "the unlock screen")
+
+        def reason() -> str:
+            found = app.screen.query("#unlock-status")
+            return str(found.first().render()) if found else ""
+
+        await until(pilot, lambda: "wrong passphrase" in reason(), "the reason")
+        assert app.store is None
+        await _type_passphrase(pilot)
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the caseload")
+
+
+async def _type_passphrase(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await type_text(pilot, "#passphrase", PASSPHRASE)
+    await pilot.press("enter")
+
+
+def test_the_app_command_begins_the_unlock_before_the_commands_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldkit import hardening
+
+    path = _profile(tmp_path, cases=1)
+    monkeypatch.setenv("FIELDKIT_PASSPHRASE", PASSPHRASE)
+    home = str(path.parent)
+    hardened: list[bool] = []
+    # Core dumps go off before any key is derived (recorded here, not done to pytest).
+    monkeypatch.setattr(hardening, "disable_core_dumps", lambda: hardened.append(True))
+    for argv in (["fieldkit", "due"], ["fieldkit", "--help"], ["pytest", "-q"], ["-m", "-x"]):
+        early.begin_app_unlock(argv)
+        assert services.take_pending_unlock(path) is None, argv
+    assert hardened == []
+    for argv in (["fieldkit"], ["-m", f"--data-dir={home}", "--profile", "default"]):
+        early.begin_app_unlock(argv)
+        pending = services.take_pending_unlock(path)
+        assert pending is not None, argv
+        assert hardened.pop() is True
+        opened = pending.result()
+        assert len(opened.case_ids()) == 1
+        opened.close()
+    assert services.take_pending_unlock(path) is None  # handed out once
+    assert early.app_options(["--theme"]) is None
+    assert early.app_options(["--theme=high-contrast", "--data-dir", "/x"]) == {
+        "--theme": "high-contrast",
+        "--data-dir": "/x",
+    }
+    monkeypatch.setenv("FIELDKIT_PASSPHRASE", "wrong")
+    early.begin_app_unlock(["fieldkit"])
+    pending = services.take_pending_unlock(path)
+    assert pending is not None
+    with pytest.raises(Exception, match="wrong passphrase"):
+        pending.result()
