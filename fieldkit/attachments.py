@@ -74,6 +74,9 @@ class Attachment:
     author: str = ""
     original_of: str | None = None
     location_kept: bool = False
+    key_id: str = ""
+    """The case key its chunks are sealed with; empty: the case's first key (an attachment
+    added before case keys had generations)."""
 
     @classmethod
     def from_fields(cls, case_id: str, attachment_id: str, f: dict[str, Any]) -> Attachment:
@@ -94,6 +97,7 @@ class Attachment:
             author=str(f.get("author") or ""),
             original_of=f.get("original_of"),
             location_kept=bool(f.get("location_kept")),
+            key_id=str(f.get("key_id") or ""),
         )
 
 
@@ -135,9 +139,10 @@ def chunk_aad(attachment_id: str, index: int) -> bytes:
 
 def _seal_stream(
     store: Store, case_id: str, attachment_id: str, source: IO[bytes]
-) -> tuple[str, int, list[str]]:
-    """Read, seal and store chunk by chunk: (plaintext SHA-256, size, chunk hashes)."""
-    _key_id, sealer = store.case_sealer(case_id, create=True)
+) -> tuple[str, int, list[str], str]:
+    """Read, seal and store chunk by chunk: (plaintext SHA-256, size, chunk hashes, the
+    key id the chunks are sealed with)."""
+    key_id, sealer = store.case_sealer(case_id, create=True)
     digest = hashlib.sha256()
     size, hashes = 0, list[str]()
     index = 0
@@ -148,7 +153,7 @@ def _seal_stream(
             for _step in range(COMMIT_EVERY):
                 block = source.read(CHUNK_BYTES)
                 if not block:
-                    return digest.hexdigest(), size, hashes
+                    return digest.hexdigest(), size, hashes, key_id
                 digest.update(block)
                 size += len(block)
                 sealed = sealer.seal(block, chunk_aad(attachment_id, index))
@@ -251,12 +256,12 @@ def attach(
         if photo is not None:
             data, suffix, location_kept = photo
             name = path.stem + suffix
-            digest, size, hashes = _seal_stream(store, case_id, main_id, io.BytesIO(data))
+            digest, size, hashes, key_id = _seal_stream(store, case_id, main_id, io.BytesIO(data))
             del data
         else:
             name, location_kept = path.name, False
             with path.open("rb") as source:
-                digest, size, hashes = _seal_stream(store, case_id, main_id, source)
+                digest, size, hashes, key_id = _seal_stream(store, case_id, main_id, source)
         common = {"target": target, "target_id": target_id, "kind": kind, "caption": caption}
         records.append(
             (
@@ -268,6 +273,7 @@ def attach(
                     "size": size,
                     "sha256": digest,
                     "chunks": hashes,
+                    "key_id": key_id,
                     "location_kept": location_kept,
                 },
             )
@@ -275,11 +281,11 @@ def attach(
         if original_id is not None:
             if keep_location:
                 with path.open("rb") as source:
-                    digest, size, hashes = _seal_stream(store, case_id, original_id, source)
+                    digest, size, hashes, key_id = _seal_stream(store, case_id, original_id, source)
             else:
                 full = prepare_photo(path, 1 << 16, keep_location=False)
                 assert full is not None
-                digest, size, hashes = _seal_stream(
+                digest, size, hashes, key_id = _seal_stream(
                     store, case_id, original_id, io.BytesIO(full[0])
                 )
             records.append(
@@ -292,6 +298,7 @@ def attach(
                         "size": size,
                         "sha256": digest,
                         "chunks": hashes,
+                        "key_id": key_id,
                         "location_kept": keep_location,
                         "original_of": main_id,
                     },
@@ -378,7 +385,7 @@ def is_local(store: Store, att: Attachment) -> bool:
 
 def stream_plaintext(store: Store, att: Attachment) -> Iterator[bytes]:
     """Decrypt chunk by chunk, checking each chunk and the whole file's SHA-256."""
-    _key_id, sealer = store.case_sealer(att.case_id)
+    sealer = store.key_sealer(att.case_id, att.key_id)
     digest = hashlib.sha256()
     for index, chunk_hash in enumerate(att.chunks):
         with store.transaction() as conn:

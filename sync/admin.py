@@ -16,7 +16,16 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from fieldkit.crypto import b64, load_x25519_public
 from fieldkit.errors import FieldkitError
 
-from .models import AUDIT_LOG, DEVICES, ENROLL_CODES, OPS, SETTINGS, USERS
+from .keygen import ask_rotation
+from .models import (
+    AUDIT_LOG,
+    CASE_KEYS,
+    DEVICES,
+    ENROLL_CODES,
+    OPS,
+    SETTINGS,
+    USERS,
+)
 from .protocol import ROLES, normalize_code, now_ms
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -150,6 +159,16 @@ def revoke(engine: Engine, device: str, wipe: bool = False) -> str:
         conn.execute(update(DEVICES).where(DEVICES.c.device_id == row.device_id).values(**values))
         action = "revoke with wipe" if wipe else "revoke"
         audit(conn, "admin", action, f"device {row.device_id} of {row.user}")
+        if row.revoked_ms is None:
+            # The laptop may hold every key its user holds: the cases whose keys reached
+            # its user get a new key, made by the next laptop of their team that syncs.
+            held = [
+                r[0]
+                for r in conn.execute(
+                    select(CASE_KEYS.c.case_id).where(CASE_KEYS.c.recipient == row.user).distinct()
+                ).all()
+            ]
+            ask_rotation(conn, held, f"device {row.device_id} of {row.user} revoked", now)
     return str(row.device_id)
 
 

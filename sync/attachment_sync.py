@@ -221,7 +221,7 @@ def download(store: Store, client: Any, att: Attachment, progress: ProgressFn | 
     need = missing(store, att)
     if not need:
         return 0
-    _key_id, sealer = store.case_sealer(att.case_id)
+    sealer = store.key_sealer(att.case_id, att.key_id)
     label = _label(store, att.case_id, att.id, "downloading")
     total, done = len(att.chunks), len(att.chunks) - len(need)
     kept: list[tuple[str, str, str, int, bytes]] = []

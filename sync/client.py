@@ -53,14 +53,17 @@ from .protocol import (
     PullResponse,
     PushResponse,
     Receipt,
+    TeamHealthResponse,
     UserKey,
     VerifyRecordRequest,
     VerifyRecordResponse,
     enroll_message,
+    envelope_context,
     grant_context,
     normalize_code,
     receipt_message,
 )
+from .rotation import rotate_keys
 from .transport import (
     DEVICES_AS_OF,
     SyncClient,
@@ -78,11 +81,6 @@ INT64_CURSOR = 2**63 - 1
 # Decisions of a supervisor (entity "approval", field "decision"; fieldkit.services.review).
 APPROVED = {"approved", "confirmed"}
 RETURNED = {"returned", "rejected", "disputed"}
-
-
-def envelope_context(case_id: str, key_id: str) -> str:
-    """Binds a wrapped case key to its case and key id."""
-    return f"case-key|{case_id}|{key_id}"
 
 
 # --- enrollment ------------------------------------------------------------------------
@@ -177,31 +175,28 @@ def assign_case(store: Store, case_id: str, worker: str, supervisor: str | None 
 
 def _wrap_for(
     store: Store, client: SyncClient, case_id: str, members: list[str], recovery: str | None
-) -> list[dict[str, str]]:
-    key_id, key = store.case_key(case_id)
-    envelopes = []
+) -> list[dict[str, Any]]:
+    """Every key of the case this laptop holds (each generation, so a new member reads the
+    earlier work too), wrapped to each enrolled member and to the recovery key."""
+    generations = store.case_keys(case_id)
+    publics: list[tuple[str, Any]] = []
     for name in members:
         info = UserKey.model_validate(client.get(f"/v1/users/{name}"))
-        if info.box_pub is None:
-            continue
-        public = load_x25519_public(info.box_pub)
-        wrapped = wrap_to_public(key, public, envelope_context(case_id, key_id))
-        envelopes.append(
-            {"case_id": case_id, "key_id": key_id, "recipient": name, "wrapped": b64(wrapped)}
-        )
+        if info.box_pub is not None:
+            publics.append((name, load_x25519_public(info.box_pub)))
     if recovery:
-        wrapped = wrap_to_public(
-            key, load_x25519_public(recovery), envelope_context(case_id, key_id)
-        )
-        envelopes.append(
-            {
-                "case_id": case_id,
-                "key_id": key_id,
-                "recipient": RECOVERY_RECIPIENT,
-                "wrapped": b64(wrapped),
-            }
-        )
-    return envelopes
+        publics.append((RECOVERY_RECIPIENT, load_x25519_public(recovery)))
+    return [
+        {
+            "case_id": case_id,
+            "key_id": key_id,
+            "generation": generation,
+            "recipient": name,
+            "wrapped": b64(wrap_to_public(key, public, envelope_context(case_id, key_id))),
+        }
+        for key_id, generation, key in generations
+        for name, public in publics
+    ]
 
 
 def _send_team(
@@ -220,7 +215,9 @@ def _send_team(
         {"worker": worker, "supervisor": supervisor, "envelopes": envelopes},
         method="PUT",
     )
-    return {e["recipient"] for e in envelopes}
+    for key_id in {str(e["key_id"]) for e in envelopes}:
+        store.mark_key_shared(case_id, key_id)
+    return {str(e["recipient"]) for e in envelopes}
 
 
 def _push_teams(
@@ -339,17 +336,7 @@ def _install_keys(store: Store, keys: KeysResponse, summary: SyncSummary) -> set
     for env in keys.envelopes:
         if env.recipient != keys.user:
             continue
-        try:
-            have_id, _key = store.case_key(env.case_id)
-        except StoreError:
-            have_id = None
-        if have_id == env.key_id:
-            continue
-        if have_id is not None:
-            summary.team_problems.append(
-                f"case {env.case_id}: the team's key differs from this laptop's; kept both, "
-                "ask your IT lead"
-            )
+        if store.has_case_key(env.case_id, env.key_id):
             continue
         try:
             key = unwrap_with_private(
@@ -358,7 +345,8 @@ def _install_keys(store: Store, keys: KeysResponse, summary: SyncSummary) -> set
         except CryptoError:
             summary.team_problems.append(f"case {env.case_id}: its key envelope does not open")
             continue
-        store.put_case_key(env.case_id, env.key_id, key)
+        # Every generation is kept: older work stays sealed with the key it names.
+        store.put_case_key(env.case_id, env.key_id, key, env.generation, shared=True)
         summary.keys_received += 1
         fresh.add(env.case_id)
     _add_devices(store, keys)
@@ -450,7 +438,11 @@ def _ingest_page(
         by_case.setdefault(op.case_id, []).append(op)
     with store.transaction():
         for case_id, case_ops in by_case.items():
-            if case_id in missing_keys or not _has_key(store, case_id):
+            if case_id in missing_keys or not all(
+                store.has_case_key(case_id, key_id) for key_id in {op.key_id for op in case_ops}
+            ):
+                # Sealed with a key (generation) that has not reached this laptop yet:
+                # pulled again from the case's start once it does.
                 missing_keys.add(case_id)
                 continue
             try:
@@ -554,10 +546,13 @@ def _pull(
         elif not until:
             del backfill[case_id]
     run("sync_cursor", None)
-    # A case skipped for want of its key waits for it, up to where the main pull is now.
+    # A case skipped for want of its key, or of a newer key generation, waits for it and is
+    # then pulled from its start up to where the main pull is now (a skipped op may lie
+    # below an earlier backfill's cursor, so that cursor starts again from 0).
     high = int(store.meta("sync_cursor") or 0)
     for case_id in missing:
-        backfill.setdefault(case_id, high)
+        backfill[case_id] = max(backfill.get(case_id, 0), high)
+        store.set_meta(f"sync_backfill_cursor:{case_id}", "0")
     store.set_meta("sync_backfill", json.dumps(backfill, sort_keys=True))
     return touched
 
@@ -648,6 +643,7 @@ def _run(
     if fresh:
         _note_backfill(store, fresh)
     _complete_envelopes(store, client, keys, recovery, summary)
+    rotate_keys(store, client, keys, recovery, summary)
     touched = _pull(store, client, keys, summary, progress, page_size)
     # Attachments go after the text, so a slow or broken upload never holds it up.
     sync_attachments(store, client, summary, progress, pull_all_attachments)
@@ -656,6 +652,8 @@ def _run(
     summary.waiting_keys = _waiting_keys(store, keys)
     summary.duration_ms = int((time.monotonic() - started) * 1000)
     _report(client, summary)
+    if keys.role in ("supervisor", "admin"):
+        _keep_team_health(store, client)
     for case_id, entity, entity_id in sorted(touched):
         state = store.entity(case_id, entity, entity_id)
         if state is None:
@@ -694,6 +692,19 @@ def _report(client: SyncClient, summary: SyncSummary) -> None:
     }
     with contextlib.suppress(SyncRefused, OfflineError):
         client._send("POST", "/v1/sync-report", json.dumps(report).encode(), True, quiet=True)
+
+
+TEAM_HEALTH = "sync_team_health"
+"""Sealed profile secret: the team's sync health as the server last gave it (JSON of
+`protocol.TeamHealthResponse`); counts and times only."""
+
+
+def _keep_team_health(store: Store, client: SyncClient) -> None:
+    """A supervisor's laptop keeps the team's sync health (for the team screen), sealed like
+    everything else; a server that cannot give it does not make the sync fail."""
+    with contextlib.suppress(SyncRefused, OfflineError):
+        reply = TeamHealthResponse.model_validate(client.get("/v1/team-health"))
+        store.set_secret(TEAM_HEALTH, reply.model_dump_json().encode())
 
 
 def _requeue_refused(
@@ -738,7 +749,7 @@ def _complete_envelopes(
         others = [name for name in team.without_key if name != keys.user]
         if not others or keys.role not in ("supervisor", "admin"):
             continue
-        if not _has_key(store, team.case_id):
+        if not store.has_case_key(team.case_id, team.key_id):
             summary.keys_not_shared += [
                 {"case_id": team.case_id, "user": name, "why": "this laptop has no key for it"}
                 for name in others

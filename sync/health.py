@@ -3,10 +3,10 @@ content), so the agency sees a laptop whose work waits, is refused, or that went
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, or_, select
 
-from .models import SYNC_REPORTS
-from .protocol import SyncReportRequest, now_ms
+from .models import SYNC_REPORTS, USERS
+from .protocol import LaptopHealth, SyncReportRequest, TeamHealthResponse, now_ms
 
 
 def record_report(engine: Engine, device_id: str, req: SyncReportRequest) -> None:
@@ -26,3 +26,40 @@ def record_report(engine: Engine, device_id: str, req: SyncReportRequest) -> Non
                 app_version=req.app_version,
             )
         )
+
+
+def team_health(engine: Engine, supervisor: str, role: str) -> TeamHealthResponse:
+    """The sync health of the supervisor's own laptops and those of their workers (an
+    admin: every laptop). Counts and times only; whether a laptop has gone quiet is
+    decided on the supervisor's laptop, by its practice profile's `[sync] stale_after_days`."""
+    from .admin_view import sync_health
+
+    now = now_ms()
+    with engine.connect() as conn:
+        team = {
+            r[0]
+            for r in conn.execute(
+                select(USERS.c.name).where(
+                    or_(USERS.c.name == supervisor, USERS.c.supervisor == supervisor)
+                )
+            ).all()
+        }
+    rows = sync_health(engine, now, stale_days=1)
+    return TeamHealthResponse(
+        as_of_ms=now,
+        laptops=[
+            LaptopHealth(
+                device=r["device"],
+                user=r["user"],
+                revoked=r["revoked"],
+                last_sync_ms=r["last_sync_ms"],
+                last_seen_ms=r["last_seen_ms"],
+                outcome=r["outcome"],
+                waiting=r["waiting"],
+                refused=r["refused"],
+                waiting_keys=r["waiting_keys"],
+            )
+            for r in rows
+            if role == "admin" or r["user"] in team
+        ],
+    )

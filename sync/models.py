@@ -131,16 +131,32 @@ class CaseMember(SQLModel, table=True):
 
 
 class CaseKeyEnvelope(SQLModel, table=True):
-    """A case key wrapped to one recipient; the server cannot open it."""
+    """A case key wrapped to one recipient; the server cannot open it.
+
+    A case has key generations: the newest is current (what new work is sealed with);
+    older ones stay so their holders read older work.
+    """
 
     __tablename__ = "case_keys"
 
     case_id: str = Field(primary_key=True)
+    key_id: str = Field(primary_key=True)
     recipient: str = Field(primary_key=True, description="a user name, or @recovery")
-    key_id: str
+    generation: int = Field(default=0, description="0 for a case's first key, then +1")
     wrapped: bytes
     by_device: str
     created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class CaseKeyRotation(SQLModel, table=True):
+    """A case whose key must be replaced before more work is sealed: it was reassigned, or
+    a device of its team was revoked. Gone once a team laptop sends the next generation."""
+
+    __tablename__ = "case_key_rotations"
+
+    case_id: str = Field(primary_key=True)
+    reason: str
+    asked_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class UserKeyGrant(SQLModel, table=True):
@@ -228,6 +244,7 @@ OPS = _table(ServerOp)
 REJECTED_OPS = _table(RejectedOp)
 CASE_TEAM = _table(CaseMember)
 CASE_KEYS = _table(CaseKeyEnvelope)
+CASE_KEY_ROTATIONS = _table(CaseKeyRotation)
 REQUEST_NONCES = _table(RequestNonce)
 SETTINGS = _table(Setting)
 AUDIT_LOG = _table(AuditEvent)

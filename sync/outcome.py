@@ -299,6 +299,7 @@ class SyncSummary:
     waiting_keys: list[str] = field(default_factory=list)
     keys_shared: list[dict[str, str]] = field(default_factory=list)
     keys_not_shared: list[dict[str, str]] = field(default_factory=list)
+    keys_rotated: list[str] = field(default_factory=list)
     duration_ms: int = 0
 
     @property

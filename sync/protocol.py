@@ -230,6 +230,11 @@ class PullResponse(BaseModel):
     more: bool
 
 
+def envelope_context(case_id: str, key_id: str) -> str:
+    """Binds a wrapped case key to its case and key id."""
+    return f"case-key|{case_id}|{key_id}"
+
+
 class Envelope(BaseModel):
     """A case key wrapped to one recipient's X25519 key (a user, or the agency recovery key)."""
 
@@ -237,6 +242,9 @@ class Envelope(BaseModel):
     key_id: Name
     recipient: Name
     wrapped: B64
+    generation: int = Field(
+        default=0, ge=0, le=1_000_000, description="the key's generation; the newest is current"
+    )
 
 
 class DeviceInfo(BaseModel):
@@ -256,8 +264,11 @@ class TeamInfo(BaseModel):
     worker: str
     supervisor: str | None = None
     without_key: list[str] = Field(
-        default_factory=list, description="members with no envelope yet (not enrolled then)"
+        default_factory=list,
+        description="members with no envelope of the current key yet (not enrolled then)",
     )
+    key_id: str | None = Field(default=None, description="the case's current key")
+    generation: int = Field(default=0, description="the current key's generation")
 
 
 class KeysResponse(BaseModel):
@@ -280,6 +291,11 @@ class KeysResponse(BaseModel):
         default=None,
         description="pass as `devices_since` next time to receive only devices enrolled "
         "since (with a safety margin); absent: every device was listed",
+    )
+    rotate: list[str] = Field(
+        default_factory=list,
+        description="cases of the caller whose key must be replaced (reassigned, or a "
+        "device of the team revoked): the caller's laptop may make the next generation",
     )
 
 
@@ -345,6 +361,22 @@ class TeamRequest(BaseModel):
     envelopes: list[Envelope] = Field(max_length=100)
 
 
+class RotateRequest(BaseModel):
+    """A case's next key generation, wrapped to each enrolled member and the recovery key."""
+
+    key_id: Name
+    generation: int = Field(ge=1, le=1_000_000)
+    envelopes: list[Envelope] = Field(max_length=100)
+
+
+class RotateResponse(BaseModel):
+    """The case's key now current."""
+
+    case_id: str
+    key_id: str
+    generation: int
+
+
 class GrantRequest(BaseModel):
     """The user's private key wrapped to one of the same user's devices."""
 
@@ -374,6 +406,27 @@ class SyncReportRequest(BaseModel):
     waiting_keys: int = Field(ge=0)
     duration_ms: int = Field(ge=0)
     app_version: str = Field(max_length=32)
+
+
+class LaptopHealth(BaseModel):
+    """One laptop of a supervisor's team as its last sync report left it: counts, no content."""
+
+    device: str = Field(description="the shortest unique prefix of the device id (8+)")
+    user: str
+    revoked: bool = False
+    last_sync_ms: int | None = None
+    last_seen_ms: int | None = None
+    outcome: str | None = None
+    waiting: int | None = None
+    refused: int = 0
+    waiting_keys: int | None = None
+
+
+class TeamHealthResponse(BaseModel):
+    """Sync health of the laptops of a supervisor's team (their workers' and their own)."""
+
+    as_of_ms: int
+    laptops: list[LaptopHealth]
 
 
 class ErrorBody(BaseModel):

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fieldkit.i18n import _
+from fieldkit.services.policies import stale_after_days
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -29,9 +30,6 @@ DbOption = Annotated[
         "postgresql+psycopg://… for PostgreSQL).",
     ),
 ]
-# Days without a sync after which `admin sync-health` flags a laptop (server setting
-# `stale_days`, else this).
-DEFAULT_STALE_DAYS = 3
 
 
 def when(ms: int | None) -> str:
@@ -77,25 +75,31 @@ def sync_health(
     db: DbOption = None,
     days: Annotated[
         int | None,
-        typer.Option(min=1, help="Flag a laptop not synced for this many days."),
+        typer.Option(
+            min=1,
+            help="Flag a laptop not synced for more than this many days (default: the "
+            "practice profile's [sync] stale_after_days).",
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="The agency's practice profile (a shipped name or a TOML file) whose "
+            "[sync] stale_after_days applies (default: ontario-std7).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
 ) -> None:
     """Per laptop: last sync, changes waiting, refused, cases waiting for keys, gone quiet."""
-    from sqlalchemy import select
-
     from fieldkit.sync.admin_view import (
         sync_health as health,
     )  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
-    from fieldkit.sync.models import SETTINGS  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
     from fieldkit.sync.protocol import now_ms  # local: FastAPI/SQLAlchemy, ~0.5 s of start-up
 
-    engine = admin_engine(db)
     if days is None:
-        with engine.connect() as conn:
-            row = conn.execute(select(SETTINGS.c.value).where(SETTINGS.c.key == "stale_days"))
-            found = row.first()
-        days = int(found[0]) if found else DEFAULT_STALE_DAYS
+        days = stale_after_days(profile)
+    engine = admin_engine(db)
     rows = health(engine, now_ms(), days)
     if as_json:
         sys.stdout.write(json.dumps({"stale_days": days, "devices": rows}, indent=2) + "\n")

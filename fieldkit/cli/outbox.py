@@ -237,6 +237,12 @@ def print_summary(summary: SyncSummary) -> None:
                 case_id=item["case_id"], user=escape(item["user"])
             )
         )
+    for case_id in summary.keys_rotated:
+        console.print(
+            _("[green]key rotated[/] case {case_id}: a new key for the team from now on").format(
+                case_id=safe(case_id)
+            )
+        )
     for item in summary.keys_not_shared:
         console.print(
             _("[yellow]waiting for a key[/] {user} on case {case_id}: {why}").format(

@@ -258,6 +258,8 @@ class PolicyProfile:
     min_passphrase_score: int = 3
     """zxcvbn score (0-4) a new passphrase must reach; an agency may demand 4."""
     sync_late_days: int = 14
+    stale_after_days: int = 7
+    """`[sync] stale_after_days`: a laptop not synced for more days than this is flagged."""
     photo_max_edge: int = 2048
     keep_photo_original: bool = False
     pull_attachments: str = "on-demand"
@@ -787,6 +789,7 @@ def _build(reader: _Reader, check_calendar: bool = True) -> PolicyProfile:
         visit_documentation_working_days=r.whole(
             "visit_record", "documentation_working_days", "working days", default=0
         ),
+        stale_after_days=r.whole("sync", "stale_after_days", minimum=1, default=7),
         **_evidence_settings(r),
     )
     kinds = r.sections.get("visit_kinds")

@@ -62,3 +62,12 @@ def set_policy(store: Store, given: str) -> PolicyProfile:
     profile = load_profile(value)
     store.set_meta("policy", value)
     return profile
+
+
+def stale_after_days(given: str | None) -> int:
+    """`[sync] stale_after_days` of a practice profile (shipped name or TOML file; none:
+    the default profile): after this many days without a sync a laptop is flagged."""
+    try:
+        return load_profile(checked_policy(given) if given else None).stale_after_days
+    except ProfileError as exc:
+        raise FieldkitError(str(exc)) from None

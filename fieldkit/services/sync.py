@@ -5,6 +5,8 @@ The faces call these; `fieldkit.sync.client` speaks the protocol.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from fieldkit.errors import FieldkitError
@@ -14,11 +16,30 @@ from fieldkit.practice.profile import ProfileError
 from fieldkit.record_verify import Verdict
 from fieldkit.store import Store
 from fieldkit.sync import client
-from fieldkit.sync.client import assign_case, enroll
+from fieldkit.sync.admin_view import health_flags
+from fieldkit.sync.client import TEAM_HEALTH, assign_case, enroll
 from fieldkit.sync.outcome import SyncSummary
-from fieldkit.sync.protocol import VerifyRecordRequest
+from fieldkit.sync.protocol import TeamHealthResponse, VerifyRecordRequest
 
-__all__ = ["SyncSummary", "assign_case", "enroll", "run_sync"]
+__all__ = ["LaptopHealthRow", "SyncSummary", "assign_case", "enroll", "run_sync", "team_health"]
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class LaptopHealthRow:
+    """One laptop of the supervisor's team on the team screen."""
+
+    device: str
+    user: str
+    last_sync: datetime | None
+    days_quiet: int | None
+    """Whole days since its last sync (or, never synced, its last contact); None: never."""
+    waiting: int | None
+    refused: int
+    revoked: bool
+    stale: bool
+    """Not synced for more than the profile's `[sync] stale_after_days` (never: revoked)."""
 
 
 def run_sync(store: Store, progress: Any = None, **options: Any) -> SyncSummary:
@@ -71,3 +92,37 @@ def _when(ms: int) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
+def team_health(
+    store: Store, now: datetime, stale_after_days: int
+) -> tuple[datetime | None, list[LaptopHealthRow]]:
+    """(when the server gave it, each laptop of the team) from what the supervisor's laptop
+    kept at its last sync; (None, []) before any. A laptop is flagged as the server's
+    `admin sync-health` would flag it, by the practice profile's threshold."""
+    raw = store.secret(TEAM_HEALTH)
+    if raw is None:
+        return None, []
+    kept = TeamHealthResponse.model_validate_json(raw)
+    now_ms = int(now.timestamp() * 1000)
+    rows = health_flags([lap.model_dump() for lap in kept.laptops], now_ms, stale_after_days)
+    found = []
+    for row in rows:
+        seen = row["last_sync_ms"] or row["last_seen_ms"]
+        found.append(
+            LaptopHealthRow(
+                device=str(row["device"]),
+                user=str(row["user"]),
+                last_sync=_moment(row["last_sync_ms"]),
+                days_quiet=None if seen is None else max(0, (now_ms - int(seen)) // DAY_MS),
+                waiting=row["waiting"],
+                refused=int(row["refused"]),
+                revoked=bool(row["revoked"]),
+                stale=bool(row["stale"]),
+            )
+        )
+    return _moment(kept.as_of_ms), found
+
+
+def _moment(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)

@@ -86,6 +86,7 @@ class StoreBase:
         self._secrets = Sealer(hkdf(master, "profile-secrets"))
         self._case_wrap = Sealer(hkdf(master, "case-keys"))
         self._case_sealers: dict[str, tuple[str, Any]] = {}
+        self._key_sealers: dict[tuple[str, str], Any] = {}
         self._seq: int = 0
         self._head: str = GENESIS
         self._settings = self._load_settings(slot_v)
@@ -133,6 +134,7 @@ class StoreBase:
             self._master = None
             self._sign_key = None
             self._case_sealers.clear()
+            self._key_sealers.clear()
             self._secrets = _LOCKED_SEALER
             self._case_wrap = _LOCKED_SEALER
             self._conn.close()

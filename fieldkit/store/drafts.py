@@ -17,21 +17,22 @@ class DraftStore(CaseKeyStore):
 
     def save_draft(self, draft_id: str, case_id: str, data: dict[str, Any]) -> None:
         """Autosave a visit in progress, sealed with the case key."""
-        _, sealer = self.case_sealer(case_id, create=True)
+        key_id, sealer = self.case_sealer(case_id, create=True)
         doc = sealer.seal(
             json.dumps(data, separators=(",", ":"), default=str).encode(),
             aad_for("drafts", "doc", draft_id),
         )
         with self.transaction():
             self._conn.execute(
-                "INSERT INTO drafts (draft_id, case_id, updated, doc) VALUES (?,?,?,?)"
-                " ON CONFLICT(draft_id) DO UPDATE SET updated=excluded.updated, doc=excluded.doc",
-                (draft_id, case_id, _utcnow(), doc),
+                "INSERT INTO drafts (draft_id, case_id, updated, doc, key_id) VALUES (?,?,?,?,?)"
+                " ON CONFLICT(draft_id) DO UPDATE SET updated=excluded.updated,"
+                " doc=excluded.doc, key_id=excluded.key_id",
+                (draft_id, case_id, _utcnow(), doc, key_id),
             )
 
     def drafts(self, case_id: str | None = None) -> list[tuple[str, str, str, dict[str, Any]]]:
         """(draft_id, case_id, updated, data) of every unfinished draft."""
-        sql = "SELECT draft_id, case_id, updated, doc FROM drafts"
+        sql = "SELECT draft_id, case_id, updated, doc, key_id FROM drafts"
         args: tuple[Any, ...] = ()
         if case_id is not None:
             sql += " WHERE case_id=?"
@@ -39,8 +40,8 @@ class DraftStore(CaseKeyStore):
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY updated DESC", args).fetchall()
         found = []
-        for draft_id, cid, updated, doc in rows:
-            _, sealer = self.case_sealer(cid)
+        for draft_id, cid, updated, doc, key_id in rows:
+            sealer = self.key_sealer(cid, key_id)
             data = json.loads(sealer.open(doc, aad_for("drafts", "doc", draft_id)))
             found.append((draft_id, cid, updated, data))
         return found

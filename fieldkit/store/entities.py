@@ -212,12 +212,17 @@ class EntityStore(CaseKeyStore):
         super()._migrate_rows(step)
         if step != 3:
             return
+        # Before schema 4 a case held one key; a profile that already names each row's key
+        # (key generations made before this step existed) opens each row with its own.
+        named = "key_id" in {r[1] for r in self._conn.execute("PRAGMA table_info(entities)")}
         rows = self._conn.execute(
-            "SELECT case_id, entity, entity_id, doc FROM entities WHERE view IS NOT NULL"
+            "SELECT case_id, entity, entity_id, doc, "
+            + ("key_id" if named else "NULL")
+            + " FROM entities WHERE view IS NOT NULL"
         ).fetchall()
-        for cid, ent, eid, doc in rows:
+        for cid, ent, eid, doc, key_id in rows:
             try:
-                _, sealer = self.case_sealer(cid)
+                sealer = self.key_sealer(cid, key_id) if named else self._only_key_sealer(cid)
             except StoreError:
                 continue  # no key for it here: read in the old form, as before
             aad = aad_for("entities", "doc", self._row_id(cid, ent, eid))
@@ -233,12 +238,12 @@ class EntityStore(CaseKeyStore):
 
     def _load_state(self, case_id: str, entity: str, entity_id: str) -> dict[str, Any] | None:
         row = self._conn.execute(
-            "SELECT doc FROM entities WHERE case_id=? AND entity=? AND entity_id=?",
+            "SELECT doc, key_id FROM entities WHERE case_id=? AND entity=? AND entity_id=?",
             (case_id, entity, entity_id),
         ).fetchone()
         if row is None:
             return None
-        _, sealer = self.case_sealer(case_id)
+        sealer = self.key_sealer(case_id, row[1])
         doc = json.loads(
             sealer.open(
                 row[0], aad_for("entities", "doc", self._row_id(case_id, entity, entity_id))
@@ -247,8 +252,15 @@ class EntityStore(CaseKeyStore):
         return unpack_state(doc)
 
     def _save_state(
-        self, case_id: str, entity: str, entity_id: str, state: dict[str, Any], sealer: Any
+        self,
+        case_id: str,
+        entity: str,
+        entity_id: str,
+        state: dict[str, Any],
+        sealer: Any,
+        key_id: str,
     ) -> None:
+        """Seal and keep an entity's state with the named key (the case's current one)."""
         row_id = self._row_id(case_id, entity, entity_id)
         doc = pack_state(entity, state)
         status, day = clear_columns(entity, doc["f"])
@@ -259,11 +271,21 @@ class EntityStore(CaseKeyStore):
         # The case changed: its summary is folded again by the next reader (services.summaries).
         self._conn.execute("DELETE FROM summaries WHERE case_id=?", (case_id,))
         self._conn.execute(
-            "INSERT INTO entities (case_id, entity, entity_id, status, date, deleted, doc, view)"
-            " VALUES (?,?,?,?,?,?,?,NULL) ON CONFLICT(case_id, entity, entity_id) DO UPDATE SET"
+            "INSERT INTO entities"
+            " (case_id, entity, entity_id, status, date, deleted, doc, view, key_id)"
+            " VALUES (?,?,?,?,?,?,?,NULL,?) ON CONFLICT(case_id, entity, entity_id) DO UPDATE SET"
             " status=excluded.status, date=excluded.date, deleted=excluded.deleted,"
-            " doc=excluded.doc, view=NULL",
-            (case_id, entity, entity_id, status, day, 1 if state.get("deleted") else 0, sealed),
+            " doc=excluded.doc, view=NULL, key_id=excluded.key_id",
+            (
+                case_id,
+                entity,
+                entity_id,
+                status,
+                day,
+                1 if state.get("deleted") else 0,
+                sealed,
+                key_id,
+            ),
         )
 
     def entity(self, case_id: str, entity: str, entity_id: str) -> EntityState | None:
@@ -278,7 +300,8 @@ class EntityStore(CaseKeyStore):
         self, case_id: str | None = None, entity: str | None = None, include_deleted: bool = False
     ) -> list[EntityState]:
         """Folded entities of a case (or of every case), decrypted in memory."""
-        sql = "SELECT case_id, entity, entity_id, status, date, doc FROM entities WHERE 1=1"
+        sql = "SELECT case_id, entity, entity_id, status, date, doc, key_id FROM entities"
+        sql += " WHERE 1=1"
         args: list[Any] = []
         if case_id is not None:
             sql += " AND case_id=?"
@@ -292,8 +315,8 @@ class EntityStore(CaseKeyStore):
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
         found = []
-        for cid, ent, eid, status, day, doc in rows:
-            _, sealer = self.case_sealer(cid)
+        for cid, ent, eid, status, day, doc, key_id in rows:
+            sealer = self.key_sealer(cid, key_id)
             packed = json.loads(
                 sealer.open(doc, aad_for("entities", "doc", self._row_id(cid, ent, eid)))
             )
@@ -305,7 +328,7 @@ class EntityStore(CaseKeyStore):
     ) -> list[EntityView]:
         """Every live entity's values and marks (of one case, of `case_ids`, or of all),
         decrypted in memory."""
-        sql = "SELECT case_id, entity, entity_id, status, date, view, doc FROM entities"
+        sql = "SELECT case_id, entity, entity_id, status, date, view, doc, key_id FROM entities"
         args: tuple[str, ...] = ()
         sql += " WHERE deleted=0"
         if case_id is not None:
@@ -318,8 +341,8 @@ class EntityStore(CaseKeyStore):
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
         found = []
-        for cid, ent, eid, status, day, view, doc in rows:
-            _, sealer = self.case_sealer(cid)
+        for cid, ent, eid, status, day, view, doc, key_id in rows:
+            sealer = self.key_sealer(cid, key_id)
             row_id = self._row_id(cid, ent, eid)
             if view is not None:  # written before schema 3 (the migration rewrites these)
                 fields, signed, altered, critical = json.loads(

@@ -68,7 +68,7 @@ class LogStore(EntityStore):
             state = changelog.apply(
                 current, OpMeta(op.op_id, op.hlc, op.device_id, op.author, op.action), body
             )
-            self._save_state(case_id, entity, entity_id, state, sealer)
+            self._save_state(case_id, entity, entity_id, state, sealer, key_id)
             self._seq, self._head = op.seq, op.hash
         return op
 
@@ -85,14 +85,14 @@ class LogStore(EntityStore):
             exists = self._conn.execute("SELECT 1 FROM ops WHERE op_id=?", (op.op_id,)).fetchone()
             if exists:
                 return False
-            _, sealer = self.case_sealer(op.case_id)
-            body = self.open_body(op, sealer)
+            body = self.open_body(op)
             self._insert_op(op, sync_state)
             current = self._load_state(op.case_id, op.entity, op.entity_id)
             state = changelog.apply(
                 current, OpMeta(op.op_id, op.hlc, op.device_id, op.author, op.action), body
             )
-            self._save_state(op.case_id, op.entity, op.entity_id, state, sealer)
+            key_id, sealer = self.case_sealer(op.case_id)
+            self._save_state(op.case_id, op.entity, op.entity_id, state, sealer, key_id)
             self.clock.observe(op.hlc)
         return True
 
@@ -127,14 +127,14 @@ class LogStore(EntityStore):
                 self.clock.observe(op.hlc)
             for (case_id, entity, entity_id), state in states.items():
                 if state is not None:
-                    _, sealer = self.case_sealer(case_id)
-                    self._save_state(case_id, entity, entity_id, state, sealer)
+                    key_id, sealer = self.case_sealer(case_id)
+                    self._save_state(case_id, entity, entity_id, state, sealer, key_id)
         return fresh
 
     def open_body(self, op: Op, sealer: Any | None = None) -> dict[str, Any]:
-        """Decrypt an op's body with its case key."""
+        """Decrypt an op's body with the case key it names (`op.key_id`)."""
         if sealer is None:
-            _, sealer = self.case_sealer(op.case_id)
+            sealer = self.key_sealer(op.case_id, op.key_id)
         body: dict[str, Any] = json.loads(sealer.open(op.body, aad_for("ops", "body", op.op_id)))
         return body
 

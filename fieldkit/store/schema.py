@@ -9,11 +9,13 @@ from pathlib import Path
 from fieldkit.errors import ProfileMissing, StoreError
 from fieldkit.i18n import _
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: the first profiles. 2: `summaries`, a sealed per-case summary for `due` and `case
 list`. 3: an entity's `doc` holds each value once (`entities.pack_state`) and the view is
-read from it; `view` stays NULL. `StoreBase._migrate` brings a profile up once it is
-unlocked (docs/decisions.md, "Each value stored twice")."""
+read from it; `view` stays NULL. 4: key generations — a case may hold several keys
+(`generation`, newest is current), and entity rows and drafts name the key they are sealed
+with (`add_key_generations`). `StoreBase._migrate` brings a profile up once it is unlocked
+(docs/decisions.md, "Each value stored twice")."""
 
 UPGRADES = """
 CREATE INDEX IF NOT EXISTS ops_hlc ON ops (hlc);
@@ -30,7 +32,9 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS key_slots (
     id INTEGER PRIMARY KEY, kind TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS case_keys (
-    case_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, wrapped BLOB NOT NULL);
+    case_id TEXT NOT NULL, key_id TEXT NOT NULL, wrapped BLOB NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0, shared INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (case_id, key_id));
 CREATE TABLE IF NOT EXISTS devices (
     device_id TEXT PRIMARY KEY, user TEXT NOT NULL, sign_pub BLOB NOT NULL,
     box_pub BLOB, revoked INTEGER NOT NULL DEFAULT 0);
@@ -46,11 +50,12 @@ CREATE INDEX IF NOT EXISTS ops_case ON ops (case_id);
 CREATE TABLE IF NOT EXISTS entities (
     case_id TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
     status TEXT, date TEXT, deleted INTEGER NOT NULL DEFAULT 0, doc BLOB NOT NULL,
-    view BLOB,
+    view BLOB, key_id TEXT,
     PRIMARY KEY (case_id, entity, entity_id));
 CREATE TABLE IF NOT EXISTS summaries (case_id TEXT PRIMARY KEY, doc BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS drafts (
-    draft_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, updated TEXT NOT NULL, doc BLOB NOT NULL);
+    draft_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, updated TEXT NOT NULL, doc BLOB NOT NULL,
+    key_id TEXT);
 """
     + UPGRADES
 )
@@ -117,6 +122,34 @@ def open_existing(path: Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         raise store_error(exc, path) from None
     return conn
+
+
+def add_key_generations(conn: sqlite3.Connection) -> None:
+    """Schema 4, inside the migration's transaction: case keys gain generations (the one key
+    a case had is generation 0, the team's) and entity rows and drafts name that key. Each
+    part is skipped where it is already in place, so a profile is brought up from any
+    earlier version."""
+    key_columns = {r[1] for r in conn.execute("PRAGMA table_info(case_keys)")}
+    if "generation" not in key_columns:
+        conn.execute("ALTER TABLE case_keys RENAME TO case_keys_v1")
+        conn.execute(
+            "CREATE TABLE case_keys (case_id TEXT NOT NULL, key_id TEXT NOT NULL,"
+            " wrapped BLOB NOT NULL, generation INTEGER NOT NULL DEFAULT 0,"
+            " shared INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (case_id, key_id))"
+        )
+        conn.execute(
+            "INSERT INTO case_keys (case_id, key_id, wrapped, generation, shared)"
+            " SELECT case_id, key_id, wrapped, 0, 1 FROM case_keys_v1"
+        )
+        conn.execute("DROP TABLE case_keys_v1")
+    for table in ("entities", "drafts"):
+        columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if "key_id" not in columns:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN key_id TEXT")
+            conn.execute(
+                f"UPDATE {table} SET key_id=(SELECT key_id FROM case_keys"
+                f" WHERE case_keys.case_id={table}.case_id ORDER BY generation, key_id LIMIT 1)"
+            )
 
 
 def store_error(exc: sqlite3.DatabaseError, path: Path) -> StoreError:

@@ -32,7 +32,7 @@ from fieldkit.hardening import private_file
 from fieldkit.i18n import _
 from fieldkit.integrity import RECORD_KEY, SealedSettings
 from fieldkit.store.base import RECORD_AAD, StoreBase, _utcnow
-from fieldkit.store.schema import SCHEMA_VERSION, connect, open_existing
+from fieldkit.store.schema import SCHEMA_VERSION, connect, open_existing, store_error
 
 
 class SlotStore(StoreBase):
@@ -168,6 +168,9 @@ class SlotStore(StoreBase):
     def _opened(cls, path: Path, conn: sqlite3.Connection, master: bytes, slot_v: int) -> Self:
         try:
             return cls(path, conn, master, slot_v)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise store_error(exc, path) from None
         except BaseException:
             conn.close()
             raise

@@ -1,4 +1,5 @@
-"""Team compliance: per worker and per case, what is overdue, due and due soon."""
+"""Team compliance: per worker and per case, what is overdue, due and due soon; and the
+sync health of the team's laptops (last sync, waiting, refused, gone quiet)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ from fieldkit.practice.render import status_text
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from fieldkit.screens.app import FieldkitApp
 
     from fieldkit.practice import DueItem
+    from fieldkit.services.sync import LaptopHealthRow
 
 
 class TeamScreen(Screen[None]):
@@ -41,9 +45,18 @@ class TeamScreen(Screen[None]):
     class TeamLoaded(Message):
         """The due list of every case was computed."""
 
-        def __init__(self, items: list[DueItem]) -> None:
+        def __init__(
+            self,
+            items: list[DueItem],
+            health_as_of: datetime | None = None,
+            laptops: list[LaptopHealthRow] | None = None,
+            stale_after_days: int = 0,
+        ) -> None:
             super().__init__()
             self.items = items
+            self.health_as_of = health_as_of
+            self.laptops = laptops or []
+            self.stale_after_days = stale_after_days
 
     def __init__(self) -> None:
         super().__init__()
@@ -57,6 +70,8 @@ class TeamScreen(Screen[None]):
             classes="title-bar",
         )
         yield DataTable(id="team-workers", cursor_type="none")
+        yield Static(_("Laptops · sync health not received yet"), id="team-health-title")
+        yield DataTable(id="team-laptops", cursor_type="none")
         yield DataTable(id="team-items", cursor_type="row", zebra_stripes=True)
         yield StatusBar()
         yield KeyFooter()
@@ -65,6 +80,9 @@ class TeamScreen(Screen[None]):
         """Columns, then compute off the UI thread."""
         self.query_one("#team-workers", DataTable).add_columns(
             _("worker"), _("⚠ overdue"), _("● due"), _("○ due soon"), _("cases")
+        )
+        self.query_one("#team-laptops", DataTable).add_columns(
+            _("laptop"), _("user"), _("last sync (UTC)"), _("waiting"), _("refused"), ""
         )
         self.query_one("#team-items", DataTable).add_columns(
             _("status"), _("due"), _("worker"), _("case"), _("rule"), _("what")
@@ -79,8 +97,13 @@ class TeamScreen(Screen[None]):
         fk = cast("FieldkitApp", self.app)
         if fk.store is None or fk.policy is None:
             return
+        from fieldkit.services.sync import team_health
+
         cases = services.load_cases(fk.store)
-        self.post_message(self.TeamLoaded(open_items(due_list(cases, fk.policy, fk.today))))
+        items = open_items(due_list(cases, fk.policy, fk.today))
+        days = fk.policy.stale_after_days
+        as_of, laptops = team_health(fk.store, _now(fk), days)
+        self.post_message(self.TeamLoaded(items, as_of, laptops, days))
 
     @on(TeamLoaded)
     def _loaded(self, event: TeamLoaded) -> None:
@@ -96,6 +119,7 @@ class TeamScreen(Screen[None]):
                 str(counts["due-soon"]),
                 str(n_cases),
             )
+        self._show_laptops(event)
         table = self.query_one("#team-items", DataTable)
         table.clear()
         for item in self.items:
@@ -108,9 +132,49 @@ class TeamScreen(Screen[None]):
                 safe(item.what),
             )
 
+    def _show_laptops(self, event: TeamLoaded) -> None:
+        """One row per laptop of the team, a quiet one flagged (profile `[sync]`)."""
+        title = self.query_one("#team-health-title", Static)
+        table = self.query_one("#team-laptops", DataTable)
+        table.clear()
+        if event.health_as_of is None:
+            title.update(_("Laptops · sync health arrives with this laptop's next sync"))
+            return
+        title.update(
+            _("Laptops · as of {moment} UTC · flagged after {days} days without a sync").format(
+                moment=f"{event.health_as_of:%Y-%m-%d %H:%M}", days=event.stale_after_days
+            )
+        )
+        for lap in event.laptops:
+            if lap.revoked:
+                flag = _("revoked")
+            elif lap.stale and lap.days_quiet is None:
+                flag = "⚠ " + _("never synced")
+            elif lap.stale:
+                flag = "⚠ " + _("not seen {days} d").format(days=lap.days_quiet)
+            else:
+                flag = ""
+            table.add_row(
+                safe(lap.device),
+                safe(lap.user),
+                f"{lap.last_sync:%Y-%m-%d %H:%M}" if lap.last_sync else _("never"),
+                "-" if lap.waiting is None else str(lap.waiting),
+                str(lap.refused),
+                flag,
+            )
+
     def action_supervision(self) -> None:
         """Record supervision for the highlighted item's case (RV-1)."""
         table = self.query_one("#team-items", DataTable)
         if not self.items or table.cursor_row >= len(self.items):
             return
         self.app.push_screen(SupervisionScreen(self.items[table.cursor_row].case))
+
+
+def _now(fk: FieldkitApp) -> datetime:
+    """Now; on an app given a fixed day (a test, a demo), noon UTC of that day."""
+    from datetime import UTC, datetime, time
+
+    if fk.fixed_today is not None:
+        return datetime.combine(fk.fixed_today, time(12, 0), UTC)
+    return datetime.now(UTC)

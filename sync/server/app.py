@@ -23,7 +23,10 @@ from fieldkit.sync.protocol import (
     PullResponse,
     PushRequest,
     PushResponse,
+    RotateRequest,
+    RotateResponse,
     SyncReportRequest,
+    TeamHealthResponse,
     TeamInfo,
     TeamRequest,
     UserKey,
@@ -168,6 +171,13 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
         await in_thread(health.record_report, eng, who.device_id, req)
         return Response(status_code=204)
 
+    @app.get("/v1/team-health", response_model=TeamHealthResponse, responses=REFUSALS)
+    async def team_health(who: Authed) -> TeamHealthResponse:
+        """Sync health of the laptops of the caller's team (a supervisor or admin only)."""
+        if who.role not in ("supervisor", "admin"):
+            raise Refused(403, f"{who.user} is a {who.role}: only a supervisor sees team health")
+        return await in_thread(health.team_health, eng, who.user, who.role)
+
     @app.put("/v1/devices/{device_id}/user-key", response_model=GrantResponse, responses=REFUSALS)
     async def grant(device_id: str, req: GrantRequest, who: Authed) -> GrantResponse:
         """Give another laptop of the caller's user the user key, wrapped to its device key."""
@@ -177,6 +187,11 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
     async def set_team(case_id: str, req: TeamRequest, who: Authed) -> TeamInfo:
         """Assign or reassign a case, with its key wrapped to the new team."""
         return await in_thread(service.set_team, who, case_id, req)
+
+    @app.post("/v1/cases/{case_id}/keys", response_model=RotateResponse, responses=REFUSALS)
+    async def rotate_key(case_id: str, req: RotateRequest, who: Authed) -> RotateResponse:
+        """The case's next key generation, wrapped to its team and the recovery key."""
+        return await in_thread(service.rotate, who, case_id, req)
 
     @app.post("/v1/verify-record", response_model=VerifyRecordResponse, responses=REFUSALS)
     async def verify_record(req: VerifyRecordRequest, who: Authed) -> VerifyRecordResponse:

@@ -4,7 +4,9 @@ keys a laptop needs, and assigning a case."""
 from __future__ import annotations
 
 from fieldkit.sync import admin, grants
+from fieldkit.sync.keygen import ask_rotation, current_keys
 from fieldkit.sync.models import (
+    CASE_KEY_ROTATIONS,
     CASE_KEYS,
     CASE_TEAM,
     DEVICES,
@@ -17,6 +19,8 @@ from fieldkit.sync.protocol import (
     GrantRequest,
     GrantResponse,
     KeysResponse,
+    RotateRequest,
+    RotateResponse,
     TeamInfo,
     TeamRequest,
     UserKey,
@@ -90,21 +94,34 @@ class TeamServer(ServerBase):
             device_rows = conn.execute(devices).all()
             grant = grants.grant_of(conn, caller.device_id)
             waiting = grants.waiting(conn, caller.user)
+            current = current_keys(conn, mine)
             wrapped = set(
                 conn.execute(
-                    select(CASE_KEYS.c.case_id, CASE_KEYS.c.recipient).where(
+                    select(CASE_KEYS.c.case_id, CASE_KEYS.c.key_id, CASE_KEYS.c.recipient).where(
                         CASE_KEYS.c.case_id.in_(mine)
+                    )
+                ).all()
+            )
+            rotate = sorted(
+                r[0]
+                for r in conn.execute(
+                    select(CASE_KEY_ROTATIONS.c.case_id).where(
+                        CASE_KEY_ROTATIONS.c.case_id.in_(mine)
                     )
                 ).all()
             )
         teams: dict[str, TeamInfo] = {}
         for m in members:
-            team = teams.setdefault(m.case_id, TeamInfo(case_id=m.case_id, worker=""))
+            key_id, generation = current.get(m.case_id, (None, 0))
+            team = teams.setdefault(
+                m.case_id,
+                TeamInfo(case_id=m.case_id, worker="", key_id=key_id, generation=generation),
+            )
             if m.role == "worker":
                 team.worker = m.user
             else:
                 team.supervisor = m.user
-            if (m.case_id, m.user) not in wrapped:
+            if (m.case_id, key_id, m.user) not in wrapped:
                 team.without_key.append(m.user)
         return KeysResponse(
             user=caller.user,
@@ -115,6 +132,7 @@ class TeamServer(ServerBase):
                     key_id=e.key_id,
                     recipient=e.recipient,
                     wrapped=b64(e.wrapped),
+                    generation=e.generation,
                 )
                 for e in envelopes
             ],
@@ -132,6 +150,7 @@ class TeamServer(ServerBase):
             devices_as_of=as_of,
             user_key_grant=b64(grant) if grant else None,
             waiting_for_grant=waiting,
+            rotate=rotate,
         )
 
     def grant(self, caller: Caller, device_id: str, req: GrantRequest) -> GrantResponse:
@@ -184,13 +203,22 @@ class TeamServer(ServerBase):
             needed = {name for name in team if people[name].box_pub is not None}
             if self.recovery_pub(conn):
                 needed.add(RECOVERY_RECIPIENT)
-            given = {e.recipient: e for e in req.envelopes if e.case_id == case_id}
-            missing = needed - given.keys()
+            given = [e for e in req.envelopes if e.case_id == case_id]
+            if not given:
+                raise Refused(400, f"no case key envelope for {', '.join(sorted(needed))}")
+            generations: dict[str, int] = {}
+            for e in given:
+                if generations.setdefault(e.key_id, e.generation) != e.generation:
+                    raise Refused(400, f"key {e.key_id} is given with two generations")
+            # The newest key given must reach every member and the recovery key; older
+            # generations given beside it let a new member read the case's earlier work.
+            newest = max(generations, key=lambda k: (generations[k], k))
+            covered = {e.recipient for e in given if e.key_id == newest}
+            missing = needed - covered
             if missing:
                 raise Refused(400, f"no case key envelope for {', '.join(sorted(missing))}")
-            needed |= given.keys() & set(team)
-            if len({e.key_id for e in given.values()}) != 1:
-                raise Refused(400, "the envelopes wrap different case keys")
+            allowed = set(team) | {RECOVERY_RECIPIENT}
+            removed = set(current) - set(team)
             conn.execute(delete(CASE_TEAM).where(CASE_TEAM.c.case_id == case_id))
             conn.execute(
                 insert(CASE_TEAM),
@@ -199,21 +227,40 @@ class TeamServer(ServerBase):
                     for name, role in team.items()
                 ],
             )
-            conn.execute(delete(CASE_KEYS).where(CASE_KEYS.c.case_id == case_id))
+            # Nobody off the team keeps an envelope; those given replace their like.
+            conn.execute(
+                delete(CASE_KEYS).where(
+                    CASE_KEYS.c.case_id == case_id, CASE_KEYS.c.recipient.not_in(sorted(allowed))
+                )
+            )
+            rows = {(e.key_id, e.recipient): e for e in given if e.recipient in allowed}
+            for key_id, recipient in rows:
+                conn.execute(
+                    delete(CASE_KEYS).where(
+                        CASE_KEYS.c.case_id == case_id,
+                        CASE_KEYS.c.key_id == key_id,
+                        CASE_KEYS.c.recipient == recipient,
+                    )
+                )
             conn.execute(
                 insert(CASE_KEYS),
                 [
                     {
                         "case_id": case_id,
-                        "recipient": r,
-                        "key_id": given[r].key_id,
-                        "wrapped": unb64(given[r].wrapped),
+                        "key_id": e.key_id,
+                        "recipient": e.recipient,
+                        "generation": e.generation,
+                        "wrapped": unb64(e.wrapped),
                         "by_device": caller.device_id,
                         "created_ms": now,
                     }
-                    for r in sorted(needed)
+                    for (_k, _r), e in sorted(rows.items())
                 ],
             )
+            if removed:
+                # Whoever left the case holds its keys so far: what is sealed from now on
+                # must be sealed with a key they never receive.
+                ask_rotation(conn, [case_id], f"reassigned from {', '.join(sorted(removed))}", now)
             admin.audit(
                 conn,
                 caller.user,
@@ -221,3 +268,72 @@ class TeamServer(ServerBase):
                 f"case {case_id}: worker {req.worker}, supervisor {req.supervisor or '-'}",
             )
         return TeamInfo(case_id=case_id, worker=req.worker, supervisor=req.supervisor)
+
+    def rotate(self, caller: Caller, case_id: str, req: RotateRequest) -> RotateResponse:
+        """Make `req` the case's current key: the next generation, from a laptop of the team,
+        wrapped to every enrolled member and the recovery key (never to anyone else)."""
+        now = now_ms()
+        with self.engine.begin() as conn:
+            team = {
+                m.user
+                for m in conn.execute(select(CASE_TEAM).where(CASE_TEAM.c.case_id == case_id))
+            }
+            if caller.user not in team and caller.role != "admin":
+                raise Refused(403, f"{caller.user} is not on case {case_id}")
+            _key_id, generation = current_keys(conn, [case_id]).get(case_id, (None, -1))
+            if req.generation != generation + 1:
+                raise Refused(
+                    409,
+                    f"case {case_id} is at key generation {generation}, not "
+                    f"{req.generation - 1}: another laptop replaced it first; sync again",
+                )
+            known = conn.execute(
+                select(CASE_KEYS.c.key_id).where(
+                    CASE_KEYS.c.case_id == case_id, CASE_KEYS.c.key_id == req.key_id
+                )
+            ).first()
+            if known is not None:
+                raise Refused(400, f"key {req.key_id} is already a key of case {case_id}")
+            enrolled = {
+                u.name
+                for u in conn.execute(
+                    select(USERS).where(USERS.c.name.in_(sorted(team)), USERS.c.box_pub.isnot(None))
+                )
+            }
+            needed = enrolled | ({RECOVERY_RECIPIENT} if self.recovery_pub(conn) else set())
+            given = {
+                e.recipient: e
+                for e in req.envelopes
+                if e.case_id == case_id and e.key_id == req.key_id
+            }
+            if len(given) != len(req.envelopes):
+                raise Refused(400, "every envelope must wrap the new key of this case")
+            if needed - given.keys():
+                missing = ", ".join(sorted(needed - given.keys()))
+                raise Refused(400, f"no case key envelope for {missing}")
+            if given.keys() - needed:
+                outside = ", ".join(sorted(given.keys() - needed))
+                raise Refused(403, f"{outside} is not on case {case_id}: the key stays on the team")
+            conn.execute(
+                insert(CASE_KEYS),
+                [
+                    {
+                        "case_id": case_id,
+                        "key_id": req.key_id,
+                        "recipient": r,
+                        "generation": req.generation,
+                        "wrapped": unb64(e.wrapped),
+                        "by_device": caller.device_id,
+                        "created_ms": now,
+                    }
+                    for r, e in sorted(given.items())
+                ],
+            )
+            conn.execute(delete(CASE_KEY_ROTATIONS).where(CASE_KEY_ROTATIONS.c.case_id == case_id))
+            admin.audit(
+                conn,
+                caller.user,
+                "rotate key",
+                f"case {case_id}: generation {req.generation} by {caller.device_id}",
+            )
+        return RotateResponse(case_id=case_id, key_id=req.key_id, generation=req.generation)

@@ -5,6 +5,7 @@ review and the team view."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,55 @@ def console_store(tmp_path: Path) -> Iterator[Store]:
             "interventions": [{"threat": "t1", "text": "Aunt stays nights"}],
         },
     )
+    keep_team_health(store)
     yield store
     store.close()
+
+
+def _ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+def keep_team_health(store: Store) -> None:
+    """What the supervisor's last sync kept: four laptops of the team. The app's day is
+    TODAY (2026-11-26), so "now" on the team screen is 2026-11-26 12:00 UTC."""
+    from fieldkit.sync.client import TEAM_HEALTH
+    from fieldkit.sync.protocol import LaptopHealth, TeamHealthResponse
+
+    laptops = [
+        LaptopHealth(
+            device="019a1b2c",
+            user="akhan",
+            last_sync_ms=_ms("2026-11-26T09:30Z"),
+            outcome="ok",
+            waiting=0,
+            refused=0,
+            waiting_keys=0,
+        ),
+        # 1 day 19 hours ago: quiet, not flagged.
+        LaptopHealth(
+            device="019a1b3d",
+            user="jsmith",
+            last_sync_ms=_ms("2026-11-24T17:05Z"),
+            outcome="refused",
+            waiting=2,
+            refused=1,
+            waiting_keys=0,
+        ),
+        # 2026-11-18 08:00 → 2026-11-26 12:00 is 8 days 4 hours: more than 7, flagged.
+        LaptopHealth(
+            device="019a1b4e",
+            user="bwong",
+            last_sync_ms=_ms("2026-11-18T08:00Z"),
+            outcome="ok",
+            waiting=0,
+            refused=0,
+            waiting_keys=0,
+        ),
+        LaptopHealth(device="019a1b5f", user="bwong"),  # enrolled, never synced
+    ]
+    reply = TeamHealthResponse(as_of_ms=_ms("2026-11-26T09:31Z"), laptops=laptops)
+    store.set_secret(TEAM_HEALTH, reply.model_dump_json().encode())
 
 
 async def _queue(pilot: Pilot[Any]) -> None:
@@ -119,6 +167,29 @@ async def test_record_supervision_from_the_team_view(console_store: Store) -> No
     assert len(sessions) == 1
     assert sessions[0].fields["decisions"] == "Weekly visits stay"
     assert sessions[0].fields["date"] == TODAY.isoformat()
+
+
+async def test_the_team_screen_shows_each_laptops_sync_health(console_store: Store) -> None:
+    """Last sync, changes waiting, refused; a laptop quiet for more than the profile's
+    `[sync] stale_after_days` (7 in ontario-std7) is flagged, one quiet for less is not."""
+    from textual.widgets import DataTable, Static
+
+    app = make_app(store=console_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        table = app.screen.query_one("#team-laptops", DataTable)
+        rows = {
+            str(table.get_row_at(n)[0]): [str(c) for c in table.get_row_at(n)]
+            for n in range(table.row_count)
+        }
+        title = str(app.screen.query_one("#team-health-title", Static).render())
+    assert "flagged after 7 days without a sync" in title and "2026-11-26 09:31" in title
+    assert rows["019a1b2c"] == ["019a1b2c", "akhan", "2026-11-26 09:30", "0", "0", ""]
+    assert rows["019a1b3d"] == ["019a1b3d", "jsmith", "2026-11-24 17:05", "2", "1", ""]
+    assert rows["019a1b4e"][-1] == "⚠ not seen 8 d"
+    assert rows["019a1b5f"][2:] == ["never", "-", "0", "⚠ never synced"]
 
 
 async def _review(

@@ -165,3 +165,102 @@ def test_sync_health_after_a_run_of_syncs(agency: Agency) -> None:
     rows = {r["device_id"]: r for r in sync_health(agency.engine, now_ms(), 3)}
     assert rows[worker.device_id]["outcome"] == "refused"
     assert rows[worker.device_id]["refused"] == 1
+
+
+def _ms(text: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+def test_the_stale_threshold_comes_from_the_practice_profile(
+    agency: Agency, db_url: str, tmp_path: Path
+) -> None:
+    """A laptop last synced 8 days ago: flagged under a 7-day profile, not a 10-day one.
+
+    Worked by hand: last sync 2026-11-12 09:00 UTC, now 2026-11-20 09:00 UTC — 8 days;
+    8 > 7 flags it, 8 ≤ 10 does not.
+    """
+    from fieldkit.sync.models import SYNC_REPORTS
+    from sqlalchemy import insert
+
+    from fieldkit.practice import load_profile
+
+    ten = tmp_path / "agency.toml"
+    ten.write_text('extends = "ontario-std7"\n[sync]\nstale_after_days = 10\n', encoding="utf-8")
+    laptop = agency.laptop("jsmith")
+
+    def report(at_ms: int) -> None:
+        with agency.engine.begin() as conn:
+            conn.execute(
+                insert(SYNC_REPORTS).values(
+                    device_id=laptop.device_id, at_ms=at_ms, outcome="ok", pushed=0,
+                    pulled=0, refused=0, waiting=0, waiting_keys=0, duration_ms=5,
+                    app_version="test",
+                )
+            )  # fmt: skip
+
+    report(_ms("2026-11-12T09:00Z"))
+    now = _ms("2026-11-20T09:00Z")
+
+    def flagged(days: int) -> bool:
+        rows = {r["device_id"]: r for r in sync_health(agency.engine, now, days)}
+        return bool(rows[laptop.device_id]["stale"])
+
+    assert flagged(load_profile("ontario-std7").stale_after_days)
+    assert not flagged(load_profile(ten).stale_after_days)
+
+    # The command reads the same setting (the laptop's report moved to 8 days before now).
+    with agency.engine.begin() as conn:
+        conn.execute(SYNC_REPORTS.delete())
+    report(now_ms() - 8 * 86_400_000 - 60_000)
+    env = {"FIELDKIT_SERVER_DB": db_url}
+    for given, days, stale in (([], 7, True), (["--profile", str(ten)], 10, False)):
+        shown = run_cli("admin", "sync-health", "--json", *given, env=env)
+        assert shown.returncode == 0, shown.stderr
+        out = json.loads(shown.stdout)
+        assert out["stale_days"] == days
+        row = next(r for r in out["devices"] if r["device_id"] == laptop.device_id)
+        assert row["stale"] is stale
+    # --days still overrides the profile.
+    override = run_cli("admin", "sync-health", "--json", "--profile", str(ten), "--days", "3",
+                       env=env)  # fmt: skip
+    assert json.loads(override.stdout)["stale_days"] == 3
+    bad = run_cli("admin", "sync-health", "--profile", "nowhere", env=env)
+    assert bad.returncode == 1 and "no policy profile" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_the_supervisors_laptop_keeps_its_teams_sync_health(agency: Agency) -> None:
+    """Pulled with each sync of a supervisor, sealed in the profile, no content; a worker
+    is refused it."""
+    from datetime import UTC, datetime
+
+    from fieldkit.sync.client import TEAM_HEALTH, SyncClient, SyncRefused
+
+    from fieldkit.services.sync import team_health
+
+    sup, worker = assigned_case(agency, marker="HEALTHMARKER")
+    run_sync(sup)
+    run_sync(worker)
+    worker.record("C-1", "visit", "w1", {"notes": "HEALTHMARKER"})
+    worker.record("C-2", "visit", "x", {"notes": "not my case"})  # refused
+    run_sync(worker)
+    other = agency.laptop("bwong")  # enrolled, never synced
+    run_sync(sup)
+    as_of, rows = team_health(sup, datetime.now(UTC), 7)
+    assert as_of is not None
+    by_user = {(r.user, r.device): r for r in rows}
+    mine = [r for (user, _d), r in by_user.items() if user == "jsmith"]
+    assert len(mine) == 1 and mine[0].refused == 1 and mine[0].waiting == 0
+    assert mine[0].last_sync is not None and not mine[0].stale
+    quiet = [r for (user, _d), r in by_user.items() if user == "bwong"]
+    assert len(quiet) == 1 and quiet[0].last_sync is None and quiet[0].stale
+    assert any(user == "akhan" for user, _d in by_user)
+    assert other.device_id.startswith(quiet[0].device)
+    # Sealed: the profile file holds no clear copy.
+    raw = sup.meta(TEAM_HEALTH) or ""
+    assert "jsmith" not in raw and bytes.fromhex(raw)
+    with SyncClient(worker) as client, pytest.raises(SyncRefused, match="only a supervisor"):
+        client.get("/v1/team-health")
+    assert worker.secret(TEAM_HEALTH) is None

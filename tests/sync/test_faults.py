@@ -435,7 +435,7 @@ def test_admin_commands_through_the_cli(tmp_path: Path) -> None:
 
 
 def test_a_pulled_op_this_laptop_cannot_open_is_reported_not_a_crash(agency: Agency) -> None:
-    """The worker's laptop made its own key for C-1 before the team's key reached it."""
+    """The worker's laptop holds, under the team key's id, bytes that are not that key."""
     from fieldkit.sync.client import assign_case, run_sync
 
     from fieldkit import services
@@ -448,8 +448,8 @@ def test_a_pulled_op_this_laptop_cannot_open_is_reported_not_a_crash(agency: Age
     services.import_cases(sup, transfer_doc(case))
     assign_case(sup, "C-1", "jsmith")
     run_sync(sup)
-    worker.case_sealer("C-1", create=True)  # a key of its own, not the team's
-    worker.put_case_key("C-1", "C-1#local", b"\x01" * 32)
+    team_key_id, _ = sup.case_key("C-1")
+    worker.put_case_key("C-1", team_key_id, b"\x01" * 32)  # not the team's key
     summary = run_sync(worker)
     assert any("cannot open the team's changes" in p for p in summary.local_problems)
     assert summary.pulled == 0

@@ -62,9 +62,9 @@ def test_reassigning_rewraps_the_key_for_the_new_worker(agency: Agency) -> None:
     other = agency.laptop("bwong")
     assert run_sync(other).pulled == 0
     assign_case(sup, "C-1", "bwong")
-    run_sync(sup)
+    assert run_sync(sup).keys_rotated == ["C-1"]  # jsmith left: the case gets a new key
     got = run_sync(other)
-    assert got.keys_received == 1
+    assert got.keys_received == 2  # the key so far (earlier work) and the new one
     assert got.pulled == len(own_ids(sup))  # backfilled from the case's start
     assert services.load_case(other, "C-1").worker == "bwong"
     # The old worker is off the case: new ops no longer reach them, and theirs are refused.

@@ -144,6 +144,29 @@ def test_attach_and_list_from_the_command_line(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_an_attachment_names_its_key_and_reads_back_after_a_new_key(
+    case_store: Store, tmp_path: Path
+) -> None:
+    """After the case key is replaced (a new generation), an older attachment still opens
+    with the key it names, and a new one is sealed with the new key."""
+    from fieldkit.crypto import random_key
+
+    old_source = _document(tmp_path / "old.bin", 1.5)
+    (old_id,) = attachments.attach(case_store, "C-1", old_source)
+    old_key_id, _ = case_store.case_key("C-1")
+    case_store.put_case_key("C-1", "C-1#gen1", random_key(), generation=1, shared=True)
+    new_source = _document(tmp_path / "new.bin", 1.2)
+    (new_id,) = attachments.attach(case_store, "C-1", new_source)
+    old, new = (attachments.find(case_store, "C-1", i) for i in (old_id, new_id))
+    assert (old.key_id, new.key_id) == (old_key_id, "C-1#gen1")
+    assert b"".join(attachments.stream_plaintext(case_store, old)) == old_source.read_bytes()
+    assert b"".join(attachments.stream_plaintext(case_store, new)) == new_source.read_bytes()
+    # Entity rows and op bodies sealed before the new key still open; new ones use it.
+    assert case_store.entity("C-1", "attachment", old_id) is not None
+    assert case_store.record("C-1", "visit", "v-new", {"date": "2026-11-20"}).key_id == "C-1#gen1"
+    assert case_store.verify().ok and not case_store.rebuild_differences()
+
+
 def test_a_copy_that_fails_to_decrypt_leaves_no_folder(
     case_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -230,3 +230,18 @@ def test_practice_package_imports_no_textual() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             assert not any(n.split(".")[0] == "textual" for n in names), module
+
+
+def test_the_stale_threshold_is_a_profile_setting(tmp_path: Path) -> None:
+    """`[sync] stale_after_days`: 7 in both shipped profiles, overridable, checked."""
+    assert load_profile("ontario-std7").stale_after_days == 7
+    assert load_profile("us-ongoing").stale_after_days == 7
+    ten = _write(tmp_path, 'extends = "ontario-std7"\n[sync]\nstale_after_days = 10\n')
+    assert load_profile(ten).stale_after_days == 10
+    for bad, message in (("0", "at least 1"), ('"week"', "whole number"), ("99999", "at most")):
+        path = _write(tmp_path, f'extends = "ontario-std7"\n[sync]\nstale_after_days = {bad}\n')
+        with pytest.raises(ProfileError, match=message):
+            load_profile(path)
+    typo = _write(tmp_path, 'extends = "ontario-std7"\n[sync]\nstale_days = 3\n')
+    with pytest.raises(ProfileError, match="unknown key"):
+        load_profile(typo)

@@ -11,7 +11,7 @@ from pathlib import Path
 from fieldkit import changelog, services
 from fieldkit.changelog import OpMeta
 from fieldkit.crypto import aad_for
-from fieldkit.store import Store
+from fieldkit.store import SCHEMA_VERSION, Store
 from fieldkit.store.entities import EntityState, EntityView, pack_state, unpack_state
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, signed_visit, transfer_doc
 
@@ -78,7 +78,7 @@ def test_a_schema_2_profile_is_migrated_and_reads_the_same(profile_path: Path) -
         assert conn.execute("SELECT count(*) FROM entities WHERE view IS NULL").fetchone()[0] == 0
     store = Store.open(profile_path, PASSPHRASE)
     try:
-        assert store.meta("schema_version") == "3"
+        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "4"
         assert store.settings_differences() == []
         with sqlite3.connect(profile_path) as conn:
             assert (
