@@ -17,6 +17,7 @@ from typing import Any
 from fieldkit import i18n
 from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 from fieldkit.practice import STATUSES, PolicyProfile, load_profile, next_due
 from fieldkit.services.cases import cases_of
 from fieldkit.store import Store
@@ -293,17 +294,17 @@ def sync_status(store: Store, today: date) -> str:
     head = status_line_head(store)
     last = store.meta("last_sync")
     if not last:
-        return f"{head} · never synced"
+        return _("{head} · never synced").format(head=head)
     try:
         when = datetime.fromisoformat(last)
     except ValueError:
-        return f"{head} · last sync {last}"
+        return _("{head} · last sync {when}").format(head=head, when=last)
     if when.tzinfo is not None:
         when = when.astimezone()
     if when.date() == today:
-        day = "today"
+        day = _("today")
     elif (today - when.date()).days == 1:
-        day = "yesterday"
+        day = _("yesterday")
     else:
         day = when.date().isoformat()
-    return f"{head} · last sync {day} {when:%H:%M}"
+    return _("{head} · last sync {when}").format(head=head, when=f"{day} {when:%H:%M}")
