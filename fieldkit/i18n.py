@@ -2,7 +2,7 @@
 
 English is the source language: a message id is its English text. Translations live in
 gettext catalogues under `fieldkit/locale/<lang>/LC_MESSAGES/<domain>.po` (edited by people)
-and the `.mo` compiled from them (`python tools/catalogs.py compile`; a test checks they are
+and the `.mo` compiled from them (`make catalogs`; a test checks they are
 complete and match). Two domains keep the work apart: `fieldkit` (CLI, services, practice
 words, PDFs) and `screens` (the field app and the supervisor console); a lookup tries both.
 
