@@ -54,6 +54,7 @@ class CaseScreen(Screen[None]):
     BINDINGS = [
         Binding("v", "visit", N_("Start visit"), priority=True),  # typed keys wait for the step
         Binding("k", "acknowledge", N_("Plan acknowledged"), show=False),
+        Binding("t", "attachments", N_("Attachments"), show=False),
         # the case-record keys are listed on the case view itself (RECORD_KEYS), keeping
         # the footer to what fits in 80 columns
         Binding("a", "record('assessment')", N_("Assessment"), show=False),
@@ -369,7 +370,7 @@ def evidence_lines(detail: dict[str, Any], names: dict[str, str]) -> list[str]:
             lines.append(f"• {safe(who)} {safe(how)} ({plan}, {safe(str(a.get('at', ''))[:10])})")
     attachments = records.get("attachment", [])
     if attachments:
-        lines.append(_("[b]Attachments[/b]"))
+        lines.append(_("[b]Attachments[/b] (t: list them, preview an image, open a copy)"))
         for a in attachments:
             lines.append(f"• {safe(attachment_line(a))}")
     return lines

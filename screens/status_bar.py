@@ -22,6 +22,8 @@ class StatusBar(Static):
     """ "14 changes waiting to sync · last sync today 17:42"; refreshed off the UI thread."""
 
     text: reactive[str] = reactive("")
+    activity: reactive[str] = reactive("")
+    """What a running sync is doing ("uploading photo.jpg 3/12 chunks"); shown over `text`."""
 
     class SyncStatusRead(Message):
         """The outbox count and last sync time were read from the store."""
@@ -32,7 +34,14 @@ class StatusBar(Static):
 
     def watch_text(self, text: str) -> None:
         """Show the latest status."""
-        self.update("⇅ " + safe(text or _("checking sync status…")))
+        self._show()
+
+    def watch_activity(self, activity: str) -> None:
+        """A running sync's progress, or back to the status when it ends."""
+        self._show()
+
+    def _show(self) -> None:
+        self.update("⇅ " + safe(self.activity or self.text or _("checking sync status…")))
 
     def on_mount(self) -> None:
         """Read once now and again every 30 seconds (a sync already running shows first)."""
