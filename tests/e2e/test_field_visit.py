@@ -157,7 +157,8 @@ def test_visit_survives_kill_and_is_signed(tmp_path: Path) -> None:
         tmux.start()
         tmux.wait_for("Unfinished visits")
         tmux.keys("Enter")
-        shown = tmux.wait_for("private interview")
+        # The offer names the step too: wait for the step itself (its answered questions).
+        shown = tmux.settled("Seen alone", shows=lambda s: "Unfinished visits" not in s)
         assert "kitchen table" in shown, "the draft kept what was typed before the kill"
         tmux.keys("C-n")
         tmux.wait_for("Progress on the service plan")

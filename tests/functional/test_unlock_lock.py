@@ -72,6 +72,8 @@ async def test_the_app_locks_itself_when_left_alone(tmp_path: Path) -> None:
         await settle(pilot)
         await until(pilot, lambda: isinstance(app.screen, UnlockScreen), "the idle lock")
         assert app.store is None
+        # The draft is written and the keys dropped on a worker thread: await it.
+        await until(pilot, lambda: store._master is None, "the keys dropped")
     assert store._master is None
 
 
