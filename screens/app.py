@@ -48,8 +48,11 @@ if TYPE_CHECKING:
 IDLE_CHECK_SECONDS = 5.0
 HOLD_KEYS_LIMIT = 15.0
 """Seconds at most that keys wait for a step to draw (a step that never draws frees them)."""
-KEY_STALL_LIMIT = 1.0
-"""Seconds at most that the next key waits for the one before it to be handled."""
+KEY_STALL_LIMIT = 10.0
+"""Seconds at most that the next key waits for the one before it to be handled: a safety
+net only (a handled key is followed until it stops or reaches the app). At 1 s a loaded
+laptop let Ctrl+N overtake the Enter that answered the step's last question, and the
+answer was never made."""
 # A supervisor's console syncs in the background this often (keys for late-enrolled workers).
 BACKGROUND_SYNC_SECONDS = 600.0
 

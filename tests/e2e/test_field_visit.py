@@ -126,15 +126,22 @@ def test_visit_survives_kill_and_is_signed(tmp_path: Path) -> None:
         tmux.wait_for("Kind of contact")
         # from the date (the first text field) round, past the step's scroll area, to the kind
         tmux.keys("Tab", "Tab")
+        # Each answer is awaited as drawn (a pressed ◉) before the next key: a capture that
+        # has not changed yet is not proof that the key was handled.
         tmux.keys("Enter")  # kind: home (nothing is chosen for the worker)
+        tmux.settled("◉ home")
         tmux.keys("Tab", "Enter")  # outcome: completed
+        tmux.settled("◉ completed")
         tmux.keys("Tab", "Enter")  # announced
+        tmux.settled("◉ Announced")
         tmux.keys("C-n")
         tmux.wait_for("Who is present")
         tmux.keys("BTab", "space")  # back from "others present" to the list: Leo is present
+        tmux.settled(shows=lambda s: any("Leo" in line and "☑" in line for line in s.splitlines()))
         tmux.keys("C-n")
         tmux.wait_for("Safety check")
         tmux.keys("Right", "Enter")  # "No change"
+        tmux.settled("◉ No change")
         tmux.keys("C-n")
         tmux.wait_for("private interview")
         tmux.keys("Enter")  # seen
