@@ -7,9 +7,11 @@ before a supervisor or an audit tells them. All numbers come from the `PolicyPro
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from fieldkit.domain import ApprovalState, Case, CaseKind
@@ -110,24 +112,72 @@ _EVERY = {
 """A recurring duty's interval in words, whole phrases so each language orders its own."""
 
 
+def _later(day: date, days: int) -> date:
+    """`day` plus `days`, or the last date there is: a status threshold past it covers all."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max
+
+
+class _Day:
+    """What the rules share across a caseload on one day: the profile's settings, the status
+    thresholds and the words, each worked out once per due list rather than once per case."""
+
+    def __init__(self, profile: PolicyProfile, as_of: date) -> None:
+        self.profile = profile
+        self.as_of = as_of
+        self.not_applied = profile.not_applied
+        self.visit_kinds = profile.visit_kinds
+        self.due_by = _later(as_of, profile.due_days)
+        self.soon_by = _later(as_of, profile.due_soon_days)
+        # rule VI-5: the first-month window and its interval
+        self.first_month = bool(profile.first_month_interval_days) and profile.applies("VI-5")
+        self.first_month_span = timedelta(days=profile.first_month_days)
+        self.first_month_step = timedelta(days=profile.first_month_interval_days)
+        self.words: dict[str, str] = {}
+        self.intervals: dict[tuple[int, str, str], str] = {}
+
+    def _(self, message: str) -> str:
+        """`message` in the current language, looked up once per due list."""
+        found = self.words.get(message)
+        if found is None:
+            found = self.words[message] = _(message)
+        return found
+
+    def every(self, period: Period, noun: str) -> str:
+        """`_every`, worked out once per due list."""
+        key = (period.count, period.unit, noun)
+        found = self.intervals.get(key)
+        if found is None:
+            found = self.intervals[key] = _every(period, noun)
+        return found
+
+    def status_for(self, due: date) -> str:
+        """`PolicyProfile.status_for` on this day, its thresholds added up once."""
+        if due < self.as_of:
+            return "overdue"
+        if due <= self.due_by:
+            return "due"
+        if due <= self.soon_by:
+            return "due-soon"
+        return "upcoming"
+
+
 class _CaseRules:
     """Evaluates every deadline rule on one case for one day."""
 
-    def __init__(self, case: Case, profile: PolicyProfile, as_of: date) -> None:
-        """Collect the dates the rules read once, so each rule is a few comparisons."""
+    def __init__(self, case: Case, day: _Day) -> None:
         self.case = case
-        self.profile = profile
-        self.as_of = as_of
+        self.day = day
+        self.profile = day.profile
+        self.as_of = day.as_of
         self.items: list[DueItem] = []
-        kinds = profile.visit_kinds
-        self.last_visit = max(
-            (
-                v.date
-                for v in case.visits
-                if v.kind in kinds and v.outcome == "completed" and v.date <= as_of
-            ),
-            default=None,
-        )
+
+    def collect(self) -> None:
+        """Collect the dates the rules read once, so each rule is a few comparisons."""
+        case, as_of = self.case, self.as_of
+        self.read_visits()
         supervisions = [s.date for s in case.supervisions if s.date <= as_of]
         if case.last_supervision is not None and case.last_supervision <= as_of:
             supervisions.append(case.last_supervision)
@@ -164,6 +214,38 @@ class _CaseRules:
         ]
         self.first_placement = min((d for d in placed if d <= as_of), default=None)
 
+    def read_visits(self) -> None:
+        """Rules VI-1 and VI-5 in one pass over the visits: the latest completed home visit
+        (VI-1), and once the first month is over, every home visit in it and the first home
+        visit after it, whatever its outcome (VI-5, `missed_first_month`)."""
+        case, day = self.case, self.day
+        as_of, kinds, opened = day.as_of, day.visit_kinds, case.opened
+        self.window_end: date | None = None
+        closed: date | None = None  # the end of a first month that is over
+        if day.first_month:
+            self.window_end = opened + day.first_month_span
+            if as_of > self.window_end:
+                closed = self.window_end
+        last: date | None = None
+        first_month: list[date] = []
+        after: date | None = None
+        for visit in case.visits:
+            if visit.kind in kinds:
+                when = visit.date
+                if when <= as_of:
+                    if visit.outcome == "completed" and (last is None or when > last):
+                        last = when
+                    if closed is not None:
+                        if when > closed:
+                            if after is None or when < after:
+                                after = when
+                        elif when > opened:
+                            first_month.append(when)
+        self.last_visit = last
+        first_month.sort()
+        self.first_month_visits = first_month
+        self.after_first_month = after
+
     def add(self, rule: str, what: str, due: date, status: str, reason: str) -> None:
         """Record one due item for this case."""
         self.items.append(DueItem(self.case.id, rule, what, due, status, reason, self.case.worker))
@@ -171,41 +253,43 @@ class _CaseRules:
     def recurring_status(self, due: date, met_before: bool) -> str:
         """A recurring duty met this period and not yet near due again is done; one never
         yet performed is upcoming, due or overdue by its date, never done."""
-        status = self.profile.status_for(due, self.as_of)
+        status = self.day.status_for(due)
         if status == "upcoming" and met_before:
             return "done"
         return status
 
     def applies(self, rule: str) -> bool:
         """The profile may not apply a rule (e.g. FED-1 in Ontario)."""
-        return self.profile.applies(rule)
+        return rule not in self.day.not_applied
 
     # ------------------------------------------------------------------ rules
 
     def visits(self) -> None:
         """Rules VI-1 and VI-5: the next home visit, weekly-ish in the first month."""
-        case, p = self.case, self.profile
-        what = _("home visit")
-        if case.unannounced.required:
-            what = _("unannounced home visit")
-        anchor = self.last_visit or case.opened
+        case, p, w = self.case, self.profile, self.day
+        required = case.unannounced.required
+        what = w._("unannounced home visit") if required else w._("home visit")
+        last_visit = self.last_visit
+        anchor = last_visit or case.opened
         since = (
-            _("last home visit {last_visit}").format(last_visit=self.last_visit.isoformat())
-            if self.last_visit is not None
-            else _("case opened {opened}, no home visit yet").format(opened=case.opened.isoformat())
+            w._("last home visit {last_visit}").format(last_visit=last_visit.isoformat())
+            if last_visit is not None
+            else w._("case opened {opened}, no home visit yet").format(
+                opened=case.opened.isoformat()
+            )
         )
         tail = ""
-        if case.unannounced.required:
-            why = case.unannounced.reason or _("reason not recorded")
-            tail = _("; must be unannounced: {why} (VI-4)").format(why=why)
-        # rule VI-5: first-month intensity
-        if p.first_month_interval_days and self.applies("VI-5"):
-            window_end = case.opened + timedelta(days=p.first_month_days)
+        if required:
+            why = case.unannounced.reason or w._("reason not recorded")
+            tail = w._("; must be unannounced: {why} (VI-4)").format(why=why)
+        # rule VI-5: first-month intensity; `read_visits` set the window when it applies
+        window_end = self.window_end
+        if window_end is not None:
             if self.as_of > window_end:
                 self.missed_first_month(window_end, what)
-            first_due = anchor + timedelta(days=p.first_month_interval_days)
+            first_due = anchor + w.first_month_step
             if self.as_of <= window_end and first_due <= window_end:
-                reason = _(
+                reason = w._(
                     "{since}; a visit every {first_month_interval_days} days in the "
                     "first {first_month_days} days of service, until {window_end} (VI-5)"
                 ).format(
@@ -214,57 +298,57 @@ class _CaseRules:
                     first_month_days=p.first_month_days,
                     window_end=window_end.isoformat(),
                 )
-                status = self.recurring_status(first_due, self.last_visit is not None)
+                status = self.recurring_status(first_due, last_visit is not None)
                 self.add("VI-5", what, first_due, status, reason + tail)
                 return
         # rule VI-1: at least once per interval
         if self.applies("VI-1"):
             due = p.add_period(anchor, p.visit_interval)
-            reason = _("{since}; {every} (VI-1)").format(
-                since=since, every=_every(p.visit_interval, "visits")
+            reason = w._("{since}; {every} (VI-1)").format(
+                since=since, every=w.every(p.visit_interval, "visits")
             )
-            status = self.recurring_status(due, self.last_visit is not None)
+            status = self.recurring_status(due, last_visit is not None)
             self.add("VI-1", what, due, status, reason + tail)
 
     def missed_first_month(self, window_end: date, what: str) -> None:
-        """Rule VI-5: a first-month visit that was missed stays listed once the window closes."""
-        p, case = self.profile, self.case
-        kinds = p.visit_kinds
-        days = sorted(
-            v.date for v in case.visits if v.kind in kinds and case.opened < v.date <= window_end
-        )
-        anchor = case.opened
-        step = timedelta(days=p.first_month_interval_days)
+        """Rule VI-5: a first-month visit that was missed stays listed once the window closes.
+
+        From the case's opening, each visit must follow the one before within the interval;
+        the first gap is the missed visit. `read_visits` sorted the month's home visits, so
+        the latest visit by each due date is a bisect, not a walk."""
+        p, w = self.profile, self.day
+        days = self.first_month_visits
+        anchor = self.case.opened
+        step = w.first_month_step
         while anchor + step <= window_end:
             due = anchor + step
-            made = [d for d in days if anchor < d <= due]
-            if not made:
-                later = min(
-                    (v.date for v in case.visits if v.kind in kinds and due < v.date <= self.as_of),
-                    default=None,
-                )
-                after = (
-                    _("the next home visit was {later}").format(later=later.isoformat())
-                    if later is not None
-                    else _("no home visit since")
-                )
-                reason = _(
-                    "a visit was due by {due}, {first_month_interval_days} days after "
-                    "{anchor}; {after}; the first {first_month_days} days of service "
-                    "ended {window_end} (VI-5)"
-                ).format(
-                    due=due.isoformat(),
-                    first_month_interval_days=p.first_month_interval_days,
-                    anchor=anchor.isoformat(),
-                    after=after,
-                    first_month_days=p.first_month_days,
-                    window_end=window_end.isoformat(),
-                )
-                self.add(
-                    "VI-5", _("first-month {what} missed").format(what=what), due, "missed", reason
-                )
-                return
-            anchor = made[-1]
+            made = bisect_right(days, due)
+            if made and days[made - 1] > anchor:
+                anchor = days[made - 1]
+                continue
+            # the first home visit after the due date: in the month, else after it
+            later = days[made] if made < len(days) else self.after_first_month
+            after = (
+                w._("the next home visit was {later}").format(later=later.isoformat())
+                if later is not None
+                else w._("no home visit since")
+            )
+            reason = w._(
+                "a visit was due by {due}, {first_month_interval_days} days after "
+                "{anchor}; {after}; the first {first_month_days} days of service "
+                "ended {window_end} (VI-5)"
+            ).format(
+                due=due.isoformat(),
+                first_month_interval_days=p.first_month_interval_days,
+                anchor=anchor.isoformat(),
+                after=after,
+                first_month_days=p.first_month_days,
+                window_end=window_end.isoformat(),
+            )
+            self.add(
+                "VI-5", w._("first-month {what} missed").format(what=what), due, "missed", reason
+            )
+            return
 
     def supervision(self) -> None:
         """Rule RV-1: case reviewed in supervision; higher-risk cases more often."""
@@ -274,21 +358,21 @@ class _CaseRules:
         period = p.supervision_high_risk_interval if case.high_risk else p.supervision_interval
         anchor = self.last_supervision or case.opened
         since = (
-            _("last supervision {last_supervision}").format(
+            self.day._("last supervision {last_supervision}").format(
                 last_supervision=self.last_supervision.isoformat()
             )
             if self.last_supervision is not None
-            else _("case opened {opened}, no supervision yet").format(
+            else self.day._("case opened {opened}, no supervision yet").format(
                 opened=case.opened.isoformat()
             )
         )
-        risk = _("higher-risk case: ") if case.high_risk else ""
-        reason = _("{since}; {risk}{every} (RV-1)").format(
-            since=since, risk=risk, every=_every(period, "supervision")
+        risk = self.day._("higher-risk case: ") if case.high_risk else ""
+        reason = self.day._("{since}; {risk}{every} (RV-1)").format(
+            since=since, risk=risk, every=self.day.every(period, "supervision")
         )
         due = p.add_period(anchor, period)
         status = self.recurring_status(due, self.last_supervision is not None)
-        self.add("RV-1", _("supervision review"), due, status, reason)
+        self.add("RV-1", self.day._("supervision review"), due, status, reason)
 
     def service_plan(self) -> None:
         """Rule PL-2: the initial service plan within N days of the case opening."""
@@ -297,19 +381,21 @@ class _CaseRules:
         case, p = self.case, self.profile
         days = p.service_plan_deadline_days
         due = case.opened + timedelta(days=days)
-        opened = _("case opened {opened}").format(opened=case.opened.isoformat())
+        opened = self.day._("case opened {opened}").format(opened=case.opened.isoformat())
         if self.plan_completed is not None:
             late = (self.plan_completed - due).days
-            timing = _(", {late} days after the deadline").format(late=late) if late > 0 else ""
-            reason = _("{opened}; service plan completed {plan_completed}{timing} (PL-2)").format(
-                opened=opened, plan_completed=self.plan_completed.isoformat(), timing=timing
+            timing = (
+                self.day._(", {late} days after the deadline").format(late=late) if late > 0 else ""
             )
-            self.add("PL-2", _("initial service plan"), due, "done", reason)
+            reason = self.day._(
+                "{opened}; service plan completed {plan_completed}{timing} (PL-2)"
+            ).format(opened=opened, plan_completed=self.plan_completed.isoformat(), timing=timing)
+            self.add("PL-2", self.day._("initial service plan"), due, "done", reason)
             return
-        reason = _("{opened}; initial service plan within {days} days (PL-2)").format(
+        reason = self.day._("{opened}; initial service plan within {days} days (PL-2)").format(
             opened=opened, days=days
         )
-        self.add("PL-2", _("initial service plan"), due, p.status_for(due, self.as_of), reason)
+        self.add("PL-2", self.day._("initial service plan"), due, self.day.status_for(due), reason)
 
     def foster_care_plan(self) -> None:
         """Rule FED-1: a case plan with the parents within N days of a child's removal, or of
@@ -318,28 +404,28 @@ class _CaseRules:
             return
         if self.removal is not None:
             start = self.removal
-            removed = _("child removed {start}").format(start=start.isoformat())
+            removed = self.day._("child removed {start}").format(start=start.isoformat())
         elif self.first_placement is not None:
             start = self.first_placement
-            removed = _("child placed out of home {start} (no removal date recorded)").format(
-                start=start.isoformat()
-            )
+            removed = self.day._(
+                "child placed out of home {start} (no removal date recorded)"
+            ).format(start=start.isoformat())
         else:
             return
         p = self.profile
         days = p.foster_care_plan_deadline_days
         due = start + timedelta(days=days)
-        what = _("case plan for the child in care")
+        what = self.day._("case plan for the child in care")
         first = next((d for d in self.plan_dates if d >= start), None)
         if first is not None and first <= due:
-            reason = _("{removed}; case plan dated {first} (FED-1)").format(
+            reason = self.day._("{removed}; case plan dated {first} (FED-1)").format(
                 removed=removed, first=first.isoformat()
             )
             self.add("FED-1", what, due, "done", reason)
             return
         if first is not None:
             late = (first - due).days
-            reason = _(
+            reason = self.day._(
                 "{removed}; case plan within {days} days, by {due}; the first case "
                 "plan after it is dated {first}, {late} days late (FED-1)"
             ).format(
@@ -347,14 +433,14 @@ class _CaseRules:
             )
             self.add("FED-1", what, due, "done-late", reason)
             return
-        reason = _("{removed}; case plan with the parents within {days} days (FED-1)").format(
-            removed=removed, days=days
-        )
+        reason = self.day._(
+            "{removed}; case plan with the parents within {days} days (FED-1)"
+        ).format(removed=removed, days=days)
         if self.plan_completed is not None:
-            reason += _("; the service plan of {plan_completed} predates the removal").format(
-                plan_completed=self.plan_completed.isoformat()
-            )
-        self.add("FED-1", what, due, p.status_for(due, self.as_of), reason)
+            reason += self.day._(
+                "; the service plan of {plan_completed} predates the removal"
+            ).format(plan_completed=self.plan_completed.isoformat())
+        self.add("FED-1", what, due, self.day.status_for(due), reason)
 
     def plan_review(self) -> None:
         """Rules RV-2, PL-7, EV-1, RV-3: the periodic review, brought forward by events."""
@@ -368,19 +454,19 @@ class _CaseRules:
             self.plan_completed is None or self.last_formal_review >= self.plan_completed
         ):
             anchor = self.last_formal_review
-            since = _("last formal review {last_formal_review}").format(
+            since = self.day._("last formal review {last_formal_review}").format(
                 last_formal_review=self.last_formal_review.isoformat()
             )
             reviewed = True
         else:
             assert self.plan_completed is not None
             anchor = self.plan_completed
-            since = _("service plan completed {plan_completed}").format(
+            since = self.day._("service plan completed {plan_completed}").format(
                 plan_completed=self.plan_completed.isoformat()
             )
             reviewed = False
         periodic_due = p.add_period(anchor, p.review_interval)
-        periodic = f"{_every(p.review_interval, 'formal review')} ({periodic_rule})"
+        periodic = f"{self.day.every(p.review_interval, 'formal review')} ({periodic_rule})"
         notes = [
             f"new information {e.date.isoformat()} to integrate (EV-2)"
             for e in self.events
@@ -397,22 +483,22 @@ class _CaseRules:
                 continue  # a review or plan update since the event answered it
             due = event.date + timedelta(days=days)
             if best is None or due < best[0]:
-                words = f"{_(_EVENT_WORDS[event.kind])} {event.date.isoformat()}"
+                words = f"{self.day._(_EVENT_WORDS[event.kind])} {event.date.isoformat()}"
                 best = (
                     due,
                     rule,
-                    _("{words}: plan review within {days} days ({rule})").format(
+                    self.day._("{words}: plan review within {days} days ({rule})").format(
                         words=words, days=days, rule=rule
                     ),
                 )
-        what = _("formal case review and plan update")
+        what = self.day._("formal case review and plan update")
         extra = "".join(f"; {n}" for n in notes)
         if best is not None and best[0] < periodic_due:
             due, rule, why = best
-            reason = _("{why}; otherwise {periodic} due {periodic_due}{extra}").format(
+            reason = self.day._("{why}; otherwise {periodic} due {periodic_due}{extra}").format(
                 why=why, periodic=periodic, periodic_due=periodic_due.isoformat(), extra=extra
             )
-            self.add(rule, what, due, p.status_for(due, self.as_of), reason)
+            self.add(rule, what, due, self.day.status_for(due), reason)
             return
         reason = f"{since}; {periodic}{extra}"
         status = self.recurring_status(periodic_due, reviewed)
@@ -432,16 +518,16 @@ class _CaseRules:
         reviewed = self.last_formal_review is not None and self.last_formal_review >= start
         if reviewed and self.last_formal_review is not None:
             anchor = self.last_formal_review
-            since = _("last formal review {anchor}").format(anchor=anchor.isoformat())
+            since = self.day._("last formal review {anchor}").format(anchor=anchor.isoformat())
         else:
             anchor = start
-            since = _("child in care since {start}").format(start=start.isoformat())
+            since = self.day._("child in care since {start}").format(start=start.isoformat())
         due = p.add_period(anchor, p.review_interval)
-        reason = _("{since}; permanency goals reviewed every {review_interval} (RV-5)").format(
-            since=since, review_interval=p.review_interval.describe()
-        )
+        reason = self.day._(
+            "{since}; permanency goals reviewed every {review_interval} (RV-5)"
+        ).format(since=since, review_interval=p.review_interval.describe())
         status = self.recurring_status(due, reviewed)
-        self.add("RV-5", _("permanency goals review"), due, status, reason)
+        self.add("RV-5", self.day._("permanency goals review"), due, status, reason)
 
     def safety_plans(self) -> None:
         """Rule SA-2: approval before implementation, documented by the next working day."""
@@ -452,18 +538,18 @@ class _CaseRules:
             if not plan.pending_approval:
                 continue
             made = plan.created or self.as_of
-            label = _("alternative safety plan of {made}").format(
+            label = self.day._("alternative safety plan of {made}").format(
                 made=made.isoformat()
             )  # a date, never its id
             if plan.approval == ApprovalState.PENDING:
                 status = "overdue" if made < self.as_of else "due"
-                reason = _(
+                reason = self.day._(
                     "alternative safety plan made {made}; a supervisor approves it "
                     "before it is implemented (SA-2)"
                 ).format(made=made.isoformat())
                 self.add(
                     "SA-2",
-                    _("supervisor approval of {label}").format(label=label),
+                    self.day._("supervisor approval of {label}").format(label=label),
                     made,
                     status,
                     reason,
@@ -476,10 +562,10 @@ class _CaseRules:
                 if day.weekday() not in p.weekend and p.is_holiday(day)
             ]
             holiday = "".join(
-                _(", skipping {name} {day}").format(name=name, day=d.isoformat())
+                self.day._(", skipping {name} {day}").format(name=name, day=d.isoformat())
                 for d, name in skipped
             )
-            reason = _(
+            reason = self.day._(
                 "alternative safety plan made {made} ({made_day}); documented within "
                 "{n} working day(s): {due} ({due_day}){holiday} (SA-2)"
             ).format(
@@ -492,9 +578,9 @@ class _CaseRules:
             )
             self.add(
                 "SA-2",
-                _("document {label}").format(label=label),
+                self.day._("document {label}").format(label=label),
                 due,
-                p.status_for(due, self.as_of),
+                self.day.status_for(due),
                 reason,
             )
 
@@ -505,24 +591,28 @@ class _CaseRules:
                 continue
             day = event.date.isoformat()
             if event.note.strip():
-                reason = _("became a CPS case on {day}: {note} (CT-2)").format(
+                reason = self.day._("became a CPS case on {day}: {note} (CT-2)").format(
                     day=day, note=event.note.strip()
                 )
-                self.add("CT-2", _("case became CPS"), event.date, "done", reason)
+                self.add("CT-2", self.day._("case became CPS"), event.date, "done", reason)
             else:
-                reason = _("became a CPS case on {day}; the reason is not recorded (CT-2)").format(
-                    day=day
+                reason = self.day._(
+                    "became a CPS case on {day}; the reason is not recorded (CT-2)"
+                ).format(day=day)
+                status = self.day.status_for(event.date)
+                self.add(
+                    "CT-2", self.day._("record why the case became CPS"), event.date, status, reason
                 )
-                status = self.profile.status_for(event.date, self.as_of)
-                self.add("CT-2", _("record why the case became CPS"), event.date, status, reason)
 
-    def run(self) -> list[DueItem]:
-        """Every deadline rule for this case, most urgent first."""
+    def run(self, ordered: bool = True) -> list[DueItem]:
+        """Every deadline rule for this case, most urgent first unless `ordered` is False
+        (the due list orders the whole caseload at once)."""
         closure = self.case.closure
         if closure is not None and closure.date <= self.as_of:
             return []  # rule CL-1: a closed case has nothing due
         if self.case.opened > self.as_of:
             return []
+        self.collect()
         self.safety_plans()
         self.visits()
         self.supervision()
@@ -531,13 +621,33 @@ class _CaseRules:
         self.plan_review()
         self.permanency_review()
         self.conversions()
-        self.items.sort(key=DueItem.sort_key)
+        if ordered:
+            self.items.sort(key=DueItem.sort_key)
         return self.items
+
+
+_BY_DATE = attrgetter("due", "case", "rule")
+_BY_STATUS = attrgetter("status")
+
+
+def _most_urgent_first(items: list[DueItem]) -> list[DueItem]:
+    """`sorted(items, key=DueItem.sort_key)`, in two sorts whose keys run in C: by date,
+    case and rule, then by status, both stable, so ties keep their order as in one sort."""
+    items.sort(key=_BY_DATE)
+    items.sort(key=_BY_STATUS)  # alphabetical; put back in rank order below
+    ordered: list[DueItem] = []
+    for status in STATUSES:
+        start = bisect_left(items, status, key=_BY_STATUS)
+        ordered.extend(items[start : bisect_right(items, status, key=_BY_STATUS)])
+    if len(ordered) != len(items):  # a status outside STATUSES: ranked last, as sort_key does
+        items.sort(key=DueItem.sort_key)
+        return items
+    return ordered
 
 
 def due_items(case: Case, profile: PolicyProfile, as_of: date | datetime) -> list[DueItem]:
     """Everything the profile's deadline rules make due on one case, most urgent first."""
-    return _CaseRules(case, profile, _as_date(as_of, profile)).run()
+    return _CaseRules(case, _Day(profile, _as_date(as_of, profile))).run()
 
 
 def due_list(
@@ -547,14 +657,13 @@ def due_list(
     case_id: str | None = None,
 ) -> list[DueItem]:
     """The due list across a caseload (all statuses), most urgent first; see `open_items`."""
-    day = _as_date(as_of, profile)
+    day = _Day(profile, _as_date(as_of, profile))
     items: list[DueItem] = []
     for case in cases:
         if case_id is not None and case.id != case_id:
             continue
-        items.extend(_CaseRules(case, profile, day).run())
-    items.sort(key=DueItem.sort_key)
-    return items
+        items.extend(_CaseRules(case, day).run(ordered=False))
+    return _most_urgent_first(items)
 
 
 def open_items(items: Iterable[DueItem]) -> list[DueItem]:
