@@ -7,7 +7,7 @@ before a supervisor or an audit tells them. All numbers come from the `PolicyPro
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -120,6 +120,9 @@ def _later(day: date, days: int) -> date:
         return date.max
 
 
+_BY_EVENT_DATE = attrgetter("date")
+
+
 class _Day:
     """What the rules share across a caseload on one day: the profile's settings, the status
     thresholds and the words, each worked out once per due list rather than once per case."""
@@ -135,8 +138,15 @@ class _Day:
         self.first_month = bool(profile.first_month_interval_days) and profile.applies("VI-5")
         self.first_month_span = timedelta(days=profile.first_month_days)
         self.first_month_step = timedelta(days=profile.first_month_interval_days)
+        # rules PL-7, EV-1, RV-3: the events that bring the plan review forward, and by when
+        self.event_reviews: dict[str, tuple[str, int]] = {}
+        for kind, rule in EVENT_RULES.items():
+            days = profile.event_days(kind)
+            if days is not None and profile.applies(rule):
+                self.event_reviews[kind] = (rule, days)
         self.words: dict[str, str] = {}
         self.intervals: dict[tuple[int, str, str], str] = {}
+        self.periods: dict[tuple[date, int, str], date] = {}
 
     def _(self, message: str) -> str:
         """`message` in the current language, looked up once per due list."""
@@ -151,6 +161,14 @@ class _Day:
         found = self.intervals.get(key)
         if found is None:
             found = self.intervals[key] = _every(period, noun)
+        return found
+
+    def add_period(self, day: date, period: Period) -> date:
+        """`PolicyProfile.add_period`, once per date and period in a due list."""
+        key = (day, period.count, period.unit)
+        found = self.periods.get(key)
+        if found is None:
+            found = self.periods[key] = self.profile.add_period(day, period)
         return found
 
     def status_for(self, due: date) -> str:
@@ -199,7 +217,7 @@ class _CaseRules:
             updates.append(self.plan_completed)
         updates.extend(versions)  # rule PL-7: a new plan version is a plan update
         self.last_plan_update = max(updates, default=None)
-        self.events = sorted((e for e in case.events if e.date <= as_of), key=lambda e: e.date)
+        self.events = sorted((e for e in case.events if e.date <= as_of), key=_BY_EVENT_DATE)
         removals = [e.date for e in self.events if e.kind == "removal"]
         if case.removal_date is not None and case.removal_date <= as_of:
             removals.append(case.removal_date)
@@ -303,7 +321,7 @@ class _CaseRules:
                 return
         # rule VI-1: at least once per interval
         if self.applies("VI-1"):
-            due = p.add_period(anchor, p.visit_interval)
+            due = self.day.add_period(anchor, p.visit_interval)
             reason = w._("{since}; {every} (VI-1)").format(
                 since=since, every=w.every(p.visit_interval, "visits")
             )
@@ -370,7 +388,7 @@ class _CaseRules:
         reason = self.day._("{since}; {risk}{every} (RV-1)").format(
             since=since, risk=risk, every=self.day.every(period, "supervision")
         )
-        due = p.add_period(anchor, period)
+        due = self.day.add_period(anchor, period)
         status = self.recurring_status(due, self.last_supervision is not None)
         self.add("RV-1", self.day._("supervision review"), due, status, reason)
 
@@ -465,7 +483,7 @@ class _CaseRules:
                 plan_completed=self.plan_completed.isoformat()
             )
             reviewed = False
-        periodic_due = p.add_period(anchor, p.review_interval)
+        periodic_due = self.day.add_period(anchor, p.review_interval)
         periodic = f"{self.day.every(p.review_interval, 'formal review')} ({periodic_rule})"
         notes = [
             f"new information {e.date.isoformat()} to integrate (EV-2)"
@@ -474,13 +492,14 @@ class _CaseRules:
         ]
         # rules PL-7, EV-1, RV-3: the earliest unanswered significant event
         best: tuple[date, str, str] | None = None
+        updated = self.last_plan_update
         for event in self.events:
-            rule = EVENT_RULES.get(event.kind)
-            days = p.event_days(event.kind)
-            if rule is None or days is None or not self.applies(rule):
-                continue
-            if self.last_plan_update is not None and self.last_plan_update >= event.date:
+            found = self.day.event_reviews.get(event.kind)
+            if found is None:
+                continue  # not a significant event, or its rule is not applied
+            if updated is not None and updated >= event.date:
                 continue  # a review or plan update since the event answered it
+            rule, days = found
             due = event.date + timedelta(days=days)
             if best is None or due < best[0]:
                 words = f"{self.day._(_EVENT_WORDS[event.kind])} {event.date.isoformat()}"
@@ -522,7 +541,7 @@ class _CaseRules:
         else:
             anchor = start
             since = self.day._("child in care since {start}").format(start=start.isoformat())
-        due = p.add_period(anchor, p.review_interval)
+        due = self.day.add_period(anchor, p.review_interval)
         reason = self.day._(
             "{since}; permanency goals reviewed every {review_interval} (RV-5)"
         ).format(since=since, review_interval=p.review_interval.describe())
@@ -626,23 +645,15 @@ class _CaseRules:
         return self.items
 
 
-_BY_DATE = attrgetter("due", "case", "rule")
-_BY_STATUS = attrgetter("status")
-
-
 def _most_urgent_first(items: list[DueItem]) -> list[DueItem]:
-    """`sorted(items, key=DueItem.sort_key)`, in two sorts whose keys run in C: by date,
-    case and rule, then by status, both stable, so ties keep their order as in one sort."""
-    items.sort(key=_BY_DATE)
-    items.sort(key=_BY_STATUS)  # alphabetical; put back in rank order below
-    ordered: list[DueItem] = []
-    for status in STATUSES:
-        start = bisect_left(items, status, key=_BY_STATUS)
-        ordered.extend(items[start : bisect_right(items, status, key=_BY_STATUS)])
-    if len(ordered) != len(items):  # a status outside STATUSES: ranked last, as sort_key does
-        items.sort(key=DueItem.sort_key)
-        return items
-    return ordered
+    """`sorted(items, key=DueItem.sort_key)`, faster: the status rank and the date folded into
+    one number, so the sort compares whole numbers first and case and rule only on a tie."""
+    last = len(STATUS_RANK)
+    keys = [
+        ((STATUS_RANK.get(i.status, last) << 32) + i.due.toordinal(), i.case, i.rule) for i in items
+    ]
+    order = sorted(range(len(items)), key=keys.__getitem__)  # stable, as one sort is
+    return [items[n] for n in order]
 
 
 def due_items(case: Case, profile: PolicyProfile, as_of: date | datetime) -> list[DueItem]:
