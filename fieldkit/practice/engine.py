@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
-from fieldkit.domain import ApprovalState, Case, CaseKind
+from fieldkit.domain import ApprovalState, Case, CaseEvent, CaseKind
 from fieldkit.i18n import N_, _, format_date
 from fieldkit.practice.profile import STATUSES, Period, PolicyProfile
 
@@ -123,6 +123,14 @@ def _later(day: date, days: int) -> date:
 _BY_EVENT_DATE = attrgetter("date")
 
 
+class _Words(dict[str, str]):
+    """Messages and their translation in the current language, each looked up once."""
+
+    def __missing__(self, message: str) -> str:
+        found = self[message] = _(message)
+        return found
+
+
 class _Day:
     """What the rules share across a caseload on one day: the profile's settings, the status
     thresholds and the words, each worked out once per due list rather than once per case."""
@@ -144,16 +152,11 @@ class _Day:
             days = profile.event_days(kind)
             if days is not None and profile.applies(rule):
                 self.event_reviews[kind] = (rule, days)
-        self.words: dict[str, str] = {}
+        self.words = _Words()
+        self._ = self.words.__getitem__
+        """`message` in the current language, looked up once per due list."""
         self.intervals: dict[tuple[int, str, str], str] = {}
         self.periods: dict[tuple[date, int, str], date] = {}
-
-    def _(self, message: str) -> str:
-        """`message` in the current language, looked up once per due list."""
-        found = self.words.get(message)
-        if found is None:
-            found = self.words[message] = _(message)
-        return found
 
     def every(self, period: Period, noun: str) -> str:
         """`_every`, worked out once per due list."""
@@ -222,15 +225,7 @@ class _CaseRules:
         if case.removal_date is not None and case.removal_date <= as_of:
             removals.append(case.removal_date)
         self.removal = max(removals, default=None)
-        self.plan_dates = sorted(set(updates))
-        # rule FED-1: with no removal date on record, the clock starts with the child's
-        # first out-of-home placement.
-        placed = [
-            c.placement.since
-            for c in case.children
-            if c.placement is not None and c.placement.since is not None
-        ]
-        self.first_placement = min((d for d in placed if d <= as_of), default=None)
+        self.plan_updates = updates  # rule FED-1 reads them, where it applies
 
     def read_visits(self) -> None:
         """Rules VI-1 and VI-5 in one pass over the visits: the latest completed home visit
@@ -420,11 +415,20 @@ class _CaseRules:
         the first out-of-home placement when no removal date is recorded."""
         if not self.applies("FED-1"):
             return
+        as_of = self.as_of
+        # with no removal date on record, the clock starts with the child's first
+        # out-of-home placement.
+        placed = [
+            c.placement.since
+            for c in self.case.children
+            if c.placement is not None and c.placement.since is not None
+        ]
+        first_placement = min((d for d in placed if d <= as_of), default=None)
         if self.removal is not None:
             start = self.removal
             removed = self.day._("child removed {start}").format(start=start.isoformat())
-        elif self.first_placement is not None:
-            start = self.first_placement
+        elif first_placement is not None:
+            start = first_placement
             removed = self.day._(
                 "child placed out of home {start} (no removal date recorded)"
             ).format(start=start.isoformat())
@@ -434,7 +438,7 @@ class _CaseRules:
         days = p.foster_care_plan_deadline_days
         due = start + timedelta(days=days)
         what = self.day._("case plan for the child in care")
-        first = next((d for d in self.plan_dates if d >= start), None)
+        first = min((d for d in self.plan_updates if d >= start), default=None)
         if first is not None and first <= due:
             reason = self.day._("{removed}; case plan dated {first} (FED-1)").format(
                 removed=removed, first=first.isoformat()
@@ -462,39 +466,29 @@ class _CaseRules:
 
     def plan_review(self) -> None:
         """Rules RV-2, PL-7, EV-1, RV-3: the periodic review, brought forward by events."""
-        if self.plan_completed is None and self.last_formal_review is None:
+        completed, formal = self.plan_completed, self.last_formal_review
+        if completed is None and formal is None:
             return  # PL-2 covers a case without a plan
-        p = self.profile
+        w, p = self.day, self.profile
         periodic_rule = "RV-2" if self.applies("RV-2") else "PL-7"
         if not self.applies(periodic_rule):
             return
-        if self.last_formal_review is not None and (
-            self.plan_completed is None or self.last_formal_review >= self.plan_completed
-        ):
-            anchor = self.last_formal_review
-            since = self.day._("last formal review {last_formal_review}").format(
-                last_formal_review=self.last_formal_review.isoformat()
-            )
-            reviewed = True
-        else:
-            assert self.plan_completed is not None
-            anchor = self.plan_completed
-            since = self.day._("service plan completed {plan_completed}").format(
-                plan_completed=self.plan_completed.isoformat()
-            )
-            reviewed = False
-        periodic_due = self.day.add_period(anchor, p.review_interval)
-        periodic = f"{self.day.every(p.review_interval, 'formal review')} ({periodic_rule})"
-        notes = [
-            f"new information {e.date.isoformat()} to integrate (EV-2)"
+        reviewed = formal is not None and (completed is None or formal >= completed)
+        anchor = formal if reviewed else completed
+        assert anchor is not None
+        periodic_due = w.add_period(anchor, p.review_interval)
+        periodic = f"{w.every(p.review_interval, 'formal review')} ({periodic_rule})"
+        # rule EV-2: new information is named in the next review's reason
+        extra = "".join(
+            f"; new information {e.date.isoformat()} to integrate (EV-2)"
             for e in self.events
             if e.kind == "new-information" and e.date > anchor
-        ]
+        )
         # rules PL-7, EV-1, RV-3: the earliest unanswered significant event
-        best: tuple[date, str, str] | None = None
+        best: tuple[date, str, CaseEvent, int] | None = None
         updated = self.last_plan_update
         for event in self.events:
-            found = self.day.event_reviews.get(event.kind)
+            found = w.event_reviews.get(event.kind)
             if found is None:
                 continue  # not a significant event, or its rule is not applied
             if updated is not None and updated >= event.date:
@@ -502,23 +496,27 @@ class _CaseRules:
             rule, days = found
             due = event.date + timedelta(days=days)
             if best is None or due < best[0]:
-                words = f"{self.day._(_EVENT_WORDS[event.kind])} {event.date.isoformat()}"
-                best = (
-                    due,
-                    rule,
-                    self.day._("{words}: plan review within {days} days ({rule})").format(
-                        words=words, days=days, rule=rule
-                    ),
-                )
-        what = self.day._("formal case review and plan update")
-        extra = "".join(f"; {n}" for n in notes)
+                best = (due, rule, event, days)
+        what = w._("formal case review and plan update")
         if best is not None and best[0] < periodic_due:
-            due, rule, why = best
-            reason = self.day._("{why}; otherwise {periodic} due {periodic_due}{extra}").format(
+            due, rule, event, days = best
+            words = f"{w._(_EVENT_WORDS[event.kind])} {event.date.isoformat()}"
+            why = w._("{words}: plan review within {days} days ({rule})").format(
+                words=words, days=days, rule=rule
+            )
+            reason = w._("{why}; otherwise {periodic} due {periodic_due}{extra}").format(
                 why=why, periodic=periodic, periodic_due=periodic_due.isoformat(), extra=extra
             )
-            self.add(rule, what, due, self.day.status_for(due), reason)
+            self.add(rule, what, due, w.status_for(due), reason)
             return
+        if reviewed:
+            since = w._("last formal review {last_formal_review}").format(
+                last_formal_review=anchor.isoformat()
+            )
+        else:
+            since = w._("service plan completed {plan_completed}").format(
+                plan_completed=anchor.isoformat()
+            )
         reason = f"{since}; {periodic}{extra}"
         status = self.recurring_status(periodic_due, reviewed)
         self.add(periodic_rule, what, periodic_due, status, reason)
