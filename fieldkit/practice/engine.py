@@ -643,15 +643,22 @@ class _CaseRules:
         return self.items
 
 
+_BY_CASE_AND_RULE = attrgetter("case", "rule")
+_DAYS = date.max.toordinal() + 1
+"""Every date's day number is below it, so rank * _DAYS + day number orders by rank, then date."""
+
+
+def _by_rank_and_date(item: DueItem) -> int:
+    """Status rank, then date, as one small whole number, which the sort compares fastest."""
+    return STATUS_RANK.get(item.status, len(STATUS_RANK)) * _DAYS + item.due.toordinal()
+
+
 def _most_urgent_first(items: list[DueItem]) -> list[DueItem]:
-    """`sorted(items, key=DueItem.sort_key)`, faster: the status rank and the date folded into
-    one number, so the sort compares whole numbers first and case and rule only on a tie."""
-    last = len(STATUS_RANK)
-    keys = [
-        ((STATUS_RANK.get(i.status, last) << 32) + i.due.toordinal(), i.case, i.rule) for i in items
-    ]
-    order = sorted(range(len(items)), key=keys.__getitem__)  # stable, as one sort is
-    return [items[n] for n in order]
+    """`items.sort(key=DueItem.sort_key)` in two stable sorts with cheaper keys: by case and
+    rule, then by rank and date; ties keep the order of the first, as in the one sort."""
+    items.sort(key=_BY_CASE_AND_RULE)
+    items.sort(key=_by_rank_and_date)
+    return items
 
 
 def due_items(case: Case, profile: PolicyProfile, as_of: date | datetime) -> list[DueItem]:
