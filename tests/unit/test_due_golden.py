@@ -33,7 +33,15 @@ from fieldkit.domain import (
     Visit,
 )
 from fieldkit.i18n import using
-from fieldkit.practice import due_items, due_list, load_profile, next_due, open_items
+from fieldkit.practice import (
+    DueItem,
+    due_items,
+    due_list,
+    load_profile,
+    next_due,
+    open_items,
+)
+from fieldkit.practice.engine import _Day, _most_urgent_first
 
 GOLDEN = Path(__file__).with_name("due_golden.json.gz")
 BASE = date(2026, 11, 5)
@@ -222,6 +230,40 @@ def test_the_golden_caseload_reaches_every_rule(golden: dict[str, Any]) -> None:
     statuses = {i["status"] for i in items}
     assert {"VI-1", "VI-5", "RV-1", "RV-2", "PL-2", "PL-7", "FED-1", "SA-2", "CT-2"} <= rules
     assert {"overdue", "missed", "due", "due-soon", "upcoming", "done-late", "done"} <= statuses
+
+
+def test_the_fast_order_is_the_sort_key_order() -> None:
+    """Two cheap sorts order items exactly as `DueItem.sort_key` does, ties and an unknown
+    status included."""
+    rng = random.Random(5)
+    statuses = ("overdue", "missed", "due", "due-soon", "upcoming", "done-late", "done", "odd")
+    items = [
+        DueItem(
+            f"C-{rng.randint(1, 9)}",
+            rng.choice(("VI-1", "VI-5", "RV-1", "SA-2")),
+            "what",
+            BASE + timedelta(days=rng.randint(-5, 5)),
+            rng.choice(statuses),
+            f"reason {n}",  # tells apart items whose keys tie
+        )
+        for n in range(2000)
+    ]
+    assert _most_urgent_first(list(items)) == sorted(items, key=DueItem.sort_key)
+
+
+@pytest.mark.parametrize("name", ["ontario-std7", "us-ongoing"])
+@pytest.mark.parametrize("as_of", [BASE, date.max - timedelta(days=3), date.min])
+def test_the_day_status_is_the_profile_status(name: str, as_of: date) -> None:
+    """The thresholds added up once per due list give `PolicyProfile.status_for`, even at the
+    ends of the calendar."""
+    profile = load_profile(name)
+    day = _Day(profile, as_of)
+    for offset in range(-3, 40):
+        try:
+            due = as_of + timedelta(days=offset)
+        except OverflowError:
+            continue
+        assert day.status_for(due) == profile.status_for(due, as_of)
 
 
 if __name__ == "__main__":
