@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from fieldkit import changelog
 from fieldkit.store import Store
 
 PASSPHRASE = "correct horse battery"
@@ -187,10 +186,4 @@ def signed_visit(
         "signed_at": signed_at,
     }
     store.record(case_id, "visit", visit_id, fields)
-    store.record(
-        "C-1",
-        "visit",
-        visit_id,
-        action="sign",
-        extra={"content_hash": changelog.content_hash(fields)},
-    )
+    store.sign(case_id, "visit", visit_id, fields)

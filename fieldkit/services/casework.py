@@ -73,13 +73,7 @@ def _sign(
 ) -> None:
     """One put of every field, then the sign op over the content (as visits are signed)."""
     store.record(case_id, kind, record_id, fields)
-    store.record(
-        case_id,
-        kind,
-        record_id,
-        action="sign",
-        extra={"content_hash": changelog.content_hash(content if content is not None else fields)},
-    )
+    store.sign(case_id, kind, record_id, content if content is not None else fields)
 
 
 def _case(store: Store, case_id: str) -> Case:
@@ -243,14 +237,7 @@ def record_service_plan(
         for kind, record_id, values in records:
             store.record(case_id, kind, record_id, values)
         store.record(case_id, "service_plan", plan_id, fields)
-        content = plan_content_of(store, case_id, plan_id)
-        store.record(
-            case_id,
-            "service_plan",
-            plan_id,
-            action="sign",
-            extra={"content_hash": changelog.content_hash(content)},
-        )
+        store.sign(case_id, "service_plan", plan_id, plan_content_of(store, case_id, plan_id))
     return plan_id
 
 

@@ -72,6 +72,16 @@ class LogStore(EntityStore):
             self._seq, self._head = op.seq, op.hash
         return op
 
+    def sign(self, case_id: str, entity: str, entity_id: str, content: dict[str, Any]) -> Op:
+        """The sign op: binds the record to its content's hash, so a later change shows."""
+        return self.record(
+            case_id,
+            entity,
+            entity_id,
+            action="sign",
+            extra={"content_hash": changelog.content_hash(content)},
+        )
+
     def _insert_op(self, op: Op, sync_state: str) -> None:
         self._conn.execute(
             f"INSERT INTO ops ({OP_SELECT}, sync_state)"

@@ -6,7 +6,7 @@ from datetime import date
 
 from fieldkit.sync.client import assign_case, run_sync
 
-from fieldkit import changelog, services
+from fieldkit import services
 from fieldkit.cli.outbox import console, print_summary
 from fieldkit.services import review
 from fieldkit.store import SYNC_QUARANTINED, Store
@@ -19,13 +19,7 @@ REFUSAL = "only the case's supervisor may approve or return records"
 def _signed_visit(store: Store, visit_id: str, notes: str = "seen alone in her room") -> None:
     fields = {"date": "2026-11-20", "kind": "home", "notes": notes, "author": store.user}
     store.record("C-1", "visit", visit_id, fields)
-    store.record(
-        "C-1",
-        "visit",
-        visit_id,
-        action="sign",
-        extra={"content_hash": changelog.content_hash(fields)},
-    )
+    store.sign("C-1", "visit", visit_id, fields)
 
 
 def _team(agency: Agency) -> tuple[Store, Store]:
