@@ -31,7 +31,6 @@ from fieldkit.crypto import (
     X25519PrivateKey,
     b64,
     ed25519_public_from_bytes,
-    load_x25519_public,
     unb64,
     unwrap_with_private,
     verify_signature,
@@ -47,14 +46,12 @@ from .attachment_sync import sync_attachments
 from .enroll_check import check_enrollment
 from .outcome import SyncSummary
 from .protocol import (
-    RECOVERY_RECIPIENT,
     EnrollResponse,
     KeysResponse,
     PullResponse,
     PushResponse,
     Receipt,
     TeamHealthResponse,
-    UserKey,
     VerifyRecordRequest,
     VerifyRecordResponse,
     enroll_message,
@@ -63,7 +60,7 @@ from .protocol import (
     normalize_code,
     receipt_message,
 )
-from .rotation import rotate_keys
+from .rotation import recipients, rotate_keys, wrapped_keys
 from .transport import (
     DEVICES_AS_OF,
     SyncClient,
@@ -179,24 +176,7 @@ def _wrap_for(
     """Every key of the case this laptop holds (each generation, so a new member reads the
     earlier work too), wrapped to each enrolled member and to the recovery key."""
     generations = store.case_keys(case_id)
-    publics: list[tuple[str, Any]] = []
-    for name in members:
-        info = UserKey.model_validate(client.get(f"/v1/users/{name}"))
-        if info.box_pub is not None:
-            publics.append((name, load_x25519_public(info.box_pub)))
-    if recovery:
-        publics.append((RECOVERY_RECIPIENT, load_x25519_public(recovery)))
-    return [
-        {
-            "case_id": case_id,
-            "key_id": key_id,
-            "generation": generation,
-            "recipient": name,
-            "wrapped": b64(wrap_to_public(key, public, envelope_context(case_id, key_id))),
-        }
-        for key_id, generation, key in generations
-        for name, public in publics
-    ]
+    return wrapped_keys(case_id, generations, recipients(client, members, recovery))
 
 
 def _send_team(
