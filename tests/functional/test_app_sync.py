@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fieldkit.screens.app import make_app
+from textual.pilot import Pilot
 
 from fieldkit import services
 from fieldkit.store import Store
 from tests.conftest import sample_case, signed_visit, transfer_doc
-from tests.functional.conftest import TODAY, click, settle, type_text, until
+from tests.functional.conftest import TODAY, settle, until
 from tests.sync.conftest import Agency, agency, assigned_case, db_url, pg_database  # noqa: F401
+
+
+async def sync_now(pilot: Pilot[Any], done: Callable[[str], bool]) -> list[str]:
+    """Ctrl+Y, as a worker syncs, until a notification answers `done`; all that was shown."""
+    notes: list[str] = []
+    pilot.app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+    await pilot.press("ctrl+y")
+    await until(pilot, lambda: any(done(n) for n in notes), "the sync")
+    await settle(pilot)
+    return notes
 
 
 async def test_background_sync_sends_the_day_and_reports_a_return(agency: Agency) -> None:  # noqa: F811
@@ -32,13 +45,9 @@ async def test_background_sync_sends_the_day_and_reports_a_return(agency: Agency
     worker.record("C-1", "visit", "v2", {"date": "2026-11-25", "notes": "draft"})
     assert worker.outbox_count() == 1
     app = make_app(store=worker, today=TODAY)
-    notes: list[str] = []
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
-        await pilot.press("ctrl+y")
-        await until(pilot, lambda: any(n.startswith("Synced:") for n in notes), "the sync")
-        await settle(pilot)
+        notes = await sync_now(pilot, lambda n: n.startswith("Synced:"))
     assert worker.outbox_count() == 0
     assert worker.meta("last_sync")
     summary = [n for n in notes if n.startswith("Synced:")]
@@ -49,13 +58,9 @@ async def test_background_sync_offline_keeps_everything(store: Store) -> None:
     services.import_cases(store, transfer_doc(sample_case("C-1")))
     waiting = store.outbox_count()
     app = make_app(store=store, today=TODAY)
-    notes: list[str] = []
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
-        await pilot.press("ctrl+y")
-        await until(pilot, lambda: any(not n.startswith("Syncing") for n in notes), "the sync")
-        await settle(pilot)
+        notes = await sync_now(pilot, lambda n: not n.startswith("Syncing"))
     assert store.outbox_count() == waiting
     assert any("enroll" in n or "nothing lost" in n for n in notes), notes
 
@@ -91,13 +96,9 @@ async def test_the_status_line_shows_each_file_uploading_after_the_text(
 
     monkeypatch.setattr(StatusBar, "watch_activity", seen)
     app = make_app(store=worker, today=TODAY)
-    notes: list[str] = []
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
-        await pilot.press("ctrl+y")
-        await until(pilot, lambda: any(n.startswith("Synced") for n in notes), "the sync")
-        await settle(pilot)
+        await sync_now(pilot, lambda n: n.startswith("Synced"))
         bar = app.screen.query_one(StatusBar)
         assert bar.activity == "" and "uploading" not in str(bar.render())
     uploads = [s for s in shown if s.startswith("uploading")]
@@ -121,7 +122,7 @@ async def test_a_visit_signed_in_the_app_keeps_its_times_and_the_servers_receipt
 
     from fieldkit import evidence
     from tests.functional.conftest import add_service_plan, one_child_case, open_case
-    from tests.functional.test_visit_flows import _first_steps, _last_steps
+    from tests.functional.test_visit_flows import _first_steps, _last_steps, _observation
 
     sup, worker = agency.laptop("akhan"), agency.laptop("jsmith")
     case = one_child_case("C-INFANT", "p1")
@@ -131,7 +132,6 @@ async def test_a_visit_signed_in_the_app_keeps_its_times_and_the_servers_receipt
     assign_case(sup, "C-INFANT", "jsmith")
     run_sync(sup)
     run_sync(worker)
-    notes: list[str] = []
     app = make_app(store=worker, today=TODAY)
     async with app.run_test(size=(100, 40)) as pilot:
         await open_case(pilot, "C-INFANT")
@@ -139,15 +139,7 @@ async def test_a_visit_signed_in_the_app_keeps_its_times_and_the_servers_receipt
         await pilot.press("v")
         await settle(pilot)
         await _first_steps(pilot)
-        await click(pilot, "#seen-yes")
-        await settle(pilot)
-        await click(pilot, "#observed-yes")
-        await settle(pilot)
-        await type_text(pilot, "#interaction", "smiles at mother")
-        await type_text(pilot, "#condition", "clean and fed")
-        await type_text(pilot, "#environment", "crib assembled")
-        await pilot.press("ctrl+n")
-        await settle(pilot)
+        await _observation(pilot)
         await _last_steps(pilot)
         after = datetime.now(UTC)
         assert isinstance(app.screen, VisitRecordScreen)
@@ -162,10 +154,8 @@ async def test_a_visit_signed_in_the_app_keeps_its_times_and_the_servers_receipt
         assert f"Ended (laptop clock): {ended:%Y-%m-%d %H:%M} UTC" in shown
         assert "Received by the server: not yet synced" in shown
 
-        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
         sent = datetime.now(UTC).replace(microsecond=0)
-        await pilot.press("ctrl+y")
-        await until(pilot, lambda: any(n.startswith("Synced") for n in notes), "the sync")
+        await sync_now(pilot, lambda n: n.startswith("Synced"))
         received = evidence.visit_received_at(worker, "C-INFANT", visit_id)
         assert received is not None and sent <= received <= datetime.now(UTC)
         line = f"Received by the server: {received:%Y-%m-%d %H:%M} UTC"
