@@ -16,7 +16,7 @@ from fieldkit import services
 from fieldkit.store import Store
 from tests.conftest import sample_case, signed_visit, transfer_doc
 from tests.functional.conftest import TODAY, settle, until
-from tests.sync.conftest import Agency, agency, assigned_case, db_url, pg_database  # noqa: F401
+from tests.sync.conftest import Agency, agency, db_url, pg_database, synced_team  # noqa: F401
 
 
 async def sync_now(pilot: Pilot[Any], done: Callable[[str], bool]) -> list[str]:
@@ -34,9 +34,7 @@ async def test_background_sync_sends_the_day_and_reports_a_return(agency: Agency
 
     from fieldkit.services import review
 
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     signed_visit(worker, "v1")
     run_sync(worker)
     run_sync(sup)
@@ -74,13 +72,10 @@ async def test_the_status_line_shows_each_file_uploading_after_the_text(
     its chunk count on the status line (the progress `fieldkit sync` draws its bars from)."""
     from fieldkit.screens.status_bar import StatusBar
     from fieldkit.sync.attachment_sync import waiting_chunks
-    from fieldkit.sync.client import run_sync
 
     from fieldkit import attachments
 
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     scan = tmp_path / "school report.pdf"
     scan.write_bytes(os.urandom(5 * attachments.CHUNK_BYTES // 2))  # 3 chunks
     attachments.attach(worker, "C-1", scan, caption="Report card")

@@ -6,12 +6,10 @@ from datetime import date
 
 from fieldkit.sync.client import assign_case, run_sync
 
-from fieldkit import services
 from fieldkit.cli.outbox import console, print_summary
 from fieldkit.services import review
 from fieldkit.store import SYNC_QUARANTINED, Store
-from tests.conftest import sample_case, transfer_doc
-from tests.sync.conftest import Agency
+from tests.sync.conftest import Agency, synced_team
 
 REFUSAL = "only the case's supervisor may approve or return records"
 
@@ -22,17 +20,8 @@ def _signed_visit(store: Store, visit_id: str, notes: str = "seen alone in her r
     store.sign("C-1", "visit", visit_id, fields)
 
 
-def _team(agency: Agency) -> tuple[Store, Store]:
-    sup, worker = agency.laptop("akhan"), agency.laptop("jsmith")
-    services.import_cases(sup, transfer_doc(sample_case("C-1")))
-    assign_case(sup, "C-1", "jsmith")
-    run_sync(sup)
-    run_sync(worker)
-    return sup, worker
-
-
 def test_a_worker_cannot_approve_even_past_the_local_check(agency: Agency) -> None:
-    sup, worker = _team(agency)
+    sup, worker = synced_team(agency)
     _signed_visit(worker, "v1")
     # The worker's laptop is tampered with to pass review.require_supervisor locally.
     worker.set_meta("sync_role", "supervisor")
@@ -63,7 +52,7 @@ def test_a_worker_cannot_approve_even_past_the_local_check(agency: Agency) -> No
 
 def test_a_supervisor_carrying_a_case_may_not_approve_their_own_work(agency: Agency) -> None:
     agency.person("mlee", "supervisor")
-    sup, _worker = _team(agency)
+    sup, _worker = synced_team(agency)
     # mlee, a supervisor, carries the case as its worker; akhan supervises it.
     assign_case(sup, "C-1", "mlee")
     own = agency.laptop("mlee")
@@ -83,7 +72,7 @@ def test_a_supervisor_carrying_a_case_may_not_approve_their_own_work(agency: Age
 
 
 def test_the_supervisor_approves_and_returns_and_the_worker_is_told(agency: Agency) -> None:
-    sup, worker = _team(agency)
+    sup, worker = synced_team(agency)
     _signed_visit(worker, "v1")
     _signed_visit(worker, "v2", notes="brief")
     run_sync(worker)
@@ -120,7 +109,7 @@ def test_the_supervisor_approves_and_returns_and_the_worker_is_told(agency: Agen
 
 def test_a_supervisor_decision_on_a_safety_plan_reaches_the_worker(agency: Agency) -> None:
     decision = "rejected"
-    sup, worker = _team(agency)
+    sup, worker = synced_team(agency)
     worker.record(
         "C-1",
         "safety_plan",

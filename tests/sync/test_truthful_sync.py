@@ -26,7 +26,7 @@ from fieldkit import services
 from fieldkit.services import caseload
 from fieldkit.store import Store
 from tests.conftest import PASSPHRASE, run_cli, sample_case, transfer_doc, write_json
-from tests.sync.conftest import Agency, assigned_case, canonical, own_ids, server_op_ids
+from tests.sync.conftest import Agency, canonical, own_ids, server_op_ids, synced_team
 
 
 def _tamper(path: Path, sql: str, *args: object) -> None:
@@ -61,9 +61,7 @@ def _sync_json(env: dict[str, str], *extra: str) -> tuple[int, dict[str, Any]]:
 
 
 def test_a_tampered_outbox_op_never_leaves_the_laptop(agency: Agency) -> None:
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     good = worker.record("C-1", "visit", "v1", {"notes": "first"})
     bad = worker.record("C-1", "visit", "v2", {"notes": "second"})
     after = worker.record("C-1", "visit", "v3", {"notes": "third"})
@@ -83,9 +81,7 @@ def test_a_tampered_outbox_op_never_leaves_the_laptop(agency: Agency) -> None:
 
 def test_tampering_with_an_op_synced_long_ago_is_caught_too(agency: Agency) -> None:
     """The check covers the whole chain, not only what changed since the last check."""
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     old = worker.record("C-1", "visit", "v1", {"notes": "synced"})
     assert run_sync(worker).pushed == 1
     for n in range(3):
@@ -102,9 +98,7 @@ def test_an_acknowledged_op_rewritten_with_a_fresh_hash_is_caught_by_the_receipt
     agency: Agency,
 ) -> None:
     """Hash and link alone would pass: the server's signed receipt names the true head."""
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     last = worker.record("C-1", "visit", "v1", {"notes": "synced"})
     run_sync(worker)
     body = bytearray(last.body)
@@ -168,9 +162,7 @@ def test_forged_work_stays_refused_when_retried(agency: Agency) -> None:
 
     from fieldkit.crypto import Ed25519PrivateKey
 
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     op = worker.record("C-1", "visit", "v1", {"notes": "x"})
     fake = Ed25519PrivateKey.generate().sign(op.hash.encode())
     _tamper(worker.path, "UPDATE ops SET sig=? WHERE op_id=?", fake, op.op_id)
