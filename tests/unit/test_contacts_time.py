@@ -114,11 +114,7 @@ def _timed_visit(store: Store, started: str, ended: str, signed: str) -> None:
     # A visit as another device signed it, carrying its times.
     fields = dict(ent.fields, started_at=started, ended_at=ended)
     store.record("C-1", "visit", "v2", fields)
-    from fieldkit import changelog
-
-    store.record(
-        "C-1", "visit", "v2", action="sign", extra={"content_hash": changelog.content_hash(fields)}
-    )
+    store.sign("C-1", "visit", "v2", fields)
     store.record("C-1", "visit", "v1", action="delete")
 
 
