@@ -582,7 +582,13 @@ def sync_message(summary: Any) -> str:
     if summary.approvals_received:
         parts.append(_("✓ {n} approved").format(n=summary.approvals_received))
     if summary.needs_resolution:
-        parts.append(_("⚠ {n} conflicts need resolution").format(n=summary.needs_resolution))
+        parts.append(
+            ngettext(
+                "⚠ {n} conflict needs resolution",
+                "⚠ {n} conflicts need resolution",
+                summary.needs_resolution,
+            ).format(n=summary.needs_resolution)
+        )
     if summary.rejected:
         parts.append(
             _("✗ {n} refused by the server (fieldkit outbox)").format(n=len(summary.rejected))
