@@ -266,12 +266,14 @@ def _push(
                 later = outcome.retryable(store)
                 for op_id in acked:
                     later.pop(op_id, None)
+                case_of = {op.op_id: op.case_id for op in batch}
                 for r in reply.results:
                     if r.status == "rejected":
                         store.quarantine(r.op_id, r.reason or "refused by the server")
                         summary.rejected.append(
                             {
                                 "op_id": r.op_id,
+                                "case_id": case_of.get(r.op_id, ""),
                                 "reason": r.reason or "",
                                 "cause": r.cause or "",
                                 "retryable": "yes" if r.retryable else "no",
@@ -410,7 +412,9 @@ def _ingest_page(
     received = {wire.op_id: wire.received_ms for wire in page.ops}
     good, bad = _authentic([wire.to_op() for wire in page.ops], device_keys)
     for op, problem in bad:
-        summary.refused_from_server.append({"op_id": op.op_id, "reason": problem})
+        summary.refused_from_server.append(
+            {"op_id": op.op_id, "case_id": op.case_id, "reason": problem}
+        )
     stamps: list[tuple[str, int]] = []
     by_case: dict[str, list[Op]] = {}
     for op in good:

@@ -91,6 +91,8 @@ class LogStore(EntityStore):
         )
 
     def _insert_op(self, op: Op, sync_state: str) -> None:
+        if sync_state == SYNC_LOCAL:
+            self._outbox_touched = True
         self._conn.execute(
             f"INSERT INTO ops ({OP_SELECT}, sync_state)"
             f" VALUES ({', '.join('?' * (len(OP_COLUMNS) + 1))})",
@@ -203,6 +205,7 @@ class LogStore(EntityStore):
     def mark_acked(self, op_ids: list[str]) -> None:
         """The server acknowledged these exact ops: they leave the outbox."""
         with self.transaction():
+            self._outbox_touched = True
             self._conn.executemany(
                 "UPDATE ops SET sync_state=? WHERE op_id=? AND sync_state=?",
                 [(SYNC_ACKED, op_id, SYNC_LOCAL) for op_id in op_ids],
@@ -211,6 +214,7 @@ class LogStore(EntityStore):
     def quarantine(self, op_id: str, reason: str) -> None:
         """The server refused this op: keep it, visibly, with the reason."""
         with self.transaction():
+            self._outbox_touched = True
             self._conn.execute(
                 "UPDATE ops SET sync_state=?, note=? WHERE op_id=?",
                 (SYNC_QUARANTINED, reason, op_id),
@@ -219,6 +223,7 @@ class LogStore(EntityStore):
     def requeue(self, op_ids: list[str]) -> None:
         """Refused ops whose cause has gone back into the outbox, to be sent again."""
         with self.transaction():
+            self._outbox_touched = True
             self._conn.executemany(
                 "UPDATE ops SET sync_state=?, note=NULL WHERE op_id=? AND sync_state=?",
                 [(SYNC_LOCAL, op_id, SYNC_QUARANTINED) for op_id in op_ids],
@@ -249,6 +254,7 @@ class LogStore(EntityStore):
     def mark_carried(self, op_ids: list[str]) -> None:
         """Old-device ops now carried by new ones (fieldkit.sync.carryover): kept, not sent."""
         with self.transaction():
+            self._outbox_touched = True
             self._conn.executemany(
                 "UPDATE ops SET sync_state=? WHERE op_id=? AND sync_state IN (?, ?)",
                 [(SYNC_CARRIED, op_id, SYNC_LOCAL, SYNC_QUARANTINED) for op_id in op_ids],

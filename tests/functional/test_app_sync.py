@@ -163,3 +163,146 @@ async def test_a_visit_signed_in_the_app_keeps_its_times_and_the_servers_receipt
     # The supervisor's laptop learns the same server stamp.
     run_sync(sup)
     assert evidence.visit_received_at(sup, "C-INFANT", visit_id) == received
+
+
+def _status(app: Any) -> str:
+    """The status line of the screen in front, as the worker reads it."""
+    from fieldkit.screens.status_bar import StatusBar
+
+    return str(app.screen.query_one(StatusBar).render())
+
+
+async def test_the_console_counts_its_own_return_the_moment_it_is_made(
+    agency: Agency,  # noqa: F811
+) -> None:
+    """x, then y returns a visit: the queue the supervisor lands on counts that change as
+    waiting, never "all changes synced" until a sync sends it."""
+    from fieldkit.screens.supervisor.queue import ReviewQueueScreen
+    from fieldkit.sync.client import run_sync
+
+    sup, worker = assigned_case(agency)
+    run_sync(sup)
+    run_sync(worker)
+    signed_visit(worker, "v1")
+    run_sync(worker)
+    run_sync(sup)
+    assert sup.outbox_count() == 0
+    app = make_app(store=sup, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert "all changes synced" in _status(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        await type_text(pilot, "#comment", "Say where Leo was interviewed")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewQueueScreen)
+        assert sup.outbox_count() == 1
+        assert "1 change waiting to sync" in _status(app), _status(app)
+        assert "all changes synced" not in _status(app)
+
+
+async def test_a_signature_is_counted_on_the_case_view_it_returns_to(visit_store: Store) -> None:
+    """Signing adds to the outbox: the case view the worker goes back to reads it again."""
+    from fieldkit.screens.case_view import CaseScreen
+
+    from tests.functional.conftest import open_case
+    from tests.functional.test_visit_flows import _first_steps, _last_steps
+
+    app = make_app(store=visit_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_case(pilot, "C-INFANT")
+        before = visit_store.outbox_count()
+        assert f"{before} changes waiting to sync" in _status(app)
+        await pilot.press("v")
+        await settle(pilot)
+        await _first_steps(pilot)
+        await click(pilot, "#seen-yes")
+        await settle(pilot)
+        await click(pilot, "#observed-yes")
+        await settle(pilot)
+        await type_text(pilot, "#interaction", "smiles at mother")
+        await type_text(pilot, "#condition", "clean and fed")
+        await type_text(pilot, "#environment", "crib assembled")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await _last_steps(pilot)
+        after = visit_store.outbox_count()
+        assert after > before
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        assert f"{after} changes waiting to sync" in _status(app), _status(app)
+
+
+async def test_an_addendum_shows_waiting_beside_refused(agency: Agency) -> None:  # noqa: F811
+    """A laptop with refused changes saves an addendum: the line says both, on the visit
+    and on the case view it goes back to."""
+    from fieldkit.screens.case_view import CaseScreen
+    from fieldkit.screens.visit.record import VisitRecordScreen
+    from fieldkit.sync.client import run_sync
+
+    from tests.functional.conftest import open_case
+
+    sup, worker = assigned_case(agency)
+    run_sync(sup)
+    run_sync(worker)
+    signed_visit(worker, "v1")
+    other = sample_case("C-9")
+    other["worker"] = "jsmith"
+    services.import_cases(worker, transfer_doc(other))  # not on C-9: the server refuses
+    run_sync(worker)
+    refused = len(worker.quarantined())
+    assert refused and worker.outbox_count() == 0
+    app = make_app(store=worker, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_case(pilot, "C-1")
+        assert isinstance(app.screen, CaseScreen) and app.screen.case is not None
+        app.push_screen(VisitRecordScreen(app.screen.case, "v1"))
+        await settle(pilot)
+        assert f"✗ {refused} refused" in _status(app)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press(*"door shut")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, VisitRecordScreen)
+        assert worker.outbox_count() == 1
+        for where in ("the visit", "the case view"):
+            line = _status(app)
+            assert "1 change waiting to sync" in line and f"✗ {refused} refused" in line, (
+                where,
+                line,
+            )
+            await pilot.press("escape")
+            await settle(pilot)
+
+
+async def test_ctrl_y_sees_an_enrollment_made_while_the_app_was_open(
+    agency: Agency,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """`fieldkit enroll` in another terminal: the next Ctrl+Y syncs, no lock needed."""
+    from fieldkit.sync import admin
+    from fieldkit.sync.client import enroll
+
+    from tests.conftest import FAST_ARGON, PASSPHRASE
+
+    path = tmp_path / "late.fieldkit"
+    store = Store.create(path, PASSPHRASE, "bwong", argon=FAST_ARGON)
+    store.record("C-5", "note", "n1", {"text": "draft"})
+    app = make_app(store=store, today=TODAY)
+    notes: list[str] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+        other = Store.open(path, PASSPHRASE)  # the second terminal
+        enroll(other, agency.url, admin.enroll_code(agency.engine, "bwong").code, PASSPHRASE)
+        other.close()
+        await pilot.press("ctrl+y")
+        await until(pilot, lambda: any(not n.startswith("Syncing") for n in notes), "the sync")
+    assert any(n.startswith("Synced") for n in notes), notes

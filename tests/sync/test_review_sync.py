@@ -43,7 +43,10 @@ def test_a_worker_cannot_approve_even_past_the_local_check(agency: Agency) -> No
     with console.capture() as out:
         print_summary(result)
     shown = " ".join(out.get().split())
-    assert f"{REFUSAL} (approval): jsmith is a worker (kept, quarantined; for good)" in shown
+    assert "3 changes refused by the server (kept, quarantined):" in shown
+    # One line per reason and case, with its count: the two approvals share one.
+    assert f"case C-1: {REFUSAL} (approval): jsmith is a worker (2; for good)" in shown
+    assert f"case C-1: {REFUSAL} (supervision): jsmith is a worker (1; for good)" in shown
     # The supervisor never receives the forgery; the same ops resent get the same answer.
     got = run_sync(sup)
     assert got.pulled == 2 and got.approvals_received == 0

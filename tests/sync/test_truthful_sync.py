@@ -248,7 +248,7 @@ def test_every_sync_exit_code_with_its_json(agency: Agency, tmp_path: Path) -> N
     # 2: offline; nothing lost.
     rc, report = _sync_json(env)
     assert (rc, report["outcome"], report["waiting"]) == (EXIT_OFFLINE, "offline", 1)
-    assert "1 changes waiting to sync; nothing lost" in report["message"]
+    assert "1 change waiting to sync; nothing lost" in report["message"]
 
     # 4: the waiting op is altered on disk: named, nothing sent.
     store = Store.open(profile, PASSPHRASE)
@@ -299,3 +299,66 @@ def test_a_worker_importing_cases_on_an_enrolled_laptop_is_refused_at_import(
     assert listed == []
     outbox = json.loads(run_cli("outbox", "--json", env=env).stdout)
     assert outbox["waiting"] == 0 and outbox["items"] == []
+
+
+def test_a_seeded_laptops_refusals_are_one_line_per_reason_and_case(
+    agency: Agency, tmp_path: Path
+) -> None:
+    """The first sync of a demo-seeded, enrolled laptop: every change is refused, and the
+    summary says so in a line per (reason, case) with its count, at most ten, then how many
+    more cases; the exit code is still 3, and `--json` keeps every op id."""
+    env = {
+        "FIELDKIT_PASSPHRASE": PASSPHRASE,
+        "FIELDKIT_HOME": str(tmp_path / "cli"),
+        "COLUMNS": "200",
+    }
+    assert run_cli("init", "--user", "jsmith", env=env).returncode == 0
+    code = admin.enroll_code(agency.engine, "jsmith")
+    assert run_cli("enroll", agency.url, code.code, env=env).returncode == 0
+    seeded = run_cli("demo-seed", "--cases", "14", "--today", "2026-11-26", env=env)
+    assert seeded.returncode == 0, seeded.stderr
+
+    first = run_cli("sync", env=env)
+    assert first.returncode == EXIT_REFUSED, first.stderr
+    listed = json.loads(run_cli("outbox", "--json", env=env).stdout)
+    refused = listed["refused"]
+    assert refused > 100 and listed["waiting"] == 0
+    out = first.stdout
+    assert f"{refused} changes refused by the server (kept, quarantined):" in out
+    grouped = [line for line in out.splitlines() if "is not on case" in line]
+    assert len(grouped) == 10, out
+    for line in grouped:
+        assert line.strip().startswith("jsmith is not on case ")
+        assert line.endswith("; sent again once that changes)")
+    assert "  … and 4 more cases (`fieldkit outbox` lists them)" in out
+    assert not any(item["op_id"] in out for item in listed["items"])
+    assert len(out.splitlines()) < 40, out
+
+    rc, report = _sync_json(env, "outbox", "retry")  # sent again, refused again
+    assert rc == EXIT_REFUSED and report["quarantined_total"] == refused
+    assert {r["op_id"] for r in report["rejected"]} == {i["op_id"] for i in listed["items"]}
+    assert {r["case_id"] for r in report["rejected"]} == {i["case_id"] for i in listed["items"]}
+
+
+def test_counts_meet_their_nouns_in_every_language() -> None:
+    """ "1 change waiting", never "1 changes waiting", in English, French and Spanish."""
+    from fieldkit import i18n
+    from fieldkit.i18n import ngettext
+
+    one, many = (
+        "{waiting} change waiting to sync; nothing lost ({reason})",
+        "{waiting} changes waiting to sync; nothing lost ({reason})",
+    )
+    expected = {
+        "en": ("1 change waiting", "2 changes waiting"),
+        "fr": ("1 modification en attente", "2 modifications en attente"),
+        "es": ("1 cambio esperando", "2 cambios esperando"),
+    }
+    previous = i18n.language()
+    try:
+        for lang, (single, plural) in expected.items():
+            i18n.set_language(lang)
+            assert ngettext(one, many, 1).format(waiting=1, reason="x").startswith(single)
+            assert ngettext(one, many, 2).format(waiting=2, reason="x").startswith(plural)
+    finally:
+        i18n.set_language(previous)
