@@ -15,8 +15,15 @@ from textual.pilot import Pilot
 from fieldkit import services
 from fieldkit.store import Store
 from tests.conftest import sample_case, signed_visit, transfer_doc
-from tests.functional.conftest import TODAY, settle, until
-from tests.sync.conftest import Agency, agency, db_url, pg_database, synced_team  # noqa: F401
+from tests.functional.conftest import TODAY, click, settle, type_text, until
+from tests.sync.conftest import (  # noqa: F401
+    Agency,
+    agency,
+    assigned_case,
+    db_url,
+    pg_database,
+    synced_team,
+)
 
 
 async def sync_now(pilot: Pilot[Any], done: Callable[[str], bool]) -> list[str]:
