@@ -217,13 +217,7 @@ def _record(store: Store, case_id: str, attachment_id: str, **values: Any) -> No
     if fields.get("original_of") is None:
         fields.pop("original_of", None)
     store.record(case_id, "attachment", attachment_id, fields)
-    store.record(
-        case_id,
-        "attachment",
-        attachment_id,
-        action="sign",
-        extra={"content_hash": changelog.content_hash(fields)},
-    )
+    store.sign(case_id, "attachment", attachment_id, fields)
 
 
 # --- reading --------------------------------------------------------------------------

@@ -31,7 +31,6 @@ from fieldkit.crypto import (
     X25519PrivateKey,
     b64,
     ed25519_public_from_bytes,
-    load_x25519_public,
     unb64,
     unwrap_with_private,
     verify_signature,
@@ -46,14 +45,12 @@ from .attachment_sync import sync_attachments
 from .enroll_check import check_enrollment
 from .outcome import SyncSummary
 from .protocol import (
-    RECOVERY_RECIPIENT,
     EnrollResponse,
     KeysResponse,
     PullResponse,
     PushResponse,
     Receipt,
     TeamHealthResponse,
-    UserKey,
     VerifyRecordRequest,
     VerifyRecordResponse,
     enroll_message,
@@ -62,7 +59,7 @@ from .protocol import (
     normalize_code,
     receipt_message,
 )
-from .rotation import rotate_keys
+from .rotation import recipients, rotate_keys, wrapped_keys
 from .transport import (
     DEVICES_AS_OF,
     SyncClient,
@@ -178,24 +175,7 @@ def _wrap_for(
     """Every key of the case this laptop holds (each generation, so a new member reads the
     earlier work too), wrapped to each enrolled member and to the recovery key."""
     generations = store.case_keys(case_id)
-    publics: list[tuple[str, Any]] = []
-    for name in members:
-        info = UserKey.model_validate(client.get(f"/v1/users/{name}"))
-        if info.box_pub is not None:
-            publics.append((name, load_x25519_public(info.box_pub)))
-    if recovery:
-        publics.append((RECOVERY_RECIPIENT, load_x25519_public(recovery)))
-    return [
-        {
-            "case_id": case_id,
-            "key_id": key_id,
-            "generation": generation,
-            "recipient": name,
-            "wrapped": b64(wrap_to_public(key, public, envelope_context(case_id, key_id))),
-        }
-        for key_id, generation, key in generations
-        for name, public in publics
-    ]
+    return wrapped_keys(case_id, generations, recipients(client, members, recovery))
 
 
 def _send_team(
@@ -286,12 +266,14 @@ def _push(
                 later = outcome.retryable(store)
                 for op_id in acked:
                     later.pop(op_id, None)
+                case_of = {op.op_id: op.case_id for op in batch}
                 for r in reply.results:
                     if r.status == "rejected":
                         store.quarantine(r.op_id, r.reason or "refused by the server")
                         summary.rejected.append(
                             {
                                 "op_id": r.op_id,
+                                "case_id": case_of.get(r.op_id, ""),
                                 "reason": r.reason or "",
                                 "cause": r.cause or "",
                                 "retryable": "yes" if r.retryable else "no",
@@ -430,7 +412,9 @@ def _ingest_page(
     received = {wire.op_id: wire.received_ms for wire in page.ops}
     good, bad = _authentic([wire.to_op() for wire in page.ops], device_keys)
     for op, problem in bad:
-        summary.refused_from_server.append({"op_id": op.op_id, "reason": problem})
+        summary.refused_from_server.append(
+            {"op_id": op.op_id, "case_id": op.case_id, "reason": problem}
+        )
     stamps: list[tuple[str, int]] = []
     by_case: dict[str, list[Op]] = {}
     for op in good:

@@ -16,7 +16,7 @@ import certifi
 import httpx
 
 from fieldkit.errors import FieldkitError, OfflineError
-from fieldkit.i18n import _
+from fieldkit.i18n import _, ngettext
 from fieldkit.store import Store
 
 from . import outcome
@@ -103,9 +103,11 @@ class SyncClient:
     def _offline(self, reason: str) -> OfflineError:
         waiting = self.store.outbox_count()
         return OfflineError(
-            _("{waiting} changes waiting to sync; nothing lost ({reason})").format(
-                waiting=waiting, reason=reason
-            )
+            ngettext(
+                "{waiting} change waiting to sync; nothing lost ({reason})",
+                "{waiting} changes waiting to sync; nothing lost ({reason})",
+                waiting,
+            ).format(waiting=waiting, reason=reason)
         )
 
     def _send(

@@ -11,7 +11,16 @@ from typing import Annotated, Any
 import typer
 
 from fieldkit import i18n, services
-from fieldkit.cli.base import Context, app, case_app, console, ctx_of, err_console, passphrase_app
+from fieldkit.cli.base import (
+    Context,
+    app,
+    case_app,
+    console,
+    ctx_of,
+    err_console,
+    parse_day,
+    passphrase_app,
+)
 from fieldkit.demo import demo_document, plan_records
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _, ngettext
@@ -443,7 +452,7 @@ def demo_seed(
 ) -> None:
     """Write a synthetic, deterministic caseload through the normal import path."""
     context = ctx_of(ctx)
-    anchor = _parse_day(today, "--today") if today else date.today()
+    anchor = parse_day(today, "--today") if today else date.today()
     doc = demo_document(cases, seed, anchor)
     store = services.open_store(context.path)
     try:
@@ -462,17 +471,6 @@ def demo_seed(
     )
     if mark_demo:
         save_pref(context.path, "demo_passphrase", services.passphrase_from_env() or "")
-
-
-def _parse_day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise FieldkitError(
-            _("{option} {value} is not a date; write YYYY-MM-DD").format(
-                option=option, value=repr(value)
-            )
-        ) from None
 
 
 def _print_json(value: Any) -> None:

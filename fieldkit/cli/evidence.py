@@ -25,7 +25,7 @@ from fieldkit import i18n, services
 from fieldkit.acknowledgements import record_acknowledgement
 from fieldkit.attachments import Attachment, attachments_of, find, is_local, opened_copy
 from fieldkit.attachments import attach as attach_file
-from fieldkit.cli.base import ctx_of
+from fieldkit.cli.base import ctx_of, parse_day
 from fieldkit.cli.practice import policy_for
 from fieldkit.contacts import add_contact, contacts_of, parse_notes_input
 from fieldkit.errors import FieldkitError
@@ -44,19 +44,6 @@ contact_app = typer.Typer(
 
 def _store(ctx: typer.Context) -> Store:
     return services.open_store(ctx_of(ctx).path)
-
-
-def _day(value: str | None, option: str) -> date:
-    if value is None:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise FieldkitError(
-            _("{option} {value} is not a date; write YYYY-MM-DD").format(
-                option=option, value=repr(value)
-            )
-        ) from None
 
 
 def read_text_input(source: str | None, what: str) -> str | None:
@@ -120,7 +107,7 @@ def contact_add(
     ] = None,
 ) -> None:
     """Record a collateral contact (signed; a correction is a new contact)."""
-    day = _day(on, "--date")
+    day = date.today() if on is None else parse_day(on, "--date")
     text = read_text_input(notes, "--notes")
     who: str | None = None
     if text is not None:

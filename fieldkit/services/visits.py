@@ -323,13 +323,7 @@ def sign_visit(
                 },
             )
         record_change(store, case.id, "visit", visit_id, fields)
-        store.record(
-            case.id,
-            "visit",
-            visit_id,
-            action="sign",
-            extra={"content_hash": changelog.content_hash(fields)},
-        )
+        store.sign(case.id, "visit", visit_id, fields)
         store.delete_draft(visit_id)
     return fields
 

@@ -80,7 +80,19 @@ class LogStore(EntityStore):
             self._seq, self._head = op.seq, op.hash
         return op
 
+    def sign(self, case_id: str, entity: str, entity_id: str, content: dict[str, Any]) -> Op:
+        """The sign op: binds the record to its content's hash, so a later change shows."""
+        return self.record(
+            case_id,
+            entity,
+            entity_id,
+            action="sign",
+            extra={"content_hash": changelog.content_hash(content)},
+        )
+
     def _insert_op(self, op: Op, sync_state: str) -> None:
+        if sync_state == SYNC_LOCAL:
+            self._outbox_touched = True
         self._conn.execute(
             f"INSERT INTO ops ({OP_SELECT}, sync_state)"
             f" VALUES ({', '.join('?' * (len(OP_COLUMNS) + 1))})",
@@ -193,6 +205,7 @@ class LogStore(EntityStore):
     def mark_acked(self, op_ids: list[str]) -> None:
         """The server acknowledged these exact ops: they leave the outbox."""
         with self.transaction():
+            self._outbox_touched = True
             self._conn.executemany(
                 "UPDATE ops SET sync_state=? WHERE op_id=? AND sync_state=?",
                 [(SYNC_ACKED, op_id, SYNC_LOCAL) for op_id in op_ids],
@@ -201,6 +214,7 @@ class LogStore(EntityStore):
     def quarantine(self, op_id: str, reason: str) -> None:
         """The server refused this op: keep it, visibly, with the reason."""
         with self.transaction():
+            self._outbox_touched = True
             self._conn.execute(
                 "UPDATE ops SET sync_state=?, note=? WHERE op_id=?",
                 (SYNC_QUARANTINED, reason, op_id),
@@ -209,6 +223,7 @@ class LogStore(EntityStore):
     def requeue(self, op_ids: list[str]) -> None:
         """Refused ops whose cause has gone back into the outbox, to be sent again."""
         with self.transaction():
+            self._outbox_touched = True
             self._conn.executemany(
                 "UPDATE ops SET sync_state=?, note=NULL WHERE op_id=? AND sync_state=?",
                 [(SYNC_LOCAL, op_id, SYNC_QUARANTINED) for op_id in op_ids],
@@ -239,6 +254,7 @@ class LogStore(EntityStore):
     def mark_carried(self, op_ids: list[str]) -> None:
         """Old-device ops now carried by new ones (fieldkit.sync.carryover): kept, not sent."""
         with self.transaction():
+            self._outbox_touched = True
             self._conn.executemany(
                 "UPDATE ops SET sync_state=? WHERE op_id=? AND sync_state IN (?, ?)",
                 [(SYNC_CARRIED, op_id, SYNC_LOCAL, SYNC_QUARANTINED) for op_id in op_ids],
