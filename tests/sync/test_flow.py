@@ -81,6 +81,7 @@ def test_reassigning_rewraps_the_key_for_the_new_worker(agency: Agency) -> None:
     assert result.rejected == [
         {
             "op_id": late.op_id,
+            "case_id": "C-1",
             "reason": "jsmith is not on case C-1",
             "cause": "not_on_case",
             "retryable": "yes",
