@@ -152,3 +152,43 @@ async def test_the_addendum_dialog_wraps_its_words_whole(
         words = drawn_words(pilot)
     assert "The signed record does not change; this correction is kept beside it." in words
     assert f"Returned by akhan: {COMMENT}" in words
+
+
+async def test_the_queue_says_a_returned_visit_is_returned_not_stale(tmp_path: Path) -> None:
+    """The console's queue and review screen say "returned, awaiting the worker's addendum",
+    then "addendum received", never that an approval went stale (there was none)."""
+    from textual.widgets import DataTable
+
+    sup = Store.create(tmp_path / "s.fieldkit", PASSPHRASE, "akhan", argon=FAST_ARGON)
+    sup.set_meta("role", "supervisor")
+    services.import_cases(sup, transfer_doc(sample_case("C-1")))
+    signed_visit(sup, "v1", case_id="C-1")
+    review.return_for_changes(sup, "C-1", "v1", COMMENT)
+
+    async def queue_says() -> tuple[str, str, str]:
+        app = make_app(store=sup, today=TODAY)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            table = app.screen.query_one("#queue", DataTable)
+            label = str(table.get_row_at(0)[1])
+            flags = shown(pilot, "#queue-flags")
+            await pilot.press("enter")
+            await settle(pilot)
+            return label, flags, shown(pilot, "#record")
+
+    label, flags, record = await queue_says()
+    assert label == "↩ returned: awaiting addendum"
+    assert "returned by akhan, awaiting the worker's addendum" in flags
+
+    sup.record(
+        "C-1",
+        "addendum",
+        "add-1",
+        {"visit": "v1", "text": "His bedroom", "date": "2026-11-27", "author": "jsmith"},
+    )
+    label, flags, record = await queue_says()
+    assert label == "↩ returned: addendum received"
+    assert "returned by akhan, addendum received: awaiting review" in flags
+    assert "stale" not in (label + flags + record).lower()
+    assert "returned by akhan at" in record and "the record changed since" in record
+    sup.close()

@@ -251,6 +251,12 @@ def test_supervisor_commands_from_the_shell(tmp_path: Path) -> None:
         ).returncode
         == 0
     )
+    addendum = "--text", "-"
+    assert run_cli("addendum", "C-1", "v1", *addendum, env=env, input="Nan").returncode == 0
+    table = run_cli("review", "--as-of", "2026-11-26", env={**env, "COLUMNS": "200"})
+    words = " ".join(table.stdout.split())
+    assert "(returned by akhan, addendum received: awaiting review)" in words, table.stdout
+    assert "stale" not in table.stdout
     assert run_cli("approve", "C-1", "visit", "v1", env=env).returncode == 0
     assert json.loads(run_cli("review", "--json", env=env).stdout) == []
     pdf = tmp_path / "v1.pdf"
