@@ -16,6 +16,7 @@ from fieldkit.screens.messages import SyncFinished, SyncProgress, WorkFailed
 from fieldkit.screens.place import places_of, screen_for
 from fieldkit.screens.privacy import PrivacyScreen
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.supervisor.queue import ReviewQueueScreen
 from fieldkit.screens.theme import DEFAULT_THEME, HIGH_CONTRAST
 from fieldkit.screens.unlock import UnlockScreen
 from fieldkit.screens.visit.session import AUTOSAVE_DELAY
@@ -326,10 +327,7 @@ class FieldkitApp(App[None]):
 
         self.last_activity = time.monotonic()
         if "work" not in self._modes:
-            # The supervisor's console is loaded only for a supervisor's profile.
             if self.store is not None and is_supervisor(self.store):
-                from fieldkit.screens.supervisor.queue import ReviewQueueScreen
-
                 self.add_mode("work", ReviewQueueScreen)
             else:
                 self.add_mode("work", DashboardScreen)

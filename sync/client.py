@@ -38,7 +38,6 @@ from fieldkit.crypto import (
     wrap_to_public,
 )
 from fieldkit.errors import FieldkitError, OfflineError, StoreError
-from fieldkit.evidence import record_receipts
 from fieldkit.i18n import _
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
@@ -283,7 +282,7 @@ def _push(
             with store.transaction():
                 store.mark_acked(acked)
                 # Time evidence: the server's signed receipt time stands for these ops.
-                record_receipts(store, ((op_id, reply.receipt.issued_ms) for op_id in accepted))
+                store.record_receipts((op_id, reply.receipt.issued_ms) for op_id in accepted)
                 later = outcome.retryable(store)
                 for op_id in acked:
                     later.pop(op_id, None)
@@ -460,7 +459,7 @@ def _ingest_page(
                 summary.pulled += 1
                 touched.add((op.case_id, op.entity, op.entity_id))
                 _count_decisions(store, op, summary)
-        record_receipts(store, stamps)
+        store.record_receipts(stamps)
         store.set_meta(cursor_key, str(page.next_cursor))
 
 

@@ -12,6 +12,7 @@ import ssl
 import threading
 from typing import Any
 
+import certifi
 import httpx
 
 from fieldkit.errors import FieldkitError, OfflineError
@@ -64,8 +65,6 @@ def _tls_context() -> ssl.SSLContext:
             elif os.environ.get("SSL_CERT_DIR"):
                 _tls = ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
             else:
-                import certifi
-
                 _tls = ssl.create_default_context(cafile=certifi.where())
         return _tls
 

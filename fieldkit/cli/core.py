@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -23,7 +24,7 @@ from fieldkit.keyfiles import (
     read_recovery_public,
 )
 from fieldkit.labels import case_kind_label
-from fieldkit.prefs import save_pref
+from fieldkit.prefs import load_prefs, save_pref
 from fieldkit.services.policies import checked_policy
 from fieldkit.text import aligned, cell, json_text, safe
 
@@ -62,8 +63,6 @@ def root(
 
 def choose_language(context: Context, lang: str | None) -> str:
     """This run's language: --lang, else the profile's preference, else LANG; else English."""
-    from fieldkit.prefs import load_prefs
-
     chosen = i18n.set_language(i18n.choose(load_prefs(context.path).get("language")))
     if lang is None:
         return chosen
@@ -205,8 +204,6 @@ def recovery_keygen(
     out: Annotated[Path, typer.Argument(help="Where to write the private key (keep offline).")],
 ) -> None:
     """Make the agency's recovery key pair: OUT (private) and OUT.pub (for `init`)."""
-    import os
-
     if out.exists():
         raise FieldkitError(_("{path} already exists; nothing was written").format(path=out))
     key = new_recovery_key()
@@ -379,8 +376,6 @@ def language(
     ] = False,
 ) -> None:
     """Show or set the language fieldkit speaks to you in on this profile (per worker)."""
-    from fieldkit.prefs import load_prefs, save_pref
-
     context = ctx_of(ctx)
     if code is None and not reset:
         stored = load_prefs(context.path).get("language")

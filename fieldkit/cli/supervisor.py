@@ -16,10 +16,11 @@ from rich.table import Table
 
 from fieldkit import services
 from fieldkit.cli.base import ctx_of
+from fieldkit.cli.freetext import read_free_text
 from fieldkit.cli.practice import policy_for
 from fieldkit.errors import FieldkitError
-from fieldkit.freetext import read_free_text
 from fieldkit.i18n import _
+from fieldkit.pdf import visit_pdf
 from fieldkit.practice import PolicyProfile
 from fieldkit.services import Store, review, visits
 from fieldkit.text import json_text, safe
@@ -312,8 +313,6 @@ def register(app: typer.Typer) -> None:
         pdf: Annotated[Path, typer.Option("--pdf", help="Write the PDF here (plaintext).")],
     ) -> None:
         """A signed visit with its review, as a PDF for the paper file."""
-        from fieldkit.pdf import visit_pdf  # local: reportlab, ~80 ms of start-up
-
         store = _store(ctx)
         try:
             visit_pdf(store, visit_id, pdf)

@@ -89,8 +89,6 @@ def verify_record_on_server(store: Store, stamp: Any) -> Any:
 
 
 def _when(ms: int) -> str:
-    from datetime import UTC, datetime
-
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
 
 

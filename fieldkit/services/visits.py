@@ -88,9 +88,14 @@ def load_case_with_plan(store: Store, case_id: str) -> Case:
 # A draft is {"visit_id", "case_id", "step", "started", "record": fieldkit.visit/1 doc}.
 
 
+def new_visit_id() -> str:
+    """The id of a visit not yet stored (a draft, or a signed file that names none)."""
+    return f"v-{changelog.uuid7()}"
+
+
 def new_draft(case: Case, author: str, today: date) -> dict[str, Any]:
     """A fresh visit in progress: every child "not recorded", nothing answered."""
-    visit_id = f"v-{changelog.uuid7()}"
+    visit_id = new_visit_id()
     record = new_record(case.id, visit_id, [c.id for c in case.children], author, today)
     return {
         "visit_id": visit_id,
@@ -275,7 +280,7 @@ def sign_visit(
     unmet = blocking_checks(check_record(case, record, profile, today))
     if unmet:
         raise VisitNotReady(unmet)
-    visit_id = record.visit_id or f"v-{changelog.uuid7()}"
+    visit_id = record.visit_id or new_visit_id()
     record.visit_id = visit_id
     record.author = store.user
     record.signed_at = moment.isoformat(timespec="seconds")

@@ -1,9 +1,11 @@
 """The change log: writing signed ops and folding them, ingesting other devices' ops, the
-outbox and what the server refused, and the devices this profile knows."""
+outbox and what the server refused, when the server received each op, and the devices this
+profile knows."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from fieldkit import changelog
@@ -21,6 +23,12 @@ SYNC_ACKED = "acked"  # the server acknowledged this exact op
 SYNC_REMOTE = "remote"  # pulled from the server
 SYNC_QUARANTINED = "quarantined"  # refused by the server, kept with its reason
 SYNC_CARRIED = "carried"  # an old device's op, written again on this profile's new device
+
+RECEIPTS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS op_receipts ( op_id TEXT PRIMARY KEY, received_ms INTEGER NOT NULL)"
+)
+"""The server's receipt time of ops (time evidence): op ids and times, nothing sensitive;
+made on first use."""
 
 
 class LogStore(EntityStore):
@@ -205,6 +213,28 @@ class LogStore(EntityStore):
                 "UPDATE ops SET sync_state=?, note=NULL WHERE op_id=? AND sync_state=?",
                 [(SYNC_LOCAL, op_id, SYNC_QUARANTINED) for op_id in op_ids],
             )
+
+    def record_receipts(self, received: Iterable[tuple[str, int]]) -> None:
+        """Keep the server's receipt time of ops (the first stamp wins: a resend is not news)."""
+        rows = [(op_id, int(ms)) for op_id, ms in received if ms]
+        if not rows:
+            return
+        with self.transaction():
+            self._conn.execute(RECEIPTS_SCHEMA)
+            self._conn.executemany(
+                "INSERT INTO op_receipts (op_id, received_ms) VALUES (?, ?)"
+                " ON CONFLICT(op_id) DO NOTHING",
+                rows,
+            )
+
+    def receipt_ms(self, op_id: str) -> int | None:
+        """When the server received this op (ms since the epoch), if this laptop has heard."""
+        with self.transaction():
+            self._conn.execute(RECEIPTS_SCHEMA)
+            row = self._conn.execute(
+                "SELECT received_ms FROM op_receipts WHERE op_id=?", (op_id,)
+            ).fetchone()
+        return None if row is None else int(row[0])
 
     def mark_carried(self, op_ids: list[str]) -> None:
         """Old-device ops now carried by new ones (fieldkit.sync.carryover): kept, not sent."""

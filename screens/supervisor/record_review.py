@@ -10,6 +10,7 @@ from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.supervisor.comment import CommentModal
 from fieldkit.screens.workers import guarded
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -295,8 +296,6 @@ def _evidence_lines(
     store: Any, case_id: str, visit_id: str, content: dict[str, Any], names: dict[str, str]
 ) -> list[str]:
     """When the visit happened by the laptop and the server, and the collateral contacts."""
-    from rich.markup import escape
-
     received = evidence.visit_received_at(store, case_id, visit_id)
     lines = ["", _("Times:")]
     lines += [f"  {label}: {when}" for label, when in evidence.timeline(content["visit"], received)]

@@ -72,12 +72,13 @@ async def test_the_status_line_shows_each_file_uploading_after_the_text(
     from fieldkit.sync.client import run_sync
 
     from fieldkit import attachments
+    from fieldkit.store.chunks import CHUNK_BYTES
 
     sup, worker = assigned_case(agency)
     run_sync(sup)
     run_sync(worker)
     scan = tmp_path / "school report.pdf"
-    scan.write_bytes(os.urandom(5 * attachments.CHUNK_BYTES // 2))  # 3 chunks
+    scan.write_bytes(os.urandom(5 * CHUNK_BYTES // 2))  # 3 chunks
     attachments.attach(worker, "C-1", scan, caption="Report card")
     assert waiting_chunks(worker) == 3
     worker.record("C-1", "visit", "v2", {"date": "2026-11-25", "notes": "draft"})

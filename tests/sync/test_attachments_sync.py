@@ -25,7 +25,7 @@ from fieldkit.sync.db import open_database
 from sqlalchemy import Engine, text
 
 from fieldkit import attachments, services
-from fieldkit.attachments import AttachmentError
+from fieldkit.errors import AttachmentError
 from fieldkit.store import Store
 from tests.conftest import PASSPHRASE, sample_case, transfer_doc
 from tests.sync.conftest import ROOT, Agency, ProcessServer, make_agency, server_op_ids

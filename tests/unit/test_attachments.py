@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 
 from fieldkit import attachments, services
-from fieldkit.attachments import CHUNK_BYTES, AttachmentError
+from fieldkit.errors import AttachmentError
 from fieldkit.store import Store
+from fieldkit.store.chunks import CHUNK_BYTES
 from tests.conftest import PASSPHRASE, run_cli, sample_case, signed_visit, transfer_doc, write_json
 
 MARKER = b"PLAINTEXT-MARKER-0417-"

@@ -149,12 +149,12 @@ def test_review_flags_a_visit_synced_later_than_the_profile_allows(case_store: S
     sign_op = evidence.sign_op_of(case_store, "C-1", "visit", "v2")
     # 2026-11-20 16:10 + 15 days = 2026-12-05 16:10: more than ontario's 14 days.
     received = datetime(2026, 12, 5, 16, 10, tzinfo=UTC)
-    evidence.record_receipts(case_store, [(str(sign_op), int(received.timestamp() * 1000))])
+    case_store.record_receipts([(str(sign_op), int(received.timestamp() * 1000))])
     assert evidence.visit_received_at(case_store, "C-1", "v2") == received
     flags = _flags(case_store)
     assert any(f.startswith("synced 15 days after it was signed") for f in flags), flags
     # A resend does not move the server's first receipt time.
-    evidence.record_receipts(case_store, [(str(sign_op), 1)])
+    case_store.record_receipts([(str(sign_op), 1)])
     assert evidence.visit_received_at(case_store, "C-1", "v2") == received
 
 

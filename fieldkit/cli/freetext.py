@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import typer
+
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 
@@ -27,8 +29,6 @@ def read_free_text(source: str | None, flag: str, what: str, required: bool = Fa
         if not required:
             return ""
         if sys.stdin.isatty():
-            import typer
-
             return str(typer.prompt(what.capitalize())).strip()
         return _checked(sys.stdin.read(MAX_TEXT + 1), flag)
     if source == "-":
