@@ -13,7 +13,7 @@ from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.visit.record import VisitRecordScreen
 from fieldkit.screens.visit.session import VisitSession
 from fieldkit.screens.workers import guarded
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -29,8 +29,9 @@ from fieldkit.contacts import CollateralContact, contact_line
 from fieldkit.i18n import N_, _
 from fieldkit.labels import entity_label
 from fieldkit.practice import due_items
-from fieldkit.services import visits
-from fieldkit.services.visits import new_draft, person_label, supervisor_returns
+from fieldkit.services import review, visits
+from fieldkit.services.review import VisitReview
+from fieldkit.services.visits import new_draft, person_label
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
@@ -75,13 +76,19 @@ class CaseScreen(Screen[None]):
         """The worker read the case, its due items, conflicts, returns and drafts."""
 
         def __init__(
-            self, case: Case, due: list[DueItem], detail: dict[str, Any], drafts: list[Any]
+            self,
+            case: Case,
+            due: list[DueItem],
+            detail: dict[str, Any],
+            drafts: list[Any],
+            reviews: dict[str, VisitReview],
         ) -> None:
             super().__init__()
             self.case = case
             self.due = due
             self.detail = detail
             self.drafts = drafts
+            self.reviews = reviews
 
     def __init__(self, case_id: str, resume: dict[str, Any] | None = None) -> None:
         super().__init__()
@@ -131,7 +138,10 @@ class CaseScreen(Screen[None]):
         case = visits.load_case_with_plan(store, self.case_id)
         due = [d for d in due_items(case, policy, fk.today) if d.is_open]
         detail = services.case_detail(store, self.case_id)
-        self.post_message(self.CaseLoaded(case, due, detail, visits.drafts(store, self.case_id)))
+        reviews = review.visit_reviews(store, self.case_id)
+        self.post_message(
+            self.CaseLoaded(case, due, detail, visits.drafts(store, self.case_id), reviews)
+        )
 
     @on(CaseLoaded)
     def _loaded(self, event: CaseLoaded) -> None:
@@ -169,16 +179,16 @@ class CaseScreen(Screen[None]):
             versions = " / ".join(safe(str(v["value"])[:30]) for v in c["versions"])
             what = entity_label(case, str(c["entity"]), str(c["entity_id"]))
             attention.append(f"⚑ {flag}: {safe(what)}, {safe(str(c['field']))}: {versions}")
-        for r in supervisor_returns(event.detail):
-            visit_id = str(r.get("target_id") or r.get("visit") or "")
-            said = r.get("comment") or r.get("reason") or ""
+        for visit_id, returned in event.reviews.items():
+            if not returned.awaiting_addendum or returned.decision is None:
+                continue  # only the latest decision counts; an addendum answers a return
             attention.append(
                 _(
                     "↩ {visit} returned by {who}: {said} (open it and press a to add an addendum)"
                 ).format(
                     visit=safe(entity_label(case, "visit", visit_id)),
-                    who=safe(str(r.get("by", _("the supervisor")))),
-                    said=safe(str(said)),
+                    who=safe(returned.decision.by or _("the supervisor")),
+                    said=safe(returned.decision.comment),
                 )
             )
         box = self.query_one("#attention", Static)
@@ -263,6 +273,7 @@ class CaseScreen(Screen[None]):
         box.update("\n".join(evidence))
 
         visits_list = self.query_one("#visits", OptionList)
+        cursor = visits_list.highlighted
         visits_list.clear_options()
         names = {p.id: p.name.split()[0] for p in case.people}
         for v in sorted(case.visits, key=lambda v: v.date, reverse=True):
@@ -270,6 +281,9 @@ class CaseScreen(Screen[None]):
                 names.get(pid, _("a child not on the case")) for pid in sorted(v.seen_ids())
             )
             mark = _("✓ signed") if v.signed else _("imported")
+            reviewed = event.reviews.get(v.id)
+            if v.signed and reviewed is not None and reviewed.words():
+                mark += f" · {reviewed.words()}"
             announced = _("announced") if v.announced else _("unannounced")
             who = _("seen {names}").format(names=seen) if seen else _("nobody seen")
             visits_list.add_option(
@@ -277,6 +291,8 @@ class CaseScreen(Screen[None]):
             )
         if not case.visits:
             visits_list.add_option(Option(_("no visits yet"), disabled=True))
+        elif cursor is not None or visits_list.has_focus:  # a reload keeps the cursor
+            visits_list.highlighted = min(cursor or 0, len(case.visits) - 1)
         if self.resume is not None:
             draft, self.resume = self.resume, None
             self._start(draft)
@@ -297,6 +313,12 @@ class CaseScreen(Screen[None]):
             self.app.push_screen(VisitRecordScreen(self.case, place["visit_id"]))
             return True
         return False
+
+    @on(events.DescendantFocus)
+    def _visits_focused(self, event: events.DescendantFocus) -> None:
+        """Tab lands on the first visit with its cursor shown, so Enter opens it."""
+        if isinstance(event.widget, OptionList) and event.widget.highlighted is None:
+            event.widget.action_first()
 
     @on(OptionList.OptionSelected, "#visits")
     def _open_visit(self, event: OptionList.OptionSelected) -> None:

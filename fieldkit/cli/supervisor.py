@@ -92,8 +92,9 @@ def register(app: typer.Typer) -> None:
             when = item.day.isoformat()
             if item.deadline:
                 when += "\n" + _("document by {day}").format(day=item.deadline.isoformat())
+            state = item.state_words
             title = f"{safe(item.title)}\n{safe(item.target_id)}" + (
-                "\n" + _("(approval stale)") if item.stale else ""
+                f"\n({safe(state)})" if state else ""
             )
             table.add_row(
                 safe(item.case_id),

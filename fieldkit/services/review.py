@@ -108,6 +108,13 @@ class Decision:
     comment: str
     content_hash: str
     stale: bool
+    hlc: str = ""
+    """Where the decision sits in causal order (its op's hybrid clock)."""
+
+
+def written_at(ent: EntityState, name: str) -> str:
+    """The hybrid-clock time of the latest write to one field of a record."""
+    return max((str(h.get("hlc", "")) for h in ent.state["heads"].get(name, [])), default="")
 
 
 def decisions(store: Store, case_id: str, target: str, target_id: str) -> list[Decision]:
@@ -126,15 +133,73 @@ def decisions(store: Store, case_id: str, target: str, target_id: str) -> list[D
                 comment=str(f.get("comment", "")),
                 content_hash=str(f.get("content_hash", "")),
                 stale=f.get("content_hash") != current,
+                hlc=written_at(ent, "decision"),
             )
         )
-    return sorted(found, key=lambda d: d.at)
+    return sorted(found, key=lambda d: (d.at, d.hlc))
 
 
 def latest_decision(store: Store, case_id: str, target: str, target_id: str) -> Decision | None:
     """The decision that stands, if any."""
     found = decisions(store, case_id, target, target_id)
     return found[-1] if found else None
+
+
+@dataclass(frozen=True)
+class VisitReview:
+    """Where a signed visit stands with the supervisor: only the latest decision counts,
+    and an addendum written after it (in causal order) answers a return."""
+
+    decision: Decision | None
+    addenda_since: int = 0
+
+    @property
+    def awaiting_addendum(self) -> bool:
+        """Returned, and no addendum written since: the worker has something to do."""
+        d = self.decision
+        return d is not None and d.decision == "returned" and not self.addenda_since
+
+    def words(self) -> str:
+        """The review state in words (never colour alone); empty when nothing was decided."""
+        d = self.decision
+        if d is None:
+            return ""
+        if d.decision == "approved":
+            if d.stale:
+                return _("approved by {who}, changed since: back for review").format(who=d.by)
+            return _("approved by {who}").format(who=d.by)
+        if d.decision == "returned":
+            if self.addenda_since:
+                return _("returned by {who}, addendum received: awaiting review").format(who=d.by)
+            return _("returned by {who}, awaiting the worker's addendum").format(who=d.by)
+        return _("{decision} by {who}").format(decision=d.decision, who=d.by)
+
+
+def visit_review(store: Store, case_id: str, visit_id: str) -> VisitReview:
+    """The latest decision on a visit and the addenda written after it."""
+    last = latest_decision(store, case_id, "visit", visit_id)
+    if last is None:
+        return VisitReview(None)
+    since = sum(
+        1
+        for e in store.entities(case_id, "addendum")
+        if e.fields.get("visit") == visit_id and written_at(e, "text") > last.hlc
+    )
+    return VisitReview(last, since)
+
+
+def visit_reviews(store: Store, case_id: str) -> dict[str, VisitReview]:
+    """Every signed visit of a case with a decision on it, by visit id."""
+    ids = {
+        str(e.fields.get("target_id"))
+        for e in store.entities(case_id, "approval")
+        if e.fields.get("target") == "visit"
+    }
+    return {
+        visit_id: visit_review(store, case_id, visit_id)
+        for visit_id in sorted(ids)
+        if store.entity(case_id, "visit", visit_id) is not None
+    }
 
 
 def decide(
@@ -235,6 +300,15 @@ class QueueItem:
     flags: list[str] = field(default_factory=list)
     stale: bool = False
     last: str | None = None
+    review: VisitReview | None = None
+    """A visit's review state (returned and answered or not), for the words shown."""
+
+    @property
+    def state_words(self) -> str:
+        """What an earlier decision left: "returned by …, awaiting the worker's addendum"."""
+        if self.review is not None and self.review.decision is not None:
+            return self.review.words()
+        return _("approval stale: the record changed since") if self.stale else ""
 
     def to_json(self) -> dict[str, Any]:
         """For `fieldkit review --json`."""
@@ -250,6 +324,7 @@ class QueueItem:
             "flags": self.flags,
             "stale": self.stale,
             "last_decision": self.last,
+            "addenda_since": self.review.addenda_since if self.review else 0,
         }
 
 
@@ -379,7 +454,8 @@ def review_queue(
                     )
                 )
             elif ent.entity == "visit" and ent.signed:
-                last = latest_decision(store, case_id, "visit", ent.entity_id)
+                state = visit_review(store, case_id, ent.entity_id)
+                last = state.decision
                 if last is not None and last.decision == "approved" and not last.stale:
                     continue
                 day = parse_date(ent.fields.get("date")) or as_of
@@ -405,6 +481,7 @@ def review_queue(
                         ),
                         stale=bool(last and last.stale),
                         last=last.decision if last else None,
+                        review=state,
                     )
                 )
     plans.sort(key=lambda i: (i.deadline or i.day, i.case_id))

@@ -30,6 +30,7 @@ from fieldkit.practice.visit_checks import (
     vi3_met,
     visit_checks,
 )
+from fieldkit.services import review
 from fieldkit.services.cases import load_case, load_cases, record_change
 from fieldkit.store import Store
 from fieldkit.visit_record import (
@@ -81,12 +82,6 @@ def load_caseload(store: Store) -> dict[str, Case]:
 def load_case_with_plan(store: Store, case_id: str) -> Case:
     """The domain case with its service plan assembled (the screens and rules read this)."""
     return load_case(store, case_id)
-
-
-def supervisor_returns(detail: dict[str, Any]) -> list[dict[str, Any]]:
-    """Approvals the supervisor returned for changes (from `services.case_detail`)."""
-    approvals = detail.get("records", {}).get("approval", [])
-    return [a for a in approvals if a.get("decision") == "returned"]
 
 
 # --- drafts ---------------------------------------------------------------------------
@@ -394,15 +389,27 @@ def visit_record(store: Store, case_id: str, visit_id: str) -> dict[str, Any]:
         "fields": ent.fields,
         "signed": bool(ent.signed),
         "addenda": addenda,
+        # where the supervisor's review stands: the latest decision and its comment
+        "review": review.visit_review(store, case_id, visit_id),
         # time evidence: the server's receipt of the signature, once a sync has heard it
         "received_at": evidence.visit_received_at(store, case_id, visit_id),
     }
+
+
+def not_signed_words() -> str:
+    """Why an unsigned visit takes no addendum, in one line."""
+    return _(
+        "an addendum corrects a signed visit; this one was never signed here (imported history)"
+    )
 
 
 def add_addendum(
     store: Store, case_id: str, visit_id: str, text: str, author: str, day: date
 ) -> str:
     """A correction to a signed visit: a new record that points to it."""
+    visit = store.entity(case_id, "visit", visit_id)
+    if visit is None or not visit.signed:
+        raise FieldkitError(not_signed_words())
     if not text.strip():
         raise FieldkitError(_("the addendum is empty; write the correction first"))
     # The id names the visit (`add-<uuid7>@v1`): the server's one clear link from an

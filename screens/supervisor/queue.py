@@ -101,8 +101,10 @@ class ReviewQueueScreen(Screen[None]):
         for n, item in enumerate(self.items):
             if item.target == "safety_plan":
                 label = _("⚑ safety plan")
+            elif item.review is not None and item.review.awaiting_addendum:
+                label = _("↩ returned: awaiting addendum")
             elif item.last == "returned":
-                label = _("↩ visit, returned")
+                label = _("↩ returned: addendum received")
             else:
                 label = _("↻ visit, changed") if item.stale else _("visit")
             flags = f"⚠ {len(item.flags)}" if item.flags else _("✓ none")
@@ -159,6 +161,8 @@ class ReviewQueueScreen(Screen[None]):
             box.update("")
             return
         lines = [f"{item.title} · {item.case_id} · {item.family}"]
+        if item.state_words:
+            lines.append(f"  {item.state_words}")
         if item.deadline:
             lines.append(_("  SA-2: document by {day}").format(day=item.deadline.isoformat()))
         lines += [f"  ⚠ {flag}" for flag in item.flags] or [_("  ✓ the rules engine flags nothing")]

@@ -156,7 +156,13 @@ class RecordReviewScreen(Screen[None]):
             lines.append("")
             lines.append(_("Earlier decisions:"))
             for d in history:
-                stale = _(" — STALE: the record changed since") if d.stale else ""
+                stale = ""
+                if d.stale:  # only an approval goes stale; a return is answered by a change
+                    stale = (
+                        _(" — STALE: the record changed since")
+                        if d.decision == "approved"
+                        else _(" — the record changed since")
+                    )
                 comment = f": {d.comment}" if d.comment else ""
                 lines.append(
                     _("  {decision} by {who} at {when}").format(

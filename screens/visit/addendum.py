@@ -6,13 +6,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from fieldkit.i18n import N_, _
+from fieldkit.text import safe
 
 
 class AddendumDialog(ModalScreen[str | None]):
-    """Ctrl+S keeps the addendum; Escape drops it."""
+    """Ctrl+S keeps the addendum; Escape drops it. A returned visit shows the supervisor's
+    comment above the text, so the worker answers what was asked."""
 
     HELP_TITLE = N_("Addendum")
     CSS_PATH = "addendum.tcss"
@@ -22,11 +24,27 @@ class AddendumDialog(ModalScreen[str | None]):
         Binding("escape", "cancel", N_("Cancel")),
     ]
 
+    def __init__(self, returned_by: str = "", comment: str = "") -> None:
+        super().__init__()
+        self.returned_by = returned_by
+        self.comment = comment
+
     def compose(self) -> ComposeResult:
-        """One text area."""
+        """The supervisor's comment when the visit was returned, then one text area."""
         with Vertical(id="addendum-box"):
             yield Static(_("Addendum to a signed visit"), id="addendum-title")
-            yield Label(_("The signed record does not change; this correction is kept beside it."))
+            if self.comment:
+                yield Static(
+                    _("Returned by {who}: {comment}").format(
+                        who=safe(self.returned_by or _("the supervisor")),
+                        comment=safe(self.comment),
+                    ),
+                    id="addendum-comment",
+                )
+            yield Static(
+                _("The signed record does not change; this correction is kept beside it."),
+                id="addendum-why",
+            )
             yield TextArea(id="addendum-text")
             yield Static(_("Ctrl+S saves · Escape cancels"), classes="hint")
 

@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from fieldkit.evidence import timeline
 from fieldkit.i18n import N_, _
-from fieldkit.services import visits
+from fieldkit.services import review, visits
 from fieldkit.text import safe
 from fieldkit.visit_record import record_from_stored
 from fieldkit.visit_render import names_of, visit_text
@@ -50,6 +50,7 @@ class VisitRecordScreen(Screen[None]):
         super().__init__()
         self.case = case
         self.visit_id = visit_id
+        self.stored: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
         """Title, the record, the sync line, the keys."""
@@ -86,6 +87,7 @@ class VisitRecordScreen(Screen[None]):
 
     @on(RecordLoaded)
     def _loaded(self, event: RecordLoaded) -> None:
+        self.stored = event.record
         self.query_one("#record", Static).update(safe(self._describe(event.record)))
 
     def _describe(self, stored: dict[str, Any]) -> str:
@@ -95,7 +97,21 @@ class VisitRecordScreen(Screen[None]):
         state = (
             _("✓ SIGNED (read-only)") if stored["signed"] else _("not signed (imported history)")
         )
-        lines = [state, visit_text(record, names_of(self.case))]
+        lines = [state]
+        state_of: review.VisitReview | None = stored.get("review")
+        decision = state_of.decision if state_of is not None else None
+        if stored["signed"] and state_of is not None and decision is not None:
+            lines.append(_("Supervisor's review: {state}").format(state=state_of.words()))
+            if decision.comment:
+                lines.append(
+                    _("{who}'s comment: {comment}").format(
+                        who=decision.by, comment=decision.comment
+                    )
+                )
+            if state_of.awaiting_addendum:
+                lines.append(_("Press a to answer with an addendum."))
+            lines.append("")
+        lines.append(visit_text(record, names_of(self.case)))
         if stored["signed"]:  # time evidence: the laptop clock's times, the server's receipt
             lines.append(_("When this record was made"))
             times = timeline(stored["fields"], stored["received_at"])
@@ -113,8 +129,23 @@ class VisitRecordScreen(Screen[None]):
         self.app.pop_screen()
 
     def action_addendum(self) -> None:
-        """A correction to the record, kept beside it."""
-        self.app.push_screen(AddendumDialog(), self._addendum_written)
+        """A correction to a signed record, kept beside it; an unsigned one takes none."""
+        stored = self.stored
+        if stored is None:
+            return
+        if not stored["signed"]:
+            self.notify(visits.not_signed_words(), severity="warning")
+            return
+        state_of: review.VisitReview | None = stored.get("review")
+        decision = state_of.decision if state_of is not None else None
+        returned = decision is not None and decision.decision == "returned"
+        self.app.push_screen(
+            AddendumDialog(
+                decision.by if decision is not None and returned else "",
+                decision.comment if decision is not None and returned else "",
+            ),
+            self._addendum_written,
+        )
 
     def _addendum_written(self, text: str | None) -> None:
         if text:

@@ -76,6 +76,44 @@ def test_return_then_addendum_then_approve(supervisor: Store) -> None:
     assert review.review_queue(supervisor, ONTARIO, date(2026, 11, 26)) == []
 
 
+def test_only_the_latest_decision_counts_and_an_addendum_answers_a_return(
+    supervisor: Store,
+) -> None:
+    """Returned → the worker's addendum → approved: the return stops asking for an addendum
+    as soon as one is written after it, and is gone once the visit is approved."""
+    from fieldkit.services import visits
+
+    signed_visit(supervisor)
+    review.return_for_changes(supervisor, "C-1", "v1", "Where was Leo interviewed?")
+    state = review.visit_review(supervisor, "C-1", "v1")
+    assert state.awaiting_addendum
+    assert state.words() == "returned by jsmith, awaiting the worker's addendum"
+    (item,) = review.review_queue(supervisor, ONTARIO, date(2026, 11, 26))
+    assert item.state_words == "returned by jsmith, awaiting the worker's addendum"
+    assert review.visit_reviews(supervisor, "C-1")["v1"].awaiting_addendum
+
+    visits.add_addendum(supervisor, "C-1", "v1", "In his bedroom", "jsmith", date(2026, 11, 23))
+    state = review.visit_review(supervisor, "C-1", "v1")
+    assert not state.awaiting_addendum and state.addenda_since == 1
+    (item,) = review.review_queue(supervisor, ONTARIO, date(2026, 11, 26))
+    assert item.state_words == "returned by jsmith, addendum received: awaiting review"
+    assert "stale" not in item.state_words
+
+    review.approve(supervisor, "C-1", "visit", "v1")
+    assert review.visit_review(supervisor, "C-1", "v1").words() == "approved by jsmith"
+    assert not review.visit_reviews(supervisor, "C-1")["v1"].awaiting_addendum
+
+
+def test_an_addendum_is_refused_on_a_visit_that_was_never_signed(supervisor: Store) -> None:
+    from fieldkit.errors import FieldkitError
+    from fieldkit.services import visits
+
+    supervisor.record("C-1", "visit", "v0", {"date": "2026-10-01", "kind": "home"})
+    with pytest.raises(FieldkitError, match="corrects a signed visit"):
+        visits.add_addendum(supervisor, "C-1", "v0", "a correction", "jsmith", date(2026, 11, 2))
+    assert supervisor.entities("C-1", "addendum") == []
+
+
 def test_pending_alternative_plan_tops_the_queue_with_its_sa2_deadline(supervisor: Store) -> None:
     signed_visit(supervisor)
     supervisor.record(
@@ -213,6 +251,12 @@ def test_supervisor_commands_from_the_shell(tmp_path: Path) -> None:
         ).returncode
         == 0
     )
+    addendum = "--text", "-"
+    assert run_cli("addendum", "C-1", "v1", *addendum, env=env, input="Nan").returncode == 0
+    table = run_cli("review", "--as-of", "2026-11-26", env={**env, "COLUMNS": "200"})
+    words = " ".join(table.stdout.split())
+    assert "(returned by akhan, addendum received: awaiting review)" in words, table.stdout
+    assert "stale" not in table.stdout
     assert run_cli("approve", "C-1", "visit", "v1", env=env).returncode == 0
     assert json.loads(run_cli("review", "--json", env=env).stdout) == []
     pdf = tmp_path / "v1.pdf"
