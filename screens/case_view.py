@@ -30,7 +30,7 @@ from fieldkit.i18n import N_, _
 from fieldkit.labels import entity_label
 from fieldkit.practice import due_items
 from fieldkit.services import review, visits
-from fieldkit.services.review import VisitReview
+from fieldkit.services.review import Decision, VisitReview
 from fieldkit.services.visits import new_draft, person_label
 from fieldkit.text import safe
 
@@ -82,6 +82,7 @@ class CaseScreen(Screen[None]):
             detail: dict[str, Any],
             drafts: list[Any],
             reviews: dict[str, VisitReview],
+            returned: list[tuple[str, str, Decision]],
         ) -> None:
             super().__init__()
             self.case = case
@@ -89,6 +90,7 @@ class CaseScreen(Screen[None]):
             self.detail = detail
             self.drafts = drafts
             self.reviews = reviews
+            self.returned = returned
 
     def __init__(self, case_id: str, resume: dict[str, Any] | None = None) -> None:
         super().__init__()
@@ -139,8 +141,11 @@ class CaseScreen(Screen[None]):
         due = [d for d in due_items(case, policy, fk.today) if d.is_open]
         detail = services.case_detail(store, self.case_id)
         reviews = review.visit_reviews(store, self.case_id)
+        returned = review.returned_records(store, self.case_id)
         self.post_message(
-            self.CaseLoaded(case, due, detail, visits.drafts(store, self.case_id), reviews)
+            self.CaseLoaded(
+                case, due, detail, visits.drafts(store, self.case_id), reviews, returned
+            )
         )
 
     @on(CaseLoaded)
@@ -189,6 +194,16 @@ class CaseScreen(Screen[None]):
                     visit=safe(entity_label(case, "visit", visit_id)),
                     who=safe(returned.decision.by or _("the supervisor")),
                     said=safe(returned.decision.comment),
+                )
+            )
+        for target, target_id, decision in event.returned:
+            what = _("the service plan") if target == "service_plan" else _("the closure")
+            attention.append(
+                _("↩ {what} {id} returned by {who}: {said} (revise it and sign it again)").format(
+                    what=what,
+                    id=safe(target_id),
+                    who=safe(decision.by or _("the supervisor")),
+                    said=safe(decision.comment),
                 )
             )
         box = self.query_one("#attention", Static)

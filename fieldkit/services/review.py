@@ -202,6 +202,34 @@ def visit_reviews(store: Store, case_id: str) -> dict[str, VisitReview]:
     }
 
 
+def returned_records(store: Store, case_id: str) -> list[tuple[str, str, Decision]]:
+    """Signed plans and closures (PL-2..6, CL-1) whose standing decision is a return the
+    worker has not answered yet: (target, id, decision). A record changed since the return
+    (revised and signed again) no longer waits on the worker."""
+    targets = {
+        (str(e.fields.get("target")), str(e.fields.get("target_id")))
+        for e in store.entities(case_id, "approval")
+        if e.fields.get("target") in SIGNED_TARGETS
+    }
+    found = []
+    for target, target_id in sorted(targets):
+        last = latest_decision(store, case_id, target, target_id)
+        if last is None or last.decision != "returned" or last.stale:
+            continue
+        # A plan or closure signed after the return (in causal order) answers it.
+        if any(
+            e.entity_id != target_id and e.signed and _last_write(e) > last.hlc
+            for e in store.entities(case_id, target)
+        ):
+            continue
+        found.append((target, target_id, last))
+    return found
+
+
+def _last_write(ent: EntityState) -> str:
+    return max((written_at(ent, name) for name in ent.state["heads"]), default="")
+
+
 def decide(
     store: Store,
     case_id: str,

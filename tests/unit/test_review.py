@@ -298,3 +298,22 @@ def test_an_edit_that_reaches_a_signed_visit_is_shown(supervisor: Store) -> None
     detail = services.case_detail(supervisor, "C-1")
     record = next(r for r in detail["records"]["visit"] if r["id"] == "v1")
     assert record["altered_after_signing"] is True
+
+
+def test_a_returned_plan_waits_on_the_worker_until_a_new_plan_is_signed(
+    supervisor: Store,
+) -> None:
+    """PL-2..6: the case view lists a returned plan until a plan signed after the return."""
+    from fieldkit.services import casework
+    from tests.unit.test_casework_transfer import PLAN_FORM
+
+    today = date(2026, 11, 5)
+    casework.record_assessment(supervisor, "C-1", today, "close family", "support", True)
+    form = casework.PlanForm.from_form(today, PLAN_FORM)
+    first = casework.record_service_plan(supervisor, "C-1", form, ONTARIO)
+    assert review.returned_records(supervisor, "C-1") == []
+    review.decide(supervisor, "C-1", "service_plan", first, "returned", "Add a housing goal")
+    [(target, target_id, decision)] = review.returned_records(supervisor, "C-1")
+    assert (target, target_id, decision.comment) == ("service_plan", first, "Add a housing goal")
+    casework.record_service_plan(supervisor, "C-1", form, ONTARIO)
+    assert review.returned_records(supervisor, "C-1") == []
