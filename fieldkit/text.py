@@ -32,21 +32,51 @@ def clean(value: Any) -> str:
     return _BIDI.sub("", text)
 
 
-_BRACKET = re.compile(r"(\\*)\[")
+# A `[` that Rich reads as a tag (a letter, #, / or @ next, a `]` before any other `[`),
+# with the backslashes written just before it.
+_RICH_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?\])")
+_BRACKET = re.compile(r"\[")
 
 
 def escape(text: str) -> str:
-    """Every `[` escaped, so neither Rich nor Textual reads a tag in it.
+    """Text as Rich markup that shows exactly the text: no tag, no backslash lost or doubled.
 
-    `rich.markup.escape` escapes only what Rich would take for a tag; Textual's parser
-    also reads `[2J … \\[link=…]` as one, so here every bracket is escaped.
+    Rich reads an odd run of backslashes before a tag as escaped backslashes and an escaped
+    tag, so there the run is doubled and one more added; before any other `[` Rich only drops
+    the one backslash written just before it. (`rich.markup.escape` leaves `[2J` alone, which
+    Textual would read as a tag; here every bracket is escaped.)
     """
-    return _BRACKET.sub(lambda m: m.group(1) * 2 + "\\[", text)
+    position = 0
+    parts: list[str] = []
+    for found in _RICH_TAG.finditer(text):
+        parts.append(_BRACKET.sub(r"\\[", text[position : found.start()]))
+        parts.append(found.group(1) * 2 + "\\" + found.group(2))
+        position = found.end()
+    parts.append(_BRACKET.sub(r"\\[", text[position:]))
+    return "".join(parts)
+
+
+def escape_content(text: str) -> str:
+    """Text as Textual content markup that shows exactly the text.
+
+    Textual reads every `[` not written after a backslash as a tag and drops that one
+    backslash; backslashes anywhere else are text. So each `[` gets one backslash and
+    nothing else changes (doubling the backslashes before it, as Rich needs, would show
+    them doubled).
+    """
+    return _BRACKET.sub(r"\\[", text)
 
 
 def safe(value: Any) -> str:
-    """The text cleaned and escaped, to interpolate into Rich/Textual markup."""
+    """The text cleaned and escaped, to interpolate into Rich markup (console, Rich tables,
+    DataTable cells)."""
     return escape(clean(value))
+
+
+def safe_content(value: Any) -> str:
+    """The text cleaned and escaped, to interpolate into Textual markup (Static, Label,
+    Option, Selection, notify)."""
+    return escape_content(clean(value))
 
 
 _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
@@ -100,4 +130,14 @@ def aligned(rows: list[list[str]], gap: str = "  ") -> list[str]:
     return lines
 
 
-__all__ = ["aligned", "cell", "clean", "json_text", "safe", "unsafe_characters"]
+__all__ = [
+    "aligned",
+    "cell",
+    "clean",
+    "escape",
+    "escape_content",
+    "json_text",
+    "safe",
+    "safe_content",
+    "unsafe_characters",
+]

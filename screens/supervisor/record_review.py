@@ -22,7 +22,7 @@ from fieldkit import contacts, evidence, services
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import N_, _
 from fieldkit.services import review
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 from fieldkit.visit_record import record_from_stored
 from fieldkit.visit_render import names_of, visit_text
 
@@ -82,7 +82,9 @@ class RecordReviewScreen(Screen[None]):
         }.get(self.item.target, _("Visit"))
         yield Static(
             _("Review · {what} · case {case} · {family}").format(
-                what=what, case=safe(self.item.case_id), family=safe(self.item.family)
+                what=what,
+                case=safe_content(self.item.case_id),
+                family=safe_content(self.item.family),
             ),
             classes="title-bar",
         )
@@ -166,7 +168,7 @@ class RecordReviewScreen(Screen[None]):
                     + comment
                     + stale
                 )
-        self.post_message(self.RecordRead(safe("\n".join(lines))))
+        self.post_message(self.RecordRead(safe_content("\n".join(lines))))
 
     @on(RecordRead)
     def _read(self, event: RecordRead) -> None:
@@ -289,7 +291,6 @@ def _evidence_lines(
     store: Any, case_id: str, visit_id: str, content: dict[str, Any], names: dict[str, str]
 ) -> list[str]:
     """When the visit happened by the laptop and the server, and the collateral contacts."""
-    from rich.markup import escape
 
     received = evidence.visit_received_at(store, case_id, visit_id)
     lines = ["", _("Times:")]
@@ -297,7 +298,7 @@ def _evidence_lines(
     found = contacts.contacts_since_previous_visit(store, case_id, visit_id)
     lines.append("")
     lines.append(_("Collateral contacts since the previous visit:"))
-    lines += [f"  • {escape(contacts.contact_line(c, names))}" for c in found] or [
+    lines += [f"  • {safe_content(contacts.contact_line(c, names))}" for c in found] or [
         _("  none recorded")
     ]
     return lines

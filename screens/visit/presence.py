@@ -10,7 +10,7 @@ from textual.widgets.selection_list import Selection
 
 from fieldkit.i18n import _
 from fieldkit.services.visits import person_label
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 from fieldkit.visit_record import strict_date
 
 
@@ -30,7 +30,7 @@ class PresenceStep(VisitStep):
         yield self.bind(
             TickList(
                 *[
-                    Selection(safe(person_label(p, today)), p.id, p.id in present)
+                    Selection(safe_content(person_label(p, today)), p.id, p.id in present)
                     for p in self.session.case.people
                 ],
                 id="present",
