@@ -14,6 +14,9 @@ from typing import Any
 
 from rich.cells import cell_len
 
+from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
+
 # C0 controls except tab and newline, DEL, and the C1 controls (CSI among them).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -102,6 +105,34 @@ def unsafe_characters(text: str) -> str | None:
     return None
 
 
+def check_text(value: Any, where: str) -> None:
+    """Text typed, piped or read for a record holds only what `case import` accepts.
+
+    The same characters import refuses (`unsafe_characters`) are refused here, in one line,
+    before anything is written: a record that holds one would be exported into a file its own
+    import refuses (THREAT_MODEL.md, hostile input). Form keys and nested lists count too.
+    """
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, str):
+            problem = unsafe_characters(item)
+        elif isinstance(item, dict):
+            problem = next(filter(None, (unsafe_characters(str(k)) for k in item)), None)
+            stack += [(v, f"{at}.{clean(k)}") for k, v in item.items()]
+        elif isinstance(item, list | tuple):
+            problem = None
+            stack += [(v, f"{at}[{n}]") for n, v in enumerate(item)]
+        else:
+            problem = None
+        if problem:
+            raise FieldkitError(
+                _("{where}: the text holds {problem}; nothing was saved").format(
+                    where=at, problem=problem
+                )
+            )
+
+
 def cell(value: object) -> str:
     """User text for one plain-text cell: control characters removed, on one line."""
     return " ".join(clean(value).split()) if value is not None else ""
@@ -120,7 +151,7 @@ def aligned(rows: list[list[str]], gap: str = "  ") -> list[str]:
     ]
     widths = [0] * max(len(r) for r in rows)
     for row in cells:
-        for n, (_, width) in enumerate(row[:-1]):
+        for n, (_text, width) in enumerate(row[:-1]):
             if width > widths[n]:
                 widths[n] = width
     lines = []
@@ -133,6 +164,7 @@ def aligned(rows: list[list[str]], gap: str = "  ") -> list[str]:
 __all__ = [
     "aligned",
     "cell",
+    "check_text",
     "clean",
     "escape",
     "escape_content",
