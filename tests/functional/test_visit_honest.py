@@ -410,3 +410,22 @@ async def test_vi4_announced_visit_blocks_until_overridden(family_store: Store) 
     assert visit["announced"] is True
     assert visit["overrides"][0]["check"] == "VI-4/-/announced"
     assert visit["private_interview"] == ["p2"] and visit["observed"] == ["p1"]
+
+
+async def test_seen_not_answered_is_not_said_to_be_not_seen(family_store: Store) -> None:
+    """Rules VI-2, VI-3: with "seen" left unanswered the review says so; it does not say the
+    child was not seen (nobody answered that)."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        await present_step(pilot, (0, 1, 2))
+        await safety_step(pilot)
+        for _ in range(2):  # Maya's and Leo's steps, nothing answered
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+        review = await last_steps(pilot)
+        messages = {c.id: c.message for c in review.checks}
+        for check in ("VI-2/p2/not-seen", "VI-3/p1/not-seen"):
+            assert "seen: not answered" in messages[check], messages[check]
+            assert "not seen at this visit" not in messages[check]
