@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from fieldkit.screens.app import make_app
+from fieldkit.screens.toggles import CHOSEN, Choice
 from fieldkit.screens.visit.record import VisitRecordScreen
 from fieldkit.screens.visit.review import ReviewStep
 from textual.pilot import Pilot
@@ -429,3 +430,24 @@ async def test_seen_not_answered_is_not_said_to_be_not_seen(family_store: Store)
         for check in ("VI-2/p2/not-seen", "VI-3/p1/not-seen"):
             assert "seen: not answered" in messages[check], messages[check]
             assert "not seen at this visit" not in messages[check]
+
+
+async def test_a_disabled_seen_choice_does_not_draw_chosen(family_store: Store) -> None:
+    """Rule VI-1: Maya not ticked present: clicking her disabled Seen or pressing Space on it
+    neither records her seen nor draws ◉ (what the screen shows is what is recorded)."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        await present_step(pilot, (1, 2))
+        await safety_step(pilot)
+        seen_yes = app.screen.query_one("#seen-yes", Choice)
+        assert seen_yes.disabled
+        await click(pilot, "#seen-yes")
+        await settle(pilot)
+        app.screen.query_one("#seen").focus()
+        await pilot.press("space")  # the set's first button, highlighted before it was disabled
+        await settle(pilot)
+        assert app.visit_session.record.contact("p1").seen is None
+        assert seen_yes.value is False
+        assert CHOSEN not in str(seen_yes.render()), str(seen_yes.render())
