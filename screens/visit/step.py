@@ -152,7 +152,9 @@ class VisitStep(Screen[None]):
             ),
             id="step-title",
         )
-        with VerticalScroll(id="step-body"):
+        # Not focusable itself: Tab past the last field would land on the body, which shows
+        # no focus and takes no text, and the next keys would vanish.
+        with VerticalScroll(id="step-body", can_focus=False):
             yield from self.compose_body()
         yield StatusBar()
         yield KeyFooter()

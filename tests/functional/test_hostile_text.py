@@ -171,4 +171,3 @@ async def test_a_backslash_before_a_bracket_shows_once_in_the_app(hostile_store:
         await settle(pilot)
         await open_case(pilot, "C-1")
         assert ESCAPED_THREAT in _assert_clean(pilot)
-

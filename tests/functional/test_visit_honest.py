@@ -20,6 +20,7 @@ from fieldkit.screens.toggles import CHOSEN, Choice
 from fieldkit.screens.visit.record import VisitRecordScreen
 from fieldkit.screens.visit.review import ReviewStep
 from textual.pilot import Pilot
+from textual.widgets import Input, RadioSet, TextArea
 
 from fieldkit import services
 from fieldkit.store import Store
@@ -451,3 +452,28 @@ async def test_a_disabled_seen_choice_does_not_draw_chosen(family_store: Store) 
         assert app.visit_session.record.contact("p1").seen is None
         assert seen_yes.value is False
         assert CHOSEN not in str(seen_yes.render()), str(seen_yes.render())
+
+
+async def test_tab_past_the_last_field_lands_on_a_shown_field(family_store: Store) -> None:
+    """Tab from Leo's last field ("What the child said") moves to a field the worker can see;
+    what is typed next lands in it, never in a hidden widget."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        await present_step(pilot, (0, 1, 2))
+        await safety_step(pilot)
+        await infant_step(pilot)
+        await click(pilot, "#seen-yes")
+        await settle(pilot)
+        await click(pilot, "#interviewed-yes")
+        await settle(pilot)
+        await type_text(pilot, "#said", "fine")
+        for _ in range(12):  # round the whole step, twice over
+            await pilot.press("tab")
+            await settle(pilot)
+            focused = app.screen.focused
+            assert focused is not None
+            hidden = [a for a in focused.ancestors_with_self if not a.display]
+            assert not hidden, f"Tab moved to {focused!r}, hidden in {hidden[0]!r}"
+            assert isinstance(focused, Input | TextArea | RadioSet), f"Tab moved to {focused!r}"
