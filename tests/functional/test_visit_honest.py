@@ -477,3 +477,32 @@ async def test_tab_past_the_last_field_lands_on_a_shown_field(family_store: Stor
             hidden = [a for a in focused.ancestors_with_self if not a.display]
             assert not hidden, f"Tab moved to {focused!r}, hidden in {hidden[0]!r}"
             assert isinstance(focused, Input | TextArea | RadioSet), f"Tab moved to {focused!r}"
+
+
+async def test_the_case_address_is_offered_never_filled_in(family_store: Store) -> None:
+    """Step 2: the case address is a hint with a key, not the field's placeholder: a worker
+    who types nothing signs no location, one who presses F3 signs the address."""
+    app = make_app(store=family_store, today=TODAY)
+    address = family_store_address(family_store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        field = app.screen.query_one("#location", Input)
+        assert address not in field.placeholder
+        assert field.value == ""
+        hint = str(app.screen.query_one("#case-address").render())
+        assert address in hint and "F3" in hint
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert app.visit_session.record.location == ""
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        field = app.screen.query_one("#location", Input)
+        assert field.value == address
+        assert app.visit_session.record.location == address
+
+
+def family_store_address(store: Store) -> str:
+    return services.load_case(store, CASE).address
