@@ -24,6 +24,7 @@ from fieldkit.sync.client import SyncClient, assign_case, run_sync
 from fieldkit.sync.db import open_database
 
 from fieldkit import attachments, services
+from fieldkit.store.chunks import CHUNK_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,7 +40,7 @@ from bench.sync import (  # noqa: E402
 from tests.conftest import sample_case, transfer_doc  # noqa: E402
 
 SIZE = 50 * 1024 * 1024
-PIECE = attachments.CHUNK_BYTES + 28  # what one sealed chunk weighs on the wire
+PIECE = CHUNK_BYTES + 28  # what one sealed chunk weighs on the wire
 
 BARE_APP = """
 import sqlite3, sys

@@ -140,13 +140,7 @@ def record_acknowledgement(
         fields["attachment"] = attachment
     with store.transaction():
         store.record(case_id, "acknowledgement", ack_id, fields)
-        store.record(
-            case_id,
-            "acknowledgement",
-            ack_id,
-            action="sign",
-            extra={"content_hash": changelog.content_hash(fields)},
-        )
+        store.sign(case_id, "acknowledgement", ack_id, fields)
         if plan == "safety_plan" and how != "refused":
             # rule SA-5: the plan has been shared with the family.
             store.record(case_id, "safety_plan", plan_id, {"shared_with_family": True})

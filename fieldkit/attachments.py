@@ -1,11 +1,11 @@
 """Attachments: photos, scans and files on a visit, a case record or a safety plan.
 
 A file is read in chunks and each chunk is sealed with the case key as it is read, so a
-200 MB file never sits whole in memory. The sealed chunks live in the profile's SQLite
-file (`attachment_chunks`), each named by the SHA-256 of its ciphertext (what the server
-can check without a key). The attachment itself is a record (entity "attachment") written
-as one signed op whose sealed body holds the SHA-256 of the plaintext, its size, and the
-list of chunk hashes: the device's signature covers the content.
+200 MB file never sits whole in memory (`fieldkit.store.chunks`: the chunks in the
+profile's SQLite file, each named by the SHA-256 of its ciphertext). The attachment itself
+is a record (entity "attachment") written as one signed op whose sealed body holds the
+SHA-256 of the plaintext, its size, and the list of chunk hashes: the device's signature
+covers the content.
 
 Photos are downscaled on import (the profile's `photo_max_edge`; the original is kept
 only when the profile says so) and their location (EXIF GPS) is removed unless the worker
@@ -16,7 +16,6 @@ temporary directory removed afterwards.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import mimetypes
 import os
@@ -25,97 +24,26 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from fieldkit import changelog, services
-from fieldkit.crypto import CryptoError, aad_for
-from fieldkit.errors import FieldkitError
+from fieldkit.errors import AttachmentError
 from fieldkit.evidence import now_text
 from fieldkit.i18n import _
 from fieldkit.store import Store
-
-CHUNK_BYTES = 512 * 1024 - 64
-"""Plaintext per chunk: sealed (nonce + tag) it stays under 512 KiB."""
-COMMIT_EVERY = 8
-"""Chunks written per SQLite transaction while importing."""
+from fieldkit.store.chunks import (
+    Attachment,
+    drop_chunks,
+    ensure_schema,
+    is_local,
+    seal_stream,
+    stream_plaintext,
+)
+from fieldkit.text import human_size
 
 IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "MPO": ".jpg"}
 GPS_IFD = 0x8825
 TARGETS = ("case", "visit", "safety_plan", "service_plan")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS attachment_chunks (
-    chunk_hash TEXT PRIMARY KEY, case_id TEXT NOT NULL, attachment_id TEXT NOT NULL,
-    idx INTEGER NOT NULL, data BLOB NOT NULL, uploaded INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS attachment_chunks_att ON attachment_chunks (attachment_id, idx);
-"""
-
-
-class AttachmentError(FieldkitError):
-    """An attachment could not be imported, read or checked; nothing was written."""
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """One attached file as its record describes it."""
-
-    id: str
-    case_id: str
-    target: str
-    target_id: str
-    kind: str
-    name: str
-    media_type: str
-    size: int
-    sha256: str
-    chunks: tuple[str, ...]
-    caption: str = ""
-    added_at: str = ""
-    author: str = ""
-    original_of: str | None = None
-    location_kept: bool = False
-    key_id: str = ""
-    """The case key its chunks are sealed with; empty: the case's first key (an attachment
-    added before case keys had generations)."""
-
-    @classmethod
-    def from_fields(cls, case_id: str, attachment_id: str, f: dict[str, Any]) -> Attachment:
-        """From the stored record."""
-        return cls(
-            id=attachment_id,
-            case_id=case_id,
-            target=str(f.get("target") or "case"),
-            target_id=str(f.get("target_id") or case_id),
-            kind=str(f.get("kind") or "file"),
-            name=str(f.get("name") or ""),
-            media_type=str(f.get("media_type") or "application/octet-stream"),
-            size=int(f.get("size") or 0),
-            sha256=str(f.get("sha256") or ""),
-            chunks=tuple(str(c) for c in f.get("chunks") or ()),
-            caption=str(f.get("caption") or ""),
-            added_at=str(f.get("added_at") or ""),
-            author=str(f.get("author") or ""),
-            original_of=f.get("original_of"),
-            location_kept=bool(f.get("location_kept")),
-            key_id=str(f.get("key_id") or ""),
-        )
-
-
-def ensure_schema(store: Store) -> None:
-    """The chunk table lives in the profile file beside the log."""
-    with store.transaction() as conn:
-        for statement in SCHEMA.strip().split(";"):
-            if statement.strip():
-                conn.execute(statement)
-
-
-def human_size(size: int) -> str:
-    """1.2 MB, 340 KB, 12 bytes."""
-    if size >= 1_000_000:
-        return f"{size / 1_000_000:.1f} MB"
-    if size >= 1_000:
-        return f"{size / 1_000:.0f} KB"
-    return f"{size} bytes"
 
 
 def attachment_line(fields: dict[str, Any]) -> str:
@@ -133,49 +61,6 @@ def attachment_line(fields: dict[str, Any]) -> str:
 # --- import ---------------------------------------------------------------------------
 
 
-def chunk_aad(attachment_id: str, index: int) -> bytes:
-    return aad_for("attachments", "chunk", f"{attachment_id}/{index}")
-
-
-def _seal_stream(
-    store: Store, case_id: str, attachment_id: str, source: IO[bytes]
-) -> tuple[str, int, list[str], str]:
-    """Read, seal and store chunk by chunk: (plaintext SHA-256, size, chunk hashes, the
-    key id the chunks are sealed with)."""
-    key_id, sealer = store.case_sealer(case_id, create=True)
-    digest = hashlib.sha256()
-    size, hashes = 0, list[str]()
-    index = 0
-    while True:
-        # A few chunks per transaction: SQLite's memory stays small for any file size; a
-        # crash before the signed record leaves only sealed chunks no record points to.
-        with store.transaction() as conn:
-            for _step in range(COMMIT_EVERY):
-                block = source.read(CHUNK_BYTES)
-                if not block:
-                    return digest.hexdigest(), size, hashes, key_id
-                digest.update(block)
-                size += len(block)
-                sealed = sealer.seal(block, chunk_aad(attachment_id, index))
-                chunk_hash = hashlib.sha256(sealed).hexdigest()
-                conn.execute(
-                    "INSERT INTO attachment_chunks"
-                    " (chunk_hash, case_id, attachment_id, idx, data)"
-                    " VALUES (?,?,?,?,?) ON CONFLICT(chunk_hash) DO NOTHING",
-                    (chunk_hash, case_id, attachment_id, index, sealed),
-                )
-                hashes.append(chunk_hash)
-                index += 1
-
-
-def _drop_chunks(store: Store, attachment_ids: list[str]) -> None:
-    """An import that failed leaves nothing behind."""
-    with store.transaction() as conn:
-        conn.executemany(
-            "DELETE FROM attachment_chunks WHERE attachment_id=?", [(a,) for a in attachment_ids]
-        )
-
-
 def _kind_of(media_type: str) -> str:
     if media_type.startswith("image/"):
         return "photo"
@@ -190,6 +75,7 @@ def _kind_of(media_type: str) -> str:
 
 def prepare_photo(path: Path, max_edge: int, keep_location: bool) -> tuple[bytes, str, bool] | None:
     """A downscaled copy of a photo without its GPS block, or None if it is not a photo."""
+    # local: Pillow adds ~13 ms to every command's start (-X importtime); only photos need it
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -256,12 +142,12 @@ def attach(
         if photo is not None:
             data, suffix, location_kept = photo
             name = path.stem + suffix
-            digest, size, hashes, key_id = _seal_stream(store, case_id, main_id, io.BytesIO(data))
+            digest, size, hashes, key_id = seal_stream(store, case_id, main_id, io.BytesIO(data))
             del data
         else:
             name, location_kept = path.name, False
             with path.open("rb") as source:
-                digest, size, hashes, key_id = _seal_stream(store, case_id, main_id, source)
+                digest, size, hashes, key_id = seal_stream(store, case_id, main_id, source)
         common = {"target": target, "target_id": target_id, "kind": kind, "caption": caption}
         records.append(
             (
@@ -281,11 +167,11 @@ def attach(
         if original_id is not None:
             if keep_location:
                 with path.open("rb") as source:
-                    digest, size, hashes, key_id = _seal_stream(store, case_id, original_id, source)
+                    digest, size, hashes, key_id = seal_stream(store, case_id, original_id, source)
             else:
                 full = prepare_photo(path, 1 << 16, keep_location=False)
                 assert full is not None
-                digest, size, hashes, key_id = _seal_stream(
+                digest, size, hashes, key_id = seal_stream(
                     store, case_id, original_id, io.BytesIO(full[0])
                 )
             records.append(
@@ -308,7 +194,7 @@ def attach(
             for attachment_id, values in records:
                 _record(store, case_id, attachment_id, **values)
     except BaseException as exc:
-        _drop_chunks(store, [main_id] + ([original_id] if original_id else []))
+        drop_chunks(store, [main_id] + ([original_id] if original_id else []))
         if isinstance(exc, OSError):
             raise AttachmentError(
                 _("cannot read {path}: {strerror}").format(path=path, strerror=exc.strerror)
@@ -331,13 +217,7 @@ def _record(store: Store, case_id: str, attachment_id: str, **values: Any) -> No
     if fields.get("original_of") is None:
         fields.pop("original_of", None)
     store.record(case_id, "attachment", attachment_id, fields)
-    store.record(
-        case_id,
-        "attachment",
-        attachment_id,
-        action="sign",
-        extra={"content_hash": changelog.content_hash(fields)},
-    )
+    store.sign(case_id, "attachment", attachment_id, fields)
 
 
 # --- reading --------------------------------------------------------------------------
@@ -363,62 +243,6 @@ def find(store: Store, case_id: str, attachment_id: str) -> Attachment:
             ).format(attachment_id=attachment_id, case_id=case_id)
         )
     return Attachment.from_fields(case_id, attachment_id, ent.fields)
-
-
-def missing_chunks(store: Store, att: Attachment) -> list[str]:
-    """Chunk hashes this laptop does not hold yet (to download)."""
-    ensure_schema(store)
-    with store.transaction() as conn:
-        held = {
-            r[0]
-            for r in conn.execute(
-                "SELECT chunk_hash FROM attachment_chunks WHERE attachment_id=?", (att.id,)
-            )
-        }
-    return [h for h in att.chunks if h not in held]
-
-
-def is_local(store: Store, att: Attachment) -> bool:
-    """Every chunk is on this laptop."""
-    return not missing_chunks(store, att)
-
-
-def stream_plaintext(store: Store, att: Attachment) -> Iterator[bytes]:
-    """Decrypt chunk by chunk, checking each chunk and the whole file's SHA-256."""
-    sealer = store.key_sealer(att.case_id, att.key_id)
-    digest = hashlib.sha256()
-    for index, chunk_hash in enumerate(att.chunks):
-        with store.transaction() as conn:
-            row = conn.execute(
-                "SELECT data FROM attachment_chunks WHERE chunk_hash=?", (chunk_hash,)
-            ).fetchone()
-        if row is None:
-            raise AttachmentError(
-                _("attachment {id} is not fully on this laptop; sync to download it").format(
-                    id=att.id
-                )
-            )
-        sealed = bytes(row[0])
-        if hashlib.sha256(sealed).hexdigest() != chunk_hash:
-            raise AttachmentError(
-                _("attachment {id}: chunk {index} was altered; refused").format(
-                    id=att.id, index=index
-                )
-            )
-        try:
-            block = sealer.open(sealed, chunk_aad(att.id, index))
-        except CryptoError:
-            raise AttachmentError(
-                _("attachment {id}: chunk {index} does not open with the case key; refused").format(
-                    id=att.id, index=index
-                )
-            ) from None
-        digest.update(block)
-        yield block
-    if digest.hexdigest() != att.sha256:
-        raise AttachmentError(
-            _("attachment {id}: its content does not match its signed hash").format(id=att.id)
-        )
 
 
 def _private_dir() -> Path:
@@ -470,6 +294,7 @@ class Preview:
 def preview(store: Store, case_id: str, attachment_id: str, columns: int, lines: int) -> Preview:
     """Decrypt an image attachment into memory (never to disk) and downscale it to fit
     `columns` × `lines` terminal cells (two pixels per cell, one above the other)."""
+    # local: Pillow, as in prepare_photo
     from PIL import Image, UnidentifiedImageError
 
     att = find(store, case_id, attachment_id)
@@ -518,3 +343,21 @@ def preview(store: Store, case_id: str, attachment_id: str, columns: int, lines:
 def _rgb(value: Any) -> Rgb:
     r, g, b = value[:3]
     return int(r), int(g), int(b)
+
+
+__all__ = [
+    "PREVIEW_MAX_BYTES",
+    "TARGETS",
+    "Attachment",
+    "AttachmentError",
+    "Preview",
+    "attach",
+    "attachment_line",
+    "attachments_of",
+    "find",
+    "is_local",
+    "opened_copy",
+    "prepare_photo",
+    "preview",
+    "stream_plaintext",
+]

@@ -109,13 +109,7 @@ def add_contact(
     }
     with store.transaction():
         store.record(case_id, "contact", contact_id, fields)
-        store.record(
-            case_id,
-            "contact",
-            contact_id,
-            action="sign",
-            extra={"content_hash": changelog.content_hash(fields)},
-        )
+        store.sign(case_id, "contact", contact_id, fields)
     return contact_id
 
 

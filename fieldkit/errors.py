@@ -38,6 +38,10 @@ class TransferError(FieldkitError):
         )
 
 
+class AttachmentError(FieldkitError):
+    """An attachment could not be imported, read or checked; nothing was written."""
+
+
 class OfflineError(FieldkitError):
     """The server could not be reached; work stays in the outbox."""
 

@@ -1,55 +1,25 @@
 """Time evidence: when a visit started and ended on the laptop, when the server received it.
 
 A visit keeps its start and end from the laptop clock; the server stamps every op with the
-moment it received it, and a laptop keeps that stamp beside the op (`op_receipts`). The
-supervisor's review compares them: a visit signed before it ended, or synced implausibly
-long after it was signed, is flagged (the threshold is the profile's `sync_late_days`).
-Location is never collected.
+moment it received it, and a laptop keeps that stamp beside the op (`op_receipts`, kept by
+the store's log). The supervisor's review compares them: a visit signed before it ended, or
+synced implausibly long after it was signed, is flagged (the threshold is the profile's
+`sync_late_days`). Location is never collected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fieldkit.i18n import N_, _
 from fieldkit.store import Store
 
-RECEIPTS_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS op_receipts ( op_id TEXT PRIMARY KEY, received_ms INTEGER NOT NULL)"
-)
-
-
-def _ensure(store: Store) -> None:
-    with store.transaction() as conn:
-        conn.execute(RECEIPTS_SCHEMA)
-
-
-def record_receipts(store: Store, received: Iterable[tuple[str, int]]) -> None:
-    """Keep the server's receipt time of ops (the first stamp wins: a resend is not news)."""
-    rows = [(op_id, int(ms)) for op_id, ms in received if ms]
-    if not rows:
-        return
-    with store.transaction() as conn:
-        conn.execute(RECEIPTS_SCHEMA)
-        conn.executemany(
-            "INSERT INTO op_receipts (op_id, received_ms) VALUES (?, ?)"
-            " ON CONFLICT(op_id) DO NOTHING",
-            rows,
-        )
-
 
 def received_at(store: Store, op_id: str | None) -> datetime | None:
-    """When the server received this op, if this laptop has heard."""
-    if not op_id:
-        return None
-    _ensure(store)
-    with store.transaction() as conn:
-        row = conn.execute("SELECT received_ms FROM op_receipts WHERE op_id=?", (op_id,)).fetchone()
-    if row is None:
-        return None
-    return datetime.fromtimestamp(row[0] / 1000, UTC)
+    """When the server received this op, if this laptop has heard (`Store.record_receipts`)."""
+    ms = store.receipt_ms(op_id) if op_id else None
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def sign_op_of(store: Store, case_id: str, entity: str, entity_id: str) -> str | None:

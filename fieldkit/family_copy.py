@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 from fieldkit import i18n, services
 from fieldkit.acknowledgements import acknowledgements_of
@@ -131,6 +130,10 @@ def write_family_copy(
     store: Store, case_id: str, plan: str, plan_id: str, out: Path, language: str | None = None
 ) -> None:
     """Write the family's copy to `out` (which must not exist yet), in `language`."""
+    # local: reportlab (~60 ms) and xml.sax.saxutils (urllib and ssl, ~10 ms) load only
+    # for a PDF, not with every command that imports this module
+    from xml.sax.saxutils import escape
+
     from reportlab.lib.pagesizes import letter
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer

@@ -47,6 +47,8 @@ def _profile_path(argv: list[str]) -> Path | None:
     elif os.environ.get("FIELDKIT_HOME"):
         home = Path(os.environ["FIELDKIT_HOME"]).expanduser()
     else:
+        # local: launch is the process's first module and stays lean; platformdirs (~5 ms)
+        # only when no option or FIELDKIT_HOME names the directory
         import platformdirs
 
         home = Path(platformdirs.user_data_dir("fieldkit", appauthor=False))
@@ -61,6 +63,8 @@ def start_unlock(argv: list[str]) -> None:
     path = _profile_path(argv)
     if not passphrase or path is None or not path.is_file():
         return
+    # local, to stay lean: json, sqlite3 and crypto are ~30 ms (-X importtime) that only a run
+    # with the passphrase in the environment needs here, never `--help` or a prompt
     import json
     import sqlite3
 
@@ -80,6 +84,7 @@ def main() -> None:
     """Entry point of the `fieldkit` command."""
     with contextlib.suppress(Exception):  # only a head start: the unlock derives the key
         start_unlock(sys.argv[1:])
+    # after the head start: the CLI (Typer, Rich, the commands) loads while Argon2id runs
     from fieldkit.cli import main as cli_main
 
     cli_main()

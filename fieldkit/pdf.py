@@ -5,9 +5,10 @@ Plaintext leaves fieldkit only here and only to the file the user names.
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 from fieldkit import changelog, contacts, evidence, i18n, services
 from fieldkit.errors import FieldkitError
@@ -31,8 +32,6 @@ DECISIONS = {
 def _visit_day(value: str) -> str:
     """The visit's date as the worker's language writes it ("26 nov. 2026"; English keeps
     ISO); "" if none."""
-    import datetime as dt
-
     try:
         day = dt.date.fromisoformat(value.strip())
     except ValueError:
@@ -54,6 +53,10 @@ def find_visit(store: Store, visit_id: str) -> str:
 
 def visit_pdf(store: Store, visit_id: str, out: Path) -> None:
     """Render the visit, its addenda and every supervisor decision to `out`."""
+    # local: reportlab (~60 ms) and xml.sax.saxutils (urllib and ssl, ~10 ms) load only
+    # for a PDF, not with every command that imports this module
+    from xml.sax.saxutils import escape
+
     from reportlab.lib.pagesizes import letter
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
@@ -151,8 +154,7 @@ def _evidence_story(
 
 def _stamp_story(store: Store, case_id: str, visit_id: str, para: Any) -> tuple[str, list[Any]]:
     """The record's stamp as text and a QR code, for `fieldkit verify-record`."""
-    import io
-
+    # local: reportlab (~60 ms of start-up) loads only for a PDF
     from reportlab.platypus import Image
 
     stamp = stamp_for(store, case_id, visit_id)

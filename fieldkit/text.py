@@ -161,6 +161,15 @@ def aligned(rows: list[list[str]], gap: str = "  ") -> list[str]:
     return lines
 
 
+def human_size(size: int) -> str:
+    """1.2 MB, 340 KB, 12 bytes."""
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    if size >= 1_000:
+        return f"{size / 1_000:.0f} KB"
+    return f"{size} bytes"
+
+
 __all__ = [
     "aligned",
     "cell",
@@ -168,6 +177,7 @@ __all__ = [
     "clean",
     "escape",
     "escape_content",
+    "human_size",
     "json_text",
     "safe",
     "safe_content",

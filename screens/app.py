@@ -12,10 +12,11 @@ from fieldkit.screens.commands import CaseCommands
 from fieldkit.screens.dashboard import DashboardScreen
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.help import HelpScreen
-from fieldkit.screens.messages import SyncFinished, SyncProgress, WorkFailed
+from fieldkit.screens.messages import OutboxChanged, SyncFinished, SyncProgress, WorkFailed
 from fieldkit.screens.place import places_of, screen_for
 from fieldkit.screens.privacy import PrivacyScreen
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.supervisor.queue import ReviewQueueScreen
 from fieldkit.screens.theme import DEFAULT_THEME, HIGH_CONTRAST
 from fieldkit.screens.unlock import UnlockScreen
 from fieldkit.screens.visit.session import AUTOSAVE_DELAY
@@ -324,15 +325,25 @@ class FieldkitApp(App[None]):
         """The store is open: the caseload, or the review queue for a supervisor."""
 
         self.last_activity = time.monotonic()
+        if self.store is not None and self._outbox_changed not in self.store.outbox_listeners:
+            self.store.outbox_listeners.append(self._outbox_changed)
         if "work" not in self._modes:
-            # The supervisor's console is loaded only for a supervisor's profile.
             if self.store is not None and is_supervisor(self.store):
-                from fieldkit.screens.supervisor.queue import ReviewQueueScreen
-
                 self.add_mode("work", ReviewQueueScreen)
             else:
                 self.add_mode("work", DashboardScreen)
         self.switch_mode("work")
+
+    def _outbox_changed(self) -> None:
+        """The store's outbox listener, called on the thread that wrote."""
+        self.post_message(OutboxChanged())
+
+    def on_outbox_changed(self, event: OutboxChanged) -> None:
+        """Every status line of every open screen reads the outbox again, not only the
+        one in front: the screen a worker goes back to must not show an older count."""
+        for screen in self.screen_stack:
+            for bar in screen.query(StatusBar):
+                bar.refresh_status()
 
     @property
     def restoring(self) -> bool:
@@ -410,7 +421,10 @@ class FieldkitApp(App[None]):
         """A supervisor's console syncs by itself now and then, so a worker enrolled after
         an assignment receives the case keys without anyone pressing a key."""
         store = self.store
-        if store is None or not store.meta("sync_url") or not is_supervisor(store):
+        if store is None or not is_supervisor(store):
+            return
+        store.reload_settings()  # `fieldkit enroll` may have run in another terminal
+        if not store.meta("sync_url"):
             return
         self.run_worker(
             lambda: self._sync(quiet=True), thread=True, exclusive=True, group="sync", name="sync"
@@ -462,8 +476,9 @@ class FieldkitApp(App[None]):
         self.notify(
             safe_content(event.text), severity="information" if event.ok else "warning", timeout=8
         )
-        for bar in self.screen.query(StatusBar):
-            bar.refresh_status()
+        for screen in self.screen_stack:
+            for bar in screen.query(StatusBar):
+                bar.refresh_status()
         after_sync = getattr(self.screen, "after_sync", None)
         if after_sync is not None:  # a screen showing what a sync changes reads it again
             after_sync()
@@ -566,7 +581,13 @@ def sync_message(summary: Any) -> str:
     if summary.approvals_received:
         parts.append(_("✓ {n} approved").format(n=summary.approvals_received))
     if summary.needs_resolution:
-        parts.append(_("⚠ {n} conflicts need resolution").format(n=summary.needs_resolution))
+        parts.append(
+            ngettext(
+                "⚠ {n} conflict needs resolution",
+                "⚠ {n} conflicts need resolution",
+                summary.needs_resolution,
+            ).format(n=summary.needs_resolution)
+        )
     if summary.rejected:
         parts.append(
             _("✗ {n} refused by the server (fieldkit outbox)").format(n=len(summary.rejected))

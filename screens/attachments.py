@@ -11,6 +11,8 @@ removed when the worker closes it, locks or quits.
 from __future__ import annotations
 
 import contextlib
+import shutil
+import subprocess
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.footer import KeyFooter
@@ -321,9 +323,6 @@ class AttachmentsScreen(Screen[None]):
 
 def _hand_to_viewer(path: str) -> None:
     """The desktop's viewer, if there is one (it reads the copy while it exists)."""
-    import shutil
-    import subprocess
-
     opener = shutil.which("xdg-open") or shutil.which("open")
     if opener:
         with contextlib.suppress(OSError):

@@ -23,6 +23,10 @@ class SyncProgress(Message):
         self.text = text
 
 
+class OutboxChanged(Message):
+    """A write added to the outbox (or a sync took from it): every status line reads again."""
+
+
 class WorkFailed(Message):
     """A background worker met a FieldkitError; the app shows its one line."""
 

@@ -28,9 +28,15 @@ class StatusBar(Static):
     class SyncStatusRead(Message):
         """The outbox count and last sync time were read from the store."""
 
-        def __init__(self, text: str) -> None:
+        def __init__(self, text: str, generation: int) -> None:
             super().__init__()
             self.text = text
+            self.generation = generation
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._generation = 0
+        """Which read is the latest: an older read that ends later is not shown."""
 
     def watch_text(self, text: str) -> None:
         """Show the latest status."""
@@ -50,16 +56,18 @@ class StatusBar(Static):
         self.set_interval(30, self.refresh_status)
 
     def on_status_bar_sync_status_read(self, event: SyncStatusRead) -> None:
-        """Show what the worker read."""
-        self.text = event.text
+        """Show what the latest read found (a write since makes an older one stale)."""
+        if event.generation == self._generation:
+            self.text = event.text
 
     def refresh_status(self) -> None:
         """Ask a worker to read the outbox (after a signature, say)."""
-        self._read()
+        self._generation += 1
+        self._read(self._generation)
 
     @work(thread=True, exclusive=True, group="sync-status")
     @guarded
-    def _read(self) -> None:
+    def _read(self, generation: int) -> None:
         fk = cast("FieldkitApp", self.app)
         store = fk.store
         if store is None:
@@ -68,4 +76,4 @@ class StatusBar(Static):
             text = caseload.sync_status(store, fk.today)
         except Exception:
             return
-        self.post_message(self.SyncStatusRead(text))
+        self.post_message(self.SyncStatusRead(text, generation))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, create_engine, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -48,8 +48,6 @@ def _exists(url: str) -> bool:
     if parsed.get_backend_name() == "sqlite":
         name = parsed.database
         return bool(name) and name != ":memory:" and Path(name or "").expanduser().is_file()
-    from sqlalchemy import create_engine
-
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
@@ -92,8 +90,6 @@ def health_flags(rows: list[dict[str, Any]], now_ms: int, stale_days: int) -> li
 def sync_health(engine: Engine, now_ms: int, stale_days: int) -> list[dict[str, Any]]:
     """Per device: its last sync (from the laptop's own report), what waited and was
     refused then, how many syncs it reported, and whether it has gone quiet."""
-    from sqlalchemy import func, select
-
     with engine.connect() as conn:
         devices = conn.execute(
             select(DEVICES).order_by(DEVICES.c.user, DEVICES.c.enrolled_ms)

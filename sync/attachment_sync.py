@@ -18,18 +18,12 @@ from typing import Any
 import httpx
 from fieldkit.sync.protocol import auth_header, new_nonce, now_ms, request_message
 
-from fieldkit.attachments import (
-    Attachment,
-    AttachmentError,
-    chunk_aad,
-    ensure_schema,
-    human_size,
-    missing_chunks,
-)
 from fieldkit.crypto import CryptoError
-from fieldkit.errors import OfflineError
+from fieldkit.errors import AttachmentError, OfflineError
 from fieldkit.i18n import _
 from fieldkit.store import Store
+from fieldkit.store.chunks import Attachment, chunk_aad, ensure_schema, missing_chunks
+from fieldkit.text import human_size
 
 ProgressFn = Callable[[str, int, int | None], None]
 PRESENT_BATCH = 500

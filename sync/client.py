@@ -31,14 +31,12 @@ from fieldkit.crypto import (
     X25519PrivateKey,
     b64,
     ed25519_public_from_bytes,
-    load_x25519_public,
     unb64,
     unwrap_with_private,
     verify_signature,
     wrap_to_public,
 )
 from fieldkit.errors import FieldkitError, OfflineError, StoreError
-from fieldkit.evidence import record_receipts
 from fieldkit.i18n import _
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
@@ -47,14 +45,12 @@ from .attachment_sync import sync_attachments
 from .enroll_check import check_enrollment
 from .outcome import SyncSummary
 from .protocol import (
-    RECOVERY_RECIPIENT,
     EnrollResponse,
     KeysResponse,
     PullResponse,
     PushResponse,
     Receipt,
     TeamHealthResponse,
-    UserKey,
     VerifyRecordRequest,
     VerifyRecordResponse,
     enroll_message,
@@ -63,7 +59,7 @@ from .protocol import (
     normalize_code,
     receipt_message,
 )
-from .rotation import rotate_keys
+from .rotation import recipients, rotate_keys, wrapped_keys
 from .transport import (
     DEVICES_AS_OF,
     SyncClient,
@@ -179,24 +175,7 @@ def _wrap_for(
     """Every key of the case this laptop holds (each generation, so a new member reads the
     earlier work too), wrapped to each enrolled member and to the recovery key."""
     generations = store.case_keys(case_id)
-    publics: list[tuple[str, Any]] = []
-    for name in members:
-        info = UserKey.model_validate(client.get(f"/v1/users/{name}"))
-        if info.box_pub is not None:
-            publics.append((name, load_x25519_public(info.box_pub)))
-    if recovery:
-        publics.append((RECOVERY_RECIPIENT, load_x25519_public(recovery)))
-    return [
-        {
-            "case_id": case_id,
-            "key_id": key_id,
-            "generation": generation,
-            "recipient": name,
-            "wrapped": b64(wrap_to_public(key, public, envelope_context(case_id, key_id))),
-        }
-        for key_id, generation, key in generations
-        for name, public in publics
-    ]
+    return wrapped_keys(case_id, generations, recipients(client, members, recovery))
 
 
 def _send_team(
@@ -283,16 +262,18 @@ def _push(
             with store.transaction():
                 store.mark_acked(acked)
                 # Time evidence: the server's signed receipt time stands for these ops.
-                record_receipts(store, ((op_id, reply.receipt.issued_ms) for op_id in accepted))
+                store.record_receipts((op_id, reply.receipt.issued_ms) for op_id in accepted)
                 later = outcome.retryable(store)
                 for op_id in acked:
                     later.pop(op_id, None)
+                case_of = {op.op_id: op.case_id for op in batch}
                 for r in reply.results:
                     if r.status == "rejected":
                         store.quarantine(r.op_id, r.reason or "refused by the server")
                         summary.rejected.append(
                             {
                                 "op_id": r.op_id,
+                                "case_id": case_of.get(r.op_id, ""),
                                 "reason": r.reason or "",
                                 "cause": r.cause or "",
                                 "retryable": "yes" if r.retryable else "no",
@@ -431,7 +412,9 @@ def _ingest_page(
     received = {wire.op_id: wire.received_ms for wire in page.ops}
     good, bad = _authentic([wire.to_op() for wire in page.ops], device_keys)
     for op, problem in bad:
-        summary.refused_from_server.append({"op_id": op.op_id, "reason": problem})
+        summary.refused_from_server.append(
+            {"op_id": op.op_id, "case_id": op.case_id, "reason": problem}
+        )
     stamps: list[tuple[str, int]] = []
     by_case: dict[str, list[Op]] = {}
     for op in good:
@@ -460,7 +443,7 @@ def _ingest_page(
                 summary.pulled += 1
                 touched.add((op.case_id, op.entity, op.entity_id))
                 _count_decisions(store, op, summary)
-        record_receipts(store, stamps)
+        store.record_receipts(stamps)
         store.set_meta(cursor_key, str(page.next_cursor))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, insert, or_, select
 
+from .admin_view import sync_health
 from .models import SYNC_REPORTS, USERS
 from .protocol import LaptopHealth, SyncReportRequest, TeamHealthResponse, now_ms
 
@@ -32,8 +33,6 @@ def team_health(engine: Engine, supervisor: str, role: str) -> TeamHealthRespons
     """The sync health of the supervisor's own laptops and those of their workers (an
     admin: every laptop). Counts and times only; whether a laptop has gone quiet is
     decided on the supervisor's laptop, by its practice profile's `[sync] stale_after_days`."""
-    from .admin_view import sync_health
-
     now = now_ms()
     with engine.connect() as conn:
         team = {

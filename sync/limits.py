@@ -16,8 +16,13 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
+from starlette.requests import ClientDisconnect
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from fieldkit.crypto import Ed25519PrivateKey, b64, unb64
@@ -271,10 +276,6 @@ def protocol_with(limits: Limits) -> type[H11Protocol]:
 
 def install(app: Any, limits: Limits) -> None:
     """Bounds, quiet disconnects and input-free validation errors on a FastAPI app."""
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse, Response
-    from sqlalchemy.exc import DataError
-    from starlette.requests import ClientDisconnect
 
     async def invalid(_request: Any, exc: Exception) -> Response:
         # Never echo the input back: a 50 MB field would come back as a 400 MB answer.
@@ -302,8 +303,6 @@ def install(app: Any, limits: Limits) -> None:
 
 def receipt_key_from_file(path_text: str) -> Any:
     """The server's receipt-signing key from its own 0600 file, created on first use."""
-    from pathlib import Path
-
     path = Path(path_text).expanduser()
     private_dir(path.parent)
     try:

@@ -263,6 +263,27 @@ def import_refusal(store: Store, assign: str | None) -> str | None:
     )
 
 
+@dataclass(frozen=True)
+class RefusalGroup:
+    """Refused changes that share a reason and a case: one line of a sync's summary."""
+
+    reason: str
+    case_id: str
+    retryable: bool
+    count: int
+
+
+def refusal_groups(refused: list[dict[str, str]]) -> list[RefusalGroup]:
+    """Refusals (`SyncSummary.rejected`) grouped by reason and case, the largest first:
+    705 refusals of a seeded laptop are a handful of causes, not 705 lines."""
+    counts: dict[tuple[str, str, bool], int] = {}
+    for item in refused:
+        key = (item.get("reason", ""), item.get("case_id", ""), item.get("retryable") == "yes")
+        counts[key] = counts.get(key, 0) + 1
+    groups = [RefusalGroup(reason, case, later, n) for (reason, case, later), n in counts.items()]
+    return sorted(groups, key=lambda g: (-g.count, g.case_id, g.reason))
+
+
 @dataclass
 class SyncSummary:
     """What one sync did, for the summary table, `--json` and the app's status line."""

@@ -32,6 +32,17 @@ class Refusal:
     cause: str | None
 
 
+def refused(op: Op, reason: str, cause: str | None) -> OpResult:
+    """The answer refusing an op, saying whether its cause can go away (`RETRYABLE`)."""
+    return OpResult(
+        op_id=op.op_id,
+        status="rejected",
+        reason=reason,
+        cause=cause,  # type: ignore[arg-type]
+        retryable=cause in RETRYABLE,
+    )
+
+
 def lookup(conn: Connection, ids: list[str]) -> dict[str, Refusal]:
     """The refusals of these op ids."""
     if not ids:
@@ -50,24 +61,17 @@ def retry(
     """The answer to an op sent again after a refusal: accepted only if it is the same op,
     its content still checks, and the cause of its refusal has gone."""
 
-    def refused(reason: str, cause: str | None) -> OpResult:
-        return OpResult(
-            op_id=op.op_id,
-            status="rejected",
-            reason=reason,
-            cause=cause,  # type: ignore[arg-type]
-            retryable=cause in RETRYABLE,
-        )
-
     if before.cause not in RETRYABLE:
-        return refused(before.reason, before.cause)
+        return refused(op, before.reason, before.cause)
     if op.hash != before.hash:
-        return refused("an op with this id but different content was refused before", "id_reused")
+        return refused(
+            op, "an op with this id but different content was refused before", "id_reused"
+        )
     if content is not None:
-        return refused(*content)
+        return refused(op, *content)
     reason, cause = placement
     if reason is not None:
-        return refused(reason, cause)
+        return refused(op, reason, cause)
     return OpResult(op_id=op.op_id, status="accepted")
 
 

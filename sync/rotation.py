@@ -26,6 +26,38 @@ from .protocol import (
 from .transport import SyncClient, SyncRefused
 
 
+def recipients(
+    client: SyncClient, members: list[str], recovery: str | None
+) -> list[tuple[str, Any]]:
+    """The public box key of each enrolled member (one not yet enrolled has none), then the
+    agency's recovery key: whom a case key is wrapped to."""
+    publics: list[tuple[str, Any]] = []
+    for name in members:
+        info = UserKey.model_validate(client.get(f"/v1/users/{name}"))
+        if info.box_pub is not None:
+            publics.append((name, load_x25519_public(info.box_pub)))
+    if recovery:
+        publics.append((RECOVERY_RECIPIENT, load_x25519_public(recovery)))
+    return publics
+
+
+def wrapped_keys(
+    case_id: str, keys: list[tuple[str, int, bytes]], publics: list[tuple[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each (key_id, generation, key) of the case wrapped to each recipient: the envelopes."""
+    return [
+        {
+            "case_id": case_id,
+            "key_id": key_id,
+            "generation": generation,
+            "recipient": name,
+            "wrapped": b64(wrap_to_public(key, public, envelope_context(case_id, key_id))),
+        }
+        for key_id, generation, key in keys
+        for name, public in publics
+    ]
+
+
 def rotate_keys(
     store: Store,
     client: SyncClient,
@@ -46,24 +78,9 @@ def rotate_keys(
             [team.supervisor] if team.supervisor and team.supervisor != team.worker else []
         )
         key, key_id, generation = random_key(), new_key_id(case_id), team.generation + 1
-        context = envelope_context(case_id, key_id)
-        publics: list[tuple[str, Any]] = []
-        for name in members:
-            info = UserKey.model_validate(client.get(f"/v1/users/{name}"))
-            if info.box_pub is not None:
-                publics.append((name, load_x25519_public(info.box_pub)))
-        if recovery:
-            publics.append((RECOVERY_RECIPIENT, load_x25519_public(recovery)))
-        envelopes = [
-            {
-                "case_id": case_id,
-                "key_id": key_id,
-                "generation": generation,
-                "recipient": name,
-                "wrapped": b64(wrap_to_public(key, public, context)),
-            }
-            for name, public in publics
-        ]
+        envelopes = wrapped_keys(
+            case_id, [(key_id, generation, key)], recipients(client, members, recovery)
+        )
         try:
             reply = RotateResponse.model_validate(
                 client.post(

@@ -12,10 +12,11 @@ import ssl
 import threading
 from typing import Any
 
+import certifi
 import httpx
 
 from fieldkit.errors import FieldkitError, OfflineError
-from fieldkit.i18n import _
+from fieldkit.i18n import _, ngettext
 from fieldkit.store import Store
 
 from . import outcome
@@ -64,8 +65,6 @@ def _tls_context() -> ssl.SSLContext:
             elif os.environ.get("SSL_CERT_DIR"):
                 _tls = ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
             else:
-                import certifi
-
                 _tls = ssl.create_default_context(cafile=certifi.where())
         return _tls
 
@@ -104,9 +103,11 @@ class SyncClient:
     def _offline(self, reason: str) -> OfflineError:
         waiting = self.store.outbox_count()
         return OfflineError(
-            _("{waiting} changes waiting to sync; nothing lost ({reason})").format(
-                waiting=waiting, reason=reason
-            )
+            ngettext(
+                "{waiting} change waiting to sync; nothing lost ({reason})",
+                "{waiting} changes waiting to sync; nothing lost ({reason})",
+                waiting,
+            ).format(waiting=waiting, reason=reason)
         )
 
     def _send(

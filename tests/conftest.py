@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from fieldkit import changelog
 from fieldkit.store import Store
 
 PASSPHRASE = "correct horse battery"
@@ -146,6 +145,18 @@ def write_json(path: Path, value: Any) -> Path:
     return path
 
 
+def cli_profile(tmp_path: Path, **env: str) -> dict[str, str]:
+    """A profile made and filled as a worker does (`fieldkit init`, then `fieldkit case
+    import` of the sample case C-1) under tmp_path/home; the environment to run it in."""
+    env = {"FIELDKIT_PASSPHRASE": PASSPHRASE, "FIELDKIT_HOME": str(tmp_path / "home"), **env}
+    made = run_cli("init", "--user", "jsmith", env=env)
+    assert made.returncode == 0, made.stderr
+    doc = write_json(tmp_path / "c.json", transfer_doc(sample_case("C-1")))
+    imported = run_cli("case", "import", str(doc), env=env)
+    assert imported.returncode == 0, imported.stderr
+    return env
+
+
 def signed_visit(
     store: Store,
     visit_id: str = "v1",
@@ -187,10 +198,4 @@ def signed_visit(
         "signed_at": signed_at,
     }
     store.record(case_id, "visit", visit_id, fields)
-    store.record(
-        "C-1",
-        "visit",
-        visit_id,
-        action="sign",
-        extra={"content_hash": changelog.content_hash(fields)},
-    )
+    store.sign(case_id, "visit", visit_id, fields)

@@ -23,6 +23,7 @@ from fieldkit.cli import (  # noqa: E402
 from fieldkit.cli.base import Context, app, ctx_of, err_console  # noqa: E402
 from fieldkit.errors import FieldkitError  # noqa: E402
 from fieldkit.hardening import disable_core_dumps  # noqa: E402
+from fieldkit.i18n import _  # noqa: E402
 
 __all__ = ["Context", "app", "core", "ctx_of", "main"]
 
@@ -44,7 +45,5 @@ def main() -> None:
         err_console.print(f"fieldkit: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
-        from fieldkit.i18n import _
-
         err_console.print("fieldkit: " + _("interrupted; nothing was lost"))
         raise SystemExit(130) from None

@@ -4,6 +4,7 @@ options every command shares. Imports no command module (the package composes th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from fieldkit import services
+from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
 
 console = Console()
 err_console = Console(stderr=True)
@@ -58,3 +61,15 @@ def ctx_of(ctx: typer.Context) -> Context:
     """The shared options of this invocation."""
     obj: Context = ctx.find_root().obj
     return obj
+
+
+def parse_day(value: str, option: str) -> date:
+    """A YYYY-MM-DD option's date; anything else is one line naming the option."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FieldkitError(
+            _("{option} {value} is not a date; write YYYY-MM-DD").format(
+                option=option, value=repr(value)
+            )
+        ) from None

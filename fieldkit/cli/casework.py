@@ -14,7 +14,6 @@ import sys
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from fieldkit import services
-from fieldkit.cli.base import ctx_of
+from fieldkit.cli.base import ctx_of, parse_day
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile, open_items
@@ -119,17 +118,6 @@ def read_text(source: str | None, question: str) -> str:
         text = _read_source(source).strip()
     check_text(text, "--text")
     return text
-
-
-def _day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise FieldkitError(
-            _("{option} {value} is not a date; write YYYY-MM-DD").format(
-                option=option, value=repr(value)
-            )
-        ) from None
 
 
 @contextmanager
@@ -229,7 +217,7 @@ def assessment_record(
         record_id = casework.record_assessment(
             store,
             case_id,
-            _day(completed, "--completed"),
+            parse_day(completed, "--completed"),
             form.get("strengths", ""),
             form.get("needs", ""),
             discussed,
@@ -249,7 +237,7 @@ def plan_record(
     Form: family_agreement, participants, [[goals]] text, [[goals.objectives]] text,
     [[goals.objectives.activities]] text, who, where, how, when, measure."""
     form = read_form(source, {})
-    plan = casework.PlanForm.from_form(_day(completed, "--completed"), form)
+    plan = casework.PlanForm.from_form(parse_day(completed, "--completed"), form)
     with _opened(ctx) as (store, profile):
         plan_id = casework.record_service_plan(store, case_id, plan, profile)
         _after(
@@ -294,7 +282,7 @@ def formal_review_record(
             store,
             case_id,
             profile,
-            _day(on, "--date"),
+            parse_day(on, "--date"),
             kind,
             prognosis=str(form.get("prognosis") or ""),
             notes=str(form.get("notes") or ""),
@@ -320,7 +308,7 @@ def event_record(
             store,
             case_id,
             kind,
-            _day(on, "--date"),
+            parse_day(on, "--date"),
             note=str(form.get("note") or ""),
             person=person,
             setting=setting,
@@ -439,7 +427,7 @@ def closure_record(
             store,
             case_id,
             profile,
-            _day(on, "--date"),
+            parse_day(on, "--date"),
             str(form.get("reason") or ""),
             str(form.get("supports") or ""),
             _flag(form, "goals_met"),

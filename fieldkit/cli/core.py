@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -10,7 +11,16 @@ from typing import Annotated, Any
 import typer
 
 from fieldkit import i18n, services
-from fieldkit.cli.base import Context, app, case_app, console, ctx_of, err_console, passphrase_app
+from fieldkit.cli.base import (
+    Context,
+    app,
+    case_app,
+    console,
+    ctx_of,
+    err_console,
+    parse_day,
+    passphrase_app,
+)
 from fieldkit.demo import demo_document, plan_records
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _, ngettext
@@ -23,7 +33,7 @@ from fieldkit.keyfiles import (
     read_recovery_public,
 )
 from fieldkit.labels import case_kind_label
-from fieldkit.prefs import save_pref
+from fieldkit.prefs import load_prefs, save_pref
 from fieldkit.services.policies import checked_policy
 from fieldkit.text import aligned, cell, json_text, safe
 
@@ -62,8 +72,6 @@ def root(
 
 def choose_language(context: Context, lang: str | None) -> str:
     """This run's language: --lang, else the profile's preference, else LANG; else English."""
-    from fieldkit.prefs import load_prefs
-
     chosen = i18n.set_language(i18n.choose(load_prefs(context.path).get("language")))
     if lang is None:
         return chosen
@@ -205,8 +213,6 @@ def recovery_keygen(
     out: Annotated[Path, typer.Argument(help="Where to write the private key (keep offline).")],
 ) -> None:
     """Make the agency's recovery key pair: OUT (private) and OUT.pub (for `init`)."""
-    import os
-
     if out.exists():
         raise FieldkitError(_("{path} already exists; nothing was written").format(path=out))
     key = new_recovery_key()
@@ -379,8 +385,6 @@ def language(
     ] = False,
 ) -> None:
     """Show or set the language fieldkit speaks to you in on this profile (per worker)."""
-    from fieldkit.prefs import load_prefs, save_pref
-
     context = ctx_of(ctx)
     if code is None and not reset:
         stored = load_prefs(context.path).get("language")
@@ -448,7 +452,7 @@ def demo_seed(
 ) -> None:
     """Write a synthetic, deterministic caseload through the normal import path."""
     context = ctx_of(ctx)
-    anchor = _parse_day(today, "--today") if today else date.today()
+    anchor = parse_day(today, "--today") if today else date.today()
     doc = demo_document(cases, seed, anchor)
     store = services.open_store(context.path)
     try:
@@ -467,17 +471,6 @@ def demo_seed(
     )
     if mark_demo:
         save_pref(context.path, "demo_passphrase", services.passphrase_from_env() or "")
-
-
-def _parse_day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise FieldkitError(
-            _("{option} {value} is not a date; write YYYY-MM-DD").format(
-                option=option, value=repr(value)
-            )
-        ) from None
 
 
 def _print_json(value: Any) -> None:

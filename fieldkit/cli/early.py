@@ -41,6 +41,8 @@ def begin_app_unlock(argv: list[str] | None = None) -> None:
     options = app_options(argv[1:])
     if options is None:
         return
+    # local, to stay lean: fieldkit.cli loads this module before anything else of fieldkit;
+    # services load here only when this run opens the app (not a command, not --help)
     from fieldkit import services
     from fieldkit.hardening import disable_core_dumps
 

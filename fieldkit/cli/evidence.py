@@ -7,6 +7,9 @@ standard input (`-`), never from an option's value on the command line.
 from __future__ import annotations
 
 import contextlib
+import json
+import shutil
+import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -15,19 +18,22 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from fieldkit import services
+from fieldkit import i18n, services
 from fieldkit.acknowledgements import record_acknowledgement
-from fieldkit.attachments import Attachment, attachments_of, find, human_size, is_local, opened_copy
+from fieldkit.attachments import Attachment, attachments_of, find, is_local, opened_copy
 from fieldkit.attachments import attach as attach_file
-from fieldkit.cli.base import ctx_of
+from fieldkit.cli.base import ctx_of, parse_day
 from fieldkit.cli.practice import policy_for
 from fieldkit.contacts import add_contact, contacts_of, parse_notes_input
 from fieldkit.errors import FieldkitError
+from fieldkit.family_copy import write_family_copy
 from fieldkit.i18n import _
 from fieldkit.record_verify import read_stamp, verify_stamp
 from fieldkit.services import Store
+from fieldkit.text import human_size
 
 console = Console()
 contact_app = typer.Typer(
@@ -38,19 +44,6 @@ contact_app = typer.Typer(
 
 def _store(ctx: typer.Context) -> Store:
     return services.open_store(ctx_of(ctx).path)
-
-
-def _day(value: str | None, option: str) -> date:
-    if value is None:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise FieldkitError(
-            _("{option} {value} is not a date; write YYYY-MM-DD").format(
-                option=option, value=repr(value)
-            )
-        ) from None
 
 
 def read_text_input(source: str | None, what: str) -> str | None:
@@ -114,7 +107,7 @@ def contact_add(
     ] = None,
 ) -> None:
     """Record a collateral contact (signed; a correction is a new contact)."""
-    day = _day(on, "--date")
+    day = date.today() if on is None else parse_day(on, "--date")
     text = read_text_input(notes, "--notes")
     who: str | None = None
     if text is not None:
@@ -297,8 +290,6 @@ def _fetch(store: Store, wanted: list[object]) -> int:
 
     if not wanted:
         return 0
-    from rich.progress import BarColumn, Progress, TaskID, TextColumn
-
     with (
         SyncClient(store) as client,
         Progress(
@@ -325,9 +316,6 @@ def _fetch(store: Store, wanted: list[object]) -> int:
 
 def _show_file(path: Path) -> None:
     """Hand the file to the desktop's viewer, then wait for the worker to finish."""
-    import shutil
-    import subprocess
-
     opener = shutil.which("xdg-open") or shutil.which("open")
     if opener:
         subprocess.run([opener, str(path)], check=False, timeout=30)  # noqa: S603
@@ -409,9 +397,6 @@ def family_copy(
     ] = None,
 ) -> None:
     """The family's copy of a plan as a plain-language PDF, only where you name it."""
-    from fieldkit import i18n
-    from fieldkit.family_copy import write_family_copy  # local: reportlab, ~60 ms of start-up
-
     if kind not in PLAN_OPTION:
         raise FieldkitError(_("--kind {kind}: safety or service").format(kind=repr(kind)))
     family = i18n.language() if language is None else i18n.normalise(language)
@@ -447,8 +432,6 @@ def verify_record(
     ] = False,
 ) -> None:
     """Check a printed visit record against the signed log: unchanged, amended or unknown."""
-    import json
-
     # local: the sync client (httpx, pydantic) is ~0.4 s of every command's start-up
     from fieldkit.services.sync import verify_record_on_server
 

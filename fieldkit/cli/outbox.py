@@ -21,12 +21,13 @@ from rich.table import Table
 from fieldkit import services
 from fieldkit.cli.base import ctx_of
 from fieldkit.errors import FieldkitError
-from fieldkit.i18n import N_, _
+from fieldkit.i18n import N_, _, ngettext
 from fieldkit.sync.outcome import (
     EXIT_ERROR,
     OUTCOMES,
     SyncSummary,
     outbox_items,
+    refusal_groups,
     status_counts,
     waiting_key_cases,
     waiting_keys_line,
@@ -153,9 +154,11 @@ def outbox(
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
     console.print(
-        _("{n} change(s) waiting to sync, {n2} refused by the server; last sync {last}").format(
-            n=len(waiting), n2=len(refused), last=last or _("never")
-        )
+        ngettext(
+            "{n} change waiting to sync, {n2} refused by the server; last sync {last}",
+            "{n} changes waiting to sync, {n2} refused by the server; last sync {last}",
+            len(waiting),
+        ).format(n=len(waiting), n2=len(refused), last=last or _("never"))
     )
     for item in waiting:
         console.print(
@@ -220,17 +223,7 @@ def print_summary(summary: SyncSummary) -> None:
         table.add_row(_("refused before, sent again"), str(summary.retried))
     table.add_row(_("still waiting to sync"), str(summary.waiting))
     console.print(table)
-    for item in summary.rejected:
-        later = (
-            _("it is sent again once that changes")
-            if item.get("retryable") == "yes"
-            else _("for good")
-        )
-        console.print(
-            _("[red]rejected[/] op {op_id}: {reason} (kept, quarantined; {later})").format(
-                op_id=safe(item["op_id"]), reason=safe(item["reason"]), later=later
-            )
-        )
+    _print_refusals(summary.rejected)
     for item in summary.keys_shared:
         console.print(
             _("[green]key shared[/] case {case_id} with {user}").format(
@@ -278,11 +271,13 @@ def print_summary(summary: SyncSummary) -> None:
         )
     for line in summary.team_problems + summary.local_problems:
         console.print(_("[yellow]![/] {line}").format(line=safe(line)))
-    for item in summary.refused_from_server:
+    for group in refusal_groups(summary.refused_from_server)[:REFUSAL_LINES]:
         console.print(
-            _("[red]not merged[/] op {op_id}: {reason}").format(
-                op_id=safe(item["op_id"]), reason=safe(item["reason"])
-            )
+            ngettext(
+                "[red]not merged[/] {n} change of case {case_id}: {reason}",
+                "[red]not merged[/] {n} changes of case {case_id}: {reason}",
+                group.count,
+            ).format(n=group.count, case_id=safe(group.case_id), reason=safe(group.reason))
         )
     if abs(summary.clock_offset_ms) > 10 * 60 * 1000:
         hours = summary.clock_offset_ms / 3_600_000
@@ -302,9 +297,12 @@ def print_summary(summary: SyncSummary) -> None:
         console.print(_("[yellow]![/] attachments: {line}").format(line=escape(line)))
     if summary.quarantined_total:
         console.print(
-            _(
-                "{quarantined_total} change(s) refused by the server are kept on "
-                "this laptop: `fieldkit outbox` lists them"
+            ngettext(
+                "{quarantined_total} change refused by the server is kept on "
+                "this laptop: `fieldkit outbox` lists it",
+                "{quarantined_total} changes refused by the server are kept on "
+                "this laptop: `fieldkit outbox` lists them",
+                summary.quarantined_total,
             ).format(quarantined_total=summary.quarantined_total)
         )
     if any(item.get("cause") == "fork" for item in summary.rejected):
@@ -317,6 +315,53 @@ def print_summary(summary: SyncSummary) -> None:
         )
     if summary.exit_code == 0:
         console.print(_("Everything on this laptop was sent and accepted."))
+
+
+REFUSAL_LINES = 10
+"""At most this many (reason, case) lines of refusals in a sync's summary; `fieldkit
+outbox` lists every refused change, and `sync --json` every op id."""
+
+
+def _print_refusals(rejected: list[dict[str, str]]) -> None:
+    """The changes refused this sync, one line per reason and case with its count."""
+    if not rejected:
+        return
+    console.print(
+        ngettext(
+            "[red]{n} change refused[/] by the server (kept, quarantined):",
+            "[red]{n} changes refused[/] by the server (kept, quarantined):",
+            len(rejected),
+        ).format(n=len(rejected))
+    )
+    groups = refusal_groups(rejected)
+    shown = groups[:REFUSAL_LINES]
+    for group in shown:
+        reason = group.reason
+        if group.case_id and group.case_id not in reason:
+            reason = _("case {case_id}: {reason}").format(case_id=group.case_id, reason=reason)
+        later = _("sent again once that changes") if group.retryable else _("for good")
+        console.print(
+            _("  {reason} ({count}; {later})").format(
+                reason=safe(reason), count=group.count, later=later
+            )
+        )
+    rest = groups[REFUSAL_LINES:]
+    if not rest:
+        return
+    more_cases = len({g.case_id for g in rest} - {g.case_id for g in shown})
+    if more_cases:
+        line = ngettext(
+            "  … and {n} more case (`fieldkit outbox` lists them)",
+            "  … and {n} more cases (`fieldkit outbox` lists them)",
+            more_cases,
+        ).format(n=more_cases)
+    else:
+        line = ngettext(
+            "  … and {n} more reason (`fieldkit outbox` lists them)",
+            "  … and {n} more reasons (`fieldkit outbox` lists them)",
+            len(rest),
+        ).format(n=len(rest))
+    console.print(line)
 
 
 DECISION_WORDS = {

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fieldkit import i18n, services
-from fieldkit.cli.base import ctx_of
+from fieldkit.cli.base import ctx_of, parse_day
 from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
@@ -40,17 +40,6 @@ def policy_for(name: str | None, stored: str | None = None) -> PolicyProfile:
         return load_profile(name or stored)
     except ProfileError as exc:
         raise FieldkitError(str(exc)) from None
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise FieldkitError(
-            _("{option} {value} is not a date; write YYYY-MM-DD").format(
-                option="--as-of", value=repr(value)
-            )
-        ) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -89,7 +78,7 @@ def register(app: typer.Typer) -> None:
             store.close()
         if worker is not None:
             cases = [c for c in cases if c.worker == worker]
-        day = policy.today() if as_of is None else _day(as_of)
+        day = policy.today() if as_of is None else parse_day(as_of, "--as-of")
         # JSON is for scripts: its words stay English whatever the worker's language.
         with i18n.using("en") if as_json else contextlib.nullcontext():
             if team:

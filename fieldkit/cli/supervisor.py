@@ -15,11 +15,12 @@ from rich.console import Console
 from rich.table import Table
 
 from fieldkit import services
-from fieldkit.cli.base import ctx_of
+from fieldkit.cli.base import ctx_of, parse_day
+from fieldkit.cli.freetext import read_free_text
 from fieldkit.cli.practice import policy_for
 from fieldkit.errors import FieldkitError
-from fieldkit.freetext import read_free_text
 from fieldkit.i18n import _
+from fieldkit.pdf import visit_pdf
 from fieldkit.practice import PolicyProfile
 from fieldkit.services import Store, review, visits
 from fieldkit.text import json_text, safe
@@ -35,19 +36,6 @@ def _store(ctx: typer.Context) -> Store:
 
 def _policy(store: Store) -> PolicyProfile:
     return policy_for(None, store.meta("policy"))
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise FieldkitError(
-            _("{option} {value} is not a date; write YYYY-MM-DD").format(
-                option=option, value=repr(value)
-            )
-        ) from None
 
 
 TARGETS = {
@@ -87,7 +75,7 @@ def register(app: typer.Typer) -> None:
         store = _store(ctx)
         try:
             policy = _policy(store)
-            day = _day(as_of, "--as-of") or policy.today()
+            day = policy.today() if as_of is None else parse_day(as_of, "--as-of")
             queue = review.review_queue(store, policy, day)
         finally:
             store.close()
@@ -294,7 +282,7 @@ def register(app: typer.Typer) -> None:
         decided = read_free_text(decisions, "--decisions", "what was decided")
         store = _store(ctx)
         try:
-            day = _day(on, "--date") or _policy(store).today()
+            day = _policy(store).today() if on is None else parse_day(on, "--date")
             review.record_supervision(store, case_id, day, decided, frequency_reviewed, high_risk)
         finally:
             store.close()
@@ -311,8 +299,6 @@ def register(app: typer.Typer) -> None:
         pdf: Annotated[Path, typer.Option("--pdf", help="Write the PDF here (plaintext).")],
     ) -> None:
         """A signed visit with its review, as a PDF for the paper file."""
-        from fieldkit.pdf import visit_pdf  # local: reportlab, ~80 ms of start-up
-
         store = _store(ctx)
         try:
             visit_pdf(store, visit_id, pdf)

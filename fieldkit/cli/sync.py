@@ -21,7 +21,7 @@ from fieldkit.cli.admin_view import DbOption, admin_engine, register_admin_views
 from fieldkit.cli.base import case_app, ctx_of
 from fieldkit.cli.outbox import outbox_app, print_summary, run_sync_command
 from fieldkit.errors import FieldkitError
-from fieldkit.i18n import _
+from fieldkit.i18n import _, ngettext
 from fieldkit.sync.outcome import import_refusal
 from fieldkit.text import safe
 from fieldkit.transfer import check_document
@@ -251,9 +251,12 @@ def enroll(
         if new_device:
             old, carried = reenroll(store, url, code, passphrase, insecure=insecure)
             console.print(
-                _(
+                ngettext(
                     "This laptop is now device {device_id} (was {old}); {n} unsynced "
-                    "change(s) carried over; `fieldkit sync` sends them."
+                    "change carried over; `fieldkit sync` sends it.",
+                    "This laptop is now device {device_id} (was {old}); {n} unsynced "
+                    "changes carried over; `fieldkit sync` sends them.",
+                    len(carried),
                 ).format(device_id=store.device_id, old=old, n=len(carried))
             )
             return

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from fieldkit import changelog, services
+from fieldkit import services
 from fieldkit.cli.base import ctx_of
 from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError
@@ -117,7 +117,7 @@ def register(app: typer.Typer) -> None:
         try:
             case, policy = _context(store, record)
             if not record.visit_id:
-                record.visit_id = f"v-{changelog.uuid7()}"
+                record.visit_id = visits.new_visit_id()
             now = datetime.now(UTC)
             for given in record.overrides:
                 given.author = given.author or store.user
@@ -149,7 +149,7 @@ def register(app: typer.Typer) -> None:
             today = policy.today()
             record = new_record(
                 case.id,
-                f"v-{changelog.uuid7()}",
+                visits.new_visit_id(),
                 [c.id for c in case.children],
                 store.user,
                 today,

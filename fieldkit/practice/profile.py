@@ -146,6 +146,8 @@ def _country_holidays(country: str, **options: Any) -> Any:
     """The `holidays` table in the library's own language for the country, never the one
     LANG names: holiday names in a policy profile are matched as written (a French LANG
     must not turn "Civic Holiday" into a name the profile does not know)."""
+    # local: holidays adds ~50 ms to every start (-X importtime); only the holiday calendar
+    # needs it
     import holidays as holidays_lib
 
     language = getattr(getattr(holidays_lib, country, None), "default_language", None)
@@ -159,6 +161,7 @@ def _base_name(name: str) -> str:
 
 def check_jurisdiction(code: str, categories: tuple[str, ...]) -> str | None:
     """None when the `holidays` library knows the jurisdiction and categories, else why not."""
+    # local: holidays adds ~50 ms to every start (-X importtime); see _country_holidays
     import holidays as holidays_lib
 
     country, subdivision = split_jurisdiction(code)

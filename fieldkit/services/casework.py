@@ -65,23 +65,21 @@ def _text(value: Any, what: str, required: bool = True) -> str:
     return text
 
 
-def _sign(
+def _sign_new(
     store: Store,
     case_id: str,
     kind: str,
-    record_id: str,
+    prefix: str,
     fields: dict[str, Any],
     content: dict[str, Any] | None = None,
-) -> None:
-    """One put of every field, then the sign op over the content (as visits are signed)."""
-    store.record(case_id, kind, record_id, fields)
-    store.record(
-        case_id,
-        kind,
-        record_id,
-        action="sign",
-        extra={"content_hash": changelog.content_hash(content if content is not None else fields)},
-    )
+) -> str:
+    """A new record: one put of every field, then the sign op over the content (as visits
+    are signed), in one transaction; its id."""
+    record_id = _new_id(prefix)
+    with store.transaction():
+        store.record(case_id, kind, record_id, fields)
+        store.sign(case_id, kind, record_id, content if content is not None else fields)
+    return record_id
 
 
 def _case(store: Store, case_id: str) -> Case:
@@ -118,10 +116,7 @@ def record_assessment(
         "author": store.user,
         "signed_at": _now(now),
     }
-    record_id = _new_id("as")
-    with store.transaction():
-        _sign(store, case_id, "assessment", record_id, fields)
-    return record_id
+    return _sign_new(store, case_id, "assessment", "as", fields)
 
 
 # --- service plan (PL-1, PL-3, PL-4, PL-6) --------------------------------------------------
@@ -245,14 +240,7 @@ def record_service_plan(
         for kind, record_id, values in records:
             store.record(case_id, kind, record_id, values)
         store.record(case_id, "service_plan", plan_id, fields)
-        content = plan_content_of(store, case_id, plan_id)
-        store.record(
-            case_id,
-            "service_plan",
-            plan_id,
-            action="sign",
-            extra={"content_hash": changelog.content_hash(content)},
-        )
+        store.sign(case_id, "service_plan", plan_id, plan_content_of(store, case_id, plan_id))
     return plan_id
 
 
@@ -344,10 +332,7 @@ def record_review(
         "author": store.user,
         "signed_at": _now(now),
     }
-    record_id = _new_id("rv")
-    with store.transaction():
-        _sign(store, case_id, "review", record_id, fields)
-    return record_id
+    return _sign_new(store, case_id, "review", "rv", fields)
 
 
 # --- events (PL-7, EV-1, EV-2, RV-3, CT-2, FED-1) ----------------------------------------------
@@ -582,10 +567,7 @@ def record_closure(
         "author": store.user,
         "signed_at": _now(now),
     }
-    record_id = _new_id("cl")
-    with store.transaction():
-        _sign(store, case_id, "closure", record_id, fields, closure_content_for(fields))
-    return record_id
+    return _sign_new(store, case_id, "closure", "cl", fields, closure_content_for(fields))
 
 
 def closure_content_for(fields: dict[str, Any]) -> dict[str, Any]:

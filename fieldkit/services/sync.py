@@ -44,7 +44,9 @@ class LaptopHealthRow:
 
 def run_sync(store: Store, progress: Any = None, **options: Any) -> SyncSummary:
     """One end-of-day sync, pulling every attachment when the profile's `[evidence]
-    pull_attachments` says "always"."""
+    pull_attachments` says "always". The enrollment is read fresh from the profile:
+    `fieldkit enroll` may have run in another terminal while this one was open."""
+    store.reload_settings()
     try:
         pull_all = load_profile(store.meta("policy") or None).pull_attachments == "always"
     except ProfileError:
@@ -89,8 +91,6 @@ def verify_record_on_server(store: Store, stamp: Any) -> Any:
 
 
 def _when(ms: int) -> str:
-    from datetime import UTC, datetime
-
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
 
 

@@ -94,9 +94,14 @@ def supervisor_returns(detail: dict[str, Any]) -> list[dict[str, Any]]:
 # A draft is {"visit_id", "case_id", "step", "started", "record": fieldkit.visit/1 doc}.
 
 
+def new_visit_id() -> str:
+    """The id of a visit not yet stored (a draft, or a signed file that names none)."""
+    return f"v-{changelog.uuid7()}"
+
+
 def new_draft(case: Case, author: str, today: date) -> dict[str, Any]:
     """A fresh visit in progress: every child "not recorded", nothing answered."""
-    visit_id = f"v-{changelog.uuid7()}"
+    visit_id = new_visit_id()
     record = new_record(case.id, visit_id, [c.id for c in case.children], author, today)
     return {
         "visit_id": visit_id,
@@ -282,7 +287,7 @@ def sign_visit(
     if unmet:
         raise VisitNotReady(unmet)
     check_text(record.to_doc(), "visit")
-    visit_id = record.visit_id or f"v-{changelog.uuid7()}"
+    visit_id = record.visit_id or new_visit_id()
     record.visit_id = visit_id
     record.author = store.user
     record.signed_at = moment.isoformat(timespec="seconds")
@@ -320,13 +325,7 @@ def sign_visit(
                 },
             )
         record_change(store, case.id, "visit", visit_id, fields)
-        store.record(
-            case.id,
-            "visit",
-            visit_id,
-            action="sign",
-            extra={"content_hash": changelog.content_hash(fields)},
-        )
+        store.sign(case.id, "visit", visit_id, fields)
         store.delete_draft(visit_id)
     return fields
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,6 +89,11 @@ class StoreBase:
         self._key_sealers: dict[tuple[str, str], Any] = {}
         self._seq: int = 0
         self._head: str = GENESIS
+        self._outbox_touched = False
+        self.outbox_listeners: list[Callable[[], None]] = []
+        """Called (on the writing thread, after the commit) whenever the outbox changed:
+        an own op written, acknowledged, refused or sent again. A face's status line
+        listens here so it never shows a count older than the last write."""
         self._settings = self._load_settings(slot_v)
         # Benchmark-only (bench/store.py): nothing sealed, nothing signed; verify says so.
         self.plaintext = self.meta("plaintext") == "1"
@@ -205,6 +210,12 @@ class StoreBase:
         """Clear settings and device rows that no longer match the sealed record."""
         return self._settings.differences(self._clear_meta(), self._clear_devices())
 
+    def reload_settings(self) -> None:
+        """Read the sealed settings again from the file: another fieldkit (`fieldkit
+        enroll` in a second terminal) may have changed them while this one was open."""
+        with self._lock:
+            self._settings = self._load_settings(2)
+
     def meta(self, key: str) -> str | None:
         """A profile setting (those that decide trust from the sealed record, see integrity)."""
         if key in AUTHENTICATED_META:
@@ -222,6 +233,7 @@ class StoreBase:
                 (key, value),
             )
             if key in AUTHENTICATED_META:
+                self.reload_settings()  # another fieldkit may have written it since
                 settings = SealedSettings(
                     {**self._settings.meta, key: value}, self._settings.devices
                 )
@@ -291,6 +303,7 @@ class StoreBase:
                     self._depth -= 1
                 return
             saved = (self._seq, self._head)
+            self._outbox_touched = False
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.DatabaseError as exc:
@@ -308,3 +321,7 @@ class StoreBase:
                 raise
             finally:
                 self._depth = 0
+            touched, self._outbox_touched = self._outbox_touched, False
+        if touched:  # committed; outside the lock, so a listener may read at once
+            for listener in list(self.outbox_listeners):
+                listener()

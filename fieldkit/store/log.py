@@ -1,9 +1,11 @@
 """The change log: writing signed ops and folding them, ingesting other devices' ops, the
-outbox and what the server refused, and the devices this profile knows."""
+outbox and what the server refused, when the server received each op, and the devices this
+profile knows."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from fieldkit import changelog
@@ -21,6 +23,12 @@ SYNC_ACKED = "acked"  # the server acknowledged this exact op
 SYNC_REMOTE = "remote"  # pulled from the server
 SYNC_QUARANTINED = "quarantined"  # refused by the server, kept with its reason
 SYNC_CARRIED = "carried"  # an old device's op, written again on this profile's new device
+
+RECEIPTS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS op_receipts ( op_id TEXT PRIMARY KEY, received_ms INTEGER NOT NULL)"
+)
+"""The server's receipt time of ops (time evidence): op ids and times, nothing sensitive;
+made on first use."""
 
 
 class LogStore(EntityStore):
@@ -72,7 +80,19 @@ class LogStore(EntityStore):
             self._seq, self._head = op.seq, op.hash
         return op
 
+    def sign(self, case_id: str, entity: str, entity_id: str, content: dict[str, Any]) -> Op:
+        """The sign op: binds the record to its content's hash, so a later change shows."""
+        return self.record(
+            case_id,
+            entity,
+            entity_id,
+            action="sign",
+            extra={"content_hash": changelog.content_hash(content)},
+        )
+
     def _insert_op(self, op: Op, sync_state: str) -> None:
+        if sync_state == SYNC_LOCAL:
+            self._outbox_touched = True
         self._conn.execute(
             f"INSERT INTO ops ({OP_SELECT}, sync_state)"
             f" VALUES ({', '.join('?' * (len(OP_COLUMNS) + 1))})",
@@ -185,6 +205,7 @@ class LogStore(EntityStore):
     def mark_acked(self, op_ids: list[str]) -> None:
         """The server acknowledged these exact ops: they leave the outbox."""
         with self.transaction():
+            self._outbox_touched = True
             self._conn.executemany(
                 "UPDATE ops SET sync_state=? WHERE op_id=? AND sync_state=?",
                 [(SYNC_ACKED, op_id, SYNC_LOCAL) for op_id in op_ids],
@@ -193,6 +214,7 @@ class LogStore(EntityStore):
     def quarantine(self, op_id: str, reason: str) -> None:
         """The server refused this op: keep it, visibly, with the reason."""
         with self.transaction():
+            self._outbox_touched = True
             self._conn.execute(
                 "UPDATE ops SET sync_state=?, note=? WHERE op_id=?",
                 (SYNC_QUARANTINED, reason, op_id),
@@ -201,14 +223,38 @@ class LogStore(EntityStore):
     def requeue(self, op_ids: list[str]) -> None:
         """Refused ops whose cause has gone back into the outbox, to be sent again."""
         with self.transaction():
+            self._outbox_touched = True
             self._conn.executemany(
                 "UPDATE ops SET sync_state=?, note=NULL WHERE op_id=? AND sync_state=?",
                 [(SYNC_LOCAL, op_id, SYNC_QUARANTINED) for op_id in op_ids],
             )
 
+    def record_receipts(self, received: Iterable[tuple[str, int]]) -> None:
+        """Keep the server's receipt time of ops (the first stamp wins: a resend is not news)."""
+        rows = [(op_id, int(ms)) for op_id, ms in received if ms]
+        if not rows:
+            return
+        with self.transaction():
+            self._conn.execute(RECEIPTS_SCHEMA)
+            self._conn.executemany(
+                "INSERT INTO op_receipts (op_id, received_ms) VALUES (?, ?)"
+                " ON CONFLICT(op_id) DO NOTHING",
+                rows,
+            )
+
+    def receipt_ms(self, op_id: str) -> int | None:
+        """When the server received this op (ms since the epoch), if this laptop has heard."""
+        with self.transaction():
+            self._conn.execute(RECEIPTS_SCHEMA)
+            row = self._conn.execute(
+                "SELECT received_ms FROM op_receipts WHERE op_id=?", (op_id,)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
     def mark_carried(self, op_ids: list[str]) -> None:
         """Old-device ops now carried by new ones (fieldkit.sync.carryover): kept, not sent."""
         with self.transaction():
+            self._outbox_touched = True
             self._conn.executemany(
                 "UPDATE ops SET sync_state=? WHERE op_id=? AND sync_state IN (?, ?)",
                 [(SYNC_CARRIED, op_id, SYNC_LOCAL, SYNC_QUARANTINED) for op_id in op_ids],

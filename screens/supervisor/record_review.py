@@ -291,7 +291,6 @@ def _evidence_lines(
     store: Any, case_id: str, visit_id: str, content: dict[str, Any], names: dict[str, str]
 ) -> list[str]:
     """When the visit happened by the laptop and the server, and the collateral contacts."""
-
     received = evidence.visit_received_at(store, case_id, visit_id)
     lines = ["", _("Times:")]
     lines += [f"  {label}: {when}" for label, when in evidence.timeline(content["visit"], received)]

@@ -3,6 +3,7 @@ sync health of the team's laptops (last sync, waiting, refused, gone quiet)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, cast
 
 from fieldkit.screens.footer import KeyFooter
@@ -23,8 +24,6 @@ from fieldkit.practice.render import status_text
 from fieldkit.text import safe
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from fieldkit.screens.app import FieldkitApp
 
     from fieldkit.practice import DueItem
@@ -97,6 +96,8 @@ class TeamScreen(Screen[None]):
         fk = cast("FieldkitApp", self.app)
         if fk.store is None or fk.policy is None:
             return
+        # local: the sync client (httpx, pydantic) adds ~0.5 s (-X importtime) to the app's
+        # start; it loads when a supervisor first opens the team view
         from fieldkit.services.sync import team_health
 
         cases = services.load_cases(fk.store)
@@ -173,8 +174,6 @@ class TeamScreen(Screen[None]):
 
 def _now(fk: FieldkitApp) -> datetime:
     """Now; on an app given a fixed day (a test, a demo), noon UTC of that day."""
-    from datetime import UTC, datetime, time
-
     if fk.fixed_today is not None:
         return datetime.combine(fk.fixed_today, time(12, 0), UTC)
     return datetime.now(UTC)

@@ -221,8 +221,10 @@ class VisitStep(Screen[None]):
         self.session.changed()
 
     def _indicate(self, state: str) -> None:
-        if self.is_attached:
-            self.query_one("#saved", Static).update(_(SAVED_WORDS[state]))
+        # The autosave's worker may report while this step is attached but not yet composed
+        # (or being recomposed): no indicator to update then, and nothing to fail on.
+        for saved in self.query("#saved").results(Static):
+            saved.update(_(SAVED_WORDS[state]))
 
     # --- answers flow into the draft -----------------------------------------------------
 

@@ -9,6 +9,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import uvicorn
 from fastapi import FastAPI, Query, Request, Response
 from fieldkit.sync import access_log, admin, health, limits
 from fieldkit.sync.db import open_database, server_url
@@ -212,8 +213,6 @@ def app_from_env() -> FastAPI:
 
 def serve(db: str | None, host: str, port: int, workers: int = 1) -> None:
     """Run the server: migrate once, then serve with uvicorn (several workers if asked)."""
-    import uvicorn
-
     url = server_url(db)
     open_database(url).dispose()
     os.environ["FIELDKIT_SERVER_DB"] = url

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fieldkit.sync.protocol import RETRYABLE, OpResult
-from fieldkit.sync.refusals import Refusal, retry
+from fieldkit.sync.protocol import OpResult
+from fieldkit.sync.refusals import Refusal, refused, retry
 from fieldkit.sync.server.common import REVIEW_ENTITIES, REVIEW_REFUSAL, REVIEW_ROLES, Caller
 
 from fieldkit.changelog import BROKEN_LINK, LINK_PROBLEM, Op
@@ -44,16 +44,6 @@ class Verdict:
     head: str
     causes: dict[str, str | None] = field(default_factory=dict)  # of `rejected`, by op id
     retried: list[str] = field(default_factory=list)  # refused before, accepted now
-
-
-def _refused(op: Op, reason: str, cause: str | None) -> OpResult:
-    return OpResult(
-        op_id=op.op_id,
-        status="rejected",
-        reason=reason,
-        cause=cause,  # type: ignore[arg-type]
-        retryable=cause in RETRYABLE,
-    )
 
 
 def placement_problem(
@@ -101,13 +91,13 @@ def judge(ops: list[Op], caller: Caller, facts: Facts) -> Verdict:
             results[op.op_id] = (
                 OpResult(op_id=op.op_id, status="duplicate")
                 if same
-                else _refused(
+                else refused(
                     op, "an op with this id but different content is already stored", "id_reused"
                 )
             )
             continue
         if op.device_id != caller.device_id:
-            results[op.op_id] = _refused(op, "a device may only push its own ops", "foreign_device")
+            results[op.op_id] = refused(op, "a device may only push its own ops", "foreign_device")
             continue
         if op.op_id in facts.refused_before:
             content = facts.content_problem.get(op.op_id)
@@ -152,7 +142,7 @@ def judge(ops: list[Op], caller: Caller, facts: Facts) -> Verdict:
             # blocks the ops behind it.
             last_seq, head = op.seq, op.hash
         if reason:
-            results[op.op_id] = _refused(op, reason, cause)
+            results[op.op_id] = refused(op, reason, cause)
             if op.seq == last_seq and head == op.hash:
                 rejected.append((op, reason))
                 causes[op.op_id] = cause

@@ -137,3 +137,13 @@ async def open_case(pilot: Pilot[Any], case_id: str) -> None:
     await settle(pilot)
     await pilot.press(*[KEYS.get(ch, ch) for ch in case_id], "enter")
     await settle(pilot)
+
+
+async def start_visit(pilot: Pilot[Any], case_id: str, nexts: int = 0) -> None:
+    """Open the case, start its guided visit (V), then go `nexts` steps on with Ctrl+N."""
+    await open_case(pilot, case_id)
+    await pilot.press("v")
+    await settle(pilot)
+    for _ in range(nexts):
+        await pilot.press("ctrl+n")
+        await settle(pilot)

@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fieldkit.screens.app import make_app
+from textual.pilot import Pilot
 
 from fieldkit import services
 from fieldkit.store import Store
 from tests.conftest import sample_case, signed_visit, transfer_doc
 from tests.functional.conftest import TODAY, click, settle, type_text, until
-from tests.sync.conftest import Agency, agency, assigned_case, db_url, pg_database  # noqa: F401
+from tests.sync.conftest import (  # noqa: F401
+    Agency,
+    agency,
+    assigned_case,
+    db_url,
+    pg_database,
+    synced_team,
+)
+
+
+async def sync_now(pilot: Pilot[Any], done: Callable[[str], bool]) -> list[str]:
+    """Ctrl+Y, as a worker syncs, until a notification answers `done`; all that was shown."""
+    notes: list[str] = []
+    pilot.app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+    await pilot.press("ctrl+y")
+    await until(pilot, lambda: any(done(n) for n in notes), "the sync")
+    await settle(pilot)
+    return notes
 
 
 async def test_background_sync_sends_the_day_and_reports_a_return(agency: Agency) -> None:  # noqa: F811
@@ -21,9 +41,7 @@ async def test_background_sync_sends_the_day_and_reports_a_return(agency: Agency
 
     from fieldkit.services import review
 
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     signed_visit(worker, "v1")
     run_sync(worker)
     run_sync(sup)
@@ -32,13 +50,9 @@ async def test_background_sync_sends_the_day_and_reports_a_return(agency: Agency
     worker.record("C-1", "visit", "v2", {"date": "2026-11-25", "notes": "draft"})
     assert worker.outbox_count() == 1
     app = make_app(store=worker, today=TODAY)
-    notes: list[str] = []
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
-        await pilot.press("ctrl+y")
-        await until(pilot, lambda: any(n.startswith("Synced:") for n in notes), "the sync")
-        await settle(pilot)
+        notes = await sync_now(pilot, lambda n: n.startswith("Synced:"))
     assert worker.outbox_count() == 0
     assert worker.meta("last_sync")
     summary = [n for n in notes if n.startswith("Synced:")]
@@ -49,13 +63,9 @@ async def test_background_sync_offline_keeps_everything(store: Store) -> None:
     services.import_cases(store, transfer_doc(sample_case("C-1")))
     waiting = store.outbox_count()
     app = make_app(store=store, today=TODAY)
-    notes: list[str] = []
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
-        await pilot.press("ctrl+y")
-        await until(pilot, lambda: any(not n.startswith("Syncing") for n in notes), "the sync")
-        await settle(pilot)
+        notes = await sync_now(pilot, lambda n: not n.startswith("Syncing"))
     assert store.outbox_count() == waiting
     assert any("enroll" in n or "nothing lost" in n for n in notes), notes
 
@@ -69,15 +79,13 @@ async def test_the_status_line_shows_each_file_uploading_after_the_text(
     its chunk count on the status line (the progress `fieldkit sync` draws its bars from)."""
     from fieldkit.screens.status_bar import StatusBar
     from fieldkit.sync.attachment_sync import waiting_chunks
-    from fieldkit.sync.client import run_sync
 
     from fieldkit import attachments
+    from fieldkit.store.chunks import CHUNK_BYTES
 
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     scan = tmp_path / "school report.pdf"
-    scan.write_bytes(os.urandom(5 * attachments.CHUNK_BYTES // 2))  # 3 chunks
+    scan.write_bytes(os.urandom(5 * CHUNK_BYTES // 2))  # 3 chunks
     attachments.attach(worker, "C-1", scan, caption="Report card")
     assert waiting_chunks(worker) == 3
     worker.record("C-1", "visit", "v2", {"date": "2026-11-25", "notes": "draft"})
@@ -91,13 +99,9 @@ async def test_the_status_line_shows_each_file_uploading_after_the_text(
 
     monkeypatch.setattr(StatusBar, "watch_activity", seen)
     app = make_app(store=worker, today=TODAY)
-    notes: list[str] = []
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
-        await pilot.press("ctrl+y")
-        await until(pilot, lambda: any(n.startswith("Synced") for n in notes), "the sync")
-        await settle(pilot)
+        await sync_now(pilot, lambda n: n.startswith("Synced"))
         bar = app.screen.query_one(StatusBar)
         assert bar.activity == "" and "uploading" not in str(bar.render())
     uploads = [s for s in shown if s.startswith("uploading")]
@@ -121,7 +125,7 @@ async def test_a_visit_signed_in_the_app_keeps_its_times_and_the_servers_receipt
 
     from fieldkit import evidence
     from tests.functional.conftest import add_service_plan, one_child_case, open_case
-    from tests.functional.test_visit_flows import _first_steps, _last_steps
+    from tests.functional.test_visit_flows import _first_steps, _last_steps, _observation
 
     sup, worker = agency.laptop("akhan"), agency.laptop("jsmith")
     case = one_child_case("C-INFANT", "p1")
@@ -131,7 +135,6 @@ async def test_a_visit_signed_in_the_app_keeps_its_times_and_the_servers_receipt
     assign_case(sup, "C-INFANT", "jsmith")
     run_sync(sup)
     run_sync(worker)
-    notes: list[str] = []
     app = make_app(store=worker, today=TODAY)
     async with app.run_test(size=(100, 40)) as pilot:
         await open_case(pilot, "C-INFANT")
@@ -139,15 +142,7 @@ async def test_a_visit_signed_in_the_app_keeps_its_times_and_the_servers_receipt
         await pilot.press("v")
         await settle(pilot)
         await _first_steps(pilot)
-        await click(pilot, "#seen-yes")
-        await settle(pilot)
-        await click(pilot, "#observed-yes")
-        await settle(pilot)
-        await type_text(pilot, "#interaction", "smiles at mother")
-        await type_text(pilot, "#condition", "clean and fed")
-        await type_text(pilot, "#environment", "crib assembled")
-        await pilot.press("ctrl+n")
-        await settle(pilot)
+        await _observation(pilot)
         await _last_steps(pilot)
         after = datetime.now(UTC)
         assert isinstance(app.screen, VisitRecordScreen)
@@ -162,10 +157,8 @@ async def test_a_visit_signed_in_the_app_keeps_its_times_and_the_servers_receipt
         assert f"Ended (laptop clock): {ended:%Y-%m-%d %H:%M} UTC" in shown
         assert "Received by the server: not yet synced" in shown
 
-        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
         sent = datetime.now(UTC).replace(microsecond=0)
-        await pilot.press("ctrl+y")
-        await until(pilot, lambda: any(n.startswith("Synced") for n in notes), "the sync")
+        await sync_now(pilot, lambda n: n.startswith("Synced"))
         received = evidence.visit_received_at(worker, "C-INFANT", visit_id)
         assert received is not None and sent <= received <= datetime.now(UTC)
         line = f"Received by the server: {received:%Y-%m-%d %H:%M} UTC"
@@ -177,3 +170,146 @@ async def test_a_visit_signed_in_the_app_keeps_its_times_and_the_servers_receipt
     # The supervisor's laptop learns the same server stamp.
     run_sync(sup)
     assert evidence.visit_received_at(sup, "C-INFANT", visit_id) == received
+
+
+def _status(app: Any) -> str:
+    """The status line of the screen in front, as the worker reads it."""
+    from fieldkit.screens.status_bar import StatusBar
+
+    return str(app.screen.query_one(StatusBar).render())
+
+
+async def test_the_console_counts_its_own_return_the_moment_it_is_made(
+    agency: Agency,  # noqa: F811
+) -> None:
+    """x, then y returns a visit: the queue the supervisor lands on counts that change as
+    waiting, never "all changes synced" until a sync sends it."""
+    from fieldkit.screens.supervisor.queue import ReviewQueueScreen
+    from fieldkit.sync.client import run_sync
+
+    sup, worker = assigned_case(agency)
+    run_sync(sup)
+    run_sync(worker)
+    signed_visit(worker, "v1")
+    run_sync(worker)
+    run_sync(sup)
+    assert sup.outbox_count() == 0
+    app = make_app(store=sup, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert "all changes synced" in _status(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        await type_text(pilot, "#comment", "Say where Leo was interviewed")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewQueueScreen)
+        assert sup.outbox_count() == 1
+        assert "1 change waiting to sync" in _status(app), _status(app)
+        assert "all changes synced" not in _status(app)
+
+
+async def test_a_signature_is_counted_on_the_case_view_it_returns_to(visit_store: Store) -> None:
+    """Signing adds to the outbox: the case view the worker goes back to reads it again."""
+    from fieldkit.screens.case_view import CaseScreen
+
+    from tests.functional.conftest import open_case
+    from tests.functional.test_visit_flows import _first_steps, _last_steps
+
+    app = make_app(store=visit_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_case(pilot, "C-INFANT")
+        before = visit_store.outbox_count()
+        assert f"{before} changes waiting to sync" in _status(app)
+        await pilot.press("v")
+        await settle(pilot)
+        await _first_steps(pilot)
+        await click(pilot, "#seen-yes")
+        await settle(pilot)
+        await click(pilot, "#observed-yes")
+        await settle(pilot)
+        await type_text(pilot, "#interaction", "smiles at mother")
+        await type_text(pilot, "#condition", "clean and fed")
+        await type_text(pilot, "#environment", "crib assembled")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await _last_steps(pilot)
+        after = visit_store.outbox_count()
+        assert after > before
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        assert f"{after} changes waiting to sync" in _status(app), _status(app)
+
+
+async def test_an_addendum_shows_waiting_beside_refused(agency: Agency) -> None:  # noqa: F811
+    """A laptop with refused changes saves an addendum: the line says both, on the visit
+    and on the case view it goes back to."""
+    from fieldkit.screens.case_view import CaseScreen
+    from fieldkit.screens.visit.record import VisitRecordScreen
+    from fieldkit.sync.client import run_sync
+
+    from tests.functional.conftest import open_case
+
+    sup, worker = assigned_case(agency)
+    run_sync(sup)
+    run_sync(worker)
+    signed_visit(worker, "v1")
+    other = sample_case("C-9")
+    other["worker"] = "jsmith"
+    services.import_cases(worker, transfer_doc(other))  # not on C-9: the server refuses
+    run_sync(worker)
+    refused = len(worker.quarantined())
+    assert refused and worker.outbox_count() == 0
+    app = make_app(store=worker, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_case(pilot, "C-1")
+        assert isinstance(app.screen, CaseScreen) and app.screen.case is not None
+        app.push_screen(VisitRecordScreen(app.screen.case, "v1"))
+        await settle(pilot)
+        assert f"✗ {refused} refused" in _status(app)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press(*"door shut")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, VisitRecordScreen)
+        assert worker.outbox_count() == 1
+        for where in ("the visit", "the case view"):
+            line = _status(app)
+            assert "1 change waiting to sync" in line and f"✗ {refused} refused" in line, (
+                where,
+                line,
+            )
+            await pilot.press("escape")
+            await settle(pilot)
+
+
+async def test_ctrl_y_sees_an_enrollment_made_while_the_app_was_open(
+    agency: Agency,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """`fieldkit enroll` in another terminal: the next Ctrl+Y syncs, no lock needed."""
+    from fieldkit.sync import admin
+    from fieldkit.sync.client import enroll
+
+    from tests.conftest import FAST_ARGON, PASSPHRASE
+
+    path = tmp_path / "late.fieldkit"
+    store = Store.create(path, PASSPHRASE, "bwong", argon=FAST_ARGON)
+    store.record("C-5", "note", "n1", {"text": "draft"})
+    app = make_app(store=store, today=TODAY)
+    notes: list[str] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+        other = Store.open(path, PASSPHRASE)  # the second terminal
+        enroll(other, agency.url, admin.enroll_code(agency.engine, "bwong").code, PASSPHRASE)
+        other.close()
+        await pilot.press("ctrl+y")
+        await until(pilot, lambda: any(not n.startswith("Syncing") for n in notes), "the sync")
+    assert any(n.startswith("Synced") for n in notes), notes

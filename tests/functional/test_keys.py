@@ -16,19 +16,14 @@ from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
 from fieldkit.store import Store
-from tests.functional.conftest import TODAY, open_case, settle
+from tests.functional.conftest import TODAY, open_case, settle, start_visit
 
 Steps = Callable[[Pilot[Any]], Awaitable[None]]
 
 
 def _visit(nexts: int, case_id: str = "C-VERBAL") -> Steps:
     async def go(pilot: Pilot[Any]) -> None:
-        await open_case(pilot, case_id)
-        await pilot.press("v")
-        await settle(pilot)
-        for _ in range(nexts):
-            await pilot.press("ctrl+n")
-            await settle(pilot)
+        await start_visit(pilot, case_id, nexts)
 
     return go
 

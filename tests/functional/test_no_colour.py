@@ -17,7 +17,7 @@ from textual.widgets._toggle_button import ToggleButton
 from fieldkit import services
 from fieldkit.services import visits
 from fieldkit.store import Store
-from tests.functional.conftest import TODAY, click, open_case, settle
+from tests.functional.conftest import TODAY, click, open_case, settle, start_visit
 
 
 def _screen_text(pilot: Pilot[Any]) -> str:
@@ -33,15 +33,6 @@ def _screen_text(pilot: Pilot[Any]) -> str:
     return "\n".join(parts)
 
 
-async def _to_step(pilot: Pilot[Any], nexts: int, case_id: str = "C-VERBAL") -> None:
-    await open_case(pilot, case_id)
-    await pilot.press("v")
-    await settle(pilot)
-    for _ in range(nexts):
-        await pilot.press("ctrl+n")
-        await settle(pilot)
-
-
 @pytest.mark.parametrize("look", ["textual-dark", "high-contrast", "NO_COLOR"])
 async def test_toggles_say_their_state_without_colour(
     look: str, visit_store: Store, monkeypatch: pytest.MonkeyPatch
@@ -50,7 +41,7 @@ async def test_toggles_say_their_state_without_colour(
         monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(store=visit_store, today=TODAY, theme=None if look == "NO_COLOR" else look)
     async with app.run_test(size=(100, 40)) as pilot:
-        await _to_step(pilot, 0)
+        await start_visit(pilot, "C-VERBAL")
         await click(pilot, "#announced-no")
         await settle(pilot)
         announced = str(app.screen.query_one("#announced-yes", Choice).render())
@@ -82,7 +73,7 @@ async def test_the_same_words_in_every_look(visit_store: Store) -> None:
     seen: list[str] = []
     app = make_app(store=visit_store, today=TODAY, theme="textual-dark")
     async with app.run_test(size=(100, 40)) as pilot:
-        await _to_step(pilot, 1)
+        await start_visit(pilot, "C-VERBAL", 1)
         for theme in ("textual-dark", "high-contrast"):
             app.theme = theme
             await settle(pilot)

@@ -11,7 +11,7 @@ from fieldkit.screens.app import make_app
 from textual.pilot import Pilot
 
 from fieldkit.store import Store
-from tests.functional.conftest import TODAY, click, open_case, settle, until
+from tests.functional.conftest import TODAY, click, open_case, settle, start_visit, until
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -71,12 +71,7 @@ async def _help(pilot: Pilot[Any]) -> None:
 
 def _visit_step(case_id: str, nexts: int, then: Steps | None = None) -> Steps:
     async def go(pilot: Pilot[Any]) -> None:
-        await open_case(pilot, case_id)
-        await pilot.press("v")
-        await settle(pilot)
-        for _ in range(nexts):
-            await pilot.press("ctrl+n")
-            await settle(pilot)
+        await start_visit(pilot, case_id, nexts)
         if then is not None:
             await then(pilot)
         await settle(pilot)
@@ -114,9 +109,7 @@ async def _complete_review(pilot: Pilot[Any]) -> None:
     record.next_visit = "2026-12-10"
     draft["record"], draft["step"] = record.to_doc(), "review"
     visits.save_draft(store, draft)
-    await open_case(pilot, "C-VERBAL")
-    await pilot.press("v")
-    await settle(pilot)
+    await start_visit(pilot, "C-VERBAL")
 
 
 SCREENS: dict[str, Steps] = {

@@ -18,7 +18,7 @@ from fieldkit.services import review
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, signed_visit, transfer_doc
 from tests.functional.conftest import TODAY, settle, type_text
-from tests.sync.conftest import Agency, agency, assigned_case, db_url, pg_database  # noqa: F401
+from tests.sync.conftest import Agency, agency, db_url, pg_database, synced_team  # noqa: F401
 
 
 @pytest.fixture
@@ -233,9 +233,7 @@ async def test_approve_and_return_ask_first_and_no_records_nothing(console_store
 async def test_review_return_addendum_approve_across_two_laptops(agency: Agency) -> None:  # noqa: F811
     from fieldkit.sync.client import run_sync
 
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     signed_visit(worker, "v1", case_id="C-1")
     run_sync(worker)
     run_sync(sup)

@@ -16,7 +16,7 @@ from fieldkit import services
 from fieldkit.errors import StoreError, StoreLocked
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
-from tests.functional.conftest import TODAY, open_case, settle, type_text, until
+from tests.functional.conftest import TODAY, open_case, settle, start_visit, type_text, until
 
 
 def _profile(tmp_path: Path) -> Path:
@@ -123,9 +123,7 @@ async def test_unlock_returns_to_the_visit_step_the_worker_was_on(tmp_path: Path
     app = make_app(profile_path=path, today=TODAY)
     async with app.run_test(size=(100, 30)) as pilot:
         await _unlock(pilot)
-        await open_case(pilot, "C-1")
-        await pilot.press("v")
-        await settle(pilot)
+        await start_visit(pilot, "C-1")
         await pilot.press("ctrl+n")
         await settle(pilot)
         await type_text(pilot, "#location", "porch")

@@ -13,7 +13,7 @@ from fieldkit import services
 from fieldkit.services import caseload, visits
 from fieldkit.store import Store
 from fieldkit.visit_record import ChildObservation, PrivateInterview, VisitRecord
-from tests.functional.conftest import TODAY, click, open_case, settle, type_text
+from tests.functional.conftest import TODAY, click, open_case, settle, start_visit, type_text
 
 
 def _complete_infant(record: VisitRecord) -> None:
@@ -59,6 +59,19 @@ async def _interview(pilot, alone: str = "yes", overheard: str = "no") -> None:
     await click(pilot, f"#seen_alone-{alone}")
     await click(pilot, f"#could_be_overheard-{overheard}")
     await type_text(pilot, "#said", "I feel safe now")
+
+
+async def _observation(pilot) -> None:
+    """The infant's step: seen, observed with the caregiver (interaction, condition, home)."""
+    await click(pilot, "#seen-yes")
+    await settle(pilot)
+    await click(pilot, "#observed-yes")
+    await settle(pilot)
+    await type_text(pilot, "#interaction", "smiles at mother")
+    await type_text(pilot, "#condition", "clean and fed")
+    await type_text(pilot, "#environment", "crib assembled")
+    await pilot.press("ctrl+n")
+    await settle(pilot)
 
 
 async def _last_steps(pilot, sign: bool = True) -> None:
@@ -122,20 +135,10 @@ async def test_whole_visit_non_verbal_infant(visit_store: Store) -> None:
     """Rule VI-3: the infant is observed with the caregiver; interaction and condition stored."""
     app = make_app(store=visit_store, today=TODAY)
     async with app.run_test(size=(100, 30)) as pilot:
-        await open_case(pilot, "C-INFANT")
-        await pilot.press("v")
-        await settle(pilot)
+        await start_visit(pilot, "C-INFANT")
         await _first_steps(pilot)
         assert len(app.screen.query("#said")) == 0, "no interview for an infant"
-        await click(pilot, "#seen-yes")
-        await settle(pilot)
-        await click(pilot, "#observed-yes")
-        await settle(pilot)
-        await type_text(pilot, "#interaction", "smiles at mother")
-        await type_text(pilot, "#condition", "clean and fed")
-        await type_text(pilot, "#environment", "crib assembled")
-        await pilot.press("ctrl+n")
-        await settle(pilot)
+        await _observation(pilot)
         await _last_steps(pilot)
     visit = _visit_records(visit_store, "C-INFANT")[0]
     assert visit["signed"] is True
@@ -150,9 +153,7 @@ async def test_new_threat_opens_alternative_plan_that_stays_pending(visit_store:
     """Rules SA-2, SA-3: new threats → an alternative safety plan, pending supervisor approval."""
     app = make_app(store=visit_store, today=TODAY)
     async with app.run_test(size=(100, 40)) as pilot:
-        await open_case(pilot, "C-VERBAL")
-        await pilot.press("v")
-        await settle(pilot)
+        await start_visit(pilot, "C-VERBAL")
         await click(pilot, "#kind-home")
         await click(pilot, "#outcome-completed")
         await click(pilot, "#announced-no")
@@ -209,9 +210,7 @@ async def test_phone_approval_is_recorded_with_who_and_when(visit_store: Store) 
     """Rule SA-2: a phone approval names the supervisor and the time; still not final."""
     app = make_app(store=visit_store, today=TODAY)
     async with app.run_test(size=(100, 40)) as pilot:
-        await open_case(pilot, "C-INFANT")
-        await pilot.press("v")
-        await settle(pilot)
+        await start_visit(pilot, "C-INFANT")
         await pilot.press("ctrl+n", "ctrl+n")
         await settle(pilot)
         await click(pilot, "#safety_changed-yes")
@@ -243,9 +242,7 @@ async def test_content_blocks_and_cannot_be_overridden_only_gates_can(
     """Content rules block and are not overridable; a gate (VI-2) is, by its own check id."""
     app = make_app(store=visit_store, today=TODAY)
     async with app.run_test(size=(100, 30)) as pilot:
-        await open_case(pilot, "C-VERBAL")
-        await pilot.press("v")
-        await settle(pilot)
+        await start_visit(pilot, "C-VERBAL")
         await pilot.press("ctrl+r")
         await settle(pilot)
         review = app.screen

@@ -25,7 +25,14 @@ from textual.widgets import Input, RadioSet, TextArea
 from fieldkit import services
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, run_cli, sample_case, transfer_doc
-from tests.functional.conftest import TODAY, add_service_plan, click, open_case, settle, type_text
+from tests.functional.conftest import (
+    TODAY,
+    add_service_plan,
+    click,
+    settle,
+    start_visit,
+    type_text,
+)
 
 CASE = "C-HONEST"
 
@@ -191,8 +198,50 @@ async def sign(pilot: Pilot[Any]) -> None:
 
 
 async def start(pilot: Pilot[Any]) -> None:
-    await open_case(pilot, CASE)
-    await pilot.press("v")
+    await start_visit(pilot, CASE)
+
+
+async def to_review(
+    pilot: Pilot[Any],
+    *,
+    kind: str = "home",
+    announced: bool = False,
+    date: str | None = None,
+    threat: str = "",
+    alone: str = "yes",
+    overheard: str = "no",
+) -> ReviewStep:
+    """The whole visit with all three present, Maya seen and observed, Leo interviewed as
+    given; lands on the review step."""
+    await start(pilot)
+    await kind_step(pilot, kind=kind, announced=announced, date=date)
+    await present_step(pilot, (0, 1, 2))
+    await safety_step(pilot, threat=threat)
+    await infant_step(pilot)
+    await child_step(pilot, alone=alone, overheard=overheard)
+    return await last_steps(pilot)
+
+
+async def no_override_offered(pilot: Pilot[Any], review: ReviewStep) -> None:
+    """O on the first check opens no override dialog and records no override."""
+    review.query_one("#checks").focus()
+    await pilot.press("home", "o")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, ReviewStep), "no override dialog for this check"
+    assert pilot.app.visit_session.record.overrides == []  # type: ignore[attr-defined]
+
+
+async def redo_step(
+    pilot: Pilot[Any], step: str, selector: str, text: str, replace: bool = False
+) -> None:
+    """Back to a step from the review, type in a field (emptied first when `replace`), and
+    back to the review (Ctrl+R)."""
+    pilot.app.visit_session.go(step)  # type: ignore[attr-defined]
+    await settle(pilot)
+    if replace:
+        pilot.app.screen.query_one(selector).value = ""  # type: ignore[attr-defined]
+    await type_text(pilot, selector, text)
+    await pilot.press("ctrl+r")
     await settle(pilot)
 
 
@@ -281,35 +330,15 @@ async def test_bad_and_future_dates_block_and_cannot_be_overridden(family_store:
     """Rule VI-1: 2026-11-3 and a future date block; no override is offered for them."""
     app = make_app(store=family_store, today=TODAY)
     async with app.run_test(size=(100, 40)) as pilot:
-        await start(pilot)
-        await kind_step(pilot, date="2026-11-3")
-        await present_step(pilot, (0, 1, 2))
-        await safety_step(pilot)
-        await infant_step(pilot)
-        await child_step(pilot)
-        review = await last_steps(pilot)
+        review = await to_review(pilot, date="2026-11-3")
         assert blocking_ids(review) == {"VI-1/-/date"}
-        review.query_one("#checks").focus()
-        await pilot.press("home", "o")
-        await settle(pilot)
-        assert isinstance(app.screen, ReviewStep), "no override dialog for a date"
-        assert app.visit_session.record.overrides == []
-        app.visit_session.go("kind")
-        await settle(pilot)
-        app.screen.query_one("#date").value = ""
-        await type_text(pilot, "#date", "2026-11-27")
-        await pilot.press("ctrl+r")
-        await settle(pilot)
+        await no_override_offered(pilot, review)
+        await redo_step(pilot, "kind", "#date", "2026-11-27", replace=True)
         assert blocking_ids(app.screen) == {"VI-1/-/date-future"}
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert signed_visits(family_store) == []
-        app.visit_session.go("kind")
-        await settle(pilot)
-        app.screen.query_one("#date").value = ""
-        await type_text(pilot, "#date", "2026-11-25")
-        await pilot.press("ctrl+r")
-        await settle(pilot)
+        await redo_step(pilot, "kind", "#date", "2026-11-25", replace=True)
         await sign(pilot)
     (visit,) = signed_visits(family_store)
     assert visit["date"] == "2026-11-25"
@@ -319,13 +348,7 @@ async def test_interview_not_alone_or_overheard_does_not_meet_vi2(family_store: 
     """Rule VI-2: "not alone, could be overheard" is no private interview."""
     app = make_app(store=family_store, today=TODAY)
     async with app.run_test(size=(100, 40)) as pilot:
-        await start(pilot)
-        await kind_step(pilot)
-        await present_step(pilot, (0, 1, 2))
-        await safety_step(pilot)
-        await infant_step(pilot)
-        await child_step(pilot, alone="no", overheard="yes")
-        review = await last_steps(pilot)
+        review = await to_review(pilot, alone="no", overheard="yes")
         assert blocking_ids(review) == {"VI-2/p2/not-private"}
         await override(pilot, review, "VI-2/p2/not-private", "no private room in the flat")
         await sign(pilot)
@@ -341,13 +364,7 @@ async def test_phone_contact_meets_neither_vi2_nor_vi3(family_store: Store) -> N
     """Rules VI-2, VI-3: a phone contact is not face to face nor in the child's home."""
     app = make_app(store=family_store, today=TODAY)
     async with app.run_test(size=(100, 40)) as pilot:
-        await start(pilot)
-        await kind_step(pilot, kind="phone")
-        await present_step(pilot, (0, 1, 2))
-        await safety_step(pilot)
-        await infant_step(pilot)
-        await child_step(pilot)
-        review = await last_steps(pilot)
+        review = await to_review(pilot, kind="phone")
         assert blocking_ids(review) == {"VI-2/p2/kind", "VI-3/p1/kind"}
         await override(pilot, review, "VI-2/p2/kind", "snowed in; visit booked for Monday")
         assert blocking_ids(review) == {"VI-3/p1/kind"}
@@ -363,27 +380,13 @@ async def test_content_requirement_is_not_overridable(family_store: Store) -> No
     """Rule SA-2: new threats need the alternative plan's interventions; no override."""
     app = make_app(store=family_store, today=TODAY)
     async with app.run_test(size=(100, 40)) as pilot:
-        await start(pilot)
-        await kind_step(pilot)
-        await present_step(pilot, (0, 1, 2))
-        await safety_step(pilot, threat="new partner violent")
-        await infant_step(pilot)
-        await child_step(pilot)
-        review = await last_steps(pilot)
+        review = await to_review(pilot, threat="new partner violent")
         assert blocking_ids(review) == {"SA-2/-/interventions"}
-        review.query_one("#checks").focus()
-        await pilot.press("home", "o")
-        await settle(pilot)
-        assert isinstance(app.screen, ReviewStep)
-        assert app.visit_session.record.overrides == []
+        await no_override_offered(pilot, review)
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert signed_visits(family_store) == []
-        app.visit_session.go("safety")
-        await settle(pilot)
-        await type_text(pilot, "#interventions", "partner stays away; aunt visits daily")
-        await pilot.press("ctrl+r")
-        await settle(pilot)
+        await redo_step(pilot, "safety", "#interventions", "partner stays away; aunt visits daily")
         await sign(pilot)
     (visit,) = signed_visits(family_store)
     assert visit["overrides"] == []
@@ -395,13 +398,7 @@ async def test_vi4_announced_visit_blocks_until_overridden(family_store: Store) 
     """Rule VI-4: unannounced visits are required on this case; an announced one blocks."""
     app = make_app(store=family_store, today=TODAY)
     async with app.run_test(size=(100, 40)) as pilot:
-        await start(pilot)
-        await kind_step(pilot, announced=True)
-        await present_step(pilot, (0, 1, 2))
-        await safety_step(pilot)
-        await infant_step(pilot)
-        await child_step(pilot)
-        review = await last_steps(pilot)
+        review = await to_review(pilot, announced=True)
         assert blocking_ids(review) == {"VI-4/-/announced"}
         await pilot.press("ctrl+s")
         await settle(pilot)

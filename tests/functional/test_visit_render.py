@@ -26,7 +26,7 @@ from fieldkit.visit_record import (
     VisitOverride,
     VisitRecord,
 )
-from tests.functional.conftest import TODAY, open_case, settle
+from tests.functional.conftest import TODAY, settle, start_visit
 from tests.functional.test_visit_honest import CASE, family_store  # noqa: F401
 from tests.functional.test_visit_honest import fk_case_export as export_visits
 
@@ -188,9 +188,7 @@ async def test_review_record_supervisor_pdf_and_export_show_every_field(
     texts: dict[str, list[str]] = {}
     app = make_app(store=family_store, today=TODAY)
     async with app.run_test(size=(120, 60)) as pilot:
-        await open_case(pilot, CASE)
-        await pilot.press("v")
-        await settle(pilot)
+        await start_visit(pilot, CASE)
         assert isinstance(app.screen, ReviewStep)
         texts["review step"] = [str(app.screen.query_one("#summary").render())]
         assert [c.id for c in app.screen.checks if c.blocking] == []

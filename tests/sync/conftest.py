@@ -24,7 +24,7 @@ import httpx
 import pytest
 import uvicorn
 from fieldkit.sync import admin
-from fieldkit.sync.client import assign_case, enroll
+from fieldkit.sync.client import assign_case, enroll, run_sync
 from fieldkit.sync.db import open_database
 from fieldkit.sync.server import create_app
 from fieldkit.sync.userkey import grant, own_fingerprint
@@ -260,4 +260,12 @@ def assigned_case(agency: Agency, case_id: str = "C-1", marker: str = "") -> tup
     case["worker"], case["supervisor"] = "jsmith", "akhan"
     services.import_cases(sup, transfer_doc(case))
     assign_case(sup, case_id, "jsmith")
+    return sup, worker
+
+
+def synced_team(agency: Agency, case_id: str = "C-1") -> tuple[Store, Store]:
+    """`assigned_case`, then both laptops synced: the worker's laptop holds the case."""
+    sup, worker = assigned_case(agency, case_id)
+    run_sync(sup)
+    run_sync(worker)
     return sup, worker

@@ -17,7 +17,7 @@ from fieldkit.sync.protocol import now_ms
 from fieldkit.errors import FieldkitError
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, run_cli
-from tests.sync.conftest import Agency, assigned_case
+from tests.sync.conftest import Agency, assigned_case, synced_team
 
 
 def test_admin_commands_name_their_database_and_never_create_one_unasked(
@@ -142,9 +142,7 @@ def test_enroll_checks_what_it_can_before_spending_the_code(agency: Agency, tmp_
 
 
 def test_sync_health_after_a_run_of_syncs(agency: Agency) -> None:
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     for n in range(3):
         worker.record("C-1", "visit", f"v{n}", {"notes": "x"})
         run_sync(worker)

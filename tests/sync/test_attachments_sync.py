@@ -20,15 +20,15 @@ from pathlib import Path
 import httpx
 import pytest
 from fieldkit.sync.attachment_sync import _request, download, waiting_chunks
-from fieldkit.sync.client import SyncClient, assign_case, run_sync
+from fieldkit.sync.client import SyncClient, run_sync
 from fieldkit.sync.db import open_database
 from sqlalchemy import Engine, text
 
-from fieldkit import attachments, services
-from fieldkit.attachments import AttachmentError
+from fieldkit import attachments
+from fieldkit.errors import AttachmentError
 from fieldkit.store import Store
-from tests.conftest import PASSPHRASE, sample_case, transfer_doc
-from tests.sync.conftest import ROOT, Agency, ProcessServer, make_agency, server_op_ids
+from tests.conftest import PASSPHRASE
+from tests.sync.conftest import ROOT, Agency, ProcessServer, make_agency, server_op_ids, synced_team
 
 MARKER = b"ATTACHMENT-PLAINTEXT-7781|"
 MB = 1_000_000
@@ -67,15 +67,6 @@ def killable(db_url: str, tmp_path: Path) -> Iterator[tuple[Agency, PatientServe
         with contextlib.suppress(Exception):
             store.close()
     engine.dispose()
-
-
-def _team(agency: Agency) -> tuple[Store, Store]:
-    sup, worker = agency.laptop("akhan"), agency.laptop("jsmith")
-    services.import_cases(sup, transfer_doc(sample_case("C-1")))
-    assign_case(sup, "C-1", "jsmith")
-    run_sync(sup)
-    run_sync(worker)
-    return sup, worker
 
 
 def _file(path: Path, size: int) -> Path:
@@ -172,7 +163,7 @@ def test_50mb_round_trip_with_bounded_memory_and_no_plaintext(
     killable: tuple[Agency, PatientServer], tmp_path: Path
 ) -> None:
     agency, _server = killable
-    sup, worker = _team(agency)
+    sup, worker = synced_team(agency)
     source = _file(tmp_path / "scan-50mb.bin", 50 * MB)
     expected = hashlib.sha256(source.read_bytes()).hexdigest()
     sent = _child("send", worker, source)
@@ -201,7 +192,7 @@ def test_upload_resumes_after_the_server_is_killed_and_text_syncs_first(
     killable: tuple[Agency, PatientServer], tmp_path: Path
 ) -> None:
     agency, server = killable
-    sup, worker = _team(agency)
+    sup, worker = synced_team(agency)
     (att_id,) = attachments.attach(worker, "C-1", _file(tmp_path / "photos.zip", 5 * MB))
     worker.record("C-1", "visit", "v1", {"date": "2026-11-20", "notes": "kitchen stocked"})
     att = attachments.find(worker, "C-1", att_id)
@@ -242,7 +233,7 @@ def test_upload_resumes_after_the_server_is_killed_and_text_syncs_first(
 
 
 def test_a_tampered_chunk_is_refused_by_server_and_laptop(agency: Agency, tmp_path: Path) -> None:
-    sup, worker = _team(agency)
+    sup, worker = synced_team(agency)
     (att_id,) = attachments.attach(worker, "C-1", _file(tmp_path / "letter.pdf", 1 * MB))
     att = attachments.find(worker, "C-1", att_id)
     with SyncClient(worker) as client:

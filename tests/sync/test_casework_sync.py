@@ -11,15 +11,14 @@ from fieldkit.sync.client import run_sync
 from fieldkit import services
 from fieldkit.practice import load_profile
 from fieldkit.services import casework, review
-from tests.sync.conftest import Agency
-from tests.sync.test_review_sync import _team
+from tests.sync.conftest import Agency, synced_team
 from tests.unit.test_casework_transfer import PLAN_FORM
 
 ON = load_profile("ontario-std7")
 
 
 def test_a_service_plan_is_returned_then_approved_through_the_server(agency: Agency) -> None:
-    sup, worker = _team(agency)
+    sup, worker = synced_team(agency)
     casework.record_assessment(worker, "C-1", date(2026, 9, 20), "close family", "support", True)
     form = casework.PlanForm.from_form(date(2026, 9, 28), PLAN_FORM)
     first = casework.record_service_plan(worker, "C-1", form, ON)
@@ -48,7 +47,7 @@ def test_a_service_plan_is_returned_then_approved_through_the_server(agency: Age
 
 
 def test_concurrent_placement_changes_wait_for_a_person(agency: Agency) -> None:
-    sup, worker = _team(agency)
+    sup, worker = synced_team(agency)
     casework.record_event(worker, "C-1", "placement-change", date(2026, 11, 2), "", "p2", "foster")
     casework.record_event(sup, "C-1", "placement-change", date(2026, 11, 3), "", "p2", "group")
     run_sync(worker)

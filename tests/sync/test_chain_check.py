@@ -17,16 +17,14 @@ from fieldkit.sync.protocol import PushResponse
 from fieldkit.changelog import Op
 from fieldkit.crypto import Ed25519PrivateKey
 from fieldkit.store import Store
-from tests.sync.conftest import Agency, assigned_case, server_op_ids
+from tests.sync.conftest import Agency, server_op_ids, synced_team
 
 BATCH = 8
 FORGER = Ed25519PrivateKey.generate()
 
 
 def _batch(agency: Agency) -> tuple[Store, Store, list[Op]]:
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     for n in range(BATCH):
         worker.record("C-1", "visit", f"v{n % 3}", {"notes": f"note {n}", "n": n})
     return sup, worker, worker.ops("local")

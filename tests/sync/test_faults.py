@@ -401,7 +401,7 @@ def test_the_cli_sync_round_and_offline_exit(agency: Agency, tmp_path: Path) -> 
     s.close()
     offline = run_cli("sync", env=env)
     assert offline.returncode == 2
-    assert "1 changes waiting to sync; nothing lost" in offline.stderr
+    assert "1 change waiting to sync; nothing lost" in offline.stderr
     assert "Traceback" not in offline.stderr
     outbox = json.loads(run_cli("outbox", "--json", env=env).stdout)
     assert outbox["waiting"] == 1

@@ -8,7 +8,14 @@ from fieldkit.sync.client import SyncClient, SyncRefused, assign_case, run_sync
 from fieldkit import services
 from fieldkit.errors import FieldkitError
 from fieldkit.store import SYNC_QUARANTINED
-from tests.sync.conftest import Agency, assigned_case, canonical, own_ids, server_op_ids
+from tests.sync.conftest import (
+    Agency,
+    assigned_case,
+    canonical,
+    own_ids,
+    server_op_ids,
+    synced_team,
+)
 
 
 def test_supervisor_assigns_a_case_and_the_worker_receives_it(agency: Agency) -> None:
@@ -56,9 +63,7 @@ def test_case_key_is_wrapped_to_the_team_and_the_recovery_key_only(agency: Agenc
 
 
 def test_reassigning_rewraps_the_key_for_the_new_worker(agency: Agency) -> None:
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     other = agency.laptop("bwong")
     assert run_sync(other).pulled == 0
     assign_case(sup, "C-1", "bwong")
@@ -86,9 +91,7 @@ def test_reassigning_rewraps_the_key_for_the_new_worker(agency: Agency) -> None:
 
 
 def test_a_new_laptop_of_the_same_user_opens_the_case_keys(agency: Agency) -> None:
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     second = agency.laptop("jsmith")
     got = run_sync(second)
     assert got.keys_received == 1

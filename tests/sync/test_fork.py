@@ -13,7 +13,7 @@ from fieldkit.sync.outcome import EXIT_OK, EXIT_REFUSED, outbox_items
 
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE
-from tests.sync.conftest import Agency, assigned_case, server_op_ids
+from tests.sync.conftest import Agency, server_op_ids, synced_team
 
 
 def _server_ops(agency: Agency, device_id: str) -> list[tuple[str, str, str]]:
@@ -30,9 +30,7 @@ def _server_ops(agency: Agency, device_id: str) -> list[tuple[str, str, str]]:
 def test_fork_then_reenroll_carries_the_work_over_accepted_and_attributed(
     agency: Agency, tmp_path: Path
 ) -> None:
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     worker.record("C-1", "visit", "v1", {"notes": "before the backup"})
     run_sync(worker)
     worker.checkpoint()
@@ -100,9 +98,7 @@ def test_a_carried_op_that_says_something_else_is_caught(agency: Agency, tmp_pat
     """The proof is checked, not assumed: a carry-over naming a different change fails."""
     from fieldkit.sync.carryover import carry_over
 
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     worker.record("C-1", "visit", "v1", {"notes": "original"})
     old = worker.new_device()
     carried = carry_over(worker, old)

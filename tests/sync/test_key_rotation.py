@@ -18,7 +18,7 @@ from fieldkit.crypto import CryptoError, Sealer, aad_for, unwrap_with_private
 from fieldkit.store import SCHEMA_VERSION, Store
 from fieldkit.store.entities import unpack_state
 from tests.conftest import PASSPHRASE
-from tests.sync.conftest import Agency, assigned_case
+from tests.sync.conftest import Agency, assigned_case, synced_team
 
 
 def _server_body(agency: Agency, op_id: str) -> bytes:
@@ -47,9 +47,7 @@ def _opens_with_any(keys: list[tuple[str, int, bytes]], op: Op, body: bytes) -> 
 
 
 def test_reassignment_seals_new_work_with_a_key_the_old_worker_never_gets(agency: Agency) -> None:
-    sup, a = assigned_case(agency)
-    run_sync(sup)
-    run_sync(a)
+    sup, a = synced_team(agency)
     old_key_id, old_generation = a.case_key_generation("C-1") or ("", -1)
     assert old_generation == 0
     before = a.record("C-1", "visit", "v-a", {"date": "2026-11-02", "notes": "by jsmith"})
@@ -93,9 +91,7 @@ def test_reassignment_seals_new_work_with_a_key_the_old_worker_never_gets(agency
 
 
 def test_after_a_revoke_the_next_ops_use_a_key_the_laptop_never_received(agency: Agency) -> None:
-    sup, lost = assigned_case(agency)
-    run_sync(sup)
-    run_sync(lost)
+    sup, lost = synced_team(agency)
     lost_keys = lost.case_keys("C-1")
     assert [g for _k, g, _key in lost_keys] == [0]
     admin.revoke(agency.engine, lost.device_id)
@@ -123,9 +119,7 @@ def test_a_second_laptop_asking_for_the_same_generation_is_refused(agency: Agenc
     from fieldkit.sync.rotation import rotate_keys
     from fieldkit.sync.transport import SyncClient, fetch_keys
 
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     admin.revoke(agency.engine, agency.laptop("bwong").device_id)  # bwong holds no C-1 key
     assert run_sync(sup).keys_rotated == []
     with agency.engine.begin() as conn:
@@ -326,9 +320,7 @@ def test_migration_0005_makes_existing_envelopes_generation_zero(db_url: str) ->
 def test_an_op_sealed_with_a_key_not_here_yet_arrives_once_the_key_does(agency: Agency) -> None:
     """The laptop holds generation 0 only; an op sealed with generation 1 is kept on the
     server, not lost: it is pulled again from the case's start once that key arrives."""
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     with agency.engine.begin() as conn:
         conn.execute(
             text(

@@ -3,25 +3,13 @@ unverifiable for want of a device it was not sent."""
 
 from __future__ import annotations
 
-from fieldkit.sync.client import DEVICES_AS_OF, SyncClient, assign_case, run_sync
+from fieldkit.sync.client import DEVICES_AS_OF, SyncClient, run_sync
 
-from fieldkit import services
-from tests.conftest import sample_case, transfer_doc
-from tests.sync.conftest import Agency
-
-
-def _case(agency: Agency) -> tuple:
-    sup = agency.laptop("akhan")
-    worker = agency.laptop("jsmith")
-    case = sample_case("C-1")
-    case["worker"], case["supervisor"] = "jsmith", "akhan"
-    services.import_cases(sup, transfer_doc(case))
-    assign_case(sup, "C-1", "jsmith")
-    return sup, worker
+from tests.sync.conftest import Agency, assigned_case
 
 
 def test_keys_lists_only_devices_enrolled_since_the_last_answer(agency: Agency) -> None:
-    sup, worker = _case(agency)
+    sup, worker = assigned_case(agency)
     run_sync(sup)
     run_sync(worker)
     since = worker.meta(DEVICES_AS_OF)
@@ -38,7 +26,7 @@ def test_keys_lists_only_devices_enrolled_since_the_last_answer(agency: Agency) 
 def test_an_op_from_a_device_not_yet_listed_is_verified_after_asking_for_all(
     agency: Agency,
 ) -> None:
-    sup, worker = _case(agency)
+    sup, worker = assigned_case(agency)
     run_sync(sup)
     # This laptop believes it has every device up to far in the future: the server's
     # incremental list leaves out the supervisor's second laptop.

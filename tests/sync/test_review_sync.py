@@ -6,12 +6,10 @@ from datetime import date
 
 from fieldkit.sync.client import assign_case, run_sync
 
-from fieldkit import changelog, services
 from fieldkit.cli.outbox import console, print_summary
 from fieldkit.services import review
 from fieldkit.store import SYNC_QUARANTINED, Store
-from tests.conftest import sample_case, transfer_doc
-from tests.sync.conftest import Agency
+from tests.sync.conftest import Agency, synced_team
 
 REFUSAL = "only the case's supervisor may approve or return records"
 
@@ -19,26 +17,11 @@ REFUSAL = "only the case's supervisor may approve or return records"
 def _signed_visit(store: Store, visit_id: str, notes: str = "seen alone in her room") -> None:
     fields = {"date": "2026-11-20", "kind": "home", "notes": notes, "author": store.user}
     store.record("C-1", "visit", visit_id, fields)
-    store.record(
-        "C-1",
-        "visit",
-        visit_id,
-        action="sign",
-        extra={"content_hash": changelog.content_hash(fields)},
-    )
-
-
-def _team(agency: Agency) -> tuple[Store, Store]:
-    sup, worker = agency.laptop("akhan"), agency.laptop("jsmith")
-    services.import_cases(sup, transfer_doc(sample_case("C-1")))
-    assign_case(sup, "C-1", "jsmith")
-    run_sync(sup)
-    run_sync(worker)
-    return sup, worker
+    store.sign("C-1", "visit", visit_id, fields)
 
 
 def test_a_worker_cannot_approve_even_past_the_local_check(agency: Agency) -> None:
-    sup, worker = _team(agency)
+    sup, worker = synced_team(agency)
     _signed_visit(worker, "v1")
     # The worker's laptop is tampered with to pass review.require_supervisor locally.
     worker.set_meta("sync_role", "supervisor")
@@ -60,7 +43,10 @@ def test_a_worker_cannot_approve_even_past_the_local_check(agency: Agency) -> No
     with console.capture() as out:
         print_summary(result)
     shown = " ".join(out.get().split())
-    assert f"{REFUSAL} (approval): jsmith is a worker (kept, quarantined; for good)" in shown
+    assert "3 changes refused by the server (kept, quarantined):" in shown
+    # One line per reason and case, with its count: the two approvals share one.
+    assert f"case C-1: {REFUSAL} (approval): jsmith is a worker (2; for good)" in shown
+    assert f"case C-1: {REFUSAL} (supervision): jsmith is a worker (1; for good)" in shown
     # The supervisor never receives the forgery; the same ops resent get the same answer.
     got = run_sync(sup)
     assert got.pulled == 2 and got.approvals_received == 0
@@ -69,7 +55,7 @@ def test_a_worker_cannot_approve_even_past_the_local_check(agency: Agency) -> No
 
 def test_a_supervisor_carrying_a_case_may_not_approve_their_own_work(agency: Agency) -> None:
     agency.person("mlee", "supervisor")
-    sup, _worker = _team(agency)
+    sup, _worker = synced_team(agency)
     # mlee, a supervisor, carries the case as its worker; akhan supervises it.
     assign_case(sup, "C-1", "mlee")
     own = agency.laptop("mlee")
@@ -89,7 +75,7 @@ def test_a_supervisor_carrying_a_case_may_not_approve_their_own_work(agency: Age
 
 
 def test_the_supervisor_approves_and_returns_and_the_worker_is_told(agency: Agency) -> None:
-    sup, worker = _team(agency)
+    sup, worker = synced_team(agency)
     _signed_visit(worker, "v1")
     _signed_visit(worker, "v2", notes="brief")
     run_sync(worker)
@@ -126,7 +112,7 @@ def test_the_supervisor_approves_and_returns_and_the_worker_is_told(agency: Agen
 
 def test_a_supervisor_decision_on_a_safety_plan_reaches_the_worker(agency: Agency) -> None:
     decision = "rejected"
-    sup, worker = _team(agency)
+    sup, worker = synced_team(agency)
     worker.record(
         "C-1",
         "safety_plan",

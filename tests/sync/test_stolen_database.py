@@ -23,7 +23,7 @@ from fieldkit.sync.userkey import grant, own_fingerprint
 from fieldkit import services
 from fieldkit.crypto import CryptoError, Sealer, derive_passphrase_key, unb64
 from tests.conftest import PASSPHRASE
-from tests.sync.conftest import Agency, ThreadServer, assigned_case, make_agency
+from tests.sync.conftest import Agency, ThreadServer, assigned_case, make_agency, synced_team
 
 MARKER = "QQSTOLENDB"
 
@@ -106,9 +106,7 @@ def test_a_second_laptop_waits_for_a_grant_and_a_wrong_fingerprint_grants_nothin
     from tests.conftest import FAST_ARGON
 
     agency, _db = sqlite_agency
-    _sup, worker = assigned_case(agency)
-    run_sync(_sup)
-    run_sync(worker)
+    _sup, worker = synced_team(agency)
     path = agency.home / "second.fieldkit"
     second = Store.create(path, PASSPHRASE, "jsmith", argon=FAST_ARGON)
     agency.stores.append(second)

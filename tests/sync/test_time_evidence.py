@@ -7,14 +7,12 @@ from datetime import UTC, datetime, timedelta
 from fieldkit.sync.client import run_sync
 
 from fieldkit import evidence
-from tests.sync.conftest import Agency, assigned_case
+from tests.sync.conftest import Agency, synced_team
 from tests.sync.test_review_sync import _signed_visit
 
 
 def test_the_server_receipt_time_reaches_the_worker_and_the_supervisor(agency: Agency) -> None:
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     _signed_visit(worker, "v1")
     assert evidence.visit_received_at(worker, "C-1", "v1") is None
     before = datetime.now(UTC) - timedelta(seconds=2)

@@ -26,7 +26,7 @@ from fieldkit import services
 from fieldkit.services import caseload
 from fieldkit.store import Store
 from tests.conftest import PASSPHRASE, run_cli, sample_case, transfer_doc, write_json
-from tests.sync.conftest import Agency, assigned_case, canonical, own_ids, server_op_ids
+from tests.sync.conftest import Agency, canonical, own_ids, server_op_ids, synced_team
 
 
 def _tamper(path: Path, sql: str, *args: object) -> None:
@@ -61,9 +61,7 @@ def _sync_json(env: dict[str, str], *extra: str) -> tuple[int, dict[str, Any]]:
 
 
 def test_a_tampered_outbox_op_never_leaves_the_laptop(agency: Agency) -> None:
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     good = worker.record("C-1", "visit", "v1", {"notes": "first"})
     bad = worker.record("C-1", "visit", "v2", {"notes": "second"})
     after = worker.record("C-1", "visit", "v3", {"notes": "third"})
@@ -83,9 +81,7 @@ def test_a_tampered_outbox_op_never_leaves_the_laptop(agency: Agency) -> None:
 
 def test_tampering_with_an_op_synced_long_ago_is_caught_too(agency: Agency) -> None:
     """The check covers the whole chain, not only what changed since the last check."""
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     old = worker.record("C-1", "visit", "v1", {"notes": "synced"})
     assert run_sync(worker).pushed == 1
     for n in range(3):
@@ -102,9 +98,7 @@ def test_an_acknowledged_op_rewritten_with_a_fresh_hash_is_caught_by_the_receipt
     agency: Agency,
 ) -> None:
     """Hash and link alone would pass: the server's signed receipt names the true head."""
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     last = worker.record("C-1", "visit", "v1", {"notes": "synced"})
     run_sync(worker)
     body = bytearray(last.body)
@@ -168,9 +162,7 @@ def test_forged_work_stays_refused_when_retried(agency: Agency) -> None:
 
     from fieldkit.crypto import Ed25519PrivateKey
 
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     op = worker.record("C-1", "visit", "v1", {"notes": "x"})
     fake = Ed25519PrivateKey.generate().sign(op.hash.encode())
     _tamper(worker.path, "UPDATE ops SET sig=? WHERE op_id=?", fake, op.op_id)
@@ -256,7 +248,7 @@ def test_every_sync_exit_code_with_its_json(agency: Agency, tmp_path: Path) -> N
     # 2: offline; nothing lost.
     rc, report = _sync_json(env)
     assert (rc, report["outcome"], report["waiting"]) == (EXIT_OFFLINE, "offline", 1)
-    assert "1 changes waiting to sync; nothing lost" in report["message"]
+    assert "1 change waiting to sync; nothing lost" in report["message"]
 
     # 4: the waiting op is altered on disk: named, nothing sent.
     store = Store.open(profile, PASSPHRASE)
@@ -307,3 +299,66 @@ def test_a_worker_importing_cases_on_an_enrolled_laptop_is_refused_at_import(
     assert listed == []
     outbox = json.loads(run_cli("outbox", "--json", env=env).stdout)
     assert outbox["waiting"] == 0 and outbox["items"] == []
+
+
+def test_a_seeded_laptops_refusals_are_one_line_per_reason_and_case(
+    agency: Agency, tmp_path: Path
+) -> None:
+    """The first sync of a demo-seeded, enrolled laptop: every change is refused, and the
+    summary says so in a line per (reason, case) with its count, at most ten, then how many
+    more cases; the exit code is still 3, and `--json` keeps every op id."""
+    env = {
+        "FIELDKIT_PASSPHRASE": PASSPHRASE,
+        "FIELDKIT_HOME": str(tmp_path / "cli"),
+        "COLUMNS": "200",
+    }
+    assert run_cli("init", "--user", "jsmith", env=env).returncode == 0
+    code = admin.enroll_code(agency.engine, "jsmith")
+    assert run_cli("enroll", agency.url, code.code, env=env).returncode == 0
+    seeded = run_cli("demo-seed", "--cases", "14", "--today", "2026-11-26", env=env)
+    assert seeded.returncode == 0, seeded.stderr
+
+    first = run_cli("sync", env=env)
+    assert first.returncode == EXIT_REFUSED, first.stderr
+    listed = json.loads(run_cli("outbox", "--json", env=env).stdout)
+    refused = listed["refused"]
+    assert refused > 100 and listed["waiting"] == 0
+    out = first.stdout
+    assert f"{refused} changes refused by the server (kept, quarantined):" in out
+    grouped = [line for line in out.splitlines() if "is not on case" in line]
+    assert len(grouped) == 10, out
+    for line in grouped:
+        assert line.strip().startswith("jsmith is not on case ")
+        assert line.endswith("; sent again once that changes)")
+    assert "  … and 4 more cases (`fieldkit outbox` lists them)" in out
+    assert not any(item["op_id"] in out for item in listed["items"])
+    assert len(out.splitlines()) < 40, out
+
+    rc, report = _sync_json(env, "outbox", "retry")  # sent again, refused again
+    assert rc == EXIT_REFUSED and report["quarantined_total"] == refused
+    assert {r["op_id"] for r in report["rejected"]} == {i["op_id"] for i in listed["items"]}
+    assert {r["case_id"] for r in report["rejected"]} == {i["case_id"] for i in listed["items"]}
+
+
+def test_counts_meet_their_nouns_in_every_language() -> None:
+    """ "1 change waiting", never "1 changes waiting", in English, French and Spanish."""
+    from fieldkit import i18n
+    from fieldkit.i18n import ngettext
+
+    one, many = (
+        "{waiting} change waiting to sync; nothing lost ({reason})",
+        "{waiting} changes waiting to sync; nothing lost ({reason})",
+    )
+    expected = {
+        "en": ("1 change waiting", "2 changes waiting"),
+        "fr": ("1 modification en attente", "2 modifications en attente"),
+        "es": ("1 cambio esperando", "2 cambios esperando"),
+    }
+    previous = i18n.language()
+    try:
+        for lang, (single, plural) in expected.items():
+            i18n.set_language(lang)
+            assert ngettext(one, many, 1).format(waiting=1, reason="x").startswith(single)
+            assert ngettext(one, many, 2).format(waiting=2, reason="x").startswith(plural)
+    finally:
+        i18n.set_language(previous)

@@ -16,14 +16,12 @@ from fieldkit.services import review, visits
 from fieldkit.services.sync import run_sync, verify_record_on_server
 from fieldkit.store import Store
 from tests.conftest import PASSPHRASE, run_cli, signed_visit
-from tests.sync.conftest import Agency, assigned_case
+from tests.sync.conftest import Agency, synced_team
 
 
 def _printed(agency: Agency, tmp_path: Path) -> tuple[Store, Store, Path]:
     """jsmith signs v1, akhan approves it and prints the record; both have synced."""
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     signed_visit(worker, "v1")
     run_sync(worker)
     run_sync(sup)

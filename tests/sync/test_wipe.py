@@ -13,13 +13,11 @@ from fieldkit.sync.wipe import LaptopWiped
 
 from fieldkit.store import Store
 from tests.conftest import PASSPHRASE, run_cli
-from tests.sync.conftest import Agency, assigned_case, own_ids, server_op_ids
+from tests.sync.conftest import Agency, own_ids, server_op_ids, synced_team
 
 
 def test_revoke_with_wipe_sends_the_pending_work_then_erases(agency: Agency) -> None:
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     pending = [worker.record("C-1", "visit", f"v{n}", {"notes": "unsent"}) for n in range(3)]
     assert worker.outbox_count() == 3
     written = own_ids(worker)
@@ -43,9 +41,7 @@ def test_revoke_with_wipe_sends_the_pending_work_then_erases(agency: Agency) -> 
 
 
 def test_a_wiped_laptop_restored_from_a_copy_is_refused(agency: Agency, tmp_path: Path) -> None:
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     worker.record("C-1", "visit", "v1", {"notes": "x"})
     worker.checkpoint()
     copy = tmp_path / "copy.fieldkit"
@@ -62,9 +58,7 @@ def test_a_wiped_laptop_restored_from_a_copy_is_refused(agency: Agency, tmp_path
 
 
 def test_a_plain_revoke_refuses_and_erases_nothing(agency: Agency) -> None:
-    sup, worker = assigned_case(agency)
-    run_sync(sup)
-    run_sync(worker)
+    sup, worker = synced_team(agency)
     worker.record("C-1", "visit", "v1", {"notes": "x"})
     admin.revoke(agency.engine, worker.device_id)
     with pytest.raises(SyncRefused, match="revoked by the agency"):

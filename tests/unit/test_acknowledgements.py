@@ -13,7 +13,7 @@ from fieldkit.acknowledgements import acknowledgements_of, record_acknowledgemen
 from fieldkit.errors import FieldkitError
 from fieldkit.family_copy import write_family_copy
 from fieldkit.store import Store
-from tests.conftest import PASSPHRASE, run_cli, sample_case, transfer_doc, write_json
+from tests.conftest import cli_profile, run_cli, sample_case, transfer_doc
 
 
 @pytest.fixture
@@ -22,14 +22,10 @@ def case_store(store: Store) -> Store:
     return store
 
 
-def _pdf_text(path: Path) -> str:
-    return " ".join((page.extract_text() or "") for page in PdfReader(str(path)).pages)
-
-
-def test_read_aloud_and_agreed_is_signed_and_marks_the_plan_shared(case_store: Store) -> None:
-    """Rule SA-5: the plan is shared with the family; the acknowledgement is kept, signed."""
-    ack_id = record_acknowledgement(
-        case_store,
+def read_aloud_agreed(store: Store) -> str:
+    """Ana (p3) had C-1's safety plan read aloud and agreed, on 2026-11-20: the ack's id."""
+    return record_acknowledgement(
+        store,
         "C-1",
         plan="safety_plan",
         plan_id="plan",
@@ -38,6 +34,15 @@ def test_read_aloud_and_agreed_is_signed_and_marks_the_plan_shared(case_store: S
         how="read-aloud-agreed",
         at="2026-11-20T16:00:00+00:00",
     )
+
+
+def _pdf_text(path: Path) -> str:
+    return " ".join((page.extract_text() or "") for page in PdfReader(str(path)).pages)
+
+
+def test_read_aloud_and_agreed_is_signed_and_marks_the_plan_shared(case_store: Store) -> None:
+    """Rule SA-5: the plan is shared with the family; the acknowledgement is kept, signed."""
+    ack_id = read_aloud_agreed(case_store)
     ent = case_store.entity("C-1", "acknowledgement", ack_id)
     assert ent is not None and ent.signed is not None
     (ack,) = acknowledgements_of(case_store, "C-1", "safety_plan", "plan")
@@ -101,16 +106,7 @@ def test_signed_on_paper_points_to_the_photograph(case_store: Store, tmp_path: P
 
 
 def test_family_copy_reads_back_in_plain_language(case_store: Store, tmp_path: Path) -> None:
-    record_acknowledgement(
-        case_store,
-        "C-1",
-        plan="safety_plan",
-        plan_id="plan",
-        caregiver="p3",
-        typed_name="Ana Ortiz",
-        how="read-aloud-agreed",
-        at="2026-11-20T16:00:00+00:00",
-    )
+    read_aloud_agreed(case_store)
     out = tmp_path / "family.pdf"
     write_family_copy(case_store, "C-1", "safety_plan", "plan", out)
     text = " ".join(_pdf_text(out).split())
@@ -127,10 +123,7 @@ def test_family_copy_reads_back_in_plain_language(case_store: Store, tmp_path: P
 
 
 def test_acknowledge_and_family_copy_from_the_command_line(tmp_path: Path) -> None:
-    env = {"FIELDKIT_PASSPHRASE": PASSPHRASE, "FIELDKIT_HOME": str(tmp_path / "home")}
-    assert run_cli("init", "--user", "jsmith", env=env).returncode == 0
-    doc = write_json(tmp_path / "c.json", transfer_doc(sample_case("C-1")))
-    assert run_cli("case", "import", str(doc), env=env).returncode == 0
+    env = cli_profile(tmp_path)
     args = ("acknowledge", "C-1", "--caregiver", "p3", "--how", "refused", "--name", "-")
     done = run_cli(*args, env=env, input="Ana Ortiz\n")
     assert done.returncode == 0, done.stderr

@@ -12,9 +12,16 @@ import pytest
 from PIL import Image
 
 from fieldkit import attachments, services
-from fieldkit.attachments import CHUNK_BYTES, AttachmentError
+from fieldkit.errors import AttachmentError
 from fieldkit.store import Store
-from tests.conftest import PASSPHRASE, run_cli, sample_case, signed_visit, transfer_doc, write_json
+from fieldkit.store.chunks import CHUNK_BYTES
+from tests.conftest import (
+    cli_profile,
+    run_cli,
+    sample_case,
+    signed_visit,
+    transfer_doc,
+)
 
 MARKER = b"PLAINTEXT-MARKER-0417-"
 
@@ -129,11 +136,7 @@ def test_opening_makes_a_private_copy_removed_afterwards(case_store: Store, tmp_
 
 
 def test_attach_and_list_from_the_command_line(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    env = {"FIELDKIT_PASSPHRASE": PASSPHRASE, "FIELDKIT_HOME": str(home)}
-    assert run_cli("init", "--user", "jsmith", env=env).returncode == 0
-    doc = write_json(tmp_path / "c.json", transfer_doc(sample_case("C-1")))
-    assert run_cli("case", "import", str(doc), env=env).returncode == 0
+    env = cli_profile(tmp_path)
     photo = _photo(tmp_path / "home-conditions.jpg", size=(3000, 1500))
     done = run_cli("attach", "C-1", str(photo), "--caption", "-", env=env, input="Kitchen\n")
     assert done.returncode == 0, done.stderr

@@ -18,12 +18,19 @@ from babel.messages.pofile import read_po
 from pypdf import PdfReader
 
 from fieldkit import i18n
-from fieldkit.acknowledgements import record_acknowledgement
 from fieldkit.pdf import visit_pdf
 from fieldkit.services import caseload, visits
 from fieldkit.store import Store
 from fieldkit.visit_record import ChildContact, ChildObservation, PrivateInterview, VisitRecord
-from tests.conftest import FAST_ARGON, PASSPHRASE, run_cli, sample_case, transfer_doc, write_json
+from tests.conftest import (
+    FAST_ARGON,
+    PASSPHRASE,
+    cli_profile,
+    run_cli,
+    sample_case,
+    transfer_doc,
+)
+from tests.unit.test_acknowledgements import read_aloud_agreed
 
 POT = Path(i18n.LOCALE_DIR) / "fieldkit.pot"
 WIDE = {"COLUMNS": "250"}  # one table row per line: a message is never cut by wrapping
@@ -79,13 +86,7 @@ def _english_after() -> Iterator[None]:
 @pytest.fixture
 def home(tmp_path: Path) -> dict[str, str]:
     """A profile with the sample case (a safety plan, a caregiver acknowledgement)."""
-    env = {"FIELDKIT_PASSPHRASE": PASSPHRASE, "FIELDKIT_HOME": str(tmp_path / "home"), **WIDE}
-    made = run_cli("init", "--user", "jsmith", env=env)
-    assert made.returncode == 0, made.stderr
-    doc = write_json(tmp_path / "c.json", transfer_doc(sample_case("C-1")))
-    imported = run_cli("case", "import", str(doc), env=env)
-    assert imported.returncode == 0, imported.stderr
-    return env
+    return cli_profile(tmp_path, **WIDE)
 
 
 def test_fragments_come_from_the_catalogue() -> None:
@@ -181,16 +182,7 @@ def test_family_copy_in_spanish_for_a_french_speaking_worker(
 ) -> None:
     """Rules SA-5, PL-6: the family's copy in the family's language, not the worker's."""
     store = Store.open(tmp_path / "home" / "default.fieldkit", PASSPHRASE)
-    record_acknowledgement(
-        store,
-        "C-1",
-        plan="safety_plan",
-        plan_id="plan",
-        caregiver="p3",
-        typed_name="Ana Ortiz",
-        how="read-aloud-agreed",
-        at="2026-11-20T16:00:00+00:00",
-    )
+    read_aloud_agreed(store)
     store.close()
     assert run_cli("language", "fr", env=home).returncode == 0
     out = tmp_path / "familia.pdf"

@@ -14,12 +14,11 @@ from fieldkit.practice import load_profile
 from fieldkit.services import review
 from fieldkit.store import Store
 from tests.conftest import (
-    PASSPHRASE,
+    cli_profile,
     run_cli,
     sample_case,
     signed_visit,
     transfer_doc,
-    write_json,
 )
 
 ONTARIO = load_profile("ontario-std7")
@@ -81,11 +80,7 @@ def test_a_bad_contact_is_refused_whole(
 
 
 def test_contact_add_cli_reads_notes_from_stdin_never_argv(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    env = {"FIELDKIT_PASSPHRASE": PASSPHRASE, "FIELDKIT_HOME": str(home)}
-    assert run_cli("init", "--user", "jsmith", env=env).returncode == 0
-    doc = write_json(tmp_path / "c.json", transfer_doc(sample_case("C-1")))
-    assert run_cli("case", "import", str(doc), env=env).returncode == 0
+    env = cli_profile(tmp_path)
     args = ("contact", "add", "C-1", "--kind", "meeting", "--role", "doctor", "--child", "p1")
     args += ("--date", "2026-11-19", "--notes", "-")
     result = run_cli(*args, env=env, input="Who: Dr Osei, Northside Clinic\nMaya's weight is up.\n")
@@ -119,11 +114,7 @@ def _timed_visit(store: Store, started: str, ended: str, signed: str) -> None:
     # A visit as another device signed it, carrying its times.
     fields = dict(ent.fields, started_at=started, ended_at=ended)
     store.record("C-1", "visit", "v2", fields)
-    from fieldkit import changelog
-
-    store.record(
-        "C-1", "visit", "v2", action="sign", extra={"content_hash": changelog.content_hash(fields)}
-    )
+    store.sign("C-1", "visit", "v2", fields)
     store.record("C-1", "visit", "v1", action="delete")
 
 
@@ -149,12 +140,12 @@ def test_review_flags_a_visit_synced_later_than_the_profile_allows(case_store: S
     sign_op = evidence.sign_op_of(case_store, "C-1", "visit", "v2")
     # 2026-11-20 16:10 + 15 days = 2026-12-05 16:10: more than ontario's 14 days.
     received = datetime(2026, 12, 5, 16, 10, tzinfo=UTC)
-    evidence.record_receipts(case_store, [(str(sign_op), int(received.timestamp() * 1000))])
+    case_store.record_receipts([(str(sign_op), int(received.timestamp() * 1000))])
     assert evidence.visit_received_at(case_store, "C-1", "v2") == received
     flags = _flags(case_store)
     assert any(f.startswith("synced 15 days after it was signed") for f in flags), flags
     # A resend does not move the server's first receipt time.
-    evidence.record_receipts(case_store, [(str(sign_op), 1)])
+    case_store.record_receipts([(str(sign_op), 1)])
     assert evidence.visit_received_at(case_store, "C-1", "v2") == received
 
 

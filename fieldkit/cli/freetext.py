@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import typer
+
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 from fieldkit.text import check_text
@@ -28,8 +30,6 @@ def read_free_text(source: str | None, flag: str, what: str, required: bool = Fa
         if not required:
             return ""
         if sys.stdin.isatty():
-            import typer
-
             typed = str(typer.prompt(what.capitalize())).strip()
             check_text(typed, flag)
             return typed
