@@ -14,6 +14,9 @@ from typing import Any
 
 from rich.cells import cell_len
 
+from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
+
 # C0 controls except tab and newline, DEL, and the C1 controls (CSI among them).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -32,21 +35,51 @@ def clean(value: Any) -> str:
     return _BIDI.sub("", text)
 
 
-_BRACKET = re.compile(r"(\\*)\[")
+# A `[` that Rich reads as a tag (a letter, #, / or @ next, a `]` before any other `[`),
+# with the backslashes written just before it.
+_RICH_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?\])")
+_BRACKET = re.compile(r"\[")
 
 
 def escape(text: str) -> str:
-    """Every `[` escaped, so neither Rich nor Textual reads a tag in it.
+    """Text as Rich markup that shows exactly the text: no tag, no backslash lost or doubled.
 
-    `rich.markup.escape` escapes only what Rich would take for a tag; Textual's parser
-    also reads `[2J … \\[link=…]` as one, so here every bracket is escaped.
+    Rich reads an odd run of backslashes before a tag as escaped backslashes and an escaped
+    tag, so there the run is doubled and one more added; before any other `[` Rich only drops
+    the one backslash written just before it. (`rich.markup.escape` leaves `[2J` alone, which
+    Textual would read as a tag; here every bracket is escaped.)
     """
-    return _BRACKET.sub(lambda m: m.group(1) * 2 + "\\[", text)
+    position = 0
+    parts: list[str] = []
+    for found in _RICH_TAG.finditer(text):
+        parts.append(_BRACKET.sub(r"\\[", text[position : found.start()]))
+        parts.append(found.group(1) * 2 + "\\" + found.group(2))
+        position = found.end()
+    parts.append(_BRACKET.sub(r"\\[", text[position:]))
+    return "".join(parts)
+
+
+def escape_content(text: str) -> str:
+    """Text as Textual content markup that shows exactly the text.
+
+    Textual reads every `[` not written after a backslash as a tag and drops that one
+    backslash; backslashes anywhere else are text. So each `[` gets one backslash and
+    nothing else changes (doubling the backslashes before it, as Rich needs, would show
+    them doubled).
+    """
+    return _BRACKET.sub(r"\\[", text)
 
 
 def safe(value: Any) -> str:
-    """The text cleaned and escaped, to interpolate into Rich/Textual markup."""
+    """The text cleaned and escaped, to interpolate into Rich markup (console, Rich tables,
+    DataTable cells)."""
     return escape(clean(value))
+
+
+def safe_content(value: Any) -> str:
+    """The text cleaned and escaped, to interpolate into Textual markup (Static, Label,
+    Option, Selection, notify)."""
+    return escape_content(clean(value))
 
 
 _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
@@ -72,6 +105,34 @@ def unsafe_characters(text: str) -> str | None:
     return None
 
 
+def check_text(value: Any, where: str) -> None:
+    """Text typed, piped or read for a record holds only what `case import` accepts.
+
+    The same characters import refuses (`unsafe_characters`) are refused here, in one line,
+    before anything is written: a record that holds one would be exported into a file its own
+    import refuses (THREAT_MODEL.md, hostile input). Form keys and nested lists count too.
+    """
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, str):
+            problem = unsafe_characters(item)
+        elif isinstance(item, dict):
+            problem = next(filter(None, (unsafe_characters(str(k)) for k in item)), None)
+            stack += [(v, f"{at}.{clean(k)}") for k, v in item.items()]
+        elif isinstance(item, list | tuple):
+            problem = None
+            stack += [(v, f"{at}[{n}]") for n, v in enumerate(item)]
+        else:
+            problem = None
+        if problem:
+            raise FieldkitError(
+                _("{where}: the text holds {problem}; nothing was saved").format(
+                    where=at, problem=problem
+                )
+            )
+
+
 def cell(value: object) -> str:
     """User text for one plain-text cell: control characters removed, on one line."""
     return " ".join(clean(value).split()) if value is not None else ""
@@ -90,7 +151,7 @@ def aligned(rows: list[list[str]], gap: str = "  ") -> list[str]:
     ]
     widths = [0] * max(len(r) for r in rows)
     for row in cells:
-        for n, (_, width) in enumerate(row[:-1]):
+        for n, (_text, width) in enumerate(row[:-1]):
             if width > widths[n]:
                 widths[n] = width
     lines = []
@@ -109,4 +170,16 @@ def human_size(size: int) -> str:
     return f"{size} bytes"
 
 
-__all__ = ["aligned", "cell", "clean", "human_size", "json_text", "safe", "unsafe_characters"]
+__all__ = [
+    "aligned",
+    "cell",
+    "check_text",
+    "clean",
+    "escape",
+    "escape_content",
+    "human_size",
+    "json_text",
+    "safe",
+    "safe_content",
+    "unsafe_characters",
+]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from rich.markup import escape as esc
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +15,7 @@ from textual.widgets import Input, Label, RadioButton, RadioSet, Select, Static
 from fieldkit.acknowledgements import record_acknowledgement
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import N_, _
+from fieldkit.text import safe_content
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -76,7 +76,7 @@ class AcknowledgeScreen(ModalScreen[str | None]):
             yield Label(_("Caregiver"))
             with RadioSet(id="ack-caregiver"):
                 for n, person in enumerate(self.case.caregivers):
-                    yield RadioButton(esc(person.name), id=f"caregiver-{n}")
+                    yield RadioButton(safe_content(person.name), id=f"caregiver-{n}")
             yield Label(_("Name as the caregiver gave it"))
             yield Input(id="ack-name")
             yield Label(_("How it was given"))
@@ -86,7 +86,8 @@ class AcknowledgeScreen(ModalScreen[str | None]):
                 yield RadioButton(_("Refused"), id="how-refused")
             yield Label(_("Photograph of the signed page (for a plan signed on paper)"))
             yield Select(
-                [(esc(label), att_id) for att_id, label in self.attachments], id="ack-attachment"
+                [(safe_content(label), att_id) for att_id, label in self.attachments],
+                id="ack-attachment",
             )
             yield Static("", id="ack-error")
 
@@ -140,7 +141,7 @@ class AcknowledgeScreen(ModalScreen[str | None]):
         if event.ok:
             self.dismiss(event.text)
         else:
-            self.query_one("#ack-error", Static).update(esc(event.text))
+            self.query_one("#ack-error", Static).update(safe_content(event.text))
 
     def action_cancel(self) -> None:
         """Nothing is recorded."""

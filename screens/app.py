@@ -22,7 +22,6 @@ from fieldkit.screens.unlock import UnlockScreen
 from fieldkit.screens.visit.session import AUTOSAVE_DELAY
 from fieldkit.screens.workers import guarded, one_line
 from fieldkit.sync.outcome import waiting_keys_line
-from rich.markup import escape
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -33,7 +32,7 @@ from fieldkit.i18n import N_, _, ngettext
 from fieldkit.prefs import load_prefs, save_pref
 from fieldkit.services import begin_unlock, caseload
 from fieldkit.services.review import is_supervisor
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -213,7 +212,7 @@ class FieldkitApp(App[None]):
         if wanted not in self.available_themes:
             names = ", ".join(sorted(self.available_themes))
             self.notify(
-                safe(
+                safe_content(
                     _("No theme {name!r}; choose one of: {names}").format(name=wanted, names=names)
                 ),
                 severity="warning",
@@ -474,7 +473,9 @@ class FieldkitApp(App[None]):
         self.sync_activity = ""
         for bar in self.screen.query(StatusBar):
             bar.activity = ""
-        self.notify(safe(event.text), severity="information" if event.ok else "warning", timeout=8)
+        self.notify(
+            safe_content(event.text), severity="information" if event.ok else "warning", timeout=8
+        )
         for screen in self.screen_stack:
             for bar in screen.query(StatusBar):
                 bar.refresh_status()
@@ -539,7 +540,7 @@ class FieldkitApp(App[None]):
 
     def on_work_failed(self, event: WorkFailed) -> None:
         """A worker's error, in one line; the screen stays where it was."""
-        self.notify(escape(event.text), severity="error", timeout=10)
+        self.notify(safe_content(event.text), severity="error", timeout=10)
 
     async def action_quit(self) -> None:
         """Quit: the draft is written first, then the keys are dropped."""

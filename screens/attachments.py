@@ -37,7 +37,7 @@ from fieldkit import attachments
 from fieldkit.attachments import attachment_line, attachments_of, is_local, opened_copy
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import N_, _
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -97,11 +97,11 @@ class PreviewScreen(ModalScreen[None]):
         shown = self.shown
         caption = shown.caption or shown.name or _("no caption")
         with VerticalScroll():  # a very long caption scrolls; the picture is never cut
-            yield Static(safe(caption), id="preview-caption")
+            yield Static(safe_content(caption), id="preview-caption")
             about = f"{shown.name} · {shown.width}×{shown.height} pixels"
             if not self.colours:
                 about += " · this terminal shows few colours: press o on the list for a copy"
-            yield Static(safe(about), id="preview-about")
+            yield Static(safe_content(about), id="preview-about")
             yield Static(HalfBlocks(shown.rows), id="preview-image")
             yield Static(_("Esc: close"), id="preview-hint")
 
@@ -131,7 +131,9 @@ class OpenedCopy(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """Where the copy is, and that it goes away."""
         with Vertical():
-            yield Static(_("Decrypted copy: {path}").format(path=safe(self.path)), id="copy-path")
+            yield Static(
+                _("Decrypted copy: {path}").format(path=safe_content(self.path)), id="copy-path"
+            )
             yield Static(
                 _(
                     "It is readable only by you and is removed when you press Enter or Esc "
@@ -185,7 +187,8 @@ class AttachmentsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, the list, the sync line, the keys."""
         yield Static(
-            safe(_("Attachments · {what}").format(what=self.title_text)), classes="title-bar"
+            safe_content(_("Attachments · {what}").format(what=self.title_text)),
+            classes="title-bar",
         )
         yield OptionList(id="attachments")
         yield StatusBar()
@@ -222,7 +225,7 @@ class AttachmentsScreen(Screen[None]):
         box = self.query_one("#attachments", OptionList)
         box.clear_options()
         for att_id, line in event.rows:
-            box.add_option(Option(safe(line), id=att_id))
+            box.add_option(Option(safe_content(line), id=att_id))
         if not event.rows:
             box.add_option(Option(_("no attachments on this case"), disabled=True))
         else:

@@ -32,7 +32,7 @@ from fieldkit.practice import due_items
 from fieldkit.services import review, visits
 from fieldkit.services.review import Decision, VisitReview
 from fieldkit.services.visits import new_draft, person_label
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -103,7 +103,9 @@ class CaseScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, the case in sections, visit history, the keys."""
         yield Static(
-            _("Case {case}").format(case=safe(self.case_id)), classes="title-bar", id="case-title"
+            _("Case {case}").format(case=safe_content(self.case_id)),
+            classes="title-bar",
+            id="case-title",
         )
         with VerticalScroll(id="case-body"):
             yield Static(_("Loading…"), id="case-head")
@@ -157,12 +159,15 @@ class CaseScreen(Screen[None]):
         track = _(" · {track} track").format(track=case.track.value) if case.track else ""
         self.query_one("#case-title", Static).update(
             _("Case {case} · {family} · {kind}{track}").format(
-                case=safe(case.id), family=safe(case.family_name), kind=case.kind.value, track=track
+                case=safe_content(case.id),
+                family=safe_content(case.family_name),
+                kind=case.kind.value,
+                track=track,
             )
         )
         head = [
-            safe(case.address),
-            safe(
+            safe_content(case.address),
+            safe_content(
                 _("opened {opened} · worker {worker} · supervisor {supervisor}").format(
                     opened=case.opened, worker=case.worker, supervisor=case.supervisor
                 )
@@ -171,7 +176,7 @@ class CaseScreen(Screen[None]):
         if case.unannounced.required:
             head.append(
                 _("⚠ Unannounced visits required (VI-4): {reason}").format(
-                    reason=safe(case.unannounced.reason)
+                    reason=safe_content(case.unannounced.reason)
                 )
             )
         self.query_one("#case-head", Static).update("\n".join(head))
@@ -181,9 +186,11 @@ class CaseScreen(Screen[None]):
             attention.append(_("⏸ An unfinished visit is saved: press v to resume it."))
         for c in event.detail.get("conflicts", []):
             flag = _("needs resolution") if c["needs_resolution"] else _("conflict")
-            versions = " / ".join(safe(str(v["value"])[:30]) for v in c["versions"])
+            versions = " / ".join(safe_content(str(v["value"])[:30]) for v in c["versions"])
             what = entity_label(case, str(c["entity"]), str(c["entity_id"]))
-            attention.append(f"⚑ {flag}: {safe(what)}, {safe(str(c['field']))}: {versions}")
+            attention.append(
+                f"⚑ {flag}: {safe_content(what)}, {safe_content(str(c['field']))}: {versions}"
+            )
         for visit_id, returned in event.reviews.items():
             if not returned.awaiting_addendum or returned.decision is None:
                 continue  # only the latest decision counts; an addendum answers a return
@@ -191,9 +198,9 @@ class CaseScreen(Screen[None]):
                 _(
                     "↩ {visit} returned by {who}: {said} (open it and press a to add an addendum)"
                 ).format(
-                    visit=safe(entity_label(case, "visit", visit_id)),
-                    who=safe(returned.decision.by or _("the supervisor")),
-                    said=safe(returned.decision.comment),
+                    visit=safe_content(entity_label(case, "visit", visit_id)),
+                    who=safe_content(returned.decision.by or _("the supervisor")),
+                    said=safe_content(returned.decision.comment),
                 )
             )
         for target, target_id, decision in event.returned:
@@ -201,9 +208,9 @@ class CaseScreen(Screen[None]):
             attention.append(
                 _("↩ {what} {id} returned by {who}: {said} (revise it and sign it again)").format(
                     what=what,
-                    id=safe(target_id),
-                    who=safe(decision.by or _("the supervisor")),
-                    said=safe(decision.comment),
+                    id=safe_content(target_id),
+                    who=safe_content(decision.by or _("the supervisor")),
+                    said=safe_content(decision.comment),
                 )
             )
         box = self.query_one("#attention", Static)
@@ -211,16 +218,18 @@ class CaseScreen(Screen[None]):
         box.update("\n".join(attention))
 
         people = [_("[b]Children[/b]")]
-        people += [f"• {safe(person_label(p, today))}" for p in case.children] or [_("• none")]
+        people += [f"• {safe_content(person_label(p, today))}" for p in case.children] or [
+            _("• none")
+        ]
         people.append(_("[b]Caregivers and others[/b]"))
         for p in case.caregivers:
             phone = f" · {p.phone}" if p.phone else ""
-            people.append(f"• {safe(person_label(p, today))}{safe(phone)}")
+            people.append(f"• {safe_content(person_label(p, today))}{safe_content(phone)}")
         self.query_one("#people", Static).update("\n".join(people))
 
         safety = [_("[b]Safety threats and plan[/b]")]
         safety += [
-            f"• {safe(t.text)}" + ("" if t.active else _(" (no longer active)"))
+            f"• {safe_content(t.text)}" + ("" if t.active else _(" (no longer active)"))
             for t in case.threats
         ]
         if not case.threats:
@@ -233,7 +242,8 @@ class CaseScreen(Screen[None]):
             )
             if plan.phone_approval_by:
                 state += _(" (phone approval by {who} {when})").format(
-                    who=safe(plan.phone_approval_by), when=safe(plan.phone_approval_at or "")
+                    who=safe_content(plan.phone_approval_by),
+                    when=safe_content(plan.phone_approval_at or ""),
                 )
             agreed = _(", agreed {day}").format(day=plan.agreed) if plan.agreed else ""
             safety.append(
@@ -242,7 +252,7 @@ class CaseScreen(Screen[None]):
                 )
             )
             safety += [
-                f"  ↳ {safe(i.text)} — " + (safe(i.who) if i.who else _("who?"))
+                f"  ↳ {safe_content(i.text)} — " + (safe_content(i.who) if i.who else _("who?"))
                 for i in plan.interventions
             ]
         self.query_one("#safety", Static).update("\n".join(safety))
@@ -259,21 +269,25 @@ class CaseScreen(Screen[None]):
         else:
             for goal in sp.goals:
                 plan_lines.append(
-                    _("• Goal: {text}").format(text=safe(goal.text))
-                    + (f" — {safe(goal.progress)}" if goal.progress else "")
+                    _("• Goal: {text}").format(text=safe_content(goal.text))
+                    + (f" — {safe_content(goal.progress)}" if goal.progress else "")
                 )
                 for obj in (o for o in sp.objectives if o.goal == goal.id):
-                    plan_lines.append(_("  ◦ Objective: {text}").format(text=safe(obj.text)))
+                    plan_lines.append(
+                        _("  ◦ Objective: {text}").format(text=safe_content(obj.text))
+                    )
                     for act in (a for a in sp.activities if a.objective == obj.id):
                         prog = f" — {act.progress}" if act.progress else ""
-                        plan_lines.append(safe(f"     – {act.text} ({act.who}, {act.when}){prog}"))
+                        plan_lines.append(
+                            safe_content(f"     – {act.text} ({act.who}, {act.when}){prog}")
+                        )
         self.query_one("#plan", Static).update("\n".join(plan_lines))
 
         due_lines = [_("[b]Due[/b]")]
         for item in event.due:
             label = status_label(item.status)
             due_lines.append(
-                safe(
+                safe_content(
                     f"{label:<11} {item.what} · {item.due} "
                     f"({when_words(item.due, today)}) · {item.rule}"
                 )
@@ -302,7 +316,7 @@ class CaseScreen(Screen[None]):
             announced = _("announced") if v.announced else _("unannounced")
             who = _("seen {names}").format(names=seen) if seen else _("nobody seen")
             visits_list.add_option(
-                Option(safe(f"{v.date} · {announced} · {who} · {mark}"), id=v.id)
+                Option(safe_content(f"{v.date} · {announced} · {who} · {mark}"), id=v.id)
             )
         if not case.visits:
             visits_list.add_option(Option(_("no visits yet"), disabled=True))
@@ -396,7 +410,7 @@ def evidence_lines(detail: dict[str, Any], names: dict[str, str]) -> list[str]:
     if contacts:
         lines.append(_("[b]Collateral contacts[/b]"))
         for c in sorted(contacts, key=lambda c: (c.date, c.recorded_at), reverse=True):
-            lines.append(f"• {safe(contact_line(c, names))}")
+            lines.append(f"• {safe_content(contact_line(c, names))}")
     acks = records.get("acknowledgement", [])
     if acks:
         lines.append(_("[b]Plan acknowledgements (SA-5, PL-6)[/b]"))
@@ -404,10 +418,11 @@ def evidence_lines(detail: dict[str, Any], names: dict[str, str]) -> list[str]:
             who = names.get(str(a.get("caregiver")), str(a.get("typed_name", "")))
             how = HOW.get(str(a.get("how")), str(a.get("how")))
             plan = str(a.get("plan", "")).replace("_", " ")
-            lines.append(f"• {safe(who)} {safe(how)} ({plan}, {safe(str(a.get('at', ''))[:10])})")
+            at = safe_content(str(a.get("at", ""))[:10])
+            lines.append(f"• {safe_content(who)} {safe_content(how)} ({plan}, {at})")
     attachments = records.get("attachment", [])
     if attachments:
         lines.append(_("[b]Attachments[/b] (t: list them, preview an image, open a copy)"))
         for a in attachments:
-            lines.append(f"• {safe(attachment_line(a))}")
+            lines.append(f"• {safe_content(attachment_line(a))}")
     return lines

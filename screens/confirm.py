@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -10,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from fieldkit.i18n import N_, _
+from fieldkit.text import safe_content
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -38,9 +38,9 @@ class ConfirmDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         """The question, what it means, and the two keys."""
         with Vertical():
-            yield Static(escape(self.question), id="confirm-question")
+            yield Static(safe_content(self.question), id="confirm-question")
             if self.detail:
-                yield Static(escape(self.detail), id="confirm-detail")
+                yield Static(safe_content(self.detail), id="confirm-detail")
             yield Static(_("y / Enter: yes, record it · n / Esc: no, go back"), id="confirm-hint")
 
     def action_confirm(self) -> None:

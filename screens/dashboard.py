@@ -24,7 +24,7 @@ from fieldkit import i18n
 from fieldkit.i18n import N_, _
 from fieldkit.services import caseload, visits
 from fieldkit.services.caseload import filter_rows
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -131,7 +131,7 @@ class DashboardScreen(Screen[None]):
         user = fk.store.user if fk.store else ""
         day = i18n.format_date(fk.today, _("EEEE d MMMM y"))
         yield Static(
-            _("fieldkit · Caseload · {user} · {day}").format(user=safe(user), day=day),
+            _("fieldkit · Caseload · {user} · {day}").format(user=safe_content(user), day=day),
             classes="title-bar",
         )
         yield Input(placeholder=_("Search name or case id (/)"), id="search")
@@ -274,7 +274,7 @@ class DashboardScreen(Screen[None]):
         more = _(" (+{n} more)").format(n=len(self.drafts) - 1) if len(self.drafts) > 1 else ""
         line.update(
             _("⏸ Unfinished visit: {case} {family}{more} — F4 to resume").format(
-                case=safe(first["case_id"]), family=safe(who), more=more
+                case=safe_content(first["case_id"]), family=safe_content(who), more=more
             )
         )
 

@@ -15,7 +15,7 @@ from textual.widgets.option_list import Option
 
 from fieldkit.i18n import N_, _
 from fieldkit.labels import step_label
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 
 if TYPE_CHECKING:
     from fieldkit.domain import Case
@@ -60,7 +60,7 @@ class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
                 step = step_label(str(d.get("step") or "kind"), case)
                 options.append(
                     Option(
-                        safe(
+                        safe_content(
                             _("{who} · visit of {day} · at “{step}” · saved {saved}").format(
                                 who=who,
                                 day=d["record"].get("date"),

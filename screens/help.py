@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fieldkit.screens.keys import KeyLine, screen_keys, typing_field_focused
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -11,6 +10,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from fieldkit.i18n import N_, _
+from fieldkit.text import safe_content
 
 
 class HelpScreen(ModalScreen[None]):
@@ -33,10 +33,14 @@ class HelpScreen(ModalScreen[None]):
         """One line per key of the screen below, then a few words on safety keys."""
         named = getattr(self.below, "HELP_TITLE", "")
         title = _(named) if named else type(self.below).__name__
-        lines = [_("[b]Keys on this screen: {title}[/b]  (Esc closes)").format(title=escape(title))]
+        lines = [
+            _("[b]Keys on this screen: {title}[/b]  (Esc closes)").format(title=safe_content(title))
+        ]
         lines.append("")
         width = max((len(k.key) for k in self.keys), default=6) + 2
-        lines += [f"  {escape(k.key):<{width}} {escape(k.description)}" for k in self.keys]
+        lines += [
+            f"  {safe_content(k.key):<{width}} {safe_content(k.description)}" for k in self.keys
+        ]
         if typing_field_focused(self.below):
             lines.append(f"  {'…':<{width}} " + _("in a text field: the usual editing keys"))
         lines.append(

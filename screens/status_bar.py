@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from fieldkit.i18n import _
 from fieldkit.services import caseload
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -47,7 +47,7 @@ class StatusBar(Static):
         self._show()
 
     def _show(self) -> None:
-        self.update("⇅ " + safe(self.activity or self.text or _("checking sync status…")))
+        self.update("⇅ " + safe_content(self.activity or self.text or _("checking sync status…")))
 
     def on_mount(self) -> None:
         """Read once now and again every 30 seconds (a sync already running shows first)."""

@@ -32,6 +32,11 @@ class TickBox(Checkbox):
 class Choice(RadioButton):
     """A radio button that shows ◉ when chosen and ○ when not."""
 
+    def validate_value(self, value: bool) -> bool:
+        """A disabled choice cannot become chosen (by Space, Enter or a click): it would draw
+        ◉ for an answer the record does not keep."""
+        return value and not self.disabled
+
     @property
     def _button(self) -> Content:
         """The state as a glyph; bold when chosen."""

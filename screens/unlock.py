@@ -19,7 +19,7 @@ from fieldkit.errors import FieldkitError
 from fieldkit.i18n import N_, _
 from fieldkit.prefs import load_prefs
 from fieldkit.services import Store, caseload
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -57,13 +57,13 @@ class UnlockScreen(Screen[None]):
         with Center(), Vertical(id="unlock-box"):
             yield Static("fieldkit", id="unlock-title")
             yield Static(
-                _("Profile {name} is locked.").format(name=safe(name)), id="unlock-profile"
+                _("Profile {name} is locked.").format(name=safe_content(name)), id="unlock-profile"
             )
             demo = load_prefs(fk.profile_path).get("demo_passphrase")
             if demo:  # marked by `demo-seed --mark-demo`: synthetic cases only
                 yield Static(
                     _("Demo profile (synthetic cases): the passphrase is “{passphrase}”.").format(
-                        passphrase=safe(demo)
+                        passphrase=safe_content(demo)
                     ),
                     id="unlock-demo",
                 )
@@ -129,7 +129,7 @@ class UnlockScreen(Screen[None]):
         field.disabled = False
         field.value = ""
         field.focus()
-        self.query_one("#unlock-status", Static).update(f"✗ {safe(event.reason)}")
+        self.query_one("#unlock-status", Static).update(f"✗ {safe_content(event.reason)}")
 
     @on(UnlockSucceeded)
     def _succeeded(self, event: UnlockSucceeded) -> None:

@@ -27,6 +27,7 @@ from fieldkit.errors import FieldkitError
 from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile, open_items
 from fieldkit.services import Store, casework, policies, review
+from fieldkit.text import check_text
 
 console = Console()
 
@@ -77,10 +78,12 @@ def read_form(source: str | None, prompts: dict[str, str]) -> dict[str, Any]:
             raise FieldkitError(
                 _("give the form ({keys}) with --from FILE or --from -").format(keys=keys)
             )
-        return {
+        answers = {
             key: typer.prompt(_(question), default="", show_default=False)
             for key, question in prompts.items()
         }
+        check_text(answers, "form")
+        return answers
     text = _read_source(source)
     name = "stdin" if source == "-" else Path(source).name
     if text.lstrip().startswith("{"):
@@ -101,6 +104,7 @@ def read_form(source: str | None, prompts: dict[str, str]) -> dict[str, Any]:
             ) from None
     if not isinstance(form, dict):
         raise FieldkitError(_("{name}: expected a form of keys and values").format(name=name))
+    check_text(form, name)
     return form
 
 
@@ -109,8 +113,11 @@ def read_text(source: str | None, question: str) -> str:
     if source is None:
         if not sys.stdin.isatty():
             raise FieldkitError(_("give the text with --text FILE or --text -"))
-        return str(typer.prompt(question, default="", show_default=False))
-    return _read_source(source).strip()
+        text = str(typer.prompt(question, default="", show_default=False))
+    else:
+        text = _read_source(source).strip()
+    check_text(text, "--text")
+    return text
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import typer
 
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
+from fieldkit.text import check_text
 
 # Larger than any comment; a runaway pipe is refused rather than stored.
 MAX_TEXT = 64 * 1024
@@ -29,7 +30,9 @@ def read_free_text(source: str | None, flag: str, what: str, required: bool = Fa
         if not required:
             return ""
         if sys.stdin.isatty():
-            return str(typer.prompt(what.capitalize())).strip()
+            typed = str(typer.prompt(what.capitalize())).strip()
+            check_text(typed, flag)
+            return typed
         return _checked(sys.stdin.read(MAX_TEXT + 1), flag)
     if source == "-":
         return _checked(sys.stdin.read(MAX_TEXT + 1), flag)
@@ -62,6 +65,7 @@ def _checked(text: str, flag: str) -> str:
                 flag=flag, max_text=MAX_TEXT
             )
         )
+    check_text(text, flag)
     return text.strip()
 
 

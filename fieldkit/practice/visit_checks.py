@@ -447,7 +447,7 @@ def _vi2_unmet(
 ) -> tuple[str, str] | None:
     """Why VI-2 is not met for this child, or None when it is."""
     if not seen:
-        return "not-seen", _("not seen at this visit")
+        return "not-seen", _unseen_words(c)
     if not p.kind_meets(record.kind, "VI-2"):
         return "kind", _kind_cannot_meet(record.kind, "VI-2")
     interview = c.private_interview
@@ -463,12 +463,21 @@ def _vi3_unmet(
 ) -> tuple[str, str] | None:
     """Why VI-3 is not met for this child, or None when it is."""
     if not seen:
-        return "not-seen", _("not seen at this visit")
+        return "not-seen", _unseen_words(c)
     if not p.kind_meets(record.kind, "VI-3"):
         return "kind", _kind_cannot_meet(record.kind, "VI-3")
     if c.observation is None:
         return "no-observation", _("no direct observation recorded")
     return None
+
+
+def _unseen_words(c: ChildContact) -> str:
+    """Why the child does not count as seen, in words that say no more than was answered."""
+    if c.seen is None:
+        return _("seen: not answered")
+    if c.seen:
+        return _("marked seen but not ticked as present")
+    return _("not seen at this visit")
 
 
 def _kind_cannot_meet(kind: str | None, rule: str) -> str:

@@ -29,6 +29,7 @@ from fieldkit.practice import (
 )
 from fieldkit.records import Record, service_plan_from, unsaved
 from fieldkit.store import Store
+from fieldkit.text import check_text
 
 PLACEMENT_EVENTS = ("placement-change", "removal")
 """Events that put a child in (another) out-of-home placement (SA-4, FED-1, PL-7)."""
@@ -60,6 +61,7 @@ def _text(value: Any, what: str, required: bool = True) -> str:
     text = value.strip()
     if required and not text:
         raise FieldkitError(_("write the {what}").format(what=what))
+    check_text(text, what)
     return text
 
 

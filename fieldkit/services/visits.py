@@ -33,6 +33,7 @@ from fieldkit.practice.visit_checks import (
 from fieldkit.services import review
 from fieldkit.services.cases import load_case, load_cases, record_change
 from fieldkit.store import Store
+from fieldkit.text import check_text
 from fieldkit.visit_record import (
     ChildObservation,
     PrivateInterview,
@@ -280,6 +281,7 @@ def sign_visit(
     unmet = blocking_checks(check_record(case, record, profile, today))
     if unmet:
         raise VisitNotReady(unmet)
+    check_text(record.to_doc(), "visit")
     visit_id = record.visit_id or new_visit_id()
     record.visit_id = visit_id
     record.author = store.user
@@ -412,6 +414,7 @@ def add_addendum(
         raise FieldkitError(not_signed_words())
     if not text.strip():
         raise FieldkitError(_("the addendum is empty; write the correction first"))
+    check_text(text, "addendum")
     # The id names the visit (`add-<uuid7>@v1`): the server's one clear link from an
     # addendum to the visit it amends, for POST /v1/verify-record (docs/server.md).
     addendum_id = f"add-{changelog.uuid7()}{ADDENDUM_LINK}{visit_id}"

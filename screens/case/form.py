@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -21,6 +20,7 @@ from textual.widgets import Static
 
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import N_, _
+from fieldkit.text import safe_content
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -74,7 +74,9 @@ class CaseFormScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, the subclass's fields, the result line."""
         yield Static(
-            _("{title} · case {case}").format(title=_(self.TITLE_WORDS), case=escape(self.case_id)),
+            _("{title} · case {case}").format(
+                title=_(self.TITLE_WORDS), case=safe_content(self.case_id)
+            ),
             classes="title-bar",
         )
         with VerticalScroll(classes="case-form"):
@@ -97,7 +99,7 @@ class CaseFormScreen(Screen[None]):
         try:
             job = self.submission()
         except FieldkitError as exc:
-            self.query_one("#form-result", Static).update(f"✗ {escape(str(exc))}")
+            self.query_one("#form-result", Static).update(f"✗ {safe_content(str(exc))}")
             return
         self.query_one("#form-result", Static).update(_("Checking and signing…"))
         self.sign(job)
@@ -117,7 +119,7 @@ class CaseFormScreen(Screen[None]):
 
     @on(Done)
     def _done(self, event: Done) -> None:
-        self.query_one("#form-result", Static).update(escape(event.text))
+        self.query_one("#form-result", Static).update(safe_content(event.text))
         if event.ok:
             self.app.pop_screen()
-            self.app.notify(escape(event.text))
+            self.app.notify(safe_content(event.text))

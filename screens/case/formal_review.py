@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fieldkit.screens.case.form import CaseFormScreen, parse_day
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.message import Message
@@ -16,6 +15,7 @@ from fieldkit import services
 from fieldkit.i18n import N_, _
 from fieldkit.practice import PolicyProfile
 from fieldkit.services import Store, casework
+from fieldkit.text import safe_content
 
 
 class FormalReviewScreen(CaseFormScreen):
@@ -74,7 +74,7 @@ class FormalReviewScreen(CaseFormScreen):
 
     @on(Checklist)
     def _checklist(self, event: Checklist) -> None:
-        self.query_one("#rv-checklist", Static).update(escape(event.text))
+        self.query_one("#rv-checklist", Static).update(safe_content(event.text))
 
     def submission(self) -> Callable[[Store, PolicyProfile], str]:
         day = parse_day(self.query_one("#rv-date", Input).value)

@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Input, Static
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import N_, _
 from fieldkit.services import review
-from fieldkit.text import safe
+from fieldkit.text import safe, safe_content
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -123,8 +123,8 @@ class ConflictsScreen(Screen[None]):
                 continue
             v = conflict.versions[n]
             box.update(
-                _("[b]{n}[/b] · by {who}").format(n=n + 1, who=safe(v["by"]))
-                + f"\n{safe(_show_value(v['v']))}"
+                _("[b]{n}[/b] · by {who}").format(n=n + 1, who=safe_content(v["by"]))
+                + f"\n{safe_content(_show_value(v['v']))}"
             )
 
     def action_pick(self, index: int) -> None:
@@ -170,11 +170,11 @@ class ConflictsScreen(Screen[None]):
                 value,
             )
         except FieldkitError as exc:
-            self.post_message(self.Resolved(f"✗ {safe(exc)}"))
+            self.post_message(self.Resolved(f"✗ {safe_content(exc)}"))
             return
         self.post_message(
             self.Resolved(
-                safe(
+                safe_content(
                     _("✓ {record} {field} resolved").format(
                         record=conflict.entity, field=conflict.field
                     )

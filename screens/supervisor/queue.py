@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Static
 from fieldkit import i18n
 from fieldkit.i18n import N_, _, ngettext
 from fieldkit.services import review
-from fieldkit.text import safe
+from fieldkit.text import safe, safe_content
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -63,7 +63,7 @@ class ReviewQueueScreen(Screen[None]):
         user = fk.store.user if fk.store else ""
         day = i18n.format_date(fk.today, _("EEEE d MMMM y"))
         yield Static(
-            _("fieldkit · Review queue · {user} · {day}").format(user=safe(user), day=day),
+            _("fieldkit · Review queue · {user} · {day}").format(user=safe_content(user), day=day),
             classes="title-bar",
         )
         yield Static(_("Loading the review queue…"), id="queue-counts")
@@ -166,7 +166,7 @@ class ReviewQueueScreen(Screen[None]):
         if item.deadline:
             lines.append(_("  SA-2: document by {day}").format(day=item.deadline.isoformat()))
         lines += [f"  ⚠ {flag}" for flag in item.flags] or [_("  ✓ the rules engine flags nothing")]
-        box.update(safe("\n".join(lines)))
+        box.update(safe_content("\n".join(lines)))
 
     @on(DataTable.RowSelected, "#queue")
     def _selected(self) -> None:

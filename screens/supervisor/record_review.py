@@ -10,7 +10,6 @@ from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.supervisor.comment import CommentModal
 from fieldkit.screens.workers import guarded
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,7 +22,7 @@ from fieldkit import contacts, evidence, services
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import N_, _
 from fieldkit.services import review
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 from fieldkit.visit_record import record_from_stored
 from fieldkit.visit_render import names_of, visit_text
 
@@ -83,7 +82,9 @@ class RecordReviewScreen(Screen[None]):
         }.get(self.item.target, _("Visit"))
         yield Static(
             _("Review · {what} · case {case} · {family}").format(
-                what=what, case=safe(self.item.case_id), family=safe(self.item.family)
+                what=what,
+                case=safe_content(self.item.case_id),
+                family=safe_content(self.item.family),
             ),
             classes="title-bar",
         )
@@ -173,7 +174,7 @@ class RecordReviewScreen(Screen[None]):
                     + comment
                     + stale
                 )
-        self.post_message(self.RecordRead(safe("\n".join(lines))))
+        self.post_message(self.RecordRead(safe_content("\n".join(lines))))
 
     @on(RecordRead)
     def _read(self, event: RecordRead) -> None:
@@ -302,7 +303,7 @@ def _evidence_lines(
     found = contacts.contacts_since_previous_visit(store, case_id, visit_id)
     lines.append("")
     lines.append(_("Collateral contacts since the previous visit:"))
-    lines += [f"  • {escape(contacts.contact_line(c, names))}" for c in found] or [
+    lines += [f"  • {safe_content(contacts.contact_line(c, names))}" for c in found] or [
         _("  none recorded")
     ]
     return lines

@@ -21,7 +21,7 @@ from fieldkit import services
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import N_, _
 from fieldkit.services import review
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -79,7 +79,8 @@ class SupervisionScreen(Screen[None]):
         """Date, decisions, two checkboxes."""
         fk = cast("FieldkitApp", self.app)
         yield Static(
-            _("Supervision · case {case}").format(case=safe(self.case_id)), classes="title-bar"
+            _("Supervision · case {case}").format(case=safe_content(self.case_id)),
+            classes="title-bar",
         )
         with Vertical(id="sup-form"):
             yield Label(_("Date (YYYY-MM-DD)"))
@@ -100,7 +101,7 @@ class SupervisionScreen(Screen[None]):
             day = date.fromisoformat(text)
         except ValueError:
             self.query_one("#sup-result", Static).update(
-                _("✗ {text} is not a date (YYYY-MM-DD)").format(text=safe(repr(text)))
+                _("✗ {text} is not a date (YYYY-MM-DD)").format(text=safe_content(repr(text)))
             )
             return
         self.record(
@@ -121,11 +122,12 @@ class SupervisionScreen(Screen[None]):
         try:
             review.record_supervision(fk.store, self.case_id, day, decisions, frequency, high_risk)
         except FieldkitError as exc:
-            self.post_message(self.Recorded(f"✗ {safe(exc)}", ok=False))
+            self.post_message(self.Recorded(f"✗ {safe_content(exc)}", ok=False))
             return
         self.post_message(
             self.Recorded(
-                _("✓ Supervision of {case} recorded.").format(case=safe(self.case_id)), ok=True
+                _("✓ Supervision of {case} recorded.").format(case=safe_content(self.case_id)),
+                ok=True,
             )
         )
 

@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
 from fieldkit.i18n import N_, _
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 
 
 class AddendumDialog(ModalScreen[str | None]):
@@ -36,8 +36,8 @@ class AddendumDialog(ModalScreen[str | None]):
             if self.comment:
                 yield Static(
                     _("Returned by {who}: {comment}").format(
-                        who=safe(self.returned_by or _("the supervisor")),
-                        comment=safe(self.comment),
+                        who=safe_content(self.returned_by or _("the supervisor")),
+                        comment=safe_content(self.comment),
                     ),
                     id="addendum-comment",
                 )

@@ -12,7 +12,7 @@ from textual.widgets import Input, Label, Static, TextArea
 
 from fieldkit.i18n import _
 from fieldkit.services.visits import person_label
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 from fieldkit.visit_record import NOT_SEEN_REASONS, ChildObservation, PrivateInterview
 
 
@@ -37,10 +37,11 @@ class ChildContactStep(VisitStep):
         """Who the child is, seen or not, then the interview or the observation."""
         person = self.session.person(self.person_id)
         c = self.record.contact(self.person_id)
-        name = safe(person.name if person else self.person_id)
+        name = safe_content(person.name if person else self.person_id)
         today = self.session.app.today
         yield Static(
-            safe(person_label(person, today) if person else self.person_id), id="child-label"
+            safe_content(person_label(person, today) if person else self.person_id),
+            id="child-label",
         )
         if not self.present:
             yield Static(

@@ -14,7 +14,7 @@ from fieldkit.i18n import _
 if TYPE_CHECKING:
     from fieldkit.practice import PolicyProfile
 
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 from fieldkit.visit_record import OUTCOMES
 
 
@@ -31,7 +31,9 @@ class ContactKindStep(VisitStep):
         if case.unannounced.required:
             why = case.unannounced.reason or _("the reason is not recorded")
             yield Static(
-                _("⚠ This case requires UNANNOUNCED visits (VI-4): {why}.").format(why=safe(why)),
+                _("⚠ This case requires UNANNOUNCED visits (VI-4): {why}.").format(
+                    why=safe_content(why)
+                ),
                 id="unannounced-required",
                 classes="warning-box",
             )

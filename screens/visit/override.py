@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from fieldkit.i18n import N_, _
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 
 if TYPE_CHECKING:
     from fieldkit.practice import GateCheck
@@ -35,9 +35,9 @@ class OverrideDialog(ModalScreen[str | None]):
         """The check in words and the reason field."""
         with Vertical(id="override-box"):
             yield Static(
-                _("Override {rule}").format(rule=safe(self.check.rule)), id="override-title"
+                _("Override {rule}").format(rule=safe_content(self.check.rule)), id="override-title"
             )
-            yield Static(safe(self.check.message))
+            yield Static(safe_content(self.check.message))
             yield Label(_("Why is this not met? (kept on the record with your name)"))
             yield Input(id="reason", placeholder=_("reason, then Enter"))
             yield Static("", id="override-status")

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label, Static
 
 from fieldkit.i18n import _
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 
 
 class ProgressStep(VisitStep):
@@ -33,7 +33,9 @@ class ProgressStep(VisitStep):
             return
         by_goal = {o.id: o.goal for o in plan.objectives}
         for n, goal in enumerate(plan.goals, 1):
-            yield Label(_("Goal {n}: {text}").format(n=n, text=safe(goal.text)), classes="goal")
+            yield Label(
+                _("Goal {n}: {text}").format(n=n, text=safe_content(goal.text)), classes="goal"
+            )
             yield self.bind(
                 Input(
                     progress.get(goal.id, ""),
@@ -47,7 +49,8 @@ class ProgressStep(VisitStep):
                     continue
                 who = f" — {activity.who}" if activity.who else ""
                 yield Label(
-                    _("  Activity: {text}").format(text=safe(activity.text)) + safe(who),
+                    _("  Activity: {text}").format(text=safe_content(activity.text))
+                    + safe_content(who),
                     classes="activity",
                 )
                 yield self.bind(

@@ -19,7 +19,7 @@ from textual.widgets import Static
 from fieldkit.evidence import timeline
 from fieldkit.i18n import N_, _
 from fieldkit.services import review, visits
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 from fieldkit.visit_record import record_from_stored
 from fieldkit.visit_render import names_of, visit_text
 
@@ -55,7 +55,7 @@ class VisitRecordScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Title, the record, the sync line, the keys."""
         yield Static(
-            safe(
+            safe_content(
                 _("Visit record · {case} · {family}").format(
                     case=self.case.id, family=self.case.family_name
                 )
@@ -88,7 +88,7 @@ class VisitRecordScreen(Screen[None]):
     @on(RecordLoaded)
     def _loaded(self, event: RecordLoaded) -> None:
         self.stored = event.record
-        self.query_one("#record", Static).update(safe(self._describe(event.record)))
+        self.query_one("#record", Static).update(safe_content(self._describe(event.record)))
 
     def _describe(self, stored: dict[str, Any]) -> str:
         """The signed state, the record through the one visit renderer, then the addenda."""

@@ -21,7 +21,7 @@ from fieldkit.errors import FieldkitError
 from fieldkit.i18n import N_, _
 from fieldkit.services import visits
 from fieldkit.services.visits import add_override
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 from fieldkit.visit_render import names_of, visit_text
 
 if TYPE_CHECKING:
@@ -105,20 +105,25 @@ class ReviewStep(VisitStep):
         visits.drop_stale_overrides(s.case, s.record, s.policy, s.app.today)
         self.checks = s.checks()
         self.open = [c for c in self.checks if c.override is None]
-        self.query_one("#summary", Static).update(safe(visit_text(s.record, names_of(s.case))))
+        self.query_one("#summary", Static).update(
+            safe_content(visit_text(s.record, names_of(s.case)))
+        )
         options = self.query_one("#checks", OptionList)
         options.clear_options()
         for n, check in enumerate(self.open):
             mark = _("✗ must") if check.blocking else _("⚠ should")
             how = _("o overrides") if check.gate else _("not overridable")
             options.add_option(
-                Option(safe(f"{mark} · {check.rule} · {check.message} ({how})"), id=f"check-{n}")
+                Option(
+                    safe_content(f"{mark} · {check.rule} · {check.message} ({how})"),
+                    id=f"check-{n}",
+                )
             )
         for check in self.checks:
             if check.override is not None:
                 options.add_option(
                     Option(
-                        safe(
+                        safe_content(
                             _("↷ overridden · {id} · {message} — reason: {reason}").format(
                                 id=check.id, message=check.message, reason=check.override
                             )
@@ -194,7 +199,7 @@ class ReviewStep(VisitStep):
         blocking = [c for c in self.checks if c.blocking]
         if blocking:
             self.notify(
-                safe(
+                safe_content(
                     _("Not signed: {message} ({rule}).").format(
                         message=blocking[0].message, rule=blocking[0].rule
                     )
@@ -240,8 +245,8 @@ class ReviewStep(VisitStep):
 
     @on(SigningRefused)
     def _refused(self, event: SigningRefused) -> None:
-        self.query_one("#sign-state", Static).update(safe(f"✗ {event.reason}"))
-        self.notify(safe(event.reason), severity="error", title=_("Not signed"))
+        self.query_one("#sign-state", Static).update(safe_content(f"✗ {event.reason}"))
+        self.notify(safe_content(event.reason), severity="error", title=_("Not signed"))
 
     @on(VisitSigned)
     def _signed(self, event: VisitSigned) -> None:

@@ -11,7 +11,7 @@ from textual.widgets.selection_list import Selection
 
 from fieldkit.i18n import _
 from fieldkit.services.visits import SA3_CIRCUMSTANCES
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 
 
 class SafetyCheckStep(VisitStep):
@@ -35,7 +35,7 @@ class SafetyCheckStep(VisitStep):
             for item in plan.interventions:
                 lines.append(f"  ↳ {item.text} ({item.who or nobody}) — {_(plan.kind)}, {state}")
         yield Static(
-            _("Current safety threats and plan") + "\n" + safe("\n".join(lines)),
+            _("Current safety threats and plan") + "\n" + safe_content("\n".join(lines)),
             id="current-safety",
         )
         yield Label(_("Have the safety threats or the circumstances changed since the last visit?"))

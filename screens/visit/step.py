@@ -27,7 +27,7 @@ from textual.widgets import (
 )
 
 from fieldkit.i18n import N_, _
-from fieldkit.text import safe
+from fieldkit.text import safe_content
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -138,7 +138,7 @@ class VisitStep(Screen[None]):
         case = s.case
         with Horizontal(classes="title-bar"):
             yield Static(
-                safe(
+                safe_content(
                     _("Visit · {case} · {family} · {day}").format(
                         case=case.id, family=case.family_name, day=s.record.date
                     )
@@ -148,11 +148,13 @@ class VisitStep(Screen[None]):
             yield Static(_(SAVED_WORDS["saved"]), id="saved")
         yield Static(
             _("Step {number} of {count} · {title}").format(
-                number=number, count=len(steps), title=safe(s.title(self.key))
+                number=number, count=len(steps), title=safe_content(s.title(self.key))
             ),
             id="step-title",
         )
-        with VerticalScroll(id="step-body"):
+        # Not focusable itself: Tab past the last field would land on the body, which shows
+        # no focus and takes no text, and the next keys would vanish.
+        with VerticalScroll(id="step-body", can_focus=False):
             yield from self.compose_body()
         yield StatusBar()
         yield KeyFooter()

@@ -155,3 +155,19 @@ async def test_the_supervisor_console_renders_the_hostile_caseload(hostile_store
             await pilot.press(key)
             await settle(pilot)
             _assert_clean(pilot)
+
+
+ESCAPED_THREAT = "[bold red]threat[/] \\[escaped] a\\[2J \\\\[x]"
+
+
+async def test_a_backslash_before_a_bracket_shows_once_in_the_app(hostile_store: Store) -> None:
+    """What was written is what is shown: Textual's markup needs one backslash per bracket,
+    not Rich's doubling, or `\\[escaped]` would show as `\\\\[escaped]`."""
+    hostile_store.record("C-1", "threat", "t1", {"text": ESCAPED_THREAT})
+    app = make_app(store=hostile_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        await open_case(pilot, "C-1")
+        assert ESCAPED_THREAT in _assert_clean(pilot)

@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 from fieldkit.screens.app import make_app
+from fieldkit.screens.toggles import CHOSEN, Choice
 from fieldkit.screens.visit.record import VisitRecordScreen
 from fieldkit.screens.visit.review import ReviewStep
 from textual.pilot import Pilot
+from textual.widgets import Input, RadioSet, TextArea
 
 from fieldkit import services
 from fieldkit.store import Store
@@ -407,3 +409,97 @@ async def test_vi4_announced_visit_blocks_until_overridden(family_store: Store) 
     assert visit["announced"] is True
     assert visit["overrides"][0]["check"] == "VI-4/-/announced"
     assert visit["private_interview"] == ["p2"] and visit["observed"] == ["p1"]
+
+
+async def test_seen_not_answered_is_not_said_to_be_not_seen(family_store: Store) -> None:
+    """Rules VI-2, VI-3: with "seen" left unanswered the review says so; it does not say the
+    child was not seen (nobody answered that)."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        await present_step(pilot, (0, 1, 2))
+        await safety_step(pilot)
+        for _ in range(2):  # Maya's and Leo's steps, nothing answered
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+        review = await last_steps(pilot)
+        messages = {c.id: c.message for c in review.checks}
+        for check in ("VI-2/p2/not-seen", "VI-3/p1/not-seen"):
+            assert "seen: not answered" in messages[check], messages[check]
+            assert "not seen at this visit" not in messages[check]
+
+
+async def test_a_disabled_seen_choice_does_not_draw_chosen(family_store: Store) -> None:
+    """Rule VI-1: Maya not ticked present: clicking her disabled Seen or pressing Space on it
+    neither records her seen nor draws ◉ (what the screen shows is what is recorded)."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        await present_step(pilot, (1, 2))
+        await safety_step(pilot)
+        seen_yes = app.screen.query_one("#seen-yes", Choice)
+        assert seen_yes.disabled
+        await click(pilot, "#seen-yes")
+        await settle(pilot)
+        app.screen.query_one("#seen").focus()
+        await pilot.press("space")  # the set's first button, highlighted before it was disabled
+        await settle(pilot)
+        assert app.visit_session.record.contact("p1").seen is None
+        assert seen_yes.value is False
+        assert CHOSEN not in str(seen_yes.render()), str(seen_yes.render())
+
+
+async def test_tab_past_the_last_field_lands_on_a_shown_field(family_store: Store) -> None:
+    """Tab from Leo's last field ("What the child said") moves to a field the worker can see;
+    what is typed next lands in it, never in a hidden widget."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        await present_step(pilot, (0, 1, 2))
+        await safety_step(pilot)
+        await infant_step(pilot)
+        await click(pilot, "#seen-yes")
+        await settle(pilot)
+        await click(pilot, "#interviewed-yes")
+        await settle(pilot)
+        await type_text(pilot, "#said", "fine")
+        for _ in range(12):  # round the whole step, twice over
+            await pilot.press("tab")
+            await settle(pilot)
+            focused = app.screen.focused
+            assert focused is not None
+            hidden = [a for a in focused.ancestors_with_self if not a.display]
+            assert not hidden, f"Tab moved to {focused!r}, hidden in {hidden[0]!r}"
+            assert isinstance(focused, Input | TextArea | RadioSet), f"Tab moved to {focused!r}"
+
+
+async def test_the_case_address_is_offered_never_filled_in(family_store: Store) -> None:
+    """Step 2: the case address is a hint with a key, not the field's placeholder: a worker
+    who types nothing signs no location, one who presses F3 signs the address."""
+    app = make_app(store=family_store, today=TODAY)
+    address = family_store_address(family_store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        field = app.screen.query_one("#location", Input)
+        assert address not in field.placeholder
+        assert field.value == ""
+        hint = str(app.screen.query_one("#case-address").render())
+        assert address in hint and "F3" in hint
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert app.visit_session.record.location == ""
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        field = app.screen.query_one("#location", Input)
+        assert field.value == address
+        assert app.visit_session.record.location == address
+
+
+def family_store_address(store: Store) -> str:
+    return services.load_case(store, CASE).address

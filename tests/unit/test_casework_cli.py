@@ -169,3 +169,35 @@ def test_free_text_is_never_taken_from_argv(tmp_path: Path) -> None:
         "event", "record", "C-1", "party", "--date", "2026-10-01", "--from", "-", input=""
     )
     assert "event kind 'party'" in err
+
+
+HOSTILE = [
+    ("ESC", "Eve \x1b[2J Ortiz"),
+    ("OSC title", "Eve \x1b]0;pwned\x07 Ortiz"),
+    ("bidi override", "Eve \u202e Ortiz"),
+    ("C1 CSI", "Eve \u009b2J Ortiz"),
+    ("NUL", "Eve \x00 Ortiz"),
+]
+
+
+def test_record_text_holding_what_import_refuses_is_refused_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    """`facts add-person`, `facts person`, `facts threat` and `--text -` take only what
+    `case import` takes: a record that holds a control or bidi character would be exported
+    into a file its own import refuses."""
+    _ok("init")
+    _ok("case", "import", str(write_json(tmp_path / "c.json", transfer_doc(sample_case("C-1")))))
+    before = _ok("case", "export", "C-1")
+    for what, text in HOSTILE:
+        form = json.dumps({"name": text})
+        err = _refused("facts", "add-person", "C-1", "--role", "other", "--from", "-", input=form)
+        assert "nothing was saved" in err, (what, err)
+        form = json.dumps({"address": text})
+        err = _refused("facts", "person", "C-1", "p3", "--from", "-", input=form)
+        assert "nothing was saved" in err, (what, err)
+        err = _refused("facts", "threat", "C-1", "--from", "-", input=json.dumps({"text": text}))
+        assert "nothing was saved" in err, (what, err)
+        err = _refused("plan", "return", "C-1", "sp-x", "--text", "-", input=text)
+        assert "nothing was saved" in err, (what, err)
+    assert _ok("case", "export", "C-1") == before

@@ -19,7 +19,18 @@ WORD = re.compile(r"[A-Za-z]{2,}")
 TECHNICAL = re.compile(r"[A-Z]{2,4}-\d+|YYYY-MM-DD|HH:MM|Ctrl\+\w|PgUp|PgDn|fieldkit|\w*_\w*")
 """Rule ids, date patterns, key names, identifiers (`service_plan`) and the product's name are
 the same in every language."""
-PASS_THROUGH = {"safe", "escape", "esc", "clean", "str", "format", "join", "capitalize", "strip"}
+PASS_THROUGH = {
+    "safe",
+    "safe_content",
+    "escape",
+    "esc",
+    "clean",
+    "str",
+    "format",
+    "join",
+    "capitalize",
+    "strip",
+}
 """Calls whose result shows their arguments (a key given to `.get()` is not shown)."""
 
 SINKS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
