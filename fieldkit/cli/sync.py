@@ -333,7 +333,7 @@ def case_assign(
     ] = None,
 ) -> None:
     """Assign or reassign a case; its key is wrapped for the new team at the next sync."""
-    from fieldkit.sync.client import assign_case  # local: httpx/pydantic, ~0.4 s of start-up
+    from fieldkit.sync.case_teams import assign_case  # local: httpx/pydantic, ~0.4 s of start-up
 
     context = ctx_of(ctx)
     store = services.open_store(context.path)
@@ -359,7 +359,7 @@ def case_import(
     ] = None,
 ) -> None:
     """Import cases; a bad file is refused whole, naming the case and key."""
-    from fieldkit.sync.client import assign_case  # local: httpx/pydantic, ~0.4 s of start-up
+    from fieldkit.sync.case_teams import assign_case  # local: httpx/pydantic, ~0.4 s of start-up
 
     context = ctx_of(ctx)
     doc = services.read_transfer_file(file)
