@@ -3,6 +3,10 @@
 Added to the `fieldkit` command by `fieldkit.cli`. Thin: parse, call fieldkit.sync, print.
 Server-side modules are imported inside the commands that need them, so a laptop's
 `fieldkit` starts without loading FastAPI.
+
+Why one module: one command group, the sync commands (`server`, `admin …`, `enroll`,
+`grant`, `sync`, `case assign|import`), each a thin parse, call, print; the server's modules
+are imported inside its commands, so a laptop's start never loads them.
 """
 
 from __future__ import annotations
