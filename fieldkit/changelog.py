@@ -5,6 +5,11 @@ case-key ciphertext), its `sig` is the device's Ed25519 signature of that hash, 
 `prev_hash` links it to the device's previous op. State is a fold of the ops: each field
 of an entity is a multi-value register, so the same ops in any order, with duplicates,
 fold to the same state (DESIGN.md "Merge").
+
+Why one module: one format that synced laptops must compute identically: the op and the
+bytes its hash covers, the hybrid clock, the fold's order (hlc, then device) and the chain
+check. A change to any of them changes what every laptop and the server agree is the state;
+they change together.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ or was altered after signing is read from the entity's marks, never assumed; a r
 that is not stored (a form about to be signed) says so with `unsaved()`. Fields whose
 name starts with `_` are bookkeeping (`transfer.py` keeps a record's place in its file)
 and never shown.
+
+Why one module: it is the one mapping between the store and the rest: building a `Case`
+reads records of every kind, and keeping every entity-to-record step here is what guarantees
+`signed` and `altered_after_signing` are read from an entity's marks everywhere.
 """
 
 from __future__ import annotations

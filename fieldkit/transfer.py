@@ -4,6 +4,12 @@ becomes, and the file written back from a case's records (`fieldkit.records`).
 A file is checked whole before anything is written: a bad date, a missing key or an
 unknown person id refuses the file with a message naming the case and the key.
 Keys that start with `_` are fieldkit's own bookkeeping and never leave in an export.
+
+Why one module: one format, in the directions that must agree key by key: the key tables the
+checker enforces, the entities a checked file becomes, and the file written back; what
+`case_entities` keeps as bookkeeping (`_order`, `_safety_keys`, `_has_visits`, a history
+visit's `h0000-date` id) is exactly what `export_document` reads to write the same file
+again.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ starts unanswered, and an interview or an observation exists only once the worke
 took place. Its JSON form is the `fieldkit.visit/1` format (`docs/formats/visit.md`), used
 by the draft, the signed record in the store, `fieldkit visit check|sign` and the export.
 Pure data, no I/O.
+
+Why one module: one format, `fieldkit.visit/1`: the typed record and its JSON reading and
+writing (`to_doc`/`from_doc`, `_contact_doc`/`_contact_from`) are the two directions of one
+document and change together.
 """
 
 from __future__ import annotations

@@ -1,4 +1,11 @@
-"""The field app: the App class, its modes (locked / working) and the one factory, `make_app`."""
+"""The field app: the App class, its modes (locked / working) and the one factory, `make_app`.
+
+Why one module: it is the App class, and what it holds acts on the app's own state: the lock
+and idle timer, keys held across a screen change, the unlock and the restore of screens, and
+the background sync all read or change the one open store and the app's mode, which Textual
+gives to the App, not to a screen. The two functions after it are the sync's lines on the
+status bar.
+"""
 
 from __future__ import annotations
 

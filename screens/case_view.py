@@ -1,4 +1,8 @@
-"""One case: family and children, safety, service plan, due items, visits, conflicts, returns."""
+"""One case: family and children, safety, service plan, due items, visits, conflicts, returns.
+
+Why one module: one screen, `CaseScreen` (one screen per module, STYLE.md); its longest
+part, `_loaded`, lays out every section of the case from one load.
+"""
 
 from __future__ import annotations
 

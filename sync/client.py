@@ -1,4 +1,5 @@
-"""The laptop side of sync: enroll, then push the outbox, pull the team's ops and merge.
+"""The laptop side of sync: enroll, then a sync: push the outbox, pull the team's ops and
+merge them (`pull_merge`), send case teams and their keys (`case_teams`), attachments last.
 
 Nothing leaves the outbox until the server has acknowledged that exact op; a refused op
 is quarantined with the server's reason; a pulled page and its cursor are written in one
@@ -10,73 +11,57 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 
 from fieldkit import __version__
 from fieldkit.changelog import (
-    BAD_SEQ,
-    BROKEN_LINK,
-    SIGNATURE_PROBLEM,
-    UNKNOWN_DEVICE_PROBLEM,
     Op,
-    check_chain,
-    signatures_failing,
 )
 from fieldkit.crypto import (
-    CryptoError,
     X25519PrivateKey,
     b64,
     ed25519_public_from_bytes,
     unb64,
-    unwrap_with_private,
     verify_signature,
     wrap_to_public,
 )
-from fieldkit.errors import FieldkitError, OfflineError, StoreError
+from fieldkit.errors import OfflineError
 from fieldkit.i18n import _
 from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
 
 from . import outcome
-from .attachment_sync import sync_attachments
+from .attachment_sync import ProgressFn, sync_attachments
+from .case_teams import assign_case as assign_case  # re-exported: tests assign cases here
+from .case_teams import complete_envelopes, push_teams
 from .enroll_check import check_enrollment
 from .outcome import SyncSummary
 from .protocol import (
     EnrollResponse,
     KeysResponse,
-    PullResponse,
     PushResponse,
     Receipt,
     TeamHealthResponse,
     VerifyRecordRequest,
     VerifyRecordResponse,
     enroll_message,
-    envelope_context,
     grant_context,
     normalize_code,
     receipt_message,
 )
-from .rotation import recipients, rotate_keys, wrapped_keys
+from .pull_merge import PULL_PAGE, has_key, install_keys, note_backfill, pull
+from .rotation import rotate_keys
 from .transport import (
-    DEVICES_AS_OF,
     SyncClient,
     SyncRefused,
     WipeRequested,
     fetch_keys,
 )
-from .userkey import install_grant, waiting_note
 from .wipe import wipe_after_drain
 
-ProgressFn = Callable[[str, int, int | None], None]
 PUSH_BATCH = 1000
-PULL_PAGE = 2000
-INT64_CURSOR = 2**63 - 1
-# Decisions of a supervisor (entity "approval", field "decision"; fieldkit.services.review).
-APPROVED = {"approved", "confirmed"}
-RETURNED = {"returned", "rejected", "disputed"}
 
 
 # --- enrollment ------------------------------------------------------------------------
@@ -138,83 +123,6 @@ def enroll(
                 f"/v1/devices/{store.device_id}/user-key", {"wrapped": b64(own)}, method="PUT"
             )
     return reply
-
-
-# --- case teams ------------------------------------------------------------------------
-
-
-def _pending_teams(store: Store) -> dict[str, dict[str, str | None]]:
-    raw = store.meta("sync_pending_teams")
-    teams: dict[str, dict[str, str | None]] = json.loads(raw) if raw else {}
-    return teams
-
-
-def assign_case(store: Store, case_id: str, worker: str, supervisor: str | None = None) -> None:
-    """Give a case to a worker: a signed change now, the team and its key at the next sync."""
-    supervisor = supervisor or store.user
-    case = store.entity(case_id, "case", "case")
-    if case is None:
-        known = [e for e in store.entities(case_id) if e.entity == "case"]
-        if not known:
-            raise FieldkitError(
-                _("no case {case_id} in this profile; `fieldkit case list`").format(case_id=case_id)
-            )
-        case = known[0]
-    with store.transaction():
-        changes = {k: v for k, v in (("worker", worker), ("supervisor", supervisor)) if v}
-        if any(case.fields.get(k) != v for k, v in changes.items()):
-            store.record(case_id, case.entity, case.entity_id, changes)
-        teams = _pending_teams(store)
-        teams[case_id] = {"worker": worker, "supervisor": supervisor}
-        store.set_meta("sync_pending_teams", json.dumps(teams, sort_keys=True))
-
-
-def _wrap_for(
-    store: Store, client: SyncClient, case_id: str, members: list[str], recovery: str | None
-) -> list[dict[str, Any]]:
-    """Every key of the case this laptop holds (each generation, so a new member reads the
-    earlier work too), wrapped to each enrolled member and to the recovery key."""
-    generations = store.case_keys(case_id)
-    return wrapped_keys(case_id, generations, recipients(client, members, recovery))
-
-
-def _send_team(
-    store: Store,
-    client: SyncClient,
-    case_id: str,
-    worker: str,
-    supervisor: str | None,
-    recovery: str | None,
-) -> set[str]:
-    """Put the case's team with its key wrapped to each enrolled member; those wrapped to."""
-    members = [worker] + ([supervisor] if supervisor and supervisor != worker else [])
-    envelopes = _wrap_for(store, client, case_id, members, recovery)
-    client.post(
-        f"/v1/cases/{case_id}/team",
-        {"worker": worker, "supervisor": supervisor, "envelopes": envelopes},
-        method="PUT",
-    )
-    for key_id in {str(e["key_id"]) for e in envelopes}:
-        store.mark_key_shared(case_id, key_id)
-    return {str(e["recipient"]) for e in envelopes}
-
-
-def _push_teams(
-    store: Store, client: SyncClient, recovery: str | None, summary: SyncSummary
-) -> None:
-    teams = _pending_teams(store)
-    for case_id, team in sorted(teams.items()):
-        try:
-            _send_team(
-                store, client, case_id, str(team["worker"]), team.get("supervisor"), recovery
-            )
-        except SyncRefused as exc:
-            summary.team_problems.append(f"case {case_id}: {exc}")
-            continue
-        summary.teams_sent.append(case_id)
-        remaining = _pending_teams(store)
-        remaining.pop(case_id, None)
-        store.set_meta("sync_pending_teams", json.dumps(remaining, sort_keys=True))
 
 
 # --- push ------------------------------------------------------------------------------
@@ -300,263 +208,6 @@ def _push(
         resend = [op for op in store.ops() if op.device_id == own and op.seq >= deferred_from]
 
 
-# --- pull ------------------------------------------------------------------------------
-
-
-def _install_keys(store: Store, keys: KeysResponse, summary: SyncSummary) -> set[str]:
-    """Open case-key envelopes addressed to this user; the cases that are new here."""
-    for note in (install_grant(store, keys), waiting_note(store, keys)):
-        if note:
-            summary.team_problems.append(note)
-    raw = store.secret("sync_user_box_key")
-    if raw is None:  # waiting for a grant: the cases stay closed here until then
-        _add_devices(store, keys)
-        return set()
-    private = X25519PrivateKey.from_private_bytes(raw)
-    fresh = set()
-    for env in keys.envelopes:
-        if env.recipient != keys.user:
-            continue
-        if store.has_case_key(env.case_id, env.key_id):
-            continue
-        try:
-            key = unwrap_with_private(
-                unb64(env.wrapped), private, envelope_context(env.case_id, env.key_id)
-            )
-        except CryptoError:
-            summary.team_problems.append(f"case {env.case_id}: its key envelope does not open")
-            continue
-        # Every generation is kept: older work stays sealed with the key it names.
-        store.put_case_key(env.case_id, env.key_id, key, env.generation, shared=True)
-        summary.keys_received += 1
-        fresh.add(env.case_id)
-    _add_devices(store, keys)
-    return fresh
-
-
-def _add_devices(store: Store, keys: KeysResponse) -> None:
-    """Keep the device keys of this answer, and where the next one may start."""
-    known = store.device_keys()
-    with store.transaction():
-        for dev in keys.devices:
-            if dev.device_id not in known:
-                store.add_device(dev.device_id, dev.user, unb64(dev.sign_pub), unb64(dev.box_pub))
-        if keys.devices_as_of is not None:
-            store.set_meta(DEVICES_AS_OF, str(keys.devices_as_of))
-
-
-class _DeviceKeys:
-    """Device id → Ed25519 public key, parsed on first use (not the whole agency's list)."""
-
-    def __init__(self, store: Store) -> None:
-        self.raw = store.device_keys()
-        self.complete = False  # True once the server's whole list was fetched this sync
-        self._parsed: dict[str, Any] = {}
-
-    def get(self, device_id: str) -> Any:
-        key = self._parsed.get(device_id)
-        if key is None and device_id in self.raw:
-            key = self._parsed[device_id] = ed25519_public_from_bytes(self.raw[device_id])
-        return key
-
-
-def _has_key(store: Store, case_id: str) -> bool:
-    """This laptop holds the case's key (opened once, then from the store's cache)."""
-    try:
-        store.case_sealer(case_id)
-    except StoreError:
-        return False
-    return True
-
-
-def _authentic(ops: list[Op], device_keys: _DeviceKeys) -> tuple[list[Op], list[tuple[Op, str]]]:
-    """The ops of a page that are what their devices signed, and the others with why.
-
-    Per device, every hash and link, and the signature of the newest op of each linked
-    run (`changelog.check_chain`): the page often holds another device's chain only in
-    part (the cases this user is on), so an op with no later op of its device here is
-    its own run and has its own signature checked.
-    """
-    by_device: dict[str, list[Op]] = {}
-    for op in ops:
-        by_device.setdefault(op.device_id, []).append(op)
-    refused: dict[str, str] = {}
-    for device_id, chain in by_device.items():
-        chain.sort(key=lambda o: o.seq)
-        raw = device_keys.raw.get(device_id)
-        loose: list[Op] = []
-        for problem in check_chain(chain, raw, head=None, next_seq=None, gaps=True):
-            if problem.cause in (BAD_SEQ, BROKEN_LINK):
-                loose.append(problem.op)  # not in a run: checked on its own below
-            else:
-                refused[problem.op.op_id] = problem.message
-        if loose and raw is None:
-            refused.update({op.op_id: UNKNOWN_DEVICE_PROBLEM for op in loose})
-        elif loose and raw is not None:
-            for n in signatures_failing(raw, [(op.hash, op.sig) for op in loose]):
-                refused[loose[n].op_id] = SIGNATURE_PROBLEM
-    good = [op for op in ops if op.op_id not in refused]
-    bad = [(op, refused[op.op_id]) for op in ops if op.op_id in refused]
-    return good, bad
-
-
-def _ingest_page(
-    store: Store,
-    page: PullResponse,
-    device_keys: _DeviceKeys,
-    cursor_key: str,
-    summary: SyncSummary,
-    touched: set[tuple[str, str, str]],
-    missing_keys: set[str],
-) -> None:
-    received = {wire.op_id: wire.received_ms for wire in page.ops}
-    good, bad = _authentic([wire.to_op() for wire in page.ops], device_keys)
-    for op, problem in bad:
-        summary.refused_from_server.append(
-            {"op_id": op.op_id, "case_id": op.case_id, "reason": problem}
-        )
-    stamps: list[tuple[str, int]] = []
-    by_case: dict[str, list[Op]] = {}
-    for op in good:
-        by_case.setdefault(op.case_id, []).append(op)
-    with store.transaction():
-        for case_id, case_ops in by_case.items():
-            if case_id in missing_keys or not all(
-                store.has_case_key(case_id, key_id) for key_id in {op.key_id for op in case_ops}
-            ):
-                # Sealed with a key (generation) that has not reached this laptop yet:
-                # pulled again from the case's start once it does.
-                missing_keys.add(case_id)
-                continue
-            try:
-                ingested = store.ingest_many(case_ops)
-            except CryptoError:
-                # This laptop's key for the case is not the team's: keep the ops on the
-                # server, say so, and pull the case again once the team's key arrives.
-                missing_keys.add(case_id)
-                problem = f"case {case_id}: this laptop cannot open the team's changes yet"
-                if problem not in summary.local_problems:
-                    summary.local_problems.append(problem)
-                continue
-            stamps += [(op.op_id, received.get(op.op_id) or 0) for op in case_ops]
-            for op in ingested:
-                summary.pulled += 1
-                touched.add((op.case_id, op.entity, op.entity_id))
-                _count_decisions(store, op, summary)
-        store.record_receipts(stamps)
-        store.set_meta(cursor_key, str(page.next_cursor))
-
-
-def _count_decisions(store: Store, op: Op, summary: SyncSummary) -> None:
-    """Approvals, returns and supervision sessions received, read from the decrypted body."""
-    if op.entity not in ("approval", "supervision") or op.action != "put":
-        return
-    values = store.open_body(op).get("set") or {}
-    if op.entity == "supervision":
-        summary.supervision_received += 1
-        _add_case(summary.supervision_case_ids, op.case_id)
-        return
-    decision = str(values.get("decision", "")).lower()
-    if decision in APPROVED:
-        summary.approvals_received += 1
-        _add_case(summary.approval_case_ids, op.case_id)
-    elif decision in RETURNED:
-        summary.returns_received += 1
-        _add_case(summary.return_case_ids, op.case_id)
-    else:
-        return
-    summary.decisions_received.append(
-        {
-            "case_id": op.case_id,
-            "target": str(values.get("target", "")),
-            "target_id": str(values.get("target_id", "")),
-            "decision": decision,
-            "comment": str(values.get("comment", "")),
-            "by": str(values.get("by") or op.author),
-        }
-    )
-
-
-def _add_case(found: list[str], case_id: str) -> None:
-    if case_id not in found:
-        found.append(case_id)
-
-
-def _pull(
-    store: Store,
-    client: SyncClient,
-    keys: KeysResponse,
-    summary: SyncSummary,
-    progress: ProgressFn | None,
-    page_size: int,
-) -> set[tuple[str, str, str]]:
-    device_keys = _DeviceKeys(store)
-    touched: set[tuple[str, str, str]] = set()
-    missing: set[str] = set()
-    backfill = _backfill(store)
-
-    def run(cursor_key: str, case_id: str | None, until: int | None = None) -> None:
-        while True:
-            cursor = int(store.meta(cursor_key) or 0)
-            request: dict[str, Any] = {"cursor": cursor, "limit": page_size}
-            if case_id is not None:
-                request["case_id"] = case_id
-            if until is not None:
-                request["until"] = until
-            page = PullResponse.model_validate(client.post("/v1/pull", request))
-            if not device_keys.complete and any(
-                op.device_id not in device_keys.raw for op in page.ops
-            ):
-                # A device this laptop has not heard of (its list is fetched incrementally):
-                # ask for every device once before calling any op unverifiable.
-                _add_devices(store, fetch_keys(store, client, every_device=True))
-                device_keys.raw, device_keys.complete = store.device_keys(), True
-            _ingest_page(store, page, device_keys, cursor_key, summary, touched, missing)
-            if progress:
-                progress("pull", summary.pulled, None)
-            if not page.more:
-                return
-
-    if progress:
-        progress("pull", 0, None)
-    # A case whose key arrived after the main cursor passed its first ops is pulled from
-    # its start up to where the main cursor stood then (the main pull brings the rest),
-    # so no op is fetched and checked twice; on a first sync there is nothing below it.
-    for case_id, until in sorted(backfill.items()):
-        if until and _has_key(store, case_id):
-            run(f"sync_backfill_cursor:{case_id}", case_id, until)
-            del backfill[case_id]
-        elif not until:
-            del backfill[case_id]
-    run("sync_cursor", None)
-    # A case skipped for want of its key, or of a newer key generation, waits for it and is
-    # then pulled from its start up to where the main pull is now (a skipped op may lie
-    # below an earlier backfill's cursor, so that cursor starts again from 0).
-    high = int(store.meta("sync_cursor") or 0)
-    for case_id in missing:
-        backfill[case_id] = max(backfill.get(case_id, 0), high)
-        store.set_meta(f"sync_backfill_cursor:{case_id}", "0")
-    store.set_meta("sync_backfill", json.dumps(backfill, sort_keys=True))
-    return touched
-
-
-def _backfill(store: Store) -> dict[str, int]:
-    """Cases to pull from their start, each up to the main cursor when it was noted."""
-    raw = json.loads(store.meta("sync_backfill") or "{}")
-    if isinstance(raw, list):  # kept by an earlier fieldkit: up to wherever the server is
-        return {case_id: INT64_CURSOR for case_id in raw}
-    return {str(k): int(v) for k, v in raw.items()}
-
-
-def _note_backfill(store: Store, cases: set[str]) -> None:
-    """Cases whose key just arrived: their ops below the main cursor are pulled next."""
-    backfill = _backfill(store)
-    high = int(store.meta("sync_cursor") or 0)
-    for case_id in cases:
-        backfill[case_id] = max(backfill.get(case_id, 0), high)
-    store.set_meta("sync_backfill", json.dumps(backfill, sort_keys=True))
-
-
 # --- the whole sync --------------------------------------------------------------------
 
 
@@ -617,17 +268,17 @@ def _run(
     hello = client.hello()
     summary.clock_offset_ms = client.offset_ms
     recovery = hello.recovery_pub or store.meta("recovery_pub")
-    _push_teams(store, client, recovery, summary)
+    push_teams(store, client, recovery, summary)
     _push(store, client, summary, progress, batch_size)
     keys = fetch_keys(store, client)
     if _requeue_refused(store, keys, summary, retry_all):
         _push(store, client, summary, progress, batch_size)
-    fresh = _install_keys(store, keys, summary)
+    fresh = install_keys(store, keys, summary)
     if fresh:
-        _note_backfill(store, fresh)
-    _complete_envelopes(store, client, keys, recovery, summary)
+        note_backfill(store, fresh)
+    complete_envelopes(store, client, keys, recovery, summary)
     rotate_keys(store, client, keys, recovery, summary)
-    touched = _pull(store, client, keys, summary, progress, page_size)
+    touched = pull(store, client, keys, summary, progress, page_size)
     # Attachments go after the text, so a slow or broken upload never holds it up.
     sync_attachments(store, client, summary, progress, pull_all_attachments)
     summary.waiting = store.outbox_count()
@@ -716,40 +367,8 @@ def _waiting_keys(store: Store, keys: KeysResponse) -> list[str]:
     return sorted(
         team.case_id
         for team in keys.teams
-        if keys.user in team.without_key and not _has_key(store, team.case_id)
+        if keys.user in team.without_key and not has_key(store, team.case_id)
     )
-
-
-def _complete_envelopes(
-    store: Store,
-    client: SyncClient,
-    keys: KeysResponse,
-    recovery: str | None,
-    summary: SyncSummary,
-) -> None:
-    """Wrap a case key for a teammate who enrolled after the case was assigned."""
-    for team in keys.teams:
-        others = [name for name in team.without_key if name != keys.user]
-        if not others or keys.role not in ("supervisor", "admin"):
-            continue
-        if not store.has_case_key(team.case_id, team.key_id):
-            summary.keys_not_shared += [
-                {"case_id": team.case_id, "user": name, "why": "this laptop has no key for it"}
-                for name in others
-            ]
-            continue
-        try:
-            shared = _send_team(store, client, team.case_id, team.worker, team.supervisor, recovery)
-        except SyncRefused as exc:
-            summary.team_problems.append(f"case {team.case_id}: {exc}")
-            continue
-        for name in others:
-            if name in shared:
-                summary.keys_shared.append({"case_id": team.case_id, "user": name})
-            else:
-                summary.keys_not_shared.append(
-                    {"case_id": team.case_id, "user": name, "why": "not enrolled yet"}
-                )
 
 
 # --- a printed record, asked of the server ------------------------------------------------

@@ -2,6 +2,10 @@
 
 Requests are signed by the device's Ed25519 key over the method, path, a timestamp, a
 nonce and the body's SHA-256, so a captured request cannot be replayed or altered.
+
+Why one module: it is the wire contract both ends import: the bytes each request, enrollment
+and receipt signs, and every request and response model. The server and the laptop must
+agree on all of it at once; one module is what a protocol change edits and a reviewer reads.
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ Case content never sits in argv: free text comes from a form file (`--from FILE`
 JSON), from stdin (`--from -`), or from a prompt when a person is at the terminal. Argv holds
 only ids, dates and fixed words. Every record is signed after the practice gates and content
 rules pass; the command then prints what is due on the case now.
+
+Why one module: one command group for the case's own record, sharing its steps: the form
+reader (`read_form`: a file, stdin or a prompt, never argv), the tail that prints what was
+signed and what is due now (`_after`), and the supervisor's approve/return
+(`_approve_or_return`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""The `fieldkit` command: thin; parses, calls a service, prints. Errors are one line."""
+"""The `fieldkit` command: thin; parses, calls a service, prints. Errors are one line.
+
+Why one module: these are the commands of the root `fieldkit` app itself (no sub-app,
+registered before the groups): opening the app, the profile and its passphrase, verify, case
+list/show/export, language and demo-seed; each is a short parse, call, print.
+"""
 
 from __future__ import annotations
 

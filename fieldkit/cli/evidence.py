@@ -2,6 +2,10 @@
 
 Case content never sits in argv: notes, names and captions come from a prompt, a file or
 standard input (`-`), never from an option's value on the command line.
+
+Why one module: one command group (`register` adds it whole) under one rule: case content
+never enters argv, so every command that takes text reads it through the same
+`read_text_input` and `_prompt` and cleans what it shows with `clean`.
 """
 
 from __future__ import annotations

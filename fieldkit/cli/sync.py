@@ -3,6 +3,10 @@
 Added to the `fieldkit` command by `fieldkit.cli`. Thin: parse, call fieldkit.sync, print.
 Server-side modules are imported inside the commands that need them, so a laptop's
 `fieldkit` starts without loading FastAPI.
+
+Why one module: one command group, the sync commands (`server`, `admin …`, `enroll`,
+`grant`, `sync`, `case assign|import`), each a thin parse, call, print; the server's modules
+are imported inside its commands, so a laptop's start never loads them.
 """
 
 from __future__ import annotations
@@ -333,7 +337,7 @@ def case_assign(
     ] = None,
 ) -> None:
     """Assign or reassign a case; its key is wrapped for the new team at the next sync."""
-    from fieldkit.sync.client import assign_case  # local: httpx/pydantic, ~0.4 s of start-up
+    from fieldkit.sync.case_teams import assign_case  # local: httpx/pydantic, ~0.4 s of start-up
 
     context = ctx_of(ctx)
     store = services.open_store(context.path)
@@ -359,7 +363,7 @@ def case_import(
     ] = None,
 ) -> None:
     """Import cases; a bad file is refused whole, naming the case and key."""
-    from fieldkit.sync.client import assign_case  # local: httpx/pydantic, ~0.4 s of start-up
+    from fieldkit.sync.case_teams import assign_case  # local: httpx/pydantic, ~0.4 s of start-up
 
     context = ctx_of(ctx)
     doc = services.read_transfer_file(file)

@@ -27,15 +27,14 @@ from fieldkit.practice.gates import (
     visit_gates,
 )
 from fieldkit.practice.profile import (
-    DEFAULT_PROFILE,
     STATUSES,
     Period,
     PolicyProfile,
     ProfileError,
     add_months,
-    list_profiles,
-    load_profile,
 )
+from fieldkit.practice.profile_load import DEFAULT_PROFILE, load_profile
+from fieldkit.practice.profile_toml import list_profiles
 from fieldkit.practice.render import (
     STATUS_HELP,
     due_table,

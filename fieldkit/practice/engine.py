@@ -3,6 +3,12 @@
 Each deadline rule turns a case's record (visits, supervisions, plans, reviews, events)
 into due items with the rule id and the reason in words, so a worker sees what is due
 before a supervisor or an audit tells them. All numbers come from the `PolicyProfile`.
+
+Why one module: the deadline rules are one evaluation pass over one case: `_CaseRules` reads
+the case's dates once (`collect`, `read_visits`) and each rule is a method comparing against
+them, over the caseload-wide `_Day` cache and the one urgency order (`STATUS_RANK`,
+`_most_urgent_first`) every due list sorts by. Rules in other modules would each need that
+shared read passed to them.
 """
 
 from __future__ import annotations

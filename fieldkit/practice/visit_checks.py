@@ -4,6 +4,11 @@
 Each check has a stable id `rule/subject/code` (e.g. `VI-2/p2/not-private`). Only gate
 checks (VI-2, VI-3, VI-4) can be overridden, each by an override naming its id with a
 reason; content requirements (what the record must hold) and date checks never can.
+
+Why one module: one rule table for one record: every check a visit must pass before it is
+signed, each with the stable id (`rule/subject/code`) an override names. The wizard,
+`fieldkit visit check|sign` and the supervisor's queue call the one function `visit_checks`,
+which applies each override to the one check it names, so every check must be in its view.
 """
 
 from __future__ import annotations

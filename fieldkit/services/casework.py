@@ -6,6 +6,11 @@ content rules run before a record is signed. No Textual and no SQL here: the CLI
 Signed records never change: a revised plan is a new version, a returned closure is answered
 by a new closure. Supervisor approval (service plans, closures) goes through `review.decide`,
 bound to the content hash like visits and alternative safety plans.
+
+Why one module: the case's own records are written one way: `_sign_new` (a put of every
+field, then the sign op over the content) after the practice gates and content rules, with
+the content a supervisor's approval binds to (`plan_content_of`, `closure_content_of`); each
+record kind is a short use case over those shared steps.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import platformdirs
 from fieldkit.errors import FieldkitError, ProfileMissing
 from fieldkit.i18n import N_, _
 from fieldkit.keyfiles import check_strength
-from fieldkit.practice.profile import load_profile
+from fieldkit.practice.profile_load import load_profile
 from fieldkit.store import Store
 
 DEFAULT_PROFILE = "default"

@@ -4,6 +4,12 @@ An approval is a record like any other (entity kind "approval"), signed by the
 supervisor's device as an op, holding the SHA-256 of exactly the content approved. When
 that content changes (an addendum, a merge), the approval is stale and the item is back
 in the queue. No Textual here: the console screens and the CLI call these.
+
+Why one module: the supervisor's use cases, nearly all over one record kind: an approval
+(entity "approval") bound to a content hash. The queue,
+`decide`/`approve`/`return_for_changes`, a visit's review state and the returned records all
+read the same `content_of` and `decisions`; supervision sessions (RV-1) and open conflicts
+are the rest of the console's work.
 """
 
 from __future__ import annotations

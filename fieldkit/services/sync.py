@@ -17,7 +17,8 @@ from fieldkit.record_verify import Verdict
 from fieldkit.store import Store
 from fieldkit.sync import client
 from fieldkit.sync.admin_view import health_flags
-from fieldkit.sync.client import TEAM_HEALTH, assign_case, enroll
+from fieldkit.sync.case_teams import assign_case
+from fieldkit.sync.client import TEAM_HEALTH, enroll
 from fieldkit.sync.outcome import SyncSummary
 from fieldkit.sync.protocol import TeamHealthResponse, VerifyRecordRequest
 

@@ -4,6 +4,11 @@ The field app's screens call these (from worker threads); these use the store, t
 log and the practice rules. No Textual here. A visit in progress lives only in an encrypted
 draft (`Store.save_draft`); signing writes the visit, any new threats and alternative safety
 plan, and the overrides, in one durable transaction, then drops the draft.
+
+Why one module: the visit's life from draft to addendum is one flow over one `VisitRecord`:
+the draft, its checks and overrides (by check id), and signing, which writes the visit, any
+safety change and the overrides in one transaction; each step reads what the one before
+wrote.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def test_supervisor_assigns_a_case_and_the_worker_receives_it(agency: Agency) ->
 
 
 def test_case_key_is_wrapped_to_the_team_and_the_recovery_key_only(agency: Agency) -> None:
-    from fieldkit.sync.client import envelope_context
+    from fieldkit.sync.protocol import envelope_context
 
     from fieldkit.crypto import unwrap_with_private
 

@@ -9,7 +9,8 @@ import sqlite3
 
 import pytest
 from fieldkit.sync import admin
-from fieldkit.sync.client import SyncRefused, assign_case, envelope_context, run_sync
+from fieldkit.sync.client import SyncRefused, assign_case, run_sync
+from fieldkit.sync.protocol import envelope_context
 from sqlalchemy import text
 
 from fieldkit import services

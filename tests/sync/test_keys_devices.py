@@ -3,7 +3,8 @@ unverifiable for want of a device it was not sent."""
 
 from __future__ import annotations
 
-from fieldkit.sync.client import DEVICES_AS_OF, SyncClient, run_sync
+from fieldkit.sync.client import SyncClient, run_sync
+from fieldkit.sync.transport import DEVICES_AS_OF
 
 from tests.sync.conftest import Agency, assigned_case
 

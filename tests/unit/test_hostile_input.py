@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from fieldkit import services
 from fieldkit.errors import TransferError
-from fieldkit.practice.profile import ProfileError, load_profile
+from fieldkit.practice.profile import ProfileError
+from fieldkit.practice.profile_load import load_profile
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, run_cli, sample_case, transfer_doc
 

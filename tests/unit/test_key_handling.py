@@ -100,7 +100,7 @@ def test_the_length_rule_still_holds_and_strong_ones_pass() -> None:
 def test_a_profile_can_demand_a_stronger_passphrase(tmp_path: Path) -> None:
     profile = tmp_path / "agency.toml"
     profile.write_text('extends = "ontario-std7"\nname = "strict"\nmin_passphrase_score = 4\n')
-    from fieldkit.practice.profile import load_profile
+    from fieldkit.practice.profile_load import load_profile
 
     assert load_profile(profile).min_passphrase_score == 4
     with pytest.raises(FieldkitError, match="too weak"):

@@ -502,3 +502,52 @@ def test_the_local_import_check_sees_an_unexplained_import(tmp_path: Path) -> No
         "fieldkit/pdf.py:19",
         "screens/app.py:3",
     ]
+
+
+# --- module size ----------------------------------------------------------------------------
+# docs/architecture.md: no module over ~400 lines without a reason written at its top. One
+# over LONG_MODULE lines says why in its docstring, in a paragraph that begins "Why one
+# module:". Alembic migrations are generated and exempt.
+LONG_MODULE = 450
+
+
+def long_modules_without_a_reason(root: Path = ROOT) -> list[str]:
+    """`path (N lines)` of every module over LONG_MODULE lines whose docstring gives no reason."""
+    found = []
+    for folder in ("fieldkit", "sync", "screens"):
+        for path in sorted((root / folder).rglob("*.py")):
+            if "migrations" in path.relative_to(root).parts:
+                continue
+            source = path.read_text(encoding="utf-8")
+            lines = len(source.splitlines())
+            if lines <= LONG_MODULE:
+                continue
+            docstring = ast.get_docstring(ast.parse(source)) or ""
+            if "Why one module:" not in docstring:
+                found.append(f"{path.relative_to(root)} ({lines} lines)")
+    return found
+
+
+def test_long_modules_say_why() -> None:
+    assert long_modules_without_a_reason() == [], (
+        "split them, or add a paragraph beginning 'Why one module:' to the module docstring"
+    )
+
+
+def test_the_size_check_sees_a_long_module_without_a_reason(tmp_path: Path) -> None:
+    for folder in ("fieldkit", "screens", "sync/migrations/versions"):
+        (tmp_path / folder).mkdir(parents=True)
+    body = "X = 1\n" * LONG_MODULE
+    (tmp_path / "fieldkit" / "long.py").write_text('"""Long."""\n' + body, encoding="utf-8")
+    (tmp_path / "fieldkit" / "short.py").write_text(body, encoding="utf-8")
+    (tmp_path / "screens" / "why.py").write_text(
+        '"""Long.\n\nWhy one module: one format.\n"""\n' + body, encoding="utf-8"
+    )
+    (tmp_path / "sync" / "comment.py").write_text(
+        "# Why one module: a comment is not the docstring.\n" + body, encoding="utf-8"
+    )
+    (tmp_path / "sync" / "migrations" / "versions" / "0001.py").write_text(body * 2)
+    assert long_modules_without_a_reason(tmp_path) == [
+        f"fieldkit/long.py ({LONG_MODULE + 1} lines)",
+        f"sync/comment.py ({LONG_MODULE + 1} lines)",
+    ]

@@ -17,13 +17,14 @@ US = load_profile("us-ongoing")
 def test_shipped_profiles_pass_the_calendar_check_they_skip_at_start() -> None:
     """Shipped profiles load without asking the holidays library (a third of a second per
     start); their jurisdiction and categories are checked here instead."""
-    from fieldkit.practice.profile import _holiday_names, _load, check_jurisdiction
+    from fieldkit.practice.profile import check_jurisdiction, holiday_names
+    from fieldkit.practice.profile_load import _load
 
     for name in list_profiles():
         checked = _load(name, check_calendar=True)
         assert checked == load_profile(name)
         assert check_jurisdiction(checked.jurisdiction, checked.holiday_categories) is None
-        known = _holiday_names(checked.jurisdiction)
+        known = holiday_names(checked.jurisdiction)
         assert set(checked.also_observed) | set(checked.not_observed) <= known
     assert check_jurisdiction("ZZ", ("public",)) is not None
 
