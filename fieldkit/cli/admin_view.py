@@ -8,18 +8,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from fieldkit.cli.base import console, err_console
 from fieldkit.i18n import _
 from fieldkit.services.policies import stale_after_days
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-console = Console()
-err_console = Console(stderr=True)
 
 DbOption = Annotated[
     str | None,

@@ -16,8 +16,9 @@ from fieldkit import services
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 
-console = Console()
-err_console = Console(stderr=True)
+# emoji=False: a worker's text such as ":smile:" is data and prints as typed.
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 
 class _RootGroup(TyperGroup):

@@ -29,7 +29,7 @@ from fieldkit import i18n, services
 from fieldkit.acknowledgements import record_acknowledgement
 from fieldkit.attachments import Attachment, attachments_of, find, is_local, opened_copy
 from fieldkit.attachments import attach as attach_file
-from fieldkit.cli.base import ctx_of, parse_day
+from fieldkit.cli.base import console, ctx_of, parse_day
 from fieldkit.cli.practice import policy_for
 from fieldkit.contacts import add_contact, contacts_of, parse_notes_input
 from fieldkit.errors import FieldkitError
@@ -39,7 +39,6 @@ from fieldkit.record_verify import read_stamp, verify_stamp
 from fieldkit.services import Store
 from fieldkit.text import human_size
 
-console = Console()
 contact_app = typer.Typer(
     help="Collateral contacts: calls and meetings with teachers, doctors, relatives.",
     no_args_is_help=True,
@@ -300,7 +299,7 @@ def _fetch(store: Store, wanted: list[object]) -> int:
             TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total}"),
-            console=Console(stderr=True),
+            console=Console(stderr=True, emoji=False),
             transient=True,
         ) as bar,
     ):

@@ -7,11 +7,10 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from fieldkit import i18n, services
-from fieldkit.cli.base import ctx_of, parse_day
+from fieldkit.cli.base import console, ctx_of, parse_day
 from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
@@ -30,7 +29,6 @@ from fieldkit.practice import (
 )
 from fieldkit.text import json_text, safe
 
-console = Console()
 PROFILE_HELP = "Policy profile: a shipped name (" + ", ".join(list_profiles()) + ") or a TOML file."
 
 

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from fieldkit import services
-from fieldkit.cli.base import ctx_of, parse_day
+from fieldkit.cli.base import console, ctx_of, parse_day
 from fieldkit.cli.freetext import read_free_text
 from fieldkit.cli.practice import policy_for
 from fieldkit.errors import FieldkitError
@@ -25,7 +24,6 @@ from fieldkit.practice import PolicyProfile
 from fieldkit.services import Store, review, visits
 from fieldkit.text import json_text, safe
 
-console = Console()
 export_app = typer.Typer(help="Export records for the paper file.", no_args_is_help=True)
 supervision_app = typer.Typer(help="Case supervision sessions (RV-1).", no_args_is_help=True)
 

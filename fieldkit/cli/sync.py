@@ -17,22 +17,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from fieldkit import i18n, services
 from fieldkit.cli.admin_view import DbOption, admin_engine, register_admin_views, when
-from fieldkit.cli.base import case_app, ctx_of
+from fieldkit.cli.base import case_app, console, ctx_of, err_console
 from fieldkit.cli.outbox import outbox_app, print_summary, run_sync_command
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _, ngettext
 from fieldkit.sync.outcome import import_refusal
 from fieldkit.text import safe
 from fieldkit.transfer import check_document
-
-console = Console()
-err_console = Console(stderr=True)
-
 
 CreateOption = Annotated[
     bool,

@@ -21,7 +21,7 @@ from fieldkit.errors import TransferError
 from fieldkit.practice.profile import ProfileError
 from fieldkit.practice.profile_load import load_profile
 from fieldkit.store import Store
-from tests.conftest import FAST_ARGON, PASSPHRASE, run_cli, sample_case, transfer_doc
+from tests.conftest import FAST_ARGON, PASSPHRASE, cli_profile, run_cli, sample_case, transfer_doc
 
 
 def _ops(path: Path) -> int:
@@ -269,3 +269,13 @@ def test_a_key_with_a_line_break_is_refused_in_one_line(store: Store) -> None:
         services.import_cases(store, doc)
     assert "\n" not in str(refused.value)
     assert "bad\\nkey" in str(refused.value)
+
+
+def test_emoji_codes_print_as_typed(tmp_path: Path) -> None:
+    """Text is data: a name such as ":smile:" that the CLI prints through Rich is not
+    turned into an emoji (the export's confirmation names the file as given)."""
+    env = cli_profile(tmp_path)
+    out = tmp_path / ":smile: case.json"
+    shown = run_cli("case", "export", "C-1", "--out", str(out), env={**env, "COLUMNS": "300"})
+    assert shown.returncode == 0, shown.stderr
+    assert ":smile: case.json" in shown.stdout and "\U0001f604" not in shown.stdout, shown.stdout
