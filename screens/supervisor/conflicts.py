@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.tables import MeasuredTable
 from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
@@ -61,7 +62,7 @@ class ConflictsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """The list, the two versions side by side, an input for a combination."""
         yield Static(_("Conflicts needing resolution"), classes="title-bar")
-        yield DataTable(id="conflict-list", cursor_type="row")
+        yield MeasuredTable(id="conflict-list", cursor_type="row")
         with Horizontal(id="versions"):
             yield Static("", id="version-0", classes="version")
             yield Static("", id="version-1", classes="version")

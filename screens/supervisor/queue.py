@@ -11,6 +11,7 @@ from fieldkit.screens.supervisor.conflicts import ConflictsScreen
 from fieldkit.screens.supervisor.record_review import RecordReviewScreen
 from fieldkit.screens.supervisor.supervision import SupervisionScreen
 from fieldkit.screens.supervisor.team import TeamScreen
+from fieldkit.screens.tables import MeasuredTable
 from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
@@ -67,7 +68,7 @@ class ReviewQueueScreen(Screen[None]):
             classes="title-bar",
         )
         yield Static(_("Loading the review queue…"), id="queue-counts")
-        yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+        yield MeasuredTable(id="queue", cursor_type="row", zebra_stripes=True)
         yield Static("", id="queue-flags")
         yield StatusBar()
         yield KeyFooter()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, cast
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.supervisor.supervision import SupervisionScreen
+from fieldkit.screens.tables import MeasuredTable
 from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
@@ -68,10 +69,10 @@ class TeamScreen(Screen[None]):
             _("Team compliance · as of {day}").format(day=fk.today.isoformat()),
             classes="title-bar",
         )
-        yield DataTable(id="team-workers", cursor_type="none")
+        yield MeasuredTable(id="team-workers", cursor_type="none")
         yield Static(_("Laptops · sync health not received yet"), id="team-health-title")
-        yield DataTable(id="team-laptops", cursor_type="none")
-        yield DataTable(id="team-items", cursor_type="row", zebra_stripes=True)
+        yield MeasuredTable(id="team-laptops", cursor_type="none")
+        yield MeasuredTable(id="team-items", cursor_type="row", zebra_stripes=True)
         yield StatusBar()
         yield KeyFooter()
 
