@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from fieldkit import services
 from fieldkit.store import Store
 from tests.conftest import sample_case, signed_visit, transfer_doc
-from tests.functional.conftest import TODAY, click, settle, type_text, until
+from tests.functional.conftest import TODAY, settle, type_text, until
 from tests.sync.conftest import (  # noqa: F401
     Agency,
     agency,
@@ -218,7 +218,7 @@ async def test_a_signature_is_counted_on_the_case_view_it_returns_to(visit_store
     from fieldkit.screens.case_view import CaseScreen
 
     from tests.functional.conftest import open_case
-    from tests.functional.test_visit_flows import _first_steps, _last_steps
+    from tests.functional.test_visit_flows import _first_steps, _last_steps, _observation
 
     app = make_app(store=visit_store, today=TODAY)
     async with app.run_test(size=(100, 40)) as pilot:
@@ -228,15 +228,7 @@ async def test_a_signature_is_counted_on_the_case_view_it_returns_to(visit_store
         await pilot.press("v")
         await settle(pilot)
         await _first_steps(pilot)
-        await click(pilot, "#seen-yes")
-        await settle(pilot)
-        await click(pilot, "#observed-yes")
-        await settle(pilot)
-        await type_text(pilot, "#interaction", "smiles at mother")
-        await type_text(pilot, "#condition", "clean and fed")
-        await type_text(pilot, "#environment", "crib assembled")
-        await pilot.press("ctrl+n")
-        await settle(pilot)
+        await _observation(pilot)
         await _last_steps(pilot)
         after = visit_store.outbox_count()
         assert after > before
