@@ -20,7 +20,6 @@ import json
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from dataclasses import field as dc_field
@@ -50,7 +49,8 @@ def uuid7() -> str:
     value |= ((rand >> 62) & 0xFFF) << 64
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
-    return str(uuid.UUID(int=value))
+    text = f"{value:032x}"  # the text of uuid.UUID(int=value), without building one
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class HybridClock:
@@ -114,24 +114,20 @@ class Op:
 
     def digest_input(self) -> bytes:
         """The canonical bytes the hash covers: every field but `hash` and `sig`."""
-        return json.dumps(
-            [
-                "fieldkit.op/1",
-                self.op_id,
-                self.device_id,
-                self.seq,
-                self.hlc,
-                self.author,
-                self.case_id,
-                self.entity,
-                self.entity_id,
-                self.action,
-                self.key_id,
-                b64(self.body),
-                self.prev_hash,
-            ],
-            separators=(",", ":"),
-        ).encode()
+        return _digest_input(
+            self.op_id,
+            self.device_id,
+            self.seq,
+            self.hlc,
+            self.author,
+            self.case_id,
+            self.entity,
+            self.entity_id,
+            self.action,
+            self.key_id,
+            self.body,
+            self.prev_hash,
+        )
 
     def compute_hash(self) -> str:
         """SHA-256 over `digest_input`, hex."""
@@ -222,6 +218,65 @@ class Op:
     def short(self) -> str:
         """How an op is named to a person: device, seq and id."""
         return f"op {self.op_id} (device {self.device_id[:8]}, seq {self.seq})"
+
+
+def _digest_input(*unsigned: Any) -> bytes:
+    """`Op.digest_input` of an op's fields but `hash` and `sig`, in `OP_COLUMNS` order."""
+    listed = ["fieldkit.op/1", *unsigned]
+    listed[11] = b64(unsigned[10])
+    return json.dumps(listed, separators=(",", ":")).encode()
+
+
+def signed_op(
+    op_id: str,
+    device_id: str,
+    seq: int,
+    hlc: str,
+    author: str,
+    case_id: str,
+    entity: str,
+    entity_id: str,
+    action: str,
+    key_id: str,
+    body: bytes,
+    prev_hash: str,
+    sign_key: Any | None,
+) -> Op:
+    """A new op, hashed and signed by `sign_key` (unsigned when None: the benchmark's
+    plaintext profile), built once: a save makes no unsigned copy first."""
+    digest = hashlib.sha256(
+        _digest_input(
+            op_id,
+            device_id,
+            seq,
+            hlc,
+            author,
+            case_id,
+            entity,
+            entity_id,
+            action,
+            key_id,
+            body,
+            prev_hash,
+        )
+    ).hexdigest()
+    sig = b"" if sign_key is None else sign_key.sign(digest.encode())
+    return Op(
+        op_id,
+        device_id,
+        seq,
+        hlc,
+        author,
+        case_id,
+        entity,
+        entity_id,
+        action,
+        key_id,
+        body,
+        prev_hash,
+        digest,
+        sig,
+    )
 
 
 # --- the fold -------------------------------------------------------------------------
