@@ -221,10 +221,14 @@ class Op:
 
 
 def _digest_input(*unsigned: Any) -> bytes:
-    """`Op.digest_input` of an op's fields but `hash` and `sig`, in `OP_COLUMNS` order."""
-    listed = ["fieldkit.op/1", *unsigned]
-    listed[11] = b64(unsigned[10])
-    return json.dumps(listed, separators=(",", ":")).encode()
+    """`Op.digest_input` of an op's fields but `hash` and `sig`, in `OP_COLUMNS` order:
+    `json.dumps(["fieldkit.op/1", *fields, b64(body), prev_hash], separators=(",", ":"))`.
+
+    The body's base64 is spliced in rather than scanned by the encoder (most of the
+    bytes, and URL-safe base64 holds no character JSON escapes), the same bytes."""
+    head = json.dumps(["fieldkit.op/1", *unsigned[:10]], separators=(",", ":"))
+    tail = json.dumps(unsigned[11])
+    return f'{head[:-1]},"{b64(unsigned[10])}",{tail}]'.encode()
 
 
 def signed_op(
@@ -315,8 +319,9 @@ def empty_state() -> dict[str, Any]:
 
 def _already_applied(st: dict[str, Any], op_id: str) -> bool:
     for heads in st["heads"].values():
-        if any(h["op"] == op_id for h in heads):
-            return True
+        for head in heads:
+            if head["op"] == op_id:
+                return True
     return any((st.get(mark) or {}).get("op") == op_id for mark in ("deleted", "signed"))
 
 
@@ -348,23 +353,30 @@ def apply(state: dict[str, Any] | None, meta: OpMeta, body: dict[str, Any]) -> d
         return st
     base: dict[str, list[str]] = body.get("base") or {}
     pending_all: dict[str, list[str]] = st.setdefault("pending", {})
+    all_heads: dict[str, list[dict[str, Any]]] = st["heads"]
+    op_id = meta.op_id
     for name, value in (body.get("set") or {}).items():
-        heads: list[dict[str, Any]] = st["heads"].setdefault(name, [])
+        heads = all_heads.get(name)
+        if heads is None:
+            heads = all_heads[name] = []
         pending = pending_all.get(name, [])
-        for superseded in base.get(name) or []:
+        for superseded in base.get(name) or ():
             kept = [h for h in heads if h["op"] != superseded]
             if len(kept) == len(heads) and superseded not in pending:
                 bisect.insort(pending, superseded)
             heads[:] = kept
-        if meta.op_id in pending:
-            pending.remove(meta.op_id)
+        if pending and op_id in pending:
+            pending.remove(op_id)
         else:
-            heads.append(_version(meta, value))
-            heads.sort(key=_order)
+            heads.append(
+                {"v": value, "op": op_id, "hlc": meta.hlc, "dev": meta.device_id, "by": meta.author}
+            )
+            if len(heads) > 1:  # one version is in order already
+                heads.sort(key=_order)
         if pending:
             pending_all[name] = pending
-        else:
-            pending_all.pop(name, None)
+        elif name in pending_all:
+            del pending_all[name]
     return st
 
 
