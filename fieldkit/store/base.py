@@ -325,6 +325,9 @@ class StoreBase:
                 self._conn.execute("COMMIT")
             except BaseException as exc:
                 self._seq, self._head = saved
+                self._kept_states.clear()  # they may hold what the rollback undoes
+                self._kept_cases.clear()
+                self._kept_mark = None
                 with suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.DatabaseError):

@@ -8,6 +8,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from fieldkit import changelog, services
 from fieldkit.changelog import OpMeta
 from fieldkit.crypto import aad_for
@@ -202,5 +204,22 @@ def test_a_save_after_another_write_reads_the_state_again(profile_path: Path) ->
             "notes": "fourth",
             "date": "2026-11-25",
         }  # type: ignore[union-attr]
+    finally:
+        store.close()
+
+
+def test_a_rolled_back_save_leaves_no_trace_in_the_next(profile_path: Path) -> None:
+    """A save inside a larger transaction that rolls back: the state it kept goes too."""
+    store = Store.create(profile_path, PASSPHRASE, "jsmith", argon=FAST_ARGON)
+    try:
+        store.record("C-1", "visit", "v1", {"notes": "first"})
+        with pytest.raises(RuntimeError), store.transaction():
+            store.record("C-1", "visit", "v1", {"notes": "rolled back"})
+            raise RuntimeError
+        store.record("C-1", "visit", "v1", {"date": "2026-11-24"})
+        fields = {"notes": "first", "date": "2026-11-24"}
+        assert store.entity("C-1", "visit", "v1").fields == fields  # type: ignore[union-attr]
+        assert store.rebuild_differences() == []
+        assert store.verify(full=True).ok
     finally:
         store.close()
