@@ -32,6 +32,11 @@ RECEIPTS_SCHEMA = (
 made on first use."""
 
 
+VALUES_IN_BODY_FROM = 512
+"""Bytes of a save's body from which its values are read from the body alone, not kept in
+the entity's doc as well (`entities.pack_state`)."""
+
+
 class LogStore(EntityStore):
     """The signed op log of this profile."""
 
@@ -76,8 +81,11 @@ class LogStore(EntityStore):
             state = changelog.apply(
                 current, OpMeta(op.op_id, op.hlc, op.device_id, op.author, op.action), body
             )
+            # A small body's values are kept in the doc too: reading them from the body
+            # would cost a view a second opening for a few bytes saved.
+            main = (rowid, op_id) if len(plain) >= VALUES_IN_BODY_FROM else None
             self._save_state(
-                case_id, entity, entity_id, state, sealer, key_id, (rowid, op_id), drop=not dropped
+                case_id, entity, entity_id, state, sealer, key_id, main, drop=not dropped
             )
             self._seq, self._head = op.seq, op.hash
         self._keep_state(key, state)

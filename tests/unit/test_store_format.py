@@ -105,7 +105,7 @@ def test_a_schema_2_profile_is_migrated_and_reads_the_same(profile_path: Path) -
 
 def test_a_new_visit_stores_its_values_once(store: Store) -> None:
     """Schema 5: the values a save sets stay in its op's sealed body; the entity names it."""
-    fields = {"date": "2026-11-24", "notes": "UNIQUEVALUEMARK " * 4}
+    fields = {"date": "2026-11-24", "notes": "UNIQUEVALUEMARK " * 40}
     store.record("C-1", "visit", "v1", fields)
     row = store._conn.execute(
         "SELECT e.doc, e.view, o.body, o.op_id FROM entities e JOIN ops o ON o.rowid = e.vop"
@@ -123,6 +123,13 @@ def test_a_new_visit_stores_its_values_once(store: Store) -> None:
     assert store.views("C-1")[0].fields == {"date": "2026-11-24", "notes": "second"}
     assert store.entity("C-1", "visit", "v1").fields == {"date": "2026-11-24", "notes": "second"}  # type: ignore[union-attr]
     assert store.rebuild_differences() == []
+    # a small save keeps its values in the doc too (a view opens one sealed value)
+    store.record("C-1", "contact", "c1", {"date": "2026-11-24", "with": "UNIQUESMALLMARK"})
+    doc, vop = store._conn.execute(
+        "SELECT doc, vop FROM entities WHERE entity='contact'"
+    ).fetchone()
+    assert vop is None
+    assert b"UNIQUESMALLMARK" in sealer.open(doc, aad_for("entities", "doc", "C-1/contact/c1"))
 
 
 def _to_schema_4(store: Store) -> None:
