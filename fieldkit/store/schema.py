@@ -190,7 +190,25 @@ def hex_of(value: Any) -> str:
 
 def ops_from_rows(rows: Iterable[Sequence[Any]]) -> list[Op]:
     """Ops from rows selected with `OP_SELECT`."""
-    return [Op(*row[:11], hex_of(row[11]), hex_of(row[12]), row[13]) for row in rows]
+    return [
+        Op(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+            row[10],
+            hex_of(row[11]),
+            hex_of(row[12]),
+            row[13],
+        )
+        for row in rows
+    ]
 
 
 def store_error(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
