@@ -161,16 +161,26 @@ def summaries(store: Store, policy: PolicyProfile | None = None) -> list[dict[st
     ids = store.case_ids()
     found: dict[str, dict[str, Any]] = {}
     for cid, raw in store.case_summaries(ids).items():
+        # the rule record after the line is parsed only where the facts do not hold
+        head, _, rules = raw.partition(b"\n")
         try:
-            doc = json.loads(raw)
+            doc = json.loads(head)
         except ValueError:
             continue
         if isinstance(doc, dict) and doc.get("v") == VERSION:
+            doc["rules"] = rules
             found[cid] = doc
     stale = [cid for cid in ids if cid not in found]
     if stale:
         found.update(_fold(store, stale, policy or _stored_policy(store)))
     return [found[cid] for cid in ids if cid in found]
+
+
+def _encode(doc: dict[str, Any]) -> bytes:
+    """The summary as kept: its line and facts as JSON, then on the next line the rule record
+    (compact JSON has no line break, so the first one ends the head)."""
+    head = {key: value for key, value in doc.items() if key != "rules"}
+    return f"{json.dumps(head, separators=(',', ':'))}\n{doc['rules']}".encode()
 
 
 def _stored_policy(store: Store) -> PolicyProfile | None:
@@ -193,9 +203,7 @@ def _fold(
     try:
         with store.transaction():
             docs = _digests(store, stale, policy)
-            store.put_case_summaries(
-                {cid: json.dumps(doc, separators=(",", ":")).encode() for cid, doc in docs.items()}
-            )
+            store.put_case_summaries({cid: _encode(doc) for cid, doc in docs.items()})
             return docs
     except StoreError:
         return _digests(store, stale, policy)
@@ -231,5 +239,5 @@ def rules_cases(store: Store, policy: PolicyProfile | None = None) -> list[CaseF
     ]
 
 
-def _load_rules_case(head: dict[str, Any], rules: str) -> Case:
+def _load_rules_case(head: dict[str, Any], rules: str | bytes) -> Case:
     return rules_case(head, json.loads(rules))
