@@ -254,8 +254,9 @@ class _CaseRules:
         self.collect(case)
         return True
 
-    def collect(self, case: Case) -> None:
-        """The dates the rules read, each up to this day."""
+    def collect(self, case: Case, every_rule: bool = False) -> None:
+        """The dates the rules read, each up to this day: for the rules the profile applies,
+        or for `every_rule` (the facts a summary keeps)."""
         as_of = self.as_of
         self.read_visits(case)
         supervisions = [s.date for s in case.supervisions if s.date <= as_of]
@@ -286,19 +287,27 @@ class _CaseRules:
         if case.removal_date is not None and case.removal_date <= as_of:
             removals.append(case.removal_date)
         self.removal = max(removals, default=None)
+        self.placed = False
+        self.first_placed: date | None = None
+        self.first_placement: date | None = None
+        self.first_plan_after: date | None = None
+        not_applied = () if every_rule else self.day.not_applied
+        if "RV-5" in not_applied and "FED-1" in not_applied:
+            return  # only they read the placements
         placed = [c.placement.since for c in case.children if c.placement is not None]
         # rule RV-5: a child placed is in care, whatever the placement's date
         self.placed = bool(placed)
         self.first_placed = min((d for d in placed if d is not None), default=None)
+        if "FED-1" in not_applied:
+            return
         # rule FED-1: with no removal date on record, the clock starts with the child's
         # first out-of-home placement.
         self.first_placement = min(
             (d for d in placed if d is not None and d <= as_of), default=None
         )
         start = self.removal if self.removal is not None else self.first_placement
-        self.first_plan_after = (
-            min((d for d in updates if d >= start), default=None) if start is not None else None
-        )
+        if start is not None:
+            self.first_plan_after = min((d for d in updates if d >= start), default=None)
 
     def read_visits(self, case: Case) -> None:
         """Rules VI-1 and VI-5 in one pass over the visits: the latest completed home visit
@@ -824,7 +833,7 @@ def rule_facts(case: Case, profile: PolicyProfile) -> list[Any]:
     day = _Day(profile, date.max)
     rules = _CaseRules(day)
     rules.head(case)
-    rules.collect(case)  # every date is on or before date.max: nothing is left out
+    rules.collect(case, every_rule=True)  # every date is on or before date.max: all are in
     kinds = day.visit_kinds
     dates = [v.date for v in case.visits if v.kind in kinds]
     dates += [s.date for s in case.supervisions]
@@ -910,11 +919,13 @@ def open_items(items: Iterable[DueItem]) -> list[DueItem]:
 
 
 def next_due(case: Case, profile: PolicyProfile, as_of: date | datetime) -> DueItem | None:
-    """The most urgent open item on a case, for the dashboard line."""
-    for item in due_items(case, profile, as_of):
-        if item.is_open:
-            return item
-    return None
+    """The most urgent open item on a case, for the dashboard line (only open items are
+    put in words)."""
+    rules = _CaseRules(_Day(profile, _as_date(as_of, profile), TODO_STATUSES))
+    if not rules.from_case(case):
+        return None
+    items = rules.run()
+    return items[0] if items else None
 
 
 def group_by_worker(items: Iterable[DueItem]) -> dict[str | None, list[DueItem]]:
