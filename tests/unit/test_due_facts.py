@@ -12,11 +12,15 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fieldkit import services
+from fieldkit.demo import demo_document, plan_records
 from fieldkit.domain import Case
 from fieldkit.practice import OPEN_STATUSES, CaseFacts, due_list, load_profile, open_items
 from fieldkit.practice.engine import facts_key, rule_facts
+from fieldkit.store import Store
 from tests.unit.test_due_golden import BASE, caseload
 
+TODAY = date(2026, 11, 26)
 PROFILES = ("ontario-std7", "us-ongoing")
 
 
@@ -91,3 +95,24 @@ def test_a_record_after_the_day_reads_the_whole_case() -> None:
     assert _json(due_list(kept, profile, as_of)) == _json(due_list(cases, profile, as_of))
     late = {k.id for k in kept if k.facts is not None and (k.facts[1] or 0) > as_of.toordinal()}
     assert late and set(loaded) == late
+
+
+def test_kept_summaries_give_the_due_list_from_their_facts(store: Store) -> None:
+    """`fieldkit due` on a profile: every summary keeps its facts, and on a day after every
+    record the due list comes from them alone, equal to the full rebuild's."""
+    doc = demo_document(30, 7, TODAY)
+    with store.transaction():
+        services.import_cases(store, doc)
+        for case_id, kind, record_id, fields in plan_records(doc, 7):
+            store.record(case_id, kind, record_id, fields)
+
+    def refuse() -> Case:
+        raise AssertionError("the whole case was read")
+
+    kept = services.rules_cases(store)
+    assert len(kept) == 30 and all(k.facts is not None for k in kept)
+    facts_only = [CaseFacts(k.id, k.worker, k.facts, refuse) for k in kept]
+    profile = load_profile("ontario-std7")
+    day = date(2027, 6, 30)
+    full = due_list(services.load_cases(store), profile, day)
+    assert _json(due_list(facts_only, profile, day)) == _json(full)
