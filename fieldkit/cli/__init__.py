@@ -1,7 +1,8 @@
 """The `fieldkit` command: thin; parses, calls a service, prints. Errors are one line.
 
-Composed statically: `base` holds the Typer apps and shared options, each command module
-adds its commands, in the order `fieldkit --help` lists them.
+`base` holds the Typer apps and shared options, `core` the root's own commands; every
+other command module is loaded by `base.LazyGroup` when one of its commands runs (its
+table lists them in the order `fieldkit --help` does), so a command imports only its own.
 """
 
 from __future__ import annotations
@@ -10,30 +11,13 @@ from fieldkit.cli.early import begin_app_unlock
 
 begin_app_unlock()  # Argon2id runs while the commands below (and Textual) load
 
-from fieldkit.cli import (  # noqa: E402
-    casework,
-    core,
-    evidence,
-    policy,
-    practice,
-    supervisor,
-    sync,
-    visit,
-)
+from fieldkit.cli import core  # noqa: E402
 from fieldkit.cli.base import Context, app, ctx_of, err_console  # noqa: E402
 from fieldkit.errors import FieldkitError  # noqa: E402
 from fieldkit.hardening import disable_core_dumps  # noqa: E402
 from fieldkit.i18n import _  # noqa: E402
 
 __all__ = ["Context", "app", "core", "ctx_of", "main"]
-
-practice.register(app)
-sync.register(app)
-supervisor.register(app)
-visit.register(app)
-policy.register(app)
-casework.register(app)
-evidence.register(app)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from fieldkit import i18n, services
 from fieldkit.cli.admin_view import DbOption, admin_engine, register_admin_views, when
-from fieldkit.cli.base import case_app, console, ctx_of, err_console
+from fieldkit.cli.base import console, ctx_of, err_console
 from fieldkit.cli.outbox import outbox_app, print_summary, run_sync_command
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _, ngettext
@@ -396,5 +396,9 @@ def register(app: typer.Typer) -> None:
     app.command("grant")(grant)
     app.command("sync")(sync)
     app.add_typer(outbox_app, name="outbox")
+
+
+def register_case(case_app: typer.Typer) -> None:
+    """Add `case import` and `case assign` (loaded by `fieldkit case`'s LazyGroup)."""
     case_app.command("import")(case_import)
     case_app.command("assign")(case_assign)

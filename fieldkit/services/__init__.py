@@ -5,42 +5,108 @@ read), `caseload` (dashboard rows, their cache, the sync status line), `visits` 
 guided visit), `review` (supervisor decisions) and `sync` (enroll, run, assign). The
 profile and case functions are re-exported here, so `services.open_store(...)` reads as
 before, and `Store`: the open profile faces hold and hand back (they never call into it
-for SQL or keys).
+for SQL or keys). Each loads on first use (`fieldkit.lazy`): a command imports only
+the modules it calls.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fieldkit.services import caseload
-from fieldkit.services.cases import (
-    case_detail,
-    case_summary,
-    conflict_json,
-    export_case,
-    load_case,
-    load_cases,
-    read_transfer_file,
-    record_change,
+from fieldkit.lazy import package_getattr
+
+if TYPE_CHECKING:
+    from fieldkit.services import (  # noqa: F401 (submodules: attributes on first use)
+        caseload,
+        cases,
+        casework,
+        policies,
+        profiles,
+        review,
+        summaries,
+        sync,
+        visits,
+    )
+    from fieldkit.services.cases import (
+        case_detail,
+        case_summary,
+        conflict_json,
+        export_case,
+        load_case,
+        load_cases,
+        read_transfer_file,
+        record_change,
+    )
+    from fieldkit.services.profiles import (
+        DEFAULT_PROFILE,
+        PendingUnlock,
+        app_options,
+        ask_passphrase,
+        ask_passphrase_new,
+        begin_early_unlock,
+        begin_unlock,
+        data_dir,
+        min_passphrase_score,
+        open_store,
+        passphrase_from_env,
+        profile_path,
+        take_pending_unlock,
+    )
+    from fieldkit.services.summaries import case_listing, rules_cases
+    from fieldkit.store import Store
+
+_FROM = {
+    **dict.fromkeys(
+        (
+            "case_detail",
+            "case_summary",
+            "conflict_json",
+            "export_case",
+            "load_case",
+            "load_cases",
+            "read_transfer_file",
+            "record_change",
+        ),
+        "fieldkit.services.cases",
+    ),
+    **dict.fromkeys(
+        (
+            "DEFAULT_PROFILE",
+            "PendingUnlock",
+            "app_options",
+            "ask_passphrase",
+            "ask_passphrase_new",
+            "begin_early_unlock",
+            "begin_unlock",
+            "data_dir",
+            "min_passphrase_score",
+            "open_store",
+            "passphrase_from_env",
+            "profile_path",
+            "take_pending_unlock",
+        ),
+        "fieldkit.services.profiles",
+    ),
+    "case_listing": "fieldkit.services.summaries",
+    "rules_cases": "fieldkit.services.summaries",
+    "Store": "fieldkit.store",
+}
+"""Each re-exported name and the module it comes from (loaded on first use)."""
+_SUBMODULES = frozenset(
+    (
+        "caseload",
+        "cases",
+        "casework",
+        "policies",
+        "profiles",
+        "review",
+        "summaries",
+        "sync",
+        "visits",
+    )
 )
-from fieldkit.services.cases import import_cases as _import_cases
-from fieldkit.services.profiles import (
-    DEFAULT_PROFILE,
-    PendingUnlock,
-    app_options,
-    ask_passphrase,
-    ask_passphrase_new,
-    begin_early_unlock,
-    begin_unlock,
-    data_dir,
-    min_passphrase_score,
-    open_store,
-    passphrase_from_env,
-    profile_path,
-    take_pending_unlock,
-)
-from fieldkit.services.summaries import case_listing, rules_cases
-from fieldkit.store import Store
+if not TYPE_CHECKING:  # mypy reads the imports above; at run time names load on first use
+    __getattr__ = package_getattr(globals(), _FROM, _SUBMODULES)
 
 __all__ = [
     "PendingUnlock",
@@ -74,6 +140,9 @@ __all__ = [
 def import_cases(store: Store, doc: Any) -> list[str]:
     """Check the whole document, write every case in one transaction, then seal the
     dashboard's rows, so the app's first start after an import is a cached start."""
-    imported = _import_cases(store, doc)
+    # local: the package loads its modules on first use (fieldkit.lazy); an import needs both
+    from fieldkit.services import caseload, cases
+
+    imported = cases.import_cases(store, doc)
     caseload.seal_rows(store)
     return imported

@@ -152,6 +152,7 @@ LAYERS: list[tuple[str, int]] = [
     ("fieldkit.sigcheck", 0),
     ("fieldkit.prefs", 0),
     ("fieldkit.hardening", 0),
+    ("fieldkit.lazy", 0),
     ("fieldkit.errors", 0),
     ("fieldkit.i18n", 0),
     ("fieldkit.text", 0),
