@@ -12,7 +12,6 @@ from typing import Any
 import typer
 import typer.main
 from rich.console import Console
-from typer._coercion import RuntimeParam, build_runtime_param
 from typer.core import TyperGroup
 
 from fieldkit import services
@@ -85,12 +84,17 @@ _registered: dict[str, typer.Typer] = {}
 build the click group again for every invocation)."""
 
 
+try:  # Typer's private coercion (0.29): without it, every parameter keeps Typer's own
+    from typer._coercion import RuntimeParam, build_runtime_param
+except ImportError:  # pragma: no cover (another Typer: slower, never wrong)
+    RuntimeParam = None  # type: ignore[assignment,misc]
+_RuntimeBase: Any = object if RuntimeParam is None else RuntimeParam
 _PLAIN = (str, bool)
 """Annotations whose value click already parses to the type: no coercion is left to do."""
 
 
 @dataclass(frozen=True)
-class _PlainParam(RuntimeParam):
+class _PlainParam(_RuntimeBase):  # type: ignore[misc]
     """A `str` or `bool` parameter's value as click parsed it. Typer (0.29) builds a
     pydantic TypeAdapter for every parameter, even one left out, and importing pydantic
     was 0.1 s of CPU of every command (issue 17); for a value already of the type its
@@ -106,6 +110,8 @@ def plain_params(command: Any, ctx: Any) -> None:  # click's Command and Context
     """Give `command`'s and its subcommands' plain `str` and `bool` parameters (`--help`
     too) `_PlainParam`: no pydantic for them. One with a parser, a file type or a
     coercion already built keeps Typer's."""
+    if RuntimeParam is None:  # pragma: no cover
+        return
     params = [*getattr(command, "params", ())]
     if hasattr(command, "get_help_option"):
         params.append(command.get_help_option(ctx))
