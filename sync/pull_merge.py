@@ -86,9 +86,11 @@ def _add_devices(store: Store, keys: KeysResponse) -> None:
     """Keep the device keys of this answer, and where the next one may start."""
     known = store.device_keys()
     with store.transaction():
-        for dev in keys.devices:
-            if dev.device_id not in known:
-                store.add_device(dev.device_id, dev.user, unb64(dev.sign_pub), unb64(dev.box_pub))
+        store.add_devices(
+            (dev.device_id, dev.user, unb64(dev.sign_pub), unb64(dev.box_pub))
+            for dev in keys.devices
+            if dev.device_id not in known
+        )
         if keys.devices_as_of is not None:
             store.set_meta(DEVICES_AS_OF, str(keys.devices_as_of))
 

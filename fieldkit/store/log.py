@@ -300,16 +300,23 @@ class LogStore(EntityStore):
         self, device_id: str, user: str, sign_pub: bytes, box_pub: bytes | None = None
     ) -> None:
         """Know another device's public keys (from the server), to verify its ops."""
+        self.add_devices([(device_id, user, sign_pub, box_pub)])
+
+    def add_devices(self, devices: Iterable[tuple[str, str, bytes, bytes | None]]) -> None:
+        """Know other devices' public keys (device, user, signing key, box key), sealing the
+        record once: a first sync in a 3,000-laptop agency sealed a growing list per device."""
         with self.transaction():
-            self._conn.execute(
-                "INSERT INTO devices (device_id, user, sign_pub, box_pub) VALUES (?,?,?,?)"
-                " ON CONFLICT(device_id) DO NOTHING",
-                (device_id, user, sign_pub, box_pub),
-            )
-            if device_id not in self._settings.devices:
-                devices = {**self._settings.devices}
-                devices[device_id] = device_entry(user, sign_pub, box_pub)
-                settings = SealedSettings(self._settings.meta, devices)
+            known = {**self._settings.devices}
+            for device_id, user, sign_pub, box_pub in devices:
+                self._conn.execute(
+                    "INSERT INTO devices (device_id, user, sign_pub, box_pub) VALUES (?,?,?,?)"
+                    " ON CONFLICT(device_id) DO NOTHING",
+                    (device_id, user, sign_pub, box_pub),
+                )
+                if device_id not in known:
+                    known[device_id] = device_entry(user, sign_pub, box_pub)
+            if len(known) != len(self._settings.devices):
+                settings = SealedSettings(self._settings.meta, known)
                 self._write_settings(settings)
                 self._settings = settings
 
