@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from fieldkit.sync import admin  # noqa: E402
 from fieldkit.sync.client import SyncClient, assign_case, run_sync  # noqa: E402
 from fieldkit.sync.db import open_database  # noqa: E402
+from fieldkit.sync.server.pull import SERIAL_PAGE  # noqa: E402
 
 from bench.sync import drop_pg, laptop, pg_database, start_server, stop_server  # noqa: E402
 from fieldkit import services  # noqa: E402
@@ -284,13 +285,18 @@ def explain(engine: Any) -> dict[str, str]:
     plans = {}
     with engine.connect() as conn:
         high = conn.exec_driver_sql("SELECT max(cursor) FROM ops").scalar() or 0
-        for name, sql in EXPLAINS.items():
+    for name, sql in EXPLAINS.items():
+        with engine.begin() as conn:
+            if name.startswith("pull"):
+                # As the server runs a page: without parallel workers.
+                conn.exec_driver_sql(SERIAL_PAGE)
             # ANALYZE runs the query: the plan shows the rows and time it really took.
             analyze = "" if "FOR UPDATE" in sql else "ANALYZE, "
             rows = conn.exec_driver_sql(
                 f"EXPLAIN ({analyze}BUFFERS OFF) " + sql.format(high=high)
             ).all()
-            plans[name] = "\n".join(r[0] for r in rows)
+        plans[name] = "\n".join(r[0] for r in rows)
+    with engine.connect() as conn:
         sizes = conn.exec_driver_sql(
             "SELECT indexrelname, pg_size_pretty(pg_relation_size(indexrelid))"
             " FROM pg_stat_user_indexes WHERE relname IN ('ops', 'case_team', 'case_keys')"
