@@ -374,6 +374,7 @@ class EntityStore(CaseKeyStore):
         with self._lock:
             rows = self._conn.execute("SELECT case_id, doc FROM summaries").fetchall()
         wanted = set(case_ids) if case_ids is not None else None
+        self.open_case_keys(cid for cid, _doc in rows if wanted is None or cid in wanted)
         found: dict[str, bytes] = {}
         for cid, doc in rows:
             if wanted is not None and cid not in wanted:
