@@ -44,7 +44,7 @@ from .transport import (
 )
 from .userkey import install_grant, waiting_note
 
-PULL_PAGE = 2000
+PULL_PAGE = 5000
 INT64_CURSOR = 2**63 - 1
 # Decisions of a supervisor (entity "approval", field "decision"; fieldkit.services.review).
 APPROVED = {"approved", "confirmed"}
@@ -62,23 +62,28 @@ def install_keys(store: Store, keys: KeysResponse, summary: SyncSummary) -> set[
         return set()
     private = X25519PrivateKey.from_private_bytes(raw)
     fresh = set()
-    for env in keys.envelopes:
-        if env.recipient != keys.user:
-            continue
-        if store.has_case_key(env.case_id, env.key_id):
-            continue
-        try:
-            key = unwrap_with_private(
-                unb64(env.wrapped), private, envelope_context(env.case_id, env.key_id)
-            )
-        except CryptoError:
-            summary.team_problems.append(f"case {env.case_id}: its key envelope does not open")
-            continue
-        # Every generation is kept: older work stays sealed with the key it names.
-        store.put_case_key(env.case_id, env.key_id, key, env.generation, shared=True)
-        summary.keys_received += 1
-        fresh.add(env.case_id)
-    _add_devices(store, keys)
+    # One transaction for every key of the answer (a first sync opens one per case): one
+    # commit, not one per case; an interrupted sync keeps none and opens them all again.
+    with store.transaction():
+        for env in keys.envelopes:
+            if env.recipient != keys.user:
+                continue
+            if store.has_case_key(env.case_id, env.key_id):
+                continue
+            try:
+                key = unwrap_with_private(
+                    unb64(env.wrapped), private, envelope_context(env.case_id, env.key_id)
+                )
+            except CryptoError:
+                summary.team_problems.append(
+                    f"case {env.case_id}: its key envelope does not open"
+                )
+                continue
+            # Every generation is kept: older work stays sealed with the key it names.
+            store.put_case_key(env.case_id, env.key_id, key, env.generation, shared=True)
+            summary.keys_received += 1
+            fresh.add(env.case_id)
+        _add_devices(store, keys)
     return fresh
 
 
@@ -154,7 +159,7 @@ def _ingest_page(
     device_keys: _DeviceKeys,
     cursor_key: str,
     summary: SyncSummary,
-    touched: set[tuple[str, str, str]],
+    touched: dict[tuple[str, str, str], dict[str, Any]],
     missing_keys: set[str],
 ) -> None:
     received = {wire.op_id: wire.received_ms for wire in page.ops}
@@ -177,7 +182,7 @@ def _ingest_page(
                 missing_keys.add(case_id)
                 continue
             try:
-                ingested = store.ingest_many(case_ops)
+                ingested = store.ingest_many(case_ops, folded=touched)
             except CryptoError:
                 # This laptop's key for the case is not the team's: keep the ops on the
                 # server, say so, and pull the case again once the team's key arrives.
@@ -189,7 +194,6 @@ def _ingest_page(
             stamps += [(op.op_id, received.get(op.op_id) or 0) for op in case_ops]
             for op in ingested:
                 summary.pulled += 1
-                touched.add((op.case_id, op.entity, op.entity_id))
                 _count_decisions(store, op, summary)
         store.record_receipts(stamps)
         store.set_meta(cursor_key, str(page.next_cursor))
@@ -237,9 +241,11 @@ def pull(
     summary: SyncSummary,
     progress: ProgressFn | None,
     page_size: int,
-) -> set[tuple[str, str, str]]:
+) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Pull every page after the cursors; each entity the pull changed, with its folded
+    state as the pull left it."""
     device_keys = _DeviceKeys(store)
-    touched: set[tuple[str, str, str]] = set()
+    touched: dict[tuple[str, str, str], dict[str, Any]] = {}
     missing: set[str] = set()
     backfill = _backfill(store)
 
@@ -251,7 +257,8 @@ def pull(
                 request["case_id"] = case_id
             if until is not None:
                 request["until"] = until
-            page = PullResponse.model_validate(client.post("/v1/pull", request))
+            # The page is read from its bytes by pydantic at once (no dicts in between).
+            page = PullResponse.model_validate_json(client.post_raw("/v1/pull", request))
             if not device_keys.complete and any(
                 op.device_id not in device_keys.raw for op in page.ops
             ):

@@ -30,6 +30,12 @@ RECEIPTS_SCHEMA = (
 """The server's receipt time of ops (time evidence): op ids and times, nothing sensitive;
 made on first use."""
 
+INSERT_OP = (
+    f"INSERT INTO ops ({OP_SELECT}, sync_state)"
+    f" VALUES ({', '.join('?' * (len(OP_COLUMNS) + 1))})"
+)
+"""One op and its sync state (`Op.row()` then the state)."""
+
 
 class LogStore(EntityStore):
     """The signed op log of this profile."""
@@ -93,11 +99,7 @@ class LogStore(EntityStore):
     def _insert_op(self, op: Op, sync_state: str) -> None:
         if sync_state == SYNC_LOCAL:
             self._outbox_touched = True
-        self._conn.execute(
-            f"INSERT INTO ops ({OP_SELECT}, sync_state)"
-            f" VALUES ({', '.join('?' * (len(OP_COLUMNS) + 1))})",
-            (*op.row(), sync_state),
-        )
+        self._conn.execute(INSERT_OP, (*op.row(), sync_state))
 
     def ingest(self, op: Op, sync_state: str = SYNC_REMOTE) -> bool:
         """Fold an op from another device (already verified); False when already present."""
@@ -116,11 +118,17 @@ class LogStore(EntityStore):
             self.clock.observe(op.hlc)
         return True
 
-    def ingest_many(self, ops: list[Op], sync_state: str = SYNC_REMOTE) -> list[Op]:
+    def ingest_many(
+        self,
+        ops: list[Op],
+        sync_state: str = SYNC_REMOTE,
+        folded: dict[tuple[str, str, str], dict[str, Any]] | None = None,
+    ) -> list[Op]:
         """Fold a page of other devices' ops (already verified) of one case: each entity's
-        state is read and written once, not once per op. Every body is opened before
-        anything is written, so a key that does not open them changes nothing. The ops
-        that were new."""
+        state is read and written once, not once per op, and the ops go in with one
+        statement. Every body is opened before anything is written, so a key that does
+        not open them changes nothing. The ops that were new; `folded` receives each
+        written entity's state, so a caller need not read and decrypt it again."""
         with self.transaction():
             have = {
                 r[0]
@@ -135,9 +143,11 @@ class LogStore(EntityStore):
                     have.add(op.op_id)
                     fresh.append(op)
             bodies = [self.open_body(op) for op in fresh]
+            if fresh and sync_state == SYNC_LOCAL:
+                self._outbox_touched = True
+            self._conn.executemany(INSERT_OP, [(*op.row(), sync_state) for op in fresh])
             states: dict[tuple[str, str, str], dict[str, Any] | None] = {}
             for op, body in zip(fresh, bodies, strict=True):
-                self._insert_op(op, sync_state)
                 key = (op.case_id, op.entity, op.entity_id)
                 if key not in states:
                     states[key] = self._load_state(*key)
@@ -149,6 +159,8 @@ class LogStore(EntityStore):
                 if state is not None:
                     key_id, sealer = self.case_sealer(case_id)
                     self._save_state(case_id, entity, entity_id, state, sealer, key_id)
+                    if folded is not None:
+                        folded[(case_id, entity, entity_id)] = state
         return fresh
 
     def open_body(self, op: Op, sealer: Any | None = None) -> dict[str, Any]:
