@@ -8,7 +8,10 @@ from its start once it does (the backfill).
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fieldkit.changelog import (
@@ -257,19 +260,25 @@ def pull(
                 request["case_id"] = case_id
             if until is not None:
                 request["until"] = until
-            # The page is read from its bytes by pydantic at once (no dicts in between).
-            page = PullResponse.model_validate_json(client.post_raw("/v1/pull", request))
-            if not device_keys.complete and any(
-                op.device_id not in device_keys.raw for op in page.ops
-            ):
-                # A device this laptop has not heard of (its list is fetched incrementally):
-                # ask for every device once before calling any op unverifiable.
-                _add_devices(store, fetch_keys(store, client, every_device=True))
-                device_keys.raw, device_keys.complete = store.device_keys(), True
-            _ingest_page(store, page, device_keys, cursor_key, summary, touched, missing)
+            raw = client.post_raw("/v1/pull", request)
+            with cycles_paused():
+                # The page is read from its bytes by pydantic at once (no dicts in between).
+                page = PullResponse.model_validate_json(raw)
+                del raw
+                if not device_keys.complete and any(
+                    op.device_id not in device_keys.raw for op in page.ops
+                ):
+                    # A device this laptop has not heard of (its list is fetched
+                    # incrementally): ask for every device once before calling any op
+                    # unverifiable.
+                    _add_devices(store, fetch_keys(store, client, every_device=True))
+                    device_keys.raw, device_keys.complete = store.device_keys(), True
+                _ingest_page(store, page, device_keys, cursor_key, summary, touched, missing)
+                more = page.more
+                del page  # freed here, by its count, before the collector runs again
             if progress:
                 progress("pull", summary.pulled, None)
-            if not page.more:
+            if not more:
                 return
 
     if progress:
@@ -293,6 +302,25 @@ def pull(
         store.set_meta(f"sync_backfill_cursor:{case_id}", "0")
     store.set_meta("sync_backfill", json.dumps(backfill, sort_keys=True))
     return touched
+
+
+@contextmanager
+def cycles_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a page is read, checked and folded.
+
+    A page of 5,000 ops makes some 100,000 short-lived containers (models, ops, bodies),
+    all freed by their reference counts; promoted by the collector while they live, they
+    set off a full collection of the whole heap, which cost more than the fold itself
+    (docs/decisions.md "No cycle collection while a pulled page is folded"). A collector
+    someone else turned off stays off.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _backfill(store: Store) -> dict[str, int]:
