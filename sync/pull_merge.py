@@ -78,9 +78,7 @@ def install_keys(store: Store, keys: KeysResponse, summary: SyncSummary) -> set[
                     unb64(env.wrapped), private, envelope_context(env.case_id, env.key_id)
                 )
             except CryptoError:
-                summary.team_problems.append(
-                    f"case {env.case_id}: its key envelope does not open"
-                )
+                summary.team_problems.append(f"case {env.case_id}: its key envelope does not open")
                 continue
             # Every generation is kept: older work stays sealed with the key it names.
             store.put_case_key(env.case_id, env.key_id, key, env.generation, shared=True)

@@ -31,8 +31,7 @@ RECEIPTS_SCHEMA = (
 made on first use."""
 
 INSERT_OP = (
-    f"INSERT INTO ops ({OP_SELECT}, sync_state)"
-    f" VALUES ({', '.join('?' * (len(OP_COLUMNS) + 1))})"
+    f"INSERT INTO ops ({OP_SELECT}, sync_state) VALUES ({', '.join('?' * (len(OP_COLUMNS) + 1))})"
 )
 """One op and its sync state (`Op.row()` then the state)."""
 
