@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldkit import changelog
-from fieldkit.changelog import HybridClock, OpMeta, apply, conflicts, uuid7
+from fieldkit.changelog import HybridClock, Op, OpMeta, apply, conflicts, uuid7
+from fieldkit.crypto import b64
 
 
 def test_uuid7_is_version_7_and_time_ordered() -> None:
@@ -125,3 +127,17 @@ def test_fold_is_order_independent_with_duplicates_dropped_by_the_log(
         assert {k: [h["op"] for h in v] for k, v in folded["heads"].items()} == {
             k: [h["op"] for h in v] for k, v in reference["heads"].items()
         }
+
+
+def test_the_digest_input_is_the_json_of_the_op_fields() -> None:
+    """The body's base64 is spliced into the digest's JSON: the same bytes as encoding it."""
+    for author, entity_id, body in [
+        ("jsmith", "v1", b"\x00" * 40),
+        ('j"smith\\', "v\u00e9\n\u2028", bytes(range(256)) * 3),
+        ("\ud7ff\U0001f600", "", b""),
+    ]:
+        op = Op("o1", "d1", 7, "1.0", author, "C-1", "visit", entity_id, "put", "k", body, "0" * 64)
+        fields = [op.op_id, op.device_id, op.seq, op.hlc, op.author, op.case_id, op.entity]
+        fields += [op.entity_id, op.action, op.key_id, b64(op.body), op.prev_hash]
+        expected = json.dumps(["fieldkit.op/1", *fields], separators=(",", ":")).encode()
+        assert op.digest_input() == expected
