@@ -48,11 +48,15 @@ class PullServer(TeamServer):
                     OPS.c.device_id != caller.device_id,
                 )
                 .order_by(OPS.c.cursor)
-                .limit(req.limit)
+                # One row past the page says whether another page follows, so a pull whose
+                # last page is exactly full does not ask again for nothing.
+                .limit(req.limit + 1)
             )
             if req.case_id is not None:
                 query = query.where(OPS.c.case_id == req.case_id)
             rows = conn.execute(query).mappings().all()
+        more = len(rows) > req.limit
+        rows = rows[: req.limit]
         ops = [
             PulledOp(
                 cursor=r["cursor"],
@@ -74,6 +78,5 @@ class PullServer(TeamServer):
             )
             for r in rows
         ]
-        full = len(ops) == req.limit
-        next_cursor = ops[-1].cursor if full else max(high, req.cursor)
-        return PullResponse(ops=ops, next_cursor=next_cursor, more=full)
+        next_cursor = ops[-1].cursor if more else max(high, req.cursor)
+        return PullResponse(ops=ops, next_cursor=next_cursor, more=more)
