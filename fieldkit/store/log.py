@@ -31,6 +31,11 @@ RECEIPTS_SCHEMA = (
 """The server's receipt time of ops (time evidence): op ids and times, nothing sensitive;
 made on first use."""
 
+INSERT_OP = (
+    f"INSERT INTO ops ({OP_SELECT}, sync_state) VALUES ({', '.join('?' * (len(OP_COLUMNS) + 1))})"
+)
+"""One op and its sync state (`schema.op_row` then the state)."""
+
 
 VALUES_IN_BODY_FROM = 512
 """Bytes of a save's body from which its values are read from the body alone, not kept in
@@ -111,11 +116,7 @@ class LogStore(EntityStore):
         """Keep an op (its hashes as raw bytes, `schema.op_row`); its rowid."""
         if sync_state == SYNC_LOCAL:
             self._outbox_touched = True
-        cursor = self._conn.execute(
-            f"INSERT INTO ops ({OP_SELECT}, sync_state)"
-            f" VALUES ({', '.join('?' * (len(OP_COLUMNS) + 1))})",
-            (*op_row(op), sync_state),
-        )
+        cursor = self._conn.execute(INSERT_OP, (*op_row(op), sync_state))
         return int(cursor.lastrowid or 0)
 
     def ingest(self, op: Op, sync_state: str = SYNC_REMOTE) -> bool:
@@ -135,11 +136,17 @@ class LogStore(EntityStore):
             self.clock.observe(op.hlc)
         return True
 
-    def ingest_many(self, ops: list[Op], sync_state: str = SYNC_REMOTE) -> list[Op]:
+    def ingest_many(
+        self,
+        ops: list[Op],
+        sync_state: str = SYNC_REMOTE,
+        folded: dict[tuple[str, str, str], dict[str, Any]] | None = None,
+    ) -> list[Op]:
         """Fold a page of other devices' ops (already verified) of one case: each entity's
-        state is read and written once, not once per op. Every body is opened before
-        anything is written, so a key that does not open them changes nothing. The ops
-        that were new."""
+        state is read and written once, not once per op, and the ops go in with one
+        statement. Every body is opened before anything is written, so a key that does
+        not open them changes nothing. The ops that were new; `folded` receives each
+        written entity's state, so a caller need not read and decrypt it again."""
         with self.transaction():
             have = {
                 r[0]
@@ -154,9 +161,11 @@ class LogStore(EntityStore):
                     have.add(op.op_id)
                     fresh.append(op)
             bodies = [self.open_body(op) for op in fresh]
+            if fresh and sync_state == SYNC_LOCAL:
+                self._outbox_touched = True
+            self._conn.executemany(INSERT_OP, [(*op_row(op), sync_state) for op in fresh])
             states: dict[tuple[str, str, str], dict[str, Any] | None] = {}
             for op, body in zip(fresh, bodies, strict=True):
-                self._insert_op(op, sync_state)
                 key = (op.case_id, op.entity, op.entity_id)
                 if key not in states:
                     states[key] = self._load_state(*key)
@@ -168,6 +177,8 @@ class LogStore(EntityStore):
                 if state is not None:
                     key_id, sealer = self.case_sealer(case_id)
                     self._save_state(case_id, entity, entity_id, state, sealer, key_id)
+                    if folded is not None:
+                        folded[(case_id, entity, entity_id)] = state
         return fresh
 
     def open_body(self, op: Op, sealer: Any | None = None) -> dict[str, Any]:
@@ -319,16 +330,23 @@ class LogStore(EntityStore):
         self, device_id: str, user: str, sign_pub: bytes, box_pub: bytes | None = None
     ) -> None:
         """Know another device's public keys (from the server), to verify its ops."""
+        self.add_devices([(device_id, user, sign_pub, box_pub)])
+
+    def add_devices(self, devices: Iterable[tuple[str, str, bytes, bytes | None]]) -> None:
+        """Know other devices' public keys (device, user, signing key, box key), sealing the
+        record once: a first sync in a 3,000-laptop agency sealed a growing list per device."""
         with self.transaction():
-            self._conn.execute(
-                "INSERT INTO devices (device_id, user, sign_pub, box_pub) VALUES (?,?,?,?)"
-                " ON CONFLICT(device_id) DO NOTHING",
-                (device_id, user, sign_pub, box_pub),
-            )
-            if device_id not in self._settings.devices:
-                devices = {**self._settings.devices}
-                devices[device_id] = device_entry(user, sign_pub, box_pub)
-                settings = SealedSettings(self._settings.meta, devices)
+            known = {**self._settings.devices}
+            for device_id, user, sign_pub, box_pub in devices:
+                self._conn.execute(
+                    "INSERT INTO devices (device_id, user, sign_pub, box_pub) VALUES (?,?,?,?)"
+                    " ON CONFLICT(device_id) DO NOTHING",
+                    (device_id, user, sign_pub, box_pub),
+                )
+                if device_id not in known:
+                    known[device_id] = device_entry(user, sign_pub, box_pub)
+            if len(known) != len(self._settings.devices):
+                settings = SealedSettings(self._settings.meta, known)
                 self._write_settings(settings)
                 self._settings = settings
 

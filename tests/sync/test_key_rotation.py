@@ -237,7 +237,8 @@ def test_summaries_are_sealed_with_the_current_key_after_a_rotation(agency: Agen
     assert generation == 1 and (new_id, 1) == sup.case_key_generation("C-1")
     raw = sup._conn.execute("SELECT doc FROM summaries WHERE case_id='C-1'").fetchone()[0]
     aad = aad_for("summaries", "doc", "C-1")
-    assert json.loads(Sealer(new_key).open(raw, aad))["list"]["id"] == "C-1"
+    head, _, _rules = Sealer(new_key).open(raw, aad).partition(b"\n")  # services.summaries
+    assert json.loads(head)["list"]["id"] == "C-1"
     with pytest.raises(CryptoError):
         Sealer(old_key).open(raw, aad)
 
