@@ -92,8 +92,24 @@ _FROM = {
 }
 """Each name and the module it comes from, loaded on first use (`fieldkit.lazy`): `case
 list` needs the profile loader, not the content rules or the rendering."""
+_SUBMODULES = frozenset(
+    (
+        "content",
+        "engine",
+        "gates",
+        "profile",
+        "profile_load",
+        "profile_toml",
+        "profiles",
+        "render",
+        "rule_table",
+        "rules",
+        "visit_checks",
+    )
+)
+"""Its modules, as attributes too (`practice.engine`), as when the package imported them."""
 if not TYPE_CHECKING:  # mypy reads the imports above; at run time names load on first use
-    __getattr__ = package_getattr(globals(), _FROM, frozenset())
+    __getattr__ = package_getattr(globals(), _FROM, _SUBMODULES)
 
 __all__ = [
     "DEFAULT_PROFILE",
