@@ -48,13 +48,14 @@ SIZE = ("100", "30")
 RUNS = 3
 
 RECORD_MODULES = """
-import atexit, runpy, sys
+import atexit, sys
 def _dump():
     with open({out!r}, "w") as f:
         f.write("\\n".join(sys.modules))
 atexit.register(_dump)
 sys.argv = ["fieldkit"]
-runpy.run_module("fieldkit.cli", run_name="__main__")
+from fieldkit.launch import main
+main()
 """
 
 BARE_START = """
@@ -209,9 +210,13 @@ CPU: dict[str, list[float]] = {"app": [], "bare": []}
 """CPU seconds each start had used when its screen showed (the machine may be loaded)."""
 
 
+FIELDKIT = Path(sys.executable).with_name("fieldkit")
+"""The `fieldkit` command as a worker runs it (`fieldkit.launch:main`, installed by pip)."""
+
+
 def _run_app(home: Path, needle: str, linger: float = 0.0) -> tuple[float, float]:
     """Seconds until `needle` shows, and the app's max RSS (after `linger` seconds)."""
-    term = Term(f"{shlex.quote(sys.executable)} -m fieldkit.cli", _env(home))
+    term = Term(shlex.quote(str(FIELDKIT)), _env(home))
     try:
         seen = term.wait(needle)
         CPU["app"].append(term.cpu_s())
@@ -365,7 +370,7 @@ def filter_figures(tmp: Path, cases: int) -> dict[str, Any]:
     bare_ms: list[float] = []
     py = shlex.quote(sys.executable)
     for _ in range(2):
-        app_ms += _filter_run(f"{py} -m fieldkit.cli", "Caseload", home, rows)
+        app_ms += _filter_run(shlex.quote(str(FIELDKIT)), "Caseload", home, rows)
         bare_ms += _filter_run(f"{py} {shlex.quote(str(script))}", "BARE-READY", home, rows)
     app_med, bare_med = statistics.median(app_ms), statistics.median(bare_ms)
 

@@ -80,10 +80,46 @@ def start_unlock(argv: list[str]) -> None:
         derive_early(passphrase, unb64(slot.params["salt"]), argon_params(slot))
 
 
+def open_app(argv: list[str]) -> bool:
+    """`fieldkit [--data-dir D] [--profile P] [--theme T]` in a terminal: the field app,
+    opened without the command line (Typer and its pydantic, every command module: about a
+    fifth of the start's CPU). False for anything else (a command, `--help`, `--lang`, no
+    terminal, no profile): the CLI runs and says what it says today."""
+    # local: the app's modules load after the head start, while Argon2id runs
+    from fieldkit import services
+    from fieldkit.errors import FieldkitError
+    from fieldkit.hardening import disable_core_dumps
+    from fieldkit.i18n import _
+
+    options = services.app_options(argv)
+    if options is None or not sys.stdout.isatty():
+        return False
+    directory = services.data_dir(options.get("--data-dir"))
+    path = services.profile_path(directory, options.get("--profile", services.DEFAULT_PROFILE))
+    if not path.exists():
+        return False
+    disable_core_dumps()  # before the store's keys are in memory
+    pending = services.begin_unlock(path)  # takes the key derived by the head start
+    # local: Textual and the screens, for this run only
+    from fieldkit.screens.app import make_app
+
+    try:
+        make_app(profile_path=path, theme=options.get("--theme"), pending=pending).run()
+    except FieldkitError as exc:  # as the CLI says it (fieldkit.cli.main)
+        print(f"fieldkit: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        print("fieldkit: " + _("interrupted; nothing was lost"), file=sys.stderr)
+        raise SystemExit(130) from None
+    return True
+
+
 def main() -> None:
     """Entry point of the `fieldkit` command."""
     with contextlib.suppress(Exception):  # only a head start: the unlock derives the key
         start_unlock(sys.argv[1:])
+    if open_app(sys.argv[1:]):
+        return
     # after the head start: the CLI (Typer, Rich, the commands) loads while Argon2id runs
     from fieldkit.cli import main as cli_main
 

@@ -39,6 +39,15 @@ def clean(value: Any) -> str:
 # with the backslashes written just before it.
 _RICH_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?\])")
 _BRACKET = re.compile(r"\[")
+# Written after text that ends in a backslash: zero cells wide, it keeps that backslash from
+# escaping the template's next tag (both parsers read a backslash just before `[` as an
+# escape, and Textual has no way to write a backslash there), which would otherwise show the
+# tag as text or leave a closing tag unmatched (a MarkupError: a crash on a hostile name).
+TAG_GUARD = "\u2060"
+
+
+def _guarded(markup: str) -> str:
+    return markup + TAG_GUARD if markup.endswith("\\") else markup
 
 
 def escape(text: str) -> str:
@@ -47,7 +56,8 @@ def escape(text: str) -> str:
     Rich reads an odd run of backslashes before a tag as escaped backslashes and an escaped
     tag, so there the run is doubled and one more added; before any other `[` Rich only drops
     the one backslash written just before it. (`rich.markup.escape` leaves `[2J` alone, which
-    Textual would read as a tag; here every bracket is escaped.)
+    Textual would read as a tag; here every bracket is escaped.) Text that ends in a backslash
+    is followed by `TAG_GUARD`.
     """
     position = 0
     parts: list[str] = []
@@ -56,7 +66,7 @@ def escape(text: str) -> str:
         parts.append(found.group(1) * 2 + "\\" + found.group(2))
         position = found.end()
     parts.append(_BRACKET.sub(r"\\[", text[position:]))
-    return "".join(parts)
+    return _guarded("".join(parts))
 
 
 def escape_content(text: str) -> str:
@@ -65,9 +75,9 @@ def escape_content(text: str) -> str:
     Textual reads every `[` not written after a backslash as a tag and drops that one
     backslash; backslashes anywhere else are text. So each `[` gets one backslash and
     nothing else changes (doubling the backslashes before it, as Rich needs, would show
-    them doubled).
+    them doubled). Text that ends in a backslash is followed by `TAG_GUARD`.
     """
-    return _BRACKET.sub(r"\\[", text)
+    return _guarded(_BRACKET.sub(r"\\[", text))
 
 
 def safe(value: Any) -> str:

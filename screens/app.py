@@ -23,6 +23,7 @@ from fieldkit.screens.messages import OutboxChanged, SyncFinished, SyncProgress,
 from fieldkit.screens.place import places_of, screen_for
 from fieldkit.screens.privacy import PrivacyScreen
 from fieldkit.screens.status_bar import StatusBar
+from fieldkit.screens.stylesheet import KeptStylesheet
 from fieldkit.screens.supervisor.queue import ReviewQueueScreen
 from fieldkit.screens.theme import DEFAULT_THEME, HIGH_CONTRAST
 from fieldkit.screens.unlock import UnlockScreen
@@ -131,6 +132,7 @@ class FieldkitApp(App[None]):
         language: str | None = None,
     ) -> None:
         super().__init__()
+        self.stylesheet = KeptStylesheet(variables=self.get_css_variables())
         self.pending = pending
         """The unlock already running (begun as soon as the passphrase was known)."""
         self.preloaded: Caseload | None = None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -51,6 +51,15 @@ def when_words(due: date | None, today: date) -> str:
     return _("in {n}d").format(n=days)
 
 
+class _Paint(NamedTuple):
+    """What every row of one paint draws with."""
+
+    base: Style
+    statuses: dict[str, Style]
+    cursor: Style
+    widths: tuple[int, int, int, int, int]
+
+
 class CaseTable(ScrollView, can_focus=True):
     """Cases with their most urgent due item; the cursor row opens with Enter."""
 
@@ -91,6 +100,8 @@ class CaseTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.today = today
         self.rows: list[DashboardRow] = []
+        self._paint: _Paint | None = None
+        """The styles and widths of the paint under way (`render_lines`), else None."""
 
     def watch_cursor(self, old: int, new: int) -> None:
         """Keep the cursor row on screen."""
@@ -128,20 +139,40 @@ class CaseTable(ScrollView, can_focus=True):
         what = max(10, width - status - case_id - family - due - 4)
         return status, case_id, family, what, due
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The rows on screen, their styles and column widths looked up once for all of
+        them (each lookup walks the widget's ancestors)."""
+        self._paint = None
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint = None
+
+    def _paint_styles(self) -> _Paint:
+        paint = self._paint
+        if paint is None:
+            statuses = ("overdue", "due", "due-soon")
+            paint = _Paint(
+                self.rich_style,
+                {s: self.get_component_rich_style(f"case-table--{s}") for s in statuses},
+                self.get_component_rich_style("case-table--cursor"),
+                self._widths(),
+            )
+            self._paint = paint
+        return paint
+
     def render_line(self, y: int) -> Strip:
         """One row of the table (only rows on screen are ever rendered)."""
         index = y + self.scroll_offset.y
+        paint = self._paint_styles()
         if index >= len(self.rows):
-            return Strip.blank(self.size.width, self.rich_style)  # NO_COLOR needs a style
+            return Strip.blank(self.size.width, paint.base)  # NO_COLOR needs a style
         row = self.rows[index]
-        base = self.rich_style
-        status_style = base
-        if row.status in ("overdue", "due", "due-soon"):
-            status_style = self.get_component_rich_style(f"case-table--{row.status}")
+        base = paint.base
+        status_style = paint.statuses.get(row.status, base)
         if index == self.cursor:
-            cursor = self.get_component_rich_style("case-table--cursor")
-            base, status_style = cursor, cursor + Style(bold=True)
-        w_status, w_id, w_family, w_what, w_due = self._widths()
+            base, status_style = paint.cursor, paint.cursor + Style(bold=True)
+        w_status, w_id, w_family, w_what, w_due = paint.widths
         what = row.what
         if row.needs_resolution:
             what = _("⚑ needs resolution · {what}").format(what=what)

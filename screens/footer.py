@@ -19,6 +19,8 @@ class KeyFooter(Footer):
         kwargs.setdefault("compact", True)
         kwargs.setdefault("show_command_palette", False)
         super().__init__(**kwargs)
+        self._composed_width: int | None = None
+        """The terminal width the keys were last chosen for."""
 
     def compose(self) -> ComposeResult:
         """Textual's keys with their words in the worker's language (bindings are fixed at
@@ -28,6 +30,7 @@ class KeyFooter(Footer):
         come first); a key that does not fit is left out rather than cut — F1 lists them all.
         """
         width = self.app.size.width or 80
+        self._composed_width = width
         used = 0
         kept = 0
         for widget in super().compose():
@@ -45,5 +48,7 @@ class KeyFooter(Footer):
         self.styles.grid_size_columns = max(kept, 1)
 
     def on_resize(self) -> None:
-        """A wider or narrower terminal shows more or fewer whole keys."""
-        self.refresh(recompose=True)
+        """A wider or narrower terminal shows more or fewer whole keys (the first size, at
+        mount, is the width the keys were just chosen for: nothing to do again)."""
+        if (self.app.size.width or 80) != self._composed_width:
+            self.refresh(recompose=True)

@@ -11,26 +11,6 @@ from __future__ import annotations
 import os
 import sys
 
-APP_OPTIONS = ("--data-dir", "--profile", "--theme")
-
-
-def app_options(args: list[str]) -> dict[str, str] | None:
-    """The options of `fieldkit [--data-dir D] [--profile P] [--theme T]`; None when the
-    arguments hold anything else (a command, `--help`)."""
-    found: dict[str, str] = {}
-    tokens = iter(args)
-    for token in tokens:
-        name, equals, value = token.partition("=")
-        if name not in APP_OPTIONS:
-            return None
-        if not equals:
-            following = next(tokens, None)
-            if following is None:
-                return None
-            value = following
-        found[name] = value
-    return found
-
 
 def begin_app_unlock(argv: list[str] | None = None) -> None:
     """Start unlocking the profile the app will open, if this run opens the app."""
@@ -38,14 +18,14 @@ def begin_app_unlock(argv: list[str] | None = None) -> None:
     # `fieldkit …`, or `python -m fieldkit.cli …` (argv[0] is "-m" while the package loads).
     if not argv or os.path.basename(argv[0]) not in ("fieldkit", "-m"):
         return
-    options = app_options(argv[1:])
-    if options is None:
-        return
-    # local, to stay lean: fieldkit.cli loads this module before anything else of fieldkit;
-    # services load here only when this run opens the app (not a command, not --help)
+    # local: fieldkit.cli loads this module before anything else of fieldkit (the commands
+    # import services a moment later anyway)
     from fieldkit import services
     from fieldkit.hardening import disable_core_dumps
 
+    options = services.app_options(argv[1:])
+    if options is None:
+        return
     disable_core_dumps()  # before any key is in memory
     directory = services.data_dir(options.get("--data-dir"))
     services.begin_early_unlock(

@@ -27,6 +27,7 @@ from fieldkit.services.cases import import_cases as _import_cases
 from fieldkit.services.profiles import (
     DEFAULT_PROFILE,
     PendingUnlock,
+    app_options,
     ask_passphrase,
     ask_passphrase_new,
     begin_early_unlock,
@@ -45,6 +46,7 @@ __all__ = [
     "PendingUnlock",
     "Store",
     "begin_early_unlock",
+    "app_options",
     "begin_unlock",
     "take_pending_unlock",
     "DEFAULT_PROFILE",

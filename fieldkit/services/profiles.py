@@ -36,6 +36,28 @@ def profile_path(directory: Path, name: str = DEFAULT_PROFILE) -> Path:
     return directory / f"{name}.fieldkit"
 
 
+APP_OPTIONS = ("--data-dir", "--profile", "--theme")
+"""The root options of `fieldkit` with no command (the field app)."""
+
+
+def app_options(args: list[str]) -> dict[str, str] | None:
+    """The options of `fieldkit [--data-dir D] [--profile P] [--theme T]`; None when the
+    arguments hold anything else (a command, `--help`, `--lang`)."""
+    found: dict[str, str] = {}
+    tokens = iter(args)
+    for token in tokens:
+        name, equals, value = token.partition("=")
+        if name not in APP_OPTIONS:
+            return None
+        if not equals:
+            following = next(tokens, None)
+            if following is None:
+                return None
+            value = following
+        found[name] = value
+    return found
+
+
 def passphrase_from_env() -> str | None:
     """FIELDKIT_PASSPHRASE, or the first line of FIELDKIT_PASSPHRASE_FILE, if set."""
     value = os.environ.get("FIELDKIT_PASSPHRASE")

@@ -21,6 +21,7 @@ PASSPHRASE = "e2e passphrase"
 DEADLINE = 90.0  # generous: a loaded machine draws slowly; a quiet one returns at once
 POLL = 0.05  # how often the pane is read while waiting for a condition
 pytestmark = pytest.mark.xdist_group("e2e")
+FIELDKIT = Path(sys.executable).with_name("fieldkit")
 
 
 class Tmux:
@@ -38,9 +39,10 @@ class Tmux:
         return out.stdout
 
     def start(self) -> None:
-        """Run `fieldkit` (exec'd, so the pane's pid is the app's) in a 100×30 terminal."""
+        """Run `fieldkit` (exec'd, so the pane's pid is the app's) in a 100×30 terminal: the
+        command pip installed, as a worker runs it (`fieldkit.launch:main`)."""
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
-        command = f"exec env {env} {shlex.quote(sys.executable)} -m fieldkit.cli"
+        command = f"exec env {env} {shlex.quote(str(FIELDKIT))}"
         self.tmux("new-session", "-d", "-x", "100", "-y", "30", "-s", self.session, command)
 
     def pid(self) -> int:

@@ -3,6 +3,7 @@ background read that follows changes made by another fieldkit."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -199,8 +200,8 @@ def test_the_app_command_begins_the_unlock_before_the_commands_load(
         assert len(opened.case_ids()) == 1
         opened.close()
     assert services.take_pending_unlock(path) is None  # handed out once
-    assert early.app_options(["--theme"]) is None
-    assert early.app_options(["--theme=high-contrast", "--data-dir", "/x"]) == {
+    assert services.app_options(["--theme"]) is None
+    assert services.app_options(["--theme=high-contrast", "--data-dir", "/x"]) == {
         "--theme": "high-contrast",
         "--data-dir": "/x",
     }
@@ -210,3 +211,91 @@ def test_the_app_command_begins_the_unlock_before_the_commands_load(
     assert pending is not None
     with pytest.raises(Exception, match="wrong passphrase"):
         pending.result()
+
+
+OPEN_APP_PROBE = """
+import json, sys
+import fieldkit.screens.app as screens_app
+
+class Recorded:
+    def __init__(self, **given):
+        self.given = given
+    def run(self):
+        pending = self.given["pending"]
+        store = pending.result()  # the head start's key opens the profile
+        print(json.dumps({
+            "path": str(self.given["profile_path"]),
+            "theme": self.given["theme"],
+            "cases": len(store.case_ids()),
+            "typer": "typer" in sys.modules,
+            "pydantic": "pydantic" in sys.modules,
+            "commands": "fieldkit.cli" in sys.modules,
+        }))
+        store.close()
+
+screens_app.make_app = lambda **given: Recorded(**given)
+sys.stdout.isatty = lambda: True  # as in a terminal
+sys.argv = ["fieldkit", *sys.argv[1:]]
+from fieldkit.launch import main
+main()
+"""
+
+
+def test_the_app_opens_without_loading_the_command_line(tmp_path: Path) -> None:
+    path = _profile(tmp_path, cases=2)
+    env = {**os.environ, "FIELDKIT_PASSPHRASE": PASSPHRASE, "FIELDKIT_HOME": str(path.parent)}
+    args = ["--theme", "high-contrast"]
+    done = subprocess.run(
+        [sys.executable, "-c", OPEN_APP_PROBE, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    opened = json.loads(done.stdout)
+    assert opened == {
+        "path": str(path),
+        "theme": "high-contrast",
+        "cases": 2,
+        "typer": False,
+        "pydantic": False,
+        "commands": False,
+    }
+
+
+def test_anything_but_the_app_goes_to_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldkit import launch
+
+    path = _profile(tmp_path, cases=1)
+    monkeypatch.setenv("FIELDKIT_HOME", str(path.parent))
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    opened: list[Any] = []
+    monkeypatch.setattr("fieldkit.screens.app.make_app", lambda **given: opened.append(given))
+    for argv in (["due"], ["--help"], ["--lang", "fr"], ["--theme"], ["--profile", "other"]):
+        assert launch.open_app(argv) is False, argv
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)  # piped: the CLI prints the list
+    assert launch.open_app([]) is False
+    assert opened == []
+
+
+def test_the_stylesheet_is_parsed_again_only_when_its_sources_or_theme_change() -> None:
+    from fieldkit.screens.stylesheet import KeptStylesheet
+    from textual.color import Color
+
+    sheet = KeptStylesheet(variables={"accent": "#ff0000"})
+    sheet.add_source("Static { color: $accent; }", read_from=("a.tcss", ""))
+    first = sheet.rules
+    sheet.reparse()
+    assert sheet.rules is first  # the same sources and theme: the rules stand
+    sheet.set_variables({"accent": "#00ff00"})
+    sheet.reparse()
+    assert sheet.rules is not first  # another theme: every source parsed again
+    assert sheet.rules[0].styles.color == Color.parse("#00ff00")
+    green = sheet.rules[0]
+    sheet.set_variables({"accent": "#00ff00"})  # the same theme again
+    sheet.add_source("Label { color: red; }", read_from=("b.tcss", ""))
+    sheet.reparse()
+    assert len(sheet.rules) == 2  # a new source: parsed …
+    assert sheet.rules[0] is green  # … alone: the others' rules stand
