@@ -1,10 +1,17 @@
 """Benchmark: the due list for 10,000 and 50,000 cases with two years of visits, each beside
 its floor measured in the same run (one pass over every case's visits: the latest completed
-home visit, what VI-1 alone must read); prints one JSON line."""
+home visit, what VI-1 alone must read); prints one JSON line.
+
+`fieldkit due` reads each case's rule facts from its summary (`rule_facts`, folded when the
+case was written), never its visits: `due_50000_summaries_seconds` is that due list (the
+open statuses, as `fieldkit due` shows them; `…_all_…` with --all), from the facts as the
+summaries keep them (JSON), beside the same one-pass floor. The rules over whole cases
+(`due_list` on `Case`s) are still timed: the golden test and the dashboard use them."""
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from datetime import date, timedelta
@@ -21,7 +28,8 @@ from fieldkit.domain import (
     Supervision,
     Visit,
 )
-from fieldkit.practice import due_list, load_profile, open_items
+from fieldkit.practice import OPEN_STATUSES, CaseFacts, due_list, load_profile, open_items
+from fieldkit.practice.engine import rule_facts
 
 CASES = 10_000
 LARGE = 50_000
@@ -97,6 +105,15 @@ def one_pass(cases: list[Case], as_of: date) -> int:
     return found
 
 
+def as_summaries(cases: list[Case], profile: object) -> list[CaseFacts]:
+    """Each case as `fieldkit due` reads it: its rule facts as the summary keeps them."""
+    kept = []
+    for case in cases:
+        facts = json.loads(json.dumps(rule_facts(case, profile)))  # type: ignore[arg-type]
+        kept.append(CaseFacts(case.id, case.worker, facts, lambda c=case: c))
+    return kept
+
+
 def best_of(runs: int, work: object) -> float:
     """The fastest of `runs` timings of `work()` (seconds)."""
     best = float("inf")
@@ -128,11 +145,22 @@ def main() -> None:
     profile = load_profile("ontario-std7")
     floor = best_of(3, lambda: one_pass(large, AS_OF))
     rules = best_of(3, lambda: due_list(large, profile, AS_OF))
+    kept = as_summaries(large, profile)
+    on_facts = sum(1 for k in kept if k.facts is not None and k.facts[1] <= AS_OF.toordinal())
+    shown = best_of(3, lambda: due_list(kept, profile, AS_OF, statuses=OPEN_STATUSES))
+    every = best_of(3, lambda: due_list(kept, profile, AS_OF))
+    figures["due_50000_summaries_seconds"] = round(shown, 3)
+    figures["due_50000_summaries_ratio_to_floor"] = round(shown / floor, 2)
+    figures["due_50000_summaries_all_seconds"] = round(every, 3)
+    figures["due_50000_summaries_all_ratio_to_floor"] = round(every / floor, 2)
+    figures["due_50000_summaries_read_from_facts"] = on_facts
+    figures["due_50000_open_items"] = len(due_list(kept, profile, AS_OF, statuses=OPEN_STATUSES))
     figures["cases_50000_visits"] = sum(len(c.visits) for c in large)
     figures["due_50000_seconds"] = round(rules, 3)
     figures["floor_one_pass_50000_seconds"] = round(floor, 3)
     figures["due_50000_ratio_to_floor"] = round(rules / floor, 2)
-    figures["targets"] = {"due_10000_seconds": 1.0, "due_50000_seconds": 0.5}
+    figures["targets"] = {"due_10000_seconds": 1.0, "due_50000_summaries_seconds": 0.5}
+    figures["load"] = round(os.getloadavg()[0], 1)
     print(json.dumps(figures))
 
 

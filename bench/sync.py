@@ -44,7 +44,7 @@ def free_port() -> int:
 
 def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
     """Until the server answers its health check."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:

@@ -20,7 +20,6 @@ import json
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from dataclasses import field as dc_field
@@ -29,10 +28,6 @@ from typing import Any
 from fieldkit.crypto import b64, ed25519_public_from_bytes, unb64, verify_signature
 
 GENESIS = "0" * 64
-
-# What `json.dumps(value, separators=(",", ":"))` builds for every hash, made once: that
-# call builds a new encoder each time, a third of hashing an op (the bytes are the same).
-_CANONICAL = json.JSONEncoder(separators=(",", ":"))
 
 
 # Fields no merge may settle on its own: both versions stay until a person chooses
@@ -54,7 +49,8 @@ def uuid7() -> str:
     value |= ((rand >> 62) & 0xFFF) << 64
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
-    return str(uuid.UUID(int=value))
+    text = f"{value:032x}"  # the text of uuid.UUID(int=value), without building one
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class HybridClock:
@@ -118,23 +114,20 @@ class Op:
 
     def digest_input(self) -> bytes:
         """The canonical bytes the hash covers: every field but `hash` and `sig`."""
-        return _CANONICAL.encode(
-            [
-                "fieldkit.op/1",
-                self.op_id,
-                self.device_id,
-                self.seq,
-                self.hlc,
-                self.author,
-                self.case_id,
-                self.entity,
-                self.entity_id,
-                self.action,
-                self.key_id,
-                b64(self.body),
-                self.prev_hash,
-            ]
-        ).encode()
+        return _digest_input(
+            self.op_id,
+            self.device_id,
+            self.seq,
+            self.hlc,
+            self.author,
+            self.case_id,
+            self.entity,
+            self.entity_id,
+            self.action,
+            self.key_id,
+            self.body,
+            self.prev_hash,
+        )
 
     def compute_hash(self) -> str:
         """SHA-256 over `digest_input`, hex."""
@@ -227,6 +220,69 @@ class Op:
         return f"op {self.op_id} (device {self.device_id[:8]}, seq {self.seq})"
 
 
+def _digest_input(*unsigned: Any) -> bytes:
+    """`Op.digest_input` of an op's fields but `hash` and `sig`, in `OP_COLUMNS` order:
+    `json.dumps(["fieldkit.op/1", *fields, b64(body), prev_hash], separators=(",", ":"))`.
+
+    The body's base64 is spliced in rather than scanned by the encoder (most of the
+    bytes, and URL-safe base64 holds no character JSON escapes), the same bytes."""
+    head = json.dumps(["fieldkit.op/1", *unsigned[:10]], separators=(",", ":"))
+    tail = json.dumps(unsigned[11])
+    return f'{head[:-1]},"{b64(unsigned[10])}",{tail}]'.encode()
+
+
+def signed_op(
+    op_id: str,
+    device_id: str,
+    seq: int,
+    hlc: str,
+    author: str,
+    case_id: str,
+    entity: str,
+    entity_id: str,
+    action: str,
+    key_id: str,
+    body: bytes,
+    prev_hash: str,
+    sign_key: Any | None,
+) -> Op:
+    """A new op, hashed and signed by `sign_key` (unsigned when None: the benchmark's
+    plaintext profile), built once: a save makes no unsigned copy first."""
+    digest = hashlib.sha256(
+        _digest_input(
+            op_id,
+            device_id,
+            seq,
+            hlc,
+            author,
+            case_id,
+            entity,
+            entity_id,
+            action,
+            key_id,
+            body,
+            prev_hash,
+        )
+    ).hexdigest()
+    sig = b"" if sign_key is None else sign_key.sign(digest.encode())
+    return Op(
+        op_id,
+        device_id,
+        seq,
+        hlc,
+        author,
+        case_id,
+        entity,
+        entity_id,
+        action,
+        key_id,
+        body,
+        prev_hash,
+        digest,
+        sig,
+    )
+
+
 # --- the fold -------------------------------------------------------------------------
 
 
@@ -263,8 +319,9 @@ def empty_state() -> dict[str, Any]:
 
 def _already_applied(st: dict[str, Any], op_id: str) -> bool:
     for heads in st["heads"].values():
-        if any(h["op"] == op_id for h in heads):
-            return True
+        for head in heads:
+            if head["op"] == op_id:
+                return True
     return any((st.get(mark) or {}).get("op") == op_id for mark in ("deleted", "signed"))
 
 
@@ -296,23 +353,30 @@ def apply(state: dict[str, Any] | None, meta: OpMeta, body: dict[str, Any]) -> d
         return st
     base: dict[str, list[str]] = body.get("base") or {}
     pending_all: dict[str, list[str]] = st.setdefault("pending", {})
+    all_heads: dict[str, list[dict[str, Any]]] = st["heads"]
+    op_id = meta.op_id
     for name, value in (body.get("set") or {}).items():
-        heads: list[dict[str, Any]] = st["heads"].setdefault(name, [])
+        heads = all_heads.get(name)
+        if heads is None:
+            heads = all_heads[name] = []
         pending = pending_all.get(name, [])
-        for superseded in base.get(name) or []:
+        for superseded in base.get(name) or ():
             kept = [h for h in heads if h["op"] != superseded]
             if len(kept) == len(heads) and superseded not in pending:
                 bisect.insort(pending, superseded)
             heads[:] = kept
-        if meta.op_id in pending:
-            pending.remove(meta.op_id)
+        if pending and op_id in pending:
+            pending.remove(op_id)
         else:
-            heads.append(_version(meta, value))
-            heads.sort(key=_order)
+            heads.append(
+                {"v": value, "op": op_id, "hlc": meta.hlc, "dev": meta.device_id, "by": meta.author}
+            )
+            if len(heads) > 1:  # one version is in order already
+                heads.sort(key=_order)
         if pending:
             pending_all[name] = pending
-        else:
-            pending_all.pop(name, None)
+        elif name in pending_all:
+            del pending_all[name]
     return st
 
 

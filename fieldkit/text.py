@@ -30,6 +30,8 @@ def clean(value: Any) -> str:
     A lone surrogate becomes U+FFFD (it cannot be encoded for the terminal at all).
     """
     text = value if isinstance(value, str) else str(value)
+    if text.isascii() and text.isprintable():
+        return text  # no control character, bidi override or surrogate: nothing to remove
     text = _SURROGATE.sub("\ufffd", text)
     text = _CONTROL.sub("", text)
     return _BIDI.sub("", text)

@@ -30,7 +30,7 @@ from fieldkit.crypto import (
 )
 from fieldkit.errors import OfflineError
 from fieldkit.i18n import _
-from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, Store
+from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, EntityState, Store
 
 from . import outcome
 from .attachment_sync import ProgressFn, sync_attachments
@@ -288,10 +288,9 @@ def _run(
     _report(client, summary)
     if keys.role in ("supervisor", "admin"):
         _keep_team_health(store, client)
-    for case_id, entity, entity_id in sorted(touched):
-        state = store.entity(case_id, entity, entity_id)
-        if state is None:
-            continue
+    for (case_id, entity, entity_id), folded in sorted(touched.items()):
+        # The state the pull folded, in hand: not read and decrypted again.
+        state = EntityState(case_id, entity, entity_id, folded)
         for conflict in state.conflicts():
             summary.conflicts.append(
                 {

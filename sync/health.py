@@ -43,7 +43,7 @@ def team_health(engine: Engine, supervisor: str, role: str) -> TeamHealthRespons
                 )
             ).all()
         }
-    rows = sync_health(engine, now, stale_days=1)
+    rows = sync_health(engine, now, stale_days=1, users=None if role == "admin" else team)
     return TeamHealthResponse(
         as_of_ms=now,
         laptops=[

@@ -138,6 +138,8 @@ class CaseKeyEnvelope(SQLModel, table=True):
     """
 
     __tablename__ = "case_keys"
+    # Every sync fetches the caller's envelopes by recipient (migration 0006).
+    __table_args__ = (Index("ix_case_keys_recipient", "recipient"),)
 
     case_id: str = Field(primary_key=True)
     key_id: str = Field(primary_key=True)

@@ -8,7 +8,10 @@ from its start once it does (the backfill).
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fieldkit.changelog import (
@@ -44,7 +47,7 @@ from .transport import (
 )
 from .userkey import install_grant, waiting_note
 
-PULL_PAGE = 2000
+PULL_PAGE = 5000
 INT64_CURSOR = 2**63 - 1
 # Decisions of a supervisor (entity "approval", field "decision"; fieldkit.services.review).
 APPROVED = {"approved", "confirmed"}
@@ -62,23 +65,26 @@ def install_keys(store: Store, keys: KeysResponse, summary: SyncSummary) -> set[
         return set()
     private = X25519PrivateKey.from_private_bytes(raw)
     fresh = set()
-    for env in keys.envelopes:
-        if env.recipient != keys.user:
-            continue
-        if store.has_case_key(env.case_id, env.key_id):
-            continue
-        try:
-            key = unwrap_with_private(
-                unb64(env.wrapped), private, envelope_context(env.case_id, env.key_id)
-            )
-        except CryptoError:
-            summary.team_problems.append(f"case {env.case_id}: its key envelope does not open")
-            continue
-        # Every generation is kept: older work stays sealed with the key it names.
-        store.put_case_key(env.case_id, env.key_id, key, env.generation, shared=True)
-        summary.keys_received += 1
-        fresh.add(env.case_id)
-    _add_devices(store, keys)
+    # One transaction for every key of the answer (a first sync opens one per case): one
+    # commit, not one per case; an interrupted sync keeps none and opens them all again.
+    with store.transaction():
+        for env in keys.envelopes:
+            if env.recipient != keys.user:
+                continue
+            if store.has_case_key(env.case_id, env.key_id):
+                continue
+            try:
+                key = unwrap_with_private(
+                    unb64(env.wrapped), private, envelope_context(env.case_id, env.key_id)
+                )
+            except CryptoError:
+                summary.team_problems.append(f"case {env.case_id}: its key envelope does not open")
+                continue
+            # Every generation is kept: older work stays sealed with the key it names.
+            store.put_case_key(env.case_id, env.key_id, key, env.generation, shared=True)
+            summary.keys_received += 1
+            fresh.add(env.case_id)
+        _add_devices(store, keys)
     return fresh
 
 
@@ -86,9 +92,11 @@ def _add_devices(store: Store, keys: KeysResponse) -> None:
     """Keep the device keys of this answer, and where the next one may start."""
     known = store.device_keys()
     with store.transaction():
-        for dev in keys.devices:
-            if dev.device_id not in known:
-                store.add_device(dev.device_id, dev.user, unb64(dev.sign_pub), unb64(dev.box_pub))
+        store.add_devices(
+            (dev.device_id, dev.user, unb64(dev.sign_pub), unb64(dev.box_pub))
+            for dev in keys.devices
+            if dev.device_id not in known
+        )
         if keys.devices_as_of is not None:
             store.set_meta(DEVICES_AS_OF, str(keys.devices_as_of))
 
@@ -154,7 +162,7 @@ def _ingest_page(
     device_keys: _DeviceKeys,
     cursor_key: str,
     summary: SyncSummary,
-    touched: set[tuple[str, str, str]],
+    touched: dict[tuple[str, str, str], dict[str, Any]],
     missing_keys: set[str],
 ) -> None:
     received = {wire.op_id: wire.received_ms for wire in page.ops}
@@ -177,7 +185,7 @@ def _ingest_page(
                 missing_keys.add(case_id)
                 continue
             try:
-                ingested = store.ingest_many(case_ops)
+                ingested = store.ingest_many(case_ops, folded=touched)
             except CryptoError:
                 # This laptop's key for the case is not the team's: keep the ops on the
                 # server, say so, and pull the case again once the team's key arrives.
@@ -189,7 +197,6 @@ def _ingest_page(
             stamps += [(op.op_id, received.get(op.op_id) or 0) for op in case_ops]
             for op in ingested:
                 summary.pulled += 1
-                touched.add((op.case_id, op.entity, op.entity_id))
                 _count_decisions(store, op, summary)
         store.record_receipts(stamps)
         store.set_meta(cursor_key, str(page.next_cursor))
@@ -237,9 +244,11 @@ def pull(
     summary: SyncSummary,
     progress: ProgressFn | None,
     page_size: int,
-) -> set[tuple[str, str, str]]:
+) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Pull every page after the cursors; each entity the pull changed, with its folded
+    state as the pull left it."""
     device_keys = _DeviceKeys(store)
-    touched: set[tuple[str, str, str]] = set()
+    touched: dict[tuple[str, str, str], dict[str, Any]] = {}
     missing: set[str] = set()
     backfill = _backfill(store)
 
@@ -251,18 +260,25 @@ def pull(
                 request["case_id"] = case_id
             if until is not None:
                 request["until"] = until
-            page = PullResponse.model_validate(client.post("/v1/pull", request))
-            if not device_keys.complete and any(
-                op.device_id not in device_keys.raw for op in page.ops
-            ):
-                # A device this laptop has not heard of (its list is fetched incrementally):
-                # ask for every device once before calling any op unverifiable.
-                _add_devices(store, fetch_keys(store, client, every_device=True))
-                device_keys.raw, device_keys.complete = store.device_keys(), True
-            _ingest_page(store, page, device_keys, cursor_key, summary, touched, missing)
+            raw = client.post_raw("/v1/pull", request)
+            with cycles_paused():
+                # The page is read from its bytes by pydantic at once (no dicts in between).
+                page = PullResponse.model_validate_json(raw)
+                del raw
+                if not device_keys.complete and any(
+                    op.device_id not in device_keys.raw for op in page.ops
+                ):
+                    # A device this laptop has not heard of (its list is fetched
+                    # incrementally): ask for every device once before calling any op
+                    # unverifiable.
+                    _add_devices(store, fetch_keys(store, client, every_device=True))
+                    device_keys.raw, device_keys.complete = store.device_keys(), True
+                _ingest_page(store, page, device_keys, cursor_key, summary, touched, missing)
+                more = page.more
+                del page  # freed here, by its count, before the collector runs again
             if progress:
                 progress("pull", summary.pulled, None)
-            if not page.more:
+            if not more:
                 return
 
     if progress:
@@ -286,6 +302,25 @@ def pull(
         store.set_meta(f"sync_backfill_cursor:{case_id}", "0")
     store.set_meta("sync_backfill", json.dumps(backfill, sort_keys=True))
     return touched
+
+
+@contextmanager
+def cycles_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a page is read, checked and folded.
+
+    A page of 5,000 ops makes some 100,000 short-lived containers (models, ops, bodies),
+    all freed by their reference counts; promoted by the collector while they live, they
+    set off a full collection of the whole heap, which cost more than the fold itself
+    (docs/decisions.md "No cycle collection while a pulled page is folded"). A collector
+    someone else turned off stays off.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _backfill(store: Store) -> dict[str, int]:

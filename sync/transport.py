@@ -111,7 +111,13 @@ class SyncClient:
         )
 
     def _send(
-        self, method: str, path: str, body: bytes | None, signed: bool, quiet: bool = False
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        signed: bool,
+        quiet: bool = False,
+        raw: bool = False,
     ) -> Any:
         headers = {"content-type": "application/json"}
         payload = body or b""
@@ -146,6 +152,8 @@ class SyncClient:
                     "waiting on this laptop; nothing lost)"
                 ).format(detail=detail, outbox_count=self.store.outbox_count())
             )
+        if raw:
+            return response.content
         return response.json() if response.content else None
 
     def get(self, path: str, signed: bool = True) -> Any:
@@ -156,6 +164,13 @@ class SyncClient:
         """A signed POST (or PUT) of JSON."""
         body = json.dumps(value, separators=(",", ":")).encode()
         return self._send(method, path, body, signed)
+
+    def post_raw(self, path: str, value: Any) -> bytes:
+        """A signed POST whose answer's bytes the caller parses (a pulled page is read
+        straight into its pydantic model, without building dicts first)."""
+        body = json.dumps(value, separators=(",", ":")).encode()
+        answer: bytes = self._send("POST", path, body, True, raw=True)
+        return answer
 
     def hello(self) -> Hello:
         """Server time (to sign with the server's clock) and keys."""

@@ -11,18 +11,18 @@ from rich.table import Table
 
 from fieldkit import i18n, services
 from fieldkit.cli.base import console, ctx_of, parse_day
-from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 from fieldkit.practice import (
+    OPEN_STATUSES,
     STATUS_HELP,
+    CaseFacts,
     PolicyProfile,
     ProfileError,
     due_list,
     group_by_worker,
     list_profiles,
     load_profile,
-    open_items,
     print_due,
     print_rules,
     worker_counts,
@@ -97,12 +97,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_team(
-    cases: list[Case], policy: PolicyProfile, day: date, as_json: bool, show_all: bool
+    cases: list[CaseFacts], policy: PolicyProfile, day: date, as_json: bool, show_all: bool
 ) -> None:
     """Team compliance: each worker's items, with counts by status."""
-    items = due_list(cases, policy, day)
-    if not show_all:
-        items = open_items(items)
+    items = due_list(cases, policy, day, statuses=None if show_all else OPEN_STATUSES)
     groups = group_by_worker(items)
     rows = worker_counts(items)
     if as_json:

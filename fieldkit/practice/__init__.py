@@ -9,6 +9,7 @@ from fieldkit.practice.content import (
 )
 from fieldkit.practice.engine import (
     OPEN_STATUSES,
+    CaseFacts,
     DueItem,
     due_items,
     due_list,
@@ -52,6 +53,7 @@ __all__ = [
     "RULES",
     "STATUSES",
     "STATUS_HELP",
+    "CaseFacts",
     "DueItem",
     "GateCheck",
     "Override",

@@ -14,13 +14,13 @@ shared read passed to them.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
-from fieldkit.domain import ApprovalState, Case, CaseEvent, CaseKind
+from fieldkit.domain import ApprovalState, Case, CaseKind
 from fieldkit.i18n import N_, _, format_date
 from fieldkit.practice.profile import STATUSES, Period, PolicyProfile
 
@@ -126,7 +126,24 @@ def _later(day: date, days: int) -> date:
         return date.max
 
 
-_BY_EVENT_DATE = attrgetter("date")
+_BY_DATE = itemgetter(1)
+
+
+def _from_ordinal(day: int | None) -> date | None:
+    return date.fromordinal(day) if day is not None else None
+
+
+def _ordinal(day: date | None) -> int | None:
+    return day.toordinal() if day is not None else None
+
+
+def facts_key(profile: PolicyProfile) -> str:
+    """What a case's rule facts depend on in the profile (rules VI-1, VI-5: which visits are
+    home visits, the first month and its interval); facts kept under another key are not read."""
+    kinds = "+".join(sorted(profile.visit_kinds))
+    if profile.first_month_interval_days and profile.applies("VI-5"):
+        return f"{kinds}|{profile.first_month_days}|{profile.first_month_interval_days}"
+    return f"{kinds}|-"
 
 
 class _Words(dict[str, str]):
@@ -141,9 +158,15 @@ class _Day:
     """What the rules share across a caseload on one day: the profile's settings, the status
     thresholds and the words, each worked out once per due list rather than once per case."""
 
-    def __init__(self, profile: PolicyProfile, as_of: date) -> None:
+    def __init__(
+        self, profile: PolicyProfile, as_of: date, shown: Iterable[str] | None = None
+    ) -> None:
         self.profile = profile
         self.as_of = as_of
+        self.ordinal = as_of.toordinal()
+        self.shown = frozenset(shown) if shown is not None else None
+        """The statuses whose items are built (None: every status)."""
+        self.key = facts_key(profile)
         self.not_applied = profile.not_applied
         self.visit_kinds = profile.visit_kinds
         self.due_by = _later(as_of, profile.due_days)
@@ -192,19 +215,50 @@ class _Day:
 
 
 class _CaseRules:
-    """Evaluates every deadline rule on one case for one day."""
+    """Evaluates every deadline rule on one case for one day.
 
-    def __init__(self, case: Case, day: _Day) -> None:
-        self.case = case
+    The rules read only the case's facts (`from_case` collects them from a whole case,
+    `from_facts` from its summary), never the case itself."""
+
+    def __init__(self, day: _Day) -> None:
         self.day = day
         self.profile = day.profile
         self.as_of = day.as_of
+        self.shown = day.shown
         self.items: list[DueItem] = []
 
-    def collect(self) -> None:
-        """Collect the dates the rules read once, so each rule is a few comparisons."""
-        case, as_of = self.case, self.as_of
-        self.read_visits()
+    def head(self, case: Case) -> None:
+        """The case's own fields the rules read."""
+        self.id = case.id
+        self.worker = case.worker
+        self.opened = case.opened
+        self.kind = case.kind
+        self.high_risk = case.high_risk
+        self.unannounced = case.unannounced.required
+        self.unannounced_reason = case.unannounced.reason
+        self.pending_plans = [
+            (plan.approval == ApprovalState.PENDING, plan.created)
+            for plan in case.safety_plans
+            if plan.pending_approval
+        ]
+
+    def from_case(self, case: Case) -> bool:
+        """Collect the dates the rules read once, so each rule is a few comparisons; False
+        when nothing can be due on the case this day."""
+        closure = case.closure
+        if closure is not None and closure.date <= self.as_of:
+            return False  # rule CL-1: a closed case has nothing due
+        if case.opened > self.as_of:
+            return False
+        self.head(case)
+        self.collect(case)
+        return True
+
+    def collect(self, case: Case, every_rule: bool = False) -> None:
+        """The dates the rules read, each up to this day: for the rules the profile applies,
+        or for `every_rule` (the facts a summary keeps)."""
+        as_of = self.as_of
+        self.read_visits(case)
         supervisions = [s.date for s in case.supervisions if s.date <= as_of]
         if case.last_supervision is not None and case.last_supervision <= as_of:
             supervisions.append(case.last_supervision)
@@ -226,25 +280,46 @@ class _CaseRules:
             updates.append(self.plan_completed)
         updates.extend(versions)  # rule PL-7: a new plan version is a plan update
         self.last_plan_update = max(updates, default=None)
-        self.events = sorted((e for e in case.events if e.date <= as_of), key=_BY_EVENT_DATE)
-        removals = [e.date for e in self.events if e.kind == "removal"]
+        self.events = sorted(
+            ((e.kind, e.date, e.note) for e in case.events if e.date <= as_of), key=_BY_DATE
+        )
+        removals = [day for kind, day, _note in self.events if kind == "removal"]
         if case.removal_date is not None and case.removal_date <= as_of:
             removals.append(case.removal_date)
         self.removal = max(removals, default=None)
-        self.plan_updates = updates  # rule FED-1 reads them, where it applies
+        self.placed = False
+        self.first_placed: date | None = None
+        self.first_placement: date | None = None
+        self.first_plan_after: date | None = None
+        not_applied = () if every_rule else self.day.not_applied
+        if "RV-5" in not_applied and "FED-1" in not_applied:
+            return  # only they read the placements
+        placed = [c.placement.since for c in case.children if c.placement is not None]
+        # rule RV-5: a child placed is in care, whatever the placement's date
+        self.placed = bool(placed)
+        self.first_placed = min((d for d in placed if d is not None), default=None)
+        if "FED-1" in not_applied:
+            return
+        # rule FED-1: with no removal date on record, the clock starts with the child's
+        # first out-of-home placement.
+        self.first_placement = min(
+            (d for d in placed if d is not None and d <= as_of), default=None
+        )
+        start = self.removal if self.removal is not None else self.first_placement
+        if start is not None:
+            self.first_plan_after = min((d for d in updates if d >= start), default=None)
 
-    def read_visits(self) -> None:
+    def read_visits(self, case: Case) -> None:
         """Rules VI-1 and VI-5 in one pass over the visits: the latest completed home visit
         (VI-1), and once the first month is over, every home visit in it and the first home
-        visit after it, whatever its outcome (VI-5, `missed_first_month`)."""
-        case, day = self.case, self.day
+        visit after it, whatever its outcome (VI-5, `_first_gap`)."""
+        day = self.day
         as_of, kinds, opened = day.as_of, day.visit_kinds, case.opened
-        self.window_end: date | None = None
         closed: date | None = None  # the end of a first month that is over
         if day.first_month:
-            self.window_end = opened + day.first_month_span
-            if as_of > self.window_end:
-                closed = self.window_end
+            window_end = opened + day.first_month_span
+            if as_of > window_end:
+                closed = window_end
         last: date | None = None
         first_month: list[date] = []
         after: date | None = None
@@ -261,13 +336,54 @@ class _CaseRules:
                         elif when > opened:
                             first_month.append(when)
         self.last_visit = last
-        first_month.sort()
-        self.first_month_visits = first_month
-        self.after_first_month = after
+        self.first_gap: tuple[date, date, date | None] | None = None
+        if closed is not None:
+            first_month.sort()
+            self.first_gap = _first_gap(opened, closed, day.first_month_step, first_month, after)
+
+    def from_facts(self, facts: list[Any]) -> bool:
+        """The facts `rule_facts` kept in the case's summary, for a day on or after every
+        date in them; False when nothing can be due on the case this day."""
+        as_of, day = self.as_of, date.fromordinal
+        closure = facts[6]
+        if closure is not None and closure <= self.day.ordinal:
+            return False  # rule CL-1: a closed case has nothing due
+        opened = self.opened = day(facts[5])
+        if opened > as_of:
+            return False
+        (
+            self.id,
+            self.worker,
+            kind,
+            self.high_risk,
+            self.unannounced,
+            self.unannounced_reason,
+        ) = facts[2:5] + facts[7:10]
+        self.kind = CaseKind(kind)
+        self.last_visit = _from_ordinal(facts[10])
+        gap = facts[11]
+        self.first_gap = (
+            (day(gap[0]), day(gap[1]), _from_ordinal(gap[2])) if gap is not None else None
+        )
+        self.last_supervision = _from_ordinal(facts[12])
+        self.plan_completed = _from_ordinal(facts[13])
+        self.last_formal_review = _from_ordinal(facts[14])
+        self.last_plan_update = _from_ordinal(facts[15])
+        self.events = [(kind, day(when), note) for kind, when, note in facts[16]]
+        self.removal = _from_ordinal(facts[17])
+        self.placed = facts[18]
+        self.first_placed = self.first_placement = _from_ordinal(facts[19])
+        self.first_plan_after = _from_ordinal(facts[20])
+        self.pending_plans = [(pending, _from_ordinal(made)) for pending, made in facts[21]]
+        return True
+
+    def wants(self, status: str) -> bool:
+        """Whether the list shows items of this status (`fieldkit due` without --all)."""
+        return self.shown is None or status in self.shown
 
     def add(self, rule: str, what: str, due: date, status: str, reason: str) -> None:
         """Record one due item for this case."""
-        self.items.append(DueItem(self.case.id, rule, what, due, status, reason, self.case.worker))
+        self.items.append(DueItem(self.id, rule, what, due, status, reason, self.worker))
 
     def recurring_status(self, due: date, met_before: bool) -> str:
         """A recurring duty met this period and not yet near due again is done; one never
@@ -285,190 +401,186 @@ class _CaseRules:
 
     def visits(self) -> None:
         """Rules VI-1 and VI-5: the next home visit, weekly-ish in the first month."""
-        case, p, w = self.case, self.profile, self.day
-        required = case.unannounced.required
-        what = w._("unannounced home visit") if required else w._("home visit")
+        p, w = self.profile, self.day
         last_visit = self.last_visit
-        anchor = last_visit or case.opened
-        since = (
-            w._("last home visit {last_visit}").format(last_visit=last_visit.isoformat())
-            if last_visit is not None
-            else w._("case opened {opened}, no home visit yet").format(
-                opened=case.opened.isoformat()
-            )
-        )
-        tail = ""
-        if required:
-            why = case.unannounced.reason or w._("reason not recorded")
-            tail = w._("; must be unannounced: {why} (VI-4)").format(why=why)
-        # rule VI-5: first-month intensity; `read_visits` set the window when it applies
-        window_end = self.window_end
-        if window_end is not None:
+        anchor = last_visit or self.opened
+        # rule VI-5: first-month intensity
+        if w.first_month:
+            window_end = self.opened + w.first_month_span
             if self.as_of > window_end:
-                self.missed_first_month(window_end, what)
-            first_due = anchor + w.first_month_step
-            if self.as_of <= window_end and first_due <= window_end:
-                reason = w._(
-                    "{since}; a visit every {first_month_interval_days} days in the "
-                    "first {first_month_days} days of service, until {window_end} (VI-5)"
-                ).format(
-                    since=since,
-                    first_month_interval_days=p.first_month_interval_days,
-                    first_month_days=p.first_month_days,
-                    window_end=window_end.isoformat(),
-                )
-                status = self.recurring_status(first_due, last_visit is not None)
-                self.add("VI-5", what, first_due, status, reason + tail)
-                return
+                if self.first_gap is not None and self.wants("missed"):
+                    self.missed_first_month(window_end, self.first_gap)
+            else:
+                first_due = anchor + w.first_month_step
+                if first_due <= window_end:
+                    status = self.recurring_status(first_due, last_visit is not None)
+                    if not self.wants(status):
+                        return
+                    reason = w._(
+                        "{since}; a visit every {first_month_interval_days} days in the "
+                        "first {first_month_days} days of service, until {window_end} (VI-5)"
+                    ).format(
+                        since=self.since_visit(),
+                        first_month_interval_days=p.first_month_interval_days,
+                        first_month_days=p.first_month_days,
+                        window_end=window_end.isoformat(),
+                    )
+                    self.add("VI-5", self.visit_words(), first_due, status, reason + self.tail())
+                    return
         # rule VI-1: at least once per interval
         if self.applies("VI-1"):
-            due = self.day.add_period(anchor, p.visit_interval)
-            reason = w._("{since}; {every} (VI-1)").format(
-                since=since, every=w.every(p.visit_interval, "visits")
-            )
+            due = w.add_period(anchor, p.visit_interval)
             status = self.recurring_status(due, last_visit is not None)
-            self.add("VI-1", what, due, status, reason + tail)
+            if not self.wants(status):
+                return
+            reason = w._("{since}; {every} (VI-1)").format(
+                since=self.since_visit(), every=w.every(p.visit_interval, "visits")
+            )
+            self.add("VI-1", self.visit_words(), due, status, reason + self.tail())
 
-    def missed_first_month(self, window_end: date, what: str) -> None:
-        """Rule VI-5: a first-month visit that was missed stays listed once the window closes.
+    def visit_words(self) -> str:
+        """Rule VI-4: the visit, unannounced where the case requires it."""
+        w = self.day
+        return w._("unannounced home visit") if self.unannounced else w._("home visit")
 
-        From the case's opening, each visit must follow the one before within the interval;
-        the first gap is the missed visit. `read_visits` sorted the month's home visits, so
-        the latest visit by each due date is a bisect, not a walk."""
+    def since_visit(self) -> str:
+        """The anchor of the next visit, in words."""
+        w, last_visit = self.day, self.last_visit
+        if last_visit is not None:
+            return w._("last home visit {last_visit}").format(last_visit=last_visit.isoformat())
+        return w._("case opened {opened}, no home visit yet").format(opened=self.opened.isoformat())
+
+    def tail(self) -> str:
+        """Rule VI-4: why the visit must be unannounced, where it must."""
+        if not self.unannounced:
+            return ""
+        w = self.day
+        why = self.unannounced_reason or w._("reason not recorded")
+        return w._("; must be unannounced: {why} (VI-4)").format(why=why)
+
+    def missed_first_month(self, window_end: date, gap: tuple[date, date, date | None]) -> None:
+        """Rule VI-5: a first-month visit that was missed stays listed once the window closes."""
         p, w = self.profile, self.day
-        days = self.first_month_visits
-        anchor = self.case.opened
-        step = w.first_month_step
-        while anchor + step <= window_end:
-            due = anchor + step
-            made = bisect_right(days, due)
-            if made and days[made - 1] > anchor:
-                anchor = days[made - 1]
-                continue
-            # the first home visit after the due date: in the month, else after it
-            later = days[made] if made < len(days) else self.after_first_month
-            after = (
-                w._("the next home visit was {later}").format(later=later.isoformat())
-                if later is not None
-                else w._("no home visit since")
-            )
-            reason = w._(
-                "a visit was due by {due}, {first_month_interval_days} days after "
-                "{anchor}; {after}; the first {first_month_days} days of service "
-                "ended {window_end} (VI-5)"
-            ).format(
-                due=due.isoformat(),
-                first_month_interval_days=p.first_month_interval_days,
-                anchor=anchor.isoformat(),
-                after=after,
-                first_month_days=p.first_month_days,
-                window_end=window_end.isoformat(),
-            )
-            self.add(
-                "VI-5", w._("first-month {what} missed").format(what=what), due, "missed", reason
-            )
-            return
+        due, anchor, later = gap
+        after = (
+            w._("the next home visit was {later}").format(later=later.isoformat())
+            if later is not None
+            else w._("no home visit since")
+        )
+        reason = w._(
+            "a visit was due by {due}, {first_month_interval_days} days after "
+            "{anchor}; {after}; the first {first_month_days} days of service "
+            "ended {window_end} (VI-5)"
+        ).format(
+            due=due.isoformat(),
+            first_month_interval_days=p.first_month_interval_days,
+            anchor=anchor.isoformat(),
+            after=after,
+            first_month_days=p.first_month_days,
+            window_end=window_end.isoformat(),
+        )
+        what = w._("first-month {what} missed").format(what=self.visit_words())
+        self.add("VI-5", what, due, "missed", reason)
 
     def supervision(self) -> None:
         """Rule RV-1: case reviewed in supervision; higher-risk cases more often."""
         if not self.applies("RV-1"):
             return
-        case, p = self.case, self.profile
-        period = p.supervision_high_risk_interval if case.high_risk else p.supervision_interval
-        anchor = self.last_supervision or case.opened
+        p, w = self.profile, self.day
+        period = p.supervision_high_risk_interval if self.high_risk else p.supervision_interval
+        last = self.last_supervision
+        due = w.add_period(last or self.opened, period)
+        status = self.recurring_status(due, last is not None)
+        if not self.wants(status):
+            return
         since = (
-            self.day._("last supervision {last_supervision}").format(
-                last_supervision=self.last_supervision.isoformat()
-            )
-            if self.last_supervision is not None
-            else self.day._("case opened {opened}, no supervision yet").format(
-                opened=case.opened.isoformat()
+            w._("last supervision {last_supervision}").format(last_supervision=last.isoformat())
+            if last is not None
+            else w._("case opened {opened}, no supervision yet").format(
+                opened=self.opened.isoformat()
             )
         )
-        risk = self.day._("higher-risk case: ") if case.high_risk else ""
-        reason = self.day._("{since}; {risk}{every} (RV-1)").format(
-            since=since, risk=risk, every=self.day.every(period, "supervision")
+        risk = w._("higher-risk case: ") if self.high_risk else ""
+        reason = w._("{since}; {risk}{every} (RV-1)").format(
+            since=since, risk=risk, every=w.every(period, "supervision")
         )
-        due = self.day.add_period(anchor, period)
-        status = self.recurring_status(due, self.last_supervision is not None)
-        self.add("RV-1", self.day._("supervision review"), due, status, reason)
+        self.add("RV-1", w._("supervision review"), due, status, reason)
 
     def service_plan(self) -> None:
         """Rule PL-2: the initial service plan within N days of the case opening."""
         if not self.applies("PL-2"):
             return
-        case, p = self.case, self.profile
-        days = p.service_plan_deadline_days
-        due = case.opened + timedelta(days=days)
-        opened = self.day._("case opened {opened}").format(opened=case.opened.isoformat())
-        if self.plan_completed is not None:
-            late = (self.plan_completed - due).days
-            timing = (
-                self.day._(", {late} days after the deadline").format(late=late) if late > 0 else ""
-            )
-            reason = self.day._(
-                "{opened}; service plan completed {plan_completed}{timing} (PL-2)"
-            ).format(opened=opened, plan_completed=self.plan_completed.isoformat(), timing=timing)
-            self.add("PL-2", self.day._("initial service plan"), due, "done", reason)
+        w = self.day
+        days = self.profile.service_plan_deadline_days
+        due = self.opened + timedelta(days=days)
+        completed = self.plan_completed
+        status = "done" if completed is not None else w.status_for(due)
+        if not self.wants(status):
             return
-        reason = self.day._("{opened}; initial service plan within {days} days (PL-2)").format(
-            opened=opened, days=days
-        )
-        self.add("PL-2", self.day._("initial service plan"), due, self.day.status_for(due), reason)
+        opened = w._("case opened {opened}").format(opened=self.opened.isoformat())
+        if completed is not None:
+            late = (completed - due).days
+            timing = w._(", {late} days after the deadline").format(late=late) if late > 0 else ""
+            reason = w._("{opened}; service plan completed {plan_completed}{timing} (PL-2)").format(
+                opened=opened, plan_completed=completed.isoformat(), timing=timing
+            )
+        else:
+            reason = w._("{opened}; initial service plan within {days} days (PL-2)").format(
+                opened=opened, days=days
+            )
+        self.add("PL-2", w._("initial service plan"), due, status, reason)
 
     def foster_care_plan(self) -> None:
         """Rule FED-1: a case plan with the parents within N days of a child's removal, or of
         the first out-of-home placement when no removal date is recorded."""
         if not self.applies("FED-1"):
             return
-        as_of = self.as_of
-        # with no removal date on record, the clock starts with the child's first
-        # out-of-home placement.
-        placed = [
-            c.placement.since
-            for c in self.case.children
-            if c.placement is not None and c.placement.since is not None
-        ]
-        first_placement = min((d for d in placed if d <= as_of), default=None)
+        w = self.day
         if self.removal is not None:
             start = self.removal
-            removed = self.day._("child removed {start}").format(start=start.isoformat())
-        elif first_placement is not None:
-            start = first_placement
-            removed = self.day._(
-                "child placed out of home {start} (no removal date recorded)"
-            ).format(start=start.isoformat())
+            placed = False
+        elif self.first_placement is not None:
+            start = self.first_placement
+            placed = True
         else:
             return
-        p = self.profile
-        days = p.foster_care_plan_deadline_days
+        days = self.profile.foster_care_plan_deadline_days
         due = start + timedelta(days=days)
-        what = self.day._("case plan for the child in care")
-        first = min((d for d in self.plan_updates if d >= start), default=None)
+        first = self.first_plan_after
+        if first is not None:
+            status = "done" if first <= due else "done-late"
+        else:
+            status = w.status_for(due)
+        if not self.wants(status):
+            return
+        if placed:
+            removed = w._("child placed out of home {start} (no removal date recorded)").format(
+                start=start.isoformat()
+            )
+        else:
+            removed = w._("child removed {start}").format(start=start.isoformat())
+        what = w._("case plan for the child in care")
         if first is not None and first <= due:
-            reason = self.day._("{removed}; case plan dated {first} (FED-1)").format(
+            reason = w._("{removed}; case plan dated {first} (FED-1)").format(
                 removed=removed, first=first.isoformat()
             )
-            self.add("FED-1", what, due, "done", reason)
-            return
-        if first is not None:
+        elif first is not None:
             late = (first - due).days
-            reason = self.day._(
+            reason = w._(
                 "{removed}; case plan within {days} days, by {due}; the first case "
                 "plan after it is dated {first}, {late} days late (FED-1)"
             ).format(
                 removed=removed, days=days, due=due.isoformat(), first=first.isoformat(), late=late
             )
-            self.add("FED-1", what, due, "done-late", reason)
-            return
-        reason = self.day._(
-            "{removed}; case plan with the parents within {days} days (FED-1)"
-        ).format(removed=removed, days=days)
-        if self.plan_completed is not None:
-            reason += self.day._(
-                "; the service plan of {plan_completed} predates the removal"
-            ).format(plan_completed=self.plan_completed.isoformat())
-        self.add("FED-1", what, due, self.day.status_for(due), reason)
+        else:
+            reason = w._("{removed}; case plan with the parents within {days} days (FED-1)").format(
+                removed=removed, days=days
+            )
+            if self.plan_completed is not None:
+                reason += w._("; the service plan of {plan_completed} predates the removal").format(
+                    plan_completed=self.plan_completed.isoformat()
+                )
+        self.add("FED-1", what, due, status, reason)
 
     def plan_review(self) -> None:
         """Rules RV-2, PL-7, EV-1, RV-3: the periodic review, brought forward by events."""
@@ -483,37 +595,38 @@ class _CaseRules:
         anchor = formal if reviewed else completed
         assert anchor is not None
         periodic_due = w.add_period(anchor, p.review_interval)
-        periodic = f"{w.every(p.review_interval, 'formal review')} ({periodic_rule})"
-        # rule EV-2: new information is named in the next review's reason
-        extra = "".join(
-            f"; new information {e.date.isoformat()} to integrate (EV-2)"
-            for e in self.events
-            if e.kind == "new-information" and e.date > anchor
-        )
         # rules PL-7, EV-1, RV-3: the earliest unanswered significant event
-        best: tuple[date, str, CaseEvent, int] | None = None
+        best: tuple[date, str, str, date, int] | None = None
         updated = self.last_plan_update
-        for event in self.events:
-            found = w.event_reviews.get(event.kind)
+        for kind, when, _note in self.events:
+            found = w.event_reviews.get(kind)
             if found is None:
                 continue  # not a significant event, or its rule is not applied
-            if updated is not None and updated >= event.date:
+            if updated is not None and updated >= when:
                 continue  # a review or plan update since the event answered it
             rule, days = found
-            due = event.date + timedelta(days=days)
+            due = when + timedelta(days=days)
             if best is None or due < best[0]:
-                best = (due, rule, event, days)
-        what = w._("formal case review and plan update")
+                best = (due, rule, kind, when, days)
         if best is not None and best[0] < periodic_due:
-            due, rule, event, days = best
-            words = f"{w._(_EVENT_WORDS[event.kind])} {event.date.isoformat()}"
+            due, rule, kind, when, days = best
+            status = w.status_for(due)
+            if not self.wants(status):
+                return
+            words = f"{w._(_EVENT_WORDS[kind])} {when.isoformat()}"
             why = w._("{words}: plan review within {days} days ({rule})").format(
                 words=words, days=days, rule=rule
             )
             reason = w._("{why}; otherwise {periodic} due {periodic_due}{extra}").format(
-                why=why, periodic=periodic, periodic_due=periodic_due.isoformat(), extra=extra
+                why=why,
+                periodic=self.periodic(periodic_rule),
+                periodic_due=periodic_due.isoformat(),
+                extra=self.new_information(anchor),
             )
-            self.add(rule, what, due, w.status_for(due), reason)
+            self.add(rule, w._("formal case review and plan update"), due, status, reason)
+            return
+        status = self.recurring_status(periodic_due, reviewed)
+        if not self.wants(status):
             return
         if reviewed:
             since = w._("last formal review {last_formal_review}").format(
@@ -523,72 +636,81 @@ class _CaseRules:
             since = w._("service plan completed {plan_completed}").format(
                 plan_completed=anchor.isoformat()
             )
-        reason = f"{since}; {periodic}{extra}"
-        status = self.recurring_status(periodic_due, reviewed)
+        reason = f"{since}; {self.periodic(periodic_rule)}{self.new_information(anchor)}"
+        what = w._("formal case review and plan update")
         self.add(periodic_rule, what, periodic_due, status, reason)
+
+    def periodic(self, rule: str) -> str:
+        """The periodic review's interval and rule, in words."""
+        return f"{self.day.every(self.profile.review_interval, 'formal review')} ({rule})"
+
+    def new_information(self, anchor: date) -> str:
+        """Rule EV-2: new information is named in the next review's reason."""
+        return "".join(
+            f"; new information {when.isoformat()} to integrate (EV-2)"
+            for kind, when, _note in self.events
+            if kind == "new-information" and when > anchor
+        )
 
     def permanency_review(self) -> None:
         """Rule RV-5: permanency goals of a child in care reviewed every N months."""
         if not self.applies("RV-5"):
             return
-        case, p = self.case, self.profile
-        placed = [c.placement.since for c in case.children if c.placement is not None]
-        in_care = case.kind == CaseKind.OUT_OF_HOME_CPS or bool(placed) or self.removal is not None
+        in_care = self.kind == CaseKind.OUT_OF_HOME_CPS or self.placed or self.removal is not None
         if not in_care:
             return
-        start = self.removal or min((d for d in placed if d is not None), default=None)
-        start = start or case.opened
-        reviewed = self.last_formal_review is not None and self.last_formal_review >= start
-        if reviewed and self.last_formal_review is not None:
-            anchor = self.last_formal_review
-            since = self.day._("last formal review {anchor}").format(anchor=anchor.isoformat())
-        else:
-            anchor = start
-            since = self.day._("child in care since {start}").format(start=start.isoformat())
-        due = self.day.add_period(anchor, p.review_interval)
-        reason = self.day._(
-            "{since}; permanency goals reviewed every {review_interval} (RV-5)"
-        ).format(since=since, review_interval=p.review_interval.describe())
+        w, p = self.day, self.profile
+        start = self.removal or self.first_placed or self.opened
+        formal = self.last_formal_review
+        reviewed = formal is not None and formal >= start
+        anchor = formal if reviewed and formal is not None else start
+        due = w.add_period(anchor, p.review_interval)
         status = self.recurring_status(due, reviewed)
-        self.add("RV-5", self.day._("permanency goals review"), due, status, reason)
+        if not self.wants(status):
+            return
+        if reviewed:
+            since = w._("last formal review {anchor}").format(anchor=anchor.isoformat())
+        else:
+            since = w._("child in care since {start}").format(start=start.isoformat())
+        reason = w._("{since}; permanency goals reviewed every {review_interval} (RV-5)").format(
+            since=since, review_interval=p.review_interval.describe()
+        )
+        self.add("RV-5", w._("permanency goals review"), due, status, reason)
 
     def safety_plans(self) -> None:
         """Rule SA-2: approval before implementation, documented by the next working day."""
         if not self.applies("SA-2"):
             return
-        p = self.profile
-        for plan in self.case.safety_plans:
-            if not plan.pending_approval:
-                continue
-            made = plan.created or self.as_of
-            label = self.day._("alternative safety plan of {made}").format(
+        p, w = self.profile, self.day
+        for pending, created in self.pending_plans:
+            made = created or self.as_of
+            label = w._("alternative safety plan of {made}").format(
                 made=made.isoformat()
             )  # a date, never its id
-            if plan.approval == ApprovalState.PENDING:
+            if pending:
                 status = "overdue" if made < self.as_of else "due"
-                reason = self.day._(
-                    "alternative safety plan made {made}; a supervisor approves it "
-                    "before it is implemented (SA-2)"
-                ).format(made=made.isoformat())
-                self.add(
-                    "SA-2",
-                    self.day._("supervisor approval of {label}").format(label=label),
-                    made,
-                    status,
-                    reason,
-                )
+                if self.wants(status):
+                    reason = w._(
+                        "alternative safety plan made {made}; a supervisor approves it "
+                        "before it is implemented (SA-2)"
+                    ).format(made=made.isoformat())
+                    what = w._("supervisor approval of {label}").format(label=label)
+                    self.add("SA-2", what, made, status, reason)
             n = p.safety_plan_documentation_working_days
             due = p.add_working_days(made, n)
+            status = w.status_for(due)
+            if not self.wants(status):
+                continue
             skipped = [
                 (day, p.holiday_name(day))
                 for day in (made + timedelta(days=i) for i in range(1, (due - made).days))
                 if day.weekday() not in p.weekend and p.is_holiday(day)
             ]
             holiday = "".join(
-                self.day._(", skipping {name} {day}").format(name=name, day=d.isoformat())
+                w._(", skipping {name} {day}").format(name=name, day=d.isoformat())
                 for d, name in skipped
             )
-            reason = self.day._(
+            reason = w._(
                 "alternative safety plan made {made} ({made_day}); documented within "
                 "{n} working day(s): {due} ({due_day}){holiday} (SA-2)"
             ).format(
@@ -599,43 +721,33 @@ class _CaseRules:
                 due_day=format_date(due, "EEEE"),
                 holiday=holiday,
             )
-            self.add(
-                "SA-2",
-                self.day._("document {label}").format(label=label),
-                due,
-                self.day.status_for(due),
-                reason,
-            )
+            self.add("SA-2", w._("document {label}").format(label=label), due, status, reason)
 
     def conversions(self) -> None:
         """Rule CT-2: a case becoming CPS is recorded with its reason and date."""
-        for event in self.events:
-            if event.kind != "became-cps":
+        w = self.day
+        for kind, when, note in self.events:
+            if kind != "became-cps":
                 continue
-            day = event.date.isoformat()
-            if event.note.strip():
-                reason = self.day._("became a CPS case on {day}: {note} (CT-2)").format(
-                    day=day, note=event.note.strip()
-                )
-                self.add("CT-2", self.day._("case became CPS"), event.date, "done", reason)
+            day = when.isoformat()
+            if note.strip():
+                if self.wants("done"):
+                    reason = w._("became a CPS case on {day}: {note} (CT-2)").format(
+                        day=day, note=note.strip()
+                    )
+                    self.add("CT-2", w._("case became CPS"), when, "done", reason)
             else:
-                reason = self.day._(
-                    "became a CPS case on {day}; the reason is not recorded (CT-2)"
-                ).format(day=day)
-                status = self.day.status_for(event.date)
-                self.add(
-                    "CT-2", self.day._("record why the case became CPS"), event.date, status, reason
-                )
+                status = w.status_for(when)
+                if self.wants(status):
+                    reason = w._(
+                        "became a CPS case on {day}; the reason is not recorded (CT-2)"
+                    ).format(day=day)
+                    what = w._("record why the case became CPS")
+                    self.add("CT-2", what, when, status, reason)
 
     def run(self, ordered: bool = True) -> list[DueItem]:
         """Every deadline rule for this case, most urgent first unless `ordered` is False
         (the due list orders the whole caseload at once)."""
-        closure = self.case.closure
-        if closure is not None and closure.date <= self.as_of:
-            return []  # rule CL-1: a closed case has nothing due
-        if self.case.opened > self.as_of:
-            return []
-        self.collect()
         self.safety_plans()
         self.visits()
         self.supervision()
@@ -647,6 +759,28 @@ class _CaseRules:
         if ordered:
             self.items.sort(key=DueItem.sort_key)
         return self.items
+
+
+def _first_gap(
+    opened: date, window_end: date, step: timedelta, days: list[date], after: date | None
+) -> tuple[date, date, date | None] | None:
+    """Rule VI-5: the first first-month visit that was missed, as (due, anchor, the next home
+    visit or None); None when none was.
+
+    From the case's opening, each visit must follow the one before within the interval; the
+    first gap is the missed visit. `days` are the month's home visits, sorted, so the latest
+    visit by each due date is a bisect, not a walk; `after` is the first one after the month."""
+    anchor = opened
+    while anchor + step <= window_end:
+        due = anchor + step
+        made = bisect_right(days, due)
+        if made and days[made - 1] > anchor:
+            anchor = days[made - 1]
+            continue
+        # the first home visit after the due date: in the month, else after it
+        later = days[made] if made < len(days) else after
+        return due, anchor, later
+    return None
 
 
 _BY_CASE_AND_RULE = attrgetter("case", "rule")
@@ -669,22 +803,113 @@ def _most_urgent_first(items: list[DueItem]) -> list[DueItem]:
 
 def due_items(case: Case, profile: PolicyProfile, as_of: date | datetime) -> list[DueItem]:
     """Everything the profile's deadline rules make due on one case, most urgent first."""
-    return _CaseRules(case, _Day(profile, _as_date(as_of, profile))).run()
+    rules = _CaseRules(_Day(profile, _as_date(as_of, profile)))
+    return rules.run() if rules.from_case(case) else []
+
+
+class CaseFacts:
+    """A case as its summary gives it to the rules: the facts `rule_facts` folded when the
+    summary was made, and the whole case for a day before them or another profile's key."""
+
+    __slots__ = ("facts", "id", "load", "worker")
+
+    def __init__(
+        self, case_id: str, worker: str | None, facts: list[Any] | None, load: Callable[[], Case]
+    ) -> None:
+        self.id = case_id
+        self.worker = worker
+        self.facts = facts
+        """`rule_facts` of the case, or None where none could be folded."""
+        self.load = load
+        """The case as the rules read it, every record in it (slower)."""
+
+
+def rule_facts(case: Case, profile: PolicyProfile) -> list[Any]:
+    """What the rules read of a case, for any day on or after every date in it: the latest
+    home visit, the first gap in the first month, the latest supervision, plan, review and
+    removal, the events, placements and pending safety plans (rules VI-1..5, RV-1/2/3/5,
+    PL-2/7, EV-1/2, FED-1, SA-2, CT-2, CL-1). A due list reads these for each case and never
+    its visits; `CaseFacts` keeps the case for a day before them (`horizon`)."""
+    day = _Day(profile, date.max)
+    rules = _CaseRules(day)
+    rules.head(case)
+    rules.collect(case, every_rule=True)  # every date is on or before date.max: all are in
+    kinds = day.visit_kinds
+    dates = [v.date for v in case.visits if v.kind in kinds]
+    dates += [s.date for s in case.supervisions]
+    dates += [r.date for r in case.reviews]
+    dates += [e.date for e in case.events]
+    dates += case.service_plan_dates
+    dates += [
+        c.placement.since for c in case.children if c.placement is not None and c.placement.since
+    ]
+    plan = case.service_plan
+    for extra in (
+        case.last_supervision,
+        case.service_plan_completed,
+        case.last_formal_review,
+        case.removal_date,
+        plan.completed if plan is not None else None,
+    ):
+        if extra is not None:
+            dates.append(extra)
+    gap = rules.first_gap
+    o = _ordinal
+    return [
+        day.key,
+        max(dates).toordinal() if dates else None,
+        case.id,
+        case.worker,
+        case.kind.value,
+        case.opened.toordinal(),
+        o(case.closure.date) if case.closure is not None else None,
+        case.high_risk,
+        case.unannounced.required,
+        case.unannounced.reason,
+        o(rules.last_visit),
+        [gap[0].toordinal(), gap[1].toordinal(), o(gap[2])] if gap is not None else None,
+        o(rules.last_supervision),
+        o(rules.plan_completed),
+        o(rules.last_formal_review),
+        o(rules.last_plan_update),
+        [[kind, when.toordinal(), note] for kind, when, note in rules.events],
+        o(rules.removal),
+        rules.placed,
+        o(rules.first_placed),
+        o(rules.first_plan_after),
+        [[pending, o(made)] for pending, made in rules.pending_plans],
+    ]
 
 
 def due_list(
-    cases: Iterable[Case],
+    cases: Iterable[Case | CaseFacts],
     profile: PolicyProfile,
     as_of: date | datetime,
     case_id: str | None = None,
+    statuses: Iterable[str] | None = None,
 ) -> list[DueItem]:
-    """The due list across a caseload (all statuses), most urgent first; see `open_items`."""
-    day = _Day(profile, _as_date(as_of, profile))
+    """The due list across a caseload, most urgent first: items of every status, or only of
+    `statuses` (the others are never put in words); see `open_items`.
+
+    A case given by its summary is read from its facts where they hold for this day and
+    profile, else from the whole case: the items are the same either way."""
+    day = _Day(profile, _as_date(as_of, profile), statuses)
+    key, today = day.key, day.ordinal
     items: list[DueItem] = []
     for case in cases:
         if case_id is not None and case.id != case_id:
             continue
-        items.extend(_CaseRules(case, day).run(ordered=False))
+        rules = _CaseRules(day)
+        if isinstance(case, CaseFacts):
+            facts = case.facts
+            if facts is not None and facts[0] == key and (facts[1] is None or facts[1] <= today):
+                ready = rules.from_facts(facts)
+            else:
+                ready = rules.from_case(case.load())
+        else:
+            ready = rules.from_case(case)
+        if ready:
+            items.extend(rules.run(ordered=False))
     return _most_urgent_first(items)
 
 
@@ -694,11 +919,13 @@ def open_items(items: Iterable[DueItem]) -> list[DueItem]:
 
 
 def next_due(case: Case, profile: PolicyProfile, as_of: date | datetime) -> DueItem | None:
-    """The most urgent open item on a case, for the dashboard line."""
-    for item in due_items(case, profile, as_of):
-        if item.is_open:
-            return item
-    return None
+    """The most urgent open item on a case, for the dashboard line (only open items are
+    put in words)."""
+    rules = _CaseRules(_Day(profile, _as_date(as_of, profile), TODO_STATUSES))
+    if not rules.from_case(case):
+        return None
+    items = rules.run()
+    return items[0] if items else None
 
 
 def group_by_worker(items: Iterable[DueItem]) -> dict[str | None, list[DueItem]]:

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from fieldkit.domain import Case
 from fieldkit.i18n import N_, _, ngettext
-from fieldkit.practice.engine import DueItem, due_list, open_items
+from fieldkit.practice.engine import OPEN_STATUSES, CaseFacts, DueItem, due_list
 from fieldkit.practice.profile import PolicyProfile
 from fieldkit.practice.rule_table import rules_rows
 from fieldkit.text import aligned, cell, json_text, safe
@@ -135,7 +135,7 @@ def rules_table(profile: PolicyProfile) -> Table:
 
 def print_due(
     console: Console,
-    cases: Iterable[Case],
+    cases: Iterable[Case | CaseFacts],
     profile: PolicyProfile,
     as_of: date,
     *,
@@ -150,9 +150,9 @@ def print_due(
             _("No case {case} in this caseload.").format(case=case_id), style="red", highlight=False
         )
         return 2
-    items = due_list(case_list, profile, as_of, case_id=case_id)
-    if not show_all:
-        items = open_items(items)
+    # only the items shown are put in words
+    shown = None if show_all else OPEN_STATUSES
+    items = due_list(case_list, profile, as_of, case_id=case_id, statuses=shown)
     if as_json:
         # console.out never wraps or highlights: scripts get exactly one JSON document
         console.out(json_text([item.to_json() for item in items]), highlight=False)

@@ -6,8 +6,8 @@ key. In the clear, on purpose: ids, entity kinds, statuses and dates (THREAT_MOD
 
 `Store` is the one class callers use; its parts live beside it, one module per seam:
 `schema` (the file and its tables), `base` (connection, transactions, settings,
-secrets), `slots` (creating and unlocking), `case_keys`, `entities`, `log`, `drafts` and
-`verify`.
+secrets), `slots` (creating and unlocking), `case_keys`, `entities` (with `packing`, the stored
+form of a fold state), `log`, `drafts` and `verify`.
 """
 
 from __future__ import annotations

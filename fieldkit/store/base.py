@@ -23,7 +23,7 @@ from fieldkit.crypto import (
 from fieldkit.errors import StoreError, StoreLocked
 from fieldkit.i18n import _
 from fieldkit.integrity import AUTHENTICATED_META, RECORD_KEY, SealedSettings
-from fieldkit.store.schema import MIGRATIONS, SCHEMA_VERSION, store_error
+from fieldkit.store.schema import MIGRATIONS, SCHEMA_VERSION, hex_of, store_error
 
 RECORD_AAD = aad_for("meta", "value", RECORD_KEY)
 
@@ -90,6 +90,14 @@ class StoreBase:
         self._seq: int = 0
         self._head: str = GENESIS
         self._outbox_touched = False
+        self._kept_states: dict[tuple[str, str, str], dict[str, Any]] = {}
+        """The fold states of the entities saved last, newest last (`EntityStore._take_state`)."""
+        self._kept_cases: set[str] = set()
+        """The cases whose summary those saves dropped."""
+        self._kept_mark: tuple[int, int] | None = None
+        """The connection's change count and the file's data version after the last save."""
+        self._data_version = 0
+        """The file's data version read by the save under way."""
         self.outbox_listeners: list[Callable[[], None]] = []
         """Called (on the writing thread, after the commit) whenever the outbox changed:
         an own op written, acknowledged, refused or sent again. A face's status line
@@ -109,7 +117,7 @@ class StoreBase:
             (self.device_id,),
         ).fetchone()
         self._seq = row[0] if row else 0
-        self._head = row[1] if row else GENESIS
+        self._head = hex_of(row[1]) if row else GENESIS
         last = conn.execute("SELECT max(hlc) FROM ops").fetchone()[0]
         self.clock = HybridClock(last)
         self._migrate()
@@ -138,6 +146,9 @@ class StoreBase:
         with self._lock:
             self._master = None
             self._sign_key = None
+            self._kept_states.clear()
+            self._kept_cases.clear()
+            self._kept_mark = None
             self._case_sealers.clear()
             self._key_sealers.clear()
             self._secrets = _LOCKED_SEALER
@@ -314,6 +325,9 @@ class StoreBase:
                 self._conn.execute("COMMIT")
             except BaseException as exc:
                 self._seq, self._head = saved
+                self._kept_states.clear()  # they may hold what the rollback undoes
+                self._kept_cases.clear()
+                self._kept_mark = None
                 with suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.DatabaseError):

@@ -10,10 +10,12 @@ and stays readable with the older key, which stays here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from fieldkit.changelog import uuid7
 from fieldkit.crypto import (
+    CryptoError,
     Sealer,
     aad_for,
     random_key,
@@ -29,6 +31,12 @@ _CURRENT = (
     "SELECT key_id, wrapped, generation FROM case_keys WHERE case_id=?"
     " ORDER BY generation DESC, shared DESC, key_id LIMIT 1"
 )
+
+_ALL_CURRENT_FIRST = (
+    "SELECT case_id, key_id, wrapped FROM case_keys"
+    " ORDER BY case_id, generation DESC, shared DESC, key_id"
+)
+"""Every case's keys, its current key first (`_CURRENT` for all cases at once)."""
 
 
 def new_key_id(case_id: str) -> str:
@@ -63,6 +71,24 @@ class CaseKeyStore(StoreBase):
 
     def _open_key(self, case_id: str, wrapped: bytes) -> bytes:
         return self._case_wrap.open(wrapped, aad_for("case_keys", "wrapped", case_id))
+
+    def open_case_keys(self, case_ids: Iterable[str]) -> None:
+        """Open the current key of each of these cases in one read, not one read per case
+        (what `case_sealer` then returns); a key that does not open is left for it to refuse."""
+        wanted = {cid for cid in case_ids if cid not in self._case_sealers}
+        if not wanted:
+            return
+        with self._lock:
+            rows = self._conn.execute(_ALL_CURRENT_FIRST).fetchall()
+        for case_id, key_id, wrapped in rows:
+            if case_id not in wanted:
+                continue
+            wanted.discard(case_id)  # the first row of each case is its current key
+            try:
+                key = self._open_key(case_id, wrapped)
+            except CryptoError:
+                continue
+            self._case_sealers[case_id] = (key_id, self._sealer_of(key))
 
     def case_sealer(self, case_id: str, create: bool = False) -> tuple[str, Any]:
         """(key_id, sealer) of the case's current key; a new random key when `create`."""

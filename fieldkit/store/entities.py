@@ -16,6 +16,7 @@ from fieldkit.crypto import (
 )
 from fieldkit.errors import StoreError
 from fieldkit.store.case_keys import CaseKeyStore
+from fieldkit.store.packing import full_fields, main_op_id, pack_state, unpack_state
 
 
 @dataclass
@@ -108,6 +109,9 @@ CLEAR_STATUSES = frozenset(
         "done",
     }
 )
+KEPT_STATES = 64
+"""How many entities' fold states a store keeps in memory from its own saves (a worker
+editing a visit, its contacts and notes saves the same few entities over and over)."""
 _CLEAR_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -123,85 +127,6 @@ def clear_columns(entity: str, fields: dict[str, Any]) -> tuple[str | None, str 
     clear_status = status if isinstance(status, str) and status in CLEAR_STATUSES else None
     clear_day = str(day)[:10] if day else None
     return clear_status, clear_day if clear_day and _CLEAR_DAY.fullmatch(clear_day) else None
-
-
-def _marks(entity: str, fields: dict[str, Any], state: dict[str, Any]) -> list[Any]:
-    """The view's marks, as `EntityView.of` finds them: signed, altered after signing, and
-    how many safety-critical fields hold concurrent versions."""
-    mark = state.get("signed")
-    signed_hash = mark.get("v") if mark else None
-    altered = bool(signed_hash) and changelog.content_hash(fields) != signed_hash
-    critical_names = changelog.SAFETY_CRITICAL_FIELDS.get(entity, frozenset())
-    critical = sum(
-        1 for name, heads in state["heads"].items() if len(heads) > 1 and name in critical_names
-    )
-    return [mark is not None, altered, critical]
-
-
-def pack_state(entity: str, state: dict[str, Any]) -> dict[str, Any]:
-    """The stored form of a fold state: each value once, each op's metadata once.
-
-    `f` holds every field's current value (what screens and rules read, the view); `h`
-    names, per field, its heads by their op's place in `o` (op id, hlc, device, author);
-    a head that is not the field's current one also carries its own value (a conflict).
-    `m` holds the view's marks. `unpack_state` gives back the state `changelog.apply` folds.
-    """
-    ops: list[list[Any]] = []
-    place: dict[str, int] = {}
-    fields: dict[str, Any] = {}
-    heads_out: dict[str, list[Any]] = {}
-    for name, heads in state["heads"].items():
-        refs: list[Any] = []
-        last = len(heads) - 1
-        for n, head in enumerate(heads):
-            at = place.get(head["op"])
-            if at is None:
-                at = place[head["op"]] = len(ops)
-                ops.append([head["op"], head["hlc"], head["dev"], head["by"]])
-            if n == last:
-                refs.append(at)
-                fields[name] = head["v"]
-            else:
-                refs.append([at, head["v"]])
-        heads_out[name] = refs
-    return {
-        "f": fields,
-        "m": _marks(entity, fields, state),
-        "o": ops,
-        "h": heads_out,
-        "p": state.get("pending") or {},
-        "n": state.get("n", 0),
-        "l": state.get("last", ""),
-        "d": state.get("deleted"),
-        "s": state.get("signed"),
-    }
-
-
-def unpack_state(doc: dict[str, Any]) -> dict[str, Any]:
-    """The fold state of a stored entity (`pack_state`, or a state stored whole before it)."""
-    if "heads" in doc:
-        return doc
-    ops = doc["o"]
-    fields = doc["f"]
-    heads: dict[str, list[dict[str, Any]]] = {}
-    for name, refs in doc["h"].items():
-        out = []
-        for ref in refs:
-            if isinstance(ref, int):
-                at, value = ref, fields[name]
-            else:
-                at, value = ref
-            op, hlc, dev, by = ops[at]
-            out.append({"v": value, "op": op, "hlc": hlc, "dev": dev, "by": by})
-        heads[name] = out
-    return {
-        "heads": heads,
-        "pending": doc["p"],
-        "n": doc["n"],
-        "last": doc["l"],
-        "deleted": doc["d"],
-        "signed": doc["s"],
-    }
 
 
 class EntityStore(CaseKeyStore):
@@ -236,9 +161,35 @@ class EntityStore(CaseKeyStore):
     def _row_id(self, case_id: str, entity: str, entity_id: str) -> str:
         return f"{case_id}/{entity}/{entity_id}"
 
+    def _main_values(
+        self,
+        case_id: str,
+        doc: dict[str, Any],
+        body: bytes | None,
+        key_id: str | None,
+        partial: bool = False,
+    ) -> dict[str, Any] | None:
+        """The `set` of a packed doc's main op, from its sealed body (None if it has none,
+        or the op is gone). The body opens only as the op the sealed doc names (the AAD);
+        one that does not open raises, or with `partial` gives None (verify names it)."""
+        op_id = main_op_id(doc)
+        if op_id is None or body is None:
+            return None
+        try:
+            sealer = self.key_sealer(case_id, key_id)
+            opened = json.loads(sealer.open(body, aad_for("ops", "body", op_id)))
+        except (CryptoError, StoreError, ValueError):
+            if partial:
+                return None
+            raise
+        found: dict[str, Any] = opened.get("set") or {}
+        return found
+
     def _load_state(self, case_id: str, entity: str, entity_id: str) -> dict[str, Any] | None:
         row = self._conn.execute(
-            "SELECT doc, key_id FROM entities WHERE case_id=? AND entity=? AND entity_id=?",
+            "SELECT e.doc, e.key_id, o.body, o.key_id FROM entities e"
+            " LEFT JOIN ops o ON o.rowid = e.vop"
+            " WHERE e.case_id=? AND e.entity=? AND e.entity_id=?",
             (case_id, entity, entity_id),
         ).fetchone()
         if row is None:
@@ -249,7 +200,34 @@ class EntityStore(CaseKeyStore):
                 row[0], aad_for("entities", "doc", self._row_id(case_id, entity, entity_id))
             )
         )
-        return unpack_state(doc)
+        return unpack_state(doc, self._main_values(case_id, doc, row[2], row[3]))
+
+    def _take_state(self, key: tuple[str, str, str]) -> tuple[dict[str, Any] | None, bool]:
+        """An entity's fold state for the save about to change it (inside its transaction),
+        and whether its case's summary is known dropped already.
+
+        The states this store kept from its own last saves hold while nothing else was
+        written since the last of them, on this connection (its change count) or by
+        another (the file's data version): then the row need not be read and opened again
+        and the summary not dropped twice. Anything else written drops them all."""
+        version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        self._data_version = version
+        if self._kept_mark != (self._conn.total_changes, version):
+            self._kept_states.clear()
+            self._kept_cases.clear()
+        dropped = key[0] in self._kept_cases
+        kept = self._kept_states.pop(key, None)  # apply changes it in place
+        if kept is not None:
+            return kept, dropped
+        return self._load_state(*key), dropped
+
+    def _keep_state(self, key: tuple[str, str, str], state: dict[str, Any]) -> None:
+        """After the save's commit: keep its state for the next save of the same entity."""
+        self._kept_states[key] = state
+        if len(self._kept_states) > KEPT_STATES:
+            del self._kept_states[next(iter(self._kept_states))]
+        self._kept_cases.add(key[0])
+        self._kept_mark = (self._conn.total_changes, self._data_version)
 
     def _save_state(
         self,
@@ -259,23 +237,31 @@ class EntityStore(CaseKeyStore):
         state: dict[str, Any],
         sealer: Any,
         key_id: str,
+        main: tuple[int, str] | None = None,
+        drop: bool = True,
     ) -> None:
-        """Seal and keep an entity's state with the named key (the case's current one)."""
+        """Seal and keep an entity's state with the named key (the case's current one).
+
+        `main` is the (rowid, op id) of the op just written: the values it set stay in its
+        sealed body and are not written again (`pack_state`). `drop` is False only when
+        this case's summary is known dropped already (`_take_state`)."""
         row_id = self._row_id(case_id, entity, entity_id)
-        doc = pack_state(entity, state)
-        status, day = clear_columns(entity, doc["f"])
+        doc = pack_state(entity, state, main[1] if main else None)
+        status, day = clear_columns(entity, changelog.values(state))
         sealed = sealer.seal(
             json.dumps(doc, separators=(",", ":"), default=str).encode(),
             aad_for("entities", "doc", row_id),
         )
-        # The case changed: its summary is folded again by the next reader (services.summaries).
-        self._conn.execute("DELETE FROM summaries WHERE case_id=?", (case_id,))
+        if drop:
+            # The case changed: its summary is folded again by the next reader
+            # (services.summaries).
+            self._conn.execute("DELETE FROM summaries WHERE case_id=?", (case_id,))
         self._conn.execute(
             "INSERT INTO entities"
-            " (case_id, entity, entity_id, status, date, deleted, doc, view, key_id)"
-            " VALUES (?,?,?,?,?,?,?,NULL,?) ON CONFLICT(case_id, entity, entity_id) DO UPDATE SET"
-            " status=excluded.status, date=excluded.date, deleted=excluded.deleted,"
-            " doc=excluded.doc, view=NULL, key_id=excluded.key_id",
+            " (case_id, entity, entity_id, status, date, deleted, doc, view, key_id, vop)"
+            " VALUES (?,?,?,?,?,?,?,NULL,?,?) ON CONFLICT(case_id, entity, entity_id) DO UPDATE"
+            " SET status=excluded.status, date=excluded.date, deleted=excluded.deleted,"
+            " doc=excluded.doc, view=NULL, key_id=excluded.key_id, vop=excluded.vop",
             (
                 case_id,
                 entity,
@@ -285,6 +271,7 @@ class EntityStore(CaseKeyStore):
                 1 if state.get("deleted") else 0,
                 sealed,
                 key_id,
+                main[0] if main and "b" in doc else None,
             ),
         )
 
@@ -297,30 +284,39 @@ class EntityStore(CaseKeyStore):
         return EntityState(case_id, entity, entity_id, state)
 
     def entities(
-        self, case_id: str | None = None, entity: str | None = None, include_deleted: bool = False
+        self,
+        case_id: str | None = None,
+        entity: str | None = None,
+        include_deleted: bool = False,
+        partial: bool = False,
     ) -> list[EntityState]:
-        """Folded entities of a case (or of every case), decrypted in memory."""
-        sql = "SELECT case_id, entity, entity_id, status, date, doc, key_id FROM entities"
+        """Folded entities of a case (or of every case), decrypted in memory. With `partial`
+        (verify) a value whose op body does not open is left out instead of failing."""
+        sql = (
+            "SELECT e.case_id, e.entity, e.entity_id, e.status, e.date, e.doc, e.key_id,"
+            " o.body, o.key_id FROM entities e LEFT JOIN ops o ON o.rowid = e.vop"
+        )
         sql += " WHERE 1=1"
         args: list[Any] = []
         if case_id is not None:
-            sql += " AND case_id=?"
+            sql += " AND e.case_id=?"
             args.append(case_id)
         if entity is not None:
-            sql += " AND entity=?"
+            sql += " AND e.entity=?"
             args.append(entity)
         if not include_deleted:
-            sql += " AND deleted=0"
-        sql += " ORDER BY case_id, entity, entity_id"
+            sql += " AND e.deleted=0"
+        sql += " ORDER BY e.case_id, e.entity, e.entity_id"
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
         found = []
-        for cid, ent, eid, status, day, doc, key_id in rows:
+        for cid, ent, eid, status, day, doc, key_id, body, body_key in rows:
             sealer = self.key_sealer(cid, key_id)
             packed = json.loads(
                 sealer.open(doc, aad_for("entities", "doc", self._row_id(cid, ent, eid)))
             )
-            found.append(EntityState(cid, ent, eid, unpack_state(packed), status, day))
+            main = self._main_values(cid, packed, body, body_key, partial)
+            found.append(EntityState(cid, ent, eid, unpack_state(packed, main), status, day))
         return found
 
     def views(
@@ -328,20 +324,23 @@ class EntityStore(CaseKeyStore):
     ) -> list[EntityView]:
         """Every live entity's values and marks (of one case, of `case_ids`, or of all),
         decrypted in memory."""
-        sql = "SELECT case_id, entity, entity_id, status, date, view, doc, key_id FROM entities"
+        sql = (
+            "SELECT e.case_id, e.entity, e.entity_id, e.status, e.date, e.view, e.doc,"
+            " e.key_id, o.body, o.key_id FROM entities e LEFT JOIN ops o ON o.rowid = e.vop"
+        )
         args: tuple[str, ...] = ()
-        sql += " WHERE deleted=0"
+        sql += " WHERE e.deleted=0"
         if case_id is not None:
-            sql += " AND case_id=?"
+            sql += " AND e.case_id=?"
             args = (case_id,)
         elif case_ids is not None:
-            sql += f" AND case_id IN ({','.join('?' * len(case_ids))})"
+            sql += f" AND e.case_id IN ({','.join('?' * len(case_ids))})"
             args = tuple(case_ids)
-        sql += " ORDER BY case_id, entity, entity_id"
+        sql += " ORDER BY e.case_id, e.entity, e.entity_id"
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
         found = []
-        for cid, ent, eid, status, day, view, doc, key_id in rows:
+        for cid, ent, eid, status, day, view, doc, key_id, body, body_key in rows:
             sealer = self.key_sealer(cid, key_id)
             row_id = self._row_id(cid, ent, eid)
             if view is not None:  # written before schema 3 (the migration rewrites these)
@@ -352,7 +351,7 @@ class EntityStore(CaseKeyStore):
                 packed = json.loads(sealer.open(doc, aad_for("entities", "doc", row_id)))
                 if "f" not in packed:  # a state written before views were kept
                     packed = pack_state(ent, packed)
-                fields = packed["f"]
+                fields = full_fields(packed, self._main_values(cid, packed, body, body_key))
                 signed, altered, critical = packed["m"]
             found.append(EntityView(cid, ent, eid, fields, signed, altered, critical, status, day))
         return found
@@ -375,6 +374,7 @@ class EntityStore(CaseKeyStore):
         with self._lock:
             rows = self._conn.execute("SELECT case_id, doc FROM summaries").fetchall()
         wanted = set(case_ids) if case_ids is not None else None
+        self.open_case_keys(cid for cid, _doc in rows if wanted is None or cid in wanted)
         found: dict[str, bytes] = {}
         for cid, doc in rows:
             if wanted is not None and cid not in wanted:

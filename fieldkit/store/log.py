@@ -17,6 +17,7 @@ from fieldkit.crypto import (
 )
 from fieldkit.integrity import SealedSettings, device_entry
 from fieldkit.store.entities import EntityStore
+from fieldkit.store.schema import hashes_to_bytes, op_row, ops_from_rows
 
 SYNC_LOCAL = "local"  # in the outbox, waiting for the server
 SYNC_ACKED = "acked"  # the server acknowledged this exact op
@@ -29,6 +30,16 @@ RECEIPTS_SCHEMA = (
 )
 """The server's receipt time of ops (time evidence): op ids and times, nothing sensitive;
 made on first use."""
+
+INSERT_OP = (
+    f"INSERT INTO ops ({OP_SELECT}, sync_state) VALUES ({', '.join('?' * (len(OP_COLUMNS) + 1))})"
+)
+"""One op and its sync state (`schema.op_row` then the state)."""
+
+
+VALUES_IN_BODY_FROM = 512
+"""Bytes of a save's body from which its values are read from the body alone, not kept in
+the entity's doc as well (`entities.pack_state`)."""
 
 
 class LogStore(EntityStore):
@@ -44,8 +55,9 @@ class LogStore(EntityStore):
         extra: dict[str, Any] | None = None,
     ) -> Op:
         """Write one signed op and the state it produces, in one durable transaction."""
+        key = (case_id, entity, entity_id)
         with self.transaction():
-            current = self._load_state(case_id, entity, entity_id)
+            current, dropped = self._take_state(key)
             body: dict[str, Any] = dict(extra or {})
             if values is not None:
                 body["set"] = values
@@ -55,30 +67,40 @@ class LogStore(EntityStore):
             key_id, sealer = self.case_sealer(case_id, create=True)
             op_id = uuid7()
             plain = json.dumps(body, separators=(",", ":"), default=str).encode()
-            unsigned = Op(
-                op_id=op_id,
-                device_id=self.device_id,
-                seq=self._seq + 1,
-                hlc=self.clock.now(),
-                author=self.user,
-                case_id=case_id,
-                entity=entity,
-                entity_id=entity_id,
-                action=action,
-                key_id=key_id,
-                body=sealer.seal(plain, aad_for("ops", "body", op_id)),
-                prev_hash=self._head,
+            op = changelog.signed_op(
+                op_id,
+                self.device_id,
+                self._seq + 1,
+                self.clock.now(),
+                self.user,
+                case_id,
+                entity,
+                entity_id,
+                action,
+                key_id,
+                sealer.seal(plain, aad_for("ops", "body", op_id)),
+                self._head,
+                None if self.plaintext else self.device_sign_key,
             )
-            digest = unsigned.compute_hash()
-            sig = b"" if self.plaintext else self.device_sign_key.sign(digest.encode())
-            op = unsigned.signed_as(digest, sig)
-            self._insert_op(op, SYNC_LOCAL)
+            rowid = self._insert_op(op, SYNC_LOCAL)
             state = changelog.apply(
                 current, OpMeta(op.op_id, op.hlc, op.device_id, op.author, op.action), body
             )
-            self._save_state(case_id, entity, entity_id, state, sealer, key_id)
+            # A small body's values are kept in the doc too: reading them from the body
+            # would cost a view a second opening for a few bytes saved.
+            main = (rowid, op_id) if len(plain) >= VALUES_IN_BODY_FROM else None
+            self._save_state(
+                case_id, entity, entity_id, state, sealer, key_id, main, drop=not dropped
+            )
             self._seq, self._head = op.seq, op.hash
+        self._keep_state(key, state)
         return op
+
+    def _migrate_rows(self, step: int) -> None:
+        """Schema 5: op hashes as raw bytes (`schema.hashes_to_bytes`)."""
+        super()._migrate_rows(step)
+        if step == 5:
+            hashes_to_bytes(self._conn)
 
     def sign(self, case_id: str, entity: str, entity_id: str, content: dict[str, Any]) -> Op:
         """The sign op: binds the record to its content's hash, so a later change shows."""
@@ -90,14 +112,12 @@ class LogStore(EntityStore):
             extra={"content_hash": changelog.content_hash(content)},
         )
 
-    def _insert_op(self, op: Op, sync_state: str) -> None:
+    def _insert_op(self, op: Op, sync_state: str) -> int:
+        """Keep an op (its hashes as raw bytes, `schema.op_row`); its rowid."""
         if sync_state == SYNC_LOCAL:
             self._outbox_touched = True
-        self._conn.execute(
-            f"INSERT INTO ops ({OP_SELECT}, sync_state)"
-            f" VALUES ({', '.join('?' * (len(OP_COLUMNS) + 1))})",
-            (*op.row(), sync_state),
-        )
+        cursor = self._conn.execute(INSERT_OP, (*op_row(op), sync_state))
+        return int(cursor.lastrowid or 0)
 
     def ingest(self, op: Op, sync_state: str = SYNC_REMOTE) -> bool:
         """Fold an op from another device (already verified); False when already present."""
@@ -116,11 +136,17 @@ class LogStore(EntityStore):
             self.clock.observe(op.hlc)
         return True
 
-    def ingest_many(self, ops: list[Op], sync_state: str = SYNC_REMOTE) -> list[Op]:
+    def ingest_many(
+        self,
+        ops: list[Op],
+        sync_state: str = SYNC_REMOTE,
+        folded: dict[tuple[str, str, str], dict[str, Any]] | None = None,
+    ) -> list[Op]:
         """Fold a page of other devices' ops (already verified) of one case: each entity's
-        state is read and written once, not once per op. Every body is opened before
-        anything is written, so a key that does not open them changes nothing. The ops
-        that were new."""
+        state is read and written once, not once per op, and the ops go in with one
+        statement. Every body is opened before anything is written, so a key that does
+        not open them changes nothing. The ops that were new; `folded` receives each
+        written entity's state, so a caller need not read and decrypt it again."""
         with self.transaction():
             have = {
                 r[0]
@@ -135,9 +161,11 @@ class LogStore(EntityStore):
                     have.add(op.op_id)
                     fresh.append(op)
             bodies = [self.open_body(op) for op in fresh]
+            if fresh and sync_state == SYNC_LOCAL:
+                self._outbox_touched = True
+            self._conn.executemany(INSERT_OP, [(*op_row(op), sync_state) for op in fresh])
             states: dict[tuple[str, str, str], dict[str, Any] | None] = {}
             for op, body in zip(fresh, bodies, strict=True):
-                self._insert_op(op, sync_state)
                 key = (op.case_id, op.entity, op.entity_id)
                 if key not in states:
                     states[key] = self._load_state(*key)
@@ -149,6 +177,8 @@ class LogStore(EntityStore):
                 if state is not None:
                     key_id, sealer = self.case_sealer(case_id)
                     self._save_state(case_id, entity, entity_id, state, sealer, key_id)
+                    if folded is not None:
+                        folded[(case_id, entity, entity_id)] = state
         return fresh
 
     def open_body(self, op: Op, sealer: Any | None = None) -> dict[str, Any]:
@@ -170,7 +200,7 @@ class LogStore(EntityStore):
             sql += f" LIMIT {int(limit)}"
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
-        return [Op(*row) for row in rows]
+        return ops_from_rows(rows)
 
     def op_ids(self, sync_state: str) -> set[str]:
         """The ids of the ops in one sync state (no op read whole: a check before a push
@@ -309,16 +339,23 @@ class LogStore(EntityStore):
         self, device_id: str, user: str, sign_pub: bytes, box_pub: bytes | None = None
     ) -> None:
         """Know another device's public keys (from the server), to verify its ops."""
+        self.add_devices([(device_id, user, sign_pub, box_pub)])
+
+    def add_devices(self, devices: Iterable[tuple[str, str, bytes, bytes | None]]) -> None:
+        """Know other devices' public keys (device, user, signing key, box key), sealing the
+        record once: a first sync in a 3,000-laptop agency sealed a growing list per device."""
         with self.transaction():
-            self._conn.execute(
-                "INSERT INTO devices (device_id, user, sign_pub, box_pub) VALUES (?,?,?,?)"
-                " ON CONFLICT(device_id) DO NOTHING",
-                (device_id, user, sign_pub, box_pub),
-            )
-            if device_id not in self._settings.devices:
-                devices = {**self._settings.devices}
-                devices[device_id] = device_entry(user, sign_pub, box_pub)
-                settings = SealedSettings(self._settings.meta, devices)
+            known = {**self._settings.devices}
+            for device_id, user, sign_pub, box_pub in devices:
+                self._conn.execute(
+                    "INSERT INTO devices (device_id, user, sign_pub, box_pub) VALUES (?,?,?,?)"
+                    " ON CONFLICT(device_id) DO NOTHING",
+                    (device_id, user, sign_pub, box_pub),
+                )
+                if device_id not in known:
+                    known[device_id] = device_entry(user, sign_pub, box_pub)
+            if len(known) != len(self._settings.devices):
+                settings = SealedSettings(self._settings.meta, known)
                 self._write_settings(settings)
                 self._settings = settings
 

@@ -4,17 +4,23 @@ SQLite failures turned into one-line errors."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
+from fieldkit.changelog import Op
 from fieldkit.errors import ProfileMissing, StoreError
 from fieldkit.i18n import _
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """1: the first profiles. 2: `summaries`, a sealed per-case summary for `due` and `case
 list`. 3: an entity's `doc` holds each value once (`entities.pack_state`) and the view is
 read from it; `view` stays NULL. 4: key generations — a case may hold several keys
 (`generation`, newest is current), and entity rows and drafts name the key they are sealed
-with (`add_key_generations`). `StoreBase._migrate` brings a profile up once it is unlocked
+with (`add_key_generations`). 5: an op's `hash` and `prev_hash` are kept as 32 raw bytes
+(hex is derived on read, `ops_from_rows`), the unused `ops_case` index is dropped, and an
+entity row names in `vop` the op whose sealed body holds the values its doc leaves out
+(`entities.pack_state`). `StoreBase._migrate` brings a profile up once it is unlocked
 (docs/decisions.md, "Each value stored twice")."""
 
 UPGRADES = """
@@ -42,15 +48,14 @@ CREATE TABLE IF NOT EXISTS ops (
     op_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, seq INTEGER NOT NULL,
     hlc TEXT NOT NULL, author TEXT NOT NULL, case_id TEXT NOT NULL, entity TEXT NOT NULL,
     entity_id TEXT NOT NULL, action TEXT NOT NULL, key_id TEXT NOT NULL, body BLOB NOT NULL,
-    prev_hash TEXT NOT NULL, hash TEXT NOT NULL, sig BLOB NOT NULL,
+    prev_hash BLOB NOT NULL, hash BLOB NOT NULL, sig BLOB NOT NULL,
     sync_state TEXT NOT NULL DEFAULT 'local', note TEXT,
     UNIQUE (device_id, seq));
 CREATE INDEX IF NOT EXISTS ops_sync ON ops (sync_state);
-CREATE INDEX IF NOT EXISTS ops_case ON ops (case_id);
 CREATE TABLE IF NOT EXISTS entities (
     case_id TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
     status TEXT, date TEXT, deleted INTEGER NOT NULL DEFAULT 0, doc BLOB NOT NULL,
-    view BLOB, key_id TEXT,
+    view BLOB, key_id TEXT, vop INTEGER,
     PRIMARY KEY (case_id, entity, entity_id));
 CREATE TABLE IF NOT EXISTS summaries (case_id TEXT PRIMARY KEY, doc BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS drafts (
@@ -63,6 +68,7 @@ CREATE TABLE IF NOT EXISTS drafts (
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("CREATE TABLE IF NOT EXISTS summaries (case_id TEXT PRIMARY KEY, doc BLOB NOT NULL)",),
+    5: ("DROP INDEX IF EXISTS ops_case",),
 }
 """The statements that bring a profile of the version before to each version."""
 
@@ -81,6 +87,8 @@ def connect(path: Path) -> sqlite3.Connection:
         columns = {r[1] for r in conn.execute("PRAGMA table_info(entities)")}
         if "view" not in columns:
             conn.execute("ALTER TABLE entities ADD COLUMN view BLOB")
+        if "vop" not in columns:
+            conn.execute("ALTER TABLE entities ADD COLUMN vop INTEGER")
     except sqlite3.DatabaseError as exc:
         raise store_error(exc, path) from None
     return conn
@@ -112,6 +120,8 @@ def open_existing(path: Path) -> sqlite3.Connection:
         columns = {r[1] for r in conn.execute("PRAGMA table_info(entities)")}
         if "view" not in columns:  # a profile made before entity views were kept
             conn.execute("ALTER TABLE entities ADD COLUMN view BLOB")
+        if "vop" not in columns:  # before schema 5; only ever NULL until the unlock migrates
+            conn.execute("ALTER TABLE entities ADD COLUMN vop INTEGER")
         if (
             conn.execute(
                 "SELECT count(*) FROM sqlite_master WHERE name IN ('ops_hlc', 'sealed_cache')"
@@ -150,6 +160,55 @@ def add_key_generations(conn: sqlite3.Connection) -> None:
                 f"UPDATE {table} SET key_id=(SELECT key_id FROM case_keys"
                 f" WHERE case_keys.case_id={table}.case_id ORDER BY generation, key_id LIMIT 1)"
             )
+
+
+def hashes_to_bytes(conn: sqlite3.Connection) -> None:
+    """Schema 5, inside the migration's transaction: every op's hex `hash` and `prev_hash`
+    become their 32 raw bytes (half the size; `ops_from_rows` gives hex back)."""
+    rows = conn.execute(
+        "SELECT rowid, prev_hash, hash FROM ops WHERE typeof(hash)='text'"
+    ).fetchall()
+    updates = []
+    for rowid, prev, digest in rows:
+        try:
+            updates.append((bytes.fromhex(prev), bytes.fromhex(digest), rowid))
+        except (TypeError, ValueError):
+            continue  # not hex (altered): kept as it is, for verify to name
+    conn.executemany("UPDATE ops SET prev_hash=?, hash=? WHERE rowid=?", updates)
+
+
+def op_row(op: Op) -> tuple[Any, ...]:
+    """An op's fields in `OP_COLUMNS` order for an INSERT, its two hashes as raw bytes."""
+    row = op.row()
+    return (*row[:11], bytes.fromhex(op.prev_hash), bytes.fromhex(op.hash), op.sig)
+
+
+def hex_of(value: Any) -> str:
+    """A stored hash as hex: raw bytes since schema 5, hex text before (or if not migrated)."""
+    return value.hex() if isinstance(value, bytes) else str(value)
+
+
+def ops_from_rows(rows: Iterable[Sequence[Any]]) -> list[Op]:
+    """Ops from rows selected with `OP_SELECT`."""
+    return [
+        Op(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+            row[10],
+            hex_of(row[11]),
+            hex_of(row[12]),
+            row[13],
+        )
+        for row in rows
+    ]
 
 
 def store_error(exc: sqlite3.DatabaseError, path: Path) -> StoreError:

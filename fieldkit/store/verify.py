@@ -12,6 +12,7 @@ from fieldkit.changelog import OP_SELECT, Op, OpMeta
 from fieldkit.crypto import CryptoError
 from fieldkit.sigcheck import parallel_check
 from fieldkit.store.log import LogStore
+from fieldkit.store.schema import ops_from_rows
 
 
 @dataclass
@@ -69,8 +70,7 @@ class VerifyingStore(LogStore):
                 f"SELECT {OP_SELECT} FROM ops ORDER BY device_id, seq, rowid"
             ).fetchall()
         chains: dict[str, list[Op]] = {}
-        for row in rows:
-            op = Op(*row)
+        for op in ops_from_rows(rows):
             chains.setdefault(op.device_id, []).append(op)
         present = {op.op_id for chain in chains.values() for op in chain}
         report.ops = len(present)
@@ -93,7 +93,7 @@ class VerifyingStore(LogStore):
                     " GROUP BY case_id, entity, entity_id"
                 )
             }
-        for ent in self.entities(include_deleted=True):
+        for ent in self.entities(include_deleted=True, partial=True):
             held = counts.get((ent.case_id, ent.entity, ent.entity_id), 0)
             built = int(ent.state.get("n", 0))
             last = str(ent.state.get("last", ""))

@@ -3,6 +3,8 @@ keys a laptop needs, and assigning a case."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fieldkit.sync import admin, grants
 from fieldkit.sync.keygen import ask_rotation, current_keys
 from fieldkit.sync.models import (
@@ -28,9 +30,15 @@ from fieldkit.sync.protocol import (
 )
 from fieldkit.sync.server.base import ServerBase
 from fieldkit.sync.server.common import DEVICES_MARGIN_MS, REVIEW_ROLES, Caller, Refused
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Select, delete, insert, select
 
 from fieldkit.crypto import b64, unb64
+
+
+def envelopes_of(user: str) -> Select[Any]:
+    """The case-key envelopes wrapped to a user: asked on every sync, found by the
+    `ix_case_keys_recipient` index whatever the agency's size (migration 0006)."""
+    return select(CASE_KEYS).where(CASE_KEYS.c.recipient == user)
 
 
 class TeamServer(ServerBase):
@@ -87,9 +95,7 @@ class TeamServer(ServerBase):
                     select(CASE_TEAM.c.case_id).where(CASE_TEAM.c.user == caller.user)
                 ).all()
             ]
-            envelopes = conn.execute(
-                select(CASE_KEYS).where(CASE_KEYS.c.recipient == caller.user)
-            ).all()
+            envelopes = conn.execute(envelopes_of(caller.user)).all()
             members = conn.execute(select(CASE_TEAM).where(CASE_TEAM.c.case_id.in_(mine))).all()
             device_rows = conn.execute(devices).all()
             grant = grants.grant_of(conn, caller.device_id)

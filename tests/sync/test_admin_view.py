@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import uuid
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,27 @@ def test_device_ids_are_cut_to_unique_prefixes_of_at_least_eight() -> None:
     assert shown[ids[2]] == "019ac1f2-3b4c-7bbc"
     assert shown[ids[3]] == "11111111"
     assert len(set(shown.values())) == len(ids)
+
+
+def _short_ids_by_comparing_all(ids: list[str], minimum: int = 8) -> dict[str, str]:
+    """The definition: lengthen each id's prefix until no other id starts with it."""
+    shown = {}
+    for one in ids:
+        length = min(minimum, len(one))
+        while length < len(one) and any(o != one and o.startswith(one[:length]) for o in ids):
+            length += 1
+        shown[one] = one[:length]
+    return shown
+
+
+def test_prefixes_found_by_sorting_are_those_of_comparing_every_pair() -> None:
+    """Same-minute UUIDv7 ids, ids that are prefixes of others, and short ids."""
+    rng = random.Random(7)
+    ids = [f"019ac1f2-3b4c-7{rng.randrange(16**3):03x}-8000-{n:012x}" for n in range(300)]
+    ids += ["short", "shorter", "019ac1f2", "019ac1f2-3b4c", "bulk-dev-1", "bulk-dev-10"]
+    ids += [str(uuid.uuid4()) for _ in range(100)]
+    rng.shuffle(ids)
+    assert short_ids(ids) == _short_ids_by_comparing_all(ids)
 
 
 def test_a_shown_prefix_is_what_revoke_accepts(agency: Agency, tmp_path: Path) -> None:
@@ -163,6 +186,10 @@ def test_sync_health_after_a_run_of_syncs(agency: Agency) -> None:
     rows = {r["device_id"]: r for r in sync_health(agency.engine, now_ms(), 3)}
     assert rows[worker.device_id]["outcome"] == "refused"
     assert rows[worker.device_id]["refused"] == 1
+    # One team's rows (a supervisor's sync) are those same rows, and no others.
+    team = sync_health(agency.engine, now_ms(), 3, users={"jsmith", "bwong"})
+    assert {r["device_id"] for r in team} == {worker.device_id, quiet.device_id}
+    assert all(r == rows[r["device_id"]] for r in team)
 
 
 def _ms(text: str) -> int:

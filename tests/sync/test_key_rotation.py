@@ -17,7 +17,7 @@ from fieldkit import services
 from fieldkit.changelog import Op
 from fieldkit.crypto import CryptoError, Sealer, aad_for, unwrap_with_private
 from fieldkit.store import SCHEMA_VERSION, Store
-from fieldkit.store.entities import unpack_state
+from fieldkit.store.entities import pack_state
 from tests.conftest import PASSPHRASE
 from tests.sync.conftest import Agency, assigned_case, synced_team
 
@@ -142,18 +142,18 @@ def test_a_second_laptop_asking_for_the_same_generation_is_refused(agency: Agenc
 
 def _to_whole_states(store: Store) -> None:
     """Rewrite every entity as fieldkit 1 kept it: the whole fold state, its view apart."""
-    rows = store._conn.execute("SELECT case_id, entity, entity_id, doc FROM entities").fetchall()
     with store.transaction():
-        for cid, ent, eid, doc in rows:
+        for ent_state in store.entities(include_deleted=True):
+            cid, ent, eid = ent_state.case_id, ent_state.entity, ent_state.entity_id
             _key_id, sealer = store.case_sealer(cid)
             row_id = f"{cid}/{ent}/{eid}"
-            packed = json.loads(sealer.open(doc, aad_for("entities", "doc", row_id)))
-            view = [packed["f"], *packed["m"]]
+            view = [ent_state.fields, *pack_state(ent, ent_state.state)["m"]]
             store._conn.execute(
-                "UPDATE entities SET doc=?, view=? WHERE case_id=? AND entity=? AND entity_id=?",
+                "UPDATE entities SET doc=?, view=?, vop=NULL"
+                " WHERE case_id=? AND entity=? AND entity_id=?",
                 (
                     sealer.seal(
-                        json.dumps(unpack_state(packed)).encode(),
+                        json.dumps(ent_state.state).encode(),
                         aad_for("entities", "doc", row_id),
                     ),
                     sealer.seal(json.dumps(view).encode(), aad_for("entities", "view", row_id)),
@@ -201,7 +201,7 @@ def test_a_profile_from_before_key_generations_opens_and_keeps_its_data(
 
     opened = Store.open(path, PASSPHRASE)
     agency.stores.append(opened)
-    assert opened.meta("schema_version") == str(SCHEMA_VERSION) == "4"
+    assert opened.meta("schema_version") == str(SCHEMA_VERSION) == "5"
     assert opened.case_key_generation("C-1") == (key_id, 0)
     assert [vars(v) for v in opened.views()] == views_before
     assert [c.id for c in services.load_cases(opened)] == cases_before
@@ -237,7 +237,8 @@ def test_summaries_are_sealed_with_the_current_key_after_a_rotation(agency: Agen
     assert generation == 1 and (new_id, 1) == sup.case_key_generation("C-1")
     raw = sup._conn.execute("SELECT doc FROM summaries WHERE case_id='C-1'").fetchone()[0]
     aad = aad_for("summaries", "doc", "C-1")
-    assert json.loads(Sealer(new_key).open(raw, aad))["list"]["id"] == "C-1"
+    head, _, _rules = Sealer(new_key).open(raw, aad).partition(b"\n")  # services.summaries
+    assert json.loads(head)["list"]["id"] == "C-1"
     with pytest.raises(CryptoError):
         Sealer(old_key).open(raw, aad)
 

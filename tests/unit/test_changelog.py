@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldkit import changelog
-from fieldkit.changelog import HybridClock, OpMeta, apply, conflicts, uuid7
+from fieldkit.changelog import HybridClock, Op, OpMeta, apply, conflicts, uuid7
+from fieldkit.crypto import b64
 
 
 def test_uuid7_is_version_7_and_time_ordered() -> None:
@@ -161,3 +163,17 @@ def test_an_op_hashes_the_bytes_of_the_canonical_json_of_its_fields(
     assert op.compute_hash() == hashlib.sha256(expected).hexdigest()
     assert b64(body) == wire_body
     assert unb64(wire_body) == body
+
+
+def test_the_digest_input_is_the_json_of_the_op_fields() -> None:
+    """The body's base64 is spliced into the digest's JSON: the same bytes as encoding it."""
+    for author, entity_id, body in [
+        ("jsmith", "v1", b"\x00" * 40),
+        ('j"smith\\', "v\u00e9\n\u2028", bytes(range(256)) * 3),
+        ("\ud7ff\U0001f600", "", b""),
+    ]:
+        op = Op("o1", "d1", 7, "1.0", author, "C-1", "visit", entity_id, "put", "k", body, "0" * 64)
+        fields = [op.op_id, op.device_id, op.seq, op.hlc, op.author, op.case_id, op.entity]
+        fields += [op.entity_id, op.action, op.key_id, b64(op.body), op.prev_hash]
+        expected = json.dumps(["fieldkit.op/1", *fields], separators=(",", ":")).encode()
+        assert op.digest_input() == expected

@@ -10,6 +10,7 @@ import json
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -203,6 +204,26 @@ def test_the_benchmark_plaintext_profile_fails_verify(tmp_path: Path) -> None:
     s.close()
     assert not report.ok
     assert "benchmark profile" in report.problems[0].message
+
+
+def test_an_agencys_devices_are_sealed_in_one_write(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first sync learns every device of the agency; the sealed record is written once,
+    not once per device (each write seals the whole growing list)."""
+    writes: list[int] = []
+    write = store._write_settings
+
+    def counted(settings: Any) -> None:
+        writes.append(len(settings.devices))
+        write(settings)
+
+    monkeypatch.setattr(store, "_write_settings", counted)
+    store.add_devices((f"dev-{n}", "akhan", bytes([n % 256]) * 32, None) for n in range(300))
+    store.add_devices([("dev-7", "akhan", b"\x07" * 32, None)])  # known: nothing to seal
+    assert len(writes) == 1 and writes[0] >= 300
+    assert store.verify().ok
+    assert store.device_keys()["dev-299"] == bytes([299 % 256]) * 32
 
 
 def test_settings_written_by_fieldkit_stay_consistent(store: Store) -> None:

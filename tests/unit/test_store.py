@@ -218,7 +218,7 @@ def test_verify_names_a_forged_signature(tmp_path: Path) -> None:
     op_id, _ = _ops(path)[9]
     conn = sqlite3.connect(path)
     digest = conn.execute("SELECT hash FROM ops WHERE op_id=?", (op_id,)).fetchone()[0]
-    forged = Ed25519PrivateKey.generate().sign(digest.encode())
+    forged = Ed25519PrivateKey.generate().sign(digest.hex().encode())  # raw bytes: schema 5
     conn.execute("UPDATE ops SET sig=? WHERE op_id=?", (forged, op_id))
     conn.commit()
     conn.close()

@@ -8,6 +8,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from fieldkit import changelog, services
 from fieldkit.changelog import OpMeta
 from fieldkit.crypto import aad_for
@@ -43,17 +45,17 @@ def test_pack_keeps_every_head_value_and_mark() -> None:
 
 def _to_schema_2(store: Store, path: Path) -> dict[str, str]:
     """Rewrite every entity as fieldkit wrote it at schema 2: whole state, view apart."""
-    rows = store._conn.execute("SELECT case_id, entity, entity_id, doc FROM entities").fetchall()
     docs = {}
     with store.transaction():
-        for cid, ent, eid, doc in rows:
+        for ent_state in store.entities(include_deleted=True):
+            cid, ent, eid = ent_state.case_id, ent_state.entity, ent_state.entity_id
             _, sealer = store.case_sealer(cid)
             row_id = f"{cid}/{ent}/{eid}"
-            packed = json.loads(sealer.open(doc, aad_for("entities", "doc", row_id)))
-            state = unpack_state(packed)
-            view = [packed["f"], *packed["m"]]
+            state = ent_state.state
+            view = [ent_state.fields, *pack_state(ent, state)["m"]]
             store._conn.execute(
-                "UPDATE entities SET doc=?, view=? WHERE case_id=? AND entity=? AND entity_id=?",
+                "UPDATE entities SET doc=?, view=?, vop=NULL"
+                " WHERE case_id=? AND entity=? AND entity_id=?",
                 (
                     sealer.seal(json.dumps(state).encode(), aad_for("entities", "doc", row_id)),
                     sealer.seal(json.dumps(view).encode(), aad_for("entities", "view", row_id)),
@@ -78,7 +80,7 @@ def test_a_schema_2_profile_is_migrated_and_reads_the_same(profile_path: Path) -
         assert conn.execute("SELECT count(*) FROM entities WHERE view IS NULL").fetchone()[0] == 0
     store = Store.open(profile_path, PASSPHRASE)
     try:
-        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "4"
+        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "5"
         assert store.settings_differences() == []
         with sqlite3.connect(profile_path) as conn:
             assert (
@@ -101,12 +103,130 @@ def test_a_schema_2_profile_is_migrated_and_reads_the_same(profile_path: Path) -
         store.close()
 
 
-def test_a_new_visit_stores_its_values_in_the_entity_once(store: Store) -> None:
-    fields = {"date": "2026-11-24", "notes": "UNIQUEVALUEMARK " * 4}
+def test_a_new_visit_stores_its_values_once(store: Store) -> None:
+    """Schema 5: the values a save sets stay in its op's sealed body; the entity names it."""
+    fields = {"date": "2026-11-24", "notes": "UNIQUEVALUEMARK " * 40}
     store.record("C-1", "visit", "v1", fields)
-    row = store._conn.execute("SELECT doc, view FROM entities WHERE entity='visit'").fetchone()
+    row = store._conn.execute(
+        "SELECT e.doc, e.view, o.body, o.op_id FROM entities e JOIN ops o ON o.rowid = e.vop"
+        " WHERE e.entity='visit'"
+    ).fetchone()
     assert row[1] is None
     _, sealer = store.case_sealer("C-1")
     plain = sealer.open(row[0], aad_for("entities", "doc", "C-1/visit/v1")).decode()
-    assert plain.count(str(fields["notes"])) == 1
+    body = sealer.open(row[2], aad_for("ops", "body", row[3])).decode()
+    assert plain.count(str(fields["notes"])) == 0 and body.count(str(fields["notes"])) == 1
     assert plain.count(store.device_id) == 1  # the op's metadata once, not per field
+    assert store.views("C-1")[0].fields == fields
+    # a later save of one field keeps the other in the doc, read from the first op no more
+    store.record("C-1", "visit", "v1", {"notes": "second"})
+    assert store.views("C-1")[0].fields == {"date": "2026-11-24", "notes": "second"}
+    assert store.entity("C-1", "visit", "v1").fields == {"date": "2026-11-24", "notes": "second"}  # type: ignore[union-attr]
+    assert store.rebuild_differences() == []
+    # a small save keeps its values in the doc too (a view opens one sealed value)
+    store.record("C-1", "contact", "c1", {"date": "2026-11-24", "with": "UNIQUESMALLMARK"})
+    doc, vop = store._conn.execute(
+        "SELECT doc, vop FROM entities WHERE entity='contact'"
+    ).fetchone()
+    assert vop is None
+    assert b"UNIQUESMALLMARK" in sealer.open(doc, aad_for("entities", "doc", "C-1/contact/c1"))
+
+
+def _to_schema_4(store: Store) -> None:
+    """Rewrite the profile as fieldkit kept it at schema 4: hex hashes, the `ops_case`
+    index, every value in the entity's doc (no `vop`)."""
+    with store.transaction():
+        for ent_state in store.entities(include_deleted=True):
+            cid, ent, eid = ent_state.case_id, ent_state.entity, ent_state.entity_id
+            _, sealer = store.case_sealer(cid)
+            row_id = f"{cid}/{ent}/{eid}"
+            packed = pack_state(ent, ent_state.state)
+            assert "b" not in packed
+            store._conn.execute(
+                "UPDATE entities SET doc=?, vop=NULL WHERE case_id=? AND entity=? AND entity_id=?",
+                (
+                    sealer.seal(json.dumps(packed).encode(), aad_for("entities", "doc", row_id)),
+                    cid,
+                    ent,
+                    eid,
+                ),
+            )
+        store._conn.execute("UPDATE ops SET hash=lower(hex(hash)), prev_hash=lower(hex(prev_hash))")
+        store._conn.execute("CREATE INDEX ops_case ON ops (case_id)")
+        store.set_meta("schema_version", "4")
+
+
+def test_a_schema_4_profile_is_migrated_and_still_verifies(profile_path: Path) -> None:
+    store = Store.create(profile_path, PASSPHRASE, "jsmith", argon=FAST_ARGON)
+    services.import_cases(store, transfer_doc(sample_case("C-1"), sample_case("C-2")))
+    signed_visit(store, "v7", case_id="C-1")
+    views_before = [vars(v) for v in store.views()]
+    ops_before = store.ops()
+    _to_schema_4(store)
+    store.close()
+    with sqlite3.connect(profile_path) as conn:
+        assert {r[0] for r in conn.execute("SELECT typeof(hash) FROM ops")} == {"text"}
+    store = Store.open(profile_path, PASSPHRASE)
+    try:
+        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "5"
+        with sqlite3.connect(profile_path) as conn:
+            kinds = {
+                r[0] for r in conn.execute("SELECT typeof(hash) || typeof(prev_hash) FROM ops")
+            }
+            assert kinds == {"blobblob"}
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            assert "ops_case" not in names
+        assert store.ops() == ops_before  # the same hex hashes read back
+        assert [vars(v) for v in store.views()] == views_before
+        report = store.verify(full=True)
+        assert report.ok, report.problems
+        assert store.rebuild_differences() == []
+        store.record("C-2", "visit", "v8", {"date": "2026-11-25", "kind": "home"})
+        assert store.verify(full=True).ok
+        assert store.rebuild_differences() == []
+    finally:
+        store.close()
+
+
+def test_a_save_after_another_write_reads_the_state_again(profile_path: Path) -> None:
+    """The states kept from a store's own saves are dropped once anything else wrote: another
+    connection to the same file (the data version), or this one outside a save."""
+    store = Store.create(profile_path, PASSPHRASE, "jsmith", argon=FAST_ARGON)
+    first = {"notes": "first", "date": "2026-11-24"}
+    try:
+        store.record("C-1", "visit", "v1", first)
+        with sqlite3.connect(profile_path) as other:
+            other.execute("DELETE FROM entities WHERE entity_id='v1'")
+        store.record("C-1", "visit", "v1", {"notes": "second"})
+        assert store.entity("C-1", "visit", "v1").fields == {"notes": "second"}  # type: ignore[union-attr]
+        store.record("C-1", "visit", "v1", first)
+        with store.transaction():
+            store._conn.execute("DELETE FROM entities WHERE entity_id='v1'")
+        store.record("C-1", "visit", "v1", {"notes": "third"})
+        assert store.entity("C-1", "visit", "v1").fields == {"notes": "third"}  # type: ignore[union-attr]
+        # with nothing else written, the kept state is the row's
+        store.record("C-1", "visit", "v1", {"date": "2026-11-25"})
+        store.record("C-1", "visit", "v1", {"notes": "fourth"})
+        assert store.entity("C-1", "visit", "v1").fields == {
+            "notes": "fourth",
+            "date": "2026-11-25",
+        }  # type: ignore[union-attr]
+    finally:
+        store.close()
+
+
+def test_a_rolled_back_save_leaves_no_trace_in_the_next(profile_path: Path) -> None:
+    """A save inside a larger transaction that rolls back: the state it kept goes too."""
+    store = Store.create(profile_path, PASSPHRASE, "jsmith", argon=FAST_ARGON)
+    try:
+        store.record("C-1", "visit", "v1", {"notes": "first"})
+        with pytest.raises(RuntimeError), store.transaction():
+            store.record("C-1", "visit", "v1", {"notes": "rolled back"})
+            raise RuntimeError
+        store.record("C-1", "visit", "v1", {"date": "2026-11-24"})
+        fields = {"notes": "first", "date": "2026-11-24"}
+        assert store.entity("C-1", "visit", "v1").fields == fields  # type: ignore[union-attr]
+        assert store.rebuild_differences() == []
+        assert store.verify(full=True).ok
+    finally:
+        store.close()

@@ -1,0 +1,97 @@
+"""The server's per-sync look-ups find their rows by index, so a sync costs the same in a
+3,000-laptop agency as in a small one (docs/server.md "A state-sized server")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fieldkit.sync.db import open_database
+from fieldkit.sync.models import CASE_KEYS
+from fieldkit.sync.protocol import PullRequest
+from fieldkit.sync.server.common import Caller
+from fieldkit.sync.server.pull import PullServer
+from fieldkit.sync.server.teams import envelopes_of
+from sqlalchemy import event, insert
+
+CASES = 3000
+
+
+def test_a_users_envelopes_are_found_by_the_recipient_index(db_url: str) -> None:
+    """Before migration 0006 the envelope look-up read every envelope of the agency."""
+    engine = open_database(db_url)
+    rows = [
+        {
+            "case_id": f"C-{c}",
+            "key_id": f"C-{c}#0",
+            "recipient": recipient,
+            "generation": 0,
+            "wrapped": b"sealed",
+            "by_device": "d1",
+            "created_ms": 1,
+        }
+        for c in range(CASES)
+        for recipient in (f"worker-{c // 13}", "@recovery")
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(CASE_KEYS), rows)
+        conn.exec_driver_sql("ANALYZE")
+    query = envelopes_of("worker-7").compile(engine, compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN" if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
+    with engine.connect() as conn:
+        plan = "\n".join(str(r[-1]) for r in conn.exec_driver_sql(f"{explain} {query}").all())
+        assert len(conn.execute(envelopes_of("worker-7")).all()) == 13
+    engine.dispose()
+    assert "ix_case_keys_recipient" in plan, plan
+
+
+PARALLEL_CHEAP = (
+    "%20-cparallel_setup_cost%3D0%20-cparallel_tuple_cost%3D0"
+    "%20-cmin_parallel_index_scan_size%3D0%20-cmin_parallel_table_scan_size%3D0"
+)
+
+
+@pytest.mark.postgres
+def test_a_pull_page_is_planned_without_parallel_workers(pg_url: str) -> None:
+    """On a state-sized database PostgreSQL plans a page with parallel workers, whose start
+    costs more than the page (here they are made free, so it plans them at any size)."""
+    engine = open_database(pg_url + PARALLEL_CHEAP)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            'INSERT INTO case_team (case_id, "user", role, added_ms) '
+            "SELECT 'C-' || c, 'u-' || (c %% 50), 'worker', 0 FROM generate_series(0, 649) AS c"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO ops (op_id, device_id, seq, hlc, author, case_id, entity, entity_id,"
+            " action, key_id, body, prev_hash, hash, sig, received_ms) SELECT 'op-' || i,"
+            " 'd-' || (i %% 50), i / 50 + 1, i::text, 'u', 'C-' || (i %% 650), 'visit', 'v',"
+            " 'put', 'k', '\\x00', '', '', '\\x00', 0 FROM generate_series(0, 49999) AS i"
+        )
+        conn.exec_driver_sql("ANALYZE")
+    seen: list[tuple[str, Any, str]] = []
+
+    def explain_page(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "FROM ops JOIN case_team" in statement:
+            with conn.connection.dbapi_connection.cursor() as probe:
+                probe.execute("EXPLAIN " + statement, params)
+                seen.append((statement, params, _plan(probe.fetchall())))
+
+    event.listen(engine, "before_cursor_execute", explain_page)
+    caller = Caller(device_id="d-x", user="u-7", role="worker", sign_pub=b"")
+    page = PullServer(engine).pull(caller, PullRequest(cursor=0, limit=100))
+    event.remove(engine, "before_cursor_execute", explain_page)
+    [(statement, params, served)] = seen
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        with raw.cursor() as probe:
+            probe.execute("EXPLAIN " + statement, params)
+            unchecked = _plan(probe.fetchall())
+    engine.dispose()
+    assert len(page.ops) == 100
+    assert "Gather" in unchecked, unchecked  # the planner would use workers here
+    assert "Gather" not in served, served
+
+
+def _plan(rows: list[Any]) -> str:
+    return "\n".join(str(r[0]) for r in rows)

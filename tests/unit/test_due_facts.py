@@ -1,0 +1,118 @@
+"""The due list from each case's rule facts (what a summary keeps) is exactly the due list
+from the whole case: same items, same order, same words, never a date other than the rules
+give, on generated caseloads, any day, either profile (rules VI-1..5, RV-1/2/3/5, PL-2/7,
+EV-1/2, FED-1, SA-2, CT-2, CL-1)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fieldkit import services
+from fieldkit.demo import demo_document, plan_records
+from fieldkit.domain import Case
+from fieldkit.practice import OPEN_STATUSES, CaseFacts, due_list, load_profile, open_items
+from fieldkit.practice.engine import facts_key, rule_facts
+from fieldkit.store import Store
+from tests.unit.test_due_golden import BASE, caseload
+
+TODAY = date(2026, 11, 26)
+PROFILES = ("ontario-std7", "us-ongoing")
+
+
+def _as_kept(case: Case, fold_profile: str, loaded: list[str]) -> CaseFacts:
+    """The case as `fieldkit due` gets it from a kept summary: its facts through JSON, and
+    the whole case only on request (each request noted in `loaded`)."""
+    facts = json.loads(json.dumps(rule_facts(case, load_profile(fold_profile))))
+
+    def load() -> Case:
+        loaded.append(case.id)
+        return case
+
+    return CaseFacts(case.id, case.worker, facts, load)
+
+
+def _json(items: list[Any]) -> list[dict[str, Any]]:
+    return [item.to_json() for item in items]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    offset=st.integers(-120, 1300),
+    fold=st.sampled_from(PROFILES),
+    rules=st.sampled_from(PROFILES),
+)
+def test_facts_give_the_due_list_of_the_whole_cases(
+    seed: int, offset: int, fold: str, rules: str
+) -> None:
+    cases = caseload(25, seed)
+    as_of = BASE + timedelta(days=offset)
+    loaded: list[str] = []
+    kept = [_as_kept(case, fold, loaded) for case in cases]
+    profile = load_profile(rules)
+    whole = due_list(cases, profile, as_of)
+    assert _json(due_list(kept, profile, as_of)) == _json(whole)
+    shown = due_list(kept, profile, as_of, statuses=OPEN_STATUSES)
+    assert _json(shown) == _json(open_items(whole))
+    # the whole case is read only where its facts do not hold: another profile's visit
+    # settings, or a day before one of its dates
+    key, day = facts_key(profile), as_of.toordinal()
+    expected = [
+        k.id
+        for k in kept
+        if k.facts is None or k.facts[0] != key or (k.facts[1] is not None and k.facts[1] > day)
+    ]
+    assert loaded == expected + expected
+
+
+def test_after_every_date_the_due_list_reads_no_visit() -> None:
+    """Once the day is past every record, no whole case is read, and nothing differs."""
+    cases = caseload(300, 11)
+    for name in PROFILES:
+        loaded: list[str] = []
+        kept = [_as_kept(case, name, loaded) for case in cases]
+        last = max(k.facts[1] or 0 for k in kept if k.facts is not None)
+        for as_of in (date.fromordinal(last), date.fromordinal(last) + timedelta(days=45)):
+            profile = load_profile(name)
+            assert _json(due_list(kept, profile, as_of)) == _json(due_list(cases, profile, as_of))
+            shown = due_list(kept, profile, as_of, statuses=OPEN_STATUSES)
+            assert _json(shown) == _json(open_items(due_list(cases, profile, as_of)))
+        assert loaded == []
+
+
+def test_a_record_after_the_day_reads_the_whole_case() -> None:
+    """VI-1: a visit dated after the day asked about must not count: that case is read whole."""
+    cases = caseload(60, 3)
+    loaded: list[str] = []
+    kept = [_as_kept(case, "ontario-std7", loaded) for case in cases]
+    profile = load_profile("ontario-std7")
+    as_of = BASE - timedelta(days=30)
+    assert _json(due_list(kept, profile, as_of)) == _json(due_list(cases, profile, as_of))
+    late = {k.id for k in kept if k.facts is not None and (k.facts[1] or 0) > as_of.toordinal()}
+    assert late and set(loaded) == late
+
+
+def test_kept_summaries_give_the_due_list_from_their_facts(store: Store) -> None:
+    """`fieldkit due` on a profile: every summary keeps its facts, and on a day after every
+    record the due list comes from them alone, equal to the full rebuild's."""
+    doc = demo_document(30, 7, TODAY)
+    with store.transaction():
+        services.import_cases(store, doc)
+        for case_id, kind, record_id, fields in plan_records(doc, 7):
+            store.record(case_id, kind, record_id, fields)
+
+    def refuse() -> Case:
+        raise AssertionError("the whole case was read")
+
+    kept = services.rules_cases(store)
+    assert len(kept) == 30 and all(k.facts is not None for k in kept)
+    facts_only = [CaseFacts(k.id, k.worker, k.facts, refuse) for k in kept]
+    profile = load_profile("ontario-std7")
+    day = date(2027, 6, 30)
+    full = due_list(services.load_cases(store), profile, day)
+    assert _json(due_list(facts_only, profile, day)) == _json(full)
