@@ -7,7 +7,7 @@ the master key on the laptop and, for sync, to the X25519 keys of the case team.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hmac
 import os
 import threading
@@ -41,14 +41,20 @@ class WrongPassphrase(CryptoError):
     """The passphrase does not open any key slot of this profile."""
 
 
+# `base64.urlsafe_b64encode`/`decode` in one binascii call each: the same bytes, without
+# the wrappers' four Python calls per value (a push decodes two values per op).
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def b64(data: bytes) -> str:
     """Bytes as URL-safe base64 text, for JSON and TOML."""
-    return base64.urlsafe_b64encode(data).decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).decode("ascii")
 
 
 def unb64(text: str) -> bytes:
     """The inverse of `b64`."""
-    return base64.urlsafe_b64decode(text.encode("ascii"))
+    return binascii.a2b_base64(text.encode("ascii").translate(_FROM_URLSAFE))
 
 
 def random_key() -> bytes:

@@ -77,9 +77,7 @@ def check_own_chain(store: Store) -> int:
     public = store.device_sign_key.public_key().public_bytes_raw()
     for problem in check_chain(own, public, signatures="none", first_only=True):
         raise LocalIntegrityError(_integrity_line(problem.op, problem.message))
-    pending = {op.op_id for op in store.ops(SYNC_LOCAL)} | {
-        op.op_id for op in store.ops(SYNC_QUARANTINED)
-    }
+    pending = store.op_ids(SYNC_LOCAL) | store.op_ids(SYNC_QUARANTINED)
     by_seq = {op.seq: op.hash for op in own if op.op_id not in pending}
     _check_receipt_anchor(store, own, by_seq)
     # Every link holds, so the newest op's signature covers the whole chain (the same

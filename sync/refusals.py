@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert
 
 from fieldkit.changelog import Op
 
-from .db import among
 from .models import AUDIT_LOG, REJECTED_OPS
 from .protocol import RETRYABLE, OpResult, now_ms
 
@@ -41,15 +40,6 @@ def refused(op: Op, reason: str, cause: str | None) -> OpResult:
         cause=cause,  # type: ignore[arg-type]
         retryable=cause in RETRYABLE,
     )
-
-
-def lookup(conn: Connection, ids: list[str]) -> dict[str, Refusal]:
-    """The refusals of these op ids."""
-    if not ids:
-        return {}
-    cols = (REJECTED_OPS.c.op_id, REJECTED_OPS.c.hash, REJECTED_OPS.c.reason, REJECTED_OPS.c.cause)
-    rows = conn.execute(select(*cols).where(among(conn, REJECTED_OPS.c.op_id, ids))).all()
-    return {op_id: Refusal(digest, reason, cause) for op_id, digest, reason, cause in rows}
 
 
 def retry(

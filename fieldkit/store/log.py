@@ -202,6 +202,15 @@ class LogStore(EntityStore):
             rows = self._conn.execute(sql, args).fetchall()
         return ops_from_rows(rows)
 
+    def op_ids(self, sync_state: str) -> set[str]:
+        """The ids of the ops in one sync state (no op read whole: a check before a push
+        needs only which ops are pending)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT op_id FROM ops WHERE sync_state=?", (sync_state,)
+            ).fetchall()
+        return {row[0] for row in rows}
+
     def log_mark(self) -> str:
         """Changes whenever the log does: how many ops, and the latest timestamp."""
         with self._lock:

@@ -3,25 +3,35 @@ pipelined insert under the cursor lock; PostgreSQL COPY for big batches)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fieldkit.sync.db import PG_CURSOR_LOCK
-from fieldkit.sync.models import OPS
+from fieldkit.sync.models import DEVICES, OPS
 from fieldkit.sync.server.common import COPY_FROM
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, update
 
 from fieldkit.changelog import OP_COLUMNS, Op
 
 _OP_COLUMNS = (*OP_COLUMNS, "received_ms")
 
 
-def _copy_ops(conn: Connection, rows: list[dict[str, Any]]) -> None:
+@dataclass(frozen=True)
+class Head:
+    """Where a device's chain stands after a push: written with the push's ops."""
+
+    device_id: str
+    last_seq: int
+    head_hash: str
+
+
+def _copy_ops(conn: Connection, ops: list[Op], now: int) -> None:
     """PostgreSQL: one COPY for a big batch of accepted ops, in the push's transaction."""
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cur, cur.copy(f"COPY ops ({', '.join(_OP_COLUMNS)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in _OP_COLUMNS])
+        for op in ops:
+            copy.write_row((*op.row(), now))
 
 
 _OP_TYPES = {
@@ -35,42 +45,60 @@ _APPEND_SQL = (
     + ", ".join(f"%s::{_OP_TYPES.get(c, 'text')}[]" for c in _OP_COLUMNS)
     + ")"
 )
+_HEAD_SQL = "UPDATE devices SET last_seq = %s, head_hash = %s WHERE device_id = %s"
 
 
-def _append_and_commit(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: take the cursor lock, append the batch and commit, in one pipeline.
+def _append_and_commit(conn: Connection, ops: list[Op], now: int, head: Head | None) -> None:
+    """PostgreSQL: move the device's head, take the cursor lock, append the batch and
+    commit, in one pipeline.
 
-    The three statements reach PostgreSQL together, so the transaction-scoped lock is
-    released by the COMMIT right behind the insert; no other push waits while this
-    request's thread is descheduled. The caller's transaction ends here (SQLAlchemy's
-    own commit afterwards finds nothing to do).
+    The statements reach PostgreSQL together, so the transaction-scoped lock is released
+    by the COMMIT right behind the insert; no other push waits while this request's thread
+    is descheduled, and the push pays one round trip for its writes. The caller's
+    transaction ends here (SQLAlchemy's own commit afterwards finds nothing to do).
     """
     raw = conn.connection.driver_connection
     assert raw is not None
-    columns = [[row[c] for row in rows] for c in _OP_COLUMNS]
+    rows = [(*op.row(), now) for op in ops]
+    columns = [list(column) for column in zip(*rows, strict=True)]
     with raw.pipeline(), raw.cursor() as cur:
+        if head is not None:
+            cur.execute(_HEAD_SQL, (head.last_seq, head.head_hash, head.device_id))
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (PG_CURSOR_LOCK,))
         cur.execute(_APPEND_SQL, columns)
         raw.commit()
 
 
-def _row(op: Op, now: int) -> dict[str, Any]:
-    return {**{c: getattr(op, c) for c in OP_COLUMNS}, "received_ms": now}
+def _move_head(conn: Connection, head: Head) -> None:
+    conn.execute(
+        update(DEVICES)
+        .where(DEVICES.c.device_id == head.device_id)
+        .values(last_seq=head.last_seq, head_hash=head.head_hash)
+    )
 
 
-def append(conn: Connection, pg: bool, rows: list[dict[str, Any]]) -> None:
-    """Write a push's accepted ops, in the push's transaction.
+def append(conn: Connection, pg: bool, ops: list[Op], now: int, head: Head | None) -> None:
+    """Write a push's accepted ops (stamped `now`) and the device's new chain head (None:
+    unchanged), in the push's transaction.
 
     Cursors are handed out in commit order, so a pull never skips an op that commits late
     (DESIGN.md "Sync").
     """
-    if pg and len(rows) < COPY_FROM:
-        # Lock, append and commit go to PostgreSQL in one pipeline: the lock is held for
-        # PostgreSQL's own work only, never while this thread waits for the GIL in a busy
-        # worker.
-        _append_and_commit(conn, rows)
-    elif pg:
+    if pg and 0 < len(ops) < COPY_FROM:
+        # Head, lock, append and commit go to PostgreSQL in one pipeline: the lock is held
+        # for PostgreSQL's own work only, never while this thread waits for the GIL in a
+        # busy worker.
+        _append_and_commit(conn, ops, now, head)
+        return
+    if head is not None:
+        _move_head(conn, head)
+    if not ops:
+        return
+    if pg:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_CURSOR_LOCK})")
-        _copy_ops(conn, rows)
+        _copy_ops(conn, ops, now)
     else:
+        rows: list[dict[str, Any]] = [
+            {**dict(zip(OP_COLUMNS, op.row(), strict=True)), "received_ms": now} for op in ops
+        ]
         conn.execute(insert(OPS), rows)

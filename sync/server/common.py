@@ -4,11 +4,9 @@ entities and roles, and the tuning constants."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from fastapi import HTTPException
-from fieldkit.sync.db import among
-from sqlalchemy import Connection, select
 
 T = TypeVar("T")
 
@@ -43,10 +41,3 @@ class Caller:
     user: str
     role: str
     sign_pub: bytes
-
-
-def _lookup(conn: Connection, key: Any, value: Any, ids: list[str]) -> dict[str, Any]:
-    if not ids:
-        return {}
-    rows = conn.execute(select(key, value).where(among(conn, key, ids))).all()
-    return {row[0]: row[1] for row in rows}

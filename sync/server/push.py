@@ -4,6 +4,7 @@ receipt for the chain head."""
 from __future__ import annotations
 
 from fieldkit.sync import refusals
+from fieldkit.sync.db import among
 from fieldkit.sync.models import (
     CASE_TEAM,
     DEVICES,
@@ -16,19 +17,55 @@ from fieldkit.sync.protocol import (
     now_ms,
     receipt_message,
 )
-from fieldkit.sync.server.append import _row, append
+from fieldkit.sync.server.append import Head, append
 from fieldkit.sync.server.common import (
     REVIEW_ENTITIES,
     Caller,
-    _lookup,
 )
 from fieldkit.sync.server.judge import Facts, judge
 from fieldkit.sync.server.teams import TeamServer
 from fieldkit.sync.verify import bad_signatures
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, String, insert, literal, null, select, union_all
 
 from fieldkit.changelog import FORGED, TAMPERED, Op, check_chain
 from fieldkit.crypto import b64
+
+
+def _known(
+    conn: Connection, user: str, ops: list[Op]
+) -> tuple[dict[str, str], dict[str, refusals.Refusal], set[str]]:
+    """In one round trip: the ops of the batch already stored (op id → hash), those refused
+    before, and the batch's cases the user is on. Each look-up probes a unique index with
+    the batch's ids as one bound value (`db.among`)."""
+    ids = [op.op_id for op in ops]
+    case_ids = sorted({op.case_id for op in ops})
+    none = null().cast(String)
+    query = union_all(
+        select(literal("s"), OPS.c.op_id, OPS.c.hash, none, none).where(
+            among(conn, OPS.c.op_id, ids)
+        ),
+        select(
+            literal("r"),
+            REJECTED_OPS.c.op_id,
+            REJECTED_OPS.c.hash,
+            REJECTED_OPS.c.reason,
+            REJECTED_OPS.c.cause,
+        ).where(among(conn, REJECTED_OPS.c.op_id, ids)),
+        select(literal("c"), CASE_TEAM.c.case_id, none, none, none).where(
+            CASE_TEAM.c.user == user, among(conn, CASE_TEAM.c.case_id, case_ids)
+        ),
+    )
+    stored: dict[str, str] = {}
+    refused: dict[str, refusals.Refusal] = {}
+    on_cases: set[str] = set()
+    for kind, key, digest, reason, cause in conn.execute(query).all() if ids else ():
+        if kind == "s":
+            stored[key] = digest
+        elif kind == "r":
+            refused[key] = refusals.Refusal(digest, reason, cause)
+        else:
+            on_cases.add(key)
+    return stored, refused, on_cases
 
 
 class PushServer(TeamServer):
@@ -60,19 +97,7 @@ class PushServer(TeamServer):
             device = conn.execute(
                 select(DEVICES).where(DEVICES.c.device_id == caller.device_id).with_for_update()
             ).one()
-            ids = [op.op_id for op in ops]
-            stored = _lookup(conn, OPS.c.op_id, OPS.c.hash, ids)
-            refused = refusals.lookup(conn, ids)
-            case_ids = sorted({op.case_id for op in ops})
-            on_cases = {
-                r[0]
-                for r in conn.execute(
-                    select(CASE_TEAM.c.case_id).where(
-                        CASE_TEAM.c.user == caller.user,
-                        CASE_TEAM.c.case_id.in_(case_ids),
-                    )
-                ).all()
-            }
+            stored, refused, on_cases = _known(conn, caller.user, ops)
             reviewers = self._reviewers(
                 conn, caller, {op.case_id for op in ops if op.entity in REVIEW_ENTITIES}
             )
@@ -92,7 +117,6 @@ class PushServer(TeamServer):
                 ),
             )
             last_seq, head = verdict.last_seq, verdict.head
-            accepted = [_row(op, now) for op in verdict.accepted]
             rejected = [
                 {
                     "op_id": op.op_id,
@@ -108,14 +132,14 @@ class PushServer(TeamServer):
             if rejected:
                 conn.execute(insert(REJECTED_OPS), rejected)
             refusals.record(conn, caller.user, rejected, verdict.retried)
-            if (last_seq, head) != (device.last_seq, device.head_hash):
-                conn.execute(
-                    update(DEVICES)
-                    .where(DEVICES.c.device_id == caller.device_id)
-                    .values(last_seq=last_seq, head_hash=head)
-                )
-            if accepted:
-                append(conn, self.pg, accepted)
+            moved = (last_seq, head) != (device.last_seq, device.head_hash)
+            append(
+                conn,
+                self.pg,
+                verdict.accepted,
+                now,
+                Head(caller.device_id, last_seq, head) if moved else None,
+            )
         # The receipt carries the very stamp the accepted ops were stored with, so the
         # pushing laptop and every laptop that pulls them keep the same receipt time.
         issued = now

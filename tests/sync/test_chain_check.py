@@ -141,3 +141,25 @@ def test_what_the_links_prove_a_middle_op_with_a_wrong_signature_keeps_its_conte
     got = run_sync(sup)
     assert got.refused_from_server == []
     assert {op.op_id for op in ops} <= {op.op_id for op in sup.ops()}
+
+
+@pytest.mark.parametrize("size", [BATCH, 120], ids=["pipelined", "copy"])
+def test_an_op_reusing_a_stored_op_id_is_refused_and_the_rest_of_the_batch_is_stored(
+    agency: Agency, size: int
+) -> None:
+    """The push's one look-up statement finds an op id already stored for another device
+    (a batch of 120 ops is appended with COPY, a small one with the pipelined insert):
+    the op is refused as `id_reused`, not a failed request, and the ops before it kept."""
+    sup, worker = synced_team(agency)
+    for n in range(size):
+        worker.record("C-1", "visit", f"v{n % 3}", {"notes": f"note {n}", "n": n})
+    ops = worker.ops("local")
+    taken = next(op.op_id for op in sup.ops() if op.device_id == sup.device_id)
+    reused = replace(ops[-1], op_id=taken).with_hash()
+    reused = replace(reused, sig=worker.device_sign_key.sign(reused.hash.encode()))
+    results = _push(worker, [*ops[:-1], reused])
+    assert results[taken] == ("rejected", "id_reused")
+    assert all(results[op.op_id] == ("accepted", None) for op in ops[:-1])
+    stored = server_op_ids(agency.engine)
+    assert len(stored) == len(set(stored))
+    assert {op.op_id for op in ops[:-1]} <= set(stored)

@@ -129,6 +129,42 @@ def test_fold_is_order_independent_with_duplicates_dropped_by_the_log(
         }
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(), min_size=10, max_size=10),
+    st.integers(min_value=1, max_value=2**63 - 1),
+    st.binary(max_size=300),
+)
+def test_an_op_hashes_the_bytes_of_the_canonical_json_of_its_fields(
+    texts: list[str], seq: int, body: bytes
+) -> None:
+    """The hash input is `json.dumps(fields, separators=(",", ":"))` byte for byte, for any
+    text (quotes, control characters, non-ASCII), and base64 is the standard URL-safe kind:
+    every laptop and the server must compute the same hash."""
+    import base64
+    import hashlib
+    import json
+
+    from fieldkit.crypto import b64, unb64
+
+    op_id, device, hlc, author, case_id, entity, entity_id, action, key_id, prev = texts
+    op = changelog.Op(
+        op_id, device, seq, hlc, author, case_id, entity, entity_id, action, key_id, body, prev
+    )
+    wire_body = base64.urlsafe_b64encode(body).decode("ascii")
+    fields = [
+        "fieldkit.op/1",
+        *(op_id, device, seq, hlc, author, case_id, entity, entity_id, action, key_id),
+        wire_body,
+        prev,
+    ]
+    expected = json.dumps(fields, separators=(",", ":")).encode()
+    assert op.digest_input() == expected
+    assert op.compute_hash() == hashlib.sha256(expected).hexdigest()
+    assert b64(body) == wire_body
+    assert unb64(wire_body) == body
+
+
 def test_the_digest_input_is_the_json_of_the_op_fields() -> None:
     """The body's base64 is spliced into the digest's JSON: the same bytes as encoding it."""
     for author, entity_id, body in [
