@@ -6,6 +6,11 @@ Each command runs as its own process, several times, in turn with its floors (A 
 fieldkit.cli` (the command's imports) and the unlock alone (opening the profile with the
 passphrase: Argon2id at the real cost, and the sealed settings). The profiles are made
 with `fieldkit init` and `fieldkit demo-seed`, the same generator `make demo` uses.
+
+`verify --full` and the incremental `verify` (after a sealed mark) are also timed on a
+store of BENCH_VERIFY_OPS (100,000; 0 leaves them out) real signed ops: `demo-seed`, then
+edits of its visits up to the count. Their floor is the bare check of the same ops on one
+core, in this process, in turn with the commands: each op's SHA-256 and Ed25519 verify.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 PASSPHRASE = "bench passphrase for the command line"
 TODAY = "2026-11-26"
@@ -28,6 +34,8 @@ RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 SIZES = tuple(int(n) for n in os.environ.get("BENCH_SIZES", "40,2000").split(","))
 COMMANDS = tuple(os.environ.get("BENCH_COMMANDS", "due,due_json,case_list,verify").split(","))
 """Which commands to time (BENCH_COMMANDS=due,case_list leaves out the long `verify`)."""
+VERIFY_OPS = int(os.environ.get("BENCH_VERIFY_OPS", "100000"))
+VERIFY_RUNS = int(os.environ.get("BENCH_VERIFY_RUNS", "3"))
 UNLOCK = (
     "import sys; from fieldkit.store import Store; "
     "Store.open(__import__('pathlib').Path(sys.argv[1]), sys.argv[2]).close()"
@@ -89,6 +97,94 @@ def timed(
     )
 
 
+def make_ops_profile(home: Path, ops: int) -> Path:
+    """A profile of exactly `ops` signed ops: `demo-seed` (about 19.5 ops a case), then
+    edits of its visits in one transaction, each a real signed op, up to the count."""
+    from fieldkit.store import Store
+
+    path = make_profile(home, max(1, ops * 2 // 41))
+    store = Store.open(path, PASSPHRASE)
+    try:
+        with store._lock:
+            have = store._conn.execute("SELECT count(*) FROM ops").fetchone()[0]
+            visits = store._conn.execute(
+                "SELECT case_id, entity_id FROM entities WHERE entity='visit'"
+                " ORDER BY case_id, entity_id"
+            ).fetchall()
+        with store.transaction():
+            for n in range(ops - have):
+                case_id, visit_id = visits[n % len(visits)]
+                store.record(case_id, "visit", visit_id, {"notes": f"Follow-up note {n}."})
+    finally:
+        store.close()
+    return path
+
+
+def check_floor(ops: list[Any], keys: dict[str, Any]) -> float:
+    """Seconds to hash and Ed25519-verify every op on one core: what a full check cannot
+    do without."""
+    from fieldkit.crypto import verify_signature
+
+    start = time.perf_counter()
+    for op in ops:
+        if op.compute_hash() != op.hash or not verify_signature(
+            keys[op.device_id], op.sig, op.hash.encode()
+        ):
+            raise RuntimeError(f"op {op.op_id} fails its check")
+    return time.perf_counter() - start
+
+
+def verify_figures(tmp: Path, fieldkit: list[str], ops: int) -> dict[str, object]:
+    """`verify --full` and `verify` (incremental) on `ops` ops, each run in turn with the
+    one-core floor and the unlock; medians."""
+    from fieldkit.crypto import ed25519_public_from_bytes
+    from fieldkit.store import Store
+
+    home = tmp / f"ops{ops}"
+    path = make_ops_profile(home, ops)
+    env = _env(home)
+    store = Store.open(path, PASSPHRASE)
+    try:
+        log = store.ops()
+        keys = {dev: ed25519_public_from_bytes(k) for dev, k in store.device_keys().items()}
+    finally:
+        store.close()
+    assert len(log) == ops, len(log)
+    commands = {
+        "verify_full": [*fieldkit, "verify", "--full"],
+        "verify_incremental": [*fieldkit, "verify"],
+        "unlock": [sys.executable, "-c", UNLOCK, str(path), PASSPHRASE],
+    }
+    for argv in commands.values():  # warm-up; the first `verify --full` seals the mark
+        _once(argv, env)
+    walls: dict[str, list[float]] = {name: [] for name in (*commands, "floor")}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(VERIFY_RUNS):
+        walls["floor"].append(check_floor(log, keys))
+        for name, argv in commands.items():
+            wall, cpu = _once(argv, env)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    got = {name: statistics.median(values) for name, values in walls.items()}
+    cpu = {name: statistics.median(values) for name, values in cpus.items()}
+    n = f"{ops}_ops"
+    figures: dict[str, object] = {
+        f"floor_hash_ed25519_one_core_{n}_s": round(got["floor"], 3),
+        f"floor_unlock_{n}_s": round(got["unlock"], 3),
+    }
+    for name in ("verify_full", "verify_incremental"):
+        figures[f"{name}_{n}_s"] = round(got[name], 3)
+        figures[f"{name}_{n}_cpu_s"] = round(cpu[name], 3)
+        figures[f"{name}_{n}_ratio_to_floor"] = round(got[name] / got["floor"], 3)
+    figures[f"verify_incremental_{n}_ratio_to_unlock"] = round(
+        got["verify_incremental"] / got["unlock"], 2
+    )
+    figures[f"verify_full_{n}_per_run_ratios"] = [
+        round(w / f, 3) for w, f in zip(walls["verify_full"], walls["floor"], strict=True)
+    ]
+    return figures
+
+
 def entry_point() -> list[str]:
     """The `fieldkit` command as installed: its entry point (`fieldkit.launch` where there
     is one, which starts the unlock before the command's modules import)."""
@@ -134,8 +230,15 @@ def main() -> None:
                 figures[f"{command}_{n}_cpu_ratio_to_floor"] = round(
                     cpu[command] / cpu["unlock"], 2
                 )
+        if VERIFY_OPS:
+            figures.update(verify_figures(Path(tmp), fieldkit, VERIFY_OPS))
     figures["floor"] = "unlock alone: interpreter + imports of the store + Argon2id + settings"
-    figures["targets"] = {"due_and_case_list_2000_s": 0.7, "40_cases_over_unlock_s": 0.25}
+    figures["verify_floor"] = "SHA-256 + Ed25519 verify of every op, one core, same run"
+    figures["targets"] = {
+        "due_and_case_list_2000_s": 0.7,
+        "40_cases_over_unlock_s": 0.25,
+        "verify_full_ratio_to_floor": 0.6,
+    }
     figures["machine"] = (
         f"{platform.machine()} {platform.system()} py{platform.python_version()} "
         f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}"

@@ -1,26 +1,39 @@
 """Many Ed25519 signature checks on every core: the audit's (`fieldkit verify`) way to
 check each op's own signature at the speed of the machine.
 
-Ed25519 verification holds Python's GIL, so a large set is split across a few helper
-processes (spawned, so they start clean); a small one, or a pool that cannot start, is
-checked in this process. Every signature is checked either way.
+A large set is split across a few helper processes (spawned, so they start clean) that
+check it while this process goes on with its own work (the hashes and links): the
+signatures are started first and their verdict waited for at the end. A small set, or a
+pool that cannot start, is checked in this process. Every signature is checked either
+way: a signature the helpers were not given is checked here when it is asked about.
+
+Processes, not threads: the caller's own work (hashing, JSON) holds Python's GIL, and a
+thread that waits for the GIL after each verify would stall behind it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from fieldkit.changelog import SignatureCheck, signatures_failing
+from fieldkit.changelog import signatures_failing
 
 # Below this many signatures starting helpers costs more than they save.
 MIN_PARALLEL = 4000
 
+Item = tuple[str, bytes]
+"""(op hash, signature of it)."""
 
-def _chunk(sign_pub: bytes, items: list[tuple[str, bytes]], offset: int) -> list[int]:
+
+def _chunk(sign_pub: bytes, items: list[Item], offset: int) -> list[int]:
     return [offset + n for n in signatures_failing(sign_pub, items)]
+
+
+def _nothing() -> None:
+    """Sent first so the helpers start while the caller reads the log."""
 
 
 class _Pool:
@@ -30,24 +43,29 @@ class _Pool:
         self.size = size
         self._pool: ProcessPoolExecutor | None = None
 
-    def __call__(self, sign_pub: bytes, items: list[tuple[str, bytes]]) -> set[int]:
-        if len(items) < MIN_PARALLEL:
-            return signatures_failing(sign_pub, items)
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.size, mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._pool
+
+    def warm(self) -> None:
+        """Start the helpers now (they import while the caller works)."""
         try:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    self.size, mp_context=multiprocessing.get_context("spawn")
-                )
-            step = -(-len(items) // (self.size * 4))
-            futures = [
-                self._pool.submit(_chunk, sign_pub, items[start : start + step], start)
-                for start in range(0, len(items), step)
-            ]
-            return {n for future in futures for n in future.result()}
+            for _ in range(self.size):
+                self._executor().submit(_nothing)
         except (BrokenProcessPool, OSError, RuntimeError):
             self.close()
-            self.size = 1
-            return signatures_failing(sign_pub, items)
+
+    def submit(self, sign_pub: bytes, items: list[Item]) -> list[Future[list[int]]]:
+        """Checks of `items` started on the helpers (raises if the pool cannot start)."""
+        step = -(-len(items) // (self.size * 4))
+        pool = self._executor()
+        return [
+            pool.submit(_chunk, sign_pub, items[start : start + step], start)
+            for start in range(0, len(items), step)
+        ]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -55,11 +73,62 @@ class _Pool:
             self._pool = None
 
 
-def parallel_check(count: int, processes: int | None = None) -> tuple[SignatureCheck, _Pool | None]:
-    """A signature check for `count` signatures: on every core when that pays, else here.
-    Close the pool (second value) when done."""
-    size = processes if processes is not None else (os.cpu_count() or 1)
-    if size <= 1 or count < MIN_PARALLEL:
-        return signatures_failing, None
-    pool = _Pool(min(size, 8))
-    return pool, pool
+class BackgroundCheck:
+    """Signature checks started before the caller needs them, on every core when that
+    pays; `check` (a `SignatureCheck`) then answers from their verdict.
+
+    Use as a context manager (the helpers are closed on leaving). `start` each device's
+    (hash, signature) items as soon as they are read; `check` waits for the verdict of
+    the items it is asked about, and checks here any it was not started with.
+    """
+
+    def __init__(self, count: int, processes: int | None = None) -> None:
+        size = processes if processes is not None else (os.cpu_count() or 1)
+        self._pool = _Pool(min(size, 8)) if size > 1 and count >= MIN_PARALLEL else None
+        if self._pool is not None:
+            self._pool.warm()
+        self._started: dict[bytes, list[tuple[Sequence[Item], list[Future[list[int]]]]]] = {}
+        self._failing: dict[bytes, set[Item]] = {}
+        self._checked: dict[bytes, set[Item]] = {}
+
+    def __enter__(self) -> BackgroundCheck:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.close()
+
+    def start(self, sign_pub: bytes, items: list[Item]) -> None:
+        """Start checking `items` on the helpers (here, later, when they are few)."""
+        if self._pool is None or len(items) < MIN_PARALLEL // 4:
+            return
+        try:
+            futures = self._pool.submit(sign_pub, items)
+        except (BrokenProcessPool, OSError, RuntimeError):
+            self._pool.close()
+            self._pool = None
+            return
+        self._started.setdefault(sign_pub, []).append((items, futures))
+
+    def _settle(self, sign_pub: bytes) -> None:
+        failing = self._failing.setdefault(sign_pub, set())
+        checked = self._checked.setdefault(sign_pub, set())
+        for items, futures in self._started.pop(sign_pub, []):
+            try:
+                bad = {n for future in futures for n in future.result()}
+            except (BrokenProcessPool, OSError, RuntimeError):
+                continue  # not marked checked: `check` checks these here
+            checked.update(items)
+            failing.update(items[n] for n in bad)
+
+    def check(self, sign_pub: bytes, items: list[Item]) -> set[int]:
+        """The indexes of `items` whose signature does not verify (a `SignatureCheck`)."""
+        self._settle(sign_pub)
+        checked = self._checked[sign_pub]
+        failing = self._failing[sign_pub]
+        rest = [n for n, item in enumerate(items) if item not in checked]
+        found = {n for n, item in enumerate(items) if item in failing}
+        if rest:
+            here = signatures_failing(sign_pub, [items[n] for n in rest])
+            found.update(rest[i] for i in here)
+        return found

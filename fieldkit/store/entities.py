@@ -319,6 +319,24 @@ class EntityStore(CaseKeyStore):
             found.append(EntityState(cid, ent, eid, unpack_state(packed, main), status, day))
         return found
 
+    def fold_counts(self) -> list[tuple[str, str, str, int, str]]:
+        """Each entity's (case, entity, id, how many ops its state was folded from, the
+        newest of them), from its sealed fold state alone (`verify`): neither its values
+        nor its main op's body are opened."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT case_id, entity, entity_id, doc, key_id FROM entities"
+                " ORDER BY case_id, entity, entity_id"
+            ).fetchall()
+        found = []
+        for cid, ent, eid, doc, key_id in rows:
+            sealer = self.key_sealer(cid, key_id)
+            packed = json.loads(
+                sealer.open(doc, aad_for("entities", "doc", self._row_id(cid, ent, eid)))
+            )
+            found.append((cid, ent, eid, int(packed.get("n", 0)), str(packed.get("l", ""))))
+        return found
+
     def views(
         self, case_id: str | None = None, case_ids: Sequence[str] | None = None
     ) -> list[EntityView]:

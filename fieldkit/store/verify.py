@@ -4,13 +4,14 @@ state rebuilt from the log to compare with what is stored."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from fieldkit import changelog
 from fieldkit.changelog import OP_SELECT, Op, OpMeta
 from fieldkit.crypto import CryptoError
-from fieldkit.sigcheck import parallel_check
+from fieldkit.sigcheck import BackgroundCheck
 from fieldkit.store.log import LogStore
 from fieldkit.store.schema import ops_from_rows
 
@@ -65,49 +66,38 @@ class VerifyingStore(LogStore):
         for line in self.settings_differences():
             report.problems.append(VerifyProblem("-", "-", 0, line))
         keys = self.device_keys()
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {OP_SELECT} FROM ops ORDER BY device_id, seq, rowid"
-            ).fetchall()
-        chains: dict[str, list[Op]] = {}
-        for op in ops_from_rows(rows):
-            chains.setdefault(op.device_id, []).append(op)
-        present = {op.op_id for chain in chains.values() for op in chain}
-        report.ops = len(present)
-        report.devices = len(chains)
         mark = {} if full else self._verify_mark()
-        check, pool = parallel_check(len(rows))
-        try:
+        with BackgroundCheck(self._unmarked_count(mark)) as signatures:
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT {OP_SELECT} FROM ops ORDER BY device_id, seq, rowid"
+                ).fetchall()
+            chains: dict[str, list[Op]] = {}
+            for op in ops_from_rows(rows):
+                chains.setdefault(op.device_id, []).append(op)
+            # The signatures go to the helpers first; this process checks the hashes,
+            # links and fold counts meanwhile.
+            cuts = {dev: _cut(chain, mark.get(dev)) for dev, chain in chains.items()}
+            for device_id, chain in chains.items():
+                sign_pub = keys.get(device_id)
+                if sign_pub is not None and not self.plaintext:
+                    signatures.start(
+                        sign_pub, [(op.hash, op.sig) for op in chain[cuts[device_id] :]]
+                    )
+            present = {op.op_id for chain in chains.values() for op in chain}
+            report.ops = len(present)
+            report.devices = len(chains)
+            counted = self._count_problems(chains, present)
             for device_id, chain in chains.items():
                 report.problems += self._verify_chain(
-                    device_id, chain, keys.get(device_id), mark.get(device_id), check
+                    device_id,
+                    chain,
+                    keys.get(device_id),
+                    cuts[device_id],
+                    mark.get(device_id),
+                    signatures.check,
                 )
-        finally:
-            if pool is not None:
-                pool.close()
-        with self._lock:
-            counts = {
-                (r[0], r[1], r[2]): r[3]
-                for r in self._conn.execute(
-                    "SELECT case_id, entity, entity_id, count(*) FROM ops"
-                    " GROUP BY case_id, entity, entity_id"
-                )
-            }
-        for ent in self.entities(include_deleted=True, partial=True):
-            held = counts.get((ent.case_id, ent.entity, ent.entity_id), 0)
-            built = int(ent.state.get("n", 0))
-            last = str(ent.state.get("last", ""))
-            if held < built or (last and last not in present):
-                named = last if last and last not in present else "?"
-                report.problems.append(
-                    VerifyProblem(
-                        named,
-                        "?",
-                        0,
-                        f"{ent.entity} {ent.entity_id} of case {ent.case_id} was built from "
-                        f"{built} ops but the log holds {held}: an op was deleted",
-                    )
-                )
+        report.problems += counted
         if report.ok:
             self._seal_verify_mark(chains)
         return report
@@ -117,6 +107,7 @@ class VerifyingStore(LogStore):
         device_id: str,
         chain: list[Op],
         sign_pub: bytes | None,
+        cut: int,
         mark: tuple[int, str] | None,
         check: changelog.SignatureCheck,
     ) -> list[VerifyProblem]:
@@ -124,9 +115,6 @@ class VerifyingStore(LogStore):
         # here may skip positions; a skip is not a break (links still checked).
         gaps = device_id != self.device_id
         every = "none" if self.plaintext else "every"
-        cut = 0
-        if mark is not None:
-            cut = next((n for n, op in enumerate(chain) if op.seq > mark[0]), len(chain))
         found = changelog.check_chain(
             chain[:cut], sign_pub, gaps=gaps, signatures="none", first_only=True
         )
@@ -159,6 +147,37 @@ class VerifyingStore(LogStore):
                 check_signatures=check,
             )
         return [VerifyProblem(p.op.op_id, p.op.device_id, p.op.seq, p.message) for p in found]
+
+    def _count_problems(
+        self, chains: dict[str, list[Op]], present: set[str]
+    ) -> list[VerifyProblem]:
+        """Each entity whose sealed fold state was built from more ops than the log holds
+        for it (or from an op it no longer holds): an op was deleted."""
+        held = Counter((op.case_id, op.entity, op.entity_id) for c in chains.values() for op in c)
+        problems = []
+        for case_id, entity, entity_id, built, last in self.fold_counts():
+            count = held.get((case_id, entity, entity_id), 0)
+            if count < built or (last and last not in present):
+                problems.append(
+                    VerifyProblem(
+                        last if last and last not in present else "?",
+                        "?",
+                        0,
+                        f"{entity} {entity_id} of case {case_id} was built from "
+                        f"{built} ops but the log holds {count}: an op was deleted",
+                    )
+                )
+        return problems
+
+    def _unmarked_count(self, mark: dict[str, tuple[int, str]]) -> int:
+        """How many ops follow the sealed mark (every op when there is none)."""
+        with self._lock:
+            total: int = self._conn.execute("SELECT count(*) FROM ops").fetchone()[0]
+            for device_id, (seq, _) in mark.items():
+                total -= self._conn.execute(
+                    "SELECT count(*) FROM ops WHERE device_id=? AND seq<=?", (device_id, seq)
+                ).fetchone()[0]
+        return total
 
     def _verify_mark(self) -> dict[str, tuple[int, str]]:
         """Where the last clean verify stopped, per device (sealed, so it cannot be moved)."""
@@ -196,6 +215,13 @@ class VerifyingStore(LogStore):
                     f"{key[1]} {key[2]} of case {key[0]}: stored state differs from the log"
                 )
         return differences
+
+
+def _cut(chain: list[Op], mark: tuple[int, str] | None) -> int:
+    """How many of a device's ops lie at or below its sealed mark."""
+    if mark is None:
+        return 0
+    return next((n for n, op in enumerate(chain) if op.seq > mark[0]), len(chain))
 
 
 def _canonical(state: dict[str, Any] | None) -> Any:

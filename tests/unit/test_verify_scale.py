@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fieldkit import services
 from fieldkit.crypto import Ed25519PrivateKey
-from fieldkit.sigcheck import parallel_check
+from fieldkit.sigcheck import BackgroundCheck
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
 
@@ -98,9 +98,45 @@ def test_the_process_pool_finds_the_same_bad_signatures_as_one_process() -> None
     bad = {7, 2500, 4999}
     for n in bad:
         items[n] = (items[n][0], Ed25519PrivateKey.generate().sign(items[n][0].encode()))
-    check, pool = parallel_check(len(items), processes=2)
-    try:
-        assert pool is not None
-        assert check(public, items) == bad
-    finally:
-        pool.close()
+    with BackgroundCheck(len(items), processes=2) as signatures:
+        assert signatures._pool is not None
+        signatures.start(public, items)
+        assert signatures.check(public, items) == bad
+
+
+def test_a_signature_the_helpers_were_not_given_is_still_checked() -> None:
+    """Asked about items it was not started with (another key, a forged signature beside
+    the started ones), the check verifies them here rather than passing them."""
+    key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes_raw()
+    items = [(f"{n:064x}", key.sign(f"{n:064x}".encode())) for n in range(4000)]
+    forged = ("f" * 64, other.sign(b"f" * 64))
+    with BackgroundCheck(len(items), processes=2) as signatures:
+        signatures.start(public, items)
+        assert signatures.check(public, [items[0], forged, items[1]]) == {1}
+        assert signatures.check(other.public_key().public_bytes_raw(), [forged]) == set()
+        assert signatures.check(other.public_key().public_bytes_raw(), [items[0]]) == {0}
+
+
+def test_a_forged_signature_among_many_is_named_by_a_full_verify(tmp_path: Path) -> None:
+    """Enough ops for the helper processes: a signature replaced anywhere is still named,
+    and an op altered after it is not named in its place (the first problem of a chain)."""
+    store = _store(tmp_path)
+    with store.transaction():
+        for n in range(4100):
+            store.record("C-1", "visit", f"v{n % 7}", {"notes": f"visit {n}"})
+    ops = store.ops()
+    assert store.verify(full=True).ok
+    victim, later = ops[2100], ops[3000]
+    path = store.path
+    store.close()
+    forged = Ed25519PrivateKey.generate().sign(victim.hash.encode())
+    _sql(path, "UPDATE ops SET sig=? WHERE op_id=?", forged, victim.op_id)
+    body = bytearray(later.body)
+    body[15] ^= 1
+    _sql(path, "UPDATE ops SET body=? WHERE op_id=?", bytes(body), later.op_id)
+    again = Store.open(path, PASSPHRASE)
+    full = again.verify(full=True)
+    assert [p.op_id for p in full.problems] == [victim.op_id]
+    assert "forged" in full.problems[0].message
+    again.close()
