@@ -19,6 +19,11 @@ from fieldkit.store.case_keys import CaseKeyStore
 from fieldkit.store.packing import full_fields, main_op_id, pack_state, unpack_state
 
 
+# The head of a fold state as `pack_state` writes it (`{"n":3,"l":"<op id>",…`): the
+# count and newest op read without parsing the rest. Anything else is parsed whole.
+_COUNTS = re.compile(rb'\{"n":(\d+),"l":"([0-9A-Za-z_.:@-]*)"[,}]')
+
+
 @dataclass
 class EntityState:
     """One folded entity: its values, and the raw fold state for conflicts and signatures."""
@@ -331,10 +336,13 @@ class EntityStore(CaseKeyStore):
         found = []
         for cid, ent, eid, doc, key_id in rows:
             sealer = self.key_sealer(cid, key_id)
-            packed = json.loads(
-                sealer.open(doc, aad_for("entities", "doc", self._row_id(cid, ent, eid)))
-            )
-            found.append((cid, ent, eid, int(packed.get("n", 0)), str(packed.get("l", ""))))
+            plain = sealer.open(doc, aad_for("entities", "doc", self._row_id(cid, ent, eid)))
+            head = _COUNTS.match(plain)
+            if head is not None:
+                found.append((cid, ent, eid, int(head[1]), head[2].decode()))
+            else:  # written before `n` and `l` came first
+                packed = json.loads(plain)
+                found.append((cid, ent, eid, int(packed.get("n", 0)), str(packed.get("l", ""))))
         return found
 
     def views(

@@ -31,8 +31,9 @@ def pack_state(entity: str, state: dict[str, Any], main: str | None = None) -> d
     its place in `o`; the row's `vop` names it), so a saved visit does not hold its values
     twice. `h` names, per field, its heads by their op's place in `o` (op id, hlc, device,
     author); a head that is not the field's current one also carries its own value (a
-    conflict). `m` holds the view's marks. `unpack_state` gives back the state
-    `changelog.apply` folds.
+    conflict). `m` holds the view's marks. `n` (how many ops were folded) and `l` (the
+    newest) come first, so `verify` reads them without parsing the rest (`fold_counts`).
+    `unpack_state` gives back the state `changelog.apply` folds.
     """
     ops: list[list[Any]] = []
     place: dict[str, int] = {}
@@ -57,12 +58,12 @@ def pack_state(entity: str, state: dict[str, Any], main: str | None = None) -> d
                 refs.append([at, head["v"]])
         heads_out[name] = refs
     doc: dict[str, Any] = {
+        "n": state.get("n", 0),
+        "l": state.get("last", ""),
         "f": stored,
         "m": _marks(entity, fields, state),
         "o": ops,
         "h": heads_out,
-        "n": state.get("n", 0),
-        "l": state.get("last", ""),
     }
     if len(stored) < len(fields):
         doc["b"] = place[main] if main is not None else 0

@@ -3,11 +3,12 @@ mark without losing what a full check finds (fieldkit/store/verify.py, fieldkit/
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 from fieldkit import services
-from fieldkit.crypto import Ed25519PrivateKey
+from fieldkit.crypto import Ed25519PrivateKey, aad_for
 from fieldkit.sigcheck import BackgroundCheck
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
@@ -139,4 +140,49 @@ def test_a_forged_signature_among_many_is_named_by_a_full_verify(tmp_path: Path)
     full = again.verify(full=True)
     assert [p.op_id for p in full.problems] == [victim.op_id]
     assert "forged" in full.problems[0].message
+    again.close()
+
+
+def test_fold_counts_read_the_head_and_a_doc_of_the_older_layout_alike(tmp_path: Path) -> None:
+    """`verify` reads each entity's op count and newest op from the head of its sealed
+    state; a state sealed with `n` and `l` last (before this layout) is parsed whole and
+    gives the same."""
+    store = _store(tmp_path)
+    store.record("C-1", "visit", "v1", {"notes": "first"})
+    store.record("C-1", "visit", "v1", {"notes": "second", "n": 9, "l": "not the op"})
+    counts = {(c, e, i): (n, last) for c, e, i, n, last in store.fold_counts()}
+    ops = [op for op in store.ops() if op.entity_id == "v1"]
+    assert counts[("C-1", "visit", "v1")] == (2, ops[-1].op_id)
+    assert len(counts) == len(store.entities(include_deleted=True))
+    with store.transaction():
+        for cid, ent, eid, doc, key_id in store._conn.execute(
+            "SELECT case_id, entity, entity_id, doc, key_id FROM entities"
+        ).fetchall():
+            sealer = store.key_sealer(cid, key_id)
+            aad = aad_for("entities", "doc", f"{cid}/{ent}/{eid}")
+            packed = json.loads(sealer.open(doc, aad))
+            older = {k: v for k, v in packed.items() if k not in ("n", "l")}
+            older |= {"n": packed["n"], "l": packed["l"]}
+            store._conn.execute(
+                "UPDATE entities SET doc=? WHERE case_id=? AND entity=? AND entity_id=?",
+                (sealer.seal(json.dumps(older).encode(), aad), cid, ent, eid),
+            )
+    assert {(c, e, i): (n, last) for c, e, i, n, last in store.fold_counts()} == counts
+    store.close()
+
+
+def test_an_op_deleted_under_a_state_is_named_by_its_count(tmp_path: Path) -> None:
+    """The fold count guards what the chain cannot: the earlier of an entity's two ops
+    deleted leaves its newest op in place, and the state still says two."""
+    store = _store(tmp_path)
+    first = store.record("C-2", "visit", "v2", {"notes": "first"})
+    store.record("C-2", "visit", "v2", {"notes": "second"})
+    path = store.path
+    store.close()
+    _sql(path, "DELETE FROM ops WHERE op_id=?", first.op_id)
+    again = Store.open(path, PASSPHRASE)
+    messages = [p.message for p in again.verify(full=True).problems]
+    assert any(
+        "visit v2 of case C-2 was built from 2 ops but the log holds 1" in m for m in messages
+    )
     again.close()
