@@ -40,6 +40,9 @@ class VerifyReport:
         return not self.problems
 
 
+# Ops read (and their signatures sent to the helpers) at a time.
+READ_STEP = 10000
+
 # Profile secret: per device, the (seq, hash) of the newest op a clean verify checked.
 VERIFY_MARK = "verify_mark"
 
@@ -68,22 +71,25 @@ class VerifyingStore(LogStore):
         keys = self.device_keys()
         mark = {} if full else self._verify_mark()
         with BackgroundCheck(self._unmarked_count(mark)) as signatures:
-            with self._lock:
-                rows = self._conn.execute(
-                    f"SELECT {OP_SELECT} FROM ops ORDER BY device_id, seq, rowid"
-                ).fetchall()
+            # The signatures go to the helpers as the log is read; this process checks
+            # the hashes, links and fold counts meanwhile.
             chains: dict[str, list[Op]] = {}
-            for op in ops_from_rows(rows):
-                chains.setdefault(op.device_id, []).append(op)
-            # The signatures go to the helpers first; this process checks the hashes,
-            # links and fold counts meanwhile.
+            with self._lock:
+                cursor = self._conn.execute(
+                    f"SELECT {OP_SELECT} FROM ops ORDER BY device_id, seq, rowid"
+                )
+                while rows := cursor.fetchmany(READ_STEP):
+                    unmarked: dict[str, list[tuple[str, bytes]]] = {}
+                    for op in ops_from_rows(rows):
+                        chains.setdefault(op.device_id, []).append(op)
+                        below = mark.get(op.device_id)
+                        if below is None or op.seq > below[0]:
+                            unmarked.setdefault(op.device_id, []).append((op.hash, op.sig))
+                    for device_id, items in unmarked.items():
+                        sign_pub = keys.get(device_id)
+                        if sign_pub is not None and not self.plaintext:
+                            signatures.start(sign_pub, items)
             cuts = {dev: _cut(chain, mark.get(dev)) for dev, chain in chains.items()}
-            for device_id, chain in chains.items():
-                sign_pub = keys.get(device_id)
-                if sign_pub is not None and not self.plaintext:
-                    signatures.start(
-                        sign_pub, [(op.hash, op.sig) for op in chain[cuts[device_id] :]]
-                    )
             present = {op.op_id for chain in chains.values() for op in chain}
             report.ops = len(present)
             report.devices = len(chains)
