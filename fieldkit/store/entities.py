@@ -18,7 +18,6 @@ from fieldkit.errors import StoreError
 from fieldkit.store.case_keys import CaseKeyStore
 from fieldkit.store.packing import full_fields, main_op_id, pack_state, unpack_state
 
-
 # The head of a fold state as `pack_state` writes it (`{"n":3,"l":"<op id>",…`): the
 # count and newest op read without parsing the rest. Anything else is parsed whole.
 _COUNTS = re.compile(rb'\{"n":(\d+),"l":"([0-9A-Za-z_.:@-]*)"[,}]')
