@@ -171,21 +171,15 @@ class EntityStore(CaseKeyStore):
         doc: dict[str, Any],
         body: bytes | None,
         key_id: str | None,
-        partial: bool = False,
     ) -> dict[str, Any] | None:
         """The `set` of a packed doc's main op, from its sealed body (None if it has none,
         or the op is gone). The body opens only as the op the sealed doc names (the AAD);
-        one that does not open raises, or with `partial` gives None (verify names it)."""
+        one that does not open raises (verify names its op by its hash)."""
         op_id = main_op_id(doc)
         if op_id is None or body is None:
             return None
-        try:
-            sealer = self.key_sealer(case_id, key_id)
-            opened = json.loads(sealer.open(body, aad_for("ops", "body", op_id)))
-        except (CryptoError, StoreError, ValueError):
-            if partial:
-                return None
-            raise
+        sealer = self.key_sealer(case_id, key_id)
+        opened = json.loads(sealer.open(body, aad_for("ops", "body", op_id)))
         found: dict[str, Any] = opened.get("set") or {}
         return found
 
@@ -292,10 +286,8 @@ class EntityStore(CaseKeyStore):
         case_id: str | None = None,
         entity: str | None = None,
         include_deleted: bool = False,
-        partial: bool = False,
     ) -> list[EntityState]:
-        """Folded entities of a case (or of every case), decrypted in memory. With `partial`
-        (verify) a value whose op body does not open is left out instead of failing."""
+        """Folded entities of a case (or of every case), decrypted in memory."""
         sql = (
             "SELECT e.case_id, e.entity, e.entity_id, e.status, e.date, e.doc, e.key_id,"
             " o.body, o.key_id FROM entities e LEFT JOIN ops o ON o.rowid = e.vop"
@@ -319,7 +311,7 @@ class EntityStore(CaseKeyStore):
             packed = json.loads(
                 sealer.open(doc, aad_for("entities", "doc", self._row_id(cid, ent, eid)))
             )
-            main = self._main_values(cid, packed, body, body_key, partial)
+            main = self._main_values(cid, packed, body, body_key)
             found.append(EntityState(cid, ent, eid, unpack_state(packed, main), status, day))
         return found
 
