@@ -17,9 +17,10 @@ import operator
 import os
 import re
 import time
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from fieldkit.changelog import OP_COLUMNS, Op
 from fieldkit.changelog import chain_hash as chain_hash
@@ -231,6 +232,28 @@ class PullResponse(BaseModel):
     """A page of ops; `next_cursor` is where the next page starts."""
 
     ops: list[PulledOp]
+    next_cursor: int
+    more: bool
+
+
+@dataclass(frozen=True)
+class ReceivedOp(Op):
+    """A pulled op as the laptop reads it: the change-log op itself, with the server's
+    cursor and receipt time."""
+
+    cursor: int = 0
+    received_ms: int | None = None
+
+
+class PulledPage(BaseModel):
+    """`PullResponse` as the laptop reads it: each op straight into the change-log op
+    (`ReceivedOp`), its base64 `body` and `sig` decoded by pydantic's own code, with no
+    model per op in between (a supervisor's page holds 5,000). A missing `hash` or `sig`
+    reads as empty, which the chain check refuses."""
+
+    model_config = ConfigDict(val_json_bytes="base64")
+
+    ops: list[ReceivedOp]
     next_cursor: int
     more: bool
 
@@ -533,6 +556,7 @@ __all__ = [
     "PullRequest",
     "PullResponse",
     "PulledOp",
+    "PulledPage",
     "PushRequest",
     "PushResponse",
     "RETRYABLE",
@@ -541,6 +565,7 @@ __all__ = [
     "TeamInfo",
     "TeamRequest",
     "UserKey",
+    "ReceivedOp",
     "WireOp",
     "auth_header",
     "b64",
