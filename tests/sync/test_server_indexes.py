@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from fieldkit.sync.db import open_database
 from fieldkit.sync.models import CASE_KEYS, CASE_TEAM, OPS
-from fieldkit.sync.protocol import PullRequest
+from fieldkit.sync.protocol import PulledOp, PullRequest
 from fieldkit.sync.server.common import Caller
 from fieldkit.sync.server.pull import PullServer
 from fieldkit.sync.server.teams import envelopes_of
 from sqlalchemy import event, insert
+
+from fieldkit.crypto import b64
 
 CASES = 3000
 
@@ -197,3 +200,33 @@ def test_an_idle_pull_reads_no_case_team_and_no_op(db_url: str) -> None:
     later = server.pull(caller, PullRequest(cursor=first.next_cursor, limit=100))
     engine.dispose()
     assert [op.op_id for op in later.ops] == ["op-3"] and later.next_cursor > first.next_cursor
+
+
+def test_a_pulled_page_carries_body_and_signature_as_the_laptop_encodes_them(
+    db_url: str,
+) -> None:
+    """The page's JSON is written from the rows by pydantic's serializer: `body` and `sig`
+    are URL-safe base64 with padding, the text `crypto.b64` writes, for every length."""
+    engine = open_database(db_url)
+    blobs = [bytes(range(256))[:n] + b"\xfb\xff" * (n % 3) for n in range(7)]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(CASE_TEAM), [{"case_id": "C-1", "user": "u-1", "role": "worker", "added_ms": 0}]
+        )
+        conn.execute(
+            insert(OPS),
+            [
+                {**_op_row(n + 1), "body": blob, "sig": blob[::-1], "hash": f'h"{n}\u00e9'}
+                for n, blob in enumerate(blobs)
+            ],
+        )
+    caller = Caller(device_id="d-x", user="u-1", role="worker", sign_pub=b"")
+    raw = PullServer(engine).pull_json(caller, PullRequest(cursor=0, limit=100))
+    engine.dispose()
+    page = json.loads(raw)
+    assert [op["body"] for op in page["ops"]] == [b64(blob) for blob in blobs]
+    assert [op["sig"] for op in page["ops"]] == [b64(blob[::-1]) for blob in blobs]
+    assert [op["hash"] for op in page["ops"]] == [f'h"{n}\u00e9' for n in range(7)]
+    assert [op["cursor"] for op in page["ops"]] == sorted(op["cursor"] for op in page["ops"])
+    assert (page["more"], page["next_cursor"]) == (False, page["ops"][-1]["cursor"])
+    assert set(page["ops"][0]) == set(PulledOp.model_fields)
