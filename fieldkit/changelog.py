@@ -220,12 +220,39 @@ class Op:
         return f"op {self.op_id} (device {self.device_id[:8]}, seq {self.seq})"
 
 
+_quote = json.encoder.encode_basestring_ascii  # C: what `json.dumps` writes for a str
+_DIGEST_FORMAT = '["fieldkit.op/1",%s,%s,%d,%s,%s,%s,%s,%s,%s,%s,"%s",%s]'
+
+
 def _digest_input(*unsigned: Any) -> bytes:
     """`Op.digest_input` of an op's fields but `hash` and `sig`, in `OP_COLUMNS` order:
     `json.dumps(["fieldkit.op/1", *fields, b64(body), prev_hash], separators=(",", ":"))`.
 
-    The body's base64 is spliced in rather than scanned by the encoder (most of the
-    bytes, and URL-safe base64 holds no character JSON escapes), the same bytes."""
+    Each text is quoted by the JSON encoder's own C function and the body's base64 is
+    spliced in (URL-safe base64 holds no character JSON escapes): the same bytes, without
+    building an encoder per op. A field of another type takes `json.dumps` itself."""
+    (op_id, device_id, seq, hlc, author, case_id, entity, entity_id, action, key_id) = unsigned[:10]
+    if type(seq) is int:
+        try:
+            return (
+                _DIGEST_FORMAT
+                % (
+                    _quote(op_id),
+                    _quote(device_id),
+                    seq,
+                    _quote(hlc),
+                    _quote(author),
+                    _quote(case_id),
+                    _quote(entity),
+                    _quote(entity_id),
+                    _quote(action),
+                    _quote(key_id),
+                    b64(unsigned[10]),
+                    _quote(unsigned[11]),
+                )
+            ).encode()
+        except TypeError:
+            pass
     head = json.dumps(["fieldkit.op/1", *unsigned[:10]], separators=(",", ":"))
     tail = json.dumps(unsigned[11])
     return f'{head[:-1]},"{b64(unsigned[10])}",{tail}]'.encode()

@@ -177,3 +177,12 @@ def test_the_digest_input_is_the_json_of_the_op_fields() -> None:
         fields += [op.entity_id, op.action, op.key_id, b64(op.body), op.prev_hash]
         expected = json.dumps(["fieldkit.op/1", *fields], separators=(",", ":")).encode()
         assert op.digest_input() == expected
+
+
+def test_a_field_of_another_type_hashes_as_json_dumps_writes_it() -> None:
+    """Not a text (or a seq that is not an int): the digest is still `json.dumps`' bytes."""
+    for seq, key_id in [(True, "k"), (7.0, "k"), (7, None), (7, 5)]:
+        op = Op("o1", "d1", seq, "1.0", "a", "C-1", "visit", "v1", "put", key_id, b"x", "0" * 64)  # type: ignore[arg-type]
+        fields = ["o1", "d1", seq, "1.0", "a", "C-1", "visit", "v1", "put", key_id, b64(b"x")]
+        expected = json.dumps(["fieldkit.op/1", *fields, "0" * 64], separators=(",", ":"))
+        assert op.digest_input() == expected.encode()
