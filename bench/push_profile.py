@@ -87,7 +87,7 @@ def main() -> None:
                 )
                 requests.append((auth_header(store.device_id, ts, nonce, sig), body))
         # Interleave the devices' batches as the bench's threads would.
-        order = [requests[i::len(work[0][1])] for i in range(len(work[0][1]))]
+        order = [requests[i :: len(work[0][1])] for i in range(len(work[0][1]))]
         flat = [r for group in order for r in group]
         profiler = cProfile.Profile() if "--profile" in sys.argv else None
         cpu, start = time.process_time(), time.perf_counter()
