@@ -9,6 +9,7 @@ Prints the ops/s of the loop and, with --profile, cProfile's top entries by tota
 from __future__ import annotations
 
 import cProfile
+import importlib.util
 import json
 import pstats
 import sys
@@ -28,9 +29,15 @@ from fieldkit import services
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from sync import drop_pg, laptop, pg_database, start_server, stop_server  # noqa: E402
 from tests.conftest import sample_case, transfer_doc  # noqa: E402
+
+# The sync benchmark's helpers (its server, throwaway database and laptops), by path.
+_spec = importlib.util.spec_from_file_location("bench_sync", ROOT / "bench" / "sync.py")
+assert _spec is not None and _spec.loader is not None
+_bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_bench)
+drop_pg, laptop, pg_database = _bench.drop_pg, _bench.laptop, _bench.pg_database
+start_server, stop_server = _bench.start_server, _bench.stop_server
 
 
 def _arg(name: str, default: int) -> int:
