@@ -465,8 +465,8 @@ class ErrorBody(BaseModel):
 
 _TEXT_FIELDS = tuple(c for c in OP_COLUMNS if c != "seq")
 _WIRE_VALUES = operator.itemgetter(*OP_COLUMNS)  # one C call for the 14 fields of an op
-_TEXT_ONLY = {str}
-_SEQ = OP_COLUMNS.index("seq")
+# The type of each field as `_WIRE_VALUES` gives them: one tuple comparison per op.
+_WIRE_TYPES = tuple(int if c == "seq" else str for c in OP_COLUMNS)
 
 
 def _wire_problem(n: int, item: object) -> ValueError:
@@ -513,8 +513,7 @@ def parse_push(body: bytes) -> list[Op]:
         ) = values
         if (
             not isinstance(item, dict)
-            or set(map(type, values[:_SEQ] + values[_SEQ + 1 :])) != _TEXT_ONLY
-            or type(seq) is not int
+            or tuple(map(type, values)) != _WIRE_TYPES
             or not 1 <= seq <= INT64_MAX
         ):
             raise _wire_problem(n, item)
