@@ -220,15 +220,31 @@ class Op:
         return f"op {self.op_id} (device {self.device_id[:8]}, seq {self.seq})"
 
 
+_text = json.encoder.encode_basestring_ascii  # what `json.dumps` writes for a str
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
 def _digest_input(*unsigned: Any) -> bytes:
     """`Op.digest_input` of an op's fields but `hash` and `sig`, in `OP_COLUMNS` order:
     `json.dumps(["fieldkit.op/1", *fields, b64(body), prev_hash], separators=(",", ":"))`.
 
     The body's base64 is spliced in rather than scanned by the encoder (most of the
-    bytes, and URL-safe base64 holds no character JSON escapes), the same bytes."""
-    head = json.dumps(["fieldkit.op/1", *unsigned[:10]], separators=(",", ":"))
-    tail = json.dumps(unsigned[11])
-    return f'{head[:-1]},"{b64(unsigned[10])}",{tail}]'.encode()
+    bytes, and URL-safe base64 holds no character JSON escapes), the same bytes. Text
+    fields and an int `seq` are written by `json`'s own string escaper, without building
+    the encoder's list (a pull hashes 5,000 ops); anything else goes through the encoder."""
+    (op_id, device_id, seq, hlc, author, case_id, entity, entity_id, action, key_id) = unsigned[:10]
+    body, prev_hash = unsigned[10], unsigned[11]
+    if type(seq) is int:
+        try:
+            return (
+                f'["fieldkit.op/1",{_text(op_id)},{_text(device_id)},{seq},{_text(hlc)},'
+                f"{_text(author)},{_text(case_id)},{_text(entity)},{_text(entity_id)},"
+                f'{_text(action)},{_text(key_id)},"{b64(body)}",{_text(prev_hash)}]'
+            ).encode()
+        except TypeError:
+            pass  # a field that is not text: the encoder writes it as json.dumps would
+    head = _COMPACT.encode(["fieldkit.op/1", *unsigned[:10]])
+    return f'{head[:-1]},"{b64(body)}",{_COMPACT.encode(prev_hash)}]'.encode()
 
 
 def signed_op(

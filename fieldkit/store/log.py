@@ -5,7 +5,7 @@ profile knows."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fieldkit import changelog
@@ -138,7 +138,7 @@ class LogStore(EntityStore):
 
     def ingest_many(
         self,
-        ops: list[Op],
+        ops: Sequence[Op],
         sync_state: str = SYNC_REMOTE,
         folded: dict[tuple[str, str, str], dict[str, Any]] | None = None,
     ) -> list[Op]:
@@ -172,7 +172,8 @@ class LogStore(EntityStore):
                 states[key] = changelog.apply(
                     states[key], OpMeta(op.op_id, op.hlc, op.device_id, op.author, op.action), body
                 )
-                self.clock.observe(op.hlc)
+            if fresh:  # the clock moves past the page's latest timestamp, once
+                self.clock.observe(max((op.hlc for op in fresh), key=changelog.parse_hlc))
             for (case_id, entity, entity_id), state in states.items():
                 if state is not None:
                     key_id, sealer = self.case_sealer(case_id)

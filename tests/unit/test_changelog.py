@@ -177,3 +177,15 @@ def test_the_digest_input_is_the_json_of_the_op_fields() -> None:
         fields += [op.entity_id, op.action, op.key_id, b64(op.body), op.prev_hash]
         expected = json.dumps(["fieldkit.op/1", *fields], separators=(",", ":")).encode()
         assert op.digest_input() == expected
+
+
+def test_a_field_of_another_type_is_hashed_as_json_writes_it() -> None:
+    """A seq that is not an int, or a field that is not text (an altered op read back),
+    is written as `json.dumps` writes it, not as Python formats it."""
+    cases = [(True, "1.0", "k"), (7.0, "1.0", "k"), (7, 1.5, "k"), (7, None, "k")]
+    for seq, hlc, key_id in [*cases, (7, "1.0", None), (7, "1.0", 5)]:
+        op = Op("o1", "d1", seq, hlc, "a", "C-1", "visit", "v1", "put", key_id, b"x", "0" * 64)  # type: ignore[arg-type]
+        fields = [op.op_id, op.device_id, op.seq, op.hlc, op.author, op.case_id, op.entity]
+        fields += [op.entity_id, op.action, op.key_id, b64(op.body), op.prev_hash]
+        expected = json.dumps(["fieldkit.op/1", *fields], separators=(",", ":")).encode()
+        assert op.digest_input() == expected, (seq, hlc, key_id)
