@@ -220,13 +220,17 @@ class Op:
         return f"op {self.op_id} (device {self.device_id[:8]}, seq {self.seq})"
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
+"""`json.dumps(..., separators=(",", ":"))` without building an encoder per call."""
+
+
 def _digest_input(*unsigned: Any) -> bytes:
     """`Op.digest_input` of an op's fields but `hash` and `sig`, in `OP_COLUMNS` order:
     `json.dumps(["fieldkit.op/1", *fields, b64(body), prev_hash], separators=(",", ":"))`.
 
     The body's base64 is spliced in rather than scanned by the encoder (most of the
     bytes, and URL-safe base64 holds no character JSON escapes), the same bytes."""
-    head = json.dumps(["fieldkit.op/1", *unsigned[:10]], separators=(",", ":"))
+    head = _COMPACT(["fieldkit.op/1", *unsigned[:10]])
     tail = json.dumps(unsigned[11])
     return f'{head[:-1]},"{b64(unsigned[10])}",{tail}]'.encode()
 
@@ -378,6 +382,28 @@ def apply(state: dict[str, Any] | None, meta: OpMeta, body: dict[str, Any]) -> d
         elif name in pending_all:
             del pending_all[name]
     return st
+
+
+def apply_fresh_put(
+    state: dict[str, Any], meta: OpMeta, values: dict[str, Any]
+) -> dict[str, Any] | None:
+    """`apply` of a new put whose base names every current head of each field it sets
+    (what a save on this device writes), without `apply`'s searches: each field's heads
+    become its one new version, and its pending bases stay as they are. The op is new (the
+    log's primary key refused it otherwise), so no head and no pending base names it. None
+    where this would not give `apply`'s result (a head named twice): fold it with `apply`."""
+    all_heads: dict[str, list[dict[str, Any]]] = state["heads"]
+    for name in values:
+        heads = all_heads.get(name)
+        if heads and len(heads) > 1 and len({h["op"] for h in heads}) < len(heads):
+            return None
+    state.setdefault("pending", {})
+    op_id, hlc, dev, by = meta.op_id, meta.hlc, meta.device_id, meta.author
+    state["n"] = state.get("n", 0) + 1
+    state["last"] = max(state.get("last", ""), op_id)
+    for name, value in values.items():
+        all_heads[name] = [{"v": value, "op": op_id, "hlc": hlc, "dev": dev, "by": by}]
+    return state
 
 
 def value_of(state: dict[str, Any], name: str, default: Any = None) -> Any:

@@ -109,6 +109,8 @@ CLEAR_STATUSES = frozenset(
         "done",
     }
 )
+ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode
+"""`json.dumps(..., separators=(",", ":"), default=str)`, the encoder built once."""
 KEPT_STATES = 64
 """How many entities' fold states a store keeps in memory from its own saves (a worker
 editing a visit, its contacts and notes saves the same few entities over and over)."""
@@ -249,7 +251,7 @@ class EntityStore(CaseKeyStore):
         doc = pack_state(entity, state, main[1] if main else None)
         status, day = clear_columns(entity, changelog.values(state))
         sealed = sealer.seal(
-            json.dumps(doc, separators=(",", ":"), default=str).encode(),
+            ENCODE(doc).encode(),
             aad_for("entities", "doc", row_id),
         )
         if drop:
