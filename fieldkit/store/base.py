@@ -23,7 +23,7 @@ from fieldkit.crypto import (
 from fieldkit.errors import StoreError, StoreLocked
 from fieldkit.i18n import _
 from fieldkit.integrity import AUTHENTICATED_META, RECORD_KEY, SealedSettings
-from fieldkit.store.schema import MIGRATIONS, SCHEMA_VERSION, hex_of, store_error
+from fieldkit.store.schema import LATEST_HLC, MIGRATIONS, SCHEMA_VERSION, hex_of, store_error
 
 RECORD_AAD = aad_for("meta", "value", RECORD_KEY)
 
@@ -118,9 +118,9 @@ class StoreBase:
         ).fetchone()
         self._seq = row[0] if row else 0
         self._head = hex_of(row[1]) if row else GENESIS
-        last = conn.execute("SELECT max(hlc) FROM ops").fetchone()[0]
-        self.clock = HybridClock(last)
         self._migrate()
+        # after the migration, which gives an older profile the index this reads
+        self.clock = HybridClock(conn.execute(LATEST_HLC).fetchone()[0])
 
     def _migrate(self) -> None:
         """Bring a profile made by an older fieldkit to this schema, once, after the unlock

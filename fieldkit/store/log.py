@@ -17,7 +17,7 @@ from fieldkit.crypto import (
 )
 from fieldkit.integrity import SealedSettings, device_entry
 from fieldkit.store.entities import ENCODE, EntityStore
-from fieldkit.store.schema import hashes_to_bytes, op_row, ops_from_rows
+from fieldkit.store.schema import LATEST_HLC, hashes_to_bytes, op_row, ops_from_rows
 
 SYNC_LOCAL = "local"  # in the outbox, waiting for the server
 SYNC_ACKED = "acked"  # the server acknowledged this exact op
@@ -219,7 +219,8 @@ class LogStore(EntityStore):
     def log_mark(self) -> str:
         """Changes whenever the log does: how many ops, and the latest timestamp."""
         with self._lock:
-            count, latest = self._conn.execute("SELECT count(*), max(hlc) FROM ops").fetchone()
+            count = self._conn.execute("SELECT count(*) FROM ops").fetchone()[0]
+            latest = self._conn.execute(LATEST_HLC).fetchone()[0]
         return f"{count}:{latest}"
 
     def change_mark(self) -> int:
