@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from dataclasses import field as dc_field
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from fieldkit.crypto import b64, ed25519_public_from_bytes, unb64, verify_signature
@@ -220,8 +221,27 @@ class Op:
         return f"op {self.op_id} (device {self.device_id[:8]}, seq {self.seq})"
 
 
-_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
-"""`json.dumps(..., separators=(",", ":"))` without building an encoder per call."""
+def compact_encoder(default: Callable[[Any], Any] | None = None) -> Callable[[Any], str]:
+    """`json.dumps(value, separators=(",", ":"), default=default)` as one function, its
+    encoder built once (the C one where Python has it; `json.dumps` builds one per call).
+    Circular values are not looked for: what is encoded is JSON from a form, a file or the
+    wire."""
+    encoder = json.JSONEncoder(separators=(",", ":"), default=default, check_circular=False)
+    if c_make_encoder is None:  # pragma: no cover - a Python without the accelerator
+        return encoder.encode
+    make = c_make_encoder(
+        None, encoder.default, encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+
+    def encode(value: Any) -> str:
+        if isinstance(value, str):
+            return str(encode_basestring_ascii(value))
+        return "".join(make(value, 0))
+
+    return encode
+
+
+_COMPACT = compact_encoder()
 
 
 def _digest_input(*unsigned: Any) -> bytes:

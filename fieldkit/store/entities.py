@@ -109,7 +109,7 @@ CLEAR_STATUSES = frozenset(
         "done",
     }
 )
-ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode
+ENCODE = changelog.compact_encoder(default=str)
 """`json.dumps(..., separators=(",", ":"), default=str)`, the encoder built once."""
 KEPT_STATES = 64
 """How many entities' fold states a store keeps in memory from its own saves (a worker

@@ -16,9 +16,13 @@ def _marks(entity: str, fields: dict[str, Any], state: dict[str, Any]) -> list[A
     mark = state.get("signed")
     signed_hash = mark.get("v") if mark else None
     altered = bool(signed_hash) and changelog.content_hash(fields) != signed_hash
-    critical_names = changelog.SAFETY_CRITICAL_FIELDS.get(entity, frozenset())
-    critical = sum(
-        1 for name, heads in state["heads"].items() if len(heads) > 1 and name in critical_names
+    critical_names = changelog.SAFETY_CRITICAL_FIELDS.get(entity)
+    critical = (
+        sum(
+            1 for name, heads in state["heads"].items() if len(heads) > 1 and name in critical_names
+        )
+        if critical_names
+        else 0
     )
     return [mark is not None, altered, critical]
 

@@ -229,3 +229,27 @@ def test_a_fresh_put_over_a_head_named_twice_is_left_to_apply() -> None:
     assert changelog.apply_fresh_put(given, meta2, {"a": 2}) is None
     assert given == state  # declined before changing anything
     assert apply(state, meta2, {"set": {"a": 2}, "base": {"a": ["op1", "op1"]}})["pending"]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text() | st.integers() | st.booleans(), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_the_compact_encoder_writes_what_json_dumps_writes(value: object) -> None:
+    """Op bodies, entity docs and the digest's input are encoded by an encoder built once:
+    byte for byte `json.dumps(..., separators=(",", ":"))`, with `default=str` for the rest."""
+    import datetime
+
+    assert changelog.compact_encoder()(value) == json.dumps(value, separators=(",", ":"))
+    wrapped = {"v": value, "day": datetime.date(2026, 11, 24)}
+    assert changelog.compact_encoder(default=str)(wrapped) == json.dumps(
+        wrapped, separators=(",", ":"), default=str
+    )
