@@ -16,7 +16,13 @@ from fieldkit.crypto import (
 )
 from fieldkit.errors import StoreError
 from fieldkit.store.case_keys import CaseKeyStore
-from fieldkit.store.packing import full_fields, main_op_id, pack_state, unpack_state
+from fieldkit.store.packing import (
+    full_fields,
+    main_op_id,
+    pack_state,
+    pack_with_fields,
+    unpack_state,
+)
 
 
 @dataclass
@@ -248,8 +254,8 @@ class EntityStore(CaseKeyStore):
         sealed body and are not written again (`pack_state`). `drop` is False only when
         this case's summary is known dropped already (`_take_state`)."""
         row_id = self._row_id(case_id, entity, entity_id)
-        doc = pack_state(entity, state, main[1] if main else None)
-        status, day = clear_columns(entity, changelog.values(state))
+        doc, current = pack_with_fields(entity, state, main[1] if main else None)
+        status, day = clear_columns(entity, current)
         sealed = sealer.seal(
             ENCODE(doc).encode(),
             aad_for("entities", "doc", row_id),

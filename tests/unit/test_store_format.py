@@ -15,6 +15,7 @@ from fieldkit.changelog import OpMeta
 from fieldkit.crypto import aad_for
 from fieldkit.store import SCHEMA_VERSION, Store
 from fieldkit.store.entities import EntityState, EntityView, pack_state, unpack_state
+from fieldkit.store.packing import pack_with_fields
 from fieldkit.store.schema import LATEST_HLC
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, signed_visit, transfer_doc
 
@@ -42,6 +43,10 @@ def test_pack_keeps_every_head_value_and_mark() -> None:
     view = EntityView.of(EntityState("C-1", "threat", "t1", state))
     assert packed["m"] == [view.signed, view.altered_after_signing, view.critical_conflicts]
     assert packed["m"] == [True, True, 2]  # text and active both hold two versions
+    doc, current = pack_with_fields("threat", state, "o2")
+    assert current == changelog.values(state)
+    assert "text" not in doc["f"] and doc["o"][doc["b"]][0] == "o2"  # o2's value: its body
+    assert unpack_state(json.loads(json.dumps(doc)), {"text": "b"}) == state
 
 
 def _to_schema_2(store: Store, path: Path) -> dict[str, str]:
