@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from fieldkit.domain import ApprovalState, Case, CaseKind
 from fieldkit.i18n import N_, _, format_date
@@ -51,9 +50,12 @@ _EVENT_WORDS = {
 }
 
 
-@dataclass(frozen=True)
-class DueItem:
-    """One thing a practice rule makes due on one case, with why, in words."""
+class DueItem(NamedTuple):
+    """One thing a practice rule makes due on one case, with why, in words.
+
+    A named tuple, not a dataclass: a due list over a large caseload makes hundreds of
+    thousands of them, and a tuple is built in a fraction of a frozen dataclass's time
+    (docs/decisions.md "Due items are named tuples"). Read it by its field names."""
 
     case: str
     rule: str
@@ -129,10 +131,6 @@ def _later(day: date, days: int) -> date:
 _BY_DATE = itemgetter(1)
 
 
-def _from_ordinal(day: int | None) -> date | None:
-    return date.fromordinal(day) if day is not None else None
-
-
 def _ordinal(day: date | None) -> int | None:
     return day.toordinal() if day is not None else None
 
@@ -144,6 +142,20 @@ def facts_key(profile: PolicyProfile) -> str:
     if profile.first_month_interval_days and profile.applies("VI-5"):
         return f"{kinds}|{profile.first_month_days}|{profile.first_month_interval_days}"
     return f"{kinds}|-"
+
+
+class _Dates(dict[int, date]):
+    """Day numbers and their dates, each made once per due list (a caseload's dates repeat)."""
+
+    def __missing__(self, ordinal: int) -> date:
+        found = self[ordinal] = date.fromordinal(ordinal)
+        return found
+
+
+_Part = tuple[str, str, date, str, str]
+"""A due item but for its case and worker: (rule, what, due, status, reason)."""
+
+_new = tuple.__new__
 
 
 class _Words(dict[str, str]):
@@ -186,6 +198,9 @@ class _Day:
         """`message` in the current language, looked up once per due list."""
         self.intervals: dict[tuple[int, str, str], str] = {}
         self.periods: dict[tuple[date, int, str], date] = {}
+        self.dates = _Dates()
+        self.memo: dict[tuple[Any, ...], tuple[_Part, ...]] = {}
+        """A rule's items on any case whose facts give the same key (`_CaseRules.memo`)."""
 
     def every(self, period: Period, noun: str) -> str:
         """`_every`, worked out once per due list."""
@@ -280,8 +295,8 @@ class _CaseRules:
             updates.append(self.plan_completed)
         updates.extend(versions)  # rule PL-7: a new plan version is a plan update
         self.last_plan_update = max(updates, default=None)
-        self.events = sorted(
-            ((e.kind, e.date, e.note) for e in case.events if e.date <= as_of), key=_BY_DATE
+        self.events = tuple(
+            sorted(((e.kind, e.date, e.note) for e in case.events if e.date <= as_of), key=_BY_DATE)
         )
         removals = [day for kind, day, _note in self.events if kind == "removal"]
         if case.removal_date is not None and case.removal_date <= as_of:
@@ -344,12 +359,12 @@ class _CaseRules:
     def from_facts(self, facts: list[Any]) -> bool:
         """The facts `rule_facts` kept in the case's summary, for a day on or after every
         date in them; False when nothing can be due on the case this day."""
-        as_of, day = self.as_of, date.fromordinal
         closure = facts[6]
         if closure is not None and closure <= self.day.ordinal:
             return False  # rule CL-1: a closed case has nothing due
-        opened = self.opened = day(facts[5])
-        if opened > as_of:
+        day = self.day.dates
+        opened = self.opened = day[facts[5]]
+        if opened > self.as_of:
             return False
         (
             self.id,
@@ -358,23 +373,41 @@ class _CaseRules:
             self.high_risk,
             self.unannounced,
             self.unannounced_reason,
-        ) = facts[2:5] + facts[7:10]
+            last_visit,
+            gap,
+            last_supervision,
+            plan_completed,
+            last_formal_review,
+            last_plan_update,
+            events,
+            removal,
+            self.placed,
+            first_placed,
+            first_plan_after,
+            pending_plans,
+        ) = facts[2:5] + facts[7:]
         self.kind = CaseKind(kind)
-        self.last_visit = _from_ordinal(facts[10])
-        gap = facts[11]
+        self.last_visit = day[last_visit] if last_visit is not None else None
         self.first_gap = (
-            (day(gap[0]), day(gap[1]), _from_ordinal(gap[2])) if gap is not None else None
+            (day[gap[0]], day[gap[1]], day[gap[2]] if gap[2] is not None else None)
+            if gap is not None
+            else None
         )
-        self.last_supervision = _from_ordinal(facts[12])
-        self.plan_completed = _from_ordinal(facts[13])
-        self.last_formal_review = _from_ordinal(facts[14])
-        self.last_plan_update = _from_ordinal(facts[15])
-        self.events = [(kind, day(when), note) for kind, when, note in facts[16]]
-        self.removal = _from_ordinal(facts[17])
-        self.placed = facts[18]
-        self.first_placed = self.first_placement = _from_ordinal(facts[19])
-        self.first_plan_after = _from_ordinal(facts[20])
-        self.pending_plans = [(pending, _from_ordinal(made)) for pending, made in facts[21]]
+        self.last_supervision = day[last_supervision] if last_supervision is not None else None
+        self.plan_completed = day[plan_completed] if plan_completed is not None else None
+        self.last_formal_review = (
+            day[last_formal_review] if last_formal_review is not None else None
+        )
+        self.last_plan_update = day[last_plan_update] if last_plan_update is not None else None
+        self.events = tuple([(kind, day[when], note) for kind, when, note in events])
+        self.removal = day[removal] if removal is not None else None
+        self.first_placed = self.first_placement = (
+            day[first_placed] if first_placed is not None else None
+        )
+        self.first_plan_after = day[first_plan_after] if first_plan_after is not None else None
+        self.pending_plans = [
+            (pending, day[made] if made is not None else None) for pending, made in pending_plans
+        ]
         return True
 
     def wants(self, status: str) -> bool:
@@ -383,7 +416,23 @@ class _CaseRules:
 
     def add(self, rule: str, what: str, due: date, status: str, reason: str) -> None:
         """Record one due item for this case."""
-        self.items.append(DueItem(self.id, rule, what, due, status, reason, self.worker))
+        self.items.append(_new(DueItem, (self.id, rule, what, due, status, reason, self.worker)))
+
+    def memo(self, key: tuple[Any, ...], rule: Callable[..., None], *args: Any) -> None:
+        """Run `rule(*args)` on this case, or give the items it gave on an earlier case of
+        this due list with the same `key`, for this case and worker. The key holds every
+        fact of the case the rule reads (the day's settings are the same for every case):
+        the words of a reason are worked out once for each set of dates a caseload shares."""
+        items, memo = self.items, self.day.memo
+        found = memo.get(key)
+        if found is None:
+            start = len(items)
+            rule(*args)
+            memo[key] = tuple([item[1:6] for item in items[start:]])
+            return
+        case, worker = self.id, self.worker
+        for rule_id, what, due, status, reason in found:
+            items.append(_new(DueItem, (case, rule_id, what, due, status, reason, worker)))
 
     def recurring_status(self, due: date, met_before: bool) -> str:
         """A recurring duty met this period and not yet near due again is done; one never
@@ -408,8 +457,10 @@ class _CaseRules:
         if w.first_month:
             window_end = self.opened + w.first_month_span
             if self.as_of > window_end:
-                if self.first_gap is not None and self.wants("missed"):
-                    self.missed_first_month(window_end, self.first_gap)
+                gap = self.first_gap
+                if gap is not None and self.wants("missed"):
+                    facts = (self.opened, gap, self.unannounced)
+                    self.memo(("VI-5", facts), self.missed_first_month, window_end, gap)
             else:
                 first_due = anchor + w.first_month_step
                 if first_due <= window_end:
@@ -429,14 +480,23 @@ class _CaseRules:
                     return
         # rule VI-1: at least once per interval
         if self.applies("VI-1"):
-            due = w.add_period(anchor, p.visit_interval)
-            status = self.recurring_status(due, last_visit is not None)
-            if not self.wants(status):
-                return
-            reason = w._("{since}; {every} (VI-1)").format(
-                since=self.since_visit(), every=w.every(p.visit_interval, "visits")
-            )
-            self.add("VI-1", self.visit_words(), due, status, reason + self.tail())
+            opened = self.opened if last_visit is None else None  # the anchor without a visit
+            reason = self.unannounced_reason
+            self.memo(("VI-1", last_visit, opened, self.unannounced, reason), self.regular_visits)
+
+    def regular_visits(self) -> None:
+        """Rule VI-1: the next home visit at least once per interval."""
+        p, w = self.profile, self.day
+        last_visit = self.last_visit
+        anchor = last_visit or self.opened
+        due = w.add_period(anchor, p.visit_interval)
+        status = self.recurring_status(due, last_visit is not None)
+        if not self.wants(status):
+            return
+        reason = w._("{since}; {every} (VI-1)").format(
+            since=self.since_visit(), every=w.every(p.visit_interval, "visits")
+        )
+        self.add("VI-1", self.visit_words(), due, status, reason + self.tail())
 
     def visit_words(self) -> str:
         """Rule VI-4: the visit, unannounced where the case requires it."""
@@ -659,8 +719,12 @@ class _CaseRules:
         in_care = self.kind == CaseKind.OUT_OF_HOME_CPS or self.placed or self.removal is not None
         if not in_care:
             return
-        w, p = self.day, self.profile
         start = self.removal or self.first_placed or self.opened
+        self.memo(("RV-5", start, self.last_formal_review), self.permanency_goals, start)
+
+    def permanency_goals(self, start: date) -> None:
+        """Rule RV-5 on a child in care since `start`."""
+        w, p = self.day, self.profile
         formal = self.last_formal_review
         reviewed = formal is not None and formal >= start
         anchor = formal if reviewed and formal is not None else start
@@ -748,14 +812,28 @@ class _CaseRules:
     def run(self, ordered: bool = True) -> list[DueItem]:
         """Every deadline rule for this case, most urgent first unless `ordered` is False
         (the due list orders the whole caseload at once)."""
-        self.safety_plans()
-        self.visits()
-        self.supervision()
-        self.service_plan()
-        self.foster_care_plan()
-        self.plan_review()
+        # Each rule's key holds every fact of the case that rule reads (`memo`).
+        if self.pending_plans:  # rule SA-2
+            self.memo(("SA-2", tuple(self.pending_plans)), self.safety_plans)
+        self.visits()  # rules VI-1, VI-5
+        last = self.last_supervision  # rule RV-1: the opening only without a supervision
+        self.memo(
+            ("RV-1", self.high_risk, last, self.opened if last is None else None),
+            self.supervision,
+        )
+        if self.plan_completed is None or self.wants("done"):
+            self.service_plan()  # rule PL-2: a plan on record is done, listed with --all
+        removal, placement = self.removal, self.first_placement
+        if self.applies("FED-1") and (removal is not None or placement is not None):
+            facts = (removal, placement, self.first_plan_after, self.plan_completed)
+            self.memo(("FED-1", facts), self.foster_care_plan)
+        completed, formal = self.plan_completed, self.last_formal_review
+        if completed is not None or formal is not None:  # rules RV-2, PL-7, EV-1, EV-2, RV-3
+            read = (completed, formal, self.last_plan_update, self.events)
+            self.memo(("RV-2", read), self.plan_review)
         self.permanency_review()
-        self.conversions()
+        if self.events:
+            self.conversions()
         if ordered:
             self.items.sort(key=DueItem.sort_key)
         return self.items

@@ -7,7 +7,6 @@ import os
 import shlex
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli, sample_case, transfer_doc, write_json
+from tests.waiting import TimedOut, until
 
 PASSPHRASE = "e2e passphrase"
 DEADLINE = 90.0  # generous: a loaded machine draws slowly; a quiet one returns at once
@@ -63,16 +63,18 @@ class Tmux:
     ) -> str:
         """The screen once two captures in a row are the same and show `needle` (and pass
         `shows`): a busy machine takes as long as it takes, a quiet one no longer."""
-        deadline = time.monotonic() + timeout
-        previous = None
-        while time.monotonic() < deadline:
+        previous: list[str | None] = [None]
+
+        def still() -> str | None:
             drawn = self._drawn()
             text = self.screen()
-            if drawn == previous and needle in text and (shows is None or shows(text)):
-                return text
-            previous = drawn
-            time.sleep(POLL)
-        raise AssertionError(f"{needle!r} never settled on the screen; it was:\n{self.screen()}")
+            same, previous[0] = drawn == previous[0], drawn
+            return text if same and needle in text and (shows is None or shows(text)) else None
+
+        try:
+            return until(still, f"{needle!r} to settle on the screen", timeout, POLL)
+        except TimedOut as late:
+            raise AssertionError(f"{late}; it was:\n{self.screen()}") from None
 
     def keys(self, *keys: str) -> None:
         """Each key once the screen has settled after the one before (no fixed pause); the
@@ -90,11 +92,10 @@ class Tmux:
 
     def gone(self, timeout: float = DEADLINE) -> None:
         """Until the app has exited (its tmux session closes with it)."""
-        deadline = time.monotonic() + timeout
-        while self.tmux("list-sessions"):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the app did not exit; the screen was:\n{self.screen()}")
-            time.sleep(POLL)
+        try:
+            until(lambda: not self.tmux("list-sessions"), "the app to exit", timeout, POLL)
+        except TimedOut as late:
+            raise AssertionError(f"{late}; the screen was:\n{self.screen()}") from None
 
     def kill_server(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from fieldkit import services
 from fieldkit.crypto import X25519PrivateKey, b64
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
+from tests.waiting import TimedOut, until
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
@@ -123,11 +123,7 @@ class ThreadServer:
 
     def start(self) -> ThreadServer:
         self.thread.start()
-        deadline = time.monotonic() + 60  # a loaded machine starts it slowly
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
+        until(lambda: self.server.started, "the test server to start", within=60, poll=0.01)
         return self
 
     def stop(self) -> None:
@@ -160,17 +156,26 @@ class ProcessServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60  # a busy machine starts a process slowly
-        while True:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.kill()  # never leave a half-started server behind
-                raise RuntimeError("the server process did not start")
-            time.sleep(0.05)
+        return self.await_health(within=60)  # a busy machine starts a process slowly
+
+    def await_health(self, within: float) -> ProcessServer:
+        """Until the child answers `/healthz`; killed, never left half-started, if it exits
+        first or the deadline passes."""
+
+        def answers() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError("the server process exited before it answered")
+            with contextlib.suppress(httpx.HTTPError):
+                return httpx.get(self.url + "/healthz", timeout=2).status_code == 200
+            return False
+
+        try:
+            until(answers, "the server process to answer /healthz", within, poll=0.05)
+        except (RuntimeError, TimedOut):
+            self.kill()
+            raise
+        return self
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -13,11 +13,9 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fieldkit.sync.attachment_sync import _request, download, waiting_chunks
 from fieldkit.sync.client import SyncClient, run_sync
@@ -45,14 +43,7 @@ class PatientServer(ProcessServer):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 120
-        while self.proc.poll() is None and time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    return self
-            time.sleep(0.1)  # polling for the process to answer, not a fixed wait
-        self.kill()
-        raise RuntimeError("the server process did not start")
+        return self.await_health(within=120)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from tests.conftest import (
     signed_visit,
     transfer_doc,
 )
+from tests.waiting import until
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "QQARGVMARK"
@@ -44,15 +44,6 @@ def _ops(path: Path) -> int:
     count = int(conn.execute("SELECT count(*) FROM ops").fetchone()[0])
     conn.close()
     return count
-
-
-def _await(condition: object, what: str, within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.parametrize(
@@ -100,7 +91,7 @@ def test_text_from_stdin_never_reaches_argv_and_the_child_cannot_dump_core(
         return line.split()[4:6] == ["0", "0"]
 
     try:
-        _await(core_limit_is_zero, "the child to turn core dumps off")
+        until(core_limit_is_zero, "the child to turn core dumps off", within=30.0)
         cmdline = (proc / "cmdline").read_bytes()
         assert b"--text\x00-" in cmdline
         out, err = child.communicate(f"Grandmother lives there {MARKER}\n".encode(), timeout=60)

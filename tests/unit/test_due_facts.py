@@ -5,6 +5,7 @@ EV-1/2, FED-1, SA-2, CT-2, CL-1)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from fieldkit import services
 from fieldkit.demo import demo_document, plan_records
 from fieldkit.domain import Case
 from fieldkit.practice import OPEN_STATUSES, CaseFacts, due_list, load_profile, open_items
-from fieldkit.practice.engine import facts_key, rule_facts
+from fieldkit.practice.engine import _most_urgent_first, due_items, facts_key, rule_facts
 from fieldkit.store import Store
 from tests.unit.test_due_golden import BASE, caseload
 
@@ -68,6 +69,41 @@ def test_facts_give_the_due_list_of_the_whole_cases(
         if k.facts is None or k.facts[0] != key or (k.facts[1] is not None and k.facts[1] > day)
     ]
     assert loaded == expected + expected
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    offset=st.integers(-120, 1300),
+    name=st.sampled_from(PROFILES),
+    shown=st.sampled_from((None, OPEN_STATUSES)),
+)
+def test_items_shared_across_cases_are_each_cases_own(
+    seed: int, offset: int, name: str, shown: tuple[str, ...] | None
+) -> None:
+    """A rule's items are worked out once per due list for each set of facts it reads
+    (`_CaseRules.memo`): each case still gets exactly the items it gets alone, under its
+    own id and worker, whether its facts were met before or not."""
+    cases = caseload(25, seed)
+    twins = [dataclasses.replace(c, id=f"{c.id}-twin", worker=f"{c.worker}-twin") for c in cases]
+    caseload_ = cases + twins + cases  # every case's facts met at least twice
+    profile = load_profile(name)
+    as_of = BASE + timedelta(days=offset)
+    alone = [item for case in caseload_ for item in due_items(case, profile, as_of)]
+    if shown is not None:
+        alone = [item for item in alone if item.status in shown]
+    together = due_list(caseload_, profile, as_of, statuses=shown)
+    assert _json(together) == _json(_most_urgent_first(alone))
+    kept = [_as_kept(case, name, []) for case in caseload_]
+    assert _json(due_list(kept, profile, as_of, statuses=shown)) == _json(together)
+    assert {i.case for i in together if i.case.endswith("-twin")} == {
+        f"{i.case}-twin" for i in together if not i.case.endswith("-twin")
+    }
+    assert all(
+        i.worker is not None and i.worker.endswith("-twin")
+        for i in together
+        if i.case.endswith("-twin")
+    )
 
 
 def test_after_every_date_the_due_list_reads_no_visit() -> None:
