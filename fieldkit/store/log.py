@@ -16,8 +16,8 @@ from fieldkit.crypto import (
     aad_for,
 )
 from fieldkit.integrity import SealedSettings, device_entry
-from fieldkit.store.entities import EntityStore
-from fieldkit.store.schema import hashes_to_bytes, op_row, ops_from_rows
+from fieldkit.store.entities import ENCODE, EntityStore
+from fieldkit.store.schema import LATEST_HLC, hashes_to_bytes, op_row, ops_from_rows
 
 SYNC_LOCAL = "local"  # in the outbox, waiting for the server
 SYNC_ACKED = "acked"  # the server acknowledged this exact op
@@ -58,15 +58,17 @@ class LogStore(EntityStore):
         key = (case_id, entity, entity_id)
         with self.transaction():
             current, dropped = self._take_state(key)
-            body: dict[str, Any] = dict(extra or {})
+            body: dict[str, Any] = dict(extra) if extra else {}
             if values is not None:
                 body["set"] = values
-                body["base"] = (
-                    {name: changelog.head_ops(current, name) for name in values} if current else {}
-                )
+                if current:  # each field's base: its heads (`changelog.head_ops`)
+                    heads = current["heads"]
+                    body["base"] = {name: [h["op"] for h in heads.get(name, ())] for name in values}
+                else:
+                    body["base"] = {}
             key_id, sealer = self.case_sealer(case_id, create=True)
             op_id = uuid7()
-            plain = json.dumps(body, separators=(",", ":"), default=str).encode()
+            plain = ENCODE(body).encode()
             op = changelog.signed_op(
                 op_id,
                 self.device_id,
@@ -83,9 +85,12 @@ class LogStore(EntityStore):
                 None if self.plaintext else self.device_sign_key,
             )
             rowid = self._insert_op(op, SYNC_LOCAL)
-            state = changelog.apply(
-                current, OpMeta(op.op_id, op.hlc, op.device_id, op.author, op.action), body
-            )
+            meta = OpMeta(op_id, op.hlc, op.device_id, op.author, action)
+            state = None
+            if current is not None and values is not None and action == "put":
+                state = changelog.apply_fresh_put(current, meta, values)
+            if state is None:
+                state = changelog.apply(current, meta, body)
             # A small body's values are kept in the doc too: reading them from the body
             # would cost a view a second opening for a few bytes saved.
             main = (rowid, op_id) if len(plain) >= VALUES_IN_BODY_FROM else None
@@ -215,7 +220,8 @@ class LogStore(EntityStore):
     def log_mark(self) -> str:
         """Changes whenever the log does: how many ops, and the latest timestamp."""
         with self._lock:
-            count, latest = self._conn.execute("SELECT count(*), max(hlc) FROM ops").fetchone()
+            count = self._conn.execute("SELECT count(*) FROM ops").fetchone()[0]
+            latest = self._conn.execute(LATEST_HLC).fetchone()[0]
         return f"{count}:{latest}"
 
     def change_mark(self) -> int:
