@@ -257,6 +257,11 @@ EXPLAINS = {
         " AND case_team.\"user\" = 'bulk-user-7' WHERE ops.cursor > 0 AND ops.cursor <= {high}"
         " AND ops.device_id != 'x' ORDER BY ops.cursor LIMIT 2000"
     ),
+    "pull: a bulk worker with nothing new, others' ops after its cursor": (
+        "SELECT ops.* FROM ops JOIN case_team ON case_team.case_id = ops.case_id"
+        " AND case_team.\"user\" = 'bulk-user-7' WHERE ops.cursor > {high} - 100"
+        " AND ops.cursor <= {high} AND ops.device_id != 'x' ORDER BY ops.cursor LIMIT 5001"
+    ),
     "pull: one case, backfill": (
         "SELECT ops.* FROM ops JOIN case_team ON case_team.case_id = ops.case_id"
         " AND case_team.\"user\" = 'sup-full0' WHERE ops.cursor > 0 AND ops.cursor <= {high}"

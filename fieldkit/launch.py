@@ -90,6 +90,7 @@ def open_app(argv: list[str]) -> bool:
     from fieldkit.errors import FieldkitError
     from fieldkit.hardening import disable_core_dumps
     from fieldkit.i18n import _
+    from fieldkit.services import caseload
 
     options = services.app_options(argv)
     if options is None or not sys.stdout.isatty():
@@ -99,7 +100,8 @@ def open_app(argv: list[str]) -> bool:
     if not path.exists():
         return False
     disable_core_dumps()  # before the store's keys are in memory
-    pending = services.begin_unlock(path)  # takes the key derived by the head start
+    # takes the key derived by the head start, then reads what the first frame shows
+    pending = services.begin_unlock(path, then=caseload.start_read)
     # local: Textual and the screens, for this run only
     from fieldkit.screens.app import make_app
 

@@ -396,16 +396,24 @@ class FieldkitApp(App[None]):
             store = pending.result()
         except Exception as exc:  # crypto and store errors carry a worker-facing text
             return str(exc) or type(exc).__name__
-        try:
-            policy = caseload.policy_of(store)
-        except Exception as exc:
-            store.lock()
-            return f"the policy profile cannot be read: {exc}"
-        if not is_supervisor(store):
+        read = pending.prepared  # read on the unlock's thread (`caseload.start_read`)
+        if isinstance(read, caseload.StartRead):
+            policy = read.policy
+        else:
             try:
-                self.preloaded = caseload.quick_caseload(store, policy, self._today_for(policy))
-            except FieldkitError:
-                self.preloaded = None  # the dashboard's own read says what failed
+                policy = caseload.policy_of(store)
+            except Exception as exc:
+                store.lock()
+                return f"the policy profile cannot be read: {exc}"
+        if not is_supervisor(store):
+            today = self._today_for(policy)
+            if isinstance(read, caseload.StartRead) and read.as_of == today:
+                self.preloaded = read.caseload
+            else:
+                try:
+                    self.preloaded = caseload.quick_caseload(store, policy, today)
+                except FieldkitError:
+                    self.preloaded = None  # the dashboard's own read says what failed
         return store, policy
 
     def _today_for(self, policy: PolicyProfile) -> date:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError
 
 from fieldkit.errors import FieldkitError
 from fieldkit.hardening import private_dir, private_file
@@ -95,7 +96,37 @@ def make_engine(url: str | None = None, pool_size: int = 10) -> Engine:
     # No overflow: a connection above the pool size was opened for one request and closed
     # after it (a new PostgreSQL backend each time under load); a request now waits for
     # a pooled connection instead (a 503 after `pool_timeout`).
-    return create_engine(resolved, pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
+    engine = create_engine(resolved, pool_size=pool_size, max_overflow=0)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled PostgreSQL connection idle longer than this is pinged before it is handed out.
+IDLE_PING_S = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection at checkout only when it sat idle for `IDLE_PING_S`.
+
+    A connection is lost when the database restarts or drops it, which happens to idle
+    connections; one in steady use needs no ping (`pool_pre_ping` paid a round trip on
+    every checkout, two per push). A ping that fails hands out a new connection
+    (`DisconnectionError`). A connection lost while in use fails that request with a
+    503, and SQLAlchemy then replaces every pooled connection older than the failure."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < IDLE_PING_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError(f"a pooled connection was lost: {exc}") from exc
 
 
 def migrate(engine: Engine) -> None:

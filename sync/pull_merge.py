@@ -12,7 +12,7 @@ import gc
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from fieldkit.changelog import (
     BAD_SEQ,
@@ -37,7 +37,8 @@ from .attachment_sync import ProgressFn
 from .outcome import SyncSummary
 from .protocol import (
     KeysResponse,
-    PullResponse,
+    PulledPage,
+    ReceivedOp,
     envelope_context,
 )
 from .transport import (
@@ -48,6 +49,7 @@ from .transport import (
 from .userkey import install_grant, waiting_note
 
 PULL_PAGE = 5000
+AnyOp = TypeVar("AnyOp", bound=Op)
 INT64_CURSOR = 2**63 - 1
 # Decisions of a supervisor (entity "approval", field "decision"; fieldkit.services.review).
 APPROVED = {"approved", "confirmed"}
@@ -125,7 +127,9 @@ def has_key(store: Store, case_id: str) -> bool:
     return True
 
 
-def _authentic(ops: list[Op], device_keys: _DeviceKeys) -> tuple[list[Op], list[tuple[Op, str]]]:
+def _authentic(
+    ops: list[AnyOp], device_keys: _DeviceKeys
+) -> tuple[list[AnyOp], list[tuple[AnyOp, str]]]:
     """The ops of a page that are what their devices signed, and the others with why.
 
     Per device, every hash and link, and the signature of the newest op of each linked
@@ -133,7 +137,7 @@ def _authentic(ops: list[Op], device_keys: _DeviceKeys) -> tuple[list[Op], list[
     part (the cases this user is on), so an op with no later op of its device here is
     its own run and has its own signature checked.
     """
-    by_device: dict[str, list[Op]] = {}
+    by_device: dict[str, list[AnyOp]] = {}
     for op in ops:
         by_device.setdefault(op.device_id, []).append(op)
     refused: dict[str, str] = {}
@@ -158,21 +162,20 @@ def _authentic(ops: list[Op], device_keys: _DeviceKeys) -> tuple[list[Op], list[
 
 def _ingest_page(
     store: Store,
-    page: PullResponse,
+    page: PulledPage,
     device_keys: _DeviceKeys,
     cursor_key: str,
     summary: SyncSummary,
     touched: dict[tuple[str, str, str], dict[str, Any]],
     missing_keys: set[str],
 ) -> None:
-    received = {wire.op_id: wire.received_ms for wire in page.ops}
-    good, bad = _authentic([wire.to_op() for wire in page.ops], device_keys)
+    good, bad = _authentic(list(page.ops), device_keys)
     for op, problem in bad:
         summary.refused_from_server.append(
             {"op_id": op.op_id, "case_id": op.case_id, "reason": problem}
         )
     stamps: list[tuple[str, int]] = []
-    by_case: dict[str, list[Op]] = {}
+    by_case: dict[str, list[ReceivedOp]] = {}
     for op in good:
         by_case.setdefault(op.case_id, []).append(op)
     with store.transaction():
@@ -194,10 +197,10 @@ def _ingest_page(
                 if problem not in summary.local_problems:
                     summary.local_problems.append(problem)
                 continue
-            stamps += [(op.op_id, received.get(op.op_id) or 0) for op in case_ops]
-            for op in ingested:
+            stamps += [(op.op_id, op.received_ms or 0) for op in case_ops]
+            for taken in ingested:
                 summary.pulled += 1
-                _count_decisions(store, op, summary)
+                _count_decisions(store, taken, summary)
         store.record_receipts(stamps)
         store.set_meta(cursor_key, str(page.next_cursor))
 
@@ -262,8 +265,9 @@ def pull(
                 request["until"] = until
             raw = client.post_raw("/v1/pull", request)
             with cycles_paused():
-                # The page is read from its bytes by pydantic at once (no dicts in between).
-                page = PullResponse.model_validate_json(raw)
+                # The page is read from its bytes by pydantic at once, into the ops
+                # themselves (no dicts or models in between).
+                page = PulledPage.model_validate_json(raw)
                 del raw
                 if not device_keys.complete and any(
                     op.device_id not in device_keys.raw for op in page.ops

@@ -19,6 +19,7 @@ from fieldkit.domain import Case
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 from fieldkit.practice import STATUSES, PolicyProfile, load_profile, next_due
+from fieldkit.prefs import load_prefs
 from fieldkit.services.cases import cases_of
 from fieldkit.store import Store
 from fieldkit.sync.outcome import status_line_head
@@ -179,6 +180,34 @@ def quick_caseload(store: Store, profile: PolicyProfile, as_of: date) -> Caseloa
     if len(store.cases_changed_since(cached.mark)) > CHUNK:
         return None
     return refresh_caseload(store, profile, cached, as_of) or cached
+
+
+@dataclass(frozen=True)
+class StartRead:
+    """What the field app's first frame reads once the store is open (`start_read`)."""
+
+    policy: PolicyProfile
+    as_of: date
+    """The day the rows are for (the policy's today when they were read)."""
+    caseload: Caseload | None
+    """The sealed rows brought up to date when that is quick (`quick_caseload`); None for
+    a supervisor's profile, or when the dashboard must read every case."""
+
+
+def start_read(store: Store) -> StartRead:
+    """The policy, the dashboard's rows when quick, and the locale data of the title's date,
+    read on the unlock's own thread the moment the store opens (`begin_unlock(then=…)`)
+    while the app's modules still load on the main thread: the main thread's share of a
+    start is what the worker waits for, and this was a third of its own work before the
+    first frame (the first read of the sealed rows, the policy's TOML, Babel's data)."""
+    # local: review imports the practice rules this module does not need at import
+    from fieldkit.services.review import is_supervisor
+
+    policy = policy_of(store)
+    as_of = policy.today()
+    rows = None if is_supervisor(store) else quick_caseload(store, policy, as_of)
+    i18n.warm(i18n.choose(load_prefs(store.path).get("language")))
+    return StartRead(policy, as_of, rows)
 
 
 def refresh_caseload(

@@ -5,9 +5,11 @@ Faces (CLI, screens) call these; these use the store. No SQL, no crypto and no T
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -114,11 +116,18 @@ class PendingUnlock:
 
     Argon2id releases the GIL, so the key is derived while the app's modules load on the
     main thread; `result()` waits for it and raises what opening raised (wrong passphrase,
-    damaged profile) where the caller can say so.
+    damaged profile) where the caller can say so. `then`, if given, runs on the same thread
+    once the store is open, before `done`; what it returns is `prepared` (None if it
+    raised: the caller then reads for itself, and the unlock stands).
     """
 
-    def __init__(self, path: Path, passphrase: str) -> None:
+    def __init__(
+        self, path: Path, passphrase: str, then: Callable[[Store], object] | None = None
+    ) -> None:
         self.path = path
+        self._then = then
+        self.prepared: object = None
+        """What `then` returned for the open store (None without `then`, or if it raised)."""
         self._store: Store | None = None
         self._error: BaseException | None = None
         self._done = threading.Event()
@@ -129,6 +138,9 @@ class PendingUnlock:
     def _open(self, passphrase: str) -> None:
         try:
             self._store = Store.open(self.path, passphrase)
+            if self._then is not None:
+                with contextlib.suppress(Exception):
+                    self.prepared = self._then(self._store)
         except BaseException as exc:  # handed to whoever waits, in their thread
             self._error = exc
         finally:
@@ -151,17 +163,20 @@ class PendingUnlock:
 _pending: PendingUnlock | None = None
 
 
-def begin_unlock(path: Path, passphrase: str | None = None) -> PendingUnlock | None:
-    """Start unlocking `path` now, with `passphrase` or the one from the environment;
-    None (nothing started) without a passphrase or a profile — the caller asks as usual,
-    and an unreadable FIELDKIT_PASSPHRASE_FILE is reported there."""
+def begin_unlock(
+    path: Path, passphrase: str | None = None, then: Callable[[Store], object] | None = None
+) -> PendingUnlock | None:
+    """Start unlocking `path` now, with `passphrase` or the one from the environment, and
+    then `then(store)` on the same thread; None (nothing started) without a passphrase or a
+    profile — the caller asks as usual, and an unreadable FIELDKIT_PASSPHRASE_FILE is
+    reported there."""
     try:
         passphrase = passphrase if passphrase is not None else passphrase_from_env()
     except FieldkitError:
         return None
     if not passphrase or not path.is_file():
         return None
-    return PendingUnlock(path, passphrase)
+    return PendingUnlock(path, passphrase, then)
 
 
 def begin_early_unlock(path: Path) -> None:

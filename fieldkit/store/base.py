@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import AbstractContextManager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -23,7 +23,7 @@ from fieldkit.crypto import (
 from fieldkit.errors import StoreError, StoreLocked
 from fieldkit.i18n import _
 from fieldkit.integrity import AUTHENTICATED_META, RECORD_KEY, SealedSettings
-from fieldkit.store.schema import MIGRATIONS, SCHEMA_VERSION, hex_of, store_error
+from fieldkit.store.schema import LATEST_HLC, MIGRATIONS, SCHEMA_VERSION, hex_of, store_error
 
 RECORD_AAD = aad_for("meta", "value", RECORD_KEY)
 
@@ -118,9 +118,9 @@ class StoreBase:
         ).fetchone()
         self._seq = row[0] if row else 0
         self._head = hex_of(row[1]) if row else GENESIS
-        last = conn.execute("SELECT max(hlc) FROM ops").fetchone()[0]
-        self.clock = HybridClock(last)
         self._migrate()
+        # after the migration, which gives an older profile the index this reads
+        self.clock = HybridClock(conn.execute(LATEST_HLC).fetchone()[0])
 
     def _migrate(self) -> None:
         """Bring a profile made by an older fieldkit to this schema, once, after the unlock
@@ -302,40 +302,79 @@ class StoreBase:
             raise StoreLocked(LOCKED)
         return self._sign_key
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """One durable SQLite transaction; nested calls join the outer one."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
+        return _Transaction(self)
+
+    def _undo(self) -> None:
+        """After a failed transaction: the chain head as before, no kept states (they may
+        hold what the rollback undoes), and the rollback."""
+        self._kept_states.clear()
+        self._kept_cases.clear()
+        self._kept_mark = None
+        with suppress(sqlite3.Error):
+            self._conn.execute("ROLLBACK")
+
+
+class _Transaction:
+    """`StoreBase.transaction`: a class rather than a generator context, as every save
+    enters one. The store's lock is held from the BEGIN to the COMMIT or ROLLBACK; the
+    outbox listeners are called after the commit, outside it."""
+
+    __slots__ = ("_outer", "_saved", "_store")
+
+    def __init__(self, store: StoreBase) -> None:
+        self._store = store
+        self._outer = False
+        self._saved: tuple[int, str] = (0, "")
+
+    def __enter__(self) -> sqlite3.Connection:
+        store = self._store
+        store._lock.acquire()
+        if store._depth:
+            store._depth += 1
+            return store._conn
+        self._outer = True
+        self._saved = (store._seq, store._head)
+        store._outbox_touched = False
+        try:
+            store._conn.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            store._lock.release()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise store_error(exc, store.path) from None
+            raise
+        store._depth = 1
+        return store._conn
+
+    def _failed(self, exc: BaseException) -> None:
+        """Undo the transaction; a SQLite failure is raised as the profile's one-line error."""
+        store = self._store
+        store._seq, store._head = self._saved
+        store._undo()
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise store_error(exc, store.path) from None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, trace: Any) -> None:
+        store = self._store
+        if not self._outer:
+            store._depth -= 1
+            store._lock.release()
+            return
+        try:
+            if exc is None:
                 try:
-                    yield self._conn
-                finally:
-                    self._depth -= 1
-                return
-            saved = (self._seq, self._head)
-            self._outbox_touched = False
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.DatabaseError as exc:
-                raise store_error(exc, self.path) from None
-            self._depth = 1
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException as exc:
-                self._seq, self._head = saved
-                self._kept_states.clear()  # they may hold what the rollback undoes
-                self._kept_cases.clear()
-                self._kept_mark = None
-                with suppress(sqlite3.Error):
-                    self._conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.DatabaseError):
-                    raise store_error(exc, self.path) from None
-                raise
-            finally:
-                self._depth = 0
-            touched, self._outbox_touched = self._outbox_touched, False
+                    store._conn.execute("COMMIT")
+                except BaseException as failure:
+                    self._failed(failure)
+                    raise
+            else:
+                self._failed(exc)
+                return  # the body's own exception goes on
+            touched, store._outbox_touched = store._outbox_touched, False
+        finally:
+            store._depth = 0
+            store._lock.release()
         if touched:  # committed; outside the lock, so a listener may read at once
-            for listener in list(self.outbox_listeners):
+            for listener in list(store.outbox_listeners):
                 listener()

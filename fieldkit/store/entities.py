@@ -16,7 +16,13 @@ from fieldkit.crypto import (
 )
 from fieldkit.errors import StoreError
 from fieldkit.store.case_keys import CaseKeyStore
-from fieldkit.store.packing import full_fields, main_op_id, pack_state, unpack_state
+from fieldkit.store.packing import (
+    full_fields,
+    main_op_id,
+    pack_state,
+    pack_with_fields,
+    unpack_state,
+)
 
 # The head of a fold state as `pack_state` writes it (`{"n":3,"l":"<op id>",…`): the
 # count and newest op read without parsing the rest. Anything else is parsed whole.
@@ -113,6 +119,8 @@ CLEAR_STATUSES = frozenset(
         "done",
     }
 )
+ENCODE = changelog.compact_encoder(default=str)
+"""`json.dumps(..., separators=(",", ":"), default=str)`, the encoder built once."""
 KEPT_STATES = 64
 """How many entities' fold states a store keeps in memory from its own saves (a worker
 editing a visit, its contacts and notes saves the same few entities over and over)."""
@@ -244,10 +252,10 @@ class EntityStore(CaseKeyStore):
         sealed body and are not written again (`pack_state`). `drop` is False only when
         this case's summary is known dropped already (`_take_state`)."""
         row_id = self._row_id(case_id, entity, entity_id)
-        doc = pack_state(entity, state, main[1] if main else None)
-        status, day = clear_columns(entity, changelog.values(state))
+        doc, current = pack_with_fields(entity, state, main[1] if main else None)
+        status, day = clear_columns(entity, current)
         sealed = sealer.seal(
-            json.dumps(doc, separators=(",", ":"), default=str).encode(),
+            ENCODE(doc).encode(),
             aad_for("entities", "doc", row_id),
         )
         if drop:

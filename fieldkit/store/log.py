@@ -5,7 +5,7 @@ profile knows."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fieldkit import changelog
@@ -16,8 +16,8 @@ from fieldkit.crypto import (
     aad_for,
 )
 from fieldkit.integrity import SealedSettings, device_entry
-from fieldkit.store.entities import EntityStore
-from fieldkit.store.schema import hashes_to_bytes, op_row, ops_from_rows
+from fieldkit.store.entities import ENCODE, EntityStore
+from fieldkit.store.schema import LATEST_HLC, hashes_to_bytes, op_row, ops_from_rows
 
 SYNC_LOCAL = "local"  # in the outbox, waiting for the server
 SYNC_ACKED = "acked"  # the server acknowledged this exact op
@@ -58,15 +58,17 @@ class LogStore(EntityStore):
         key = (case_id, entity, entity_id)
         with self.transaction():
             current, dropped = self._take_state(key)
-            body: dict[str, Any] = dict(extra or {})
+            body: dict[str, Any] = dict(extra) if extra else {}
             if values is not None:
                 body["set"] = values
-                body["base"] = (
-                    {name: changelog.head_ops(current, name) for name in values} if current else {}
-                )
+                if current:  # each field's base: its heads (`changelog.head_ops`)
+                    heads = current["heads"]
+                    body["base"] = {name: [h["op"] for h in heads.get(name, ())] for name in values}
+                else:
+                    body["base"] = {}
             key_id, sealer = self.case_sealer(case_id, create=True)
             op_id = uuid7()
-            plain = json.dumps(body, separators=(",", ":"), default=str).encode()
+            plain = ENCODE(body).encode()
             op = changelog.signed_op(
                 op_id,
                 self.device_id,
@@ -83,9 +85,12 @@ class LogStore(EntityStore):
                 None if self.plaintext else self.device_sign_key,
             )
             rowid = self._insert_op(op, SYNC_LOCAL)
-            state = changelog.apply(
-                current, OpMeta(op.op_id, op.hlc, op.device_id, op.author, op.action), body
-            )
+            meta = OpMeta(op_id, op.hlc, op.device_id, op.author, action)
+            state = None
+            if current is not None and values is not None and action == "put":
+                state = changelog.apply_fresh_put(current, meta, values)
+            if state is None:
+                state = changelog.apply(current, meta, body)
             # A small body's values are kept in the doc too: reading them from the body
             # would cost a view a second opening for a few bytes saved.
             main = (rowid, op_id) if len(plain) >= VALUES_IN_BODY_FROM else None
@@ -138,7 +143,7 @@ class LogStore(EntityStore):
 
     def ingest_many(
         self,
-        ops: list[Op],
+        ops: Sequence[Op],
         sync_state: str = SYNC_REMOTE,
         folded: dict[tuple[str, str, str], dict[str, Any]] | None = None,
     ) -> list[Op]:
@@ -172,7 +177,8 @@ class LogStore(EntityStore):
                 states[key] = changelog.apply(
                     states[key], OpMeta(op.op_id, op.hlc, op.device_id, op.author, op.action), body
                 )
-                self.clock.observe(op.hlc)
+            if fresh:  # the clock moves past the page's latest timestamp, once
+                self.clock.observe(max((op.hlc for op in fresh), key=changelog.parse_hlc))
             for (case_id, entity, entity_id), state in states.items():
                 if state is not None:
                     key_id, sealer = self.case_sealer(case_id)
@@ -214,7 +220,8 @@ class LogStore(EntityStore):
     def log_mark(self) -> str:
         """Changes whenever the log does: how many ops, and the latest timestamp."""
         with self._lock:
-            count, latest = self._conn.execute("SELECT count(*), max(hlc) FROM ops").fetchone()
+            count = self._conn.execute("SELECT count(*) FROM ops").fetchone()[0]
+            latest = self._conn.execute(LATEST_HLC).fetchone()[0]
         return f"{count}:{latest}"
 
     def change_mark(self) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 from fieldkit import changelog
 
-__all__ = ["full_fields", "main_op_id", "pack_state", "unpack_state"]
+__all__ = ["full_fields", "main_op_id", "pack_state", "pack_with_fields", "unpack_state"]
 
 
 def _marks(entity: str, fields: dict[str, Any], state: dict[str, Any]) -> list[Any]:
@@ -16,9 +16,13 @@ def _marks(entity: str, fields: dict[str, Any], state: dict[str, Any]) -> list[A
     mark = state.get("signed")
     signed_hash = mark.get("v") if mark else None
     altered = bool(signed_hash) and changelog.content_hash(fields) != signed_hash
-    critical_names = changelog.SAFETY_CRITICAL_FIELDS.get(entity, frozenset())
-    critical = sum(
-        1 for name, heads in state["heads"].items() if len(heads) > 1 and name in critical_names
+    critical_names = changelog.SAFETY_CRITICAL_FIELDS.get(entity)
+    critical = (
+        sum(
+            1 for name, heads in state["heads"].items() if len(heads) > 1 and name in critical_names
+        )
+        if critical_names
+        else 0
     )
     return [mark is not None, altered, critical]
 
@@ -35,12 +39,31 @@ def pack_state(entity: str, state: dict[str, Any], main: str | None = None) -> d
     newest) come first, so `verify` reads them without parsing the rest (`fold_counts`).
     `unpack_state` gives back the state `changelog.apply` folds.
     """
+    return pack_with_fields(entity, state, main)[0]
+
+
+def pack_with_fields(
+    entity: str, state: dict[str, Any], main: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`pack_state`, and every field's current value (`changelog.values`) found on the way."""
     ops: list[list[Any]] = []
     place: dict[str, int] = {}
     fields: dict[str, Any] = {}
     stored: dict[str, Any] = {}
     heads_out: dict[str, list[Any]] = {}
     for name, heads in state["heads"].items():
+        if len(heads) == 1:  # one version, no conflict: most fields
+            head = heads[0]
+            op_id = head["op"]
+            at = place.get(op_id)
+            if at is None:
+                at = place[op_id] = len(ops)
+                ops.append([op_id, head["hlc"], head["dev"], head["by"]])
+            value = fields[name] = head["v"]
+            if op_id != main:
+                stored[name] = value
+            heads_out[name] = [at]
+            continue
         refs: list[Any] = []
         last = len(heads) - 1
         for n, head in enumerate(heads):
@@ -70,7 +93,7 @@ def pack_state(entity: str, state: dict[str, Any], main: str | None = None) -> d
     for short, name in (("p", "pending"), ("d", "deleted"), ("s", "signed")):
         if state.get(name):
             doc[short] = state[name]
-    return doc
+    return doc, fields
 
 
 def main_op_id(doc: dict[str, Any]) -> str | None:

@@ -12,7 +12,7 @@ from fieldkit.changelog import Op
 from fieldkit.errors import ProfileMissing, StoreError
 from fieldkit.i18n import _
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """1: the first profiles. 2: `summaries`, a sealed per-case summary for `due` and `case
 list`. 3: an entity's `doc` holds each value once (`entities.pack_state`) and the view is
 read from it; `view` stays NULL. 4: key generations — a case may hold several keys
@@ -20,17 +20,30 @@ read from it; `view` stays NULL. 4: key generations — a case may hold several 
 with (`add_key_generations`). 5: an op's `hash` and `prev_hash` are kept as 32 raw bytes
 (hex is derived on read, `ops_from_rows`), the unused `ops_case` index is dropped, and an
 entity row names in `vop` the op whose sealed body holds the values its doc leaves out
-(`entities.pack_state`). `StoreBase._migrate` brings a profile up once it is unlocked
-(docs/decisions.md, "Each value stored twice")."""
+(`entities.pack_state`). 6: the `ops_sync` and `ops_hlc` indexes become one,
+`ops_sync_hlc` (a save writes one index fewer; the clock's start is read from it,
+`LATEST_HLC`). `StoreBase._migrate` brings a profile up once it is unlocked
+(docs/decisions.md, "Each value stored twice", "One index for the outbox and the clock")."""
 
 UPGRADES = """
-CREATE INDEX IF NOT EXISTS ops_hlc ON ops (hlc);
 CREATE TABLE IF NOT EXISTS sealed_cache (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
-"""Added since the first schema; run on every open (each is a no-op once in place).
+"""Added since the first schema; run on every open (a no-op once in place): `sealed_cache`
+holds derived data (the dashboard's rows) as one sealed BLOB per key."""
 
-`ops_hlc` keeps the clock's start (the latest timestamp) from scanning every op;
-`sealed_cache` holds derived data (the dashboard's rows) as one sealed BLOB per key."""
+OPS_SYNC_HLC = "CREATE INDEX IF NOT EXISTS ops_sync_hlc ON ops (sync_state, hlc)"
+"""The outbox (the ops in one sync state, in clock order) and the clock's start
+(`LATEST_HLC`) read one index; it was two (`ops_sync`, `ops_hlc`) before schema 6, each
+written by every save."""
+
+LATEST_HLC = (
+    "WITH RECURSIVE states(state) AS (SELECT min(sync_state) FROM ops"
+    " UNION ALL SELECT (SELECT min(sync_state) FROM ops WHERE sync_state > states.state)"
+    " FROM states WHERE states.state IS NOT NULL)"
+    " SELECT max((SELECT max(hlc) FROM ops WHERE sync_state = states.state)) FROM states"
+)
+"""`SELECT max(hlc) FROM ops` as a few seeks of `ops_sync_hlc`, not a scan of every op:
+the latest timestamp of each sync state (there are five), the greatest of them."""
 
 SCHEMA = (
     """
@@ -51,7 +64,7 @@ CREATE TABLE IF NOT EXISTS ops (
     prev_hash BLOB NOT NULL, hash BLOB NOT NULL, sig BLOB NOT NULL,
     sync_state TEXT NOT NULL DEFAULT 'local', note TEXT,
     UNIQUE (device_id, seq));
-CREATE INDEX IF NOT EXISTS ops_sync ON ops (sync_state);
+CREATE INDEX IF NOT EXISTS ops_sync_hlc ON ops (sync_state, hlc);
 CREATE TABLE IF NOT EXISTS entities (
     case_id TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
     status TEXT, date TEXT, deleted INTEGER NOT NULL DEFAULT 0, doc BLOB NOT NULL,
@@ -69,6 +82,7 @@ CREATE TABLE IF NOT EXISTS drafts (
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("CREATE TABLE IF NOT EXISTS summaries (case_id TEXT PRIMARY KEY, doc BLOB NOT NULL)",),
     5: ("DROP INDEX IF EXISTS ops_case",),
+    6: ("DROP INDEX IF EXISTS ops_hlc", "DROP INDEX IF EXISTS ops_sync", OPS_SYNC_HLC),
 }
 """The statements that bring a profile of the version before to each version."""
 
@@ -122,12 +136,7 @@ def open_existing(path: Path) -> sqlite3.Connection:
             conn.execute("ALTER TABLE entities ADD COLUMN view BLOB")
         if "vop" not in columns:  # before schema 5; only ever NULL until the unlock migrates
             conn.execute("ALTER TABLE entities ADD COLUMN vop INTEGER")
-        if (
-            conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE name IN ('ops_hlc', 'sealed_cache')"
-            ).fetchone()[0]
-            != 2
-        ):
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='sealed_cache'").fetchone():
             conn.executescript(UPGRADES)
     except sqlite3.DatabaseError as exc:
         raise store_error(exc, path) from None

@@ -78,8 +78,8 @@ def _push_json(service: SyncServer, who: Caller, body: bytes) -> Response:
 
 
 def _pull_json(service: SyncServer, who: Caller, req: PullRequest) -> Response:
-    # The hot read path: the page is serialized once, by pydantic, not validated again.
-    return Response(service.pull(who, req).model_dump_json(), media_type="application/json")
+    # The hot read path: the page's JSON is written from the rows (`PullServer.pull_json`).
+    return Response(service.pull_json(who, req), media_type="application/json")
 
 
 def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None = None) -> FastAPI:

@@ -25,13 +25,19 @@ class Head:
     head_hash: str
 
 
-def _copy_ops(conn: Connection, ops: list[Op], now: int) -> None:
-    """PostgreSQL: one COPY for a big batch of accepted ops, in the push's transaction."""
+def _lock_and_copy(conn: Connection, ops: list[Op], now: int, head: Head | None) -> None:
+    """PostgreSQL: move the device's head and take the cursor lock in one round trip (a
+    pipeline), then one COPY for a big batch of accepted ops, in the push's transaction."""
     raw = conn.connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cur, cur.copy(f"COPY ops ({', '.join(_OP_COLUMNS)}) FROM STDIN") as copy:
-        for op in ops:
-            copy.write_row((*op.row(), now))
+    with raw.cursor() as cur:
+        with raw.pipeline():
+            if head is not None:
+                cur.execute(_HEAD_SQL, (head.last_seq, head.head_hash, head.device_id))
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (PG_CURSOR_LOCK,))
+        with cur.copy(f"COPY ops ({', '.join(_OP_COLUMNS)}) FROM STDIN") as copy:
+            for op in ops:
+                copy.write_row((*op.row(), now))
 
 
 _OP_TYPES = {
@@ -90,13 +96,15 @@ def append(conn: Connection, pg: bool, ops: list[Op], now: int, head: Head | Non
         # busy worker.
         _append_and_commit(conn, ops, now, head)
         return
+    if pg and ops:
+        _lock_and_copy(conn, ops, now, head)
+        return
     if head is not None:
         _move_head(conn, head)
     if not ops:
         return
     if pg:
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_CURSOR_LOCK})")
-        _copy_ops(conn, ops, now)
+        _lock_and_copy(conn, ops, now, None)
     else:
         rows: list[dict[str, Any]] = [
             {**dict(zip(OP_COLUMNS, op.row(), strict=True)), "received_ms": now} for op in ops

@@ -3,6 +3,8 @@ timestamp and a nonce never seen before."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fieldkit.sync.admin import audit
 from fieldkit.sync.models import (
     DEVICES,
@@ -19,7 +21,7 @@ from fieldkit.sync.protocol import (
 )
 from fieldkit.sync.server.base import ServerBase
 from fieldkit.sync.server.common import LAST_SEEN_EVERY_MS, Caller, Refused
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -50,11 +52,9 @@ class AuthServer(ServerBase):
             raise Refused(401, "the request nonce is malformed")
         refusal: Refused | None = None
         with self.engine.begin() as conn:
-            row = conn.execute(
-                select(DEVICES, USERS.c.role)
-                .join(USERS, USERS.c.name == DEVICES.c.user)
-                .where(DEVICES.c.device_id == device_id)
-            ).first()
+            # PostgreSQL: the nonce is recorded in the statement that reads the device (one
+            # round trip); a request refused below rolls it back with the transaction.
+            row = self._device_and_nonce(conn, device_id, nonce, ts)
             if row is None:
                 raise Refused(401, "this device is not enrolled on this server")
             device, role = row, row.role
@@ -64,19 +64,20 @@ class AuthServer(ServerBase):
             if device.revoked_ms is not None and not (
                 draining and genuine and path.partition("?")[0] in DRAIN_ROUTES
             ):
+                if not genuine:
+                    raise Refused(403, "this device was revoked by the agency; ask your IT lead")
                 # Refused after this transaction commits, so the attempt stays audited.
-                if genuine:
-                    audit(conn, device.user, "revoked device refused", f"device {device_id}")
+                audit(conn, device.user, "revoked device refused", f"device {device_id}")
                 refusal = Refused(
                     403,
                     WIPE_REQUESTED
-                    if draining and genuine
+                    if draining
                     else "this device was revoked by the agency; ask your IT lead",
                 )
             elif not genuine:
                 raise Refused(401, "the request signature does not verify with the device key")
             # One statement records the nonce and tells a replay apart (no savepoint).
-            elif not self._record_nonce(conn, device_id, nonce, ts):
+            elif not (row.fresh if self.pg else self._record_nonce(conn, device_id, nonce, ts)):
                 raise Refused(401, "this request was already received: replay refused")
             # Housekeeping at most once a minute per device, not on every request: the
             # nonce window check above never depends on it.
@@ -93,6 +94,22 @@ class AuthServer(ServerBase):
         if refusal is not None:
             raise refusal
         return Caller(device.device_id, device.user, role, device.sign_pub)
+
+    def _device_and_nonce(self, conn: Connection, device_id: str, nonce: str, ts: int) -> Any:
+        """The device's row and its user's role, or None. On PostgreSQL the same statement
+        records the nonce (a data-modifying WITH, run whatever the rest finds) and says in
+        `fresh` whether it was new; SQLite records it apart (`_record_nonce`)."""
+        query = select(DEVICES, USERS.c.role).join(USERS, USERS.c.name == DEVICES.c.user)
+        if self.pg:
+            recorded = (
+                pg_insert(REQUEST_NONCES)
+                .values(device_id=device_id, nonce=nonce, ts_ms=ts)
+                .on_conflict_do_nothing()
+                .returning(REQUEST_NONCES.c.nonce)
+                .cte("recorded")
+            )
+            query = query.add_columns(exists(select(recorded.c.nonce)).label("fresh"))
+        return conn.execute(query.where(DEVICES.c.device_id == device_id)).first()
 
     def _record_nonce(self, conn: Connection, device_id: str, nonce: str, ts: int) -> bool:
         """Keep a request nonce; False when this device already used it (a replay)."""

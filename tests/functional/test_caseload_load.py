@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +212,53 @@ def test_the_app_command_begins_the_unlock_before_the_commands_load(
     assert pending is not None
     with pytest.raises(Exception, match="wrong passphrase"):
         pending.result()
+
+
+def test_what_follows_the_unlock_on_its_thread_never_undoes_it(tmp_path: Path) -> None:
+    path = _profile(tmp_path, cases=1)
+
+    def fails(store: Store) -> None:
+        raise RuntimeError("the follow-up failed")
+
+    pending = services.begin_unlock(path, PASSPHRASE, then=fails)
+    assert pending is not None
+    store = pending.result()  # the unlock stands; the app reads for itself
+    assert pending.prepared is None and len(store.case_ids()) == 1
+    store.close()
+    ran: list[Store] = []
+    wrong = services.begin_unlock(path, "not the passphrase", then=ran.append)
+    assert wrong is not None
+    with pytest.raises(Exception, match="wrong passphrase"):
+        wrong.result()
+    assert ran == [] and wrong.prepared is None  # nothing follows a failed unlock
+
+
+async def test_the_first_frame_shows_the_rows_read_on_the_unlock_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _profile(tmp_path, cases=3)
+    readers: list[str] = []
+    real_quick = caseload.quick_caseload
+
+    def spy(*args: Any) -> Any:
+        readers.append(threading.current_thread().name)
+        return real_quick(*args)
+
+    monkeypatch.setattr(caseload, "quick_caseload", spy)
+    pending = services.begin_unlock(path, PASSPHRASE, then=caseload.start_read)
+    assert pending is not None
+    pending.result()
+    read = pending.prepared
+    assert isinstance(read, caseload.StartRead) and read.caseload is not None
+    app = make_app(profile_path=path, pending=pending)  # no fixed day: the policy's today
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the caseload")
+        shown = app.screen.query_one("#cases").rows  # type: ignore[attr-defined]
+        assert [r.case_id for r in shown] == [r.case_id for r in read.caseload.rows]
+        assert len(shown) == 3
+        assert app.store is not None
+        app.store.close()
+    assert readers == ["fieldkit-unlock"]  # read once, on the unlock's thread
 
 
 OPEN_APP_PROBE = """

@@ -17,7 +17,7 @@ import pytest
 from fieldkit.sync import admin
 from fieldkit.sync.client import SyncClient, SyncRefused, assign_case, run_sync
 from fieldkit.sync.db import open_database
-from fieldkit.sync.protocol import PushResponse
+from fieldkit.sync.protocol import PushResponse, auth_header, new_nonce, now_ms, request_message
 
 from fieldkit import services
 from fieldkit.crypto import Ed25519PrivateKey
@@ -346,6 +346,34 @@ def test_a_replayed_request_is_refused(agency: Agency) -> None:
     # An unsigned request is refused.
     assert httpx.post(url, json={"ops": []}).status_code == 401
     _assert_exactly_once(agency, sup, worker)
+
+
+def test_a_forged_request_leaves_no_nonce_behind(agency: Agency) -> None:
+    """The nonce is recorded with the device look-up (one statement on PostgreSQL): a
+    request whose signature fails is refused and its nonce is not kept, so it neither
+    fills the table nor spends the nonce the genuine request carries."""
+    _sup, worker = _setup(agency)
+    path, nonce, ts = "/v1/keys", new_nonce(), now_ms()
+    message = request_message("GET", path, ts, nonce, b"")
+    forged = Ed25519PrivateKey.generate().sign(message)
+    url = agency.url + path
+    refused = httpx.get(
+        url, headers={"authorization": auth_header(worker.device_id, ts, nonce, forged)}
+    )
+    assert refused.status_code == 401 and "does not verify" in refused.json()["detail"]
+    with agency.engine.connect() as conn:
+        kept = conn.exec_driver_sql(
+            "SELECT count(*) FROM request_nonces WHERE nonce = ?"
+            if agency.engine.dialect.name == "sqlite"
+            else "SELECT count(*) FROM request_nonces WHERE nonce = %(n)s",
+            (nonce,) if agency.engine.dialect.name == "sqlite" else {"n": nonce},
+        ).scalar()
+    assert kept == 0
+    genuine = worker.device_sign_key.sign(message)
+    headers = {"authorization": auth_header(worker.device_id, ts, nonce, genuine)}
+    assert httpx.get(url, headers=headers).status_code == 200
+    again = httpx.get(url, headers=headers)
+    assert again.status_code == 401 and "replay" in again.json()["detail"]
 
 
 def test_a_stale_timestamp_is_refused(agency: Agency, monkeypatch: pytest.MonkeyPatch) -> None:

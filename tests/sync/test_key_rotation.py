@@ -201,7 +201,7 @@ def test_a_profile_from_before_key_generations_opens_and_keeps_its_data(
 
     opened = Store.open(path, PASSPHRASE)
     agency.stores.append(opened)
-    assert opened.meta("schema_version") == str(SCHEMA_VERSION) == "5"
+    assert opened.meta("schema_version") == str(SCHEMA_VERSION) == "6"
     assert opened.case_key_generation("C-1") == (key_id, 0)
     assert [vars(v) for v in opened.views()] == views_before
     assert [c.id for c in services.load_cases(opened)] == cases_before

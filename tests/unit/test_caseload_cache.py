@@ -15,6 +15,7 @@ from fieldkit.crypto import CryptoError
 from fieldkit.demo import demo_document
 from fieldkit.services import caseload
 from fieldkit.store import Store
+from fieldkit.store.schema import LATEST_HLC
 from tests.conftest import FAST_ARGON, PASSPHRASE
 
 TODAY = date(2026, 11, 26)
@@ -115,13 +116,13 @@ def test_a_profile_from_before_gains_the_cache_table_and_the_clock_index(
     path = tmp_path / "old.fieldkit"
     Store.create(path, PASSPHRASE, "jsmith", argon=FAST_ARGON).close()
     conn = sqlite3.connect(path)
-    conn.executescript("DROP TABLE sealed_cache; DROP INDEX ops_hlc;")
+    conn.executescript("DROP TABLE sealed_cache;")
     conn.close()
     store = Store.open(path, PASSPHRASE)
     names = {r[0] for r in store._conn.execute("SELECT name FROM sqlite_master")}
-    assert {"sealed_cache", "ops_hlc"} <= names
-    plan = store._conn.execute("EXPLAIN QUERY PLAN SELECT max(hlc) FROM ops").fetchall()
-    assert "ops_hlc" in str(plan)
+    assert {"sealed_cache", "ops_sync_hlc"} <= names
+    plan = store._conn.execute(f"EXPLAIN QUERY PLAN {LATEST_HLC}").fetchall()
+    assert "SCAN ops" not in str(plan) and "ops_sync_hlc" in str(plan)
     store.close()
 
 

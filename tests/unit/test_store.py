@@ -16,6 +16,7 @@ import pytest
 
 from fieldkit import services
 from fieldkit.crypto import CryptoError, Ed25519PrivateKey
+from fieldkit.errors import StoreError
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, run_cli, sample_case, transfer_doc, write_json
 
@@ -453,3 +454,31 @@ def test_recovery_through_the_cli(tmp_path: Path) -> None:
         env={"FIELDKIT_NEW_PASSPHRASE": "another passphrase"},
     )
     assert refused.returncode == 1 and "does not open" in refused.stderr
+
+
+def test_a_failed_transaction_writes_nothing_and_the_next_save_chains_on(store: Store) -> None:
+    """A failure inside a transaction (or a nested one) rolls back every op it wrote, the
+    device's chain head, and the states kept from its saves; listeners hear only commits."""
+    heard: list[int] = []
+    store.outbox_listeners.append(lambda: heard.append(store.outbox_count()))
+    first = store.record("C-1", "visit", "v1", {"notes": "kept"})
+    assert heard == [1]
+    with pytest.raises(RuntimeError), store.transaction():
+        store.record("C-1", "visit", "v1", {"notes": "undone"})
+        with store.transaction():
+            store.record("C-1", "visit", "v2", {"notes": "undone too"})
+        raise RuntimeError("the caller failed")
+    assert heard == [1]
+    assert [op.op_id for op in store.ops()] == [first.op_id]
+    entity = store.entity("C-1", "visit", "v1")
+    assert entity is not None and entity.fields == {"notes": "kept"}
+    assert store.entity("C-1", "visit", "v2") is None
+    with pytest.raises(StoreError), store.transaction():
+        store._conn.execute("INSERT INTO ops (op_id) VALUES ('not an op')")  # NOT NULL fails
+    after = store.record("C-1", "visit", "v1", {"notes": "again"})
+    assert (after.seq, after.prev_hash) == (first.seq + 1, first.hash)
+    assert heard == [1, 2]
+    entity = store.entity("C-1", "visit", "v1")
+    assert entity is not None and entity.fields == {"notes": "again"}
+    assert [h["op"] for h in entity.state["heads"]["notes"]] == [after.op_id]
+    assert store.verify().ok

@@ -15,6 +15,8 @@ from fieldkit.changelog import OpMeta
 from fieldkit.crypto import aad_for
 from fieldkit.store import SCHEMA_VERSION, Store
 from fieldkit.store.entities import EntityState, EntityView, pack_state, unpack_state
+from fieldkit.store.packing import pack_with_fields
+from fieldkit.store.schema import LATEST_HLC
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, signed_visit, transfer_doc
 
 
@@ -41,6 +43,10 @@ def test_pack_keeps_every_head_value_and_mark() -> None:
     view = EntityView.of(EntityState("C-1", "threat", "t1", state))
     assert packed["m"] == [view.signed, view.altered_after_signing, view.critical_conflicts]
     assert packed["m"] == [True, True, 2]  # text and active both hold two versions
+    doc, current = pack_with_fields("threat", state, "o2")
+    assert current == changelog.values(state)
+    assert "text" not in doc["f"] and doc["o"][doc["b"]][0] == "o2"  # o2's value: its body
+    assert unpack_state(json.loads(json.dumps(doc)), {"text": "b"}) == state
 
 
 def _to_schema_2(store: Store, path: Path) -> dict[str, str]:
@@ -80,7 +86,7 @@ def test_a_schema_2_profile_is_migrated_and_reads_the_same(profile_path: Path) -
         assert conn.execute("SELECT count(*) FROM entities WHERE view IS NULL").fetchone()[0] == 0
     store = Store.open(profile_path, PASSPHRASE)
     try:
-        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "5"
+        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "6"
         assert store.settings_differences() == []
         with sqlite3.connect(profile_path) as conn:
             assert (
@@ -132,6 +138,13 @@ def test_a_new_visit_stores_its_values_once(store: Store) -> None:
     assert b"UNIQUESMALLMARK" in sealer.open(doc, aad_for("entities", "doc", "C-1/contact/c1"))
 
 
+def _to_schema_5_indexes(store: Store) -> None:
+    """The op indexes fieldkit kept before schema 6: `ops_sync` and `ops_hlc`."""
+    store._conn.execute("DROP INDEX ops_sync_hlc")
+    store._conn.execute("CREATE INDEX ops_sync ON ops (sync_state)")
+    store._conn.execute("CREATE INDEX ops_hlc ON ops (hlc)")
+
+
 def _to_schema_4(store: Store) -> None:
     """Rewrite the profile as fieldkit kept it at schema 4: hex hashes, the `ops_case`
     index, every value in the entity's doc (no `vop`)."""
@@ -153,6 +166,7 @@ def _to_schema_4(store: Store) -> None:
             )
         store._conn.execute("UPDATE ops SET hash=lower(hex(hash)), prev_hash=lower(hex(prev_hash))")
         store._conn.execute("CREATE INDEX ops_case ON ops (case_id)")
+        _to_schema_5_indexes(store)
         store.set_meta("schema_version", "4")
 
 
@@ -168,7 +182,7 @@ def test_a_schema_4_profile_is_migrated_and_still_verifies(profile_path: Path) -
         assert {r[0] for r in conn.execute("SELECT typeof(hash) FROM ops")} == {"text"}
     store = Store.open(profile_path, PASSPHRASE)
     try:
-        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "5"
+        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "6"
         with sqlite3.connect(profile_path) as conn:
             kinds = {
                 r[0] for r in conn.execute("SELECT typeof(hash) || typeof(prev_hash) FROM ops")
@@ -176,6 +190,7 @@ def test_a_schema_4_profile_is_migrated_and_still_verifies(profile_path: Path) -
             assert kinds == {"blobblob"}
             names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
             assert "ops_case" not in names
+            assert "ops_sync_hlc" in names and not {"ops_sync", "ops_hlc"} & names
         assert store.ops() == ops_before  # the same hex hashes read back
         assert [vars(v) for v in store.views()] == views_before
         report = store.verify(full=True)
@@ -228,5 +243,52 @@ def test_a_rolled_back_save_leaves_no_trace_in_the_next(profile_path: Path) -> N
         assert store.entity("C-1", "visit", "v1").fields == fields  # type: ignore[union-attr]
         assert store.rebuild_differences() == []
         assert store.verify(full=True).ok
+    finally:
+        store.close()
+
+
+def test_a_schema_5_profile_gets_one_index_for_the_outbox_and_the_clock(
+    profile_path: Path,
+) -> None:
+    """Schema 6: `ops_sync` and `ops_hlc` become `ops_sync_hlc`; the outbox reads the same
+    ops and the clock still starts after the latest op, whatever its sync state."""
+    store = Store.create(profile_path, PASSPHRASE, "jsmith", argon=FAST_ARGON)
+    ops = [store.record("C-1", "visit", f"v{n}", {"notes": f"n{n}"}) for n in range(5)]
+    store.mark_acked([ops[-1].op_id])  # the latest op is no longer in the outbox
+    store.quarantine(ops[1].op_id, "refused")
+    with store.transaction():
+        _to_schema_5_indexes(store)
+        store.set_meta("schema_version", "5")
+    store.close()
+    store = Store.open(profile_path, PASSPHRASE)
+    try:
+        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "6"
+        names = {r[0] for r in store._conn.execute("SELECT name FROM sqlite_master")}
+        assert "ops_sync_hlc" in names and not {"ops_sync", "ops_hlc"} & names
+        assert store.outbox_count() == 3
+        assert store.op_ids("local") == {ops[0].op_id, ops[2].op_id, ops[3].op_id}
+        assert store.quarantined() == [(ops[1].op_id, "refused")]
+        assert store._conn.execute(LATEST_HLC).fetchone()[0] == ops[-1].hlc  # an acked op
+        after = store.record("C-1", "visit", "v9", {"notes": "after"})
+        assert after.hlc > ops[-1].hlc and after.prev_hash == ops[-1].hash
+        assert store.verify(full=True).ok
+    finally:
+        store.close()
+
+
+def test_the_clock_starts_after_the_latest_op_of_any_sync_state(profile_path: Path) -> None:
+    """`LATEST_HLC` (a few index seeks) is `max(hlc)` over every op."""
+    store = Store.create(profile_path, PASSPHRASE, "jsmith", argon=FAST_ARGON)
+    try:
+        assert store._conn.execute(LATEST_HLC).fetchone() == (None,)
+        ops = [store.record("C-1", "visit", f"v{n}", {"notes": "x"}) for n in range(6)]
+        for state, op in zip(["acked", "remote", "carried", "quarantined"], ops, strict=False):
+            store._conn.execute("UPDATE ops SET sync_state=? WHERE op_id=?", (state, op.op_id))
+        for latest in ops[::-1]:  # the latest op in each state in turn
+            store._conn.execute("UPDATE ops SET hlc=? WHERE op_id=?", ("9" * 13, latest.op_id))
+            assert store._conn.execute(LATEST_HLC).fetchone()[0] == "9" * 13
+            store._conn.execute("UPDATE ops SET hlc=? WHERE op_id=?", (latest.hlc, latest.op_id))
+            expected = store._conn.execute("SELECT max(hlc) FROM ops").fetchone()[0]
+            assert store._conn.execute(LATEST_HLC).fetchone()[0] == expected
     finally:
         store.close()

@@ -100,7 +100,7 @@ def test_a_profile_of_the_old_schema_is_migrated(profile_path: Path) -> None:
         assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name='summaries'").fetchone()
     reopened = Store.open(profile_path, PASSPHRASE)
     try:
-        assert reopened.meta("schema_version") == str(SCHEMA_VERSION) == "5"
+        assert reopened.meta("schema_version") == str(SCHEMA_VERSION) == "6"
         assert reopened.settings_differences() == []
         assert reopened.verify().ok
         assert [s["id"] for s in services.case_listing(reopened)] == ["C-1"]
