@@ -1,7 +1,7 @@
 """Profile the server's push path in process: `authenticate` + the push handler, the very
 functions `/v1/push` calls, on PostgreSQL (or SQLite), without HTTP in between.
 
-    python bench/push_profile.py [--devices 4] [--per 2500] [--batch 500] [--profile]
+    python tools/push_profile.py [--devices 4] [--per 2500] [--batch 500] [--profile]
 
 Prints the ops/s of the loop and, with --profile, cProfile's top entries by total time.
 """
