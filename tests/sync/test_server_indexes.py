@@ -71,26 +71,8 @@ def test_a_pull_page_is_planned_without_parallel_workers(pg_url: str) -> None:
             " 'put', 'k', '\\x00', '', '', '\\x00', 0 FROM generate_series(0, 49999) AS i"
         )
         conn.exec_driver_sql("ANALYZE")
-    seen: list[tuple[str, Any, str]] = []
-
-    def explain_page(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if "FROM ops JOIN case_team" in statement:
-            with conn.connection.dbapi_connection.cursor() as probe:
-                probe.execute("EXPLAIN " + statement, params)
-                seen.append((statement, params, _plan(probe.fetchall())))
-
-    event.listen(engine, "before_cursor_execute", explain_page)
     caller = Caller(device_id="d-x", user="u-7", role="worker", sign_pub=b"")
-    page = PullServer(engine).pull(caller, PullRequest(cursor=0, limit=100))
-    event.remove(engine, "before_cursor_execute", explain_page)
-    [(statement, params, served)] = seen
-    with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        with raw.cursor() as probe:
-            probe.execute("EXPLAIN " + statement, params)
-            unchecked = _plan(probe.fetchall())
-    engine.dispose()
+    page, served, unchecked = _page_plans(engine, caller, limit=100, explain="EXPLAIN ")
     assert len(page.ops) == 100
     assert "Gather" in unchecked, unchecked  # the planner would use workers here
     assert "Gather" not in served, served
@@ -98,6 +80,32 @@ def test_a_pull_page_is_planned_without_parallel_workers(pg_url: str) -> None:
 
 def _plan(rows: list[Any]) -> str:
     return "\n".join(str(r[0]) for r in rows)
+
+
+def _page_plans(engine: Any, caller: Caller, limit: int, explain: str) -> tuple[Any, str, str]:
+    """A pull's page, the plan of its page query as the server ran it (its transaction's
+    settings applied), and the plan of the same statement on a plain connection. Disposes
+    of the engine."""
+    seen: list[tuple[str, Any, str]] = []
+
+    def explain_page(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "FROM ops JOIN case_team" in statement:
+            with conn.connection.dbapi_connection.cursor() as probe:
+                probe.execute(explain + statement, params)
+                seen.append((statement, params, _plan(probe.fetchall())))
+
+    event.listen(engine, "before_cursor_execute", explain_page)
+    page = PullServer(engine).pull(caller, PullRequest(cursor=0, limit=limit))
+    event.remove(engine, "before_cursor_execute", explain_page)
+    [(statement, params, served)] = seen
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        with raw.cursor() as probe:
+            probe.execute(explain + statement, params)
+            unchecked = _plan(probe.fetchall())
+    engine.dispose()
+    return page, served, unchecked
 
 
 @pytest.mark.postgres
@@ -124,26 +132,8 @@ def test_a_full_pull_page_is_sorted_in_memory(pg_url: str) -> None:
             " FROM generate_series(0, 74999) AS i"
         )
         conn.exec_driver_sql("ANALYZE")
-    seen: list[tuple[str, Any, str]] = []
-
-    def explain_page(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if "FROM ops JOIN case_team" in statement:
-            with conn.connection.dbapi_connection.cursor() as probe:
-                probe.execute("EXPLAIN ANALYZE " + statement, params)
-                seen.append((statement, params, _plan(probe.fetchall())))
-
-    event.listen(engine, "before_cursor_execute", explain_page)
     caller = Caller(device_id="d-x", user="u-1", role="worker", sign_pub=b"")
-    page = PullServer(engine).pull(caller, PullRequest(cursor=0, limit=2900))
-    event.remove(engine, "before_cursor_execute", explain_page)
-    [(statement, params, served)] = seen
-    with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        with raw.cursor() as probe:
-            probe.execute("EXPLAIN ANALYZE " + statement, params)
-            unchecked = _plan(probe.fetchall())
-    engine.dispose()
+    page, served, unchecked = _page_plans(engine, caller, limit=2900, explain="EXPLAIN ANALYZE ")
     assert len(page.ops) == 2900 and page.more
     assert "Sort Method: external merge" in unchecked, unchecked  # the default spills
     assert "Sort Method: quicksort" in served and "Disk" not in served, served

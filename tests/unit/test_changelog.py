@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -92,6 +93,21 @@ OPS = st.lists(
 )
 
 
+def _causal_history(
+    script: list[tuple[str, str, int, bool]],
+) -> tuple[list[tuple[OpMeta, dict[str, object]]], dict[str, Any] | None]:
+    """The ops of a script in the order written (each device's op based on the heads it saw
+    when `sees_latest`) and the state they fold to in that order."""
+    history: list[tuple[OpMeta, dict[str, object]]] = []
+    state = None
+    for n, (dev, name, value, sees_latest) in enumerate(script):
+        base = changelog.head_ops(state, name) if (state and sees_latest) else []
+        meta, body = _op(f"op{n:03d}", f"{n:013d}.000000", dev, {name: value}, {name: base})
+        history.append((meta, body))
+        state = apply(state, meta, body)
+    return history, state
+
+
 @settings(max_examples=60, deadline=None)
 @given(OPS, st.randoms(use_true_random=False))
 def test_fold_is_order_independent_with_duplicates_dropped_by_the_log(
@@ -104,14 +120,7 @@ def test_fold_is_order_independent_with_duplicates_dropped_by_the_log(
     import random
 
     assert isinstance(rnd, random.Random)
-    history: list[tuple[OpMeta, dict[str, object]]] = []
-    state = None
-    for n, (dev, name, value, sees_latest) in enumerate(script):
-        base = changelog.head_ops(state, name) if (state and sees_latest) else []
-        meta, body = _op(f"op{n:03d}", f"{n:013d}.000000", dev, {name: value}, {name: base})
-        history.append((meta, body))
-        state = apply(state, meta, body)
-    reference = state
+    history, reference = _causal_history(script)
     for _ in range(4):
         shuffled = history + rnd.sample(history, k=min(3, len(history)))
         rnd.shuffle(shuffled)
@@ -206,13 +215,7 @@ def test_a_fresh_put_over_every_head_folds_as_apply_does(
     import random
 
     assert isinstance(rnd, random.Random)
-    history: list[tuple[OpMeta, dict[str, object]]] = []
-    state = None
-    for n, (dev, name, value, sees_latest) in enumerate(script):
-        base = changelog.head_ops(state, name) if (state and sees_latest) else []
-        meta, body = _op(f"op{n:03d}", f"{n:013d}.000000", dev, {name: value}, {name: base})
-        history.append((meta, body))
-        state = apply(state, meta, body)
+    history, _ = _causal_history(script)
     rnd.shuffle(history)
     folded = None
     for meta, body in history[: rnd.randint(1, len(history))]:  # some bases still pending
