@@ -9,6 +9,7 @@ status bar.
 
 from __future__ import annotations
 
+import gc
 import time
 from datetime import date
 from functools import partial
@@ -61,6 +62,14 @@ KEY_STALL_LIMIT = 10.0
 net only (a handled key is followed until it stops or reaches the app). At 1 s a loaded
 laptop let Ctrl+N overtake the Enter that answered the step's last question, and the
 answer was never made."""
+FIRST_FRAME_LIMIT = 0.5
+"""Seconds at most that the first work screen waits for its key line before it is drawn."""
+COLLECTOR_AFTER = 1.0
+"""Seconds after the first frame that the collector's one full pass waits (`_collector_on`):
+not under the worker's first keys."""
+COLLECTOR_LIMIT = 5.0
+"""Seconds after the mount at most that Python's cyclic collector stays off (`fieldkit.launch`
+turns it off for the start; the first frame turns it back on)."""
 # A supervisor's console syncs in the background this often (keys for late-enrolled workers).
 BACKGROUND_SYNC_SECONDS = 600.0
 
@@ -154,6 +163,9 @@ class FieldkitApp(App[None]):
         """Where the worker was when the app locked (ids only), rebuilt after unlock."""
         self.last_activity = time.monotonic()
         self._theme_settled = False
+        self._switch_undelayed = False
+        self._first_frame_held = False
+        self._collector_due = False
         self.language = self._choose_language(language)
 
     def _choose_language(self, requested: str | None) -> str:
@@ -254,6 +266,9 @@ class FieldkitApp(App[None]):
                 self.run_worker(self._finish_unlock, thread=True, group="unlock", name="unlock")
         else:
             self.switch_mode("locked")
+            self._collector_on()  # the unlock screen is the first frame
+        # and in any case once the start is surely over (a first frame that never came)
+        self.set_timer(COLLECTOR_LIMIT, self._collector_on, name="collector")
         check_every = IDLE_CHECK_SECONDS
         if self.idle_lock_seconds is not None:
             check_every = max(0.05, min(check_every, self.idle_lock_seconds / 2))
@@ -341,7 +356,51 @@ class FieldkitApp(App[None]):
                 self.add_mode("work", ReviewQueueScreen)
             else:
                 self.add_mode("work", DashboardScreen)
+        if self.current_mode == self.DEFAULT_MODE:  # the first screen of this run
+            self._hold_first_frame()
         self.switch_mode("work")
+
+    def _hold_first_frame(self) -> None:
+        """Draw nothing until the work screen's key line has its keys: one whole first frame.
+
+        Leaving Textual's blank start-up screen, `switch_mode` would pause every repaint for
+        a fixed 50 ms (`delay_update`, to hide a half-built screen) and the key line would
+        come a frame or more later still (Textual's `Footer` fills in after a refresh).
+        Here the pause ends as soon as the key line is filled (`KeyFooter.Shown`), or after
+        FIRST_FRAME_LIMIT at most."""
+        self._begin_batch()
+        self._first_frame_held = True
+        self._switch_undelayed = True  # this hold replaces switch_mode's fixed pause
+        self.set_timer(FIRST_FRAME_LIMIT, self._release_first_frame, name="first-frame")
+
+    def _release_first_frame(self) -> None:
+        if self._first_frame_held:
+            self._first_frame_held = False
+            self._end_batch()
+
+    def _collector_on(self) -> None:
+        """`fieldkit.launch` leaves Python's cyclic collector off for the start: one full pass
+        now (the start's own cycles, once, rather than the passes its loading would have
+        made as it went), then on as usual."""
+        if not gc.isenabled():
+            gc.collect()
+            gc.enable()
+
+    def on_key_footer_shown(self, event: KeyFooter.Shown) -> None:
+        """A key line has its keys: the first frame, if held, can be drawn, and once it is
+        the start is over."""
+        self._release_first_frame()
+        if not gc.isenabled() and not self._collector_due:
+            self._collector_due = True
+            self.set_timer(COLLECTOR_AFTER, self._collector_on, name="collector")
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        """Textual's fixed pause of every repaint after a mode switch, except when the first
+        frame is held until it is whole (`_hold_first_frame`)."""
+        if self._switch_undelayed:
+            self._switch_undelayed = False
+            return
+        super().delay_update(delay)
 
     def _outbox_changed(self) -> None:
         """The store's outbox listener, called on the thread that wrote."""
@@ -420,6 +479,7 @@ class FieldkitApp(App[None]):
         return self.fixed_today if self.fixed_today is not None else policy.today()
 
     def _unlock_failed(self, reason: str) -> None:
+        self._collector_on()  # the unlock screen is the first frame
         self.switch_mode("locked")
         self.screen.post_message(UnlockScreen.UnlockFailed(reason))
 

@@ -3,6 +3,7 @@ background read that follows changes made by another fieldkit."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -12,11 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fieldkit.screens.app import make_app
+from fieldkit.screens import app as screens_app
+from fieldkit.screens.app import FieldkitApp, make_app
 from fieldkit.screens.case_view import CaseScreen
 from fieldkit.screens.dashboard import DashboardScreen
+from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.unlock import UnlockScreen
 from textual.pilot import Pilot
+from textual.widgets import Static
+from textual.widgets._footer import FooterKey
 
 from fieldkit import services
 from fieldkit.cli import early
@@ -261,8 +266,61 @@ async def test_the_first_frame_shows_the_rows_read_on_the_unlock_thread(
     assert readers == ["fieldkit-unlock"]  # read once, on the unlock's thread
 
 
+async def test_the_first_frame_is_drawn_whole_and_turns_the_collector_back_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _profile(tmp_path, cases=3)
+    # neither limit may rescue the start here: only the key line ends the hold
+    monkeypatch.setattr(screens_app, "FIRST_FRAME_LIMIT", 600.0)
+    monkeypatch.setattr(screens_app, "COLLECTOR_LIMIT", 600.0)
+    frames: list[tuple[str, list[str], bool]] = []
+    real_display = FieldkitApp._display
+
+    def display(app: FieldkitApp, screen: Any, renderable: Any) -> None:
+        if renderable is not None and not app._batch_count and isinstance(screen, DashboardScreen):
+            counts = str(screen.query_one("#counts", Static).render())
+            keys = [str(key.description) for key in screen.query(FooterKey)]
+            frames.append((counts, keys, gc.isenabled()))
+        real_display(app, screen, renderable)
+
+    monkeypatch.setattr(FieldkitApp, "_display", display)
+    pending = services.begin_unlock(path, PASSPHRASE, then=caseload.start_read)
+    assert pending is not None
+    pending.result()
+    gc.disable()  # as `fieldkit.launch` leaves it for the start
+    try:
+        app = make_app(profile_path=path, pending=pending)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, gc.isenabled, "the collector on again after the first frame")
+            await settle(pilot)
+            assert app.store is not None
+            app.store.close()
+    finally:
+        gc.enable()
+    counts, keys, collecting = frames[0]  # the first frame drawn: the rows and the key line
+    assert counts.startswith("3 of 3 cases")
+    assert "Help" in keys and "Filter" in keys
+    assert collecting is False  # turned on only once that frame was drawn
+
+
+async def test_the_key_line_is_made_again_only_when_its_keys_change(demo_store: Store) -> None:
+    app = make_app(store=demo_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        footer = app.screen.query_one(KeyFooter)
+        keys = list(footer.query(FooterKey))
+        assert "Open case" not in [str(k.description) for k in keys]  # Enter searches
+        app.screen.refresh_bindings()  # the same keys again: the same widgets stay
+        await settle(pilot)
+        assert list(footer.query(FooterKey)) == keys
+        app.screen.query_one("#cases").focus()  # the table's Enter opens the case
+        await settle(pilot)
+        shown = [str(k.description) for k in footer.query(FooterKey)]
+        assert shown[0] == "Open case" and "Help" in shown
+
+
 OPEN_APP_PROBE = """
-import json, sys
+import gc, json, sys
 import fieldkit.screens.app as screens_app
 
 class Recorded:
@@ -278,6 +336,7 @@ class Recorded:
             "typer": "typer" in sys.modules,
             "pydantic": "pydantic" in sys.modules,
             "commands": "fieldkit.cli" in sys.modules,
+            "collector": gc.isenabled(),
         }))
         store.close()
 
@@ -286,6 +345,7 @@ sys.stdout.isatty = lambda: True  # as in a terminal
 sys.argv = ["fieldkit", *sys.argv[1:]]
 from fieldkit.launch import main
 main()
+print(json.dumps({"collector": gc.isenabled()}))  # on again once the app has run
 """
 
 
@@ -300,15 +360,40 @@ def test_the_app_opens_without_loading_the_command_line(tmp_path: Path) -> None:
         text=True,
         check=True,
     )
-    opened = json.loads(done.stdout)
-    assert opened == {
+    during, after = (json.loads(line) for line in done.stdout.splitlines())
+    assert after == {"collector": True}
+    assert during == {
         "path": str(path),
         "theme": "high-contrast",
         "cases": 2,
         "typer": False,
         "pydantic": False,
         "commands": False,
+        "collector": False,  # off for the start (the app turns it on after its first frame)
     }
+
+
+CLI_PROBE = """
+import gc, sys
+import fieldkit.cli
+fieldkit.cli.main = lambda: print("collector", gc.isenabled())
+sys.argv = ["fieldkit", *sys.argv[1:]]
+from fieldkit.launch import main
+main()
+"""
+
+
+def test_the_command_line_runs_with_the_collector_on(tmp_path: Path) -> None:
+    path = _profile(tmp_path, cases=1)
+    env = {**os.environ, "FIELDKIT_PASSPHRASE": PASSPHRASE, "FIELDKIT_HOME": str(path.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_PROBE, "due"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["collector", "True"]
 
 
 def test_anything_but_the_app_goes_to_the_command_line(
