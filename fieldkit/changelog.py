@@ -503,7 +503,7 @@ class WholePut:
         """The state `fresh_put` just folded from a put of `values`, if the put set every
         field it holds and it holds nothing else; else None (keep the state itself)."""
         heads = state["heads"]
-        count, last = state["n"], state["last"]
+        count, last = state.get("n"), state.get("last")
         if (
             not heads
             or values.keys() != heads.keys()
@@ -519,6 +519,15 @@ class WholePut:
         op_id, hlc, dev, by = head["op"], head["hlc"], head["dev"], head["by"]
         if not all(type(x) is str for x in (op_id, hlc, dev, by, *heads)):
             return None
+        for name, versions in heads.items():  # each field: the one version this put set
+            if len(versions) != 1 or versions[0] != {
+                "v": values[name],
+                "op": op_id,
+                "hlc": hlc,
+                "dev": dev,
+                "by": by,
+            }:
+                return None
         return cls(tuple(heads), dict(values), op_id, hlc, dev, by, count, last)
 
     def state(self) -> dict[str, Any]:

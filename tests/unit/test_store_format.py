@@ -384,3 +384,21 @@ def test_saving_a_form_whole_and_in_parts_stores_what_the_log_folds_to(
         assert v1.altered_after_signing
     finally:
         store.close()
+
+
+def test_a_state_with_more_than_one_version_or_op_is_not_kept_whole() -> None:
+    """`WholePut.of` takes only the state a put of every field leaves: not one where a
+    field still holds a concurrent version, or another op's version, or a pending base."""
+    values = {"notes": "a", "date": "2026-11-24"}
+    state = changelog.apply(None, _meta("o1", "1.0"), {"set": values, "base": {}})
+    assert changelog.WholePut.of(state, values) is not None
+    concurrent = json.loads(json.dumps(state))
+    concurrent["heads"]["notes"].insert(0, {**state["heads"]["notes"][0], "op": "o0"})
+    assert changelog.WholePut.of(concurrent, values) is None
+    other = json.loads(json.dumps(state))
+    other["heads"]["date"][0]["op"] = "o0"
+    assert changelog.WholePut.of(other, values) is None
+    pending = json.loads(json.dumps(state))
+    pending["pending"] = {"notes": ["o9"]}
+    assert changelog.WholePut.of(pending, values) is None
+    assert changelog.WholePut.of(state, {"notes": "a"}) is None  # a field it did not set
