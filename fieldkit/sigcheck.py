@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from fieldkit import sigworker
 from fieldkit.changelog import signatures_failing
 
 # Below this many signatures starting helpers costs more than they save.
@@ -26,14 +27,6 @@ MIN_PARALLEL = 4000
 
 Item = tuple[str, bytes]
 """(op hash, signature of it)."""
-
-
-def _chunk(sign_pub: bytes, items: list[Item], offset: int) -> list[int]:
-    return [offset + n for n in signatures_failing(sign_pub, items)]
-
-
-def _nothing() -> None:
-    """Sent first so the helpers start while the caller reads the log."""
 
 
 class _Pool:
@@ -54,16 +47,19 @@ class _Pool:
         """Start the helpers now (they import while the caller works)."""
         try:
             for _ in range(self.size):
-                self._executor().submit(_nothing)
+                self._executor().submit(sigworker.nothing)
         except (BrokenProcessPool, OSError, RuntimeError):
             self.close()
 
     def submit(self, sign_pub: bytes, items: list[Item]) -> list[Future[list[int]]]:
-        """Checks of `items` started on the helpers (raises if the pool cannot start)."""
+        """Checks of `items` (each `sigworker.packable`) started on the helpers, packed
+        (raises if the pool cannot start)."""
         step = -(-len(items) // (self.size * 4))
         pool = self._executor()
         return [
-            pool.submit(_chunk, sign_pub, items[start : start + step], start)
+            pool.submit(
+                sigworker.failing, sign_pub, sigworker.pack(items[start : start + step]), start
+            )
             for start in range(0, len(items), step)
         ]
 
@@ -102,6 +98,8 @@ class BackgroundCheck:
         """Start checking `items` on the helpers (here, later, when they are few)."""
         if self._pool is None or len(items) < MIN_PARALLEL // 4:
             return
+        if not sigworker.all_packable(items):
+            items = [item for item in items if sigworker.packable(item)]  # the rest: here
         try:
             futures = self._pool.submit(sign_pub, items)
         except (BrokenProcessPool, OSError, RuntimeError):
