@@ -69,6 +69,25 @@ class _Pool:
             self._pool = None
 
 
+_early: _Pool | None = None
+"""Helpers started before the log's size after the mark is known (`start_early`)."""
+
+
+def _size(processes: int | None) -> int:
+    return min(processes if processes is not None else (os.cpu_count() or 1), 8)
+
+
+def start_early(count: int, processes: int | None = None) -> None:
+    """Start the helpers now, while the profile unlocks, when about `count` signatures
+    are to be checked (`fieldkit verify --full`): the next `BackgroundCheck` that uses
+    helpers takes them, ready; one that does not closes them."""
+    global _early
+    size = _size(processes)
+    if _early is None and size > 1 and count >= MIN_PARALLEL:
+        _early = _Pool(size)
+        _early.warm()
+
+
 class BackgroundCheck:
     """Signature checks started before the caller needs them, on every core when that
     pays; `check` (a `SignatureCheck`) then answers from their verdict.
@@ -79,10 +98,17 @@ class BackgroundCheck:
     """
 
     def __init__(self, count: int, processes: int | None = None) -> None:
-        size = processes if processes is not None else (os.cpu_count() or 1)
-        self._pool = _Pool(min(size, 8)) if size > 1 and count >= MIN_PARALLEL else None
-        if self._pool is not None:
-            self._pool.warm()
+        global _early
+        size = _size(processes)
+        early, _early = _early, None
+        if size > 1 and count >= MIN_PARALLEL:
+            self._pool: _Pool | None = early if early is not None else _Pool(size)
+            if early is None:
+                self._pool.warm()
+        else:
+            self._pool = None
+            if early is not None:
+                early.close()
         self._started: dict[bytes, list[tuple[Sequence[Item], list[Future[list[int]]]]]] = {}
         self._failing: dict[bytes, set[Item]] = {}
         self._checked: dict[bytes, set[Item]] = {}

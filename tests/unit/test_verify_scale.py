@@ -7,10 +7,12 @@ import json
 import sqlite3
 from pathlib import Path
 
-from fieldkit import services, sigworker
+import pytest
+
+from fieldkit import services, sigcheck, sigworker
 from fieldkit.changelog import OP_SELECT, check_chain, stored_chain_holds
 from fieldkit.crypto import Ed25519PrivateKey, aad_for
-from fieldkit.sigcheck import BackgroundCheck
+from fieldkit.sigcheck import MIN_PARALLEL, BackgroundCheck
 from fieldkit.store import Store
 from fieldkit.store.schema import ops_from_rows
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
@@ -263,3 +265,45 @@ def test_every_key_sealer_read_at_once_is_the_one_read_alone(tmp_path: Path) -> 
     store._key_sealers.clear()
     assert named[0] not in store.key_sealers()
     store.close()
+
+
+def test_helpers_started_before_the_unlock_are_taken_by_the_check() -> None:
+    sigcheck.start_early(MIN_PARALLEL, processes=2)
+    early = sigcheck._early
+    assert early is not None
+    with BackgroundCheck(MIN_PARALLEL, processes=2) as signatures:
+        assert signatures._pool is early and sigcheck._early is None
+
+
+def test_helpers_started_for_a_check_that_needs_none_are_closed() -> None:
+    sigcheck.start_early(MIN_PARALLEL, processes=2)
+    early = sigcheck._early
+    assert early is not None
+    with BackgroundCheck(10, processes=2) as signatures:
+        assert signatures._pool is None
+    assert early._pool is None and sigcheck._early is None
+    sigcheck.start_early(MIN_PARALLEL - 1, processes=2)
+    assert sigcheck._early is None
+
+
+def test_a_full_verify_with_helpers_started_early_names_a_forged_signature(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fieldkit verify --full`'s order: the helpers start from the clear op count before
+    the unlock, then the check uses them (few ops here: the threshold lowered)."""
+    monkeypatch.setattr(sigcheck, "MIN_PARALLEL", 8)
+    store = _store(tmp_path)
+    victim = store.ops()[6]
+    path = store.path
+    store.close()
+    _sql(path, "UPDATE ops SET sig=? WHERE op_id=?", b"\1" * 64, victim.op_id)
+    services.start_signature_helpers(path)
+    assert sigcheck._early is not None
+    again = Store.open(path, PASSPHRASE)
+    full = again.verify(full=True)
+    assert sigcheck._early is None
+    assert [p.op_id for p in full.problems] == [victim.op_id]
+    assert "forged" in full.problems[0].message
+    again.close()
+    services.start_signature_helpers(tmp_path / "missing.fieldkit")
+    assert sigcheck._early is None
