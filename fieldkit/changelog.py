@@ -711,10 +711,14 @@ def stored_chain_holds(rows: Sequence[Sequence[Any]], gaps: bool = False) -> boo
             if not (gaps and seq > expected) and (seq != expected or prev_hash != prev):
                 return False
             data = (
-                f'["fieldkit.op/1",{text(op_id)},{text(device_id)},{seq},{text(hlc)},'
-                f"{text(author)},{text(case_id)},{text(entity)},{text(entity_id)},"
-                f'{text(action)},{text(key_id)},"{b64(body)}","{prev_hash.hex()}"]'
-            ).encode()
+                (
+                    f'["fieldkit.op/1",{text(op_id)},{text(device_id)},{seq},{text(hlc)},'
+                    f"{text(author)},{text(case_id)},{text(entity)},{text(entity_id)},"
+                    f'{text(action)},{text(key_id)},"'
+                ).encode()
+                + b64_bytes(body)
+                + f'","{prev_hash.hex()}"]'.encode()
+            )
             if type(digest) is not bytes or sha256(data).digest() != digest:
                 return False
             expected, prev = seq + 1, digest
