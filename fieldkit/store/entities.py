@@ -347,9 +347,10 @@ class EntityStore(CaseKeyStore):
                 " ORDER BY case_id, entity, entity_id"
             ).fetchall()
         found = []
+        sealers = self.key_sealers()
         for cid, ent, eid, doc, key_id in rows:
-            sealer = self.key_sealer(cid, key_id)
-            plain = sealer.open(doc, aad_for("entities", "doc", self._row_id(cid, ent, eid)))
+            sealer = sealers.get((cid, key_id or "")) or self.key_sealer(cid, key_id)
+            plain = sealer.open(doc, aad_for("entities", "doc", f"{cid}/{ent}/{eid}"))
             head = _COUNTS.match(plain)
             if head is not None:
                 found.append((cid, ent, eid, int(head[1]), head[2].decode()))
