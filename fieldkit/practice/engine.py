@@ -130,6 +130,7 @@ def _later(day: date, days: int) -> date:
 
 
 _BY_DATE = itemgetter(1)
+_KINDS = {kind.value: kind for kind in CaseKind}
 
 
 def _ordinal(day: date | None) -> int | None:
@@ -387,7 +388,7 @@ class _CaseRules:
             first_plan_after,
             pending_plans,
         ) = facts[2:5] + facts[7:]
-        self.kind = CaseKind(kind)
+        self.kind = _KINDS.get(kind) or CaseKind(kind)
         self.last_visit = day[last_visit] if last_visit is not None else None
         self.first_gap = (
             (day[gap[0]], day[gap[1]], day[gap[2]] if gap[2] is not None else None)
@@ -1077,6 +1078,8 @@ def _in_buckets(day: _Day, read: list[tuple[str, list[Any] | None, _CaseRules | 
     regular_applies = "VI-1" not in day.not_applied
     fed1_applies = "FED-1" not in day.not_applied
     rv5_applies = "RV-5" not in day.not_applied
+    wanted: list[tuple[dict[Any, _Share], Any, Callable[[_CaseRules], None]]] = []
+    """The rules whose items a case's facts have not given yet (a case's own, then cleared)."""
     for _id, facts, whole in read:
         if facts is None:
             if whole is not None:
@@ -1089,7 +1092,6 @@ def _in_buckets(day: _Day, read: list[tuple[str, list[Any] | None, _CaseRules | 
         opened = facts[5]
         if opened > today:
             continue
-        wanted: list[tuple[dict[Any, _Share], Any, Callable[[_CaseRules], None]]] = []
         shares: _Share = ()
         plans = facts[21]
         if plans:  # rule SA-2
@@ -1182,6 +1184,7 @@ def _in_buckets(day: _Day, read: list[tuple[str, list[Any] | None, _CaseRules | 
             for memo, key, rule in wanted:
                 found = memo[key] = _share(rules, rule, buckets)
                 shares += found
+            wanted.clear()
         case, worker = facts[2], facts[3]
         for rule_id, what, due, status, reason, bucket in shares:
             item = _new(DueItem, (case, rule_id, what, due, status, reason, worker))
