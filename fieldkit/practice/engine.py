@@ -7,8 +7,9 @@ before a supervisor or an audit tells them. All numbers come from the `PolicyPro
 Why one module: the deadline rules are one evaluation pass over one case: `_CaseRules` reads
 the case's dates once (`collect`, `read_visits`) and each rule is a method comparing against
 them, over the caseload-wide `_Day` cache and the one urgency order (`STATUS_RANK`,
-`_most_urgent_first`) every due list sorts by. Rules in other modules would each need that
-shared read passed to them.
+`DueItem.sort_key`, which `_Buckets` builds item by item) every due list is in. Rules in
+other modules would each need that shared read passed to them; `_in_buckets`, the same
+rules over a caseload's facts, mirrors `_CaseRules.run` rule by rule.
 """
 
 from __future__ import annotations
@@ -884,7 +885,8 @@ def _by_rank_and_date(item: DueItem) -> int:
 
 def _most_urgent_first(items: list[DueItem]) -> list[DueItem]:
     """`items.sort(key=DueItem.sort_key)` in two stable sorts with cheaper keys: by case and
-    rule, then by rank and date; ties keep the order of the first, as in the one sort."""
+    rule, then by rank and date; ties keep the order of the first, as in the one sort (the
+    order `_Buckets` builds without sorting; the tests' reference)."""
     items.sort(key=_BY_CASE_AND_RULE)
     items.sort(key=_by_rank_and_date)
     return items
@@ -979,6 +981,9 @@ class _Buckets(dict[int, list[Any]]):
     """The due list's items by `_by_rank_and_date` (a caseload's items fall on a few hundred
     such values), each bucket in case and rule order (`_put`) after `_NOBODY`."""
 
+    disordered = False
+    """Set where a case read whole gave its items another id than the one it was taken by."""
+
     def __missing__(self, rank_and_date: int) -> list[Any]:
         found = self[rank_and_date] = [_NOBODY]
         return found
@@ -1050,13 +1055,15 @@ def _share(rules: _CaseRules, rule: Callable[[_CaseRules], None], buckets: _Buck
     )
 
 
-def _in_buckets(day: _Day, read: list[tuple[str, list[Any] | None, _CaseRules | None]]) -> _Buckets:
+def _in_buckets(
+    day: _Day, read: list[tuple[str, list[Any] | None, Case | CaseFacts | None]]
+) -> _Buckets:
     """Every case's items in their buckets, the cases in the order of `read` (by the id their
     items carry). A case given by its facts is read on their day numbers: each rule's items
     are worked out once per set of the facts that rule reads (the keys of `_CaseRules.run`,
     which this mirrors) and handed to every case with the same key under its own id and
     worker; the case is read into a `_CaseRules` only where a rule meets its facts for the
-    first time. A case given by its rules (`from_case`) runs them all."""
+    first time. Any other case is read into a `_CaseRules` and runs them all."""
     buckets = _Buckets()
     put = buckets.put
     sa2: dict[Any, _Share] = {}
@@ -1080,10 +1087,13 @@ def _in_buckets(day: _Day, read: list[tuple[str, list[Any] | None, _CaseRules | 
     rv5_applies = "RV-5" not in day.not_applied
     wanted: list[tuple[dict[Any, _Share], Any, Callable[[_CaseRules], None]]] = []
     """The rules whose items a case's facts have not given yet (a case's own, then cleared)."""
-    for _id, facts, whole in read:
+    for case_id, facts, whole in read:
         if facts is None:
-            if whole is not None:
-                for item in whole.run(ordered=False):
+            rules = _CaseRules(day)
+            if _ready(rules, day.key, today, whole):
+                if rules.id != case_id:
+                    buckets.disordered = True
+                for item in rules.run(ordered=False):
                     put(item)
             continue
         closure = facts[6]
@@ -1211,29 +1221,42 @@ def due_list(
     list (`_Buckets`) rather than through a sort of every item."""
     day = _Day(profile, _as_date(as_of, profile), statuses)
     key, today = day.key, day.ordinal
-    read: list[tuple[str, list[Any] | None, _CaseRules | None]] = []
-    """Each case as (the id its items carry, its facts or None, else its rules)."""
-    for case in cases:
-        if case_id is not None and case.id != case_id:
-            continue
+    chosen = [case for case in cases if case_id is None or case.id == case_id]
+    read: list[tuple[str, list[Any] | None, Case | CaseFacts | None]] = []
+    """Each case as (its id, its facts where they hold, else None and the case)."""
+    for case in chosen:
         if isinstance(case, CaseFacts):
             facts = case.facts
-            if facts is not None and facts[0] == key and (facts[1] is None or facts[1] <= today):
-                if facts[5] <= _LAST_SAFE:
-                    read.append((facts[2], facts, None))
-                    continue
-                rules = _CaseRules(day)
-                ready = rules.from_facts(facts)
-            else:
-                rules = _CaseRules(day)
-                ready = rules.from_case(case.load())
-        else:
-            rules = _CaseRules(day)
-            ready = rules.from_case(case)
-        if ready:
-            read.append((rules.id, None, rules))
+            if (
+                facts is not None
+                and facts[0] == key
+                and (facts[1] is None or facts[1] <= today)
+                and facts[5] <= _LAST_SAFE
+            ):
+                read.append((facts[2], facts, None))
+                continue
+        read.append((case.id, None, case))
     read.sort(key=_FIRST)
-    return _in_buckets(day, read).in_order()
+    buckets = _in_buckets(day, read)
+    if not buckets.disordered:
+        return buckets.in_order()
+    items: list[DueItem] = []  # a case's items under another id than its summary's
+    for case in chosen:
+        rules = _CaseRules(day)
+        if _ready(rules, key, today, case):
+            items.extend(rules.run(ordered=False))
+    return _most_urgent_first(items)
+
+
+def _ready(rules: _CaseRules, key: str, today: int, case: Case | CaseFacts | None) -> bool:
+    """Read `case` into `rules` from its facts where they hold, else whole; False when
+    nothing can be due on it this day."""
+    if isinstance(case, CaseFacts):
+        facts = case.facts
+        if facts is not None and facts[0] == key and (facts[1] is None or facts[1] <= today):
+            return rules.from_facts(facts)
+        return rules.from_case(case.load())
+    return case is not None and rules.from_case(case)
 
 
 def open_items(items: Iterable[DueItem]) -> list[DueItem]:

@@ -150,6 +150,22 @@ def test_the_due_list_is_each_cases_items_in_one_stable_sort(
     )
 
 
+def test_a_summary_whose_case_has_another_id_keeps_the_one_sort() -> None:
+    """A case read whole under another id than its summary's (the list is taken by the
+    summaries' ids): the due list is still every case's items sorted once, stably."""
+    cases = caseload(30, 5)
+    profile = load_profile("us-ongoing")
+    with_items = next(case for case in cases[5:] if due_items(case, profile, BASE))
+    moved = dataclasses.replace(with_items, id="A-000")
+    given_as: list[Case | CaseFacts] = [_as_kept(case, "us-ongoing", []) for case in cases]
+    given_as[20] = CaseFacts("Z-999", moved.worker, None, lambda: moved)
+    order = cases[:20] + [moved] + cases[21:]
+    alone = [item for case in order for item in due_items(case, profile, BASE)]
+    expected = sorted(alone, key=DueItem.sort_key)
+    assert any(item.case == "A-000" for item in expected)
+    assert _json(due_list(given_as, profile, BASE)) == _json(expected)
+
+
 def test_after_every_date_the_due_list_reads_no_visit() -> None:
     """Once the day is past every record, no whole case is read, and nothing differs."""
     cases = caseload(300, 11)
