@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from fieldkit import sigworker
 from fieldkit.changelog import signatures_failing
 
 # Below this many signatures starting helpers costs more than they save.
@@ -26,14 +27,6 @@ MIN_PARALLEL = 4000
 
 Item = tuple[str, bytes]
 """(op hash, signature of it)."""
-
-
-def _chunk(sign_pub: bytes, items: list[Item], offset: int) -> list[int]:
-    return [offset + n for n in signatures_failing(sign_pub, items)]
-
-
-def _nothing() -> None:
-    """Sent first so the helpers start while the caller reads the log."""
 
 
 class _Pool:
@@ -54,16 +47,19 @@ class _Pool:
         """Start the helpers now (they import while the caller works)."""
         try:
             for _ in range(self.size):
-                self._executor().submit(_nothing)
+                self._executor().submit(sigworker.nothing)
         except (BrokenProcessPool, OSError, RuntimeError):
             self.close()
 
     def submit(self, sign_pub: bytes, items: list[Item]) -> list[Future[list[int]]]:
-        """Checks of `items` started on the helpers (raises if the pool cannot start)."""
+        """Checks of `items` (each `sigworker.packable`) started on the helpers, packed
+        (raises if the pool cannot start)."""
         step = -(-len(items) // (self.size * 4))
         pool = self._executor()
         return [
-            pool.submit(_chunk, sign_pub, items[start : start + step], start)
+            pool.submit(
+                sigworker.failing, sign_pub, sigworker.pack(items[start : start + step]), start
+            )
             for start in range(0, len(items), step)
         ]
 
@@ -71,6 +67,25 @@ class _Pool:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+_early: _Pool | None = None
+"""Helpers started before the log's size after the mark is known (`start_early`)."""
+
+
+def _size(processes: int | None) -> int:
+    return min(processes if processes is not None else (os.cpu_count() or 1), 8)
+
+
+def start_early(count: int, processes: int | None = None) -> None:
+    """Start the helpers now, while the profile unlocks, when about `count` signatures
+    are to be checked (`fieldkit verify --full`): the next `BackgroundCheck` that uses
+    helpers takes them, ready; one that does not closes them."""
+    global _early
+    size = _size(processes)
+    if _early is None and size > 1 and count >= MIN_PARALLEL:
+        _early = _Pool(size)
+        _early.warm()
 
 
 class BackgroundCheck:
@@ -83,10 +98,17 @@ class BackgroundCheck:
     """
 
     def __init__(self, count: int, processes: int | None = None) -> None:
-        size = processes if processes is not None else (os.cpu_count() or 1)
-        self._pool = _Pool(min(size, 8)) if size > 1 and count >= MIN_PARALLEL else None
-        if self._pool is not None:
-            self._pool.warm()
+        global _early
+        size = _size(processes)
+        early, _early = _early, None
+        if size > 1 and count >= MIN_PARALLEL:
+            self._pool: _Pool | None = early if early is not None else _Pool(size)
+            if early is None:
+                self._pool.warm()
+        else:
+            self._pool = None
+            if early is not None:
+                early.close()
         self._started: dict[bytes, list[tuple[Sequence[Item], list[Future[list[int]]]]]] = {}
         self._failing: dict[bytes, set[Item]] = {}
         self._checked: dict[bytes, set[Item]] = {}
@@ -102,6 +124,8 @@ class BackgroundCheck:
         """Start checking `items` on the helpers (here, later, when they are few)."""
         if self._pool is None or len(items) < MIN_PARALLEL // 4:
             return
+        if not sigworker.all_packable(items):
+            items = [item for item in items if sigworker.packable(item)]  # the rest: here
         try:
             futures = self._pool.submit(sign_pub, items)
         except (BrokenProcessPool, OSError, RuntimeError):

@@ -252,6 +252,8 @@ def verify(
 ) -> None:
     """Check every op's hash link, sequence and signature; name the first bad op."""
     context = ctx_of(ctx)
+    if full:  # every signature: the helpers start while the profile unlocks
+        services.start_signature_helpers(context.path)
     store = services.open_store(context.path)
     try:
         report = store.verify(full=full)

@@ -7,8 +7,9 @@ before a supervisor or an audit tells them. All numbers come from the `PolicyPro
 Why one module: the deadline rules are one evaluation pass over one case: `_CaseRules` reads
 the case's dates once (`collect`, `read_visits`) and each rule is a method comparing against
 them, over the caseload-wide `_Day` cache and the one urgency order (`STATUS_RANK`,
-`_most_urgent_first`) every due list sorts by. Rules in other modules would each need that
-shared read passed to them.
+`DueItem.sort_key`, which `_Buckets` builds item by item) every due list is in. Rules in
+other modules would each need that shared read passed to them; `_in_buckets`, the same
+rules over a caseload's facts, mirrors `_CaseRules.run` rule by rule.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
+from itertools import chain
 from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
@@ -129,6 +131,7 @@ def _later(day: date, days: int) -> date:
 
 
 _BY_DATE = itemgetter(1)
+_KINDS = {kind.value: kind for kind in CaseKind}
 
 
 def _ordinal(day: date | None) -> int | None:
@@ -386,7 +389,7 @@ class _CaseRules:
             first_plan_after,
             pending_plans,
         ) = facts[2:5] + facts[7:]
-        self.kind = CaseKind(kind)
+        self.kind = _KINDS.get(kind) or CaseKind(kind)
         self.last_visit = day[last_visit] if last_visit is not None else None
         self.first_gap = (
             (day[gap[0]], day[gap[1]], day[gap[2]] if gap[2] is not None else None)
@@ -450,7 +453,7 @@ class _CaseRules:
 
     def visits(self) -> None:
         """Rules VI-1 and VI-5: the next home visit, weekly-ish in the first month."""
-        p, w = self.profile, self.day
+        w = self.day
         last_visit = self.last_visit
         anchor = last_visit or self.opened
         # rule VI-5: first-month intensity
@@ -461,28 +464,34 @@ class _CaseRules:
                 if gap is not None and self.wants("missed"):
                     facts = (self.opened, gap, self.unannounced)
                     self.memo(("VI-5", facts), self.missed_first_month, window_end, gap)
-            else:
-                first_due = anchor + w.first_month_step
-                if first_due <= window_end:
-                    status = self.recurring_status(first_due, last_visit is not None)
-                    if not self.wants(status):
-                        return
-                    reason = w._(
-                        "{since}; a visit every {first_month_interval_days} days in the "
-                        "first {first_month_days} days of service, until {window_end} (VI-5)"
-                    ).format(
-                        since=self.since_visit(),
-                        first_month_interval_days=p.first_month_interval_days,
-                        first_month_days=p.first_month_days,
-                        window_end=window_end.isoformat(),
-                    )
-                    self.add("VI-5", self.visit_words(), first_due, status, reason + self.tail())
-                    return
+            elif anchor + w.first_month_step <= window_end:
+                self.first_month_visit(window_end)
+                return
         # rule VI-1: at least once per interval
         if self.applies("VI-1"):
             opened = self.opened if last_visit is None else None  # the anchor without a visit
             reason = self.unannounced_reason
             self.memo(("VI-1", last_visit, opened, self.unannounced, reason), self.regular_visits)
+
+    def first_month_visit(self, window_end: date) -> None:
+        """Rule VI-5: within the first month, the next visit is due one interval after the
+        latest (or the opening) while that falls in the month; VI-1 is not read then."""
+        p, w = self.profile, self.day
+        last_visit = self.last_visit
+        first_due = (last_visit or self.opened) + w.first_month_step
+        status = self.recurring_status(first_due, last_visit is not None)
+        if not self.wants(status):
+            return
+        reason = w._(
+            "{since}; a visit every {first_month_interval_days} days in the "
+            "first {first_month_days} days of service, until {window_end} (VI-5)"
+        ).format(
+            since=self.since_visit(),
+            first_month_interval_days=p.first_month_interval_days,
+            first_month_days=p.first_month_days,
+            window_end=window_end.isoformat(),
+        )
+        self.add("VI-5", self.visit_words(), first_due, status, reason + self.tail())
 
     def regular_visits(self) -> None:
         """Rule VI-1: the next home visit at least once per interval."""
@@ -720,7 +729,10 @@ class _CaseRules:
         if not in_care:
             return
         start = self.removal or self.first_placed or self.opened
-        self.memo(("RV-5", start, self.last_formal_review), self.permanency_goals, start)
+        formal = self.last_formal_review
+        # the items read the review when it is on or after the start, else the start
+        read = (True, formal) if formal is not None and formal >= start else (False, start)
+        self.memo(("RV-5", read), self.permanency_goals, start)
 
     def permanency_goals(self, start: date) -> None:
         """Rule RV-5 on a child in care since `start`."""
@@ -873,7 +885,8 @@ def _by_rank_and_date(item: DueItem) -> int:
 
 def _most_urgent_first(items: list[DueItem]) -> list[DueItem]:
     """`items.sort(key=DueItem.sort_key)` in two stable sorts with cheaper keys: by case and
-    rule, then by rank and date; ties keep the order of the first, as in the one sort."""
+    rule, then by rank and date; ties keep the order of the first, as in the one sort (the
+    order `_Buckets` builds without sorting; the tests' reference)."""
     items.sort(key=_BY_CASE_AND_RULE)
     items.sort(key=_by_rank_and_date)
     return items
@@ -959,6 +972,239 @@ def rule_facts(case: Case, profile: PolicyProfile) -> list[Any]:
     ]
 
 
+_FIRST = itemgetter(0)
+_NOBODY = (None, None)
+"""The first entry of every bucket (`_Buckets`): no case, no rule."""
+
+
+class _Buckets(dict[int, list[Any]]):
+    """The due list's items by `_by_rank_and_date` (a caseload's items fall on a few hundred
+    such values), each bucket in case and rule order (`_put`) after `_NOBODY`."""
+
+    disordered = False
+    """Set where a case read whole gave its items another id than the one it was taken by."""
+
+    def __missing__(self, rank_and_date: int) -> list[Any]:
+        found = self[rank_and_date] = [_NOBODY]
+        return found
+
+    def put(self, item: DueItem) -> None:
+        """Add an item of a case whose id is not below any case's already in the list."""
+        bucket = self[_by_rank_and_date(item)]
+        if bucket[-1][0] == item[0]:
+            _insert(bucket, item)
+        else:
+            bucket.append(item)
+
+    def in_order(self) -> list[DueItem]:
+        """Every item, most urgent first: `_most_urgent_first`'s order."""
+        items: list[DueItem] = []
+        for rank_and_date in sorted(self):
+            bucket = self[rank_and_date]
+            del bucket[0]
+            items += bucket
+        return items
+
+
+def _insert(bucket: list[Any], item: DueItem) -> None:
+    """Put `item` after the items of its case with a rule up to its own: the bucket's end is
+    the latest case's, and a case's items may come in any order of rules (stable)."""
+    case, rule = item[0], item[1]
+    at = len(bucket)
+    while bucket[at - 1][0] == case and bucket[at - 1][1] > rule:
+        at -= 1
+    bucket.insert(at, item)
+
+
+_Share = tuple[tuple[str, str, date, str, str, list[Any]], ...]
+"""A rule's items on any case with the same facts: (rule, what, due, status, reason,
+bucket) each, bucket being the list its items go to (`_Buckets`)."""
+
+
+def _vi5_missed(rules: _CaseRules) -> None:
+    """Rule VI-5's missed first-month visit, as `_CaseRules.visits` runs it."""
+    assert rules.first_gap is not None
+    rules.missed_first_month(rules.opened + rules.day.first_month_span, rules.first_gap)
+
+
+def _vi5_month(rules: _CaseRules) -> None:
+    """Rule VI-5 within the first month, as `_CaseRules.visits` runs it."""
+    rules.first_month_visit(rules.opened + rules.day.first_month_span)
+
+
+def _rv5(rules: _CaseRules) -> None:
+    """Rule RV-5, as `_CaseRules.permanency_review` runs it on a child in care."""
+    rules.permanency_goals(rules.removal or rules.first_placed or rules.opened)
+
+
+_OUT_OF_HOME = CaseKind.OUT_OF_HOME_CPS.value
+_LAST_SAFE = (date.max - timedelta(days=40_000)).toordinal()
+"""Facts dated past it are read as dates (`from_facts`), where the rules' overflow holds."""
+
+
+def _share(rules: _CaseRules, rule: Callable[[_CaseRules], None], buckets: _Buckets) -> _Share:
+    """Run `rule` on the case; its items as the next case with the same key gets them."""
+    items = rules.items
+    start = len(items)
+    rule(rules)
+    return tuple(
+        [
+            (item[1], item[2], item[3], item[4], item[5], buckets[_by_rank_and_date(item)])
+            for item in items[start:]
+        ]
+    )
+
+
+def _in_buckets(
+    day: _Day, read: list[tuple[str, list[Any] | None, Case | CaseFacts | None]]
+) -> _Buckets:
+    """Every case's items in their buckets, the cases in the order of `read` (by the id their
+    items carry). A case given by its facts is read on their day numbers: each rule's items
+    are worked out once per set of the facts that rule reads (the keys of `_CaseRules.run`,
+    which this mirrors) and handed to every case with the same key under its own id and
+    worker; the case is read into a `_CaseRules` only where a rule meets its facts for the
+    first time. Any other case is read into a `_CaseRules` and runs them all."""
+    buckets = _Buckets()
+    put = buckets.put
+    sa2: dict[Any, _Share] = {}
+    vi5: dict[Any, _Share] = {}
+    vi5_month: dict[Any, _Share] = {}
+    vi1: dict[Any, _Share] = {}
+    rv1: dict[Any, _Share] = {}
+    pl2: dict[Any, _Share] = {}
+    fed1: dict[Any, _Share] = {}
+    rv2: dict[Any, _Share] = {}
+    rv5: dict[Any, _Share] = {}
+    ct2: dict[Any, _Share] = {}
+    today = day.ordinal
+    first_month = day.first_month
+    span, step = day.first_month_span.days, day.first_month_step.days
+    shown = day.shown
+    missed = shown is None or "missed" in shown
+    done = shown is None or "done" in shown
+    regular_applies = "VI-1" not in day.not_applied
+    fed1_applies = "FED-1" not in day.not_applied
+    rv5_applies = "RV-5" not in day.not_applied
+    wanted: list[tuple[dict[Any, _Share], Any, Callable[[_CaseRules], None]]] = []
+    """The rules whose items a case's facts have not given yet (a case's own, then cleared)."""
+    for case_id, facts, whole in read:
+        if facts is None:
+            rules = _CaseRules(day)
+            if _ready(rules, day.key, today, whole):
+                if rules.id != case_id:
+                    buckets.disordered = True
+                for item in rules.run(ordered=False):
+                    put(item)
+            continue
+        closure = facts[6]
+        if closure is not None and closure <= today:
+            continue  # rule CL-1: a closed case has nothing due
+        opened = facts[5]
+        if opened > today:
+            continue
+        shares: _Share = ()
+        plans = facts[21]
+        if plans:  # rule SA-2
+            key: Any = tuple([(pending, made) for pending, made in plans])
+            found = sa2.get(key)
+            if found is None:
+                wanted.append((sa2, key, _CaseRules.safety_plans))
+            else:
+                shares = found
+        last_visit = facts[10]
+        unannounced = facts[8]
+        regular = regular_applies
+        if first_month:  # rule VI-5
+            window_end = opened + span
+            if today > window_end:
+                gap = facts[11]
+                if gap is not None and missed:
+                    key = (opened, gap[0], gap[1], gap[2], unannounced)
+                    found = vi5.get(key)
+                    if found is None:
+                        wanted.append((vi5, key, _vi5_missed))
+                    else:
+                        shares += found
+            elif (last_visit or opened) + step <= window_end:
+                regular = False
+                key = (opened, last_visit, unannounced, facts[9])
+                found = vi5_month.get(key)
+                if found is None:
+                    wanted.append((vi5_month, key, _vi5_month))
+                else:
+                    shares += found
+        if regular:  # rule VI-1
+            key = (last_visit, opened if last_visit is None else None, unannounced, facts[9])
+            found = vi1.get(key)
+            if found is None:
+                wanted.append((vi1, key, _CaseRules.regular_visits))
+            else:
+                shares += found
+        last = facts[12]  # rule RV-1
+        key = (facts[7], last, opened if last is None else None)
+        found = rv1.get(key)
+        if found is None:
+            wanted.append((rv1, key, _CaseRules.supervision))
+        else:
+            shares += found
+        completed = facts[13]
+        if completed is None or done:  # rule PL-2
+            key = (opened, completed)
+            found = pl2.get(key)
+            if found is None:
+                wanted.append((pl2, key, _CaseRules.service_plan))
+            else:
+                shares += found
+        removal, placed = facts[17], facts[19]
+        if fed1_applies and (removal is not None or placed is not None):  # rule FED-1
+            key = (removal, placed, facts[20], completed)
+            found = fed1.get(key)
+            if found is None:
+                wanted.append((fed1, key, _CaseRules.foster_care_plan))
+            else:
+                shares += found
+        events = facts[16]
+        if events:  # each event (kind, day, note) in one flat tuple
+            happened = (*events[0],) if len(events) == 1 else tuple(chain.from_iterable(events))
+        formal = facts[14]
+        if completed is not None or formal is not None:  # rules RV-2, PL-7, EV-1, EV-2, RV-3
+            key = (completed, formal, facts[15], happened if events else ())
+            found = rv2.get(key)
+            if found is None:
+                wanted.append((rv2, key, _CaseRules.plan_review))
+            else:
+                shares += found
+        if rv5_applies and (facts[4] == _OUT_OF_HOME or facts[18] or removal is not None):
+            start = removal or placed or opened  # rule RV-5, as `permanency_review`
+            key = (True, formal) if formal is not None and formal >= start else (False, start)
+            found = rv5.get(key)
+            if found is None:
+                wanted.append((rv5, key, _rv5))
+            else:
+                shares += found
+        if events:  # rule CT-2
+            found = ct2.get(happened)
+            if found is None:
+                wanted.append((ct2, happened, _CaseRules.conversions))
+            else:
+                shares += found
+        if wanted:
+            rules = _CaseRules(day)
+            rules.from_facts(facts)
+            for memo, key, rule in wanted:
+                found = memo[key] = _share(rules, rule, buckets)
+                shares += found
+            wanted.clear()
+        case, worker = facts[2], facts[3]
+        for rule_id, what, due, status, reason, bucket in shares:
+            item = _new(DueItem, (case, rule_id, what, due, status, reason, worker))
+            if bucket[-1][0] == case:
+                _insert(bucket, item)
+            else:
+                bucket.append(item)
+    return buckets
+
+
 def due_list(
     cases: Iterable[Case | CaseFacts],
     profile: PolicyProfile,
@@ -970,25 +1216,47 @@ def due_list(
     `statuses` (the others are never put in words); see `open_items`.
 
     A case given by its summary is read from its facts where they hold for this day and
-    profile, else from the whole case: the items are the same either way."""
+    profile, else from the whole case: the items are the same either way. The cases are
+    taken in the order of their ids, so each item goes straight into its place in the
+    list (`_Buckets`) rather than through a sort of every item."""
     day = _Day(profile, _as_date(as_of, profile), statuses)
     key, today = day.key, day.ordinal
-    items: list[DueItem] = []
-    for case in cases:
-        if case_id is not None and case.id != case_id:
-            continue
-        rules = _CaseRules(day)
+    chosen = [case for case in cases if case_id is None or case.id == case_id]
+    read: list[tuple[str, list[Any] | None, Case | CaseFacts | None]] = []
+    """Each case as (its id, its facts where they hold, else None and the case)."""
+    for case in chosen:
         if isinstance(case, CaseFacts):
             facts = case.facts
-            if facts is not None and facts[0] == key and (facts[1] is None or facts[1] <= today):
-                ready = rules.from_facts(facts)
-            else:
-                ready = rules.from_case(case.load())
-        else:
-            ready = rules.from_case(case)
-        if ready:
+            if (
+                facts is not None
+                and facts[0] == key
+                and (facts[1] is None or facts[1] <= today)
+                and facts[5] <= _LAST_SAFE
+            ):
+                read.append((facts[2], facts, None))
+                continue
+        read.append((case.id, None, case))
+    read.sort(key=_FIRST)
+    buckets = _in_buckets(day, read)
+    if not buckets.disordered:
+        return buckets.in_order()
+    items: list[DueItem] = []  # a case's items under another id than its summary's
+    for case in chosen:
+        rules = _CaseRules(day)
+        if _ready(rules, key, today, case):
             items.extend(rules.run(ordered=False))
     return _most_urgent_first(items)
+
+
+def _ready(rules: _CaseRules, key: str, today: int, case: Case | CaseFacts | None) -> bool:
+    """Read `case` into `rules` from its facts where they hold, else whole; False when
+    nothing can be due on it this day."""
+    if isinstance(case, CaseFacts):
+        facts = case.facts
+        if facts is not None and facts[0] == key and (facts[1] is None or facts[1] <= today):
+            return rules.from_facts(facts)
+        return rules.from_case(case.load())
+    return case is not None and rules.from_case(case)
 
 
 def open_items(items: Iterable[DueItem]) -> list[DueItem]:

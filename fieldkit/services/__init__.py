@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         open_store,
         passphrase_from_env,
         profile_path,
+        start_signature_helpers,
         take_pending_unlock,
     )
     from fieldkit.services.summaries import case_listing, rules_cases
@@ -83,6 +84,7 @@ _FROM = {
             "open_store",
             "passphrase_from_env",
             "profile_path",
+            "start_signature_helpers",
             "take_pending_unlock",
         ),
         "fieldkit.services.profiles",
@@ -134,6 +136,7 @@ __all__ = [
     "read_transfer_file",
     "record_change",
     "rules_cases",
+    "start_signature_helpers",
 ]
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
 
+from fieldkit import sigcheck
 from fieldkit.errors import FieldkitError, ProfileMissing
 from fieldkit.i18n import N_, _
 from fieldkit.keyfiles import check_strength
@@ -109,6 +111,21 @@ def open_store(path: Path, passphrase: str | None = None) -> Store:
         if pending is not None:
             return pending.result()
     return Store.open(path, passphrase if passphrase is not None else ask_passphrase())
+
+
+def start_signature_helpers(path: Path) -> None:
+    """Start the processes a full `verify` checks signatures with, before the unlock, when
+    the profile's log is large enough for them (its clear op count, a hint: nothing is
+    trusted from it; the check itself counts again after unlocking)."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.5)
+        try:
+            (count,) = conn.execute("SELECT max(rowid) FROM ops").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return
+    sigcheck.start_early(int(count or 0))
 
 
 class PendingUnlock:

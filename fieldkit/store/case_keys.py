@@ -145,6 +145,21 @@ class CaseKeyStore(StoreBase):
         self._key_sealers[(case_id, key_id or "")] = sealer
         return sealer
 
+    def key_sealers(self) -> dict[tuple[str, str], Any]:
+        """The sealer of every named key of every case, read in one query: (case, key id)
+        → sealer, as `key_sealer` gives them one at a time (a whole-store pass)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT case_id, key_id, wrapped FROM case_keys").fetchall()
+        for case_id, key_id, wrapped in rows:
+            if not key_id or (case_id, key_id) in self._key_sealers:
+                continue
+            try:
+                key = self._open_key(case_id, wrapped)
+            except CryptoError:
+                continue  # left out: `key_sealer` refuses it where it is needed
+            self._key_sealers[(case_id, key_id)] = self._sealer_of(key)
+        return self._key_sealers
+
     def put_case_key(
         self,
         case_id: str,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from fieldkit import services
 from fieldkit.demo import demo_document, plan_records
 from fieldkit.domain import Case
-from fieldkit.practice import OPEN_STATUSES, CaseFacts, due_list, load_profile, open_items
+from fieldkit.practice import OPEN_STATUSES, CaseFacts, DueItem, due_list, load_profile, open_items
 from fieldkit.practice.engine import _most_urgent_first, due_items, facts_key, rule_facts
 from fieldkit.store import Store
 from tests.unit.test_due_golden import BASE, caseload
@@ -104,6 +104,66 @@ def test_items_shared_across_cases_are_each_cases_own(
         for i in together
         if i.case.endswith("-twin")
     )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    offset=st.integers(-120, 1300),
+    name=st.sampled_from(PROFILES),
+    shown=st.sampled_from((None, OPEN_STATUSES)),
+    order=st.randoms(use_true_random=False),
+)
+def test_the_due_list_is_each_cases_items_in_one_stable_sort(
+    seed: int, offset: int, name: str, shown: tuple[str, ...] | None, order: Any
+) -> None:
+    """The due list puts each item straight into its place (cases taken by id, items in
+    buckets by status and date): it must equal every case's own items, in the caseload's
+    order, sorted once by `DueItem.sort_key` (stable), whatever the caseload's order, with
+    ids given twice (other facts under the same id: their items keep the caseload's order)
+    and cases given whole, by usable facts or by facts that must be read whole."""
+    cases = caseload(20, seed)
+    same_ids = [
+        dataclasses.replace(other, id=case.id, worker=f"{other.worker}-again")
+        for case, other in zip(cases[:8], cases[:-9:-1], strict=True)
+    ]
+    caseload_ = cases + same_ids + cases[3:9]
+    order.shuffle(caseload_)
+    profile = load_profile(name)
+    as_of = BASE + timedelta(days=offset)
+    given_as: list[Case | CaseFacts] = []
+    for n, case in enumerate(caseload_):
+        if n % 5 == 0:
+            given_as.append(case)
+        elif n % 7 == 0:
+            given_as.append(CaseFacts(case.id, case.worker, None, lambda c=case: c))
+        else:
+            given_as.append(_as_kept(case, name, []))
+    alone = [item for case in caseload_ for item in due_items(case, profile, as_of)]
+    if shown is not None:
+        alone = [item for item in alone if item.status in shown]
+    expected = sorted(alone, key=DueItem.sort_key)
+    assert _json(due_list(given_as, profile, as_of, statuses=shown)) == _json(expected)
+    one = caseload_[0].id
+    assert _json(due_list(given_as, profile, as_of, one, shown)) == _json(
+        [item for item in expected if item.case == one]
+    )
+
+
+def test_a_summary_whose_case_has_another_id_keeps_the_one_sort() -> None:
+    """A case read whole under another id than its summary's (the list is taken by the
+    summaries' ids): the due list is still every case's items sorted once, stably."""
+    cases = caseload(30, 5)
+    profile = load_profile("us-ongoing")
+    with_items = next(case for case in cases[5:] if due_items(case, profile, BASE))
+    moved = dataclasses.replace(with_items, id="A-000")
+    given_as: list[Case | CaseFacts] = [_as_kept(case, "us-ongoing", []) for case in cases]
+    given_as[20] = CaseFacts("Z-999", moved.worker, None, lambda: moved)
+    order = cases[:20] + [moved] + cases[21:]
+    alone = [item for case in order for item in due_items(case, profile, BASE)]
+    expected = sorted(alone, key=DueItem.sort_key)
+    assert any(item.case == "A-000" for item in expected)
+    assert _json(due_list(given_as, profile, BASE)) == _json(expected)
 
 
 def test_after_every_date_the_due_list_reads_no_visit() -> None:

@@ -150,6 +150,7 @@ LAYERS: list[tuple[str, int]] = [
     ("fieldkit.sync", 0),
     ("fieldkit.integrity", 0),
     ("fieldkit.sigcheck", 0),
+    ("fieldkit.sigworker", 0),
     ("fieldkit.prefs", 0),
     ("fieldkit.hardening", 0),
     ("fieldkit.lazy", 0),

@@ -7,10 +7,14 @@ import json
 import sqlite3
 from pathlib import Path
 
-from fieldkit import services
+import pytest
+
+from fieldkit import services, sigcheck, sigworker
+from fieldkit.changelog import OP_SELECT, check_chain, stored_chain_holds
 from fieldkit.crypto import Ed25519PrivateKey, aad_for
-from fieldkit.sigcheck import BackgroundCheck
+from fieldkit.sigcheck import MIN_PARALLEL, BackgroundCheck
 from fieldkit.store import Store
+from fieldkit.store.schema import ops_from_rows
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
 
 
@@ -186,3 +190,120 @@ def test_an_op_deleted_under_a_state_is_named_by_its_count(tmp_path: Path) -> No
         "visit v2 of case C-2 was built from 2 ops but the log holds 1" in m for m in messages
     )
     again.close()
+
+
+def _rows(store: Store) -> list[tuple[object, ...]]:
+    with store._lock:
+        return store._conn.execute(
+            f"SELECT {OP_SELECT} FROM ops WHERE device_id=? ORDER BY seq", (store.device_id,)
+        ).fetchall()
+
+
+def test_the_stored_chain_loop_agrees_with_check_chain(tmp_path: Path) -> None:
+    """`stored_chain_holds` (the clean-chain loop on raw rows) holds exactly where
+    `check_chain` finds nothing, and fails on each thing `check_chain` names."""
+    store = _store(tmp_path)
+    rows = _rows(store)
+    assert not check_chain(ops_from_rows(rows), None, signatures="none")
+    assert stored_chain_holds(rows)
+    body = bytearray(rows[4][10])
+    body[3] ^= 1
+    altered = [*rows[:4], (*rows[4][:10], bytes(body), *rows[4][11:]), *rows[5:]]
+    reseq = [*rows[:4], (*rows[4][:2], 99, *rows[4][3:]), *rows[5:]]
+    relinked = [*rows[:4], (*rows[4][:11], bytes(32), *rows[4][12:]), *rows[5:]]
+    as_text = [*rows[:4], (*rows[4][:12], rows[4][12].hex(), rows[4][13]), *rows[5:]]
+    for bad in (altered, reseq, relinked, rows[:3] + rows[4:]):
+        assert check_chain(ops_from_rows(bad), None, signatures="none")
+        assert not stored_chain_holds(bad)
+    # A hash kept as hex text checks in `check_chain`; the loop leaves it to it.
+    assert not check_chain(ops_from_rows(as_text), None, signatures="none")
+    assert not stored_chain_holds(as_text)
+    # Another device's chain may skip positions (`gaps`), and is still linked where not.
+    assert stored_chain_holds(rows[:3] + rows[4:], gaps=False) is False
+    assert stored_chain_holds(rows[:3] + rows[4:], gaps=True)
+    store.close()
+
+
+def test_the_helpers_get_packed_pairs_and_name_each_bad_one() -> None:
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes_raw()
+    items = [(f"{n:064x}", key.sign(f"{n:064x}".encode())) for n in range(20)]
+    items[3] = (items[3][0], key.sign(b"something else"))
+    assert sigworker.failing(public, sigworker.pack(items), 100) == [103]
+    assert sigworker.all_packable(items)
+    assert not sigworker.all_packable([*items, ("a" * 64, b"short")])
+    assert not sigworker.all_packable([*items, ("é" * 64, items[0][1])])
+
+
+def test_a_signature_that_cannot_be_packed_is_checked_in_process() -> None:
+    """A stored signature of another length (altered) is never packed for the helpers
+    (it would shift every pair after it): it is checked here, and named."""
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes_raw()
+    items = [(f"{n:064x}", key.sign(f"{n:064x}".encode())) for n in range(4000)]
+    items[10] = (items[10][0], items[10][1] + b"\0")
+    with BackgroundCheck(len(items), processes=2) as signatures:
+        assert signatures._pool is not None
+        signatures.start(public, items)
+        assert signatures.check(public, items) == {10}
+
+
+def test_every_key_sealer_read_at_once_is_the_one_read_alone(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    all_at_once = dict(store.key_sealers())
+    store._key_sealers.clear()
+    with store._lock:
+        named = store._conn.execute("SELECT case_id, key_id FROM case_keys").fetchall()
+    assert named and set(all_at_once) == {(c, k) for c, k in named}
+    sealed = all_at_once[named[0]].seal(b"x", b"aad")
+    assert store.key_sealer(*named[0]).open(sealed, b"aad") == b"x"
+    # A wrapped key that does not open is left out, for `key_sealer` to refuse.
+    with store.transaction():
+        store._conn.execute(
+            "UPDATE case_keys SET wrapped=? WHERE case_id=? AND key_id=?", (b"\0" * 60, *named[0])
+        )
+    store._key_sealers.clear()
+    assert named[0] not in store.key_sealers()
+    store.close()
+
+
+def test_helpers_started_before_the_unlock_are_taken_by_the_check() -> None:
+    sigcheck.start_early(MIN_PARALLEL, processes=2)
+    early = sigcheck._early
+    assert early is not None
+    with BackgroundCheck(MIN_PARALLEL, processes=2) as signatures:
+        assert signatures._pool is early and sigcheck._early is None
+
+
+def test_helpers_started_for_a_check_that_needs_none_are_closed() -> None:
+    sigcheck.start_early(MIN_PARALLEL, processes=2)
+    early = sigcheck._early
+    assert early is not None
+    with BackgroundCheck(10, processes=2) as signatures:
+        assert signatures._pool is None
+    assert early._pool is None and sigcheck._early is None
+    sigcheck.start_early(MIN_PARALLEL - 1, processes=2)
+    assert sigcheck._early is None
+
+
+def test_a_full_verify_with_helpers_started_early_names_a_forged_signature(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fieldkit verify --full`'s order: the helpers start from the clear op count before
+    the unlock, then the check uses them (few ops here: the threshold lowered)."""
+    monkeypatch.setattr(sigcheck, "MIN_PARALLEL", 8)
+    store = _store(tmp_path)
+    victim = store.ops()[6]
+    path = store.path
+    store.close()
+    _sql(path, "UPDATE ops SET sig=? WHERE op_id=?", b"\1" * 64, victim.op_id)
+    services.start_signature_helpers(path)
+    assert sigcheck._early is not None
+    again = Store.open(path, PASSPHRASE)
+    full = again.verify(full=True)
+    assert sigcheck._early is None
+    assert [p.op_id for p in full.problems] == [victim.op_id]
+    assert "forged" in full.problems[0].message
+    again.close()
+    services.start_signature_helpers(tmp_path / "missing.fieldkit")
+    assert sigcheck._early is None
