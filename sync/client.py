@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import httpx
@@ -49,9 +50,10 @@ from .protocol import (
     enroll_message,
     grant_context,
     normalize_code,
+    push_body,
     receipt_message,
 )
-from .pull_merge import PULL_PAGE, has_key, install_keys, note_backfill, pull
+from .pull_merge import PULL_PAGE, cycles_paused, has_key, install_keys, note_backfill, pull
 from .rotation import rotate_keys
 from .transport import (
     SyncClient,
@@ -128,9 +130,8 @@ def enroll(
 # --- push ------------------------------------------------------------------------------
 
 
-def _chunks(items: list[Op], size: int) -> Iterator[list[Op]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _chunks(items: list[Op], size: int) -> list[list[Op]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _verify_receipt(store: Store, receipt: Receipt) -> None:
@@ -142,16 +143,29 @@ def _verify_receipt(store: Store, receipt: Receipt) -> None:
         raise SyncRefused(_("the server's receipt does not verify; nothing was marked as sent"))
 
 
+def _outbox(store: Store, checked: outcome.CheckedChain | None) -> list[Op]:
+    """This device's ops waiting for the server, in chain order. With `checked` (what
+    `outcome.checked_own_chain` has just read and checked), those ops are sent as they were
+    checked, not read and parsed again: only which of them still wait is asked again, and
+    any op written since the check (a save during the sync) is read after them."""
+    if checked is None:
+        return store.own_ops(sync_state=SYNC_LOCAL)
+    waiting = store.op_ids(SYNC_LOCAL)
+    outbox = [op for op in checked.outbox if op.op_id in waiting]
+    return outbox + store.own_ops(checked.head_seq, SYNC_LOCAL)
+
+
 def _push(
     store: Store,
     client: SyncClient,
     summary: SyncSummary,
     progress: ProgressFn | None,
     batch_size: int,
+    checked: outcome.CheckedChain | None = None,
 ) -> None:
-    own = store.device_id
-    outbox = [op for op in store.ops(SYNC_LOCAL) if op.device_id == own]
-    total, done = len(outbox), 0
+    outbox = _outbox(store, checked)
+    total = len(outbox)
+    done = [0]
     if progress:
         progress("push", 0, total)
     resend: list[Op] = []
@@ -159,53 +173,91 @@ def _push(
         batch_source = resend or outbox
         if not batch_source:
             break
-        deferred_from: int | None = None
-        for batch in _chunks(batch_source, batch_size):
-            reply = PushResponse.model_validate(
-                client.post("/v1/push", {"ops": [op.to_wire() for op in batch]})
-            )
-            _verify_receipt(store, reply.receipt)
-            acked = [r.op_id for r in reply.results if r.status in ("accepted", "duplicate")]
-            accepted = [r.op_id for r in reply.results if r.status == "accepted"]
-            with store.transaction():
-                store.mark_acked(acked)
-                # Time evidence: the server's signed receipt time stands for these ops.
-                store.record_receipts((op_id, reply.receipt.issued_ms) for op_id in accepted)
-                later = outcome.retryable(store)
-                for op_id in acked:
-                    later.pop(op_id, None)
-                case_of = {op.op_id: op.case_id for op in batch}
-                for r in reply.results:
-                    if r.status == "rejected":
-                        store.quarantine(r.op_id, r.reason or "refused by the server")
-                        summary.rejected.append(
-                            {
-                                "op_id": r.op_id,
-                                "case_id": case_of.get(r.op_id, ""),
-                                "reason": r.reason or "",
-                                "cause": r.cause or "",
-                                "retryable": "yes" if r.retryable else "no",
-                            }
-                        )
-                        if r.retryable:
-                            later[r.op_id] = r.cause or ""
-                        else:
-                            later.pop(r.op_id, None)
-                outcome.set_retryable(store, later)
-                store.set_meta("sync_receipt", reply.receipt.model_dump_json())
-            summary.pushed += sum(1 for r in reply.results if r.status == "accepted")
-            summary.duplicates += sum(1 for r in reply.results if r.status == "duplicate")
-            summary.receipt_seq = reply.receipt.seq
-            if any(r.status == "deferred" for r in reply.results):
-                deferred_from = reply.expected_seq
-            done += len(batch)
-            if progress:
-                progress("push", min(done, total), total)
+        deferred_from = _send_batches(
+            store, client, summary, progress, _chunks(batch_source, batch_size), done, total
+        )
         if deferred_from is None:
             break
         # The server is missing an earlier op of this chain (it came back from a backup,
         # or batches arrived out of order): send the chain again from where it stands.
-        resend = [op for op in store.ops() if op.device_id == own and op.seq >= deferred_from]
+        resend = store.own_ops(deferred_from - 1)
+
+
+def _send_batches(
+    store: Store,
+    client: SyncClient,
+    summary: SyncSummary,
+    progress: ProgressFn | None,
+    batches: list[list[Op]],
+    done: list[int],
+    total: int,
+) -> int | None:
+    """Send the batches in order, one at a time on one connection; the seq the server
+    asks to resend from when it deferred ops, else None.
+
+    The server works on one batch while this laptop records the answer to the batch before
+    and encodes the batch after (a thread waits for the answer; the wait releases the
+    GIL). The next batch leaves only once the answer to the one before has come and its
+    receipt verified, so the server never sees them out of order; an op leaves the outbox
+    only in the transaction that records the server's answer naming it."""
+    if not batches:
+        return None
+    with ThreadPoolExecutor(1, thread_name_prefix="fieldkit-push") as sender:
+        answer = client.send_ahead(sender, "/v1/push", push_body(batches[0]))
+        for n, batch in enumerate(batches):
+            following = push_body(batches[n + 1]) if n + 1 < len(batches) else None
+            reply = PushResponse.model_validate_json(answer())
+            _verify_receipt(store, reply.receipt)
+            deferred = any(r.status == "deferred" for r in reply.results)
+            if following is not None and not deferred:
+                answer = client.send_ahead(sender, "/v1/push", following)
+            _record_answer(store, summary, batch, reply)
+            done[0] += len(batch)
+            if progress:
+                progress("push", min(done[0], total), total)
+            if deferred:
+                # Every later batch of this round would be deferred as well.
+                return reply.expected_seq
+    return None
+
+
+def _record_answer(
+    store: Store, summary: SyncSummary, batch: list[Op], reply: PushResponse
+) -> None:
+    """One batch's answer, in one transaction: acknowledged ops leave the outbox, refused
+    ones are quarantined with the server's reason, the receipt is kept."""
+    acked = [r.op_id for r in reply.results if r.status in ("accepted", "duplicate")]
+    accepted = [r.op_id for r in reply.results if r.status == "accepted"]
+    with store.transaction():
+        store.mark_acked(acked)
+        # Time evidence: the server's signed receipt time stands for these ops.
+        store.record_receipts((op_id, reply.receipt.issued_ms) for op_id in accepted)
+        later = outcome.retryable(store)
+        for op_id in acked:
+            later.pop(op_id, None)
+        case_of: dict[str, str] = {}
+        for r in reply.results:
+            if r.status == "rejected":
+                case_of = case_of or {op.op_id: op.case_id for op in batch}
+                store.quarantine(r.op_id, r.reason or "refused by the server")
+                summary.rejected.append(
+                    {
+                        "op_id": r.op_id,
+                        "case_id": case_of.get(r.op_id, ""),
+                        "reason": r.reason or "",
+                        "cause": r.cause or "",
+                        "retryable": "yes" if r.retryable else "no",
+                    }
+                )
+                if r.retryable:
+                    later[r.op_id] = r.cause or ""
+                else:
+                    later.pop(r.op_id, None)
+        outcome.set_retryable(store, later)
+        store.set_meta("sync_receipt", reply.receipt.model_dump_json())
+    summary.pushed += len(accepted)
+    summary.duplicates += len(acked) - len(accepted)
+    summary.receipt_seq = reply.receipt.seq
 
 
 # --- the whole sync --------------------------------------------------------------------
@@ -232,25 +284,34 @@ def run_sync(
     summary = SyncSummary()
     if progress:
         progress("verify", 0, None)
-    summary.ops_checked = outcome.check_own_chain(store)
-    with SyncClient(store, transport=transport) as client:
-        try:
-            return _run(
-                store,
-                client,
-                summary,
-                progress,
-                batch_size,
-                page_size,
-                retry_all,
-                started,
-                pull_all_attachments,
-            )
-        except WipeRequested:
-            # Send every pending op first; only then is the laptop erased.
-            _push(store, client, summary, None, PUSH_BATCH)
-            wipe_after_drain(store, client, summary)
-            raise
+    with contextlib.ExitStack() as paused:
+        # The chain read for the check and the push's batches are tens of thousands of
+        # short-lived containers: no full collection of the heap for them (as a pulled
+        # page, `cycles_paused`); the collector runs again once the push is done.
+        paused.enter_context(cycles_paused())
+        checked = outcome.checked_own_chain(store)
+        summary.ops_checked = checked.count
+        with SyncClient(store, transport=transport) as client:
+            try:
+                return _run(
+                    store,
+                    client,
+                    summary,
+                    progress,
+                    batch_size,
+                    page_size,
+                    retry_all,
+                    started,
+                    pull_all_attachments,
+                    checked,
+                    paused.close,
+                )
+            except WipeRequested:
+                paused.close()
+                # Send every pending op first; only then is the laptop erased.
+                _push(store, client, summary, None, PUSH_BATCH)
+                wipe_after_drain(store, client, summary)
+                raise
 
 
 def _run(
@@ -263,13 +324,20 @@ def _run(
     retry_all: bool,
     started: float,
     pull_all_attachments: bool = False,
+    checked: outcome.CheckedChain | None = None,
+    pushed: Callable[[], None] | None = None,
 ) -> SyncSummary:
-    """The sync proper, over an open client (see `run_sync`)."""
+    """The sync proper, over an open client (see `run_sync`); `checked` is the own chain
+    `run_sync` has just checked, `pushed` is called once the outbox is sent."""
     hello = client.hello()
     summary.clock_offset_ms = client.offset_ms
     recovery = hello.recovery_pub or store.meta("recovery_pub")
     push_teams(store, client, recovery, summary)
-    _push(store, client, summary, progress, batch_size)
+    _push(store, client, summary, progress, batch_size, checked)
+    if checked is not None:
+        checked.outbox.clear()  # not held through the pull
+    if pushed is not None:
+        pushed()
     keys = fetch_keys(store, client)
     if _requeue_refused(store, keys, summary, retry_all):
         _push(store, client, summary, progress, batch_size)
