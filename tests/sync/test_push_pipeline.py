@@ -1,6 +1,6 @@
 """The laptop's push sends the next batch while it records the answer to the one before:
 the server still sees the batches one at a time and in order, and an op leaves the outbox
-only with the server's signed answer naming it (sync/client.py `_send_batches`)."""
+only with the server's signed answer naming it (sync/push_outbox.py `_send_batches`)."""
 
 from __future__ import annotations
 
