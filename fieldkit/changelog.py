@@ -26,7 +26,7 @@ from dataclasses import field as dc_field
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
-from fieldkit.crypto import b64, ed25519_public_from_bytes, unb64, verify_signature
+from fieldkit.crypto import b64, b64_bytes, ed25519_public_from_bytes, unb64, verify_signature
 
 GENESIS = "0" * 64
 
@@ -42,16 +42,17 @@ SAFETY_CRITICAL_FIELDS: dict[str, frozenset[str]] = {
 
 
 def uuid7() -> str:
-    """A time-ordered UUIDv7 (RFC 9562) as text."""
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76
-    value |= ((rand >> 62) & 0xFFF) << 64
-    value |= 0b10 << 62
-    value |= rand & ((1 << 62) - 1)
-    text = f"{value:032x}"  # the text of uuid.UUID(int=value), without building one
+    """A time-ordered UUIDv7 (RFC 9562) as text: 48 bits of Unix milliseconds, the version,
+    12 random bits, the variant and 62 random bits."""
+    raw = bytearray(((time.time_ns() // 1_000_000) & _MS_48).to_bytes(6, "big") + _random(10))
+    raw[6] = 0x70 | (raw[6] & 0x0F)  # version 7
+    raw[8] = 0x80 | (raw[8] & 0x3F)  # variant 0b10
+    text = raw.hex()  # the text of uuid.UUID(bytes=raw), without building one
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_MS_48 = (1 << 48) - 1
+_random = os.urandom
 
 
 class HybridClock:
@@ -259,11 +260,13 @@ def _digest_input(*unsigned: Any) -> bytes:
     body, prev_hash = unsigned[10], unsigned[11]
     if type(seq) is int:
         try:
-            return (
+            head = (
                 f'["fieldkit.op/1",{_text(op_id)},{_text(device_id)},{seq},{_text(hlc)},'
                 f"{_text(author)},{_text(case_id)},{_text(entity)},{_text(entity_id)},"
-                f'{_text(action)},{_text(key_id)},"{b64(body)}",{_text(prev_hash)}]'
-            ).encode()
+                f'{_text(action)},{_text(key_id)},"'
+            )
+            # ASCII text (the escaper writes \uXXXX), the base64 as bytes: no text copy
+            return head.encode() + b64_bytes(body) + f'",{_text(prev_hash)}]'.encode()
         except TypeError:
             pass  # a field that is not text: the encoder writes it as json.dumps would
     head = _COMPACT(["fieldkit.op/1", *unsigned[:10]])
@@ -304,22 +307,27 @@ def signed_op(
         )
     ).hexdigest()
     sig = b"" if sign_key is None else sign_key.sign(digest.encode())
-    return Op(
-        op_id,
-        device_id,
-        seq,
-        hlc,
-        author,
-        case_id,
-        entity,
-        entity_id,
-        action,
-        key_id,
-        body,
-        prev_hash,
-        digest,
-        sig,
+    op: Op = _new(Op)  # `Op(...)` without the frozen class's fourteen `__setattr__` calls
+    op.__dict__.update(
+        op_id=op_id,
+        device_id=device_id,
+        seq=seq,
+        hlc=hlc,
+        author=author,
+        case_id=case_id,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        key_id=key_id,
+        body=body,
+        prev_hash=prev_hash,
+        hash=digest,
+        sig=sig,
     )
+    return op
+
+
+_new = object.__new__
 
 
 # --- the fold -------------------------------------------------------------------------
@@ -427,18 +435,143 @@ def apply_fresh_put(
     become its one new version, and its pending bases stay as they are. The op is new (the
     log's primary key refused it otherwise), so no head and no pending base names it. None
     where this would not give `apply`'s result (a head named twice): fold it with `apply`."""
+    return fresh_put(state, meta.op_id, meta.hlc, meta.device_id, meta.author, values)
+
+
+def fresh_put(
+    state: dict[str, Any],
+    op_id: str,
+    hlc: str,
+    dev: str,
+    by: str,
+    values: dict[str, Any],
+    base: dict[str, list[str]] | None = None,
+) -> dict[str, Any] | None:
+    """`apply_fresh_put` of the op's fields as they are (a save builds no `OpMeta`);
+    `base` is the put's (`fresh_base` of this state), when the caller has it."""
     all_heads: dict[str, list[dict[str, Any]]] = state["heads"]
-    for name in values:
-        heads = all_heads.get(name)
-        if heads and len(heads) > 1 and len({h["op"] for h in heads}) < len(heads):
+    if base is None:
+        base = {name: [h["op"] for h in all_heads.get(name) or ()] for name in values}
+    for ops in base.values():
+        if len(ops) > 1 and len(set(ops)) < len(ops):
             return None
-    state.setdefault("pending", {})
-    op_id, hlc, dev, by = meta.op_id, meta.hlc, meta.device_id, meta.author
+    if "pending" not in state:
+        state["pending"] = {}
     state["n"] = state.get("n", 0) + 1
     state["last"] = max(state.get("last", ""), op_id)
     for name, value in values.items():
         all_heads[name] = [{"v": value, "op": op_id, "hlc": hlc, "dev": dev, "by": by}]
     return state
+
+
+_STATE_KEYS = ("heads", "pending", "n", "last", "deleted", "signed")
+"""A fold state's keys in `empty_state`'s order (`unpack_state` keeps it)."""
+
+_BASE_PIECES: dict[tuple[str, ...], tuple[str, ...]] = {}
+"""`WholePut.body_json`'s text around a put's values and the op id its base names, by the
+names of the fields in order (a few forms: a few entries)."""
+_PIECES_MAX = 256
+
+
+class WholePut:
+    """The fold state of an entity whose every field holds one version, all set by one put
+    and nothing else (no pending base, delete or sign mark): what saving a form whole
+    leaves. A store keeps its own saves' states in this form (`LogStore.record`): the next
+    save of the same fields needs its base, body and doc, never the state's version of each
+    field, which `state()` builds when anything else is asked."""
+
+    __slots__ = ("by", "dev", "hlc", "last", "n", "names", "op_id", "values")
+
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        values: dict[str, Any],
+        op_id: str,
+        hlc: str,
+        dev: str,
+        by: str,
+        n: int,
+        last: str,
+    ) -> None:
+        self.names = names  # the fields in the state's order (the first put's)
+        self.values = values  # a copy of the put's: a caller may change its own dict
+        self.op_id, self.hlc, self.dev, self.by = op_id, hlc, dev, by
+        self.n, self.last = n, last
+
+    @classmethod
+    def of(cls, state: dict[str, Any], values: dict[str, Any]) -> WholePut | None:
+        """The state `fresh_put` just folded from a put of `values`, if the put set every
+        field it holds and it holds nothing else; else None (keep the state itself)."""
+        heads = state["heads"]
+        count, last = state.get("n"), state.get("last")
+        if (
+            not heads
+            or values.keys() != heads.keys()
+            or tuple(state) != _STATE_KEYS
+            or state["pending"]
+            or state["deleted"] is not None
+            or state["signed"] is not None
+            or type(count) is not int
+            or type(last) is not str
+        ):
+            return None
+        head = next(iter(heads.values()))[0]
+        op_id, hlc, dev, by = head["op"], head["hlc"], head["dev"], head["by"]
+        if not all(type(x) is str for x in (op_id, hlc, dev, by, *heads)):
+            return None
+        for name, versions in heads.items():  # each field: the one version this put set
+            if len(versions) != 1 or versions[0] != {
+                "v": values[name],
+                "op": op_id,
+                "hlc": hlc,
+                "dev": dev,
+                "by": by,
+            }:
+                return None
+        return cls(tuple(heads), dict(values), op_id, hlc, dev, by, count, last)
+
+    def state(self) -> dict[str, Any]:
+        """The fold state itself, as `apply` gives it."""
+        op_id, hlc, dev, by, values = self.op_id, self.hlc, self.dev, self.by, self.values
+        heads = {
+            name: [{"v": values[name], "op": op_id, "hlc": hlc, "dev": dev, "by": by}]
+            for name in self.names
+        }
+        return {
+            "heads": heads,
+            "pending": {},
+            "n": self.n,
+            "last": self.last,
+            "deleted": None,
+            "signed": None,
+        }
+
+    def sets_every_field(self, values: dict[str, Any]) -> bool:
+        """A put of `values` sets every field this state holds and no other."""
+        return values.keys() == self.values.keys()
+
+    def body_json(self, values: dict[str, Any], encode: Callable[[Any], str]) -> str:
+        """`encode({"set": values, "base": base})` of a put of `values` over this state
+        (`sets_every_field`): each field's base is this state's one op (`fresh_base`)."""
+        names = tuple(values)
+        pieces = _BASE_PIECES.get(names)
+        if pieces is None:  # the text between the op ids: `,"base":{"a":[`, `],"b":[`, `]}}`
+            keys = [_text(name) for name in names]
+            pieces = (
+                f',"base":{{{keys[0]}:[',
+                *(f"],{key}:[" for key in keys[1:]),
+                "]}}",
+            )
+            if len(_BASE_PIECES) >= _PIECES_MAX:
+                _BASE_PIECES.clear()
+            _BASE_PIECES[names] = pieces
+        return '{"set":' + encode(values) + _text(self.op_id).join(pieces)
+
+    def then(self, values: dict[str, Any], op_id: str, hlc: str, dev: str, by: str) -> WholePut:
+        """`fresh_put` of a put of `values` (`sets_every_field`) by a new op."""
+        return WholePut(
+            self.names, dict(values), op_id, hlc, dev, by, self.n + 1, max(self.last, op_id)
+        )
 
 
 def value_of(state: dict[str, Any], name: str, default: Any = None) -> Any:
@@ -452,6 +585,21 @@ def value_of(state: dict[str, Any], name: str, default: Any = None) -> Any:
 def values(state: dict[str, Any]) -> dict[str, Any]:
     """Every field's current value."""
     return {name: heads[-1]["v"] for name, heads in state["heads"].items() if heads}
+
+
+def fresh_base(state: dict[str, Any], values: dict[str, Any]) -> dict[str, list[str]]:
+    """The `base` of a put of `values` over `state`: `head_ops` of each field it sets."""
+    all_heads: dict[str, list[dict[str, Any]]] = state["heads"]
+    base: dict[str, list[str]] = {}
+    for name in values:
+        heads = all_heads.get(name)
+        if not heads:
+            base[name] = []
+        elif len(heads) == 1:  # most fields: no list comprehension's frame
+            base[name] = [heads[0]["op"]]
+        else:
+            base[name] = [h["op"] for h in heads]
+    return base
 
 
 def head_ops(state: dict[str, Any], name: str) -> list[str]:

@@ -52,6 +52,11 @@ def b64(data: bytes) -> str:
     return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).decode("ascii")
 
 
+def b64_bytes(data: bytes) -> bytes:
+    """`b64(data)` as ASCII bytes (for bytes that are hashed, not kept as text)."""
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE)
+
+
 def unb64(text: str) -> bytes:
     """The inverse of `b64`."""
     return binascii.a2b_base64(text.encode("ascii").translate(_FROM_URLSAFE))

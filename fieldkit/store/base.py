@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from fieldkit.changelog import GENESIS, HybridClock
+from fieldkit.changelog import GENESIS, HybridClock, WholePut
 from fieldkit.crypto import (
     CryptoError,
     Ed25519PrivateKey,
@@ -90,7 +90,7 @@ class StoreBase:
         self._seq: int = 0
         self._head: str = GENESIS
         self._outbox_touched = False
-        self._kept_states: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._kept_states: dict[tuple[str, str, str], dict[str, Any] | WholePut] = {}
         """The fold states of the entities saved last, newest last (`EntityStore._take_state`)."""
         self._kept_cases: set[str] = set()
         """The cases whose summary those saves dropped."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fieldkit import changelog
+from fieldkit.changelog import WholePut
 from fieldkit.crypto import (
     CryptoError,
     aad_for,
@@ -20,6 +21,7 @@ from fieldkit.store.packing import (
     full_fields,
     main_op_id,
     pack_state,
+    pack_whole,
     pack_with_fields,
     unpack_state,
 )
@@ -208,7 +210,9 @@ class EntityStore(CaseKeyStore):
         )
         return unpack_state(doc, self._main_values(case_id, doc, row[2], row[3]))
 
-    def _take_state(self, key: tuple[str, str, str]) -> tuple[dict[str, Any] | None, bool]:
+    def _take_state(
+        self, key: tuple[str, str, str]
+    ) -> tuple[dict[str, Any] | WholePut | None, bool]:
         """An entity's fold state for the save about to change it (inside its transaction),
         and whether its case's summary is known dropped already.
 
@@ -227,7 +231,7 @@ class EntityStore(CaseKeyStore):
             return kept, dropped
         return self._load_state(*key), dropped
 
-    def _keep_state(self, key: tuple[str, str, str], state: dict[str, Any]) -> None:
+    def _keep_state(self, key: tuple[str, str, str], state: dict[str, Any] | WholePut) -> None:
         """After the save's commit: keep its state for the next save of the same entity."""
         self._kept_states[key] = state
         if len(self._kept_states) > KEPT_STATES:
@@ -240,7 +244,7 @@ class EntityStore(CaseKeyStore):
         case_id: str,
         entity: str,
         entity_id: str,
-        state: dict[str, Any],
+        state: dict[str, Any] | WholePut,
         sealer: Any,
         key_id: str,
         main: tuple[int, str] | None = None,
@@ -250,14 +254,24 @@ class EntityStore(CaseKeyStore):
 
         `main` is the (rowid, op id) of the op just written: the values it set stay in its
         sealed body and are not written again (`pack_state`). `drop` is False only when
-        this case's summary is known dropped already (`_take_state`)."""
-        row_id = self._row_id(case_id, entity, entity_id)
-        doc, current = pack_with_fields(entity, state, main[1] if main else None)
-        status, day = clear_columns(entity, current)
-        sealed = sealer.seal(
-            ENCODE(doc).encode(),
-            aad_for("entities", "doc", row_id),
-        )
+        this case's summary is known dropped already (`_take_state`). A `WholePut` state
+        whose op is `main` is packed straight to its doc's JSON (`pack_whole`)."""
+        row_id = f"{case_id}/{entity}/{entity_id}"  # `_row_id`
+        vop: int | None
+        if type(state) is WholePut and main is not None and main[1] == state.op_id:
+            packed = pack_whole(state)
+            status, day = clear_columns(entity, state.values)
+            vop, deleted = main[0], 0
+        else:
+            if type(state) is WholePut:
+                state = state.state()
+            assert isinstance(state, dict)
+            doc, current = pack_with_fields(entity, state, main[1] if main else None)
+            status, day = clear_columns(entity, current)
+            packed = ENCODE(doc)
+            vop = main[0] if main and "b" in doc else None
+            deleted = 1 if state.get("deleted") else 0
+        sealed = sealer.seal(packed.encode(), aad_for("entities", "doc", row_id))
         if drop:
             # The case changed: its summary is folded again by the next reader
             # (services.summaries).
@@ -274,10 +288,10 @@ class EntityStore(CaseKeyStore):
                 entity_id,
                 status,
                 day,
-                1 if state.get("deleted") else 0,
+                deleted,
                 sealed,
                 key_id,
-                main[0] if main and "b" in doc else None,
+                vop,
             ),
         )
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fieldkit import changelog
-from fieldkit.changelog import GENESIS, OP_COLUMNS, OP_SELECT, Op, OpMeta, uuid7
+from fieldkit.changelog import GENESIS, OP_COLUMNS, OP_SELECT, Op, OpMeta, WholePut, uuid7
 from fieldkit.crypto import (
     Ed25519PrivateKey,
     X25519PrivateKey,
@@ -57,18 +57,33 @@ class LogStore(EntityStore):
         """Write one signed op and the state it produces, in one durable transaction."""
         key = (case_id, entity, entity_id)
         with self.transaction():
-            current, dropped = self._take_state(key)
-            body: dict[str, Any] = dict(extra) if extra else {}
-            if values is not None:
-                body["set"] = values
-                if current:  # each field's base: its heads (`changelog.head_ops`)
-                    heads = current["heads"]
-                    body["base"] = {name: [h["op"] for h in heads.get(name, ())] for name in values}
+            kept, dropped = self._take_state(key)
+            whole = None  # the kept state, when this put sets every field it holds
+            current: dict[str, Any] | None
+            if isinstance(kept, WholePut):
+                if (
+                    values is not None
+                    and action == "put"
+                    and not extra
+                    and kept.sets_every_field(values)
+                ):
+                    whole, current = kept, None
                 else:
-                    body["base"] = {}
+                    current = kept.state()
+            else:
+                current = kept
+            body: dict[str, Any] = dict(extra) if extra else {}
+            if whole is not None and values is not None:
+                plain = whole.body_json(values, ENCODE).encode()  # `ENCODE(body)`, below
+            else:
+                if values is not None:
+                    body["set"] = values
+                    # each field's base: its heads (`changelog.head_ops`)
+                    body["base"] = changelog.fresh_base(current, values) if current else {}
+                plain = ENCODE(body).encode()
             key_id, sealer = self.case_sealer(case_id, create=True)
             op_id = uuid7()
-            plain = ENCODE(body).encode()
+            prev = self._head
             op = changelog.signed_op(
                 op_id,
                 self.device_id,
@@ -81,25 +96,65 @@ class LogStore(EntityStore):
                 action,
                 key_id,
                 sealer.seal(plain, aad_for("ops", "body", op_id)),
-                self._head,
-                None if self.plaintext else self.device_sign_key,
+                prev,
+                None if self.plaintext else self._sign_key or self.device_sign_key,
             )
-            rowid = self._insert_op(op, SYNC_LOCAL)
-            meta = OpMeta(op_id, op.hlc, op.device_id, op.author, action)
-            state = None
-            if current is not None and values is not None and action == "put":
-                state = changelog.apply_fresh_put(current, meta, values)
-            if state is None:
-                state = changelog.apply(current, meta, body)
+            self._outbox_touched = True
+            rowid = self._conn.execute(
+                INSERT_OP,
+                (
+                    op_id,
+                    op.device_id,
+                    op.seq,
+                    op.hlc,
+                    op.author,
+                    case_id,
+                    entity,
+                    entity_id,
+                    action,
+                    key_id,
+                    op.body,
+                    bytes.fromhex(prev),
+                    bytes.fromhex(op.hash),
+                    op.sig,
+                    SYNC_LOCAL,
+                ),
+            ).lastrowid
             # A small body's values are kept in the doc too: reading them from the body
             # would cost a view a second opening for a few bytes saved.
-            main = (rowid, op_id) if len(plain) >= VALUES_IN_BODY_FROM else None
-            self._save_state(
-                case_id, entity, entity_id, state, sealer, key_id, main, drop=not dropped
-            )
+            main = (rowid or 0, op_id) if len(plain) >= VALUES_IN_BODY_FROM else None
+            state = self._fold_own(current, whole, op, values, body, main is not None)
+            self._save_state(case_id, entity, entity_id, state, sealer, key_id, main, not dropped)
             self._seq, self._head = op.seq, op.hash
         self._keep_state(key, state)
         return op
+
+    @staticmethod
+    def _fold_own(
+        current: dict[str, Any] | None,
+        whole: WholePut | None,
+        op: Op,
+        values: dict[str, Any] | None,
+        body: dict[str, Any],
+        values_in_body: bool,
+    ) -> dict[str, Any] | WholePut:
+        """The state a save's own op folds to: as a `WholePut` where its body holds the
+        values of every field (`pack_whole` writes its doc), else the state itself
+        (`changelog.fresh_put` where it gives `apply`'s result, else `apply`)."""
+        if whole is not None and values is not None:
+            folded = whole.then(values, op.op_id, op.hlc, op.device_id, op.author)
+            return folded if values_in_body else folded.state()
+        state = None
+        if current is not None and values is not None and op.action == "put":
+            state = changelog.fresh_put(
+                current, op.op_id, op.hlc, op.device_id, op.author, values, body["base"]
+            )
+        if state is None:
+            meta = OpMeta(op.op_id, op.hlc, op.device_id, op.author, op.action)
+            state = changelog.apply(current, meta, body)
+        if values_in_body and values is not None and op.action == "put":
+            return WholePut.of(state, values) or state
+        return state
 
     def _migrate_rows(self, step: int) -> None:
         """Schema 5: op hashes as raw bytes (`schema.hashes_to_bytes`)."""

@@ -3,11 +3,26 @@ metadata once, and the values a large save set left in its op's sealed body."""
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from fieldkit import changelog
+from fieldkit.changelog import compact_encoder
 
-__all__ = ["full_fields", "main_op_id", "pack_state", "pack_with_fields", "unpack_state"]
+_ENCODE = compact_encoder()
+_HEADS_JSON: dict[tuple[Any, ...], str] = {}
+"""`pack_whole`'s `h` of a doc whose every field has its one version in the doc's one
+op, as JSON, by the fields' names in order (a few record kinds: a few entries)."""
+_HEADS_JSON_MAX = 256
+
+__all__ = [
+    "full_fields",
+    "main_op_id",
+    "pack_whole",
+    "pack_state",
+    "pack_with_fields",
+    "unpack_state",
+]
 
 
 def _marks(entity: str, fields: dict[str, Any], state: dict[str, Any]) -> list[Any]:
@@ -143,3 +158,22 @@ def unpack_state(doc: dict[str, Any], main: dict[str, Any] | None = None) -> dic
         "deleted": doc.get("d"),
         "signed": doc.get("s"),
     }
+
+
+def pack_whole(whole: changelog.WholePut) -> str:
+    """`ENCODE(pack_state(entity, whole.state(), whole.op_id))`, written straight from a
+    `WholePut` whose op's sealed body holds its values: the doc holds no value, one op, and
+    each field's head is that op (so no mark: not signed, no conflict)."""
+    names = whole.names
+    heads_json = _HEADS_JSON.get(names)
+    if heads_json is None:
+        heads_json = _ENCODE(dict.fromkeys(names, [0]))
+        if len(_HEADS_JSON) >= _HEADS_JSON_MAX:
+            _HEADS_JSON.clear()
+        _HEADS_JSON[names] = heads_json
+    text = encode_basestring_ascii
+    return (
+        f'{{"n":{whole.n},"l":{text(whole.last)},"f":{{}},"m":[false,false,0],'
+        f'"o":[[{text(whole.op_id)},{text(whole.hlc)},{text(whole.dev)},{text(whole.by)}]],'
+        f'"h":{heads_json},"b":0}}'
+    )

@@ -25,17 +25,44 @@ class Head:
     head_hash: str
 
 
+_COPY_SQL = f"COPY ops ({', '.join(_OP_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+# The type of each appended column, in `_OP_COLUMNS` order, as the database has it (a
+# binary COPY must send each value in its column's own binary format).
+_COLUMN_TYPES_SQL = (
+    "SELECT a.atttypid::int FROM unnest(%s::text[]) WITH ORDINALITY AS c(name, n)"
+    " JOIN pg_attribute AS a ON a.attrelid = 'ops'::regclass AND a.attname = c.name"
+    " ORDER BY c.n"
+)
+_TYPES_KEY = "fieldkit_ops_copy_types"
+
+
 def _lock_and_copy(conn: Connection, ops: list[Op], now: int, head: Head | None) -> None:
     """PostgreSQL: move the device's head and take the cursor lock in one round trip (a
-    pipeline), then one COPY for a big batch of accepted ops, in the push's transaction."""
-    raw = conn.connection.driver_connection
+    pipeline), then one binary COPY for a big batch of accepted ops, in the push's
+    transaction.
+
+    Binary, not text: psycopg formats a row in a third of the CPU (no hex for the body and
+    signature, no escaping of text) and PostgreSQL parses none of it, and both happen
+    while this push holds the cursor lock. The column types are read once per pooled
+    connection (in the same pipeline), so they follow the schema the connection sees."""
+    record = conn.connection
+    raw = record.driver_connection
     assert raw is not None
-    with raw.cursor() as cur:
+    types: list[int] | None = record.info.get(_TYPES_KEY)
+    with raw.cursor() as cur, raw.cursor() as columns:
         with raw.pipeline():
+            if types is None:
+                columns.execute(_COLUMN_TYPES_SQL, (list(_OP_COLUMNS),))
             if head is not None:
                 cur.execute(_HEAD_SQL, (head.last_seq, head.head_hash, head.device_id))
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (PG_CURSOR_LOCK,))
-        with cur.copy(f"COPY ops ({', '.join(_OP_COLUMNS)}) FROM STDIN") as copy:
+        if types is None:
+            types = [oid for (oid,) in columns.fetchall()]
+            if len(types) != len(_OP_COLUMNS):
+                raise RuntimeError("the ops table lacks a column this server appends")
+            record.info[_TYPES_KEY] = types
+        with cur.copy(_COPY_SQL) as copy:
+            copy.set_types(types)
             for op in ops:
                 copy.write_row((*op.row(), now))
 

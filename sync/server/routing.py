@@ -30,14 +30,20 @@ async def in_thread(fn: Callable[..., T], *args: Any) -> T:
         raise Refused(503, "the server database is unavailable; try again later") from None
 
 
-async def current_caller(
-    request: Request,
-    authorization: Annotated[str | None, Header(description="Fieldkit signed request")] = None,
-) -> Caller:
+SignedHeader = Annotated[str | None, Header(description="Fieldkit signed request")]
+"""The `Authorization` header a route reads itself when it authenticates in its own thread."""
+
+
+def signed_path(request: Request) -> str:
+    """The path and query a request's signature covers."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+async def current_caller(request: Request, authorization: SignedHeader = None) -> Caller:
     """The device that signed this request."""
     service: SyncServer = request.app.state.sync
     body = await request.body()
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    path = signed_path(request)
     return await in_thread(service.authenticate, request.method, path, authorization, body)
 
 

@@ -268,3 +268,15 @@ def test_the_compact_encoder_writes_what_json_dumps_writes(value: object) -> Non
     assert changelog.compact_encoder(default=str)(wrapped) == json.dumps(
         wrapped, separators=(",", ":"), default=str
     )
+
+
+def test_uuid7_holds_its_millisecond_and_random_bits_where_rfc_9562_puts_them() -> None:
+    import time
+
+    before = time.time_ns() // 1_000_000
+    ids = [uuid.UUID(uuid7()) for _ in range(200)]
+    after = time.time_ns() // 1_000_000
+    assert all(u.variant == uuid.RFC_4122 and u.version == 7 for u in ids)
+    assert all(before <= u.int >> 80 <= after for u in ids)
+    assert len({u.int & ((1 << 62) - 1) for u in ids}) == len(ids)  # the random bits vary
+    assert all(str(u) == str(u).lower() for u in ids)

@@ -7,15 +7,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fieldkit import changelog, services
 from fieldkit.changelog import OpMeta
 from fieldkit.crypto import aad_for
 from fieldkit.store import SCHEMA_VERSION, Store
-from fieldkit.store.entities import EntityState, EntityView, pack_state, unpack_state
-from fieldkit.store.packing import pack_with_fields
+from fieldkit.store.entities import ENCODE, EntityState, EntityView, pack_state, unpack_state
+from fieldkit.store.packing import pack_whole, pack_with_fields
 from fieldkit.store.schema import LATEST_HLC
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, signed_visit, transfer_doc
 
@@ -292,3 +295,110 @@ def test_the_clock_starts_after_the_latest_op_of_any_sync_state(profile_path: Pa
             assert store._conn.execute(LATEST_HLC).fetchone()[0] == expected
     finally:
         store.close()
+
+
+NAMES = ["date", "notes", "seen", 'q"uote', "n\u00e9"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.permutations(NAMES), st.integers(min_value=1, max_value=5), st.booleans()),
+        min_size=1,
+        max_size=8,
+    ),
+    st.booleans(),
+)
+def test_a_whole_put_folds_encodes_and_packs_as_apply_and_pack_state_do(
+    script: list[tuple[list[str], int, bool]], large: bool
+) -> None:
+    """A save's kept `WholePut` (every field set by one put) gives `apply`'s exact state,
+    its body is `ENCODE` of the body `record` builds otherwise, and `pack_whole` writes
+    `pack_state`'s doc, byte for byte; a put of other fields goes back to the state."""
+    reference: dict[str, Any] | None = None
+    kept: dict[str, Any] | changelog.WholePut | None = None
+    wholes = 0
+    for n, (order, count, whole) in enumerate(script):
+        if whole and reference:  # every field the entity has, in another order
+            names = [name for name in order if name in reference["heads"]]
+        else:
+            names = order[:count]
+        filler = "x" * 600 if large else "x"
+        values: dict[str, Any] = {name: [n, f"{name}-{n}", filler] for name in names}
+        base = changelog.fresh_base(reference, values) if reference else {}
+        body = {"set": values, "base": base}
+        op, hlc = f"op{n:03d}", f"{n:013d}.000000"
+        if type(kept) is changelog.WholePut and kept.sets_every_field(values):
+            assert kept.body_json(values, ENCODE) == ENCODE(body)
+            kept = kept.then(values, op, hlc, "own", "jsmith")
+            wholes += 1
+        else:
+            state = kept.state() if type(kept) is changelog.WholePut else kept
+            if state is None:
+                folded = changelog.apply(None, _meta(op, hlc, "own"), body)
+            else:
+                folded = changelog.fresh_put(state, op, hlc, "own", "jsmith", values, base)  # type: ignore[assignment]
+            assert folded is not None
+            kept = changelog.WholePut.of(folded, values) or folded
+        reference = changelog.apply(reference, _meta(op, hlc, "own"), body)
+        values.clear()  # the caller's dict, changed after the save: the kept state's a copy
+        got = kept.state() if type(kept) is changelog.WholePut else kept
+        assert json.dumps(got) == json.dumps(reference)  # same values, same order
+        if type(kept) is changelog.WholePut:
+            assert pack_whole(kept) == ENCODE(pack_state("visit", reference, op))
+    if len(script) > 1 and all(whole for _, _, whole in script[1:]):
+        assert wholes == len(script) - 1
+
+
+def test_saving_a_form_whole_and_in_parts_stores_what_the_log_folds_to(
+    profile_path: Path,
+) -> None:
+    """Saves of a whole form (kept as a `WholePut`), of some of its fields, a sign and a
+    delete, on two entities: every stored state is the log's fold, the kept state is the
+    stored one, and the profile verifies."""
+    store = Store.create(profile_path, PASSPHRASE, "jsmith", argon=FAST_ARGON)
+    form = {"date": "2026-11-24", "notes": "n" * 700, "seen": ["p1"], "status": "draft"}
+    try:
+        for n in range(3):
+            for entity_id in ("v1", "v2"):
+                store.record("C-1", "visit", entity_id, {**form, "notes": f"{n}" * 700})
+        kept = store._kept_states[("C-1", "visit", "v1")]
+        assert type(kept) is changelog.WholePut
+        assert kept.state() == store.entity("C-1", "visit", "v1").state  # type: ignore[union-attr]
+        store.record("C-1", "visit", "v1", {"notes": "short"})  # a part: small body
+        store.record("C-1", "visit", "v1", dict(reversed(list(form.items()))))
+        store.record("C-1", "visit", "v1", {**form, "extra": 1})  # a new field
+        store.record("C-1", "visit", "v1", {**form, "extra": 2})
+        entity = store.entity("C-1", "visit", "v1")
+        assert entity is not None
+        store.sign("C-1", "visit", "v1", entity.fields)
+        store.record("C-1", "visit", "v1", {**form, "extra": 3})
+        store.record("C-1", "visit", "v2", action="delete")
+        store.record("C-1", "visit", "v2", form)
+        view = store.views("C-1")
+        assert {v.entity_id for v in view} >= {"v1"}
+        assert store.rebuild_differences() == []
+        assert store.verify(full=True).ok
+        v1 = store.entity("C-1", "visit", "v1")
+        assert v1 is not None and v1.fields == {**form, "extra": 3}
+        assert v1.altered_after_signing
+    finally:
+        store.close()
+
+
+def test_a_state_with_more_than_one_version_or_op_is_not_kept_whole() -> None:
+    """`WholePut.of` takes only the state a put of every field leaves: not one where a
+    field still holds a concurrent version, or another op's version, or a pending base."""
+    values = {"notes": "a", "date": "2026-11-24"}
+    state = changelog.apply(None, _meta("o1", "1.0"), {"set": values, "base": {}})
+    assert changelog.WholePut.of(state, values) is not None
+    concurrent = json.loads(json.dumps(state))
+    concurrent["heads"]["notes"].insert(0, {**state["heads"]["notes"][0], "op": "o0"})
+    assert changelog.WholePut.of(concurrent, values) is None
+    other = json.loads(json.dumps(state))
+    other["heads"]["date"][0]["op"] = "o0"
+    assert changelog.WholePut.of(other, values) is None
+    pending = json.loads(json.dumps(state))
+    pending["pending"] = {"notes": ["o9"]}
+    assert changelog.WholePut.of(pending, values) is None
+    assert changelog.WholePut.of(state, {"notes": "a"}) is None  # a field it did not set
