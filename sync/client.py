@@ -1,5 +1,6 @@
-"""The laptop side of sync: enroll, then a sync: push the outbox, pull the team's ops and
-merge them (`pull_merge`), send case teams and their keys (`case_teams`), attachments last.
+"""The laptop side of sync: enroll, then a sync: push the outbox (`push_outbox`), pull
+the team's ops and merge them (`pull_merge`), send case teams and their keys
+(`case_teams`), attachments last.
 
 Nothing leaves the outbox until the server has acknowledged that exact op; a refused op
 is quarantined with the server's reason; a pulled page and its cursor are written in one
@@ -11,26 +12,19 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
 
 from fieldkit import __version__
-from fieldkit.changelog import (
-    Op,
-)
 from fieldkit.crypto import (
     X25519PrivateKey,
     b64,
-    ed25519_public_from_bytes,
-    unb64,
-    verify_signature,
     wrap_to_public,
 )
 from fieldkit.errors import OfflineError
-from fieldkit.i18n import _
-from fieldkit.store import SYNC_LOCAL, SYNC_QUARANTINED, EntityState, Store
+from fieldkit.store import SYNC_QUARANTINED, EntityState, Store
 
 from . import outcome
 from .attachment_sync import ProgressFn, sync_attachments
@@ -41,17 +35,16 @@ from .outcome import SyncSummary
 from .protocol import (
     EnrollResponse,
     KeysResponse,
-    PushResponse,
-    Receipt,
     TeamHealthResponse,
     VerifyRecordRequest,
     VerifyRecordResponse,
     enroll_message,
     grant_context,
     normalize_code,
-    receipt_message,
 )
-from .pull_merge import PULL_PAGE, has_key, install_keys, note_backfill, pull
+from .pull_merge import PULL_PAGE, cycles_paused, has_key, install_keys, note_backfill, pull
+from .push_outbox import PUSH_BATCH as PUSH_BATCH  # re-exported: the batch a sync sends
+from .push_outbox import push as _push  # tests send an outbox unchecked through it
 from .rotation import rotate_keys
 from .transport import (
     SyncClient,
@@ -60,9 +53,6 @@ from .transport import (
     fetch_keys,
 )
 from .wipe import wipe_after_drain
-
-PUSH_BATCH = 1000
-
 
 # --- enrollment ------------------------------------------------------------------------
 
@@ -128,86 +118,6 @@ def enroll(
 # --- push ------------------------------------------------------------------------------
 
 
-def _chunks(items: list[Op], size: int) -> Iterator[list[Op]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _verify_receipt(store: Store, receipt: Receipt) -> None:
-    pinned = store.meta("server_sign_pub")
-    if not pinned:
-        return
-    message = receipt_message(receipt.device_id, receipt.seq, receipt.head, receipt.issued_ms)
-    if not verify_signature(ed25519_public_from_bytes(unb64(pinned)), unb64(receipt.sig), message):
-        raise SyncRefused(_("the server's receipt does not verify; nothing was marked as sent"))
-
-
-def _push(
-    store: Store,
-    client: SyncClient,
-    summary: SyncSummary,
-    progress: ProgressFn | None,
-    batch_size: int,
-) -> None:
-    own = store.device_id
-    outbox = [op for op in store.ops(SYNC_LOCAL) if op.device_id == own]
-    total, done = len(outbox), 0
-    if progress:
-        progress("push", 0, total)
-    resend: list[Op] = []
-    for _round in range(3):
-        batch_source = resend or outbox
-        if not batch_source:
-            break
-        deferred_from: int | None = None
-        for batch in _chunks(batch_source, batch_size):
-            reply = PushResponse.model_validate(
-                client.post("/v1/push", {"ops": [op.to_wire() for op in batch]})
-            )
-            _verify_receipt(store, reply.receipt)
-            acked = [r.op_id for r in reply.results if r.status in ("accepted", "duplicate")]
-            accepted = [r.op_id for r in reply.results if r.status == "accepted"]
-            with store.transaction():
-                store.mark_acked(acked)
-                # Time evidence: the server's signed receipt time stands for these ops.
-                store.record_receipts((op_id, reply.receipt.issued_ms) for op_id in accepted)
-                later = outcome.retryable(store)
-                for op_id in acked:
-                    later.pop(op_id, None)
-                case_of = {op.op_id: op.case_id for op in batch}
-                for r in reply.results:
-                    if r.status == "rejected":
-                        store.quarantine(r.op_id, r.reason or "refused by the server")
-                        summary.rejected.append(
-                            {
-                                "op_id": r.op_id,
-                                "case_id": case_of.get(r.op_id, ""),
-                                "reason": r.reason or "",
-                                "cause": r.cause or "",
-                                "retryable": "yes" if r.retryable else "no",
-                            }
-                        )
-                        if r.retryable:
-                            later[r.op_id] = r.cause or ""
-                        else:
-                            later.pop(r.op_id, None)
-                outcome.set_retryable(store, later)
-                store.set_meta("sync_receipt", reply.receipt.model_dump_json())
-            summary.pushed += sum(1 for r in reply.results if r.status == "accepted")
-            summary.duplicates += sum(1 for r in reply.results if r.status == "duplicate")
-            summary.receipt_seq = reply.receipt.seq
-            if any(r.status == "deferred" for r in reply.results):
-                deferred_from = reply.expected_seq
-            done += len(batch)
-            if progress:
-                progress("push", min(done, total), total)
-        if deferred_from is None:
-            break
-        # The server is missing an earlier op of this chain (it came back from a backup,
-        # or batches arrived out of order): send the chain again from where it stands.
-        resend = [op for op in store.ops() if op.device_id == own and op.seq >= deferred_from]
-
-
 # --- the whole sync --------------------------------------------------------------------
 
 
@@ -232,25 +142,34 @@ def run_sync(
     summary = SyncSummary()
     if progress:
         progress("verify", 0, None)
-    summary.ops_checked = outcome.check_own_chain(store)
-    with SyncClient(store, transport=transport) as client:
-        try:
-            return _run(
-                store,
-                client,
-                summary,
-                progress,
-                batch_size,
-                page_size,
-                retry_all,
-                started,
-                pull_all_attachments,
-            )
-        except WipeRequested:
-            # Send every pending op first; only then is the laptop erased.
-            _push(store, client, summary, None, PUSH_BATCH)
-            wipe_after_drain(store, client, summary)
-            raise
+    with contextlib.ExitStack() as paused:
+        # The chain read for the check and the push's batches are tens of thousands of
+        # short-lived containers: no full collection of the heap for them (as a pulled
+        # page, `cycles_paused`); the collector runs again once the push is done.
+        paused.enter_context(cycles_paused())
+        checked = outcome.checked_own_chain(store)
+        summary.ops_checked = checked.count
+        with SyncClient(store, transport=transport) as client:
+            try:
+                return _run(
+                    store,
+                    client,
+                    summary,
+                    progress,
+                    batch_size,
+                    page_size,
+                    retry_all,
+                    started,
+                    pull_all_attachments,
+                    checked,
+                    paused.close,
+                )
+            except WipeRequested:
+                paused.close()
+                # Send every pending op first; only then is the laptop erased.
+                _push(store, client, summary, None, PUSH_BATCH)
+                wipe_after_drain(store, client, summary)
+                raise
 
 
 def _run(
@@ -263,13 +182,20 @@ def _run(
     retry_all: bool,
     started: float,
     pull_all_attachments: bool = False,
+    checked: outcome.CheckedChain | None = None,
+    pushed: Callable[[], None] | None = None,
 ) -> SyncSummary:
-    """The sync proper, over an open client (see `run_sync`)."""
+    """The sync proper, over an open client (see `run_sync`); `checked` is the own chain
+    `run_sync` has just checked, `pushed` is called once the outbox is sent."""
     hello = client.hello()
     summary.clock_offset_ms = client.offset_ms
     recovery = hello.recovery_pub or store.meta("recovery_pub")
     push_teams(store, client, recovery, summary)
-    _push(store, client, summary, progress, batch_size)
+    _push(store, client, summary, progress, batch_size, checked)
+    if checked is not None:
+        checked.outbox.clear()  # not held through the pull
+    if pushed is not None:
+        pushed()
     keys = fetch_keys(store, client)
     if _requeue_refused(store, keys, summary, retry_all):
         _push(store, client, summary, progress, batch_size)

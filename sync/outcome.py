@@ -63,8 +63,26 @@ def op_label(op: Op) -> str:
     return f"case {op.case_id} · {op.entity} · {op_date(op)}"
 
 
+@dataclass
+class CheckedChain:
+    """This laptop's own chain as `check_own_chain` found it: every op checked."""
+
+    count: int
+    """How many ops the chain holds."""
+    head_seq: int
+    """The position of its newest op (0: none yet)."""
+    outbox: list[Op]
+    """Its ops waiting for the server, as they were read and checked (a push sends
+    these, not a second reading of them)."""
+
+
 def check_own_chain(store: Store) -> int:
-    """Check this laptop's whole chain before any of it is relied on; the ops checked.
+    """Check this laptop's whole chain before any of it is relied on; how many ops."""
+    return checked_own_chain(store).count
+
+
+def checked_own_chain(store: Store) -> CheckedChain:
+    """Check this laptop's whole chain before any of it is relied on.
 
     Every own op from the first: sequence, hash and link to the one before
     (`changelog.check_chain`). The newest op's signature then covers every op of the
@@ -73,18 +91,21 @@ def check_own_chain(store: Store) -> int:
     position), so an acknowledged op rewritten with a fresh hash is caught too. The first
     failure raises LocalIntegrityError naming the op.
     """
-    own = [op for op in store.ops() if op.device_id == store.device_id]
+    own = store.own_ops()
     public = store.device_sign_key.public_key().public_bytes_raw()
     for problem in check_chain(own, public, signatures="none", first_only=True):
         raise LocalIntegrityError(_integrity_line(problem.op, problem.message))
-    pending = store.op_ids(SYNC_LOCAL) | store.op_ids(SYNC_QUARANTINED)
+    waiting = store.op_ids(SYNC_LOCAL)
+    pending = waiting | store.op_ids(SYNC_QUARANTINED)
     by_seq = {op.seq: op.hash for op in own if op.op_id not in pending}
     _check_receipt_anchor(store, own, by_seq)
     # Every link holds, so the newest op's signature covers the whole chain (the same
     # run signature `check_chain` checks).
     if own and signatures_failing(public, [(own[-1].hash, own[-1].sig)]):
         raise LocalIntegrityError(_integrity_line(own[-1], SIGNATURE_PROBLEM))
-    return len(own)
+    return CheckedChain(
+        len(own), own[-1].seq if own else 0, [op for op in own if op.op_id in waiting]
+    )
 
 
 def _check_receipt_anchor(store: Store, own: list[Op], by_seq: dict[int, str]) -> None:

@@ -10,6 +10,8 @@ import json
 import os
 import ssl
 import threading
+from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 import certifi
@@ -119,22 +121,31 @@ class SyncClient:
         quiet: bool = False,
         raw: bool = False,
     ) -> Any:
+        try:
+            response = self._exchange(method, path, body, signed)
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+        return self._answer(response, quiet, raw)
+
+    def _exchange(self, method: str, path: str, body: bytes | None, signed: bool) -> httpx.Response:
+        """Sign and send one request and read its answer whole; no store access, so it may
+        run on another thread (`send_ahead`)."""
         headers = {"content-type": "application/json"}
         payload = body or b""
         if signed:
             ts, nonce = now_ms() + self.offset_ms, new_nonce()
             sig = self.store.device_sign_key.sign(request_message(method, path, ts, nonce, payload))
             headers["authorization"] = auth_header(self.store.device_id, ts, nonce, sig)
-        try:
-            response = self._http.request(method, path, content=payload, headers=headers)
-        except httpx.TimeoutException:
-            raise self._offline(
+        return self._http.request(method, path, content=payload, headers=headers)
+
+    def _unreachable(self, exc: httpx.TransportError) -> OfflineError:
+        if isinstance(exc, httpx.TimeoutException):
+            return self._offline(
                 _("the server at {url} did not answer in time").format(url=self.url)
-            ) from None
-        except httpx.TransportError:
-            raise self._offline(
-                _("cannot reach the server at {url}").format(url=self.url)
-            ) from None
+            )
+        return self._offline(_("cannot reach the server at {url}").format(url=self.url))
+
+    def _answer(self, response: httpx.Response, quiet: bool = False, raw: bool = False) -> Any:
         if response.status_code >= 500:
             raise self._offline(_("the server at {url} is unavailable").format(url=self.url))
         if response.status_code >= 400:
@@ -155,6 +166,23 @@ class SyncClient:
         if raw:
             return response.content
         return response.json() if response.content else None
+
+    def send_ahead(self, sender: Executor, path: str, body: bytes) -> Callable[[], bytes]:
+        """Start a signed POST on `sender`'s one thread and return the call that waits for
+        its answer's bytes. The wait releases the GIL, so the caller works meanwhile; the
+        answer is judged (refusals, offline) on the caller's thread, when it asks, so what
+        the caller wrote to the store by then is what an error message counts."""
+        future = sender.submit(self._exchange, "POST", path, body, True)
+
+        def answer() -> bytes:
+            try:
+                response = future.result()
+            except httpx.TransportError as exc:
+                raise self._unreachable(exc) from None
+            content: bytes = self._answer(response, raw=True)
+            return content
+
+        return answer
 
     def get(self, path: str, signed: bool = True) -> Any:
         """A signed GET."""

@@ -263,6 +263,18 @@ class LogStore(EntityStore):
             rows = self._conn.execute(sql, args).fetchall()
         return ops_from_rows(rows)
 
+    def own_ops(self, after: int = 0, sync_state: str | None = None) -> list[Op]:
+        """This device's ops after position `after` (all: 0), in chain order; with
+        `sync_state`, only those in it. Other devices' ops are not read."""
+        sql = f"SELECT {OP_SELECT} FROM ops WHERE device_id=? AND seq>?"
+        args: list[Any] = [self.device_id, after]
+        if sync_state is not None:
+            sql += " AND sync_state=?"
+            args.append(sync_state)
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
+        return ops_from_rows(rows)
+
     def op_ids(self, sync_state: str) -> set[str]:
         """The ids of the ops in one sync state (no op read whole: a check before a push
         needs only which ops are pending)."""

@@ -1,0 +1,155 @@
+"""The laptop's push: its outbox sent to the server in batches, in chain order, and each
+answer recorded (acknowledged ops leave the outbox, refused ones are quarantined).
+
+The server works on one batch while this laptop records the answer to the batch before and
+encodes the batch after; the next batch leaves only once the answer to the one before has
+come and its receipt verified (docs/decisions.md "The laptop's push works while the server
+does").
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from fieldkit.changelog import Op
+from fieldkit.crypto import ed25519_public_from_bytes, unb64, verify_signature
+from fieldkit.i18n import _
+from fieldkit.store import SYNC_LOCAL, Store
+
+from . import outcome
+from .attachment_sync import ProgressFn
+from .outcome import SyncSummary
+from .protocol import PushResponse, Receipt, push_body, receipt_message
+from .transport import SyncClient, SyncRefused
+
+PUSH_BATCH = 1000
+
+
+def _chunks(items: list[Op], size: int) -> list[list[Op]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _verify_receipt(store: Store, receipt: Receipt) -> None:
+    pinned = store.meta("server_sign_pub")
+    if not pinned:
+        return
+    message = receipt_message(receipt.device_id, receipt.seq, receipt.head, receipt.issued_ms)
+    if not verify_signature(ed25519_public_from_bytes(unb64(pinned)), unb64(receipt.sig), message):
+        raise SyncRefused(_("the server's receipt does not verify; nothing was marked as sent"))
+
+
+def _outbox(store: Store, checked: outcome.CheckedChain | None) -> list[Op]:
+    """This device's ops waiting for the server, in chain order. With `checked` (what
+    `outcome.checked_own_chain` has just read and checked), those ops are sent as they were
+    checked, not read and parsed again: only which of them still wait is asked again, and
+    any op written since the check (a save during the sync) is read after them."""
+    if checked is None:
+        return store.own_ops(sync_state=SYNC_LOCAL)
+    waiting = store.op_ids(SYNC_LOCAL)
+    outbox = [op for op in checked.outbox if op.op_id in waiting]
+    return outbox + store.own_ops(checked.head_seq, SYNC_LOCAL)
+
+
+def push(
+    store: Store,
+    client: SyncClient,
+    summary: SyncSummary,
+    progress: ProgressFn | None,
+    batch_size: int,
+    checked: outcome.CheckedChain | None = None,
+) -> None:
+    outbox = _outbox(store, checked)
+    total = len(outbox)
+    done = [0]
+    if progress:
+        progress("push", 0, total)
+    resend: list[Op] = []
+    for _round in range(3):
+        batch_source = resend or outbox
+        if not batch_source:
+            break
+        deferred_from = _send_batches(
+            store, client, summary, progress, _chunks(batch_source, batch_size), done, total
+        )
+        if deferred_from is None:
+            break
+        # The server is missing an earlier op of this chain (it came back from a backup,
+        # or batches arrived out of order): send the chain again from where it stands.
+        resend = store.own_ops(deferred_from - 1)
+
+
+def _send_batches(
+    store: Store,
+    client: SyncClient,
+    summary: SyncSummary,
+    progress: ProgressFn | None,
+    batches: list[list[Op]],
+    done: list[int],
+    total: int,
+) -> int | None:
+    """Send the batches in order, one at a time on one connection; the seq the server
+    asks to resend from when it deferred ops, else None.
+
+    The server works on one batch while this laptop records the answer to the batch before
+    and encodes the batch after (a thread waits for the answer; the wait releases the
+    GIL). The next batch leaves only once the answer to the one before has come and its
+    receipt verified, so the server never sees them out of order; an op leaves the outbox
+    only in the transaction that records the server's answer naming it."""
+    if not batches:
+        return None
+    with ThreadPoolExecutor(1, thread_name_prefix="fieldkit-push") as sender:
+        answer = client.send_ahead(sender, "/v1/push", push_body(batches[0]))
+        for n, batch in enumerate(batches):
+            following = push_body(batches[n + 1]) if n + 1 < len(batches) else None
+            reply = PushResponse.model_validate_json(answer())
+            _verify_receipt(store, reply.receipt)
+            deferred = any(r.status == "deferred" for r in reply.results)
+            if following is not None and not deferred:
+                answer = client.send_ahead(sender, "/v1/push", following)
+            _record_answer(store, summary, batch, reply)
+            done[0] += len(batch)
+            if progress:
+                progress("push", min(done[0], total), total)
+            if deferred:
+                # Every later batch of this round would be deferred as well.
+                return reply.expected_seq
+    return None
+
+
+def _record_answer(
+    store: Store, summary: SyncSummary, batch: list[Op], reply: PushResponse
+) -> None:
+    """One batch's answer, in one transaction: acknowledged ops leave the outbox, refused
+    ones are quarantined with the server's reason, the receipt is kept."""
+    acked = [r.op_id for r in reply.results if r.status in ("accepted", "duplicate")]
+    accepted = [r.op_id for r in reply.results if r.status == "accepted"]
+    with store.transaction():
+        store.mark_acked(acked)
+        # Time evidence: the server's signed receipt time stands for these ops.
+        store.record_receipts((op_id, reply.receipt.issued_ms) for op_id in accepted)
+        later = outcome.retryable(store)
+        for op_id in acked:
+            later.pop(op_id, None)
+        case_of: dict[str, str] = {}
+        for r in reply.results:
+            if r.status == "rejected":
+                case_of = case_of or {op.op_id: op.case_id for op in batch}
+                store.quarantine(r.op_id, r.reason or "refused by the server")
+                summary.rejected.append(
+                    {
+                        "op_id": r.op_id,
+                        "case_id": case_of.get(r.op_id, ""),
+                        "reason": r.reason or "",
+                        "cause": r.cause or "",
+                        "retryable": "yes" if r.retryable else "no",
+                    }
+                )
+                if r.retryable:
+                    later[r.op_id] = r.cause or ""
+                else:
+                    later.pop(r.op_id, None)
+        outcome.set_retryable(store, later)
+        store.set_meta("sync_receipt", reply.receipt.model_dump_json())
+    summary.pushed += len(accepted)
+    summary.duplicates += len(acked) - len(accepted)
+    summary.receipt_seq = reply.receipt.seq
