@@ -494,7 +494,7 @@ class WholePut:
         last: str,
     ) -> None:
         self.names = names  # the fields in the state's order (the first put's)
-        self.values = values  # a copy of the put's: a caller may change its own dict
+        self.values = values  # a shallow copy, as the general state holds: keys not shared
         self.op_id, self.hlc, self.dev, self.by = op_id, hlc, dev, by
         self.n, self.last = n, last
 

@@ -88,6 +88,15 @@ def start_early(count: int, processes: int | None = None) -> None:
         _early.warm()
 
 
+def close_early() -> None:
+    """Close helpers `start_early` started that no check took (the unlock or the check
+    failed before one did)."""
+    global _early
+    early, _early = _early, None
+    if early is not None:
+        early.close()
+
+
 class BackgroundCheck:
     """Signature checks started before the caller needs them, on every core when that
     pays; `check` (a `SignatureCheck`) then answers from their verdict.
@@ -126,6 +135,8 @@ class BackgroundCheck:
             return
         if not sigworker.all_packable(items):
             items = [item for item in items if sigworker.packable(item)]  # the rest: here
+            if not items:
+                return
         try:
             futures = self._pool.submit(sign_pub, items)
         except (BrokenProcessPool, OSError, RuntimeError):

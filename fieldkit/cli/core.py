@@ -254,12 +254,15 @@ def verify(
     context = ctx_of(ctx)
     if full:  # every signature: the helpers start while the profile unlocks
         services.start_signature_helpers(context.path)
-    store = services.open_store(context.path)
     try:
-        report = store.verify(full=full)
-        differences = store.rebuild_differences() if rebuild and report.ok else []
+        store = services.open_store(context.path)
+        try:
+            report = store.verify(full=full)
+            differences = store.rebuild_differences() if rebuild and report.ok else []
+        finally:
+            store.close()
     finally:
-        store.close()
+        services.stop_signature_helpers()  # none left running when the unlock failed
     if not report.ok:
         for problem in report.problems:
             where = (

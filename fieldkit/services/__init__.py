@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         passphrase_from_env,
         profile_path,
         start_signature_helpers,
+        stop_signature_helpers,
         take_pending_unlock,
     )
     from fieldkit.services.summaries import case_listing, rules_cases
@@ -85,6 +86,7 @@ _FROM = {
             "passphrase_from_env",
             "profile_path",
             "start_signature_helpers",
+            "stop_signature_helpers",
             "take_pending_unlock",
         ),
         "fieldkit.services.profiles",
@@ -137,6 +139,7 @@ __all__ = [
     "record_change",
     "rules_cases",
     "start_signature_helpers",
+    "stop_signature_helpers",
 ]
 
 

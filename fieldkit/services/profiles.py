@@ -128,6 +128,12 @@ def start_signature_helpers(path: Path) -> None:
     sigcheck.start_early(int(count or 0))
 
 
+def stop_signature_helpers() -> None:
+    """Close the helpers `start_signature_helpers` started if no check took them (a wrong
+    passphrase, a profile that would not open)."""
+    sigcheck.close_early()
+
+
 class PendingUnlock:
     """`Store.open` running in a thread from the moment the passphrase is known.
 

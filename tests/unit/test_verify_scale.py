@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -307,3 +308,67 @@ def test_a_full_verify_with_helpers_started_early_names_a_forged_signature(
     again.close()
     services.start_signature_helpers(tmp_path / "missing.fieldkit")
     assert sigcheck._early is None
+
+
+@pytest.fixture(autouse=True)
+def _no_early_helpers_left() -> Iterator[None]:
+    """A test that fails half-way leaves no started helpers for the next one to take."""
+    yield
+    sigcheck.close_early()
+
+
+def test_a_read_step_of_signatures_none_of_which_can_be_packed_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signatures stripped from every op: nothing goes to the helpers, each is checked here
+    and the first bad op is named (the helpers are never handed an empty set)."""
+    monkeypatch.setattr(sigcheck, "MIN_PARALLEL", 8)
+    store = _store(tmp_path)
+    first = store.ops()[0]
+    path = store.path
+    store.close()
+    _sql(path, "UPDATE ops SET sig=x''")
+    again = Store.open(path, PASSPHRASE)
+    full = again.verify(full=True)
+    again.close()
+    assert not full.ok and full.problems[0].op_id == first.op_id
+    key = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    items = [(f"{n:064x}", b"") for n in range(1000)]
+    with BackgroundCheck(MIN_PARALLEL, processes=2) as signatures:
+        signatures.start(key, items)
+        assert signatures.check(key, items) == set(range(1000))
+
+
+def test_verify_full_that_cannot_unlock_leaves_no_helpers_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fieldkit verify --full` with a wrong passphrase: the helpers started before the
+    unlock are closed, not left idle until the process ends."""
+    from typer.testing import CliRunner
+
+    from fieldkit.cli import app
+
+    monkeypatch.setattr(sigcheck, "MIN_PARALLEL", 8)
+    home = tmp_path / "home"
+    home.mkdir()
+    Store.create(home / "default.fieldkit", PASSPHRASE, "jsmith", argon=FAST_ARGON).close()
+    store = Store.open(home / "default.fieldkit", PASSPHRASE)
+    services.import_cases(store, transfer_doc(sample_case("C-1"), sample_case("C-2")))
+    store.close()
+    started: list[sigcheck._Pool] = []
+    real_start = sigcheck.start_early
+
+    def start_early(count: int, processes: int | None = None) -> None:
+        real_start(count, processes)
+        if sigcheck._early is not None:
+            started.append(sigcheck._early)
+
+    monkeypatch.setattr(sigcheck, "start_early", start_early)
+    result = CliRunner().invoke(
+        app,
+        ["--data-dir", str(home), "verify", "--full"],
+        env={"FIELDKIT_PASSPHRASE": "not the passphrase"},
+    )
+    assert result.exit_code != 0 and "wrong passphrase" in str(result.exception)
+    assert started, "the helpers were started before the unlock"
+    assert started[0]._pool is None and sigcheck._early is None
