@@ -685,40 +685,19 @@ def stored_chain_holds(rows: Sequence[Sequence[Any]], gaps: bool = False) -> boo
     link checks from the genesis (`signatures="none"`): the same digest as
     `Op.compute_hash`, compared as bytes, in one loop without an `Op` per row.
 
-    False says only "not shown here": anything unusual (a hash stored as text, a field
-    of another type) is False too, and `check_chain` on the ops then names the problem,
-    or finds none."""
-    text, sha256, expected, prev = _text, hashlib.sha256, 1, _GENESIS_RAW
+    The digest text is `_digest_input`'s, the one every hash is made from. False says only
+    "not shown here": anything unusual (a hash stored as text, a sequence that is not an
+    int) is False too, and `check_chain` on the ops then names the problem, or finds
+    none."""
+    sha256, digest_input, expected, prev = hashlib.sha256, _digest_input, 1, _GENESIS_RAW
     try:
-        for (
-            op_id,
-            device_id,
-            seq,
-            hlc,
-            author,
-            case_id,
-            entity,
-            entity_id,
-            action,
-            key_id,
-            body,
-            prev_hash,
-            digest,
-            _,
-        ) in rows:
+        for row in rows:
+            seq, prev_hash, digest = row[2], row[11], row[12]
             if type(seq) is not int or type(prev_hash) is not bytes:
                 return False
             if not (gaps and seq > expected) and (seq != expected or prev_hash != prev):
                 return False
-            data = (
-                (
-                    f'["fieldkit.op/1",{text(op_id)},{text(device_id)},{seq},{text(hlc)},'
-                    f"{text(author)},{text(case_id)},{text(entity)},{text(entity_id)},"
-                    f'{text(action)},{text(key_id)},"'
-                ).encode()
-                + b64_bytes(body)
-                + f'","{prev_hash.hex()}"]'.encode()
-            )
+            data = digest_input(*row[:11], prev_hash.hex())
             if type(digest) is not bytes or sha256(data).digest() != digest:
                 return False
             expected, prev = seq + 1, digest
