@@ -147,31 +147,38 @@ _texts = st.text(max_size=12)
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
-        st.tuples(_texts, _texts, st.integers(1, 2**63 - 1), _texts, st.binary(max_size=80)),
+        st.tuples(
+            st.lists(_texts, min_size=11, max_size=11),
+            st.integers(1, 2**63 - 1),
+            st.binary(max_size=80),
+            st.binary(max_size=80),
+        ),
         max_size=4,
     )
 )
 def test_a_push_body_is_the_bytes_json_dumps_writes(
-    fields: list[tuple[str, str, int, str, bytes]],
+    fields: list[tuple[list[str], int, bytes, bytes]],
 ) -> None:
+    """Every text field drawn (quotes, control characters, any plane): each is escaped as
+    `json.dumps` escapes it, the two binary fields base64 as the wire writes them."""
     ops = [
         Op(
-            op_id,
-            "dev",
+            texts[0],
+            texts[1],
             seq,
-            "0001.000000",
-            author,
-            "C-1",
-            "visit",
-            "v1",
-            "put",
-            "k1",
+            texts[2],
+            texts[3],
+            texts[4],
+            texts[5],
+            texts[6],
+            texts[7],
+            texts[8],
             body,
-            "0" * 64,
-            "f" * 64,
-            body[:64],
+            texts[9],
+            texts[10],
+            sig,
         )
-        for op_id, author, seq, _hlc, body in fields
+        for texts, seq, body, sig in fields
     ]
     expected = json.dumps({"ops": [op.to_wire() for op in ops]}, separators=(",", ":"))
     assert push_body(ops) == expected.encode()
