@@ -432,3 +432,27 @@ def test_the_stylesheet_is_parsed_again_only_when_its_sources_or_theme_change() 
     sheet.reparse()
     assert len(sheet.rules) == 2  # a new source: parsed …
     assert sheet.rules[0] is green  # … alone: the others' rules stand
+
+
+async def test_a_start_that_fails_to_unlock_turns_the_collector_back_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong passphrase in the environment: the unlock screen is the first frame, and the
+    collector comes back on with it (not later, after a key line or at COLLECTOR_LIMIT:
+    both pushed out of reach here)."""
+    path = _profile(tmp_path, cases=1)
+    monkeypatch.setattr(screens_app, "COLLECTOR_LIMIT", 600.0)
+    monkeypatch.setattr(screens_app, "COLLECTOR_AFTER", 600.0)
+    pending = services.begin_unlock(path, "not the passphrase")
+    assert pending is not None
+    with pytest.raises(Exception, match="wrong passphrase"):
+        pending.result()
+    gc.disable()  # as `fieldkit.launch` leaves it for the start
+    try:
+        app = make_app(profile_path=path, pending=pending)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, UnlockScreen), "the unlock screen")
+            await until(pilot, gc.isenabled, "the collector on again with the unlock screen")
+            assert app.store is None
+    finally:
+        gc.enable()
