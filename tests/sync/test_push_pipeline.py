@@ -118,6 +118,61 @@ def test_a_receipt_that_does_not_verify_mid_pipeline_marks_nothing_of_its_batch(
     assert (again.duplicates, again.pushed, again.waiting) == (50, 100, 0)
 
 
+class Replays(httpx.HTTPTransport):
+    """Answers one push with an earlier, genuine answer (its receipt verifies), or with its
+    own answer acknowledging one more op the laptop never sent."""
+
+    def __init__(self, replay: int = 0, stretch: int = 0, extra: str = "") -> None:
+        super().__init__()
+        self.replay, self.stretch, self.extra = replay, stretch, extra
+        self.answers: list[bytes] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/v1/push":
+            return super().handle_request(request)
+        response = super().handle_request(request)
+        content = response.read()
+        self.answers.append(content)
+        number = len(self.answers)
+        if number == self.replay:
+            content = self.answers[0]
+        if number == self.stretch:
+            answer = json.loads(content)
+            answer["results"].append({"op_id": self.extra, "status": "accepted"})
+            content = json.dumps(answer).encode()
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+        return httpx.Response(response.status_code, headers=headers, content=content)
+
+
+def test_an_earlier_answer_replayed_for_a_later_batch_marks_nothing_of_it(
+    agency: Agency,
+) -> None:
+    # The first batch's answer is genuine and its receipt verifies, but it proves the server
+    # holds ops 1-50, not the second batch's 51-100.
+    sup, worker = synced_team(agency)
+    written = _write(worker, 150)
+    transport = Replays(replay=2)
+    with pytest.raises(SyncRefused, match="does not cover the changes it acknowledged"):
+        run_sync(worker, transport=transport, batch_size=50)
+    assert len(transport.answers) == 2  # the third batch never left
+    assert {op.op_id for op in worker.ops("local")} == set(written[50:])
+    again = run_sync(worker, batch_size=50)
+    assert (again.duplicates, again.pushed, again.waiting) == (50, 50, 0)
+
+
+def test_an_answer_acknowledging_an_op_it_was_not_sent_marks_nothing(agency: Agency) -> None:
+    sup, worker = synced_team(agency)
+    written = _write(worker, 100)
+    # The answer to the first batch also calls accepted an op of the second, not yet sent.
+    transport = Replays(stretch=1, extra=written[70])
+    with pytest.raises(SyncRefused, match="does not cover the changes it acknowledged"):
+        run_sync(worker, transport=transport, batch_size=50)
+    assert len(transport.answers) == 1
+    assert {op.op_id for op in worker.ops("local")} == set(written)
+    again = run_sync(worker, batch_size=50)
+    assert (again.duplicates, again.pushed, again.waiting) == (50, 50, 0)
+
+
 class SaveDuringSync(httpx.HTTPTransport):
     """Writes an op on the laptop once the sync has checked the chain (at its hello)."""
 
