@@ -9,12 +9,14 @@ import threading
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fieldkit.sync.client import SyncRefused, run_sync
-from fieldkit.sync.protocol import push_body
+from fieldkit.sync.protocol import push_body, receipt_message
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldkit.changelog import Op
+from fieldkit.crypto import b64, unb64
 from fieldkit.errors import OfflineError
 from fieldkit.store import Store
 from tests.sync.conftest import Agency, own_ids, server_op_ids, synced_team
@@ -171,6 +173,42 @@ def test_an_answer_acknowledging_an_op_it_was_not_sent_marks_nothing(agency: Age
     assert {op.op_id for op in worker.ops("local")} == set(written)
     again = run_sync(worker, batch_size=50)
     assert (again.duplicates, again.pushed, again.waiting) == (50, 50, 0)
+
+
+class Misnamed(httpx.HTTPTransport):
+    """Answers the first push with a receipt the server's own key signs, for a head that is
+    not this laptop's op at that position (a server holding another chain there)."""
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        super().__init__()
+        self.key = key
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/v1/push":
+            return super().handle_request(request)
+        response = super().handle_request(request)
+        answer = json.loads(response.read())
+        receipt = answer["receipt"]
+        receipt["head"] = "ab" * 32
+        message = receipt_message(
+            receipt["device_id"], receipt["seq"], receipt["head"], receipt["issued_ms"]
+        )
+        receipt["sig"] = b64(self.key.sign(message))
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+        return httpx.Response(response.status_code, headers=headers, content=json.dumps(answer))
+
+
+def test_a_signed_receipt_naming_another_head_marks_nothing(agency: Agency) -> None:
+    sup, worker = synced_team(agency)
+    written = _write(worker, 20)
+    with agency.engine.connect() as conn:
+        raw = conn.exec_driver_sql("SELECT value FROM settings WHERE key='receipt_key'").scalar()
+    key = Ed25519PrivateKey.from_private_bytes(unb64(raw))
+    with pytest.raises(SyncRefused, match="does not cover the changes it acknowledged"):
+        run_sync(worker, transport=Misnamed(key), batch_size=50)
+    assert {op.op_id for op in worker.ops("local")} == set(written)
+    again = run_sync(worker, batch_size=50)
+    assert (again.duplicates, again.pushed, again.waiting) == (20, 0, 0)
 
 
 class SaveDuringSync(httpx.HTTPTransport):
