@@ -467,3 +467,14 @@ def test_what_libsodium_refuses_and_openssl_accepts_keeps_openssl_verdict() -> N
     digest = "ef" * 32
     in_process = signatures_failing(identity, [(digest, sig)])
     assert sigworker.failing(identity, sigworker.pack([(digest, sig)]), 0) == sorted(in_process)
+
+
+def test_without_pynacl_the_helpers_verify_with_openssl_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sigworker, "_sodium_open", None)
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes_raw()
+    items = [(f"{n:064x}", key.sign(f"{n:064x}".encode())) for n in range(10)]
+    items[4] = (items[4][0], key.sign(b"another hash"))
+    assert sigworker.failing(public, sigworker.pack(items), 20) == [24]
