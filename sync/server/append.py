@@ -1,6 +1,5 @@
 """Appending accepted ops: one function, three strategies (SQLite insert; PostgreSQL
-pipelined insert under the cursor lock; for big batches, a PostgreSQL COPY into a staging
-table, then the pipelined append from it)."""
+pipelined insert under the cursor lock; PostgreSQL COPY for big batches)."""
 
 from __future__ import annotations
 
@@ -26,18 +25,7 @@ class Head:
     head_hash: str
 
 
-_COLUMNS_SQL = ", ".join(_OP_COLUMNS)
-# A big batch is copied into the session's staging table first, outside the cursor lock.
-# ON COMMIT DELETE ROWS empties it at the commit of every push that filled it, and the
-# rows of a push rolled back were never visible: each push finds it empty.
-_STAGE_SQL = (
-    "CREATE TEMP TABLE IF NOT EXISTS ops_stage ON COMMIT DELETE ROWS AS"
-    f" SELECT {_COLUMNS_SQL} FROM ops WITH NO DATA"
-)
-_COPY_SQL = f"COPY ops_stage ({_COLUMNS_SQL}) FROM STDIN (FORMAT BINARY)"
-_FROM_STAGE_SQL = (
-    f"INSERT INTO ops ({_COLUMNS_SQL}) SELECT {_COLUMNS_SQL} FROM ops_stage ORDER BY seq"
-)
+_COPY_SQL = f"COPY ops ({', '.join(_OP_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 # The type of each appended column, in `_OP_COLUMNS` order, as the database has it (a
 # binary COPY must send each value in its column's own binary format).
 _COLUMN_TYPES_SQL = (
@@ -45,45 +33,38 @@ _COLUMN_TYPES_SQL = (
     " JOIN pg_attribute AS a ON a.attrelid = 'ops'::regclass AND a.attname = c.name"
     " ORDER BY c.n"
 )
-# Kept on a pooled connection once a push on it has committed: the column types, and
-# so the staging table exists.
 _TYPES_KEY = "fieldkit_ops_copy_types"
 
 
-def _stage_and_commit(conn: Connection, ops: list[Op], now: int, head: Head | None) -> None:
-    """PostgreSQL, a big batch: one binary COPY of the accepted ops into the session's
-    staging table; then the device's new head, the cursor lock, the append from the
-    staging table and the COMMIT in one pipeline.
+def _lock_and_copy(conn: Connection, ops: list[Op], now: int, head: Head | None) -> None:
+    """PostgreSQL: move the device's head and take the cursor lock in one round trip (a
+    pipeline), then one binary COPY for a big batch of accepted ops, in the push's
+    transaction.
 
     Binary, not text: psycopg formats a row in a third of the CPU (no hex for the body and
-    signature, no escaping of text) and PostgreSQL parses none of it. Staged, not copied
-    into `ops` under the lock: the lock is held for PostgreSQL's own work only (the insert
-    and the commit), never across this thread's round trips, each of which waits for the
-    GIL in a busy worker while every other push waits for the lock. The caller's
-    transaction ends here (SQLAlchemy's own commit afterwards finds nothing to do)."""
+    signature, no escaping of text) and PostgreSQL parses none of it, and both happen
+    while this push holds the cursor lock. The column types are read once per pooled
+    connection (in the same pipeline), so they follow the schema the connection sees."""
     record = conn.connection
     raw = record.driver_connection
     assert raw is not None
     types: list[int] | None = record.info.get(_TYPES_KEY)
-    with raw.cursor() as cur:
+    with raw.cursor() as cur, raw.cursor() as columns:
+        with raw.pipeline():
+            if types is None:
+                columns.execute(_COLUMN_TYPES_SQL, (list(_OP_COLUMNS),))
+            if head is not None:
+                cur.execute(_HEAD_SQL, (head.last_seq, head.head_hash, head.device_id))
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (PG_CURSOR_LOCK,))
         if types is None:
-            cur.execute(_STAGE_SQL)
-            cur.execute(_COLUMN_TYPES_SQL, (list(_OP_COLUMNS),))
-            types = [oid for (oid,) in cur.fetchall()]
+            types = [oid for (oid,) in columns.fetchall()]
             if len(types) != len(_OP_COLUMNS):
                 raise RuntimeError("the ops table lacks a column this server appends")
+            record.info[_TYPES_KEY] = types
         with cur.copy(_COPY_SQL) as copy:
             copy.set_types(types)
             for op in ops:
                 copy.write_row((*op.row(), now))
-        with raw.pipeline():
-            if head is not None:
-                cur.execute(_HEAD_SQL, (head.last_seq, head.head_hash, head.device_id))
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (PG_CURSOR_LOCK,))
-            cur.execute(_FROM_STAGE_SQL)
-            raw.commit()
-    # Only once committed: a push rolled back after creating the table leaves none.
-    record.info[_TYPES_KEY] = types
 
 
 _OP_TYPES = {
@@ -143,11 +124,15 @@ def append(conn: Connection, pg: bool, ops: list[Op], now: int, head: Head | Non
         _append_and_commit(conn, ops, now, head)
         return
     if pg and ops:
-        _stage_and_commit(conn, ops, now, head)
+        _lock_and_copy(conn, ops, now, head)
         return
     if head is not None:
         _move_head(conn, head)
-    if ops:
+    if not ops:
+        return
+    if pg:
+        _lock_and_copy(conn, ops, now, None)
+    else:
         rows: list[dict[str, Any]] = [
             {**dict(zip(OP_COLUMNS, op.row(), strict=True)), "received_ms": now} for op in ops
         ]

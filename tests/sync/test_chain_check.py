@@ -1,6 +1,6 @@
 """A push is checked at the speed of its links: every hash and link, and the signature of the
 newest op of each linked run (`changelog.check_chain`). A forged op anywhere in a batch is
-still refused, on SQLite and PostgreSQL, in a small batch and in a big one (staged by COPY
+still refused, on SQLite and PostgreSQL, in a small batch and in a big one (a binary COPY
 on PostgreSQL); and what the links prove is tested too.
 
 Each test sends a batch of the worker's own chain straight to `/v1/push` (a client that
@@ -167,7 +167,7 @@ def test_an_op_reusing_a_stored_op_id_is_refused_and_the_rest_of_the_batch_is_st
     assert {op.op_id for op in ops[:-1]} <= set(stored)
 
 
-# --- a big batch: staged by COPY on PostgreSQL, then appended under the cursor lock ---------
+# --- a big batch: appended by a binary COPY on PostgreSQL --------------------------------
 
 
 BIG = COPY_FROM + 50
@@ -185,7 +185,7 @@ def _big_batch(agency: Agency) -> tuple[Store, list[Op]]:
 def test_a_forged_op_anywhere_in_a_big_batch_is_refused_and_only_the_rest_is_stored(
     agency: Agency, where: int
 ) -> None:
-    """A batch big enough for the staged append: the forged op and the link it breaks are
+    """A batch big enough for the COPY append: the forged op and the link it breaks are
     refused and never stored; every other op is stored once, in chain order."""
     worker, ops = _big_batch(agency)
     sent = list(ops)

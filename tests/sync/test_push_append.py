@@ -1,6 +1,6 @@
 """The push's server side: authentication and the push in one worker-thread call, a big
-batch stored by a binary COPY exactly as the device signed it (staged, then appended under
-the cursor lock), and the device's lock before the batch's look-up."""
+batch stored by a binary COPY exactly as the device signed it, and the device's lock
+before the batch's look-up."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ import uuid
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from fieldkit.sync.client import SyncClient
 from fieldkit.sync.db import open_database
-from fieldkit.sync.models import OPS
 from fieldkit.sync.protocol import (
     PushResponse,
     auth_header,
@@ -27,7 +25,7 @@ from fieldkit.sync.server import routing
 from fieldkit.sync.server.append import Head, append
 from fieldkit.sync.server.common import COPY_FROM, Caller
 from fieldkit.sync.server.service import SyncServer
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
 from fieldkit.changelog import GENESIS, OP_COLUMNS, Op, signed_op
 from fieldkit.crypto import Ed25519PrivateKey
@@ -165,40 +163,6 @@ def test_a_big_batch_is_copied_in_binary_exactly_as_signed(pg_url: str) -> None:
         stored = _stored(engine, ops[0].device_id)
         assert stored == [(*op.row(), now if n < half else now + 1) for n, op in enumerate(ops)]
         assert all(Op(*row[:-1]).compute_hash() == row[12] for row in stored)
-    finally:
-        engine.dispose()
-
-
-@pytest.mark.postgres
-def test_a_big_batch_rolled_back_after_staging_leaves_nothing_for_the_next_push(
-    pg_url: str,
-) -> None:
-    """The first big append on a pooled connection fails at its insert (an op id already
-    stored): nothing of it is stored, the staging table it created goes with the rollback,
-    and the next append on the same connection stores its own ops and nothing else."""
-    engine = open_database(pg_url)
-    try:
-        ops = _ops(2 * COPY_FROM, Ed25519PrivateKey.generate())
-        first, second = ops[:COPY_FROM], ops[COPY_FROM:]
-        now = now_ms()
-        with engine.begin() as conn:  # another push stored the first batch's last op
-            row = dict(zip(OP_COLUMNS, first[-1].row(), strict=True))
-            conn.execute(insert(OPS), [{**row, "received_ms": 1}])
-        with engine.connect() as conn:
-            with pytest.raises(psycopg.errors.UniqueViolation), conn.begin():
-                append(conn, True, first, now, None)
-            assert append_module._TYPES_KEY not in conn.connection.info
-            with conn.begin():
-                append(conn, True, second, now + 1, None)
-            assert append_module._TYPES_KEY in conn.connection.info
-            with conn.begin():
-                left = conn.exec_driver_sql("SELECT count(*) FROM ops_stage").scalar()
-            assert left == 0
-        stored = _stored(engine, ops[0].device_id)
-        assert stored == [
-            (*first[-1].row(), 1),
-            *((*op.row(), now + 1) for op in second),
-        ]
     finally:
         engine.dispose()
 
