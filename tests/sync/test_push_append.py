@@ -212,6 +212,7 @@ def test_a_push_waiting_for_its_device_lock_sees_the_ops_stored_before_it(
         )
         # The first push stores the batch and moves the head, then commits.
         append(holder, True, ops, now_ms(), Head(worker.device_id, ops[-1].seq, ops[-1].hash))
+        holder.commit()
     waiting.join(timeout=60)
     assert head == 0
     assert [r.status for r in answer[0].results] == ["duplicate"] * len(ops)
