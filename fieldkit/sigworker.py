@@ -68,22 +68,37 @@ def failing(sign_pub: bytes, packed: bytes, offset: int) -> list[int]:
     """`offset` + the index of each packed pair whose signature does not verify (OpenSSL's
     verdict; libsodium first where it is installed, see the module's note)."""
     verify = Ed25519PublicKey.from_public_bytes(sign_pub).verify
-    sodium = _sodium_open if len(sign_pub) == PUBLIC_BYTES else None
-    order, from_bytes = GROUP_ORDER, int.from_bytes
     bad = []
     for n, at in enumerate(range(0, len(packed), PAIR)):
         digest, sig = packed[at : at + HASH_HEX], packed[at + HASH_HEX : at + PAIR]
-        if sodium is not None and from_bytes(sig[32:], "little") < order:
-            try:
-                sodium(sig + digest, sign_pub)
-                continue  # libsodium accepts: so does OpenSSL
-            except _SodiumRefused:
-                pass  # OpenSSL's verdict decides
+        if sodium_accepts(sign_pub, sig, digest):
+            continue  # libsodium accepts: so does OpenSSL
         try:
             verify(sig, digest)
         except InvalidSignature:
             bad.append(offset + n)
     return bad
+
+
+def sodium_accepts(public: bytes, sig: bytes, message: bytes) -> bool:
+    """True when libsodium accepts `sig` as `public`'s signature of `message`, and so
+    OpenSSL would (the module's note); False decides nothing: OpenSSL's verify does then.
+
+    Only a 64-byte signature of a 32-byte key is given to libsodium (it reads the
+    signature from the front of signature + message), with S below the group order."""
+    sodium = _sodium_open
+    if (
+        sodium is None
+        or len(sig) != SIG_BYTES
+        or len(public) != PUBLIC_BYTES
+        or int.from_bytes(sig[32:], "little") >= GROUP_ORDER
+    ):
+        return False
+    try:
+        sodium(sig + message, public)
+    except _SodiumRefused:
+        return False
+    return True
 
 
 def nothing() -> None:

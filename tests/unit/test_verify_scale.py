@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 
 from fieldkit import services, sigcheck, sigworker
 from fieldkit.changelog import OP_SELECT, check_chain, signatures_failing, stored_chain_holds
@@ -478,3 +479,55 @@ def test_without_pynacl_the_helpers_verify_with_openssl_alone(
     items = [(f"{n:064x}", key.sign(f"{n:064x}".encode())) for n in range(10)]
     items[4] = (items[4][0], key.sign(b"another hash"))
     assert sigworker.failing(public, sigworker.pack(items), 20) == [24]
+
+
+# --- every check in process: fieldkit.crypto.verify_signature ---------------------------
+
+
+def _openssl_alone(public: bytes, sig: bytes, message: bytes) -> bool:
+    try:
+        sigworker.Ed25519PublicKey.from_public_bytes(public).verify(sig, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def test_a_signature_checked_in_process_gets_openssl_verdict_with_libsodium_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes_raw()
+    message = ("12" * 32).encode()
+    good = key.sign(message)
+    s_above = good[:32] + (int.from_bytes(good[32:], "little") + sigworker.GROUP_ORDER).to_bytes(
+        32, "little"
+    )
+    crafted_public, torsion = _crafted(message, torsion=True)
+    identity = (1).to_bytes(32, "little")
+    # A 63-byte signature with the last byte moved to the message's front: libsodium reads
+    # signature + message as one run, so it would find the genuine pair there.
+    cases = [
+        (public, good, message),
+        (public, Ed25519PrivateKey.generate().sign(message), message),
+        (public, s_above, message),
+        (crafted_public, torsion, message),
+        (identity, identity + bytes(32), message),
+        (public, good[:63], good[63:] + message),
+    ]
+    calls: list[bytes] = []
+    real = sigworker._sodium_open
+    assert real is not None, "PyNaCl is a dependency"
+
+    def counting(signed: bytes, key_bytes: bytes) -> bytes:
+        calls.append(signed)
+        return real(signed, key_bytes)
+
+    monkeypatch.setattr(sigworker, "_sodium_open", counting)
+    verdicts = [verify_signature(ed25519_public_from_bytes(p), s, m) for p, s, m in cases]
+    assert verdicts == [_openssl_alone(p, s, m) for p, s, m in cases]
+    assert verdicts == [True, False, False, False, True, False]
+    assert calls[0] == good + message  # the good one went to libsodium first
+    # S above the order and the 63-byte signature never reach libsodium
+    assert len(calls) == 4
+    monkeypatch.setattr(sigworker, "_sodium_open", None)
+    assert [verify_signature(ed25519_public_from_bytes(p), s, m) for p, s, m in cases] == verdicts
