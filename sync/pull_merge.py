@@ -356,7 +356,7 @@ def _arrived(store: Store, case_id: str, wants: dict[str, set[str]]) -> bool:
     """The backfill of a case can bring something new: it waits on no named key, or one
     of the keys it waits on is here now."""
     named = wants.get(case_id)
-    return named is None or any(store.has_case_key(case_id, key_id) for key_id in named)
+    return not named or any(store.has_case_key(case_id, key_id) for key_id in named)
 
 
 @contextmanager
