@@ -23,6 +23,7 @@ import httpx
 from fieldkit.sync import admin
 from fieldkit.sync.client import SyncClient, assign_case, enroll, run_sync
 from fieldkit.sync.db import open_database
+from fieldkit.sync.protocol import auth_header, new_nonce, now_ms, push_body, request_message
 
 from fieldkit import services
 from fieldkit.store import Store
@@ -209,8 +210,76 @@ def first_sync(home: Path, engine: Any, url: str, cases: int = 50) -> dict[str, 
     }
 
 
-def ingest_rate(home: Path, engine: Any, url: str, devices: int = 4, per: int = 2500) -> float:
-    """Ops/s one server process stores with every signature and chain link checked."""
+def _cpu_s(pids: list[int]) -> float | None:
+    """CPU time (user + system) of these processes so far, from /proc; None off Linux or
+    when one cannot be read (PostgreSQL on another host)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def _with_children(pid: int) -> list[int]:
+    """A process and its descendants (the server's signature-check helpers), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += parents.get(current, [])
+    return found
+
+
+def _backends(engine: Any) -> list[int]:
+    """The PostgreSQL backends of the benchmark's database (none on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as conn:
+        return [
+            int(pid)
+            for (pid,) in conn.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            )
+        ]
+
+
+def _signed_push(store: Store, offset_ms: int, body: bytes) -> dict[str, str]:
+    """The headers of a signed push of `body`, as the laptop's transport writes them."""
+    ts, nonce = now_ms() + offset_ms, new_nonce()
+    sig = store.device_sign_key.sign(request_message("POST", "/v1/push", ts, nonce, body))
+    return {
+        "content-type": "application/json",
+        "authorization": auth_header(store.device_id, ts, nonce, sig),
+    }
+
+
+def ingest_rate(
+    home: Path,
+    engine: Any,
+    url: str,
+    server_pid: int | None = None,
+    devices: int = 4,
+    per: int = 2500,
+) -> dict[str, Any]:
+    """Ops/s one server process stores with every signature and chain link checked, and
+    the CPU per op of the server process and of its PostgreSQL backends meanwhile.
+
+    Each laptop's request bytes (body and signed headers) are made before the timer, as a
+    laptop makes them on its own machine: the timed part is the requests alone, not the
+    bench's four clients encoding JSON on the two cores the server and PostgreSQL use
+    (docs/decisions.md)."""
     stores = []
     for i in range(devices):
         admin.add_user(engine, f"ing{i}", "worker", "akhan")
@@ -222,31 +291,58 @@ def ingest_rate(home: Path, engine: Any, url: str, devices: int = 4, per: int = 
         assign_case(sup, case_id, f"ing{i}")
         stores.append((store, case_id))
     run_sync(sup)
-    bodies = []
+    requests: list[list[tuple[bytes, dict[str, str], int]]] = []
     for store, case_id in stores:
         run_sync(store)
         with store.transaction():
             for n in range(per):
                 store.record(case_id, "visit", f"v{n % 20}", {"notes": "y" * 200, "n": n})
         ops = store.ops("local")
-        bodies.append((store, [ops[i : i + 500] for i in range(0, len(ops), 500)]))
-
-    def push_all(item: tuple[Store, list[Any]]) -> int:
-        store, batches = item
         with SyncClient(store) as client:
             client.hello()
-            for batch in batches:
-                client.post("/v1/push", {"ops": [op.to_wire() for op in batch]})
-        return sum(len(b) for b in batches)
+            offset = client.offset_ms
+        batches = [ops[i : i + 500] for i in range(0, len(ops), 500)]
+        bodies = [push_body(batch) for batch in batches]
+        requests.append(
+            [
+                (b, _signed_push(store, offset, b), len(o))
+                for b, o in zip(bodies, batches, strict=True)
+            ]
+        )
 
+    def push_all(sends: list[tuple[bytes, dict[str, str], int]]) -> int:
+        with httpx.Client(base_url=url, timeout=120) as http:
+            for body, headers, _count in sends:
+                answer = http.post("/v1/push", content=body, headers=headers)
+                answer.raise_for_status()
+                assert all(r["status"] == "accepted" for r in answer.json()["results"])
+        return sum(count for _b, _h, count in sends)
+
+    server = _with_children(server_pid) if server_pid else []
+    backends = _backends(engine)
+    server_before, pg_before = _cpu_s(server), _cpu_s(backends)
     start = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(devices) as pool:
-        count = sum(pool.map(push_all, bodies))
+        count = sum(pool.map(push_all, requests))
     elapsed = time.perf_counter() - start
+    server_after = _cpu_s(server)
+    # A backend that started during the run counts whole (all its CPU is the run's).
+    new = [pid for pid in _backends(engine) if pid not in backends]
+    pg_after, pg_new = _cpu_s(backends), _cpu_s(new)
     for store, _ in stores:
         store.close()
     sup.close()
-    return count / elapsed
+
+    def per_op(before: float | None, after: float | None, extra: float = 0.0) -> float | None:
+        if before is None or after is None:
+            return None
+        return round((after - before + extra) / count * 1e6, 1)
+
+    return {
+        "rate": count / elapsed,
+        "server_cpu_us": per_op(server_before, server_after) if server else None,
+        "pg_cpu_us": per_op(pg_before, pg_after, pg_new or 0.0) if backends else None,
+    }
 
 
 BARE_APP = """
@@ -282,17 +378,27 @@ def bare_rate(home: Path, devices: int = 4, per: int = 2500) -> float:
     try:
         wait_up(url, proc)
         body = base64.b64encode(os.urandom(300)).decode()  # 400 bytes as text
+        # Request bytes made before the timer, as for the checked ingest.
+        bodies = [
+            [
+                json.dumps(
+                    {"ops": [{"op_id": str(uuid.uuid4()), "body": body} for _ in range(500)]}
+                ).encode()
+                for _b in range(per // 500)
+            ]
+            for _d in range(devices)
+        ]
+        headers = {"content-type": "application/json"}
 
-        def push(_: int) -> int:
+        def push(sends: list[bytes]) -> int:
             with httpx.Client(base_url=url) as client:
-                for _b in range(per // 500):
-                    ops = [{"op_id": str(uuid.uuid4()), "body": body} for _ in range(500)]
-                    client.post("/bare", json={"ops": ops}).raise_for_status()
+                for content in sends:
+                    client.post("/bare", content=content, headers=headers).raise_for_status()
             return per
 
         start = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(devices) as pool:
-            count = sum(pool.map(push, range(devices)))
+            count = sum(pool.map(push, bodies))
         return count / (time.perf_counter() - start)
     finally:
         proc.kill()
@@ -464,7 +570,8 @@ def main(crowd: int = 200) -> None:
             }
             figures.update(end_of_day(home, engine, url))
             figures.update(first_sync(home, engine, url))
-            checked = ingest_rate(home, engine, url)
+            ingest = ingest_rate(home, engine, url, proc.pid)
+            checked = ingest["rate"]
             bare = bare_rate(home)
             verify_us = verify_floor_us()
             figures["ingest_ops_per_s_per_process"] = round(checked)
@@ -473,6 +580,8 @@ def main(crowd: int = 200) -> None:
             figures["ingest_ratio_to_floor"] = round(bare / checked, 2)
             figures["ed25519_verify_us_per_op"] = round(verify_us, 1)
             figures["ingest_us_per_op"] = round(1e6 / checked, 1)
+            figures["ingest_server_cpu_us_per_op"] = ingest["server_cpu_us"]
+            figures["ingest_postgres_cpu_us_per_op"] = ingest["pg_cpu_us"]
             figures["ingest_us_per_op_ratio_to_verify_floor"] = round(1e6 / checked / verify_us, 2)
             bare_5000 = 5000 / bare
             figures["bare_insert_5000_ops_s"] = round(bare_5000, 3)

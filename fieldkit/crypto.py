@@ -8,9 +8,7 @@ the master key on the laptop and, for sync, to the X25519 keys of the case team.
 from __future__ import annotations
 
 import binascii
-import hmac
 import os
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +20,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fieldkit.errors import FieldkitError
+from fieldkit.kdf import COST_KEYS, derive_early, derive_passphrase_key
 
 NONCE_BYTES = 12
 KEY_BYTES = 32
@@ -98,54 +96,6 @@ def hkdf(key: bytes, info: str, length: int = KEY_BYTES, salt: bytes | None = No
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info.encode()).derive(key)
 
 
-_EARLY: dict[tuple[bytes, tuple[int, int, int]], tuple[bytes, threading.Thread, list[bytes]]] = {}
-_EARLY_LOCK = threading.Lock()
-
-
-def _cost(params: dict[str, int]) -> tuple[int, int, int]:
-    return (int(params["memory_kib"]), int(params["iterations"]), int(params["lanes"]))
-
-
-def derive_early(passphrase: str, salt: bytes, params: dict[str, int]) -> None:
-    """Start deriving a passphrase key in a thread, as soon as the passphrase is known.
-
-    Argon2id releases the GIL, so it runs while the command's modules import; the unlock
-    then takes the key (`derive_passphrase_key` with the same passphrase, salt and cost)
-    instead of deriving it again. Nothing else can read it.
-    """
-    out: list[bytes] = []
-
-    def work() -> None:
-        out.append(_derive(passphrase, salt, params))
-
-    thread = threading.Thread(target=work, name="fieldkit-argon2id", daemon=True)
-    with _EARLY_LOCK:
-        _EARLY[(salt, _cost(params))] = (passphrase.encode("utf-8"), thread, out)
-    thread.start()
-
-
-def derive_passphrase_key(passphrase: str, salt: bytes, params: dict[str, int]) -> bytes:
-    """Argon2id key-encryption key from the worker's passphrase."""
-    with _EARLY_LOCK:
-        early = _EARLY.pop((salt, _cost(params)), None)
-    if early is not None:
-        secret, thread, out = early
-        thread.join()
-        if out and hmac.compare_digest(secret, passphrase.encode("utf-8")):
-            return out[0]
-    return _derive(passphrase, salt, params)
-
-
-def _derive(passphrase: str, salt: bytes, params: dict[str, int]) -> bytes:
-    return Argon2id(
-        salt=salt,
-        length=KEY_BYTES,
-        iterations=params["iterations"],
-        lanes=params["lanes"],
-        memory_cost=params["memory_kib"],
-    ).derive(passphrase.encode("utf-8"))
-
-
 @dataclass(frozen=True)
 class KeySlot:
     """One way to open the master key: a passphrase or the agency recovery key."""
@@ -191,7 +141,7 @@ def passphrase_slot(
 
 def argon_params(slot: KeySlot) -> dict[str, int]:
     """The Argon2id cost a passphrase slot was made with."""
-    return {k: int(v) for k, v in slot.params.items() if k in ARGON2_DEFAULTS}
+    return {k: int(v) for k, v in slot.params.items() if k in COST_KEYS}
 
 
 def open_passphrase_slot(slot: KeySlot, passphrase: str) -> bytes:

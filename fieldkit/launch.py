@@ -2,8 +2,9 @@
 
 When the passphrase is in the environment (FIELDKIT_PASSPHRASE or the first line of
 FIELDKIT_PASSPHRASE_FILE), the profile's passphrase slots are read (parameters and salt,
-nothing secret) and Argon2id starts in a thread (`fieldkit.crypto.derive_early`) while
-Typer, Rich and the command modules import; the store's unlock then takes the key. The
+nothing secret) and Argon2id starts in a thread (`fieldkit.kdf.derive_early`, before the
+rest of `cryptography` loads) while Typer, Rich and the command modules import; the store's
+unlock then takes the key. The
 passphrase typed at a prompt, a profile that is not there, anything unexpected here: the
 command runs exactly as it does without this, deriving the key when it unlocks.
 """
@@ -64,12 +65,14 @@ def start_unlock(argv: list[str]) -> None:
     path = _profile_path(argv)
     if not passphrase or path is None or not path.is_file():
         return
-    # local, to stay lean: json, sqlite3 and crypto are ~30 ms (-X importtime) that only a run
-    # with the passphrase in the environment needs here, never `--help` or a prompt
+    # local, to stay lean: json, sqlite3 and Argon2id alone (fieldkit.kdf, not the rest of
+    # `cryptography` that fieldkit.crypto loads: the KDF starts that much sooner) are what
+    # only a run with the passphrase in the environment needs here, never `--help` or a prompt
+    import binascii
     import json
     import sqlite3
 
-    from fieldkit.crypto import KeySlot, argon_params, derive_early, unb64
+    from fieldkit.kdf import COST_KEYS, derive_early
 
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.5)
     try:
@@ -77,8 +80,14 @@ def start_unlock(argv: list[str]) -> None:
     finally:
         conn.close()
     for (data,) in rows[:1]:
-        slot = KeySlot.from_json(json.loads(data))
-        derive_early(passphrase, unb64(slot.params["salt"]), argon_params(slot))
+        # the slot as `crypto.KeySlot.from_json`, `crypto.unb64` and `crypto.argon_params`
+        # read it: the unlock takes the key only for the same salt and cost
+        params = json.loads(data)["params"]
+        salt = binascii.a2b_base64(params["salt"].encode("ascii").translate(_FROM_URLSAFE))
+        derive_early(passphrase, salt, {k: int(v) for k, v in params.items() if k in COST_KEYS})
+
+
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
 def open_app(argv: list[str]) -> bool:

@@ -100,6 +100,8 @@ class CaseScreen(Screen[None]):
         super().__init__()
         self.case_id = case_id
         self.resume = resume
+        self.visit_asked = False
+        """V was pressed while the case was still loading: the visit starts once it has."""
         self.case: Case | None = None
         self.drafts: list[dict[str, Any]] = []
         self.detail: dict[str, Any] = {}
@@ -326,9 +328,12 @@ class CaseScreen(Screen[None]):
             visits_list.add_option(Option(_("no visits yet"), disabled=True))
         elif cursor is not None or visits_list.has_focus:  # a reload keeps the cursor
             visits_list.highlighted = min(cursor or 0, len(case.visits) - 1)
+        asked, self.visit_asked = self.visit_asked, False
         if self.resume is not None:
             draft, self.resume = self.resume, None
             self._start(draft)
+        elif asked:
+            self.action_visit()
         else:
             fk.continue_restore(self)
 
@@ -359,9 +364,18 @@ class CaseScreen(Screen[None]):
             self.app.push_screen(VisitRecordScreen(self.case, event.option.id))
 
     def action_visit(self) -> None:
-        """Start the guided visit, or resume this case's unfinished one."""
+        """Start the guided visit, or resume this case's unfinished one.
+
+        Pressed while the case is still loading (its key is on the screen from the start),
+        the visit starts once the case has loaded, and the keys typed after V wait for the
+        visit's first step (held as for a step change)."""
         fk = cast("FieldkitApp", self.app)
-        if self.case is None or fk.store is None:
+        if fk.store is None:
+            return
+        if self.case is None:
+            if not self.visit_asked and not fk.restoring:
+                self.visit_asked = True
+                fk.hold_keys()
             return
         draft = self.drafts[0] if self.drafts else new_draft(self.case, fk.store.user, fk.today)
         self._start(draft)

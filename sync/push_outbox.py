@@ -38,6 +38,33 @@ def _verify_receipt(store: Store, receipt: Receipt) -> None:
         raise SyncRefused(_("the server's receipt does not verify; nothing was marked as sent"))
 
 
+def _check_answer(store: Store, batch: list[Op], reply: PushResponse) -> None:
+    """The answer may mark as sent only what its signed receipt proves the server holds.
+
+    The receipt must verify, be for this device, and name this laptop's own op at its head;
+    every op the answer acknowledges must be one of this batch at or below that head. The
+    chain's hash links then reach from the signed head back to each of them. Anything else
+    (an answer replayed from another push, or one naming ops never sent) marks nothing."""
+    receipt = reply.receipt
+    _verify_receipt(store, receipt)
+    seq_of = {op.op_id: op.seq for op in batch}
+    acked = [r.op_id for r in reply.results if r.status in ("accepted", "duplicate")]
+    beyond = receipt.seq + 1
+    covered = receipt.device_id == store.device_id and all(
+        seq_of.get(op_id, beyond) <= receipt.seq for op_id in acked
+    )
+    if covered and acked:
+        head = next((op.hash for op in batch if op.seq == receipt.seq), None)
+        covered = (head or store.own_hash_at(receipt.seq)) == receipt.head
+    if not covered:
+        raise SyncRefused(
+            _(
+                "the server's receipt does not cover the changes it acknowledged; "
+                "nothing was marked as sent"
+            )
+        )
+
+
 def _outbox(store: Store, checked: outcome.CheckedChain | None) -> list[Op]:
     """This device's ops waiting for the server, in chain order. With `checked` (what
     `outcome.checked_own_chain` has just read and checked), those ops are sent as they were
@@ -102,7 +129,7 @@ def _send_batches(
         for n, batch in enumerate(batches):
             following = push_body(batches[n + 1]) if n + 1 < len(batches) else None
             reply = PushResponse.model_validate_json(answer())
-            _verify_receipt(store, reply.receipt)
+            _check_answer(store, batch, reply)
             deferred = any(r.status == "deferred" for r in reply.results)
             if following is not None and not deferred:
                 answer = client.send_ahead(sender, "/v1/push", following)

@@ -17,7 +17,7 @@ from fieldkit.crypto import (
 )
 from fieldkit.integrity import SealedSettings, device_entry
 from fieldkit.store.entities import ENCODE, EntityStore
-from fieldkit.store.schema import LATEST_HLC, hashes_to_bytes, op_row, ops_from_rows
+from fieldkit.store.schema import LATEST_HLC, hashes_to_bytes, hex_of, op_row, ops_from_rows
 
 SYNC_LOCAL = "local"  # in the outbox, waiting for the server
 SYNC_ACKED = "acked"  # the server acknowledged this exact op
@@ -274,6 +274,15 @@ class LogStore(EntityStore):
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
         return ops_from_rows(rows)
+
+    def own_hash_at(self, seq: int) -> str | None:
+        """The hash of this device's op at position `seq` (None if it has none there): what
+        a server's receipt for that head must name."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT hash FROM ops WHERE device_id=? AND seq=?", (self.device_id, seq)
+            ).fetchone()
+        return None if row is None else hex_of(row[0])
 
     def op_ids(self, sync_state: str) -> set[str]:
         """The ids of the ops in one sync state (no op read whole: a check before a push

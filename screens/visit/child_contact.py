@@ -125,7 +125,6 @@ class ChildContactStep(VisitStep):
 
     def on_mount(self) -> None:
         """Only the questions that follow from the answers so far are shown."""
-        super().on_mount()
         if not self.present:
             self.query_one("#seen-yes").disabled = True
         self._show()

@@ -79,7 +79,6 @@ class ContactKindStep(VisitStep):
 
     def on_mount(self) -> None:
         """The attempt's questions show only for an attempt."""
-        super().on_mount()
         self._show_attempt()
 
     def answer_changed(self, name: str) -> None:

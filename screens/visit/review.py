@@ -95,7 +95,6 @@ class ReviewStep(VisitStep):
 
     def on_mount(self) -> None:
         """Run the practice rules on the record (pure, no I/O)."""
-        super().on_mount()
         self.refresh_checks()
 
     def refresh_checks(self) -> None:

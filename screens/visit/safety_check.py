@@ -85,7 +85,6 @@ class SafetyCheckStep(VisitStep):
 
     def on_mount(self) -> None:
         """Show the assessment only once the worker says something changed."""
-        super().on_mount()
         self._show_assessment()
 
     def answer_changed(self, name: str) -> None:

@@ -164,7 +164,12 @@ class VisitStep(Screen[None]):
         yield Static("")
 
     def on_mount(self) -> None:
-        """Show saved/saving as the draft is written; answers start flowing after mount."""
+        """Show saved/saving as the draft is written; answers start flowing after mount.
+
+        Textual calls this itself after a step's own `on_mount` (it runs the handler of
+        every class of the step), so a step never calls it again: a second `_ready` would
+        take the focus back from the keys typed ahead, once they had moved it.
+        """
         self.session.indicator = self._indicate
         self._indicate("saved" if self.session.saved else "editing")
         self.call_after_refresh(self._ready)
@@ -180,6 +185,8 @@ class VisitStep(Screen[None]):
         return (typed or shown or [None])[0]
 
     async def _ready(self) -> None:
+        if not self._loading:
+            return  # ready once: the keys typed ahead have the focus now, not the step
         if self is not self.app.screen:
             self._loading = False
             return  # replaced before it was drawn: the step in front hands the keys over

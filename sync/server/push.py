@@ -3,6 +3,8 @@ receipt for the chain head."""
 
 from __future__ import annotations
 
+import json
+
 from fieldkit.sync import refusals
 from fieldkit.sync.db import among
 from fieldkit.sync.models import (
@@ -68,6 +70,53 @@ def _known(
     return stored, refused, on_cases
 
 
+_ANY_ID = "= ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
+_DEVICE_FOR_UPDATE_SQL = "SELECT last_seq, head_hash FROM devices WHERE device_id = %s FOR UPDATE"
+# `_known`'s statement, written once: each part probes its unique index (`db.among`).
+_KNOWN_SQL = (
+    f"SELECT 's', op_id, hash, NULL, NULL FROM ops WHERE op_id {_ANY_ID}"
+    " UNION ALL SELECT 'r', op_id, hash, reason, cause FROM rejected_ops"
+    f" WHERE op_id {_ANY_ID}"
+    " UNION ALL SELECT 'c', case_id, NULL, NULL, NULL FROM case_team"
+    f' WHERE "user" = %s AND case_id {_ANY_ID}'
+)
+
+
+def _lock_and_known_pg(
+    conn: Connection, device_id: str, user: str, ops: list[Op]
+) -> tuple[tuple[int, str], dict[str, str], dict[str, refusals.Refusal], set[str]]:
+    """PostgreSQL: the device's row locked FOR UPDATE (its chain position), then `_known`,
+    in one round trip (a pipeline).
+
+    Two statements, not one: the look-up starts only once the lock is granted and reads
+    with its own snapshot, so it sees the ops of a push of the same device that held the
+    lock before (in one statement it would read the snapshot taken before the wait, and
+    call those ops a fork)."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    ids = json.dumps([op.op_id for op in ops])
+    case_ids = json.dumps(sorted({op.case_id for op in ops}))
+    with raw.cursor() as device_cur, raw.cursor() as known_cur:
+        with raw.pipeline():
+            device_cur.execute(_DEVICE_FOR_UPDATE_SQL, (device_id,))
+            known_cur.execute(_KNOWN_SQL, (ids, ids, user, case_ids))
+        device = device_cur.fetchone()
+        rows = known_cur.fetchall()
+    if device is None:
+        raise RuntimeError(f"device {device_id} is not enrolled")
+    stored: dict[str, str] = {}
+    refused: dict[str, refusals.Refusal] = {}
+    on_cases: set[str] = set()
+    for kind, key, digest, reason, cause in rows:
+        if kind == "s":
+            stored[key] = digest
+        elif kind == "r":
+            refused[key] = refusals.Refusal(digest, reason, cause)
+        else:
+            on_cases.add(key)
+    return (device[0], device[1]), stored, refused, on_cases
+
+
 class PushServer(TeamServer):
     """Receiving ops."""
 
@@ -94,10 +143,18 @@ class PushServer(TeamServer):
                 content_cause[problem.op.op_id] = problem.cause
         now = now_ms()
         with self.engine.begin() as conn:
-            device = conn.execute(
-                select(DEVICES).where(DEVICES.c.device_id == caller.device_id).with_for_update()
-            ).one()
-            stored, refused, on_cases = _known(conn, caller.user, ops)
+            if self.pg:
+                position, stored, refused, on_cases = _lock_and_known_pg(
+                    conn, caller.device_id, caller.user, ops
+                )
+            else:
+                device = conn.execute(
+                    select(DEVICES.c.last_seq, DEVICES.c.head_hash)
+                    .where(DEVICES.c.device_id == caller.device_id)
+                    .with_for_update()
+                ).one()
+                position = (device.last_seq, device.head_hash)
+                stored, refused, on_cases = _known(conn, caller.user, ops)
             reviewers = self._reviewers(
                 conn, caller, {op.case_id for op in ops if op.entity in REVIEW_ENTITIES}
             )
@@ -105,8 +162,8 @@ class PushServer(TeamServer):
                 ops,
                 caller,
                 Facts(
-                    last_seq=device.last_seq,
-                    head=device.head_hash,
+                    last_seq=position[0],
+                    head=position[1],
                     stored=stored,
                     refused={op_id: r.reason for op_id, r in refused.items()},
                     refused_before=refused,
@@ -132,7 +189,7 @@ class PushServer(TeamServer):
             if rejected:
                 conn.execute(insert(REJECTED_OPS), rejected)
             refusals.record(conn, caller.user, rejected, verdict.retried)
-            moved = (last_seq, head) != (device.last_seq, device.head_hash)
+            moved = (last_seq, head) != position
             append(
                 conn,
                 self.pg,

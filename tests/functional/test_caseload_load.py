@@ -456,3 +456,43 @@ async def test_a_start_that_fails_to_unlock_turns_the_collector_back_on(
             assert app.store is None
     finally:
         gc.enable()
+
+
+HEAD_START_PROBE = """
+import json, sys
+from fieldkit import launch, kdf
+launch.start_unlock([])
+started = sorted(kdf._EARLY)
+crypto_loaded = "fieldkit.crypto" in sys.modules
+derived = []
+real = kdf._derive
+kdf._derive = lambda *a: derived.append(1) or real(*a)
+from fieldkit import services
+store = services.begin_unlock(launch._profile_path([]), then=None).result()
+print(json.dumps({"started": len(started), "crypto_before": crypto_loaded,
+                  "derived_again": len(derived), "cases": len(store.case_ids())}))
+store.close()
+"""
+
+
+def test_the_head_start_derives_before_the_rest_of_crypto_loads_and_is_taken(
+    tmp_path: Path,
+) -> None:
+    """Argon2id starts from `fieldkit.kdf` alone (the sooner, the less a busy start waits for
+    the key), and the unlock takes that key: it reads the slot's salt and cost as
+    `fieldkit.crypto` does, so nothing is derived twice."""
+    path = _profile(tmp_path, cases=2)
+    env = {**os.environ, "FIELDKIT_PASSPHRASE": PASSPHRASE, "FIELDKIT_HOME": str(path.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", HEAD_START_PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout) == {
+        "started": 1,
+        "crypto_before": False,
+        "derived_again": 0,
+        "cases": 2,
+    }

@@ -41,6 +41,12 @@ def _still(steps: Steps) -> Steps:
         await pilot.pause()
         for widget in pilot.app.screen.query("Input, TextArea"):
             widget.cursor_blink = False  # type: ignore[attr-defined]
+            # Textual's TextArea keeps each drawn line under one key for "blink off phase"
+            # and "not blinking": stopped while its cursor was blinked off (a loaded machine
+            # gets there), it would reuse the line drawn without the cursor. Its lines are
+            # drawn afresh, so the focused field shows its cursor in every picture.
+            widget.notify_style_update()
+            widget.refresh()
         await settle(pilot)
 
     return run
@@ -148,3 +154,27 @@ def test_unlock_screen(size: tuple[int, int], snap_compare: Any, visit_store: St
     app = make_app(profile_path=path, today=TODAY)
     app.profile_path = path.with_name("default.fieldkit")  # the same name on every machine
     assert snap_compare(app, terminal_size=size, run_before=_still(settle))
+
+
+async def test_a_picture_taken_after_the_cursor_blinked_off_still_shows_it(
+    visit_store: Store,
+) -> None:
+    """The focused notes field, stilled in its blink's off phase (where a loaded machine
+    lands), is drawn with its cursor, as in the `visit_next` pictures."""
+    from textual.widgets import TextArea
+
+    app = make_app(store=visit_store, today=TODAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+
+        async def blinked_off(pilot: Pilot[Any]) -> None:
+            await start_visit(pilot, "C-VERBAL", 5)
+            notes = pilot.app.screen.query_one("#notes", TextArea)
+            await until(pilot, lambda: not notes._cursor_visible, "the cursor blinked off")
+            await pilot.pause()
+
+        await _still(blinked_off)(pilot)
+        notes = app.screen.query_one("#notes", TextArea)
+        assert app.focused is notes
+        shot = app.export_screenshot()
+        x, y = notes.cursor_screen_offset
+        assert f'fill="#e0e0e0" x="{x * 12.2:g}" y="{y * 24.4 + 1.5:g}"' in shot, "the cursor"

@@ -1,6 +1,7 @@
 """A push is checked at the speed of its links: every hash and link, and the signature of the
 newest op of each linked run (`changelog.check_chain`). A forged op anywhere in a batch is
-still refused, on SQLite and PostgreSQL; and what the links prove is tested too.
+still refused, on SQLite and PostgreSQL, in a small batch and in a big one (a binary COPY
+on PostgreSQL); and what the links prove is tested too.
 
 Each test sends a batch of the worker's own chain straight to `/v1/push` (a client that
 skips the laptop's own check) with one op changed, and reads the per-op results.
@@ -13,6 +14,7 @@ from dataclasses import replace
 import pytest
 from fieldkit.sync.client import SyncClient, run_sync
 from fieldkit.sync.protocol import PushResponse
+from fieldkit.sync.server.common import COPY_FROM
 
 from fieldkit.changelog import Op
 from fieldkit.crypto import Ed25519PrivateKey
@@ -163,3 +165,67 @@ def test_an_op_reusing_a_stored_op_id_is_refused_and_the_rest_of_the_batch_is_st
     stored = server_op_ids(agency.engine)
     assert len(stored) == len(set(stored))
     assert {op.op_id for op in ops[:-1]} <= set(stored)
+
+
+# --- a big batch: appended by a binary COPY on PostgreSQL --------------------------------
+
+
+BIG = COPY_FROM + 50
+
+
+def _big_batch(agency: Agency) -> tuple[Store, list[Op]]:
+    _, worker = synced_team(agency)
+    with worker.transaction():
+        for n in range(BIG):
+            worker.record("C-1", "visit", f"v{n % 7}", {"notes": f"note {n}", "n": n})
+    return worker, worker.ops("local")
+
+
+@pytest.mark.parametrize("where", [0, BIG // 2, BIG - 1], ids=["first", "middle", "last"])
+def test_a_forged_op_anywhere_in_a_big_batch_is_refused_and_only_the_rest_is_stored(
+    agency: Agency, where: int
+) -> None:
+    """A batch big enough for the COPY append: the forged op and the link it breaks are
+    refused and never stored; every other op is stored once, in chain order."""
+    worker, ops = _big_batch(agency)
+    sent = list(ops)
+    sent[where] = _forged(ops[where])
+    results = _push(worker, sent)
+    refused = {where, where + 1} & set(range(BIG))
+    assert results[ops[where].op_id] == ("rejected", "forged")
+    if where + 1 < BIG:
+        assert results[ops[where + 1].op_id] == ("rejected", "broken_link")
+    kept = [op for n, op in enumerate(ops) if n not in refused]
+    assert all(results[op.op_id] == ("accepted", None) for op in kept)
+    with agency.engine.connect() as conn:
+        stored = [
+            r[0]
+            for r in conn.exec_driver_sql(
+                "SELECT op_id FROM ops WHERE device_id = ? ORDER BY cursor"
+                if agency.engine.dialect.name == "sqlite"
+                else "SELECT op_id FROM ops WHERE device_id = %s ORDER BY cursor",
+                (worker.device_id,),
+            )
+        ]
+    assert stored == [op.op_id for op in kept]
+
+
+def test_a_big_batch_whose_newest_op_another_key_signed_stores_all_but_that_op(
+    agency: Agency,
+) -> None:
+    worker, ops = _big_batch(agency)
+    sent = list(ops)
+    sent[-1] = replace(ops[-1], sig=FORGER.sign(ops[-1].hash.encode()))
+    results = _push(worker, sent)
+    assert results[ops[-1].op_id] == ("rejected", "forged")
+    assert all(results[op.op_id] == ("accepted", None) for op in ops[:-1])
+    stored = set(server_op_ids(agency.engine))
+    assert {op.op_id for op in ops[:-1]} <= stored
+    assert ops[-1].op_id not in stored
+
+
+def test_a_big_batch_pushed_twice_is_duplicates_the_second_time(agency: Agency) -> None:
+    worker, ops = _big_batch(agency)
+    assert set(_push(worker, ops).values()) == {("accepted", None)}
+    assert set(_push(worker, ops).values()) == {("duplicate", None)}
+    assert sorted(server_op_ids(agency.engine)).count(ops[0].op_id) == 1

@@ -1,9 +1,11 @@
-"""The push's server side: authentication and the push in one worker-thread call, and a
-big batch stored by a binary COPY exactly as the device signed it."""
+"""The push's server side: authentication and the push in one worker-thread call, a big
+batch stored by a binary COPY exactly as the device signed it, and the device's lock
+before the batch's look-up."""
 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from typing import Any
 
@@ -20,13 +22,15 @@ from fieldkit.sync.protocol import (
 )
 from fieldkit.sync.server import append as append_module
 from fieldkit.sync.server import routing
-from fieldkit.sync.server.append import append
-from fieldkit.sync.server.common import COPY_FROM
+from fieldkit.sync.server.append import Head, append
+from fieldkit.sync.server.common import COPY_FROM, Caller
+from fieldkit.sync.server.service import SyncServer
 from sqlalchemy import Engine
 
 from fieldkit.changelog import GENESIS, OP_COLUMNS, Op, signed_op
 from fieldkit.crypto import Ed25519PrivateKey
 from tests.sync.conftest import Agency, server_op_ids, synced_team
+from tests.waiting import until
 
 
 def _signed_post(worker: Any, url: str, signed_path: str, body: bytes) -> httpx.Response:
@@ -161,3 +165,56 @@ def test_a_big_batch_is_copied_in_binary_exactly_as_signed(pg_url: str) -> None:
         assert all(Op(*row[:-1]).compute_hash() == row[12] for row in stored)
     finally:
         engine.dispose()
+
+
+def _waiting_for_a_row_lock(engine: Engine) -> int:
+    with engine.connect() as conn:  # its own transaction: pg_stat_activity as of now
+        waiting: int = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND query LIKE %s",
+            ("%FOR UPDATE%",),
+        ).scalar_one()
+    return waiting
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", [pytest.param("postgres")], indirect=True)
+def test_a_push_waiting_for_its_device_lock_sees_the_ops_stored_before_it(
+    agency: Agency,
+) -> None:
+    """A push of a device whose row another push holds: its look-up of the batch runs
+    after the lock is granted, with its own snapshot, so the ops the other push stored
+    are duplicates, not a fork at seqs the device already used."""
+    _sup, worker = synced_team(agency)
+    with worker.transaction():
+        for n in range(COPY_FROM + 20):
+            worker.record("C-1", "visit", f"v{n % 5}", {"notes": f"note {n}"})
+    ops = worker.ops("local")
+    service = SyncServer(agency.engine)
+    caller = Caller(
+        worker.device_id,
+        worker.user,
+        "worker",
+        worker.device_sign_key.public_key().public_bytes_raw(),
+    )
+    answer: list[PushResponse] = []
+    with agency.engine.connect() as holder:
+        holder.begin()
+        head = holder.exec_driver_sql(
+            "SELECT last_seq FROM devices WHERE device_id = %s FOR UPDATE", (worker.device_id,)
+        ).scalar()
+        waiting = threading.Thread(target=lambda: answer.append(service.push(caller, ops)))
+        waiting.start()
+        until(
+            lambda: _waiting_for_a_row_lock(agency.engine),
+            "the second push to wait for the device's row",
+            within=30,
+        )
+        # The first push stores the batch and moves the head, then commits.
+        append(holder, True, ops, now_ms(), Head(worker.device_id, ops[-1].seq, ops[-1].hash))
+        holder.commit()
+    waiting.join(timeout=60)
+    assert head == 0
+    assert [r.status for r in answer[0].results] == ["duplicate"] * len(ops)
+    stored = server_op_ids(agency.engine)
+    assert all(stored.count(op.op_id) == 1 for op in ops)

@@ -9,12 +9,14 @@ import threading
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fieldkit.sync.client import SyncRefused, run_sync
-from fieldkit.sync.protocol import push_body
+from fieldkit.sync.protocol import push_body, receipt_message
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldkit.changelog import Op
+from fieldkit.crypto import b64, unb64
 from fieldkit.errors import OfflineError
 from fieldkit.store import Store
 from tests.sync.conftest import Agency, own_ids, server_op_ids, synced_team
@@ -116,6 +118,97 @@ def test_a_receipt_that_does_not_verify_mid_pipeline_marks_nothing_of_its_batch(
     assert {op.op_id for op in worker.ops("local")} == set(written[50:])
     again = run_sync(worker, batch_size=50)
     assert (again.duplicates, again.pushed, again.waiting) == (50, 100, 0)
+
+
+class Replays(httpx.HTTPTransport):
+    """Answers one push with an earlier, genuine answer (its receipt verifies), or with its
+    own answer acknowledging one more op the laptop never sent."""
+
+    def __init__(self, replay: int = 0, stretch: int = 0, extra: str = "") -> None:
+        super().__init__()
+        self.replay, self.stretch, self.extra = replay, stretch, extra
+        self.answers: list[bytes] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/v1/push":
+            return super().handle_request(request)
+        response = super().handle_request(request)
+        content = response.read()
+        self.answers.append(content)
+        number = len(self.answers)
+        if number == self.replay:
+            content = self.answers[0]
+        if number == self.stretch:
+            answer = json.loads(content)
+            answer["results"].append({"op_id": self.extra, "status": "accepted"})
+            content = json.dumps(answer).encode()
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+        return httpx.Response(response.status_code, headers=headers, content=content)
+
+
+def test_an_earlier_answer_replayed_for_a_later_batch_marks_nothing_of_it(
+    agency: Agency,
+) -> None:
+    # The first batch's answer is genuine and its receipt verifies, but it proves the server
+    # holds ops 1-50, not the second batch's 51-100.
+    sup, worker = synced_team(agency)
+    written = _write(worker, 150)
+    transport = Replays(replay=2)
+    with pytest.raises(SyncRefused, match="does not cover the changes it acknowledged"):
+        run_sync(worker, transport=transport, batch_size=50)
+    assert len(transport.answers) == 2  # the third batch never left
+    assert {op.op_id for op in worker.ops("local")} == set(written[50:])
+    again = run_sync(worker, batch_size=50)
+    assert (again.duplicates, again.pushed, again.waiting) == (50, 50, 0)
+
+
+def test_an_answer_acknowledging_an_op_it_was_not_sent_marks_nothing(agency: Agency) -> None:
+    sup, worker = synced_team(agency)
+    written = _write(worker, 100)
+    # The answer to the first batch also calls accepted an op of the second, not yet sent.
+    transport = Replays(stretch=1, extra=written[70])
+    with pytest.raises(SyncRefused, match="does not cover the changes it acknowledged"):
+        run_sync(worker, transport=transport, batch_size=50)
+    assert len(transport.answers) == 1
+    assert {op.op_id for op in worker.ops("local")} == set(written)
+    again = run_sync(worker, batch_size=50)
+    assert (again.duplicates, again.pushed, again.waiting) == (50, 50, 0)
+
+
+class Misnamed(httpx.HTTPTransport):
+    """Answers the first push with a receipt the server's own key signs, for a head that is
+    not this laptop's op at that position (a server holding another chain there)."""
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        super().__init__()
+        self.key = key
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/v1/push":
+            return super().handle_request(request)
+        response = super().handle_request(request)
+        answer = json.loads(response.read())
+        receipt = answer["receipt"]
+        receipt["head"] = "ab" * 32
+        message = receipt_message(
+            receipt["device_id"], receipt["seq"], receipt["head"], receipt["issued_ms"]
+        )
+        receipt["sig"] = b64(self.key.sign(message))
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+        return httpx.Response(response.status_code, headers=headers, content=json.dumps(answer))
+
+
+def test_a_signed_receipt_naming_another_head_marks_nothing(agency: Agency) -> None:
+    sup, worker = synced_team(agency)
+    written = _write(worker, 20)
+    with agency.engine.connect() as conn:
+        raw = conn.exec_driver_sql("SELECT value FROM settings WHERE key='receipt_key'").scalar()
+    key = Ed25519PrivateKey.from_private_bytes(unb64(raw))
+    with pytest.raises(SyncRefused, match="does not cover the changes it acknowledged"):
+        run_sync(worker, transport=Misnamed(key), batch_size=50)
+    assert {op.op_id for op in worker.ops("local")} == set(written)
+    again = run_sync(worker, batch_size=50)
+    assert (again.duplicates, again.pushed, again.waiting) == (20, 0, 0)
 
 
 class SaveDuringSync(httpx.HTTPTransport):

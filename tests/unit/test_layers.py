@@ -146,6 +146,7 @@ LAYERS: list[tuple[str, int]] = [
     # Foundation: storage, crypto, the change log, sync, and helpers every layer uses.
     ("fieldkit.store", 0),
     ("fieldkit.crypto", 0),
+    ("fieldkit.kdf", 0),
     ("fieldkit.changelog", 0),
     ("fieldkit.sync", 0),
     ("fieldkit.integrity", 0),

@@ -3,6 +3,7 @@ mark without losing what a full check finds (fieldkit/store/verify.py, fieldkit/
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -11,8 +12,13 @@ from pathlib import Path
 import pytest
 
 from fieldkit import services, sigcheck, sigworker
-from fieldkit.changelog import OP_SELECT, check_chain, stored_chain_holds
-from fieldkit.crypto import Ed25519PrivateKey, aad_for
+from fieldkit.changelog import OP_SELECT, check_chain, signatures_failing, stored_chain_holds
+from fieldkit.crypto import (
+    Ed25519PrivateKey,
+    aad_for,
+    ed25519_public_from_bytes,
+    verify_signature,
+)
 from fieldkit.sigcheck import MIN_PARALLEL, BackgroundCheck
 from fieldkit.store import Store
 from fieldkit.store.schema import ops_from_rows
@@ -372,3 +378,103 @@ def test_verify_full_that_cannot_unlock_leaves_no_helpers_running(
     assert result.exit_code != 0 and "wrong passphrase" in str(result.exception)
     assert started, "the helpers were started before the unlock"
     assert started[0]._pool is None and sigcheck._early is None
+
+
+# --- libsodium first, OpenSSL's verdict (fieldkit/sigworker.py) --------------------------
+
+_P = 2**255 - 19
+
+
+def _scalar(seed: bytes) -> int:
+    """The secret scalar Ed25519 derives from a 32-byte seed (RFC 8032 5.1.5)."""
+    digest = bytearray(hashlib.sha512(seed).digest()[:32])
+    digest[0] &= 248
+    digest[31] = (digest[31] & 127) | 64
+    return int.from_bytes(digest, "little")
+
+
+def _public(seed: bytes) -> bytes:
+    return Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+
+
+def _crafted(message: bytes, torsion: bool) -> tuple[bytes, bytes]:
+    """(public key, signature) made by hand: R = rB, or rB plus the point of order two
+    when `torsion` (then S B - h A = rB differs from R by that point: a cofactorless
+    verifier refuses it, a cofactored one would accept it)."""
+    key_seed, nonce_seed = bytes(range(32)), bytes(range(32, 64))
+    a, r, public = _scalar(key_seed), _scalar(nonce_seed), _public(key_seed)
+    point = int.from_bytes(_public(nonce_seed), "little")  # rB: y, and x's sign bit on top
+    if torsion:  # (x, y) + (0, -1) = (-x, -y): y becomes p - y, x's sign flips
+        y, sign = point & (2**255 - 1), point >> 255
+        point = ((_P - y) % _P) | ((1 - sign) << 255)
+    big_r = point.to_bytes(32, "little")
+    h = int.from_bytes(hashlib.sha512(big_r + public + message).digest(), "little")
+    s = (r + h * a) % sigworker.GROUP_ORDER
+    return public, big_r + s.to_bytes(32, "little")
+
+
+def test_the_helpers_check_with_libsodium_and_openssl_only_where_it_refuses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert sigworker._sodium_open is not None, "PyNaCl is a dependency"
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes_raw()
+    items = [(f"{n:064x}", key.sign(f"{n:064x}".encode())) for n in range(50)]
+    items[7] = (items[7][0], Ed25519PrivateKey.generate().sign(items[7][0].encode()))
+    openssl: list[bytes] = []
+    real = sigworker.Ed25519PublicKey.from_public_bytes
+
+    class Counting:
+        def __init__(self, raw: bytes) -> None:
+            self._key = real(raw)
+
+        def verify(self, sig: bytes, data: bytes) -> None:
+            openssl.append(data)
+            self._key.verify(sig, data)
+
+    monkeypatch.setattr(sigworker.Ed25519PublicKey, "from_public_bytes", Counting)
+    assert sigworker.failing(public, sigworker.pack(items), 0) == [7]
+    assert openssl == [items[7][0].encode()]  # the forged one, confirmed by OpenSSL
+
+
+def test_a_signature_whose_r_differs_by_a_small_order_point_is_forged() -> None:
+    message = "ab" * 32
+    public, good = _crafted(message.encode(), torsion=False)
+    assert verify_signature(ed25519_public_from_bytes(public), good, message.encode())
+    public, odd = _crafted(message.encode(), torsion=True)
+    assert not verify_signature(ed25519_public_from_bytes(public), odd, message.encode())
+    packed = sigworker.pack([(message, good), (message, odd)])
+    assert sigworker.failing(public, packed, 0) == [1]
+
+
+def test_a_signature_with_s_above_the_group_order_is_forged() -> None:
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes_raw()
+    digest = "cd" * 32
+    sig = key.sign(digest.encode())
+    s = int.from_bytes(sig[32:], "little") + sigworker.GROUP_ORDER
+    malleated = sig[:32] + s.to_bytes(32, "little")
+    assert not verify_signature(ed25519_public_from_bytes(public), malleated, digest.encode())
+    assert sigworker.failing(public, sigworker.pack([(digest, sig), (digest, malleated)]), 0) == [1]
+
+
+def test_what_libsodium_refuses_and_openssl_accepts_keeps_openssl_verdict() -> None:
+    """The identity as the key, R the identity and S zero: OpenSSL accepts it for any
+    message, libsodium refuses a small-order key. The helpers answer as OpenSSL does (and
+    as the check in process does), neither stricter nor looser."""
+    identity = (1).to_bytes(32, "little")
+    sig = identity + bytes(32)
+    digest = "ef" * 32
+    in_process = signatures_failing(identity, [(digest, sig)])
+    assert sigworker.failing(identity, sigworker.pack([(digest, sig)]), 0) == sorted(in_process)
+
+
+def test_without_pynacl_the_helpers_verify_with_openssl_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sigworker, "_sodium_open", None)
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes_raw()
+    items = [(f"{n:064x}", key.sign(f"{n:064x}".encode())) for n in range(10)]
+    items[4] = (items[4][0], key.sign(b"another hash"))
+    assert sigworker.failing(public, sigworker.pack(items), 20) == [24]
