@@ -408,8 +408,14 @@ def bare_rate(home: Path, devices: int = 4, per: int = 2500) -> float:
 
 def crowd_child() -> None:
     """One client process of the crowd: its laptops sync in threads from `start_at` on."""
-    job = json.loads(sys.stdin.read())
+    job = json.loads(sys.stdin.readline())
     stores = [Store.open(Path(p), PASSPHRASE) for p in job["paths"]]
+    ready = time.process_time()
+    # Started and its profiles open: the crowd's start is set once every process is here,
+    # so no process's start-up (imports, 25 unlocks) runs among the others' syncs.
+    print("ready", flush=True)
+    job["start_at"] = float(sys.stdin.readline())
+    late = time.time() - job["start_at"]
 
     def one(store: Store) -> float:
         time.sleep(max(0.0, job["start_at"] - time.time()))
@@ -429,7 +435,17 @@ def crowd_child() -> None:
     waiting = [s.outbox_count() for s in stores]
     for store in stores:
         store.close()
-    print(json.dumps({"latencies": latencies, "waiting": waiting}))
+    print(
+        json.dumps(
+            {
+                "latencies": latencies,
+                "waiting": waiting,
+                "cpu_ready_s": ready,
+                "cpu_syncs_s": time.process_time() - ready,
+                "late_s": late,
+            }
+        )
+    )
 
 
 def many_devices(
@@ -484,7 +500,6 @@ def _crowd(
         expected |= {op.op_id for op in store.ops("local")}
         paths.append(str(store.path))
         store.close()
-    start_at = time.time() + 3.0
     children = []
     for k in range(client_processes):
         child = subprocess.Popen(
@@ -494,11 +509,18 @@ def _crowd(
             stdout=subprocess.PIPE,
         )
         assert child.stdin is not None
-        child.stdin.write(
-            json.dumps({"start_at": start_at, "paths": paths[k::client_processes]}).encode()
-        )
-        child.stdin.close()
+        child.stdin.write(json.dumps({"paths": paths[k::client_processes]}).encode() + b"\n")
+        child.stdin.flush()
         children.append(child)
+    for child in children:
+        assert child.stdout is not None
+        if child.stdout.readline().strip() != b"ready":
+            raise SystemExit("a crowd client process failed to start")
+    start_at = time.time() + 0.5
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write(f"{start_at}\n".encode())
+        child.stdin.close()
     latencies: list[float] = []
     waiting: list[int] = []
     for child in children:

@@ -51,6 +51,8 @@ from .userkey import install_grant, waiting_note
 PULL_PAGE = 5000
 AnyOp = TypeVar("AnyOp", bound=Op)
 INT64_CURSOR = 2**63 - 1
+# Profile meta: case id -> the key ids its pending backfill waits on (`_backfill_wants`).
+BACKFILL_WANTS = "sync_backfill_wants"
 # Decisions of a supervisor (entity "approval", field "decision"; fieldkit.services.review).
 APPROVED = {"approved", "confirmed"}
 RETURNED = {"returned", "rejected", "disputed"}
@@ -167,7 +169,7 @@ def _ingest_page(
     cursor_key: str,
     summary: SyncSummary,
     touched: dict[tuple[str, str, str], dict[str, Any]],
-    missing_keys: set[str],
+    missing_keys: dict[str, set[str] | None],
 ) -> None:
     good, bad = _authentic(list(page.ops), device_keys)
     for op, problem in bad:
@@ -180,19 +182,23 @@ def _ingest_page(
         by_case.setdefault(op.case_id, []).append(op)
     with store.transaction():
         for case_id, case_ops in by_case.items():
-            if case_id in missing_keys or not all(
-                store.has_case_key(case_id, key_id) for key_id in {op.key_id for op in case_ops}
-            ):
+            lacking = {
+                key_id
+                for key_id in {op.key_id for op in case_ops}
+                if not store.has_case_key(case_id, key_id)
+            }
+            if case_id in missing_keys or lacking:
                 # Sealed with a key (generation) that has not reached this laptop yet:
-                # pulled again from the case's start once it does.
-                missing_keys.add(case_id)
+                # pulled again from the case's start once one of the keys it lacked does.
+                _note_missing(missing_keys, case_id, lacking)
                 continue
             try:
                 ingested = store.ingest_many(case_ops, folded=touched)
             except CryptoError:
                 # This laptop's key for the case is not the team's: keep the ops on the
-                # server, say so, and pull the case again once the team's key arrives.
-                missing_keys.add(case_id)
+                # server, say so, and pull the case again once the team's key arrives
+                # (which key that is cannot be told: the case waits on no named key).
+                missing_keys[case_id] = None
                 problem = f"case {case_id}: this laptop cannot open the team's changes yet"
                 if problem not in summary.local_problems:
                     summary.local_problems.append(problem)
@@ -252,8 +258,9 @@ def pull(
     state as the pull left it."""
     device_keys = _DeviceKeys(store)
     touched: dict[tuple[str, str, str], dict[str, Any]] = {}
-    missing: set[str] = set()
+    missing: dict[str, set[str] | None] = {}
     backfill = _backfill(store)
+    wants = _backfill_wants(store)
 
     def run(cursor_key: str, case_id: str | None, until: int | None = None) -> None:
         while True:
@@ -291,21 +298,65 @@ def pull(
     # its start up to where the main cursor stood then (the main pull brings the rest),
     # so no op is fetched and checked twice; on a first sync there is nothing below it.
     for case_id, until in sorted(backfill.items()):
-        if until and has_key(store, case_id):
+        if until and has_key(store, case_id) and _arrived(store, case_id, wants):
             run(f"sync_backfill_cursor:{case_id}", case_id, until)
             del backfill[case_id]
+            wants.pop(case_id, None)
         elif not until:
             del backfill[case_id]
+            wants.pop(case_id, None)
     run("sync_cursor", None)
     # A case skipped for want of its key, or of a newer key generation, waits for it and is
     # then pulled from its start up to where the main pull is now (a skipped op may lie
-    # below an earlier backfill's cursor, so that cursor starts again from 0).
+    # below an earlier backfill's cursor, so that cursor starts again from 0). It waits on
+    # the keys its skipped ops named: until one of them is here, the backfill would fetch
+    # and check the same ops only to skip them again (a laptop waiting for its user key
+    # did so on every sync, its whole caseload each time).
     high = int(store.meta("sync_cursor") or 0)
-    for case_id in missing:
+    for case_id, lacking in missing.items():
+        if case_id in backfill and case_id not in wants:
+            lacking = None  # already waiting on no named key: it stays so
+        elif case_id in backfill and lacking is not None:
+            lacking = lacking | wants[case_id]
         backfill[case_id] = max(backfill.get(case_id, 0), high)
+        if lacking is None:
+            wants.pop(case_id, None)
+        else:
+            wants[case_id] = lacking
         store.set_meta(f"sync_backfill_cursor:{case_id}", "0")
-    store.set_meta("sync_backfill", json.dumps(backfill, sort_keys=True))
+    with store.transaction():
+        store.set_meta("sync_backfill", json.dumps(backfill, sort_keys=True))
+        _keep_wants(store, {c: w for c, w in wants.items() if c in backfill})
     return touched
+
+
+def _note_missing(missing: dict[str, set[str] | None], case_id: str, lacking: set[str]) -> None:
+    """The case was skipped on this page for want of the keys `lacking` names."""
+    if case_id not in missing:
+        missing[case_id] = set(lacking)
+    elif (known := missing[case_id]) is not None:
+        known |= lacking
+
+
+def _backfill_wants(store: Store) -> dict[str, set[str]]:
+    """Cases to backfill that wait on named keys: the key ids their skipped ops were
+    sealed with and this laptop lacked. A case not named here waits on no named key (its
+    backfill runs whenever the laptop holds a key of the case, as before)."""
+    raw = json.loads(store.meta(BACKFILL_WANTS) or "{}")
+    return {str(k): {str(x) for x in v} for k, v in raw.items()}
+
+
+def _keep_wants(store: Store, wants: dict[str, set[str]]) -> None:
+    store.set_meta(
+        BACKFILL_WANTS, json.dumps({c: sorted(w) for c, w in wants.items()}, sort_keys=True)
+    )
+
+
+def _arrived(store: Store, case_id: str, wants: dict[str, set[str]]) -> bool:
+    """The backfill of a case can bring something new: it waits on no named key, or one
+    of the keys it waits on is here now."""
+    named = wants.get(case_id)
+    return not named or any(store.has_case_key(case_id, key_id) for key_id in named)
 
 
 @contextmanager
@@ -336,9 +387,14 @@ def _backfill(store: Store) -> dict[str, int]:
 
 
 def note_backfill(store: Store, cases: set[str]) -> None:
-    """Cases whose key just arrived: their ops below the main cursor are pulled next."""
+    """Cases whose key just arrived: their ops below the main cursor are pulled next,
+    whatever keys they waited on before."""
     backfill = _backfill(store)
+    wants = _backfill_wants(store)
     high = int(store.meta("sync_cursor") or 0)
     for case_id in cases:
         backfill[case_id] = max(backfill.get(case_id, 0), high)
-    store.set_meta("sync_backfill", json.dumps(backfill, sort_keys=True))
+        wants.pop(case_id, None)
+    with store.transaction():
+        store.set_meta("sync_backfill", json.dumps(backfill, sort_keys=True))
+        _keep_wants(store, wants)
