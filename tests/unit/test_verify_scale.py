@@ -163,8 +163,10 @@ def test_fold_counts_read_the_head_and_a_doc_of_the_older_layout_alike(tmp_path:
     store.record("C-1", "visit", "v1", {"notes": "first"})
     store.record("C-1", "visit", "v1", {"notes": "second", "n": 9, "l": "not the op"})
     counts = {(c, e, i): (n, last) for c, e, i, n, last in store.fold_counts()}
-    ops = [op for op in store.ops() if op.entity_id == "v1"]
-    assert counts[("C-1", "visit", "v1")] == (2, ops[-1].op_id)
+    # `l` is the greatest op id of the entity's ops (the fold keeps max(op_id)); two saves
+    # in one millisecond have random-ordered UUIDv7s, so it need not be the later save
+    newest = max(op.op_id for op in store.ops() if op.entity_id == "v1")
+    assert counts[("C-1", "visit", "v1")] == (2, newest)
     assert len(counts) == len(store.entities(include_deleted=True))
     with store.transaction():
         for cid, ent, eid, doc, key_id in store._conn.execute(
