@@ -41,19 +41,26 @@ def _verify_receipt(store: Store, receipt: Receipt) -> None:
 def _check_answer(store: Store, batch: list[Op], reply: PushResponse) -> None:
     """The answer may mark as sent only what its signed receipt proves the server holds.
 
-    The receipt must verify, be for this device, and name this laptop's own op at its head;
-    every op the answer acknowledges must be one of this batch at or below that head. The
-    chain's hash links then reach from the signed head back to each of them. Anything else
-    (an answer replayed from another push, or one naming ops never sent) marks nothing."""
+    The receipt must verify and be for this device; the answer may name only ops of this
+    batch (a refusal of another op would quarantine it unsent), and every op it
+    acknowledges must be at or below the receipt's head. When the answer calls any op newly
+    accepted, the head must be this laptop's own op there: the chain's hash links then
+    reach from the signed head back to each op marked. An answer of duplicates alone may
+    name a head this laptop does not hold (restored from a backup, it is behind the server
+    or forked from it): the server found each of those ops stored with the same hash.
+    Anything else (an answer replayed from another push, or one naming ops never sent)
+    marks nothing."""
     receipt = reply.receipt
     _verify_receipt(store, receipt)
     seq_of = {op.op_id: op.seq for op in batch}
     acked = [r.op_id for r in reply.results if r.status in ("accepted", "duplicate")]
     beyond = receipt.seq + 1
-    covered = receipt.device_id == store.device_id and all(
-        seq_of.get(op_id, beyond) <= receipt.seq for op_id in acked
+    covered = (
+        receipt.device_id == store.device_id
+        and all(r.op_id in seq_of for r in reply.results)
+        and all(seq_of.get(op_id, beyond) <= receipt.seq for op_id in acked)
     )
-    if covered and acked:
+    if covered and any(r.status == "accepted" for r in reply.results):
         head = next((op.hash for op in batch if op.seq == receipt.seq), None)
         covered = (head or store.own_hash_at(receipt.seq)) == receipt.head
     if not covered:

@@ -115,3 +115,30 @@ def test_a_carried_op_that_says_something_else_is_caught(agency: Agency, tmp_pat
     assert [p for _, _, p in check_carryover(worker, "C-1")] == [
         "the op that carries it says something else"
     ]
+
+
+def test_a_restored_laptop_with_unsent_ops_in_its_backup_learns_of_the_fork(
+    agency: Agency, tmp_path: Path
+) -> None:
+    # The backup holds v1 unsent; the server then gets v1 and v2 from the laptop. The
+    # restored laptop sends v1 again (a duplicate) and r1 (a fork): the signed receipt names
+    # the server's head, seq of v2, which the restored laptop does not hold.
+    sup, worker = synced_team(agency)
+    v1 = worker.record("C-1", "visit", "v1", {"notes": "before the backup, unsent"})
+    worker.checkpoint()
+    backup = tmp_path / "backup.fieldkit"
+    backup.write_bytes(Path(worker.path).read_bytes())
+    run_sync(worker)
+    worker.record("C-1", "visit", "v2", {"notes": "after the backup"})
+    run_sync(worker)
+    worker.close()
+
+    restored = Store.open(backup, PASSPHRASE)
+    r1 = restored.record("C-1", "visit", "r1", {"notes": "typed on the restored laptop"})
+    forked = run_sync(restored)
+    assert forked.exit_code == EXIT_REFUSED and forked.duplicates == 1
+    assert [r["op_id"] for r in forked.rejected] == [r1.op_id]
+    assert forked.rejected[0]["reason"].startswith("fork")
+    assert restored.outbox_count() == 0  # v1 acknowledged as held, r1 refused and kept
+    assert {i.op_id for i in outbox_items(restored) if i.state == "refused"} == {r1.op_id}
+    assert v1.op_id in set(server_op_ids(agency.engine))

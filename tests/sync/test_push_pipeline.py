@@ -122,11 +122,13 @@ def test_a_receipt_that_does_not_verify_mid_pipeline_marks_nothing_of_its_batch(
 
 class Replays(httpx.HTTPTransport):
     """Answers one push with an earlier, genuine answer (its receipt verifies), or with its
-    own answer acknowledging one more op the laptop never sent."""
+    own answer naming one more op the laptop never sent (acknowledged, or refused)."""
 
-    def __init__(self, replay: int = 0, stretch: int = 0, extra: str = "") -> None:
+    def __init__(
+        self, replay: int = 0, stretch: int = 0, extra: str = "", status: str = "accepted"
+    ) -> None:
         super().__init__()
-        self.replay, self.stretch, self.extra = replay, stretch, extra
+        self.replay, self.stretch, self.extra, self.status = replay, stretch, extra, status
         self.answers: list[bytes] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -140,7 +142,7 @@ class Replays(httpx.HTTPTransport):
             content = self.answers[0]
         if number == self.stretch:
             answer = json.loads(content)
-            answer["results"].append({"op_id": self.extra, "status": "accepted"})
+            answer["results"].append({"op_id": self.extra, "status": self.status})
             content = json.dumps(answer).encode()
         headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
         return httpx.Response(response.status_code, headers=headers, content=content)
@@ -171,6 +173,18 @@ def test_an_answer_acknowledging_an_op_it_was_not_sent_marks_nothing(agency: Age
         run_sync(worker, transport=transport, batch_size=50)
     assert len(transport.answers) == 1
     assert {op.op_id for op in worker.ops("local")} == set(written)
+    again = run_sync(worker, batch_size=50)
+    assert (again.duplicates, again.pushed, again.waiting) == (50, 50, 0)
+
+
+def test_an_answer_refusing_an_op_it_was_not_sent_quarantines_nothing(agency: Agency) -> None:
+    sup, worker = synced_team(agency)
+    written = _write(worker, 100)
+    transport = Replays(stretch=1, extra=written[70], status="rejected")
+    with pytest.raises(SyncRefused, match="does not cover the changes it acknowledged"):
+        run_sync(worker, transport=transport, batch_size=50)
+    assert {op.op_id for op in worker.ops("local")} == set(written)
+    assert worker.quarantined() == []
     again = run_sync(worker, batch_size=50)
     assert (again.duplicates, again.pushed, again.waiting) == (50, 50, 0)
 
