@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import Depends, Header, Request
 from fieldkit.sync import limits
 from fieldkit.sync.protocol import ErrorBody
@@ -23,10 +24,12 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 
 
 async def in_thread(fn: Callable[..., T], *args: Any) -> T:
-    """Blocking database work off the event loop; a lost database is a 503."""
+    """Blocking database work off the event loop; a lost database is a 503 (through
+    SQLAlchemy, or through psycopg itself where a push pipelines or copies on the raw
+    connection)."""
     try:
         return await run_in_threadpool(fn, *args)
-    except (OperationalError, PoolTimeout):
+    except (OperationalError, PoolTimeout, psycopg.OperationalError):
         raise Refused(503, "the server database is unavailable; try again later") from None
 
 

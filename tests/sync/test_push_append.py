@@ -4,12 +4,14 @@ before the batch's look-up."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import uuid
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from fieldkit.sync.client import SyncClient
 from fieldkit.sync.db import open_database
@@ -23,7 +25,7 @@ from fieldkit.sync.protocol import (
 from fieldkit.sync.server import append as append_module
 from fieldkit.sync.server import routing
 from fieldkit.sync.server.append import Head, append
-from fieldkit.sync.server.common import COPY_FROM, Caller
+from fieldkit.sync.server.common import COPY_FROM, Caller, Refused
 from fieldkit.sync.server.service import SyncServer
 from sqlalchemy import Engine
 
@@ -218,3 +220,15 @@ def test_a_push_waiting_for_its_device_lock_sees_the_ops_stored_before_it(
     assert [r.status for r in answer[0].results] == ["duplicate"] * len(ops)
     stored = server_op_ids(agency.engine)
     assert all(stored.count(op.op_id) == 1 for op in ops)
+
+
+def test_a_database_lost_under_a_raw_psycopg_pipeline_is_a_503() -> None:
+    """The push pipelines and copies on psycopg's own connection, whose errors are not
+    SQLAlchemy's: a lost database there is still "try again later", not a 500."""
+
+    def lost() -> None:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    with pytest.raises(Refused) as refused:
+        asyncio.run(routing.in_thread(lost))
+    assert refused.value.status_code == 503
