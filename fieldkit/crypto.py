@@ -212,14 +212,7 @@ def ed25519_public_from_bytes(raw: bytes) -> Ed25519PublicKey:
 
 
 def verify_signature(public: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
-    """True when `signature` is the device's signature of `message`: OpenSSL's verdict,
-    asked only when libsodium does not accept it first (half the CPU; what libsodium
-    accepts OpenSSL accepts: `fieldkit.sigworker`'s note)."""
-    # local: libsodium's binding loads on the first signature checked, not with this module
-    from fieldkit.sigworker import sodium_accepts
-
-    if sodium_accepts(public.public_bytes_raw(), signature, message):
-        return True
+    """True when `signature` is the device's signature of `message`."""
     try:
         public.verify(signature, message)
     except InvalidSignature:
