@@ -4,6 +4,8 @@ receipt for the chain head."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from typing import Any
 
 from fieldkit.sync import refusals
 from fieldkit.sync.db import among
@@ -57,10 +59,18 @@ def _known(
             CASE_TEAM.c.user == user, among(conn, CASE_TEAM.c.case_id, case_ids)
         ),
     )
+    return _sorted_known(conn.execute(query).all() if ids else ())
+
+
+def _sorted_known(
+    rows: Iterable[Any],
+) -> tuple[dict[str, str], dict[str, refusals.Refusal], set[str]]:
+    """The rows of the "already known?" look-up (kind, key, digest, reason, cause) sorted
+    out: ops stored (id → hash), ops refused before (id → refusal), cases the user is on."""
     stored: dict[str, str] = {}
     refused: dict[str, refusals.Refusal] = {}
     on_cases: set[str] = set()
-    for kind, key, digest, reason, cause in conn.execute(query).all() if ids else ():
+    for kind, key, digest, reason, cause in rows:
         if kind == "s":
             stored[key] = digest
         elif kind == "r":
@@ -104,17 +114,7 @@ def _lock_and_known_pg(
         rows = known_cur.fetchall()
     if device is None:
         raise RuntimeError(f"device {device_id} is not enrolled")
-    stored: dict[str, str] = {}
-    refused: dict[str, refusals.Refusal] = {}
-    on_cases: set[str] = set()
-    for kind, key, digest, reason, cause in rows:
-        if kind == "s":
-            stored[key] = digest
-        elif kind == "r":
-            refused[key] = refusals.Refusal(digest, reason, cause)
-        else:
-            on_cases.add(key)
-    return (device[0], device[1]), stored, refused, on_cases
+    return ((device[0], device[1]), *_sorted_known(rows))
 
 
 class PushServer(TeamServer):
