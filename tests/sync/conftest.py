@@ -27,9 +27,11 @@ from fieldkit.sync.client import assign_case, enroll, run_sync
 from fieldkit.sync.db import open_database
 from fieldkit.sync.server import create_app
 from fieldkit.sync.userkey import grant, own_fingerprint
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from fieldkit import services
+from fieldkit.changelog import Op
 from fieldkit.crypto import X25519PrivateKey, b64
 from fieldkit.store import Store
 from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
@@ -274,3 +276,27 @@ def synced_team(agency: Agency, case_id: str = "C-1") -> tuple[Store, Store]:
     run_sync(sup)
     run_sync(worker)
     return sup, worker
+
+
+def drawn_ops(max_size: int, signed: bool = False) -> st.SearchStrategy[list[Op]]:
+    """Lists of ops with any text in every text field (quotes, control characters, lone
+    surrogates, any plane), any seq in range and any body and signature bytes; `signed`:
+    a non-empty hash and signature, as a push body that reads whole must carry."""
+
+    def op(texts: list[str], seq: int, body: bytes, sig: bytes) -> Op:
+        t = texts
+        digest = (t[10] or "h") if signed else t[10]
+        return Op(
+            t[0], t[1], seq, t[2], t[3], t[4], t[5], t[6], t[7], t[8], body, t[9], digest, sig
+        )
+
+    return st.lists(
+        st.builds(
+            op,
+            st.lists(st.text(max_size=12), min_size=11, max_size=11),
+            st.integers(1, 2**63 - 1),
+            st.binary(max_size=80),
+            st.binary(min_size=1 if signed else 0, max_size=80),
+        ),
+        max_size=max_size,
+    )

@@ -10,12 +10,10 @@ from typing import Any
 import pytest
 from fieldkit.sync.protocol import _parse_push_by_hand, parse_push, push_body
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from fieldkit.changelog import OP_COLUMNS, Op
 from fieldkit.crypto import b64
-
-_texts = st.text(max_size=12)
+from tests.sync.conftest import drawn_ops
 
 
 def _wire(**changed: Any) -> dict[str, Any]:
@@ -47,42 +45,9 @@ def _answer(body: bytes, read: Any) -> Any:
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.lists(_texts, min_size=11, max_size=11),
-            st.integers(1, 2**63 - 1),
-            st.binary(max_size=80),
-            st.binary(min_size=1, max_size=80),
-        ),
-        max_size=5,
-    )
-)
-def test_the_ops_read_are_those_the_hand_reading_gives(
-    drawn: list[tuple[list[str], int, bytes, bytes]],
-) -> None:
+@given(drawn_ops(max_size=5, signed=True))
+def test_the_ops_read_are_those_the_hand_reading_gives(ops: list[Op]) -> None:
     """Any text (escapes, non-ASCII, lone surrogates), any seq in range, any bytes."""
-    ops = []
-    for texts, seq, body, sig in drawn:
-        t = texts
-        ops.append(
-            Op(
-                t[0],
-                t[1],
-                seq,
-                t[2],
-                t[3],
-                t[4],
-                t[5],
-                t[6],
-                t[7],
-                t[8],
-                body,
-                t[9],
-                t[10] or "h",
-                sig,
-            )
-        )
     wire = push_body(ops)
     assert parse_push(wire) == _parse_push_by_hand(wire) == ops
 

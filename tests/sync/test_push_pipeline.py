@@ -13,13 +13,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fieldkit.sync.client import SyncRefused, run_sync
 from fieldkit.sync.protocol import push_body, receipt_message
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from fieldkit.changelog import Op
 from fieldkit.crypto import b64, unb64
 from fieldkit.errors import OfflineError
 from fieldkit.store import Store
-from tests.sync.conftest import Agency, own_ids, server_op_ids, synced_team
+from tests.sync.conftest import Agency, drawn_ops, own_ids, server_op_ids, synced_team
 
 
 def _write(worker: Store, count: int) -> list[str]:
@@ -27,6 +26,12 @@ def _write(worker: Store, count: int) -> list[str]:
         worker.record("C-1", "visit", f"v{n % 7}", {"notes": f"note {n}"}).op_id
         for n in range(count)
     ]
+
+
+def _answered(response: httpx.Response, content: bytes) -> httpx.Response:
+    """The server's answer with another body (its length header left to httpx)."""
+    headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+    return httpx.Response(response.status_code, headers=headers, content=content)
 
 
 class Pushes(httpx.HTTPTransport):
@@ -62,8 +67,7 @@ class Pushes(httpx.HTTPTransport):
             sig = answer["receipt"]["sig"]
             answer["receipt"]["sig"] = ("B" if sig[0] != "B" else "C") + sig[1:]
             content = json.dumps(answer).encode()
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-        return httpx.Response(response.status_code, headers=headers, content=content)
+        return _answered(response, content)
 
 
 def test_batches_go_one_at_a_time_in_chain_order(agency: Agency) -> None:
@@ -144,8 +148,7 @@ class Replays(httpx.HTTPTransport):
             answer = json.loads(content)
             answer["results"].append({"op_id": self.extra, "status": self.status})
             content = json.dumps(answer).encode()
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-        return httpx.Response(response.status_code, headers=headers, content=content)
+        return _answered(response, content)
 
 
 def test_an_earlier_answer_replayed_for_a_later_batch_marks_nothing_of_it(
@@ -208,8 +211,7 @@ class Misnamed(httpx.HTTPTransport):
             receipt["device_id"], receipt["seq"], receipt["head"], receipt["issued_ms"]
         )
         receipt["sig"] = b64(self.key.sign(message))
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-        return httpx.Response(response.status_code, headers=headers, content=json.dumps(answer))
+        return _answered(response, json.dumps(answer).encode())
 
 
 def test_a_signed_receipt_naming_another_head_marks_nothing(agency: Agency) -> None:
@@ -248,45 +250,11 @@ def test_an_op_saved_after_the_check_is_pushed_in_the_same_sync(agency: Agency) 
     assert transport.written[0] in set(server_op_ids(agency.engine))
 
 
-_texts = st.text(max_size=12)
-
-
 @settings(max_examples=150, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.lists(_texts, min_size=11, max_size=11),
-            st.integers(1, 2**63 - 1),
-            st.binary(max_size=80),
-            st.binary(max_size=80),
-        ),
-        max_size=4,
-    )
-)
-def test_a_push_body_is_the_bytes_json_dumps_writes(
-    fields: list[tuple[list[str], int, bytes, bytes]],
-) -> None:
+@given(drawn_ops(max_size=4))
+def test_a_push_body_is_the_bytes_json_dumps_writes(ops: list[Op]) -> None:
     """Every text field drawn (quotes, control characters, any plane): each is escaped as
     `json.dumps` escapes it, the two binary fields base64 as the wire writes them."""
-    ops = [
-        Op(
-            texts[0],
-            texts[1],
-            seq,
-            texts[2],
-            texts[3],
-            texts[4],
-            texts[5],
-            texts[6],
-            texts[7],
-            texts[8],
-            body,
-            texts[9],
-            texts[10],
-            sig,
-        )
-        for texts, seq, body, sig in fields
-    ]
     expected = json.dumps({"ops": [op.to_wire() for op in ops]}, separators=(",", ":"))
     assert push_body(ops) == expected.encode()
 
