@@ -53,12 +53,14 @@ def _check_answer(store: Store, batch: list[Op], reply: PushResponse) -> None:
     receipt = reply.receipt
     _verify_receipt(store, receipt)
     seq_of = {op.op_id: op.seq for op in batch}
-    acked = [r.op_id for r in reply.results if r.status in ("accepted", "duplicate")]
-    beyond = receipt.seq + 1
     covered = (
         receipt.device_id == store.device_id
         and all(r.op_id in seq_of for r in reply.results)
-        and all(seq_of.get(op_id, beyond) <= receipt.seq for op_id in acked)
+        and all(
+            seq_of[r.op_id] <= receipt.seq
+            for r in reply.results
+            if r.status in ("accepted", "duplicate")
+        )
     )
     if covered and any(r.status == "accepted" for r in reply.results):
         head = next((op.hash for op in batch if op.seq == receipt.seq), None)
