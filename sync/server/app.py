@@ -193,9 +193,20 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
         return Response(status_code=204)
 
     @app.post("/v1/sync-report", status_code=204, responses=REFUSALS)
-    async def sync_report(req: SyncReportRequest, who: Authed) -> Response:
+    async def sync_report(
+        req: SyncReportRequest, request: Request, authorization: SignedHeader = None
+    ) -> Response:
         """How the caller's last sync went: counts and timing only (`admin sync-health`)."""
-        await in_thread(health.record_report, eng, who.device_id, req)
+        # Authenticated and kept in one transaction (one commit) and one worker-thread call.
+        body = await request.body()
+        await in_thread(
+            service.authenticated,
+            request.method,
+            signed_path(request),
+            authorization,
+            body,
+            lambda conn, who: health.record_report(conn, who.device_id, req),
+        )
         return Response(status_code=204)
 
     @app.get("/v1/team-health", response_model=TeamHealthResponse, responses=REFUSALS)
