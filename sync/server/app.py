@@ -38,6 +38,7 @@ from fieldkit.sync.protocol import (
 )
 from fieldkit.sync.server.attachment_routes import add_attachment_routes
 from fieldkit.sync.server.common import Caller, Refused
+from fieldkit.sync.server.push import Stored
 from fieldkit.sync.server.routing import (
     REFUSALS,
     Authed,
@@ -47,8 +48,10 @@ from fieldkit.sync.server.routing import (
 )
 from fieldkit.sync.server.service import SyncServer
 from fieldkit.sync.verify import warm_up
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
+
+from fieldkit.changelog import Op
 
 # --- the FastAPI face -------------------------------------------------------------------
 
@@ -73,22 +76,26 @@ def _inline_schema(model: type[Any]) -> dict[str, Any]:
     return inlined
 
 
-def _push_json(service: SyncServer, who: Caller, body: bytes) -> Response:
-    # The hot path: parsed and answered without per-op pydantic models (`parse_push`).
-    try:
-        ops = parse_push(body)
-    except ValueError as exc:
-        raise Refused(400, str(exc)) from None
-    reply = service.push(who, ops)
-    return Response(reply.model_dump_json(), media_type="application/json")
-
-
 def _authed_push(
     service: SyncServer, method: str, path: str, header: str | None, body: bytes
 ) -> Response:
-    # Authentication and the push in one worker-thread call: one hop off the event loop
-    # and back per push, not two (the other routes authenticate through `Authed`).
-    return _push_json(service, service.authenticate(method, path, header, body), body)
+    # The hot path: parsed and answered without per-op pydantic models (`parse_push`).
+    # Authentication and the push in one worker-thread call (one hop off the event loop
+    # and back per push, not two) and in one transaction: the request's nonce and the
+    # batch commit together, one commit, not two. The body is parsed only once the
+    # request is authenticated (an unsigned body is a 401 whatever it holds); a malformed
+    # one rolls its nonce back with the transaction, and nothing of it is stored.
+    def store(conn: Connection, who: Caller) -> tuple[Caller, list[Op], Stored]:
+        try:
+            ops = parse_push(body)
+        except ValueError as exc:
+            raise Refused(400, str(exc)) from None
+        return who, ops, service.store_batch(conn, who, ops)
+
+    who, ops, stored = service.authenticated(method, path, header, body, store)
+    # Signed once the batch has committed: a receipt never names a head not stored.
+    reply = service.answer(who, ops, stored)
+    return Response(reply.model_dump_json(), media_type="application/json")
 
 
 def _pull_json(service: SyncServer, who: Caller, req: PullRequest) -> Response:

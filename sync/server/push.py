@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from fieldkit.sync import refusals
 from fieldkit.sync.db import among
@@ -16,6 +16,7 @@ from fieldkit.sync.models import (
     REJECTED_OPS,
 )
 from fieldkit.sync.protocol import (
+    OpResult,
     PushResponse,
     Receipt,
     now_ms,
@@ -117,11 +118,29 @@ def _lock_and_known_pg(
     return ((device[0], device[1]), *_sorted_known(rows))
 
 
+class Stored(NamedTuple):
+    """A batch as its transaction left it: each op's result, the device's chain head, and
+    the time the accepted ops were stored with (the receipt's)."""
+
+    results: dict[str, OpResult]
+    last_seq: int
+    head: str
+    now: int
+
+
 class PushServer(TeamServer):
     """Receiving ops."""
 
     def push(self, caller: Caller, wire_ops: list[Op]) -> PushResponse:
         """Check and store a batch; a per-op result, and a signed receipt for the chain head."""
+        with self.engine.begin() as conn:
+            stored = self.store_batch(conn, caller, wire_ops)
+        return self.answer(caller, wire_ops, stored)
+
+    def store_batch(self, conn: Connection, caller: Caller, wire_ops: list[Op]) -> Stored:
+        """`push`'s checks and writes in `conn`'s transaction: the one that authenticated
+        the request (`AuthServer.authenticated`), so its nonce and the batch commit
+        together. The answer is signed once that transaction has committed (`answer`)."""
         ops = sorted(wire_ops, key=lambda o: (o.seq, o.op_id))
         # The CPU-heavy checks happen before the write lock is taken: every hash and link
         # of the batch, and the signature of the newest op of each linked run, whose
@@ -142,64 +161,67 @@ class PushServer(TeamServer):
                 content_problem[problem.op.op_id] = problem.message
                 content_cause[problem.op.op_id] = problem.cause
         now = now_ms()
-        with self.engine.begin() as conn:
-            if self.pg:
-                position, stored, refused, on_cases = _lock_and_known_pg(
-                    conn, caller.device_id, caller.user, ops
-                )
-            else:
-                device = conn.execute(
-                    select(DEVICES.c.last_seq, DEVICES.c.head_hash)
-                    .where(DEVICES.c.device_id == caller.device_id)
-                    .with_for_update()
-                ).one()
-                position = (device.last_seq, device.head_hash)
-                stored, refused, on_cases = _known(conn, caller.user, ops)
-            reviewers = self._reviewers(
-                conn, caller, {op.case_id for op in ops if op.entity in REVIEW_ENTITIES}
+        if self.pg:
+            position, stored, refused, on_cases = _lock_and_known_pg(
+                conn, caller.device_id, caller.user, ops
             )
-            verdict = judge(
-                ops,
-                caller,
-                Facts(
-                    last_seq=position[0],
-                    head=position[1],
-                    stored=stored,
-                    refused={op_id: r.reason for op_id, r in refused.items()},
-                    refused_before=refused,
-                    content_problem=content_problem,
-                    content_cause=content_cause,
-                    on_cases=on_cases,
-                    reviewers=reviewers,
-                ),
-            )
-            last_seq, head = verdict.last_seq, verdict.head
-            rejected = [
-                {
-                    "op_id": op.op_id,
-                    "device_id": op.device_id,
-                    "seq": op.seq,
-                    "hash": op.hash,
-                    "reason": reason,
-                    "cause": verdict.causes.get(op.op_id),
-                    "received_ms": now,
-                }
-                for op, reason in verdict.rejected
-            ]
-            if rejected:
-                conn.execute(insert(REJECTED_OPS), rejected)
-            refusals.record(conn, caller.user, rejected, verdict.retried)
-            moved = (last_seq, head) != position
-            append(
-                conn,
-                self.pg,
-                verdict.accepted,
-                now,
-                Head(caller.device_id, last_seq, head) if moved else None,
-            )
+        else:
+            device = conn.execute(
+                select(DEVICES.c.last_seq, DEVICES.c.head_hash)
+                .where(DEVICES.c.device_id == caller.device_id)
+                .with_for_update()
+            ).one()
+            position = (device.last_seq, device.head_hash)
+            stored, refused, on_cases = _known(conn, caller.user, ops)
+        reviewers = self._reviewers(
+            conn, caller, {op.case_id for op in ops if op.entity in REVIEW_ENTITIES}
+        )
+        verdict = judge(
+            ops,
+            caller,
+            Facts(
+                last_seq=position[0],
+                head=position[1],
+                stored=stored,
+                refused={op_id: r.reason for op_id, r in refused.items()},
+                refused_before=refused,
+                content_problem=content_problem,
+                content_cause=content_cause,
+                on_cases=on_cases,
+                reviewers=reviewers,
+            ),
+        )
+        last_seq, head = verdict.last_seq, verdict.head
+        rejected = [
+            {
+                "op_id": op.op_id,
+                "device_id": op.device_id,
+                "seq": op.seq,
+                "hash": op.hash,
+                "reason": reason,
+                "cause": verdict.causes.get(op.op_id),
+                "received_ms": now,
+            }
+            for op, reason in verdict.rejected
+        ]
+        if rejected:
+            conn.execute(insert(REJECTED_OPS), rejected)
+        refusals.record(conn, caller.user, rejected, verdict.retried)
+        moved = (last_seq, head) != position
+        append(
+            conn,
+            self.pg,
+            verdict.accepted,
+            now,
+            Head(caller.device_id, last_seq, head) if moved else None,
+        )
+        return Stored(verdict.results, last_seq, head, now)
+
+    def answer(self, caller: Caller, wire_ops: list[Op], stored: Stored) -> PushResponse:
+        """The answer to a committed batch: a result per op, and the signed receipt."""
+        results, last_seq, head, issued = stored
         # The receipt carries the very stamp the accepted ops were stored with, so the
         # pushing laptop and every laptop that pulls them keep the same receipt time.
-        issued = now
         receipt = Receipt(
             device_id=caller.device_id,
             seq=last_seq,
@@ -208,7 +230,7 @@ class PushServer(TeamServer):
             sig=b64(self._sign_key.sign(receipt_message(caller.device_id, last_seq, head, issued))),
         )
         return PushResponse(
-            results=[verdict.results[op.op_id] for op in wire_ops],
+            results=[results[op.op_id] for op in wire_ops],
             receipt=receipt,
             expected_seq=last_seq + 1,
         )
