@@ -47,6 +47,7 @@ from .push_outbox import PUSH_BATCH as PUSH_BATCH  # re-exported: the batch a sy
 from .push_outbox import push as _push  # tests send an outbox unchecked through it
 from .rotation import rotate_keys
 from .transport import (
+    DEVICES_AS_OF,
     SyncClient,
     SyncRefused,
     WipeRequested,
@@ -233,6 +234,10 @@ def _run(
     with store.transaction():
         store.set_meta("last_sync", summary.last_sync)
         store.set_meta(outcome.WAITING_KEYS_META, json.dumps(summary.waiting_keys))
+        if keys.devices_as_of is not None:
+            # Where the next `/v1/keys` may start its device list (`pull_merge._add_devices`
+            # keeps it earlier only with the devices it adds).
+            store.set_meta(DEVICES_AS_OF, str(keys.devices_as_of))
     return summary
 
 

@@ -93,14 +93,23 @@ def install_keys(store: Store, keys: KeysResponse, summary: SyncSummary) -> set[
 
 
 def _add_devices(store: Store, keys: KeysResponse) -> None:
-    """Keep the device keys of this answer, and where the next one may start."""
+    """Keep the device keys of this answer that are new here, and where the next answer
+    may start, in one transaction.
+
+    With no device new here (most syncs), nothing is written: where the next answer may
+    start is kept in the sync's last transaction (`client._run`), one commit fewer. A
+    sync that stops before then leaves the earlier mark, and the next answer lists the
+    devices since then again, those already here skipped: none is missed."""
     known = store.device_keys()
+    new = [
+        (dev.device_id, dev.user, unb64(dev.sign_pub), unb64(dev.box_pub))
+        for dev in keys.devices
+        if dev.device_id not in known
+    ]
+    if not new:
+        return
     with store.transaction():
-        store.add_devices(
-            (dev.device_id, dev.user, unb64(dev.sign_pub), unb64(dev.box_pub))
-            for dev in keys.devices
-            if dev.device_id not in known
-        )
+        store.add_devices(new)
         if keys.devices_as_of is not None:
             store.set_meta(DEVICES_AS_OF, str(keys.devices_as_of))
 
@@ -261,6 +270,7 @@ def pull(
     missing: dict[str, set[str] | None] = {}
     backfill = _backfill(store)
     wants = _backfill_wants(store)
+    kept = (store.meta("sync_backfill"), store.meta(BACKFILL_WANTS))
 
     def run(cursor_key: str, case_id: str | None, until: int | None = None) -> None:
         while True:
@@ -323,10 +333,18 @@ def pull(
             wants.pop(case_id, None)
         else:
             wants[case_id] = lacking
-        store.set_meta(f"sync_backfill_cursor:{case_id}", "0")
-    with store.transaction():
-        store.set_meta("sync_backfill", json.dumps(backfill, sort_keys=True))
-        _keep_wants(store, {c: w for c, w in wants.items() if c in backfill})
+    now_kept = (
+        json.dumps(backfill, sort_keys=True),
+        _wants_json({c: w for c, w in wants.items() if c in backfill}),
+    )
+    # Written only when it changed (most syncs: nothing skipped, nothing backfilled), and
+    # then in one transaction with the backfill cursors it restarts.
+    if missing or now_kept != kept:
+        with store.transaction():
+            for case_id in missing:
+                store.set_meta(f"sync_backfill_cursor:{case_id}", "0")
+            store.set_meta("sync_backfill", now_kept[0])
+            store.set_meta(BACKFILL_WANTS, now_kept[1])
     return touched
 
 
@@ -346,10 +364,8 @@ def _backfill_wants(store: Store) -> dict[str, set[str]]:
     return {str(k): {str(x) for x in v} for k, v in raw.items()}
 
 
-def _keep_wants(store: Store, wants: dict[str, set[str]]) -> None:
-    store.set_meta(
-        BACKFILL_WANTS, json.dumps({c: sorted(w) for c, w in wants.items()}, sort_keys=True)
-    )
+def _wants_json(wants: dict[str, set[str]]) -> str:
+    return json.dumps({c: sorted(w) for c, w in wants.items()}, sort_keys=True)
 
 
 def _arrived(store: Store, case_id: str, wants: dict[str, set[str]]) -> bool:
@@ -397,4 +413,4 @@ def note_backfill(store: Store, cases: set[str]) -> None:
         wants.pop(case_id, None)
     with store.transaction():
         store.set_meta("sync_backfill", json.dumps(backfill, sort_keys=True))
-        _keep_wants(store, wants)
+        store.set_meta(BACKFILL_WANTS, _wants_json(wants))
