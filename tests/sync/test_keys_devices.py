@@ -3,7 +3,9 @@ unverifiable for want of a device it was not sent."""
 
 from __future__ import annotations
 
+import pytest
 from fieldkit.sync import admin, grants
+from fieldkit.sync import client as client_module
 from fieldkit.sync.client import SyncClient, enroll, run_sync
 from fieldkit.sync.keygen import ask_rotation, current_keys
 from fieldkit.sync.models import CASE_KEYS
@@ -98,3 +100,34 @@ def test_keys_in_four_reads_answer_what_each_separate_read_says(agency: Agency) 
         assert got.waiting_for_grant == waiting == [waiting_laptop.device_id]
         assert sorted(e.key_id for e in got.envelopes) == sorted(r[0] for r in envelopes)
         assert all(e.recipient == "jsmith" for e in got.envelopes)
+
+
+def test_the_device_mark_moves_with_new_devices_or_in_the_last_commit_of_a_sync(
+    agency: Agency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no device new, where the next device list starts is kept in the sync's last
+    transaction: a sync stopped before it keeps the mark it had (the next answer lists
+    those devices again). A new device is kept at once, with the mark that covers it."""
+    sup, worker = assigned_case(agency)
+    run_sync(sup)
+    run_sync(worker)
+    mark = int(worker.meta(DEVICES_AS_OF) or 0)
+
+    def stopped(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the sync stopped here")
+
+    monkeypatch.setattr(client_module, "sync_attachments", stopped)
+    with pytest.raises(RuntimeError):
+        run_sync(worker)
+    assert int(worker.meta(DEVICES_AS_OF) or 0) == mark
+
+    second = agency.laptop("akhan")
+    with pytest.raises(RuntimeError):
+        run_sync(worker)
+    assert second.device_id in worker.device_keys()
+    moved = int(worker.meta(DEVICES_AS_OF) or 0)
+    assert moved > mark
+
+    monkeypatch.undo()
+    run_sync(worker)
+    assert int(worker.meta(DEVICES_AS_OF) or 0) > moved
