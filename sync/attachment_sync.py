@@ -100,8 +100,8 @@ def _label(store: Store, case_id: str, attachment_id: str, direction: str) -> Fi
 
 def waiting_uploads(store: Store) -> list[tuple[str, str, int]]:
     """(case_id, attachment_id, chunks) not yet on the server, oldest first."""
-    ensure_schema(store)
-    with store.transaction() as conn:
+    with store.transaction() as conn:  # the table made if need be, and read: one BEGIN
+        ensure_schema(store)
         rows = conn.execute(
             "SELECT case_id, attachment_id, count(*), min(rowid) FROM attachment_chunks"
             " WHERE uploaded=0 GROUP BY case_id, attachment_id ORDER BY min(rowid)"
