@@ -413,6 +413,37 @@ def test_anything_but_the_app_goes_to_the_command_line(
     assert opened == []
 
 
+def test_lang_opens_the_app_in_that_language_for_this_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fieldkit --lang fr` opens the field app in French (the app chose the profile's or
+    LANG's language again, so `--lang` was said in `--help` and ignored)."""
+    import typer
+
+    from fieldkit import i18n
+    from fieldkit.cli import app as cli_app
+
+    path = _profile(tmp_path, cases=1)
+    monkeypatch.setenv("FIELDKIT_HOME", str(path.parent))
+    monkeypatch.setenv("LANG", "es_MX.UTF-8")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    opened: list[dict[str, Any]] = []
+
+    class Recorded:
+        def __init__(self, **given: Any) -> None:
+            opened.append(given)
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(screens_app, "make_app", Recorded)
+    try:
+        typer.main.get_command(cli_app).main(["--lang", "fr"], standalone_mode=False)
+    finally:
+        i18n.set_language(i18n.DEFAULT)
+    assert [given.get("language") for given in opened] == ["fr"]
+
+
 def test_the_stylesheet_is_parsed_again_only_when_its_sources_or_theme_change() -> None:
     from fieldkit.screens.stylesheet import KeptStylesheet
     from textual.color import Color
