@@ -64,7 +64,7 @@ class DashboardScreen(Screen[None]):
     CSS_PATH = "dashboard.tcss"
     AUTO_FOCUS = "#search"
     BINDINGS = [
-        Binding("enter", "open_case", N_("Open case"), show=True),
+        Binding("enter", "open_case", N_("Open case"), show=True, priority=True),
         Binding("down", "cursor_down", N_("Down"), show=False),
         Binding("up", "cursor_up", N_("Up"), show=False),
         Binding("pagedown", "page_down", N_("Page down"), show=False),
@@ -120,6 +120,8 @@ class DashboardScreen(Screen[None]):
         self._again = False
         self._want_drafts = False
         self._resumed = False
+        self._filtered: tuple[str, str | None] | None = None
+        """The search words and status filter the table shows now (`apply_filter`)."""
 
     def watch_status_filter(self) -> None:
         """Re-filter when the status filter changes."""
@@ -289,6 +291,7 @@ class DashboardScreen(Screen[None]):
     def apply_filter(self) -> None:
         """Filter by the search words and the status filter (every keystroke)."""
         query = self.query_one("#search", Input).value
+        self._filtered = (query, self.status_filter)
         shown = filter_rows(self.rows, query, self.status_filter)
         self.query_one(CaseTable).show(shown)
         counts = self.query_one("#counts", Static)
@@ -317,13 +320,19 @@ class DashboardScreen(Screen[None]):
     def _case_chosen(self, event: CaseTable.CaseChosen) -> None:
         self.open_case(event.case_id)
 
-    def open_case(self, case_id: str) -> None:
-        """Show one case."""
-        self.app.push_screen(CaseScreen(case_id))
+    def open_case(self, case_id: str, hold: int | None = None) -> None:
+        """Show one case (`hold`: the keys held for it, handed over once it is in front)."""
+        self.app.push_screen(CaseScreen(case_id, hold=hold))
 
     def action_open_case(self) -> None:
-        """Open the case under the cursor."""
-        self.query_one(CaseTable).action_open()
+        """Open the case under the cursor. Enter is taken before the search or the table
+        sees it, and the keys typed after it wait for the case view: they are its keys (a
+        quick Enter, V starts the visit; the V never lands in the search)."""
+        if self._filtered != (self.query_one("#search", Input).value, self.status_filter):
+            self.apply_filter()  # the search's last letters, typed just before Enter
+        row = self.query_one(CaseTable).current
+        if row is not None:
+            self.open_case(row.case_id, hold=cast("FieldkitApp", self.app).hold_keys())
 
     def action_cursor_down(self) -> None:
         """Next case (works while typing in the search)."""

@@ -147,8 +147,10 @@ class SlotStore(StoreBase):
             return store
         conn.close()
         raise WrongPassphrase(
-            "wrong passphrase for this profile; try again (ask your agency's IT lead to "
-            "recover the profile if it is forgotten)"
+            _(
+                "wrong passphrase for this profile; try again (ask your agency's IT lead to "
+                "recover the profile if it is forgotten)"
+            )
         )
 
     @classmethod
@@ -162,7 +164,7 @@ class SlotStore(StoreBase):
                 continue
             return cls._opened(path, conn, master, slot_version(slot))
         conn.close()
-        raise WrongPassphrase("this recovery key does not open the profile")
+        raise WrongPassphrase(_("this recovery key does not open the profile"))
 
     @classmethod
     def _opened(cls, path: Path, conn: sqlite3.Connection, master: bytes, slot_v: int) -> Self:

@@ -83,6 +83,10 @@ class ReviewQueueScreen(Screen[None]):
         """Back from a review: the item may have left the queue."""
         self.load()
 
+    def after_sync(self) -> None:
+        """A sync received (or sent) work: visits to review may have come in."""
+        self.load()
+
     @work(thread=True, exclusive=True, group="queue")
     @guarded
     def load(self) -> None:

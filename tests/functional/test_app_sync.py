@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fieldkit.screens.app import make_app
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from fieldkit import services
 from fieldkit.store import Store
@@ -305,3 +306,27 @@ async def test_ctrl_y_sees_an_enrollment_made_while_the_app_was_open(
         await pilot.press("ctrl+y")
         await until(pilot, lambda: any(not n.startswith("Syncing") for n in notes), "the sync")
     assert any(n.startswith("Synced") for n in notes), notes
+
+
+async def test_ctrl_y_in_the_console_shows_the_visits_it_received(
+    agency: Agency,  # noqa: F811
+) -> None:
+    """The queue said "Nothing waiting for review" after a Ctrl+Y had just received a
+    signed visit, until r was pressed: a sync that received work reads the queue again."""
+    from fieldkit.screens.supervisor.queue import ReviewQueueScreen
+    from fieldkit.sync.client import run_sync
+
+    sup, worker = assigned_case(agency)
+    run_sync(sup)
+    run_sync(worker)
+    signed_visit(worker, "v1")
+    run_sync(worker)
+    app = make_app(store=sup, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        assert isinstance(queue, ReviewQueueScreen)
+        table = queue.query_one("#queue", DataTable)
+        assert table.row_count == 0
+        await sync_now(pilot, lambda n: n.startswith("Synced"))
+        await until(pilot, lambda: table.row_count == 1, "the received visit in the queue")

@@ -309,11 +309,11 @@ async def test_the_key_line_is_made_again_only_when_its_keys_change(demo_store: 
         await settle(pilot)
         footer = app.screen.query_one(KeyFooter)
         keys = list(footer.query(FooterKey))
-        assert "Open case" not in [str(k.description) for k in keys]  # Enter searches
+        assert str(keys[0].description) == "Open case"  # Enter opens, from the search too
         app.screen.refresh_bindings()  # the same keys again: the same widgets stay
         await settle(pilot)
         assert list(footer.query(FooterKey)) == keys
-        app.screen.query_one("#cases").focus()  # the table's Enter opens the case
+        app.screen.query_one("#cases").focus()  # the table's Enter opens the case: the same keys
         await settle(pilot)
         shown = [str(k.description) for k in footer.query(FooterKey)]
         assert shown[0] == "Open case" and "Help" in shown
@@ -411,6 +411,37 @@ def test_anything_but_the_app_goes_to_the_command_line(
     monkeypatch.setattr(sys.stdout, "isatty", lambda: False)  # piped: the CLI prints the list
     assert launch.open_app([]) is False
     assert opened == []
+
+
+def test_lang_opens_the_app_in_that_language_for_this_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fieldkit --lang fr` opens the field app in French (the app chose the profile's or
+    LANG's language again, so `--lang` was said in `--help` and ignored)."""
+    import typer
+
+    from fieldkit import i18n
+    from fieldkit.cli import app as cli_app
+
+    path = _profile(tmp_path, cases=1)
+    monkeypatch.setenv("FIELDKIT_HOME", str(path.parent))
+    monkeypatch.setenv("LANG", "es_MX.UTF-8")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    opened: list[dict[str, Any]] = []
+
+    class Recorded:
+        def __init__(self, **given: Any) -> None:
+            opened.append(given)
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(screens_app, "make_app", Recorded)
+    try:
+        typer.main.get_command(cli_app).main(["--lang", "fr"], standalone_mode=False)
+    finally:
+        i18n.set_language(i18n.DEFAULT)
+    assert [given.get("language") for given in opened] == ["fr"]
 
 
 def test_the_stylesheet_is_parsed_again_only_when_its_sources_or_theme_change() -> None:
