@@ -3,30 +3,30 @@ content), so the agency sees a laptop whose work waits, is refused, or that went
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, insert, or_, select
+from sqlalchemy import Connection, Engine, insert, or_, select
 
 from .admin_view import sync_health
 from .models import SYNC_REPORTS, USERS
 from .protocol import LaptopHealth, SyncReportRequest, TeamHealthResponse, now_ms
 
 
-def record_report(engine: Engine, device_id: str, req: SyncReportRequest) -> None:
-    """Keep one sync's outcome for the device that signed the request."""
-    with engine.begin() as conn:
-        conn.execute(
-            insert(SYNC_REPORTS).values(
-                device_id=device_id,
-                at_ms=now_ms(),
-                outcome=req.outcome,
-                pushed=req.pushed,
-                pulled=req.pulled,
-                refused=req.refused,
-                waiting=req.waiting,
-                waiting_keys=req.waiting_keys,
-                duration_ms=req.duration_ms,
-                app_version=req.app_version,
-            )
+def record_report(conn: Connection, device_id: str, req: SyncReportRequest) -> None:
+    """Keep one sync's outcome for the device that signed the request (in the transaction
+    that authenticated it: `AuthServer.authenticated`)."""
+    conn.execute(
+        insert(SYNC_REPORTS).values(
+            device_id=device_id,
+            at_ms=now_ms(),
+            outcome=req.outcome,
+            pushed=req.pushed,
+            pulled=req.pulled,
+            refused=req.refused,
+            waiting=req.waiting,
+            waiting_keys=req.waiting_keys,
+            duration_ms=req.duration_ms,
+            app_version=req.app_version,
         )
+    )
 
 
 def team_health(engine: Engine, supervisor: str, role: str) -> TeamHealthResponse:

@@ -96,6 +96,31 @@ def _pull_json(service: SyncServer, who: Caller, req: PullRequest) -> Response:
     return Response(service.pull_json(who, req), media_type="application/json")
 
 
+def _authed_pull(
+    service: SyncServer,
+    method: str,
+    path: str,
+    header: str | None,
+    body: bytes,
+    req: PullRequest,
+) -> Response:
+    # As a push: authentication and the page in one worker-thread call (two transactions:
+    # the page is read on a read connection).
+    return _pull_json(service, service.authenticate(method, path, header, body), req)
+
+
+def _authed_keys(
+    service: SyncServer,
+    method: str,
+    path: str,
+    header: str | None,
+    body: bytes,
+    devices_since: int | None,
+) -> KeysResponse:
+    # As a push: authentication and the keys in one worker-thread call.
+    return service.keys(service.authenticate(method, path, header, body), devices_since)
+
+
 def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None = None) -> FastAPI:
     """The HTTP API over one database (OpenAPI at /docs)."""
     eng = engine if isinstance(engine, Engine) else open_database(engine)
@@ -168,17 +193,33 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
         )
 
     @app.post("/v1/pull", response_model=PullResponse, responses=REFUSALS)
-    async def pull(req: PullRequest, who: Authed) -> Response:
+    async def pull(
+        req: PullRequest, request: Request, authorization: SignedHeader = None
+    ) -> Response:
         """Ops of the caller's cases after a cursor (`PullResponse`)."""
-        return await in_thread(_pull_json, service, who, req)
+        body = await request.body()
+        return await in_thread(
+            _authed_pull, service, request.method, signed_path(request), authorization, body, req
+        )
 
     @app.get("/v1/keys", response_model=KeysResponse, responses=REFUSALS)
     async def keys(
-        who: Authed, devices_since: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None
+        request: Request,
+        devices_since: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+        authorization: SignedHeader = None,
     ) -> KeysResponse:
         """Case-key envelopes and teams of the caller; device public keys (all, or those
         enrolled since `devices_since`)."""
-        return await in_thread(service.keys, who, devices_since)
+        body = await request.body()
+        return await in_thread(
+            _authed_keys,
+            service,
+            request.method,
+            signed_path(request),
+            authorization,
+            body,
+            devices_since,
+        )
 
     @app.get("/v1/users/{name}", response_model=UserKey, responses=REFUSALS)
     async def user_key(name: str, who: Authed) -> UserKey:
@@ -193,9 +234,20 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
         return Response(status_code=204)
 
     @app.post("/v1/sync-report", status_code=204, responses=REFUSALS)
-    async def sync_report(req: SyncReportRequest, who: Authed) -> Response:
+    async def sync_report(
+        req: SyncReportRequest, request: Request, authorization: SignedHeader = None
+    ) -> Response:
         """How the caller's last sync went: counts and timing only (`admin sync-health`)."""
-        await in_thread(health.record_report, eng, who.device_id, req)
+        # Authenticated and kept in one transaction (one commit) and one worker-thread call.
+        body = await request.body()
+        await in_thread(
+            service.authenticated,
+            request.method,
+            signed_path(request),
+            authorization,
+            body,
+            lambda conn, who: health.record_report(conn, who.device_id, req),
+        )
         return Response(status_code=204)
 
     @app.get("/v1/team-health", response_model=TeamHealthResponse, responses=REFUSALS)

@@ -3,6 +3,7 @@ timestamp and a nonce never seen before."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fieldkit.sync.admin import audit
@@ -20,7 +21,7 @@ from fieldkit.sync.protocol import (
     request_message,
 )
 from fieldkit.sync.server.base import ServerBase
-from fieldkit.sync.server.common import LAST_SEEN_EVERY_MS, Caller, Refused
+from fieldkit.sync.server.common import LAST_SEEN_EVERY_MS, Caller, Refused, T
 from sqlalchemy import Connection, delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -34,6 +35,35 @@ class AuthServer(ServerBase):
 
     def authenticate(self, method: str, path: str, header: str | None, body: bytes) -> Caller:
         """The device that signed this request, or a refusal (unknown, revoked, replayed)."""
+        signed = self._signed(header)
+        with self.engine.begin() as conn:
+            who = self._authenticate(conn, method, path, body, signed)
+        if isinstance(who, Refused):
+            raise who
+        return who
+
+    def authenticated(
+        self,
+        method: str,
+        path: str,
+        header: str | None,
+        body: bytes,
+        work: Callable[[Connection, Caller], T],
+    ) -> T:
+        """`work` for the device that signed this request, in the transaction that checked
+        it and recorded its nonce (one commit, not two); refused as `authenticate` is, and
+        then `work` is not done. A `work` that fails rolls the nonce back with it."""
+        signed = self._signed(header)
+        with self.engine.begin() as conn:
+            who = self._authenticate(conn, method, path, body, signed)
+            if not isinstance(who, Refused):
+                return work(conn, who)
+        raise who
+
+    @staticmethod
+    def _signed(header: str | None) -> tuple[str, str, int, bytes]:
+        """Device, nonce, time and signature of a request's header, checked for form and
+        freshness before any database work."""
         if not header:
             raise Refused(401, "this request is not signed by an enrolled device")
         try:
@@ -50,49 +80,63 @@ class AuthServer(ServerBase):
         device_id, nonce = parts["device"], parts["nonce"]
         if not 16 <= len(nonce) <= 64:
             raise Refused(401, "the request nonce is malformed")
+        return device_id, nonce, ts, sig
+
+    def _authenticate(
+        self,
+        conn: Connection,
+        method: str,
+        path: str,
+        body: bytes,
+        signed: tuple[str, str, int, bytes],
+    ) -> Caller | Refused:
+        """The caller, checked and its nonce recorded in `conn`'s transaction; raises the
+        refusals that roll it back, returns the one to give once it has committed (a
+        revoked device's attempt, audited)."""
+        device_id, nonce, ts, sig = signed
+        now = now_ms()
         refusal: Refused | None = None
-        with self.engine.begin() as conn:
-            # PostgreSQL: the nonce is recorded in the statement that reads the device (one
-            # round trip); a request refused below rolls it back with the transaction.
-            row = self._device_and_nonce(conn, device_id, nonce, ts)
-            if row is None:
-                raise Refused(401, "this device is not enrolled on this server")
-            device, role = row, row.role
-            message = request_message(method, path, ts, nonce, body)
-            genuine = _verify(ed25519_public_from_bytes(device.sign_pub), sig, message)
-            draining = device.wipe_ms is not None and device.wiped_ms is None
-            if device.revoked_ms is not None and not (
-                draining and genuine and path.partition("?")[0] in DRAIN_ROUTES
-            ):
-                if not genuine:
-                    raise Refused(403, "this device was revoked by the agency; ask your IT lead")
-                # Refused after this transaction commits, so the attempt stays audited.
-                audit(conn, device.user, "revoked device refused", f"device {device_id}")
-                refusal = Refused(
-                    403,
-                    WIPE_REQUESTED
-                    if draining
-                    else "this device was revoked by the agency; ask your IT lead",
+        # PostgreSQL: the nonce is recorded in the statement that reads the device (one
+        # round trip); a request refused below rolls it back with the transaction.
+        row = self._device_and_nonce(conn, device_id, nonce, ts)
+        if row is None:
+            raise Refused(401, "this device is not enrolled on this server")
+        device, role = row, row.role
+        message = request_message(method, path, ts, nonce, body)
+        genuine = _verify(ed25519_public_from_bytes(device.sign_pub), sig, message)
+        draining = device.wipe_ms is not None and device.wiped_ms is None
+        if device.revoked_ms is not None and not (
+            draining and genuine and path.partition("?")[0] in DRAIN_ROUTES
+        ):
+            if not genuine:
+                raise Refused(403, "this device was revoked by the agency; ask your IT lead")
+            # Refused after this transaction commits, so the attempt stays audited.
+            audit(conn, device.user, "revoked device refused", f"device {device_id}")
+            refusal = Refused(
+                403,
+                WIPE_REQUESTED
+                if draining
+                else "this device was revoked by the agency; ask your IT lead",
+            )
+        elif not genuine:
+            raise Refused(401, "the request signature does not verify with the device key")
+        # One statement records the nonce and tells a replay apart (no savepoint).
+        elif not (row.fresh if self.pg else self._record_nonce(conn, device_id, nonce, ts)):
+            raise Refused(401, "this request was already received: replay refused")
+        # Housekeeping at most once a minute per device, not on every request: the
+        # nonce window check above never depends on it.
+        elif device.last_seen_ms is None or now - device.last_seen_ms > LAST_SEEN_EVERY_MS:
+            conn.execute(
+                delete(REQUEST_NONCES).where(
+                    REQUEST_NONCES.c.device_id == device_id,
+                    REQUEST_NONCES.c.ts_ms < now - 2 * REQUEST_WINDOW_MS,
                 )
-            elif not genuine:
-                raise Refused(401, "the request signature does not verify with the device key")
-            # One statement records the nonce and tells a replay apart (no savepoint).
-            elif not (row.fresh if self.pg else self._record_nonce(conn, device_id, nonce, ts)):
-                raise Refused(401, "this request was already received: replay refused")
-            # Housekeeping at most once a minute per device, not on every request: the
-            # nonce window check above never depends on it.
-            elif device.last_seen_ms is None or now - device.last_seen_ms > LAST_SEEN_EVERY_MS:
-                conn.execute(
-                    delete(REQUEST_NONCES).where(
-                        REQUEST_NONCES.c.device_id == device_id,
-                        REQUEST_NONCES.c.ts_ms < now - 2 * REQUEST_WINDOW_MS,
-                    )
-                )
-                conn.execute(
-                    update(DEVICES).where(DEVICES.c.device_id == device_id).values(last_seen_ms=now)
-                )
+            )
+            conn.execute(
+                update(DEVICES).where(DEVICES.c.device_id == device_id).values(last_seen_ms=now)
+            )
         if refusal is not None:
-            raise refusal
+            return refusal
         return Caller(device.device_id, device.user, role, device.sign_pub)
 
     def _device_and_nonce(self, conn: Connection, device_id: str, nonce: str, ts: int) -> Any:

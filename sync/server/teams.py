@@ -12,6 +12,7 @@ from fieldkit.sync.models import (
     CASE_KEYS,
     CASE_TEAM,
     DEVICES,
+    USER_KEY_GRANTS,
     USERS,
 )
 from fieldkit.sync.protocol import (
@@ -30,15 +31,39 @@ from fieldkit.sync.protocol import (
 )
 from fieldkit.sync.server.base import ServerBase
 from fieldkit.sync.server.common import DEVICES_MARGIN_MS, REVIEW_ROLES, Caller, Refused
-from sqlalchemy import Connection, Select, delete, insert, select
+from sqlalchemy import CompoundSelect, Connection, Select, delete, insert, select, union_all
 
 from fieldkit.crypto import b64, unb64
 
 
-def envelopes_of(user: str) -> Select[Any]:
-    """The case-key envelopes wrapped to a user: asked on every sync, found by the
-    `ix_case_keys_recipient` index whatever the agency's size (migration 0006)."""
-    return select(CASE_KEYS).where(CASE_KEYS.c.recipient == user)
+def envelopes_of(user: str) -> CompoundSelect[Any]:
+    """The case-key rows a sync needs, in one read: the envelopes wrapped to a user, and
+    every envelope of the cases the user is on (whose current key each case has and who
+    holds it). Asked on every sync; the first half is found by the `ix_case_keys_recipient`
+    index whatever the agency's size (migration 0006), the second by the primary key (two
+    halves joined: an OR of the two is planned as a scan of the whole table)."""
+    return union_all(
+        select(CASE_KEYS).where(CASE_KEYS.c.recipient == user),
+        select(CASE_KEYS).where(
+            CASE_KEYS.c.case_id.in_(cases_of(user)), CASE_KEYS.c.recipient != user
+        ),
+    )
+
+
+def cases_of(user: str) -> Select[Any]:
+    """The cases whose team the user is on."""
+    return select(CASE_TEAM.c.case_id).where(CASE_TEAM.c.user == user)
+
+
+def _current_of(rows: list[Any]) -> dict[str, tuple[str, int]]:
+    """case → (key_id, generation) of its current key from its envelopes, as
+    `keygen.current_keys` reads it: the newest generation, the latest key of it."""
+    found: dict[str, tuple[int, int, str]] = {}
+    for r in rows:
+        held = found.get(r.case_id)
+        if held is None or (r.generation, r.created_ms, r.key_id) > held:
+            found[r.case_id] = (int(r.generation), int(r.created_ms), r.key_id)
+    return {case_id: (key_id, generation) for case_id, (generation, _, key_id) in found.items()}
 
 
 class TeamServer(ServerBase):
@@ -88,34 +113,39 @@ class TeamServer(ServerBase):
         devices = select(DEVICES)
         if devices_since is not None:
             devices = devices.where(DEVICES.c.enrolled_ms >= devices_since)
+        rotating = (
+            select(CASE_KEY_ROTATIONS.c.case_id)
+            .where(CASE_KEY_ROTATIONS.c.case_id == CASE_TEAM.c.case_id)
+            .exists()
+            .label("rotating")
+        )
+        holders = (
+            select(DEVICES.c.device_id, DEVICES.c.revoked_ms, USER_KEY_GRANTS.c.wrapped)
+            .add_columns(USER_KEY_GRANTS.c.device_id.is_not(None).label("granted"))
+            .outerjoin(USER_KEY_GRANTS, USER_KEY_GRANTS.c.device_id == DEVICES.c.device_id)
+            .where(DEVICES.c.user == caller.user)
+            .order_by(DEVICES.c.enrolled_ms)
+        )
+        # Four reads (they were nine): the teams of the caller's cases with their pending
+        # rotations, the case-key rows (the caller's envelopes and those of its cases), the
+        # devices, and the caller's user's devices with their user-key grants.
         with self._read() as conn, conn.begin():
-            mine = [
-                r[0]
-                for r in conn.execute(
-                    select(CASE_TEAM.c.case_id).where(CASE_TEAM.c.user == caller.user)
-                ).all()
-            ]
-            envelopes = conn.execute(envelopes_of(caller.user)).all()
-            members = conn.execute(select(CASE_TEAM).where(CASE_TEAM.c.case_id.in_(mine))).all()
+            members = conn.execute(
+                select(CASE_TEAM, rotating).where(CASE_TEAM.c.case_id.in_(cases_of(caller.user)))
+            ).all()
+            key_rows = conn.execute(envelopes_of(caller.user)).all()
             device_rows = conn.execute(devices).all()
-            grant = grants.grant_of(conn, caller.device_id)
-            waiting = grants.waiting(conn, caller.user)
-            current = current_keys(conn, mine)
-            wrapped = set(
-                conn.execute(
-                    select(CASE_KEYS.c.case_id, CASE_KEYS.c.key_id, CASE_KEYS.c.recipient).where(
-                        CASE_KEYS.c.case_id.in_(mine)
-                    )
-                ).all()
-            )
-            rotate = sorted(
-                r[0]
-                for r in conn.execute(
-                    select(CASE_KEY_ROTATIONS.c.case_id).where(
-                        CASE_KEY_ROTATIONS.c.case_id.in_(mine)
-                    )
-                ).all()
-            )
+            own_devices = conn.execute(holders).all()
+        mine = {m.case_id for m in members if m.user == caller.user}
+        envelopes = [e for e in key_rows if e.recipient == caller.user]
+        of_mine = [r for r in key_rows if r.case_id in mine]
+        current = _current_of(of_mine)
+        wrapped = {(r.case_id, r.key_id, r.recipient) for r in of_mine}
+        rotate = sorted({m.case_id for m in members if m.rotating})
+        mine_now = [d for d in own_devices if d.device_id == caller.device_id and d.granted]
+        grant = bytes(mine_now[0].wrapped) if mine_now else None
+        # The user's live devices that do not hold the user key yet (`grants.waiting`).
+        waiting = [d.device_id for d in own_devices if d.revoked_ms is None and not d.granted]
         teams: dict[str, TeamInfo] = {}
         for m in members:
             key_id, generation = current.get(m.case_id, (None, 0))

@@ -3,9 +3,17 @@ unverifiable for want of a device it was not sent."""
 
 from __future__ import annotations
 
-from fieldkit.sync.client import SyncClient, run_sync
+from fieldkit.sync import admin, grants
+from fieldkit.sync.client import SyncClient, enroll, run_sync
+from fieldkit.sync.keygen import ask_rotation, current_keys
+from fieldkit.sync.models import CASE_KEYS
+from fieldkit.sync.protocol import KeysResponse
 from fieldkit.sync.transport import DEVICES_AS_OF
+from sqlalchemy import select
 
+from fieldkit.crypto import b64
+from fieldkit.store import Store
+from tests.conftest import FAST_ARGON, PASSPHRASE
 from tests.sync.conftest import Agency, assigned_case
 
 
@@ -42,3 +50,51 @@ def test_an_op_from_a_device_not_yet_listed_is_verified_after_asking_for_all(
     assert got.refused_from_server == []
     assert got.pulled == 1
     assert second.device_id in worker.device_keys()
+
+
+def test_keys_in_four_reads_answer_what_each_separate_read_says(agency: Agency) -> None:
+    """`/v1/keys` reads teams, key rows, devices and grants in four statements: its current
+    keys, holders, rotations, grant and waiting laptops are those of the separate reads."""
+    sup, worker = assigned_case(agency)
+    run_sync(sup)
+    run_sync(worker)
+    waiting_laptop = Store.create(
+        agency.home / "jsmith-waiting.fieldkit", PASSPHRASE, "jsmith", argon=FAST_ARGON
+    )
+    enroll(
+        waiting_laptop,
+        agency.url,
+        admin.enroll_code(agency.engine, "jsmith").code,
+        PASSPHRASE,
+        argon=FAST_ARGON,
+    )
+    agency.stores.append(waiting_laptop)
+    with agency.engine.begin() as conn:
+        ask_rotation(conn, ["C-1"], "test", 1)
+    for laptop in (worker, waiting_laptop):
+        with SyncClient(laptop) as client:
+            client.hello()
+            got = KeysResponse.model_validate(client.get("/v1/keys"))
+        with agency.engine.connect() as conn:
+            current = current_keys(conn, ["C-1"])
+            grant = grants.grant_of(conn, laptop.device_id)
+            waiting = grants.waiting(conn, "jsmith")
+            envelopes = conn.execute(
+                select(CASE_KEYS.c.key_id).where(CASE_KEYS.c.recipient == "jsmith")
+            ).all()
+            holders = {
+                r.recipient
+                for r in conn.execute(
+                    select(CASE_KEYS.c.recipient).where(
+                        CASE_KEYS.c.case_id == "C-1", CASE_KEYS.c.key_id == current["C-1"][0]
+                    )
+                )
+            }
+        (team,) = got.teams
+        assert (team.key_id, team.generation) == current["C-1"]
+        assert set(team.without_key) == {"akhan", "jsmith"} - holders
+        assert got.rotate == ["C-1"]
+        assert got.user_key_grant == (b64(grant) if grant else None)
+        assert got.waiting_for_grant == waiting == [waiting_laptop.device_id]
+        assert sorted(e.key_id for e in got.envelopes) == sorted(r[0] for r in envelopes)
+        assert all(e.recipient == "jsmith" for e in got.envelopes)
