@@ -155,6 +155,10 @@ class DashboardScreen(Screen[None]):
             self.apply_filter()
         self.load()
         self.set_interval(POLL_SECONDS, self._poll)
+        # Filter as the search's value changes, inside the keystroke's own handling (not on
+        # its Input.Changed message, which reaches the screen later): the typed letter and
+        # the rows it leaves are drawn in the same frame.
+        self.watch(self.query_one("#search", Input), "value", self._search_changed, init=False)
 
     def on_screen_resume(self) -> None:
         """Back from a case or a visit: due items and drafts may have changed."""
@@ -280,7 +284,6 @@ class DashboardScreen(Screen[None]):
             )
         )
 
-    @on(Input.Changed, "#search")
     def _search_changed(self) -> None:
         self.apply_filter()
 
@@ -313,7 +316,8 @@ class DashboardScreen(Screen[None]):
                 due=due,
                 soon=soon,
                 filter=filt,
-            )
+            ),
+            layout=False,  # one line, always: no reflow of the screen on every key
         )
 
     @on(CaseTable.CaseChosen)

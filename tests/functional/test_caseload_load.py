@@ -15,15 +15,18 @@ from typing import Any
 import pytest
 from fieldkit.screens import app as screens_app
 from fieldkit.screens.app import FieldkitApp, make_app
+from fieldkit.screens.case_table import CaseTable, status_label
 from fieldkit.screens.case_view import CaseScreen
 from fieldkit.screens.dashboard import DashboardScreen
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.unlock import UnlockScreen
+from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.strip import Strip
+from textual.widgets import Input, Static
 from textual.widgets._footer import FooterKey
 
-from fieldkit import services
+from fieldkit import i18n, services
 from fieldkit.cli import early
 from fieldkit.demo import demo_document
 from fieldkit.services import caseload
@@ -319,6 +322,56 @@ async def test_the_key_line_is_made_again_only_when_its_keys_change(demo_store: 
         assert shown[0] == "Open case" and "Help" in shown
 
 
+async def test_the_search_filters_in_the_keystroke_that_changed_it(demo_store: Store) -> None:
+    """The rows and the counts follow the search's value at once (not on a later message),
+    so the typed letter and the rows it leaves are drawn in one frame."""
+    app = make_app(store=demo_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        table = screen.query_one(CaseTable)
+        every = list(table.rows)
+        word = every[5].family.split()[0]
+        screen.query_one("#search", Input).value = word  # no await: nothing else has run
+        assert table.rows == caseload.filter_rows(every, word)
+        assert 0 < len(table.rows) < len(every)
+        counts = str(screen.query_one("#counts", Static).render())
+        assert counts.startswith(f"{len(table.rows)} of {len(every)} cases")
+        await settle(pilot)
+        assert table.rows == caseload.filter_rows(every, word)
+
+
+async def test_a_row_drawn_before_is_drawn_again_when_the_cursor_or_language_changes(
+    demo_store: Store,
+) -> None:
+    app = make_app(store=demo_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(CaseTable)
+
+        def lines() -> list[Strip]:
+            table.refresh()  # Textual's own line cache forgets them; the table's may keep them
+            return table.render_lines(Region(0, 0, table.size.width, table.size.height))
+
+        first = lines()
+        table.action_cursor_down()  # the second row is now the cursor's
+        await settle(pilot)
+        moved = lines()
+        assert [s.text for s in moved] == [s.text for s in first]
+        assert moved[0] != first[0] and moved[1] != first[1]  # the cursor's style moved
+        assert moved[2] == first[2]
+        table.action_cursor_up()
+        await settle(pilot)
+        assert lines() == first
+        english = status_label(table.rows[2].status)
+        with i18n.using("fr"):
+            french = lines()
+            assert status_label(table.rows[2].status) in french[2].text
+        assert english not in french[2].text
+        assert lines() == first
+
+
 OPEN_APP_PROBE = """
 import gc, json, sys
 import fieldkit.screens.app as screens_app
@@ -498,7 +551,7 @@ crypto_loaded = "fieldkit.crypto" in sys.modules
 derived = []
 real = kdf._derive
 kdf._derive = lambda *a: derived.append(1) or real(*a)
-from fieldkit import services
+from fieldkit import i18n, services
 store = services.begin_unlock(launch._profile_path([]), then=None).result()
 print(json.dumps({"started": len(started), "crypto_before": crypto_loaded,
                   "derived_again": len(derived), "cases": len(store.case_ids())}))
