@@ -542,6 +542,26 @@ async def test_a_start_that_fails_to_unlock_turns_the_collector_back_on(
         gc.enable()
 
 
+async def test_a_wrong_passphrase_found_before_the_language_is_chosen_is_said_in_it(
+    tmp_path: Path,
+) -> None:
+    """The unlock starts on its thread before the app picks its language (`fieldkit.launch`
+    begins it first): its error is said in the app's language, not the one of the moment
+    the key derivation failed."""
+    path = _profile(tmp_path, cases=1)
+    with i18n.using("en"):
+        pending = services.begin_unlock(path, "not the passphrase")
+        assert pending is not None
+        with pytest.raises(Exception, match="wrong passphrase"):
+            pending.result()
+    app = make_app(profile_path=path, pending=pending, language="fr")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, UnlockScreen), "the unlock screen")
+        status = app.screen.query_one("#unlock-status", Static)
+        await until(pilot, lambda: "phrase de passe incorrecte" in str(status.render()), "French")
+        assert "wrong passphrase" not in str(status.render())
+
+
 HEAD_START_PROBE = """
 import json, sys
 from fieldkit import launch, kdf
