@@ -252,7 +252,11 @@ class DashboardScreen(Screen[None]):
         if event.caseload is not None:
             first = self.caseload is None
             self.caseload = event.caseload
-            if first or event.caseload.rows != self.rows:
+            table = self.query_one(CaseTable)
+            # Past midnight the rows may be the same while "in 2 days" became "tomorrow".
+            new_day = table.today != event.caseload.as_of
+            table.today = event.caseload.as_of
+            if first or new_day or event.caseload.rows != self.rows:
                 self.rows = event.caseload.rows
                 self._counts = caseload_counts(self.rows)
                 self.apply_filter()

@@ -9,13 +9,14 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fieldkit.screens import app as screens_app
 from fieldkit.screens.app import FieldkitApp, make_app
-from fieldkit.screens.case_table import CaseTable, status_label
+from fieldkit.screens.case_table import CaseTable, status_label, when_words
 from fieldkit.screens.case_view import CaseScreen
 from fieldkit.screens.dashboard import DashboardScreen
 from fieldkit.screens.footer import KeyFooter
@@ -370,6 +371,35 @@ async def test_a_row_drawn_before_is_drawn_again_when_the_cursor_or_language_cha
             assert status_label(table.rows[2].status) in french[2].text
         assert english not in french[2].text
         assert lines() == first
+
+
+async def test_past_midnight_the_rows_count_their_days_from_the_new_day(
+    demo_store: Store,
+) -> None:
+    """A reload on the next day gave the same rows (nothing fell due), so the table kept
+    the lines it drew with yesterday's "in 3 days"; it now counts from the new day."""
+    app = make_app(store=demo_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        table = screen.query_one(CaseTable)
+        row = next(r for r in table.rows if r.due is not None)
+        at = table.rows.index(row)
+
+        def line() -> str:
+            table.refresh()
+            return table.render_lines(Region(0, at, table.size.width, 1))[0].text
+
+        assert when_words(row.due, TODAY) in line()
+        tomorrow = TODAY + timedelta(days=1)
+        app.fixed_today = tomorrow
+        screen.load()
+        await until(pilot, lambda: table.today == tomorrow, "the reload of the next day")
+        await settle(pilot)
+        assert table.rows[at].case_id == row.case_id
+        assert when_words(row.due, tomorrow) in line()
+        assert when_words(row.due, TODAY) not in line()
 
 
 OPEN_APP_PROBE = """
