@@ -48,8 +48,9 @@ def _check(sign_pub: bytes, items: list[tuple[str, bytes]], offset: int) -> list
 
 
 def _watch_parent(server_pid: int) -> None:
-    """A helper's start: it outlives no server, and leaves Ctrl+C to the server (which
-    closes the pool as it stops) instead of each helper printing a traceback."""
+    """A helper's start: it outlives no server (it exits once its server has gone, and
+    the pool is shut at the server's exit), and leaves Ctrl+C to the server instead of
+    each helper printing a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
