@@ -36,7 +36,17 @@ class CryptoError(FieldkitError):
 
 
 class WrongPassphrase(CryptoError):
-    """The passphrase does not open any key slot of this profile."""
+    """The passphrase does not open any key slot of this profile.
+
+    Its message is an untranslated message id, said in the language chosen when it is
+    shown: the unlock runs in a thread started before the app or CLI picks its language.
+    """
+
+    def __str__(self) -> str:
+        from fieldkit.i18n import _  # noqa: PLC0415 - only when the message is shown
+
+        text = super().__str__()
+        return _(text) if text else text
 
 
 # `base64.urlsafe_b64encode`/`decode` in one binascii call each: the same bytes, without

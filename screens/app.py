@@ -326,10 +326,12 @@ class FieldkitApp(App[None]):
             self._key_in_flight = None
             await self._pump_keys()
 
-    def hold_keys(self) -> None:
-        """Keep what is typed until the next screen has focused its field (no key lost)."""
+    def hold_keys(self) -> int:
+        """Keep what is typed until the next screen has focused its field (no key lost).
+
+        Returns the hold's number, for `release_keys`."""
         if self._keys_held:
-            return
+            return self._hold_generation
         self._keys_held = True
         self._hold_generation += 1
         generation = self._hold_generation
@@ -339,9 +341,13 @@ class FieldkitApp(App[None]):
                 await self.release_keys()
 
         self.set_timer(HOLD_KEYS_LIMIT, too_long, name="release-keys")
+        return generation
 
-    async def release_keys(self) -> None:
-        """Hand the kept keys, in order, to the screen now in front."""
+    async def release_keys(self, hold: int | None = None) -> None:
+        """Hand the kept keys, in order, to the screen now in front (only if the hold is
+        still the one numbered `hold`, when given: a later hold waits for its own screen)."""
+        if hold is not None and (not self._keys_held or hold != self._hold_generation):
+            return
         self._keys_held = False
         await self._pump_keys()
 

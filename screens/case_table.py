@@ -14,6 +14,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from fieldkit import i18n
 from fieldkit.i18n import N_, _
 from fieldkit.text import clean
 
@@ -49,6 +50,11 @@ def when_words(due: date | None, today: date) -> str:
     if days < 0:
         return _("{n}d late").format(n=-days)
     return _("in {n}d").format(n=days)
+
+
+ROW_STRIPS_KEPT = 512
+"""Drawn rows kept for reuse (a screenful is about 25): a search that narrows or widens the
+list shows mostly rows it drew a keystroke before."""
 
 
 class _Paint(NamedTuple):
@@ -102,6 +108,11 @@ class CaseTable(ScrollView, can_focus=True):
         self.rows: list[DashboardRow] = []
         self._paint: _Paint | None = None
         """The styles and widths of the paint under way (`render_lines`), else None."""
+        self._row_strips: dict[int, tuple[DashboardRow, Strip]] = {}
+        """Rows drawn (not under the cursor), by the row's id: the row itself (an id can be
+        reused once a row is gone) and its line."""
+        self._row_strips_for: tuple[object, ...] = ()
+        """What those lines were drawn with: styles, widths, width, language and day."""
 
     def watch_cursor(self, old: int, new: int) -> None:
         """Keep the cursor row on screen."""
@@ -159,6 +170,10 @@ class CaseTable(ScrollView, can_focus=True):
                 self._widths(),
             )
             self._paint = paint
+            drawn_with = (paint, self.size.width, i18n.language(), self.today)
+            if drawn_with != self._row_strips_for:
+                self._row_strips.clear()
+                self._row_strips_for = drawn_with
         return paint
 
     def render_line(self, y: int) -> Strip:
@@ -168,9 +183,22 @@ class CaseTable(ScrollView, can_focus=True):
         if index >= len(self.rows):
             return Strip.blank(self.size.width, paint.base)  # NO_COLOR needs a style
         row = self.rows[index]
+        if index == self.cursor:
+            return self._row_strip(row, paint, cursor=True)
+        kept = self._row_strips.get(id(row))
+        if kept is not None and kept[0] is row:
+            return kept[1]
+        strip = self._row_strip(row, paint, cursor=False)
+        if len(self._row_strips) >= ROW_STRIPS_KEPT:
+            self._row_strips.clear()
+        self._row_strips[id(row)] = (row, strip)
+        return strip
+
+    def _row_strip(self, row: DashboardRow, paint: _Paint, cursor: bool) -> Strip:
+        """One row's line, every cell cleaned of control characters and cut to its column."""
         base = paint.base
         status_style = paint.statuses.get(row.status, base)
-        if index == self.cursor:
+        if cursor:
             base, status_style = paint.cursor, paint.cursor + Style(bold=True)
         w_status, w_id, w_family, w_what, w_due = paint.widths
         what = row.what

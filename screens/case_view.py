@@ -96,10 +96,15 @@ class CaseScreen(Screen[None]):
             self.reviews = reviews
             self.returned = returned
 
-    def __init__(self, case_id: str, resume: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, case_id: str, resume: dict[str, Any] | None = None, hold: int | None = None
+    ) -> None:
         super().__init__()
         self.case_id = case_id
         self.resume = resume
+        self.hold = hold
+        """The keys held while this view opened (`FieldkitApp.hold_keys`): handed over once
+        it is in front with its focus."""
         self.visit_asked = False
         """V was pressed while the case was still loading: the visit starts once it has."""
         self.case: Case | None = None
@@ -132,7 +137,11 @@ class CaseScreen(Screen[None]):
         self.load()
 
     def on_screen_resume(self) -> None:
-        """Back from a visit: it may be signed now."""
+        """Shown: the keys typed while it opened are handed over. Back from a visit: it may
+        be signed now."""
+        if self.hold is not None:
+            hold, self.hold = self.hold, None
+            self.call_after_refresh(cast("FieldkitApp", self.app).release_keys, hold)
         if self.case is not None:
             self.load()
 

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, cast
 
 from fieldkit.screens.dashboard import DashboardScreen
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
 
 from fieldkit import i18n
 from fieldkit.i18n import _
-from fieldkit.text import clean
+from fieldkit.text import clean, safe_content
 
 if TYPE_CHECKING:
     from fieldkit.screens.app import FieldkitApp
@@ -65,4 +67,23 @@ class CaseCommands(Provider):
         for title, help_text, callback in self._entries():
             score = max(matcher.match(title), matcher.match(help_text) * 0.8)
             if score > 0:
-                yield Hit(score, matcher.highlight(clean(title)), callback, help=clean(help_text))  # type: ignore[arg-type]
+                yield Hit(
+                    score,
+                    highlighted(matcher, clean(title)),
+                    callback,  # type: ignore[arg-type]
+                    help=safe_content(help_text),
+                )
+
+
+def highlighted(matcher: Matcher, text: str) -> Content:
+    """The text as written, the letters the query matched styled as Textual styles them.
+
+    Not `matcher.highlight`, which reads its text as markup: a name is never markup (one
+    with `[/]` stopped the app; `[@click=…]` would have made it an action)."""
+    content = Content(text)
+    score, offsets = matcher.fuzzy_search.match(matcher.query, text)
+    if score:
+        for offset in offsets:
+            if not text[offset].isspace():
+                content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content

@@ -64,7 +64,7 @@ class DashboardScreen(Screen[None]):
     CSS_PATH = "dashboard.tcss"
     AUTO_FOCUS = "#search"
     BINDINGS = [
-        Binding("enter", "open_case", N_("Open case"), show=True),
+        Binding("enter", "open_case", N_("Open case"), show=True, priority=True),
         Binding("down", "cursor_down", N_("Down"), show=False),
         Binding("up", "cursor_up", N_("Up"), show=False),
         Binding("pagedown", "page_down", N_("Page down"), show=False),
@@ -120,6 +120,8 @@ class DashboardScreen(Screen[None]):
         self._again = False
         self._want_drafts = False
         self._resumed = False
+        self._filtered: tuple[str, str | None] | None = None
+        """The search words and status filter the table shows now (`apply_filter`)."""
 
     def watch_status_filter(self) -> None:
         """Re-filter when the status filter changes."""
@@ -153,6 +155,10 @@ class DashboardScreen(Screen[None]):
             self.apply_filter()
         self.load()
         self.set_interval(POLL_SECONDS, self._poll)
+        # Filter as the search's value changes, inside the keystroke's own handling (not on
+        # its Input.Changed message, which reaches the screen later): the typed letter and
+        # the rows it leaves are drawn in the same frame.
+        self.watch(self.query_one("#search", Input), "value", self._search_changed, init=False)
 
     def on_screen_resume(self) -> None:
         """Back from a case or a visit: due items and drafts may have changed."""
@@ -246,7 +252,11 @@ class DashboardScreen(Screen[None]):
         if event.caseload is not None:
             first = self.caseload is None
             self.caseload = event.caseload
-            if first or event.caseload.rows != self.rows:
+            table = self.query_one(CaseTable)
+            # Past midnight the rows may be the same while "in 2 days" became "tomorrow".
+            new_day = table.today != event.caseload.as_of
+            table.today = event.caseload.as_of
+            if first or new_day or event.caseload.rows != self.rows:
                 self.rows = event.caseload.rows
                 self._counts = caseload_counts(self.rows)
                 self.apply_filter()
@@ -278,7 +288,6 @@ class DashboardScreen(Screen[None]):
             )
         )
 
-    @on(Input.Changed, "#search")
     def _search_changed(self) -> None:
         self.apply_filter()
 
@@ -289,6 +298,7 @@ class DashboardScreen(Screen[None]):
     def apply_filter(self) -> None:
         """Filter by the search words and the status filter (every keystroke)."""
         query = self.query_one("#search", Input).value
+        self._filtered = (query, self.status_filter)
         shown = filter_rows(self.rows, query, self.status_filter)
         self.query_one(CaseTable).show(shown)
         counts = self.query_one("#counts", Static)
@@ -310,20 +320,27 @@ class DashboardScreen(Screen[None]):
                 due=due,
                 soon=soon,
                 filter=filt,
-            )
+            ),
+            layout=False,  # one line, always: no reflow of the screen on every key
         )
 
     @on(CaseTable.CaseChosen)
     def _case_chosen(self, event: CaseTable.CaseChosen) -> None:
         self.open_case(event.case_id)
 
-    def open_case(self, case_id: str) -> None:
-        """Show one case."""
-        self.app.push_screen(CaseScreen(case_id))
+    def open_case(self, case_id: str, hold: int | None = None) -> None:
+        """Show one case (`hold`: the keys held for it, handed over once it is in front)."""
+        self.app.push_screen(CaseScreen(case_id, hold=hold))
 
     def action_open_case(self) -> None:
-        """Open the case under the cursor."""
-        self.query_one(CaseTable).action_open()
+        """Open the case under the cursor. Enter is taken before the search or the table
+        sees it, and the keys typed after it wait for the case view: they are its keys (a
+        quick Enter, V starts the visit; the V never lands in the search)."""
+        if self._filtered != (self.query_one("#search", Input).value, self.status_filter):
+            self.apply_filter()  # the search's last letters, typed just before Enter
+        row = self.query_one(CaseTable).current
+        if row is not None:
+            self.open_case(row.case_id, hold=cast("FieldkitApp", self.app).hold_keys())
 
     def action_cursor_down(self) -> None:
         """Next case (works while typing in the search)."""

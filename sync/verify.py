@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -47,6 +48,11 @@ def _check(sign_pub: bytes, items: list[tuple[str, bytes]], offset: int) -> list
 
 
 def _watch_parent(server_pid: int) -> None:
+    """A helper's start: it outlives no server (it exits once its server has gone, and
+    the pool is shut at the server's exit), and leaves Ctrl+C to the server instead of
+    each helper printing a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     def watch() -> None:
         while os.getppid() == server_pid:
             time.sleep(0.5)

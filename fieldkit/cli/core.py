@@ -72,7 +72,7 @@ def root(
     if ctx.meta.get("fieldkit.json"):
         i18n.set_language(i18n.DEFAULT)
     if ctx.invoked_subcommand is None:
-        run_app(ctx_of(ctx), theme)
+        run_app(ctx_of(ctx), theme, lang)
 
 
 def choose_language(context: Context, lang: str | None) -> str:
@@ -89,8 +89,9 @@ def choose_language(context: Context, lang: str | None) -> str:
     return i18n.set_language(lang)
 
 
-def run_app(context: Context, theme: str | None) -> None:
-    """Open the Textual app on this profile (or print the caseload without a terminal)."""
+def run_app(context: Context, theme: str | None, lang: str | None = None) -> None:
+    """Open the Textual app on this profile (or print the caseload without a terminal);
+    `lang` (`--lang`, already checked) is the app's language for this run."""
     if not context.path.exists():
         raise FieldkitError(
             _("no fieldkit profile at {path}; create one with `fieldkit init`").format(
@@ -104,7 +105,8 @@ def run_app(context: Context, theme: str | None) -> None:
     from fieldkit.screens.app import make_app
 
     pending = services.take_pending_unlock(context.path)  # begun in `fieldkit.cli.early`
-    make_app(profile_path=context.path, theme=theme, pending=pending).run()
+    language = i18n.normalise(lang) if lang is not None else None
+    make_app(profile_path=context.path, theme=theme, pending=pending, language=language).run()
 
 
 def _print_caseload(context: Context) -> None:

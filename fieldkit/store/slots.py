@@ -29,7 +29,7 @@ from fieldkit.crypto import (
 )
 from fieldkit.errors import StoreError
 from fieldkit.hardening import private_file
-from fieldkit.i18n import _
+from fieldkit.i18n import N_, _
 from fieldkit.integrity import RECORD_KEY, SealedSettings
 from fieldkit.store.base import RECORD_AAD, StoreBase, _utcnow
 from fieldkit.store.schema import SCHEMA_VERSION, connect, open_existing, store_error
@@ -147,8 +147,10 @@ class SlotStore(StoreBase):
             return store
         conn.close()
         raise WrongPassphrase(
-            "wrong passphrase for this profile; try again (ask your agency's IT lead to "
-            "recover the profile if it is forgotten)"
+            N_(
+                "wrong passphrase for this profile; try again (ask your agency's IT lead to "
+                "recover the profile if it is forgotten)"
+            )
         )
 
     @classmethod
@@ -162,7 +164,7 @@ class SlotStore(StoreBase):
                 continue
             return cls._opened(path, conn, master, slot_version(slot))
         conn.close()
-        raise WrongPassphrase("this recovery key does not open the profile")
+        raise WrongPassphrase(N_("this recovery key does not open the profile"))
 
     @classmethod
     def _opened(cls, path: Path, conn: sqlite3.Connection, master: bytes, slot_v: int) -> Self:

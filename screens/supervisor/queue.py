@@ -83,6 +83,10 @@ class ReviewQueueScreen(Screen[None]):
         """Back from a review: the item may have left the queue."""
         self.load()
 
+    def after_sync(self) -> None:
+        """A sync received (or sent) work: visits to review may have come in."""
+        self.load()
+
     @work(thread=True, exclusive=True, group="queue")
     @guarded
     def load(self) -> None:
@@ -94,10 +98,19 @@ class ReviewQueueScreen(Screen[None]):
         conflicts = sum(1 for c in review.open_conflicts(fk.store) if c.critical)
         self.post_message(self.QueueLoaded(items, conflicts))
 
+    @staticmethod
+    def _identity(item: QueueItem) -> tuple[str, str, str]:
+        return (item.case_id, item.target, item.target_id)
+
     @on(QueueLoaded)
     def _loaded(self, event: QueueLoaded) -> None:
-        self.items = event.items
         table = self.query_one("#queue", DataTable)
+        # A reload (a sync in the background, back from a review) keeps the
+        # highlighted item under the cursor: an Enter pressed as the queue is
+        # redrawn must open the record the supervisor was looking at.
+        row = table.cursor_row
+        held = self._identity(self.items[row]) if 0 <= row < len(self.items) else None
+        self.items = event.items
         table.clear()
         for n, item in enumerate(self.items):
             if item.target == "safety_plan":
@@ -118,6 +131,11 @@ class ReviewQueueScreen(Screen[None]):
                 safe(item.family),
                 key=str(n),
             )
+        kept = [n for n, item in enumerate(self.items) if self._identity(item) == held]
+        if kept:
+            table.move_cursor(row=kept[0], animate=False)
+        elif self.items:
+            table.move_cursor(row=min(row, len(self.items) - 1), animate=False)
         plans = sum(1 for i in self.items if i.target == "safety_plan")
         visits = len(self.items) - plans
         extra = _(" · ⚠ {n} conflicts (c)").format(n=event.conflicts) if event.conflicts else ""
@@ -139,7 +157,7 @@ class ReviewQueueScreen(Screen[None]):
             return False
         wanted = (place.get("case_id"), place.get("target"), place.get("target_id"))
         for n, item in enumerate(self.items):
-            if (item.case_id, item.target, item.target_id) == wanted:
+            if self._identity(item) == wanted:
                 self.query_one("#queue", DataTable).move_cursor(row=n)
                 self.app.push_screen(RecordReviewScreen(item))
                 return True

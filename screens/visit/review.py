@@ -13,6 +13,7 @@ from fieldkit.screens.workers import guarded
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -63,6 +64,10 @@ class ReviewStep(VisitStep):
         Binding("ctrl+s", "sign", N_("Sign visit"), priority=True),
         Binding("o", "override", N_("Override…")),
         Binding("y", "confirm_sign", N_("Yes, sign"), show=False),
+        # The step opens on the list of what is still required, which would take these:
+        # the record to be signed is read a page at a time, mouse or not ("↑ ↓ PgUp" in F1).
+        Binding("pagedown", "scroll_record(1)", "", show=False, priority=True),
+        Binding("pageup", "scroll_record(-1)", "", show=False, priority=True),
     ]
 
     class VisitSigned(Message):
@@ -96,6 +101,14 @@ class ReviewStep(VisitStep):
     def on_mount(self) -> None:
         """Run the practice rules on the record (pure, no I/O)."""
         self.refresh_checks()
+
+    def action_scroll_record(self, pages: int) -> None:
+        """A page of the record down (1) or up (-1)."""
+        body = self.query_one("#step-body", VerticalScroll)
+        if pages > 0:
+            body.scroll_page_down(animate=False)
+        else:
+            body.scroll_page_up(animate=False)
 
     def refresh_checks(self) -> None:
         """Recompute the checks and show them, and the record with its overrides."""

@@ -36,12 +36,14 @@ from sqlalchemy import CompoundSelect, Connection, Select, delete, insert, selec
 from fieldkit.crypto import b64, unb64
 
 
-def envelopes_of(user: str) -> CompoundSelect[Any]:
+def key_rows_for(user: str) -> CompoundSelect[Any]:
     """The case-key rows a sync needs, in one read: the envelopes wrapped to a user, and
     every envelope of the cases the user is on (whose current key each case has and who
-    holds it). Asked on every sync; the first half is found by the `ix_case_keys_recipient`
-    index whatever the agency's size (migration 0006), the second by the primary key (two
-    halves joined: an OR of the two is planned as a scan of the whole table)."""
+    holds it). Other members' envelopes are among them: only rows whose recipient is the
+    user may be handed to the user. Asked on every sync; the first half is found by the
+    `ix_case_keys_recipient` index whatever the agency's size (migration 0006), the second
+    by the primary key (two halves joined: an OR of the two is planned as a scan of the
+    whole table)."""
     return union_all(
         select(CASE_KEYS).where(CASE_KEYS.c.recipient == user),
         select(CASE_KEYS).where(
@@ -133,7 +135,7 @@ class TeamServer(ServerBase):
             members = conn.execute(
                 select(CASE_TEAM, rotating).where(CASE_TEAM.c.case_id.in_(cases_of(caller.user)))
             ).all()
-            key_rows = conn.execute(envelopes_of(caller.user)).all()
+            key_rows = conn.execute(key_rows_for(caller.user)).all()
             device_rows = conn.execute(devices).all()
             own_devices = conn.execute(holders).all()
         mine = {m.case_id for m in members if m.user == caller.user}

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fieldkit.screens.app import make_app
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from fieldkit import services
 from fieldkit.store import Store
@@ -305,3 +306,60 @@ async def test_ctrl_y_sees_an_enrollment_made_while_the_app_was_open(
         await pilot.press("ctrl+y")
         await until(pilot, lambda: any(not n.startswith("Syncing") for n in notes), "the sync")
     assert any(n.startswith("Synced") for n in notes), notes
+
+
+async def test_ctrl_y_in_the_console_shows_the_visits_it_received(
+    agency: Agency,  # noqa: F811
+) -> None:
+    """The queue said "Nothing waiting for review" after a Ctrl+Y had just received a
+    signed visit, until r was pressed: a sync that received work reads the queue again."""
+    from fieldkit.screens.supervisor.queue import ReviewQueueScreen
+    from fieldkit.sync.client import run_sync
+
+    sup, worker = assigned_case(agency)
+    run_sync(sup)
+    run_sync(worker)
+    signed_visit(worker, "v1")
+    run_sync(worker)
+    app = make_app(store=sup, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        assert isinstance(queue, ReviewQueueScreen)
+        table = queue.query_one("#queue", DataTable)
+        assert table.row_count == 0
+        await sync_now(pilot, lambda n: n.startswith("Synced"))
+        await until(pilot, lambda: table.row_count == 1, "the received visit in the queue")
+
+
+async def test_a_sync_in_the_console_keeps_the_highlighted_visit_under_the_cursor(
+    agency: Agency,  # noqa: F811
+) -> None:
+    """A reload after a sync (Ctrl+Y, or the console's sync in the background) put the
+    cursor back on the first row: an Enter pressed just then opened another visit than
+    the one the supervisor was reading. The highlighted item stays under the cursor."""
+    from fieldkit.screens.supervisor.queue import ReviewQueueScreen
+    from fieldkit.sync.client import run_sync
+
+    sup, worker = assigned_case(agency)
+    run_sync(sup)
+    run_sync(worker)
+    signed_visit(worker, "v1", day="2026-11-18")
+    signed_visit(worker, "v2", day="2026-11-19")
+    run_sync(worker)
+    app = make_app(store=sup, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await sync_now(pilot, lambda n: n.startswith("Synced"))
+        queue = app.screen
+        assert isinstance(queue, ReviewQueueScreen)
+        table = queue.query_one("#queue", DataTable)
+        await until(pilot, lambda: table.row_count == 2, "two visits in the queue")
+        await pilot.press("down")
+        await until(pilot, lambda: table.cursor_row == 1, "the cursor on the second row")
+        reading = queue.items[1].target_id
+        signed_visit(worker, "v3", day="2026-11-17")
+        run_sync(worker)
+        await sync_now(pilot, lambda n: n.startswith("Synced"))
+        await until(pilot, lambda: table.row_count == 3, "the third visit in the queue")
+        assert queue.items[table.cursor_row].target_id == reading

@@ -9,21 +9,25 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fieldkit.screens import app as screens_app
 from fieldkit.screens.app import FieldkitApp, make_app
+from fieldkit.screens.case_table import CaseTable, status_label, when_words
 from fieldkit.screens.case_view import CaseScreen
 from fieldkit.screens.dashboard import DashboardScreen
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.unlock import UnlockScreen
+from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.strip import Strip
+from textual.widgets import Input, Static
 from textual.widgets._footer import FooterKey
 
-from fieldkit import services
+from fieldkit import i18n, services
 from fieldkit.cli import early
 from fieldkit.demo import demo_document
 from fieldkit.services import caseload
@@ -309,14 +313,93 @@ async def test_the_key_line_is_made_again_only_when_its_keys_change(demo_store: 
         await settle(pilot)
         footer = app.screen.query_one(KeyFooter)
         keys = list(footer.query(FooterKey))
-        assert "Open case" not in [str(k.description) for k in keys]  # Enter searches
+        assert str(keys[0].description) == "Open case"  # Enter opens, from the search too
         app.screen.refresh_bindings()  # the same keys again: the same widgets stay
         await settle(pilot)
         assert list(footer.query(FooterKey)) == keys
-        app.screen.query_one("#cases").focus()  # the table's Enter opens the case
+        app.screen.query_one("#cases").focus()  # the table's Enter opens the case: the same keys
         await settle(pilot)
         shown = [str(k.description) for k in footer.query(FooterKey)]
         assert shown[0] == "Open case" and "Help" in shown
+
+
+async def test_the_search_filters_in_the_keystroke_that_changed_it(demo_store: Store) -> None:
+    """The rows and the counts follow the search's value at once (not on a later message),
+    so the typed letter and the rows it leaves are drawn in one frame."""
+    app = make_app(store=demo_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        table = screen.query_one(CaseTable)
+        every = list(table.rows)
+        word = every[5].family.split()[0]
+        screen.query_one("#search", Input).value = word  # no await: nothing else has run
+        assert table.rows == caseload.filter_rows(every, word)
+        assert 0 < len(table.rows) < len(every)
+        counts = str(screen.query_one("#counts", Static).render())
+        assert counts.startswith(f"{len(table.rows)} of {len(every)} cases")
+        await settle(pilot)
+        assert table.rows == caseload.filter_rows(every, word)
+
+
+async def test_a_row_drawn_before_is_drawn_again_when_the_cursor_or_language_changes(
+    demo_store: Store,
+) -> None:
+    app = make_app(store=demo_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(CaseTable)
+
+        def lines() -> list[Strip]:
+            table.refresh()  # Textual's own line cache forgets them; the table's may keep them
+            return table.render_lines(Region(0, 0, table.size.width, table.size.height))
+
+        first = lines()
+        table.action_cursor_down()  # the second row is now the cursor's
+        await settle(pilot)
+        moved = lines()
+        assert [s.text for s in moved] == [s.text for s in first]
+        assert moved[0] != first[0] and moved[1] != first[1]  # the cursor's style moved
+        assert moved[2] == first[2]
+        table.action_cursor_up()
+        await settle(pilot)
+        assert lines() == first
+        english = status_label(table.rows[2].status)
+        with i18n.using("fr"):
+            french = lines()
+            assert status_label(table.rows[2].status) in french[2].text
+        assert english not in french[2].text
+        assert lines() == first
+
+
+async def test_past_midnight_the_rows_count_their_days_from_the_new_day(
+    demo_store: Store,
+) -> None:
+    """A reload on the next day gave the same rows (nothing fell due), so the table kept
+    the lines it drew with yesterday's "in 3 days"; it now counts from the new day."""
+    app = make_app(store=demo_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        table = screen.query_one(CaseTable)
+        row = next(r for r in table.rows if r.due is not None)
+        at = table.rows.index(row)
+
+        def line() -> str:
+            table.refresh()
+            return table.render_lines(Region(0, at, table.size.width, 1))[0].text
+
+        assert when_words(row.due, TODAY) in line()
+        tomorrow = TODAY + timedelta(days=1)
+        app.fixed_today = tomorrow
+        screen.load()
+        await until(pilot, lambda: table.today == tomorrow, "the reload of the next day")
+        await settle(pilot)
+        assert table.rows[at].case_id == row.case_id
+        assert when_words(row.due, tomorrow) in line()
+        assert when_words(row.due, TODAY) not in line()
 
 
 OPEN_APP_PROBE = """
@@ -413,6 +496,37 @@ def test_anything_but_the_app_goes_to_the_command_line(
     assert opened == []
 
 
+def test_lang_opens_the_app_in_that_language_for_this_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fieldkit --lang fr` opens the field app in French (the app chose the profile's or
+    LANG's language again, so `--lang` was said in `--help` and ignored)."""
+    import typer
+
+    from fieldkit import i18n
+    from fieldkit.cli import app as cli_app
+
+    path = _profile(tmp_path, cases=1)
+    monkeypatch.setenv("FIELDKIT_HOME", str(path.parent))
+    monkeypatch.setenv("LANG", "es_MX.UTF-8")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    opened: list[dict[str, Any]] = []
+
+    class Recorded:
+        def __init__(self, **given: Any) -> None:
+            opened.append(given)
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(screens_app, "make_app", Recorded)
+    try:
+        typer.main.get_command(cli_app).main(["--lang", "fr"], standalone_mode=False)
+    finally:
+        i18n.set_language(i18n.DEFAULT)
+    assert [given.get("language") for given in opened] == ["fr"]
+
+
 def test_the_stylesheet_is_parsed_again_only_when_its_sources_or_theme_change() -> None:
     from fieldkit.screens.stylesheet import KeptStylesheet
     from textual.color import Color
@@ -458,6 +572,26 @@ async def test_a_start_that_fails_to_unlock_turns_the_collector_back_on(
         gc.enable()
 
 
+async def test_a_wrong_passphrase_found_before_the_language_is_chosen_is_said_in_it(
+    tmp_path: Path,
+) -> None:
+    """The unlock starts on its thread before the app picks its language (`fieldkit.launch`
+    begins it first): its error is said in the app's language, not the one of the moment
+    the key derivation failed."""
+    path = _profile(tmp_path, cases=1)
+    with i18n.using("en"):
+        pending = services.begin_unlock(path, "not the passphrase")
+        assert pending is not None
+        with pytest.raises(Exception, match="wrong passphrase"):
+            pending.result()
+    app = make_app(profile_path=path, pending=pending, language="fr")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, UnlockScreen), "the unlock screen")
+        status = app.screen.query_one("#unlock-status", Static)
+        await until(pilot, lambda: "phrase de passe incorrecte" in str(status.render()), "French")
+        assert "wrong passphrase" not in str(status.render())
+
+
 HEAD_START_PROBE = """
 import json, sys
 from fieldkit import launch, kdf
@@ -467,7 +601,7 @@ crypto_loaded = "fieldkit.crypto" in sys.modules
 derived = []
 real = kdf._derive
 kdf._derive = lambda *a: derived.append(1) or real(*a)
-from fieldkit import services
+from fieldkit import i18n, services
 store = services.begin_unlock(launch._profile_path([]), then=None).result()
 print(json.dumps({"started": len(started), "crypto_before": crypto_loaded,
                   "derived_again": len(derived), "cases": len(store.case_ids())}))

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from fieldkit.screens.app import make_app
+from textual.command import CommandPalette
+from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Label, OptionList, Static
 
@@ -18,7 +20,7 @@ from fieldkit.services import visits
 from fieldkit.store import Store
 from fieldkit.text import clean, safe
 from tests.conftest import FAST_ARGON, PASSPHRASE, run_cli, sample_case, signed_visit, transfer_doc
-from tests.functional.conftest import TODAY, add_service_plan, open_case, settle
+from tests.functional.conftest import TODAY, add_service_plan, open_case, settle, until
 
 MARKUP_NAME = "Ana [/] Ortiz"
 LINK_NAME = "[link=https://x.example]Leo[/link] Ortiz"
@@ -171,3 +173,28 @@ async def test_a_backslash_before_a_bracket_shows_once_in_the_app(hostile_store:
         await settle(pilot)
         await open_case(pilot, "C-1")
         assert ESCAPED_THREAT in _assert_clean(pilot)
+
+
+async def test_the_command_palette_shows_a_hostile_name_as_text(store: Store) -> None:
+    """Ctrl+P, then a few letters of a case's names: the names are shown as written. A name
+    holding `[/]` stopped the app (the palette read it as markup); `[@click=…]` and `[red]`
+    were taken as an action and a colour."""
+    case = sample_case("C-9")
+    case["people"][0]["name"] = "Jo [/] Ortiz"
+    case["people"][2]["name"] = "[red]Ana[/red] [@click=app.quit]Ortiz[/]"
+    services.import_cases(store, transfer_doc(case))
+    app = make_app(store=store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"Ortiz")
+        results = app.screen.query_one(OptionList)
+        await until(pilot, lambda: results.option_count > 0, "the case found")
+        await settle(pilot)
+        assert app.is_running
+        prompt = results.get_option_at_index(0).prompt
+        assert isinstance(prompt, Content)
+        assert "[red]Ana[/red] [@click=app.quit]Ortiz[/]" in prompt.plain
+        assert "Jo [/] Ortiz" in prompt.plain
+        assert not any("click" in str(span.style) for span in prompt.spans)

@@ -12,7 +12,7 @@ from textual.widgets import Label, Static
 from textual.widgets._footer import FooterKey
 
 from fieldkit.store import Store
-from tests.functional.conftest import TODAY, settle
+from tests.functional.conftest import TODAY, settle, until
 from tests.functional.test_snapshots import SCREENS, _visit_step
 
 W, H = 80, 24
@@ -85,3 +85,18 @@ async def test_nothing_is_cut_at_80x24(name: str, visit_store: Store, demo_store
             state = app.screen.query_one("#sign-state", Static)
             assert "Signing is blocked" in str(state.render())
             assert state.region.y > 0 and state.region.bottom <= H - 2, "above the status line"
+
+
+async def test_the_record_to_sign_scrolls_with_page_keys_at_80x24(visit_store: Store) -> None:
+    """The review step opens on the list of what is still required; PgDn and PgUp scroll
+    the record to be signed (the list took them, so its end could only be read by mouse)."""
+    app = make_app(store=visit_store, today=TODAY)
+    async with app.run_test(size=(W, H)) as pilot:
+        await _visit_step("C-VERBAL", 6)(pilot)
+        body = app.screen.query_one("#step-body")
+        assert app.focused is app.screen.query_one("#checks"), "the step opens on the list"
+        assert body.max_scroll_y > 0, "the record is longer than the screen"
+        await pilot.press("pagedown")
+        await until(pilot, lambda: body.scroll_y > 0, "the record scrolled down", seconds=10)
+        await pilot.press("pageup", "pageup", "pageup", "pageup", "pageup", "pageup")
+        await until(pilot, lambda: body.scroll_y == 0, "the record back at its top", seconds=10)

@@ -9,17 +9,18 @@ from typing import Any
 import pytest
 from fieldkit.screens.app import FieldkitApp, make_app
 from fieldkit.screens.case_view import CaseScreen
+from fieldkit.screens.dashboard import DashboardScreen
 from fieldkit.screens.visit.contact_kind import ContactKindStep
 from fieldkit.screens.visit.step import VisitStep
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import RadioSet
+from textual.widgets import Input, RadioSet
 
 from fieldkit.services import visits
 from fieldkit.store import Store
 from tests.functional.conftest import TODAY, open_case, settle, start_visit, until
 
-CHARACTERS = {"tab": "\t", "enter": "\r", "ctrl+n": "\x0e"}
+CHARACTERS = {"tab": "\t", "enter": "\r", "ctrl+n": "\x0e", "minus": "-"}
 
 
 def burst(app: FieldkitApp, *keys: str) -> None:
@@ -121,3 +122,44 @@ async def test_each_step_of_a_visit_gets_ready_once(
         assert moved is not step.first_field()
         await ready(step)
         assert app.focused is moved, "a step already ready does not take the focus back"
+
+
+async def test_enter_then_v_typed_quickly_on_the_caseload_starts_the_visit(
+    visit_store: Store,
+) -> None:
+    """Enter, V in one burst from the caseload's search: Enter opens the case under the cursor
+    and V starts its visit (the V was handed to the search before the case view was in
+    front, and filtered the caseload instead)."""
+    app = make_app(store=visit_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        search = dashboard.query_one("#search", Input)
+        assert app.focused is search
+        burst(app, "enter", "v")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, VisitStep) or search.value,
+            "the visit started, or the V typed into the search",
+        )
+        assert search.value == "", "V went to the search, not to the case view"
+        step = await step_ready(pilot, "kind")
+        assert isinstance(step, ContactKindStep)
+
+
+async def test_a_case_id_and_enter_typed_in_one_burst_open_that_case(demo_store: Store) -> None:
+    """A case id typed into the search and Enter, all at once: Enter opens the case the
+    search finds, not the row under the cursor before the last letters were filtered."""
+    app = make_app(store=demo_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        rows = dashboard.rows
+        wanted = next(r.case_id for r in rows[1:] if r.case_id.startswith("C-2026-00"))
+        assert rows[0].case_id != wanted
+        burst(app, *[{"-": "minus"}.get(ch, ch) for ch in wanted], "enter")
+        await until(pilot, lambda: isinstance(app.screen, CaseScreen), "a case view")
+        assert isinstance(app.screen, CaseScreen)
+        assert app.screen.case_id == wanted

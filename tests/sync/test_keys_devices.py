@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from fieldkit.sync import admin, grants
 from fieldkit.sync import client as client_module
+from fieldkit.sync.case_teams import assign_case
 from fieldkit.sync.client import SyncClient, enroll, run_sync
 from fieldkit.sync.keygen import ask_rotation, current_keys
 from fieldkit.sync.models import CASE_KEYS
@@ -13,9 +14,10 @@ from fieldkit.sync.protocol import KeysResponse
 from fieldkit.sync.transport import DEVICES_AS_OF
 from sqlalchemy import select
 
+from fieldkit import services
 from fieldkit.crypto import b64
 from fieldkit.store import Store
-from tests.conftest import FAST_ARGON, PASSPHRASE
+from tests.conftest import FAST_ARGON, PASSPHRASE, sample_case, transfer_doc
 from tests.sync.conftest import Agency, assigned_case
 
 
@@ -131,3 +133,31 @@ def test_the_device_mark_moves_with_new_devices_or_in_the_last_commit_of_a_sync(
     monkeypatch.undo()
     run_sync(worker)
     assert int(worker.meta(DEVICES_AS_OF) or 0) > moved
+
+
+def test_keys_name_the_members_without_a_key_and_no_team_the_caller_is_not_on(
+    agency: Agency,
+) -> None:
+    """bwong is on C-2's team and never enrolled, so no envelope is wrapped to her: the
+    supervisor's keys say so; jsmith, not on C-2, gets neither its team nor any
+    envelope of it, and nobody gets an envelope wrapped to someone else."""
+    sup, worker = assigned_case(agency)
+    other = sample_case("C-2")
+    other["worker"], other["supervisor"] = "bwong", "akhan"
+    services.import_cases(sup, transfer_doc(other))
+    assign_case(sup, "C-2", "bwong")
+    run_sync(sup)
+    run_sync(worker)
+    answers = {}
+    for laptop in (sup, worker):
+        with SyncClient(laptop) as client:
+            client.hello()
+            answers[laptop.user] = KeysResponse.model_validate(client.get("/v1/keys"))
+    teams = {t.case_id: t for t in answers["akhan"].teams}
+    assert sorted(teams) == ["C-1", "C-2"]
+    assert teams["C-2"].without_key == ["bwong"] and teams["C-1"].without_key == []
+    assert [t.case_id for t in answers["jsmith"].teams] == ["C-1"]
+    assert {e.case_id for e in answers["jsmith"].envelopes} == {"C-1"}
+    assert {e.case_id for e in answers["akhan"].envelopes} == {"C-1", "C-2"}
+    for user, got in answers.items():
+        assert {e.recipient for e in got.envelopes} == {user}

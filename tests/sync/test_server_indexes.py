@@ -12,7 +12,7 @@ from fieldkit.sync.models import CASE_KEYS, CASE_TEAM, OPS
 from fieldkit.sync.protocol import PulledOp, PullRequest
 from fieldkit.sync.server.common import Caller
 from fieldkit.sync.server.pull import PullServer
-from fieldkit.sync.server.teams import envelopes_of
+from fieldkit.sync.server.teams import key_rows_for
 from sqlalchemy import event, insert
 
 from fieldkit.crypto import b64
@@ -39,11 +39,11 @@ def test_a_users_envelopes_are_found_by_the_recipient_index(db_url: str) -> None
     with engine.begin() as conn:
         conn.execute(insert(CASE_KEYS), rows)
         conn.exec_driver_sql("ANALYZE")
-    query = envelopes_of("worker-7").compile(engine, compile_kwargs={"literal_binds": True})
+    query = key_rows_for("worker-7").compile(engine, compile_kwargs={"literal_binds": True})
     explain = "EXPLAIN" if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
     with engine.connect() as conn:
         plan = "\n".join(str(r[-1]) for r in conn.exec_driver_sql(f"{explain} {query}").all())
-        assert len(conn.execute(envelopes_of("worker-7")).all()) == 13
+        assert len(conn.execute(key_rows_for("worker-7")).all()) == 13
     engine.dispose()
     assert "ix_case_keys_recipient" in plan, plan
 

@@ -159,6 +159,20 @@ def test_bad_input_is_one_translated_line(home: dict[str, str]) -> None:
     assert unknown.stderr.strip() == "fieldkit: no hay ningún idioma 'de'; elija entre en, fr, es"
 
 
+def test_a_wrong_passphrase_is_said_in_the_workers_language(home: dict[str, str]) -> None:
+    """The one error every worker meets was English in French and Spanish (the CLI, and
+    the app's unlock screen, which shows the same words)."""
+    french = run_cli("due", env={**home, "LANG": "fr_FR.UTF-8", "FIELDKIT_PASSPHRASE": "nope"})
+    assert french.returncode == 1
+    assert french.stderr.strip().startswith("fieldkit: phrase de passe incorrecte pour ce profil")
+    assert "Traceback" not in french.stderr
+    assert_no_english(french.stderr)
+    spanish = run_cli("--lang", "es", "due", env={**home, "FIELDKIT_PASSPHRASE": "nope"})
+    assert spanish.returncode == 1
+    assert "frase de contraseña incorrecta para este perfil" in spanish.stderr
+    assert_no_english(spanish.stderr)
+
+
 def test_sync_offline_in_spanish(home: dict[str, str], tmp_path: Path) -> None:
     not_enrolled = run_cli("sync", env={**home, "LANG": "es_MX.UTF-8"})
     assert not_enrolled.returncode == 1
