@@ -25,6 +25,7 @@ import uvicorn
 from fieldkit.sync import admin
 from fieldkit.sync.client import assign_case, enroll, run_sync
 from fieldkit.sync.db import open_database
+from fieldkit.sync.protocol import auth_header, new_nonce, now_ms, request_message
 from fieldkit.sync.server import create_app
 from fieldkit.sync.userkey import grant, own_fingerprint
 from hypothesis import strategies as st
@@ -276,6 +277,20 @@ def synced_team(agency: Agency, case_id: str = "C-1") -> tuple[Store, Store]:
     run_sync(sup)
     run_sync(worker)
     return sup, worker
+
+
+def signed_headers(
+    store: Store, method: str, path: str, body: bytes, forged: bool = False
+) -> dict[str, str]:
+    """The headers of a JSON request `store`'s device signs as its sync client does;
+    `forged`: the signature covers other bytes than the request's."""
+    ts, nonce = now_ms(), new_nonce()
+    message = request_message(method, path, ts, nonce, body)
+    sig = store.device_sign_key.sign(message + (b"x" if forged else b""))
+    return {
+        "authorization": auth_header(store.device_id, ts, nonce, sig),
+        "content-type": "application/json",
+    }
 
 
 def drawn_ops(max_size: int, signed: bool = False) -> st.SearchStrategy[list[Op]]:

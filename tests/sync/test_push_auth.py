@@ -8,21 +8,10 @@ import httpx
 from fieldkit.sync import admin
 from fieldkit.sync.client import run_sync
 from fieldkit.sync.models import OPS, REQUEST_NONCES
-from fieldkit.sync.protocol import auth_header, new_nonce, now_ms, push_body, request_message
+from fieldkit.sync.protocol import push_body
 from sqlalchemy import Table, func, select
 
-from fieldkit.store import Store
-from tests.sync.conftest import Agency, assigned_case
-
-
-def _headers(store: Store, body: bytes, forged: bool = False) -> dict[str, str]:
-    ts, nonce = now_ms(), new_nonce()
-    message = request_message("POST", "/v1/push", ts, nonce, body)
-    sig = store.device_sign_key.sign(message + (b"x" if forged else b""))
-    return {
-        "authorization": auth_header(store.device_id, ts, nonce, sig),
-        "content-type": "application/json",
-    }
+from tests.sync.conftest import Agency, assigned_case, signed_headers
 
 
 def _count(agency: Agency, table: Table) -> int:
@@ -39,7 +28,9 @@ def test_a_push_and_its_nonce_commit_together(agency: Agency) -> None:
     url = agency.url + "/v1/push"
     ops_before = _count(agency, OPS)
 
-    forged = httpx.post(url, content=body, headers=_headers(worker, body, forged=True))
+    forged = httpx.post(
+        url, content=body, headers=signed_headers(worker, "POST", "/v1/push", body, forged=True)
+    )
     assert forged.status_code == 401
     assert _count(agency, OPS) == ops_before
 
@@ -47,7 +38,7 @@ def test_a_push_and_its_nonce_commit_together(agency: Agency) -> None:
     # with the transaction (the same request again is refused as unreadable, not replayed).
     junk = b'{"ops": [{"op_id": 1}]}'
     nonces = _count(agency, REQUEST_NONCES)
-    headers = _headers(worker, junk)
+    headers = signed_headers(worker, "POST", "/v1/push", junk)
     first = httpx.post(url, content=junk, headers=headers)
     assert first.status_code == 400
     assert _count(agency, REQUEST_NONCES) == nonces
@@ -55,7 +46,7 @@ def test_a_push_and_its_nonce_commit_together(agency: Agency) -> None:
     assert again.status_code == 400, again.text
     assert _count(agency, OPS) == ops_before
 
-    headers = _headers(worker, body)
+    headers = signed_headers(worker, "POST", "/v1/push", body)
     taken = httpx.post(url, content=body, headers=headers)
     assert taken.status_code == 200, taken.text
     assert [r["status"] for r in taken.json()["results"]] == ["accepted"] * len(worker.ops("local"))
@@ -69,7 +60,9 @@ def test_a_push_and_its_nonce_commit_together(agency: Agency) -> None:
     worker.record("C-1", "visit", "v2", {"date": "2026-11-05", "notes": "after revocation"})
     admin.revoke(agency.engine, worker.device_id)
     later = push_body(worker.ops("local"))
-    revoked = httpx.post(url, content=later, headers=_headers(worker, later))
+    revoked = httpx.post(
+        url, content=later, headers=signed_headers(worker, "POST", "/v1/push", later)
+    )
     assert revoked.status_code == 403
     assert _count(agency, OPS) == stored
     refused = [

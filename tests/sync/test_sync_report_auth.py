@@ -8,11 +8,9 @@ import json
 import httpx
 from fieldkit.sync import admin
 from fieldkit.sync.models import SYNC_REPORTS
-from fieldkit.sync.protocol import auth_header, new_nonce, now_ms, request_message
 from sqlalchemy import func, select
 
-from fieldkit.store import Store
-from tests.sync.conftest import Agency
+from tests.sync.conftest import Agency, signed_headers
 
 REPORT = json.dumps(
     {
@@ -28,16 +26,6 @@ REPORT = json.dumps(
 ).encode()
 
 
-def _headers(store: Store, body: bytes, forged: bool = False) -> dict[str, str]:
-    ts, nonce = now_ms(), new_nonce()
-    message = request_message("POST", "/v1/sync-report", ts, nonce, body)
-    sig = store.device_sign_key.sign(message + (b"x" if forged else b""))
-    return {
-        "authorization": auth_header(store.device_id, ts, nonce, sig),
-        "content-type": "application/json",
-    }
-
-
 def _reports(agency: Agency) -> int:
     with agency.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(SYNC_REPORTS)).scalar_one())
@@ -48,11 +36,15 @@ def test_only_a_genuine_fresh_report_of_a_live_device_is_kept(agency: Agency) ->
     url = agency.url + "/v1/sync-report"
     before = _reports(agency)
 
-    forged = httpx.post(url, content=REPORT, headers=_headers(laptop, REPORT, forged=True))
+    forged = httpx.post(
+        url,
+        content=REPORT,
+        headers=signed_headers(laptop, "POST", "/v1/sync-report", REPORT, forged=True),
+    )
     assert forged.status_code == 401
     assert _reports(agency) == before
 
-    headers = _headers(laptop, REPORT)
+    headers = signed_headers(laptop, "POST", "/v1/sync-report", REPORT)
     assert httpx.post(url, content=REPORT, headers=headers).status_code == 204
     assert _reports(agency) == before + 1
     replay = httpx.post(url, content=REPORT, headers=headers)
@@ -60,7 +52,9 @@ def test_only_a_genuine_fresh_report_of_a_live_device_is_kept(agency: Agency) ->
     assert _reports(agency) == before + 1
 
     admin.revoke(agency.engine, laptop.device_id)
-    revoked = httpx.post(url, content=REPORT, headers=_headers(laptop, REPORT))
+    revoked = httpx.post(
+        url, content=REPORT, headers=signed_headers(laptop, "POST", "/v1/sync-report", REPORT)
+    )
     assert revoked.status_code == 403
     assert _reports(agency) == before + 1
     refused = [
