@@ -120,8 +120,6 @@ class DashboardScreen(Screen[None]):
         self._again = False
         self._want_drafts = False
         self._resumed = False
-        self._filtered: tuple[str, str | None] | None = None
-        """The search words and status filter the table shows now (`apply_filter`)."""
 
     def watch_status_filter(self) -> None:
         """Re-filter when the status filter changes."""
@@ -158,7 +156,7 @@ class DashboardScreen(Screen[None]):
         # Filter as the search's value changes, inside the keystroke's own handling (not on
         # its Input.Changed message, which reaches the screen later): the typed letter and
         # the rows it leaves are drawn in the same frame.
-        self.watch(self.query_one("#search", Input), "value", self._search_changed, init=False)
+        self.watch(self.query_one("#search", Input), "value", self.apply_filter, init=False)
 
     def on_screen_resume(self) -> None:
         """Back from a case or a visit: due items and drafts may have changed."""
@@ -288,9 +286,6 @@ class DashboardScreen(Screen[None]):
             )
         )
 
-    def _search_changed(self) -> None:
-        self.apply_filter()
-
     @on(Input.Submitted, "#search")
     def _search_submitted(self) -> None:
         self.action_open_case()
@@ -298,7 +293,6 @@ class DashboardScreen(Screen[None]):
     def apply_filter(self) -> None:
         """Filter by the search words and the status filter (every keystroke)."""
         query = self.query_one("#search", Input).value
-        self._filtered = (query, self.status_filter)
         shown = filter_rows(self.rows, query, self.status_filter)
         self.query_one(CaseTable).show(shown)
         counts = self.query_one("#counts", Static)
@@ -336,8 +330,6 @@ class DashboardScreen(Screen[None]):
         """Open the case under the cursor. Enter is taken before the search or the table
         sees it, and the keys typed after it wait for the case view: they are its keys (a
         quick Enter, V starts the visit; the V never lands in the search)."""
-        if self._filtered != (self.query_one("#search", Input).value, self.status_filter):
-            self.apply_filter()  # the search's last letters, typed just before Enter
         row = self.query_one(CaseTable).current
         if row is not None:
             self.open_case(row.case_id, hold=cast("FieldkitApp", self.app).hold_keys())
