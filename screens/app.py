@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from fieldkit.screens.commands import CaseCommands
 from fieldkit.screens.dashboard import DashboardScreen
+from fieldkit.screens.draft_offer import DRAFT_WAITING, DraftOfferScreen
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.help import HelpScreen
 from fieldkit.screens.messages import OutboxChanged, SyncFinished, SyncProgress, WorkFailed
@@ -162,6 +163,8 @@ class FieldkitApp(App[None]):
         self.places: list[Place] = []
         """Where the worker was when the app locked (ids only), rebuilt after unlock."""
         self.last_activity = time.monotonic()
+        self.last_key_time = 0.0
+        """When the last key or paste was typed (Textual's clock, as on `events.Key.time`)."""
         self._theme_settled = False
         self._switch_undelayed = False
         self._first_frame_held = False
@@ -287,6 +290,7 @@ class FieldkitApp(App[None]):
         if isinstance(event, events.Key | events.MouseDown | events.Paste):
             self.last_activity = time.monotonic()
         if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
+            self.last_key_time = max(self.last_key_time, event.time)
             self._pending_keys.append(event)
             await self._pump_keys()
             return
@@ -296,6 +300,12 @@ class FieldkitApp(App[None]):
 
     async def _pump_keys(self) -> None:
         while self._pending_keys and not self._keys_held and self._key_in_flight is None:
+            offer = self.screen
+            if isinstance(offer, DraftOfferScreen) and offer.typed_before_seen(
+                self._pending_keys[0]
+            ):
+                await self._step_aside(offer)
+                continue
             key = self._pending_keys.pop(0)
             target = self.focused or self.screen
             self._key_in_flight = key
@@ -325,6 +335,12 @@ class FieldkitApp(App[None]):
         if key is self._key_in_flight:
             self._key_in_flight = None
             await self._pump_keys()
+
+    async def _step_aside(self, offer: DraftOfferScreen) -> None:
+        """A key typed before the worker could read the offer was meant for the caseload:
+        the offer closes (its drafts stay, F4 brings it back) and the keys go on there."""
+        self.notify(_(DRAFT_WAITING))
+        await offer.dismiss(None)
 
     def hold_keys(self) -> int:
         """Keep what is typed until the next screen has focused its field (no key lost).

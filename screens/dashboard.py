@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from fieldkit.screens.case_table import CaseTable
 from fieldkit.screens.case_view import CaseScreen
-from fieldkit.screens.draft_offer import DraftOfferScreen
+from fieldkit.screens.draft_offer import DRAFT_WAITING, DraftOfferScreen
 from fieldkit.screens.footer import KeyFooter
 from fieldkit.screens.status_bar import StatusBar
 from fieldkit.screens.workers import guarded
-from textual import on, work
+from textual import _time, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -120,6 +120,7 @@ class DashboardScreen(Screen[None]):
         self._again = False
         self._want_drafts = False
         self._resumed = False
+        self._on_view_since = float("inf")
 
     def watch_status_filter(self) -> None:
         """Re-filter when the status filter changes."""
@@ -144,6 +145,7 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Read the caseload off the UI thread; look for changes now and then."""
+        self._on_view_since = _time.get_time()  # keys stamped from now on were typed here
         self._header()
         fk = cast("FieldkitApp", self.app)
         preloaded, fk.preloaded = fk.preloaded, None
@@ -268,7 +270,12 @@ class DashboardScreen(Screen[None]):
             fk.continue_restore(self)
         elif self.drafts and not self._offered_drafts:
             self._offered_drafts = True
-            self.action_drafts()
+            if fk.last_key_time >= self._on_view_since:
+                # The worker is already at work on the caseload: a window popping up now
+                # would take the next keys (an Enter resumes a visit, x x discards one).
+                self.notify(_(DRAFT_WAITING))
+            else:
+                self.offer_drafts(unbidden=True)
 
     def _show_drafts(self) -> None:
         line = self.query_one("#drafts-line", Static)
@@ -370,7 +377,14 @@ class DashboardScreen(Screen[None]):
         if not self.drafts:
             self.notify(_("No unfinished visits."))
             return
-        self.app.push_screen(DraftOfferScreen(self.drafts, self.draft_cases), self._draft_chosen)
+        self.offer_drafts()
+
+    def offer_drafts(self, unbidden: bool = False) -> None:
+        """The unfinished-visit window: asked for with F4, it takes the keys typed after
+        F4; put up by itself (`unbidden`), none typed before it could be read."""
+        hold = None if unbidden else cast("FieldkitApp", self.app).hold_keys()
+        offer = DraftOfferScreen(self.drafts, self.draft_cases, unbidden=unbidden, hold=hold)
+        self.app.push_screen(offer, self._draft_chosen)
 
     def _draft_chosen(self, choice: tuple[str, dict[str, Any]] | None) -> None:
         if choice is None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from textual import on
+from textual import _time, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -18,7 +18,13 @@ from fieldkit.labels import step_label
 from fieldkit.text import safe_content
 
 if TYPE_CHECKING:
+    from fieldkit.screens.app import FieldkitApp
+    from textual import events
+
     from fieldkit.domain import Case
+
+DRAFT_WAITING = N_("An unfinished visit is waiting — F4 to resume.")
+"""Said when the offer does not stay in front of a worker already typing."""
 
 
 def _saved_at(updated: str) -> str:
@@ -39,11 +45,39 @@ class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
         Binding("x", "discard", N_("Discard…")),
     ]
 
-    def __init__(self, drafts: list[dict[str, Any]], cases: dict[str, Case]) -> None:
+    def __init__(
+        self,
+        drafts: list[dict[str, Any]],
+        cases: dict[str, Case],
+        unbidden: bool = False,
+        hold: int | None = None,
+    ) -> None:
+        """`unbidden`: offered by itself as the caseload appears (not by F4), so a key typed
+        before it could be read is not an answer to it (`typed_before_seen`). `hold`: the
+        keys held for it (F4 and Enter typed at once), handed over once its list has focus."""
         super().__init__()
         self.drafts = drafts
         self.cases = cases
         self._confirm: int | None = None
+        # Textual stamps each key with `_time.get_time()` when the terminal delivers it.
+        self._answers_since = float("inf") if unbidden else 0.0
+        self._hold = hold
+
+    def on_screen_resume(self) -> None:
+        """In front: an unbidden offer answers the keys typed once it is drawn (those
+        typed before were meant for the caseload); keys held for an offer asked for go to it."""
+        if self._answers_since:
+            self.call_after_refresh(self._drawn)
+        if self._hold is not None:
+            hold, self._hold = self._hold, None
+            self.call_after_refresh(cast("FieldkitApp", self.app).release_keys, hold)
+
+    def _drawn(self) -> None:
+        self._answers_since = _time.get_time()
+
+    def typed_before_seen(self, key: events.Event) -> bool:
+        """Was this key typed before the worker could have read the offer?"""
+        return key.time < self._answers_since
 
     def compose(self) -> ComposeResult:
         """The unfinished visits, newest first."""
