@@ -103,7 +103,7 @@ def _authed_push(
     who, ops, stored = service.authenticated(method, path, header, body, store)
     # Signed once the batch has committed: a receipt never names a head not stored.
     reply = service.answer(who, ops, stored).model_dump_json().encode()
-    if besides is not None:
+    if besides is not None and not who.draining:  # a wiped laptop's last push: no reads
         reply = _answered_besides(service, who, reply, besides)
     return Response(reply, media_type="application/json")
 

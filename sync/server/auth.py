@@ -137,7 +137,9 @@ class AuthServer(ServerBase):
             )
         if refusal is not None:
             return refusal
-        return Caller(device.device_id, device.user, role, device.sign_pub)
+        return Caller(
+            device.device_id, device.user, role, device.sign_pub, device.revoked_ms is not None
+        )
 
     def _device_and_nonce(self, conn: Connection, device_id: str, nonce: str, ts: int) -> Any:
         """The device's row and its user's role, or None. On PostgreSQL the same statement

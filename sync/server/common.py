@@ -41,3 +41,6 @@ class Caller:
     user: str
     role: str
     sign_pub: bytes
+    draining: bool = False
+    """Revoked with a wipe and let in only to send its last work (`DRAIN_ROUTES`): it is
+    given nothing to read."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 from fieldkit.sync import admin
 from fieldkit.sync.client import run_sync
 from fieldkit.sync.models import OPS, REQUEST_NONCES
 from fieldkit.sync.protocol import push_body
+from fieldkit.sync.wipe import LaptopWiped
 from sqlalchemy import Table, func, select
 
 from fieldkit.store import Store
@@ -120,6 +122,35 @@ def test_a_revoked_laptop_asking_besides_gets_no_keys_and_no_page(agency: Agency
     refused = _signed(worker, agency, "POST", "/v1/push?keys=true&pull_cursor=0", body)
     assert refused.status_code == 403
     assert set(refused.json()) == {"detail"}
+
+
+def test_a_laptop_revoked_with_wipe_pushes_its_last_work_and_is_given_nothing(
+    agency: Agency,
+) -> None:
+    """A lost laptop revoked with --wipe may still push what it holds, but its push reads
+    it no keys and no ops (it was given both: keys, teams, devices and a page of ops, while
+    `/v1/keys` and `/v1/pull` refused it)."""
+    sup, worker = synced_team(agency)
+    _day(sup, worker)
+    admin.revoke(agency.engine, worker.device_id, wipe=True)
+    body = push_body(worker.ops("local"))
+    drained = _signed(worker, agency, "POST", "/v1/push?keys=true&pull_cursor=0", body)
+    assert drained.status_code == 200
+    assert "keys" not in drained.json() and "page" not in drained.json()
+    assert [r["status"] for r in drained.json()["results"]] == ["accepted"] * 2
+
+
+def test_a_laptop_revoked_with_wipe_is_wiped_by_its_sync_as_before(agency: Agency) -> None:
+    """Given nothing besides, the laptop asks `/v1/keys`, is told to wipe, and does, its
+    work sent first (it pulled the page it was given and wiped only if a later request
+    happened to be refused)."""
+    sup, worker = synced_team(agency)
+    _day(sup, worker)
+    admin.revoke(agency.engine, worker.device_id, wipe=True)
+    seen = Requests()
+    with pytest.raises(LaptopWiped, match="2 changes were sent"):
+        run_sync(worker, transport=seen)
+    assert [path for _m, path in seen.seen] == ["/v1/hello", "/v1/push", "/v1/keys", "/v1/wiped"]
 
 
 def test_a_server_that_answers_nothing_besides_is_asked_on_the_routes(agency: Agency) -> None:
