@@ -341,8 +341,11 @@ class FieldkitApp(App[None]):
     async def _step_aside(self, offer: DraftOfferScreen) -> None:
         """A key typed before the worker could read the offer was meant for the caseload:
         the offer closes (its drafts stay, F4 brings it back) and the keys go on there."""
-        self.notify(_(DRAFT_WAITING))
-        await offer.dismiss(None)
+        if offer is self.screen:  # not closed meanwhile (a click) nor locked away
+            self.notify(_(DRAFT_WAITING))
+            await offer.dismiss(None)
+        else:
+            offer.stepping_aside = False
         await self._pump_keys()
 
     def hold_keys(self) -> int:

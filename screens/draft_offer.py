@@ -68,7 +68,7 @@ class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
     def on_screen_resume(self) -> None:
         """In front: an unbidden offer answers the keys typed once it is drawn (those
         typed before were meant for the caseload); keys held for an offer asked for go to it."""
-        if self._answers_since:
+        if self._answers_since == float("inf"):  # its first draw only (not after Help)
             self.call_after_refresh(self._drawn)
         if self._hold is not None:
             hold, self._hold = self._hold, None

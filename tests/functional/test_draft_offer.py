@@ -109,3 +109,48 @@ async def test_f4_then_enter_typed_at_once_resumes_the_draft(visit_store: Store)
         await until(pilot, lambda: isinstance(app.screen, VisitStep), "the resumed visit", 5)
         session = app.visit_session
         assert session is not None and session.draft["visit_id"] == draft_id
+
+
+async def test_a_key_typed_before_the_offer_is_drawn_after_it_was_closed_by_a_click(
+    visit_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Enter typed before the offer was drawn, and the offer closed (a click on Later)
+    before the Enter is handled: the Enter still goes to the caseload, and the caseload
+    is not closed in the offer's place (the app crashed popping its last screen)."""
+    _leave_draft(visit_store, "C-VERBAL")
+    shown = DraftOfferScreen.on_screen_resume
+
+    def typed_then_clicked(offer: DraftOfferScreen) -> None:
+        burst(app, "enter")
+        app.call_later(offer.dismiss, None)  # handled before the Enter's step aside
+        shown(offer)
+
+    monkeypatch.setattr(DraftOfferScreen, "on_screen_resume", typed_then_clicked)
+    app = make_app(store=visit_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, CaseScreen), "the case Enter opened")
+        await settle(pilot)
+        assert isinstance(app.screen_stack[0], DashboardScreen)
+        assert app.return_code is None, "the app stopped"
+
+
+async def test_the_offer_shown_again_answers_keys_typed_since_it_was_first_drawn(
+    visit_store: Store,
+) -> None:
+    """The screen blanked over the offer (Ctrl+B) and shown again: a key typed while the
+    offer was on view is still its answer (its clock moved to the second draw, so a fast
+    unblank, Enter closed the offer and opened a case)."""
+    _leave_draft(visit_store, "C-VERBAL")
+    app = make_app(store=visit_store, today=TODAY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, DraftOfferScreen), "the offer")
+        await settle(pilot)
+        offer = app.screen
+        assert isinstance(offer, DraftOfferScreen)
+        typed_on_view = events.Key("enter", "\r")
+        await pilot.press("ctrl+b")
+        await until(pilot, lambda: app.screen is not offer, "the blank screen")
+        await pilot.press("space")
+        await until(pilot, lambda: app.screen is offer, "the offer again")
+        await settle(pilot)
+        assert not offer.typed_before_seen(typed_on_view)
