@@ -8,7 +8,7 @@ from typing import Any
 from fieldkit.screens.visit.step import VisitStep, choice, yes_no
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, Static, TextArea
+from textual.widgets import Input, Label, RadioSet, Static, TextArea
 
 from fieldkit.i18n import _
 from fieldkit.services.visits import person_label
@@ -138,16 +138,29 @@ class ChildContactStep(VisitStep):
             contact.private_interview = None
             contact.observation = None
 
+    # An interview or an observation stands only for a child recorded as seen: its question
+    # is out of sight otherwise, and leaving the step (which reads every answer back) must
+    # not bring back an "Interviewed" the worker can no longer see.
     def _set_interviewed(self, value: bool | None) -> None:
         contact = self.record.contact(self.person_id)
-        contact.private_interview = self.interview if value else None
+        held = bool(value) and contact.seen is True
+        contact.private_interview = self.interview if held else None
 
     def _set_observed(self, value: bool | None) -> None:
         contact = self.record.contact(self.person_id)
-        contact.observation = self.observation if value else None
+        held = bool(value) and contact.seen is True
+        contact.observation = self.observation if held else None
 
     def answer_changed(self, name: str) -> None:
         """Seen opens the interview or observation; not seen asks why."""
+        if name == "seen" and self.record.contact(self.person_id).seen is True:
+            # seen again: the interview or observation answer on screen is the record's
+            for radio_id, setter in (
+                ("interviewed", self._set_interviewed),
+                ("observed", self._set_observed),
+            ):
+                for radio in self.query(f"#{radio_id}").results(RadioSet):
+                    setter(radio.pressed_index == 0)
         self._show()
 
     def _show(self) -> None:

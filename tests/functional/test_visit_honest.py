@@ -503,3 +503,63 @@ async def test_the_case_address_is_offered_never_filled_in(family_store: Store) 
 
 def family_store_address(store: Store) -> str:
     return services.load_case(store, CASE).address
+
+
+async def test_not_seen_after_an_interview_carries_no_interview(family_store: Store) -> None:
+    """Leo interviewed, then changed to "Not seen": the interview questions go out of sight
+    and the record must not keep an interview for a child it says was not seen. Leaving
+    the step used to read the hidden "Interviewed" answer back in, so the review showed
+    "NOT SEEN" beside "private interview: recorded", and signing was blocked by a check
+    (VI-1 unseen-contact, not overridable) the worker could not see how to answer."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        await present_step(pilot, (0, 1, 2))
+        await safety_step(pilot)
+        await infant_step(pilot)
+        await click(pilot, "#seen-yes")
+        await settle(pilot)
+        await click(pilot, "#interviewed-yes")
+        await settle(pilot)
+        await click(pilot, "#seen_alone-yes")
+        await type_text(pilot, "#said", "mum is better now")
+        await click(pilot, "#seen-no")  # he had gone out before the worker reached him
+        await settle(pilot)
+        assert app.visit_session.record.contact("p2").private_interview is None
+        # seen after all, on the same step: the interview comes back in sight with the
+        # record, never one without the other
+        await click(pilot, "#seen-yes")
+        await settle(pilot)
+        assert app.screen.query_one("#interview").display
+        assert app.visit_session.record.contact("p2").private_interview is not None
+        await click(pilot, "#seen-no")
+        await settle(pilot)
+        await click(pilot, "#not_seen_reason-not-home")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        review = await last_steps(pilot)
+        assert app.visit_session.record.contact("p2").private_interview is None
+        assert "VI-1/p2/unseen-contact" not in blocking_ids(review)
+        # back on the step later: the interview is asked again, not taken as given
+        app.visit_session.go("child:p2")
+        await settle(pilot)
+        await click(pilot, "#seen-yes")
+        await settle(pilot)
+        assert app.screen.query_one("#interviewed", RadioSet).pressed_index == -1
+        assert not app.screen.query_one("#interview").display
+        await click(pilot, "#seen-no")
+        await settle(pilot)
+        await click(pilot, "#not_seen_reason-not-home")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        review = app.screen
+        assert isinstance(review, ReviewStep)
+        await override(pilot, review, "VI-2/p2/not-seen", "he was out with his father")
+        assert blocking_ids(review) == set()
+        await sign(pilot)
+        assert isinstance(app.screen, VisitRecordScreen)
+    (visit,) = signed_visits(family_store)
+    assert visit["children"]["p2"]["seen"] is False
+    assert visit["children"]["p2"]["private_interview"] is None
+    assert visit["private_interview"] == []
