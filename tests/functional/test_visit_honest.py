@@ -20,7 +20,7 @@ from fieldkit.screens.toggles import CHOSEN, Choice
 from fieldkit.screens.visit.record import VisitRecordScreen
 from fieldkit.screens.visit.review import ReviewStep
 from textual.pilot import Pilot
-from textual.widgets import Input, RadioSet, TextArea
+from textual.widgets import Input, RadioSet, Static, TextArea
 
 from fieldkit import services
 from fieldkit.store import Store
@@ -563,3 +563,41 @@ async def test_not_seen_after_an_interview_carries_no_interview(family_store: St
     assert visit["children"]["p2"]["seen"] is False
     assert visit["children"]["p2"]["private_interview"] is None
     assert visit["private_interview"] == []
+
+
+async def test_no_change_after_a_threat_was_typed_signs_no_threat(family_store: Store) -> None:
+    """Rules SA-2, SA-3: "Yes, changed", a threat and a plan typed, then "No change": the
+    assessment goes out of sight, and the record must say no change and nothing else. The
+    typed threat used to stay: the review and the signed record said "safety changed: no"
+    beside "new threats: …" and "PENDING SUPERVISOR APPROVAL", for a plan that was never
+    made (no threat, no plan for a supervisor to approve)."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        await present_step(pilot, (0, 1, 2))
+        await click(pilot, "#safety_changed-yes")
+        await settle(pilot)
+        await type_text(pilot, "#new_threats", "uncle drinking")
+        await type_text(pilot, "#interventions", "uncle leaves tonight")
+        await click(pilot, "#safety_changed-no")  # a misreading: nothing had changed
+        await settle(pilot)
+        assert app.visit_session.record.safety.new_threats == []
+        await click(pilot, "#safety_changed-yes")  # back and forth on the step: what is
+        await settle(pilot)  # in sight is the record again
+        assert app.visit_session.record.safety.new_threats == ["uncle drinking"]
+        await click(pilot, "#safety_changed-no")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await infant_step(pilot)
+        await child_step(pilot)
+        review = await last_steps(pilot)
+        shown = str(review.query_one("#summary", Static).render())
+        assert "uncle" not in shown and "PENDING" not in shown, shown
+        await sign(pilot)
+        assert isinstance(app.screen, VisitRecordScreen)
+    (visit,) = signed_visits(family_store)
+    assert visit["safety"]["changed"] is False
+    assert visit["safety"]["new_threats"] == []
+    assert visit["safety"]["interventions"] == ""
