@@ -601,3 +601,35 @@ async def test_no_change_after_a_threat_was_typed_signs_no_threat(family_store: 
     assert visit["safety"]["changed"] is False
     assert visit["safety"]["new_threats"] == []
     assert visit["safety"]["interventions"] == ""
+
+
+async def test_completed_after_an_attempt_was_typed_signs_no_attempt(family_store: Store) -> None:
+    """Rule VI-1: "No one home", the attempt's time and action typed, then "completed" (the
+    family came back): the attempt's questions go out of sight and the record must not
+    describe an attempt. They stayed: the signed visit said "completed" beside "attempt
+    time" and "what was done"."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await click(pilot, "#kind-home")
+        await click(pilot, "#outcome-no-one-home")
+        await settle(pilot)
+        await type_text(pilot, "#attempt_time", "09:40")
+        await type_text(pilot, "#attempt_action", "card left at the door")
+        await click(pilot, "#outcome-completed")
+        await settle(pilot)
+        await click(pilot, "#announced-no")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await present_step(pilot, (0, 1, 2))
+        await safety_step(pilot)
+        await infant_step(pilot)
+        await child_step(pilot)
+        review = await last_steps(pilot)
+        shown = str(review.query_one("#summary", Static).render())
+        assert "09:40" not in shown and "card left" not in shown, shown
+        await sign(pilot)
+        assert isinstance(app.screen, VisitRecordScreen)
+    (visit,) = signed_visits(family_store)
+    assert visit["outcome"] == "completed"
+    assert visit["attempt_time"] == "" and visit["attempt_action"] == ""
