@@ -20,7 +20,7 @@ from fieldkit.screens.toggles import CHOSEN, Choice
 from fieldkit.screens.visit.record import VisitRecordScreen
 from fieldkit.screens.visit.review import ReviewStep
 from textual.pilot import Pilot
-from textual.widgets import Input, RadioSet, Static, TextArea
+from textual.widgets import Input, OptionList, RadioSet, Static, TextArea
 
 from fieldkit import services
 from fieldkit.store import Store
@@ -633,3 +633,48 @@ async def test_completed_after_an_attempt_was_typed_signs_no_attempt(family_stor
     (visit,) = signed_visits(family_store)
     assert visit["outcome"] == "completed"
     assert visit["attempt_time"] == "" and visit["attempt_action"] == ""
+
+
+async def test_the_case_visit_list_names_overrides_and_attempts(family_store: Store) -> None:
+    """The case's list of visits is where a worker and a reader find a visit again: one
+    signed past a gate said "✓ signed" like any other (the override was only in the
+    record), and an attempt ("no one home") read as a visit where nobody was seen."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        await present_step(pilot, (1, 2))  # Maya asleep in another room
+        await safety_step(pilot)
+        await infant_step(pilot, reason="asleep elsewhere")
+        await child_step(pilot)
+        review = await last_steps(pilot)
+        await override(pilot, review, "VI-3/p1/not-seen", "infant asleep, father refused to wake")
+        await sign(pilot)
+        assert isinstance(app.screen, VisitRecordScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        visits = app.screen.query_one("#visits", OptionList)
+        lines = [str(visits.get_option_at_index(i).prompt) for i in range(visits.option_count)]
+        signed = [line for line in lines if "✓ signed" in line]
+        assert len(signed) == 1 and "↷ 1 override" in signed[0], lines
+    # an attempt (no one home): the list says so
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await click(pilot, "#kind-home")
+        await click(pilot, "#outcome-no-one-home")
+        await settle(pilot)
+        await click(pilot, "#announced-no")
+        await type_text(pilot, "#attempt_time", "09:40")
+        await type_text(pilot, "#attempt_action", "card left at the door")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        review = app.screen
+        assert isinstance(review, ReviewStep)
+        assert not blocking_ids(review), blocking_ids(review)
+        await sign(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        visits = app.screen.query_one("#visits", OptionList)
+        lines = [str(visits.get_option_at_index(i).prompt) for i in range(visits.option_count)]
+        assert any("attempt: no one home" in line for line in lines), lines
