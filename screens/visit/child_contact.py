@@ -8,7 +8,7 @@ from typing import Any
 from fieldkit.screens.visit.step import VisitStep, choice, yes_no
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, RadioSet, Static, TextArea
+from textual.widgets import Input, Label, Static, TextArea
 
 from fieldkit.i18n import _
 from fieldkit.services.visits import person_label
@@ -59,12 +59,12 @@ class ChildContactStep(VisitStep):
             yield self.bind_choice(
                 choice("not_seen_reason", NOT_SEEN_REASONS, c.not_seen_reason or None),
                 NOT_SEEN_REASONS,
-                lambda v: setattr(c, "not_seen_reason", v or ""),
+                lambda v: setattr(c, "not_seen_reason", (v or "") if c.seen is False else ""),
             )
             yield Label(_("The reason in words (for other)"))
             yield self.bind(
                 Input(c.not_seen_detail, id="not_seen_detail"),
-                lambda v: setattr(c, "not_seen_detail", str(v)),
+                lambda v: setattr(c, "not_seen_detail", str(v) if c.seen is False else ""),
             )
         with Vertical(id="seen-part"):
             if person is None or person.verbal:
@@ -138,9 +138,10 @@ class ChildContactStep(VisitStep):
             contact.private_interview = None
             contact.observation = None
 
-    # An interview or an observation stands only for a child recorded as seen: its question
-    # is out of sight otherwise, and leaving the step (which reads every answer back) must
-    # not bring back an "Interviewed" the worker can no longer see.
+    # An interview or an observation stands only for a child recorded as seen, a reason for
+    # not seeing only for one recorded as not seen: the other questions are out of sight,
+    # and leaving the step (which reads every answer back) must not bring back an answer
+    # the worker can no longer see.
     def _set_interviewed(self, value: bool | None) -> None:
         contact = self.record.contact(self.person_id)
         held = bool(value) and contact.seen is True
@@ -153,14 +154,9 @@ class ChildContactStep(VisitStep):
 
     def answer_changed(self, name: str) -> None:
         """Seen opens the interview or observation; not seen asks why."""
-        if name == "seen" and self.record.contact(self.person_id).seen is True:
-            # seen again: the interview or observation answer on screen is the record's
-            for radio_id, setter in (
-                ("interviewed", self._set_interviewed),
-                ("observed", self._set_observed),
-            ):
-                for radio in self.query(f"#{radio_id}").results(RadioSet):
-                    setter(radio.pressed_index == 0)
+        if name == "seen":
+            # the answers in sight after the change are the record's, the others leave it
+            self.harvest()
         self._show()
 
     def _show(self) -> None:

@@ -678,3 +678,28 @@ async def test_the_case_visit_list_names_overrides_and_attempts(family_store: St
         visits = app.screen.query_one("#visits", OptionList)
         lines = [str(visits.get_option_at_index(i).prompt) for i in range(visits.option_count)]
         assert any("attempt: no one home" in line for line in lines), lines
+
+
+async def test_seen_after_a_not_seen_reason_signs_no_reason(family_store: Store) -> None:
+    """Leo "Not seen", "at school" chosen, then "Seen" (he came home): the reason goes out
+    of sight and must go from the record too. It stayed: the signed visit and its export
+    said Leo was seen and, beside it, that he was not seen because he was at school."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        await present_step(pilot, (0, 1, 2))
+        await safety_step(pilot)
+        await infant_step(pilot)
+        await click(pilot, "#seen-no")
+        await settle(pilot)
+        await click(pilot, "#not_seen_reason-at-school")
+        await type_text(pilot, "#not_seen_detail", "exam week")
+        await child_step(pilot)  # Seen after all, interviewed
+        await last_steps(pilot)
+        await sign(pilot)
+        assert isinstance(app.screen, VisitRecordScreen)
+    (visit,) = signed_visits(family_store)
+    leo = visit["children"]["p2"]
+    assert leo["seen"] is True and leo["private_interview"] is not None
+    assert leo["not_seen_reason"] == "" and leo["not_seen_detail"] == "", leo
