@@ -328,8 +328,10 @@ class FieldkitApp(App[None]):
             if isinstance(offer, DraftOfferScreen) and offer.typed_before_seen(
                 self._pending_keys[0]
             ):
-                await self._step_aside(offer)
-                continue
+                if not offer.stepping_aside:  # closed from the app's own queue, not
+                    offer.stepping_aside = True  # from a widget's handler
+                    self.call_later(self._step_aside, offer)
+                return
             key = self._pending_keys.pop(0)
             target = self.focused or self.screen
             self._key_in_flight = key
@@ -365,6 +367,7 @@ class FieldkitApp(App[None]):
         the offer closes (its drafts stay, F4 brings it back) and the keys go on there."""
         self.notify(_(DRAFT_WAITING))
         await offer.dismiss(None)
+        await self._pump_keys()
 
     def hold_keys(self) -> int:
         """Keep what is typed until the next screen has focused its field (no key lost).

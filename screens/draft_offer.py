@@ -62,6 +62,8 @@ class DraftOfferScreen(ModalScreen[tuple[str, dict[str, Any]] | None]):
         # Textual stamps each key with `_time.get_time()` when the terminal delivers it.
         self._answers_since = float("inf") if unbidden else 0.0
         self._hold = hold
+        self.stepping_aside = False
+        """Closing for a key typed before it was drawn (`FieldkitApp._step_aside`)."""
 
     def on_screen_resume(self) -> None:
         """In front: an unbidden offer answers the keys typed once it is drawn (those

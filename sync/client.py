@@ -42,7 +42,15 @@ from .protocol import (
     grant_context,
     normalize_code,
 )
-from .pull_merge import PULL_PAGE, cycles_paused, has_key, install_keys, note_backfill, pull
+from .pull_merge import (
+    MAIN_CURSOR,
+    PULL_PAGE,
+    cycles_paused,
+    has_key,
+    install_keys,
+    note_backfill,
+    pull,
+)
 from .push_outbox import PUSH_BATCH as PUSH_BATCH  # re-exported: the batch a sync sends
 from .push_outbox import push as _push  # tests send an outbox unchecked through it
 from .rotation import rotate_keys
@@ -192,12 +200,25 @@ def _run(
     summary.clock_offset_ms = client.offset_ms
     recovery = hello.recovery_pub or store.meta("recovery_pub")
     push_teams(store, client, recovery, summary)
-    _push(store, client, summary, progress, batch_size, checked)
+    # The push's last batch asks to be answered with the keys and the main pull's first
+    # page besides (read once the batch has committed): one request, not three, in most
+    # syncs. What it does not bring (nothing to push, an older server) is asked for on
+    # its own route, as before (docs/decisions.md "A push answers the keys and the first
+    # pull page").
+    cursor = int(store.meta(MAIN_CURSOR) or 0)
+    answer = _push(
+        store, client, summary, progress, batch_size, checked, _besides(store, cursor, page_size)
+    )
+    first = [(cursor, answer.page)] if answer is not None and answer.page is not None else []
+    prefetched = bool(first)
+    if answer is not None:
+        answer.page = None  # held by `first` alone: the pull frees it once read
     if checked is not None:
         checked.outbox.clear()  # not held through the pull
-    if pushed is not None:
-        pushed()
-    keys = fetch_keys(store, client)
+    if pushed is not None and not prefetched:
+        pushed()  # else once the pull has read the page (`cycles_paused`)
+    keys = answer.keys if answer is not None and answer.keys is not None else None
+    keys = keys or fetch_keys(store, client)
     if _requeue_refused(store, keys, summary, retry_all):
         _push(store, client, summary, progress, batch_size)
     fresh = install_keys(store, keys, summary)
@@ -205,7 +226,9 @@ def _run(
         note_backfill(store, fresh)
     complete_envelopes(store, client, keys, recovery, summary)
     rotate_keys(store, client, keys, recovery, summary)
-    touched = pull(store, client, keys, summary, progress, page_size)
+    touched = pull(store, client, keys, summary, progress, page_size, first)
+    if pushed is not None and prefetched:
+        pushed()
     # Attachments go after the text, so a slow or broken upload never holds it up.
     sync_attachments(store, client, summary, progress, pull_all_attachments)
     summary.waiting = store.outbox_count()
@@ -239,6 +262,14 @@ def _run(
             # keeps it earlier only with the devices it adds).
             store.set_meta(DEVICES_AS_OF, str(keys.devices_as_of))
     return summary
+
+
+def _besides(store: Store, cursor: int, page_size: int) -> str:
+    """The query of a push that asks for the keys (`fetch_keys`'s) and the main pull's page
+    from `cursor` besides."""
+    since = store.meta(DEVICES_AS_OF)
+    devices = f"&devices_since={int(since)}" if since else ""
+    return f"?keys=true{devices}&pull_cursor={cursor}&pull_limit={page_size}"
 
 
 def _report(client: SyncClient, summary: SyncSummary) -> None:

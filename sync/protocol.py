@@ -329,6 +329,24 @@ class KeysResponse(BaseModel):
     )
 
 
+class PushReply(PushResponse):
+    """`PushResponse` with the reads the push asked to be answered with besides (`keys=true`:
+    the caller's `KeysResponse`; `pull_cursor`: the first page of its pull), read once the
+    batch has committed. Absent when not asked for, or when the server could not read them
+    then: the laptop asks for them on their own routes (docs/decisions.md "A push answers
+    the keys and the first pull page")."""
+
+    keys: KeysResponse | None = None
+    page: PullResponse | None = None
+
+
+class PushAnswer(PushResponse):
+    """`PushReply` as the laptop reads it (the page's ops straight into `ReceivedOp`)."""
+
+    keys: KeysResponse | None = None
+    page: PulledPage | None = None
+
+
 class Hello(BaseModel):
     """Unauthenticated: the server's clock and keys, so a client can sign with the right time."""
 
@@ -619,6 +637,8 @@ __all__ = [
     "PulledPage",
     "PushRequest",
     "PushResponse",
+    "PushReply",
+    "PushAnswer",
     "RETRYABLE",
     "Receipt",
     "SyncReportRequest",

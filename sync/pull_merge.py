@@ -49,6 +49,8 @@ from .transport import (
 from .userkey import install_grant, waiting_note
 
 PULL_PAGE = 5000
+MAIN_CURSOR = "sync_cursor"
+"""Profile meta: where the main pull (every case of this user) stands."""
 AnyOp = TypeVar("AnyOp", bound=Op)
 INT64_CURSOR = 2**63 - 1
 # Profile meta: case id -> the key ids its pending backfill waits on (`_backfill_wants`).
@@ -262,9 +264,12 @@ def pull(
     summary: SyncSummary,
     progress: ProgressFn | None,
     page_size: int,
+    first: list[tuple[int, PulledPage]] | None = None,
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
     """Pull every page after the cursors; each entity the pull changed, with its folded
-    state as the pull left it."""
+    state as the pull left it. `first` holds a page of the main pull already in hand (the
+    push's answer brought it) with the cursor it was read from: taken out and used as the
+    first page when the main cursor still stands there, instead of asking for it again."""
     device_keys = _DeviceKeys(store)
     touched: dict[tuple[str, str, str], dict[str, Any]] = {}
     missing: dict[str, set[str] | None] = {}
@@ -272,20 +277,27 @@ def pull(
     wants = _backfill_wants(store)
     kept = (store.meta("sync_backfill"), store.meta(BACKFILL_WANTS))
 
-    def run(cursor_key: str, case_id: str | None, until: int | None = None) -> None:
+    def run(
+        cursor_key: str,
+        case_id: str | None,
+        until: int | None = None,
+        given: list[tuple[int, PulledPage]] | None = None,
+    ) -> None:
         while True:
             cursor = int(store.meta(cursor_key) or 0)
-            request: dict[str, Any] = {"cursor": cursor, "limit": page_size}
-            if case_id is not None:
-                request["case_id"] = case_id
-            if until is not None:
-                request["until"] = until
-            raw = client.post_raw("/v1/pull", request)
             with cycles_paused():
-                # The page is read from its bytes by pydantic at once, into the ops
-                # themselves (no dicts or models in between).
-                page = PulledPage.model_validate_json(raw)
-                del raw
+                in_hand = given.pop() if given else None
+                if in_hand is not None and in_hand[0] == cursor:
+                    page = in_hand[1]
+                else:
+                    # The page is read from its bytes by pydantic at once, into the ops
+                    # themselves (no dicts or models in between).
+                    page = PulledPage.model_validate_json(
+                        client.post_raw(
+                            "/v1/pull", _page_request(cursor, page_size, case_id, until)
+                        )
+                    )
+                del in_hand
                 if not device_keys.complete and any(
                     op.device_id not in device_keys.raw for op in page.ops
                 ):
@@ -315,7 +327,7 @@ def pull(
         elif not until:
             del backfill[case_id]
             wants.pop(case_id, None)
-    run("sync_cursor", None)
+    run(MAIN_CURSOR, None, None, first)
     # A case skipped for want of its key, or of a newer key generation, waits for it and is
     # then pulled from its start up to where the main pull is now (a skipped op may lie
     # below an earlier backfill's cursor, so that cursor starts again from 0). It waits on
@@ -346,6 +358,17 @@ def pull(
             store.set_meta("sync_backfill", now_kept[0])
             store.set_meta(BACKFILL_WANTS, now_kept[1])
     return touched
+
+
+def _page_request(
+    cursor: int, page_size: int, case_id: str | None, until: int | None
+) -> dict[str, Any]:
+    request: dict[str, Any] = {"cursor": cursor, "limit": page_size}
+    if case_id is not None:
+        request["case_id"] = case_id
+    if until is not None:
+        request["until"] = until
+    return request
 
 
 def _note_missing(missing: dict[str, set[str] | None], case_id: str, lacking: set[str]) -> None:

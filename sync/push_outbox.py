@@ -19,7 +19,7 @@ from fieldkit.store import SYNC_LOCAL, Store
 from . import outcome
 from .attachment_sync import ProgressFn
 from .outcome import SyncSummary
-from .protocol import PushResponse, Receipt, push_body, receipt_message
+from .protocol import PushAnswer, PushResponse, Receipt, push_body, receipt_message
 from .transport import SyncClient, SyncRefused
 
 PUSH_BATCH = 1000
@@ -93,25 +93,39 @@ def push(
     progress: ProgressFn | None,
     batch_size: int,
     checked: outcome.CheckedChain | None = None,
-) -> None:
+    besides: str = "",
+) -> PushAnswer | None:
+    """Send the outbox; with `besides` (a query of `/v1/push`: `keys`, `pull_cursor`…) the
+    last batch of each round asks to be answered with those reads too, and the answer that
+    carried them (the latest) is returned. None when nothing was sent."""
     outbox = _outbox(store, checked)
     total = len(outbox)
     done = [0]
     if progress:
         progress("push", 0, total)
     resend: list[Op] = []
+    answered: PushAnswer | None = None
     for _round in range(3):
         batch_source = resend or outbox
         if not batch_source:
             break
-        deferred_from = _send_batches(
-            store, client, summary, progress, _chunks(batch_source, batch_size), done, total
+        deferred_from, last = _send_batches(
+            store,
+            client,
+            summary,
+            progress,
+            _chunks(batch_source, batch_size),
+            done,
+            total,
+            besides,
         )
+        answered = last or answered
         if deferred_from is None:
             break
         # The server is missing an earlier op of this chain (it came back from a backup,
         # or batches arrived out of order): send the chain again from where it stands.
         resend = store.own_ops(deferred_from - 1)
+    return answered
 
 
 def _send_batches(
@@ -122,9 +136,11 @@ def _send_batches(
     batches: list[list[Op]],
     done: list[int],
     total: int,
-) -> int | None:
+    besides: str = "",
+) -> tuple[int | None, PushAnswer | None]:
     """Send the batches in order, one at a time on one connection; the seq the server
-    asks to resend from when it deferred ops, else None.
+    asks to resend from when it deferred ops, else None; and the last batch's answer when
+    it was asked for `besides` (its query, on the last batch only).
 
     The server works on one batch while this laptop records the answer to the batch before
     and encodes the batch after (a thread waits for the answer; the wait releases the
@@ -132,24 +148,29 @@ def _send_batches(
     receipt verified, so the server never sees them out of order; an op leaves the outbox
     only in the transaction that records the server's answer naming it."""
     if not batches:
-        return None
+        return None, None
+    last = len(batches) - 1
+
+    def path(n: int) -> str:
+        return "/v1/push" + (besides if n == last else "")
+
     with ThreadPoolExecutor(1, thread_name_prefix="fieldkit-push") as sender:
-        answer = client.send_ahead(sender, "/v1/push", push_body(batches[0]))
+        answer = client.send_ahead(sender, path(0), push_body(batches[0]))
         for n, batch in enumerate(batches):
             following = push_body(batches[n + 1]) if n + 1 < len(batches) else None
-            reply = PushResponse.model_validate_json(answer())
+            reply = PushAnswer.model_validate_json(answer())
             _check_answer(store, batch, reply)
             deferred = any(r.status == "deferred" for r in reply.results)
             if following is not None and not deferred:
-                answer = client.send_ahead(sender, "/v1/push", following)
+                answer = client.send_ahead(sender, path(n + 1), following)
             _record_answer(store, summary, batch, reply)
             done[0] += len(batch)
             if progress:
                 progress("push", min(done[0], total), total)
             if deferred:
                 # Every later batch of this round would be deferred as well.
-                return reply.expected_seq
-    return None
+                return reply.expected_seq, None
+    return None, reply if besides else None
 
 
 def _record_answer(

@@ -8,8 +8,9 @@ import gc
 import json
 import os
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
+import psycopg
 import uvicorn
 from fastapi import FastAPI, Query, Request, Response
 from fieldkit.sync import access_log, admin, health, limits
@@ -23,8 +24,8 @@ from fieldkit.sync.protocol import (
     KeysResponse,
     PullRequest,
     PullResponse,
+    PushReply,
     PushRequest,
-    PushResponse,
     RotateRequest,
     RotateResponse,
     SyncReportRequest,
@@ -49,6 +50,8 @@ from fieldkit.sync.server.routing import (
 from fieldkit.sync.server.service import SyncServer
 from fieldkit.sync.verify import warm_up
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
 from fieldkit.changelog import Op
@@ -77,7 +80,12 @@ def _inline_schema(model: type[Any]) -> dict[str, Any]:
 
 
 def _authed_push(
-    service: SyncServer, method: str, path: str, header: str | None, body: bytes
+    service: SyncServer,
+    method: str,
+    path: str,
+    header: str | None,
+    body: bytes,
+    besides: _Besides | None = None,
 ) -> Response:
     # The hot path: parsed and answered without per-op pydantic models (`parse_push`).
     # Authentication and the push in one worker-thread call (one hop off the event loop
@@ -94,8 +102,36 @@ def _authed_push(
 
     who, ops, stored = service.authenticated(method, path, header, body, store)
     # Signed once the batch has committed: a receipt never names a head not stored.
-    reply = service.answer(who, ops, stored)
-    return Response(reply.model_dump_json(), media_type="application/json")
+    reply = service.answer(who, ops, stored).model_dump_json().encode()
+    if besides is not None:
+        reply = _answered_besides(service, who, reply, besides)
+    return Response(reply, media_type="application/json")
+
+
+class _Besides(NamedTuple):
+    """What a push asked to be answered with besides (`PushReply`)."""
+
+    keys: bool
+    devices_since: int | None
+    page: PullRequest | None
+
+
+def _answered_besides(service: SyncServer, who: Caller, reply: bytes, besides: _Besides) -> bytes:
+    """The push's answer with the keys and the first pull page it asked for, read after
+    its batch committed, as `/v1/keys` and `/v1/pull` read them for this caller (the
+    request that asked is the one authenticated). A read the database cannot give now is
+    left out, not the push's answer: the laptop asks for it on its own route."""
+    parts = [reply.removesuffix(b"}")]
+    try:
+        if besides.keys:
+            keys = service.keys(who, besides.devices_since)
+            parts.append(b',"keys":' + keys.model_dump_json().encode())
+        if besides.page is not None:
+            parts.append(b',"page":' + service.pull_json(who, besides.page))
+    except (OperationalError, PoolTimeout, psycopg.OperationalError):
+        pass
+    parts.append(b"}")
+    return b"".join(parts)
 
 
 def _pull_json(service: SyncServer, who: Caller, req: PullRequest) -> Response:
@@ -183,7 +219,7 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
 
     @app.post(
         "/v1/push",
-        response_model=PushResponse,
+        response_model=PushReply,
         responses=REFUSALS,
         openapi_extra={
             "requestBody": {
@@ -192,11 +228,35 @@ def create_app(engine: Engine | str | None = None, bounds: limits.Limits | None 
             }
         },
     )
-    async def push(request: Request, authorization: SignedHeader = None) -> Response:
-        """A batch of the device's ops (`PushRequest`); idempotent by op_id; per-op result."""
+    async def push(
+        request: Request,
+        authorization: SignedHeader = None,
+        keys: Annotated[bool, Query(description="answer with `/v1/keys` besides")] = False,
+        devices_since: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+        pull_cursor: Annotated[
+            int | None,
+            Query(ge=0, le=2**63 - 1, description="answer with the pull page from here"),
+        ] = None,
+        pull_limit: Annotated[int, Query(ge=1, le=5000)] = 2000,
+    ) -> Response:
+        """A batch of the device's ops (`PushRequest`); idempotent by op_id; per-op result.
+        Asked, the answer carries the caller's keys and first pull page besides
+        (`PushReply`), read once the batch has committed: one request, not three."""
         body = await request.body()
+        besides = None
+        if keys or pull_cursor is not None:
+            page = None
+            if pull_cursor is not None:
+                page = PullRequest(cursor=pull_cursor, limit=pull_limit)
+            besides = _Besides(keys, devices_since, page)
         return await in_thread(
-            _authed_push, service, request.method, signed_path(request), authorization, body
+            _authed_push,
+            service,
+            request.method,
+            signed_path(request),
+            authorization,
+            body,
+            besides,
         )
 
     @app.post("/v1/pull", response_model=PullResponse, responses=REFUSALS)

@@ -335,7 +335,11 @@ def test_a_replayed_request_is_refused(agency: Agency) -> None:
     sup, worker = _setup(agency, visits=3)
     recorder = Recorder()
     run_sync(worker, transport=recorder)
-    method, url, body, headers = next(r for r in recorder.requests if r[1].endswith("/v1/push"))
+    method, url, body, headers = next(
+        r for r in recorder.requests if httpx.URL(r[1]).path == "/v1/push"
+    )
+    # The push asked for the keys and the first pull page besides: its query is signed too.
+    assert "keys=true" in url and "pull_cursor=" in url
     replay = httpx.request(method, url, content=body, headers=headers)
     assert replay.status_code == 401
     assert "replay" in replay.json()["detail"]
