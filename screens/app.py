@@ -221,7 +221,9 @@ class FieldkitApp(App[None]):
 
     def action_command_palette(self) -> None:
         """The command palette, its search line in the worker's language."""
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        if self.use_command_palette and not any(
+            isinstance(s, CommandPalette) for s in self.screen_stack
+        ):
             self.push_screen(
                 CommandPalette(
                     placeholder=_("Search for a case or a command…"), id="--command-palette"
