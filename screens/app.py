@@ -35,6 +35,7 @@ from fieldkit.sync.outcome import waiting_keys_line
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 
 from fieldkit import i18n
 from fieldkit.errors import FieldkitError
@@ -198,11 +199,36 @@ class FieldkitApp(App[None]):
             save_pref(self.profile_path, "theme", theme)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """The palette's system commands without Screenshot: it would write the screen
-        (names, address, threats, notes) to disk as a plaintext SVG."""
-        for command in super().get_system_commands(screen):
-            if "screenshot" not in command.title.lower():
-                yield command
+        """The palette's system commands, in the worker's language (Textual's are English
+        only, and its Quit says "as soon as possible" where fieldkit saves the draft first).
+
+        Not Screenshot: it would write the screen (names, address, threats, notes) to disk
+        as a plaintext SVG. Not Textual's Keys panel: "Help: keys" (F1) lists the keys of
+        the screen in the worker's language.
+        """
+        yield SystemCommand(
+            _("Theme"), _("the colours of the app; kept for this profile"), self.action_change_theme
+        )
+        yield SystemCommand(_("Quit"), _("the draft is saved first"), self.action_quit)
+        if screen.maximized is not None:
+            yield SystemCommand(
+                _("Minimize"), _("the widget back to its place"), screen.action_minimize
+            )
+        elif screen.focused is not None and screen.focused.allow_maximize:
+            yield SystemCommand(
+                _("Maximize"), _("the focused widget fills the screen"), screen.action_maximize
+            )
+
+    def action_command_palette(self) -> None:
+        """The command palette, its search line in the worker's language."""
+        if self.use_command_palette and not any(
+            isinstance(s, CommandPalette) for s in self.screen_stack
+        ):
+            self.push_screen(
+                CommandPalette(
+                    placeholder=_("Search for a case or a command…"), id="--command-palette"
+                )
+            )
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """Refused: a screenshot is case content in the clear outside the encrypted store."""

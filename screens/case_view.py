@@ -30,7 +30,7 @@ from fieldkit import services
 from fieldkit.acknowledgements import HOW
 from fieldkit.attachments import attachment_line
 from fieldkit.contacts import CollateralContact, contact_line
-from fieldkit.i18n import N_, _
+from fieldkit.i18n import N_, _, ngettext
 from fieldkit.labels import entity_label
 from fieldkit.practice import due_items
 from fieldkit.services import review, visits
@@ -320,16 +320,25 @@ class CaseScreen(Screen[None]):
         cursor = visits_list.highlighted
         visits_list.clear_options()
         names = {p.id: p.name.split()[0] for p in case.people}
+        stored = {r.get("id"): r for r in event.detail.get("records", {}).get("visit", [])}
         for v in sorted(case.visits, key=lambda v: v.date, reverse=True):
             seen = ", ".join(
                 names.get(pid, _("a child not on the case")) for pid in sorted(v.seen_ids())
             )
             mark = _("✓ signed") if v.signed else _("imported")
+            # a gate signed past is said where the visit is listed, not only in its record
+            overridden = len(stored.get(v.id, {}).get("overrides") or [])
+            if overridden:
+                mark += " · " + ngettext("↷ {n} override", "↷ {n} overrides", overridden).format(
+                    n=overridden
+                )
             reviewed = event.reviews.get(v.id)
             if v.signed and reviewed is not None and reviewed.words():
                 mark += f" · {reviewed.words()}"
             announced = _("announced") if v.announced else _("unannounced")
             who = _("seen {names}").format(names=seen) if seen else _("nobody seen")
+            if v.outcome != "completed":  # an attempt meets no visit rule: never "nobody seen"
+                who = _("attempt: {outcome}").format(outcome=_(v.outcome))
             visits_list.add_option(
                 Option(safe_content(f"{v.date} · {announced} · {who} · {mark}"), id=v.id)
             )

@@ -74,6 +74,13 @@ def register(app: typer.Typer) -> None:
             cases = services.rules_cases(store)
         finally:
             store.close()
+        if case_id is not None and not any(c.id == case_id for c in cases):
+            # an error, on stderr: stdout (the --json list) never carries a sentence
+            raise FieldkitError(
+                _("no case {case_id} in this profile; `fieldkit case list` shows them").format(
+                    case_id=case_id
+                )
+            )
         if worker is not None:
             cases = [c for c in cases if c.worker == worker]
         day = policy.today() if as_of is None else parse_day(as_of, "--as-of")

@@ -527,6 +527,25 @@ def _safety_checks(record: VisitRecord, p: PolicyProfile) -> list[VisitCheck]:
                 _("record whether safety has changed since the last visit"),
             )
         )
+    written = (
+        any(t.strip() for t in safety.new_threats)
+        or bool(safety.circumstances)
+        or bool(safety.interventions.strip())
+        or bool(safety.phone_approval_by.strip())
+    )
+    if safety.changed is not True and written:
+        # the record would say "no change" (or nothing) beside threats and a plan that
+        # signing never makes: no threat, no plan for a supervisor to approve
+        checks.append(
+            _content(
+                "SA-3",
+                "unchanged-with-threats",
+                _(
+                    "safety is not recorded as changed, yet circumstances, threats or a plan "
+                    "are written: answer that it changed, or remove them"
+                ),
+            )
+        )
     threats = [t for t in safety.new_threats if t.strip()] if safety.changed else []
     if threats and not safety.interventions.strip():
         checks.append(

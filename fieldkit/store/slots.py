@@ -145,11 +145,20 @@ class SlotStore(StoreBase):
             if slot_version(slot) < 2:  # made before sealed settings: upgrade the slot
                 store.change_passphrase(passphrase, argon_params(slot))
             return store
+        # the way out offered is one this profile has: a recovery slot, or none at all
+        recoverable = bool(cls._slots(conn, "recovery"))
         conn.close()
+        if recoverable:
+            raise WrongPassphrase(
+                N_(
+                    "wrong passphrase for this profile; try again (ask your agency's IT lead to "
+                    "recover the profile if it is forgotten)"
+                )
+            )
         raise WrongPassphrase(
             N_(
-                "wrong passphrase for this profile; try again (ask your agency's IT lead to "
-                "recover the profile if it is forgotten)"
+                "wrong passphrase for this profile; try again (it has no agency recovery key: "
+                "a forgotten passphrase cannot be recovered)"
             )
         )
 

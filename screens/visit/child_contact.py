@@ -59,12 +59,12 @@ class ChildContactStep(VisitStep):
             yield self.bind_choice(
                 choice("not_seen_reason", NOT_SEEN_REASONS, c.not_seen_reason or None),
                 NOT_SEEN_REASONS,
-                lambda v: setattr(c, "not_seen_reason", v or ""),
+                lambda v: setattr(c, "not_seen_reason", (v or "") if c.seen is False else ""),
             )
             yield Label(_("The reason in words (for other)"))
             yield self.bind(
                 Input(c.not_seen_detail, id="not_seen_detail"),
-                lambda v: setattr(c, "not_seen_detail", str(v)),
+                lambda v: setattr(c, "not_seen_detail", str(v) if c.seen is False else ""),
             )
         with Vertical(id="seen-part"):
             if person is None or person.verbal:
@@ -138,16 +138,25 @@ class ChildContactStep(VisitStep):
             contact.private_interview = None
             contact.observation = None
 
+    # An interview or an observation stands only for a child recorded as seen, a reason for
+    # not seeing only for one recorded as not seen: the other questions are out of sight,
+    # and leaving the step (which reads every answer back) must not bring back an answer
+    # the worker can no longer see.
     def _set_interviewed(self, value: bool | None) -> None:
         contact = self.record.contact(self.person_id)
-        contact.private_interview = self.interview if value else None
+        held = bool(value) and contact.seen is True
+        contact.private_interview = self.interview if held else None
 
     def _set_observed(self, value: bool | None) -> None:
         contact = self.record.contact(self.person_id)
-        contact.observation = self.observation if value else None
+        held = bool(value) and contact.seen is True
+        contact.observation = self.observation if held else None
 
     def answer_changed(self, name: str) -> None:
         """Seen opens the interview or observation; not seen asks why."""
+        if name == "seen":
+            # the answers in sight after the change are the record's, the others leave it
+            self.harvest()
         self._show()
 
     def _show(self) -> None:

@@ -59,12 +59,12 @@ class ContactKindStep(VisitStep):
             yield Label(_("Time of the attempt (HH:MM)"))
             yield self.bind(
                 Input(record.attempt_time, id="attempt_time", placeholder=_("HH:MM")),
-                lambda v: setattr(record, "attempt_time", v),
+                lambda v: self._attempt("attempt_time", str(v)),
             )
             yield Label(_("What was done (card left, neighbour asked, supervisor called)"))
             yield self.bind(
                 Input(record.attempt_action, id="attempt_action"),
-                lambda v: setattr(record, "attempt_action", v),
+                lambda v: self._attempt("attempt_action", str(v)),
             )
         yield Label(_("Was the visit announced to the family?"))
         yield self.bind_yes_no(
@@ -81,9 +81,17 @@ class ContactKindStep(VisitStep):
         """The attempt's questions show only for an attempt."""
         self._show_attempt()
 
+    def _attempt(self, name: str, value: str) -> None:
+        """The attempt's answers stand only for an attempt: out of sight once the visit is
+        "completed", they are not part of the record (nor of what is signed)."""
+        outcome = self.record.outcome
+        setattr(self.record, name, value if outcome is not None and outcome != "completed" else "")
+
     def answer_changed(self, name: str) -> None:
-        """Choosing an outcome shows or hides the attempt's questions."""
+        """Choosing an outcome shows or hides the attempt's questions (and their answers in
+        the record)."""
         if name == "outcome":
+            self.harvest()
             self._show_attempt()
 
     def _show_attempt(self) -> None:

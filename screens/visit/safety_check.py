@@ -12,6 +12,7 @@ from textual.widgets.selection_list import Selection
 from fieldkit.i18n import _
 from fieldkit.services.visits import SA3_CIRCUMSTANCES
 from fieldkit.text import safe_content
+from fieldkit.visit_record import SafetyCheck
 
 
 class SafetyCheckStep(VisitStep):
@@ -50,13 +51,13 @@ class SafetyCheckStep(VisitStep):
                     *[Selection(_(c), c, c in safety.circumstances) for c in SA3_CIRCUMSTANCES],
                     id="circumstances",
                 ),
-                lambda v: setattr(safety, "circumstances", [str(c) for c in v]),
+                lambda v: self._detail("circumstances", [str(c) for c in v]),
             )
             yield Label(_("New safety threats, one per line (leave empty if none)"))
             yield self.bind(
                 TextArea("\n".join(safety.new_threats), id="new_threats"),
-                lambda v: setattr(
-                    safety, "new_threats", [line for line in str(v).splitlines() if line.strip()]
+                lambda v: self._detail(
+                    "new_threats", [line for line in str(v).splitlines() if line.strip()]
                 ),
             )
             yield Static(
@@ -70,26 +71,36 @@ class SafetyCheckStep(VisitStep):
             yield Label(_("Alternative plan: interventions, one per line (what, who)"))
             yield self.bind(
                 TextArea(safety.interventions, id="interventions"),
-                lambda v: setattr(safety, "interventions", str(v)),
+                lambda v: self._detail("interventions", str(v)),
             )
             yield Label(_("Approved by phone? Supervisor's name (leave empty if not yet)"))
             yield self.bind(
                 Input(safety.phone_approval_by, id="phone_approval_by"),
-                lambda v: setattr(safety, "phone_approval_by", v),
+                lambda v: self._detail("phone_approval_by", str(v)),
             )
             yield Label(_("When was it approved by phone? (YYYY-MM-DD HH:MM)"))
             yield self.bind(
                 Input(safety.phone_approval_at, id="phone_approval_at"),
-                lambda v: setattr(safety, "phone_approval_at", v),
+                lambda v: self._detail("phone_approval_at", str(v)),
             )
 
     def on_mount(self) -> None:
         """Show the assessment only once the worker says something changed."""
         self._show_assessment()
 
+    def _detail(self, name: str, value: object) -> None:
+        """An answer of the assessment stands only while the worker says safety changed: out
+        of sight under "No change", it is not part of the record (nor of what is signed)."""
+        safety = self.record.safety
+        if safety.changed is not True:
+            value = getattr(SafetyCheck(), name)
+        setattr(safety, name, value)
+
     def answer_changed(self, name: str) -> None:
-        """Yes opens the assessment."""
+        """Yes opens the assessment (its answers on screen are the record's again); No
+        closes it and takes its answers out of the record."""
         if name == "safety_changed":
+            self.harvest()
             self._show_assessment()
 
     def _show_assessment(self) -> None:

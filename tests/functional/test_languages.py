@@ -25,7 +25,7 @@ from textual.widgets._toggle_button import ToggleButton
 from fieldkit import i18n
 from fieldkit.labels import STEP_TITLES
 from fieldkit.store import Store
-from tests.functional.conftest import TODAY, settle
+from tests.functional.conftest import TODAY, settle, until
 from tests.functional.test_small_screen import _addendum, _on_review
 from tests.functional.test_snapshots import SCREENS, _fixed_visit_ids, _still  # noqa: F401
 from tests.functional.test_supervisor import (  # noqa: F401
@@ -318,3 +318,24 @@ def test_lang_decides_when_the_profile_has_no_preference(
 def _back_to_english() -> Iterator[None]:
     yield
     i18n.set_language("en")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_the_command_palette_speaks_the_language(visit_store: Store, lang: str) -> None:
+    """Ctrl+P in French or Spanish: the search line and the system commands (theme, quit,
+    maximize) were Textual's English, and "Quit" promised to quit "as soon as possible"
+    where fieldkit saves the visit draft first; "Keys" opened Textual's own English panel
+    beside fieldkit's translated "Help: keys"."""
+    from textual.command import CommandInput, CommandPalette
+
+    app = make_app(store=visit_store, today=TODAY, language=lang)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        titles = [(c.title, c.help) for c in app.get_system_commands(app.screen)]
+        english = {"Theme", "Quit", "Keys", "Maximize", "Minimize"}
+        assert not english & {t for t, _ in titles}, titles
+        assert not any("as soon as possible" in h for _, h in titles), titles
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        placeholder = str(app.screen.query_one(CommandInput).placeholder)
+        assert placeholder and "Search for commands" not in placeholder, placeholder

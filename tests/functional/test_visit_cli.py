@@ -128,6 +128,18 @@ SCENARIOS: list[tuple[str, dict[str, Any], set[str]]] = [
         {"SA-2/-/interventions"},
     ),
     ("announced", {"announced": True}, {"VI-4/-/announced"}),
+    # "no change" beside a new threat and a plan: the record would say both (the plan is
+    # never made, no supervisor sees it)
+    (
+        "no change but threats",
+        {"safety": {"changed": False, "new_threats": ["x"], "interventions": "y"}},
+        {"SA-3/-/unchanged-with-threats"},
+    ),
+    (
+        "unanswered but circumstances",
+        {"safety": {"changed": None, "circumstances": ["a move"]}},
+        {"SA-3/-/safety-changed", "SA-3/-/unchanged-with-threats"},
+    ),
 ]
 
 

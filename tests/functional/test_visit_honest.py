@@ -20,7 +20,7 @@ from fieldkit.screens.toggles import CHOSEN, Choice
 from fieldkit.screens.visit.record import VisitRecordScreen
 from fieldkit.screens.visit.review import ReviewStep
 from textual.pilot import Pilot
-from textual.widgets import Input, RadioSet, TextArea
+from textual.widgets import Input, OptionList, RadioSet, Static, TextArea
 
 from fieldkit import services
 from fieldkit.store import Store
@@ -503,3 +503,203 @@ async def test_the_case_address_is_offered_never_filled_in(family_store: Store) 
 
 def family_store_address(store: Store) -> str:
     return services.load_case(store, CASE).address
+
+
+async def test_not_seen_after_an_interview_carries_no_interview(family_store: Store) -> None:
+    """Leo interviewed, then changed to "Not seen": the interview questions go out of sight
+    and the record must not keep an interview for a child it says was not seen. Leaving
+    the step used to read the hidden "Interviewed" answer back in, so the review showed
+    "NOT SEEN" beside "private interview: recorded", and signing was blocked by a check
+    (VI-1 unseen-contact, not overridable) the worker could not see how to answer."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        await present_step(pilot, (0, 1, 2))
+        await safety_step(pilot)
+        await infant_step(pilot)
+        await click(pilot, "#seen-yes")
+        await settle(pilot)
+        await click(pilot, "#interviewed-yes")
+        await settle(pilot)
+        await click(pilot, "#seen_alone-yes")
+        await type_text(pilot, "#said", "mum is better now")
+        await click(pilot, "#seen-no")  # he had gone out before the worker reached him
+        await settle(pilot)
+        assert app.visit_session.record.contact("p2").private_interview is None
+        # seen after all, on the same step: the interview comes back in sight with the
+        # record, never one without the other
+        await click(pilot, "#seen-yes")
+        await settle(pilot)
+        assert app.screen.query_one("#interview").display
+        assert app.visit_session.record.contact("p2").private_interview is not None
+        await click(pilot, "#seen-no")
+        await settle(pilot)
+        await click(pilot, "#not_seen_reason-not-home")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        review = await last_steps(pilot)
+        assert app.visit_session.record.contact("p2").private_interview is None
+        assert "VI-1/p2/unseen-contact" not in blocking_ids(review)
+        # back on the step later: the interview is asked again, not taken as given
+        app.visit_session.go("child:p2")
+        await settle(pilot)
+        await click(pilot, "#seen-yes")
+        await settle(pilot)
+        assert app.screen.query_one("#interviewed", RadioSet).pressed_index == -1
+        assert not app.screen.query_one("#interview").display
+        await click(pilot, "#seen-no")
+        await settle(pilot)
+        await click(pilot, "#not_seen_reason-not-home")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        review = app.screen
+        assert isinstance(review, ReviewStep)
+        await override(pilot, review, "VI-2/p2/not-seen", "he was out with his father")
+        assert blocking_ids(review) == set()
+        await sign(pilot)
+        assert isinstance(app.screen, VisitRecordScreen)
+    (visit,) = signed_visits(family_store)
+    assert visit["children"]["p2"]["seen"] is False
+    assert visit["children"]["p2"]["private_interview"] is None
+    assert visit["private_interview"] == []
+
+
+async def test_no_change_after_a_threat_was_typed_signs_no_threat(family_store: Store) -> None:
+    """Rules SA-2, SA-3: "Yes, changed", a threat and a plan typed, then "No change": the
+    assessment goes out of sight, and the record must say no change and nothing else. The
+    typed threat used to stay: the review and the signed record said "safety changed: no"
+    beside "new threats: …" and "PENDING SUPERVISOR APPROVAL", for a plan that was never
+    made (no threat, no plan for a supervisor to approve)."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        await present_step(pilot, (0, 1, 2))
+        await click(pilot, "#safety_changed-yes")
+        await settle(pilot)
+        await type_text(pilot, "#new_threats", "uncle drinking")
+        await type_text(pilot, "#interventions", "uncle leaves tonight")
+        await click(pilot, "#safety_changed-no")  # a misreading: nothing had changed
+        await settle(pilot)
+        assert app.visit_session.record.safety.new_threats == []
+        await click(pilot, "#safety_changed-yes")  # back and forth on the step: what is
+        await settle(pilot)  # in sight is the record again
+        assert app.visit_session.record.safety.new_threats == ["uncle drinking"]
+        await click(pilot, "#safety_changed-no")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await infant_step(pilot)
+        await child_step(pilot)
+        review = await last_steps(pilot)
+        shown = str(review.query_one("#summary", Static).render())
+        assert "uncle" not in shown and "PENDING" not in shown, shown
+        await sign(pilot)
+        assert isinstance(app.screen, VisitRecordScreen)
+    (visit,) = signed_visits(family_store)
+    assert visit["safety"]["changed"] is False
+    assert visit["safety"]["new_threats"] == []
+    assert visit["safety"]["interventions"] == ""
+
+
+async def test_completed_after_an_attempt_was_typed_signs_no_attempt(family_store: Store) -> None:
+    """Rule VI-1: "No one home", the attempt's time and action typed, then "completed" (the
+    family came back): the attempt's questions go out of sight and the record must not
+    describe an attempt. They stayed: the signed visit said "completed" beside "attempt
+    time" and "what was done"."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await click(pilot, "#kind-home")
+        await click(pilot, "#outcome-no-one-home")
+        await settle(pilot)
+        await type_text(pilot, "#attempt_time", "09:40")
+        await type_text(pilot, "#attempt_action", "card left at the door")
+        await click(pilot, "#outcome-completed")
+        await settle(pilot)
+        await click(pilot, "#announced-no")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await present_step(pilot, (0, 1, 2))
+        await safety_step(pilot)
+        await infant_step(pilot)
+        await child_step(pilot)
+        review = await last_steps(pilot)
+        shown = str(review.query_one("#summary", Static).render())
+        assert "09:40" not in shown and "card left" not in shown, shown
+        await sign(pilot)
+        assert isinstance(app.screen, VisitRecordScreen)
+    (visit,) = signed_visits(family_store)
+    assert visit["outcome"] == "completed"
+    assert visit["attempt_time"] == "" and visit["attempt_action"] == ""
+
+
+async def test_the_case_visit_list_names_overrides_and_attempts(family_store: Store) -> None:
+    """The case's list of visits is where a worker and a reader find a visit again: one
+    signed past a gate said "✓ signed" like any other (the override was only in the
+    record), and an attempt ("no one home") read as a visit where nobody was seen."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        await present_step(pilot, (1, 2))  # Maya asleep in another room
+        await safety_step(pilot)
+        await infant_step(pilot, reason="asleep elsewhere")
+        await child_step(pilot)
+        review = await last_steps(pilot)
+        await override(pilot, review, "VI-3/p1/not-seen", "infant asleep, father refused to wake")
+        await sign(pilot)
+        assert isinstance(app.screen, VisitRecordScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        visits = app.screen.query_one("#visits", OptionList)
+        lines = [str(visits.get_option_at_index(i).prompt) for i in range(visits.option_count)]
+        signed = [line for line in lines if "✓ signed" in line]
+        assert len(signed) == 1 and "↷ 1 override" in signed[0], lines
+    # an attempt (no one home): the list says so
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await click(pilot, "#kind-home")
+        await click(pilot, "#outcome-no-one-home")
+        await settle(pilot)
+        await click(pilot, "#announced-no")
+        await type_text(pilot, "#attempt_time", "09:40")
+        await type_text(pilot, "#attempt_action", "card left at the door")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        review = app.screen
+        assert isinstance(review, ReviewStep)
+        assert not blocking_ids(review), blocking_ids(review)
+        await sign(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        visits = app.screen.query_one("#visits", OptionList)
+        lines = [str(visits.get_option_at_index(i).prompt) for i in range(visits.option_count)]
+        assert any("attempt: no one home" in line for line in lines), lines
+
+
+async def test_seen_after_a_not_seen_reason_signs_no_reason(family_store: Store) -> None:
+    """Leo "Not seen", "at school" chosen, then "Seen" (he came home): the reason goes out
+    of sight and must go from the record too. It stayed: the signed visit and its export
+    said Leo was seen and, beside it, that he was not seen because he was at school."""
+    app = make_app(store=family_store, today=TODAY)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await start(pilot)
+        await kind_step(pilot)
+        await present_step(pilot, (0, 1, 2))
+        await safety_step(pilot)
+        await infant_step(pilot)
+        await click(pilot, "#seen-no")
+        await settle(pilot)
+        await click(pilot, "#not_seen_reason-at-school")
+        await type_text(pilot, "#not_seen_detail", "exam week")
+        await child_step(pilot)  # Seen after all, interviewed
+        await last_steps(pilot)
+        await sign(pilot)
+        assert isinstance(app.screen, VisitRecordScreen)
+    (visit,) = signed_visits(family_store)
+    leo = visit["children"]["p2"]
+    assert leo["seen"] is True and leo["private_interview"] is not None
+    assert leo["not_seen_reason"] == "" and leo["not_seen_detail"] == "", leo

@@ -70,3 +70,16 @@ def test_due_rejects_a_bad_date(tmp_path: Path) -> None:
     _seeded(tmp_path)
     result = run_cli("due", "--as-of", "2026-02-30", env=ENV)
     assert result.returncode == 1 and "YYYY-MM-DD" in result.stderr
+
+
+def test_due_for_an_unknown_case_is_one_line_on_stderr(tmp_path: Path) -> None:
+    """`due --case` with a case not in the profile: one line on stderr and a non-zero exit;
+    stdout stays empty, so a script reading `--json` never parses a sentence. The line
+    was printed on stdout, in the --json output too."""
+    _seeded(tmp_path)
+    for extra in ((), ("--json",)):
+        result = run_cli("due", "--case", "C-404", *extra, env=ENV)
+        assert result.returncode != 0
+        assert result.stdout == "", result.stdout
+        assert result.stderr.strip().count("\n") == 0 and "C-404" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -482,3 +482,26 @@ def test_a_failed_transaction_writes_nothing_and_the_next_save_chains_on(store: 
     assert entity is not None and entity.fields == {"notes": "again"}
     assert [h["op"] for h in entity.state["heads"]["notes"]] == [after.op_id]
     assert store.verify().ok
+
+
+def test_wrong_passphrase_promises_a_recovery_only_where_there_is_one(tmp_path: Path) -> None:
+    """A wrong passphrase sent the worker to the IT lead "to recover the profile" even for
+    a profile made without the agency's recovery key (`init` says it cannot be
+    recovered): the worker would be told of a way out that does not exist."""
+    from fieldkit.crypto import WrongPassphrase, X25519PrivateKey
+
+    bare = tmp_path / "bare.fieldkit"
+    Store.create(bare, PASSPHRASE, "jsmith", argon=FAST_ARGON).close()
+    with pytest.raises(WrongPassphrase) as refused:
+        Store.open(bare, "not the passphrase")
+    assert "wrong passphrase" in str(refused.value)
+    assert "IT lead" not in str(refused.value)
+    assert "no agency recovery key" in str(refused.value)
+    covered = tmp_path / "covered.fieldkit"
+    agency = X25519PrivateKey.generate()
+    Store.create(
+        covered, PASSPHRASE, "jsmith", recovery_public=agency.public_key(), argon=FAST_ARGON
+    ).close()
+    with pytest.raises(WrongPassphrase) as refused:
+        Store.open(covered, "not the passphrase")
+    assert "IT lead" in str(refused.value)
