@@ -216,7 +216,7 @@ def _run(
     if checked is not None:
         checked.outbox.clear()  # not held through the pull
     if pushed is not None and not prefetched:
-        pushed()  # else once the pull has read the page (`cycles_paused`)
+        pushed()  # else once the pull has freed the page (`first_done`)
     keys = answer.keys if answer is not None and answer.keys is not None else None
     keys = keys or fetch_keys(store, client)
     if _requeue_refused(store, keys, summary, retry_all):
@@ -226,9 +226,9 @@ def _run(
         note_backfill(store, fresh)
     complete_envelopes(store, client, keys, recovery, summary)
     rotate_keys(store, client, keys, recovery, summary)
-    touched = pull(store, client, keys, summary, progress, page_size, first)
-    if pushed is not None and prefetched:
-        pushed()
+    touched = pull(
+        store, client, keys, summary, progress, page_size, first, pushed if prefetched else None
+    )
     # Attachments go after the text, so a slow or broken upload never holds it up.
     sync_attachments(store, client, summary, progress, pull_all_attachments)
     summary.waiting = store.outbox_count()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -265,11 +265,14 @@ def pull(
     progress: ProgressFn | None,
     page_size: int,
     first: list[tuple[int, PulledPage]] | None = None,
+    first_done: Callable[[], None] | None = None,
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
     """Pull every page after the cursors; each entity the pull changed, with its folded
     state as the pull left it. `first` holds a page of the main pull already in hand (the
     push's answer brought it) with the cursor it was read from: taken out and used as the
-    first page when the main cursor still stands there, instead of asking for it again."""
+    first page when the main cursor still stands there, instead of asking for it again;
+    `first_done` is called once it is freed (the collector the push paused for it can run
+    again: each later page pauses it for itself, `cycles_paused`)."""
     device_keys = _DeviceKeys(store)
     touched: dict[tuple[str, str, str], dict[str, Any]] = {}
     missing: dict[str, set[str] | None] = {}
@@ -309,6 +312,9 @@ def pull(
                 _ingest_page(store, page, device_keys, cursor_key, summary, touched, missing)
                 more = page.more
                 del page  # freed here, by its count, before the collector runs again
+            if given is not None and first_done is not None:
+                first_done()
+                given = None
             if progress:
                 progress("pull", summary.pulled, None)
             if not more:
@@ -327,6 +333,8 @@ def pull(
         elif not until:
             del backfill[case_id]
             wants.pop(case_id, None)
+    # A backfill above runs while a page the push brought waits (and the collector with
+    # it): rare, only when a case's key arrived since its ops were skipped.
     run(MAIN_CURSOR, None, None, first)
     # A case skipped for want of its key, or of a newer key generation, waits for it and is
     # then pulled from its start up to where the main pull is now (a skipped op may lie

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from pydantic import ValidationError
+
 from fieldkit.changelog import Op
 from fieldkit.crypto import ed25519_public_from_bytes, unb64, verify_signature
 from fieldkit.i18n import _
@@ -158,7 +160,7 @@ def _send_batches(
         answer = client.send_ahead(sender, path(0), push_body(batches[0]))
         for n, batch in enumerate(batches):
             following = push_body(batches[n + 1]) if n + 1 < len(batches) else None
-            reply = PushAnswer.model_validate_json(answer())
+            reply = _push_answer(answer())
             _check_answer(store, batch, reply)
             deferred = any(r.status == "deferred" for r in reply.results)
             if following is not None and not deferred:
@@ -171,6 +173,19 @@ def _send_batches(
                 # Every later batch of this round would be deferred as well.
                 return reply.expected_seq, None
     return None, reply if besides else None
+
+
+def _push_answer(raw: bytes) -> PushAnswer:
+    """A batch's answer. What it brought besides (keys, a page) is dropped when it does
+    not read, and asked for on its own routes, where it is refused as any bad answer is:
+    the push itself, already committed, is recorded either way."""
+    try:
+        return PushAnswer.model_validate_json(raw)
+    except ValidationError:
+        plain = PushResponse.model_validate_json(raw)  # a bad push answer raises here
+        return PushAnswer(
+            results=plain.results, receipt=plain.receipt, expected_seq=plain.expected_seq
+        )
 
 
 def _record_answer(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import logging
 import os
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, NamedTuple
@@ -57,6 +58,9 @@ from starlette.concurrency import run_in_threadpool
 from fieldkit.changelog import Op
 
 # --- the FastAPI face -------------------------------------------------------------------
+
+
+LOG = logging.getLogger("fieldkit.server")
 
 
 def _inline_schema(model: type[Any]) -> dict[str, Any]:
@@ -130,6 +134,8 @@ def _answered_besides(service: SyncServer, who: Caller, reply: bytes, besides: _
             parts.append(b',"page":' + service.pull_json(who, besides.page))
     except (OperationalError, PoolTimeout, psycopg.OperationalError):
         pass
+    except Exception:  # a committed push is answered whatever the reads besides do
+        LOG.exception("the reads a push asked for besides failed; its answer goes without")
     parts.append(b"}")
     return b"".join(parts)
 

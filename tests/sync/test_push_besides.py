@@ -7,6 +7,7 @@ the first pull page")."""
 
 from __future__ import annotations
 
+import gc
 import json
 
 import httpx
@@ -26,19 +27,24 @@ class Requests(httpx.HTTPTransport):
     """Keeps each request's method and path; `plain` strips what a push answered besides
     (as a server from before `PushReply` answers)."""
 
-    def __init__(self, plain: bool = False) -> None:
+    def __init__(self, plain: bool = False, bad_page: bool = False) -> None:
         super().__init__()
         self.plain = plain
+        self.bad_page = bad_page
         self.seen: list[tuple[str, str]] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.seen.append((request.method, request.url.path))
         response = super().handle_request(request)
-        if not (self.plain and request.url.path == "/v1/push" and response.status_code == 200):
+        changes = self.plain or self.bad_page
+        if not (changes and request.url.path == "/v1/push" and response.status_code == 200):
             return response
         answer = json.loads(response.read())
-        answer.pop("keys", None)
-        answer.pop("page", None)
+        if self.bad_page:
+            answer["page"]["ops"] = [{"op_id": 7}]  # an op that does not read
+        else:
+            answer.pop("keys", None)
+            answer.pop("page", None)
         headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
         return httpx.Response(200, headers=headers, content=json.dumps(answer).encode())
 
@@ -70,6 +76,29 @@ def test_a_sync_that_pushes_asks_no_keys_and_no_pull_of_their_own(agency: Agency
     assert summary.pushed == 2 and summary.waiting == 0
     assert summary.pulled == 1  # the supervisor's note came in the push's answer
     assert worker.entity("C-1", "note", "n1") is not None
+
+
+def test_the_collector_runs_again_once_the_page_the_push_brought_is_read(
+    agency: Agency,
+) -> None:
+    """The push pauses Python's cycle collector while the page it brought waits; once
+    that page is folded, the collector runs again between later pages (it stayed off
+    for the whole pull), as each pulled page pauses it only for itself."""
+    sup, worker = synced_team(agency)
+    for n in range(3):
+        sup.record("C-1", "note", f"n{n}", {"text": f"note {n}"})
+    run_sync(sup)
+    worker.record("C-1", "visit", "v1", {"date": "2026-11-04", "notes": "visit"})
+    seen = Requests()
+    collecting: list[bool] = []
+
+    def progress(stage: str, done: int, total: int | None) -> None:
+        if stage == "pull" and done:
+            collecting.append(gc.isenabled())
+
+    summary = run_sync(worker, progress, transport=seen, page_size=2)
+    assert summary.pulled == 3 and ("POST", "/v1/pull") in seen.seen  # a page after
+    assert collecting and all(collecting), collecting
 
 
 def test_the_answer_besides_says_what_keys_and_pull_say(agency: Agency) -> None:
@@ -166,6 +195,25 @@ def test_a_server_that_answers_nothing_besides_is_asked_on_the_routes(agency: Ag
         "/v1/sync-report",
     ]
     assert summary.pushed == 2 and summary.pulled == 1 and summary.waiting == 0
+    assert worker.entity("C-1", "note", "n1") is not None
+
+
+def test_a_page_besides_that_does_not_read_leaves_the_push_recorded(agency: Agency) -> None:
+    """The page that came with a committed push does not read: the push is recorded all
+    the same (its ops leave the outbox on its receipt) and the pull asks its own route
+    (the bad page made the push's answer fail, and the sync with it, on every try)."""
+    sup, worker = synced_team(agency)
+    _day(sup, worker)
+    seen = Requests(bad_page=True)
+    summary = run_sync(worker, transport=seen)
+    assert summary.pushed == 2 and summary.waiting == 0 and worker.outbox_count() == 0
+    assert [path for _m, path in seen.seen] == [
+        "/v1/hello",
+        "/v1/push",
+        "/v1/keys",
+        "/v1/pull",
+        "/v1/sync-report",
+    ]
     assert worker.entity("C-1", "note", "n1") is not None
 
 
