@@ -164,8 +164,8 @@ class FieldkitApp(App[None]):
         self.places: list[Place] = []
         """Where the worker was when the app locked (ids only), rebuilt after unlock."""
         self.last_activity = time.monotonic()
-        self.last_key_time = 0.0
-        """When the last key or paste was typed (Textual's clock, as on `events.Key.time`)."""
+        self.last_input_time = 0.0
+        """When the last key, paste or click came (Textual's clock, as on `events.Key.time`)."""
         self._theme_settled = False
         self._switch_undelayed = False
         self._first_frame_held = False
@@ -315,8 +315,8 @@ class FieldkitApp(App[None]):
         """
         if isinstance(event, events.Key | events.MouseDown | events.Paste):
             self.last_activity = time.monotonic()
+            self.last_input_time = max(self.last_input_time, event.time)
         if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
-            self.last_key_time = max(self.last_key_time, event.time)
             self._pending_keys.append(event)
             await self._pump_keys()
             return

@@ -270,9 +270,10 @@ class DashboardScreen(Screen[None]):
             fk.continue_restore(self)
         elif self.drafts and not self._offered_drafts:
             self._offered_drafts = True
-            if fk.last_key_time >= self._on_view_since:
-                # The worker is already at work on the caseload: a window popping up now
-                # would take the next keys (an Enter resumes a visit, x x discards one).
+            if fk.last_input_time >= self._on_view_since:
+                # The worker is already at work (typed or clicked): a window popping up
+                # now would take the next keys (an Enter resumes a visit, x x discards
+                # one), or cover the case just clicked open.
                 self.notify(_(DRAFT_WAITING))
             else:
                 self.offer_drafts(unbidden=True)

@@ -92,6 +92,34 @@ async def test_no_offer_pops_up_once_the_worker_is_typing_on_the_caseload(
         assert "F4 to resume" in str(dashboard.query_one("#drafts-line", Static).render())
 
 
+async def test_no_offer_pops_up_once_the_worker_has_clicked_on_the_caseload(
+    visit_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A click on the caseload while it is still being read counts as being at work: no
+    window pops up over what was clicked."""
+    _leave_draft(visit_store, "C-INFANT")
+    read = threading.Event()
+    found = visits.drafts
+
+    def slow(store: Store, case_id: str | None = None) -> list[dict[str, Any]]:
+        read.wait(30)
+        return found(store, case_id)
+
+    monkeypatch.setattr(visits, "drafts", slow)
+    app = make_app(store=visit_store, today=TODAY)
+    notes = _notes(app)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the caseload")
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        await pilot.click("#search")
+        read.set()
+        await until(pilot, lambda: bool(dashboard.drafts), "the drafts read")
+        await settle(pilot)
+        assert app.screen is dashboard, type(app.screen).__name__
+        assert "F4 to resume" in " ".join(notes)
+
+
 async def test_f4_then_enter_typed_at_once_resumes_the_draft(visit_store: Store) -> None:
     """The offer asked for with F4 answers the Enter typed right after it."""
     draft_id = _leave_draft(visit_store, "C-VERBAL")
