@@ -30,6 +30,19 @@ def _leave_draft(store: Store, case_id: str) -> str:
     return str(draft["visit_id"])
 
 
+def _drafts_read_when_set(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """The caseload's read of the drafts waits until the returned event is set."""
+    read = threading.Event()
+    found = visits.drafts
+
+    def slow(store: Store, case_id: str | None = None) -> list[dict[str, Any]]:
+        read.wait(30)
+        return found(store, case_id)
+
+    monkeypatch.setattr(visits, "drafts", slow)
+    return read
+
+
 def _notes(app: FieldkitApp) -> list[str]:
     """What the app says in notices from now on."""
     notes: list[str] = []
@@ -67,14 +80,7 @@ async def test_no_offer_pops_up_once_the_worker_is_typing_on_the_caseload(
     """A search typed while the caseload is still being read: when the drafts come, no
     window takes the next keys; the drafts line and a notice say F4 resumes."""
     _leave_draft(visit_store, "C-INFANT")
-    read = threading.Event()
-    found = visits.drafts
-
-    def slow(store: Store, case_id: str | None = None) -> list[dict[str, Any]]:
-        read.wait(30)
-        return found(store, case_id)
-
-    monkeypatch.setattr(visits, "drafts", slow)
+    read = _drafts_read_when_set(monkeypatch)
     app = make_app(store=visit_store, today=TODAY)
     notes = _notes(app)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -98,14 +104,7 @@ async def test_no_offer_pops_up_once_the_worker_has_clicked_on_the_caseload(
     """A click on the caseload while it is still being read counts as being at work: no
     window pops up over what was clicked."""
     _leave_draft(visit_store, "C-INFANT")
-    read = threading.Event()
-    found = visits.drafts
-
-    def slow(store: Store, case_id: str | None = None) -> list[dict[str, Any]]:
-        read.wait(30)
-        return found(store, case_id)
-
-    monkeypatch.setattr(visits, "drafts", slow)
+    read = _drafts_read_when_set(monkeypatch)
     app = make_app(store=visit_store, today=TODAY)
     notes = _notes(app)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -182,29 +182,17 @@ def test_a_laptop_revoked_with_wipe_is_wiped_by_its_sync_as_before(agency: Agenc
     assert [path for _m, path in seen.seen] == ["/v1/hello", "/v1/push", "/v1/keys", "/v1/wiped"]
 
 
-def test_a_server_that_answers_nothing_besides_is_asked_on_the_routes(agency: Agency) -> None:
+@pytest.mark.parametrize("answer", ["none besides", "a page that does not read"])
+def test_a_push_answered_without_a_usable_page_asks_keys_and_pull_on_their_routes(
+    agency: Agency, answer: str
+) -> None:
+    """A server that answers nothing besides (one from before `PushReply`), or a page
+    besides that does not read: the push is recorded all the same (its ops leave the
+    outbox on its receipt) and the laptop asks `/v1/keys` and `/v1/pull` (a page that did
+    not read made the push's answer fail, and the sync with it, on every try)."""
     sup, worker = synced_team(agency)
     _day(sup, worker)
-    seen = Requests(plain=True)
-    summary = run_sync(worker, transport=seen)
-    assert [path for _m, path in seen.seen] == [
-        "/v1/hello",
-        "/v1/push",
-        "/v1/keys",
-        "/v1/pull",
-        "/v1/sync-report",
-    ]
-    assert summary.pushed == 2 and summary.pulled == 1 and summary.waiting == 0
-    assert worker.entity("C-1", "note", "n1") is not None
-
-
-def test_a_page_besides_that_does_not_read_leaves_the_push_recorded(agency: Agency) -> None:
-    """The page that came with a committed push does not read: the push is recorded all
-    the same (its ops leave the outbox on its receipt) and the pull asks its own route
-    (the bad page made the push's answer fail, and the sync with it, on every try)."""
-    sup, worker = synced_team(agency)
-    _day(sup, worker)
-    seen = Requests(bad_page=True)
+    seen = Requests(plain=answer == "none besides", bad_page=answer != "none besides")
     summary = run_sync(worker, transport=seen)
     assert summary.pushed == 2 and summary.waiting == 0 and worker.outbox_count() == 0
     assert [path for _m, path in seen.seen] == [
@@ -214,7 +202,7 @@ def test_a_page_besides_that_does_not_read_leaves_the_push_recorded(agency: Agen
         "/v1/pull",
         "/v1/sync-report",
     ]
-    assert worker.entity("C-1", "note", "n1") is not None
+    assert summary.pulled == 1 and worker.entity("C-1", "note", "n1") is not None
 
 
 def test_a_sync_with_nothing_to_push_asks_keys_and_pull_on_their_routes(agency: Agency) -> None:
