@@ -27,6 +27,7 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FIELDKIT_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("FIELDKIT_PASSPHRASE", raising=False)
     monkeypatch.delenv("FIELDKIT_PASSPHRASE_FILE", raising=False)
+    monkeypatch.delenv("FIELDKIT_NEW_PASSPHRASE", raising=False)
     monkeypatch.delenv("FIELDKIT_SERVER_DB", raising=False)
 
 
@@ -56,6 +57,7 @@ def run_cli(
         text=True,
         env=full_env,
         input=input if input is not None else "",  # never the terminal: no prompt waits
+        start_new_session=True,  # no controlling terminal either: /dev/tty is not there
         timeout=120,
     )
 

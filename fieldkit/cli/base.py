@@ -4,6 +4,8 @@ one when its command runs (`LazyGroup`, tables `ROOT_COMMANDS` and `CASE_COMMAND
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,6 +24,36 @@ from fieldkit.lazy import attribute
 # emoji=False: a worker's text such as ":smile:" is data and prints as typed.
 console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
+
+ProgressFn = Callable[[str, int, int | None], None]
+"""A progress callback: (what, done, total or None)."""
+
+
+@contextmanager
+def progress_bar(errors: Console, describe: Callable[[str], str]) -> Iterator[ProgressFn | None]:
+    """A transient progress bar, one line per `what` named by `describe`, when `errors` is
+    a terminal; elsewhere (a pipe, a log file) no bar and no callback: Rich's transient bar,
+    never drawn there, still left a blank line before the command's one-line answer."""
+    if not errors.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn  # local: start-up time
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=errors,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(what: str, done: int, total: int | None) -> None:
+            if what not in tasks:
+                tasks[what] = bar.add_task(describe(what), total=total)
+            bar.update(tasks[what], completed=done, total=total)
+
+        yield progress
 
 
 _CASEWORK = "fieldkit.cli.casework:register"

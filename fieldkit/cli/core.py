@@ -181,7 +181,9 @@ def init(
 
 @passphrase_app.command("change")
 def passphrase_change(ctx: typer.Context) -> None:
-    """Rewrap the master key under a new passphrase (the data is not re-encrypted)."""
+    """Rewrap the master key under a new passphrase (the data is not re-encrypted).
+
+    Without a terminal, the new passphrase is read from FIELDKIT_NEW_PASSPHRASE."""
     context = ctx_of(ctx)
     store = services.open_store(context.path)
     try:
@@ -203,7 +205,9 @@ def passphrase_reset(
         ),
     ],
 ) -> None:
-    """Set a new passphrase on a profile whose passphrase is forgotten (agency recovery key)."""
+    """Set a new passphrase on a profile whose passphrase is forgotten (agency recovery key).
+
+    Without a terminal, the new passphrase is read from FIELDKIT_NEW_PASSPHRASE."""
     context = ctx_of(ctx)
     private = read_recovery_private(recovery_private_key)
     store = services.Store.open_with_recovery(context.path, private)

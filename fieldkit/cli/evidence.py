@@ -22,14 +22,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from fieldkit import i18n, services
 from fieldkit.acknowledgements import record_acknowledgement
 from fieldkit.attachments import Attachment, attachments_of, find, is_local, opened_copy
 from fieldkit.attachments import attach as attach_file
-from fieldkit.cli.base import console, ctx_of, parse_day
+from fieldkit.cli.base import console, ctx_of, parse_day, progress_bar
 from fieldkit.cli.practice import policy_for
 from fieldkit.contacts import add_contact, contacts_of, parse_notes_input
 from fieldkit.errors import FieldkitError
@@ -295,22 +294,9 @@ def _fetch(store: Store, wanted: list[object]) -> int:
         return 0
     with (
         SyncClient(store) as client,
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            console=Console(stderr=True, emoji=False),
-            transient=True,
-        ) as bar,
+        progress_bar(Console(stderr=True, emoji=False), escape) as progress,
     ):
         client.hello()
-        tasks: dict[str, TaskID] = {}
-
-        def progress(label: str, done: int, total: int | None) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(escape(label), total=total)
-            bar.update(tasks[label], completed=done, total=total)
-
         for att in wanted:
             assert isinstance(att, Attachment)
             download(store, client, att, progress)

@@ -15,11 +15,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from fieldkit import services
-from fieldkit.cli.base import ctx_of
+from fieldkit.cli.base import ctx_of, progress_bar
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import N_, _, ngettext
 from fieldkit.sync.outcome import (
@@ -79,22 +78,9 @@ def run_sync_command(
             if as_json:
                 summary = run_sync(store, retry_all=retry_all)
             else:
-                with Progress(
-                    TextColumn("{task.description}"),
-                    BarColumn(),
-                    TextColumn("{task.completed}/{task.total}"),
-                    console=errors,
-                    transient=True,
-                ) as bar:
-                    tasks: dict[str, TaskID] = {}
-
-                    def progress(phase: str, done: int, total: int | None) -> None:
-                        if phase not in tasks:
-                            tasks[phase] = bar.add_task(
-                                _(PHASES.get(phase, phase.capitalize())), total=total
-                            )
-                        bar.update(tasks[phase], completed=done, total=total)
-
+                with progress_bar(
+                    errors, lambda phase: _(PHASES.get(phase, phase.capitalize()))
+                ) as progress:
                     summary = run_sync(store, progress, retry_all=retry_all)
         finally:
             store.close()

@@ -83,6 +83,13 @@ def register(app: typer.Typer) -> None:
             )
         if worker is not None:
             cases = [c for c in cases if c.worker == worker]
+            if case_id is not None and not any(c.id == case_id for c in cases):
+                # the case is in the profile, another worker's: an error on stderr, as above
+                raise FieldkitError(
+                    _("case {case_id} is not {worker}'s; leave out --worker to see it").format(
+                        case_id=case_id, worker=worker
+                    )
+                )
         day = policy.today() if as_of is None else parse_day(as_of, "--as-of")
         # JSON is for scripts: its words stay English whatever the worker's language.
         with i18n.using("en") if as_json else contextlib.nullcontext():

@@ -10,6 +10,7 @@ import getpass
 import os
 import sqlite3
 import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,15 +82,40 @@ def passphrase_from_env() -> str | None:
     return None
 
 
+class NoHiddenPrompt(Exception):
+    """No terminal to type a passphrase in without it being shown."""
+
+
+def hidden_input(prompt: str) -> str:
+    """A line typed at a prompt that does not show it. With no terminal to hide the typing
+    in (stdin piped, no /dev/tty), getpass would warn and read the line with echo on:
+    refused here, before anything is read."""
+    with warnings.catch_warnings():
+        # getpass warns before it falls back to an echoing read: the warning, as an error,
+        # stops it there
+        warnings.simplefilter("error", getpass.GetPassWarning)
+        try:
+            return getpass.getpass(prompt)
+        except getpass.GetPassWarning:
+            raise NoHiddenPrompt from None
+
+
 def ask_passphrase(prompt: str = N_("Passphrase: "), confirm: bool = False) -> str:
     """The passphrase from the environment, or typed at a hidden prompt."""
     value = passphrase_from_env()
     if value is not None:
         return value
     try:
-        first = getpass.getpass(_(prompt))
-        if confirm and getpass.getpass(_("Again: ")) != first:
+        first = hidden_input(_(prompt))
+        if confirm and hidden_input(_("Again: ")) != first:
             raise FieldkitError(_("the two passphrases differ; nothing was changed"))
+    except NoHiddenPrompt:
+        raise FieldkitError(
+            _(
+                "no terminal to type the passphrase in unseen; set FIELDKIT_PASSPHRASE or "
+                "FIELDKIT_PASSPHRASE_FILE"
+            )
+        ) from None
     except (EOFError, KeyboardInterrupt):
         raise FieldkitError(
             _(
@@ -231,9 +257,16 @@ def ask_passphrase_new(min_score: int = 3) -> str:
     value = os.environ.get("FIELDKIT_NEW_PASSPHRASE")
     if value is None:
         try:
-            value = getpass.getpass(_("New passphrase: "))
-            if getpass.getpass(_("Again: ")) != value:
+            value = hidden_input(_("New passphrase: "))
+            if hidden_input(_("Again: ")) != value:
                 raise FieldkitError(_("the two passphrases differ; nothing was changed"))
+        except NoHiddenPrompt:
+            raise FieldkitError(
+                _(
+                    "no terminal to type the new passphrase in unseen; set "
+                    "FIELDKIT_NEW_PASSPHRASE; nothing was changed"
+                )
+            ) from None
         except (EOFError, KeyboardInterrupt):
             raise FieldkitError(_("no new passphrase given; nothing was changed")) from None
 

@@ -83,3 +83,20 @@ def test_due_for_an_unknown_case_is_one_line_on_stderr(tmp_path: Path) -> None:
         assert result.stdout == "", result.stdout
         assert result.stderr.strip().count("\n") == 0 and "C-404" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_due_for_another_workers_case_is_one_line_on_stderr(tmp_path: Path) -> None:
+    """`due --case C-2 --worker jsmith`, C-2 being mlee's: one line on stderr and exit 1,
+    stdout empty (the --json output too). The sentence was printed on stdout, exit 2."""
+    _seeded(tmp_path)
+    for extra in ((), ("--json",)):
+        result = run_cli("due", "--case", "C-2", "--worker", "jsmith", *extra, env=ENV)
+        assert result.returncode == 1, (result.returncode, result.stdout)
+        assert result.stdout == "", result.stdout
+        assert result.stderr.strip().count("\n") == 0
+        assert "C-2" in result.stderr and "jsmith" in result.stderr
+        assert "Traceback" not in result.stderr
+    # the worker's own case still answers
+    result = run_cli("due", "--case", "C-2", "--worker", "mlee", "--json", env=ENV)
+    assert result.returncode == 0, result.stderr
+    assert {i["case"] for i in json.loads(result.stdout)} <= {"C-2"}

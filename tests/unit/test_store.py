@@ -394,6 +394,28 @@ def test_passphrase_change_rewraps_without_reencrypting(tmp_path: Path) -> None:
     conn.close()
 
 
+def test_passphrase_change_without_a_terminal_refuses_and_never_echoes(tmp_path: Path) -> None:
+    """`passphrase change` with stdin piped and no terminal: the new passphrase is not read
+    from stdin with echo (getpass's fallback, which printed its GetPassWarning and changed
+    the passphrase); one line names FIELDKIT_NEW_PASSPHRASE, exit 1, the profile unchanged.
+    The unlock prompt refuses the same way, naming FIELDKIT_PASSPHRASE."""
+    path = _profile_with_cases(tmp_path)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    piped = "typed new passphrase\ntyped new passphrase\n"
+    for env, named in (
+        ({"FIELDKIT_PASSPHRASE": PASSPHRASE}, "FIELDKIT_NEW_PASSPHRASE"),
+        ({}, "FIELDKIT_PASSPHRASE"),
+    ):
+        result = run_cli("passphrase", "change", env=env, input=piped)
+        assert result.returncode == 1, (result.stdout, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert named in result.stderr
+        assert "GetPassWarning" not in result.stderr and "echoed" not in result.stderr
+        assert "typed new passphrase" not in result.stdout + result.stderr
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    Store.open(path, PASSPHRASE).close()
+
+
 def test_recovery_key_opens_a_profile_whose_passphrase_is_forgotten(tmp_path: Path) -> None:
     from fieldkit.crypto import X25519PrivateKey
 
