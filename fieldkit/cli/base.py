@@ -34,7 +34,10 @@ def progress_bar(errors: Console, describe: Callable[[str], str]) -> Iterator[Pr
     """A transient progress bar, one line per `what` named by `describe`, when `errors` is
     a terminal; elsewhere (a pipe, a log file) no bar and no callback: Rich's transient bar,
     never drawn there, still left a blank line before the command's one-line answer."""
-    if not errors.is_terminal:
+    isatty = getattr(errors.file, "isatty", None)
+    # not `Console.is_terminal`: FORCE_COLOR or TTY_COMPATIBLE (set in many CI runners)
+    # make Rich call a pipe a terminal, and the bar would be drawn into the log
+    if not (isatty and isatty()):
         yield None
         return
     from rich.progress import BarColumn, Progress, TaskID, TextColumn  # local: start-up time

@@ -198,7 +198,20 @@ def requirement_checks(
                 )
             )
     if record.outcome is not None and not record.completed:
-        return checks + _attempt_checks(case, record)
+        # an attempt's safety step is answered too: what it says must not contradict itself
+        return checks + _attempt_checks(case, record) + _safety_consistency(record)
+    if record.attempt_time.strip() or record.attempt_action.strip():
+        # a file or an older draft: "completed" beside an attempt's time and what was done
+        checks.append(
+            _content(
+                "VI-1",
+                "completed-with-attempt",
+                _(
+                    "the visit is recorded as completed, yet an attempt's time or action is "
+                    "written: remove them, or record the attempt's outcome"
+                ),
+            )
+        )
     if record.announced is None:
         checks.append(_content("VI-4", "announced", _("record whether the visit was announced")))
     # rule VI-4: unannounced visits required, and this one was announced
@@ -313,6 +326,19 @@ def _child_checks(
     pid, name = child.id, child.name
     c = contact or ChildContact(pid)
     checks: list[VisitCheck] = []
+    if c.seen and c.not_seen_reason.strip():
+        # a file or an older draft: "seen" beside a reason the child was not seen
+        checks.append(
+            _content(
+                "VI-1",
+                "seen-with-reason",
+                _(
+                    "{name} is recorded as seen, yet a reason for not seeing them is written: "
+                    "remove it, or record them as not seen"
+                ).format(name=name),
+                pid,
+            )
+        )
     if c.seen is None:
         checks.append(
             _content("VI-1", "seen", _("record whether {name} was seen").format(name=name), pid)
@@ -527,11 +553,20 @@ def _safety_checks(record: VisitRecord, p: PolicyProfile) -> list[VisitCheck]:
                 _("record whether safety has changed since the last visit"),
             )
         )
+    return checks + _safety_consistency(record)
+
+
+def _safety_consistency(record: VisitRecord) -> list[VisitCheck]:
+    """Rules SA-3, SA-2 on what is written, for a visit or an attempt alike: no threats or
+    plan beside "no change"; new threats need the alternative plan's interventions."""
+    checks: list[VisitCheck] = []
+    safety = record.safety
     written = (
         any(t.strip() for t in safety.new_threats)
         or bool(safety.circumstances)
         or bool(safety.interventions.strip())
         or bool(safety.phone_approval_by.strip())
+        or bool(safety.phone_approval_at.strip())
     )
     if safety.changed is not True and written:
         # the record would say "no change" (or nothing) beside threats and a plan that

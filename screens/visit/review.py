@@ -47,6 +47,7 @@ CODE_STEPS = {
     "outcome": "kind",
     "attempt-time": "kind",
     "attempt-action": "kind",
+    "completed-with-attempt": "kind",
     "announced": "kind",
     "present-unknown": "present",
     "notes": "next",

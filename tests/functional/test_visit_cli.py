@@ -140,6 +140,52 @@ SCENARIOS: list[tuple[str, dict[str, Any], set[str]]] = [
         {"safety": {"changed": None, "circumstances": ["a move"]}},
         {"SA-3/-/safety-changed", "SA-3/-/unchanged-with-threats"},
     ),
+    (
+        "no change but a phone approval time",
+        {"safety": {"changed": False, "phone_approval_at": "10:05"}},
+        {"SA-3/-/unchanged-with-threats"},
+    ),
+    # an attempt's safety step says the same things: it must not contradict itself either
+    (
+        "attempt, no change but threats",
+        {
+            "outcome": "no one home",
+            "attempt_time": "10:00",
+            "attempt_action": "left a card",
+            "present": [],
+            "children": {},
+            "safety": {"changed": False, "new_threats": ["knife in kitchen"]},
+        },
+        {"SA-3/-/unchanged-with-threats"},
+    ),
+    (
+        "attempt, threats but no plan",
+        {
+            "outcome": "no one home",
+            "attempt_time": "10:00",
+            "attempt_action": "left a card",
+            "present": [],
+            "children": {},
+            "safety": {"changed": True, "new_threats": ["knife in kitchen"]},
+        },
+        {"SA-2/-/interventions"},
+    ),
+    # VI-1: "seen" beside a reason for not seeing, "completed" beside an attempt
+    (
+        "seen with a not-seen reason",
+        {
+            "children": {
+                **visit_doc()["children"],
+                "p2": {**visit_doc()["children"]["p2"], "not_seen_reason": "at school"},
+            }
+        },
+        {"VI-1/p2/seen-with-reason"},
+    ),
+    (
+        "completed with an attempt",
+        {"attempt_time": "10:00", "attempt_action": "left a card"},
+        {"VI-1/-/completed-with-attempt"},
+    ),
 ]
 
 

@@ -97,16 +97,15 @@ def test_every_field_has_an_expected_rendering() -> None:
     assert fields == set(EXPECTED)
 
 
-def records() -> tuple[VisitRecord, VisitRecord]:
-    """A: everyone seen, every text field marked. B: Leo not seen (other, in words)."""
+def records() -> tuple[VisitRecord, VisitRecord, VisitRecord]:
+    """A: everyone seen, every text field marked. B: Leo not seen (other, in words).
+    C: an attempt (no one home), its time and what was done marked."""
     a = VisitRecord(
         case=CASE,
         visit_id="v-render-a",
         date="2026-11-25",
         kind="placement",
         outcome="completed",
-        attempt_time="07:45",
-        attempt_action="MKKNOCKED",
         announced=True,
         present=["p1", "p2", "p3"],
         others_present="MKOTHERS",
@@ -153,7 +152,18 @@ def records() -> tuple[VisitRecord, VisitRecord]:
         if c.id == "VI-2/p2/not-seen"
     )
     visits.add_override(b, gate, "MKREASON2", "jsmith", datetime(2026, 11, 25, 11, tzinfo=UTC))
-    return a, b
+    c = dataclasses.replace(
+        a,
+        visit_id="v-render-c",
+        outcome="no one home",
+        attempt_time="07:45",
+        attempt_action="MKKNOCKED",
+        present=[],
+        children=[],
+        safety=SafetyCheck(False),
+        overrides=[],
+    )
+    return a, b, c
 
 
 _STORE: list[Store] = []
@@ -181,7 +191,7 @@ async def test_review_record_supervisor_pdf_and_export_show_every_field(
     tmp_path: Path,
 ) -> None:
     _STORE[:] = [family_store]
-    a, b = records()
+    a, b, c = records()
     # the review step, before signing: a draft holding record A, resumed at the review
     draft = {"visit_id": a.visit_id, "case_id": CASE, "step": "review", "record": a.to_doc()}
     visits.save_draft(family_store, draft)
@@ -197,13 +207,23 @@ async def test_review_record_supervisor_pdf_and_export_show_every_field(
         assert isinstance(app.screen, VisitRecordScreen)
         texts["record screen"] = [str(app.screen.query_one("#record").render())]
     visits.sign_visit(family_store, services_case(), b, policy(), TODAY)
+    # the attempt, reviewed and signed as a worker does (a draft resumed at the review)
+    draft = {"visit_id": c.visit_id, "case_id": CASE, "step": "review", "record": c.to_doc()}
+    visits.save_draft(family_store, draft)
     app = make_app(store=family_store, today=TODAY)
     async with app.run_test(size=(120, 60)) as pilot:
+        await start_visit(pilot, CASE)
+        assert isinstance(app.screen, ReviewStep)
+        texts["review step"].append(str(app.screen.query_one("#summary").render()))
+        assert [check.id for check in app.screen.checks if check.blocking] == []
+        await pilot.press("ctrl+s", "y")
         await settle(pilot)
+        assert isinstance(app.screen, VisitRecordScreen)
+        texts["record screen"].append(str(app.screen.query_one("#record").render()))
         app.push_screen(VisitRecordScreen(services_case(), b.visit_id))
         await settle(pilot)
         texts["record screen"].append(str(app.screen.query_one("#record").render()))
-        for record in (a, b):
+        for record in (a, b, c):
             item = review.QueueItem(CASE, "visit", record.visit_id, "", "jsmith", TODAY, "visit")
             app.push_screen(RecordReviewScreen(item))
             await settle(pilot)
@@ -212,7 +232,7 @@ async def test_review_record_supervisor_pdf_and_export_show_every_field(
             )
             app.pop_screen()
             await settle(pilot)
-    for record in (a, b):
+    for record in (a, b, c):
         out = tmp_path / f"{record.visit_id}.pdf"
         visit_pdf(family_store, record.visit_id, out)
         page_text = "\n".join(p.extract_text() for p in PdfReader(out).pages)
