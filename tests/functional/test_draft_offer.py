@@ -74,11 +74,13 @@ async def test_enter_typed_as_the_offer_appears_opens_the_case_not_the_draft(
     assert draft_id in {d["visit_id"] for d in visits.drafts(visit_store)}
 
 
-async def test_no_offer_pops_up_once_the_worker_is_typing_on_the_caseload(
-    visit_store: Store, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("at_work", ["typed", "clicked"])
+async def test_no_offer_pops_up_once_the_worker_is_at_work_on_the_caseload(
+    visit_store: Store, monkeypatch: pytest.MonkeyPatch, at_work: str
 ) -> None:
-    """A search typed while the caseload is still being read: when the drafts come, no
-    window takes the next keys; the drafts line and a notice say F4 resumes."""
+    """A search typed, or a click, while the caseload is still being read: when the drafts
+    come, no window takes the next keys or covers what was clicked; the drafts line and a
+    notice say F4 resumes."""
     _leave_draft(visit_store, "C-INFANT")
     read = _drafts_read_when_set(monkeypatch)
     app = make_app(store=visit_store, today=TODAY)
@@ -87,36 +89,20 @@ async def test_no_offer_pops_up_once_the_worker_is_typing_on_the_caseload(
         await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the caseload")
         dashboard = app.screen
         assert isinstance(dashboard, DashboardScreen)
-        await pilot.press("slash", "v", "e")
+        if at_work == "typed":
+            await pilot.press("slash", "v", "e")
+        else:
+            await pilot.click("#search")
         read.set()
         await until(pilot, lambda: bool(dashboard.drafts), "the drafts read")
-        await pilot.press("r")
+        if at_work == "typed":
+            await pilot.press("r")
         await settle(pilot)
         assert app.screen is dashboard, type(app.screen).__name__
-        assert dashboard.query_one("#search", Input).value == "ver"
+        if at_work == "typed":
+            assert dashboard.query_one("#search", Input).value == "ver"
         assert "F4 to resume" in " ".join(notes)
         assert "F4 to resume" in str(dashboard.query_one("#drafts-line", Static).render())
-
-
-async def test_no_offer_pops_up_once_the_worker_has_clicked_on_the_caseload(
-    visit_store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A click on the caseload while it is still being read counts as being at work: no
-    window pops up over what was clicked."""
-    _leave_draft(visit_store, "C-INFANT")
-    read = _drafts_read_when_set(monkeypatch)
-    app = make_app(store=visit_store, today=TODAY)
-    notes = _notes(app)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the caseload")
-        dashboard = app.screen
-        assert isinstance(dashboard, DashboardScreen)
-        await pilot.click("#search")
-        read.set()
-        await until(pilot, lambda: bool(dashboard.drafts), "the drafts read")
-        await settle(pilot)
-        assert app.screen is dashboard, type(app.screen).__name__
-        assert "F4 to resume" in " ".join(notes)
 
 
 async def test_f4_then_enter_typed_at_once_resumes_the_draft(visit_store: Store) -> None:

@@ -201,6 +201,16 @@ async def start(pilot: Pilot[Any]) -> None:
     await start_visit(pilot, CASE)
 
 
+async def to_leo(pilot: Pilot[Any]) -> None:
+    """The visit as far as Leo's step: home, all three present, safety unchanged, Maya
+    seen and observed."""
+    await start(pilot)
+    await kind_step(pilot)
+    await present_step(pilot, (0, 1, 2))
+    await safety_step(pilot)
+    await infant_step(pilot)
+
+
 async def to_review(
     pilot: Pilot[Any],
     *,
@@ -288,11 +298,7 @@ async def test_override_answers_one_check_only(family_store: Store) -> None:
     goes; the record signed at the end carries only what answers its own unmet checks."""
     app = make_app(store=family_store, today=TODAY)
     async with app.run_test(size=(100, 40)) as pilot:
-        await start(pilot)
-        await kind_step(pilot)
-        await present_step(pilot, (0, 1, 2))
-        await safety_step(pilot)
-        await infant_step(pilot)
+        await to_leo(pilot)
         await click(pilot, "#seen-yes")  # Leo seen, no interview yet
         await pilot.press("ctrl+n")
         await settle(pilot)
@@ -456,11 +462,7 @@ async def test_tab_past_the_last_field_lands_on_a_shown_field(family_store: Stor
     what is typed next lands in it, never in a hidden widget."""
     app = make_app(store=family_store, today=TODAY)
     async with app.run_test(size=(100, 40)) as pilot:
-        await start(pilot)
-        await kind_step(pilot)
-        await present_step(pilot, (0, 1, 2))
-        await safety_step(pilot)
-        await infant_step(pilot)
+        await to_leo(pilot)
         await click(pilot, "#seen-yes")
         await settle(pilot)
         await click(pilot, "#interviewed-yes")
@@ -513,11 +515,7 @@ async def test_not_seen_after_an_interview_carries_no_interview(family_store: St
     (VI-1 unseen-contact, not overridable) the worker could not see how to answer."""
     app = make_app(store=family_store, today=TODAY)
     async with app.run_test(size=(100, 40)) as pilot:
-        await start(pilot)
-        await kind_step(pilot)
-        await present_step(pilot, (0, 1, 2))
-        await safety_step(pilot)
-        await infant_step(pilot)
+        await to_leo(pilot)
         await click(pilot, "#seen-yes")
         await settle(pilot)
         await click(pilot, "#interviewed-yes")
@@ -686,11 +684,7 @@ async def test_seen_after_a_not_seen_reason_signs_no_reason(family_store: Store)
     said Leo was seen and, beside it, that he was not seen because he was at school."""
     app = make_app(store=family_store, today=TODAY)
     async with app.run_test(size=(100, 40)) as pilot:
-        await start(pilot)
-        await kind_step(pilot)
-        await present_step(pilot, (0, 1, 2))
-        await safety_step(pilot)
-        await infant_step(pilot)
+        await to_leo(pilot)
         await click(pilot, "#seen-no")
         await settle(pilot)
         await click(pilot, "#not_seen_reason-at-school")
